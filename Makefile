@@ -1,0 +1,60 @@
+# Psychotherapy outcome definitions: one Makefile for set-up, the main job and the tests.
+# Every target that needs Python creates the local virtual environment (.venv) when it is missing
+# and (re)installs the project when pyproject.toml changed.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+ARGS   ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv reports test test-fast lab simulate validate benchmark lint format clean
+
+help:  ## list the targets
+	@echo "Targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+	@echo ""
+	@echo "Main job:  make reports   (every notebook on every configured run -> reports/index.html)"
+	@echo "Tests:     make test"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -e ".[data,test]"
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv and install the project with its data and test extras
+
+reports: $(STAMP)  ## the main job: simulate the default cohort if absent, run every notebook, render HTML into reports/
+	$(PY) -m analysis run --jobs $(JOBS) $(ARGS)
+
+test: $(STAMP)  ## run the whole test suite (what CI runs)
+	$(PY) -m pytest $(ARGS)
+
+test-fast: $(STAMP)  ## the test suite without the slow tests
+	$(PY) -m pytest -m "not slow" $(ARGS)
+
+lab: $(STAMP)  ## open JupyterLab on notebooks/ in the project's environment
+	$(PY) -m jupyter lab --notebook-dir=notebooks
+
+simulate: $(STAMP)  ## generate a simulated cohort, e.g. make simulate ARGS="--clients 100000 --seed 7 --out data/big"
+	$(PY) -m analysis simulate $(ARGS)
+
+validate: $(STAMP)  ## check an input file without running anything, e.g. make validate ARGS="path/to/file.csv"
+	$(PY) -m analysis validate $(ARGS)
+
+benchmark: $(STAMP)  ## speed and memory benchmarks (prints tables; not part of the tests)
+	$(PY) benchmarks/run_all.py
+
+lint: $(STAMP)  ## ruff lint and format check
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
+
+format: $(STAMP)  ## ruff format
+	$(PY) -m ruff format src tests benchmarks
+
+clean:  ## remove generated reports and data (keeps their READMEs) and the virtual environment
+	find reports data -mindepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf $(VENV)
