@@ -22,6 +22,7 @@ __all__ = [
     "prepost",
     "score_outcomes",
     "disagreement_counts",
+    "change_table",
 ]
 
 OUTCOME_COLUMNS = [
@@ -330,3 +331,34 @@ def disagreement_counts(outcomes: pd.DataFrame) -> pd.DataFrame:
             row["percent_agree"] = 100 * (n - row["n_disagree"]) / n if n else np.nan
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def change_table(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Per-client change on the outcome measure, in :func:`analysis.clinsig.clinical_significance` form.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Output of :func:`score_outcomes` (its ``attrs['cutoff']`` is used when present).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client: ``id``, ``pre`` (baseline), ``post``, ``change``, ``rci``, ``cutoff``,
+        ``category``, ``evaluable`` (baseline and post both present) — the input of
+        :func:`analysis.plots.jacobson_plot`.
+    """
+    first = outcomes["definition"].iloc[0]
+    one = outcomes.loc[outcomes["definition"] == first].reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "id": one["id"],
+            "pre": one["baseline"],
+            "post": one["post"],
+            "change": one["change"],
+            "rci": one["rci"],
+            "cutoff": outcomes.attrs.get("cutoff", np.nan),
+            "category": one["category"],
+            "evaluable": one["baseline"].notna() & one["post"].notna(),
+        }
+    )

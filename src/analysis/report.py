@@ -1,0 +1,233 @@
+"""What reviewers see: tables with small counts suppressed, figures with alt text, summaries.
+
+Functions here format results for the rendered HTML (they never compute science). Per-client rows
+never reach the HTML: they go to CSV files beside it (:func:`write_csv`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io as _io
+from collections.abc import Iterable
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis.cohort import Cohort
+
+__all__ = [
+    "SMALL_COUNT",
+    "suppress_small_counts",
+    "format_prevalence",
+    "table_html",
+    "show_table",
+    "figure_html",
+    "show_figure",
+    "banner_html",
+    "show_banner",
+    "write_csv",
+]
+
+SMALL_COUNT = 5  # counts 1..4 are shown as "<5" (a common disclosure-control rule, e.g. NHS England)
+
+
+def _display(obj) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(obj))
+
+
+def suppress_small_counts(
+    table: pd.DataFrame,
+    count_cols: Iterable[str],
+    derived_cols: Iterable[str] = (),
+    complement: tuple[str, str] | None = None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Replace counts from 1 to ``threshold - 1`` by ``"<threshold"`` and blank what derives from them.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Not modified.
+    count_cols : iterable of str
+        Count columns to check and mask.
+    derived_cols : iterable of str
+        Columns (percentages, CIs) masked as ``"suppressed"`` in any row where a count was masked.
+    complement : (part, total), optional
+        Also treat ``total - part`` as a count (e.g. not-met = evaluable - met), so a small
+        complement cannot be recovered by subtraction.
+    threshold : int
+        Smallest count shown (default 5).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with object dtype in the masked columns.
+    """
+    out = table.copy()
+    count_cols, derived_cols = list(count_cols), list(derived_cols)
+    small = pd.DataFrame(False, index=out.index, columns=count_cols)
+    for c in count_cols:
+        v = pd.to_numeric(out[c], errors="coerce")
+        small[c] = (v >= 1) & (v < threshold)
+    row_small = small.any(axis=1)
+    if complement is not None:
+        part, total = complement
+        comp = pd.to_numeric(out[total]) - pd.to_numeric(out[part])
+        comp_small = (comp >= 1) & (comp < threshold)
+        row_small |= comp_small
+    for c in count_cols:
+        out[c] = out[c].astype(object).where(~small[c], f"<{threshold}")
+    for c in derived_cols:
+        out[c] = out[c].astype(object).where(~row_small, "suppressed")
+    return out
+
+
+def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+    """Prevalence table for display: percentages with 95 % Wilson CI, small counts suppressed.
+
+    Parameters
+    ----------
+    prev : pandas.DataFrame
+        Output of :func:`analysis.stats.prevalence`.
+    suppress : bool
+        Apply :func:`suppress_small_counts` (default True; always on for non-simulated data in the
+        pipeline unless configured otherwise).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Grouping columns, ``definition``, ``met``, ``evaluable``, ``not evaluable``,
+        ``% met (95% CI)``.
+    """
+    keys = [c for c in prev.columns if c not in {
+        "definition", "n_met", "n_evaluable", "n_not_evaluable", "proportion", "ci_low", "ci_high"
+    }]
+    pct = np.where(
+        prev["n_evaluable"] > 0,
+        [
+            f"{100 * p:.1f} ({100 * lo:.1f}-{100 * hi:.1f})"
+            for p, lo, hi in zip(prev["proportion"], prev["ci_low"], prev["ci_high"], strict=True)
+        ],
+        "n/a",
+    )
+    out = pd.DataFrame(
+        {
+            **{k: prev[k] for k in keys},
+            "definition": prev["definition"],
+            "met": prev["n_met"],
+            "evaluable": prev["n_evaluable"],
+            "not evaluable": prev["n_not_evaluable"],
+            "% met (95% CI)": pct,
+        }
+    )
+    if suppress:
+        out = suppress_small_counts(
+            out, ["met", "evaluable", "not evaluable"], ["% met (95% CI)"], ("met", "evaluable")
+        )
+    return out
+
+
+def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> str:
+    """An HTML table (no index) with a caption; floats formatted for display only."""
+    shown = df.copy()
+    for c in shown.columns:
+        if pd.api.types.is_float_dtype(shown[c]):
+            shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
+    body = shown.to_html(index=False, escape=True, border=0, classes="analysis-table")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return body.replace('<table border="0" class="dataframe analysis-table">',
+                        f'<table class="analysis-table">{cap}', 1)
+
+
+def show_table(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> None:
+    """Display :func:`table_html` in a notebook (returns None, so nothing else is printed)."""
+    _display(table_html(df, caption, floatfmt))
+
+
+def figure_html(obj, alt: str | None = None, dpi: int = 110) -> str:
+    """Render a figure (or axes) to an embedded PNG ``<img>`` with alt text, and close it.
+
+    Parameters
+    ----------
+    obj : matplotlib Figure or Axes
+    alt : str, optional
+        Alt text; default the figure's ``alt_text`` attribute set by :mod:`analysis.plots`.
+
+    Raises
+    ------
+    ValueError
+        If no alt text is given or attached: every figure in a report must have one.
+    """
+    fig = obj.figure if hasattr(obj, "figure") and not isinstance(obj, plt.Figure) else obj
+    text = alt or getattr(fig, "alt_text", None)
+    if not text:
+        raise ValueError("a report figure needs alt text (pass alt= or use analysis.plots helpers)")
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(text)}" '
+        f'style="max-width:100%"/><figcaption>{html.escape(text)}</figcaption></figure>'
+    )
+
+
+def show_figure(obj, alt: str | None = None) -> None:
+    """Display :func:`figure_html` in a notebook (no object representation is printed)."""
+    _display(figure_html(obj, alt))
+
+
+def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
+    """The opening block of a report: dataset, whether simulated, summary and parameters.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    parameters : dict
+        The notebook's final typed parameters (shown as a table).
+    summary : str
+        One or two sentences of headline findings.
+    """
+    sim = ""
+    if cohort.simulated:
+        src = cohort.meta.get("params_file", "the default parameter file")
+        seed = cohort.meta.get("seed", "?")
+        sim = (
+            '<p class="simulated-banner" style="background:#fff3cd;padding:0.5em;'
+            'border-left:4px solid #e0a800"><strong>Simulated data.</strong> These clients do not '
+            f"exist: the cohort was generated from {html.escape(str(src))} with seed "
+            f"{html.escape(str(seed))}, calibrated to published figures.</p>"
+        )
+    params = pd.DataFrame(
+        {"parameter": list(parameters), "value": [repr(v) for v in parameters.values()]}
+    )
+    return (
+        f"{sim}<p><strong>Data:</strong> {html.escape(cohort.description)} "
+        f"<em>Source:</em> {html.escape(cohort.citation)}</p>"
+        f"<p>{html.escape(summary)}</p>"
+        + table_html(params, "Parameters of this report")
+    )
+
+
+def show_banner(cohort: Cohort, parameters: dict, summary: str = "") -> None:
+    """Display :func:`banner_html` in a notebook."""
+    _display(banner_html(cohort, parameters, summary))
+
+
+def write_csv(df: pd.DataFrame, folder: str | Path, name: str) -> Path:
+    """Write a table as deterministic CSV (fixed float format, ``\\n`` line ends) into ``folder``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    path = Path(folder or ".") / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    return path
