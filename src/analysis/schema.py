@@ -117,8 +117,10 @@ def _expected(check: str) -> str:
         return "a number (an empty cell marks a missing assessment)"
     if "not_nullable" in check:
         return "a value in every row"
-    if "uniqueness" in check or "unique" in check or "duplicate" in check:
+    if "multiple_fields_uniqueness" in check:
         return "one row per client x time x measure"
+    if "field_uniqueness" in check:
+        return "each value once (one row per client)"
     if "registry code" in check:
         return check.replace("measure must be ", "")
     if "instrument_range" in check or "instrument's range" in check:
@@ -133,7 +135,7 @@ def _format_errors(err: pa.errors.SchemaErrors, df: pd.DataFrame, source: str) -
     coerced = fc["check"].str.startswith("coerce_dtype")
     fc = fc.loc[~(fc["check"].str.startswith("dtype(") & coerced.any())]
     fc = fc.loc[~fc["failure_case"].astype(str).str.startswith("TypeError")]
-    uniq = fc["check"].str.contains("uniqueness")
+    uniq = fc["check"].str.contains("multiple_fields_uniqueness")
     fc.loc[uniq, "column"] = "id, time, measure"
     fc.loc[fc["check"].str.contains("instrument's range"), "column"] = "score"
     fc = fc.drop_duplicates(["column", "check", "index"])

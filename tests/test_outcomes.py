@@ -1,0 +1,163 @@
+"""Outcome definitions against published values and hand-worked examples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.clinsig import clinical_significance, summarise_categories
+from analysis.cohort import Cohort
+from analysis.outcomes import disagreement_counts, prepost, score_outcomes
+from analysis.stats import prevalence, wilson_interval
+
+
+def _claus_cohort(claus: pd.DataFrame) -> Cohort:
+    scores = pd.DataFrame(
+        {
+            "id": claus["id"].astype(str),
+            "time": claus["time"].astype(float),
+            "measure": "hamd17",
+            "score": claus["hamd"].astype(float),
+        }
+    )
+    clients = claus.drop_duplicates("id")[["id", "treatment"]].assign(id=lambda d: d["id"].astype(str))
+    return Cohort(scores=scores, clients=clients.rename(columns={"treatment": "arm"}), name="claus")
+
+
+def _counts(series: pd.Series, levels) -> list[int]:
+    vc = series.value_counts()
+    return [int(vc.get(level, 0)) for level in levels]
+
+
+def test_jacobson_truax_matches_r_package(claus_2020):
+    """clinicalsignificance (R) snapshot: cs_distribution(hamd, reliability = 0.8, rci_method = "JT")
+    on claus_2020, pre = 1, post = 4 (n = 40): Improved 29, Unchanged 10, Deteriorated 1."""
+    res = clinical_significance(
+        claus_2020, id="id", time="time", outcome="hamd", pre=1, post=4, reliability=0.8
+    )
+    ev = res.loc[res["evaluable"]]
+    assert len(ev) == 40
+    assert _counts(ev["reliable_change"], ["improved", "unchanged", "deteriorated"]) == [29, 10, 1]
+    # the 3 patients without both scores are kept and say why
+    assert len(res) == 43 and set(res.loc[~res["evaluable"], "reason"].str[:11]) == {"no score at"}
+
+
+def test_combined_cutoff_c_matches_r_package(claus_2020):
+    """cs_combined(hamd, reliability = 0.8, m_functional = 8, sd_functional = 8, cutoff_type = "c"):
+    Recovered 26, Improved 3, Unchanged 10, Deteriorated 1, Harmed 0 (R package snapshot)."""
+    res = clinical_significance(
+        claus_2020, outcome="hamd", pre=1, post=4, reliability=0.8,
+        cutoff_type="c", m_functional=8, sd_functional=8,
+    )
+    summ = summarise_categories(res)
+    assert summ["n"].tolist() == [26, 3, 10, 1, 0]
+    # cutoff c = (SD_pre * 8 + 8 * M_pre) / (SD_pre + 8) = 19.887 (shared data README)
+    assert res["cutoff"].iloc[0] == pytest.approx(19.887, abs=1e-3)
+
+
+def test_response_matches_r_package(claus_2020):
+    """cs_percentage(hamd, pct_improvement = 0.5): 16 of 40 improved by at least 50 %."""
+    out = score_outcomes(_claus_cohort(claus_2020), "hamd17", reliability=0.8, post=4)
+    resp = out.loc[out["definition"] == "response"]
+    assert (resp["status"] == "met").sum() == 16
+    assert (resp["status"] != "not_evaluable").sum() == 40
+    # the same 29 reliably improved clients through the outcomes layer
+    rel = out.loc[out["definition"] == "reliable_improvement"]
+    assert (rel["status"] == "met").sum() == 29
+
+
+def _hand_cohort() -> Cohort:
+    # PHQ-9 (0-27, lower is better, caseness >= 10), baseline at session 1.
+    rows = [
+        ("a", 1, 20), ("a", 2, 12), ("a", 3, 4),      # big drop, ends a non-case
+        ("b", 1, 12), ("b", 2, 10), ("b", 3, 9),      # small drop, just below cutoff
+        ("c", 1, 8), ("c", 2, 2),                     # not a case at baseline
+        ("d", 1, 15), ("d", 2, np.nan), ("d", 3, np.nan),  # no post score
+        ("e", 1, 10), ("e", 2, 16),                   # gets worse
+    ]
+    scores = pd.DataFrame(rows, columns=["id", "time", "score"]).assign(measure="phq9")
+    clients = pd.DataFrame({"id": list("abcdef"), "arm": ["x", "x", "y", "y", "y", "x"]})
+    return Cohort(scores=scores[["id", "time", "measure", "score"]], clients=clients, name="hand")
+
+
+def test_hand_worked_example():
+    """Hand-worked PHQ-9 example, reliability 0.84.
+
+    Evaluable baselines (a, b, c, e) = 20, 12, 8, 10: mean 12.5, SD (ddof 1):
+    deviations 7.5, -0.5, -4.5, -2.5; squares 56.25 + 0.25 + 20.25 + 6.25 = 83; 83 / 3 = 27.667,
+    SD = 5.2599. S_diff = sqrt(2) * 5.2599 * sqrt(0.16) = 2.9754; 1.96 * S_diff = 5.83 points.
+    a: 20 -> 4, change -16, RCI -5.377 -> reliable improvement; case at start (20 >= 10), not at
+       end (4 < 10) -> remission met; (20 - 4) / 20 = 0.8 -> response met, first at session 3
+       (session 2: 8/20 = 0.4); reliable improvement first at session 2 (-8 / 2.9754 = -2.69).
+    b: 12 -> 9, change -3, RCI -1.008 -> not reliable; remission met (9 < 10) first at session 3;
+       response 3/12 = 0.25 not met.
+    c: 8 -> 2: not a case at baseline -> remission not evaluable; response 6/8 = 0.75 met.
+    d: no post score -> not evaluable for everything.
+    e: 10 -> 16, RCI +2.017 -> reliable deterioration; not improved.
+    f: no scores at all -> not evaluable.
+    Cutoff a = 12.5 - 2 * 5.2599 = 1.98: nobody ends below it -> no clinically significant change.
+    """
+    out = score_outcomes(_hand_cohort(), "phq9", reliability=0.84, cutoff_type="a")
+    st = out.pivot(index="id", columns="definition", values="status")
+    assert st.loc["a"].to_dict() == {
+        "remission": "met", "response": "met", "reliable_improvement": "met",
+        "clinically_significant": "not_met",
+    }
+    assert st.loc["b", "remission"] == "met" and st.loc["b", "response"] == "not_met"
+    assert st.loc["b", "reliable_improvement"] == "not_met"
+    assert st.loc["c", "remission"] == "not_evaluable" and st.loc["c", "response"] == "met"
+    assert (st.loc["d"] == "not_evaluable").all() and (st.loc["f"] == "not_evaluable").all()
+    assert st.loc["e", "reliable_improvement"] == "not_met"
+    rci = out.drop_duplicates("id").set_index("id")["rci"]
+    assert rci["a"] == pytest.approx(-16 / 2.97541, rel=1e-4)
+    assert rci["e"] == pytest.approx(6 / 2.97541, rel=1e-4)
+    assert out.drop_duplicates("id").set_index("id").loc["e", "category"] == "deteriorated"
+    first = out.set_index(["id", "definition"])["first_met"]
+    assert first[("a", "response")] == 3 and first[("a", "reliable_improvement")] == 2
+    assert first[("b", "remission")] == 3
+    reasons = out.set_index(["id", "definition"])["reason"]
+    assert reasons[("c", "remission")].startswith("not a case at baseline")
+    assert reasons[("d", "response")] == "no score after baseline"
+    assert reasons[("f", "response")].startswith("no baseline score")
+    assert out.attrs["cutoff"] == pytest.approx(12.5 - 2 * 5.25991, abs=1e-4)
+
+
+def test_every_client_kept_and_input_not_mutated():
+    c = _hand_cohort()
+    before = c.scores.copy()
+    out = score_outcomes(c, "phq9", reliability=0.84)
+    pd.testing.assert_frame_equal(c.scores, before)
+    assert out.groupby("definition")["id"].nunique().eq(6).all()
+
+
+def test_post_at_fixed_time():
+    pp = prepost(_hand_cohort().scores, _hand_cohort().clients, "phq9", post=2)
+    pp = pp.set_index("id")
+    assert pp.loc["a", "post"] == 12 and pp.loc["c", "post"] == 2
+    assert pp.loc["d", "reason"] == "no score at time 2"
+    with pytest.raises(ValueError, match="not a time point"):
+        prepost(_hand_cohort().scores, _hand_cohort().clients, "phq9", post=9)
+
+
+def test_wilson_interval_hand_worked():
+    """Wilson (1927) interval for 8 of 10 at 95 %: centre (8 + 1.92) / (10 + 3.84) = 0.7167,
+    half-width 1.96 * sqrt(0.16 * 10 + 0.9604) / 13.8415 = 0.2265 -> [0.4902, 0.9433]."""
+    lo, hi = wilson_interval(8, 10)
+    assert float(lo) == pytest.approx(0.4902, abs=1e-4)
+    assert float(hi) == pytest.approx(0.9433, abs=1e-4)
+    lo0, hi0 = wilson_interval(0, 0)
+    assert np.isnan(lo0) and np.isnan(hi0)
+
+
+def test_prevalence_and_disagreement_counts():
+    out = score_outcomes(_hand_cohort(), "phq9", reliability=0.84)
+    prev = prevalence(out).set_index("definition")
+    # response: a and c met, b and e not met -> 2 of 4 evaluable, d and f not evaluable
+    assert prev.loc["response", ["n_met", "n_evaluable", "n_not_evaluable"]].tolist() == [2, 4, 2]
+    by = prevalence(out, by="arm", groups=_hand_cohort().clients)
+    assert set(by["arm"]) == {"x", "y"}
+    dis = disagreement_counts(out).set_index(["definition_a", "definition_b"])
+    # remission vs response, evaluable under both: a (met, met), b (met, not), e (not, not)
+    row = dis.loc[("remission", "response")]
+    assert row[["n_both", "both_met", "only_a", "only_b", "neither"]].tolist() == [3, 1, 1, 0, 1]
