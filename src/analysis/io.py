@@ -91,7 +91,17 @@ REASONS = {
     "unknown_client": "client id absent from the client table",
     "duplicate": "more than one record for the same client x time x measure",
 }
-QUARANTINE_COLUMNS = ("source", "row", "column", "reason", "detail", "id", "time", "measure", "value")
+QUARANTINE_COLUMNS = (
+    "source",
+    "row",
+    "column",
+    "reason",
+    "detail",
+    "id",
+    "time",
+    "measure",
+    "value",
+)
 FORMATS = {
     ".csv": "csv",
     ".txt": "csv",
@@ -182,8 +192,7 @@ class Quarantine:
     def account(self) -> str:
         """One line: ``rows in 12 = kept 9 + quarantined 3``."""
         return (
-            f"rows in {self.rows_in} = kept {self.rows_kept} + quarantined "
-            f"{self.rows_quarantined}"
+            f"rows in {self.rows_in} = kept {self.rows_kept} + quarantined {self.rows_quarantined}"
         )
 
     def to_csv(self, path: str | Path) -> Path:
@@ -309,7 +318,11 @@ def read_table(
             rows = pd.Series(np.arange(len(data)) + header_row + 1, index=data.index)
         elif fmt == "excel":
             data = pd.read_excel(
-                p, sheet_name=0 if sheet is None else sheet, header=skip, dtype=object
+                p,
+                sheet_name=0 if sheet is None else sheet,
+                header=skip,
+                dtype=object,
+                keep_default_na=False,
             )
             rows = pd.Series(np.arange(len(data)) + header_row + 1, index=data.index)
         elif fmt == "parquet":
@@ -423,7 +436,9 @@ def _wide_map(columns: list[str], spec: dict) -> dict[str, tuple[Any, Any]]:
         raise ValueError("layout 'wide' needs 'wide': a column mapping or {pattern: regex}")
     if "pattern" in wide:
         rx = re.compile(str(wide["pattern"]))
-        if "time" not in rx.groupindex or ("measure" not in rx.groupindex and "measure" not in spec):
+        if "time" not in rx.groupindex or (
+            "measure" not in rx.groupindex and "measure" not in spec
+        ):
             raise ValueError(
                 "wide.pattern needs named groups (?P<time>...) and (?P<measure>...) (or a "
                 "constant 'measure' in the spec)"
@@ -456,9 +471,7 @@ def _records_wide(data, rows, spec, na, client_cols: list[str]) -> pd.DataFrame:
     ignore = set(map(str, spec.get("ignore") or []))
     ign_rx = re.compile(spec["ignore_pattern"]) if spec.get("ignore_pattern") else None
     skip = {idc, *client_cols, *ignore, *mapping}
-    unmapped = [
-        c for c in data.columns if c not in skip and not (ign_rx and ign_rx.search(c))
-    ]
+    unmapped = [c for c in data.columns if c not in skip and not (ign_rx and ign_rx.search(c))]
     empty = data.apply(lambda c: _blank(c, na)).all(axis=1).to_numpy()
     parts = []
     for c in list(mapping) + unmapped:
@@ -516,9 +529,10 @@ def _validate_records(
         d_blank = _blank(rec["date"], na)
         fmt = spec.get("date_format") or "ISO8601"
         d_val = pd.to_datetime(
-            rec["date"].where(~d_blank).astype(object).map(
-                lambda v: v if isinstance(v, pd.Timestamp) or v is None else str(v)
-            ),
+            rec["date"]
+            .where(~d_blank)
+            .astype(object)
+            .map(lambda v: v if isinstance(v, pd.Timestamp) or v is None else str(v)),
             format=fmt,
             errors="coerce",
         )
@@ -552,12 +566,12 @@ def _validate_records(
     if dup.any():
         grp = key[dup].groupby(["id", "time", "measure"], sort=False)
         vals = v_num[ok][dup].fillna(-np.inf)
-        same = vals.groupby([key[dup]["id"], key[dup]["time"], key[dup]["measure"]]).transform(
-            "nunique"
-        ).eq(1)
-        first_row = grp.ngroup().map(
-            rec.loc[key[dup].index, "row"].groupby(grp.ngroup()).min()
+        same = (
+            vals.groupby([key[dup]["id"], key[dup]["time"], key[dup]["measure"]])
+            .transform("nunique")
+            .eq(1)
         )
+        first_row = grp.ngroup().map(rec.loc[key[dup].index, "row"].groupby(grp.ngroup()).min())
         rows_list = grp.ngroup().map(
             rec.loc[key[dup].index, "row"]
             .groupby(grp.ngroup())
@@ -570,7 +584,8 @@ def _validate_records(
             np.where(
                 same,
                 "exact repeat of the record at row " + first_row.astype(str) + " (that one kept)",
-                "conflicting scores for this client x time x measure at rows " + rows_list
+                "conflicting scores for this client x time x measure at rows "
+                + rows_list
                 + "; none kept",
             ),
             index=key[dup].index,
@@ -593,8 +608,11 @@ def _validate_records(
         "missing_id": pd.Series("client id is empty", index=rec.index),
         "unmapped_column": "column '" + rec["column"].astype(str) + "' is not mapped to a measure "
         "and time (add it to 'wide' or 'ignore')",
-        "unknown_measure": "'" + meas_txt + "' is not a registry code (known: "
-        + ", ".join(sorted(registry)) + ")",
+        "unknown_measure": "'"
+        + meas_txt
+        + "' is not a registry code (known: "
+        + ", ".join(sorted(registry))
+        + ")",
         "invalid_time": pd.Series(
             np.where(
                 t_num.isna(),
@@ -608,11 +626,19 @@ def _validate_records(
             index=rec.index,
         ),
         "non_numeric_score": "score '" + vt + "' is not a number",
-        "out_of_range": "score " + vt + label_txt + " outside the " + meas_txt + " range "
-        + lo.map(lambda v: f"{v:g}", na_action="ignore").astype(str) + "-"
+        "out_of_range": "score "
+        + vt
+        + label_txt
+        + " outside the "
+        + meas_txt
+        + " range "
+        + lo.map(lambda v: f"{v:g}", na_action="ignore").astype(str)
+        + "-"
         + hi.map(lambda v: f"{v:g}", na_action="ignore").astype(str),
         "invalid_items": rec.get("items_bad", pd.Series("", index=rec.index)),
-        "unparseable_date": "date '" + _text(rec["date"]) + "' cannot be parsed as "
+        "unparseable_date": "date '"
+        + _text(rec["date"])
+        + "' cannot be parsed as "
         + (spec.get("date_format") or "an ISO 8601 date (YYYY-MM-DD); set date_format"),
         "unknown_client": "client '" + id_txt + "' is not in the client table",
     }
@@ -895,9 +921,11 @@ def write_table_csv(
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    keys = sort_by if sort_by is not None else [
-        c for c in ("id", "definition", "measure", "time") if c in df.columns
-    ]
+    keys = (
+        sort_by
+        if sort_by is not None
+        else [c for c in ("id", "definition", "measure", "time") if c in df.columns]
+    )
     out = df.sort_values(keys, kind="mergesort") if keys else df
     out.to_csv(p, index=False, float_format=float_format, lineterminator="\n", encoding="utf-8")
     return p

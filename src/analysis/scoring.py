@@ -1,11 +1,12 @@
 """Item-level scoring: questionnaire items into the total used as ``score``.
 
-The rules (items, item range, how many items may be missing, prorating and its rounding) are data in
-``config/scoring.yaml``, each with its source and a ``confirmed`` flag. A blank item is never counted
-as 0: with up to ``max_missing`` blanks the total is prorated from the answered items, with more it is
-not computed (NaN, an explicitly missing assessment). Item values outside the instrument's item range,
-or not whole numbers, are rejected with a :class:`ValueError` naming rows and columns; the reader in
-:mod:`analysis.io` uses :func:`item_problems` to quarantine such rows instead.
+The rules (items, item range, how many items may be missing, prorating and its rounding) are
+data in ``config/scoring.yaml``, each with its source and a ``confirmed`` flag. A blank item is
+never counted as 0: with up to ``max_missing`` blanks the total is prorated from the answered
+items, with more it is not computed (NaN, an explicitly missing assessment). Item values outside
+the instrument's item range, or not whole numbers, are rejected with a :class:`ValueError`
+naming rows and columns; the reader in :mod:`analysis.io` uses :func:`item_problems` to
+quarantine such rows instead.
 """
 
 from __future__ import annotations
@@ -224,7 +225,8 @@ def score_items(
     pandas.DataFrame
         Same index as ``data``, columns:
 
-        - ``score`` (float): the total in points; NaN when more than ``max_missing`` items are blank.
+        - ``score`` (float): the total in points; NaN when more than ``max_missing`` items are
+          blank.
         - ``n_answered`` (int): items answered.
         - ``n_missing`` (int): items blank.
         - ``status`` (str): ``complete``, ``prorated`` or ``too_many_missing``.
@@ -241,9 +243,10 @@ def score_items(
     Notes
     -----
     With ``k`` answered items of ``n`` and answered sum ``S``, the prorated total is ``S * n / k``
-    (each blank item replaced by the mean of the answered ones). ``half_up`` rounds it to the nearest
-    whole point with halves upwards, computed exactly as ``(2*S*n + k) // (2*k)``; e.g. a PHQ-9 with
-    8 items answered summing to 4 gives 4 x 9 / 8 = 4.5 -> 5 (the "mild" band starts at 5).
+    (each blank item replaced by the mean of the answered ones). ``half_up`` rounds it to the
+    nearest whole point with halves upwards, computed exactly as ``(2*S*n + k) // (2*k)``; e.g. a
+    PHQ-9 with 8 items answered summing to 4 gives 4 x 9 / 8 = 4.5 -> 5 (the "mild" band starts
+    at 5).
 
     References
     ----------
