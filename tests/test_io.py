@@ -449,3 +449,12 @@ def test_validate_subprocess():
     )
     assert res.returncode == 0, res.stderr
     assert "rows in 10 = kept 3 + quarantined 7" in res.stdout
+
+
+def test_spec_and_inputs_not_mutated():
+    spec = {"path": str(BAD / "wide_unmapped.csv"), "layout": "wide", "columns": {"id": "client"}}
+    spec["wide"] = {"pattern": r"(?P<measure>phq9|gad7)_s(?P<time>\d+)"}
+    before = repr(spec)
+    cohort, _ = read_cohort_file(spec)
+    assert repr(spec) == before
+    assert cohort.meta["sha256"] and cohort.meta["quarantine"]["rows_in"] == 15
