@@ -219,11 +219,18 @@ def _load_file(**spec: Any) -> Cohort:
     return cohort
 
 
+def _load_cohort_dir(path: str) -> Cohort:
+    from analysis import io
+
+    return io.read_cohort(io.resolve_path(path))
+
+
 DATASETS: dict[str, Callable[..., Cohort]] = {
     "btheb": load_btheb,
     "help": load_help,
     "simulated": load_simulated,
     "file": _load_file,
+    "cohort_dir": _load_cohort_dir,
 }
 
 
@@ -232,9 +239,10 @@ def load_dataset(name: str, **options: Any) -> Cohort:
 
     Parameters
     ----------
-    name : {"btheb", "help", "simulated", "file"}
+    name : {"btheb", "help", "simulated", "file", "cohort_dir"}
         ``file`` reads a user's export; ``options`` is then the reader specification (see
-        :func:`analysis.io.read_cohort_file`).
+        :func:`analysis.io.read_cohort_file`). ``cohort_dir`` reads a cohort written by
+        :func:`analysis.io.write_cohort` (option ``path``).
     **options
         Passed to the loader.
 
