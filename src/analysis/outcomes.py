@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.clinsig import _score_prepost, clinical_cutoff
 from analysis.cohort import Cohort
-from analysis.instruments import Instrument, get_instrument, is_case
+from analysis.instruments import Instrument, get_instrument
 
 __all__ = [
     "OUTCOME_COLUMNS",
@@ -23,6 +22,7 @@ __all__ = [
     "score_outcomes",
     "disagreement_counts",
     "change_table",
+    "score_definitions",
 ]
 
 OUTCOME_COLUMNS = [
@@ -48,7 +48,7 @@ def prepost(
     clients: pd.DataFrame,
     measure: str,
     post: str | float = "last",
-    baseline_time: float | None = None,
+    missing: str = "last_available",
 ) -> pd.DataFrame:
     """Baseline and post score of every client on one measure.
 
@@ -62,37 +62,33 @@ def prepost(
         Registry code, e.g. ``"bdi2"``.
     post : "last" or float
         ``"last"``: the last observed score after baseline (default); a number: the score at that
-        time point (session or month), missing if that assessment is missing.
-    baseline_time : float, optional
-        Time of the baseline assessment; default the earliest time of this measure in the data.
+        time point (session, week or month), missing if that assessment is missing.
+    missing : {"last_available", "locf", "completers"}
+        Missing-data strategy (see :class:`analysis.rules.Trajectories`).
 
     Returns
     -------
     pandas.DataFrame
-        One row per client (client-table order): ``id``, ``baseline``, ``post`` (points; NaN when
-        absent), ``baseline_time``, ``post_time``, ``n_timepoints`` (observed scores of this
-        measure), ``reason`` ("" when both scores exist, else why not).
+        One row per client (client-table order): ``id``, ``baseline`` (the score at the client's
+        first assessment of the measure), ``post`` (points; NaN when absent), ``baseline_time``,
+        ``post_time``, ``n_timepoints`` (observed scores), ``reason`` ("" when both scores exist,
+        else why not).
 
     Raises
     ------
     ValueError
         If the measure has no rows, or ``post`` is neither "last" nor a time in the data.
     """
-    rows = scores.loc[scores["measure"] == measure, ["id", "time", "score"]]
+    from analysis.instruments import load_registry
+    from analysis.rules import Trajectories
+
+    rows = scores.loc[scores["measure"] == measure]
     if rows.empty:
-        raise ValueError(f"measure {measure!r} has no rows in the scores (measures present: "
-                         f"{sorted(scores['measure'].unique())})")
-    t0 = float(rows["time"].min()) if baseline_time is None else float(baseline_time)
-    obs = rows.loc[rows["score"].notna()]
-    ids = pd.Index(clients["id"], name="id")
-    base = obs.loc[obs["time"] == t0].set_index("id")["score"].reindex(ids)
-    later = obs.loc[obs["time"] > t0].sort_values(["id", "time"], kind="stable")
-    if post == "last":
-        last = later.groupby("id").tail(1).set_index("id")
-        post_score = last["score"].reindex(ids)
-        post_time = last["time"].reindex(ids)
-        no_post = "no score after baseline"
-    else:
+        raise ValueError(
+            f"measure {measure!r} has no rows in the scores (measures present: "
+            f"{sorted(scores['measure'].unique())})"
+        )
+    if post != "last":
         try:
             pt = float(post)
         except (TypeError, ValueError):
@@ -102,32 +98,19 @@ def prepost(
                 f"post={post!r} is not a time point of {measure!r} "
                 f"(times: {sorted(rows['time'].unique().tolist())})"
             )
-        at = obs.loc[obs["time"] == pt].set_index("id")["score"]
-        post_score = at.reindex(ids)
-        post_time = pd.Series(np.where(post_score.notna(), pt, np.nan), index=ids)
-        no_post = f"no score at time {pt:g}"
-    n_obs = obs.groupby("id").size().reindex(ids, fill_value=0)
-    reason = np.where(
-        base.isna(),
-        f"no baseline score (time {t0:g})",
-        np.where(post_score.isna(), no_post, ""),
-    )
+        post = pt
+    m = Trajectories(scores, clients, load_registry(), missing=missing, post=post).measure(measure)
     return pd.DataFrame(
         {
-            "id": ids.to_numpy(),
-            "baseline": base.to_numpy(dtype=float),
-            "post": post_score.to_numpy(dtype=float),
-            "baseline_time": t0,
-            "post_time": post_time.to_numpy(dtype=float),
-            "n_timepoints": n_obs.to_numpy(dtype=int),
-            "reason": reason,
+            "id": clients["id"].to_numpy(),
+            "baseline": m["baseline"],
+            "post": m["post"],
+            "baseline_time": m["baseline_time"],
+            "post_time": m["post_time"],
+            "n_timepoints": m["n"],
+            "reason": m["reason"],
         }
     )
-
-
-def _first_time(rows: pd.DataFrame, flag: np.ndarray, ids: pd.Index) -> np.ndarray:
-    hit = rows.loc[flag]
-    return hit.groupby("id")["time"].min().reindex(ids).to_numpy(dtype=float)
 
 
 def score_outcomes(
@@ -196,101 +179,36 @@ def score_outcomes(
     rel = reliability if reliability is not None else ins.reliability_value
     if rel is None:
         raise ValueError(f"no reliability given and none in the registry for {measure!r}")
-    func = ins.norms.get("functional", {}) if ins.norms else {}
-    m_f = m_functional if m_functional is not None else func.get("mean")
-    sd_f = sd_functional if sd_functional is not None else func.get("sd")
-    pp = prepost(cohort.scores, cohort.clients, measure, post=post)
-    ok = pp["reason"].eq("").to_numpy()
-    if ok.sum() < 2:
-        raise ValueError(f"fewer than 2 clients have a baseline and a post score on {measure!r}")
-    js = _score_prepost(
-        pp.rename(columns={"baseline": "pre"})[["id", "pre", "post"]],
-        reliability=rel,
-        cutoff_type=cutoff_type,
-        m_functional=m_f,
-        sd_functional=sd_f,
-        m_clinical=None,
-        sd_clinical=None,
-        better_is=ins.better_is,
-        significance_level=significance_level,
-    )
-    s = -1 if ins.better_is == "lower" else 1
-    critical = float(stats.norm.ppf(1 - significance_level / 2))
-    sd_pre = float(np.std(pp.loc[ok, "baseline"], ddof=1))
-    s_diff = np.sqrt(2.0) * sd_pre * np.sqrt(1.0 - rel)
-    cutoff = float(js["cutoff"].iloc[0])
-    ids = pd.Index(pp["id"], name="id")
-
-    # every post-baseline observation, for the time at which each criterion first held
-    rows = cohort.scores.loc[
-        (cohort.scores["measure"] == measure) & cohort.scores["score"].notna(), ["id", "time", "score"]
-    ]
-    rows = rows.merge(pp[["id", "baseline", "baseline_time"]], on="id")
-    rows = rows.loc[(rows["time"] > rows["baseline_time"]) & rows["baseline"].notna()]
-    toward = s * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
-    rel_imp = toward > critical
-    past_cut = (rows["score"] < cutoff) if s == -1 else (rows["score"] > cutoff)
-    base_clin = (rows["baseline"] > cutoff) if s == -1 else (rows["baseline"] < cutoff)
-
-    out = []
-
-    def add(name, family, met, evaluable, reason, first):
-        status = np.where(~evaluable, "not_evaluable", np.where(met, "met", "not_met"))
-        out.append(
-            pd.DataFrame(
-                {
-                    "id": pp["id"].to_numpy(),
-                    "definition": name,
-                    "family": family,
-                    "measure": measure,
-                    "status": status,
-                    "reason": np.where(evaluable, "", reason),
-                    "baseline": pp["baseline"].to_numpy(),
-                    "post": pp["post"].to_numpy(),
-                    "change": js["change"].to_numpy(),
-                    "rci": js["rci"].to_numpy(),
-                    "category": js["category"].to_numpy(),
-                    "first_met": first,
-                    "n_timepoints": pp["n_timepoints"].to_numpy(),
-                }
-            )
-        )
-
-    reason = pp["reason"].to_numpy()
-    # remission: case at baseline, not a case at post (instrument cutoff from the registry)
+    post_rule = post if post == "last" else float(post)
+    jt = {"measure": measure, "reliability": rel, "significance_level": significance_level}
+    norms = {k: v for k, v in (("m_functional", m_functional), ("sd_functional", sd_functional))
+             if v is not None}
+    defs = []
     if ins.cutoff is not None:
-        case0 = is_case(pp["baseline"], ins)
-        case1 = is_case(pp["post"], ins)
-        ev = ok & (case0 == 1)
-        r = np.where(ok, f"not a case at baseline ({ins.label} cutoff {ins.cutoff_value:g})", reason)
-        case_rows = is_case(rows["score"], ins) == 0
-        add("remission", "symptom", case1 == 0, ev, r, _first_time(rows, case_rows, ids))
-    # response: >= 50 % reduction from baseline (lower-is-better scales)
+        defs.append({"name": "remission", "family": "symptom", "rule": "caseness_change",
+                     "measure": measure})
     if ins.better_is == "lower":
-        base = pp["baseline"].to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = (base - pp["post"].to_numpy()) / base
-            frac_rows = (rows["baseline"] - rows["score"]).to_numpy() / rows["baseline"].to_numpy()
-        ev = ok & (base > 0)
-        r = np.where(ok, "baseline score 0: percentage change undefined", reason)
-        add("response", "symptom", frac >= 0.5, ev, r, _first_time(rows, frac_rows >= 0.5, ids))
-    imp = js["reliable_change"].eq("improved").to_numpy()
-    add("reliable_improvement", "symptom", imp, ok, reason, _first_time(rows, rel_imp, ids))
-    rec = js["category"].eq("recovered").to_numpy()
-    add(
-        "clinically_significant",
-        "symptom",
-        rec,
-        ok,
-        reason,
-        _first_time(rows, rel_imp & past_cut.to_numpy() & base_clin.to_numpy(), ids),
-    )
-    res = pd.concat(out, ignore_index=True)
-    res.attrs["cutoff"] = cutoff
-    res.attrs["s_diff"] = s_diff
-    res.attrs["critical"] = critical
+        defs.append({"name": "response", "family": "symptom", "rule": "percentage_change",
+                     "measure": measure, "percent": 50})
+    defs.append({"name": "reliable_improvement", "family": "symptom", "rule": "reliable_change",
+                 **jt})
+    defs.append({"name": "clinically_significant", "family": "symptom",
+                 "rule": "clinically_significant", "cutoff_type": cutoff_type, **jt, **norms})
+    from analysis.instruments import load_registry
+
+    scored = score_definitions(cohort, defs, post=post_rule, registry={**load_registry(), measure: ins})
+    res = scored[OUTCOME_COLUMNS].copy()
+    # every row of a client carries the RCI and J&T category of the outcome measure
+    jt_rows = res.loc[res["definition"] == "clinically_significant"].set_index("id")
+    res["rci"] = res["id"].map(jt_rows["rci"])
+    res["category"] = res["id"].map(jt_rows["category"])
+    pp = prepost(cohort.scores, cohort.clients, measure, post=post_rule)
+    sd_pre = float(np.std(pp.loc[pp["reason"] == "", "baseline"], ddof=1))
+    res.attrs["cutoff"] = float(scored.attrs["details"]["clinically_significant"]["cutoff"])
+    res.attrs["s_diff"] = float(np.sqrt(2.0) * sd_pre * np.sqrt(1.0 - rel))
+    res.attrs["critical"] = float(stats.norm.ppf(1 - significance_level / 2))
     res.attrs["reliability"] = rel
-    return res[OUTCOME_COLUMNS]
+    return res
 
 
 def disagreement_counts(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -362,3 +280,161 @@ def change_table(outcomes: pd.DataFrame) -> pd.DataFrame:
             "evaluable": one["baseline"].notna() & one["post"].notna(),
         }
     )
+
+
+def _composite(d: dict, parts: dict[str, pd.DataFrame], clients: pd.DataFrame) -> pd.DataFrame:
+    """any_of / all_of / k_of_n / primary over already scored definitions (client order)."""
+    if d["rule"] == "primary":
+        col = d["column"]
+        if col not in clients.columns:
+            raise ValueError(f"definition {d['name']!r}: the client table has no column {col!r}")
+        choice = clients[col].map(d["map"]).to_numpy(dtype=object)
+        n = len(clients)
+        status = np.full(n, "not_evaluable", dtype=object)
+        reason = np.full(n, f"no primary definition in column {col!r}", dtype=object)
+        first = np.full(n, np.nan)
+        for name in set(d["map"].values()):
+            sel = choice == name
+            p = parts[name]
+            status[sel] = p["status"].to_numpy()[sel]
+            reason[sel] = np.where(
+                p["reason"].to_numpy()[sel] == "", "", name + ": " + p["reason"].to_numpy()[sel].astype(str)
+            )
+            first[sel] = p["first_met"].to_numpy()[sel]
+        return pd.DataFrame({"status": status, "reason": np.where(status == "not_evaluable", reason, ""),
+                             "first_met": first})
+    st = np.column_stack([parts[n]["status"].to_numpy() for n in d["of"]])
+    fm = np.column_stack([parts[n]["first_met"].to_numpy() for n in d["of"]])
+    n_met = (st == "met").sum(axis=1)
+    n_ne = (st == "not_evaluable").sum(axis=1)
+    k = {"any_of": 1, "all_of": len(d["of"]), "k_of_n": d.get("k", 1)}[d["rule"]]
+    met = n_met >= k
+    not_met = n_met + n_ne < k
+    status = np.where(met, "met", np.where(not_met, "not_met", "not_evaluable"))
+    fm_met = np.where(st == "met", fm, np.nan)
+    srt = np.sort(fm_met, axis=1)  # NaN last
+    first = np.where(met, srt[:, k - 1], np.nan)
+    reason = np.where(
+        status == "not_evaluable",
+        np.char.add(n_ne.astype(str), f" of {len(d['of'])} components not evaluable"),
+        "",
+    )
+    return pd.DataFrame({"status": status, "reason": reason, "first_met": first})
+
+
+def score_definitions(
+    cohort: Cohort,
+    definitions: list[dict] | str | None = None,
+    measure: str | None = None,
+    missing: str = "last_available",
+    post: str | float = "last",
+    registry: dict[str, Instrument] | None = None,
+) -> pd.DataFrame:
+    """Score every definition of a definitions file on a cohort: the project's per-client table.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    definitions : list of dict, path or None
+        Validated definitions (:func:`analysis.definitions.load_definitions`), a YAML path, or
+        None for the package's default file.
+    measure : str, optional
+        The run's primary outcome measure, substituted for ``"{measure}"`` in the file.
+    missing : {"last_available", "locf", "completers"}
+        Missing-data strategy for the post score (see :class:`analysis.rules.Trajectories`):
+        the last available score (default), last observation carried forward (NHS practice), or
+        completers only. Reports state which.
+    post : "last" or float
+        Post score: the last one, or the score at a fixed time point.
+    registry : dict, optional
+        Instrument registry.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client x scored definition, columns :data:`OUTCOME_COLUMNS` plus
+        ``description``: ``status`` is met / not_met / not_evaluable, ``reason`` says why a client
+        is not evaluable, ``first_met`` is the first time point (session, week or month) at which
+        the criterion held, ``n_timepoints`` the observed assessments of the measure.
+        ``attrs["skipped"]`` maps each definition the data cannot express to the reason (e.g. a
+        measure absent from the data); ``attrs["missing"]`` records the strategy.
+
+    Raises
+    ------
+    ValueError
+        For an invalid definitions file (naming the definition and key), an unknown missing-data
+        strategy, or a rule that cannot be computed (e.g. no reliability for the RCI).
+    """
+    from analysis.definitions import load_definitions, validate_definitions
+    from analysis.instruments import load_registry
+    from analysis.rules import Trajectories, apply_rule
+
+    reg = registry if registry is not None else load_registry()
+    if definitions is None or isinstance(definitions, str) or hasattr(definitions, "__fspath__"):
+        defs = load_definitions(definitions, measure=measure, registry=reg)
+    else:
+        defs = validate_definitions({"definitions": list(definitions)}, reg, measure)
+    traj = Trajectories(cohort.scores, cohort.clients, reg, missing=missing, post=post)
+    n = len(traj.ids)
+    parts: dict[str, pd.DataFrame] = {}
+    skipped: dict[str, str] = {}
+    details: dict[str, dict] = {}
+    frames = []
+    for d in defs:
+        name = d["name"]
+        if d["rule"] in ("any_of", "all_of", "k_of_n", "primary"):
+            refs = d["of"] if "of" in d else list(dict.fromkeys(d["map"].values()))
+            absent = [r for r in refs if r not in parts]
+            if absent:
+                skipped[name] = f"component(s) not computed: {absent}"
+                continue
+            comp = _composite(d, parts, cohort.clients)
+            nan = np.full(n, np.nan)
+            frame = pd.DataFrame(
+                {"id": traj.ids.to_numpy(), "definition": name, "family": d["family"],
+                 "measure": "", "status": comp["status"], "reason": comp["reason"],
+                 "baseline": nan, "post": nan, "change": nan, "rci": nan, "category": None,
+                 "first_met": comp["first_met"], "n_timepoints": 0}
+            )
+        else:
+            needed = [d[k] for k in ("measure",) if k in d]
+            if d["rule"] == "nhs":
+                needed = [d.get("depression", "phq9"), d.get("anxiety", "gad7")]
+            absent = [m for m in needed if not traj.has(m)]
+            if absent:
+                skipped[name] = f"measure(s) not in the data: {absent}"
+                continue
+            r = apply_rule(traj, d)
+            details[name] = {k: v for k, v in r.extra.items() if np.ndim(v) == 0}
+            m = traj.measure(needed[0])
+            base = r.baseline if r.baseline is not None else np.full(n, np.nan)
+            postv = r.post if r.post is not None else np.full(n, np.nan)
+            status = np.where(~r.evaluable, "not_evaluable",
+                              np.where(np.asarray(r.met, bool), "met", "not_met"))
+            frame = pd.DataFrame(
+                {
+                    "id": traj.ids.to_numpy(),
+                    "definition": name,
+                    "family": d["family"],
+                    "measure": r.extra.get("measure", needed[0]),
+                    "status": status,
+                    "reason": np.where(r.evaluable, "", r.reason),
+                    "baseline": base,
+                    "post": postv,
+                    "change": postv - base,
+                    "rci": r.rci if r.rci is not None else np.full(n, np.nan),
+                    "category": r.category if r.category is not None else None,
+                    "first_met": np.where(r.evaluable, r.first_met, np.nan),
+                    "n_timepoints": m["n"],
+                }
+            )
+        frame["description"] = d.get("description", "")
+        parts[name] = frame
+        frames.append(frame)
+    if not frames:
+        raise ValueError(f"none of the definitions can be computed on {cohort.name!r}: {skipped}")
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["skipped"] = skipped
+    out.attrs["missing"] = missing
+    out.attrs["details"] = details
+    return out
