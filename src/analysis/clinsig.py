@@ -3,9 +3,9 @@
 The public entry point :func:`clinical_significance` follows the R package *clinicalsignificance*
 (Claus, Wager & Bonnet 2024, J Stat Softw 111(1)) in names and results, so that a researcher can
 switch without losing a classification. Every formula below was read in that package's source
-(``R/calc_rci.R``, ``R/calc_cutoff_from_data.R``, ``R/create_summary_table.R``, ``R/prep_data.R``,
-``R/calc_percentage.R``, ``R/calc_anchor.R``, repository ``pedscience/clinicalsignificance``, version
-2.1.0.9000) and is reproduced exactly, including its conventions at the boundaries:
+(``R/calc_rci.R``, ``R/calc_cutoff.R``, ``R/create_summary_table.R``, ``R/prep_data.R``,
+``R/calc_percentage.R``, ``R/calc_anchor.R``; repository ``pedscience/clinicalsignificance``,
+version 2.1.0.9000) and is reproduced exactly, including its conventions at the boundaries:
 
 * reliable change needs ``|RCI|`` strictly beyond the critical value (``direction * rci > crit``);
 * a pre score is clinical only when strictly beyond the cutoff on the dysfunctional side, and a post
@@ -157,7 +157,7 @@ def clinical_cutoff(
         "(b) the level of functioning subsequent to therapy should fall within the range of the
         functional population, where range is defined as within two standard deviations of the
         mean of that population", i.e. the functional SD. ``"clinical"`` reproduces the R package
-        clinicalsignificance (``.calc_cutoff_jt`` in ``R/calc_cutoff_from_data.R`` and its
+        clinicalsignificance (``.calc_cutoff_jt`` in ``R/calc_cutoff.R`` and its
         vignette "Clinical Significance Cutoffs": ``b = M_func - direction * 2 * SD_clin``).
 
     Returns
@@ -384,7 +384,9 @@ def reliable_change_index(
     if method == "HLM":
         raise ValueError("HLM needs every measurement of each client: use clinical_significance")
     r = _check_reliability(reliability)
-    r_post = r if reliability_post is None else _check_reliability(reliability_post, "reliability_post")
+    r_post = (
+        r if reliability_post is None else _check_reliability(reliability_post, "reliability_post")
+    )
     pre, post = np.asarray(pre, float), np.asarray(post, float)
     ok = ~(np.isnan(pre) | np.isnan(post))
     if ok.sum() < 2:
@@ -612,7 +614,9 @@ def clinical_significance_prepost(
         )
     s = _check_direction(better_is)
     r = _check_reliability(reliability)
-    r_post = r if reliability_post is None else _check_reliability(reliability_post, "reliability_post")
+    r_post = (
+        r if reliability_post is None else _check_reliability(reliability_post, "reliability_post")
+    )
     crit = _critical(method, significance_level)
     _check_columns(prepost, [id, pre, post, group])
     if cutoff is not None and cutoff_type is not None:
@@ -788,8 +792,8 @@ def clinical_significance(
     * GLN: ``((post - M_pre) - r (pre - M_pre)) / (SD_pre sqrt(1 - r^2))``  (Hsu 1989)
     * HLL: ``((post - M_post) - r (pre - M_pre)) / (SD_pre sqrt(1 - r^2))``  (Hsu 1989)
     * EN: ``(post - [r (pre - M_pre) + M_pre]) / (SD_pre sqrt(1 - r))``  (Speer 1992)
-    * NK: ``(post - [r (pre - M_pre) + M_pre]) / sqrt(r^2 SD_pre^2 (1 - r) + SD_pre^2 (1 - r_post))``
-      (Nunnally & Kotsch 1983)
+    * NK: ``(post - [r (pre - M_pre) + M_pre]) /
+      sqrt(r^2 SD_pre^2 (1 - r) + SD_pre^2 (1 - r_post))`` (Nunnally & Kotsch 1983)
     * HA: with ``SEM = SD_pre sqrt(1 - r)``, ``r_xx = (SD^2 - SEM^2) / SD^2`` at pre and post and
       ``r_dd = (SD_pre^2 r_1 + SD_post^2 r_2 - 2 SD_pre SD_post rho) /
       (SD_pre^2 + SD_post^2 - 2 SD_pre SD_post rho)``:
