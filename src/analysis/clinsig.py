@@ -201,9 +201,19 @@ def clinical_cutoff(
     )
 
 
-def _ha_reliability(sd: float, se_measurement: float) -> float:
-    """HA reliability of a sample with SD ``sd`` given the SEM: ``(sd^2 - SEM^2) / sd^2``."""
-    return (sd**2 - se_measurement**2) / sd**2
+def _ha_reliability(sd: float, se_measurement: float, what: str | None = None) -> float:
+    """HA reliability of a sample with SD ``sd`` given the SEM: ``(sd^2 - SEM^2) / sd^2``.
+
+    With ``what`` given, a non-positive value (SEM >= SD) raises a ValueError naming it.
+    """
+    r = (sd**2 - se_measurement**2) / sd**2
+    if what is not None and not r > 0:
+        raise ValueError(
+            f"HA: the standard error of measurement ({se_measurement:.4g} points) is not smaller "
+            f"than the SD of {what} ({sd:.4g} points), so its true-score reliability "
+            f"({r:.4g}) is not positive and the HA cutoff is undefined"
+        )
+    return r
 
 
 def ha_true_cutoff(
@@ -260,7 +270,7 @@ def ha_true_cutoff(
             f"cutoff_type {cutoff_type!r} needs functional norms: give m_functional and "
             "sd_functional (mean and SD of a non-clinical population, in score points)"
         )
-    r_func = _ha_reliability(sd_functional, sem)
+    r_func = _ha_reliability(sd_functional, sem, "the functional population")
     if cutoff_type == "b":
         if cutoff_b_sd == "functional":
             return float(m_functional - s * 2 * sd_functional * np.sqrt(r_func))
@@ -660,7 +670,7 @@ def clinical_significance_prepost(
         )
         cls = classify_prepost(pre_a, post_a, rci, crit, better_is, None)
         sem_c = sd_clin * np.sqrt(1 - r)
-        rel_post = _ha_reliability(st["sd_post"], sem_c)
+        rel_post = _ha_reliability(st["sd_post"], sem_c, "the post scores")
         info["reliability_post_ha"] = rel_post
         with np.errstate(invalid="ignore"):
             cs_indiv = (st["m_post"] + (post_a - st["m_post"]) * rel_post - cutoff) / (
@@ -829,8 +839,20 @@ def clinical_significance(
     _check_alpha(significance_level)
     if method == "HLM":
         return _clinical_significance_hlm(
-            data, id, time, outcome, cutoff_type, m_functional, sd_functional, m_clinical,
-            sd_clinical, better_is, significance_level, cutoff_b_sd, group, min_timepoints,
+            data,
+            id,
+            time,
+            outcome,
+            cutoff_type,
+            m_functional,
+            sd_functional,
+            m_clinical,
+            sd_clinical,
+            better_is,
+            significance_level,
+            cutoff_b_sd,
+            group,
+            min_timepoints,
         )
     _check_reliability(reliability)
     if pre is None:
@@ -861,9 +883,11 @@ def clinical_significance(
     )
 
 
-clinical_significance.__doc__ = clinical_significance.__doc__.replace(
-    "    {common}\n", _COMMON_DOC.lstrip("\n")
-).replace("{{", "{").replace("}}", "}")
+clinical_significance.__doc__ = (
+    clinical_significance.__doc__.replace("    {common}\n", _COMMON_DOC.lstrip("\n"))
+    .replace("{{", "{")
+    .replace("}}", "}")
+)
 
 
 def _eb_slopes(t, y, codes, n_groups, fe, cov_re, scale):
@@ -890,8 +914,20 @@ def _eb_slopes(t, y, codes, n_groups, fe, cov_re, scale):
 
 
 def _clinical_significance_hlm(
-    data, id, time, outcome, cutoff_type, m_functional, sd_functional, m_clinical, sd_clinical,
-    better_is, significance_level, cutoff_b_sd, group, min_timepoints,
+    data,
+    id,
+    time,
+    outcome,
+    cutoff_type,
+    m_functional,
+    sd_functional,
+    m_clinical,
+    sd_clinical,
+    better_is,
+    significance_level,
+    cutoff_b_sd,
+    group,
+    min_timepoints,
 ) -> pd.DataFrame:
     import statsmodels.api as sm
 
@@ -955,9 +991,7 @@ def _clinical_significance_hlm(
     cls = classify_prepost(pre_a, post_a, rci, crit, better_is, cutoff)
     out = pd.DataFrame({"id": ids.to_numpy()})
     if group is not None:
-        out["group" if group in ("id", "pre", "post") else group] = _group_of(
-            data, id, group, ids
-        )
+        out["group" if group in ("id", "pre", "post") else group] = _group_of(data, id, group, ids)
     out["pre"] = first
     out["post"] = last
     out["change"] = last - first
@@ -1073,7 +1107,8 @@ def _prepost_frame(data, id, time, outcome, pre, post, group):
         pp["pre"].isna() & pp["post"].isna(),
         f"no score at pre ({pre}) or post ({post})",
         np.where(
-            pp["pre"].isna(), f"no score at pre ({pre})",
+            pp["pre"].isna(),
+            f"no score at pre ({pre})",
             np.where(pp["post"].isna(), f"no score at post ({post})", ""),
         ),
     )
@@ -1299,8 +1334,13 @@ def anchor_group(
             res = stats.ttest_rel(sub["post"], sub["pre"])
             ci = res.confidence_interval(confidence_level=ci_level)
             diff = float((sub["post"] - sub["pre"]).mean())
-            row = {"difference": diff, "lower": float(ci.low), "upper": float(ci.high),
-                   "ci": ci_level, "n": len(sub)}
+            row = {
+                "difference": diff,
+                "lower": float(ci.low),
+                "upper": float(ci.high),
+                "ci": ci_level,
+                "n": len(sub),
+            }
             row["category"] = _anchor_group_category(diff, row["lower"], row["upper"], mid, s)
             rows.append({group: key, **row} if group else row)
         return pd.DataFrame(rows)
@@ -1325,9 +1365,16 @@ def anchor_group(
         res = stats.ttest_ind(y, y_ref, equal_var=False)
         ci = res.confidence_interval(confidence_level=ci_level)
         diff = float(y.mean() - y_ref.mean())
-        row = {"reference": ref, "comparison": lvl, "difference": diff, "lower": float(ci.low),
-               "upper": float(ci.high), "ci": ci_level, "n_reference": len(y_ref),
-               "n_comparison": len(y)}
+        row = {
+            "reference": ref,
+            "comparison": lvl,
+            "difference": diff,
+            "lower": float(ci.low),
+            "upper": float(ci.high),
+            "ci": ci_level,
+            "n_reference": len(y_ref),
+            "n_comparison": len(y),
+        }
         row["category"] = _anchor_group_category(diff, row["lower"], row["upper"], mid, s)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -1385,7 +1432,11 @@ def summarise_categories(
         tot = int(total.iloc[i])
         for lvl in levels:
             n = int(tab.iloc[i][lvl])
-            row = {"level": lvl, "n": n, "percent": 100 * n / tot if tot else np.nan,
-                   "n_evaluable": tot}
+            row = {
+                "level": lvl,
+                "n": n,
+                "percent": 100 * n / tot if tot else np.nan,
+                "n_evaluable": tot,
+            }
             rows.append({group: key, **row} if group else row)
     return pd.DataFrame(rows)
