@@ -347,6 +347,11 @@ def _rci(pre, post, method, r, r_post, st) -> tuple[np.ndarray, dict]:
         r2 = _ha_reliability(sd_post, sem)
         num = sd_pre**2 * r1 + sd_post**2 * r2 - 2 * sd_pre * sd_post * rho
         den = sd_pre**2 + sd_post**2 - 2 * sd_pre * sd_post * rho
+        if not den > 1e-12 * (sd_pre**2 + sd_post**2):
+            raise ValueError(
+                "HA: the change scores (post - pre) have no variance among the complete clients, "
+                "so the reliability of change r_dd is undefined"
+            )
         r_dd = num / den
         info.update(se_measurement=sem, r_dd=r_dd)
         with np.errstate(invalid="ignore"):
