@@ -1107,15 +1107,17 @@ def _prepost_frame(data, id, time, outcome, pre, post, group):
     pp = _prepost(data, id, time, outcome, pre, post)
     if group is not None:
         pp.insert(1, group, _group_of(data, id, group, pd.Index(pp["id"])))
-    ok = ~(pp["pre"].isna() | pp["post"].isna()).to_numpy()
-    reason = np.where(
-        pp["pre"].isna() & pp["post"].isna(),
-        f"no score at pre ({pre}) or post ({post})",
-        np.where(
-            pp["pre"].isna(),
+    miss_pre, miss_post = pp["pre"].isna().to_numpy(), pp["post"].isna().to_numpy()
+    ok = ~(miss_pre | miss_post)
+    codes = np.where(miss_pre & miss_post, 3, np.where(miss_pre, 1, np.where(miss_post, 2, 0)))
+    reason = pd.Categorical.from_codes(
+        codes.astype(np.int8),
+        categories=[
+            "",
             f"no score at pre ({pre})",
-            np.where(pp["post"].isna(), f"no score at post ({post})", ""),
-        ),
+            f"no score at post ({post})",
+            f"no score at pre ({pre}) or post ({post})",
+        ],
     )
     pp["change"] = pp["post"] - pp["pre"]
     return pp, ok, reason
