@@ -39,13 +39,13 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "band_change": (("measure", "into"), ()),
     "reliable_change": (
         ("measure",),
-        ("method", "reliability", "direction", "significance_level"),
+        ("method", "reliability", "reliability_post", "direction", "significance_level"),
     ),
     "fixed_change": (("measure",), ("points", "direction")),
     "clinically_significant": (
         ("measure",),
-        ("method", "reliability", "cutoff_type", "m_functional", "sd_functional",
-         "significance_level"),
+        ("method", "reliability", "reliability_post", "cutoff_type", "m_functional",
+         "sd_functional", "significance_level"),
     ),
     "percentage_change": (("measure",), ("percent",)),
     "mid": (("measure",), ("mid",)),

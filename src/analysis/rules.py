@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.clinsig import _score_prepost, clinical_cutoff
+from analysis.clinsig import RCI_METHODS, clinical_significance_prepost
 from analysis.instruments import Instrument
 
 __all__ = ["MISSING_STRATEGIES", "Trajectories", "RuleResult", "RULE_FUNCTIONS", "apply_rule"]
@@ -224,13 +224,19 @@ def rule_band_change(t: Trajectories, d: dict) -> RuleResult:
 
 
 def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float, float, float]:
+    """Reliable change (any pre/post method of :mod:`analysis.clinsig`) on a measure.
+
+    Returns the per-client clinsig table, S_diff (points, JT family), the critical |RCI| and the
+    cutoff (NaN without one).
+    """
     ins = t.instrument(d["measure"])
     method = d.get("method", "JT")
-    if method != "JT":
-        from analysis import clinsig
-
-        if method not in getattr(clinsig, "RCI_METHODS", ("JT",)):
-            raise ValueError(f"definition {d['name']!r}: unknown reliable change method {method!r}")
+    if method not in RCI_METHODS or method == "HLM":
+        raise ValueError(
+            f"definition {d['name']!r}: reliable change method must be one of "
+            f"{[m for m in RCI_METHODS if m != 'HLM']} (HLM needs clinical_significance on long "
+            f"data), got {method!r}"
+        )
     rel = d.get("reliability", ins.reliability_value)
     if rel is None:
         raise ValueError(f"definition {d['name']!r}: no reliability for {ins.code}; give 'reliability'")
@@ -253,68 +259,92 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
         if ins.cutoff is None:
             raise ValueError(f"definition {d['name']!r}: {ins.code} has no clinical cutoff")
         eps = 1e-9
-        op = ins.cutoff["case_if"]
-        cut = ins.cutoff_value + {">=": -eps, ">": 0.0, "<=": eps, "<": 0.0}[op]
+        cut = ins.cutoff_value + {">=": -eps, ">": 0.0, "<=": eps, "<": 0.0}[ins.cutoff["case_if"]]
         cutoff_type = None
-    pre = np.where(ok, m["baseline"], np.nan)
-    post = np.where(ok, m["post"], np.nan)
-    js = _score_prepost(
-        pd.DataFrame({"id": t.ids, "pre": pre, "post": post}),
+    js = clinical_significance_prepost(
+        pd.DataFrame(
+            {"id": np.arange(len(t.ids)), "pre": np.where(ok, m["baseline"], np.nan),
+             "post": np.where(ok, m["post"], np.nan)}
+        ),
         reliability=float(rel),
+        reliability_post=d.get("reliability_post"),
+        rci_method=method,
         cutoff_type=cutoff_type,
         m_functional=m_f,
         sd_functional=sd_f,
-        m_clinical=None,
-        sd_clinical=None,
         better_is=ins.better_is,
         significance_level=level,
         cutoff=cut,
     )
-    sd_pre = float(np.std(pre[ok], ddof=1))
-    s_diff = float(np.sqrt(2.0) * sd_pre * np.sqrt(1.0 - float(rel)))
-    critical = float(stats.norm.ppf(1 - level / 2))
-    return js, s_diff, critical, float(js["cutoff"].iloc[0])
+    info = js.attrs["clinsig"]
+    s_diff = float(info.get("s_diff", np.nan)) if method == "JT" else np.nan
+    cutoff = info.get("cutoff")
+    return js, s_diff, float(info["critical"]), np.nan if cutoff is None else float(cutoff)
+
+
+def _first_reliable(t, d, m, s_diff, crit, extra=None) -> np.ndarray:
+    """First time the JT criterion held on the trajectory; other methods: the post time if met."""
+    rows = m["rows"]
+    if np.isnan(s_diff):
+        return np.full(len(t.ids), np.nan)
+    ins = t.instrument(d["measure"])
+    toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
+    flag = toward > crit if extra is None else (toward > crit) & extra
+    return _first(rows, flag, len(t.ids))
 
 
 def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
-    """Reliable improvement (or, with ``direction: deterioration``, reliable deterioration)."""
+    """Reliable improvement (or, with ``direction: deterioration``, reliable deterioration) by any
+    pre/post method of :func:`analysis.clinsig.clinical_significance_prepost` (default JT).
+    ``first_met`` follows the trajectory for JT; for other methods it is the post time when met."""
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
     js, s_diff, crit, _ = _jt(t, d)
-    want = "deteriorated" if d.get("direction", "improvement") == "deterioration" else "improved"
-    rows = m["rows"]
-    toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
-    hit = toward > crit if want == "improved" else toward < -crit
+    det = d.get("direction", "improvement") == "deterioration"
+    want = "deteriorated" if det else "improved"
+    met = js["reliable_change"].eq(want).to_numpy()
+    if det and not np.isnan(s_diff):
+        rows = m["rows"]
+        toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
+        first = _first(rows, toward < -crit, len(t.ids))
+    elif not np.isnan(s_diff):
+        first = _first_reliable(t, d, m, s_diff, crit)
+    else:
+        first = np.where(met, m["post_time"], np.nan)
     return RuleResult(
-        js["reliable_change"].eq(want).to_numpy(),
+        met,
         m["reason"] == "",
         m["reason"].copy(),
-        _first(rows, hit, len(t.ids)),
+        first,
         rci=js["rci"].to_numpy(),
-        category=js["category"].to_numpy(),
+        category=js["category"].astype(object).to_numpy(),
         **_base(m),
     )
 
 
 def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
     """Recovered (J&T combined): reliable improvement and a move from the clinical to the
-    functional side of cutoff a, b, c or the instrument's clinical cutoff."""
+    functional side of cutoff a, b, c or ``instrument`` (the registry's clinical cutoff)."""
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
     js, s_diff, crit, cut = _jt(t, d, d.get("cutoff_type", "a"))
-    rows = m["rows"]
-    s = _sign(ins)
-    toward = s * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
-    sc, b = rows["score"].to_numpy(), rows["baseline"].to_numpy()
-    func_now = sc <= cut if s == -1 else sc >= cut
-    clin_base = b > cut if s == -1 else b < cut
+    met = js["category"].eq("recovered").to_numpy()
+    if np.isnan(s_diff):
+        first = np.where(met, m["post_time"], np.nan)
+    else:
+        rows = m["rows"]
+        sc, b = rows["score"].to_numpy(), rows["baseline"].to_numpy()
+        s = _sign(ins)
+        func_now = sc < cut if s == -1 else sc > cut
+        clin_base = b > cut if s == -1 else b < cut
+        first = _first_reliable(t, d, m, s_diff, crit, func_now & clin_base)
     res = RuleResult(
-        js["category"].eq("recovered").to_numpy(),
+        met,
         m["reason"] == "",
         m["reason"].copy(),
-        _first(rows, (toward > crit) & func_now & clin_base, len(t.ids)),
+        first,
         rci=js["rci"].to_numpy(),
-        category=js["category"].to_numpy(),
+        category=js["category"].astype(object).to_numpy(),
         **_base(m),
     )
     res.extra["cutoff"] = cut
