@@ -161,3 +161,41 @@ def test_prevalence_and_disagreement_counts():
     # remission vs response, evaluable under both: a (met, met), b (met, not), e (not, not)
     row = dis.loc[("remission", "response")]
     assert row[["n_both", "both_met", "only_a", "only_b", "neither"]].tolist() == [3, 1, 1, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        # clinicalsignificance (R) snapshots, cs_combined(hamd, reliability = 0.8, m_functional = 8,
+        # sd_functional = 8, cutoff_type = "c"); recovered / improved / unchanged / deteriorated / harmed
+        ("JT", [26, 3, 10, 1, 0]),
+        ("GLN", [26, 3, 10, 1, 0]),
+        ("EN", [26, 6, 5, 3, 0]),
+        ("HLL", [12, 0, 16, 11, 1]),
+        ("HA", [23, 9, 7, 1, 0]),
+    ],
+)
+def test_compare_methods_matches_r_package(claus_2020, method, expected):
+    from analysis.outcomes import compare_methods
+
+    res = compare_methods(
+        _claus_cohort(claus_2020), "hamd17", reliability=0.8, methods=(method,),
+        cutoff_type="c", m_functional=8, sd_functional=8, post=4,
+    )
+    ev = res.loc[res["evaluable"]]
+    assert _counts(ev["category"], ["recovered", "improved", "unchanged", "deteriorated", "harmed"]) == expected
+    assert len(res) == 43  # all clients kept, 3 not evaluable with a reason
+    assert (res.loc[~res["evaluable"], "reason"].str.len() > 0).all()
+
+
+def test_compare_methods_hlm_every_measurement(claus_2020):
+    """R: cs_combined(hamd, m_functional = 8, sd_functional = 8, cutoff_type = "c", rci_method = "HLM")
+    on all four measurements: 10 / 1 / 20 / 9 / 0."""
+    from analysis.outcomes import compare_methods
+
+    res = compare_methods(
+        _claus_cohort(claus_2020), "hamd17", reliability=0.8, methods=("HLM",),
+        cutoff_type="c", m_functional=8, sd_functional=8,
+    )
+    ev = res.loc[res["evaluable"]]
+    assert _counts(ev["category"], ["recovered", "improved", "unchanged", "deteriorated", "harmed"]) == [10, 1, 20, 9, 0]

@@ -438,3 +438,91 @@ def score_definitions(
     out.attrs["missing"] = missing
     out.attrs["details"] = details
     return out
+
+
+def compare_methods(
+    cohort: Cohort,
+    measure: str,
+    reliability: float | None = None,
+    methods: tuple[str, ...] | None = None,
+    cutoff_type: str = "a",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    reliability_post: float | None = None,
+    post: str | float = "last",
+    significance_level: float = 0.05,
+) -> pd.DataFrame:
+    """Every reliable-change method of :mod:`analysis.clinsig` on one measure, side by side.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    measure : str
+        Registry code of the outcome (range and direction from the registry).
+    reliability : float, optional
+        Default: the registry's value.
+    methods : tuple of str, optional
+        Default all of ``analysis.clinsig.RCI_METHODS`` (JT, GLN, HLL, EN, NK, HA, HLM).
+    cutoff_type : {"a", "b", "c"}
+        Cutoff for the combined categories (HA uses its true-score cutoff).
+    m_functional, sd_functional : float, optional
+        Functional norms (points) for cutoffs b and c; default the registry's.
+    reliability_post : float, optional
+        Post-test reliability for NK (default: the same as ``reliability``).
+    post : "last" or float
+        Post score rule, as in :func:`prepost`. HLM uses every observed score from baseline up to
+        the post time, and needs at least three.
+    significance_level : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client x method: ``id``, ``method``, ``pre``, ``post``, ``change``, ``rci``,
+        ``reliable_change`` (improved / unchanged / deteriorated), ``category`` (recovered /
+        improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`analysis.clinsig.clinical_significance` (e.g. reliability outside (0, 1)).
+    """
+    from analysis.clinsig import RCI_METHODS, clinical_significance, clinical_significance_prepost
+
+    ins = get_instrument(measure)
+    rel = reliability if reliability is not None else ins.reliability_value
+    func = (ins.norms or {}).get("functional", {})
+    m_f = m_functional if m_functional is not None else func.get("mean")
+    sd_f = sd_functional if sd_functional is not None else func.get("sd")
+    pp = prepost(cohort.scores, cohort.clients, measure, post=post)
+    ok = pp["reason"] == ""
+    wide = pd.DataFrame(
+        {"id": pp["id"], "pre": pp["baseline"].where(ok), "post": pp["post"].where(ok)}
+    )
+    cols = ["id", "pre", "post", "change", "rci", "reliable_change", "category", "evaluable", "reason"]
+    frames = []
+    for method in methods or RCI_METHODS:
+        kw = dict(reliability=rel, rci_method=method, better_is=ins.better_is,
+                  significance_level=significance_level)
+        kw.update(cutoff_type=cutoff_type, m_functional=m_f, sd_functional=sd_f)
+        if method == "NK":
+            kw["reliability_post"] = reliability_post
+        if method == "HLM":
+            rows = cohort.scores.loc[(cohort.scores["measure"] == measure)
+                                     & cohort.scores["score"].notna(), ["id", "time", "score"]]
+            rows = rows.merge(pp[["id", "baseline_time", "post_time"]], on="id")
+            rows = rows.loc[(rows["time"] >= rows["baseline_time"]) & (rows["time"] <= rows["post_time"])]
+            res = clinical_significance(rows[["id", "time", "score"]], rci_method="HLM", **{
+                k: v for k, v in kw.items() if k not in ("rci_method", "reliability")})
+            res = pp[["id"]].merge(res, on="id", how="left")
+            res["evaluable"] = res["evaluable"].astype("boolean").fillna(False).astype(bool)
+            res["reason"] = res["reason"].astype(object).where(res["evaluable"] | res["reason"].notna(),
+                                                              "fewer than 3 scores")
+        else:
+            res = clinical_significance_prepost(wide, **kw)
+            res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
+        res = res[cols].copy()
+        for c in ("reliable_change", "category", "reason"):
+            res[c] = res[c].astype(object)
+        res.insert(1, "method", method)
+        frames.append(res)
+    return pd.concat(frames, ignore_index=True)
