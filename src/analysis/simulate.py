@@ -11,13 +11,15 @@ Generative model (all clients at once, vectorised over clients; loops run over s
 -----------------------------------------------------------------------------------------------
 Client *i* of therapist *j*, session *t* = 1, 2, ..., ``max_sessions``:
 
-* Latent improvement propensity ``z_i = v_i + u_j + b_chronic * chronic_i + b_arm * armB_i`` with
-  ``v_i ~ N(0, 1)`` and the therapist random effect ``u_j ~ N(0, therapist_sd^2)``.
+* Latent improvement propensity ``z_i = v_i + u_j + b_chronic * chronic_i + b_arm * armB_i +
+  b_sev * severity_i`` with ``v_i ~ N(0, 1)`` and the therapist random effect
+  ``u_j ~ N(0, therapist_sd^2)`` (centred over the therapists drawn).
 * Each indicator measure *m* has a true baseline ``B_im`` (mean ``baseline_mean``, SD
   ``baseline_sd * sqrt(reliability)``; a common severity factor gives baselines correlated
   ``severity_corr``) and a client-specific asymptotic share of improvement
-  ``g_im = clip(g_mean + g_sd * (rho_m * z_i + sqrt(1 - rho_m^2) * e_im), g_min, 1)`` where
-  ``rho_m = improvement_corr``. The true score moves towards the healthy mean ``H_m``
+  ``g_im = g_min + (1 - g_min) * expit(g_mean + g_sd * (rho_m * z_i + sqrt(1 - rho_m^2) * e_im))``
+  where ``rho_m = improvement_corr`` (a wide logit spread gives responders and non-responders).
+  More severe baselines improve proportionally less (``severity_effect`` enters ``z_i``). The true score moves towards the healthy mean ``H_m``
   proportionally (Bone et al. 2018): ``true_im(t) = B_im - (B_im - H_m)^+ * g_im * f_m(t)`` with
   ``f_m(t) = 1 - exp(-max(t - 1 - lag_m, 0) / tau)`` (direction flipped for higher-is-better scales).
   Functional and personal measures follow symptoms with a lag and a modest correlation.
@@ -643,7 +645,7 @@ def simulate_cohort(
         client, session and measure (order of :data:`SIMULATED_MEASURES`). ``clients``: ``id,
         therapist, site, arm, referral_date, start_date, end_date`` (NaT while ongoing),
         ``end_reason`` (planned / dropout / ongoing), ``n_sessions`` (attended, observed),
-        ``alliance_from_session`` (1 or 2), ``n_goals``-free flags ``ptsd, child_family, chronic,
+        ``alliance_from_session`` (1 or 2), flags ``ptsd, child_family, chronic,
         comorbid`` (PHQ-9 >= 10 and GAD-7 >= 8 at session 1), ``primary_definition`` (symptom /
         functional / alliance / personal: the definition family chosen with the client,
         perspectives 4 and 8). ``meta``: ``params_file, params_sha256, seed, n_clients,
@@ -668,6 +670,8 @@ def simulate_cohort(
     reg = load_registry()
     n, nt = p.cohort.n_clients, p.cohort.n_therapists
     therapist_effect = _rng(int(seed), 0).normal(0.0, p.improvement.therapist_sd, nt)
+    if nt > 1:  # centred: the service mean is set by g_mean, therapists deviate around it
+        therapist_effect = (therapist_effect - therapist_effect.mean()) * np.sqrt(nt / (nt - 1))
 
     blocks = []
     for b, lo in enumerate(range(0, n, _BLOCK)):
