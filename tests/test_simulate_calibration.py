@@ -20,22 +20,27 @@ N_CLIENTS = 20_000
 
 def _first_last(scores: pd.DataFrame, measure: str) -> pd.DataFrame:
     """Score at session 1 (``pre``) and at the last session with a score (``post``, ``t_post``)."""
-    s = scores.loc[(scores["measure"] == measure) & scores["score"].notna(), ["id", "time", "score"]]
+    s = scores.loc[
+        (scores["measure"] == measure) & scores["score"].notna(), ["id", "time", "score"]
+    ]
     s = s.sort_values(["id", "time"])
     g = s.groupby("id", sort=True)
     pre = s.loc[s["time"] == 1].set_index("id")["score"]
-    return pd.DataFrame(
-        {"pre": pre, "post": g["score"].last(), "t_post": g["time"].last()}
-    ).dropna(subset=["pre"])
+    return pd.DataFrame({"pre": pre, "post": g["score"].last(), "t_post": g["time"].last()}).dropna(
+        subset=["pre"]
+    )
 
 
 def _episodes(cohort) -> pd.DataFrame:
     """One row per client with PHQ-9 / GAD-7 pre and post, therapist, end reason and sessions."""
     phq = _first_last(cohort.scores, "phq9").add_prefix("phq_")
     gad = _first_last(cohort.scores, "gad7").add_prefix("gad_")
-    wai = cohort.scores.loc[
-        (cohort.scores["measure"] == "wai_sr") & (cohort.scores["time"] <= 3)
-    ].groupby("id")["score"].mean().rename("wai_early")
+    wai = (
+        cohort.scores.loc[(cohort.scores["measure"] == "wai_sr") & (cohort.scores["time"] <= 3)]
+        .groupby("id")["score"]
+        .mean()
+        .rename("wai_early")
+    )
     cl = cohort.clients.set_index("id")[["therapist", "end_reason", "n_sessions"]]
     return cl.join(phq).join(gad).join(wai)
 
@@ -124,7 +129,9 @@ def calibration_summary(cohort) -> dict[str, float]:
         "alliance_r": _alliance_r(ep),
         "therapist_icc": _therapist_icc(ep),
         "dropout": 100 * float((ended["end_reason"] == "dropout").mean()),
-        "sessions_completers": float(ended.loc[ended["end_reason"] == "planned", "n_sessions"].mean()),
+        "sessions_completers": float(
+            ended.loc[ended["end_reason"] == "planned", "n_sessions"].mean()
+        ),
     }
     out.update({f"ps_{k}": v for k, v in _psychserv(ep).items()})
     return out
