@@ -205,3 +205,57 @@ def test_inputs_not_mutated():
     over = {"cohort": {"n_clients": 20}}
     simulate_cohort(over)
     assert over == {"cohort": {"n_clients": 20}}
+
+
+@pytest.fixture(scope="module")
+def big():
+    print("seed 5, 4000 clients, 80 therapists")
+    return simulate_cohort(n_clients=4000, seed=5, validate=False)
+
+
+def _wide(cohort, measure):
+    s = cohort.scores
+    return s.loc[s["measure"] == measure].pivot(index="id", columns="time", values="score")
+
+
+def test_alliance_rises_early_and_dropouts_have_lower_alliance(big):
+    """Alliance grows over the first sessions (Lin, Kivlighan & Hill; Kivlighan & Shaughnessy
+    2000) and low alliance predicts dropout (issue 4, item 2)."""
+    wai = _wide(big, "wai_sr")
+    # growth 0.45 SD x 8 points x sqrt(.9) x (1 - e^-1.5) = 2.6 points by session 4, less the
+    # stationary rupture dip 0.1 x 1 / (1 - 0.35) = 0.15 SD = 1.2 points: about 1.4 points
+    assert wai[4].mean() - wai[1].mean() > 0.8
+    c = big.clients.set_index("id")
+    early = wai[[1.0, 2.0]].mean(axis=1)
+    by_reason = early.groupby(c["end_reason"]).mean()
+    assert by_reason["dropout"] < by_reason["planned"] - 1.0
+
+
+def test_functional_change_follows_symptoms_modestly(big):
+    """WSAS change correlates modestly with PHQ-9 change (reference-values.md section 3: no
+    confirmed value, sweep .3-.7; calibrated to about .33), far from 1 and clearly above 0."""
+    s = big.scores
+    ended = big.clients.loc[big.clients["n_sessions"] >= 4, "id"]
+    d = s.loc[s["id"].isin(ended)]
+
+    def change(m):
+        w = d.loc[d["measure"] == m].sort_values("time").groupby("id")["score"]
+        return w.first() - w.last()
+
+    r = change("phq9").corr(change("wsas"))
+    assert 0.22 < r < 0.5
+
+
+def test_good_enough_level(big):
+    """Planned endings come when clients have improved (Barkham et al. 2006): among planned
+    endings the last PHQ-9 is lower than among dropouts, and those ending early are at least as
+    often below caseness as those ending after 12 sessions."""
+    c = big.clients.set_index("id")
+    last = _wide(big, "phq9").ffill(axis=1).iloc[:, -1]
+    ended = c["end_reason"].isin(["planned", "dropout"]) & (c["n_sessions"] >= 2)
+    means = last[ended].groupby(c.loc[ended, "end_reason"]).mean()
+    assert means["planned"] < means["dropout"] - 2
+    planned = c["end_reason"] == "planned"
+    short = (last[planned & (c["n_sessions"] <= 6)] < 10).mean()
+    long = (last[planned & (c["n_sessions"] >= 12)] < 10).mean()
+    assert short > long

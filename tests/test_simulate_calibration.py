@@ -186,3 +186,11 @@ def test_psychiatric_services_2020(summary, key, target):
     """Psychiatr Serv 2020 71(4):312 (doi:10.1176/appi.ps.201900295), baseline PHQ-9 >= 10:
     effect size >= 0.8 72 %, SAES >= 0.8 66 %, response 46 %, remission 22 %; each +/- 6."""
     assert abs(summary[key] - target) <= 6
+
+
+def test_summary_detects_a_miscalibrated_cohort():
+    """The checks can fail: with little improvement (g_mean -1 on the logit scale) recovery and
+    reliable improvement fall far outside their targets."""
+    bad = simulate_cohort({"improvement": {"g_mean": -1.0}}, n_clients=5000, seed=SEED)
+    s = calibration_summary(bad)
+    assert s["recovery"] < 46 and s["reliable_improvement"] < 62
