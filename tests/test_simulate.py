@@ -52,7 +52,7 @@ def test_labelled_as_simulated(cohort):
     assert cohort.time_unit == "session"
     assert "SIMULATED" in cohort.description
     assert cohort.meta["seed"] == SEED
-    assert cohort.meta["params_file"] == str(DEFAULT_PARAMS)
+    assert cohort.meta["params_file"] == "analysis/config/simulation.yaml (package default)"
     assert cohort.meta["params_sha256"] == hashlib.sha256(DEFAULT_PARAMS.read_bytes()).hexdigest()
 
 

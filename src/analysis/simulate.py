@@ -373,7 +373,8 @@ def load_params(params: dict | str | Path | None = None) -> tuple[dict, str | No
     values : dict
         The effective parameters (plain values, nested as in the file).
     path : str or None
-        The parameter file used (None for a dict).
+        The parameter file used (None for a dict); the package default is named
+        ``"analysis/config/simulation.yaml (package default)"``.
     sha256 : str
         SHA-256 of the parameter file's bytes, or of the canonical JSON of a dict's effective
         values.
@@ -391,7 +392,12 @@ def load_params(params: dict | str | Path | None = None) -> tuple[dict, str | No
         raw = _read_yaml(path)
         merged = _merge(base, raw, "")
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        src: str | None = str(path)
+        # the package default is named machine-independently (reports and cohort.json)
+        src: str | None = (
+            "analysis/config/simulation.yaml (package default)"
+            if path.resolve() == DEFAULT_PARAMS.resolve()
+            else str(path)
+        )
     elif isinstance(params, dict):
         merged = _merge(base, params, "")
         src = None
