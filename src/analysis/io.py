@@ -941,12 +941,20 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"cohort meta value of type {type(o).__name__} is not JSON-serialisable")
 
 
+_ROW_GROUP = 1 << 20  # rows per Parquet row group: fixed, so the bytes are reproducible
+
+
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write in row groups of a fixed size, one slice at a time (bounded memory for 10^7 rows)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
-    pq.write_table(table, path, compression="zstd", write_statistics=False)
+    df = df.reset_index(drop=True)
+    schema = pa.Table.from_pandas(df.iloc[:_ROW_GROUP], preserve_index=False).schema
+    with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=False) as writer:
+        for lo in range(0, max(len(df), 1), _ROW_GROUP):
+            chunk = df.iloc[lo : lo + _ROW_GROUP]
+            writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
 
 
 def write_cohort(cohort: Cohort, directory: str | Path) -> Path:
@@ -992,8 +1000,14 @@ def write_cohort(cohort: Cohort, directory: str | Path) -> Path:
     return d
 
 
-def read_cohort(directory: str | Path, registry: dict[str, Instrument] | None = None) -> Cohort:
-    """Read a cohort written by :func:`write_cohort` and validate it.
+def read_cohort(
+    directory: str | Path,
+    registry: dict[str, Instrument] | None = None,
+    validate: bool = True,
+) -> Cohort:
+    """Read a cohort written by :func:`write_cohort` and (by default) validate it.
+
+    ``validate=False`` skips the schema checks, for very large trusted cohorts (e.g. benchmarks).
 
     Raises
     ------
@@ -1007,8 +1021,11 @@ def read_cohort(directory: str | Path, registry: dict[str, Instrument] | None = 
         if not (d / f).is_file():
             raise FileNotFoundError(f"{d / f}: missing (expected a folder written by write_cohort)")
     meta = json.loads((d / "cohort.json").read_text(encoding="utf-8"))
-    scores = validate_scores(pd.read_parquet(d / "scores.parquet"), registry, source=str(d))
-    clients = validate_clients(pd.read_parquet(d / "clients.parquet"), source=str(d))
+    scores = pd.read_parquet(d / "scores.parquet")
+    clients = pd.read_parquet(d / "clients.parquet")
+    if validate:
+        scores = validate_scores(scores, registry, source=str(d))
+        clients = validate_clients(clients, source=str(d))
     return Cohort(
         scores=scores,
         clients=clients,
