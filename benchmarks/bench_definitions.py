@@ -29,17 +29,23 @@ def main() -> None:
     ap.add_argument("--clients", type=int, nargs="*", default=[100_000, 1_000_000])
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
-    print(f"{'clients':>10} {'sessions/client':>16} {'score rows':>12} {'definitions':>12} "
-          f"{'seconds':>8} {'peak GB':>8}")
+    print(
+        f"{'clients':>10} {'sessions/client':>16} {'score rows':>12} {'definitions':>12} "
+        f"{'seconds':>8} {'peak GB':>8}"
+    )
     for n in args.clients:
-        cohort = simulate_cohort(n_clients=n, n_therapists=max(80, n // 25), seed=args.seed,
-                                 validate=False)
+        cohort = simulate_cohort(
+            n_clients=n, n_therapists=max(80, n // 25), seed=args.seed, validate=False
+        )
         sess = cohort.scores.loc[cohort.scores["measure"] == "phq9"].groupby("id").size().mean()
         t0 = time.perf_counter()
         out = score_definitions(cohort, None, measure="phq9")
         secs = time.perf_counter() - t0
-        print(f"{n:>10,} {sess:>16.1f} {len(cohort.scores):>12,} "
-              f"{out['definition'].nunique():>12} {secs:>8.1f} {_peak_gb():>8.2f}", flush=True)
+        print(
+            f"{n:>10,} {sess:>16.1f} {len(cohort.scores):>12,} "
+            f"{out['definition'].nunique():>12} {secs:>8.1f} {_peak_gb():>8.2f}",
+            flush=True,
+        )
         del cohort, out
 
 

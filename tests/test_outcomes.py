@@ -21,7 +21,9 @@ def _claus_cohort(claus: pd.DataFrame) -> Cohort:
             "score": claus["hamd"].astype(float),
         }
     )
-    clients = claus.drop_duplicates("id")[["id", "treatment"]].assign(id=lambda d: d["id"].astype(str))
+    clients = claus.drop_duplicates("id")[["id", "treatment"]].assign(
+        id=lambda d: d["id"].astype(str)
+    )
     return Cohort(scores=scores, clients=clients.rename(columns={"treatment": "arm"}), name="claus")
 
 
@@ -47,8 +49,14 @@ def test_combined_cutoff_c_matches_r_package(claus_2020):
     """cs_combined(hamd, reliability = 0.8, m_functional = 8, sd_functional = 8, cutoff_type = "c"):
     Recovered 26, Improved 3, Unchanged 10, Deteriorated 1, Harmed 0 (R package snapshot)."""
     res = clinical_significance(
-        claus_2020, outcome="hamd", pre=1, post=4, reliability=0.8,
-        cutoff_type="c", m_functional=8, sd_functional=8,
+        claus_2020,
+        outcome="hamd",
+        pre=1,
+        post=4,
+        reliability=0.8,
+        cutoff_type="c",
+        m_functional=8,
+        sd_functional=8,
     )
     summ = summarise_categories(res)
     assert summ["n"].tolist() == [26, 3, 10, 1, 0]
@@ -70,11 +78,19 @@ def test_response_matches_r_package(claus_2020):
 def _hand_cohort() -> Cohort:
     # PHQ-9 (0-27, lower is better, caseness >= 10), baseline at session 1.
     rows = [
-        ("a", 1, 20), ("a", 2, 12), ("a", 3, 4),      # big drop, ends a non-case
-        ("b", 1, 12), ("b", 2, 10), ("b", 3, 9),      # small drop, just below cutoff
-        ("c", 1, 8), ("c", 2, 2),                     # not a case at baseline
-        ("d", 1, 15), ("d", 2, np.nan), ("d", 3, np.nan),  # no post score
-        ("e", 1, 10), ("e", 2, 16),                   # gets worse
+        ("a", 1, 20),
+        ("a", 2, 12),
+        ("a", 3, 4),  # big drop, ends a non-case
+        ("b", 1, 12),
+        ("b", 2, 10),
+        ("b", 3, 9),  # small drop, just below cutoff
+        ("c", 1, 8),
+        ("c", 2, 2),  # not a case at baseline
+        ("d", 1, 15),
+        ("d", 2, np.nan),
+        ("d", 3, np.nan),  # no post score
+        ("e", 1, 10),
+        ("e", 2, 16),  # gets worse
     ]
     scores = pd.DataFrame(rows, columns=["id", "time", "score"]).assign(measure="phq9")
     clients = pd.DataFrame({"id": list("abcdef"), "arm": ["x", "x", "y", "y", "y", "x"]})
@@ -101,7 +117,9 @@ def test_hand_worked_example():
     out = score_outcomes(_hand_cohort(), "phq9", reliability=0.84, cutoff_type="a")
     st = out.pivot(index="id", columns="definition", values="status")
     assert st.loc["a"].to_dict() == {
-        "remission": "met", "response": "met", "reliable_improvement": "met",
+        "remission": "met",
+        "response": "met",
+        "reliable_improvement": "met",
         "clinically_significant": "not_met",
     }
     assert st.loc["b", "remission"] == "met" and st.loc["b", "response"] == "not_met"
@@ -179,11 +197,20 @@ def test_compare_methods_matches_r_package(claus_2020, method, expected):
     from analysis.outcomes import compare_methods
 
     res = compare_methods(
-        _claus_cohort(claus_2020), "hamd17", reliability=0.8, methods=(method,),
-        cutoff_type="c", m_functional=8, sd_functional=8, post=4,
+        _claus_cohort(claus_2020),
+        "hamd17",
+        reliability=0.8,
+        methods=(method,),
+        cutoff_type="c",
+        m_functional=8,
+        sd_functional=8,
+        post=4,
     )
     ev = res.loc[res["evaluable"]]
-    assert _counts(ev["category"], ["recovered", "improved", "unchanged", "deteriorated", "harmed"]) == expected
+    assert (
+        _counts(ev["category"], ["recovered", "improved", "unchanged", "deteriorated", "harmed"])
+        == expected
+    )
     assert len(res) == 43  # all clients kept, 3 not evaluable with a reason
     assert (res.loc[~res["evaluable"], "reason"].str.len() > 0).all()
 
@@ -194,8 +221,15 @@ def test_compare_methods_hlm_every_measurement(claus_2020):
     from analysis.outcomes import compare_methods
 
     res = compare_methods(
-        _claus_cohort(claus_2020), "hamd17", reliability=0.8, methods=("HLM",),
-        cutoff_type="c", m_functional=8, sd_functional=8,
+        _claus_cohort(claus_2020),
+        "hamd17",
+        reliability=0.8,
+        methods=("HLM",),
+        cutoff_type="c",
+        m_functional=8,
+        sd_functional=8,
     )
     ev = res.loc[res["evaluable"]]
-    assert _counts(ev["category"], ["recovered", "improved", "unchanged", "deteriorated", "harmed"]) == [10, 1, 20, 9, 0]
+    assert _counts(
+        ev["category"], ["recovered", "improved", "unchanged", "deteriorated", "harmed"]
+    ) == [10, 1, 20, 9, 0]

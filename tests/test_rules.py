@@ -12,14 +12,45 @@ from analysis.instruments import Instrument, load_registry
 from analysis.outcomes import score_definitions
 
 REG = load_registry()
-SRS = Instrument(code="srs", label="SRS", name="Session Rating Scale", construct="alliance",
-                 family="alliance", min=0, max=40, integer=False, better_is="higher")
-FLAG = Instrument(code="coping", label="coping", name="coping flag", construct="coping",
-                  family="personal", min=0, max=1, integer=True, better_is="higher")
-SDQ = Instrument(code="sdq_total", label="SDQ", name="SDQ total", construct="child",
-                 family="child_family", min=0, max=40, integer=True, better_is="lower",
-                 bands={"values": [0, 14, 17], "labels": ["normal", "borderline", "abnormal"],
-                        "source": "Goodman 1997", "confirmed": False})
+SRS = Instrument(
+    code="srs",
+    label="SRS",
+    name="Session Rating Scale",
+    construct="alliance",
+    family="alliance",
+    min=0,
+    max=40,
+    integer=False,
+    better_is="higher",
+)
+FLAG = Instrument(
+    code="coping",
+    label="coping",
+    name="coping flag",
+    construct="coping",
+    family="personal",
+    min=0,
+    max=1,
+    integer=True,
+    better_is="higher",
+)
+SDQ = Instrument(
+    code="sdq_total",
+    label="SDQ",
+    name="SDQ total",
+    construct="child",
+    family="child_family",
+    min=0,
+    max=40,
+    integer=True,
+    better_is="lower",
+    bands={
+        "values": [0, 14, 17],
+        "labels": ["normal", "borderline", "abnormal"],
+        "source": "Goodman 1997",
+        "confirmed": False,
+    },
+)
 TEST_REG = {**REG, "srs": SRS, "coping": FLAG, "sdq_total": SDQ}
 
 
@@ -39,11 +70,16 @@ def test_cutoff_boundary_and_caseness():
     """PHQ-9 caseness is >= 10 (registry). Ending exactly on 10 is still a case; 9 is not.
     Client c is not a case at baseline (9): recovery (caseness_change) is not evaluable for c,
     but plain remission (cutoff rule) is met because c ends below 10."""
-    c = cohort([
-        ("a", 1, "phq9", 15), ("a", 2, "phq9", 10),
-        ("b", 1, "phq9", 15), ("b", 2, "phq9", 9),
-        ("c", 1, "phq9", 9), ("c", 2, "phq9", 3),
-    ])
+    c = cohort(
+        [
+            ("a", 1, "phq9", 15),
+            ("a", 2, "phq9", 10),
+            ("b", 1, "phq9", 15),
+            ("b", 2, "phq9", 9),
+            ("c", 1, "phq9", 9),
+            ("c", 2, "phq9", 3),
+        ]
+    )
     defs = [
         {"name": "rem", "family": "symptom", "rule": "cutoff", "measure": "phq9"},
         {"name": "rec", "family": "symptom", "rule": "caseness_change", "measure": "phq9"},
@@ -59,11 +95,15 @@ def test_cutoff_boundary_and_caseness():
 def test_fixed_change_exactly_at_threshold_and_single_session():
     """PHQ-9 reliable change is 6 points (registry). a: 16 -> 10 = exactly 6: met.
     b: 16 -> 11 = 5: not met. c: one session only: not evaluable (no score after baseline)."""
-    c = cohort([
-        ("a", 1, "phq9", 16), ("a", 2, "phq9", 10),
-        ("b", 1, "phq9", 16), ("b", 2, "phq9", 11),
-        ("c", 1, "phq9", 16),
-    ])
+    c = cohort(
+        [
+            ("a", 1, "phq9", 16),
+            ("a", 2, "phq9", 10),
+            ("b", 1, "phq9", 16),
+            ("b", 2, "phq9", 11),
+            ("c", 1, "phq9", 16),
+        ]
+    )
     st = status(c, [{"name": "fx", "family": "symptom", "rule": "fixed_change", "measure": "phq9"}])
     assert [st.loc[(i, "fx"), "status"] for i in "abc"] == ["met", "not_met", "not_evaluable"]
     assert st.loc[("c", "fx"), "reason"] == "no score after baseline"
@@ -73,11 +113,16 @@ def test_missing_data_strategies():
     """c was seen once: last_available -> not evaluable; LOCF carries 16 forward -> change 0 ->
     not met; completers -> b (dropout) is not evaluable although it has a post score."""
     clients = pd.DataFrame({"id": list("abc"), "end_reason": ["planned", "dropout", "dropout"]})
-    c = cohort([
-        ("a", 1, "phq9", 16), ("a", 2, "phq9", 8),
-        ("b", 1, "phq9", 16), ("b", 2, "phq9", 8),
-        ("c", 1, "phq9", 16),
-    ], clients)
+    c = cohort(
+        [
+            ("a", 1, "phq9", 16),
+            ("a", 2, "phq9", 8),
+            ("b", 1, "phq9", 16),
+            ("b", 2, "phq9", 8),
+            ("c", 1, "phq9", 16),
+        ],
+        clients,
+    )
     d = [{"name": "fx", "family": "symptom", "rule": "fixed_change", "measure": "phq9"}]
     assert status(c, d).loc[("c", "fx"), "status"] == "not_evaluable"
     assert status(c, d, missing="locf").loc[("c", "fx"), "status"] == "not_met"
@@ -89,10 +134,21 @@ def test_missing_data_strategies():
 
 def test_missing_session_in_the_middle():
     """A missing (NaN) session 2 is skipped: the last available score is session 3's."""
-    c = cohort([("a", 1, "phq9", 20), ("a", 2, "phq9", np.nan), ("a", 3, "phq9", 4),
-                ("b", 1, "phq9", 20), ("b", 2, "phq9", 18), ("b", 3, "phq9", np.nan)])
-    out = score_definitions(c, [{"name": "r", "family": "symptom", "rule": "percentage_change",
-                                 "measure": "phq9"}], registry=TEST_REG).set_index("id")
+    c = cohort(
+        [
+            ("a", 1, "phq9", 20),
+            ("a", 2, "phq9", np.nan),
+            ("a", 3, "phq9", 4),
+            ("b", 1, "phq9", 20),
+            ("b", 2, "phq9", 18),
+            ("b", 3, "phq9", np.nan),
+        ]
+    )
+    out = score_definitions(
+        c,
+        [{"name": "r", "family": "symptom", "rule": "percentage_change", "measure": "phq9"}],
+        registry=TEST_REG,
+    ).set_index("id")
     assert out.loc["a", "post"] == 4 and out.loc["a", "first_met"] == 3
     assert out.loc["b", "post"] == 18 and out.loc["b", "status"] == "not_met"
     assert out.loc["a", "n_timepoints"] == 2
@@ -108,15 +164,25 @@ def test_nhs_rules_hand_worked():
     e: PHQ 12->9 (-3), GAD 9->7 (-2): recovery yes (both below cutoffs) but no reliable
        improvement -> recovered, not reliably recovered."""
     rows = []
-    for i, (p0, p1, g0, g1) in {"a": (15, 5, 12, 4), "b": (15, 8, 8, 12), "c": (8, 4, 6, 3),
-                                "e": (12, 9, 9, 7)}.items():
+    for i, (p0, p1, g0, g1) in {
+        "a": (15, 5, 12, 4),
+        "b": (15, 8, 8, 12),
+        "c": (8, 4, 6, 3),
+        "e": (12, 9, 9, 7),
+    }.items():
         rows += [(i, 1, "phq9", p0), (i, 2, "phq9", p1), (i, 1, "gad7", g0), (i, 2, "gad7", g1)]
     rows += [("d", 1, "phq9", 20), ("d", 1, "gad7", 15)]
-    defs = [{"name": o, "family": "symptom", "rule": "nhs", "outcome": o}
-            for o in ("recovery", "reliable_improvement", "reliable_recovery", "reliable_deterioration")]
+    defs = [
+        {"name": o, "family": "symptom", "rule": "nhs", "outcome": o}
+        for o in ("recovery", "reliable_improvement", "reliable_recovery", "reliable_deterioration")
+    ]
     st = status(cohort(rows), defs)["status"].unstack()
-    assert st.loc["a"].to_dict() == {"recovery": "met", "reliable_improvement": "met",
-                                     "reliable_recovery": "met", "reliable_deterioration": "not_met"}
+    assert st.loc["a"].to_dict() == {
+        "recovery": "met",
+        "reliable_improvement": "met",
+        "reliable_recovery": "met",
+        "reliable_deterioration": "not_met",
+    }
     assert st.loc["b"].tolist() == ["not_met"] * 4
     assert (st.loc["c"] == "not_evaluable").all() and (st.loc["d"] == "not_evaluable").all()
     assert st.loc["e", "recovery"] == "met" and st.loc["e", "reliable_recovery"] == "not_met"
@@ -130,8 +196,17 @@ def test_threshold_sustained_vs_momentary():
     rows += [("b", t, "srs", v) for t, v in enumerate([36, 30, 36, 30], 1)]
     rows += [("c", t, "srs", v) for t, v in enumerate([30, 30, 30, 36, 37, 38], 1)]
     rows += [("d", t, "srs", v) for t, v in enumerate([38, 39], 1)]
-    d = [{"name": "s", "family": "alliance", "rule": "threshold_sustained", "measure": "srs",
-          "threshold": 36, "by": 3, "sustained": 3}]
+    d = [
+        {
+            "name": "s",
+            "family": "alliance",
+            "rule": "threshold_sustained",
+            "measure": "srs",
+            "threshold": 36,
+            "by": 3,
+            "sustained": 3,
+        }
+    ]
     st = status(cohort(rows), d)
     assert st.loc[("a", "s"), "status"] == "met" and st.loc[("a", "s"), "first_met"] == 2
     assert st.loc[("b", "s"), "status"] == "not_met" and st.loc[("c", "s"), "status"] == "not_met"
@@ -159,17 +234,31 @@ def test_growth_and_rupture_repair():
 def test_status_change_flag_and_band():
     """Employment 0 -> 1 met; 1 -> 1 not evaluable (already working); coping flag on at session 3;
     SDQ 18 (abnormal) -> 12 (normal) met; 12 -> 10 already normal -> not evaluable."""
-    rows = [("a", 1, "employment", 0), ("a", 2, "employment", 1),
-            ("b", 1, "employment", 1), ("b", 2, "employment", 1),
-            ("a", 1, "coping", 0), ("a", 2, "coping", 0), ("a", 3, "coping", 1),
-            ("b", 1, "coping", 0), ("b", 2, "coping", 0),
-            ("a", 1, "sdq_total", 18), ("a", 2, "sdq_total", 12),
-            ("b", 1, "sdq_total", 12), ("b", 2, "sdq_total", 10)]
+    rows = [
+        ("a", 1, "employment", 0),
+        ("a", 2, "employment", 1),
+        ("b", 1, "employment", 1),
+        ("b", 2, "employment", 1),
+        ("a", 1, "coping", 0),
+        ("a", 2, "coping", 0),
+        ("a", 3, "coping", 1),
+        ("b", 1, "coping", 0),
+        ("b", 2, "coping", 0),
+        ("a", 1, "sdq_total", 18),
+        ("a", 2, "sdq_total", 12),
+        ("b", 1, "sdq_total", 12),
+        ("b", 2, "sdq_total", 10),
+    ]
     defs = [
         {"name": "work", "family": "functional", "rule": "status_change", "measure": "employment"},
         {"name": "cope", "family": "personal", "rule": "flag_count", "measure": "coping"},
-        {"name": "sdq", "family": "child_family", "rule": "band_change", "measure": "sdq_total",
-         "into": "normal"},
+        {
+            "name": "sdq",
+            "family": "child_family",
+            "rule": "band_change",
+            "measure": "sdq_total",
+            "into": "normal",
+        },
     ]
     st = status(cohort(rows), defs)
     assert st.loc[("a", "work"), "status"] == "met"
@@ -183,8 +272,15 @@ def test_composites_and_primary():
     """Components for a: fx met (s2), pct met (s3); b: fx not met, pct met; c: not evaluable on
     both. any_of: a met (first 2), b met, c not evaluable. all_of: a met (first 3), b not met.
     2 of 2 = all_of. primary: a chose 'pct', b chose 'fx' -> a met, b not met; c has no choice."""
-    rows = [("a", 1, "phq9", 20), ("a", 2, "phq9", 13), ("a", 3, "phq9", 8),
-            ("b", 1, "phq9", 20), ("b", 2, "phq9", 15), ("b", 3, "phq9", 10), ("c", 1, "phq9", 20)]
+    rows = [
+        ("a", 1, "phq9", 20),
+        ("a", 2, "phq9", 13),
+        ("a", 3, "phq9", 8),
+        ("b", 1, "phq9", 20),
+        ("b", 2, "phq9", 15),
+        ("b", 3, "phq9", 10),
+        ("c", 1, "phq9", 20),
+    ]
     clients = pd.DataFrame({"id": list("abc"), "choice": ["pct", "fx", None]})
     defs = [
         {"name": "fx", "family": "symptom", "rule": "fixed_change", "measure": "phq9", "points": 7},
@@ -192,8 +288,13 @@ def test_composites_and_primary():
         {"name": "any", "family": "composite", "rule": "any_of", "of": ["fx", "pct"]},
         {"name": "all", "family": "composite", "rule": "all_of", "of": ["fx", "pct"]},
         {"name": "k2", "family": "composite", "rule": "k_of_n", "of": ["fx", "pct"], "k": 2},
-        {"name": "mine", "family": "composite", "rule": "primary", "column": "choice",
-         "map": {"pct": "pct", "fx": "fx"}},
+        {
+            "name": "mine",
+            "family": "composite",
+            "rule": "primary",
+            "column": "choice",
+            "map": {"pct": "pct", "fx": "fx"},
+        },
     ]
     st = status(cohort(rows, clients), defs)
     # b: 20 -> 10 is -10 (fx met at 7 points? 10 >= 7 yes) -- so b meets fx too
@@ -213,7 +314,9 @@ def test_definitions_file_errors(tmp_path):
     with pytest.raises(ValueError, match=r"'x'.*unknown measure 'phq99' in key 'measure'"):
         validate_definitions({"definitions": [{**base, "measure": "phq99"}]}, REG)
     with pytest.raises(ValueError, match=r"'x'.*rule 'fixed_change' needs key 'measure'"):
-        validate_definitions({"definitions": [{k: v for k, v in base.items() if k != "measure"}]}, REG)
+        validate_definitions(
+            {"definitions": [{k: v for k, v in base.items() if k != "measure"}]}, REG
+        )
     with pytest.raises(ValueError, match=r"#1 \('\?'\): missing key 'name'"):
         validate_definitions({"definitions": [{"rule": "cutoff"}]}, REG)
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['pionts'\]"):
@@ -221,7 +324,9 @@ def test_definitions_file_errors(tmp_path):
     with pytest.raises(ValueError, match="top level must be a mapping"):
         validate_definitions([base], REG)
     bad = tmp_path / "defs.yaml"
-    bad.write_text("definitions:\n  - name: y\n    family: symptom\n    rule: any_of\n    of: [zz]\n")
+    bad.write_text(
+        "definitions:\n  - name: y\n    family: symptom\n    rule: any_of\n    of: [zz]\n"
+    )
     with pytest.raises(ValueError, match=r"defs.yaml: definition #1 \('y'\).*\['zz'\]"):
         load_definitions(bad)
 
@@ -229,9 +334,19 @@ def test_definitions_file_errors(tmp_path):
 def test_default_file_loads_and_skips_absent_measures():
     """On a PHQ-9-only cohort the default file computes the generic and PHQ-9 definitions and
     skips (with a reason) those whose measures are absent."""
-    c = cohort([("a", 1, "phq9", 20), ("a", 2, "phq9", 4), ("b", 1, "phq9", 14),
-                ("b", 2, "phq9", 12), ("c", 1, "phq9", 11), ("c", 2, "phq9", 12)])
+    c = cohort(
+        [
+            ("a", 1, "phq9", 20),
+            ("a", 2, "phq9", 4),
+            ("b", 1, "phq9", 14),
+            ("b", 2, "phq9", 12),
+            ("c", 1, "phq9", 11),
+            ("c", 2, "phq9", 12),
+        ]
+    )
     out = score_definitions(c, None, measure="phq9")
-    assert {"remission", "response", "reliable_improvement", "phq9_remission"} <= set(out["definition"])
+    assert {"remission", "response", "reliable_improvement", "phq9_remission"} <= set(
+        out["definition"]
+    )
     assert "wsas" in out.attrs["skipped"]["wsas_reliable_improvement"]
     assert out.groupby("definition")["id"].nunique().eq(3).all()

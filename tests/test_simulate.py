@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from analysis.instruments import load_registry
-from analysis.schema import validate_scores
 from analysis.io import read_cohort, write_cohort
+from analysis.schema import validate_scores
 from analysis.simulate import (
     DEFAULT_PARAMS,
     SIMULATED_MEASURES,

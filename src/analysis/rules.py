@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.clinsig import RCI_METHODS, clinical_significance_prepost
 from analysis.instruments import Instrument
@@ -64,7 +63,9 @@ class Trajectories:
         if missing not in MISSING_STRATEGIES:
             raise ValueError(f"missing must be one of {MISSING_STRATEGIES}, got {missing!r}")
         if missing == "completers" and "end_reason" not in clients.columns:
-            raise ValueError("missing='completers' needs an 'end_reason' column in the client table")
+            raise ValueError(
+                "missing='completers' needs an 'end_reason' column in the client table"
+            )
         self.scores = scores
         self.clients = clients
         self.registry = registry
@@ -163,7 +164,11 @@ def _case(values, ins: Instrument, d: dict) -> np.ndarray:
             f"definition {d['name']!r}: {ins.code} has no clinical cutoff in the registry; give "
             "'cutoff' and 'case_if'"
         )
-    op = _OPS[d.get("case_if", (ins.cutoff or {}).get("case_if", ">=" if ins.better_is == "lower" else "<="))]
+    op = _OPS[
+        d.get(
+            "case_if", (ins.cutoff or {}).get("case_if", ">=" if ins.better_is == "lower" else "<=")
+        )
+    ]
     v = np.asarray(values, float)
     return np.where(np.isnan(v), np.nan, op(v, float(cut)).astype(float))
 
@@ -239,7 +244,9 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
         )
     rel = d.get("reliability", ins.reliability_value)
     if rel is None:
-        raise ValueError(f"definition {d['name']!r}: no reliability for {ins.code}; give 'reliability'")
+        raise ValueError(
+            f"definition {d['name']!r}: no reliability for {ins.code}; give 'reliability'"
+        )
     m = t.measure(d["measure"])
     ok = m["reason"] == ""
     if ok.sum() < 2:
@@ -263,8 +270,11 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
         cutoff_type = None
     js = clinical_significance_prepost(
         pd.DataFrame(
-            {"id": np.arange(len(t.ids)), "pre": np.where(ok, m["baseline"], np.nan),
-             "post": np.where(ok, m["post"], np.nan)}
+            {
+                "id": np.arange(len(t.ids)),
+                "pre": np.where(ok, m["baseline"], np.nan),
+                "post": np.where(ok, m["post"], np.nan),
+            }
         ),
         reliability=float(rel),
         reliability_post=d.get("reliability_post"),
@@ -401,7 +411,9 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
     reason = m["reason"].copy()
     zero = ev & (m["baseline"] == 0)
     reason[zero] = "baseline score 0: percentage change undefined"
-    return RuleResult(frac >= pct, ev & ~zero, reason, _first(rows, frac_r >= pct, len(t.ids)), **_base(m))
+    return RuleResult(
+        frac >= pct, ev & ~zero, reason, _first(rows, frac_r >= pct, len(t.ids)), **_base(m)
+    )
 
 
 def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
@@ -424,8 +436,14 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
     dep, anx = d.get("depression", "phq9"), d.get("anxiety", "gad7")
     idep, ianx = t.instrument(dep), t.instrument(anx)
     md, ma = t.measure(dep), t.measure(anx)
-    cd0, cd1 = _case(md["baseline"], idep, {"name": d["name"]}), _case(md["post"], idep, {"name": d["name"]})
-    ca0, ca1 = _case(ma["baseline"], ianx, {"name": d["name"]}), _case(ma["post"], ianx, {"name": d["name"]})
+    cd0, cd1 = (
+        _case(md["baseline"], idep, {"name": d["name"]}),
+        _case(md["post"], idep, {"name": d["name"]}),
+    )
+    ca0, ca1 = (
+        _case(ma["baseline"], ianx, {"name": d["name"]}),
+        _case(ma["post"], ianx, {"name": d["name"]}),
+    )
     pd_ = _points({"name": d["name"]}, idep, "points", "reliable_change")
     pa_ = _points({"name": d["name"]}, ianx, "points", "reliable_change")
     dd = md["post"] - md["baseline"]  # lower is better on both
@@ -461,14 +479,18 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
     rdd, rda = r["score_d"] - r["baseline_d"], r["score_a"] - r["baseline_a"]
     rimp = (rdd <= -pd_) | (rda <= -pa_)
     rdet = (rdd >= pd_) | (rda >= pa_)
-    rcase1 = (_case(r["score_d"], idep, {"name": ""}) == 1) | (_case(r["score_a"], ianx, {"name": ""}) == 1)
+    rcase1 = (_case(r["score_d"], idep, {"name": ""}) == 1) | (
+        _case(r["score_a"], ianx, {"name": ""}) == 1
+    )
     rflag = {
         "recovery": ~rcase1,
         "reliable_improvement": rimp & ~rdet,
         "reliable_deterioration": rdet & ~rimp,
         "reliable_recovery": ~rcase1 & rimp & ~rdet,
     }[outcome]
-    res = RuleResult(met, ev, reason, _first(r, rflag, len(t.ids)), baseline=md["baseline"], post=md["post"])
+    res = RuleResult(
+        met, ev, reason, _first(r, rflag, len(t.ids)), baseline=md["baseline"], post=md["post"]
+    )
     res.extra["measure"] = f"{dep}+{anx}"
     return res
 
@@ -480,8 +502,11 @@ def _runs(rows: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
     new_client = r["pos"].ne(r["pos"].shift())
     brk = new_client | r["f"].ne(r["f"].shift())
     r["run"] = brk.cumsum()
-    runs = r.loc[r["f"]].groupby("run").agg(pos=("pos", "first"), start=("time", "first"),
-                                             length=("time", "size"))
+    runs = (
+        r.loc[r["f"]]
+        .groupby("run")
+        .agg(pos=("pos", "first"), start=("time", "first"), length=("time", "size"))
+    )
     return runs
 
 
@@ -523,7 +548,9 @@ def rule_growth(t: Trajectories, d: dict) -> RuleResult:
     ev = ~np.isnan(diff)
     reason = np.where(ev, "", f"fewer than {e + l_} {ins.label} assessments").astype(object)
     first = np.full(len(t.ids), np.nan)
-    return RuleResult(diff >= float(d["delta"]), ev, reason, first, baseline=m["baseline"], post=m["post"])
+    return RuleResult(
+        diff >= float(d["delta"]), ev, reason, first, baseline=m["baseline"], post=m["post"]
+    )
 
 
 def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
@@ -573,8 +600,13 @@ def rule_status_change(t: Trajectories, d: dict) -> RuleResult:
     other = ev & (m["baseline"] != a)
     reason[other] = f"not in the start state ({d['measure']} = {a:g}) at baseline"
     rows = m["rows"]
-    return RuleResult(m["post"] == b, ev & ~other, reason, _first(rows, rows["score"] == b, len(t.ids)),
-                      **_base(m))
+    return RuleResult(
+        m["post"] == b,
+        ev & ~other,
+        reason,
+        _first(rows, rows["score"] == b, len(t.ids)),
+        **_base(m),
+    )
 
 
 def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:

@@ -82,7 +82,9 @@ def prevalence(
     res = g.agg(n_met=("_met", "sum"), n_evaluable=("_ev", "sum"), n_not_evaluable=("_ne", "sum"))
     res = res.reset_index()
     res["proportion"] = np.where(
-        res["n_evaluable"] > 0, res["n_met"] / res["n_evaluable"].where(res["n_evaluable"] > 0), np.nan
+        res["n_evaluable"] > 0,
+        res["n_met"] / res["n_evaluable"].where(res["n_evaluable"] > 0),
+        np.nan,
     )
     res["ci_low"], res["ci_high"] = wilson_interval(res["n_met"], res["n_evaluable"], alpha)
     res["definition"] = pd.Categorical(res["definition"], categories=order, ordered=True)
