@@ -16,7 +16,15 @@ from analysis import datasets, outcomes
 from analysis.cohort import Cohort
 from analysis.instruments import Instrument, get_instrument
 
-__all__ = ["NotebookData", "outcomes_for_notebook", "has_measure", "absent"]
+__all__ = [
+    "NotebookData",
+    "outcomes_for_notebook",
+    "has_measure",
+    "absent",
+    "format_estimate",
+    "format_pairs",
+    "say",
+]
 
 
 @dataclass(frozen=True)
@@ -112,3 +120,53 @@ def absent(what: str, cohort: Cohort, needs: str) -> str:
         f"{what}: not available for this dataset ({cohort.name}), which has no {needs}; "
         "this section is therefore left out."
     )
+
+
+def format_estimate(est, low, high, digits: int = 2) -> list[str]:
+    """``"0.45 (0.30 to 0.60)"`` strings for display; ``"undefined"`` where the estimate is NaN."""
+    e, lo, hi = (pd.Series(v, dtype=float).to_numpy() for v in (est, low, high))
+    return [
+        "undefined" if pd.isna(a) else f"{a:.{digits}f} ({b:.{digits}f} to {c:.{digits}f})"
+        for a, b, c in zip(e, lo, hi, strict=True)
+    ]
+
+
+def format_pairs(pairs: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+    """Display version of :func:`analysis.agreement.pairwise_agreement` (no 2x2 cell counts).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition a``, ``definition b``, ``clients in both``, ``% agree``,
+        ``kappa (95% CI)`` ("undefined" in words when a definition is constant), ``PABAK``,
+        ``McNemar p``, ``note``. With ``suppress``, pairs compared on 1-4 clients show "<5" and
+        their derived statistics "suppressed" (:func:`analysis.report.suppress_small_counts`).
+    """
+    from analysis.report import suppress_small_counts
+
+    out = pd.DataFrame(
+        {
+            "definition a": pairs["definition_a"].str.replace("_", " "),
+            "definition b": pairs["definition_b"].str.replace("_", " "),
+            "clients in both": pairs["n_both"],
+            "% agree": pairs["percent_agree"].round(1),
+            "kappa (95% CI)": format_estimate(
+                pairs["kappa"], pairs["kappa_ci_low"], pairs["kappa_ci_high"]
+            ),
+            "PABAK": pairs["pabak"].round(2),
+            "McNemar p": pairs["mcnemar_p"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}"),
+            "note": pairs["note"],
+        }
+    )
+    if suppress:
+        out = suppress_small_counts(
+            out, ["clients in both"], ["% agree", "kappa (95% CI)", "PABAK", "McNemar p"]
+        )
+    return out
+
+
+def say(text: str) -> None:
+    """Show one Markdown paragraph in a notebook (e.g. the sentence of an absent section)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
