@@ -23,6 +23,7 @@ __all__ = [
     "absent",
     "format_estimate",
     "format_pairs",
+    "format_km",
     "say",
 ]
 
@@ -170,3 +171,36 @@ def say(text: str) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(text))
+
+
+def format_km(km: pd.DataFrame, unit: str, suppress: bool = True) -> pd.DataFrame:
+    """Display version of :func:`analysis.survival.km_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition``, ``clients``, ``met``, ``dropout``, ``median (<unit>, 95% CI)`` ("not
+        reached" where the curve stays above one half), ``% met by end (KM)``; small counts
+        suppressed when ``suppress``.
+    """
+    from analysis.report import suppress_small_counts
+
+    med = f"median ({unit}, 95% CI)"
+    shown = pd.DataFrame(
+        {
+            "definition": km["definition"].str.replace("_", " "),
+            "clients": km["n"],
+            "met": km["n_met"],
+            "dropout": km["n_dropout"],
+            med: [
+                s.replace("undefined", "not reached")
+                for s in format_estimate(km["median"], km["median_ci_low"], km["median_ci_high"], 1)
+            ],
+            "% met by end (KM)": (100 * km["proportion_met_end"]).round(1),
+        }
+    )
+    if suppress:
+        shown = suppress_small_counts(
+            shown, ["clients", "met", "dropout"], [med, "% met by end (KM)"], ("met", "clients")
+        )
+    return shown
