@@ -89,7 +89,7 @@ def success_indicators(outcomes: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def _pair_stats(x: np.ndarray, y: np.ndarray, alpha: float) -> dict:
+def _pair_stats(x: np.ndarray, y: np.ndarray, alpha: float, names=("a", "b")) -> dict:
     both = ~np.isnan(x) & ~np.isnan(y)
     a, b = x[both] == 1, y[both] == 1
     n11, n10 = int((a & b).sum()), int((a & ~b).sum())
@@ -117,9 +117,9 @@ def _pair_stats(x: np.ndarray, y: np.ndarray, alpha: float) -> dict:
     const_a = n11 + n10 in (0, n)
     const_b = n11 + n01 in (0, n)
     if const_a or const_b:
-        which = " and ".join(w for w, c in (("a", const_a), ("b", const_b)) if c)
+        which = " and ".join(repr(w) for w, c in zip(names, (const_a, const_b), strict=True) if c)
         row["note"] = (
-            f"kappa undefined: definition {which} has the same result for every client "
+            f"kappa undefined: {which} gives the same result for every client "
             "evaluable under both, so chance agreement cannot be estimated"
         )
     else:
@@ -194,7 +194,7 @@ def pairwise_agreement(outcomes: pd.DataFrame, alpha: float = 0.05) -> pd.DataFr
     rows = []
     for i, a in enumerate(defs):
         for b in defs[i + 1 :]:
-            r = _pair_stats(wide[a].to_numpy(), wide[b].to_numpy(), alpha)
+            r = _pair_stats(wide[a].to_numpy(), wide[b].to_numpy(), alpha, (a, b))
             n = r["n_both"]
             pa = (r["both_met"] + r["only_a"]) / n if n else np.nan
             pb = (r["both_met"] + r["only_b"]) / n if n else np.nan
