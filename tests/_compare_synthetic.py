@@ -40,8 +40,14 @@ def make_cohort(
     true = base[:, None] - base[:, None] * share[:, None] * frac[None, :]
     phq = np.clip(np.round(true + rng.normal(0, 1.5, (n, n_sessions))), 0, 27)
     wai = np.clip(
-        np.round(44 + 5 * alliance_level[:, None] + 0.5 * sess[None, :]
-                 + rng.normal(0, 2.5, (n, n_sessions))), 12, 60
+        np.round(
+            44
+            + 5 * alliance_level[:, None]
+            + 0.5 * sess[None, :]
+            + rng.normal(0, 2.5, (n, n_sessions))
+        ),
+        12,
+        60,
     )
     drop = rng.random(n) < p_dropout
     last = np.where(drop, rng.integers(2, n_sessions, n), n_sessions)
@@ -53,13 +59,34 @@ def make_cohort(
     dates = np.repeat(start.to_numpy(), n_sessions) + pd.to_timedelta(7 * (tt - 1), unit="D")
     parts = []
     for code, mat in (("phq9", phq), ("wai_sr", wai)):
-        parts.append(pd.DataFrame({"id": np.repeat(ids, n_sessions), "time": tt, "measure": code,
-                                   "score": mat.ravel(), "date": dates}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "id": np.repeat(ids, n_sessions),
+                    "time": tt,
+                    "measure": code,
+                    "score": mat.ravel(),
+                    "date": dates,
+                }
+            )
+        )
     scores = pd.concat(parts, ignore_index=True)
-    clients = pd.DataFrame({
-        "id": ids, "therapist": [f"T{t:02d}" for t in therapist], "arm": arm,
-        "end_reason": np.where(drop, "dropout", "planned"), "chronic": rng.random(n) < 0.3,
-    })
-    return Cohort(scores=scores, clients=clients, name="synthetic", time_unit="session",
-                  simulated=True, description="synthetic test cohort", citation="tests",
-                  meta={"seed": seed, "rho": rho})
+    clients = pd.DataFrame(
+        {
+            "id": ids,
+            "therapist": [f"T{t:02d}" for t in therapist],
+            "arm": arm,
+            "end_reason": np.where(drop, "dropout", "planned"),
+            "chronic": rng.random(n) < 0.3,
+        }
+    )
+    return Cohort(
+        scores=scores,
+        clients=clients,
+        name="synthetic",
+        time_unit="session",
+        simulated=True,
+        description="synthetic test cohort",
+        citation="tests",
+        meta={"seed": seed, "rho": rho},
+    )

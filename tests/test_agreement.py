@@ -13,16 +13,30 @@ from analysis import agreement, outcomes, stats
 def outcomes_from_2x2(n11: int, n10: int, n01: int, n00: int, extra_ne: int = 0) -> pd.DataFrame:
     """Tidy outcomes for definitions a and b with the given 2x2 cells (rows a, columns b)."""
     a = ["met"] * (n11 + n10) + ["not_met"] * (n01 + n00) + ["not_evaluable"] * extra_ne
-    b = (["met"] * n11 + ["not_met"] * n10 + ["met"] * n01 + ["not_met"] * n00
-         + ["met"] * extra_ne)
+    b = ["met"] * n11 + ["not_met"] * n10 + ["met"] * n01 + ["not_met"] * n00 + ["met"] * extra_ne
     ids = [f"c{i:03d}" for i in range(len(a))]
     base = np.linspace(10, 25, len(a))
     rows = []
     for d, fam, st in (("a", "symptom", a), ("b", "functional", b)):
-        rows.append(pd.DataFrame({"id": ids, "definition": d, "family": fam, "measure": "phq9",
-                                  "status": st, "reason": "", "baseline": base, "post": np.nan,
-                                  "change": np.nan, "rci": np.nan, "category": "",
-                                  "first_met": np.nan, "n_timepoints": 2}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "id": ids,
+                    "definition": d,
+                    "family": fam,
+                    "measure": "phq9",
+                    "status": st,
+                    "reason": "",
+                    "baseline": base,
+                    "post": np.nan,
+                    "change": np.nan,
+                    "rci": np.nan,
+                    "category": "",
+                    "first_met": np.nan,
+                    "n_timepoints": 2,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)[outcomes.OUTCOME_COLUMNS]
 
 
@@ -85,8 +99,12 @@ def test_overlap_and_family_disagreement_counts():
     assert agreement.overlap_patterns(o).attrs["n_excluded"] == 3
     prof = pd.DataFrame({"id": o["id"].unique(), "chronic": [True, False] * 26 + [True]})
     dis = agreement.family_disagreement(o, "symptom", "functional", profile=prof).set_index("group")
-    assert dis["n_clients"].to_dict() == {"both": 20, "only symptom": 5, "only functional": 10,
-                                          "neither": 15}
+    assert dis["n_clients"].to_dict() == {
+        "both": 20,
+        "only symptom": 5,
+        "only functional": 10,
+        "neither": 15,
+    }
     # the 5 'only symptom' clients are c020..c024: chronic at even positions -> c020, c022, c024
     assert dis.loc["only symptom", "% chronic"] == pytest.approx(60.0)
     assert "id" not in dis.columns
@@ -102,8 +120,15 @@ def test_severity_bias_recovers_generating_odds_ratio():
     n = 4000
     base = rng.uniform(5, 27, n)
     met = rng.random(n) < 1 / (1 + np.exp(-(-1 + np.log(2) / 10 * (base - 15))))
-    o = pd.DataFrame({"id": [f"x{i}" for i in range(n)], "definition": "d", "family": "symptom",
-                      "status": np.where(met, "met", "not_met"), "baseline": base})
+    o = pd.DataFrame(
+        {
+            "id": [f"x{i}" for i in range(n)],
+            "definition": "d",
+            "family": "symptom",
+            "status": np.where(met, "met", "not_met"),
+            "baseline": base,
+        }
+    )
     r = agreement.severity_bias(o).iloc[0]
     assert r.ci_low < 2.0 < r.ci_high and r.odds_ratio == pytest.approx(2.0, rel=0.2)
     const = o.assign(status="met")

@@ -22,14 +22,24 @@ def implement_scores() -> tuple[pd.DataFrame, pd.DataFrame]:
     if not path.exists():
         pytest.fail(f"shared validation data missing: {path}")
     raw = pd.read_csv(path)
-    wai = raw.filter(like="wai_").mean(axis=1, skipna=True).where(
-        raw.filter(like="wai_").notna().sum(axis=1) >= 6)
+    wai = (
+        raw.filter(like="wai_")
+        .mean(axis=1, skipna=True)
+        .where(raw.filter(like="wai_").notna().sum(axis=1) >= 6)
+    )
     bai = raw.filter(like="bai_").mean(axis=1).where(raw.filter(like="bai_").notna().all(axis=1))
     ids = "p" + raw["patient"].astype(str)
-    scores = pd.concat([
-        pd.DataFrame({"id": ids, "time": raw["t"].astype(float), "measure": "wai_sr", "score": wai}),
-        pd.DataFrame({"id": ids, "time": raw["t"].astype(float), "measure": "bai", "score": bai}),
-    ], ignore_index=True)
+    scores = pd.concat(
+        [
+            pd.DataFrame(
+                {"id": ids, "time": raw["t"].astype(float), "measure": "wai_sr", "score": wai}
+            ),
+            pd.DataFrame(
+                {"id": ids, "time": raw["t"].astype(float), "measure": "bai", "score": bai}
+            ),
+        ],
+        ignore_index=True,
+    )
     clients = raw.drop_duplicates("patient").assign(id=lambda d: "p" + d["patient"].astype(str))
     return scores, clients[["id", "therapist"]]
 
@@ -90,9 +100,15 @@ def test_early_alliance_predicts_success_recovers_dichotomised_correlation():
     a = rng.normal(0, 1, n)
     z = rho * a + np.sqrt(1 - rho**2) * rng.normal(0, 1, n)
     ids = [f"k{i}" for i in range(n)]
-    o = pd.DataFrame({"id": ids, "definition": "latent_split", "family": "symptom",
-                      "status": np.where(z > np.median(z), "met", "not_met"),
-                      "baseline": rng.normal(15, 4, n)})
+    o = pd.DataFrame(
+        {
+            "id": ids,
+            "definition": "latent_split",
+            "family": "symptom",
+            "status": np.where(z > np.median(z), "met", "not_met"),
+            "baseline": rng.normal(15, 4, n),
+        }
+    )
     early = pd.DataFrame({"id": ids, "early_alliance": 44 + 5 * a})
     r = alliance.alliance_predicts_outcomes(o, early).iloc[0]
     expected = rho * (1 / np.sqrt(2 * np.pi)) / 0.5
@@ -105,15 +121,24 @@ def test_alliance_outcome_definitions_by_hand():
     (51+52+53)/3 = 52 minus first 3 (40+50+42)/3 = 44 = 8 >= 4, met; rupture 50 -> 42 (drop 8),
     repaired at session 4 (51 >= 50). Client y: 45, 44, 43: no threshold, no growth (too few),
     no rupture."""
-    scores = pd.DataFrame({
-        "id": ["x"] * 6 + ["y"] * 3,
-        "time": [1, 2, 3, 4, 5, 6, 1, 2, 3.0],
-        "measure": "wai_sr",
-        "score": [40, 50, 42, 51, 52, 53, 45, 44, 43.0],
-    })
+    scores = pd.DataFrame(
+        {
+            "id": ["x"] * 6 + ["y"] * 3,
+            "time": [1, 2, 3, 4, 5, 6, 1, 2, 3.0],
+            "measure": "wai_sr",
+            "score": [40, 50, 42, 51, 52, 53, 45, 44, 43.0],
+        }
+    )
     clients = pd.DataFrame({"id": ["x", "y", "z"]})
-    out = alliance.alliance_outcomes(scores, clients, threshold=48, by_session=6,
-                                     early_sessions=3, growth_points=4, rupture_drop=4)
+    out = alliance.alliance_outcomes(
+        scores,
+        clients,
+        threshold=48,
+        by_session=6,
+        early_sessions=3,
+        growth_points=4,
+        rupture_drop=4,
+    )
     assert list(out.columns) == outcomes.OUTCOME_COLUMNS
     s = out.set_index(["definition", "id"])
     assert s.loc[("alliance_threshold", "x"), "status"] == "met"

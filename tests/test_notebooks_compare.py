@@ -27,9 +27,20 @@ def test_committed_without_outputs_and_parameters_literal(name):
     for line in tagged[0].source.splitlines():
         assert re.match(r"^\w+: \w+ = .+  # [^=]+$", line), line
     declared = pipeline.notebook_parameters(paths.notebooks_dir() / name)
-    for p in ("run_name", "dataset", "dataset_options", "measure", "reliability", "cutoff_type",
-              "m_functional", "sd_functional", "post", "group", "suppress_small_counts",
-              "output_dir"):
+    for p in (
+        "run_name",
+        "dataset",
+        "dataset_options",
+        "measure",
+        "reliability",
+        "cutoff_type",
+        "m_functional",
+        "sd_functional",
+        "post",
+        "group",
+        "suppress_small_counts",
+        "output_dir",
+    ):
         assert p in declared, p
 
 
@@ -56,8 +67,12 @@ def test_agreement_csv_kappa_matches_hand_formula(btheb_out):
     assert np.allclose(pairs["kappa"], (po - pe) / (1 - pe), atol=1e-5)
     assert np.allclose(pairs["pabak"], 2 * po - 1, atol=1e-5)
     bias = pd.read_csv(btheb_out / "agreement_severity_bias.csv")
-    assert list(bias["definition"]) == ["remission", "response", "reliable_improvement",
-                                        "clinically_significant"]
+    assert list(bias["definition"]) == [
+        "remission",
+        "response",
+        "reliable_improvement",
+        "clinically_significant",
+    ]
     assert (bias["ci_low"] < bias["odds_ratio"]).all()
 
 
@@ -74,7 +89,8 @@ def test_survival_csv_counts_match_outcomes(btheb_out):
     assert med.loc["response", "n"] == int(evaluable.sum())
     assert med.loc["response", "n_met"] == int(ever.sum())
     assert med.loc["response", "n_dropout"] + med.loc["response", "n_censored_other"] == int(
-        (evaluable & ~ever).sum())
+        (evaluable & ~ever).sum()
+    )
     # first response at 2 months for those with bdi.2m <= pre/2: the KM step at t = 2
     first2 = (raw["bdi.2m"] <= raw["bdi.pre"] / 2) & evaluable
     curves = pd.read_csv(btheb_out / "survival_km_curves.csv")
@@ -102,8 +118,14 @@ def test_absent_sections_say_so(btheb_out):
 def test_notebooks_on_simulated_cohort(tmp_path):
     """Runs once analysis.simulate exists (another branch): the alliance sections then compute."""
     pytest.importorskip("analysis.simulate")
-    runs = {"sim": {"title": "simulated", "dataset": "simulated", "dataset_options": {},
-                    "parameters": {"measure": "phq9", "reliability": 0.84}}}
+    runs = {
+        "sim": {
+            "title": "simulated",
+            "dataset": "simulated",
+            "dataset_options": {},
+            "parameters": {"measure": "phq9", "reliability": 0.84},
+        }
+    }
     nbs = [paths.notebooks_dir() / n for n in NOTEBOOKS]
     results = pipeline.run_all(runs, tmp_path, notebooks=nbs)
     assert all(r.ok for r in results), [r.error for r in results]

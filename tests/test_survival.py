@@ -12,10 +12,19 @@ from analysis import outcomes, survival
 
 def tte_frame(durations, types) -> pd.DataFrame:
     n = len(durations)
-    return pd.DataFrame({"id": [f"c{i}" for i in range(n)], "definition": "d", "family": "symptom",
-                         "measure": "phq9", "duration": np.asarray(durations, float),
-                         "weeks": np.nan, "event": (np.asarray(types) == 1).astype(int),
-                         "event_type": np.asarray(types, int), "end_reason": "planned"})
+    return pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(n)],
+            "definition": "d",
+            "family": "symptom",
+            "measure": "phq9",
+            "duration": np.asarray(durations, float),
+            "weeks": np.nan,
+            "event": (np.asarray(types) == 1).astype(int),
+            "event_type": np.asarray(types, int),
+            "end_reason": "planned",
+        }
+    )
 
 
 def test_kaplan_meier_median_by_hand():
@@ -46,7 +55,9 @@ def test_aalen_johansen_by_hand_with_tied_competing_events():
     km = survival.km_curves(t).set_index("time")["proportion_met"]
     assert km[4.0] == pytest.approx(1 - (5 / 6) * (4 / 5) * (1 / 2))  # 1-KM overstates: .6667
     c = survival.cumulative_incidence(t)
-    assert (c["ci_low"].dropna() <= c.loc[c["ci_low"].notna(), "cumulative_incidence"] + 1e-12).all()
+    assert (
+        c["ci_low"].dropna() <= c.loc[c["ci_low"].notna(), "cumulative_incidence"] + 1e-12
+    ).all()
 
 
 def test_time_to_event_durations_weeks_and_censoring():
@@ -63,7 +74,11 @@ def test_time_to_event_durations_weeks_and_censoring():
     drop = r["id"].map(c.clients.set_index("id")["end_reason"]).eq("dropout")
     assert (r.loc[~met & drop, "event_type"] == 2).all()
     assert (r.loc[~met & ~drop, "event_type"] == 0).all() and (r.loc[met, "event_type"] == 1).all()
-    last = c.scores.loc[(c.scores.measure == "phq9") & c.scores.score.notna()].groupby("id")["time"].max()
+    last = (
+        c.scores.loc[(c.scores.measure == "phq9") & c.scores.score.notna()]
+        .groupby("id")["time"]
+        .max()
+    )
     assert np.allclose(r.loc[~met, "duration"], r.loc[~met, "id"].map(last) - 1)
 
 
@@ -76,7 +91,9 @@ def test_logrank_and_cox_on_synthetic_cohort():
     cov = c.clients[["id", "arm"]].assign(chronic=c.clients["chronic"].astype(float))
     coef, ph = survival.cox_models(t, cov)
     assert set(coef["covariate"]) == {"chronic", "arm_B"}
-    assert (coef["ci_low"] < coef["hazard_ratio"]).all() and (coef["hazard_ratio"] < coef["ci_high"]).all()
+    assert (coef["ci_low"] < coef["hazard_ratio"]).all() and (
+        coef["hazard_ratio"] < coef["ci_high"]
+    ).all()
     assert set(ph["covariate"]) == {"chronic", "arm_B"} and ph["p_value"].between(0, 1).all()
     with pytest.raises(ValueError, match="not in the client table"):
         survival.logrank_by_group(t, c.clients, "site")

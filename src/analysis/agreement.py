@@ -211,10 +211,26 @@ def pairwise_agreement(outcomes: pd.DataFrame, alpha: float = 0.05) -> pd.DataFr
                 }
             )
     cols = [
-        "definition_a", "definition_b", "family_a", "family_b", "n_both", "both_met", "only_a",
-        "only_b", "neither", "percent_agree", "kappa", "kappa_se", "kappa_ci_low",
-        "kappa_ci_high", "pabak", "prevalence_a", "prevalence_b", "prevalence_difference",
-        "mcnemar_p", "note",
+        "definition_a",
+        "definition_b",
+        "family_a",
+        "family_b",
+        "n_both",
+        "both_met",
+        "only_a",
+        "only_b",
+        "neither",
+        "percent_agree",
+        "kappa",
+        "kappa_se",
+        "kappa_ci_low",
+        "kappa_ci_high",
+        "pabak",
+        "prevalence_a",
+        "prevalence_b",
+        "prevalence_difference",
+        "mcnemar_p",
+        "note",
     ]
     return pd.DataFrame(rows, columns=cols)
 
@@ -319,7 +335,7 @@ def family_disagreement(
     family_b: str = "functional",
     profile: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Clients on whom two families disagree, counted and profiled in aggregate (no rows per client).
+    """Clients on whom two families disagree, counted and profiled in aggregate only.
 
     Parameters
     ----------
@@ -327,7 +343,7 @@ def family_disagreement(
         Tidy outcomes table with ``family``. Not modified.
     family_a, family_b : str
         Families to compare (values of the ``family`` column), e.g. ``"symptom"`` and
-        ``"functional"``. Family success = any definition of the family met (:func:`family_success`).
+        ``"functional"``. Family success = any of its definitions met (:func:`family_success`).
     profile : pandas.DataFrame, optional
         Client table with ``id`` and the columns to profile; numeric columns are averaged, boolean
         columns given as percentages. Other columns are ignored.
@@ -435,7 +451,8 @@ def severity_bias(
         if miss:
             raise ValueError(f"severity lacks column(s) {miss}; expected id and severity")
         data = data.drop(columns="baseline").merge(
-            severity[["id", "severity"]].rename(columns={"severity": "baseline"}), on="id",
+            severity[["id", "severity"]].rename(columns={"severity": "baseline"}),
+            on="id",
             how="left",
         )
     z = float(norm.ppf(1 - alpha / 2))
@@ -476,8 +493,12 @@ def severity_bias(
                         ci_high=float(np.exp(per * (b + z * se))),
                         p_value=float(fit.pvalues[1]),
                     )
-                except (ConvergenceWarning, PerfectSeparationWarning, RuntimeWarning,
-                        np.linalg.LinAlgError) as exc:
+                except (
+                    ConvergenceWarning,
+                    PerfectSeparationWarning,
+                    RuntimeWarning,
+                    np.linalg.LinAlgError,
+                ) as exc:
                     row["note"] = f"logistic regression did not converge ({type(exc).__name__})"
         rows.append(row)
     return pd.DataFrame(rows)

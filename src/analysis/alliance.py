@@ -57,8 +57,9 @@ def _p(res: pd.DataFrame) -> float:
 
 def _rows_of(scores: pd.DataFrame, measure: str) -> pd.DataFrame:
     _need(scores, ("id", "time", "measure", "score"), "scores")
-    rows = scores.loc[(scores["measure"] == measure) & scores["score"].notna(),
-                      ["id", "time", "score"]]
+    rows = scores.loc[
+        (scores["measure"] == measure) & scores["score"].notna(), ["id", "time", "score"]
+    ]
     if rows.empty:
         raise ValueError(
             f"measure {measure!r} has no observed scores (measures present: "
@@ -67,7 +68,9 @@ def _rows_of(scores: pd.DataFrame, measure: str) -> pd.DataFrame:
     return rows.sort_values(["id", "time"], kind="stable")
 
 
-def early_alliance(scores: pd.DataFrame, measure: str = "wai_sr", sessions: int = 3) -> pd.DataFrame:
+def early_alliance(
+    scores: pd.DataFrame, measure: str = "wai_sr", sessions: int = 3
+) -> pd.DataFrame:
     """Mean alliance over the first sessions of treatment, per client.
 
     Parameters
@@ -126,7 +129,7 @@ def alliance_predicts_outcomes(
     pandas.DataFrame
         One row per definition: ``definition``, ``family``, ``n``, ``n_met``, ``r``
         (point-biserial correlation of success, 1/0, with early alliance), ``r_ci_low``,
-        ``r_ci_high``, ``r_p``, ``partial_r`` (controlling for baseline severity), ``partial_ci_low``,
+        ``r_ci_high``, ``r_p``, ``partial_r`` (baseline severity held constant), ``partial_ci_low``,
         ``partial_ci_high``, ``partial_p``, ``note``.
 
     Notes
@@ -157,10 +160,22 @@ def alliance_predicts_outcomes(
     rows = []
     for d in dict.fromkeys(outcomes["definition"]):
         sub = data.loc[(data["definition"] == d)].dropna(subset=["early_alliance", "severity"])
-        row = {"definition": d, "family": fam["family"].get(d, "") if "family" in fam else "",
-               "n": len(sub), "n_met": int(sub["success"].sum())}
-        for k in ("r", "r_ci_low", "r_ci_high", "r_p", "partial_r", "partial_ci_low",
-                  "partial_ci_high", "partial_p"):
+        row = {
+            "definition": d,
+            "family": fam["family"].get(d, "") if "family" in fam else "",
+            "n": len(sub),
+            "n_met": int(sub["success"].sum()),
+        }
+        for k in (
+            "r",
+            "r_ci_low",
+            "r_ci_high",
+            "r_p",
+            "partial_r",
+            "partial_ci_low",
+            "partial_ci_high",
+            "partial_p",
+        ):
             row[k] = np.nan
         row["note"] = ""
         if len(sub) < min_n:
@@ -176,8 +191,12 @@ def alliance_predicts_outcomes(
             if sub["severity"].nunique() > 1:
                 pc = pg.partial_corr(data=sub, x="early_alliance", y="success", covar="severity")
                 lo, hi = _ci(float(pc["r"].iloc[0]), len(sub) - 1)
-                row.update(partial_r=float(pc["r"].iloc[0]), partial_ci_low=lo,
-                           partial_ci_high=hi, partial_p=_p(pc))
+                row.update(
+                    partial_r=float(pc["r"].iloc[0]),
+                    partial_ci_low=lo,
+                    partial_ci_high=hi,
+                    partial_p=_p(pc),
+                )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -314,7 +333,9 @@ def alliance_predicts_next_change(pairs: pd.DataFrame, alpha: float = 0.05) -> p
         subset=["change_next"]
     )
     if d["id"].nunique() < 3:
-        raise ValueError("fewer than three clients have two consecutive sessions with both measures")
+        raise ValueError(
+            "fewer than three clients have two consecutive sessions with both measures"
+        )
     fit, note = _fit_mixed("change_next ~ alliance_within + alliance_between + symptom", d, "id")
     z = float(norm.ppf(1 - alpha / 2))
     terms = ["alliance_within", "alliance_between", "symptom"]
@@ -403,21 +424,35 @@ def alliance_outcomes(
 
     def table(name, met, evaluable, reason, first_met):
         status = np.where(~evaluable, "not_evaluable", np.where(met, "met", "not_met"))
-        return pd.DataFrame({
-            "id": ids.to_numpy(), "definition": name, "family": "alliance", "measure": measure,
-            "status": status, "reason": np.where(evaluable, "", reason),
-            "baseline": first.to_numpy(dtype=float), "post": last.to_numpy(dtype=float),
-            "change": (last - first).to_numpy(dtype=float), "rci": np.nan, "category": "",
-            "first_met": np.asarray(first_met, dtype=float),
-            "n_timepoints": n_obs.to_numpy(dtype=int),
-        })
+        return pd.DataFrame(
+            {
+                "id": ids.to_numpy(),
+                "definition": name,
+                "family": "alliance",
+                "measure": measure,
+                "status": status,
+                "reason": np.where(evaluable, "", reason),
+                "baseline": first.to_numpy(dtype=float),
+                "post": last.to_numpy(dtype=float),
+                "change": (last - first).to_numpy(dtype=float),
+                "rci": np.nan,
+                "category": "",
+                "first_met": np.asarray(first_met, dtype=float),
+                "n_timepoints": n_obs.to_numpy(dtype=int),
+            }
+        )
 
     # threshold by a session
     upto = rows.loc[rows["time"] <= by_session]
     ev_t = upto.groupby("id").size().reindex(ids, fill_value=0).to_numpy() > 0
     hit = upto.loc[upto["score"] >= threshold].groupby("id")["time"].min().reindex(ids)
-    t_thr = table("alliance_threshold", hit.notna().to_numpy(), ev_t,
-                  f"no {measure} score by session {by_session:g}", hit)
+    t_thr = table(
+        "alliance_threshold",
+        hit.notna().to_numpy(),
+        ev_t,
+        f"no {measure} score by session {by_session:g}",
+        hit,
+    )
     # growth: last k minus first k
     early_m = rows.loc[rank < k].groupby("id")["score"].mean().reindex(ids)
     late_m = rows.loc[rank_back < k].groupby("id")["score"].mean().reindex(ids)
@@ -428,8 +463,13 @@ def alliance_outcomes(
     base_for = rows["id"].map(early_m)
     ok_time = (rank >= 2 * k - 1) & (roll - base_for >= growth_points)
     t_g = rows.loc[ok_time].groupby("id")["time"].min().reindex(ids)
-    t_grow = table("alliance_growth", grow & ev_g, ev_g,
-                   f"fewer than {2 * k} {measure} scores", t_g.where(grow))
+    t_grow = table(
+        "alliance_growth",
+        grow & ev_g,
+        ev_g,
+        f"fewer than {2 * k} {measure} scores",
+        t_g.where(grow),
+    )
     # rupture-repair: a drop >= rupture_drop between consecutive scores, later back to the level
     prev = g["score"].shift(1)
     rupt = rows.assign(pre=prev, drop=prev - rows["score"])
@@ -438,8 +478,9 @@ def alliance_outcomes(
     rr = rr.loc[(rr["time"] > rr["time_r"]) & (rr["score"] >= rr["pre"])]
     t_rep = rr.groupby("id")["time"].min().reindex(ids)
     ev_r = (n_obs >= 3).to_numpy()
-    t_rr = table("rupture_repair", t_rep.notna().to_numpy(), ev_r,
-                 f"fewer than 3 {measure} scores", t_rep)
+    t_rr = table(
+        "rupture_repair", t_rep.notna().to_numpy(), ev_r, f"fewer than 3 {measure} scores", t_rep
+    )
     return pd.concat([t_thr, t_grow, t_rr], ignore_index=True)[OUTCOME_COLUMNS]
 
 
@@ -497,19 +538,35 @@ def therapist_icc(
     fit, note = _fit_mixed("y ~ 1", d, "grp")
     var_u = float(fit.cov_re.iloc[0, 0])
     var_e = float(fit.scale)
-    icc = pd.DataFrame({
-        "dv": [dv], "n_clients": [len(d)], "n_therapists": [int(d["grp"].nunique())],
-        "var_therapist": [var_u], "var_residual": [var_e],
-        "icc": [var_u / (var_u + var_e) if var_u + var_e > 0 else np.nan], "note": [note],
-    })
+    icc = pd.DataFrame(
+        {
+            "dv": [dv],
+            "n_clients": [len(d)],
+            "n_therapists": [int(d["grp"].nunique())],
+            "var_therapist": [var_u],
+            "var_residual": [var_e],
+            "icc": [var_u / (var_u + var_e) if var_u + var_e > 0 else np.nan],
+            "note": [note],
+        }
+    )
     z = float(norm.ppf(1 - alpha / 2))
     re = fit.random_effects
     counts = d.groupby("grp").size()
     names = list(re)
     eff = np.array([float(np.asarray(re[n])[0]) for n in names])
     se = np.array([float(np.sqrt(np.asarray(fit.random_effects_cov[n])[0, 0])) for n in names])
-    effects = pd.DataFrame({
-        "therapist": names, "n_clients": counts.reindex(names).to_numpy(), "effect": eff,
-        "se": se, "ci_low": eff - z * se, "ci_high": eff + z * se,
-    }).sort_values("effect", kind="stable").reset_index(drop=True)
+    effects = (
+        pd.DataFrame(
+            {
+                "therapist": names,
+                "n_clients": counts.reindex(names).to_numpy(),
+                "effect": eff,
+                "se": se,
+                "ci_low": eff - z * se,
+                "ci_high": eff + z * se,
+            }
+        )
+        .sort_values("effect", kind="stable")
+        .reset_index(drop=True)
+    )
     return icc, effects

@@ -161,11 +161,17 @@ def km_summary(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.0
     """
     rows = []
     for d, sub in _groups(tte, duration):
-        row = {"definition": d, "n": len(sub), "n_met": int(sub["event"].sum()),
-               "n_dropout": int((sub["event_type"] == 2).sum()),
-               "n_censored_other": int((sub["event_type"] == 0).sum()),
-               "median": np.nan, "median_ci_low": np.nan, "median_ci_high": np.nan,
-               "proportion_met_end": np.nan}
+        row = {
+            "definition": d,
+            "n": len(sub),
+            "n_met": int(sub["event"].sum()),
+            "n_dropout": int((sub["event_type"] == 2).sum()),
+            "n_censored_other": int((sub["event_type"] == 0).sum()),
+            "median": np.nan,
+            "median_ci_low": np.nan,
+            "median_ci_high": np.nan,
+            "proportion_met_end": np.nan,
+        }
         if len(sub):
             kmf = KaplanMeierFitter(alpha=alpha).fit(sub[duration], sub["event"])
             ci = median_survival_times(kmf.confidence_interval_survival_function_)
@@ -174,9 +180,12 @@ def km_summary(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.0
             def fin(v):
                 return float(v) if np.isfinite(v) else np.nan
 
-            row.update(median=fin(med), median_ci_low=fin(ci.iloc[0, 0]),
-                       median_ci_high=fin(ci.iloc[0, 1]),
-                       proportion_met_end=1.0 - float(kmf.survival_function_.iloc[-1, 0]))
+            row.update(
+                median=fin(med),
+                median_ci_low=fin(ci.iloc[0, 0]),
+                median_ci_high=fin(ci.iloc[0, 1]),
+                proportion_met_end=1.0 - float(kmf.survival_function_.iloc[-1, 0]),
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -280,8 +289,11 @@ def cumulative_incidence(
                 sub[duration], sub["event_type"], event_of_interest=1
             )
         cif = ajf.cumulative_density_.iloc[:, 0]
-        ci = ajf.confidence_interval_cumulative_density_ if hasattr(
-            ajf, "confidence_interval_cumulative_density_") else ajf.confidence_interval_
+        ci = (
+            ajf.confidence_interval_cumulative_density_
+            if hasattr(ajf, "confidence_interval_cumulative_density_")
+            else ajf.confidence_interval_
+        )
         # lifelines 0.30 labels its two bounds the wrong way round; take them by value instead
         b1 = ci.iloc[:, 0].reindex(cif.index).to_numpy(dtype=float)
         b2 = ci.iloc[:, 1].reindex(cif.index).to_numpy(dtype=float)
@@ -342,17 +354,27 @@ def logrank_by_group(
         keep = lab.notna()
         sub, lab = sub.loc[keep], lab.loc[keep].astype(str)
         levels = sorted(lab.unique())
-        row = {"definition": d, "groups": ";".join(levels), "n": len(sub),
-               "n_met": int(sub["event"].sum()), "test_statistic": np.nan, "df": np.nan,
-               "p_value": np.nan, "note": ""}
+        row = {
+            "definition": d,
+            "groups": ";".join(levels),
+            "n": len(sub),
+            "n_met": int(sub["event"].sum()),
+            "test_statistic": np.nan,
+            "df": np.nan,
+            "p_value": np.nan,
+            "note": "",
+        }
         if len(levels) < 2:
             row["note"] = "fewer than two groups"
         elif sub["event"].sum() == 0:
             row["note"] = "no client met the definition"
         else:
             res = multivariate_logrank_test(sub[duration], lab, sub["event"])
-            row.update(test_statistic=float(res.test_statistic),
-                       df=int(res.degrees_of_freedom), p_value=float(res.p_value))
+            row.update(
+                test_statistic=float(res.test_statistic),
+                df=int(res.degrees_of_freedom),
+                p_value=float(res.p_value),
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -419,32 +441,72 @@ def cox_models(
         elif not xcols:
             note = "no covariate varies"
         if note:
-            coef_rows.append({"definition": d, "covariate": "", "hazard_ratio": np.nan,
-                              "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": n,
-                              "n_met": n_met, "note": note})
+            coef_rows.append(
+                {
+                    "definition": d,
+                    "covariate": "",
+                    "hazard_ratio": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "p_value": np.nan,
+                    "n": n,
+                    "n_met": n_met,
+                    "note": note,
+                }
+            )
             continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            cph = CoxPHFitter(alpha=alpha).fit(data[[duration, "event", *xcols]],
-                                               duration_col=duration, event_col="event")
-            ph = proportional_hazard_test(cph, data[[duration, "event", *xcols]],
-                                          time_transform="rank")
+            cph = CoxPHFitter(alpha=alpha).fit(
+                data[[duration, "event", *xcols]], duration_col=duration, event_col="event"
+            )
+            ph = proportional_hazard_test(
+                cph, data[[duration, "event", *xcols]], time_transform="rank"
+            )
         note = "; ".join(sorted({str(w.message).split("\n")[0][:120] for w in caught}))
         s = cph.summary
         lo = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
         hi = [c for c in s.columns if c.startswith("exp(coef) upper")][0]
         for cov_name, r in s.iterrows():
-            coef_rows.append({"definition": d, "covariate": cov_name,
-                              "hazard_ratio": float(r["exp(coef)"]), "ci_low": float(r[lo]),
-                              "ci_high": float(r[hi]), "p_value": float(r["p"]), "n": n,
-                              "n_met": n_met, "note": note})
+            coef_rows.append(
+                {
+                    "definition": d,
+                    "covariate": cov_name,
+                    "hazard_ratio": float(r["exp(coef)"]),
+                    "ci_low": float(r[lo]),
+                    "ci_high": float(r[hi]),
+                    "p_value": float(r["p"]),
+                    "n": n,
+                    "n_met": n_met,
+                    "note": note,
+                }
+            )
         for cov_name, r in ph.summary.iterrows():
             name = cov_name[0] if isinstance(cov_name, tuple) else cov_name
-            ph_rows.append({"definition": d, "covariate": name,
-                            "test_statistic": float(r["test_statistic"]),
-                            "p_value": float(r["p"]), "note": note})
-    coef = pd.DataFrame(coef_rows, columns=["definition", "covariate", "hazard_ratio", "ci_low",
-                                            "ci_high", "p_value", "n", "n_met", "note"])
-    ph = pd.DataFrame(ph_rows, columns=["definition", "covariate", "test_statistic", "p_value",
-                                        "note"])
+            ph_rows.append(
+                {
+                    "definition": d,
+                    "covariate": name,
+                    "test_statistic": float(r["test_statistic"]),
+                    "p_value": float(r["p"]),
+                    "note": note,
+                }
+            )
+    coef = pd.DataFrame(
+        coef_rows,
+        columns=[
+            "definition",
+            "covariate",
+            "hazard_ratio",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "n",
+            "n_met",
+            "note",
+        ],
+    )
+    ph = pd.DataFrame(
+        ph_rows, columns=["definition", "covariate", "test_statistic", "p_value", "note"]
+    )
     return coef, ph
