@@ -1,0 +1,206 @@
+"""Set-up shared by the comparison notebooks (02-04): one place to load a cohort and score it.
+
+Notebooks 02_agreement, 03_time_to_success and 04_alliance all start from the same three things:
+the cohort, the outcome instrument and the per-client outcomes table. :func:`outcomes_for_notebook`
+builds them exactly as notebook 01 does (``analysis.outcomes.score_outcomes``). When the
+definitions-file engine lands, swapping it in here changes every comparison notebook at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis import datasets, outcomes
+from analysis.cohort import Cohort
+from analysis.instruments import Instrument, get_instrument
+
+__all__ = [
+    "NotebookData",
+    "outcomes_for_notebook",
+    "has_measure",
+    "absent",
+    "format_estimate",
+    "format_pairs",
+    "format_km",
+    "say",
+]
+
+
+@dataclass(frozen=True)
+class NotebookData:
+    """What a comparison notebook starts from.
+
+    Attributes
+    ----------
+    cohort : Cohort
+    instrument : Instrument
+        The primary outcome measure's registry entry.
+    outcomes : pandas.DataFrame
+        Tidy per-client outcomes table (:data:`analysis.outcomes.OUTCOME_COLUMNS`).
+    baseline : pandas.DataFrame
+        ``id``, ``severity``: every client's baseline score on the primary measure (points; NaN
+        when absent), the common severity used for severity bias and adjustment.
+    """
+
+    cohort: Cohort
+    instrument: Instrument
+    outcomes: pd.DataFrame
+    baseline: pd.DataFrame
+
+
+def outcomes_for_notebook(
+    dataset: str,
+    dataset_options: dict | None,
+    measure: str,
+    reliability: float | None = None,
+    cutoff_type: str = "a",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    post: str | float = "last",
+) -> NotebookData:
+    """Load a dataset and score the outcome definitions, as every comparison notebook needs.
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset name (:func:`analysis.datasets.load_dataset`).
+    dataset_options : dict or None
+        Loader options.
+    measure : str
+        Primary outcome measure (registry code, e.g. ``"bdi2"``: BDI-II, 0-63, lower is better).
+    reliability, cutoff_type, m_functional, sd_functional
+        As in :func:`analysis.outcomes.score_outcomes`.
+    post : "last" or str or float
+        ``"last"`` or a time point (a string such as ``"8"`` is converted to a number, as the
+        notebooks' parameters are literals).
+
+    Returns
+    -------
+    NotebookData
+
+    Raises
+    ------
+    ValueError
+        From the loader or the scoring (unknown dataset or measure, bad post time point).
+    """
+    post_rule = post if post == "last" else float(post)
+    cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
+    instrument = get_instrument(measure)
+    result = outcomes.score_outcomes(
+        cohort,
+        measure,
+        reliability=reliability,
+        cutoff_type=cutoff_type,
+        m_functional=m_functional,
+        sd_functional=sd_functional,
+        post=post_rule,
+    )
+    pp = outcomes.prepost(cohort.scores, cohort.clients, measure, post=post_rule)
+    baseline = pd.DataFrame({"id": pp["id"], "severity": pp["baseline"]})
+    return NotebookData(cohort, instrument, result, baseline)
+
+
+def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
+    """True when at least ``min_clients`` clients have an observed score on ``measure``."""
+    s = cohort.scores
+    obs = s.loc[(s["measure"] == measure) & s["score"].notna(), "id"]
+    return bool(obs.nunique() >= min_clients)
+
+
+def absent(what: str, cohort: Cohort, needs: str) -> str:
+    """The one sentence a notebook shows instead of a section whose data are absent.
+
+    Examples
+    --------
+    >>> absent("Alliance as a predictor", cohort, "alliance scores (wai_sr)")  # doctest: +SKIP
+    'Alliance as a predictor: not available for this dataset (btheb), which has no alliance ...'
+    """
+    return (
+        f"{what}: not available for this dataset ({cohort.name}), which has no {needs}; "
+        "this section is therefore left out."
+    )
+
+
+def format_estimate(est, low, high, digits: int = 2) -> list[str]:
+    """``"0.45 (0.30 to 0.60)"`` strings for display; ``"undefined"`` where the estimate is NaN."""
+    e, lo, hi = (pd.Series(v, dtype=float).to_numpy() for v in (est, low, high))
+    return [
+        "undefined" if pd.isna(a) else f"{a:.{digits}f} ({b:.{digits}f} to {c:.{digits}f})"
+        for a, b, c in zip(e, lo, hi, strict=True)
+    ]
+
+
+def format_pairs(pairs: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+    """Display version of :func:`analysis.agreement.pairwise_agreement` (no 2x2 cell counts).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition a``, ``definition b``, ``clients in both``, ``% agree``,
+        ``kappa (95% CI)`` ("undefined" in words when a definition is constant), ``PABAK``,
+        ``McNemar p``, ``note``. With ``suppress``, pairs compared on 1-4 clients show "<5" and
+        their derived statistics "suppressed" (:func:`analysis.report.suppress_small_counts`).
+    """
+    from analysis.report import suppress_small_counts
+
+    out = pd.DataFrame(
+        {
+            "definition a": pairs["definition_a"].str.replace("_", " "),
+            "definition b": pairs["definition_b"].str.replace("_", " "),
+            "clients in both": pairs["n_both"],
+            "% agree": pairs["percent_agree"].round(1),
+            "kappa (95% CI)": format_estimate(
+                pairs["kappa"], pairs["kappa_ci_low"], pairs["kappa_ci_high"]
+            ),
+            "PABAK": pairs["pabak"].round(2),
+            "McNemar p": pairs["mcnemar_p"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}"),
+            "note": pairs["note"],
+        }
+    )
+    if suppress:
+        out = suppress_small_counts(
+            out, ["clients in both"], ["% agree", "kappa (95% CI)", "PABAK", "McNemar p"]
+        )
+    return out
+
+
+def say(text: str) -> None:
+    """Show one Markdown paragraph in a notebook (e.g. the sentence of an absent section)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def format_km(km: pd.DataFrame, unit: str, suppress: bool = True) -> pd.DataFrame:
+    """Display version of :func:`analysis.survival.km_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition``, ``clients``, ``met``, ``dropout``, ``median (<unit>, 95% CI)`` ("not
+        reached" where the curve stays above one half), ``% met by end (KM)``; small counts
+        suppressed when ``suppress``.
+    """
+    from analysis.report import suppress_small_counts
+
+    med = f"median ({unit}, 95% CI)"
+    shown = pd.DataFrame(
+        {
+            "definition": km["definition"].str.replace("_", " "),
+            "clients": km["n"],
+            "met": km["n_met"],
+            "dropout": km["n_dropout"],
+            med: [
+                s.replace("undefined", "not reached")
+                for s in format_estimate(km["median"], km["median_ci_low"], km["median_ci_high"], 1)
+            ],
+            "% met by end (KM)": (100 * km["proportion_met_end"]).round(1),
+        }
+    )
+    if suppress:
+        shown = suppress_small_counts(
+            shown, ["clients", "met", "dropout"], [med, "% met by end (KM)"], ("met", "clients")
+        )
+    return shown

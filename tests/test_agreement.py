@@ -1,0 +1,151 @@
+"""Agreement statistics against hand-worked 2x2 tables (arithmetic in the comments)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _compare_synthetic import make_cohort
+
+from analysis import agreement, outcomes, stats
+
+
+def outcomes_from_2x2(n11: int, n10: int, n01: int, n00: int, extra_ne: int = 0) -> pd.DataFrame:
+    """Tidy outcomes for definitions a and b with the given 2x2 cells (rows a, columns b)."""
+    a = ["met"] * (n11 + n10) + ["not_met"] * (n01 + n00) + ["not_evaluable"] * extra_ne
+    b = ["met"] * n11 + ["not_met"] * n10 + ["met"] * n01 + ["not_met"] * n00 + ["met"] * extra_ne
+    ids = [f"c{i:03d}" for i in range(len(a))]
+    base = np.linspace(10, 25, len(a))
+    rows = []
+    for d, fam, st in (("a", "symptom", a), ("b", "functional", b)):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "id": ids,
+                    "definition": d,
+                    "family": fam,
+                    "measure": "phq9",
+                    "status": st,
+                    "reason": "",
+                    "baseline": base,
+                    "post": np.nan,
+                    "change": np.nan,
+                    "rci": np.nan,
+                    "category": "",
+                    "first_met": np.nan,
+                    "n_timepoints": 2,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)[outcomes.OUTCOME_COLUMNS]
+
+
+def test_kappa_pabak_mcnemar_hand_worked():
+    """Table [[20, 5], [10, 15]], n = 50.
+    p_o = 35/50 = .70; marginals a .50/.50, b .60/.40; p_e = .5*.6 + .5*.4 = .50;
+    kappa = (.70 - .50) / (1 - .50) = .40.  PABAK = 2*.70 - 1 = .40.
+    Var (Fleiss, Cohen & Everitt 1969), p = [[.4, .1], [.2, .3]], 1 - kappa = .6:
+      diagonal  .4*(1 - 1.1*.6)^2 + .3*(1 - .9*.6)^2 = .4*.1156 + .3*.2116 = .10972
+      off-diag  .36*(.1*(.6 + .5)^2 + .2*(.4 + .5)^2) = .36*(.121 + .162) = .10188
+      minus     (.4 - .5*.6)^2 = .01
+      var = (.10972 + .10188 - .01) / (50 * .5^2) = .2016 / 12.5 = .016128, SE = .126996
+      95 % CI = .40 +/- 1.959964*.126996 = (.151092, .648908).
+    McNemar exact: discordant 5 and 10, p = 2 * P(Bin(15, .5) <= 5)
+      = 2 * (1 + 15 + 105 + 455 + 1365 + 3003) / 32768 = 9888 / 32768 = .3017578."""
+    o = outcomes_from_2x2(20, 5, 10, 15, extra_ne=3)
+    r = agreement.pairwise_agreement(o).iloc[0]
+    assert (r.n_both, r.both_met, r.only_a, r.only_b, r.neither) == (50, 20, 5, 10, 15)
+    assert r.percent_agree == pytest.approx(70.0)
+    assert r.kappa == pytest.approx(0.40, abs=1e-12)
+    assert r.kappa_se == pytest.approx(np.sqrt(0.016128), abs=1e-9)
+    assert (r.kappa_ci_low, r.kappa_ci_high) == pytest.approx((0.151092, 0.648908), abs=1e-6)
+    assert r.pabak == pytest.approx(0.40)
+    assert r.mcnemar_p == pytest.approx(9888 / 32768, abs=1e-12)
+    assert r.prevalence_difference == pytest.approx(25 / 50 - 30 / 50)
+    assert (r.family_a, r.family_b, r.note) == ("symptom", "functional", "")
+
+
+def test_rare_outcome_kappa_near_zero_pabak_high():
+    """a met by 5, b by 5 other clients, 90 neither: p_o = .90, p_e = .95^2 + .05^2 = .905,
+    kappa = (.90 - .905)/(1 - .905) = -.0526316; PABAK = 2*.9 - 1 = .80."""
+    r = agreement.pairwise_agreement(outcomes_from_2x2(0, 5, 5, 90)).iloc[0]
+    assert r.kappa == pytest.approx(-0.005 / 0.095, abs=1e-9)
+    assert r.pabak == pytest.approx(0.8)
+
+
+def test_constant_definition_kappa_undefined_in_words():
+    r = agreement.pairwise_agreement(outcomes_from_2x2(30, 0, 20, 0)).iloc[0]  # b met by all
+    assert np.isnan(r.kappa) and "undefined" in r.note and "'b' gives the same" in r.note
+    assert r.pabak == pytest.approx(2 * 30 / 50 - 1)
+    m = agreement.agreement_matrix(agreement.pairwise_agreement(outcomes_from_2x2(30, 0, 20, 0)))
+    assert np.isnan(m.loc["a", "b"]) and m.loc["a", "a"] == 1.0
+
+
+def test_wilson_interval_hand_worked():
+    """7 of 20 (a met and b not met... here: definition a among 20): p = .35, z^2 = 3.841459;
+    centre = (7 + 1.920729)/(20 + 3.841459) = .374169;
+    half = 1.959964*sqrt(20*.35*.65 + .960365)/23.841459 = 1.959964*2.347416/23.841459 = .192976;
+    CI = (.181193, .567145)."""
+    o = outcomes_from_2x2(7, 0, 0, 13)
+    p = stats.prevalence(o).set_index("definition").loc["a"]
+    assert (p.n_met, p.n_evaluable) == (7, 20)
+    assert (p.ci_low, p.ci_high) == pytest.approx((0.181193, 0.567145), abs=1e-5)
+
+
+def test_overlap_and_family_disagreement_counts():
+    o = outcomes_from_2x2(20, 5, 10, 15, extra_ne=3)
+    pat = agreement.overlap_patterns(o).set_index(["a", "b"])["n_clients"]
+    assert pat[(True, True)] == 20 and pat[(False, True)] == 10 and pat.sum() == 50
+    assert agreement.overlap_patterns(o).attrs["n_excluded"] == 3
+    prof = pd.DataFrame({"id": o["id"].unique(), "chronic": [True, False] * 26 + [True]})
+    dis = agreement.family_disagreement(o, "symptom", "functional", profile=prof).set_index("group")
+    assert dis["n_clients"].to_dict() == {
+        "both": 20,
+        "only symptom": 5,
+        "only functional": 10,
+        "neither": 15,
+    }
+    # the 5 'only symptom' clients are c020..c024: chronic at even positions -> c020, c022, c024
+    assert dis.loc["only symptom", "% chronic"] == pytest.approx(60.0)
+    assert "id" not in dis.columns
+    with pytest.raises(ValueError, match="families present"):
+        agreement.family_disagreement(o, "symptom", "alliance")
+
+
+def test_severity_bias_recovers_generating_odds_ratio():
+    """Success simulated from logit P = -1 + ln(2)/10 * (baseline - 15): OR per 10 points = 2."""
+    seed = 7
+    print("seed", seed)
+    rng = np.random.default_rng(seed)
+    n = 4000
+    base = rng.uniform(5, 27, n)
+    met = rng.random(n) < 1 / (1 + np.exp(-(-1 + np.log(2) / 10 * (base - 15))))
+    o = pd.DataFrame(
+        {
+            "id": [f"x{i}" for i in range(n)],
+            "definition": "d",
+            "family": "symptom",
+            "status": np.where(met, "met", "not_met"),
+            "baseline": base,
+        }
+    )
+    r = agreement.severity_bias(o).iloc[0]
+    assert r.ci_low < 2.0 < r.ci_high and r.odds_ratio == pytest.approx(2.0, rel=0.2)
+    const = o.assign(status="met")
+    assert "same result" in agreement.severity_bias(const).iloc[0]["note"]
+
+
+def test_inputs_not_mutated_and_bad_input():
+    c = make_cohort(n=80)
+    o = outcomes.score_outcomes(c, "phq9", reliability=0.84)
+    before = o.copy()
+    agreement.pairwise_agreement(o)
+    agreement.severity_bias(o)
+    agreement.overlap_patterns(o)
+    pd.testing.assert_frame_equal(o, before)
+    with pytest.raises(ValueError, match="status"):
+        agreement.pairwise_agreement(o.assign(status="yes"))
+    with pytest.raises(ValueError, match="duplicated"):
+        agreement.pairwise_agreement(pd.concat([o, o.head(1)]))
+    with pytest.raises(ValueError, match="lacks column"):
+        agreement.pairwise_agreement(o.drop(columns="status"))

@@ -1,0 +1,47 @@
+"""Cells shared by the comparison notebooks 02-04 (imported by tools/make_notebook_0[234].py)."""
+import nbformat as nbf
+
+md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+
+# Mirrors notebook 01's parameters; every line: literal, type hint, comment without an equals sign.
+BASE_PARAMETERS = '''run_name: str = "btheb"  # name of the run, used in titles
+dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
+dataset_options: dict = {}  # loader options; for a user file, the reader specification
+measure: str = "bdi2"  # primary outcome measure, a registry code: bdi2 is BDI-II, 0-63, lower is better
+reliability: float = 0.92  # reliability of the measure for the reliable change index (0-1)
+cutoff_type: str = "a"  # Jacobson-Truax cutoff for clinically significant change: a, b or c
+m_functional: float = None  # functional population mean (points), for cutoffs b and c
+sd_functional: float = None  # functional population SD (points), for cutoffs b and c
+post: str = "last"  # post score: "last" observed, or a time point such as "8"
+group: str = "arm"  # client-table column compared between groups ("" for none)
+suppress_small_counts: bool = True  # show counts 1-4 as "<5" and suppress derived values
+output_dir: str = ""  # folder for the CSV tables; empty means the working folder'''
+
+SETUP = '''import pandas as pd
+
+from analysis import agreement, alliance, plots_compare, report, stats, survival, workflow
+
+nd = workflow.outcomes_for_notebook(
+    dataset,
+    dataset_options,
+    measure,
+    reliability=reliability,
+    cutoff_type=cutoff_type,
+    m_functional=m_functional,
+    sd_functional=sd_functional,
+    post=post,
+)
+cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
+units = {"session": "sessions", "week": "weeks", "month": "months"}.get(cohort.time_unit, cohort.time_unit)
+has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
+say = workflow.say'''
+
+
+def write(cells, params_text, path):
+    params = code(params_text)
+    params.metadata["tags"] = ["parameters"]
+    nb = nbf.v4.new_notebook()
+    nb.cells = [cells[0], params, *cells[1:]]
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbf.write(nb, path)
