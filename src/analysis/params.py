@@ -158,8 +158,10 @@ def _check_value(p: Param, value: Any, where: str) -> Any:
         bad_lo = lo is not None and (out <= lo if p.exclusive else out < lo)
         bad_hi = hi is not None and (out >= hi if p.exclusive else out > hi)
         if bad_lo or bad_hi:
-            rng = ("strictly " if p.exclusive else "") + "between" if lo is not None and hi is not None \
-                else ("above" if lo is not None else "below")
+            if lo is not None and hi is not None:
+                rng = ("strictly " if p.exclusive else "") + "between"
+            else:
+                rng = "above" if lo is not None else "below"
             bounds = " and ".join(str(b) for b in (lo, hi) if b is not None)
             raise ParameterError(name, f"must be {rng} {bounds}, got {value!r}")
     elif t is str:
@@ -231,11 +233,14 @@ def validate_parameters(
     return out
 
 
-_OVERRIDE = re.compile(r"^(?:(?P<run>[A-Za-z0-9_-]+)\.)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$",
-                       re.S)
+_OVERRIDE = re.compile(
+    r"^(?:(?P<run>[A-Za-z0-9_-]+)\.)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$", re.S
+)
 
 
-def parse_override(text: str, schema: Mapping[str, Param] | None = None) -> tuple[str | None, str, Any]:
+def parse_override(
+    text: str, schema: Mapping[str, Param] | None = None
+) -> tuple[str | None, str, Any]:
     """Parse one command-line override ``NAME=VALUE`` or ``RUN.NAME=VALUE``.
 
     The value is text converted by the parameter's declared type: ``str`` keeps it verbatim (so
