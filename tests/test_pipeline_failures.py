@@ -71,7 +71,8 @@ def test_keep_going_runs_the_rest_in_the_project_interpreter(failing_run):
     info = json.loads((out / "tiny" / "run.json").read_text("utf-8"))
     assert [n["ok"] for n in info["notebooks"]] == [False] * 5 + [True]
     index = (out / "index.html").read_text("utf-8")
-    assert "Some reports FAILED" in index and index.count('<strong style="color:#a00">FAILED</strong>') == 5
+    assert "Some reports FAILED" in index
+    assert index.count('<strong style="color:#a00">FAILED</strong>') == 5
 
 
 def test_cli_stops_at_first_failure_with_nonzero_exit(tmp_path, capsys, monkeypatch):

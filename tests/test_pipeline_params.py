@@ -39,7 +39,8 @@ RUN = "runs:\n  mine:\n    dataset: btheb\n    parameters:\n"
     ("body", "name", "words"),
     [
         # unknown name (a typo of reliability)
-        ("      reliabilty: 0.9\n", "runs.mine.parameters.reliabilty", "did you mean 'reliability'"),
+        ("      reliabilty: 0.9\n", "runs.mine.parameters.reliabilty",
+         "did you mean 'reliability'"),
         # the text "false" where a boolean is expected
         ('      suppress_small_counts: "false"\n', "runs.mine.parameters.suppress_small_counts",
          "boolean"),

@@ -34,7 +34,9 @@ def _notebook(cells: list[str]) -> nbf.NotebookNode:
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbf.v4.new_markdown_cell("# Test notebook"), params]
     nb.cells += [nbf.v4.new_code_cell(src) for src in cells]
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3", "language": "python", "name": "python3"
+    }
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
