@@ -266,7 +266,9 @@ def project_kernel() -> Iterator[str]:
     """A kernelspec that runs this interpreter, visible only while the context is open.
 
     Notebooks therefore always execute in the project's own environment, whatever kernels the
-    user registered by hand (the notebooks' own ``python3`` kernelspec is never looked up).
+    user registered by hand (the notebooks' own ``python3`` kernelspec is never looked up), and
+    import the same ``analysis`` package as the pipeline (its folder leads the kernel's
+    ``PYTHONPATH``; relative entries are made absolute, since kernels run in the output folder).
     """
     with tempfile.TemporaryDirectory(prefix="analysis-kernel-") as tmp:
         kdir = Path(tmp) / "kernels" / KERNEL_NAME
@@ -275,7 +277,14 @@ def project_kernel() -> Iterator[str]:
             "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": "analysis (project environment)",
             "language": "python",
-            "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+            "env": {
+                "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                # the kernel imports the same ``analysis`` as this process, whatever its folder
+                "PYTHONPATH": os.pathsep.join([str(paths.PACKAGE_DIR.parent), *[
+                    str(Path(p).resolve())
+                    for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p
+                ]]),
+            },
         }
         (kdir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
         old = os.environ.get("JUPYTER_PATH")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io as _io
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -158,8 +159,8 @@ def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") ->
             shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
     body = shown.to_html(index=False, escape=True, border=0, classes="analysis-table")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return body.replace('<table border="0" class="dataframe analysis-table">',
-                        f'<table class="analysis-table">{cap}', 1)
+    # pandas writes ``<table border="0" class=...>`` or ``<table class=...>`` depending on version
+    return re.sub(r"<table[^>]*>", lambda _: f'<table class="analysis-table">{cap}', body, count=1)
 
 
 def show_table(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> None:
