@@ -70,7 +70,7 @@ if by_group is not None:
     report.write_csv(by_group, output_dir, f"prevalence_by_{group}.csv")
 shown_overall = report.format_prevalence(overall, suppress=suppress_small_counts)
 headline = "; ".join(
-    f"{d.replace('_', ' ')} {pct} %"
+    f"{d.replace('_', ' ')} {pct}" + (" %" if pct[0].isdigit() else "")
     for d, pct in zip(shown_overall["definition"], shown_overall["% met (95% CI)"], strict=True)
 )
 report.show_banner(

@@ -180,12 +180,18 @@ def figure_html(obj, alt: str | None = None, dpi: int = 110) -> str:
     Raises
     ------
     ValueError
-        If no alt text is given or attached: every figure in a report must have one.
+        If no alt text is given or attached, or the figure has no title: every figure in a
+        report must have both.
     """
     fig = obj.figure if hasattr(obj, "figure") and not isinstance(obj, plt.Figure) else obj
     text = alt or getattr(fig, "alt_text", None)
     if not text:
         raise ValueError("a report figure needs alt text (pass alt= or use analysis.plots helpers)")
+    titled = bool(fig._suptitle is not None and fig._suptitle.get_text()) or any(
+        ax.get_title() or ax.get_title("left") for ax in fig.axes
+    )
+    if not titled:
+        raise ValueError("a report figure needs a title (ax.set_title or fig.suptitle)")
     buf = _io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
