@@ -187,7 +187,7 @@ def figure_html(obj, alt: str | None = None, dpi: int = 110) -> str:
     text = alt or getattr(fig, "alt_text", None)
     if not text:
         raise ValueError("a report figure needs alt text (pass alt= or use analysis.plots helpers)")
-    titled = bool(fig._suptitle is not None and fig._suptitle.get_text()) or any(
+    titled = bool(fig.get_suptitle()) or any(
         ax.get_title() or ax.get_title("left") for ax in fig.axes
     )
     if not titled:
