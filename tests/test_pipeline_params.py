@@ -1,0 +1,152 @@
+"""Parameters are typed and checked before any notebook starts (issue 7, item 1).
+
+Each bad configuration must stop ``python -m analysis run`` with exit code 2, a message naming the
+parameter, and no output at all (no run folder, no index): nothing may execute on bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import params, pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(tmp_path: Path, runs_yaml: str | None, *extra: str, capsys) -> tuple[int, str]:
+    argv = ["--out", str(tmp_path / "out"), *extra]
+    if runs_yaml is not None:
+        f = tmp_path / "runs.yaml"
+        f.write_text(runs_yaml, encoding="utf-8")
+        argv += ["-f", str(f)]
+    code = pipeline.main(argv)
+    err = capsys.readouterr().err
+    return code, err
+
+
+def _nothing_ran(tmp_path: Path) -> bool:
+    out = tmp_path / "out"
+    return not out.exists() or not any(out.iterdir())
+
+
+RUN = "runs:\n  mine:\n    dataset: btheb\n    parameters:\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "words"),
+    [
+        # unknown name (a typo of reliability)
+        ("      reliabilty: 0.9\n", "runs.mine.parameters.reliabilty",
+         "did you mean 'reliability'"),
+        # the text "false" where a boolean is expected
+        ('      suppress_small_counts: "false"\n', "runs.mine.parameters.suppress_small_counts",
+         "boolean"),
+        # a number where text is expected: YAML reads 8 as an int
+        ("      post: 8\n", "runs.mine.parameters.post", "quotes"),
+        # out of range: r = 1 would give an infinite RCI
+        ("      reliability: 1\n", "runs.mine.parameters.reliability", "strictly between"),
+        ("      cutoff_type: d\n", "runs.mine.parameters.cutoff_type", "one of"),
+        # set by the pipeline, not the user
+        ("      output_dir: /tmp/x\n", "runs.mine.parameters.output_dir", "set by the pipeline"),
+    ],
+)
+def test_bad_parameter_in_file_stops_before_anything_runs(tmp_path, capsys, body, name, words):
+    code, err = _run(tmp_path, RUN + body, capsys=capsys)
+    assert code == 2
+    assert f"parameter {name!r}" in err and words in err
+    assert _nothing_ran(tmp_path)
+
+
+def test_site_code_read_as_number_is_rejected(tmp_path, capsys):
+    """YAML 1.1 reads ``0012`` as the octal integer 10: a site code must be quoted. The ``site``
+    parameter is declared only by the notebook (``site: str``), so the schema comes from it."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('site: str = ""  # site code, e.g. "0012"')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = tmp_path / "50_sites.ipynb"
+    nbformat.write(nb, path)
+    code, err = _run(tmp_path, RUN + "      site: 0012\n", "--notebook", str(path),
+                     capsys=capsys)
+    assert code == 2 and "parameter 'runs.mine.parameters.site'" in err
+    assert "int 10" in err and "quotes" in err
+    assert _nothing_ran(tmp_path)
+    # quoted, it is accepted and stays text
+    runs = pipeline.prepare_runs(
+        {"mine": {"title": "m", "dataset": "btheb", "dataset_options": {},
+                  "parameters": {"site": "0012"}}},
+        notebooks=[path],
+    )
+    assert runs["mine"]["parameters"]["site"] == "0012"
+    # from the command line the declared type decides: the text stays text
+    assert params.parse_override("site=0012", params.schema_for_notebooks([path])) == (
+        None, "site", "0012")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("- btheb\n- help\n", "top level must be a mapping"),
+        ("runs:\n  - btheb\n", "'runs' must be a non-empty mapping"),
+        ("runs:\n  mine:\n    dataset: nosuchdata\n", "runs.mine.dataset"),
+        ("runs:\n  mine:\n    dataset: btheb\n    paramters: {}\n", "unknown key(s) ['paramters']"),
+        ("runs:\n  2024:\n    dataset: btheb\n", "run name must be text"),
+        ("runs:\n  mine:\n    dataset: btheb\n    parameters: [1, 2]\n", "runs.mine.parameters"),
+        ("runs: [unclosed\n", "expected"),  # YAML syntax error
+    ],
+)
+def test_bad_runs_file_structure(tmp_path, capsys, text, words):
+    code, err = _run(tmp_path, text, capsys=capsys)
+    assert code == 2 and words in err
+    assert _nothing_ran(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ("suppress_small_counts=no", "parameter 'suppress_small_counts': must be true or false"),
+        ("reliability=high", "parameter 'reliability': must be a number"),
+        ("btheb.nosuch=1", "parameter 'nosuch': unknown parameter"),
+        ("nosuchrun.reliability=0.9", "no run 'nosuchrun'"),
+        ("reliability", "NAME=VALUE"),
+        ("run_name=x", "set by the pipeline"),
+    ],
+)
+def test_bad_override(tmp_path, capsys, override, words):
+    code, err = _run(tmp_path, None, "-p", override, capsys=capsys)
+    assert code == 2 and words in err
+    assert _nothing_ran(tmp_path)
+
+
+def test_overrides_are_typed_and_scoped():
+    runs = pipeline.load_runs()  # the default config/runs.yaml
+    out = pipeline.prepare_runs(
+        runs, ["btheb.reliability=0.9", "suppress_small_counts=false", "post=8"]
+    )
+    assert out["btheb"]["parameters"]["reliability"] == 0.9
+    assert out["help"]["parameters"]["reliability"] == 0.90 == runs["help"]["parameters"][
+        "reliability"]
+    assert out["help"]["parameters"]["suppress_small_counts"] is False
+    assert out["btheb"]["parameters"]["post"] == "8"  # text, as declared
+    assert runs["btheb"]["parameters"]["reliability"] == 0.92  # input not modified
+
+
+def test_integer_for_float_becomes_float_but_bool_does_not():
+    assert params.validate_parameters({"m_functional": 7})["m_functional"] == 7.0
+    assert isinstance(params.validate_parameters({"m_functional": 7})["m_functional"], float)
+    with pytest.raises(params.ParameterError, match="m_functional"):
+        params.validate_parameters({"m_functional": True})
+    assert params.validate_parameters({"m_functional": None}) == {"m_functional": None}
+    with pytest.raises(params.ParameterError, match="null"):
+        params.validate_parameters({"reliability": None})
+
+
+def test_default_runs_file_is_valid():
+    runs = pipeline.prepare_runs(pipeline.load_runs())
+    assert set(runs) == {"btheb", "help"}
+    assert runs["btheb"]["parameters"]["measure"] == "bdi2"
