@@ -1,6 +1,6 @@
-"""Registry of outcome measures: range, direction, cutoff, reliability and norms, each with a source.
+"""Registry of outcome measures: range, direction, cutoff, reliability, norms, each with a source.
 
-The registry is data (``config/instruments.yaml``); this module only loads, validates and queries it.
+The registry is data (``config/instruments.yaml``); this module loads, validates and queries it.
 Every value carries its source and a ``confirmed`` flag (see the YAML header).
 """
 
@@ -93,43 +93,167 @@ _KNOWN = set(_REQUIRED) | {
     "reliable_change",
     "mcid",
 }
+#: Families an instrument may belong to (outcome-definition families without ``composite``).
+_FAMILIES = ("symptom", "functional", "alliance", "personal", "child_family")
+#: Allowed ``reliability.type`` values.
+_RELIABILITY_TYPES = ("internal_consistency", "test_retest")
+#: Extra keys holding lists of alternative values, and the main key whose checks they follow.
+_ALTERNATIVES = {
+    "reliability_alternatives": "reliability",
+    "cutoff_alternatives": "cutoff",
+    "reliable_change_alternatives": "reliable_change",
+}
+
+
+class _Where:
+    """Builds error messages naming the file, the instrument and the key."""
+
+    def __init__(self, path: Path, code: str) -> None:
+        self.path, self.code = path, code
+
+    def __call__(self, key: str, msg: str) -> ValueError:
+        return ValueError(f"{self.path}: instrument '{self.code}', key '{key}': {msg}")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+
+
+def _check_sourced(sub: Any, key: str, err: _Where, need_value: bool = True) -> None:
+    """A sourced entry: a mapping with a non-empty ``source`` and a boolean ``confirmed``."""
+    if not isinstance(sub, dict):
+        raise err(key, f"must be a mapping with 'value', 'source' and 'confirmed', got {sub!r}")
+    needed = ("value", "source", "confirmed") if need_value else ("source", "confirmed")
+    missing = [k for k in needed if k not in sub]
+    if missing:
+        raise err(key, f"lacks {missing} (every value needs 'source' and 'confirmed')")
+    if not isinstance(sub["source"], str) or not sub["source"].strip():
+        raise err(f"{key}.source", "must be a non-empty citation string")
+    if not isinstance(sub["confirmed"], bool):
+        raise err(f"{key}.confirmed", f"must be true or false, got {sub['confirmed']!r}")
+
+
+def _values(v: Any, key: str, err: _Where, allow_range: bool) -> list[float]:
+    """The number(s) of a ``value``: one number, or (alternatives only) a range [low, high]."""
+    if _is_number(v):
+        return [float(v)]
+    if allow_range and isinstance(v, list) and len(v) == 2 and all(map(_is_number, v)):
+        if not v[0] <= v[1]:
+            raise err(key, f"range {v} must be [low, high]")
+        return [float(x) for x in v]
+    raise err(key, f"must be a number{' or a range [low, high]' if allow_range else ''}, got {v!r}")
+
+
+def _check_value(
+    kind: str, sub: dict, key: str, err: _Where, lo: float, hi: float, allow_range: bool = False
+) -> None:
+    """Kind-specific checks of one sourced value (``kind`` is the main key it follows)."""
+    vals = _values(sub["value"], f"{key}.value", err, allow_range)
+    if kind == "cutoff":
+        if sub.get("case_if") not in _CASE_OPS:
+            raise err(
+                f"{key}.case_if", f"must be one of {sorted(_CASE_OPS)}, got {sub.get('case_if')!r}"
+            )
+        if not all(lo <= x <= hi for x in vals):
+            raise err(
+                f"{key}.value", f"cutoff {sub['value']} lies outside the range [{lo:g}, {hi:g}]"
+            )
+    elif kind == "reliability":
+        if not all(0 < x < 1 for x in vals):
+            raise err(f"{key}.value", f"reliability must lie in (0, 1), got {sub['value']}")
+        if sub.get("type") not in _RELIABILITY_TYPES:
+            raise err(
+                f"{key}.type", f"must be one of {list(_RELIABILITY_TYPES)}, got {sub.get('type')!r}"
+            )
+    elif kind in ("reliable_change", "mcid"):
+        if not all(0 < x <= hi - lo for x in vals):
+            raise err(
+                f"{key}.value",
+                f"must be a positive change of at most {hi - lo:g} points "
+                f"(the range), got {sub['value']}",
+            )
+
+
+def _check_bands(b: Any, err: _Where, lo: float, hi: float) -> None:
+    _check_sourced(b, "bands", err, need_value=False)
+    vals, labels = b.get("values"), b.get("labels")
+    if not isinstance(vals, list) or not vals or not all(map(_is_number, vals)):
+        raise err("bands.values", f"must be a non-empty list of numbers, got {vals!r}")
+    if np.any(np.diff(np.asarray(vals, dtype=float)) <= 0):
+        raise err("bands.values", f"lower band edges must be strictly increasing, got {vals}")
+    if vals[0] < lo or vals[-1] > hi:
+        raise err("bands.values", f"band edges {vals} must lie within the range [{lo:g}, {hi:g}]")
+    if not isinstance(labels, list) or len(labels) != len(vals):
+        raise err("bands.labels", f"needs one label per band edge ({len(vals)}), got {labels!r}")
+
+
+def _check_norms(norms: Any, err: _Where, lo: float, hi: float) -> None:
+    if not isinstance(norms, dict):
+        raise err(
+            "norms",
+            f"must be a mapping of sample name to {{mean, sd, source, confirmed}}, got {norms!r}",
+        )
+    for group, g in norms.items():
+        key = f"norms.{group}"
+        _check_sourced(g, key, err, need_value=False)
+        if group == "functional" and not ("mean" in g and "sd" in g):
+            raise err(
+                key, "needs both 'mean' and 'sd' (used for the Jacobson-Truax cutoffs b and c)"
+            )
+        if "mean" in g and not (_is_number(g["mean"]) and lo <= g["mean"] <= hi):
+            raise err(f"{key}.mean", f"must be a number within [{lo:g}, {hi:g}], got {g['mean']!r}")
+        if "sd" in g and not (_is_number(g["sd"]) and g["sd"] > 0):
+            raise err(f"{key}.sd", f"must be a positive number, got {g['sd']!r}")
 
 
 def _parse(code: str, entry: Any, path: Path) -> Instrument:
     if not isinstance(entry, dict):
-        raise ValueError(f"{path}: instrument '{code}' must be a mapping, got {type(entry).__name__}")
+        raise ValueError(
+            f"{path}: instrument '{code}' must be a mapping, got {type(entry).__name__}"
+        )
+    err = _Where(path, code)
     missing = [k for k in _REQUIRED if k not in entry]
     if missing:
         raise ValueError(f"{path}: instrument '{code}' lacks key(s) {missing}")
     if entry["better_is"] not in ("lower", "higher"):
-        raise ValueError(
-            f"{path}: instrument '{code}': better_is must be 'lower' or 'higher', "
-            f"got {entry['better_is']!r}"
-        )
-    if not float(entry["min"]) < float(entry["max"]):
-        raise ValueError(f"{path}: instrument '{code}': min must be below max")
+        raise err("better_is", f"must be 'lower' or 'higher', got {entry['better_is']!r}")
+    if entry["family"] not in _FAMILIES:
+        raise err("family", f"must be one of {list(_FAMILIES)}, got {entry['family']!r}")
+    if not (_is_number(entry["min"]) and _is_number(entry["max"])):
+        raise err("min", f"min and max must be numbers, got {entry['min']!r} and {entry['max']!r}")
+    lo, hi = float(entry["min"]), float(entry["max"])
+    if not lo < hi:
+        raise err("min", f"min must be below max, got {lo:g} and {hi:g}")
+    items = entry.get("items")
+    if items is not None and not (
+        isinstance(items, int) and not isinstance(items, bool) and items > 0
+    ):
+        raise err("items", f"must be a positive whole number, got {items!r}")
     for key in ("cutoff", "reliability", "reliable_change", "mcid"):
         sub = entry.get(key)
         if sub is None:
             continue
-        if "value" not in sub or "source" not in sub or "confirmed" not in sub:
-            raise ValueError(
-                f"{path}: instrument '{code}', key '{key}' needs 'value', 'source' and 'confirmed'"
-            )
+        _check_sourced(sub, key, err)
+        _check_value(key, sub, key, err, lo, hi)
+    for key, kind in _ALTERNATIVES.items():
+        alts = entry.get(key)
+        if alts is None:
+            continue
+        if not isinstance(alts, list):
+            raise err(key, f"must be a list of sourced values, got {alts!r}")
+        for i, sub in enumerate(alts):
+            _check_sourced(sub, f"{key}[{i}]", err)
+            _check_value(kind, sub, f"{key}[{i}]", err, lo, hi, allow_range=True)
+    for key, sub in entry.items():
+        # any other sourced value (e.g. a responder rule) must carry its source and flag too
+        if key not in _KNOWN and isinstance(sub, dict) and "value" in sub:
+            _check_sourced(sub, key, err)
+    if entry.get("bands") is not None:
+        _check_bands(entry["bands"], err, lo, hi)
+    if entry.get("norms") is not None:
+        _check_norms(entry["norms"], err, lo, hi)
     cut = entry.get("cutoff")
-    if cut is not None and cut.get("case_if") not in _CASE_OPS:
-        raise ValueError(
-            f"{path}: instrument '{code}': cutoff.case_if must be one of {sorted(_CASE_OPS)}"
-        )
     rel = entry.get("reliability")
-    if rel is not None:
-        if not 0 < float(rel["value"]) < 1:
-            raise ValueError(f"{path}: instrument '{code}': reliability must lie in (0, 1)")
-        if rel.get("type") not in ("internal_consistency", "test_retest"):
-            raise ValueError(
-                f"{path}: instrument '{code}': reliability.type must be "
-                "'internal_consistency' or 'test_retest'"
-            )
     return Instrument(
         code=code,
         label=str(entry["label"]),
@@ -177,8 +301,14 @@ def load_registry(path: str | Path | None = None) -> dict[str, Instrument]:
     Raises
     ------
     ValueError
-        If an entry lacks a required key, has an unknown direction, a reliability outside (0, 1)
-        or a value without ``source`` and ``confirmed``; the message names the file and instrument.
+        If an entry lacks a required key; has an unknown direction or family; a value (cutoff,
+        reliability, reliable_change, mcid, norms, bands, alternatives) without a ``source``
+        string and a boolean ``confirmed``; a reliability outside (0, 1) or of a type other than
+        ``internal_consistency`` / ``test_retest``; an unknown ``case_if``; a cutoff or band edge
+        outside [min, max]; band edges not strictly increasing or labels not matching them; a
+        reliable change or MCID that is not a positive number of points within the range; or
+        ``norms.functional`` without both mean and SD. The message names the file, the instrument
+        and the key (e.g. ``instrument 'phq9', key 'reliability.value'``).
     """
     return dict(_load_cached(str(Path(path or DEFAULT_REGISTRY).resolve())))
 
@@ -208,12 +338,17 @@ def registry_table(registry: dict[str, Instrument] | None = None) -> pd.DataFram
     pandas.DataFrame
         Columns ``measure, label, construct, family, min, max, better_is, cutoff, case_if,
         cutoff_source, cutoff_confirmed, reliability, reliability_type, reliability_source,
-        reliability_confirmed``.
+        reliability_confirmed, reliable_change, reliable_change_source, reliable_change_confirmed,
+        mcid, mcid_confirmed, norm_mean, norm_sd, norm_confirmed``. Values are in score points
+        (reliability a coefficient); ``norm_*`` is the functional (non-clinical) sample.
+        Missing values are NaN (numbers) or None (sources and flags).
     """
     reg = registry if registry is not None else load_registry()
     rows = []
     for code, ins in reg.items():
         cut, rel = ins.cutoff or {}, ins.reliability or {}
+        rc, mcid = ins.reliable_change or {}, ins.mcid or {}
+        func = (ins.norms or {}).get("functional") or {}
         rows.append(
             {
                 "measure": code,
@@ -231,6 +366,14 @@ def registry_table(registry: dict[str, Instrument] | None = None) -> pd.DataFram
                 "reliability_type": rel.get("type"),
                 "reliability_source": rel.get("source"),
                 "reliability_confirmed": rel.get("confirmed"),
+                "reliable_change": rc.get("value", np.nan),
+                "reliable_change_source": rc.get("source"),
+                "reliable_change_confirmed": rc.get("confirmed"),
+                "mcid": mcid.get("value", np.nan),
+                "mcid_confirmed": mcid.get("confirmed"),
+                "norm_mean": func.get("mean", np.nan),
+                "norm_sd": func.get("sd", np.nan),
+                "norm_confirmed": func.get("confirmed"),
             }
         )
     return pd.DataFrame(rows)

@@ -1,0 +1,374 @@
+"""Tests of the instrument registry (config/instruments.yaml) and its loader (analysis.instruments).
+
+Published values are asserted against the sources named in each test's docstring (the registry
+research of issue 5 read them; the URL is in the registry next to the value).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from analysis.instruments import (
+    DEFAULT_REGISTRY,
+    Instrument,
+    get_instrument,
+    is_case,
+    load_registry,
+    registry_table,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ANALYSIS_SHARED_DIR", ROOT.parent / "shared"))  # as in conftest.py
+REFERENCE_VALUES = SHARED / "docs" / "reference-values.md"
+
+# Row label of reference-values.md section 2 -> registry code(s).
+DOC_LABEL_TO_CODE = {
+    "PHQ-9": "phq9",
+    "GAD-7": "gad7",
+    "BDI-II": "bdi2",
+    "CES-D": "cesd",
+    "OQ-45.2": "oq45",
+    "CORE-OM": "core_om",
+    "CORE-10": "core10",
+    "WSAS": "wsas",
+    "WHO-5": "who5",
+    "SF-12/36 MCS": "sf36_mcs",
+    "ReQoL-10": "reqol10",
+    "WAI-SR": "wai_sr",
+    "SRS": "srs",
+    "ORS": "ors",
+    "RSES": "rses",
+    "DERS-16": "ders16",
+    "Brief COPE / CSE": "cse",  # the Brief COPE has no total score (see cse notes)
+    "GSE": "gse",
+    "Adult Hope Scale": "hope",
+    "PCL-5": "pcl5",
+    "SDQ (parent)": "sdq_total",
+    "SCORE-15": "score15",
+    "GBO": "gbo",
+    "Rathus Assertiveness Schedule": "ras",
+    "Revised DAS (worked example)": "rdas",
+}
+# Codes of the brief of issue 5 item 1 (section 2 plus the codes agreed across helpers).
+REQUIRED_CODES = sorted(
+    set(DOC_LABEL_TO_CODE.values()) | {"sf36_sf", "hamd17", "aaq2", "pgic", "coping", "employment"}
+)
+
+
+@pytest.fixture(scope="module")
+def reg() -> dict[str, Instrument]:
+    return load_registry()
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict:
+    with DEFAULT_REGISTRY.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["instruments"]
+
+
+# ---------------------------------------------------------------- loading and coverage
+
+
+def test_registry_loads(reg):
+    """The packaged registry loads and every entry is an Instrument keyed by its code."""
+    assert len(reg) == len(REQUIRED_CODES) == 31
+    for code, ins in reg.items():
+        assert isinstance(ins, Instrument)
+        assert ins.code == code
+        assert ins.min < ins.max
+
+
+def test_required_codes_present(reg):
+    """Every code of issue 5 item 1 is registered; the Brief COPE is not (it has no total)."""
+    assert sorted(reg) == REQUIRED_CODES
+    assert "brief_cope" not in reg
+    assert "no total" in reg["cse"].extra["notes"].lower()
+
+
+def test_reference_values_section2_all_present(reg):
+    """Every row of ../shared/docs/reference-values.md section 2 maps to a registered code."""
+    if not REFERENCE_VALUES.exists():
+        pytest.fail(f"shared reference document missing: {REFERENCE_VALUES}")
+    text = REFERENCE_VALUES.read_text(encoding="utf-8")
+    sec = text.split("## 2. Instruments", 1)[1].split("Rules for the registry", 1)[0]
+    labels = [
+        row.split("|")[1].strip()
+        for row in sec.splitlines()
+        if row.startswith("|") and not row.startswith("|---") and "Items; range" not in row
+    ]
+    assert len(labels) == 25, labels
+    unknown = [lab for lab in labels if lab not in DOC_LABEL_TO_CODE]
+    assert not unknown, f"reference-values.md rows without a registry code: {unknown}"
+    assert {DOC_LABEL_TO_CODE[lab] for lab in labels} <= set(reg)
+
+
+def _sourced_entries(node, path=""):
+    """Yield (path, mapping) for every mapping that holds a value, norms or bands."""
+    if isinstance(node, dict):
+        if any(k in node for k in ("value", "mean", "values")):
+            yield path, node
+        for k, v in node.items():
+            yield from _sourced_entries(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _sourced_entries(v, f"{path}[{i}]")
+
+
+def test_every_value_has_source_and_confirmed(raw):
+    """Every value, norm and band set carries a citation and a boolean confirmed flag, and every
+    confirmed value names the address where it was read (a `url*` key or a URL in the source)."""
+    entries = list(_sourced_entries(raw))
+    assert len(entries) > 80  # the walk really finds the values
+    for path, e in entries:
+        assert isinstance(e.get("source"), str) and e["source"].strip(), f"{path}: no source"
+        assert isinstance(e.get("confirmed"), bool), f"{path}: no boolean confirmed"
+        if e["confirmed"]:
+            has_url = any(k.startswith("url") for k in e) or "http" in e["source"]
+            assert has_url, f"{path}: confirmed without the address it was read at"
+
+
+def test_extra_keys_kept(reg):
+    """Unknown top-level keys land in Instrument.extra (informant, alternatives, notes)."""
+    assert reg["sdq_total"].extra["informant"] == "parent"
+    alts = reg["phq9"].extra["reliability_alternatives"]
+    assert alts[0]["value"] == 0.84 and alts[0]["type"] == "test_retest"
+    assert alts[0]["confirmed"] is False  # only Kroenke's abstract was read: no retest number
+    assert "0-30" in reg["rses"].extra["scoring"]
+    assert "x4" in reg["who5"].name or "x 4" in reg["who5"].name
+
+
+# ---------------------------------------------------------------- published values
+
+
+def test_phq9_bands_kroenke_2001(reg):
+    """Kroenke, Spitzer & Williams (2001) J Gen Intern Med 16:606, abstract: 5, 10, 15, 20 are
+    mild, moderate, moderately severe and severe; caseness 10 or more (IAPT '>9')."""
+    ins = reg["phq9"]
+    assert ins.bands["values"] == [0, 5, 10, 15, 20]
+    assert ins.bands["labels"] == ["minimal", "mild", "moderate", "moderately severe", "severe"]
+    assert ins.bands["confirmed"] is True
+    assert ins.cutoff_value == 10 and ins.cutoff["case_if"] == ">="
+    assert ins.reliable_change["value"] == 6  # NHS TT / IAPT reliable change (NCT05134103)
+
+
+def test_wsas_mundt_2002(reg):
+    """Mundt et al. (2002) Br J Psychiatry 180:461, abstract: test-retest .73; below 10
+    subclinical, 10-20 significant impairment, above 20 moderately severe (so 21 starts it)."""
+    ins = reg["wsas"]
+    assert ins.reliability_value == pytest.approx(0.73)
+    assert ins.reliability["type"] == "test_retest" and ins.reliability["confirmed"] is True
+    assert ins.bands["values"] == [0, 10, 21]
+    assert ins.cutoff_value == 10
+
+
+def test_score15_nebeker_adams_2018(reg):
+    """Nebeker Adams (2018) BYU thesis: SCORE-15 reliable change 17.51, US cutoff 51.92."""
+    ins = reg["score15"]
+    assert ins.reliable_change["value"] == pytest.approx(17.51)
+    assert ins.cutoff_value == pytest.approx(51.92)
+    assert ins.reliable_change["confirmed"] and ins.cutoff["confirmed"]
+
+
+def test_pcl5_blevins_2015_and_ncptsd(reg):
+    """Blevins et al. (2015) J Trauma Stress 28:489, abstract: alpha .94, test-retest .82;
+    NCPTSD guidance: probable PTSD 31-33 (31 stored), 5 points response, 10 meaningful."""
+    ins = reg["pcl5"]
+    assert ins.reliability_value == pytest.approx(0.94)
+    assert ins.reliability["type"] == "internal_consistency"
+    assert ins.extra["reliability_alternatives"][0]["value"] == pytest.approx(0.82)
+    assert ins.cutoff_value == 31
+    assert ins.reliable_change["value"] == 5 and ins.mcid["value"] == 10
+
+
+def test_rdas_anderson_2014(reg):
+    """Anderson et al. (2014) J Marital Fam Ther 40:525: RDAS cutoff 47.31, RCI 11.58."""
+    ins = reg["rdas"]
+    assert ins.cutoff_value == pytest.approx(47.31) and ins.cutoff["case_if"] == "<"
+    assert ins.reliable_change["value"] == pytest.approx(11.58)
+
+
+def test_core10_barkham_2013(reg):
+    """Barkham et al. (2013) Couns Psychother Res 13:3: cutoff 11, alpha .90, RCI 6 at 90%."""
+    ins = reg["core10"]
+    assert (ins.cutoff_value, ins.reliability_value, ins.reliable_change["value"]) == (11, 0.90, 6)
+    assert ins.reliable_change["confidence"] == 0.90
+
+
+def test_mcid_kounali_2020(reg):
+    """Kounali et al. (2020) Psychol Med: MCID 1.7 (PHQ-9), 1.5 (GAD-7), 3.5 (BDI-II) points."""
+    assert [reg[c].mcid["value"] for c in ("phq9", "gad7", "bdi2")] == [1.7, 1.5, 3.5]
+
+
+@pytest.mark.parametrize(
+    ("code", "women", "men"),
+    [
+        # Kocalevent et al. (2013) Gen Hosp Psychiatry 35:551: women 3.1 (3.5), men 2.7 (3.5)
+        ("phq9", (3.1, 3.5), (2.7, 3.5)),
+        # Loewe et al. (2008) Med Care 46:266: women 3.2 (3.5), men 2.7 (3.2)
+        ("gad7", (3.2, 3.5), (2.7, 3.2)),
+    ],
+)
+def test_derived_functional_norms(reg, code, women, men):
+    """The pooled norms are the mixture of the published sex-specific ones with 53.6% women:
+    mean = p*m_w + (1-p)*m_m; var = p*s_w^2 + (1-p)*s_m^2 + p(1-p)(m_w - m_m)^2.
+    PHQ-9: .536*3.1 + .464*2.7 = 2.914; sqrt(12.25 + .2487*.16) = 3.506."""
+    p = 0.536
+    mean = p * women[0] + (1 - p) * men[0]
+    sd = math.sqrt(
+        p * women[1] ** 2 + (1 - p) * men[1] ** 2 + p * (1 - p) * (women[0] - men[0]) ** 2
+    )
+    func = reg[code].norms["functional"]
+    assert func["derived"] is True
+    assert func["mean"] == pytest.approx(mean, abs=0.005)
+    assert func["sd"] == pytest.approx(sd, abs=0.005)
+
+
+def test_who5_raw_scale_topp_2015(reg):
+    """WHO-5 raw 0-25; Topp et al. (2015) percentage cutoffs / 4: 28% -> raw 7 (depression),
+    50% -> raw 12.5, i.e. raw 12 or less for integer totals; 10 percentage points = 2.5 raw."""
+    ins = reg["who5"]
+    assert (ins.min, ins.max) == (0, 25)
+    assert ins.cutoff_value == 28 / 4 and ins.cutoff["case_if"] == "<="
+    assert ins.extra["cutoff_alternatives"][0]["value"] == math.floor(50 / 4)
+    assert ins.reliable_change["value"] == 10 / 4
+
+
+def test_unconfirmed_values_stay_flagged(reg):
+    """Values the research could not read are not marked confirmed, and BDI-II has no functional
+    norms (no confirmed mean/SD; said in its notes)."""
+    assert reg["oq45"].cutoff["confirmed"] is False
+    assert reg["ders16"].reliability["confirmed"] is False
+    assert reg["gbo"].reliable_change["confirmed"] is False
+    assert reg["who5"].reliability["confirmed"] is False
+    assert "functional" not in reg["bdi2"].norms
+    assert "norms are left out" in reg["bdi2"].extra["notes"]
+    assert reg["pgic"].cutoff is None and reg["pgic"].extra["responder"]["confirmed"] is False
+
+
+# ---------------------------------------------------------------- is_case at the boundary
+
+
+def test_is_case_boundaries(reg):
+    """PHQ-9 '>= 10': 10 is a case, 9 is not; WHO-5 '<= 7' (raw): 7 is a case, 8 is not;
+    RSES '< 15': 15 is not a case; NaN stays NaN."""
+    np.testing.assert_array_equal(is_case([9, 10, np.nan], reg["phq9"]), [0.0, 1.0, np.nan])
+    assert is_case(10, reg["phq9"]) == 1.0 and is_case(9, reg["phq9"]) == 0.0
+    np.testing.assert_array_equal(is_case([7, 8], reg["who5"]), [1.0, 0.0])
+    np.testing.assert_array_equal(is_case([14, 15], reg["rses"]), [1.0, 0.0])
+    with pytest.raises(ValueError, match="'gbo' has no clinical cutoff"):
+        is_case(5, reg["gbo"])
+
+
+def test_get_instrument_unknown():
+    with pytest.raises(ValueError, match="Unknown measure 'phq8'"):
+        get_instrument("phq8")
+
+
+def test_registry_table(reg):
+    """One row per instrument with confirmed flags, reliability type, reliable change and norms."""
+    t = registry_table(reg)
+    assert len(t) == len(reg)
+    for col in (
+        "cutoff_confirmed",
+        "reliability_type",
+        "reliability_confirmed",
+        "reliable_change",
+        "reliable_change_confirmed",
+        "mcid",
+        "norm_mean",
+        "norm_sd",
+        "norm_confirmed",
+    ):
+        assert col in t.columns
+    row = t.set_index("measure").loc["wsas"]
+    assert row["reliability_type"] == "test_retest" and row["reliability_confirmed"]
+    assert t.set_index("measure").loc["core10", "norm_sd"] == 4.8
+
+
+# ---------------------------------------------------------------- bad registry files
+
+GOOD = {
+    "label": "X",
+    "name": "Test scale",
+    "construct": "c",
+    "family": "symptom",
+    "items": 5,
+    "min": 0,
+    "max": 20,
+    "integer": True,
+    "better_is": "lower",
+    "cutoff": {"value": 10, "case_if": ">=", "source": "S", "confirmed": True},
+    "bands": {"values": [0, 5, 10], "labels": ["a", "b", "c"], "source": "S", "confirmed": False},
+    "reliability": {"value": 0.8, "type": "test_retest", "source": "S", "confirmed": False},
+    "reliable_change": {"value": 4, "source": "S", "confirmed": False},
+    "norms": {"functional": {"mean": 3, "sd": 2, "source": "S", "confirmed": False}},
+}
+
+
+def _write(tmp_path: Path, entry: dict) -> Path:
+    p = tmp_path / "bad_registry.yaml"
+    p.write_text(yaml.safe_dump({"instruments": {"xscale": entry}}), encoding="utf-8")
+    return p
+
+
+def test_good_minimal_registry_loads(tmp_path):
+    """The template of the bad-file tests is itself valid (so each failure is the mutation's)."""
+    assert load_registry(_write(tmp_path, GOOD))["xscale"].cutoff_value == 10
+
+
+def _drop(d, *keys):
+    for k in keys[:-1]:
+        d = d[k]
+    del d[keys[-1]]
+
+
+def _set(d, *keys_value):
+    *keys, value = keys_value
+    for k in keys[:-1]:
+        d = d[k]
+    d[keys[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key"),
+    [
+        (lambda e: _drop(e, "cutoff", "source"), "cutoff"),
+        (lambda e: _drop(e, "reliability", "confirmed"), "reliability"),
+        (lambda e: _drop(e, "norms", "functional", "source"), "norms.functional"),
+        (lambda e: _drop(e, "bands", "source"), "bands"),
+        (lambda e: _set(e, "reliability", "value", 1.2), "reliability.value"),
+        (lambda e: _set(e, "reliability", "type", "alpha"), "reliability.type"),
+        (lambda e: _set(e, "cutoff", "case_if", "=>"), "cutoff.case_if"),
+        (lambda e: _set(e, "cutoff", "value", 25), "cutoff.value"),
+        (lambda e: _set(e, "cutoff", "confirmed", "yes"), "cutoff.confirmed"),
+        (lambda e: _set(e, "bands", "values", [0, 10, 5]), "bands.values"),
+        (lambda e: _set(e, "bands", "values", [0, 5, 25]), "bands.values"),
+        (lambda e: _set(e, "bands", "labels", ["a", "b"]), "bands.labels"),
+        (lambda e: _set(e, "reliable_change", "value", -4), "reliable_change.value"),
+        (lambda e: _drop(e, "norms", "functional", "sd"), "norms.functional"),
+        (lambda e: _set(e, "family", "symptoms"), "family"),
+        (
+            lambda e: _set(e, "reliability_alternatives", [{"value": 0.7, "type": "test_retest"}]),
+            "reliability_alternatives[0]",
+        ),
+        (lambda e: _set(e, "responder", {"value": 2}), "responder"),
+    ],
+)
+def test_bad_registry_names_file_instrument_and_key(tmp_path, mutate, key):
+    """Each defect gives a ValueError naming the file, the instrument and the offending key."""
+    entry = copy.deepcopy(GOOD)
+    mutate(entry)
+    path = _write(tmp_path, entry)
+    with pytest.raises(ValueError) as exc:
+        load_registry(path)
+    msg = str(exc.value)
+    assert "bad_registry.yaml" in msg
+    assert re.search(rf"instrument 'xscale', key '{re.escape(key)}'", msg), msg
