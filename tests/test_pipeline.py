@@ -122,8 +122,11 @@ def test_outcomes_csv_matches_independent_count(reports):
 
 def test_progress_names_run_and_notebook(reports):
     _, proc = reports
-    for run in ("run 1/2 btheb", "run 2/2 help"):
-        assert f"[{run}] notebook 1/1: 01_outcome_definitions.ipynb executing" in proc.stdout
+    runs = list(pipeline.load_runs())
+    n_nb = len(sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+    for i, name in enumerate(runs, 1):
+        run = f"run {i}/{len(runs)} {name}"
+        assert f"[{run}] notebook 1/{n_nb}: 01_outcome_definitions.ipynb executing" in proc.stdout
     assert "Kernel is running over TCP without encryption" not in proc.stderr
 
 
@@ -198,6 +201,9 @@ def test_no_client_identifier_in_any_html(reports):
     all_ids = ids["btheb"] + ids["help"]
     # the scan is meaningful only for identifiers that cannot be mistaken for numbers in tables
     assert len(all_ids) == 570 and not any(i.isdigit() for i in all_ids)
+    sim = datasets.load_dataset("simulated", seed=2026).clients["id"].astype(str).tolist()
+    assert not any(i.isdigit() for i in sim)
+    all_ids += sim
     # the scanner finds an identifier when there is one (and not a longer one)
     assert _leaked_ids("<td>btheb-042</td>", all_ids) == ["btheb-042"]
     assert _leaked_ids("<td>btheb-0420</td> help-0011", all_ids) == []

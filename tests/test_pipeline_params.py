@@ -148,5 +148,5 @@ def test_integer_for_float_becomes_float_but_bool_does_not():
 
 def test_default_runs_file_is_valid():
     runs = pipeline.prepare_runs(pipeline.load_runs())
-    assert set(runs) == {"btheb", "help"}
+    assert set(runs) == {"btheb", "help", "simulated"}
     assert runs["btheb"]["parameters"]["measure"] == "bdi2"

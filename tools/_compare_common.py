@@ -9,17 +9,20 @@ dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
 dataset_options: dict = {}  # loader options; for a user file, the reader specification
 measure: str = "bdi2"  # primary outcome measure, a registry code: bdi2 is BDI-II, 0-63, lower is better
 reliability: float = 0.92  # reliability of the measure for the reliable change index (0-1)
-cutoff_type: str = "a"  # Jacobson-Truax cutoff for clinically significant change: a, b or c
+cutoff_type: str = "a"  # Jacobson-Truax cutoff for clinically significant change: a, b, c or instrument
 m_functional: float = None  # functional population mean (points), for cutoffs b and c
 sd_functional: float = None  # functional population SD (points), for cutoffs b and c
 post: str = "last"  # post score: "last" observed, or a time point such as "8"
+definitions: str = ""  # definitions YAML file; empty means the package default
+missing: str = "last_available"  # missing-data strategy: last_available, locf or completers
+compare: list = []  # definitions compared side by side; empty means the headline ones
 group: str = "arm"  # client-table column compared between groups ("" for none)
 suppress_small_counts: bool = True  # show counts 1-4 as "<5" and suppress derived values
 output_dir: str = ""  # folder for the CSV tables; empty means the working folder'''
 
 SETUP = '''import pandas as pd
 
-from analysis import agreement, alliance, plots_compare, report, stats, survival, workflow
+from analysis import agreement, alliance, outcomes, plots_compare, report, stats, survival, workflow
 
 nd = workflow.outcomes_for_notebook(
     dataset,
@@ -30,6 +33,9 @@ nd = workflow.outcomes_for_notebook(
     m_functional=m_functional,
     sd_functional=sd_functional,
     post=post,
+    definitions=definitions,
+    missing=missing,
+    compare=compare,
 )
 cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
 units = {"session": "sessions", "week": "weeks", "month": "months"}.get(cohort.time_unit, cohort.time_unit)

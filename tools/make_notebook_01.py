@@ -5,6 +5,10 @@ from pathlib import Path
 import nbformat as nbf
 
 METHODS_TEXT = (
+    "Every definition is scored by analysis.outcomes.score_definitions from the definitions file "
+    "(rule kinds in analysis.rules); thresholds not in the file come from the instrument registry "
+    "with their sources. Reliable-change methods other than JT follow the R package "
+    "clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\n"
     "Reliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x "
     "sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is "
     "reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol "
@@ -21,162 +25,190 @@ METHODS_TEXT = (
 nb = nbf.v4.new_notebook()
 md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 params = code(
-    '''run_name: str = "btheb"  # name of the run, used in titles
+    """run_name: str = "btheb"  # name of the run, used in titles
 dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
 dataset_options: dict = {}  # loader options; for a user file, the reader specification
-measure: str = "bdi2"  # outcome measure, a registry code: bdi2 is BDI-II, 0-63, lower is better
+measure: str = "bdi2"  # primary outcome measure, a registry code: bdi2 is BDI-II, 0-63, lower is better
 reliability: float = 0.92  # reliability of the measure for the reliable change index (0-1)
 reliability_source: str = "Beck, Steer & Brown (1996) BDI-II manual: alpha .92"  # source of the reliability
-cutoff_type: str = "a"  # Jacobson-Truax cutoff for clinically significant change: a, b or c
+cutoff_type: str = "a"  # Jacobson-Truax cutoff for clinically significant change: a, b, c or instrument
 m_functional: float = None  # functional population mean (points), for cutoffs b and c
 sd_functional: float = None  # functional population SD (points), for cutoffs b and c
 post: str = "last"  # post score: "last" observed, or a time point such as "8"
+definitions: str = ""  # definitions YAML file; empty means the package default
+missing: str = "last_available"  # missing-data strategy: last_available, locf or completers
+rci_methods: list = ["JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"]  # reliable-change methods compared
 group: str = "arm"  # client-table column to split prevalence by ("" for none)
 suppress_small_counts: bool = True  # show counts 1-4 as "<5" and suppress derived percentages
-output_dir: str = ""  # folder for the CSV tables; empty means the working folder'''
+output_dir: str = ""  # folder for the CSV tables; empty means the working folder"""
 )
 params.metadata["tags"] = ["parameters"]
 nb.cells = [
     md(
         "# Who counts as a success? Outcome definitions side by side\n\n"
         "The same clients can be a success under one definition of a good outcome and not under "
-        "another. This report applies four standard definitions to one outcome measure and counts, "
-        "for each, how many clients meet it, with 95 % Wilson confidence intervals."
+        "another. This report applies every definition of the definitions file that the data can "
+        "express (symptom elimination, functional gains, alliance, the practitioners' personal "
+        "markers and composites) and counts, for each, how many clients meet it, with 95 % Wilson "
+        "confidence intervals. It then compares the reliable-change methods on the primary measure."
     ),
     params,
     code(
-        '''import pandas as pd
+        """import pandas as pd
 
-from analysis import datasets, outcomes, plots, report, stats
-from analysis.instruments import get_instrument
+from analysis import clinsig, outcomes, plots, report, stats, workflow
 
-post_rule = post if post == "last" else float(post)
-cohort = datasets.load_dataset(dataset, **dataset_options)
-instrument = get_instrument(measure)
-result = outcomes.score_outcomes(
-    cohort,
+nd = workflow.outcomes_for_notebook(
+    dataset,
+    dataset_options,
     measure,
     reliability=reliability,
     cutoff_type=cutoff_type,
     m_functional=m_functional,
     sd_functional=sd_functional,
-    post=post_rule,
+    post=post,
+    definitions=definitions,
+    missing=missing,
 )
-overall = stats.prevalence(result)
-by_group = stats.prevalence(result, by=group, groups=cohort.clients) if group else None
-report.write_csv(result, output_dir, "outcomes.csv")
+cohort, instrument, result = nd.cohort, nd.instrument, nd.all_outcomes
+post_rule = post if post == "last" else float(post)
+overall = stats.prevalence(result, by="family")
+by_group = (
+    stats.prevalence(result, by=group, groups=cohort.clients)
+    if group and group in cohort.clients.columns else None
+)
+report.write_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes.csv")
 report.write_csv(overall, output_dir, "prevalence.csv")
 if by_group is not None:
     report.write_csv(by_group, output_dir, f"prevalence_by_{group}.csv")
-shown_overall = report.format_prevalence(overall, suppress=suppress_small_counts)
+head = report.format_prevalence(
+    stats.prevalence(nd.outcomes), suppress=suppress_small_counts
+)
 headline = "; ".join(
     f"{d.replace('_', ' ')} {pct}" + (" %" if pct[0].isdigit() else "")
-    for d, pct in zip(shown_overall["definition"], shown_overall["% met (95% CI)"], strict=True)
+    for d, pct in zip(head["definition"], head["% met (95% CI)"], strict=True)
 )
 report.show_banner(
     cohort,
     {k: v for k, v in globals().items() if k in {
         "run_name", "dataset", "measure", "reliability", "reliability_source", "cutoff_type",
-        "m_functional", "sd_functional", "post", "group", "suppress_small_counts"}},
-    summary=f"On {instrument.label}, the share of evaluable clients counted as a success "
-    f"(percent, 95 % Wilson interval) was: {headline}.",
-)'''
+        "m_functional", "sd_functional", "post", "definitions", "missing", "rci_methods", "group",
+        "suppress_small_counts"}},
+    summary=f"{result['definition'].nunique()} definitions could be computed on these data. "
+    f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
+    f"the headline definitions was: {headline}. Missing-data strategy: {missing}.",
+)"""
     ),
-    md(
-        "## The definitions\n\n"
-        "- **Remission**: a case at baseline and no longer a case at the post assessment, by the "
-        "instrument's clinical cutoff (clients who were not a case at baseline are not evaluable).\n"
-        "- **Response**: at least a 50 % reduction from the baseline score.\n"
-        "- **Reliable improvement**: the Jacobson-Truax reliable change index beyond 1.96 in the "
-        "direction of improvement.\n"
-        "- **Clinically significant change** (recovered): reliable improvement *and* a move from "
-        "the clinical to the functional side of the Jacobson-Truax cutoff."
+    md("## The definitions"),
+    code(
+        """report.show_table(
+    pd.DataFrame(
+        {
+            "definition": [d["name"] for d in nd.definitions],
+            "family": [d["family"] for d in nd.definitions],
+            "rule": [d["description"] for d in nd.definitions],
+            "source": [d["source"] for d in nd.definitions],
+        }
+    ),
+    "Definitions computed on these data",
+)
+if nd.skipped:
+    workflow.say(
+        f"{len(nd.skipped)} definitions of the file could not be computed on this dataset, because "
+        "the measures they need are absent: " + ", ".join(sorted(nd.skipped)) + "."
+    )"""
     ),
     md("## How many clients count as a success?"),
     code(
-        '''report.show_table(
+        """report.show_table(
     report.format_prevalence(overall, suppress=suppress_small_counts),
-    f"Clients meeting each definition on {instrument.label}, all clients",
+    "Clients meeting each definition, all clients, by family of definitions",
 )
 if by_group is not None:
     report.show_table(
         report.format_prevalence(by_group, suppress=suppress_small_counts),
-        f"Clients meeting each definition on {instrument.label}, by {group}",
-    )'''
+        f"Clients meeting each definition, by {group}",
+    )"""
     ),
     md(
         "## The Jacobson plot\n\n"
-        "Each point is a client: baseline score against post score. Points inside the grey band "
-        "have not changed reliably; the dashed lines mark the clinical cutoff."
+        "Each point is a client: baseline score against post score on the primary measure. Points "
+        "inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax "
+        "cutoff."
     ),
     code(
-        '''ax = plots.jacobson_plot(
-    outcomes.change_table(result),
-    critical=result.attrs["critical"],
-    measure_label=instrument.label,
-    title=f"Jacobson plot: {instrument.label}, {run_name}",
+        """jt = outcomes.change_table(result, "clinically_significant")
+ax = plots.jacobson_plot(
+    jt, measure_label=instrument.label, title=f"Jacobson plot: {instrument.label}, {run_name}"
 )
-report.show_figure(ax)'''
+report.show_figure(ax)"""
     ),
     md(
-        "## Where do the definitions disagree?\n\n"
-        "For each pair of definitions: among clients evaluable under both, how many are a success "
-        "under one and not the other (counts only; no client is listed)."
+        "## Every reliable-change method side by side\n\n"
+        "The same clients classified by each reliable-change method of the R package "
+        "clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), "
+        "Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), "
+        "Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, "
+        "which needs at least three assessments per client)."
     ),
     code(
-        '''dis = outcomes.disagreement_counts(result)
+        """methods = outcomes.compare_methods(
+    cohort, measure, reliability=reliability, methods=tuple(rci_methods), cutoff_type=cutoff_type
+    if cutoff_type != "instrument" else "a", m_functional=m_functional, sd_functional=sd_functional,
+    post=post_rule,
+)
+report.write_csv(methods, output_dir, "methods_outcomes.csv")
+summ = clinsig.summarise_categories(methods, "category", group="method")
+counts = summ.pivot(index="method", columns="level", values="n").reindex(columns=list(clinsig.CATEGORIES))
+counts = counts.reindex(list(rci_methods)).reset_index()
+counts["evaluable"] = summ.groupby("method")["n_evaluable"].first().reindex(counts["method"]).to_numpy()
+report.write_csv(counts, output_dir, "methods_summary.csv")
+shown = counts
+if suppress_small_counts:
+    shown = report.suppress_small_counts(counts, list(clinsig.CATEGORIES) + ["evaluable"], [])
+report.show_table(shown, f"Clients per category and reliable-change method, {instrument.label}")"""
+    ),
+    md(
+        "## Where do the headline definitions disagree?\n\n"
+        "For each pair of headline definitions: among clients evaluable under both, how many are a "
+        "success under one and not the other (counts only; no client is listed)."
+    ),
+    code(
+        """dis = outcomes.disagreement_counts(nd.outcomes)
 report.write_csv(dis, output_dir, "disagreement.csv")
 shown = dis.rename(columns=lambda c: c.replace("_", " "))
 if suppress_small_counts:
     shown = report.suppress_small_counts(
         shown, ["both met", "only a", "only b", "neither", "n disagree"], ["percent agree"]
     )
-report.show_table(shown, "Pairs of definitions: agreement and disagreement (clients)")'''
+report.show_table(shown, "Pairs of headline definitions: agreement and disagreement (clients)")"""
     ),
     code(
-        '''cut = instrument.cutoff or {}
-report.show_methods(
-    pd.DataFrame(
-        {
-            "item": [
-                "outcome measure",
-                "direction",
-                "clinical cutoff (remission)",
-                "reliability (RCI)",
-                "J&T cutoff for clinically significant change",
-                "post score",
-                "response",
-                "reliable change",
-                "small counts",
-            ],
-            "value": [
-                f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points)",
-                f"{instrument.better_is} is better",
-                f"case if {cut.get('case_if', '')} {cut.get('value', 'n/a')}",
-                f"{reliability:g}",
-                f"type {cutoff_type}: {result.attrs['cutoff']:.2f} points",
-                "last observed score after baseline" if post == "last" else f"time {post}",
-                "at least 50 % reduction from baseline",
-                "|RCI| > 1.96 (two-sided 5 % level)",
-                f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-                if suppress_small_counts else "shown as they are (suppression off)",
-            ],
-            "source": [
-                cohort.citation,
-                "instrument registry",
-                cut.get("source") or "instrument registry (no source recorded)",
-                reliability_source,
-                "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
-                "parameter of this report",
-                "Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855",
-                "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
-                "disclosure control rule for published health statistics (NHS England); "
-                "parameter suppress_small_counts",
-            ],
-        }
-    ),
-    METHODS_TEXT,
-)'''.replace("METHODS_TEXT", repr(METHODS_TEXT))
+        """cut = instrument.cutoff or {}
+rows = [
+    ("outcome measure", f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points)",
+     "instrument registry"),
+    ("direction", f"{instrument.better_is} is better", "instrument registry"),
+    ("clinical cutoff (remission)", f"case if {cut.get('case_if', '')} {cut.get('value', 'n/a')}",
+     cut.get("source") or "instrument registry (no source recorded)"),
+    ("reliability (RCI)", f"{reliability:g}", reliability_source),
+    ("J&T cutoff for clinically significant change",
+     f"type {cutoff_type}: {jt['cutoff'].iloc[0]:.2f} points",
+     "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),
+    ("post score", "last observed score after baseline" if post == "last" else f"time {post}",
+     "parameter of this report"),
+    ("missing data", missing, "parameter of this report (analysis.rules.Trajectories)"),
+    ("small counts", f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
+     if suppress_small_counts else "shown as they are (suppression off)",
+     "disclosure control rule for published health statistics (NHS England); "
+     "parameter suppress_small_counts"),
+    ("data", cohort.description, cohort.citation),
+]
+rows += [(f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+         for d in nd.definitions]
+report.show_methods(pd.DataFrame(rows, columns=["item", "value", "source"]), METHODS_TEXT)""".replace(
+            "METHODS_TEXT", repr(METHODS_TEXT)
+        )
     ),
 ]
 nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}

@@ -114,7 +114,9 @@ else:
     ),
     code(
         '''if therapist_ok:
-    change = result.drop_duplicates("id")[["id", "change"]].merge(cohort.clients[["id", "therapist"]], on="id")
+    change = nd.baseline.merge(
+        outcomes.change_table(nd.all_outcomes, "reliable_improvement")[["id", "change"]], on="id"
+    ).merge(cohort.clients[["id", "therapist"]], on="id")
     icc, effects = alliance.therapist_icc(change, "change")
     per_def = []
     for d in dict.fromkeys(result["definition"]):

@@ -550,11 +550,22 @@ def therapist_icc(
         }
     )
     z = float(norm.ppf(1 - alpha / 2))
-    re = fit.random_effects
     counts = d.groupby("grp").size()
-    names = list(re)
-    eff = np.array([float(np.asarray(re[n])[0]) for n in names])
-    se = np.array([float(np.sqrt(np.asarray(fit.random_effects_cov[n])[0, 0])) for n in names])
+    if var_u <= 1e-12 * max(var_e, 1e-300):
+        # The therapist variance is estimated on its boundary (0): every empirical-Bayes effect is
+        # shrunk to 0 and statsmodels cannot invert the singular covariance, so report that.
+        names = list(counts.index)
+        eff = np.zeros(len(names))
+        se = np.zeros(len(names))
+        icc.loc[0, "note"] = "; ".join(
+            x for x in (note, "therapist variance estimated at 0 (boundary): no therapist effect")
+            if x
+        )
+    else:
+        re = fit.random_effects
+        names = list(re)
+        eff = np.array([float(np.asarray(re[n])[0]) for n in names])
+        se = np.array([float(np.sqrt(np.asarray(fit.random_effects_cov[n])[0, 0])) for n in names])
     effects = (
         pd.DataFrame(
             {

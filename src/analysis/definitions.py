@@ -11,6 +11,8 @@ A definitions file lists named definitions, each with a ``rule`` kind and its op
         rule: nhs
         outcome: reliable_recovery
 
+``headline: true`` marks the definitions that comparison reports (agreement, time to success,
+alliance) put side by side; the full list is always scored and reported in notebook 01.
 ``measure: "{measure}"`` is replaced by the run's primary outcome measure, so one file serves every
 dataset; a definition whose measure the data lack is skipped with a stated reason.
 The rule kinds and their options are in :data:`RULES`; the scoring lives in :mod:`analysis.rules`.
@@ -67,7 +69,7 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "k_of_n": (("of", "k"), ()),
     "primary": (("column", "map"), ()),
 }
-_COMMON = ("name", "family", "rule", "description", "source", "perspectives", "label")
+_COMMON = ("name", "family", "rule", "description", "source", "perspectives", "label", "headline")
 _COMPOSITES = ("any_of", "all_of", "k_of_n", "primary")
 
 
@@ -165,6 +167,7 @@ def validate_definitions(
         d.setdefault("description", "")
         d.setdefault("source", "")
         d.setdefault("perspectives", [])
+        d.setdefault("headline", False)
         seen.add(name)
         out.append(d)
     return out

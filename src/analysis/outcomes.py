@@ -278,35 +278,50 @@ def disagreement_counts(outcomes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def change_table(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """Per-client change on the outcome measure, in :func:`analysis.clinsig.clinical_significance` form.
+def change_table(outcomes: pd.DataFrame, definition: str = "clinically_significant") -> pd.DataFrame:
+    """Per-client change on one definition's measure, in :func:`analysis.clinsig.clinical_significance` form.
 
     Parameters
     ----------
     outcomes : pandas.DataFrame
-        Output of :func:`score_outcomes` (its ``attrs['cutoff']`` is used when present).
+        Output of :func:`score_definitions` or :func:`score_outcomes`.
+    definition : str
+        A reliable-change or clinically-significant definition (default the generic
+        ``clinically_significant``; its J&T cutoff is read from ``attrs``).
 
     Returns
     -------
     pandas.DataFrame
         One row per client: ``id``, ``pre`` (baseline), ``post``, ``change``, ``rci``, ``cutoff``,
-        ``category``, ``evaluable`` (baseline and post both present) — the input of
-        :func:`analysis.plots.jacobson_plot`.
+        ``category``, ``evaluable``; ``attrs["clinsig"]`` carries the method (JT) and the critical
+        value at the 5 % level, as :func:`analysis.plots.jacobson_plot` expects.
+
+    Raises
+    ------
+    ValueError
+        If the definition is not in the table.
     """
-    first = outcomes["definition"].iloc[0]
-    one = outcomes.loc[outcomes["definition"] == first].reset_index(drop=True)
-    return pd.DataFrame(
+    one = outcomes.loc[outcomes["definition"] == definition].reset_index(drop=True)
+    if one.empty:
+        raise ValueError(
+            f"definition {definition!r} not in the outcomes (have {sorted(outcomes['definition'].unique())})"
+        )
+    details = outcomes.attrs.get("details", {}).get(definition, {})
+    cutoff = details.get("cutoff", outcomes.attrs.get("cutoff", np.nan))
+    out = pd.DataFrame(
         {
             "id": one["id"],
             "pre": one["baseline"],
             "post": one["post"],
             "change": one["change"],
             "rci": one["rci"],
-            "cutoff": outcomes.attrs.get("cutoff", np.nan),
+            "cutoff": cutoff,
             "category": one["category"],
-            "evaluable": one["baseline"].notna() & one["post"].notna(),
+            "evaluable": one["status"].ne("not_evaluable"),
         }
     )
+    out.attrs["clinsig"] = {"method": "JT", "critical": float(stats.norm.ppf(0.975)), "cutoff": cutoff}
+    return out
 
 
 def _composite(d: dict, parts: dict[str, pd.DataFrame], clients: pd.DataFrame) -> pd.DataFrame:

@@ -88,7 +88,13 @@ SCHEMA: dict[str, Param] = {
            maximum=1.0, exclusive=True),
         _P("reliability_source", str, "full citation of the reliability"),
         # Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19: cutoffs a, b, c
-        _P("cutoff_type", str, "Jacobson-Truax cutoff", choices=("a", "b", "c")),
+        _P("cutoff_type", str, "Jacobson-Truax cutoff (instrument: the registry's clinical cutoff)",
+           choices=("a", "b", "c", "instrument")),
+        _P("definitions", str, "definitions YAML file; empty for the package default"),
+        # the strategies of analysis.rules.MISSING_STRATEGIES
+        _P("missing", str, "missing-data strategy for the post score",
+           choices=("last_available", "locf", "completers")),
+        _P("compare", list, "definitions compared side by side; empty for the headline ones"),
         _P("m_functional", float, "functional population mean (points)", nullable=True),
         _P("sd_functional", float, "functional population SD (points)", nullable=True,
            minimum=0.0, exclusive=True),

@@ -8,6 +8,7 @@ definitions-file engine lands, swapping it in here changes every comparison note
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pandas as pd
@@ -38,7 +39,15 @@ class NotebookData:
     instrument : Instrument
         The primary outcome measure's registry entry.
     outcomes : pandas.DataFrame
-        Tidy per-client outcomes table (:data:`analysis.outcomes.OUTCOME_COLUMNS`).
+        Tidy per-client outcomes (:data:`analysis.outcomes.OUTCOME_COLUMNS`) of the definitions
+        compared side by side: those in ``compare``, else those marked ``headline`` in the
+        definitions file (all scored ones when none is).
+    all_outcomes : pandas.DataFrame
+        The same table for every definition the data can express.
+    skipped : dict
+        Definition name -> why it could not be computed on this dataset.
+    definitions : tuple of dict
+        The validated definitions that were scored (name, family, label, description, source).
     baseline : pandas.DataFrame
         ``id``, ``severity``: every client's baseline score on the primary measure (points; NaN
         when absent), the common severity used for severity bias and adjustment.
@@ -48,6 +57,9 @@ class NotebookData:
     instrument: Instrument
     outcomes: pd.DataFrame
     baseline: pd.DataFrame
+    all_outcomes: pd.DataFrame | None = None
+    skipped: dict | None = None
+    definitions: tuple = ()
 
 
 def outcomes_for_notebook(
@@ -59,8 +71,11 @@ def outcomes_for_notebook(
     m_functional: float | None = None,
     sd_functional: float | None = None,
     post: str | float = "last",
+    definitions: str = "",
+    missing: str = "last_available",
+    compare: list | None = None,
 ) -> NotebookData:
-    """Load a dataset and score the outcome definitions, as every comparison notebook needs.
+    """Load a dataset and score every outcome definition, as each notebook needs.
 
     Parameters
     ----------
@@ -69,12 +84,23 @@ def outcomes_for_notebook(
     dataset_options : dict or None
         Loader options.
     measure : str
-        Primary outcome measure (registry code, e.g. ``"bdi2"``: BDI-II, 0-63, lower is better).
-    reliability, cutoff_type, m_functional, sd_functional
-        As in :func:`analysis.outcomes.score_outcomes`.
+        Primary outcome measure (registry code, e.g. ``"bdi2"``: BDI-II, 0-63, lower is better),
+        substituted for ``"{measure}"`` in the definitions file.
+    reliability : float, optional
+        Reliability for the reliable change index on the primary measure (default: registry).
+    cutoff_type, m_functional, sd_functional
+        J&T cutoff (a, b, c or instrument) and functional norms (points) for clinically
+        significant change on the primary measure.
     post : "last" or str or float
         ``"last"`` or a time point (a string such as ``"8"`` is converted to a number, as the
         notebooks' parameters are literals).
+    definitions : str
+        Path of a definitions YAML file; empty for the package's default
+        (``config/definitions.yaml``). Relative paths resolve against the project root.
+    missing : {"last_available", "locf", "completers"}
+        Missing-data strategy for the post score (:class:`analysis.rules.Trajectories`).
+    compare : list of str, optional
+        Definitions to put side by side in :attr:`NotebookData.outcomes`.
 
     Returns
     -------
@@ -83,23 +109,49 @@ def outcomes_for_notebook(
     Raises
     ------
     ValueError
-        From the loader or the scoring (unknown dataset or measure, bad post time point).
+        From the loader or the scoring (unknown dataset, measure or definition, bad post time
+        point, invalid definitions file naming the definition and key).
     """
+    from analysis.definitions import load_definitions
+    from analysis.paths import project_root
+
     post_rule = post if post == "last" else float(post)
     cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
     instrument = get_instrument(measure)
-    result = outcomes.score_outcomes(
-        cohort,
-        measure,
-        reliability=reliability,
-        cutoff_type=cutoff_type,
-        m_functional=m_functional,
-        sd_functional=sd_functional,
-        post=post_rule,
+    path = None
+    if definitions:
+        path = definitions if os.path.isabs(definitions) else project_root() / definitions
+    defs = [dict(d) for d in load_definitions(path, measure=measure)]
+    for d in defs:  # the notebook's parameters govern the primary measure's J&T definitions
+        if d.get("measure") == measure and d["rule"] in ("reliable_change", "clinically_significant"):
+            if reliability is not None:
+                d["reliability"] = reliability
+            if d["rule"] == "clinically_significant":
+                d["cutoff_type"] = cutoff_type
+                for key, value in (("m_functional", m_functional), ("sd_functional", sd_functional)):
+                    if value is not None:
+                        d[key] = value
+    everything = outcomes.score_definitions(
+        cohort, defs, measure=measure, missing=missing, post=post_rule
     )
-    pp = outcomes.prepost(cohort.scores, cohort.clients, measure, post=post_rule)
+    scored = list(dict.fromkeys(everything["definition"]))
+    if compare:
+        unknown = sorted(set(compare) - set(scored))
+        if unknown:
+            raise ValueError(
+                f"compare names definition(s) not scored on {cohort.name!r}: {unknown}; "
+                f"scored: {scored}"
+            )
+        chosen = list(compare)
+    else:
+        chosen = [d["name"] for d in defs if d.get("headline") and d["name"] in scored] or scored
+    result = everything.loc[everything["definition"].isin(chosen)].reset_index(drop=True)
+    result.attrs = dict(everything.attrs)
+    pp = outcomes.prepost(cohort.scores, cohort.clients, measure, post=post_rule, missing=missing)
     baseline = pd.DataFrame({"id": pp["id"], "severity": pp["baseline"]})
-    return NotebookData(cohort, instrument, result, baseline)
+    used = tuple(d for d in defs if d["name"] in scored)
+    return NotebookData(cohort, instrument, result, baseline, everything,
+                        dict(everything.attrs.get("skipped", {})), used)
 
 
 def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
