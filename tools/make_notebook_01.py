@@ -137,11 +137,15 @@ if by_group is not None:
         "cutoff."
     ),
     code(
-        """jt = outcomes.change_table(result, "clinically_significant")
-ax = plots.jacobson_plot(
-    jt, measure_label=instrument.label, title=f"Jacobson plot: {instrument.label}, {run_name}"
-)
-report.show_figure(ax)"""
+        """jt_ok = "clinically_significant" in set(result["definition"])
+if jt_ok:
+    jt = outcomes.change_table(result, "clinically_significant")
+    ax = plots.jacobson_plot(
+        jt, measure_label=instrument.label, title=f"Jacobson plot: {instrument.label}, {run_name}"
+    )
+    report.show_figure(ax)
+else:
+    workflow.say("The Jacobson plot is left out: " + nd.skipped.get("clinically_significant", ""))"""
     ),
     md(
         "## Every reliable-change method side by side\n\n"
@@ -152,21 +156,27 @@ report.show_figure(ax)"""
         "which needs at least three assessments per client)."
     ),
     code(
-        """methods = outcomes.compare_methods(
+        """methods = None if not jt_ok else outcomes.compare_methods(
     cohort, measure, reliability=reliability, methods=tuple(rci_methods), cutoff_type=cutoff_type
     if cutoff_type != "instrument" else "a", m_functional=m_functional, sd_functional=sd_functional,
     post=post_rule,
 )
-report.write_csv(methods, output_dir, "methods_outcomes.csv")
-summ = clinsig.summarise_categories(methods, "category", group="method")
-counts = summ.pivot(index="method", columns="level", values="n").reindex(columns=list(clinsig.CATEGORIES))
-counts = counts.reindex(list(rci_methods)).reset_index()
-counts["evaluable"] = summ.groupby("method")["n_evaluable"].first().reindex(counts["method"]).to_numpy()
-report.write_csv(counts, output_dir, "methods_summary.csv")
-shown = counts
-if suppress_small_counts:
-    shown = report.suppress_small_counts(counts, list(clinsig.CATEGORIES) + ["evaluable"], [])
-report.show_table(shown, f"Clients per category and reliable-change method, {instrument.label}")"""
+if methods is None:
+    workflow.say("The methods comparison is left out: too few clients have a baseline and a post "
+                 "score for a reliable change index.")
+else:
+    report.write_csv(methods, output_dir, "methods_outcomes.csv")
+    summ = clinsig.summarise_categories(methods, "category", group="method")
+    counts = summ.pivot(index="method", columns="level", values="n")
+    counts = counts.reindex(columns=list(clinsig.CATEGORIES)).reindex(list(rci_methods)).reset_index()
+    counts["evaluable"] = (
+        summ.groupby("method")["n_evaluable"].first().reindex(counts["method"]).to_numpy()
+    )
+    report.write_csv(counts, output_dir, "methods_summary.csv")
+    shown = counts
+    if suppress_small_counts:
+        shown = report.suppress_small_counts(counts, list(clinsig.CATEGORIES) + ["evaluable"], [])
+    report.show_table(shown, f"Clients per category and reliable-change method, {instrument.label}")"""
     ),
     md(
         "## Where do the headline definitions disagree?\n\n"
@@ -193,7 +203,7 @@ rows = [
      cut.get("source") or "instrument registry (no source recorded)"),
     ("reliability (RCI)", f"{reliability:g}", reliability_source),
     ("J&T cutoff for clinically significant change",
-     f"type {cutoff_type}: {jt['cutoff'].iloc[0]:.2f} points",
+     f"type {cutoff_type}: {jt['cutoff'].iloc[0]:.2f} points" if jt_ok else "not computed",
      "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),
     ("post score", "last observed score after baseline" if post == "last" else f"time {post}",
      "parameter of this report"),
@@ -202,7 +212,8 @@ rows = [
      if suppress_small_counts else "shown as they are (suppression off)",
      "disclosure control rule for published health statistics (NHS England); "
      "parameter suppress_small_counts"),
-    ("data", cohort.description, cohort.citation),
+    ("data", cohort.description or cohort.name,
+     cohort.citation or "user-supplied data file (path in the parameters above)"),
 ]
 rows += [(f"definition {d['name']}", d["description"], d["source"] or "definitions file")
          for d in nd.definitions]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -213,8 +214,10 @@ def load_simulated(**options: Any) -> Cohort:
 def _load_file(**spec: Any) -> Cohort:
     from analysis import io
 
-    cohort, _quarantine = io.read_cohort_file(spec)
-    return cohort
+    cohort, quarantine = io.read_cohort_file(spec)
+    # the row account travels with the cohort, so every report can state it
+    return replace(cohort, meta={**cohort.meta, "input_account": quarantine.account(),
+                                 "quarantine": quarantine.summary()})
 
 
 def _load_cohort_dir(path: str) -> Cohort:
@@ -232,7 +235,7 @@ DATASETS: dict[str, Callable[..., Cohort]] = {
 }
 
 
-def load_dataset(name: str, **options: Any) -> Cohort:
+def load_dataset(name: str, /, **options: Any) -> Cohort:
     """Load a dataset by name.
 
     Parameters

@@ -416,7 +416,7 @@ def score_definitions(
     """
     from analysis.definitions import load_definitions, validate_definitions
     from analysis.instruments import load_registry
-    from analysis.rules import Trajectories, apply_rule
+    from analysis.rules import NotComputable, Trajectories, apply_rule
 
     reg = registry if registry is not None else load_registry()
     if definitions is None or isinstance(definitions, str) or hasattr(definitions, "__fspath__"):
@@ -464,7 +464,11 @@ def score_definitions(
             if absent:
                 skipped[name] = f"measure(s) not in the data: {absent}"
                 continue
-            r = apply_rule(traj, d)
+            try:
+                r = apply_rule(traj, d)
+            except NotComputable as exc:
+                skipped[name] = str(exc)
+                continue
             details[name] = {k: v for k, v in r.extra.items() if np.ndim(v) == 0}
             m = traj.measure(needed[0])
             base = r.baseline if r.baseline is not None else np.full(n, np.nan)

@@ -528,6 +528,12 @@ def _execute_run(
     }
     info.update(simulated=cohort.simulated, description=cohort.description, parameters=params,
                 data_sha256=datasets.fingerprint(cohort), n_clients=cohort.n_clients)
+    if cfg["dataset"] == "file":  # a user's export: the quarantined records go beside the report
+        from analysis import io
+
+        _, quarantine = io.read_cohort_file(cfg["dataset_options"])
+        quarantine.to_csv(out_dir / "quarantine.csv")
+        info["input_account"] = quarantine.account()
     with project_kernel() as kernel:
         for i, nb in enumerate(notebooks, 1):
             print(f"[{label}] notebook {i}/{len(notebooks)}: {nb.name} executing ...", flush=True)

@@ -231,6 +231,16 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
     params = pd.DataFrame(
         {"parameter": list(parameters), "value": [repr(v) for v in parameters.values()]}
     )
+    account = cohort.meta.get("input_account")
+    if account:
+        reasons = cohort.meta.get("quarantine", {}).get("reasons", {})
+        why = ", ".join(f"{k} {v}" for k, v in reasons.items())
+        sim += (
+            f"<p><strong>Input:</strong> {html.escape(account)}"
+            + (f" (quarantined: {html.escape(why)}; see quarantine.csv beside this report)"
+               if why else "")
+            + ".</p>"
+        )
     return (
         '<section class="analysis-summary"><h2>Summary</h2>'
         f"{sim}<p>{html.escape(summary)}</p>"

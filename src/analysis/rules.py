@@ -19,7 +19,22 @@ import pandas as pd
 from analysis.clinsig import RCI_METHODS, clinical_significance_prepost
 from analysis.instruments import Instrument
 
-__all__ = ["MISSING_STRATEGIES", "Trajectories", "RuleResult", "RULE_FUNCTIONS", "apply_rule"]
+__all__ = [
+    "MISSING_STRATEGIES",
+    "NotComputable",
+    "Trajectories",
+    "RuleResult",
+    "RULE_FUNCTIONS",
+    "apply_rule",
+]
+
+
+class NotComputable(ValueError):
+    """The data cannot support a definition (e.g. too few evaluable clients for an RCI).
+
+    :func:`analysis.outcomes.score_definitions` lists such definitions as skipped, with this
+    message, instead of failing the whole table; configuration errors stay plain ValueErrors.
+    """
 
 MISSING_STRATEGIES = ("last_available", "locf", "completers")
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
@@ -250,7 +265,7 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
     m = t.measure(d["measure"])
     ok = m["reason"] == ""
     if ok.sum() < 2:
-        raise ValueError(
+        raise NotComputable(
             f"definition {d['name']!r}: fewer than 2 evaluable clients on {ins.code}; the RCI needs "
             "the SD of at least 2 baseline scores"
         )
