@@ -41,6 +41,7 @@ OUTCOME_COLUMNS = [
     "n_timepoints",
 ]
 STATUSES = ("met", "not_met", "not_evaluable")
+_CATEGORY_LEVELS = ["recovered", "improved", "unchanged", "deteriorated", "harmed"]
 
 
 def prepost(
@@ -425,10 +426,12 @@ def score_definitions(
         defs = validate_definitions({"definitions": list(definitions)}, reg, measure)
     traj = Trajectories(cohort.scores, cohort.clients, reg, missing=missing, post=post)
     n = len(traj.ids)
-    parts: dict[str, pd.DataFrame] = {}
+    ids = traj.ids.to_numpy()
+    nan = np.full(n, np.nan)
+    parts: dict[str, pd.DataFrame] = {}  # status, reason, first_met of each scored definition
     skipped: dict[str, str] = {}
     details: dict[str, dict] = {}
-    frames = []
+    columns: dict[str, list] = {c: [] for c in [*OUTCOME_COLUMNS, "description"]}
     for d in defs:
         name = d["name"]
         if d["rule"] in ("any_of", "all_of", "k_of_n", "primary"):
@@ -438,24 +441,13 @@ def score_definitions(
                 skipped[name] = f"component(s) not computed: {absent}"
                 continue
             comp = _composite(d, parts, cohort.clients)
-            nan = np.full(n, np.nan)
-            frame = pd.DataFrame(
-                {
-                    "id": traj.ids.to_numpy(),
-                    "definition": name,
-                    "family": d["family"],
-                    "measure": "",
-                    "status": comp["status"],
-                    "reason": comp["reason"],
-                    "baseline": nan,
-                    "post": nan,
-                    "change": nan,
-                    "rci": nan,
-                    "category": None,
-                    "first_met": comp["first_met"],
-                    "n_timepoints": 0,
-                }
-            )
+            col = {
+                "measure": "", "status": comp["status"].to_numpy(),
+                "reason": comp["reason"].to_numpy(), "baseline": nan, "post": nan,
+                "change": nan, "rci": nan, "category": np.full(n, None, dtype=object),
+                "first_met": comp["first_met"].to_numpy(dtype=float),
+                "n_timepoints": np.zeros(n, dtype=int),
+            }
         else:
             needed = [d[k] for k in ("measure",) if k in d]
             if d["rule"] == "nhs":
@@ -471,34 +463,35 @@ def score_definitions(
                 continue
             details[name] = {k: v for k, v in r.extra.items() if np.ndim(v) == 0}
             m = traj.measure(needed[0])
-            base = r.baseline if r.baseline is not None else np.full(n, np.nan)
-            postv = r.post if r.post is not None else np.full(n, np.nan)
-            status = np.where(
-                ~r.evaluable, "not_evaluable", np.where(np.asarray(r.met, bool), "met", "not_met")
-            )
-            frame = pd.DataFrame(
-                {
-                    "id": traj.ids.to_numpy(),
-                    "definition": name,
-                    "family": d["family"],
-                    "measure": r.extra.get("measure", needed[0]),
-                    "status": status,
-                    "reason": np.where(r.evaluable, "", r.reason),
-                    "baseline": base,
-                    "post": postv,
-                    "change": postv - base,
-                    "rci": r.rci if r.rci is not None else np.full(n, np.nan),
-                    "category": r.category if r.category is not None else None,
-                    "first_met": np.where(r.evaluable, r.first_met, np.nan),
-                    "n_timepoints": m["n"],
-                }
-            )
-        frame["description"] = d.get("description", "")
-        parts[name] = frame
-        frames.append(frame)
-    if not frames:
+            base = r.baseline if r.baseline is not None else nan
+            postv = r.post if r.post is not None else nan
+            ev = np.asarray(r.evaluable, bool)
+            col = {
+                "measure": r.extra.get("measure", needed[0]),
+                "status": np.where(~ev, "not_evaluable",
+                                   np.where(np.asarray(r.met, bool), "met", "not_met")),
+                "reason": np.where(ev, "", np.asarray(r.reason, dtype=object)),
+                "baseline": np.asarray(base, float),
+                "post": np.asarray(postv, float),
+                "change": np.asarray(postv, float) - np.asarray(base, float),
+                "rci": nan if r.rci is None else np.asarray(r.rci, float),
+                "category": (np.full(n, None, dtype=object) if r.category is None
+                             else pd.Series(r.category, dtype=object).where(
+                                 pd.notna(r.category), None).to_numpy()),
+                "first_met": np.where(ev, r.first_met, np.nan),
+                "n_timepoints": np.asarray(m["n"], dtype=int),
+            }
+        parts[name] = pd.DataFrame(
+            {"status": col["status"], "reason": col["reason"], "first_met": col["first_met"]}
+        )
+        col.update(id=ids, definition=name, family=d["family"],
+                   description=d.get("description", ""))
+        for key, values in col.items():
+            columns[key].append(np.broadcast_to(np.asarray(values, dtype=object)
+                                                if np.ndim(values) == 0 else values, (n,)))
+    if not columns["id"]:
         raise ValueError(f"none of the definitions can be computed on {cohort.name!r}: {skipped}")
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.DataFrame({k: np.concatenate(v) for k, v in columns.items()})
     out.attrs["skipped"] = skipped
     out.attrs["missing"] = missing
     out.attrs["details"] = details

@@ -88,12 +88,20 @@ class Trajectories:
         self.post_rule = post
         self.ids = pd.Index(clients["id"], name="id")
         self._cache: dict[str, dict[str, Any]] = {}
+        # one pass over the (possibly 10^7) score rows: measure codes and client positions as
+        # integers, so that every later selection and sort is on numbers, not strings
+        codes, uniq = pd.factorize(scores["measure"], sort=False)
+        self._mcode = codes
+        self._mindex = {m: i for i, m in enumerate(uniq)}
+        self._pos = self.ids.get_indexer(scores["id"])
+        self._time = scores["time"].to_numpy(float)
+        self._score = scores["score"].to_numpy(float)
 
     def instrument(self, measure: str) -> Instrument:
         return self.registry[measure]
 
     def has(self, measure: str) -> bool:
-        return bool((self.scores["measure"] == measure).any())
+        return measure in self._mindex
 
     def measure(self, measure: str) -> dict[str, Any]:
         """Baseline, post and post-baseline rows of one measure (cached).
@@ -102,30 +110,39 @@ class Trajectories:
         -------
         dict with ``baseline``, ``post``, ``baseline_time``, ``post_time`` (float arrays),
         ``n`` (observed scores, int array), ``reason`` (str array), ``rows`` (observed
-        post-baseline rows with ``id, time, score, baseline, pos``; ``pos`` = client position).
+        post-baseline rows with ``pos, time, score, baseline``; ``pos`` = client position in the
+        client table), ``all_rows`` (every observed row, same columns).
         """
         if measure in self._cache:
             return self._cache[measure]
         ids = self.ids
-        rows = self.scores.loc[self.scores["measure"] == measure, ["id", "time", "score"]]
-        rows = rows.sort_values(["id", "time"], kind="stable")
-        first = rows.groupby("id", sort=False).head(1).set_index("id")
-        base = first["score"].reindex(ids).to_numpy(float)
-        t0 = first["time"].reindex(ids).to_numpy(float)
-        obs = rows.loc[rows["score"].notna()].copy()
-        pos = ids.get_indexer(obs["id"])
-        obs["pos"] = pos
-        obs = obs.loc[pos >= 0]
-        obs["baseline"] = base[obs["pos"].to_numpy()]
-        after = obs.loc[obs["time"].to_numpy() > t0[obs["pos"].to_numpy()]]
-        n = np.bincount(obs["pos"].to_numpy(), minlength=len(ids))
+        n_ids = len(ids)
+        sel = np.flatnonzero(self._mcode == self._mindex.get(measure, -1))
+        pos, time, score = self._pos[sel], self._time[sel], self._score[sel]
+        known = pos >= 0
+        pos, time, score = pos[known], time[known], score[known]
+        order = np.lexsort((time, pos))  # by client, then time
+        pos, time, score = pos[order], time[order], score[order]
+        first = np.r_[True, pos[1:] != pos[:-1]] if len(pos) else np.zeros(0, bool)
+        base = np.full(n_ids, np.nan)
+        t0 = np.full(n_ids, np.nan)
+        base[pos[first]] = score[first]
+        t0[pos[first]] = time[first]
+        observed = ~np.isnan(score)
+        obs = pd.DataFrame(
+            {"pos": pos[observed], "time": time[observed], "score": score[observed],
+             "baseline": base[pos[observed]]}
+        )
+        after = obs.loc[obs["time"].to_numpy() > t0[obs["pos"].to_numpy()]].reset_index(drop=True)
+        n = np.bincount(obs["pos"].to_numpy(), minlength=n_ids)
         reason = np.full(len(ids), "", dtype=object)
         if self.post_rule == "last":
-            last = after.groupby("pos").tail(1)
+            ap = after["pos"].to_numpy()
+            last = np.r_[ap[1:] != ap[:-1], True] if len(ap) else np.zeros(0, bool)
             post = np.full(len(ids), np.nan)
             ptime = np.full(len(ids), np.nan)
-            post[last["pos"].to_numpy()] = last["score"].to_numpy()
-            ptime[last["pos"].to_numpy()] = last["time"].to_numpy()
+            post[ap[last]] = after["score"].to_numpy()[last]
+            ptime[ap[last]] = after["time"].to_numpy()[last]
             no_post = "no score after baseline"
             if self.missing == "locf":
                 carry = np.isnan(post) & ~np.isnan(base)
