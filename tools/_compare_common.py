@@ -9,6 +9,7 @@ dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
 dataset_options: dict = {}  # loader options; for a user file, the reader specification
 measure: str = "bdi2"  # primary outcome measure, a registry code: bdi2 is BDI-II, 0-63, lower is better
 reliability: float = 0.92  # reliability of the measure for the reliable change index (0-1)
+reliability_source: str = "Beck, Steer & Brown (1996) BDI-II manual: alpha .92"  # source of the reliability
 cutoff_type: str = "a"  # Jacobson-Truax cutoff for clinically significant change: a, b, c or instrument
 m_functional: float = None  # functional population mean (points), for cutoffs b and c
 sd_functional: float = None  # functional population SD (points), for cutoffs b and c
@@ -40,7 +41,14 @@ nd = workflow.outcomes_for_notebook(
 cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
 units = {"session": "sessions", "week": "weeks", "month": "months"}.get(cohort.time_unit, cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
-say = workflow.say'''
+say = workflow.say
+shown_parameters = {
+    "run_name": run_name, "dataset": dataset, "measure": measure, "reliability": reliability,
+    "reliability_source": reliability_source, "cutoff_type": cutoff_type,
+    "m_functional": m_functional, "sd_functional": sd_functional, "post": post,
+    "definitions": definitions, "missing": missing, "compare": compare, "group": group,
+    "suppress_small_counts": suppress_small_counts,
+}'''
 
 
 def write(cells, params_text, path):
@@ -51,3 +59,29 @@ def write(cells, params_text, path):
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
     nbf.write(nb, path)
+
+
+def methods_cell(text: str):
+    """The closing Methods section: every threshold and definition with its source, then text."""
+    return code(
+        """rows = [
+    ("primary outcome measure", f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points, "
+     f"{instrument.better_is} is better)", "instrument registry (analysis/config/instruments.yaml)"),
+    ("reliability (RCI)", f"{reliability:g}", reliability_source),
+    ("reliable change index", "|RCI| > 1.96 (two-sided 5 % level)",
+     "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),
+    ("J&T cutoff", f"type {cutoff_type}", "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),
+    ("missing data", missing, "parameter of this report (analysis.rules.Trajectories)"),
+    ("small counts", f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
+     if suppress_small_counts else "shown as they are (suppression off)",
+     "disclosure control rule for published health statistics (NHS England); "
+     "parameter suppress_small_counts"),
+    ("data", cohort.description or cohort.name,
+     cohort.citation or "user-supplied data file (path in the parameters above)"),
+]
+rows += [(f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+         for d in nd.definitions if d["name"] in set(result["definition"])]
+report.show_methods(pd.DataFrame(rows, columns=["item", "value", "source"]), TEXT)""".replace(
+            "TEXT", repr(text)
+        )
+    )

@@ -81,9 +81,9 @@ report.write_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes.csv")
 report.write_csv(overall, output_dir, "prevalence.csv")
 if by_group is not None:
     report.write_csv(by_group, output_dir, f"prevalence_by_{group}.csv")
-head = report.format_prevalence(
-    stats.prevalence(nd.outcomes), suppress=suppress_small_counts
-)
+head_prev = stats.prevalence(nd.outcomes)
+report.write_csv(head_prev, output_dir, "prevalence_headline.csv")
+head = report.format_prevalence(head_prev, suppress=suppress_small_counts)
 headline = "; ".join(
     f"{d.replace('_', ' ')} {pct}" + (" %" if pct[0].isdigit() else "")
     for d, pct in zip(head["definition"], head["% met (95% CI)"], strict=True)

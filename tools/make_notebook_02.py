@@ -1,5 +1,5 @@
 """Write notebooks/02_agreement.ipynb (kept as code so its cells are reviewable)."""
-from _compare_common import BASE_PARAMETERS, SETUP, code, md, write
+from _compare_common import methods_cell, BASE_PARAMETERS, SETUP, code, md, write
 
 cells = [
     md(
@@ -18,9 +18,9 @@ report.write_csv(prev, output_dir, "agreement_prevalence.csv")
 report.write_csv(pairs, output_dir, "agreement_pairs.csv")
 report.show_banner(
     cohort,
-    {k: v for k, v in globals().items() if k in {
+    {**shown_parameters, **{k: v for k, v in globals().items() if k in {
         "run_name", "dataset", "measure", "reliability", "cutoff_type", "post", "group",
-        "suppress_small_counts"}},
+        "suppress_small_counts"}}},
     summary=f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; "
     f"kappa ranged from {pairs['kappa'].min():.2f} to {pairs['kappa'].max():.2f} across "
     f"{len(pairs)} pairs." if pairs["kappa"].notna().any() else "",
@@ -141,8 +141,9 @@ if bias["odds_ratio"].notna().any():
     )
     report.show_figure(ax)'''
     ),
-    md(
-        "## Methods\n\n"
+    md("## Methods"),
+    methods_cell(
+
         "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard "
         "error: statsmodels `cohens_kappa` (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval "
         "kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. "

@@ -1,5 +1,5 @@
 """Write notebooks/03_time_to_success.ipynb (kept as code so its cells are reviewable)."""
-from _compare_common import BASE_PARAMETERS, SETUP, code, md, write
+from _compare_common import methods_cell, BASE_PARAMETERS, SETUP, code, md, write
 
 PARAMS = BASE_PARAMETERS.replace(
     'output_dir: str = ""',
@@ -22,9 +22,9 @@ km = survival.km_summary(tte)
 report.write_csv(km, output_dir, "survival_median.csv")
 report.show_banner(
     cohort,
-    {k: v for k, v in globals().items() if k in {
+    {**shown_parameters, **{k: v for k, v in globals().items() if k in {
         "run_name", "dataset", "measure", "reliability", "cutoff_type", "post", "group",
-        "alliance_measure", "early_sessions", "suppress_small_counts"}},
+        "alliance_measure", "early_sessions", "suppress_small_counts"}}},
     summary=f"Time is counted in {units} since baseline; {int((tte['event_type'] == 2).sum())} "
     "client-definition records end in dropout before success.",
 )'''
@@ -103,8 +103,9 @@ if len(ph):
         f"{r.definition.replace('_', ' ')} / {r.covariate}" for r in bad.itertuples()) + "."
         if len(bad) else "No covariate shows evidence against proportional hazards (all p >= .05).")'''
     ),
-    md(
-        "## Methods\n\n"
+    md("## Methods"),
+    methods_cell(
+
         "Time to event: from the baseline assessment to the first later assessment at which the "
         "definition held (the outcomes table's `first_met`), else to the last observed assessment "
         "(censored). Kaplan-Meier (Kaplan & Meier 1958) and median with the Brookmeyer-Crowley "

@@ -1,5 +1,5 @@
 """Write notebooks/04_alliance.ipynb (kept as code so its cells are reviewable)."""
-from _compare_common import BASE_PARAMETERS, SETUP, code, md, write
+from _compare_common import methods_cell, BASE_PARAMETERS, SETUP, code, md, write
 
 PARAMS = BASE_PARAMETERS.replace(
     'output_dir: str = ""',
@@ -26,10 +26,10 @@ alliance_ok = workflow.has_measure(cohort, alliance_measure)
 therapist_ok = "therapist" in cohort.clients.columns and cohort.clients["therapist"].nunique() >= 3
 report.show_banner(
     cohort,
-    {k: v for k, v in globals().items() if k in {
+    {**shown_parameters, **{k: v for k, v in globals().items() if k in {
         "run_name", "dataset", "measure", "reliability", "alliance_measure", "early_sessions",
         "alliance_threshold", "alliance_by_session", "alliance_growth_points", "rupture_drop",
-        "suppress_small_counts"}},
+        "suppress_small_counts"}}},
     summary=("Alliance scores: " + (alliance_measure if alliance_ok else "none in this dataset")
              + "; therapists: " + ("recorded" if therapist_ok else "not recorded") + "."),
 )'''
@@ -132,8 +132,9 @@ else:
 else:
     say(workflow.absent("Therapist effects", cohort, "therapist recorded for at least three therapists"))'''
     ),
-    md(
-        "## Methods\n\n"
+    md("## Methods"),
+    methods_cell(
+
         "Correlations with Fisher-z intervals (pingouin `corr`, `partial_corr`); repeated-measures "
         "correlation (Bakdash & Marusich 2017, pingouin `rm_corr`); next-session change: linear "
         "mixed model with a random intercept per client and the alliance split into within- and "

@@ -615,7 +615,9 @@ def run_all(
 
 
 def _headline(run_dir: Path, info: dict[str, Any]) -> str:
-    prev = run_dir / "prevalence.csv"
+    prev = run_dir / "prevalence_headline.csv"  # the headline definitions (notebook 01)
+    if not prev.exists():
+        prev = run_dir / "prevalence.csv"
     if not prev.exists():
         return "<em>no headline table</em>"
     from analysis.report import format_prevalence, table_html
