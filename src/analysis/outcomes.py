@@ -42,6 +42,12 @@ OUTCOME_COLUMNS = [
 ]
 STATUSES = ("met", "not_met", "not_evaluable")
 _CATEGORY_LEVELS = ["recovered", "improved", "unchanged", "deteriorated", "harmed"]
+_STATUS = np.array(STATUSES, dtype=object)
+_EMPTY = np.array("", dtype=object)
+
+
+def _status_code(status: np.ndarray) -> np.ndarray:
+    return np.select([status == "met", status == "not_met"], [0, 1], 2)
 
 
 def prepost(
@@ -339,13 +345,13 @@ def _composite(d: dict, parts: dict[str, pd.DataFrame], clients: pd.DataFrame) -
         for name in set(d["map"].values()):
             sel = choice == name
             p = parts[name]
-            status[sel] = p["status"].to_numpy()[sel]
+            status[sel] = np.asarray(p["status"])[sel]
             reason[sel] = np.where(
-                p["reason"].to_numpy()[sel] == "",
+                np.asarray(p["reason"])[sel] == "",
                 "",
-                name + ": " + p["reason"].to_numpy()[sel].astype(str),
+                name + ": " + np.asarray(p["reason"])[sel].astype(str),
             )
-            first[sel] = p["first_met"].to_numpy()[sel]
+            first[sel] = np.asarray(p["first_met"])[sel]
         return pd.DataFrame(
             {
                 "status": status,
@@ -353,8 +359,8 @@ def _composite(d: dict, parts: dict[str, pd.DataFrame], clients: pd.DataFrame) -
                 "first_met": first,
             }
         )
-    st = np.column_stack([parts[n]["status"].to_numpy() for n in d["of"]])
-    fm = np.column_stack([parts[n]["first_met"].to_numpy() for n in d["of"]])
+    st = np.column_stack([np.asarray(parts[n]["status"]) for n in d["of"]])
+    fm = np.column_stack([np.asarray(parts[n]["first_met"]) for n in d["of"]])
     n_met = (st == "met").sum(axis=1)
     n_ne = (st == "not_evaluable").sum(axis=1)
     k = {"any_of": 1, "all_of": len(d["of"]), "k_of_n": d.get("k", 1)}[d["rule"]]
@@ -402,8 +408,7 @@ def score_definitions(
     Returns
     -------
     pandas.DataFrame
-        One row per client x scored definition, columns :data:`OUTCOME_COLUMNS` plus
-        ``description``: ``status`` is met / not_met / not_evaluable, ``reason`` says why a client
+        One row per client x scored definition, columns :data:`OUTCOME_COLUMNS`: ``status`` is met / not_met / not_evaluable, ``reason`` says why a client
         is not evaluable, ``first_met`` is the first time point (session, week or month) at which
         the criterion held, ``n_timepoints`` the observed assessments of the measure.
         ``attrs["skipped"]`` maps each definition the data cannot express to the reason (e.g. a
@@ -428,11 +433,22 @@ def score_definitions(
     n = len(traj.ids)
     ids = traj.ids.to_numpy()
     nan = np.full(n, np.nan)
-    parts: dict[str, pd.DataFrame] = {}  # status, reason, first_met of each scored definition
+    parts: dict[str, dict] = {}  # status, reason, first_met arrays of each scored definition
+    # free each measure's cached trajectories after the last definition that needs it (memory)
+    last_use: dict[str, int] = {}
+    for i, d in enumerate(defs):
+        for key in ("measure", "depression", "anxiety"):
+            if key in d:
+                last_use[d[key]] = i
+        if d["rule"] == "nhs":
+            last_use[d.get("depression", "phq9")] = i
+            last_use[d.get("anxiety", "gad7")] = i
     skipped: dict[str, str] = {}
     details: dict[str, dict] = {}
-    columns: dict[str, list] = {c: [] for c in [*OUTCOME_COLUMNS, "description"]}
-    for d in defs:
+    columns: dict[str, list] = {c: [] for c in OUTCOME_COLUMNS}
+    for i, d in enumerate(defs):
+        for measure_done in [m for m, j in last_use.items() if j == i - 1]:
+            traj.release(measure_done)
         name = d["name"]
         if d["rule"] in ("any_of", "all_of", "k_of_n", "primary"):
             refs = d["of"] if "of" in d else list(dict.fromkeys(d["map"].values()))
@@ -442,8 +458,8 @@ def score_definitions(
                 continue
             comp = _composite(d, parts, cohort.clients)
             col = {
-                "measure": "", "status": comp["status"].to_numpy(),
-                "reason": comp["reason"].to_numpy(), "baseline": nan, "post": nan,
+                "measure": "", "status": _STATUS[_status_code(comp["status"].to_numpy())],
+                "reason": comp["reason"].to_numpy(dtype=object), "baseline": nan, "post": nan,
                 "change": nan, "rci": nan, "category": np.full(n, None, dtype=object),
                 "first_met": comp["first_met"].to_numpy(dtype=float),
                 "n_timepoints": np.zeros(n, dtype=int),
@@ -468,9 +484,9 @@ def score_definitions(
             ev = np.asarray(r.evaluable, bool)
             col = {
                 "measure": r.extra.get("measure", needed[0]),
-                "status": np.where(~ev, "not_evaluable",
-                                   np.where(np.asarray(r.met, bool), "met", "not_met")),
-                "reason": np.where(ev, "", np.asarray(r.reason, dtype=object)),
+                # shared string objects: 10^7 rows must not create 10^7 new strings
+                "status": _STATUS[np.where(~ev, 2, np.where(np.asarray(r.met, bool), 0, 1))],
+                "reason": np.where(ev, _EMPTY, np.asarray(r.reason, dtype=object)),
                 "baseline": np.asarray(base, float),
                 "post": np.asarray(postv, float),
                 "change": np.asarray(postv, float) - np.asarray(base, float),
@@ -481,11 +497,9 @@ def score_definitions(
                 "first_met": np.where(ev, r.first_met, np.nan),
                 "n_timepoints": np.asarray(m["n"], dtype=int),
             }
-        parts[name] = pd.DataFrame(
-            {"status": col["status"], "reason": col["reason"], "first_met": col["first_met"]}
-        )
-        col.update(id=ids, definition=name, family=d["family"],
-                   description=d.get("description", ""))
+        parts[name] = {"status": col["status"], "reason": col["reason"],
+                       "first_met": col["first_met"]}
+        col.update(id=ids, definition=name, family=d["family"])
         for key, values in col.items():
             columns[key].append(np.broadcast_to(np.asarray(values, dtype=object)
                                                 if np.ndim(values) == 0 else values, (n,)))

@@ -93,12 +93,22 @@ class Trajectories:
         codes, uniq = pd.factorize(scores["measure"], sort=False)
         self._mcode = codes
         self._mindex = {m: i for i, m in enumerate(uniq)}
-        self._pos = self.ids.get_indexer(scores["id"])
+        sid = scores["id"]
+        if isinstance(sid.dtype, pd.CategoricalDtype):  # large cohorts: map categories once
+            pos_of_cat = self.ids.get_indexer(sid.cat.categories)
+            codes_id = sid.cat.codes.to_numpy()
+            self._pos = np.where(codes_id >= 0, pos_of_cat[codes_id], -1)
+        else:
+            self._pos = self.ids.get_indexer(sid)
         self._time = scores["time"].to_numpy(float)
         self._score = scores["score"].to_numpy(float)
 
     def instrument(self, measure: str) -> Instrument:
         return self.registry[measure]
+
+    def release(self, measure: str) -> None:
+        """Drop the cached views of a measure (memory on very large cohorts)."""
+        self._cache.pop(measure, None)
 
     def has(self, measure: str) -> bool:
         return measure in self._mindex
