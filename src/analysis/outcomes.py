@@ -505,7 +505,10 @@ def score_definitions(
                                                 if np.ndim(values) == 0 else values, (n,)))
     if not columns["id"]:
         raise ValueError(f"none of the definitions can be computed on {cohort.name!r}: {skipped}")
-    out = pd.DataFrame({k: np.concatenate(v) for k, v in columns.items()})
+    del traj  # release the per-row arrays before the (large) output is assembled
+    out = pd.DataFrame(index=pd.RangeIndex(sum(len(a) for a in columns["id"])))
+    for key in OUTCOME_COLUMNS:  # one column at a time, freeing its pieces: bounded peak memory
+        out[key] = np.concatenate(columns.pop(key))
     out.attrs["skipped"] = skipped
     out.attrs["missing"] = missing
     out.attrs["details"] = details

@@ -91,15 +91,15 @@ class Trajectories:
         # one pass over the (possibly 10^7) score rows: measure codes and client positions as
         # integers, so that every later selection and sort is on numbers, not strings
         codes, uniq = pd.factorize(scores["measure"], sort=False)
-        self._mcode = codes
+        self._mcode = codes.astype(np.int16 if len(uniq) < 2**15 else np.int64)
         self._mindex = {m: i for i, m in enumerate(uniq)}
         sid = scores["id"]
         if isinstance(sid.dtype, pd.CategoricalDtype):  # large cohorts: map categories once
             pos_of_cat = self.ids.get_indexer(sid.cat.categories)
             codes_id = sid.cat.codes.to_numpy()
-            self._pos = np.where(codes_id >= 0, pos_of_cat[codes_id], -1)
+            self._pos = np.where(codes_id >= 0, pos_of_cat[codes_id], -1).astype(np.int32)
         else:
-            self._pos = self.ids.get_indexer(sid)
+            self._pos = self.ids.get_indexer(sid).astype(np.int32)
         self._time = scores["time"].to_numpy(float)
         self._score = scores["score"].to_numpy(float)
 
