@@ -20,9 +20,11 @@ import pandas as pd
 
 from analysis.clinsig import (
     anchor_individual,
+    anchor_individual_prepost,
     clinical_significance,
     clinical_significance_prepost,
     percentage_change,
+    percentage_change_prepost,
 )
 
 SEED = 20240601
@@ -75,12 +77,16 @@ def run_size(n: int, rng: np.random.Generator) -> list[tuple]:
         )
         total += dt
         rows.append((n, f"{m} (wide)", dt, mb))
+    _, dt, mb = measure(lambda: percentage_change_prepost(wide, pct_improvement=0.5))
+    total += dt
+    rows.append((n, "percentage (wide)", dt, mb))
+    _, dt, mb = measure(lambda: anchor_individual_prepost(wide, mid_improvement=5))
+    total += dt
+    rows.append((n, "anchor (wide)", dt, mb))
     _, dt, mb = measure(lambda: percentage_change(long, pre=0.0, post=1.0, pct_improvement=0.5))
-    total += dt
-    rows.append((n, "percentage (long)", dt, mb))
+    rows.append((n, "percentage (long, incl. reshaping)", dt, mb))
     _, dt, mb = measure(lambda: anchor_individual(long, pre=0.0, post=1.0, mid_improvement=5))
-    total += dt
-    rows.append((n, "anchor (long)", dt, mb))
+    rows.append((n, "anchor (long, incl. reshaping)", dt, mb))
     _, dt, mb = measure(
         lambda: clinical_significance(long, pre=0.0, post=1.0, reliability=0.8, **NORMS)
     )

@@ -414,3 +414,22 @@ def test_property_post_equal_pre_is_unchanged(pre, better_is, cut):
     assert (pct["category"] == "unchanged").all()
     anc = anchor_individual(long, mid_improvement=1, better_is=better_is)
     assert (anc["category"] == "unchanged").all()
+
+
+def test_wide_percentage_and_anchor_equal_long(claus_2020):
+    """The wide entry points give the R package's results too: cs_percentage(hamd,
+    pct_improvement = 0.5) 16 / 24 / 0 and cs_anchor(bdi, mid_improvement = 7) 25 / 11 / 4."""
+    from analysis.clinsig import anchor_individual_prepost, percentage_change_prepost
+
+    def wide(col):
+        w = claus_2020.pivot(index="id", columns="time", values=col)
+        return pd.DataFrame({"id": w.index, "pre": w[1].to_numpy(), "post": w[4].to_numpy()})
+
+    pct = percentage_change_prepost(wide("hamd"), pct_improvement=0.5)
+    ev = pct.loc[pct["evaluable"], "category"].value_counts()
+    assert [ev.get(k, 0) for k in ("improved", "unchanged", "deteriorated")] == [16, 24, 0]
+    anc = anchor_individual_prepost(wide("bdi"), mid_improvement=7)
+    ev = anc.loc[anc["evaluable"], "category"].value_counts()
+    assert [ev.get(k, 0) for k in ("improved", "unchanged", "deteriorated")] == [25, 11, 4]
+    with pytest.raises(ValueError, match="duplicated client ids"):
+        percentage_change_prepost(pd.concat([wide("hamd")] * 2), pct_improvement=0.5)

@@ -20,6 +20,8 @@ from analysis.clinsig import (
     clinical_significance_prepost,
     ha_group_summary,
     percentage_change,
+    percentage_change_prepost,
+    anchor_individual_prepost,
     summarise_categories,
 )
 from analysis.cohort import Cohort
@@ -34,6 +36,8 @@ __all__ = [
     "compare_methods",
     "ha_group_summary",
     "percentage_change",
+    "percentage_change_prepost",
+    "anchor_individual_prepost",
     "score_definitions",
     "score_outcomes",
     "summarise_categories",

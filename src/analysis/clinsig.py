@@ -58,6 +58,8 @@ __all__ = [
     "clinical_significance_prepost",
     "ha_group_summary",
     "percentage_change",
+    "percentage_change_prepost",
+    "anchor_individual_prepost",
     "anchor_individual",
     "anchor_group",
     "summarise_categories",
@@ -1107,6 +1109,11 @@ def _prepost_frame(data, id, time, outcome, pre, post, group):
     pp = _prepost(data, id, time, outcome, pre, post)
     if group is not None:
         pp.insert(1, group, _group_of(data, id, group, pd.Index(pp["id"])))
+    return _wide_frame(pp, pre, post)
+
+
+def _wide_frame(pp: pd.DataFrame, pre_label, post_label):
+    """``pp`` (columns id, [group], pre, post) -> (pp with change, evaluable mask, reasons)."""
     miss_pre, miss_post = pp["pre"].isna().to_numpy(), pp["post"].isna().to_numpy()
     ok = ~(miss_pre | miss_post)
     codes = np.where(miss_pre & miss_post, 3, np.where(miss_pre, 1, np.where(miss_post, 2, 0)))
@@ -1114,13 +1121,26 @@ def _prepost_frame(data, id, time, outcome, pre, post, group):
         codes.astype(np.int8),
         categories=[
             "",
-            f"no score at pre ({pre})",
-            f"no score at post ({post})",
-            f"no score at pre ({pre}) or post ({post})",
+            f"no score at pre ({pre_label})",
+            f"no score at post ({post_label})",
+            f"no score at pre ({pre_label}) or post ({post_label})",
         ],
     )
     pp["change"] = pp["post"] - pp["pre"]
     return pp, ok, reason
+
+
+def _from_prepost(prepost, id, pre, post, group):
+    """A copy of a wide per-client table in the internal layout (id, [group], pre, post)."""
+    _check_columns(prepost, [id, pre, post, group])
+    if prepost[id].duplicated().any():
+        raise ValueError(f"column {id!r} has duplicated client ids; expected one row per client")
+    pp = pd.DataFrame({"id": prepost[id].to_numpy()})
+    if group is not None:
+        pp[group] = prepost[group].to_numpy()
+    pp["pre"] = pd.to_numeric(prepost[pre], errors="coerce").to_numpy(float)
+    pp["post"] = pd.to_numeric(prepost[post], errors="coerce").to_numpy(float)
+    return _wide_frame(pp, "pre", "post")
 
 
 def _three_way(ok, improved, deteriorated) -> pd.Categorical:
@@ -1177,14 +1197,41 @@ def percentage_change(
     is better, also deteriorated); here the sign of the change decides instead.
     """
     s = _check_direction(better_is)
+    _check_pct(pct_improvement, pct_deterioration)
+    pp, ok, reason = _prepost_frame(data, id, time, outcome, pre, post, group)
+    return _percentage_core(pp, ok, reason, pct_improvement, pct_deterioration, s)
+
+
+def percentage_change_prepost(
+    prepost: pd.DataFrame,
+    pct_improvement: float | None = None,
+    pct_deterioration: float | None = None,
+    better_is: str = "lower",
+    id: str = "id",
+    pre: str = "pre",
+    post: str = "post",
+    group: str | None = None,
+) -> pd.DataFrame:
+    """:func:`percentage_change` on a wide per-client table (one row per client, columns
+    ``id``, ``pre``, ``post`` in score points; names set by the keywords). Same result columns
+    and errors; no reshaping, so it scores 10^6 clients in a fraction of a second."""
+    s = _check_direction(better_is)
+    _check_pct(pct_improvement, pct_deterioration)
+    pp, ok, reason = _from_prepost(prepost, id, pre, post, group)
+    return _percentage_core(pp, ok, reason, pct_improvement, pct_deterioration, s)
+
+
+def _check_pct(pct_improvement, pct_deterioration) -> None:
     for name, v in (("pct_improvement", pct_improvement), ("pct_deterioration", pct_deterioration)):
         if v is None and name == "pct_deterioration":
             continue
         if v is None or not 0 < float(v) <= 1:
             raise ValueError(f"{name} must be a proportion in (0, 1], got {v!r}")
+
+
+def _percentage_core(pp, ok, reason, pct_improvement, pct_deterioration, s) -> pd.DataFrame:
     pi = float(pct_improvement)
     pdet = pi if pct_deterioration is None else float(pct_deterioration)
-    pp, ok, reason = _prepost_frame(data, id, time, outcome, pre, post, group)
     pre_a, chg = pp["pre"].to_numpy(float), pp["change"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = chg / pre_a
@@ -1236,14 +1283,40 @@ def anchor_individual(
     deteriorated ``s * change <= -MID_det``.
     """
     s = _check_direction(better_is)
+    _check_mid(mid_improvement, mid_deterioration)
+    pp, ok, reason = _prepost_frame(data, id, time, outcome, pre, post, group)
+    return _anchor_core(pp, ok, reason, mid_improvement, mid_deterioration, s)
+
+
+def anchor_individual_prepost(
+    prepost: pd.DataFrame,
+    mid_improvement: float | None = None,
+    mid_deterioration: float | None = None,
+    better_is: str = "lower",
+    id: str = "id",
+    pre: str = "pre",
+    post: str = "post",
+    group: str | None = None,
+) -> pd.DataFrame:
+    """:func:`anchor_individual` on a wide per-client table (one row per client, columns
+    ``id``, ``pre``, ``post`` in score points). Same result columns and errors, no reshaping."""
+    s = _check_direction(better_is)
+    _check_mid(mid_improvement, mid_deterioration)
+    pp, ok, reason = _from_prepost(prepost, id, pre, post, group)
+    return _anchor_core(pp, ok, reason, mid_improvement, mid_deterioration, s)
+
+
+def _check_mid(mid_improvement, mid_deterioration) -> None:
     for name, v in (("mid_improvement", mid_improvement), ("mid_deterioration", mid_deterioration)):
         if v is None and name == "mid_deterioration":
             continue
         if v is None or not float(v) > 0:
             raise ValueError(f"{name} must be a positive number of score points, got {v!r}")
+
+
+def _anchor_core(pp, ok, reason, mid_improvement, mid_deterioration, s) -> pd.DataFrame:
     mi = float(mid_improvement)
     md = mi if mid_deterioration is None else float(mid_deterioration)
-    pp, ok, reason = _prepost_frame(data, id, time, outcome, pre, post, group)
     toward = s * pp["change"].to_numpy(float)
     pp["category"] = _three_way(ok, ok & (toward >= mi), ok & (toward <= -md))
     pp["evaluable"] = ok
