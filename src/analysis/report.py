@@ -297,14 +297,16 @@ def show_methods(sources: pd.DataFrame, text: str = "") -> None:
 
 
 def write_csv(df: pd.DataFrame, folder: str | Path, name: str) -> Path:
-    """Write a table as deterministic CSV (fixed float format, ``\\n`` line ends) into ``folder``.
+    """Write a table beside the report as deterministic CSV, rows in the order given.
+
+    Delegates to :func:`analysis.io.write_table_csv` (the only module that writes files), with
+    floats to 6 significant digits.
 
     Returns
     -------
     pathlib.Path
         The written file.
     """
-    path = Path(folder or ".") / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
-    return path
+    from analysis.io import write_table_csv
+
+    return write_table_csv(df, Path(folder or ".") / name, float_format="%.6g", sort_by=[])
