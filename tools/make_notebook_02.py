@@ -141,7 +141,6 @@ if bias["odds_ratio"].notna().any():
     )
     report.show_figure(ax)'''
     ),
-    md("## Methods"),
     methods_cell(
 
         "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard "

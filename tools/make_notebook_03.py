@@ -103,7 +103,6 @@ if len(ph):
         f"{r.definition.replace('_', ' ')} / {r.covariate}" for r in bad.itertuples()) + "."
         if len(bad) else "No covariate shows evidence against proportional hazards (all p >= .05).")'''
     ),
-    md("## Methods"),
     methods_cell(
 
         "Time to event: from the baseline assessment to the first later assessment at which the "

@@ -132,7 +132,6 @@ else:
 else:
     say(workflow.absent("Therapist effects", cohort, "therapist recorded for at least three therapists"))'''
     ),
-    md("## Methods"),
     methods_cell(
 
         "Correlations with Fisher-z intervals (pingouin `corr`, `partial_corr`); repeated-measures "
