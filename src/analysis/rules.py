@@ -90,14 +90,21 @@ class Trajectories:
         self._cache: dict[str, dict[str, Any]] = {}
         # one pass over the (possibly 10^7) score rows: measure codes and client positions as
         # integers, so that every later selection and sort is on numbers, not strings
-        codes, uniq = pd.factorize(scores["measure"], sort=False)
-        self._mcode = codes.astype(np.int16 if len(uniq) < 2**15 else np.int64)
+        meas = scores["measure"]
+        if isinstance(meas.dtype, pd.CategoricalDtype):  # codes as stored: no 8-byte copy
+            self._mcode = meas.cat.codes.to_numpy()
+            uniq = list(meas.cat.categories)
+        else:
+            codes, uniq = pd.factorize(meas, sort=False)
+            self._mcode = codes.astype(np.int16 if len(uniq) < 2**15 else np.int64)
         self._mindex = {m: i for i, m in enumerate(uniq)}
+        if isinstance(meas.dtype, pd.CategoricalDtype):  # categories absent from the rows
+            present = set(np.unique(self._mcode[self._mcode >= 0]).tolist())
+            self._mindex = {m: i for m, i in self._mindex.items() if i in present}
         sid = scores["id"]
         if isinstance(sid.dtype, pd.CategoricalDtype):  # large cohorts: map categories once
-            pos_of_cat = self.ids.get_indexer(sid.cat.categories)
-            codes_id = sid.cat.codes.to_numpy()
-            self._pos = np.where(codes_id >= 0, pos_of_cat[codes_id], -1).astype(np.int32)
+            pos_of_cat = np.append(self.ids.get_indexer(sid.cat.categories), -1).astype(np.int32)
+            self._pos = pos_of_cat[sid.cat.codes.to_numpy()]  # code -1 (missing) picks the -1
         else:
             self._pos = self.ids.get_indexer(sid).astype(np.int32)
         self._time = scores["time"].to_numpy(float)
