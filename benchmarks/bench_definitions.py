@@ -41,12 +41,13 @@ scores = pq.read_table(f"{d}/scores.parquet", read_dictionary=["id", "measure"])
     split_blocks=True, self_destruct=True)
 clients = pd.read_parquet(f"{d}/clients.parquet")
 cohort = Cohort(scores=scores, clients=clients, name="bench", simulated=True)
+loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 t0 = time.perf_counter()
 out = score_definitions(cohort, None, measure="phq9")
 secs = time.perf_counter() - t0
 print(json.dumps({"rows": len(scores), "sessions": float((scores["measure"] == "phq9").sum()
                   / len(clients)), "definitions": int(out["definition"].nunique()),
-                  "out_rows": len(out), "seconds": secs,
+                  "out_rows": len(out), "seconds": secs, "loaded_gb": loaded,
                   "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2}))
 """
 
@@ -56,7 +57,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, nargs="*", default=[100_000, 1_000_000])
     args = ap.parse_args()
     print(f"{'clients':>10} {'sessions/client':>16} {'score rows':>12} {'definitions':>12} "
-          f"{'output rows':>12} {'seconds':>8} {'peak GB':>8}", flush=True)
+          f"{'output rows':>12} {'seconds':>8} {'peak GB':>8} {'after read GB':>14}", flush=True)
     for n in args.clients:
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([sys.executable, "-c", _GENERATE, str(n), tmp], check=True)
@@ -64,7 +65,8 @@ def main() -> None:
                                  capture_output=True, text=True)
             r = json.loads(res.stdout.strip().splitlines()[-1])
         print(f"{n:>10,} {r['sessions']:>16.1f} {r['rows']:>12,} {r['definitions']:>12} "
-              f"{r['out_rows']:>12,} {r['seconds']:>8.1f} {r['peak_gb']:>8.2f}", flush=True)
+              f"{r['out_rows']:>12,} {r['seconds']:>8.1f} {r['peak_gb']:>8.2f} "
+              f"{r['loaded_gb']:>14.2f}", flush=True)
 
 
 if __name__ == "__main__":

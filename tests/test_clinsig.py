@@ -8,8 +8,6 @@ cutoff c, M_func = 8, SD_func = 8), as listed in
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,20 +28,11 @@ from analysis.clinsig import (
     summarise_categories,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-_SUB = "data/real/clinicalsignificance_claus2020_jacobson1989/claus_2020.csv"
-# ../shared relative to the repo root; from a git worktree (/work/wt/<branch>) one level further up
-CLAUS = next(
-    (p for p in (ROOT.parent / "shared" / _SUB, ROOT.parents[1] / "shared" / _SUB) if p.exists()),
-    ROOT.parent / "shared" / _SUB,
-)
-
 
 @pytest.fixture(scope="module")
-def claus() -> pd.DataFrame:
-    if not CLAUS.exists():
-        pytest.skip(f"{CLAUS} not available")
-    return pd.read_csv(CLAUS)
+def claus(claus_2020) -> pd.DataFrame:
+    """claus_2020 from the shared validation data (conftest: fails, never skips, when absent)."""
+    return claus_2020
 
 
 def counts(result, column="category", group=None):

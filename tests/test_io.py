@@ -27,11 +27,7 @@ from analysis.io import (
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "data" / "bad_inputs"
 SRC = HERE.parent / "src"
-CLAUS = (
-    HERE.parent.parent / "shared" / "data" / "real" / "clinicalsignificance_claus2020_jacobson1989"
-)
-if not CLAUS.is_dir():
-    CLAUS = Path("/work/shared/data/real/clinicalsignificance_claus2020_jacobson1989")
+from conftest import CLAUS_DIR as CLAUS  # noqa: E402  (../shared or ANALYSIS_SHARED_DIR)
 
 
 def _read(file, **spec):
@@ -319,7 +315,7 @@ def test_claus_2020_wide_totals_match_tidy():
     """
     raw = CLAUS / "claus_2020_raw_items.csv"
     if not raw.is_file():
-        pytest.skip("shared data not available")
+        pytest.fail(f"shared validation data missing: {raw}")
     spec = {
         "path": str(raw),
         "layout": "wide",
@@ -458,3 +454,17 @@ def test_spec_and_inputs_not_mutated():
     cohort, _ = read_cohort_file(spec)
     assert repr(spec) == before
     assert cohort.meta["sha256"] and cohort.meta["quarantine"]["rows_in"] == 15
+
+
+def test_client_file_keeps_unmapped_columns(tmp_path):
+    """A client file with the data model's own column names needs no mapping: every column is
+    kept (a fresh-clone user lost arm and therapist this way)."""
+    (tmp_path / "s.csv").write_text("id,time,measure,score\na,1,phq9,12\na,2,phq9,8\nb,1,phq9,15\n")
+    (tmp_path / "c.csv").write_text("id,arm,therapist,site\na,CBT,t1,north\nb,TAU,t2,south\n")
+    cohort, q = read_cohort_file(
+        {"path": str(tmp_path / "s.csv"), "clients": {"path": str(tmp_path / "c.csv"),
+                                                      "columns": {"site": "site"}}}
+    )
+    got = cohort.clients.set_index("id")
+    assert got.loc["a", "arm"] == "CBT" and got.loc["b", "therapist"] == "t2"
+    assert got.loc["b", "site"] == "south" and q.rows_quarantined == 0

@@ -163,8 +163,8 @@ def test_reports_have_summary_first_methods_last_and_no_code(reports):
         assert "Jacobson N.S. &amp; Truax P. (1991)" in page[m:]  # the source of the thresholds
         # final typed parameters are shown at the top
         params = _table(page, "Parameters of this report").set_index("parameter")["value"]
-        on = "False" if page_path.parent.name == "simulated" else "True"  # default by data kind
-        assert params["suppress_small_counts"] == on and params["cutoff_type"] == "'a'"
+        on = "false" if page_path.parent.name == "simulated" else "true"  # default by data kind
+        assert params["suppress_small_counts"] == on and params["cutoff_type"] == "a"
         # no code, no stray object representations, no external scripts
         assert "score_outcomes(" not in page and "import pandas" not in page
         assert not re.search(r"&lt;(Axes|Figure|matplotlib)|<(Axes|Figure|matplotlib)[ :.]",
@@ -265,3 +265,17 @@ def test_same_input_gives_byte_identical_csv(reports, tmp_path):
 def test_project_root_found():
     assert (paths.project_root() / "pyproject.toml").is_file()
     assert paths.notebooks_dir() == ROOT / "notebooks"
+
+
+def test_methods_summary_counts_every_category(reports):
+    """methods_summary.csv (notebook 01): for JT the five combined categories add up to the
+    evaluable clients, and 'recovered' equals the clinically significant change met in
+    outcomes.csv (the same J&T rule computed by the definitions engine)."""
+    out, _ = reports
+    summ = pd.read_csv(out / "btheb" / "methods_summary.csv").set_index("method")
+    cats = ["recovered", "improved", "unchanged", "deteriorated", "harmed"]
+    assert (summ[cats].sum(axis=1) == summ["evaluable"]).all()
+    res = pd.read_csv(out / "btheb" / "outcomes.csv")
+    csc = res.loc[res["definition"] == "clinically_significant"]
+    assert summ.loc["JT", "recovered"] == int((csc["status"] == "met").sum())
+    assert summ.loc["JT", "evaluable"] == int((csc["status"] != "not_evaluable").sum()) == 97

@@ -363,3 +363,24 @@ def test_categorical_ids_give_the_same_table():
     cat = c.with_scores(c.scores.astype({"id": "category", "measure": "category"}))
     pd.testing.assert_frame_equal(plain, score_definitions(cat, None, measure="phq9"))
     assert plain["definition"].nunique() > 20
+
+
+def test_definition_option_types_are_checked():
+    """A value that is not a number names the definition and the key (not a bare float error)."""
+    base = {"name": "r", "family": "symptom", "rule": "percentage_change", "measure": "phq9"}
+    with pytest.raises(ValueError, match=r"\('r'\): key 'percent' must be a number, got 'fifty'"):
+        validate_definitions({"definitions": [{**base, "percent": "fifty"}]}, REG)
+    srs = {"name": "s", "family": "alliance", "rule": "threshold_sustained", "measure": "phq9",
+           "threshold": 5, "sustained": 1.5}
+    with pytest.raises(ValueError, match=r"key 'sustained' must be a whole number"):
+        validate_definitions({"definitions": [srs]}, REG)
+
+
+def test_disagreement_counts_with_one_definition_is_an_empty_table():
+    from analysis.outcomes import disagreement_counts
+
+    c = cohort([("a", 1, "phq9", 20), ("a", 2, "phq9", 4), ("b", 1, "phq9", 14), ("b", 2, "phq9", 12)])
+    out = score_definitions(c, [{"name": "r", "family": "symptom", "rule": "percentage_change",
+                                 "measure": "phq9"}], registry=TEST_REG)
+    dis = disagreement_counts(out)
+    assert dis.empty and "percent_agree" in dis.columns

@@ -9,7 +9,7 @@ dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
 dataset_options: dict = {}  # loader options; for a user file, the reader specification
 measure: str = "bdi2"  # primary outcome measure, a registry code: bdi2 is BDI-II, 0-63, lower is better
 reliability: float = 0.92  # reliability of the measure for the reliable change index (0-1)
-reliability_source: str = "Beck, Steer & Brown (1996) BDI-II manual: alpha .92"  # source of the reliability
+reliability_source: str = ""  # citation of the reliability; empty means the registry's, when the value is the registry's
 cutoff_type: str = "a"  # Jacobson-Truax cutoff for clinically significant change: a, b, c or instrument
 m_functional: float = None  # functional population mean (points), for cutoffs b and c
 sd_functional: float = None  # functional population SD (points), for cutoffs b and c
@@ -42,9 +42,10 @@ cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
 units = {"session": "sessions", "week": "weeks", "month": "months"}.get(cohort.time_unit, cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = workflow.say
+reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
 shown_parameters = {
     "run_name": run_name, "dataset": dataset, "measure": measure, "reliability": reliability,
-    "reliability_source": reliability_source, "cutoff_type": cutoff_type,
+    "reliability_source": reliability_cited, "cutoff_type": cutoff_type,
     "m_functional": m_functional, "sd_functional": sd_functional, "post": post,
     "definitions": definitions, "missing": missing, "compare": compare, "group": group,
     "suppress_small_counts": suppress_small_counts,
@@ -67,7 +68,7 @@ def methods_cell(text: str):
         """rows = [
     ("primary outcome measure", f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points, "
      f"{instrument.better_is} is better)", "instrument registry (analysis/config/instruments.yaml)"),
-    ("reliability (RCI)", f"{reliability:g}", reliability_source),
+    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
     ("reliable change index", "|RCI| > 1.96 (two-sided 5 % level)",
      "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),
     ("J&T cutoff", f"type {cutoff_type}", "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),

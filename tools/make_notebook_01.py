@@ -30,7 +30,7 @@ dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
 dataset_options: dict = {}  # loader options; for a user file, the reader specification
 measure: str = "bdi2"  # primary outcome measure, a registry code: bdi2 is BDI-II, 0-63, lower is better
 reliability: float = 0.92  # reliability of the measure for the reliable change index (0-1)
-reliability_source: str = "Beck, Steer & Brown (1996) BDI-II manual: alpha .92"  # source of the reliability
+reliability_source: str = ""  # citation of the reliability; empty means the registry's, when the value is the registry's
 cutoff_type: str = "a"  # Jacobson-Truax cutoff for clinically significant change: a, b, c or instrument
 m_functional: float = None  # functional population mean (points), for cutoffs b and c
 sd_functional: float = None  # functional population SD (points), for cutoffs b and c
@@ -71,6 +71,7 @@ nd = workflow.outcomes_for_notebook(
     missing=missing,
 )
 cohort, instrument, result = nd.cohort, nd.instrument, nd.all_outcomes
+reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
 post_rule = post if post == "last" else float(post)
 overall = stats.prevalence(result, by="family")
 by_group = (
@@ -90,10 +91,10 @@ headline = "; ".join(
 )
 report.show_banner(
     cohort,
-    {k: v for k, v in globals().items() if k in {
-        "run_name", "dataset", "measure", "reliability", "reliability_source", "cutoff_type",
+    {**{k: v for k, v in globals().items() if k in {
+        "run_name", "dataset", "measure", "reliability", "cutoff_type",
         "m_functional", "sd_functional", "post", "definitions", "missing", "rci_methods", "group",
-        "suppress_small_counts"}},
+        "suppress_small_counts"}}, "reliability_source": reliability_cited},
     summary=f"{result['definition'].nunique()} definitions could be computed on these data. "
     f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
     f"the headline definitions was: {headline}. Missing-data strategy: {missing}.",
@@ -128,6 +129,11 @@ if by_group is not None:
     report.show_table(
         report.format_prevalence(by_group, suppress=suppress_small_counts),
         f"Clients meeting each definition, by {group}",
+    )
+elif group:
+    workflow.say(
+        f"No split by {group!r}: the client table has no such column "
+        f"(its columns: {', '.join(c for c in cohort.clients.columns if c != 'id')})."
     )"""
     ),
     md(
@@ -166,7 +172,9 @@ if methods is None:
                  "score for a reliable change index.")
 else:
     report.write_csv(methods, output_dir, "methods_outcomes.csv")
-    summ = clinsig.summarise_categories(methods, "category", group="method")
+    summ = clinsig.summarise_categories(
+        methods, "category", group="method", levels=clinsig.CATEGORIES
+    )
     counts = summ.pivot(index="method", columns="level", values="n")
     counts = counts.reindex(columns=list(clinsig.CATEGORIES)).reindex(list(rci_methods)).reset_index()
     counts["evaluable"] = (
@@ -186,7 +194,7 @@ else:
     code(
         """dis = outcomes.disagreement_counts(nd.outcomes)
 report.write_csv(dis, output_dir, "disagreement.csv")
-shown = dis.rename(columns=lambda c: c.replace("_", " "))
+shown = dis.round({"percent_agree": 1}).rename(columns=lambda c: c.replace("_", " "))
 if suppress_small_counts:
     shown = report.suppress_small_counts(
         shown, ["both met", "only a", "only b", "neither", "n disagree"], ["percent agree"]
@@ -201,7 +209,7 @@ rows = [
     ("direction", f"{instrument.better_is} is better", "instrument registry"),
     ("clinical cutoff (remission)", f"case if {cut.get('case_if', '')} {cut.get('value', 'n/a')}",
      cut.get("source") or "instrument registry (no source recorded)"),
-    ("reliability (RCI)", f"{reliability:g}", reliability_source),
+    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
     ("J&T cutoff for clinically significant change",
      f"type {cutoff_type}: {jt['cutoff'].iloc[0]:.2f} points" if jt_ok else "not computed",
      "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),

@@ -1,5 +1,5 @@
 """Write notebooks/02_agreement.ipynb (kept as code so its cells are reviewable)."""
-from _compare_common import methods_cell, BASE_PARAMETERS, SETUP, code, md, write
+from _compare_common import BASE_PARAMETERS, SETUP, code, md, methods_cell, write
 
 cells = [
     md(

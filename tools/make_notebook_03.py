@@ -1,5 +1,5 @@
 """Write notebooks/03_time_to_success.ipynb (kept as code so its cells are reviewable)."""
-from _compare_common import methods_cell, BASE_PARAMETERS, SETUP, code, md, write
+from _compare_common import BASE_PARAMETERS, SETUP, code, md, methods_cell, write
 
 PARAMS = BASE_PARAMETERS.replace(
     'output_dir: str = ""',

@@ -16,12 +16,12 @@ significant change, matching the R package clinicalsignificance); ``stats``, ``a
 from analysis.clinsig import (
     anchor_group,
     anchor_individual,
+    anchor_individual_prepost,
     clinical_significance,
     clinical_significance_prepost,
     ha_group_summary,
     percentage_change,
     percentage_change_prepost,
-    anchor_individual_prepost,
     summarise_categories,
 )
 from analysis.cohort import Cohort

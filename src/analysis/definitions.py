@@ -71,6 +71,10 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 _COMMON = ("name", "family", "rule", "description", "source", "perspectives", "label", "headline")
 _COMPOSITES = ("any_of", "all_of", "k_of_n", "primary")
+_NUMERIC = {"cutoff", "reliability", "reliability_post", "significance_level", "points", "percent",
+            "mid", "threshold", "by", "delta", "drop", "m_functional", "sd_functional", "start",
+            "end"}
+_WHOLE = {"sustained", "early", "late", "within", "at_least", "min_sessions"}
 
 
 def _err(path: str, i: int, name: str, msg: str) -> ValueError:
@@ -138,6 +142,13 @@ def validate_definitions(
         unknown = set(d) - set(required) - set(optional) - set(_COMMON)
         if unknown:
             raise _err(path, i, name, f"unknown key(s) {sorted(unknown)} for rule {kind!r}")
+        for key in _NUMERIC & set(d):
+            v = d[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise _err(path, i, name, f"key '{key}' must be a number, got {v!r}")
+        for key in _WHOLE & set(d):
+            if not (isinstance(d[key], int) and not isinstance(d[key], bool) and d[key] >= 1):
+                raise _err(path, i, name, f"key '{key}' must be a whole number >= 1, got {d[key]!r}")
         d = dict(d)
         for key in ("measure", "depression", "anxiety"):
             if key in d and d[key] == "{measure}":

@@ -738,6 +738,10 @@ def _read_clients(spec: dict, root, data, rows, na) -> tuple[pd.DataFrame | None
         )
         idc = cspec.get("id", "id")
         source_cols = []
+        # a separate client file keeps every column: `columns` renames, it does not select
+        for c in cdata.columns:
+            if c != idc and c not in columns.values() and c not in columns:
+                columns[str(c)] = c
     else:
         cdata = data
         idc = cspec.get("id", (spec.get("columns") or {}).get("id", "id"))

@@ -282,7 +282,9 @@ def disagreement_counts(outcomes: pd.DataFrame) -> pd.DataFrame:
             row["n_disagree"] = row["only_a"] + row["only_b"]
             row["percent_agree"] = 100 * (n - row["n_disagree"]) / n if n else np.nan
             rows.append(row)
-    return pd.DataFrame(rows)
+    cols = ["definition_a", "definition_b", "n_both", "both_met", "only_a", "only_b", "neither",
+            "n_disagree", "percent_agree"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def change_table(outcomes: pd.DataFrame, definition: str = "clinically_significant") -> pd.DataFrame:

@@ -647,7 +647,7 @@ def write_index(out_root: Path) -> Path:
             if not n["ok"]:
                 failures.append(f"<li>run {run}: {html.escape(n['error'])}</li>")
         links = "<br>".join(
-            f'<a href="{run}/{html.escape(n["html"])}">{html.escape(n["notebook"])}</a>'
+            f'<a href="{run}/{html.escape(n["html"])}">{html.escape(Path(n["notebook"]).stem.replace("_", " "))}</a>'
             + ("" if n["ok"] else ' <strong style="color:#a00">FAILED</strong>')
             for n in info["notebooks"]
             if n.get("html")

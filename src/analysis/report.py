@@ -207,6 +207,21 @@ def show_figure(obj, alt: str | None = None) -> None:
     _display(figure_html(obj, alt))
 
 
+def _plain(value) -> str:
+    """A parameter value as a reviewer reads it (no Python quotes or reprs)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value if value else "(empty)"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value) if value else "(empty)"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items()) if value else "(empty)"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
     """The opening block of a report: dataset, whether simulated, summary and parameters.
 
@@ -229,7 +244,7 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
             f"{html.escape(str(seed))}, calibrated to published figures.</p>"
         )
     params = pd.DataFrame(
-        {"parameter": list(parameters), "value": [repr(v) for v in parameters.values()]}
+        {"parameter": list(parameters), "value": [_plain(v) for v in parameters.values()]}
     )
     account = cohort.meta.get("input_account")
     if account:

@@ -21,6 +21,7 @@ __all__ = [
     "NotebookData",
     "outcomes_for_notebook",
     "has_measure",
+    "reliability_citation",
     "absent",
     "format_estimate",
     "format_pairs",
@@ -152,6 +153,38 @@ def outcomes_for_notebook(
     used = tuple(d for d in defs if d["name"] in scored)
     return NotebookData(cohort, instrument, result, baseline, everything,
                         dict(everything.attrs.get("skipped", {})), used)
+
+
+def reliability_citation(instrument: Instrument, reliability: float | None, given: str = "") -> str:
+    """The source to print beside the reliability used for the reliable change index.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The primary measure's registry entry.
+    reliability : float or None
+        The value used (None: the registry's).
+    given : str
+        A citation the user supplied (parameter ``reliability_source``); wins when not empty.
+
+    Returns
+    -------
+    str
+        ``given``; else the registry's source when the value is the registry's (stating its
+        type and whether it is confirmed); else a plain statement that no source was given, so a
+        report never prints another instrument's citation.
+    """
+    if given:
+        return given
+    rel = instrument.reliability or {}
+    if rel and (reliability is None or abs(float(rel["value"]) - float(reliability)) < 1e-12):
+        kind = str(rel.get("type", "")).replace("_", " ")
+        flag = "confirmed" if rel.get("confirmed") else "unconfirmed"
+        return f"{rel['source']} ({kind}; {flag}; instrument registry)"
+    return (
+        f"value given for this run; no source stated (the registry's {instrument.label} value is "
+        f"{rel.get('value', 'absent')})"
+    )
 
 
 def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
