@@ -150,3 +150,25 @@ def test_default_runs_file_is_valid():
     runs = pipeline.prepare_runs(pipeline.load_runs())
     assert set(runs) == {"btheb", "help", "simulated"}
     assert runs["btheb"]["parameters"]["measure"] == "bdi2"
+
+
+def test_references_checked_before_anything_runs(tmp_path, capsys):
+    """A measure not in the registry, a definitions file that is missing or invalid, and a user
+    export that does not exist stop the job with exit code 2 naming the parameter, before any
+    notebook starts (a fresh-clone trial found they failed late, inside a notebook)."""
+    out = tmp_path / "out"
+    assert pipeline.main(["--only", "btheb", "--out", str(out), "-p", "measure=nosuch"]) == 2
+    assert "runs.btheb.parameters.measure" in capsys.readouterr().err
+    assert pipeline.main(["--only", "btheb", "--out", str(out),
+                          "-p", f"definitions={tmp_path / 'none.yaml'}"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    bad = tmp_path / "defs.yaml"
+    bad.write_text("definitions:\n  - name: r\n    family: symptom\n    rule: magic\n")
+    assert pipeline.main(["--only", "btheb", "--out", str(out), "-p", f"definitions={bad}"]) == 2
+    assert "unknown rule kind 'magic'" in capsys.readouterr().err
+    runs = tmp_path / "runs.yaml"
+    runs.write_text("runs:\n  mine:\n    dataset: file\n    dataset_options: {path: nowhere.csv}\n"
+                    "    parameters: {measure: phq9}\n")
+    assert pipeline.main(["-f", str(runs), "--out", str(out)]) == 2
+    assert "runs.mine.dataset_options.path" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())

@@ -140,7 +140,10 @@ elif group:
         "## The Jacobson plot\n\n"
         "Each point is a client: baseline score against post score on the primary measure. Points "
         "inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax "
-        "cutoff."
+        "cutoff. Cutoff *a* lies two standard deviations of the baseline scores beyond their mean, "
+        "towards health; without normative data it is strict, and few clients cross it. Cutoff *c* "
+        "needs a functional population's mean and SD; cutoff type *instrument* uses the "
+        "instrument's published clinical cutoff instead."
     ),
     code(
         """jt_ok = "clinically_significant" in set(result["definition"])
@@ -159,7 +162,10 @@ else:
         "clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), "
         "Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), "
         "Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, "
-        "which needs at least three assessments per client)."
+        "which needs at least three assessments per client). HLM, as in the R package, judges each "
+        "client's slope against the cohort's average slope (an empirical-Bayes deviation): a "
+        "client who improves about as much as the average counts as unchanged, and one who "
+        "improves clearly less than the average as deteriorated, even if their score fell."
     ),
     code(
         """methods = None if not jt_ok else outcomes.compare_methods(

@@ -38,7 +38,9 @@ report.show_banner(
         "## Early alliance as a predictor of each definition\n\n"
         "Correlation of success (1/0) with the mean alliance over the first sessions, and the "
         "partial correlation controlling for baseline severity on the primary measure. The "
-        "meta-analytic alliance-outcome correlation is r = .28 (Flueckiger et al. 2018)."
+        "meta-analytic alliance-outcome correlation is r = .28 (Flueckiger et al. 2018). "
+        "Definitions of the alliance family are themselves built from alliance scores, so their "
+        "correlation with early alliance is high by construction, not a finding."
     ),
     code(
         '''if alliance_ok:

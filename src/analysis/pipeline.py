@@ -246,11 +246,49 @@ def prepare_runs(
     schema = _params.schema_for_notebooks(notebooks if notebooks is not None
                                           else discover_notebooks())
     runs = apply_overrides(runs, overrides, schema)
-    return {
+    typed = {
         name: {**cfg, "parameters": _params.validate_parameters(
             cfg["parameters"], schema, where=f"runs.{name}.parameters")}
         for name, cfg in runs.items()
     }
+    for name, cfg in typed.items():
+        _check_references(name, cfg)
+    return typed
+
+
+def _check_references(name: str, cfg: dict[str, Any]) -> None:
+    """What the types cannot say: the measure exists, the files named exist, the definitions
+    file is valid. Raises :class:`analysis.params.ParameterError` naming the parameter."""
+    from analysis.definitions import load_definitions
+    from analysis.instruments import load_registry
+
+    where = f"runs.{name}"
+    params = cfg["parameters"]
+    reg = load_registry()
+    measure = params.get("measure")
+    if measure is not None and measure not in reg:
+        raise _params.ParameterError(
+            f"{where}.parameters.measure", f"unknown measure {measure!r}; the instrument "
+            f"registry knows {sorted(reg)}")
+    if cfg["dataset"] == "file":
+        path = cfg["dataset_options"].get("path")
+        if not path:
+            raise _params.ParameterError(f"{where}.dataset_options.path",
+                                         "a run of dataset 'file' needs the path of the export")
+        from analysis.io import resolve_path
+
+        if not resolve_path(path).is_file():
+            raise _params.ParameterError(f"{where}.dataset_options.path",
+                                         f"no such file: {resolve_path(path)}")
+    defs = params.get("definitions")
+    if defs:
+        p = Path(defs) if Path(defs).is_absolute() else paths.project_root() / defs
+        if not p.is_file():
+            raise _params.ParameterError(f"{where}.parameters.definitions", f"no such file: {p}")
+        try:
+            load_definitions(p, measure=measure)
+        except ValueError as exc:
+            raise _params.ParameterError(f"{where}.parameters.definitions", str(exc)) from None
 
 
 def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
