@@ -650,11 +650,22 @@ def _validate_records(
     if len(dup_detail):
         sel = reason.eq("duplicate")
         detail[sel] = dup_detail[sel[sel].index]
+    # the column to look at: the field the reason is about (long files name it in the spec),
+    # else the score column of the record
+    column = rec["column"].astype(str)
+    if spec.get("layout", "long") == "long":
+        cols = {"id": "id", "time": "time", "measure": "measure", "date": "date",
+                **(spec.get("columns") or {})}
+        for r, field in (("missing_id", "id"), ("unknown_client", "id"), ("invalid_time", "time"),
+                         ("unparseable_date", "date")):
+            column = column.mask(reason.eq(r), str(cols[field]))
+        if "measure" in cols and not spec.get("measure") and not spec.get("scores"):
+            column = column.mask(reason.eq("unknown_measure"), str(cols["measure"]))
     quarantine = pd.DataFrame(
         {
             "source": source,
             "row": rec["row"].astype(int),
-            "column": rec["column"].astype(str),
+            "column": column,
             "reason": reason,
             "detail": detail,
             "id": id_txt,
