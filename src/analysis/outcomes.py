@@ -43,6 +43,7 @@ OUTCOME_COLUMNS = [
 STATUSES = ("met", "not_met", "not_evaluable")
 _CATEGORY_LEVELS = ["recovered", "improved", "unchanged", "deteriorated", "harmed"]
 _STATUS = np.array(STATUSES, dtype=object)
+_CATEGORY_OBJ = np.array([*_CATEGORY_LEVELS, None], dtype=object)  # code -1 -> None
 _EMPTY = np.array("", dtype=object)
 
 
@@ -347,7 +348,7 @@ def _composite(d: dict, parts: dict[str, pd.DataFrame], clients: pd.DataFrame) -
         for name in set(d["map"].values()):
             sel = choice == name
             p = parts[name]
-            status[sel] = np.asarray(p["status"])[sel]
+            status[sel] = _STATUS[p["status"]][sel]
             reason[sel] = np.where(
                 np.asarray(p["reason"])[sel] == "",
                 "",
@@ -361,7 +362,7 @@ def _composite(d: dict, parts: dict[str, pd.DataFrame], clients: pd.DataFrame) -
                 "first_met": first,
             }
         )
-    st = np.column_stack([np.asarray(parts[n]["status"]) for n in d["of"]])
+    st = np.column_stack([_STATUS[parts[n]["status"]] for n in d["of"]])
     fm = np.column_stack([np.asarray(parts[n]["first_met"]) for n in d["of"]])
     n_met = (st == "met").sum(axis=1)
     n_ne = (st == "not_evaluable").sum(axis=1)
@@ -460,11 +461,11 @@ def score_definitions(
                 continue
             comp = _composite(d, parts, cohort.clients)
             col = {
-                "measure": "", "status": _STATUS[_status_code(comp["status"].to_numpy())],
+                "measure": "", "status": _status_code(comp["status"].to_numpy()),
                 "reason": comp["reason"].to_numpy(dtype=object), "baseline": nan, "post": nan,
-                "change": nan, "rci": nan, "category": np.full(n, None, dtype=object),
+                "change": nan, "rci": nan, "category": np.full(n, -1, dtype=np.int8),
                 "first_met": comp["first_met"].to_numpy(dtype=float),
-                "n_timepoints": np.zeros(n, dtype=int),
+                "n_timepoints": np.zeros(n, dtype=np.int32),
             }
         else:
             needed = [d[k] for k in ("measure",) if k in d]
@@ -486,22 +487,21 @@ def score_definitions(
             ev = np.asarray(r.evaluable, bool)
             col = {
                 "measure": r.extra.get("measure", needed[0]),
-                # shared string objects: 10^7 rows must not create 10^7 new strings
-                "status": _STATUS[np.where(~ev, 2, np.where(np.asarray(r.met, bool), 0, 1))],
+                        "status": np.where(~ev, 2, np.where(np.asarray(r.met, bool), 0, 1)).astype(np.int8),
                 "reason": np.where(ev, _EMPTY, np.asarray(r.reason, dtype=object)),
                 "baseline": np.asarray(base, float),
                 "post": np.asarray(postv, float),
                 "change": np.asarray(postv, float) - np.asarray(base, float),
                 "rci": nan if r.rci is None else np.asarray(r.rci, float),
-                "category": (np.full(n, None, dtype=object) if r.category is None
-                             else pd.Series(r.category, dtype=object).where(
-                                 pd.notna(r.category), None).to_numpy()),
+                "category": (np.full(n, -1, dtype=np.int8) if r.category is None
+                             else pd.Categorical(r.category, categories=_CATEGORY_LEVELS)
+                             .codes.astype(np.int8)),
                 "first_met": np.where(ev, r.first_met, np.nan),
-                "n_timepoints": np.asarray(m["n"], dtype=int),
+                "n_timepoints": np.asarray(m["n"], dtype=np.int32),
             }
         parts[name] = {"status": col["status"], "reason": col["reason"],
                        "first_met": col["first_met"]}
-        col.update(id=ids, definition=name, family=d["family"])
+        col.update(id=ids, definition=name, family=d["family"])  # scalars broadcast, no copy
         for key, values in col.items():
             columns[key].append(np.broadcast_to(np.asarray(values, dtype=object)
                                                 if np.ndim(values) == 0 else values, (n,)))
@@ -510,7 +510,12 @@ def score_definitions(
     del traj  # release the per-row arrays before the (large) output is assembled
     out = pd.DataFrame(index=pd.RangeIndex(sum(len(a) for a in columns["id"])))
     for key in OUTCOME_COLUMNS:  # one column at a time, freeing its pieces: bounded peak memory
-        out[key] = np.concatenate(columns.pop(key))
+        values = np.concatenate(columns.pop(key))
+        if key == "status":  # small integer codes until here (memory), shared strings after
+            values = _STATUS[values]
+        elif key == "category":
+            values = _CATEGORY_OBJ[values]
+        out[key] = values
     out.attrs["skipped"] = skipped
     out.attrs["missing"] = missing
     out.attrs["details"] = details
