@@ -95,7 +95,7 @@ report.show_banner(
         "run_name", "dataset", "measure", "reliability", "cutoff_type",
         "m_functional", "sd_functional", "post", "definitions", "missing", "rci_methods", "group",
         "suppress_small_counts"}}, "reliability_source": reliability_cited},
-    summary=f"{result['definition'].nunique()} definitions could be computed on these data. "
+    summary=f"{result['definition'].nunique()} definition(s) could be computed on these data. "
     f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
     f"the headline definitions was: {headline}. Missing-data strategy: {missing}.",
 )"""
@@ -154,7 +154,14 @@ if jt_ok:
     )
     report.show_figure(ax)
 else:
-    workflow.say("The Jacobson plot is left out: " + nd.skipped.get("clinically_significant", ""))"""
+    workflow.say(
+        "The Jacobson plot and the methods comparison are left out: "
+        + nd.skipped.get(
+            "clinically_significant",
+            "the definitions file has no definition named 'clinically_significant'",
+        )
+        + "."
+    )"""
     ),
     md(
         "## Every reliable-change method side by side\n\n"
@@ -173,10 +180,7 @@ else:
     if cutoff_type != "instrument" else "a", m_functional=m_functional, sd_functional=sd_functional,
     post=post_rule,
 )
-if methods is None:
-    workflow.say("The methods comparison is left out: too few clients have a baseline and a post "
-                 "score for a reliable change index.")
-else:
+if methods is not None:
     report.write_csv(methods, output_dir, "methods_outcomes.csv")
     summ = clinsig.summarise_categories(
         methods, "category", group="method", levels=clinsig.CATEGORIES

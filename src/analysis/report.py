@@ -259,8 +259,8 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
     return (
         '<section class="analysis-summary"><h2>Summary</h2>'
         f"{sim}<p>{html.escape(summary)}</p>"
-        f"<p><strong>Data:</strong> {html.escape(cohort.description)} "
-        f"<em>Source:</em> {html.escape(cohort.citation)}</p>"
+        f"<p><strong>Data:</strong> {html.escape(cohort.description or cohort.name)} "
+        f"<em>Source:</em> {html.escape(cohort.citation or 'user-supplied data file')}</p>"
         + table_html(params, "Parameters of this report")
         + "</section>"
     )
