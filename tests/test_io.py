@@ -468,3 +468,15 @@ def test_client_file_keeps_unmapped_columns(tmp_path):
     got = cohort.clients.set_index("id")
     assert got.loc["a", "arm"] == "CBT" and got.loc["b", "therapist"] == "t2"
     assert got.loc["b", "site"] == "south" and q.rows_quarantined == 0
+
+
+def test_duplicate_client_names_the_client_file_and_its_lines(tmp_path):
+    """A client listed twice in a separate client file: the error names that file and its lines
+    (header = line 1), not the scores file."""
+    (tmp_path / "s.csv").write_text("id,time,measure,score\na,1,phq9,12\nb,1,phq9,15\n")
+    (tmp_path / "c.csv").write_text("id,arm\na,CBT\nb,TAU\na,TAU\n")
+    with pytest.raises(ValueError) as exc:
+        read_cohort_file({"path": str(tmp_path / "s.csv"),
+                          "clients": {"path": str(tmp_path / "c.csv")}})
+    msg = str(exc.value)
+    assert msg.startswith(str(tmp_path / "c.csv")) and "\n  2  a  CBT" in msg and "\n  4  a  TAU" in msg

@@ -740,7 +740,7 @@ def _read_clients(spec: dict, root, data, rows, na) -> tuple[pd.DataFrame | None
     columns = dict(cspec.get("columns") or {})
     if cspec.get("path"):
         cpath = resolve_path(cspec["path"], root)
-        cdata, _, _ = read_table(
+        cdata, crows, _ = read_table(
             cpath,
             cspec.get("format"),
             sheet=cspec.get("sheet"),
@@ -764,6 +764,8 @@ def _read_clients(spec: dict, root, data, rows, na) -> tuple[pd.DataFrame | None
     for target, src in columns.items():
         col = cdata[src].where(~_blank(cdata[src], na))
         out[target] = _recode(col, (cspec.get("recode") or {}).get(target))
+    if cspec.get("path"):  # error messages name the client file's own lines
+        out.index = np.asarray(crows)
     out = out[out["id"].ne("")]
     if not cspec.get("path"):
         out = out.groupby("id", sort=False, as_index=False).first()
@@ -772,7 +774,7 @@ def _read_clients(spec: dict, root, data, rows, na) -> tuple[pd.DataFrame | None
             num = pd.to_numeric(out[c], errors="coerce")
             if num.notna().sum() == out[c].notna().sum():
                 out[c] = num
-    return out.reset_index(drop=True), source_cols
+    return (out if cspec.get("path") else out.reset_index(drop=True)), source_cols
 
 
 def _sha256(path: Path) -> str:
@@ -872,7 +874,9 @@ def read_cohort_file(
         clients = pd.DataFrame({"id": pd.unique(kept["id"])})
     elif not from_file:
         clients = clients[clients["id"].isin(kept["id"])].reset_index(drop=True)
-    clients = validate_clients(clients, source=f"{source} (clients)")
+    csource = (str(resolve_path(spec["clients"]["path"], root)) if from_file
+               else f"{source} (clients)")
+    clients = validate_clients(clients, source=csource).reset_index(drop=True)
     q = Quarantine(
         rows=quarantined,
         rows_in=len(rec),
