@@ -384,3 +384,22 @@ def test_disagreement_counts_with_one_definition_is_an_empty_table():
                                  "measure": "phq9"}], registry=TEST_REG)
     dis = disagreement_counts(out)
     assert dis.empty and "percent_agree" in dis.columns
+
+
+def test_reliable_deterioration_first_met():
+    """PHQ-9, r = .84. Baselines 10, 10, 12: mean 10.667, squared deviations 0.444 + 0.444 +
+    1.778 = 2.667, / 2 = 1.333, SD = 1.1547; S_diff = sqrt(2) * 1.1547 * sqrt(.16) = 0.6532, so
+    1.96 * S_diff = 1.280 points.
+    a: 10 -> 12 (+2, RCI 3.06) at session 2 -> 20: reliably deteriorated, first at session 2.
+    b: 10 -> 10 -> 11 (+1, RCI 1.53): not reliable. c: 12 -> 8 -> 4: improved, not deteriorated."""
+    c = cohort([("a", 1, "phq9", 10), ("a", 2, "phq9", 12), ("a", 3, "phq9", 20),
+                ("b", 1, "phq9", 10), ("b", 2, "phq9", 10), ("b", 3, "phq9", 11),
+                ("c", 1, "phq9", 12), ("c", 2, "phq9", 8), ("c", 3, "phq9", 4)])
+    d = [{"name": "det", "family": "symptom", "rule": "reliable_change", "measure": "phq9",
+          "reliability": 0.84, "direction": "deterioration"}]
+    st = status(c, d)
+    assert st.loc[("a", "det"), "status"] == "met" and st.loc[("a", "det"), "first_met"] == 2
+    assert st.loc[("b", "det"), "status"] == "not_met" and np.isnan(st.loc[("b", "det"), "first_met"])
+    assert st.loc[("c", "det"), "status"] == "not_met"
+    out = score_definitions(c, d, registry=TEST_REG)
+    assert out.attrs["details"]["det"]["s_diff"] == pytest.approx(0.65320, abs=1e-4)

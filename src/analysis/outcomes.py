@@ -237,11 +237,10 @@ def score_outcomes(
     jt_rows = res.loc[res["definition"] == "clinically_significant"].set_index("id")
     res["rci"] = res["id"].map(jt_rows["rci"])
     res["category"] = res["id"].map(jt_rows["category"])
-    pp = prepost(cohort.scores, cohort.clients, measure, post=post_rule)
-    sd_pre = float(np.std(pp.loc[pp["reason"] == "", "baseline"], ddof=1))
-    res.attrs["cutoff"] = float(scored.attrs["details"]["clinically_significant"]["cutoff"])
-    res.attrs["s_diff"] = float(np.sqrt(2.0) * sd_pre * np.sqrt(1.0 - rel))
-    res.attrs["critical"] = float(stats.norm.ppf(1 - significance_level / 2))
+    jt = scored.attrs["details"]["clinically_significant"]  # computed once, by the rule
+    res.attrs["cutoff"] = float(jt["cutoff"])
+    res.attrs["s_diff"] = float(jt["s_diff"])
+    res.attrs["critical"] = float(jt["critical"])
     res.attrs["reliability"] = rel
     return res
 
@@ -330,7 +329,9 @@ def change_table(outcomes: pd.DataFrame, definition: str = "clinically_significa
             "evaluable": one["status"].ne("not_evaluable"),
         }
     )
-    out.attrs["clinsig"] = {"method": "JT", "critical": float(stats.norm.ppf(0.975)), "cutoff": cutoff}
+    # the critical |RCI| the rule used (its significance level), 1.96 when not recorded
+    critical = details.get("critical", float(stats.norm.ppf(0.975)))
+    out.attrs["clinsig"] = {"method": "JT", "critical": float(critical), "cutoff": cutoff}
     return out
 
 

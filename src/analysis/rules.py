@@ -341,36 +341,33 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
     return js, s_diff, float(info["critical"]), np.nan if cutoff is None else float(cutoff)
 
 
-def _first_reliable(t, d, m, s_diff, crit, extra=None) -> np.ndarray:
-    """First time the JT criterion held on the trajectory; other methods: the post time if met."""
+def _first_reliable(t, d, m, s_diff, crit, extra=None, deterioration=False) -> np.ndarray:
+    """First time the JT criterion held on the trajectory (towards improvement, or towards
+    deterioration); NaN everywhere when the method has no S_diff (non-JT methods)."""
     rows = m["rows"]
     if np.isnan(s_diff):
         return np.full(len(t.ids), np.nan)
     ins = t.instrument(d["measure"])
     toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
-    flag = toward > crit if extra is None else (toward > crit) & extra
-    return _first(rows, flag, len(t.ids))
+    flag = toward < -crit if deterioration else toward > crit
+    return _first(rows, flag if extra is None else flag & extra, len(t.ids))
 
 
 def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
     """Reliable improvement (or, with ``direction: deterioration``, reliable deterioration) by any
     pre/post method of :func:`analysis.clinsig.clinical_significance_prepost` (default JT).
-    ``first_met`` follows the trajectory for JT; for other methods it is the post time when met."""
-    ins = t.instrument(d["measure"])
+    ``first_met`` follows the trajectory for JT; for other methods it is the post time when met.
+    ``extra`` carries ``s_diff`` (points) and ``critical`` (|RCI|)."""
     m = t.measure(d["measure"])
     js, s_diff, crit, _ = _jt(t, d)
     det = d.get("direction", "improvement") == "deterioration"
     want = "deteriorated" if det else "improved"
     met = js["reliable_change"].eq(want).to_numpy()
-    if det and not np.isnan(s_diff):
-        rows = m["rows"]
-        toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
-        first = _first(rows, toward < -crit, len(t.ids))
-    elif not np.isnan(s_diff):
-        first = _first_reliable(t, d, m, s_diff, crit)
-    else:
+    if np.isnan(s_diff):
         first = np.where(met, m["post_time"], np.nan)
-    return RuleResult(
+    else:
+        first = _first_reliable(t, d, m, s_diff, crit, deterioration=det)
+    res = RuleResult(
         met,
         m["reason"] == "",
         m["reason"].copy(),
@@ -379,6 +376,8 @@ def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
         category=js["category"].astype(object).to_numpy(),
         **_base(m),
     )
+    res.extra.update(s_diff=s_diff, critical=crit)
+    return res
 
 
 def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
@@ -406,7 +405,7 @@ def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
         category=js["category"].astype(object).to_numpy(),
         **_base(m),
     )
-    res.extra["cutoff"] = cut
+    res.extra.update(cutoff=cut, s_diff=s_diff, critical=crit)
     return res
 
 
