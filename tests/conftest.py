@@ -1,8 +1,17 @@
-"""Shared fixtures. Matplotlib uses the Agg backend; seeds are fixed and printed by the tests."""
+"""Shared fixtures. Matplotlib uses the Agg backend; seeds are fixed and printed by the tests.
+
+Published validation data (datasets of the R packages clinicalsignificance and suddengains, the
+IMPLEMENT alliance sessions) are not redistributed in this repository. Tests that compare against
+them are marked ``validation`` and read them through the ``validation_file`` fixture from the folder
+named by ``ANALYSIS_VALIDATION_DATA`` (default: ``../shared/data`` beside the checkout). Where the
+folder is absent they are skipped with a message saying where to get the data; under CI
+(``CI=true``) absence is a failure, so the project's own CI always runs them.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -12,14 +21,68 @@ import pytest
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("ANALYSIS_SHARED_DIR", ROOT.parent / "shared"))
-CLAUS_DIR = SHARED / "data" / "real" / "clinicalsignificance_claus2020_jacobson1989"
+VALIDATION_DIR = Path(
+    os.environ.get("ANALYSIS_VALIDATION_DATA", ROOT.parent / "shared" / "data")
+).resolve()
+
+#: Where a user can get each published dataset (its public source), by top folder.
+WHERE_TO_GET = {
+    "clinicalsignificance": "the R package clinicalsignificance (CRAN; GitHub "
+    "pedscience/clinicalsignificance, GPL >= 3): claus_2020, jacobson_1989, hechler_2014",
+    "flueckiger2016": "the IMPLEMENT trial data (Flueckiger et al. 2016), redistributed under MIT "
+    "in GitHub PsychometricsMZ/dsem_tutorial, data/completedata.RDS",
+    "suddengains": "the R package suddengains (CRAN; GitHub milanwiedemann/suddengains, MIT): "
+    "example data sgdata",
+}
+
+# Transitional names still imported by a few test modules (to be replaced by ``validation_file``).
+SHARED = VALIDATION_DIR.parent
+CLAUS_DIR = VALIDATION_DIR / "real" / "clinicalsignificance_claus2020_jacobson1989"
+
+VALIDATION_MARKER_FIXTURES = ("validation_file", "claus_2020")
+
+
+def _where(relpath: str) -> str:
+    for key, text in WHERE_TO_GET.items():
+        if key in relpath:
+            return text
+    return "the public repository named in the test's docstring"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that uses a validation-data fixture carries the ``validation`` marker."""
+    for item in items:
+        if set(VALIDATION_MARKER_FIXTURES) & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.validation)
+
+
+def _require(path: Path) -> Path:
+    if path.exists():
+        return path
+    rel = str(path)
+    msg = (
+        f"published validation data not found: {path}. This test compares the project's results "
+        f"with published values on that dataset; get it from {_where(rel)} and point "
+        "ANALYSIS_VALIDATION_DATA at the folder that holds it (default ../shared/data)."
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(msg + " Under CI the validation data must be present.")
+    pytest.skip(msg)
 
 
 @pytest.fixture(scope="session")
-def claus_2020() -> pd.DataFrame:
+def validation_file() -> Callable[..., Path]:
+    """Return ``get(relpath)``: the path of a published validation file under
+    ``ANALYSIS_VALIDATION_DATA``; skips the test (fails under ``CI=true``) when it is absent."""
+
+    def get(relpath: str) -> Path:
+        return _require(VALIDATION_DIR / relpath)
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def claus_2020(validation_file) -> pd.DataFrame:
     """claus_2020 from the R package clinicalsignificance (43 patients x 4 measurements)."""
-    path = CLAUS_DIR / "claus_2020.csv"
-    if not path.exists():
-        pytest.fail(f"shared validation data missing: {path}")
+    path = validation_file("real/clinicalsignificance_claus2020_jacobson1989/claus_2020.csv")
     return pd.read_csv(path)
