@@ -24,9 +24,9 @@ from analysis.instruments import (
     registry_table,
 )
 
-# The project's reference document lives beside the validation data: ANALYSIS_VALIDATION_DATA/../docs
-# (default ../shared/docs); read through the ``validation_file`` fixture, so the test is marked
-# ``validation`` and skips (fails under CI) where it is absent.
+# The project's reference document lives beside the validation data, in
+# ANALYSIS_VALIDATION_DATA/../docs (default ../shared/docs); read through the ``validation_file``
+# fixture, so the test is marked ``validation`` and skips (fails under CI) where it is absent.
 REFERENCE_VALUES = "../docs/reference-values.md"
 
 # Row label of reference-values.md section 2 -> registry code(s).

@@ -50,3 +50,90 @@ def test_readme_commands_exist_in_makefile():
     for target in re.findall(r"^\s*make ([a-z-]+)", readme, flags=re.M):
         assert re.search(rf"^{target}:", make, flags=re.M), f"README uses make {target}"
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+# ------------------------------------------------------------- a clone that stands on its own
+
+#: Names and path parts that reach the folder beside the checkout (built in pieces so that this
+#: file does not match its own scan).
+_OUTSIDE = re.compile(
+    r"(^|[/\\])" + "shar" + r"ed([/\\]|$)|ANALYSIS_" + "SHARED_DIR|ANALYSIS_" + "VALIDATION_DATA"
+)
+_OUTSIDE_NAMES = {"SHAR" + "ED", "CLAUS_DIR", "VALIDATION_" + "DIR"}
+
+
+def _code_strings_and_names(path: Path):
+    """Yield (line, text) of every string constant (docstrings excluded) and every name used."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings:
+                yield node.lineno, node.value
+        elif isinstance(node, ast.Name):
+            yield node.lineno, node.id
+        elif isinstance(node, ast.alias):
+            yield node.lineno, node.name
+
+
+def test_only_conftest_names_the_validation_folder():
+    """No test module reaches the folder beside the checkout (``../shared``) or the variable that
+    names it: published data come only through conftest's ``validation_file`` fixture, which marks
+    the test ``validation``. Fails on e.g. ``ROOT.parent / "shared"`` or ``from conftest import
+    VALIDATION_DIR`` in a test module."""
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name in ("conftest.py", "test_packaging.py"):
+            continue
+        for line, text in _code_strings_and_names(path):
+            if _OUTSIDE.search(text) or text in _OUTSIDE_NAMES:
+                found.append(f"{path.relative_to(ROOT)}:{line}: {text!r}")
+    assert not found, "use the validation_file fixture instead:\n" + "\n".join(found)
+    assert _OUTSIDE.search("../" + "shar" + "ed/data") and not _OUTSIDE.search("shared_runs")
+
+
+def _pytest(tmp_path: Path, *args: str, ci: bool = False):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+    env["ANALYSIS_VALIDATION_DATA"] = str(tmp_path / "empty")  # a folder that does not exist
+    if ci:
+        env["CI"] = "true"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_without_validation_data_only_validation_tests_skip(tmp_path):
+    """With the validation-data folder absent, the whole suite still collects; every
+    ``validation`` test skips with the message naming ANALYSIS_VALIDATION_DATA and where to get
+    the data, none errors."""
+    res = _pytest(tmp_path, "-m", "validation")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    summary = out.strip().splitlines()[-1]
+    assert re.search(r"\d+ skipped", summary), summary
+    assert not re.search(r"passed|failed|error", summary), summary
+    skips = [ln for ln in out.splitlines() if ln.startswith("SKIPPED")]
+    assert skips and all("ANALYSIS_VALIDATION_DATA" in ln and "get it from" in ln for ln in skips)
+
+
+def test_without_validation_data_ci_fails_and_ordinary_tests_run(tmp_path):
+    """Under ``CI=true`` an absent validation-data folder fails the validation test (not a skip);
+    the module's ordinary tests run and none skips."""
+    res = _pytest(tmp_path, "tests/test_instruments.py", ci=True)
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out[-3000:]
+    assert "Under CI the validation data must be present" in out
+    summary = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"=* ?1 failed, \d+ passed in .*", summary), summary
