@@ -137,3 +137,20 @@ def test_without_validation_data_ci_fails_and_ordinary_tests_run(tmp_path):
     assert "Under CI the validation data must be present" in out
     summary = out.strip().splitlines()[-1]
     assert re.fullmatch(r"=* ?1 failed, \d+ passed in .*", summary), summary
+
+
+def test_version_in_one_place():
+    """``analysis.__version__`` is the only version: pyproject reads it (dynamic), CITATION.cff and
+    the newest CHANGELOG entry repeat it, and nothing else states one."""
+    import analysis
+
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in py["project"] and py["project"]["dynamic"] == ["version"]
+    assert py["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "analysis.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", analysis.__version__)
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["version"] == analysis.__version__
+    assert cff["license"] == py["project"]["license"] == "MIT"
+    newest = re.search(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), flags=re.M)
+    assert newest and newest.group(1) == analysis.__version__
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")

@@ -42,4 +42,4 @@ __all__ = [
     "score_outcomes",
     "summarise_categories",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place; pyproject.toml and CITATION.cff follow
