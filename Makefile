@@ -48,12 +48,14 @@ validate: $(STAMP)  ## check an input file without running anything, e.g. make v
 benchmark: $(STAMP)  ## speed and memory benchmarks (prints tables; not part of the tests)
 	$(PY) benchmarks/run_all.py
 
-lint: $(STAMP)  ## ruff lint and format check
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+LINT_PATHS := src tests benchmarks tools
+
+lint: $(STAMP)  ## ruff lint and format check (what CI runs before the tests)
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
 
 format: $(STAMP)  ## ruff format
-	$(PY) -m ruff format src tests benchmarks
+	$(PY) -m ruff format $(LINT_PATHS)
 
 clean:  ## remove generated reports and data (keeps their READMEs) and the virtual environment
 	find reports data -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -154,3 +154,40 @@ def test_version_in_one_place():
     newest = re.search(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), flags=re.M)
     assert newest and newest.group(1) == analysis.__version__
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_gates_agree_lint_before_tests_and_one_ruff():
+    """``.ci/run`` runs ``make lint`` before ``make test``; ``make lint`` checks and format-checks
+    src, tests, benchmarks and tools; the pre-commit ruff rev lies in pyproject's ruff range."""
+    from packaging.specifiers import SpecifierSet
+
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 0 <= ci.index("make lint") < ci.index("make test")
+    make = (ROOT / "Makefile").read_text()
+    paths = re.search(r"^LINT_PATHS := (.*)$", make, flags=re.M).group(1).split()
+    assert {"src", "tests", "benchmarks", "tools"} <= set(paths)
+    assert "ruff check $(LINT_PATHS)" in make and "ruff format --check $(LINT_PATHS)" in make
+    pre = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    (rev,) = [r["rev"] for r in pre["repos"] if r["repo"].endswith("/ruff-pre-commit")]
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (req,) = [r for r in py["project"]["optional-dependencies"]["test"] if _name(r) == "ruff"]
+    spec = SpecifierSet(req[len("ruff") :].split(";")[0].strip())
+    assert rev.lstrip("v") in spec, (rev, str(spec))
+    assert "0.6.9" not in spec  # the old pin is outside: the check can fail
+
+
+def test_import_under_python_OO():
+    """``python -OO`` strips docstrings; the package still imports (no ``__doc__.replace``), and
+    no module of the package edits a docstring without checking it is there."""
+    import subprocess
+    import sys
+
+    code = "import analysis; assert analysis.clinical_significance.__doc__ is None"
+    res = subprocess.run([sys.executable, "-OO", "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    for path in sorted((ROOT / "src" / "analysis").glob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            if re.search(r"__doc__\s*\.", line) or re.search(r"__doc__\s*[+%]", line):
+                guard = "\n".join(lines[max(0, i - 3) : i])
+                assert re.search(r"if [^\n]*__doc__", guard), f"{path.name}:{i + 1}: {line.strip()}"

@@ -46,8 +46,12 @@ def test_user_export_runs_through_the_main_job(tmp_path):
                 "dataset_options": {
                     "path": str(tmp_path / "clinic.csv"),
                     "layout": "long",
-                    "columns": {"id": "client", "time": "session", "measure": "questionnaire",
-                                "score": "total"},
+                    "columns": {
+                        "id": "client",
+                        "time": "session",
+                        "measure": "questionnaire",
+                        "score": "total",
+                    },
                     "time_unit": "session",
                     "name": "clinic",
                     "description": "Test export",
@@ -59,7 +63,8 @@ def test_user_export_runs_through_the_main_job(tmp_path):
     (tmp_path / "runs.yaml").write_text(yaml.safe_dump(runs))
     out = tmp_path / "out"
     nb = str(ROOT / "notebooks" / "01_outcome_definitions.ipynb")
-    assert pipeline.main(["-f", str(tmp_path / "runs.yaml"), "--out", str(out), "--notebook", nb]) == 0
+    args = ["-f", str(tmp_path / "runs.yaml"), "--out", str(out), "--notebook", nb]
+    assert pipeline.main(args) == 0
 
     # NHS TT recovery recomputed independently: case at session 1 (PHQ-9 >= 10 or GAD-7 >= 8),
     # a case on neither at session 4; all clients have 4 sessions

@@ -4,8 +4,8 @@ A definitions file lists named definitions, each with a ``rule`` kind and its op
 
     definitions:
       - name: nhs_reliable_recovery
-        family: symptom            # symptom, functional, alliance, personal, child_family, composite
-        perspectives: [4]          # practitioner perspectives of ../shared/docs/mission.md (optional)
+        family: symptom       # symptom, functional, alliance, personal, child_family, composite
+        perspectives: [4]     # practitioner perspectives of ../shared/docs/mission.md (optional)
         description: Case at start, not at end, and reliable improvement (NHS Talking Therapies).
         source: NHS Talking Therapies Manual (2024)
         rule: nhs
@@ -71,9 +71,23 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 _COMMON = ("name", "family", "rule", "description", "source", "perspectives", "label", "headline")
 _COMPOSITES = ("any_of", "all_of", "k_of_n", "primary")
-_NUMERIC = {"cutoff", "reliability", "reliability_post", "significance_level", "points", "percent",
-            "mid", "threshold", "by", "delta", "drop", "m_functional", "sd_functional", "start",
-            "end"}
+_NUMERIC = {
+    "cutoff",
+    "reliability",
+    "reliability_post",
+    "significance_level",
+    "points",
+    "percent",
+    "mid",
+    "threshold",
+    "by",
+    "delta",
+    "drop",
+    "m_functional",
+    "sd_functional",
+    "start",
+    "end",
+}
 _WHOLE = {"sustained", "early", "late", "within", "at_least", "min_sessions"}
 
 
@@ -148,7 +162,9 @@ def validate_definitions(
                 raise _err(path, i, name, f"key '{key}' must be a number, got {v!r}")
         for key in _WHOLE & set(d):
             if not (isinstance(d[key], int) and not isinstance(d[key], bool) and d[key] >= 1):
-                raise _err(path, i, name, f"key '{key}' must be a whole number >= 1, got {d[key]!r}")
+                raise _err(
+                    path, i, name, f"key '{key}' must be a whole number >= 1, got {d[key]!r}"
+                )
         d = dict(d)
         for key in ("measure", "depression", "anxiety"):
             if key in d and d[key] == "{measure}":

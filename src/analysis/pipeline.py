@@ -257,8 +257,11 @@ def prepare_runs(
 
 
 def _check_references(name: str, cfg: dict[str, Any]) -> None:
-    """What the types cannot say: the measure exists, the files named exist, the definitions
-    file is valid. Raises :class:`analysis.params.ParameterError` naming the parameter."""
+    """Check what the types cannot say.
+
+    The measure exists, the files named exist, the definitions file is valid. Raises
+    :class:`analysis.params.ParameterError` naming the parameter.
+    """
     from analysis.definitions import load_definitions
     from analysis.instruments import load_registry
 
@@ -685,7 +688,9 @@ def write_index(out_root: Path) -> Path:
             if not n["ok"]:
                 failures.append(f"<li>run {run}: {html.escape(n['error'])}</li>")
         links = "<br>".join(
-            f'<a href="{run}/{html.escape(n["html"])}">{html.escape(Path(n["notebook"]).stem.replace("_", " "))}</a>'
+            f'<a href="{run}/{html.escape(n["html"])}">'
+            + html.escape(Path(n["notebook"]).stem.replace("_", " "))
+            + "</a>"
             + ("" if n["ok"] else ' <strong style="color:#a00">FAILED</strong>')
             for n in info["notebooks"]
             if n.get("html")
