@@ -214,6 +214,12 @@ def load_definitions(
     """Load and validate a definitions file (default: the package's ``config/definitions.yaml``).
 
     See :func:`validate_definitions` for the parameters, result and errors.
+
+    Examples
+    --------
+    >>> defs = load_definitions(measure="phq9")
+    >>> [d["name"] for d in defs if d["rule"] == "nhs"][:1]
+    ['nhs_recovery']
     """
     p = Path(path) if path else DEFAULT_DEFINITIONS
     return validate_definitions(_read(str(p.resolve())), registry, measure, path=str(p))
