@@ -19,6 +19,7 @@ DOCTEST_MODULES = [
     "analysis.clinsig",
     "analysis.cohort",
     "analysis.definitions",
+    "analysis.paths",
     "analysis.scoring",
     "analysis.stats",
 ]

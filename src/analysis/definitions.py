@@ -20,14 +20,13 @@ The rule kinds and their options are in :data:`RULES`; the scoring lives in :mod
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from analysis.instruments import Instrument, load_registry
-from analysis.paths import CONFIG_DIR
+from analysis.paths import CONFIG_DIR, cache_by_file
 
 __all__ = ["RULES", "FAMILIES", "DEFAULT_DEFINITIONS", "load_definitions", "validate_definitions"]
 
@@ -200,7 +199,7 @@ def validate_definitions(
     return out
 
 
-@lru_cache(maxsize=8)
+@cache_by_file(maxsize=8)  # reloaded when the file changes
 def _read(path: str) -> Any:
     with open(path, encoding="utf-8") as fh:
         return yaml.safe_load(fh)

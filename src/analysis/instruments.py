@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.paths import CONFIG_DIR
+from analysis.paths import CONFIG_DIR, cache_by_file
 
 __all__ = [
     "Instrument",
@@ -275,7 +274,7 @@ def _parse(code: str, entry: Any, path: Path) -> Instrument:
     )
 
 
-@lru_cache(maxsize=8)
+@cache_by_file(maxsize=8)  # reloaded when the file changes
 def _load_cached(path: str) -> dict[str, Instrument]:
     p = Path(path)
     with p.open(encoding="utf-8") as fh:
