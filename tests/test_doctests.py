@@ -20,6 +20,7 @@ DOCTEST_MODULES = [
     "analysis.cohort",
     "analysis.definitions",
     "analysis.paths",
+    "analysis.report",
     "analysis.scoring",
     "analysis.stats",
 ]
