@@ -19,6 +19,7 @@ DOCTEST_MODULES = [
     "analysis.clinsig",
     "analysis.cohort",
     "analysis.definitions",
+    "analysis.params",
     "analysis.paths",
     "analysis.report",
     "analysis.scoring",

@@ -236,7 +236,8 @@ def prepare_runs(
     Returns
     -------
     dict
-        Runs with typed ``parameters``.
+        Runs with typed ``parameters``; a run with a ``measure`` but no ``reliability`` gets the
+        registry's value for that measure (:func:`analysis.params.with_registry_defaults`).
 
     Raises
     ------
@@ -258,6 +259,8 @@ def prepare_runs(
     }
     for name, cfg in typed.items():
         _check_references(name, cfg)
+        where = f"runs.{name}.parameters"
+        cfg["parameters"] = _params.with_registry_defaults(cfg["parameters"], where=where)
     return typed
 
 
