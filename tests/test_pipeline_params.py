@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from analysis import params, pipeline
@@ -69,6 +68,8 @@ def test_bad_parameter_in_file_stops_before_anything_runs(tmp_path, capsys, body
 def test_site_code_read_as_number_is_rejected(tmp_path, capsys):
     """YAML 1.1 reads ``0012`` as the octal integer 10: a site code must be quoted. The ``site``
     parameter is declared only by the notebook (``site: str``), so the schema comes from it."""
+    import nbformat  # here, not at collection: it imports jsonschema's slow format checkers
+
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell('site: str = ""  # site code, e.g. "0012"')
     cell.metadata["tags"] = ["parameters"]

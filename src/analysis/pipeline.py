@@ -59,7 +59,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pandas as pd
 import yaml
 
@@ -410,6 +409,7 @@ def render_html(
     Path
         ``html_path``.
     """
+    import nbformat  # imported here: jsonschema's format checkers take seconds to import
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
@@ -469,6 +469,8 @@ def _failed_cell(out_nb: Path) -> tuple[int | None, str]:
     """Position (1-based, among the notebook's own cells) and first line of the failing cell."""
     if not out_nb.exists():
         return None, ""
+    import nbformat
+
     nb = nbformat.read(out_nb, as_version=4)
     skip = {"injected-parameters", "papermill-error-cell-tag"}
     own = [c for c in nb.cells if not skip & set(c.metadata.get("tags", []))]
