@@ -66,7 +66,8 @@ def load_btheb() -> Cohort:
         ``scores``: 500 rows (100 clients x 5 waves) of measure ``bdi2`` (BDI-II, 0-63, lower is
         better), ``time`` in months since randomisation: 0 (before treatment), 2 (end of the
         two-month treatment phase), 3, 5 and 8 (one, three and six months of follow-up after it);
-        missing waves kept with NaN scores (3, 27, 42 and 48 missing at 2, 3, 5 and 8 months). ``clients``: ``id`` (``"btheb-001"``...), ``arm`` (TAU / BtheB),
+        missing waves kept with NaN scores (3, 27, 42 and 48 missing at 2, 3, 5 and 8 months).
+        ``clients``: ``id`` (``"btheb-001"``...), ``arm`` (TAU / BtheB),
         ``antidepressant`` (bool), ``episode_length`` (``"<6m"`` / ``">6m"``), ``chronic`` (episode
         longer than six months), ``end_reason`` (``planned`` when the 8-month BDI-II was recorded,
         else ``dropout``: derived, the trial did not record reasons), ``last_time`` (months).
