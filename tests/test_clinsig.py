@@ -314,15 +314,34 @@ def test_anchor_group_within_matches_paired_t(claus):
 
 
 def test_anchor_group_between(claus):
+    """Between-group anchor effect: TAU - PA mean BDI at time 4 with a Welch 95 % interval
+    computed by hand (R t.test default): SE = sqrt(v1/n1 + v2/n2), Welch-Satterthwaite df =
+    SE^4 / ((v1/n1)^2/(n1-1) + (v2/n2)^2/(n2-1)), half-width = qt(.975, df) * SE."""
+    from scipy.stats import t as t_dist
+
     res = anchor_group(
         claus, outcome="bdi", post=4, mid_improvement=7, group="treatment", effect="between"
     )
     assert res[["reference", "comparison"]].iloc[0].tolist() == ["PA", "TAU"]
-    at4 = claus.loc[claus["time"] == 4]
-    diff = (
-        at4.loc[at4.treatment == "TAU", "bdi"].mean() - at4.loc[at4.treatment == "PA", "bdi"].mean()
-    )
+    at4 = claus.loc[claus["time"] == 4].dropna(subset=["bdi"])
+    tau, pa = at4.loc[at4.treatment == "TAU", "bdi"], at4.loc[at4.treatment == "PA", "bdi"]
+    diff = tau.mean() - pa.mean()
+    a, b = tau.var() / len(tau), pa.var() / len(pa)
+    se = np.sqrt(a + b)
+    df = (a + b) ** 2 / (a**2 / (len(tau) - 1) + b**2 / (len(pa) - 1))
+    half = t_dist.ppf(0.975, df) * se
     assert res["difference"].iloc[0] == pytest.approx(diff)
+    assert res["lower"].iloc[0] == pytest.approx(diff - half, rel=1e-9)
+    assert res["upper"].iloc[0] == pytest.approx(diff + half, rel=1e-9)
+    assert res["category"].iloc[0] in {
+        "Statistically not significant",
+        "Statistically significant but not clinically relevant",
+        "Not significantly beyond the threshold",
+        "Probably clinically significant effect",
+        "Large clinically significant effect",
+    }
+    if diff - half < 0 < diff + half:  # CI contains 0
+        assert res["category"].iloc[0] == "Statistically not significant"
 
 
 def test_who5_higher_is_better(claus):
