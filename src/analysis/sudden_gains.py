@@ -303,6 +303,56 @@ _DOC_CRITERIA = """
 """
 
 
+_DOC_BYSG_RETURNS = """
+    Returns
+    -------
+    pandas.DataFrame
+        One row per gain (loss), ordered by client then session; empty with these columns when
+        there is none (R stops with an error instead). Columns, with R's meaning:
+
+        - ``<id>``: client id;
+        - ``id_sg``: ``"<id>_sg_<sg_session_n>"`` (``_sl_`` for losses), as in R;
+        - ``sg_crit123``: 1 (every row is a gain);
+        - ``sg_session_n``: R's label of the pregain session (its grid column counted from 1, or
+          from 0 with ``identify_sg_1to2``; equals the session number when sessions are numbered
+          1, 2, ... or 0, 1, ... respectively);
+        - ``pregain_time``, ``postgain_time``: the session numbers of the interval;
+        - ``sg_freq_byperson``: number of gains of this client;
+        - ``score_2n``, ``score_1n``, ``score_n``, ``score_n1``, ``score_n2``, ``score_n3``:
+          the scores two and one sessions before the pregain session, at the pregain (n) and
+          postgain (n1) sessions and the next two (R: ``sg_<measure>_2n`` ... ``_n3``), points;
+        - ``mean_pre``, ``mean_post``, ``n_pre``, ``n_post``, ``critical_value``: the windows of
+          criterion 3 (points, counts, t value);
+        - ``sg_magnitude``: ``score_n - score_n1`` (improvement in points; negative for losses);
+        - ``sg_tx_change``: ``score at tx_start - score at tx_end`` (points, improvement);
+        - ``sg_change_proportion``: ``sg_magnitude / sg_tx_change`` (|magnitude| for losses),
+          NaN when not finite;
+        - ``sg_reversal_value``: ``score_n1 + sg_magnitude / 2`` (points);
+        - ``sg_reversal``: 1 if a later score (window: ``reversal_window``) is worse than the
+          reversal value (better, for losses), else 0.
+"""
+
+_DOC_BYSG_PARAMS = """
+    tx_start, tx_end : float, optional
+        Sessions whose scores give the change over treatment (R's ``tx_start_var_name``,
+        ``tx_end_var_name``); default the first and last session of the grid.
+    reversal_window : {"r_package", "after_gain"}, default "r_package"
+        Sessions checked for a reversal; see the module notes on R's window.
+"""
+
+
+def _doc(f):
+    """Fill the shared parameter and return sections into a docstring (``%(_DOC_...)s``)."""
+    parts = {
+        "_DOC_CRITERIA": _DOC_CRITERIA.strip("\n").lstrip(),
+        "_DOC_BYSG_PARAMS": _DOC_BYSG_PARAMS.strip("\n").lstrip(),
+        "_DOC_BYSG_RETURNS": _DOC_BYSG_RETURNS.strip("\n").lstrip(),
+    }
+    f.__doc__ = f.__doc__ % parts
+    return f
+
+
+@_doc
 def sudden_gain_intervals(
     data: pd.DataFrame,
     id: str = "id",
@@ -321,8 +371,7 @@ def sudden_gain_intervals(
     kind: Literal["sg", "sl"] = "sg",
     loss_crit2: Literal["r_package", "mirror"] = "r_package",
 ) -> pd.DataFrame:
-    (
-        """Every tested between-session interval of every client, with each criterion.
+    """Every tested between-session interval of every client, with each criterion.
 
     The long form of R's ``identify_sg(..., crit123_details = TRUE)`` (``kind="sl"``:
     ``identify_sl``).
@@ -334,9 +383,7 @@ def sudden_gain_intervals(
         NaN or absent rows.
     id, time, score : str
         Column names: client id, session number, score (e.g. BDI-II total, 0-63).
-    """
-        + _DOC_CRITERIA
-        + """
+    %(_DOC_CRITERIA)s
     kind : {"sg", "sl"}
         Sudden gains or sudden losses.
     loss_crit2 : {"r_package", "mirror"}
@@ -366,7 +413,6 @@ def sudden_gain_intervals(
     >>> iv[["pregain_time", "postgain_time", "crit123"]].to_numpy().tolist()
     [[2.0, 3.0, 0.0], [3.0, 4.0, 1.0], [4.0, 5.0, 0.0]]
     """
-    )
     _check_options(cutoff, pct, crit3, kind, better_is, crit3_alpha)
     ids, grid, x = _wide(data, id, time, score, sessions)
     cr = _criteria(
@@ -521,44 +567,7 @@ def _bysg(
     return out
 
 
-_DOC_BYSG_RETURNS = """
-    Returns
-    -------
-    pandas.DataFrame
-        One row per gain (loss), ordered by client then session; empty with these columns when
-        there is none (R stops with an error instead). Columns, with R's meaning:
-
-        - ``<id>``: client id;
-        - ``id_sg``: ``"<id>_sg_<sg_session_n>"`` (``_sl_`` for losses), as in R;
-        - ``sg_crit123``: 1 (every row is a gain);
-        - ``sg_session_n``: R's label of the pregain session (its grid column counted from 1, or
-          from 0 with ``identify_sg_1to2``; equals the session number when sessions are numbered
-          1, 2, ... or 0, 1, ... respectively);
-        - ``pregain_time``, ``postgain_time``: the session numbers of the interval;
-        - ``sg_freq_byperson``: number of gains of this client;
-        - ``score_2n``, ``score_1n``, ``score_n``, ``score_n1``, ``score_n2``, ``score_n3``:
-          the scores two and one sessions before the pregain session, at the pregain (n) and
-          postgain (n1) sessions and the next two (R: ``sg_<measure>_2n`` ... ``_n3``), points;
-        - ``mean_pre``, ``mean_post``, ``n_pre``, ``n_post``, ``critical_value``: the windows of
-          criterion 3 (points, counts, t value);
-        - ``sg_magnitude``: ``score_n - score_n1`` (improvement in points; negative for losses);
-        - ``sg_tx_change``: ``score at tx_start - score at tx_end`` (points, improvement);
-        - ``sg_change_proportion``: ``sg_magnitude / sg_tx_change`` (|magnitude| for losses),
-          NaN when not finite;
-        - ``sg_reversal_value``: ``score_n1 + sg_magnitude / 2`` (points);
-        - ``sg_reversal``: 1 if a later score (window: ``reversal_window``) is worse than the
-          reversal value (better, for losses), else 0.
-"""
-
-_DOC_BYSG_PARAMS = """
-    tx_start, tx_end : float, optional
-        Sessions whose scores give the change over treatment (R's ``tx_start_var_name``,
-        ``tx_end_var_name``); default the first and last session of the grid.
-    reversal_window : {"r_package", "after_gain"}, default "r_package"
-        Sessions checked for a reversal; see the module notes on R's window.
-"""
-
-
+@_doc
 def sudden_gains(
     data: pd.DataFrame,
     id: str = "id",
@@ -578,8 +587,7 @@ def sudden_gains(
     tx_end: float | None = None,
     reversal_window: Literal["r_package", "after_gain"] = "r_package",
 ) -> pd.DataFrame:
-    (
-        """Sudden gains, one row per gain (R: ``create_bysg(..., identify = "sg")``).
+    """Sudden gains, one row per gain (R: ``create_bysg(..., identify = "sg")``).
 
     Parameters
     ----------
@@ -587,11 +595,9 @@ def sudden_gains(
         Long data, one row per client and session (not modified).
     id, time, score : str
         Column names: client id, session number, score (e.g. BDI-II total, 0-63, lower is better).
-    """
-        + _DOC_CRITERIA
-        + _DOC_BYSG_PARAMS
-        + _DOC_BYSG_RETURNS
-        + """
+    %(_DOC_CRITERIA)s
+    %(_DOC_BYSG_PARAMS)s
+    %(_DOC_BYSG_RETURNS)s
     Raises
     ------
     ValueError
@@ -616,7 +622,6 @@ def sudden_gains(
     >>> g[["id_sg", "sg_magnitude", "sg_reversal_value", "sg_reversal"]].to_numpy().tolist()
     [['1_sg_3', 12.0, 26.0, 1.0]]
     """
-    )
     return _bysg(
         data,
         id,
@@ -639,6 +644,7 @@ def sudden_gains(
     )
 
 
+@_doc
 def sudden_losses(
     data: pd.DataFrame,
     id: str = "id",
@@ -659,8 +665,7 @@ def sudden_losses(
     reversal_window: Literal["r_package", "after_gain"] = "r_package",
     loss_crit2: Literal["r_package", "mirror"] = "r_package",
 ) -> pd.DataFrame:
-    (
-        """Sudden losses, one row per loss (R: ``create_bysg(..., identify = "sl")``).
+    """Sudden losses, one row per loss (R: ``create_bysg(..., identify = "sl")``).
 
     A sudden loss is the mirror image of a gain: a large, stable worsening between sessions
     (Lutz et al. 2013). The cutoff is negative, as in R (e.g. ``cutoff=-7``).
@@ -671,16 +676,12 @@ def sudden_losses(
         Long data, one row per client and session (not modified).
     id, time, score : str
         Column names.
-    """
-        + _DOC_CRITERIA
-        + _DOC_BYSG_PARAMS
-        + """
+    %(_DOC_CRITERIA)s
+    %(_DOC_BYSG_PARAMS)s
     loss_crit2 : {"r_package", "mirror"}, default "r_package"
         R's criterion 2 for losses (``pregain - postgain <= pct * pregain``, met by any worsening)
         or its mirror of the gain criterion (a worsening of at least ``pct * pregain``).
-    """
-        + _DOC_BYSG_RETURNS
-        + """
+    %(_DOC_BYSG_RETURNS)s
     Raises
     ------
     ValueError
@@ -693,7 +694,6 @@ def sudden_losses(
     >>> sudden_losses(d, cutoff=-7)[["id_sg", "sg_magnitude"]].to_numpy().tolist()
     [['1_sl_3', -18.0]]
     """
-    )
     return _bysg(
         data,
         id,
@@ -767,9 +767,9 @@ def sudden_gains_byperson(
     >>> import pandas as pd
     >>> d = pd.DataFrame({"id": [1] * 6 + [2] * 6, "time": list(range(1, 7)) * 2,
     ...                   "score": [30, 31, 32, 20, 21, 19, 20, 20, 21, 20, 19, 20]})
-    >>> sudden_gains_byperson(d, cutoff=7)[["id", "sg_crit123", "sg_freq_byperson"]].to_numpy(
-    ...     ).tolist()
-    [[1, 1.0, 1], [2, 0.0, 0]]
+    >>> p = sudden_gains_byperson(d, cutoff=7)
+    >>> p["id_sg"].tolist(), p["sg_freq_byperson"].tolist()
+    (['1_sg_3', nan], [1, 0])
     """
     if multiple not in _MULTIPLE:
         raise ValueError(f"multiple must be one of {_MULTIPLE}, got {multiple!r}")
@@ -824,7 +824,7 @@ def describe_sudden_gains(table: pd.DataFrame, structure: Literal["bysg", "byper
     >>> import pandas as pd
     >>> t = pd.DataFrame({"sg_crit123": [1.0, 1.0], "sg_freq_byperson": [2, 2],
     ...                   "sg_reversal": [0.0, 1.0], "sg_magnitude": [8.0, 10.0]})
-    >>> describe_sudden_gains(t, "bysg")["sg_reversal_pct"]
+    >>> float(describe_sudden_gains(t, "bysg")["sg_reversal_pct"])
     50.0
     """
     if structure not in ("bysg", "byperson"):
