@@ -106,7 +106,7 @@ def test_cross_fitting_own_data_never_set_own_expectation():
 
 
 def test_on_track_flags_scores_above_the_upper_band_and_keeps_input():
-    d = _simulate(400, _log_curve, seed=SEED + 3)
+    d = _simulate(250, _log_curve, seed=SEED + 3)
     before = d.copy()
     t = on_track(d)
     pd.testing.assert_frame_equal(d, before)

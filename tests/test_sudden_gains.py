@@ -351,3 +351,78 @@ def test_no_gain_gives_empty_table_with_columns():
     assert len(g) == 0 and {"id_sg", "sg_magnitude", "sg_reversal"} <= set(g.columns)
     p = sudden_gains_byperson(d, cutoff=7)
     assert p["sg_crit123"].tolist() == [0.0]
+
+
+def _phq9_cohort(series: dict[str, list[float]]):
+    from analysis.cohort import Cohort
+
+    rows = [
+        (cid, t, "phq9", v)
+        for cid, vals in series.items()
+        for t, v in enumerate(vals, start=1)
+        if not np.isnan(v)
+    ]
+    s = pd.DataFrame(rows, columns=["id", "time", "measure", "score"])
+    return Cohort(scores=s, clients=pd.DataFrame({"id": list(series)}), name="hand")
+
+
+def test_rule_sudden_gain_in_definitions():
+    """The ``sudden_gain`` rule kind through the definitions engine, PHQ-9 (registry reliable
+    change 6 points = criterion 1).
+
+    a: 20 21 20 | 12 11 12 10 9. Gain 3 -> 4: 8 >= 6, 8 >= 0.25 * 20; windows (20, 21, 20) and
+       (12, 11, 12): means 20.33 and 11.67, SDs 0.577, s_pooled 0.577, 2.776 * 0.577 = 1.60 <
+       8.67. Reversal value 12 + 8 / 2 = 16, never exceeded -> met, first_met = 4.
+    b: 20 21 20 | 12 11 17 18 19. Same gain (post window 12, 11, 17: mean 13.33, SD 3.21,
+       s_pooled 2.31, 2.776 * 2.31 = 6.41 < 7.00); session 6 = 17 > 16 -> reversed -> not met;
+       counted when reversals are allowed.
+    c: 20 18 17 only: no interval with both windows -> not evaluable.
+    d: 15 throughout -> not met.
+    """
+    from analysis.definitions import validate_definitions
+    from analysis.outcomes import score_definitions
+
+    c = _phq9_cohort(
+        {
+            "a": [20, 21, 20, 12, 11, 12, 10, 9],
+            "b": [20, 21, 20, 12, 11, 17, 18, 19],
+            "c": [20, 18, 17, NA, NA, NA, NA, NA],
+            "d": [15] * 8,
+        }
+    )
+    defs = validate_definitions(
+        {
+            "definitions": [
+                {"name": "sg", "family": "symptom", "rule": "sudden_gain", "measure": "phq9"},
+                {"name": "sg_any", "family": "symptom", "rule": "sudden_gain",
+                 "measure": "phq9", "without_reversal": False},
+            ]
+        }
+    )  # fmt: skip
+    out = score_definitions(c, defs).set_index(["id", "definition"])
+    st = out["status"]
+    assert [st[(i, "sg")] for i in "abcd"] == ["met", "not_met", "not_evaluable", "not_met"]
+    assert [st[(i, "sg_any")] for i in "abcd"] == ["met", "met", "not_evaluable", "not_met"]
+    assert out.loc[("a", "sg"), "first_met"] == 4
+    assert out.loc[("c", "sg"), "reason"].startswith("no interval with enough scores")
+
+
+def test_rule_sudden_gain_not_computed_on_few_time_points():
+    """Five time points (a trial at 0, 2, 3, 5, 8 months): listed as not computed."""
+    from analysis.definitions import validate_definitions
+    from analysis.outcomes import score_definitions
+
+    c = _phq9_cohort({"a": [20, 12, 11, 10, 9], "b": [20, 19, 18, 17, 16]})
+    defs = validate_definitions(
+        {"definitions": [
+            {"name": "sg", "family": "symptom", "rule": "sudden_gain", "measure": "phq9"},
+            {"name": "rem", "family": "symptom", "rule": "cutoff", "measure": "phq9"},
+        ]}
+    )  # fmt: skip
+    out = score_definitions(c, defs)
+    assert "session-by-session" in out.attrs["skipped"]["sg"]
+    with pytest.raises(ValueError, match="unknown key"):
+        validate_definitions(
+            {"definitions": [{"name": "x", "family": "symptom", "rule": "sudden_gain",
+                              "measure": "phq9", "multiple": "first"}]}
+        )  # fmt: skip

@@ -91,6 +91,7 @@ __all__ = [
     "crit1_cutoff_from_rci",
     "select_cases",
     "rule_sudden_gain",
+    "MIN_TIMEPOINTS_RULE",
 ]
 
 _MULTIPLE = ("first", "last", "smallest", "largest")
@@ -1051,29 +1052,59 @@ def select_cases(
 # --------------------------------------------------------------------------------------------
 # rule kind for outcome definitions
 # --------------------------------------------------------------------------------------------
+#: Fewest time points for the ``sudden_gain`` rule: Tang & DeRubeis' windows hold three scores
+#: before and three from the postgain session on (R tests an interval only from the 4th column).
+MIN_TIMEPOINTS_RULE = 6
+_RULE_OPTIONS = ("cutoff", "pct", "crit3", "crit3_alpha", "without_reversal", "reversal_window")
+
+
 def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
-    """Outcome rule ``sudden_gain``: at least one sudden gain (without reversal by default).
+    """Outcome rule ``sudden_gain``: at least one sudden gain, by default without reversal.
 
-    Options of the definition: ``measure`` (required); ``cutoff`` (criterion 1, points; default
-    the instrument's reliable-change threshold from the registry, else the RCI from its
-    reliability and the cohort's baseline SD, as R's ``define_crit1_cutoff``); ``pct`` (default
-    0.25); ``crit3`` (default true); ``crit3_alpha`` (0.05); ``without_reversal`` (default true:
-    a reversed gain does not count); ``identify_sg_1to2`` (default true here: every client's
-    first assessment is the intake, a baseline, so a gain from the first to the second treatment
-    session can count); ``reversal_window`` ("r_package" or "after_gain"; default "after_gain" as
-    Tang & DeRubeis describe). Sessions are each client's assessments of that measure on the
-    cohort's time grid.
+    Options of the definition (all optional but ``measure``):
 
-    Evaluable: clients with at least one tested interval with every criterion computable (others:
-    "no interval with enough scores to test for a sudden gain"). ``first_met``: the postgain
-    session of the first counted gain. ``extra``: ``n_gains``, ``n_reversals`` per client.
+    - ``cutoff``: criterion 1 in points. Default: the instrument's reliable-change threshold
+      in the registry; else the RCI from its reliability and the cohort's baseline SD
+      (:func:`crit1_cutoff_from_rci`, as R's ``define_crit1_cutoff``; Stiles et al. 2003 used
+      the RCI in routine care). Tang & DeRubeis (1999) used 7 BDI points.
+    - ``pct`` (0.25), ``crit3`` (true), ``crit3_alpha`` (0.05): criteria 2 and 3, as
+      :func:`sudden_gains`.
+    - ``without_reversal`` (true): a reversed gain does not count.
+    - ``reversal_window`` ("after_gain"): every session after the postgain session is checked,
+      as Tang & DeRubeis describe; "r_package" for R's window.
+
+    The session grid is the cohort's time points of that measure; each client's first
+    assessment is the baseline of R's ``identify_sg_1to2`` (labels only). Cohorts with fewer
+    than :data:`MIN_TIMEPOINTS_RULE` time points (e.g. trials assessed at 0, 2, 3, 5, 8 months)
+    raise ``NotComputable``: sudden gains need session-by-session data.
+
+    Evaluable: clients with at least one interval where every criterion could be computed
+    (others: "no interval with enough scores to test for a sudden gain"). ``first_met``: the
+    postgain session of the first counted gain. ``extra``: ``n_gains``, ``n_reversals`` (per
+    client arrays).
+
+    References
+    ----------
+    Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904; Stiles W.B. et al. (2003)
+    J Consult Clin Psychol 71(1):14-21.
     """
-    from analysis.rules import RuleResult  # runtime import: rules does not import this module
+    # imported here: analysis.rules imports this module for its dispatch table
+    from analysis.rules import NotComputable, RuleResult
 
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
     rows = m["all_rows"]
     n_ids = len(t.ids)
+    n_times = rows["time"].nunique()
+    if n_times < MIN_TIMEPOINTS_RULE:
+        raise NotComputable(
+            f"sudden gains need session-by-session data: {ins.label} has {n_times} time points "
+            f"(at least {MIN_TIMEPOINTS_RULE} needed)"
+        )
+    for key in ("pct", "crit3_alpha"):
+        v = d.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ValueError(f"definition {d['name']!r}: key '{key}' must be a number, got {v!r}")
     cutoff = d.get("cutoff")
     if cutoff is None:
         rc = (ins.reliable_change or {}).get("value")
@@ -1101,7 +1132,7 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
         pct=d.get("pct", 0.25),
         crit3=bool(d.get("crit3", True)),
         crit3_alpha=float(d.get("crit3_alpha", 0.05)),
-        identify_sg_1to2=bool(d.get("identify_sg_1to2", True)),
+        identify_sg_1to2=True,
         better_is=ins.better_is,
     )
     met = np.zeros(n_ids, bool)
@@ -1109,27 +1140,22 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     n_gains = np.zeros(n_ids, int)
     n_rev = np.zeros(n_ids, int)
     evaluable = np.zeros(n_ids, bool)
-    if len(long):
-        iv = sudden_gain_intervals(long, "pos", "time", "score", **opts)
-        ok = iv.groupby("pos")["crit123"].count()
-        evaluable[ok.index[ok.to_numpy() > 0].to_numpy(int)] = True
-        g = sudden_gains(
-            long,
-            "pos",
-            "time",
-            "score",
-            **opts,
-            reversal_window=d.get("reversal_window", "after_gain"),
-        )
-        if len(g):
-            p = g["pos"].to_numpy(int)
-            np.add.at(n_gains, p, 1)
-            np.add.at(n_rev, p, g["sg_reversal"].to_numpy(int))
-            keep = g if not d.get("without_reversal", True) else g.loc[g["sg_reversal"] == 0]
-            if len(keep):
-                f = keep.groupby("pos")["postgain_time"].min()
-                first[f.index.to_numpy(int)] = f.to_numpy()
-                met[f.index.to_numpy(int)] = True
+    iv = sudden_gain_intervals(long, "pos", "time", "score", **opts)
+    ok = iv.groupby("pos")["crit123"].count()
+    evaluable[ok.index[ok.to_numpy() > 0].to_numpy(int)] = True
+    g = sudden_gains(
+        long, "pos", "time", "score", **opts,
+        reversal_window=d.get("reversal_window", "after_gain"),
+    )  # fmt: skip
+    if len(g):
+        p = g["pos"].to_numpy(int)
+        np.add.at(n_gains, p, 1)
+        np.add.at(n_rev, p, g["sg_reversal"].to_numpy(int))
+        keep = g.loc[g["sg_reversal"] == 0] if d.get("without_reversal", True) else g
+        if len(keep):
+            f = keep.groupby("pos")["postgain_time"].min()
+            first[f.index.to_numpy(int)] = f.to_numpy()
+            met[f.index.to_numpy(int)] = True
     reason = np.where(
         evaluable, "", "no interval with enough scores to test for a sudden gain"
     ).astype(object)
