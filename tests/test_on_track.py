@@ -221,3 +221,16 @@ def test_errors_name_columns():
         signal_performance(pd.DataFrame({"id": [1], "signal": [True]}), d)
     with pytest.raises(ValueError, match="folds"):
         on_track(d, folds=1)
+
+
+def test_signal_performance_by_session_ten_clients():
+    """Signals counted up to session 1: clients 2, 3 (TP 2 of 4 non-successes); up to 2 and 3:
+    clients 1-4 (TP 3, FP 1). Sensitivity 2/4, 3/4, 3/4."""
+    from analysis.on_track import signal_performance_by_session
+
+    oc = pd.DataFrame({"id": list(SUCCESS), "success": list(SUCCESS.values())})
+    r = signal_performance_by_session(_ten_client_track(), oc, success="success")
+    sens = r.loc[r["measure"] == "sensitivity"]
+    assert sens["by"].tolist() == [1.0, 2.0, 3.0]
+    assert sens["estimate"].tolist() == [0.5, 0.75, 0.75]
+    assert r.loc[r["measure"] == "ppv", "fp"].tolist() == [0, 1, 1]

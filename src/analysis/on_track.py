@@ -69,7 +69,11 @@ __all__ = [
     "on_track",
     "end_status",
     "signal_performance",
+    "signal_performance_by_session",
 ]
+
+_PERF_COLUMNS = ("definition", "measure", "count", "n", "estimate", "ci_low", "ci_high", "tp",
+                 "fp", "fn", "tn")  # fmt: skip
 
 
 def baseline_and_followup(
@@ -498,6 +502,57 @@ def signal_performance(
                     "tn": tn,
                 }  # fmt: skip
             )
-    cols = ["definition", "measure", "count", "n", "estimate", "ci_low", "ci_high", "tp", "fp",
-            "fn", "tn"]  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=list(_PERF_COLUMNS))
+
+
+def signal_performance_by_session(
+    track: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    id: str = "id",
+    *,
+    sessions=None,
+    better_is: Literal["lower", "higher"] = "lower",
+    success: str | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """How early is the signal useful? :func:`signal_performance` counting signals up to each
+    session.
+
+    Parameters
+    ----------
+    track : pandas.DataFrame
+        The result of :func:`on_track`.
+    outcomes : pandas.DataFrame
+        As :func:`signal_performance`.
+    id : str
+        Client id column.
+    sessions : sequence of float, optional
+        The sessions ``by`` to evaluate; default every session in ``track`` but the last.
+    better_is, success, alpha
+        As :func:`end_status` and :func:`signal_performance`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`signal_performance` with ``by`` (session) first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"id": [1, 1, 2, 2], "time": [1, 2, 1, 2], "score": [9, 9, 5, 5],
+    ...                   "expected": [6, 6, 6, 6], "not_on_track": [True, True, False, False]})
+    >>> oc = pd.DataFrame({"id": [1, 2], "ok": [False, True]})
+    >>> r = signal_performance_by_session(t, oc, sessions=[1], success="ok")
+    >>> r.loc[r["measure"] == "sensitivity", ["by", "estimate"]].to_numpy().tolist()
+    [[1.0, 1.0]]
+    """
+    times = np.sort(track["time"].unique()) if sessions is None else np.asarray(sessions, float)
+    if sessions is None:
+        times = times[:-1]
+    parts = []
+    for k in times:
+        st = end_status(track, id, better_is=better_is, by=float(k))
+        r = signal_performance(st, outcomes, id, success=success, alpha=alpha)
+        parts.append(r.assign(by=float(k)))
+    cols = ["by", *_PERF_COLUMNS]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
