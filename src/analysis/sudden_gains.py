@@ -90,6 +90,8 @@ __all__ = [
     "check_interval",
     "crit1_cutoff_from_rci",
     "select_cases",
+    "default_cutoff",
+    "gain_summary",
     "rule_sudden_gain",
     "MIN_TIMEPOINTS_RULE",
 ]
@@ -1049,6 +1051,105 @@ def select_cases(
     return pd.DataFrame({id: ids.to_numpy(), "sg_select": np.asarray(sel, bool)})
 
 
+def default_cutoff(instrument, baseline_scores=None, reliability: float | None = None) -> tuple:
+    """Criterion 1 for an instrument: its reliable-change threshold, else the RCI.
+
+    Parameters
+    ----------
+    instrument : analysis.instruments.Instrument
+        Registry entry (``reliable_change``, ``reliability``).
+    baseline_scores : array-like of float, optional
+        Baseline scores of the cohort, for the RCI's SD when the registry has no threshold.
+    reliability : float, optional
+        Reliability for the RCI (default the registry's).
+
+    Returns
+    -------
+    (float, str)
+        The cutoff in points and where it comes from (for a report's methods table).
+
+    Raises
+    ------
+    ValueError
+        If neither a threshold nor a reliability with baseline scores is available.
+
+    Examples
+    --------
+    >>> from analysis.instruments import load_registry
+    >>> default_cutoff(load_registry()["phq9"])[0]
+    6.0
+    """
+    rc = (instrument.reliable_change or {}).get("value")
+    if rc is not None:
+        src = (instrument.reliable_change or {}).get("source", "instrument registry")
+        return float(rc), f"reliable change threshold of {instrument.label}: {src}"
+    rel = reliability if reliability is not None else instrument.reliability_value()
+    b = pd.Series(baseline_scores if baseline_scores is not None else [], dtype=float).dropna()
+    if rel is None or len(b) < 2:
+        raise ValueError(
+            f"{instrument.code} has no reliable change threshold in the registry; give a cutoff "
+            "or a reliability and baseline scores for the RCI"
+        )
+    v = crit1_cutoff_from_rci(data_sd=b, reliability=rel)["reliable_change_value"]
+    return v, (
+        f"RCI = 1.96 * sqrt(2) * SD(baseline) * sqrt(1 - {rel:g}) (Jacobson & Truax 1991; "
+        "R suddengains define_crit1_cutoff)"
+    )
+
+
+def gain_summary(byperson: pd.DataFrame, by: str | None = None, alpha: float = 0.05):
+    """Clients with a sudden gain, overall or by group, with Wilson intervals.
+
+    Parameters
+    ----------
+    byperson : pandas.DataFrame
+        :func:`sudden_gains_byperson` output, with a ``by`` column if given.
+    by : str, optional
+        Group column (e.g. ``"arm"``).
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``<by>`` (if given), ``clients``, ``with_gain``, ``proportion``,
+        ``ci_low``, ``ci_high`` (Wilson), ``gains`` (all gains of these clients),
+        ``reversed`` (clients whose selected gain reversed), ``without_reversal``,
+        ``magnitude_mean`` (points, selected gains).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> bp = pd.DataFrame({"sg_crit123": [1.0, 0.0], "sg_freq_byperson": [2, 0],
+    ...                    "sg_reversal": [0.0, None], "sg_magnitude": [9.0, None]})
+    >>> gain_summary(bp)[["clients", "with_gain", "gains"]].to_numpy().tolist()
+    [[2, 1, 2]]
+    """
+    from analysis.stats import wilson_interval
+
+    keys = [by] if by else []
+    if by and by not in byperson.columns:
+        raise ValueError(f"column {by!r} not in the per-person table")
+    d = byperson.assign(
+        _g=byperson["sg_crit123"].fillna(0).astype(int),
+        _r=byperson["sg_reversal"].fillna(0).astype(int),
+    )
+    grouped = d.groupby(keys, dropna=False) if keys else [((), d)]
+    rows = []
+    for key, g in grouped:
+        n, k = len(g), int(g["_g"].sum())
+        lo, hi = wilson_interval(k, n, alpha)
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        row.update(
+            clients=n, with_gain=k, proportion=k / n if n else np.nan, ci_low=float(lo),
+            ci_high=float(hi), gains=int(g["sg_freq_byperson"].fillna(0).sum()),
+            reversed=int(g["_r"].sum()), without_reversal=k - int(g["_r"].sum()),
+            magnitude_mean=float(g["sg_magnitude"].mean()) if k else np.nan,
+        )  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------------------------
 # rule kind for outcome definitions
 # --------------------------------------------------------------------------------------------
@@ -1107,19 +1208,10 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
             raise ValueError(f"definition {d['name']!r}: key '{key}' must be a number, got {v!r}")
     cutoff = d.get("cutoff")
     if cutoff is None:
-        rc = (ins.reliable_change or {}).get("value")
-        if rc is not None:
-            cutoff = float(rc)
-        elif ins.reliability_value() is not None:
-            cutoff = crit1_cutoff_from_rci(
-                data_sd=m["baseline"][~np.isnan(m["baseline"])],
-                reliability=ins.reliability_value(),
-            )["reliable_change_value"]
-        else:
-            raise ValueError(
-                f"definition {d['name']!r}: {ins.code} has neither a reliable change threshold "
-                "nor a reliability in the registry; give 'cutoff'"
-            )
+        try:
+            cutoff = default_cutoff(ins, m["baseline"])[0]
+        except ValueError as exc:
+            raise ValueError(f"definition {d['name']!r}: {exc}") from None
     long = pd.DataFrame(
         {
             "pos": rows["pos"].to_numpy(),
