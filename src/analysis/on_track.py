@@ -70,6 +70,7 @@ __all__ = [
     "end_status",
     "signal_performance",
     "signal_performance_by_session",
+    "severity_points",
 ]
 
 _PERF_COLUMNS = ("definition", "measure", "count", "n", "estimate", "ci_low", "ci_high", "tp",
@@ -556,3 +557,43 @@ def signal_performance_by_session(
         parts.append(r.assign(by=float(k)))
     cols = ["by", *_PERF_COLUMNS]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def severity_points(instrument, baseline_scores) -> dict[str, float]:
+    """Baselines at which to draw expected curves: the midpoint of each severity band of the
+    instrument (registry ``bands``) that holds at least one baseline score, else the medians of
+    the baseline tertiles.
+
+    Parameters
+    ----------
+    instrument : analysis.instruments.Instrument
+        Registry entry (``bands``: lower bounds and labels; ``max``).
+    baseline_scores : array-like of float
+        The cohort's baseline scores (points).
+
+    Returns
+    -------
+    dict
+        Label -> baseline (points), in increasing order.
+
+    Examples
+    --------
+    >>> from analysis.instruments import load_registry
+    >>> severity_points(load_registry()["bdi2"], [10, 25, 40])
+    {'minimal': 6.5, 'moderate': 24.0, 'severe': 46.0}
+    """
+    b = pd.Series(baseline_scores, dtype=float).dropna()
+    bands = instrument.bands or {}
+    if bands.get("values") and bands.get("labels") and len(b):
+        lows = [float(v) for v in bands["values"]]
+        highs = [*(v - 1 if instrument.integer else v for v in lows[1:]), float(instrument.max)]
+        out = {}
+        for lab, lo, hi in zip(bands["labels"], lows, highs, strict=True):
+            if ((b >= lo) & (b <= hi)).any():
+                out[str(lab)] = (lo + hi) / 2
+        if out:
+            return out
+    if len(b) < 3:
+        return {"median": float(b.median())} if len(b) else {}
+    q = pd.qcut(b, 3, labels=["lower third", "middle third", "upper third"])
+    return {str(k): float(v) for k, v in b.groupby(q, observed=True).median().items()}

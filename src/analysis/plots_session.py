@@ -93,7 +93,9 @@ def expected_curves_plot(
     matplotlib Axes
     """
     ax = ax if ax is not None else plt.subplots(figsize=(7, 4.2))[1]
-    t = np.linspace(0, elapsed_max, 60)
+    # the model is fitted on sessions 1, 2, ... after baseline: draw it from 1 and join the
+    # baseline (session 0) with a straight segment
+    t = np.r_[0.0, np.linspace(1.0, max(float(elapsed_max), 1.0), 60)]
     palette = sns.color_palette("viridis", n_colors=max(len(baselines), 1))
     for (label, b), colour in zip(baselines.items(), palette, strict=False):
         p = model.predict(np.full(len(t), float(b)), t)
