@@ -68,7 +68,7 @@ def test_signal_confusion_counts_add_up(sim_out):
     s = by.loc[(by["measure"] == "sensitivity") & (by["definition"] == by["definition"].iloc[0])]
     assert s["estimate"].is_monotonic_increasing  # signals accumulate session by session
     html = (sim_out / "06_session_by_session.html").read_text("utf-8")
-    assert "Expected recovery by starting severity" in html
+    assert "Expected score (median) by sessions since baseline" in html  # the figure's alt text
 
 
 def test_btheb_says_why_left_out(tmp_path):
