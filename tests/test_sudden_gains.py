@@ -405,6 +405,8 @@ def test_rule_sudden_gain_in_definitions():
     assert [st[(i, "sg_any")] for i in "abcd"] == ["met", "met", "not_evaluable", "not_met"]
     assert out.loc[("a", "sg"), "first_met"] == 4
     assert out.loc[("c", "sg"), "reason"].startswith("no interval with enough scores")
+    details = score_definitions(c, defs).attrs["details"]["sg"]
+    assert details == {"cutoff": 6.0, "gains": 2, "reversed_gains": 1, "clients_with_gain": 2}
 
 
 def test_rule_sudden_gain_not_computed_on_few_time_points():
@@ -426,3 +428,20 @@ def test_rule_sudden_gain_not_computed_on_few_time_points():
             {"definitions": [{"name": "x", "family": "symptom", "rule": "sudden_gain",
                               "measure": "phq9", "multiple": "first"}]}
         )  # fmt: skip
+
+
+def test_baseline_and_identify_sg_1to2_as_the_vignette(sgdata_long, validation_file):
+    """Vignette: with bdi_s0 in sg_var_list and identify_sg_1to2 = TRUE a gain from session 1 to
+    2 can be found; labels then equal the session numbers (sg_1to2 ... sg_10to11)."""
+    wide = pd.read_csv(validation_file("real/suddengains_sgdata/sgdata.csv"))
+    cols = [f"bdi_s{i}" for i in range(0, 13)]
+    long0 = _long(wide, cols, time_values=list(range(13)))
+    iv = sudden_gain_intervals(long0, time="session", score="bdi", cutoff=7, identify_sg_1to2=True)
+    assert (iv["sg_session_n"] == iv["pregain_time"]).all()
+    assert iv["pregain_time"].min() == 1 and iv["postgain_time"].max() == 11
+    # intervals from session 2 on have the same windows as without the baseline, except that
+    # the first one (2 -> 3) gains a third pre-gain score (session 0 is now in its window)
+    iv1 = sudden_gain_intervals(sgdata_long, time="session", score="bdi", cutoff=7)
+    a = iv.loc[iv["pregain_time"] >= 3].set_index(["id", "pregain_time"])["crit123"]
+    b = iv1.loc[iv1["pregain_time"] >= 3].set_index(["id", "pregain_time"])["crit123"]
+    pd.testing.assert_series_equal(a, b.loc[a.index])

@@ -1174,15 +1174,17 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     - ``reversal_window`` ("after_gain"): every session after the postgain session is checked,
       as Tang & DeRubeis describe; "r_package" for R's window.
 
-    The session grid is the cohort's time points of that measure; each client's first
-    assessment is the baseline of R's ``identify_sg_1to2`` (labels only). Cohorts with fewer
+    The session grid is the cohort's time points of that measure; the first one is taken as a
+    baseline (R's ``identify_sg_1to2``: labels, and R's reversal window). Cohorts with fewer
     than :data:`MIN_TIMEPOINTS_RULE` time points (e.g. trials assessed at 0, 2, 3, 5, 8 months)
     raise ``NotComputable``: sudden gains need session-by-session data.
 
     Evaluable: clients with at least one interval where every criterion could be computed
     (others: "no interval with enough scores to test for a sudden gain"). ``first_met``: the
     postgain session of the first counted gain. ``extra``: ``n_gains``, ``n_reversals`` (per
-    client arrays).
+    client arrays) and the totals ``cutoff`` (points), ``gains``, ``reversed_gains``,
+    ``clients_with_gain``, which :func:`analysis.outcomes.score_definitions` keeps in
+    ``attrs["details"][<definition>]``.
 
     References
     ----------
@@ -1254,4 +1256,9 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     res = RuleResult(met, evaluable, reason, first, baseline=m["baseline"], post=m["post"])
     res.extra["n_gains"] = n_gains
     res.extra["n_reversals"] = n_rev
+    # scalars reach score_definitions' attrs["details"] (per-client arrays do not)
+    res.extra["cutoff"] = float(cutoff)
+    res.extra["gains"] = int(n_gains.sum())
+    res.extra["reversed_gains"] = int(n_rev.sum())
+    res.extra["clients_with_gain"] = int((n_gains > 0).sum())
     return res
