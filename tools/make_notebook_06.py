@@ -1,4 +1,5 @@
 """Write notebooks/06_session_by_session.ipynb (kept as code so its cells are reviewable)."""
+
 from _compare_common import BASE_PARAMETERS, SETUP, code, md, methods_cell, write
 
 PARAMS = BASE_PARAMETERS.replace(
@@ -32,7 +33,7 @@ cells = [
     ),
     code(
         SETUP
-        + '''
+        + """
 from analysis import on_track, plots_session, sudden_gains
 
 scores = cohort.scores.loc[cohort.scores["measure"] == measure, ["id", "time", "score"]]
@@ -46,7 +47,7 @@ report.show_banner(
     summary=(f"{instrument.label}: {n_times} time points ({units}); "
              + ("session-by-session analyses shown." if session_ok else
                 "too few sessions for session-by-session analyses.")),
-)'''
+)"""
     ),
     md(
         "## Sudden gains\n\n"
@@ -58,7 +59,7 @@ report.show_banner(
         "half of it."
     ),
     code(
-        '''if session_ok:
+        """if session_ok:
     first_scores = scores.dropna().sort_values(["id", "time"]).groupby("id")["score"].first()
     if sg_cutoff is None:
         cutoff, cutoff_source = sudden_gains.default_cutoff(instrument, first_scores, reliability)
@@ -92,7 +93,7 @@ report.show_banner(
             title=f"When sudden gains happen, {run_name}"))
 else:
     say(workflow.absent("Sudden gains", cohort, f"session-by-session {measure} scores "
-                        f"(at least {sudden_gains.MIN_TIMEPOINTS_RULE} sessions)"))'''
+                        f"(at least {sudden_gains.MIN_TIMEPOINTS_RULE} sessions)"))"""
     ),
     md(
         "## Outcome of clients with and without a sudden gain\n\n"
@@ -101,7 +102,7 @@ else:
         "(Tang & DeRubeis 1999; meta-analysis: Aderka et al. 2012)."
     ),
     code(
-        '''if session_ok:
+        """if session_ok:
     groups = byperson[["id"]].assign(
         sudden_gain=byperson["sg_crit123"].map({1.0: "with gain", 0.0: "without"}))
     by_gain = stats.prevalence(result, by="sudden_gain", groups=groups)
@@ -110,7 +111,7 @@ else:
                       "Success by sudden gain")
 else:
     say(workflow.absent("Outcomes by sudden gain", cohort,
-                        f"session-by-session {measure} scores"))'''
+                        f"session-by-session {measure} scores"))"""
     ),
     md(
         "## Expected recovery curves\n\n"
@@ -120,7 +121,7 @@ else:
         "own scores never set their own expectation."
     ),
     code(
-        '''track = None
+        """track = None
 if session_ok:
     try:
         track = on_track.on_track(scores, better_is=instrument.better_is, band=band,
@@ -141,7 +142,7 @@ if track is not None:
                       "Share of scores worse than the expected band, by session")
 elif not session_ok:
     say(workflow.absent("Expected recovery curves", cohort,
-                        f"session-by-session {measure} scores"))'''
+                        f"session-by-session {measure} scores"))"""
     ),
     md(
         "## How well does the signal predict a final non-success?\n\n"
@@ -153,7 +154,7 @@ elif not session_ok:
         "*Better than expected at the end*: the last score better than the expected one."
     ),
     code(
-        '''if track is not None:
+        """if track is not None:
     status = on_track.end_status(track, better_is=instrument.better_is)
     perf = on_track.signal_performance(status, result)
     report.write_csv(perf, output_dir, "on_track_signal_performance.csv")
@@ -181,7 +182,7 @@ elif not session_ok:
     better = status["better_than_expected"].mean()
     say(f"Better than expected at the end: {100 * better:.1f} % of {len(status)} clients.")
 else:
-    say(workflow.absent("Signal performance", cohort, f"session-by-session {measure} scores"))'''
+    say(workflow.absent("Signal performance", cohort, f"session-by-session {measure} scores"))"""
     ),
     methods_cell(
         "Sudden gains: Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904, with the "
