@@ -191,9 +191,11 @@ else:
         "15(3):e0230276), reproduced on its example data; here the reversal window starts at the "
         "session after the gain unless sg_reversal_window is r_package. Expected recovery curves: "
         "quantile regression (Koenker & Bassett 1978; statsmodels QuantReg) on baseline and "
-        "log(1 + sessions since baseline), as the log-linear expected recovery curves of Finch, "
-        "Lambert & Schaalje (2001) Clin Psychol Psychother 8(4):231-242, cross-fitted over "
-        "clients; the band is a choice of this report, not the proprietary OQ-45 rule. Signal "
+        "log(1 + sessions since baseline) (the log-linear dose-effect curve: Howard et al. 1986, "
+        "Am Psychol 41(2):159-164), cross-fitted over clients; expected recovery curves as an "
+        "early warning after Lambert's OQ system (Finch, Lambert & Schaalje 2001); the band is a "
+        "choice of this report, not the proprietary OQ-45 rule. Sudden gains and outcome: "
+        "Aderka et al. (2012) J Consult Clin Psychol 80(1):93-101. Signal "
         "performance with Wilson (1927) intervals."
     ),
 ]

@@ -9,9 +9,9 @@ expectation.
 
 Model
 -----
-For each session after baseline, with ``L = log(1 + sessions since baseline)`` (the log-linear
-dose-response of psychotherapy: Howard et al. 1986; log session as in the expected recovery curves
-of Finch et al. 2001) and ``b`` the baseline score, the conditional quantile ``q`` of the score is
+For each session after baseline, with ``L = log(1 + sessions since baseline)`` (the negatively
+accelerated, log-linear dose-effect curve of psychotherapy: Howard et al. 1986) and ``b`` the
+baseline score, the conditional quantile ``q`` of the score is
 
     Q_q(score | b, L) = a0 + a1 b + (c0 + c1 b) L + (d0 + d1 b) L^2      (``degree=2``)
 
@@ -42,7 +42,10 @@ References
 ----------
 Finch A.E., Lambert M.J. & Schaalje B.G. (2001) Psychotherapy quality control: the statistical
 generation of expected recovery curves for integration into an early warning system. Clin Psychol
-Psychother 8(4):231-242.
+Psychother 8(4):231-242. (Cited for the idea of expected recovery curves; its model and volume
+details were not checked against the paper in this project.)
+Aderka I.M., Nickerson A., Boe H.J. & Hofmann S.G. (2012) Sudden gains during psychological
+treatments of anxiety and depression: a meta-analysis. J Consult Clin Psychol 80(1):93-101.
 Lambert M.J. (2007) Presidential address: What we have learned from a decade of research aimed at
 improving psychotherapy outcome in routine care. Psychother Res 17(1):1-14.
 Howard K.I., Kopta S.M., Krause M.S. & Orlinsky D.E. (1986) The dose-effect relationship in
