@@ -7,7 +7,7 @@ PARAMS = BASE_PARAMETERS.replace(
     "sg_cutoff: float = None  # sudden-gain criterion 1 in points; None means the registry's"
     " reliable change, else the RCI\n"
     "sg_pct: float = 0.25  # sudden-gain criterion 2, share of the pregain score"
-    " (Tang and DeRubeis 1999)\n"
+    " (Tang and DeRubeis 1999); None skips it, as centred scores need\n"
     "sg_crit3: bool = True  # sudden-gain criterion 3, pre and post three-session means against"
     " a t critical value\n"
     'sg_multiple: str = "first"  # gain kept for clients with several: first, last, smallest'
@@ -175,6 +175,21 @@ elif not session_ok:
         track, result, better_is=instrument.better_is,
         sessions=sorted(track["time"].unique())[:8])
     report.write_csv(early, output_dir, "on_track_signal_by_session.csv")
+    how_early = early.loc[early["measure"].isin(["sensitivity", "ppv"])].assign(
+        value=lambda t: (100 * t["estimate"]).round(0))
+    if suppress_small_counts:  # a percentage from 1-4 clients (or 1-4 left over) is not shown
+        small = lambda k: (k >= 1) & (k < report.SMALL_COUNT)  # noqa: E731
+        hide = small(how_early["count"]) | small(how_early["n"] - how_early["count"])
+        how_early["value"] = how_early["value"].where(~hide)
+    how_early = how_early.pivot_table(index=["definition", "measure"], columns="by",
+                                      values="value", sort=False)
+    how_early.columns = [f"by {units[:-1]} {c:g}" for c in how_early.columns]
+    how_early = how_early.reset_index()
+    how_early["definition"] = how_early["definition"].str.replace("_", " ")
+    report.show_table(how_early,
+                      "How early: % of final non-successes signalled (sensitivity) and % of "
+                      "signalled clients ending as non-successes (PPV), signals counted up to "
+                      "each session")
     timing = status.loc[status["signal"], "first_signal_time"]
     say(f"{int(status['signal'].sum())} of {len(status)} clients were signalled before their last "
         f"session; median first signal at {units[:-1]} {timing.median():g}." if len(timing) else
