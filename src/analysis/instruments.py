@@ -481,7 +481,9 @@ def load_user_instruments(
     return reg
 
 
-def load_registry(path: str | Path | None = None) -> dict[str, Instrument]:
+def load_registry(
+    path: str | Path | None = None, *, instruments: Any = None
+) -> dict[str, Instrument]:
     """Load the instrument registry.
 
     Parameters
@@ -490,6 +492,9 @@ def load_registry(path: str | Path | None = None) -> dict[str, Instrument]:
         YAML file; default the package's ``config/instruments.yaml`` extended by the user
         instrument files named in ``$ANALYSIS_INSTRUMENTS`` (see the module docstring and
         :func:`load_user_instruments`). An explicit ``path`` is read alone.
+    instruments : str, path or list of them, optional
+        Further user instrument files (relative to the project root), added to the default
+        registry for this call only; files already active are not read twice.
 
     Returns
     -------
@@ -510,9 +515,12 @@ def load_registry(path: str | Path | None = None) -> dict[str, Instrument]:
         errors of :func:`load_user_instruments`.
     """
     if path is not None:
+        if instruments:
+            raise ValueError("load_registry: give either a registry path or user instruments")
         return dict(_load_cached(str(Path(path).resolve())))
     base = _load_cached(str(DEFAULT_REGISTRY.resolve()))
     files = _env_files()
+    files += [f for f in instrument_files(instruments) if f not in files]
     if not files:
         return dict(base)
     return load_user_instruments(files, base)

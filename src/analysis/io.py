@@ -9,18 +9,35 @@ row number and a reason). The account ``rows_in = rows_kept + rows_quarantined``
 A *record* is one score: in a long file one line; in a wide file one line x one score column (every
 cell of an unmapped column is a record too, quarantined as ``unmapped_column``). The *row* reported
 for a record is the line in a CSV file (the header is line 1), the row in the Excel sheet, or the
-1-based record number in Parquet, SPSS and Stata files (which have no lines).
+1-based record number in Parquet, SPSS and Stata files (which have no lines). Lines are physical:
+a quoted value holding a line break (an Excel note typed with Alt+Enter) spans two lines, and the
+next record's row counts both.
+
+CSV files are read as they come: the encoding is detected (UTF-8 strictly, with or without a
+byte order mark, else cp1252, the Windows/Excel default in Western Europe) or given, the delimiter
+is sniffed (comma, semicolon, tab, pipe) or given, and numbers may use a decimal comma (a
+semicolon file, the European Excel default, accepts ``12,5`` unless ``decimal`` says otherwise).
+What was used is part of the row account (:attr:`Quarantine.reading`). A header that repeats a
+column name, a file with no data rows, and client data that disagree between rows or fall
+outside the recode map stop with an error naming the file, the lines and the values.
 
 Spec keys (all optional but ``path``)::
 
     path: data/clinic.csv        # relative paths resolve against analysis.paths.project_root()
     format: csv                  # csv, excel, parquet, spss, stata; inferred from the suffix
+    encoding: cp1252             # CSV: utf-8, utf-8-sig, cp1252, latin-1; default detected
+    sep: ";"                     # CSV: delimiter (one character or 'tab'); default sniffed
+    decimal: ","                 # decimal mark of scores and times: '.' or ','; default '.'
+                                 #   (a semicolon file accepts both unless this is given)
+    instruments: my_instruments.yaml   # user instrument file(s) adding measure codes
+                                 #   (see analysis.instruments; relative to the project root)
     layout: long                 # long | wide
     sheet: Sheet1                # Excel sheet name or 0-based index
     header_row: 1                # line (CSV) or sheet row (Excel) holding the header, 1-based
     columns: {id: client, time: session, measure: questionnaire, score: total, date: date}
     measure: phq9                # long file holding one measure and no measure column
     scores: {phq9: PHQ9_total, gad7: GAD7_total}   # long file with one score column per measure
+    scores: {bai: {mean_of: [p1, p2, p3]}}   # a score that is the mean of columns (all present)
     measure_map: {PHQ9: phq9}    # recode measure labels to registry codes
     time_map: {pre: 0, 2m: 2}    # recode time labels to numbers
     wide: {bdi.pre: {measure: bdi2, time: 0}, ...}            # explicit wide mapping, or
@@ -28,6 +45,12 @@ Spec keys (all optional but ``path``)::
     ignore: [age, sex]           # columns of a wide file that are neither scores nor client data
     ignore_pattern: '\\.rater$'
     clients: {path: clients.csv, columns: {arm: group, therapist: th}, recode: {arm: {1: CBT}}}
+                                 # id: the client file's id column (default: the scores
+                                 #   mapping's id column, else 'id'); encoding, sep as above;
+                                 # on_conflict: error (default) | quarantine: a client whose arm,
+                                 #   therapist... differ between rows, or a code outside the
+                                 #   recode map, stops the read, or sets that client's records
+                                 #   aside as invalid_client_data
     time_unit: session           # session | week | month
     name: clinic_a
     description: "..."
@@ -635,13 +658,25 @@ def _records_long(data, rows, spec, na) -> pd.DataFrame:
     need = [idc, timec]
     scores = spec.get("scores")
     if scores:
-        measure_cols = {str(m): str(c) for m, c in scores.items()}
+        measure_cols = {}
+        for m, c in scores.items():
+            if isinstance(c, dict):
+                parts = c.get("mean_of")
+                if set(c) != {"mean_of"} or not isinstance(parts, list) or not parts:
+                    raise ValueError(
+                        f"scores.{m}: a composite score is {{mean_of: [column, ...]}}, got {c!r}"
+                    )
+                measure_cols[str(m)] = [str(x) for x in parts]
+            else:
+                measure_cols[str(m)] = str(c)
     else:
         scorec = cols.get("score", "score")
         need.append(scorec)
         if "measure" not in spec:
             need.append(cols.get("measure", "measure"))
-    need += list((scores or {}).values())
+    if scores:
+        for c in measure_cols.values():
+            need += c if isinstance(c, list) else [c]
     if cols.get("date"):
         need.append(cols["date"])
     missing = [c for c in need if c not in data.columns]
@@ -667,9 +702,31 @@ def _records_long(data, rows, spec, na) -> pd.DataFrame:
         )
         return out
     parts = [
-        base.assign(column=c, value=data[c].to_numpy(), measure=m) for m, c in measure_cols.items()
+        base.assign(column=c, value=data[c].to_numpy(), measure=m)
+        if isinstance(c, str)
+        else base.assign(column=",".join(c), measure=m, **_mean_of(data, c, na, spec))
+        for m, c in measure_cols.items()
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+def _mean_of(data: pd.DataFrame, cols: list[str], na, spec: dict) -> dict[str, np.ndarray]:
+    """Mean of several columns per line. Every column blank: a missing assessment (NaN); some
+    blank: missing too, never a mean of fewer parts (noted by the caller's account as a missing
+    score); a value that is not a number: the record keeps its raw text, so it is quarantined as
+    ``non_numeric_score`` naming it."""
+    dec = spec.get("decimal") or "auto"
+    blank = pd.DataFrame({c: _blank(data[c], na) for c in cols})
+    num = pd.DataFrame({c: _to_number(data[c].where(~blank[c]), dec) for c in cols})
+    bad = num.isna() & ~blank
+    out = num.mean(axis=1, skipna=False).astype(object)
+    if bad.any().any():
+        first_bad = bad.idxmax(axis=1)
+        rows_bad = bad.any(axis=1)
+        out[rows_bad] = [f"{data.at[i, c]} (column {c})" for i, c in first_bad[rows_bad].items()]
+    out[blank.all(axis=1)] = ""
+    incomplete = blank.any(axis=1) & ~blank.all(axis=1) & ~bad.any(axis=1)
+    return {"value": out.to_numpy(), "incomplete": incomplete.to_numpy()}
 
 
 def _wide_map(columns: list[str], spec: dict) -> dict[str, tuple[Any, Any]]:
@@ -1140,7 +1197,9 @@ def read_cohort_file(
     spec : dict
         The reader spec (see the module docstring): ``path`` and the column mapping. Not modified.
     registry : dict, optional
-        Instrument registry (default: the package's); measures and score ranges come from it.
+        Instrument registry; measures and score ranges come from it. Default: the package's,
+        plus the active user instrument files (:func:`analysis.instruments.load_registry`) and
+        those named by the spec's ``instruments``.
     root : str or Path, optional
         Base for relative paths (default :func:`analysis.paths.project_root`).
 
@@ -1169,14 +1228,10 @@ def read_cohort_file(
         raise ValueError(f"unknown spec key(s) {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}")
     if registry is not None:
         reg = registry
-    elif spec.get("instruments"):
-        from analysis.instruments import instrument_files, load_user_instruments
+    else:  # the default registry plus the user instrument files the spec names
+        from analysis.instruments import instrument_files
 
-        reg = load_user_instruments(
-            instrument_files(spec["instruments"], root=root), load_registry()
-        )
-    else:
-        reg = load_registry()
+        reg = load_registry(instruments=instrument_files(spec.get("instruments"), root=root))
     path = resolve_path(spec["path"], root)
     decimal = spec.get("decimal")
     if decimal is not None and decimal not in _DECIMALS:
@@ -1227,6 +1282,12 @@ def read_cohort_file(
         else:
             rec = _records_long(data, rows, spec, na)
             unit = "record = one line" if not spec.get("scores") else "record = line x measure"
+            if "incomplete" in rec:  # composite (mean_of) scores with some parts blank
+                inc = rec["incomplete"].fillna(False).astype(bool)
+                for m in rec.loc[rec["incomplete"].notna(), "measure"].unique():
+                    notes[f"{m}_missing_because_a_part_is_blank"] = int(
+                        (inc & rec["measure"].eq(m)).sum()
+                    )
     except ValueError as err:
         msg = str(err)
         if Path(msg.split(": ", 1)[0]).is_file():  # already names its file (the client file)
@@ -1601,35 +1662,41 @@ def check_separation(data: pd.DataFrame, covariates: list[str], event: str) -> s
 # command line
 
 
-def main_validate(argv: list[str] | None = None) -> int:
-    """``python -m analysis validate FILE [--spec spec.yaml] [--quarantine-out PATH]``.
-
-    Reads FILE through the spec (without one: long layout with columns ``id, time, measure,
-    score``), prints the row account and the quarantine reasons by count and the quarantined
-    records, and runs nothing else.
-
-    Returns
-    -------
-    int
-        0 when the file could be read (even with quarantined records); 2 when it cannot be read at
-        all (the message names the file and, where known, the row and column).
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis validate",
-        description="Check an input file: rows in = rows kept + rows quarantined. Runs nothing.",
-    )
-    parser.add_argument("file", help="the data file (CSV, Excel, Parquet, SPSS .sav, Stata .dta)")
-    parser.add_argument("--spec", help="YAML reader spec (column mapping); see analysis.io")
-    parser.add_argument("--quarantine-out", help="write the quarantined records to this CSV")
-    parser.add_argument("--max-show", type=int, default=50, help="quarantined records printed")
-    args = parser.parse_args(argv)
+def _spec_help(path: str, spec: dict) -> str:
+    """What ``validate`` needs when the columns are not named: the file's columns and a spec."""
     try:
-        spec = load_spec(args.spec) if args.spec else {}
-        spec = {**spec, "path": str(Path(args.file).resolve())}
-        cohort, q = read_cohort_file(spec)
-    except (ValueError, FileNotFoundError, OSError, yaml.YAMLError) as err:
-        print(f"error: cannot read {args.file}: {err}", file=sys.stderr)
-        return 2
+        data, _, _ = read_table(
+            resolve_path(path),
+            spec.get("format"),
+            sheet=spec.get("sheet"),
+            header_row=int(spec.get("header_row", 1)),
+            encoding=spec.get("encoding"),
+            sep=spec.get("sep"),
+        )
+    except (ValueError, OSError):
+        return ""
+    cols = [str(c) for c in data.columns]
+    shown = ", ".join(cols[:30]) + (f", ... ({len(cols)} columns)" if len(cols) > 30 else "")
+    return (
+        f"\nThe file's columns are: {shown}\n"
+        "Tell the reader which column is which, in a reader spec (a YAML file) or in a runs file:\n"
+        "  # long layout: one line per client x time point (x measure)\n"
+        "  columns: {id: <client column>, time: <session column>, measure: <questionnaire "
+        "column>, score: <total column>}\n"
+        "  measure: phq9                 # instead of a measure column, when the file holds one "
+        "measure\n"
+        "  scores: {phq9: <PHQ-9 column>, gad7: <GAD-7 column>}   # or one column per measure\n"
+        "  # wide layout: one line per client, one column per measure x time point\n"
+        "  layout: wide\n"
+        "  columns: {id: <client column>}\n"
+        "  wide: {pattern: '^(?P<measure>phq9|gad7)_s(?P<time>\\d+)$'}   # or "
+        "{<column>: {measure: phq9, time: 0}, ...}\n"
+        'then: make validate ARGS="FILE --spec my_spec.yaml" or make validate '
+        'ARGS="-f my_runs.yaml" (see analysis.io and README, "Your own data")'
+    )
+
+
+def _print_account(cohort: Cohort, q: Quarantine, max_show: int) -> None:
     s = q.summary()
     print(f"file: {s['source']}")
     print(f"unit: {s['unit']}; lines read: {s['lines_in']}")
@@ -1641,15 +1708,123 @@ def main_validate(argv: list[str] | None = None) -> int:
         print("quarantined by reason:")
         for r, n in s["reasons"].items():
             print(f"  {r:<18} {n:>6}  {REASONS.get(r, '')}")
-        shown = q.rows.sort_values(["row", "column"], kind="mergesort").head(args.max_show)
+        shown = q.rows.sort_values(["row", "column"], kind="mergesort").head(max_show)
         print("quarantined records (row = line in the file / sheet row / record number):")
         with pd.option_context("display.width", 200, "display.max_colwidth", 90):
             print(shown[["row", "column", "reason", "detail"]].to_string(index=False))
-        if len(q.rows) > args.max_show:
-            print(f"  ... {len(q.rows) - args.max_show} more (use --quarantine-out)")
+        if len(q.rows) > max_show:
+            print(f"  ... {len(q.rows) - max_show} more (use --quarantine-out)")
     for k, v in s.get("notes", {}).items():
         print(f"note: {k} = {v}")
-    if args.quarantine_out:
-        out = q.to_csv(args.quarantine_out)
-        print(f"quarantine written to {out}")
-    return 0
+    if cohort.scores["score"].notna().sum() == 0:
+        print("WARNING: no usable score: the main job would stop before any notebook")
+
+
+def main_validate(argv: list[str] | None = None) -> int:
+    """``python -m analysis validate [FILE] [--spec SPEC.yaml] [-f RUNS.yaml [--only RUN ...]]``.
+
+    Reads FILE through the reader spec (without one: long layout with columns ``id, time,
+    measure, score``), or every run of dataset ``file`` of a runs file through its
+    ``dataset_options`` (with the runs file's user instruments), prints how the file was read
+    (encoding, delimiter, decimal mark), the row account, the quarantine reasons by count and the
+    quarantined records, and runs nothing else. ``--spec`` also takes a runs file. When the
+    columns are not named it lists the file's columns and the spec it needs.
+
+    Returns
+    -------
+    int
+        0 when every file could be read (even with quarantined records); 2 when one cannot be
+        read at all (the message names the file and, where known, the line and column).
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis validate",
+        description="Check input files: rows in = rows kept + rows quarantined. Runs nothing.",
+        epilog="Examples: validate export.csv --spec my_spec.yaml;  validate -f my_runs.yaml",
+    )
+    parser.add_argument(
+        "file", nargs="?", help="the data file (CSV, Excel, Parquet, SPSS .sav, Stata .dta)"
+    )
+    parser.add_argument(
+        "--spec", help="YAML reader spec (column mapping; see analysis.io), or a runs file"
+    )
+    parser.add_argument(
+        "-f",
+        "--runs-file",
+        metavar="RUNS.yaml",
+        help="check every run of dataset 'file' in this runs file (as the main job reads them)",
+    )
+    parser.add_argument("--only", nargs="+", metavar="RUN", help="with -f: only these runs")
+    parser.add_argument(
+        "--instruments",
+        action="append",
+        default=[],
+        metavar="FILE.yaml",
+        help="user instrument file adding measure codes (repeatable)",
+    )
+    parser.add_argument("--quarantine-out", help="write the quarantined records to this CSV")
+    parser.add_argument("--max-show", type=int, default=50, help="quarantined records printed")
+    args = parser.parse_args(argv)
+    jobs: list[tuple[str, dict[str, Any]]] = []
+    try:
+        runs_file = args.runs_file
+        spec: dict[str, Any] = {}
+        if args.spec:
+            spec = load_spec(args.spec)
+            if "runs" in spec and "path" not in spec:  # a runs file given as the spec
+                runs_file = runs_file or args.spec
+                spec = {}
+        if runs_file:
+            from analysis.pipeline import load_runs
+
+            runs = load_runs(runs_file)
+            chosen = args.only or list(runs)
+            unknown = sorted(set(chosen) - set(runs))
+            if unknown:
+                raise ValueError(f"unknown run(s) {unknown}; the runs file has {sorted(runs)}")
+            for name in chosen:
+                cfg = runs[name]
+                if cfg["dataset"] != "file":
+                    print(f"run {name}: dataset {cfg['dataset']!r} is not a user file; skipped")
+                    continue
+                opts = dict(cfg["dataset_options"])
+                if args.file:
+                    opts["path"] = str(Path(args.file).resolve())
+                opts["instruments"] = [*cfg.get("instruments", []), *args.instruments]
+                jobs.append((f"run {name}", opts))
+            if not jobs:
+                raise ValueError(f"{runs_file}: no run of dataset 'file' to check")
+        else:
+            if not args.file:
+                parser.error("give a data FILE (with --spec) or a runs file (-f RUNS.yaml)")
+            spec = {**spec, "path": str(Path(args.file).resolve())}
+            if args.instruments:
+                from analysis.instruments import instrument_files
+
+                spec["instruments"] = [
+                    str(f)
+                    for f in instrument_files(spec.get("instruments"))
+                    + instrument_files(args.instruments, root=Path.cwd())
+                ]
+            jobs.append(("", spec))
+    except (ValueError, FileNotFoundError, OSError, TypeError, yaml.YAMLError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    code = 0
+    for label, spec in jobs:
+        if label:
+            print(f"== {label}")
+        try:
+            cohort, q = read_cohort_file(spec)
+        except (ValueError, FileNotFoundError, OSError, TypeError, yaml.YAMLError) as err:
+            named = spec.get("columns") or spec.get("scores") or spec.get("wide")
+            hint = "" if named else _spec_help(spec["path"], spec)
+            print(f"error: cannot read {spec['path']}: {err}{hint}", file=sys.stderr)
+            code = 2
+            continue
+        _print_account(cohort, q, args.max_show)
+        if args.quarantine_out:
+            out = Path(args.quarantine_out)
+            if len(jobs) > 1:
+                out = out.with_name(f"{out.stem}_{label.split()[-1]}{out.suffix}")
+            print(f"quarantine written to {q.to_csv(out)}")
+    return code
