@@ -37,7 +37,9 @@ Spec keys (all optional but ``path``)::
     columns: {id: client, time: session, measure: questionnaire, score: total, date: date}
     measure: phq9                # long file holding one measure and no measure column
     scores: {phq9: PHQ9_total, gad7: GAD7_total}   # long file with one score column per measure
-    scores: {bai: {mean_of: [p1, p2, p3]}}   # a score that is the mean of columns (all present)
+    scores: {bai: {mean_of: [p1, p2, p3], min_present: 3}}   # a score that is the mean of
+                                 #   columns (of those present, when at least min_present are;
+                                 #   default all)
     measure_map: {PHQ9: phq9}    # recode measure labels to registry codes
     time_map: {pre: 0, 2m: 2}    # recode time labels to numbers
     wide: {bdi.pre: {measure: bdi2, time: 0}, ...}            # explicit wide mapping, or
@@ -657,16 +659,26 @@ def _records_long(data, rows, spec, na) -> pd.DataFrame:
     timec = cols.get("time", "time")
     need = [idc, timec]
     scores = spec.get("scores")
+    min_present: dict[str, int] = {}
     if scores:
         measure_cols = {}
         for m, c in scores.items():
             if isinstance(c, dict):
                 parts = c.get("mean_of")
-                if set(c) != {"mean_of"} or not isinstance(parts, list) or not parts:
+                mp = c.get("min_present", len(parts) if isinstance(parts, list) else 0)
+                if (
+                    not set(c) <= {"mean_of", "min_present"}
+                    or not isinstance(parts, list)
+                    or not parts
+                    or not isinstance(mp, int)
+                    or not 1 <= mp <= len(parts)
+                ):
                     raise ValueError(
-                        f"scores.{m}: a composite score is {{mean_of: [column, ...]}}, got {c!r}"
+                        f"scores.{m}: a composite score is {{mean_of: [column, ...], "
+                        f"min_present: n}} (1 <= n <= number of columns), got {c!r}"
                     )
                 measure_cols[str(m)] = [str(x) for x in parts]
+                min_present[str(m)] = mp
             else:
                 measure_cols[str(m)] = str(c)
     else:
@@ -704,28 +716,33 @@ def _records_long(data, rows, spec, na) -> pd.DataFrame:
     parts = [
         base.assign(column=c, value=data[c].to_numpy(), measure=m)
         if isinstance(c, str)
-        else base.assign(column=",".join(c), measure=m, **_mean_of(data, c, na, spec))
+        else base.assign(
+            column=",".join(c), measure=m, **_mean_of(data, c, na, spec, min_present[m])
+        )
         for m, c in measure_cols.items()
     ]
     return pd.concat(parts, ignore_index=True)
 
 
-def _mean_of(data: pd.DataFrame, cols: list[str], na, spec: dict) -> dict[str, np.ndarray]:
-    """Mean of several columns per line. Every column blank: a missing assessment (NaN); some
-    blank: missing too, never a mean of fewer parts (noted by the caller's account as a missing
-    score); a value that is not a number: the record keeps its raw text, so it is quarantined as
-    ``non_numeric_score`` naming it."""
+def _mean_of(
+    data: pd.DataFrame, cols: list[str], na, spec: dict, min_present: int
+) -> dict[str, np.ndarray]:
+    """Mean of several columns per line, over the parts present when at least ``min_present``
+    are (default all). Every part blank: a missing assessment (NaN); fewer than ``min_present``
+    present: missing too, counted in the account's notes; a value that is not a number: the
+    record keeps its raw text, so it is quarantined as ``non_numeric_score`` naming it."""
     dec = spec.get("decimal") or "auto"
     blank = pd.DataFrame({c: _blank(data[c], na) for c in cols})
     num = pd.DataFrame({c: _to_number(data[c].where(~blank[c]), dec) for c in cols})
     bad = num.isna() & ~blank
-    out = num.mean(axis=1, skipna=False).astype(object)
+    present = num.notna().sum(axis=1)
+    out = num.mean(axis=1, skipna=True).where(present >= min_present).astype(object)
     if bad.any().any():
         first_bad = bad.idxmax(axis=1)
         rows_bad = bad.any(axis=1)
         out[rows_bad] = [f"{data.at[i, c]} (column {c})" for i, c in first_bad[rows_bad].items()]
     out[blank.all(axis=1)] = ""
-    incomplete = blank.any(axis=1) & ~blank.all(axis=1) & ~bad.any(axis=1)
+    incomplete = (present < min_present) & ~blank.all(axis=1) & ~bad.any(axis=1)
     return {"value": out.to_numpy(), "incomplete": incomplete.to_numpy()}
 
 
@@ -1285,7 +1302,7 @@ def read_cohort_file(
             if "incomplete" in rec:  # composite (mean_of) scores with some parts blank
                 inc = rec["incomplete"].fillna(False).astype(bool)
                 for m in rec.loc[rec["incomplete"].notna(), "measure"].unique():
-                    notes[f"{m}_missing_because_a_part_is_blank"] = int(
+                    notes[f"{m}_missing_too_few_parts_present"] = int(
                         (inc & rec["measure"].eq(m)).sum()
                     )
     except ValueError as err:
