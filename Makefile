@@ -55,6 +55,10 @@ lint: $(STAMP)  ## ruff lint and format check
 format: $(STAMP)  ## ruff format
 	$(PY) -m ruff format src tests benchmarks
 
-clean:  ## remove generated reports and data (keeps their READMEs) and the virtual environment
-	find reports data -mindepth 1 ! -name README.md -exec rm -rf {} +
+# Only what the project generates: the rendered reports, the simulated default cohort and .venv.
+# Nothing else in data/ (e.g. a cohort written with make simulate ARGS="--out data/big") and no
+# folder of yours (my_study/ ...) is touched.
+clean:  ## remove what the project generated: reports/ (but its README), data/simulated/ and .venv
+	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf data/simulated
 	rm -rf $(VENV)
