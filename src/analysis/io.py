@@ -385,6 +385,35 @@ def _read_csv(
         if len(sep) != 1:
             raise ValueError(f"{p}: sep must be one character (or 'tab'), got {sep!r}")
         sep_how = "given"
+    info = {
+        "encoding": f"{enc} ({enc_how})",
+        "delimiter": f"{_show_sep(sep)} ({sep_how})",
+    }
+    if '"' not in text and "\r" not in text.replace("\r\n", "\n"):
+        # no quoting, so one record per line: pandas' C parser, ten times faster
+        try:
+            raw = pd.read_csv(
+                io_mod.StringIO(text),
+                sep=sep,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                skiprows=header_row - 1,
+                engine="c",
+            )
+        except pd.errors.EmptyDataError:
+            raw = None
+        except pd.errors.ParserError:
+            raw = False  # a line with too many fields: the csv module below names it
+        if raw is None:
+            raise ValueError(f"{p}: the file has no header line (expected on line {header_row})")
+        if raw is not False:
+            names = _header_names(raw.iloc[0].tolist(), p, f"line {header_row}")
+            data = raw.iloc[1:].reset_index(drop=True).fillna("")
+            data.columns = names
+            rows = pd.Series(np.arange(len(data)) + header_row + 1, dtype=int)
+            return data, rows, info
     reader = csv.reader(io_mod.StringIO(text, newline=""), delimiter=sep, strict=True)
     header: list[str] | None = None
     records: list[list[str]] = []
@@ -430,10 +459,6 @@ def _read_csv(
     names = _header_names(header, p, f"line {header_row}")
     data = pd.DataFrame(records, columns=range(len(names)), dtype=object)
     data.columns = names
-    info = {
-        "encoding": f"{enc} ({enc_how})",
-        "delimiter": f"{_show_sep(sep)} ({sep_how})",
-    }
     return data, pd.Series(starts, dtype=int), info
 
 
@@ -944,7 +969,10 @@ def _validate_records(
             ),
             index=rec.index,
         ),
-        "non_numeric_score": "score '" + vt + "' is not a number" + _decimal_hint(vt, decimal),
+        "non_numeric_score": "score '"
+        + vt
+        + "' is not a number"
+        + _decimal_hint(vt, decimal, v_nonnum),
         "out_of_range": "score "
         + vt
         + label_txt
@@ -1019,16 +1047,16 @@ def _validate_records(
     return kept, quarantine
 
 
-def _decimal_hint(vt: pd.Series, decimal: str) -> pd.Series:
+def _decimal_hint(vt: pd.Series, decimal: str, where: pd.Series) -> pd.Series:
+    """A hint about the decimal mark for the non-numeric scores (``where``); '' elsewhere."""
+    out = pd.Series("", index=vt.index, dtype=object)
+    sub = vt[where]
     if decimal == ",":
-        return vt.map(lambda v: " (decimal is ',' in the spec)" if "." in v else "")
-    if decimal == ".":
-        return vt.map(
-            lambda v: (
-                " (a decimal comma? set decimal: ',' in the spec)" if _COMMA_NUMBER.match(v) else ""
-            )
-        )
-    return vt.map(lambda v: "")
+        out[where] = sub.map(lambda v: " (decimal is ',' in the spec)" if "." in v else "")
+    elif decimal == ".":
+        hint = " (a decimal comma? set decimal: ',' in the spec)"
+        out[where] = sub.map(lambda v: hint if _COMMA_NUMBER.match(v) else "")
+    return out
 
 
 def _items_records(data, rows, spec, na) -> tuple[pd.DataFrame, dict]:

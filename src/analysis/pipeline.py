@@ -640,6 +640,7 @@ def _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label
         _, quarantine = io.read_cohort_file(cfg["dataset_options"])
         quarantine.to_csv(out_dir / "quarantine.csv")
         info["input_account"] = quarantine.account()
+        info["input_reading"] = quarantine.reading  # encoding, delimiter, decimal mark used
     with project_kernel() as kernel:
         for i, nb in enumerate(notebooks, 1):
             print(f"[{label}] notebook {i}/{len(notebooks)}: {nb.name} executing ...", flush=True)
