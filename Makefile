@@ -42,7 +42,7 @@ lab: $(STAMP)  ## open JupyterLab on notebooks/ in the project's environment
 simulate: $(STAMP)  ## generate a simulated cohort, e.g. make simulate ARGS="--clients 100000 --seed 7 --out data/big"
 	$(PY) -m analysis simulate $(ARGS)
 
-validate: $(STAMP)  ## check an input file without running anything, e.g. make validate ARGS="path/to/file.csv"
+validate: $(STAMP)  ## check input files without running anything: ARGS="-f my_study/runs.yaml" or ARGS="file.csv --spec spec.yaml"
 	$(PY) -m analysis validate $(ARGS)
 
 benchmark: $(STAMP)  ## speed and memory benchmarks (prints tables; not part of the tests)
