@@ -676,7 +676,7 @@ def _to_number(s: pd.Series, decimal: str) -> pd.Series:
     return pd.to_numeric(s.where(~is_txt, fixed), errors="coerce")
 
 
-def _records_long(data, rows, spec, na) -> pd.DataFrame:
+def _records_long(data, rows, spec, na, decimal: str = ".") -> pd.DataFrame:
     cols = dict(spec.get("columns") or {})
     if "date" not in cols and "date" in data.columns:
         cols["date"] = "date"
@@ -742,7 +742,7 @@ def _records_long(data, rows, spec, na) -> pd.DataFrame:
         base.assign(column=c, value=data[c].to_numpy(), measure=m)
         if isinstance(c, str)
         else base.assign(
-            column=",".join(c), measure=m, **_mean_of(data, c, na, spec, min_present[m])
+            column=",".join(c), measure=m, **_mean_of(data, c, na, decimal, min_present[m])
         )
         for m, c in measure_cols.items()
     ]
@@ -750,15 +750,14 @@ def _records_long(data, rows, spec, na) -> pd.DataFrame:
 
 
 def _mean_of(
-    data: pd.DataFrame, cols: list[str], na, spec: dict, min_present: int
+    data: pd.DataFrame, cols: list[str], na, decimal: str, min_present: int
 ) -> dict[str, np.ndarray]:
     """Mean of several columns per line, over the parts present when at least ``min_present``
     are (default all). Every part blank: a missing assessment (NaN); fewer than ``min_present``
     present: missing too, counted in the account's notes; a value that is not a number: the
     record keeps its raw text, so it is quarantined as ``non_numeric_score`` naming it."""
-    dec = spec.get("decimal") or "auto"
     blank = pd.DataFrame({c: _blank(data[c], na) for c in cols})
-    num = pd.DataFrame({c: _to_number(data[c].where(~blank[c]), dec) for c in cols})
+    num = pd.DataFrame({c: _to_number(data[c].where(~blank[c]), decimal) for c in cols})
     bad = num.isna() & ~blank
     present = num.notna().sum(axis=1)
     out = num.mean(axis=1, skipna=True).where(present >= min_present).astype(object)
@@ -1325,7 +1324,7 @@ def read_cohort_file(
             rec, notes = _items_records(data, rows, spec, na)
             unit = "record = one line x one scored questionnaire"
         else:
-            rec = _records_long(data, rows, spec, na)
+            rec = _records_long(data, rows, spec, na, decimal)
             unit = "record = one line" if not spec.get("scores") else "record = line x measure"
             if "incomplete" in rec:  # composite (mean_of) scores with some parts blank
                 inc = rec["incomplete"].fillna(False).astype(bool)
