@@ -45,6 +45,8 @@ __all__ = [
     "get_instrument",
     "registry_table",
     "is_case",
+    "is_remitted",
+    "default_cutoff",
     "DEFAULT_REGISTRY",
     "USER_INSTRUMENTS_ENV",
     "instrument_files",
@@ -81,6 +83,10 @@ class Instrument:
         Direction of improvement.
     cutoff, reliability, norms, bands, reliable_change, mcid : dict
         Raw registry entries, each with ``value`` (or means/SDs), ``source`` and ``confirmed``.
+    remission : dict or None
+        The instrument's published *remission* threshold, distinct from the caseness cutoff:
+        ``value`` (points), ``remission_if`` (the comparison that makes a score remitted, e.g.
+        ``"<"`` for PHQ-9 < 5), ``source``, ``confirmed``.
     """
 
     code: str
@@ -99,12 +105,18 @@ class Instrument:
     bands: dict[str, Any] | None = None
     reliable_change: dict[str, Any] | None = None
     mcid: dict[str, Any] | None = None
+    remission: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def cutoff_value(self) -> float | None:
         """Clinical cutoff in score points, or None when the instrument has none."""
         return None if self.cutoff is None else float(self.cutoff["value"])
+
+    @property
+    def remission_value(self) -> float | None:
+        """Remission threshold in points (see ``remission['remission_if']``), or None."""
+        return None if self.remission is None else float(self.remission["value"])
 
     @property
     def reliability_value(self) -> float | None:
@@ -122,6 +134,7 @@ _KNOWN = set(_REQUIRED) | {
     "bands",
     "reliable_change",
     "mcid",
+    "remission",
 }
 #: Families an instrument may belong to (outcome-definition families without ``composite``).
 _FAMILIES = ("symptom", "functional", "alliance", "personal", "child_family")
@@ -132,6 +145,7 @@ _ALTERNATIVES = {
     "reliability_alternatives": "reliability",
     "cutoff_alternatives": "cutoff",
     "reliable_change_alternatives": "reliable_change",
+    "remission_alternatives": "remission",
 }
 
 
@@ -194,6 +208,17 @@ def _check_value(
         if sub.get("type") not in _RELIABILITY_TYPES:
             raise err(
                 f"{key}.type", f"must be one of {list(_RELIABILITY_TYPES)}, got {sub.get('type')!r}"
+            )
+    elif kind == "remission":
+        if sub.get("remission_if") not in _CASE_OPS:
+            raise err(
+                f"{key}.remission_if",
+                f"must be one of {sorted(_CASE_OPS)}, got {sub.get('remission_if')!r}",
+            )
+        if not all(lo <= x <= hi for x in vals):
+            raise err(
+                f"{key}.value",
+                f"remission threshold {sub['value']} lies outside the range [{lo:g}, {hi:g}]",
             )
     elif kind in ("reliable_change", "mcid"):
         if not all(0 < x <= hi - lo for x in vals):
@@ -259,7 +284,7 @@ def _parse(code: str, entry: Any, path: Path) -> Instrument:
         isinstance(items, int) and not isinstance(items, bool) and items > 0
     ):
         raise err("items", f"must be a positive whole number, got {items!r}")
-    for key in ("cutoff", "reliability", "reliable_change", "mcid"):
+    for key in ("cutoff", "reliability", "reliable_change", "mcid", "remission"):
         sub = entry.get(key)
         if sub is None:
             continue
@@ -301,6 +326,7 @@ def _parse(code: str, entry: Any, path: Path) -> Instrument:
         bands=entry.get("bands"),
         reliable_change=entry.get("reliable_change"),
         mcid=entry.get("mcid"),
+        remission=entry.get("remission"),
         extra={k: v for k, v in entry.items() if k not in _KNOWN},
     )
 
@@ -505,14 +531,15 @@ def load_registry(
     ------
     ValueError
         If an entry lacks a required key; has an unknown direction or family; a value (cutoff,
-        reliability, reliable_change, mcid, norms, bands, alternatives) without a ``source``
-        string and a boolean ``confirmed``; a reliability outside (0, 1) or of a type other than
-        ``internal_consistency`` / ``test_retest``; an unknown ``case_if``; a cutoff or band edge
-        outside [min, max]; band edges not strictly increasing or labels not matching them; a
-        reliable change or MCID that is not a positive number of points within the range; or
-        ``norms.functional`` without both mean and SD. The message names the file, the instrument
-        and the key (e.g. ``instrument 'phq9', key 'reliability.value'``). User files add the
-        errors of :func:`load_user_instruments`.
+        reliability, reliable_change, mcid, remission, norms, bands, alternatives) without a
+        ``source`` string and a boolean ``confirmed``; a reliability outside (0, 1) or of a type
+        other than ``internal_consistency`` / ``test_retest``; an unknown ``case_if`` or
+        ``remission_if``; a cutoff, remission threshold or band edge outside [min, max]; band
+        edges not strictly increasing or labels not matching them; a reliable change or MCID
+        that is not a positive number of points within the range; or ``norms.functional``
+        without both mean and SD. The message names the file, the instrument and the key
+        (e.g. ``instrument 'phq9', key 'reliability.value'``). User files add the errors of
+        :func:`load_user_instruments`.
     """
     if path is not None:
         if instruments:
@@ -602,7 +629,8 @@ def registry_table(registry: dict[str, Instrument] | None = None) -> pd.DataFram
         Columns ``measure, label, construct, family, min, max, better_is, cutoff, case_if,
         cutoff_source, cutoff_confirmed, reliability, reliability_type, reliability_source,
         reliability_confirmed, reliable_change, reliable_change_source, reliable_change_confirmed,
-        mcid, mcid_confirmed, norm_mean, norm_sd, norm_confirmed``. Values are in score points
+        mcid, mcid_confirmed, remission, remission_if, remission_source, remission_confirmed,
+        norm_mean, norm_sd, norm_confirmed``. Values are in score points
         (reliability a coefficient); ``norm_*`` is the functional (non-clinical) sample.
         Missing values are NaN (numbers) or None (sources and flags).
     """
@@ -611,6 +639,7 @@ def registry_table(registry: dict[str, Instrument] | None = None) -> pd.DataFram
     for code, ins in reg.items():
         cut, rel = ins.cutoff or {}, ins.reliability or {}
         rc, mcid = ins.reliable_change or {}, ins.mcid or {}
+        rem = ins.remission or {}
         func = (ins.norms or {}).get("functional") or {}
         rows.append(
             {
@@ -634,6 +663,10 @@ def registry_table(registry: dict[str, Instrument] | None = None) -> pd.DataFram
                 "reliable_change_confirmed": rc.get("confirmed"),
                 "mcid": mcid.get("value", np.nan),
                 "mcid_confirmed": mcid.get("confirmed"),
+                "remission": rem.get("value", np.nan),
+                "remission_if": rem.get("remission_if"),
+                "remission_source": rem.get("source"),
+                "remission_confirmed": rem.get("confirmed"),
                 "norm_mean": func.get("mean", np.nan),
                 "norm_sd": func.get("sd", np.nan),
                 "norm_confirmed": func.get("confirmed"),
@@ -667,3 +700,176 @@ def is_case(score: pd.Series | np.ndarray | float, instrument: Instrument) -> An
     arr = np.asarray(score, dtype=float)
     out = np.where(np.isnan(arr), np.nan, op(arr, instrument.cutoff_value).astype(float))
     return out if out.ndim else float(out)
+
+
+def is_remitted(score: pd.Series | np.ndarray | float, instrument: Instrument) -> Any:
+    """Whether each score is in remission by the instrument's published remission threshold.
+
+    Remission is not "below the caseness cutoff": e.g. PHQ-9 caseness is 10 or more (NHS Talking
+    Therapies), remission is a score below 5 (the registry's ``remission`` entry and its source).
+
+    Parameters
+    ----------
+    score : array-like of float
+        Totals in the instrument's points. NaN gives NaN (not evaluable), never False.
+    instrument : Instrument
+        Must have a ``remission`` entry.
+
+    Returns
+    -------
+    numpy.ndarray of float (1.0 remitted, 0.0 not, NaN missing), or a float for a scalar.
+
+    Raises
+    ------
+    ValueError
+        If the instrument has no published remission threshold in the registry.
+
+    Examples
+    --------
+    >>> is_remitted([3, 5, 12], get_instrument("phq9")).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    if instrument.remission is None:
+        raise ValueError(
+            f"Instrument {instrument.code!r} has no published remission threshold in the "
+            "registry (below-caseness is a different definition: use is_case)"
+        )
+    op = _CASE_OPS[instrument.remission["remission_if"]]
+    arr = np.asarray(score, dtype=float)
+    out = np.where(np.isnan(arr), np.nan, op(arr, instrument.remission_value).astype(float))
+    return out if out.ndim else float(out)
+
+
+def _boundary_points(instrument: Instrument) -> float:
+    """The published cutoff as a J&T cutoff point (strict on both sides, as clinsig uses it).
+
+    For integer totals the boundary lies half a point inside the gap, so that "clinical at pre"
+    (strictly beyond) and "functional at post" (strictly on the other side) reproduce the
+    published ``case_if`` exactly: PHQ-9 ``>= 10`` gives 9.5 (pre 10 clinical, post 9
+    functional). For non-integer totals the published value itself is returned.
+    """
+    cut = instrument.cutoff or {}
+    v = float(cut["value"])
+    if not instrument.integer:
+        return v
+    return {">=": v - 0.5, ">": v + 0.5, "<=": v + 0.5, "<": v - 0.5}[cut["case_if"]]
+
+
+def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> dict[str, Any]:
+    """The clinical-significance cutoff an analysis should use for an instrument, and why.
+
+    Jacobson & Truax (1991) cutoff *c* needs the mean and SD of a functional (non-clinical)
+    population; methodologists use it where such norms exist (Bauer, Lambert & Nielsen 2004).
+    Without confirmed norms the instrument's published clinical cutoff is the next best choice;
+    cutoff *a* (2 SD beyond the clinical sample's mean) depends on the sample and is used only on
+    request.
+
+    Parameters
+    ----------
+    instrument : Instrument
+    cutoff_type : {None, "c", "published", "a", "b"}
+        None (default) chooses: ``"c"`` when ``norms.functional`` is confirmed, otherwise
+        ``"published"`` when the instrument has a clinical cutoff, otherwise ``"none"``. Any
+        other value is returned as requested, with the reason saying it was requested.
+
+    Returns
+    -------
+    dict
+        ``cutoff_type`` (``"c"``, ``"published"``, ``"a"``, ``"b"`` or ``"none"``),
+        ``m_functional``, ``sd_functional`` (points; None unless c/b with norms), ``cutoff``
+        (points, for ``"published"``: the boundary to pass as ``clinsig``'s ``cutoff=``, see
+        Notes; else None), ``source`` (citation of the norms or cutoff) and ``reason`` (a
+        sentence the report can show).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``cutoff_type``, or c/b requested without functional norms, or
+        ``"published"`` requested for an instrument without a clinical cutoff.
+
+    Notes
+    -----
+    ``clinsig`` judges a pre score clinical when strictly beyond the cutoff and a post score
+    functional when strictly on the other side. For integer totals the published cutoff is
+    therefore returned half a point inside the gap (PHQ-9 caseness ``>= 10`` -> 9.5), which
+    reproduces the published rule exactly.
+
+    References
+    ----------
+    Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19.
+    Bauer S., Lambert M.J. & Nielsen S.L. (2004) Clinical significance methods: a comparison of
+    statistical techniques. J Pers Assess 82(1):60-70.
+
+    Examples
+    --------
+    >>> default_cutoff(get_instrument("phq9"))["cutoff_type"]
+    'c'
+    >>> d = default_cutoff(get_instrument("bdi2"))
+    >>> d["cutoff_type"], d["cutoff"]
+    ('published', 13.5)
+    """
+    func = (instrument.norms or {}).get("functional")
+    cut = instrument.cutoff
+    out: dict[str, Any] = {
+        "cutoff_type": None,
+        "m_functional": None,
+        "sd_functional": None,
+        "cutoff": None,
+        "source": None,
+        "reason": "",
+    }
+    valid = (None, "c", "b", "a", "published")
+    if cutoff_type not in valid:
+        raise ValueError(f"cutoff_type must be one of {list(valid)}, got {cutoff_type!r}")
+    label = instrument.label
+    if cutoff_type in ("c", "b") or (cutoff_type is None and func and func.get("confirmed")):
+        if not func:
+            raise ValueError(
+                f"cutoff {cutoff_type!r} needs functional norms; the registry has none for "
+                f"{label} (pass m_functional and sd_functional with their source)"
+            )
+        kind = cutoff_type or "c"
+        conf = "confirmed" if func.get("confirmed") else "UNCONFIRMED"
+        out.update(
+            cutoff_type=kind,
+            m_functional=float(func["mean"]),
+            sd_functional=float(func["sd"]),
+            source=func["source"],
+        )
+        out["reason"] = (
+            f"Jacobson-Truax cutoff {kind} with {conf} functional norms for {label} "
+            f"(M = {func['mean']:g}, SD = {func['sd']:g}; {func['source']})"
+            + ("" if cutoff_type else ": cutoff c is the default where norms exist")
+            + (f" ({cutoff_type} requested)" if cutoff_type else "")
+        )
+        return out
+    if cutoff_type == "a":
+        out.update(cutoff_type="a")
+        out["reason"] = (
+            "Jacobson-Truax cutoff a (2 SD beyond the clinical sample's mean) as requested; it "
+            "depends on the sample and says nothing about the non-clinical population"
+        )
+        return out
+    if cut is not None:
+        conf = "confirmed" if cut.get("confirmed") else "UNCONFIRMED"
+        out.update(
+            cutoff_type="published", cutoff=_boundary_points(instrument), source=cut["source"]
+        )
+        why = (
+            "requested"
+            if cutoff_type == "published"
+            else "no confirmed functional norms in the registry, so cutoff c is not available"
+        )
+        out["reason"] = (
+            f"the published {conf} clinical cutoff of {label} (case if score {cut['case_if']} "
+            f"{cut['value']:g}; {cut['source']}): {why}"
+        )
+        return out
+    if cutoff_type == "published":
+        raise ValueError(f"{label} has no published clinical cutoff in the registry")
+    out.update(cutoff_type="none")
+    out["reason"] = (
+        f"not computed: {label} has neither confirmed functional norms nor a published clinical "
+        "cutoff in the registry (cutoff a only on request)"
+    )
+    return out
