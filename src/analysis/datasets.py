@@ -244,6 +244,7 @@ def _load_file(**spec: Any) -> Cohort:
             **cohort.meta,
             "input_account": quarantine.account(),
             "quarantine": quarantine.summary(),
+            "input_reading": quarantine.reading,  # encoding, delimiter, decimal mark
         },
     )
 
