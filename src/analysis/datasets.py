@@ -231,8 +231,11 @@ def load_simulated(**options: Any) -> Cohort:
 
 
 def _load_file(**spec: Any) -> Cohort:
-    from analysis import io
+    from analysis import instruments, io
 
+    # user instruments named by the spec join this process's registry (and its kernels'), so the
+    # outcome definitions and notebooks that follow know the measure codes the reader accepted
+    instruments.activate_instruments(spec.get("instruments"))
     cohort, quarantine = io.read_cohort_file(spec)
     # the row account travels with the cohort, so every report can state it
     return replace(
@@ -241,6 +244,7 @@ def _load_file(**spec: Any) -> Cohort:
             **cohort.meta,
             "input_account": quarantine.account(),
             "quarantine": quarantine.summary(),
+            "input_reading": quarantine.reading,  # encoding, delimiter, decimal mark
         },
     )
 
@@ -267,7 +271,10 @@ def load_dataset(name: str, /, **options: Any) -> Cohort:
     ----------
     name : {"btheb", "help", "simulated", "file", "cohort_dir"}
         ``file`` reads a user's export; ``options`` is then the reader specification (see
-        :func:`analysis.io.read_cohort_file`). ``cohort_dir`` reads a cohort written by
+        :func:`analysis.io.read_cohort_file`); the user instrument files its ``instruments``
+        names become part of this process's registry
+        (:func:`analysis.instruments.activate_instruments`). ``cohort_dir`` reads a cohort
+        written by
         :func:`analysis.io.write_cohort` (option ``path``).
     **options
         Passed to the loader.

@@ -2,12 +2,33 @@
 
 The registry is data (``config/instruments.yaml``); this module loads, validates and queries it.
 Every value carries its source and a ``confirmed`` flag (see the YAML header).
+
+User instruments
+    A user's own instruments (e.g. the Beck Anxiety Inventory, not in the package) live in a YAML
+    file of the same form, ``instruments: {code: entry}``, anywhere outside the package. Each entry
+    is validated by exactly the same checks as the package's (errors name the file, the instrument
+    and the key). A user entry never silently replaces a package entry: a code that is already in
+    the registry stops with an error, unless the entry says ``override: true`` together with
+    ``override_reason: "<why, with the source>"`` (then it replaces the package entry, and both
+    keys are kept in :attr:`Instrument.extra` with ``defined_in``, the file). The same code in
+    two user files is an error too.
+
+    User files reach every part of the package through :func:`load_registry`: the default
+    registry is the package's plus the files named in the environment variable
+    ``ANALYSIS_INSTRUMENTS`` (absolute paths separated by ``os.pathsep``). A runs file names them
+    (``instruments:`` at its top level or in a run's ``dataset_options``); the main job and the
+    ``file`` dataset loader put them there (:func:`activate_instruments`), so the readers, the
+    schema, the definitions and the notebooks' kernels all see the same registry.
 """
 
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,9 +48,18 @@ __all__ = [
     "is_remitted",
     "default_cutoff",
     "DEFAULT_REGISTRY",
+    "USER_INSTRUMENTS_ENV",
+    "instrument_files",
+    "load_user_instruments",
+    "activate_instruments",
+    "using_instruments",
 ]
 
 DEFAULT_REGISTRY = CONFIG_DIR / "instruments.yaml"
+#: Environment variable naming user instrument files (absolute paths separated by os.pathsep).
+USER_INSTRUMENTS_ENV = "ANALYSIS_INSTRUMENTS"
+_USER_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+_OVERRIDE_KEYS = ("override", "override_reason")
 
 _CASE_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
@@ -301,23 +331,196 @@ def _parse(code: str, entry: Any, path: Path) -> Instrument:
     )
 
 
+def _read_entries(p: Path) -> dict:
+    with p.open(encoding="utf-8") as fh:
+        try:
+            raw = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{p}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("instruments"), dict):
+        raise ValueError(
+            f"{p}: expected a top-level mapping with key 'instruments' (a mapping of measure "
+            "code -> entry)"
+        )
+    return raw["instruments"]
+
+
 @lru_cache(maxsize=8)
 def _load_cached(path: str) -> dict[str, Instrument]:
     p = Path(path)
-    with p.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
-    if not isinstance(raw, dict) or not isinstance(raw.get("instruments"), dict):
-        raise ValueError(f"{p}: expected a top-level mapping with key 'instruments'")
-    return {str(code): _parse(str(code), e, p) for code, e in raw["instruments"].items()}
+    return {str(code): _parse(str(code), e, p) for code, e in _read_entries(p).items()}
 
 
-def load_registry(path: str | Path | None = None) -> dict[str, Instrument]:
+@lru_cache(maxsize=32)
+def _load_user_cached(path: str, mtime_ns: int) -> tuple[tuple[str, Instrument, bool], ...]:
+    p = Path(path)
+    out = []
+    for code, entry in _read_entries(p).items():
+        code = str(code)
+        if not _USER_CODE.match(code):
+            raise ValueError(
+                f"{p}: instrument '{code}': a measure code must be lower-case letters, digits "
+                "and '_', starting with a letter (e.g. bai)"
+            )
+        if not isinstance(entry, dict):
+            raise ValueError(
+                f"{p}: instrument '{code}' must be a mapping, got {type(entry).__name__}"
+            )
+        override = entry.get("override", False)
+        if not isinstance(override, bool):
+            raise ValueError(
+                f"{p}: instrument '{code}', key 'override': must be true or false, got {override!r}"
+            )
+        reason = entry.get("override_reason")
+        if override and not (isinstance(reason, str) and reason.strip()):
+            raise ValueError(
+                f"{p}: instrument '{code}', key 'override_reason': override: true needs a "
+                "non-empty reason (why the package's entry is replaced, with the source)"
+            )
+        if reason is not None and not override:
+            raise ValueError(
+                f"{p}: instrument '{code}', key 'override_reason': given without override: true"
+            )
+        ins = _parse(code, {k: v for k, v in entry.items() if k not in _OVERRIDE_KEYS}, p)
+        extra = {**ins.extra, "defined_in": str(p)}
+        if override:
+            extra.update(override=True, override_reason=reason)
+        out.append((code, replace(ins, extra=extra), override))
+    return tuple(out)
+
+
+def instrument_files(value: Any, *, root: str | Path | None = None) -> list[Path]:
+    """Normalise an ``instruments:`` setting to a list of absolute file paths.
+
+    Parameters
+    ----------
+    value : None, str, path or list of them
+        One YAML file or several; relative paths resolve against ``root`` (default the project
+        root, like every path of a runs file; never the working folder).
+    root : str or Path, optional
+
+    Returns
+    -------
+    list of pathlib.Path
+        Absolute paths, duplicates removed, in the order given.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is neither text, a path nor a list of them.
+    FileNotFoundError
+        If a file does not exist.
+    """
+    if value is None or value == "" or value == []:
+        return []
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out: list[Path] = []
+    for v in items:
+        if not isinstance(v, (str, Path)):
+            raise TypeError(f"instruments: expected a file path or a list of file paths, got {v!r}")
+        p = Path(v).expanduser()
+        if not p.is_absolute():
+            if root is None:
+                from analysis.paths import project_root
+
+                root = project_root()
+            p = Path(root) / p
+        p = p.resolve()
+        if not p.is_file():
+            raise FileNotFoundError(f"instrument file {p}: no such file")
+        if p not in out:
+            out.append(p)
+    return out
+
+
+def _env_files() -> list[Path]:
+    text = os.environ.get(USER_INSTRUMENTS_ENV, "")
+    return [Path(t) for t in text.split(os.pathsep) if t.strip()]
+
+
+def load_user_instruments(
+    files: Any, base: dict[str, Instrument] | None = None
+) -> dict[str, Instrument]:
+    r"""Add user instrument files to a registry, validated like the package's.
+
+    Parameters
+    ----------
+    files : str, path or list of them
+        YAML files of the form ``instruments: {code: entry}`` (see the module docstring);
+        relative paths resolve against the project root. An entry may add ``override: true``
+        and ``override_reason`` to replace an entry of ``base``.
+    base : dict, optional
+        The registry extended (default: the package's, without any user file).
+
+    Returns
+    -------
+    dict of str to Instrument
+        ``base`` plus the user entries (a new dict). A user entry's ``extra`` holds
+        ``defined_in`` (its file) and, for an override, ``override`` and ``override_reason``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the instrument and the key: an entry failing a registry check (see
+        :func:`load_registry`), a code already in ``base`` without ``override: true``, an
+        ``override: true`` without a reason or for a code ``base`` does not have, the same code in
+        two user files, or a code that is not lower-case letters, digits and ``_``.
+    FileNotFoundError
+        If a file does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "mine.yaml"
+    >>> _ = f.write_text(
+    ...     "instruments:\n  bai:\n    label: BAI\n    name: Beck Anxiety Inventory\n"
+    ...     "    construct: anxiety\n    family: symptom\n    min: 0\n    max: 63\n"
+    ...     "    better_is: lower\n")
+    >>> reg = load_user_instruments(f)
+    >>> reg["bai"].max, "phq9" in reg
+    (63.0, True)
+    """
+    reg = dict(base if base is not None else _load_cached(str(DEFAULT_REGISTRY.resolve())))
+    package = set(reg)
+    origin: dict[str, Path] = {}
+    for p in instrument_files(files):
+        for code, ins, override in _load_user_cached(str(p), p.stat().st_mtime_ns):
+            if code in origin:
+                raise ValueError(
+                    f"{p}: instrument '{code}' is also defined in {origin[code]}; a measure code "
+                    "may be defined in one user file only"
+                )
+            if code in package and not override:
+                raise ValueError(
+                    f"{p}: instrument '{code}' is already in the instrument registry (the "
+                    f"package's {DEFAULT_REGISTRY.name} or a file given before); choose another "
+                    "code, or add override: true and override_reason: '<why, with the source>' "
+                    "to replace that entry"
+                )
+            if override and code not in package:
+                raise ValueError(
+                    f"{p}: instrument '{code}', key 'override': there is no registry entry "
+                    f"'{code}' to override (registry codes: {sorted(package)})"
+                )
+            reg[code] = ins
+            origin[code] = p
+    return reg
+
+
+def load_registry(
+    path: str | Path | None = None, *, instruments: Any = None
+) -> dict[str, Instrument]:
     """Load the instrument registry.
 
     Parameters
     ----------
     path : str or Path, optional
-        YAML file; default the package's ``config/instruments.yaml``.
+        YAML file; default the package's ``config/instruments.yaml`` extended by the user
+        instrument files named in ``$ANALYSIS_INSTRUMENTS`` (see the module docstring and
+        :func:`load_user_instruments`). An explicit ``path`` is read alone.
+    instruments : str, path or list of them, optional
+        Further user instrument files (relative to the project root), added to the default
+        registry for this call only; files already active are not read twice.
 
     Returns
     -------
@@ -335,9 +538,69 @@ def load_registry(path: str | Path | None = None) -> dict[str, Instrument]:
         edges not strictly increasing or labels not matching them; a reliable change or MCID
         that is not a positive number of points within the range; or ``norms.functional``
         without both mean and SD. The message names the file, the instrument and the key
-        (e.g. ``instrument 'phq9', key 'reliability.value'``).
+        (e.g. ``instrument 'phq9', key 'reliability.value'``). User files add the errors of
+        :func:`load_user_instruments`.
     """
-    return dict(_load_cached(str(Path(path or DEFAULT_REGISTRY).resolve())))
+    if path is not None:
+        if instruments:
+            raise ValueError("load_registry: give either a registry path or user instruments")
+        return dict(_load_cached(str(Path(path).resolve())))
+    base = _load_cached(str(DEFAULT_REGISTRY.resolve()))
+    files = _env_files()
+    files += [f for f in instrument_files(instruments) if f not in files]
+    if not files:
+        return dict(base)
+    return load_user_instruments(files, base)
+
+
+def activate_instruments(files: Any, *, root: str | Path | None = None) -> list[Path]:
+    """Make user instrument files part of this process's default registry (and its children's).
+
+    Validates them first (against the registry already active), then adds them to
+    ``$ANALYSIS_INSTRUMENTS``, which :func:`load_registry` reads; kernels started afterwards by
+    this process inherit it. Files already active are not added twice.
+
+    Parameters
+    ----------
+    files : str, path or list of them
+        See :func:`instrument_files`.
+    root : str or Path, optional
+        Base of relative paths (default the project root).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files active now.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        As :func:`load_user_instruments`; nothing is activated then.
+    """
+    new = instrument_files(files, root=root)
+    active = _env_files()
+    merged = active + [p for p in new if p not in active]
+    if merged != active:
+        load_user_instruments(merged, _load_cached(str(DEFAULT_REGISTRY.resolve())))
+        os.environ[USER_INSTRUMENTS_ENV] = os.pathsep.join(map(str, merged))
+    return merged
+
+
+@contextmanager
+def using_instruments(files: Any, *, root: str | Path | None = None) -> Iterator[list[Path]]:
+    """Activate user instrument files for the duration of a ``with`` block (then restore).
+
+    Used by the main job around each run, so one run's instruments do not leak into the next.
+    Yields the active files (see :func:`activate_instruments`).
+    """
+    old = os.environ.get(USER_INSTRUMENTS_ENV)
+    try:
+        yield activate_instruments(files, root=root)
+    finally:
+        if old is None:
+            os.environ.pop(USER_INSTRUMENTS_ENV, None)
+        else:
+            os.environ[USER_INSTRUMENTS_ENV] = old
 
 
 def get_instrument(measure: str, registry: dict[str, Instrument] | None = None) -> Instrument:
