@@ -5,8 +5,7 @@
 imports inside functions too); each ``analysis.X`` it imports is mapped to X's layer. A module may
 import its own layer and lower ones; it may not import a higher layer, nor the ``analysis`` facade
 (``from analysis import clinical_significance``), which imports every layer.
-``analysis/__init__.py``
-and ``analysis/__main__.py`` are the facade and sit above the layers.
+``analysis/__init__.py`` and ``analysis/__main__.py`` are the facade and sit above the layers.
 
 Until ``tools/relayout.py`` has run the package is flat and the layout tests skip, saying so
 (the checker's own test and the ``python -OO`` import run either way).
