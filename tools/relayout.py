@@ -399,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     if dry:
         print("(dry run: nothing changed)")
         return 0
-    subprocess.run(["git", "add", *sorted({str(p) for p in changed})], check=True)
+    if changed:
+        subprocess.run(["git", "add", *sorted({str(p) for p in changed})], check=True)
 
     # 5. ruff: sort the rewritten imports, format the changed Python files
     py = [str(p) for p in sorted(set(changed)) if p.suffix == ".py"]
