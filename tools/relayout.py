@@ -12,8 +12,9 @@ What it does, in order:
    does not exist is skipped, so the script works whatever branches have landed; one already moved
    is skipped too, so running it twice changes nothing the second time).
 2. Rewrites every import and reference in ``src/``, ``tests/``, ``benchmarks/``, ``tools/``,
-   ``notebooks/*.ipynb`` (cell sources only; the notebooks stay stripped), ``README.md``,
-   ``Makefile`` and ``pyproject.toml``:
+   ``docs/``, ``notebooks/*.ipynb`` (cell sources only; the notebooks stay stripped),
+   ``README.md``, ``Makefile`` and ``pyproject.toml`` (not ``CHANGELOG.md``: history keeps the
+   names it had):
 
    - dotted names anywhere (imports, strings, comments, monkeypatch targets, entry points):
      ``analysis.io`` -> ``analysis.data.io``, ``analysis.rules.Trajectories`` ->
@@ -179,6 +180,7 @@ TEXT_GLOBS = [
     ("benchmarks", "**/*.md"),
     ("tools", "**/*.py"),
     ("tools", "**/*.md"),
+    ("docs", "**/*.md"),
     (".", "README.md"),
     (".", "Makefile"),
     (".", "pyproject.toml"),
