@@ -914,9 +914,10 @@ def clinical_significance_prepost(
     return out
 
 
-clinical_significance_prepost.__doc__ = clinical_significance_prepost.__doc__.replace(
-    "    {common}\n", _COMMON_DOC.lstrip("\n")
-)
+if clinical_significance_prepost.__doc__:  # None under python -OO
+    clinical_significance_prepost.__doc__ = clinical_significance_prepost.__doc__.replace(
+        "    {common}\n", _COMMON_DOC.lstrip("\n")
+    )
 
 
 def clinical_significance(
@@ -1101,11 +1102,12 @@ def clinical_significance(
     )
 
 
-clinical_significance.__doc__ = (
-    clinical_significance.__doc__.replace("    {common}\n", _COMMON_DOC.lstrip("\n"))
-    .replace("{{", "{")
-    .replace("}}", "}")
-)
+if clinical_significance.__doc__:  # None under python -OO
+    clinical_significance.__doc__ = (
+        clinical_significance.__doc__.replace("    {common}\n", _COMMON_DOC.lstrip("\n"))
+        .replace("{{", "{")
+        .replace("}}", "}")
+    )
 
 
 def _eb_slopes(t, y, codes, n_groups, fe, cov_re, scale):
