@@ -524,10 +524,8 @@ def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[p
 
     m = int(grid["options"]["imputations"])
     seed = int(grid["options"]["seed"])
-    used = sorted(
-        {d["measure"] for d in defs if "measure" in d}
-        | {d.get(k) for d in defs if d["rule"] == "nhs" for k in ("depression", "anxiety")} - {None}
-    )
+    nhs = {d.get(k) for d in defs if d["rule"] == "nhs" for k in ("depression", "anxiety")}
+    used = sorted(({d["measure"] for d in defs if "measure" in d} | nhs) - {None})
     clients = cohort.clients
     scores = cohort.scores
     ids = clients["id"]
@@ -576,7 +574,7 @@ def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[p
             )
         ]
     imputed = {}
-    for meas, (k, miss, last_t) in placed.items():
+    for meas, (k, _miss, _last_t) in placed.items():
         preds = [f"base{k}", f"last{k}", f"time{k}", *arm_cols]
         ok = frame[[f"base{k}"]].notna().to_numpy().ravel()
         imp = impute_post(
@@ -592,7 +590,7 @@ def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[p
         imputed[meas] = full
     for j in range(m):
         extra = []
-        for meas, (k, miss, last_t) in placed.items():
+        for meas, (_k, miss, last_t) in placed.items():
             sel = np.flatnonzero(miss)
             extra.append(
                 pd.DataFrame(
