@@ -524,7 +524,8 @@ def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[p
 
     m = int(grid["options"]["imputations"])
     seed = int(grid["options"]["seed"])
-    nhs = {d.get(k) for d in defs if d["rule"] == "nhs" for k in ("depression", "anxiety")}
+    nhs_default = {"depression": "phq9", "anxiety": "gad7"}  # as analysis.rules.rule_nhs
+    nhs = {d.get(k, v) for d in defs if d["rule"] == "nhs" for k, v in nhs_default.items()}
     used = sorted(({d["measure"] for d in defs if "measure" in d} | nhs) - {None})
     clients = cohort.clients
     scores = cohort.scores
