@@ -224,3 +224,23 @@ def test_multiple_imputation_in_the_grid_pools_over_imputations():
     assert res["computable"].all(), res["reason"].tolist()
     assert (res["n_evaluable"] == 8).all()
     assert np.isfinite(res["ci_low"]).all() and (res["ci_high"] > res["ci_low"]).all()
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_in_process_result():
+    """The grid on a local Dask cluster of two worker processes equals the in-process run, value
+    for value (imputations included: their seeds are fixed per measure)."""
+    pytest.importorskip("distributed")
+    grid = load_grid(
+        {
+            "grid": {
+                "missing": ["last_available", "completers", "multiple_imputation"],
+                "post": ["last", 3],
+                "population": ["all", "finished"],
+            },
+            "options": {"imputations": 3, "seed": 5, "pmm_donors": 2},
+        }
+    )
+    here = run_multiverse(_cohort(), grid, definitions=_DEFS, measure="phq9")
+    there = run_multiverse(_cohort(), grid, definitions=_DEFS, measure="phq9", scheduler="local")
+    pd.testing.assert_frame_equal(here, there)

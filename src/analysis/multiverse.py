@@ -342,6 +342,7 @@ def run_multiverse(
     registry: Mapping | None = None,
     group: str | None = "arm",
     score: Callable[..., pd.DataFrame] | None = None,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Success rate (and arm difference) under every specification of a grid.
 
@@ -363,6 +364,11 @@ def run_multiverse(
     score : callable, optional
         The definitions engine (default :func:`analysis.outcomes.score_definitions`); a test may
         pass a stand-in with the same signature.
+    scheduler : None, "local", str or distributed.Client
+        None (default) computes in this process. ``"local"`` runs the blocks of specifications
+        (one per missing-data strategy and post rule) on a local Dask cluster of two worker
+        processes; a string such as ``"tcp://10.0.0.5:8786"`` uses an existing Dask scheduler;
+        a ``distributed.Client`` is used as it is. Results are identical to the in-process run.
 
     Returns
     -------
@@ -390,7 +396,6 @@ def run_multiverse(
     else:
         defs = validate_definitions({"definitions": list(definitions)}, reg, measure)
     defs = [dict(d) for d in defs]
-    by_name = {d["name"]: d for d in defs}
     measures = set(pd.unique(cohort.scores["measure"].astype(str)))
     specs = expand_grid(g, defs, reg, cohort.clients, measures, measure)
     masks = _population_masks(cohort, measure, reg)
@@ -404,43 +409,28 @@ def run_multiverse(
             arm = (cohort.clients[group].astype(str).to_numpy(), levels[0], levels[1])
     results: dict[int, dict] = {}
     comp = specs.loc[specs["computable"]]
-    for (missing, post), block in comp.groupby(["missing", "post"], sort=False):
-        variants = _variants(block, by_name)
-        parts = [d for d in defs if d["name"] not in {v["name"] for v in variants}]
-        if missing == "multiple_imputation":
-            blocks = _score_imputed(cohort, parts + variants, measure, post, reg, score, g)
-        else:
-            try:
-                blocks = [
-                    score(
-                        cohort,
-                        parts + variants,
-                        measure=measure,
-                        missing=missing,
-                        post=post,
-                        registry=reg,
-                    )
-                ]
-            except ValueError as exc:
-                for s in block["spec"]:
-                    results[s] = {"reason": f"not computed: {exc}"}
-                continue
-        status = [
-            b.pivot(index="id", columns="definition", values="status").reindex(ids) for b in blocks
-        ]
-        skipped = blocks[0].attrs.get("skipped", {})
-        for _, r in block.iterrows():
-            key = _variant_name(r)
-            if key not in status[0].columns:
-                why = skipped.get(key, "the engine did not score it")
-                results[r["spec"]] = {"reason": f"not computed: {why}"}
-                continue
-            mask = masks[r["population"]]
-            per_imp = []
-            for st in status:
-                s = st[key].to_numpy()
-                per_imp.append(((s == "met") & mask, np.isin(s, ("met", "not_met")) & mask))
-            results[r["spec"]] = _summarise(per_imp, arm, alpha)
+    jobs = [
+        (missing, post, block)
+        for (missing, post), block in comp.groupby(["missing", "post"], sort=False)
+    ]
+    shared = dict(
+        cohort=cohort,
+        defs=defs,
+        measure=measure,
+        registry=reg,
+        score=score,
+        grid=g,
+        masks=masks,
+        arm=arm,
+        alpha=alpha,
+        ids=ids,
+    )
+    if scheduler is None:
+        for missing, post, block in jobs:
+            results.update(_run_block(missing, post, block, **shared))
+    else:
+        for part in _on_dask(jobs, shared, scheduler):
+            results.update(part)
     rows = []
     for _, r in specs.iterrows():
         res = results.get(r["spec"], {})
@@ -456,6 +446,86 @@ def run_multiverse(
     front = ["spec", *[c if c != "definition" else "definition" for c in CHOICES]]
     rest = [c for c in out.columns if c not in front]
     return out[front + rest]
+
+
+def _run_block(
+    missing, post, block, *, cohort, defs, measure, registry, score, grid, masks, arm, alpha, ids
+) -> dict[int, dict]:
+    """Every specification sharing one missing-data strategy and post rule: one engine call."""
+    by_name = {d["name"]: d for d in defs}
+    variants = _variants(block, by_name)
+    names = {v["name"] for v in variants}
+    parts = [d for d in defs if d["name"] not in names]
+    results: dict[int, dict] = {}
+    if missing == "multiple_imputation":
+        try:
+            blocks = _score_imputed(cohort, parts + variants, measure, post, registry, score, grid)
+        except ValueError as exc:
+            return {s: {"reason": f"not computed: {exc}"} for s in block["spec"]}
+    else:
+        try:
+            blocks = [
+                score(
+                    cohort,
+                    parts + variants,
+                    measure=measure,
+                    missing=missing,
+                    post=post,
+                    registry=registry,
+                )
+            ]
+        except ValueError as exc:
+            return {s: {"reason": f"not computed: {exc}"} for s in block["spec"]}
+    status = [
+        b.pivot(index="id", columns="definition", values="status").reindex(ids) for b in blocks
+    ]
+    skipped = blocks[0].attrs.get("skipped", {})
+    for _, r in block.iterrows():
+        key = _variant_name(r)
+        if key not in status[0].columns:
+            why = skipped.get(key, "the engine did not score it")
+            results[r["spec"]] = {"reason": f"not computed: {why}"}
+            continue
+        mask = masks[r["population"]]
+        per_imp = []
+        for st in status:
+            s = st[key].to_numpy()
+            per_imp.append(((s == "met") & mask, np.isin(s, ("met", "not_met")) & mask))
+        results[r["spec"]] = _summarise(per_imp, arm, alpha)
+    return results
+
+
+def _on_dask(jobs, shared, scheduler):
+    """Run the blocks on Dask distributed: ``"local"`` starts a local cluster (one process per
+    core), anything else is a scheduler address (``tcp://host:8786``) or a ``Client``."""
+    from distributed import Client, LocalCluster, progress
+
+    own = None
+    if isinstance(scheduler, Client):
+        client = scheduler
+    elif scheduler == "local":
+        own = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(own)
+    else:
+        client = Client(scheduler)
+    try:
+        common = client.scatter(shared, broadcast=True)
+        futures = [
+            client.submit(_run_block_packed, m, p, b, common, pure=False) for m, p, b in jobs
+        ]
+        progress(futures, notebook=False)
+        return client.gather(futures)
+    finally:
+        if not isinstance(scheduler, Client):
+            client.close()
+        if own is not None:
+            own.close()
+
+
+def _run_block_packed(missing, post, block, shared):
+    return _run_block(missing, post, block, **shared)
 
 
 def _summarise(per_imp, arm, alpha) -> dict[str, Any]:
