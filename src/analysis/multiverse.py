@@ -448,14 +448,40 @@ def run_multiverse(
     return out[front + rest]
 
 
+def _needed_parts(variants: list[dict], by_name: dict[str, dict]) -> list[dict]:
+    """The definitions that composites among ``variants`` refer to (transitively), and only
+    those: the engine scores nothing the grid does not use."""
+    need: dict[str, dict] = {}
+    todo = [v for v in variants]
+    while todo:
+        d = todo.pop()
+        refs = d.get("of") or list(dict.fromkeys((d.get("map") or {}).values()))
+        for ref in refs:
+            if ref not in need and ref in by_name:
+                need[ref] = by_name[ref]
+                todo.append(by_name[ref])
+    order = list(by_name)
+    return sorted(need.values(), key=lambda d: order.index(d["name"]))
+
+
+def _status_by_definition(outcomes: pd.DataFrame, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Status per definition as arrays in the client table's order (no wide pivot)."""
+    out = {}
+    for name, idx in outcomes.groupby("definition", sort=False).indices.items():
+        sub_ids = outcomes["id"].to_numpy()[idx]
+        pos = pd.Index(sub_ids).get_indexer(ids)
+        st = outcomes["status"].to_numpy()[idx]
+        out[name] = np.where(pos >= 0, st[pos], None)
+    return out
+
+
 def _run_block(
     missing, post, block, *, cohort, defs, measure, registry, score, grid, masks, arm, alpha, ids
 ) -> dict[int, dict]:
     """Every specification sharing one missing-data strategy and post rule: one engine call."""
     by_name = {d["name"]: d for d in defs}
     variants = _variants(block, by_name)
-    names = {v["name"] for v in variants}
-    parts = [d for d in defs if d["name"] not in names]
+    parts = _needed_parts(variants, by_name)
     results: dict[int, dict] = {}
     if missing == "multiple_imputation":
         try:
@@ -476,20 +502,18 @@ def _run_block(
             ]
         except ValueError as exc:
             return {s: {"reason": f"not computed: {exc}"} for s in block["spec"]}
-    status = [
-        b.pivot(index="id", columns="definition", values="status").reindex(ids) for b in blocks
-    ]
+    status = [_status_by_definition(b, ids) for b in blocks]
     skipped = blocks[0].attrs.get("skipped", {})
     for _, r in block.iterrows():
         key = _variant_name(r)
-        if key not in status[0].columns:
+        if key not in status[0]:
             why = skipped.get(key, "the engine did not score it")
             results[r["spec"]] = {"reason": f"not computed: {why}"}
             continue
         mask = masks[r["population"]]
         per_imp = []
         for st in status:
-            s = st[key].to_numpy()
+            s = st[key]
             per_imp.append(((s == "met") & mask, np.isin(s, ("met", "not_met")) & mask))
         results[r["spec"]] = _summarise(per_imp, arm, alpha)
     return results
