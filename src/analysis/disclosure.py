@@ -11,8 +11,9 @@ of the shown ones, and hides further counts (*complementary suppression*) until 
 How it works. Each count is a column of a boolean membership table (clients x counts). Clients
 with the same membership pattern form an *atom*; a count is the sum of its atoms' sizes. A hidden
 count is *recoverable* when its atom vector lies in the linear span of the shown counts' vectors
-(after removing atoms known to be empty because a shown count that covers them is 0): then it
-equals a fixed linear combination of shown numbers, whatever the data. This is the linear audit of
+: then it equals a linear combination of shown numbers. Only the atoms that exist in the data
+enter the test, so it also flags relations that hold by coincidence of this data (two counts over
+the same clients): conservative, never lenient. This is the linear audit of
 tabular disclosure control (Hundepool et al. 2012, ch. 4); it does not model bounds from
 non-negativity, so it is a necessary, not a sufficient, protection for very sparse tables.
 
@@ -75,14 +76,6 @@ def _in_span(basis: np.ndarray, target: np.ndarray) -> tuple[bool, np.ndarray]:
     return bool(np.abs(resid).max() < 1e-6), coef
 
 
-def _known_empty(patterns: np.ndarray, counts: np.ndarray, shown: np.ndarray) -> np.ndarray:
-    """Atoms inside a shown count of 0 are known to be empty."""
-    zero_shown = shown & (counts == 0)
-    if not zero_shown.any():
-        return np.zeros(patterns.shape[0], dtype=bool)
-    return patterns[:, zero_shown].any(axis=1)
-
-
 def recoverable(membership: pd.DataFrame, suppressed: Iterable[str]) -> list[str]:
     """The hidden counts that can be recomputed exactly from the shown ones.
 
@@ -98,7 +91,7 @@ def recoverable(membership: pd.DataFrame, suppressed: Iterable[str]) -> list[str
     -------
     list of str
         The hidden counts (in column order) whose client set is a linear combination of the shown
-        counts' client sets, after removing clients inside a shown count of 0. Empty means the
+        counts' client sets (over the membership patterns present in the data). Empty means the
         linear audit recovers nothing.
 
     Raises
@@ -120,11 +113,8 @@ def recoverable(membership: pd.DataFrame, suppressed: Iterable[str]) -> list[str
     unknown = sorted(hidden - set(membership.columns))
     if unknown:
         raise ValueError(f"suppressed counts {unknown} are not columns of the membership table")
-    patterns, _ = _atoms(membership)
-    counts = membership.sum(axis=0).to_numpy(dtype=float)
+    p, _ = _atoms(membership)
     shown = np.array([c not in hidden for c in membership.columns])
-    keep = ~_known_empty(patterns, counts, shown)
-    p = patterns[keep]
     basis = p[:, shown].T
     out = []
     for j, name in enumerate(membership.columns):
@@ -196,10 +186,8 @@ def suppression_plan(
     reason = np.where(primary, f"primary: fewer than {threshold}", "").astype(object)
     protected = np.array([n in set(protect) for n in names])
     while True:
-        shown = ~hidden
-        keep = ~_known_empty(patterns, counts, shown)
-        p = patterns[keep]
-        idx_shown = np.flatnonzero(shown)
+        p = patterns
+        idx_shown = np.flatnonzero(~hidden)
         basis = p[:, idx_shown].T
         exposed = None
         for j in np.flatnonzero(hidden):
