@@ -36,8 +36,11 @@ test: $(STAMP)  ## run the whole test suite (what CI runs)
 test-fast: $(STAMP)  ## the test suite without the slow tests
 	$(PY) -m pytest -m "not slow" $(ARGS)
 
-lab: $(STAMP)  ## open JupyterLab on notebooks/ in the project's environment
-	$(PY) -m jupyter lab --notebook-dir=notebooks
+LAB_PORT ?= 8888
+lab: $(STAMP)  ## JupyterLab on notebooks/ in the project's environment (no browser; ARGS go to jupyter lab)
+	@echo "JupyterLab serves notebooks/ at http://127.0.0.1:$(LAB_PORT)/lab (the token is printed below; Ctrl-C stops it)."
+	$(PY) -m jupyter lab --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(ARGS)
 
 simulate: $(STAMP)  ## generate a simulated cohort, e.g. make simulate ARGS="--clients 100000 --seed 7 --out data/big"
 	$(PY) -m analysis simulate $(ARGS)
