@@ -36,13 +36,16 @@ test: $(STAMP)  ## run the whole test suite (what CI runs)
 test-fast: $(STAMP)  ## the test suite without the slow tests
 	$(PY) -m pytest -m "not slow" $(ARGS)
 
-lab: $(STAMP)  ## open JupyterLab on notebooks/ in the project's environment
-	$(PY) -m jupyter lab --notebook-dir=notebooks
+LAB_PORT ?= 8888
+lab: $(STAMP)  ## JupyterLab on notebooks/ in the project's environment (no browser; ARGS go to jupyter lab)
+	@echo "JupyterLab serves notebooks/ at http://127.0.0.1:$(LAB_PORT)/lab (the token is printed below; Ctrl-C stops it)."
+	$(PY) -m jupyter lab --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(ARGS)
 
 simulate: $(STAMP)  ## generate a simulated cohort, e.g. make simulate ARGS="--clients 100000 --seed 7 --out data/big"
 	$(PY) -m analysis simulate $(ARGS)
 
-validate: $(STAMP)  ## check an input file without running anything, e.g. make validate ARGS="path/to/file.csv"
+validate: $(STAMP)  ## check input files without running anything: ARGS="-f my_study/runs.yaml" or ARGS="file.csv --spec spec.yaml"
 	$(PY) -m analysis validate $(ARGS)
 
 benchmark: $(STAMP)  ## speed and memory benchmarks (prints tables; not part of the tests)
@@ -57,6 +60,10 @@ lint: $(STAMP)  ## ruff lint and format check (what CI runs before the tests)
 format: $(STAMP)  ## ruff format
 	$(PY) -m ruff format $(LINT_PATHS)
 
-clean:  ## remove generated reports and data (keeps their READMEs) and the virtual environment
-	find reports data -mindepth 1 ! -name README.md -exec rm -rf {} +
+# Only what the project generates: the rendered reports, the simulated default cohort and .venv.
+# Nothing else in data/ (e.g. a cohort written with make simulate ARGS="--out data/big") and no
+# folder of yours (my_study/ ...) is touched.
+clean:  ## remove what the project generated: reports/ (but its README), data/simulated/ and .venv
+	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf data/simulated
 	rm -rf $(VENV)

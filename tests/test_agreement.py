@@ -50,8 +50,11 @@ def test_kappa_pabak_mcnemar_hand_worked():
       minus     (.4 - .5*.6)^2 = .01
       var = (.10972 + .10188 - .01) / (50 * .5^2) = .2016 / 12.5 = .016128, SE = .126996
       95 % CI = .40 +/- 1.959964*.126996 = (.151092, .648908).
-    McNemar exact: discordant 5 and 10, p = 2 * P(Bin(15, .5) <= 5)
-      = 2 * (1 + 15 + 105 + 455 + 1365 + 3003) / 32768 = 9888 / 32768 = .3017578."""
+    McNemar (default mid-p, Fagerland, Lydersen & Laake 2013): discordant b = 5, c = 10,
+      exact p = 2 * P(Bin(15, .5) <= 5) = 2 * (1 + 15 + 105 + 455 + 1365 + 3003) / 32768
+              = 9888 / 32768 = .3017578;
+      mid-p = 2 * (P(X <= 5) - P(X = 5) / 2) = (9888 - 3003) / 32768 = 6885 / 32768
+            = .2101135."""
     o = outcomes_from_2x2(20, 5, 10, 15, extra_ne=3)
     r = agreement.pairwise_agreement(o).iloc[0]
     assert (r.n_both, r.both_met, r.only_a, r.only_b, r.neither) == (50, 20, 5, 10, 15)
@@ -60,7 +63,10 @@ def test_kappa_pabak_mcnemar_hand_worked():
     assert r.kappa_se == pytest.approx(np.sqrt(0.016128), abs=1e-9)
     assert (r.kappa_ci_low, r.kappa_ci_high) == pytest.approx((0.151092, 0.648908), abs=1e-6)
     assert r.pabak == pytest.approx(0.40)
-    assert r.mcnemar_p == pytest.approx(9888 / 32768, abs=1e-12)
+    assert (r.mcnemar_b, r.mcnemar_c, r.mcnemar_method) == (5, 10, "midp")
+    assert r.mcnemar_p == pytest.approx(6885 / 32768, abs=1e-12)
+    exact = agreement.pairwise_agreement(o, mcnemar="exact").iloc[0]
+    assert exact.mcnemar_p == pytest.approx(9888 / 32768, abs=1e-12)
     assert r.prevalence_difference == pytest.approx(25 / 50 - 30 / 50)
     assert (r.family_a, r.family_b, r.note) == ("symptom", "functional", "")
 
@@ -73,12 +79,42 @@ def test_rare_outcome_kappa_near_zero_pabak_high():
     assert r.pabak == pytest.approx(0.8)
 
 
-def test_constant_definition_kappa_undefined_in_words():
+def test_one_constant_definition_gives_kappa_zero():
+    """b met by all 50, a by 30: p_a = .6, p_b = 1, p_o = 30/50 = .6,
+    p_e = .6*1 + .4*0 = .6 < 1, so kappa = (.6 - .6)/(1 - .6) = 0 (defined, not NaN).
+    FCE variance with p = [[.6, 0], [.4, 0]], k = 0, margins row (.6, .4), col (1, 0):
+      diagonal .6*(1 - (.6 + 1))^2 + 0 = .6*.36 = .216
+      off-diag (1 - 0)^2 * (0*(1 + .4)^2 + .4*(0 + .6)^2) = .4*.36 = .144
+      minus (0 - .6*1)^2 = .36  -> var = (.216 + .144 - .36) / (50 * .16) = 0, SE = 0."""
     r = agreement.pairwise_agreement(outcomes_from_2x2(30, 0, 20, 0)).iloc[0]  # b met by all
-    assert np.isnan(r.kappa) and "undefined" in r.note and "'b' gives the same" in r.note
+    assert r.kappa == 0.0 and r.kappa_se == pytest.approx(0.0, abs=1e-8)  # rounding only
+    assert "kappa = 0" in r.note and "'b' gives the same" in r.note
     assert r.pabak == pytest.approx(2 * 30 / 50 - 1)
     m = agreement.agreement_matrix(agreement.pairwise_agreement(outcomes_from_2x2(30, 0, 20, 0)))
-    assert np.isnan(m.loc["a", "b"]) and m.loc["a", "a"] == 1.0
+    assert m.loc["a", "b"] == 0.0 and m.loc["a", "a"] == 1.0
+
+
+def test_both_constant_same_value_kappa_undefined():
+    """Both met by all 40: p_e = 1*1 + 0*0 = 1, kappa undefined (0/0)."""
+    r = agreement.pairwise_agreement(outcomes_from_2x2(40, 0, 0, 0)).iloc[0]
+    assert np.isnan(r.kappa) and "undefined" in r.note
+    assert r.mcnemar_p == 1.0  # no discordant pair
+
+
+def test_mcnemar_variants_hand_worked():
+    """b = 1, c = 7 (n = 8); Bin(8, .5): P(X = 0) = 1/256, P(X = 1) = 8/256.
+    exact = 2 * (1 + 8) / 256 = 18/256 = .0703125
+    mid-p = 2 * (9/256 - 8/512) = 2 * (18 - 8)/512 = 20/512 = .0390625
+    asymptotic = chi2_1 tail of (1 - 7)^2 / 8 = 4.5 -> .0338949 (scipy chi2.sf(4.5, 1))."""
+    assert agreement.mcnemar_p(1, 7, "exact") == pytest.approx(18 / 256, abs=1e-12)
+    assert agreement.mcnemar_p(1, 7) == pytest.approx(20 / 512, abs=1e-12)
+    assert agreement.mcnemar_p(7, 1, "midp") == pytest.approx(20 / 512, abs=1e-12)
+    assert agreement.mcnemar_p(1, 7, "asymptotic") == pytest.approx(0.0338949, abs=1e-6)
+    assert agreement.mcnemar_p(4, 4) == 1.0 and agreement.mcnemar_p(0, 0, "exact") == 1.0
+    with pytest.raises(ValueError, match="method"):
+        agreement.mcnemar_p(1, 2, "chisq")
+    with pytest.raises(ValueError, match="non-negative"):
+        agreement.mcnemar_p(-1, 2)
 
 
 def test_wilson_interval_hand_worked():

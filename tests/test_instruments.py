@@ -18,8 +18,10 @@ import yaml
 from analysis.instruments import (
     DEFAULT_REGISTRY,
     Instrument,
+    default_cutoff,
     get_instrument,
     is_case,
+    is_remitted,
     load_registry,
     registry_table,
 )
@@ -27,6 +29,7 @@ from analysis.instruments import (
 # The project's reference document lives beside the validation data, in
 # ANALYSIS_VALIDATION_DATA/../docs (default ../shared/docs); read through the ``validation_file``
 # fixture, so the test is marked ``validation`` and skips (fails under CI) where it is absent.
+ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_VALUES = "../docs/reference-values.md"
 
 # Row label of reference-values.md section 2 -> registry code(s).
@@ -309,6 +312,7 @@ GOOD = {
     "reliability": {"value": 0.8, "type": "test_retest", "source": "S", "confirmed": False},
     "reliable_change": {"value": 4, "source": "S", "confirmed": False},
     "norms": {"functional": {"mean": 3, "sd": 2, "source": "S", "confirmed": False}},
+    "remission": {"value": 5, "remission_if": "<", "source": "S", "confirmed": False},
 }
 
 
@@ -359,6 +363,9 @@ def _set(d, *keys_value):
             "reliability_alternatives[0]",
         ),
         (lambda e: _set(e, "responder", {"value": 2}), "responder"),
+        (lambda e: _set(e, "remission", "remission_if", "=<"), "remission.remission_if"),
+        (lambda e: _set(e, "remission", "value", 30), "remission.value"),
+        (lambda e: _drop(e, "remission", "source"), "remission"),
     ],
 )
 def test_bad_registry_names_file_instrument_and_key(tmp_path, mutate, key):
@@ -371,3 +378,100 @@ def test_bad_registry_names_file_instrument_and_key(tmp_path, mutate, key):
     msg = str(exc.value)
     assert "bad_registry.yaml" in msg
     assert re.search(rf"instrument 'xscale', key '{re.escape(key)}'", msg), msg
+
+
+# ---------------------------------------------------------------- remission and default cutoffs
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "op", "confirmed", "cited"),
+    [
+        # Psychiatr Serv 2020 71(4):312 abstract: "remission (PHQ-9 score <5)"
+        ("phq9", 5, "<", True, "10.1176/appi.ps.201900295"),
+        # CoBalT, Wiles et al. 2014 HTA 18(31) abstract: "remission of symptoms (BDI-II < 10)"
+        ("bdi2", 10, "<", True, "CoBalT"),
+        # Frank et al. (1991) consensus: HAM-D 17 of 7 or below
+        ("hamd17", 7, "<=", True, "Frank E."),
+        # GAD-7 < 5: minimal band only, no paper defining remission so read -> unconfirmed
+        ("gad7", 5, "<", False, "Spitzer"),
+    ],
+)
+def test_remission_thresholds_with_sources(reg, code, value, op, confirmed, cited):
+    """Remission thresholds are separate from caseness and carry the source they were read in."""
+    ins = reg[code]
+    assert ins.remission_value == value
+    assert ins.remission["remission_if"] == op
+    assert ins.remission["confirmed"] is confirmed
+    assert cited in ins.remission["source"]
+
+
+def test_remission_is_not_below_caseness(reg):
+    """PHQ-9: 7 is below caseness (< 10, not a case) but not in remission (not < 5); BDI-II 12 is
+    below caseness (< 14) but not remitted (not < 10); NaN stays NaN."""
+    phq, bdi = reg["phq9"], reg["bdi2"]
+    np.testing.assert_array_equal(is_remitted([4, 5, 7, 12], phq), [1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(is_case([4, 5, 7, 12], phq), [0.0, 0.0, 0.0, 1.0])
+    assert is_remitted(12, bdi) == 0.0 and is_case(12, bdi) == 0.0
+    assert is_remitted(9, bdi) == 1.0
+    assert np.isnan(is_remitted(np.nan, phq))
+    with pytest.raises(ValueError, match="no published remission"):
+        is_remitted(3, reg["cesd"])  # CES-D: none found, deliberately absent
+
+
+def test_bdi2_remission_alternatives_sourced(reg):
+    """Riedel et al. (2010) abstract: BDI <= 12 matched CGI remission; the manual's 0-13 range."""
+    alts = {a["value"]: a for a in reg["bdi2"].extra["remission_alternatives"]}
+    assert alts[12]["remission_if"] == "<=" and "Riedel" in alts[12]["source"]
+    assert alts[13]["remission_if"] == "<="
+
+
+def test_default_cutoff_c_only_with_confirmed_norms(reg):
+    """PHQ-9 norms (Kocalevent 2013, pooled 2.91 / 3.51) are confirmed: cutoff c. BDI-II has no
+    confirmed norms: the published cutoff >= 14, i.e. 13.5 on the strict J&T scale (pre 14 is
+    clinical, post 13 functional). CES-D norms are unconfirmed: published >= 16 -> 15.5. WHO-5
+    (higher is better, case <= 7): 7.5. GBO: neither -> not computed."""
+    phq = default_cutoff(reg["phq9"])
+    assert phq["cutoff_type"] == "c"
+    assert (phq["m_functional"], phq["sd_functional"]) == (2.91, 3.51)
+    assert "Kocalevent" in phq["reason"] and "confirmed" in phq["reason"]
+    bdi = default_cutoff(reg["bdi2"])
+    assert (bdi["cutoff_type"], bdi["cutoff"]) == ("published", 13.5)
+    assert "no confirmed functional norms" in bdi["reason"]
+    assert default_cutoff(reg["cesd"])["cutoff"] == 15.5
+    assert default_cutoff(reg["who5"])["cutoff"] == 7.5
+    gbo = default_cutoff(reg["gbo"])
+    assert gbo["cutoff_type"] == "none" and gbo["reason"].startswith("not computed")
+    # requested explicitly
+    assert default_cutoff(reg["bdi2"], "a")["cutoff_type"] == "a"
+    ces_c = default_cutoff(reg["cesd"], "c")
+    assert ces_c["m_functional"] == 9.25 and "UNCONFIRMED" in ces_c["reason"]
+    with pytest.raises(ValueError, match="needs functional norms"):
+        default_cutoff(reg["bdi2"], "c")
+    with pytest.raises(ValueError, match="cutoff_type"):
+        default_cutoff(reg["phq9"], "d")
+
+
+def test_published_cutoff_reproduces_case_rule_in_clinsig(reg):
+    """default_cutoff's boundary reproduces the published rule inside clinsig's strict J&T
+    classification: PHQ-9 pre 10 (case) -> post 9 (not a case) with a reliable drop is
+    'recovered'; pre 9 is not clinical."""
+    import pandas as pd
+
+    from analysis.clinsig import clinical_significance_prepost
+
+    cut = default_cutoff(reg["phq9"], "published")["cutoff"]
+    pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20.0, 10.0, 9.0], "post": [9.0, 9.0, 2.0]})
+    res = clinical_significance_prepost(pp, s_diff=0.5, cutoff=cut)
+    assert res["clinical_pre"].tolist() == [True, True, False]
+    assert res["category"].astype(str).tolist()[:2] == ["recovered", "recovered"]
+
+
+def test_registry_flags_agree_with_evidence(reg, raw):
+    """PHQ-9 functional norms are confirmed (Kocalevent et al. 2013 abstract, sex-specific means
+    read); runs.yaml no longer calls them unconfirmed. GBO's 2.45 is unconfirmed and says so."""
+    runs = (ROOT / "src" / "analysis" / "config" / "runs.yaml").read_text(encoding="utf-8")
+    assert reg["phq9"].norms["functional"]["confirmed"] is True
+    assert "would need confirmed PHQ-9 norms" not in runs
+    assert reg["gbo"].reliable_change["confirmed"] is False
+    assert reg["gbo"].reliable_change["source"].startswith("UNSOURCED")
+    assert "5-10 point" in reg["pcl5"].reliable_change["source"]

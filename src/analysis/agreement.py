@@ -15,12 +15,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy.stats import norm
-from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.inter_rater import cohens_kappa
+from scipy.stats import binom, chi2, norm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 __all__ = [
+    "MCNEMAR_METHODS",
+    "mcnemar_p",
+    "cohen_kappa_2x2",
     "success_indicators",
     "pairwise_agreement",
     "agreement_matrix",
@@ -31,6 +32,132 @@ __all__ = [
 ]
 
 _NEEDED = ("id", "definition", "status")
+
+#: McNemar variants: mid-p (default, Fagerland, Lydersen & Laake 2013), exact conditional, and the
+#: asymptotic chi-squared test without continuity correction.
+MCNEMAR_METHODS = ("midp", "exact", "asymptotic")
+
+
+def mcnemar_p(b: int, c: int, method: str = "midp") -> float:
+    """Two-sided p value of McNemar's test from the two discordant counts of a paired 2x2 table.
+
+    Parameters
+    ----------
+    b, c : int
+        Discordant counts (clients): ``b`` met under the first definition only, ``c`` under the
+        second only. Non-negative whole numbers.
+    method : {"midp", "exact", "asymptotic"}
+        ``"midp"`` (default): the mid-p test, ``2 [P(X <= min(b, c)) - P(X = min(b, c)) / 2]``
+        with ``X ~ Bin(b + c, 1/2)``; ``"exact"``: the exact conditional (binomial) test
+        ``min(1, 2 P(X <= min(b, c)))``; ``"asymptotic"``: ``(b - c)^2 / (b + c)`` referred to
+        chi-squared with 1 df (no continuity correction).
+
+    Returns
+    -------
+    float
+        p value in [0, 1]; 1.0 when ``b + c = 0`` (no discordant pair: no evidence of a
+        difference).
+
+    Raises
+    ------
+    ValueError
+        For negative or non-integer counts or an unknown method.
+
+    Notes
+    -----
+    Fagerland, Lydersen & Laake (2013) compared the tests over 10,000 scenarios: the exact
+    conditional test is very conservative; the mid-p test and the asymptotic test without
+    continuity correction keep the nominal level closely with more power, and they recommend the
+    mid-p test (the asymptotic one for larger samples). The mid-p value equals the exact value
+    minus ``P(X = min(b, c))``; for ``b = c`` both are 1.
+
+    References
+    ----------
+    Fagerland M.W., Lydersen S. & Laake P. (2013) The McNemar test for binary matched-pairs data:
+    mid-p and asymptotic are better than exact conditional. BMC Med Res Methodol 13:91.
+    doi:10.1186/1471-2288-13-91
+    McNemar Q. (1947) Note on the sampling error of the difference between correlated proportions
+    or percentages. Psychometrika 12(2):153-157.
+
+    Examples
+    --------
+    >>> round(mcnemar_p(5, 10), 6)  # (9888 - 3003) / 32768
+    0.210114
+    >>> round(mcnemar_p(5, 10, "exact"), 6)
+    0.301758
+    """
+    if method not in MCNEMAR_METHODS:
+        raise ValueError(f"method must be one of {list(MCNEMAR_METHODS)}, got {method!r}")
+    for name, v in (("b", b), ("c", c)):
+        if isinstance(v, bool) or not float(v).is_integer() or v < 0:
+            raise ValueError(
+                f"discordant count {name} must be a non-negative whole number, got {v!r}"
+            )
+    b, c = int(b), int(c)
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    if method == "asymptotic":
+        return float(chi2.sf((b - c) ** 2 / n, 1))
+    exact = min(1.0, 2.0 * float(binom.cdf(k, n, 0.5)))
+    if method == "exact":
+        return exact
+    return float(min(1.0, 2.0 * (float(binom.cdf(k, n, 0.5)) - 0.5 * float(binom.pmf(k, n, 0.5)))))
+
+
+def cohen_kappa_2x2(n11: int, n10: int, n01: int, n00: int) -> tuple[float, float]:
+    """Cohen's kappa of a 2x2 agreement table and its large-sample standard error.
+
+    Parameters
+    ----------
+    n11, n10, n01, n00 : int
+        Cell counts (clients): both met, first only, second only, neither.
+
+    Returns
+    -------
+    (kappa, se) : tuple of float
+        ``kappa = (p_o - p_e) / (1 - p_e)``; NaN (both) when ``n = 0`` or ``p_e = 1`` (both
+        definitions constant with the same value, so chance agreement is certain). When only one
+        definition is constant, ``p_e = p_o`` and kappa is exactly 0 (defined: ``p_e < 1``).
+
+    Notes
+    -----
+    The standard error is the non-null large-sample formula of Fleiss, Cohen & Everitt (1969)
+    (the one statsmodels ``cohens_kappa`` reports as ``std_kappa``), with ``p_ij`` the cell
+    proportions and ``p_i.``, ``p_.j`` the margins:
+    ``var = [sum_i p_ii (1 - (p_i. + p_.i)(1 - k))^2 + (1 - k)^2 sum_{i != j} p_ij (p_.i + p_j.)^2
+    - (k - p_e (1 - k))^2] / (n (1 - p_e)^2)``.
+
+    References
+    ----------
+    Cohen J. (1960) Educ Psychol Meas 20(1):37-46. Fleiss J.L., Cohen J. & Everitt B.S. (1969)
+    Psychol Bull 72(5):323-327.
+
+    Examples
+    --------
+    >>> [round(v, 6) for v in cohen_kappa_2x2(20, 5, 10, 15)]
+    [0.4, 0.126996]
+    >>> cohen_kappa_2x2(3, 0, 5, 0)[0]  # first definition met by everyone: p_e = p_o
+    0.0
+    """
+    t = np.array([[n11, n10], [n01, n00]], dtype=float)
+    n = t.sum()
+    if n == 0:
+        return np.nan, np.nan
+    p = t / n
+    row, col = p.sum(axis=1), p.sum(axis=0)
+    p_o = float(np.trace(p))
+    p_e = float(row @ col)
+    if p_e >= 1.0 - 1e-12:
+        return np.nan, np.nan
+    k = (p_o - p_e) / (1.0 - p_e)
+    diag = sum(p[i, i] * (1.0 - (row[i] + col[i]) * (1.0 - k)) ** 2 for i in range(2))
+    off = (1.0 - k) ** 2 * sum(
+        p[i, j] * (col[i] + row[j]) ** 2 for i in range(2) for j in range(2) if i != j
+    )
+    var = (diag + off - (k - p_e * (1.0 - k)) ** 2) / (n * (1.0 - p_e) ** 2)
+    return float(k), float(np.sqrt(max(var, 0.0)))
 
 
 def _check(outcomes: pd.DataFrame, extra: tuple[str, ...] = ()) -> None:
@@ -89,7 +216,9 @@ def success_indicators(outcomes: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def _pair_stats(x: np.ndarray, y: np.ndarray, alpha: float, names=("a", "b")) -> dict:
+def _pair_stats(
+    x: np.ndarray, y: np.ndarray, alpha: float, names=("a", "b"), mcnemar: str = "midp"
+) -> dict:
     both = ~np.isnan(x) & ~np.isnan(y)
     a, b = x[both] == 1, y[both] == 1
     n11, n10 = int((a & b).sum()), int((a & ~b).sum())
@@ -107,34 +236,39 @@ def _pair_stats(x: np.ndarray, y: np.ndarray, alpha: float, names=("a", "b")) ->
         "kappa_ci_low": np.nan,
         "kappa_ci_high": np.nan,
         "pabak": 2.0 * (n11 + n00) / n - 1.0 if n else np.nan,
+        "mcnemar_b": n10,
+        "mcnemar_c": n01,
+        "mcnemar_method": mcnemar,
         "mcnemar_p": np.nan,
         "note": "",
     }
     if n == 0:
         row["note"] = "no client evaluable under both definitions"
         return row
-    table = np.array([[n11, n10], [n01, n00]], dtype=float)
+    kap, se = cohen_kappa_2x2(n11, n10, n01, n00)
     const_a = n11 + n10 in (0, n)
     const_b = n11 + n01 in (0, n)
-    if const_a or const_b:
-        which = " and ".join(repr(w) for w, c in zip(names, (const_a, const_b), strict=True) if c)
+    if np.isnan(kap):
         row["note"] = (
-            f"kappa undefined: {which} gives the same result for every client "
-            "evaluable under both, so chance agreement cannot be estimated"
+            f"kappa undefined: {names[0]!r} and {names[1]!r} give the same result for every "
+            "client evaluable under both (chance agreement p_e = 1)"
         )
     else:
-        k = cohens_kappa(table)  # statsmodels' own interval is fixed at 95 %: rebuild for alpha
         z = float(norm.ppf(1 - alpha / 2))
-        kap, se = float(k["kappa"]), float(k["std_kappa"])
         row.update(kappa=kap, kappa_se=se, kappa_ci_low=kap - z * se, kappa_ci_high=kap + z * se)
-    if n10 + n01 > 0:
-        row["mcnemar_p"] = float(mcnemar(table, exact=True).pvalue)
-    else:
-        row["mcnemar_p"] = 1.0
+        if const_a or const_b:
+            which = names[0] if const_a else names[1]
+            row["note"] = (
+                f"kappa = 0 by construction: {which!r} gives the same result for every client "
+                "evaluable under both, so observed agreement equals chance agreement"
+            )
+    row["mcnemar_p"] = mcnemar_p(n10, n01, mcnemar)
     return row
 
 
-def pairwise_agreement(outcomes: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def pairwise_agreement(
+    outcomes: pd.DataFrame, alpha: float = 0.05, mcnemar: str = "midp"
+) -> pd.DataFrame:
     """Agreement of every pair of definitions: 2x2 counts, kappa with CI, PABAK, McNemar.
 
     Parameters
@@ -144,6 +278,9 @@ def pairwise_agreement(outcomes: pd.DataFrame, alpha: float = 0.05) -> pd.DataFr
         modified.
     alpha : float
         1 - confidence level of the kappa interval (0.05: 95 %).
+    mcnemar : {"midp", "exact", "asymptotic"}
+        McNemar variant (see :func:`mcnemar_p`); the default mid-p test is the one Fagerland,
+        Lydersen & Laake (2013) recommend.
 
     Returns
     -------
@@ -152,9 +289,11 @@ def pairwise_agreement(outcomes: pd.DataFrame, alpha: float = 0.05) -> pd.DataFr
         ``definition_a``, ``definition_b``, ``family_a``, ``family_b``, ``n_both`` (clients
         evaluable under both), ``both_met``, ``only_a``, ``only_b``, ``neither`` (clients),
         ``percent_agree`` (0-100), ``kappa``, ``kappa_se``, ``kappa_ci_low``, ``kappa_ci_high``
-        (NaN when undefined), ``pabak`` (-1 to 1), ``prevalence_a``, ``prevalence_b`` (0-1, among
-        the ``n_both``), ``prevalence_difference`` (a - b), ``mcnemar_p`` (exact two-sided), and
-        ``note`` (why kappa is undefined, in words; "" otherwise).
+        (NaN only when undefined), ``pabak`` (-1 to 1), ``mcnemar_b``, ``mcnemar_c`` (the
+        discordant counts the test uses: a only, b only), ``mcnemar_method``, ``mcnemar_p``
+        (two-sided), ``prevalence_a``, ``prevalence_b`` (0-1, among the ``n_both``),
+        ``prevalence_difference`` (a - b), and ``note`` (why kappa is undefined or 0 by
+        construction, in words; "" otherwise).
 
     Raises
     ------
@@ -164,13 +303,15 @@ def pairwise_agreement(outcomes: pd.DataFrame, alpha: float = 0.05) -> pd.DataFr
     Notes
     -----
     Cohen's kappa ``(p_o - p_e) / (1 - p_e)`` and its large-sample standard error (Fleiss, Cohen &
-    Everitt 1969) come from statsmodels ``cohens_kappa``; the interval is kappa +/- z SE. Kappa is
-    undefined when either definition is constant among the compared clients (``p_e = 1``); that is
-    said in ``note`` rather than shown as a number. Kappa is near zero even at 90 % agreement when
-    one outcome is rare, so the prevalence-adjusted bias-adjusted kappa ``PABAK = 2 p_o - 1``
-    (Byrt, Bishop & Carlin 1993) is given beside it. McNemar's test of equal paired prevalences
-    uses the exact binomial distribution of the discordant counts (statsmodels ``mcnemar``,
-    ``exact=True``), valid for small counts (Fagerland, Lydersen & Laake 2013).
+    Everitt 1969; :func:`cohen_kappa_2x2`); the interval is kappa +/- z SE. Kappa is computed
+    whenever ``p_e < 1``: when one definition is constant and the other is not, ``p_e = p_o`` and
+    kappa = 0 (said in ``note``); it is undefined (NaN, said in ``note``) only when ``p_e = 1``,
+    i.e. both definitions constant with the same value. Kappa is near zero even at 90 % agreement
+    when one outcome is rare, so the prevalence-adjusted bias-adjusted kappa
+    ``PABAK = 2 p_o - 1`` (Byrt, Bishop & Carlin 1993) is given beside it. McNemar's test of
+    equal paired prevalences uses the discordant counts b and c; by default the mid-p test,
+    which Fagerland, Lydersen & Laake (2013) recommend over the conservative exact conditional
+    test (available as ``mcnemar="exact"``, with the asymptotic test as ``"asymptotic"``).
 
     References
     ----------
@@ -194,7 +335,7 @@ def pairwise_agreement(outcomes: pd.DataFrame, alpha: float = 0.05) -> pd.DataFr
     rows = []
     for i, a in enumerate(defs):
         for b in defs[i + 1 :]:
-            r = _pair_stats(wide[a].to_numpy(), wide[b].to_numpy(), alpha, (a, b))
+            r = _pair_stats(wide[a].to_numpy(), wide[b].to_numpy(), alpha, (a, b), mcnemar)
             n = r["n_both"]
             pa = (r["both_met"] + r["only_a"]) / n if n else np.nan
             pb = (r["both_met"] + r["only_b"]) / n if n else np.nan
@@ -226,10 +367,13 @@ def pairwise_agreement(outcomes: pd.DataFrame, alpha: float = 0.05) -> pd.DataFr
         "kappa_ci_low",
         "kappa_ci_high",
         "pabak",
+        "mcnemar_b",
+        "mcnemar_c",
+        "mcnemar_method",
+        "mcnemar_p",
         "prevalence_a",
         "prevalence_b",
         "prevalence_difference",
-        "mcnemar_p",
         "note",
     ]
     return pd.DataFrame(rows, columns=cols)

@@ -46,6 +46,8 @@ from scipy import stats
 
 __all__ = [
     "RCI_METHODS",
+    "HA_HARMED",
+    "HLM_TESTS",
     "CATEGORIES",
     "RELIABLE_CHANGE",
     "ANCHOR_GROUP_CATEGORIES",
@@ -66,6 +68,10 @@ __all__ = [
 ]
 
 RCI_METHODS = ("JT", "GLN", "HLL", "EN", "NK", "HA", "HLM")
+#: Hageman-Arrindell harm rules: "R" (the R package's published path) or "true_score".
+HA_HARMED = ("R", "true_score")
+#: HLM tests of a client's slope: "cohort" (R: deviation from the mean slope) or "zero".
+HLM_TESTS = ("cohort", "zero")
 CATEGORIES = ("recovered", "improved", "unchanged", "deteriorated", "harmed")
 RELIABLE_CHANGE = ("improved", "unchanged", "deteriorated")
 ANCHOR_GROUP_CATEGORIES = (
@@ -286,7 +292,11 @@ def ha_true_cutoff(
 # reliable change indices (pre/post methods)
 # --------------------------------------------------------------------------------------------
 def rci_jacobson_truax(
-    pre: np.ndarray, post: np.ndarray, sd_pre: float, reliability: float
+    pre: np.ndarray,
+    post: np.ndarray,
+    sd_pre: float | None = None,
+    reliability: float | None = None,
+    s_diff: float | None = None,
 ) -> np.ndarray:
     """Jacobson-Truax reliable change index.
 
@@ -294,20 +304,55 @@ def rci_jacobson_truax(
     ----------
     pre, post : array-like of float, shape (n,)
         Scores in instrument points.
-    sd_pre : float
-        SD of the pre scores (score points; the sample SD of the analysed clients by default).
-    reliability : float
+    sd_pre : float, optional
+        SD of the pre scores in score points: the sample SD of the analysed clients, or a
+        published reference SD (e.g. of the instrument's clinical norm sample). Needs
+        ``reliability``.
+    reliability : float, optional
         Reliability coefficient in (0, 1).
+    s_diff : float, optional
+        The standard error of the difference in points, when it is given directly (e.g. a
+        published S_diff); then ``sd_pre`` and ``reliability`` are not used.
 
     Returns
     -------
     numpy.ndarray, shape (n,)
         RCI = (post - pre) / S_diff with S_diff = sqrt(2) * SD_pre * sqrt(1 - r_xx)
         (J&T 1991, eq. 1-2). Positive means the score went up.
+
+    Raises
+    ------
+    ValueError
+        If neither ``s_diff`` nor both ``sd_pre`` and ``reliability`` are given, or a value is not
+        positive.
+
+    Examples
+    --------
+    >>> rci_jacobson_truax([13], [8], sd_pre=5.0, reliability=0.84).round(3).tolist()
+    [-1.768]
     """
-    r = _check_reliability(reliability)
-    s_diff = np.sqrt(2.0) * float(sd_pre) * np.sqrt(1.0 - r)
+    s_diff = _s_diff(sd_pre, reliability, s_diff)
     return (np.asarray(post, float) - np.asarray(pre, float)) / s_diff
+
+
+def _positive(x, name: str) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a positive number of score points, got {x!r}") from None
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a positive number of score points, got {x!r}")
+    return v
+
+
+def _s_diff(sd_pre, reliability, s_diff) -> float:
+    """S_diff in points, from a given S_diff or from SD_pre and the reliability."""
+    if s_diff is not None:
+        return _positive(s_diff, "s_diff")
+    if sd_pre is None or reliability is None:
+        raise ValueError("the Jacobson-Truax RCI needs s_diff, or sd_pre and reliability")
+    r = _check_reliability(reliability)
+    return float(np.sqrt(2.0) * _positive(sd_pre, "sd_pre") * np.sqrt(1.0 - r))
 
 
 def _sample_stats(pre: np.ndarray, post: np.ndarray, ok: np.ndarray) -> dict:
@@ -321,26 +366,76 @@ def _sample_stats(pre: np.ndarray, post: np.ndarray, ok: np.ndarray) -> dict:
     }
 
 
-def _rci(pre, post, method, r, r_post, st) -> tuple[np.ndarray, dict]:
-    """RCI of a pre/post method (R ``calc_rci.cs_*``). ``st``: sample statistics of used clients."""
-    m_pre, sd_pre = st["m_pre"], st["sd_pre"]
-    info: dict = {}
+def _check_reference(method, sd_pre, s_diff, rc_points) -> None:
+    """Reference-SD options: which methods take which."""
+    given = [
+        k
+        for k, v in (("sd_pre", sd_pre), ("s_diff", s_diff), ("rc_points", rc_points))
+        if v is not None
+    ]
+    if len(given) > 1:
+        raise ValueError(f"give at most one of sd_pre, s_diff and rc_points, got {given}")
+    if (s_diff is not None or rc_points is not None) and method != "JT":
+        raise ValueError(
+            f"{given[0]} defines the Jacobson-Truax S_diff and needs rci_method='JT', "
+            f"got {method!r} (use sd_pre= for a reference SD with GLN, HLL, EN or NK)"
+        )
+    if sd_pre is not None and method in ("HA", "HLM"):
+        raise ValueError(
+            f"sd_pre (a reference SD) is not defined for rci_method={method!r}: HA's reliability "
+            "of change uses the sample's pre and post SDs, HLM uses no SD"
+        )
+    for name, v in (("sd_pre", sd_pre), ("s_diff", s_diff), ("rc_points", rc_points)):
+        if v is not None:
+            _positive(v, name)
+
+
+def _rci(
+    pre, post, method, r, r_post, st, sd_ref=None, s_diff_ref=None, crit=None
+) -> tuple[np.ndarray, dict]:
+    """RCI of a pre/post method (R ``calc_rci.cs_*``). ``st``: sample statistics of used clients.
+
+    ``sd_ref`` replaces the sample SD of the pre scores in the denominators (a published
+    reference SD); ``s_diff_ref`` replaces the JT S_diff. ``info`` reports the SD used and, with
+    ``crit``, the threshold in points.
+    """
+    m_pre = st["m_pre"]
+    sd_pre = st["sd_pre"] if sd_ref is None else float(sd_ref)
+    info: dict = {
+        "sd_pre_used": sd_pre,
+        "sd_pre_source": "sample" if sd_ref is None else "reference",
+        "s_diff": None,
+        "threshold_points": None,
+    }
     if method == "JT":
-        s_diff = np.sqrt(2.0) * sd_pre * np.sqrt(1 - r)
-        info["s_diff"] = s_diff
+        if s_diff_ref is not None:
+            s_diff = float(s_diff_ref)
+            info["sd_pre_used"] = None
+            info["sd_pre_source"] = "s_diff given"
+        else:
+            s_diff = np.sqrt(2.0) * sd_pre * np.sqrt(1 - r)
+        info["s_diff"] = float(s_diff)
+        if crit is not None:
+            info["threshold_points"] = float(crit * s_diff)
         rci = (post - pre) / s_diff
     elif method in ("GLN", "HLL"):
         se_pred = sd_pre * np.sqrt(1 - r**2)
         centre = m_pre if method == "GLN" else st["m_post"]
         info["se_prediction"] = se_pred
+        if crit is not None:  # points beyond the predicted post score
+            info["threshold_points"] = float(crit * se_pred)
         rci = ((post - centre) - r * (pre - m_pre)) / se_pred
     elif method == "EN":
         sem = sd_pre * np.sqrt(1 - r)
         info["se_measurement"] = sem
+        if crit is not None:
+            info["threshold_points"] = float(crit * sem)
         rci = (post - (r * (pre - m_pre) + m_pre)) / sem
     elif method == "NK":
         denom = np.sqrt(r**2 * sd_pre**2 * (1 - r) + sd_pre**2 * (1 - r_post))
         info["se_nk"] = denom
+        if crit is not None:
+            info["threshold_points"] = float(crit * denom)
         rci = (post - (r * (pre - m_pre) + m_pre)) / denom
     elif method == "HA":
         sem = sd_pre * np.sqrt(1 - r)
@@ -371,6 +466,8 @@ def reliable_change_index(
     rci_method: str = "JT",
     reliability: float | None = None,
     reliability_post: float | None = None,
+    sd_pre: float | None = None,
+    s_diff: float | None = None,
 ) -> np.ndarray:
     """Reliable change index of a pre/post method, with the sample statistics taken from the data.
 
@@ -385,6 +482,12 @@ def reliable_change_index(
         Reliability in (0, 1).
     reliability_post : float, optional
         Post reliability (NK only; default ``reliability``).
+    sd_pre : float, optional
+        A published reference SD of pre scores (points) used instead of the sample SD in the
+        denominator (JT, GLN, HLL, EN, NK). A small or homogeneous sample has a small SD and so a
+        small S_diff: with a reference SD the threshold does not shrink with the sample.
+    s_diff : float, optional
+        JT only: S_diff in points given directly (e.g. a published value).
 
     Returns
     -------
@@ -395,11 +498,27 @@ def reliable_change_index(
     ------
     ValueError
         For an unknown method (HLM needs the long data: use :func:`clinical_significance`),
-        a reliability outside (0, 1), or fewer than two complete pairs.
+        a reliability outside (0, 1), fewer than two complete pairs, or a reference option the
+        method does not take.
+
+    Examples
+    --------
+    Four clients, PHQ-9 pre scores 13, 17, 17, 17 (sample SD 2.0), r = 0.84; client 1 drops
+    5 points. Sample SD: S_diff = sqrt(2) 2.0 0.4 = 1.131, RCI = -4.42; with a reference SD of
+    5.0: S_diff = 2.828, RCI = -1.77 (not reliable).
+
+    >>> pre, post = [13, 17, 17, 17], [8, 17, 16, 18]
+    >>> round(float(reliable_change_index(pre, post, reliability=0.84)[0]), 2)
+    -4.42
+    >>> round(float(reliable_change_index(pre, post, reliability=0.84, sd_pre=5.0)[0]), 2)
+    -1.77
     """
     method = _check_method(rci_method)
     if method == "HLM":
         raise ValueError("HLM needs every measurement of each client: use clinical_significance")
+    _check_reference(method, sd_pre, s_diff, None)
+    if s_diff is not None:
+        return rci_jacobson_truax(pre, post, s_diff=s_diff)
     r = _check_reliability(reliability)
     r_post = (
         r if reliability_post is None else _check_reliability(reliability_post, "reliability_post")
@@ -408,7 +527,7 @@ def reliable_change_index(
     ok = ~(np.isnan(pre) | np.isnan(post))
     if ok.sum() < 2:
         raise ValueError(f"need at least 2 complete pre/post pairs, got {int(ok.sum())}")
-    return _rci(pre, post, method, r, r_post, _sample_stats(pre, post, ok))[0]
+    return _rci(pre, post, method, r, r_post, _sample_stats(pre, post, ok), sd_ref=sd_pre)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,6 +544,7 @@ def classify_prepost(
     critical: float,
     better_is: str = "lower",
     cutoff: float | None = None,
+    rc_points: float | None = None,
 ) -> pd.DataFrame:
     """Reliable-change and combined categories from pre, post and RCI (vectorised).
 
@@ -440,6 +560,11 @@ def classify_prepost(
         Clinical cutoff (score points). As in the R package (``calc_cutoff_from_data.default``),
         a pre score is clinical when strictly beyond the cutoff on the dysfunctional side, and a
         post score is functional when strictly beyond it on the functional side.
+    rc_points : float, optional
+        A published reliable-change threshold in points. When given, reliable change is judged on
+        the change itself, inclusively: ``direction * (post - pre) >= rc_points`` (published
+        thresholds read "a change of 6 points or more", e.g. NHS Talking Therapies for the PHQ-9),
+        and ``rci``/``critical`` are not used for the decision.
 
     Returns
     -------
@@ -455,9 +580,16 @@ def classify_prepost(
     s = _check_direction(better_is)
     pre, post, rci = (np.asarray(x, float) for x in (pre, post, rci))
     ok = ~(np.isnan(pre) | np.isnan(post) | np.isnan(rci))
-    toward = s * rci  # positive = towards improvement
-    improved = ok & (toward > critical)
-    deteriorated = ok & (toward < -critical)
+    if rc_points is None:
+        toward = s * rci  # positive = towards improvement
+        improved = ok & (toward > critical)
+        deteriorated = ok & (toward < -critical)
+    else:
+        rc = _positive(rc_points, "rc_points")
+        with np.errstate(invalid="ignore"):
+            toward_pts = s * (post - pre)
+        improved = ok & (toward_pts >= rc)
+        deteriorated = ok & (toward_pts <= -rc)
     rc_codes = np.where(improved, 0, np.where(deteriorated, 2, 1))
     rc_codes[~ok] = -1
     out = pd.DataFrame({"reliable_change": _cat(rc_codes, RELIABLE_CHANGE)})
@@ -567,6 +699,29 @@ _COMMON_DOC = """
         which is one-sided (0.05 gives 1.644854), as in R.
     cutoff_b_sd : {"functional", "clinical"}
         SD used by cutoff b: the paper's functional SD (default) or the R package's clinical SD.
+    sd_pre : float, optional
+        A published reference SD of pre scores (points, e.g. the instrument's clinical norm
+        sample) used in the RCI denominator instead of the sample's SD (JT, GLN, HLL, EN, NK).
+        The sample SD of a small or homogeneous clinic is small, and so is its threshold; a
+        reference SD keeps the threshold where the instrument's literature puts it. Cutoffs a and
+        b still use the sample (or ``m_clinical``/``sd_clinical``).
+    s_diff : float, optional
+        JT only: the standard error of the difference in points, given directly (a published
+        S_diff). Reliable change is ``|change| / s_diff`` beyond the critical value.
+    rc_points : float, optional
+        JT only: a published reliable-change value in points (e.g. the registry's
+        ``reliable_change``: PHQ-9 6, GAD-7 4). Reliable change is then ``direction * change >=
+        rc_points`` (inclusive, as published), and the RCI is reported as ``change / S_diff``
+        with ``S_diff = rc_points / z``.
+    ha_harmed : {"R", "true_score"}
+        HA only. ``"R"`` (default) follows the R package's published path exactly: harmed =
+        reliably deteriorated (one-sided HA RCI) and *not clinical at pre*, whatever the post
+        score (R ``create_summary_table.cs_combined`` computes ``harmed = !clinical_pre &
+        !functional_post & deteriorated`` and, for HA, ``functional_post`` is ``clinical_pre &
+        cs_indiv > z``, so it is always FALSE for a client not clinical at pre). ``"true_score"``
+        adds the symmetric true-score test of the recovery rule: harmed also needs the post true
+        score reliably on the dysfunctional side of the cutoff, ``direction * cs_indiv < -z``
+        (R's own ``clinical_post`` column of ``calc_cutoff_from_data.cs_ha``).
 """
 
 
@@ -590,6 +745,10 @@ def clinical_significance_prepost(
     group: str | None = None,
     pre_label="pre",
     post_label="post",
+    sd_pre: float | None = None,
+    s_diff: float | None = None,
+    rc_points: float | None = None,
+    ha_harmed: str = "R",
 ) -> pd.DataFrame:
     """Reliable change and clinical significance from a wide per-client pre/post table.
 
@@ -616,7 +775,11 @@ def clinical_significance_prepost(
     -------
     pandas.DataFrame
         One row per input row, in input order; columns as in :func:`clinical_significance`.
-        ``attrs["clinsig"]`` holds the method, critical value, cutoff and sample statistics.
+        ``attrs["clinsig"]`` holds the method, critical value, cutoff, sample statistics, the SD
+        used (``sd_pre_used``, ``sd_pre_source``: sample / reference / s_diff given /
+        rc_points given), ``s_diff`` (JT, points) and ``threshold_points`` (the change in points
+        a client must exceed: ``z * S_diff`` for JT, the published value with ``rc_points``; for
+        GLN, HLL, EN, NK the distance from the predicted post score).
 
     Raises
     ------
@@ -630,11 +793,21 @@ def clinical_significance_prepost(
             "clinical_significance(data, ...) instead"
         )
     s = _check_direction(better_is)
-    r = _check_reliability(reliability)
-    r_post = (
-        r if reliability_post is None else _check_reliability(reliability_post, "reliability_post")
-    )
+    _check_reference(method, sd_pre, s_diff, rc_points)
+    if ha_harmed not in HA_HARMED:
+        raise ValueError(f"ha_harmed must be one of {list(HA_HARMED)}, got {ha_harmed!r}")
     crit = _critical(method, significance_level)
+    if rc_points is not None:
+        s_diff = float(rc_points) / crit
+    if s_diff is not None and reliability is None:
+        r = r_post = np.nan  # not used: S_diff is given
+    else:
+        r = _check_reliability(reliability)
+        r_post = (
+            r
+            if reliability_post is None
+            else _check_reliability(reliability_post, "reliability_post")
+        )
     _check_columns(prepost, [id, pre, post, group])
     if cutoff is not None and cutoff_type is not None:
         raise ValueError("give either cutoff (points) or cutoff_type, not both")
@@ -657,7 +830,10 @@ def clinical_significance_prepost(
             "scores needs at least 2 (HA: 3, for the pre-post correlation)"
         )
     st = _sample_stats(pre_a, post_a, ok)
-    rci, info = _rci(pre_a, post_a, method, r, r_post, st)
+    rci, info = _rci(pre_a, post_a, method, r, r_post, st, sd_pre, s_diff, crit)
+    if rc_points is not None:
+        info["sd_pre_source"] = "rc_points given"
+        info["threshold_points"] = float(rc_points)
     rci = np.where(ok, rci, np.nan)
     m_clin = st["m_pre"] if m_clinical is None else float(m_clinical)
     sd_clin = st["sd_pre"] if sd_clinical is None else float(sd_clinical)
@@ -688,17 +864,22 @@ def clinical_significance_prepost(
         improved = ok & (s * rci > crit)
         deteriorated = ok & (s * rci < -crit)
         recovered = improved & func_post
+        # R create_summary_table.cs_combined: harmed = !clinical_pre & !functional_post &
+        # deteriorated; with HA's functional_post (clinical_pre & ...) that is !clinical_pre &
+        # deteriorated. The true-score option also asks R's clinical_post (cs_indiv < -z).
+        harmed = deteriorated & ~clin_pre
+        if ha_harmed == "true_score":
+            harmed = harmed & (s * cs_indiv < -crit)
         cls["clinical_pre"] = _masked_bool(clin_pre, miss_pre)
         cls["clinical_post"] = _masked_bool(~(s * cs_indiv > crit), miss_post)
-        cls["category"] = _category_codes(
-            ok, recovered, improved, deteriorated, np.zeros(len(ok), bool)
-        )
+        cls["category"] = _category_codes(ok, recovered, improved, deteriorated, harmed)
+        info["ha_harmed"] = ha_harmed
     else:
         if cutoff is None and cutoff_type is not None:
             cutoff = clinical_cutoff(
                 cutoff_type, m_clin, sd_clin, m_functional, sd_functional, better_is, cutoff_b_sd
             )
-        cls = classify_prepost(pre_a, post_a, rci, crit, better_is, cutoff)
+        cls = classify_prepost(pre_a, post_a, rci, crit, better_is, cutoff, rc_points)
     out["reliable_change"] = cls["reliable_change"].to_numpy()
     out["cutoff"] = np.nan if cutoff is None else float(cutoff)
     out["clinical_pre"] = cls["clinical_pre"].array
@@ -724,7 +905,7 @@ def clinical_significance_prepost(
         "cutoff": None if cutoff is None else float(cutoff),
         "cutoff_type": cutoff_type,
         "better_is": better_is,
-        "reliability": r,
+        "reliability": None if np.isnan(r) else r,
         "reliability_post": r_post if method == "NK" else None,
         "n_used": int(ok.sum()),
         **st,
@@ -759,6 +940,11 @@ def clinical_significance(
     cutoff_b_sd: str = "functional",
     group: str | None = None,
     min_timepoints: int = 3,
+    sd_pre: float | None = None,
+    s_diff: float | None = None,
+    rc_points: float | None = None,
+    ha_harmed: str = "R",
+    hlm_test: str = "cohort",
 ) -> pd.DataFrame:
     """Reliable change and clinical significance per client (R ``cs_distribution``/``cs_combined``).
 
@@ -777,6 +963,13 @@ def clinical_significance(
         per-group summaries.
     min_timepoints : int
         HLM only: clients with fewer non-missing measurements are not evaluable (R: 3).
+    hlm_test : {"cohort", "zero"}
+        HLM only. ``"cohort"`` (default, as R): the client's random slope, i.e. the deviation
+        of their slope from the cohort's mean (fixed) slope, over its conditional SD: a client
+        improving as fast as the average client is "unchanged". ``"zero"``: the client's own
+        slope (fixed + random) against zero, over the same conditional SD: "did this client
+        change?" rather than "did they change more than the average client?". The conditional
+        SD ignores the (small, for many clients) sampling error of the fixed slope.
 
     Returns
     -------
@@ -789,7 +982,9 @@ def clinical_significance(
         ``cs_indiv`` (HA with a cutoff: true-score z of the post score against the cutoff),
         ``n_timepoints``, ``eb_slope``, ``eb_slope_sd`` (HLM only), ``evaluable`` (bool),
         ``reason`` (why not evaluable; "" otherwise) and ``method``. ``attrs["clinsig"]`` holds
-        the method's constants (critical value, cutoff, SDs, r_dd, ...).
+        the method's constants (critical value, cutoff, SDs, r_dd, ...), the SD used for the
+        RCI (``sd_pre_used``, ``sd_pre_source``), ``s_diff`` and ``threshold_points`` (the
+        change in points a client must exceed; see :func:`clinical_significance_prepost`).
 
     Raises
     ------
@@ -817,15 +1012,22 @@ def clinical_significance(
       (SD_pre^2 + SD_post^2 - 2 SD_pre SD_post rho)``:
       ``((post - pre) r_dd + (M_post - M_pre)(1 - r_dd)) / (sqrt(r_dd) sqrt(2) SEM)``, one-sided
       ``z``; recovered when clinical at pre and ``s * (M_post + (post - M_post) r_post - cutoff) /
-      (sqrt(r_post) SEM) > z`` (Hageman & Arrindell 1999); never harmed (as in R).
+      (sqrt(r_post) SEM) > z`` (Hageman & Arrindell 1999). Harmed, as R's published path
+      (``cs_combined`` -> ``create_summary_table.cs_combined``) computes it: reliably deteriorated
+      and not clinical at pre, whatever the post score (R's unused internal helper
+      ``.calc_recovered_ha`` would set harmed to FALSE; the package does not call it). With
+      ``ha_harmed="true_score"`` the post true score must also lie reliably on the dysfunctional
+      side of the cutoff (``s * cs_indiv < -z``).
     * HLM: ``outcome ~ time + (time | id)`` fitted by REML (statsmodels ``MixedLM``) on every
       non-missing measurement of clients with at least ``min_timepoints``; RCI = the empirical
       Bayes estimate of the client's random slope (deviation from the fixed slope) divided by its
-      conditional SD, exactly as R's ``lme4::ranef(condVar = TRUE)``. ``pre``/``post`` are the
+      conditional SD, exactly as R's ``lme4::ranef(condVar = TRUE)``; with ``hlm_test="zero"``,
+      ``(fixed slope + random slope) / conditional SD``. ``pre``/``post`` are the
       client's first and last non-missing score (used for the cutoff).
 
     Categories: recovered = reliably improved and clinical at pre and functional at post;
-    harmed = reliably deteriorated, not clinical at pre and not functional at post.
+    harmed = reliably deteriorated, not clinical at pre and not functional at post (HA: see
+    above).
     Clients missing a score are kept, with ``evaluable = False`` and a reason.
 
     References
@@ -845,6 +1047,9 @@ def clinical_significance(
     method = _check_method(rci_method)
     _check_direction(better_is)
     _check_alpha(significance_level)
+    if hlm_test not in HLM_TESTS:
+        raise ValueError(f"hlm_test must be one of {list(HLM_TESTS)}, got {hlm_test!r}")
+    _check_reference(method, sd_pre, s_diff, rc_points)
     if method == "HLM":
         return _clinical_significance_hlm(
             data,
@@ -861,8 +1066,10 @@ def clinical_significance(
             cutoff_b_sd,
             group,
             min_timepoints,
+            hlm_test=hlm_test,
         )
-    _check_reliability(reliability)
+    if s_diff is None and rc_points is None:
+        _check_reliability(reliability)
     if pre is None:
         pre = data[time].min()
     if post is None:
@@ -888,6 +1095,10 @@ def clinical_significance(
         group=grp_col,
         pre_label=pre,
         post_label=post,
+        sd_pre=sd_pre,
+        s_diff=s_diff,
+        rc_points=rc_points,
+        ha_harmed=ha_harmed,
     )
 
 
@@ -937,6 +1148,7 @@ def _clinical_significance_hlm(
     cutoff_b_sd,
     group,
     min_timepoints,
+    hlm_test="cohort",
 ) -> pd.DataFrame:
     import statsmodels.api as sm
 
@@ -986,6 +1198,8 @@ def _clinical_significance_hlm(
     eb[u_ids] = b[:, 1]
     eb_sd[u_ids] = np.sqrt(var[:, 1, 1])
     rci = eb / eb_sd
+    if hlm_test == "zero":  # the client's own slope (fixed + random) against zero
+        rci = (fe[1] + eb) / eb_sd
 
     pre_a = np.where(ok, first, np.nan)
     post_a = np.where(ok, last, np.nan)
@@ -1020,6 +1234,7 @@ def _clinical_significance_hlm(
     out["method"] = "HLM"
     out.attrs["clinsig"] = {
         "method": "HLM",
+        "hlm_test": hlm_test,
         "critical": crit,
         "cutoff": cutoff,
         "cutoff_type": cutoff_type,

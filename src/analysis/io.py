@@ -9,18 +9,37 @@ row number and a reason). The account ``rows_in = rows_kept + rows_quarantined``
 A *record* is one score: in a long file one line; in a wide file one line x one score column (every
 cell of an unmapped column is a record too, quarantined as ``unmapped_column``). The *row* reported
 for a record is the line in a CSV file (the header is line 1), the row in the Excel sheet, or the
-1-based record number in Parquet, SPSS and Stata files (which have no lines).
+1-based record number in Parquet, SPSS and Stata files (which have no lines). Lines are physical:
+a quoted value holding a line break (an Excel note typed with Alt+Enter) spans two lines, and the
+next record's row counts both.
+
+CSV files are read as they come: the encoding is detected (UTF-8 strictly, with or without a
+byte order mark, else cp1252, the Windows/Excel default in Western Europe) or given, the delimiter
+is sniffed (comma, semicolon, tab, pipe) or given, and numbers may use a decimal comma (a
+semicolon file, the European Excel default, accepts ``12,5`` unless ``decimal`` says otherwise).
+What was used is part of the row account (:attr:`Quarantine.reading`). A header that repeats a
+column name, a file with no data rows, and client data that disagree between rows or fall
+outside the recode map stop with an error naming the file, the lines and the values.
 
 Spec keys (all optional but ``path``)::
 
     path: data/clinic.csv        # relative paths resolve against analysis.paths.project_root()
     format: csv                  # csv, excel, parquet, spss, stata; inferred from the suffix
+    encoding: cp1252             # CSV: utf-8, utf-8-sig, cp1252, latin-1; default detected
+    sep: ";"                     # CSV: delimiter (one character or 'tab'); default sniffed
+    decimal: ","                 # decimal mark of scores and times: '.' or ','; default '.'
+                                 #   (a semicolon file accepts both unless this is given)
+    instruments: my_instruments.yaml   # user instrument file(s) adding measure codes
+                                 #   (see analysis.instruments; relative to the project root)
     layout: long                 # long | wide
     sheet: Sheet1                # Excel sheet name or 0-based index
     header_row: 1                # line (CSV) or sheet row (Excel) holding the header, 1-based
     columns: {id: client, time: session, measure: questionnaire, score: total, date: date}
     measure: phq9                # long file holding one measure and no measure column
     scores: {phq9: PHQ9_total, gad7: GAD7_total}   # long file with one score column per measure
+    scores: {bai: {mean_of: [p1, p2, p3], min_present: 3}}   # a score that is the mean of
+                                 #   columns (of those present, when at least min_present are;
+                                 #   default all)
     measure_map: {PHQ9: phq9}    # recode measure labels to registry codes
     time_map: {pre: 0, 2m: 2}    # recode time labels to numbers
     wide: {bdi.pre: {measure: bdi2, time: 0}, ...}            # explicit wide mapping, or
@@ -28,6 +47,12 @@ Spec keys (all optional but ``path``)::
     ignore: [age, sex]           # columns of a wide file that are neither scores nor client data
     ignore_pattern: '\\.rater$'
     clients: {path: clients.csv, columns: {arm: group, therapist: th}, recode: {arm: {1: CBT}}}
+                                 # id: the client file's id column (default: the scores
+                                 #   mapping's id column, else 'id'); encoding, sep as above;
+                                 # on_conflict: error (default) | quarantine: a client whose arm,
+                                 #   therapist... differ between rows, or a code outside the
+                                 #   recode map, stops the read, or sets that client's records
+                                 #   aside as invalid_client_data
     time_unit: session           # session | week | month
     name: clinic_a
     description: "..."
@@ -44,7 +69,9 @@ bytes), :func:`write_table_csv` (deterministic CSV), the statistics-layer guards
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
+import io as io_mod
 import json
 import re
 import sys
@@ -88,6 +115,9 @@ REASONS = {
     "out_of_range": "score outside the instrument's range (registry min-max)",
     "invalid_items": "an item response is not a whole number within the item range",
     "unparseable_date": "date could not be parsed",
+    "invalid_client_data": "the client's arm, therapist or other client data differ between rows "
+    "or lie outside the recode map (quarantined because the spec says clients.on_conflict: "
+    "quarantine)",
     "unknown_client": "client id absent from the client table",
     "duplicate": "more than one record for the same client x time x measure",
 }
@@ -120,9 +150,14 @@ DEFAULT_NA = ("", "NA", "N/A", "NaN", "nan", "#NULL!", "NULL", "None")
 _SPEC_KEYS = {
     "path", "format", "layout", "sheet", "header_row", "columns", "measure", "scores",
     "measure_map", "time_map", "wide", "ignore", "ignore_pattern", "clients", "time_unit", "name",
-    "description", "citation", "na_values", "date_format", "items",
+    "description", "citation", "na_values", "date_format", "items", "encoding", "sep", "decimal",
+    "instruments",
 }  # fmt: skip
-_CLIENT_KEYS = {"path", "format", "sheet", "header_row", "columns", "recode", "id"}
+_CLIENT_KEYS = {
+    "path", "format", "sheet", "header_row", "columns", "recode", "id", "encoding", "sep",
+    "on_conflict",
+}  # fmt: skip
+_DECIMALS = (".", ",")
 
 
 @dataclass(frozen=True)
@@ -146,6 +181,10 @@ class Quarantine:
         What a record is for this layout.
     notes : dict
         Further counts (e.g. prorated item totals).
+    reading : dict
+        How the file was read: ``encoding`` and ``delimiter`` of a CSV file (given or detected,
+        and how), ``decimal`` (the decimal mark numbers were read with), and the same for a
+        client file (keys prefixed ``client file``).
     """
 
     rows: pd.DataFrame
@@ -155,6 +194,7 @@ class Quarantine:
     source: str
     unit: str = "record"
     notes: dict[str, Any] = field(default_factory=dict)
+    reading: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows_quarantined(self) -> int:
@@ -173,7 +213,8 @@ class Quarantine:
         -------
         dict
             ``source, unit, lines_in, rows_in, rows_kept, rows_quarantined, balanced`` and
-            ``reasons`` (reason -> count, most frequent first), plus ``notes``.
+            ``reasons`` (reason -> count, most frequent first), plus ``notes`` and ``reading``
+            (how the file was read: encoding, delimiter, decimal mark) where there are any.
         """
         counts = self.rows["reason"].value_counts(sort=False)
         reasons = {k: int(counts[k]) for k in sorted(counts.index, key=lambda r: (-counts[r], r))}
@@ -187,6 +228,7 @@ class Quarantine:
             "balanced": self.balanced,
             "reasons": reasons,
             **({"notes": self.notes} if self.notes else {}),
+            **({"reading": self.reading} if self.reading else {}),
         }
 
     def account(self) -> str:
@@ -254,6 +296,205 @@ def _format_of(path: Path, fmt: str | None) -> str:
 # raw tables
 
 
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
+#: Delimiters the sniffer chooses among (comma, semicolon, tab, pipe).
+DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_CHARS = 64 * 1024
+
+
+def _decode(raw: bytes, p: Path, encoding: str | None) -> tuple[str, str, str]:
+    """Decode a file's bytes: the given encoding strictly, else UTF-8 strictly, else cp1252.
+
+    Returns the text, the encoding used and a note (how it was chosen)."""
+
+    def where(err: UnicodeDecodeError) -> str:
+        line = raw.count(b"\n", 0, err.start) + 1
+        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        return f"line {line}, byte {col} (0x{raw[err.start]:02x})"
+
+    if encoding:
+        enc = str(encoding).lower().replace("_", "-")
+        if enc in ("latin1", "iso-8859-1", "iso8859-1"):
+            enc = "latin-1"
+        if enc in ("windows-1252",):
+            enc = "cp1252"
+        if enc not in ENCODINGS:
+            raise ValueError(f"{p}: encoding must be one of {list(ENCODINGS)}, got {encoding!r}")
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{p}: {where(err)} is not valid {enc} (encoding given in the spec); the file is "
+                "in another encoding: try encoding: cp1252 (Windows/Excel in Western Europe) or "
+                "remove 'encoding' to detect it"
+            ) from None
+        if enc == "utf-8" and text.startswith("\ufeff"):
+            text, enc = text[1:], "utf-8-sig"
+        return text, enc, "given"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        try:
+            return raw.decode("cp1252"), "cp1252", f"detected: not valid UTF-8 at {where(err)}"
+        except UnicodeDecodeError:
+            return raw.decode("latin-1"), "latin-1", f"detected: not valid UTF-8 at {where(err)}"
+    if text.startswith("\ufeff"):
+        return text[1:], "utf-8-sig", "detected (byte order mark)"
+    return text, "utf-8", "detected"
+
+
+def _sniff(text: str, p: Path) -> tuple[str, str]:
+    """The delimiter of a CSV text: csv.Sniffer on a sample, else the most frequent candidate
+    in the first line. Returns the delimiter and a note."""
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS:  # whole lines only
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    try:
+        d = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+        if d in DELIMITERS:
+            return d, "sniffed"
+    except csv.Error:
+        pass
+    first = sample.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    if counts[best] == 0:
+        return ",", "default (one column only?)"
+    return best, "guessed from the header line"
+
+
+def _show_sep(sep: str) -> str:
+    return {"\t": "tab", ",": "',' (comma)", ";": "';' (semicolon)", "|": "'|' (pipe)"}.get(
+        sep, repr(sep)
+    )
+
+
+def _read_csv(
+    p: Path, header_row: int, encoding: str | None, sep: str | None
+) -> tuple[pd.DataFrame, pd.Series, dict[str, Any]]:
+    """Parse a CSV with Python's csv module: every value as text, every record with the
+    PHYSICAL line on which it starts (a quoted line break inside a value counts)."""
+    text, enc, enc_how = _decode(p.read_bytes(), p, encoding)
+    if sep is None:
+        if p.suffix.lower() == ".tsv":
+            sep, sep_how = "\t", "from the .tsv suffix"
+        else:
+            sep, sep_how = _sniff(text, p)
+    else:
+        sep = {"tab": "\t", "\\t": "\t"}.get(str(sep), str(sep))
+        if len(sep) != 1:
+            raise ValueError(f"{p}: sep must be one character (or 'tab'), got {sep!r}")
+        sep_how = "given"
+    info = {
+        "encoding": f"{enc} ({enc_how})",
+        "delimiter": f"{_show_sep(sep)} ({sep_how})",
+    }
+    if '"' not in text and "\r" not in text.replace("\r\n", "\n"):
+        # no quoting, so one record per line: pandas' C parser, ten times faster
+        try:
+            raw = pd.read_csv(
+                io_mod.StringIO(text),
+                sep=sep,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                skiprows=header_row - 1,
+                engine="c",
+            )
+        except pd.errors.EmptyDataError:
+            raw = None
+        except pd.errors.ParserError:
+            raw = False  # a line with too many fields: the csv module below names it
+        if raw is None:
+            raise ValueError(f"{p}: the file has no header line (expected on line {header_row})")
+        if raw is not False:
+            names = _header_names(raw.iloc[0].tolist(), p, f"line {header_row}")
+            data = raw.iloc[1:].reset_index(drop=True).fillna("")
+            data.columns = names
+            rows = pd.Series(np.arange(len(data)) + header_row + 1, dtype=int)
+            return data, rows, info
+    reader = csv.reader(io_mod.StringIO(text, newline=""), delimiter=sep, strict=True)
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    starts: list[int] = []
+    last = 0
+    try:
+        for fields in reader:
+            start, last = last + 1, reader.line_num
+            if start < header_row:
+                continue
+            if header is None:
+                if start != header_row:  # the header row is inside a multi-line record
+                    raise ValueError(
+                        f"{p}: line {header_row} (header_row) is inside a quoted value that starts "
+                        f"on line {start}"
+                    )
+                header = fields
+                continue
+            if not fields:
+                fields = [""] * len(header)
+            elif len(fields) > len(header):
+                extra = fields[len(header) :]
+                if any(v.strip() for v in extra):
+                    raise ValueError(
+                        f"{p}: line {start} has {len(fields)} fields but the header (line "
+                        f"{header_row}) has {len(header)} (delimiter {_show_sep(sep)}, "
+                        f"{sep_how}); the first extra value is {extra[0]!r} in field "
+                        f"{len(header) + 1}. Quote values that contain the delimiter, or set "
+                        "'sep' in the spec"
+                    )
+                fields = fields[: len(header)]
+            elif len(fields) < len(header):
+                fields = fields + [""] * (len(header) - len(fields))
+            records.append(fields)
+            starts.append(start)
+    except csv.Error as err:
+        raise ValueError(
+            f"{p}: line {reader.line_num}: cannot be parsed with delimiter {_show_sep(sep)} "
+            f"({sep_how}): {err} (an unclosed quote?)"
+        ) from None
+    if header is None:
+        raise ValueError(f"{p}: the file has no header line (expected on line {header_row})")
+    names = _header_names(header, p, f"line {header_row}")
+    data = pd.DataFrame(records, columns=range(len(names)), dtype=object)
+    data.columns = names
+    return data, pd.Series(starts, dtype=int), info
+
+
+def _header_names(raw: list[Any], p: Path, where: str) -> list[str]:
+    """Column names as written, stripped; a blank name becomes '(unnamed column N)'; duplicate
+    names stop with an error naming them and their positions (pandas would rename them)."""
+    names = []
+    for i, v in enumerate(raw, 1):
+        t = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+        names.append(t or f"(unnamed column {i})")
+    pos: dict[str, list[int]] = {}
+    for i, n in enumerate(names, 1):
+        pos.setdefault(n, []).append(i)
+    dup = {n: ix for n, ix in pos.items() if len(ix) > 1}
+    if dup:
+        shown = "; ".join(
+            f"{n!r} in columns {', '.join(f'{i} ({_col_letter(i)})' for i in ix)}"
+            for n, ix in dup.items()
+        )
+        raise ValueError(
+            f"{p}: duplicate column name(s) in the header ({where}): {shown}. Each column needs "
+            "its own name (a second score column would otherwise be silently ignored); rename "
+            "them, or set header_row if the header spans several rows"
+        )
+    return names
+
+
+def _col_letter(i: int) -> str:
+    """Spreadsheet column letter of a 1-based position (1 -> A, 27 -> AA)."""
+    out = ""
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
 def read_table(
     path: str | Path,
     fmt: str | None = None,
@@ -261,8 +502,11 @@ def read_table(
     sheet: str | int | None = None,
     header_row: int = 1,
     label_columns: list[str] | None = None,
+    encoding: str | None = None,
+    sep: str | None = None,
+    info: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series, dict[str, dict[Any, str]]]:
-    """Read one table as raw values with the source row number of every row.
+    r"""Read one table as raw values with the source row number of every row.
 
     Parameters
     ----------
@@ -277,14 +521,27 @@ def read_table(
     label_columns : list of str, optional
         SPSS/Stata columns whose value labels replace the codes (e.g. ``arm``: 1 -> "CBT").
         Other columns keep their codes; their labels are returned.
+    encoding : {"utf-8", "utf-8-sig", "cp1252", "latin-1"}, optional
+        CSV only. Default: detected, UTF-8 (with or without a byte order mark) when the bytes are
+        valid UTF-8, else cp1252 (Windows and Excel in Western Europe; latin-1 for the few bytes
+        cp1252 leaves undefined).
+    sep : str, optional
+        CSV only: the delimiter (one character, or ``"tab"``). Default: sniffed among comma,
+        semicolon, tab and pipe (:class:`csv.Sniffer` on the first 64 KiB; tab for ``.tsv``).
+    info : dict, optional
+        Filled with how the file was read (``encoding``, ``delimiter``; CSV only), for the row
+        account.
 
     Returns
     -------
     data : pandas.DataFrame
-        CSV and Excel cells as text (``dtype=object``, nothing parsed yet); Parquet, SPSS and
-        Stata as stored. SPSS user-defined missing values are read as NaN (missing).
+        CSV and Excel cells as text or as stored (``dtype=object``, nothing parsed yet); Parquet,
+        SPSS and Stata as stored. SPSS user-defined missing values are read as NaN (missing).
     rows : pandas.Series of int
-        Source row number of each row (see the module docstring).
+        Source row number of each row: the PHYSICAL line on which a CSV record starts (the
+        header is line ``header_row``; a quoted value with a line break spans several lines, as
+        an Excel note with Alt+Enter does), the sheet row in Excel, the 1-based record number in
+        Parquet, SPSS and Stata.
     labels : dict
         Value labels per column (SPSS/Stata; empty otherwise).
 
@@ -293,7 +550,17 @@ def read_table(
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If it cannot be parsed (the message names the file and, where known, the line).
+        If it cannot be parsed or its header repeats a column name. The message names the file
+        and, where known, the line, the column and the delimiter.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = f.write_bytes('id;note;score\n1;"two\nlines";12,5\n2;Müller;8\n'.encode("cp1252"))
+    >>> data, rows, _ = read_table(f, info=(how := {}))
+    >>> rows.tolist(), data.loc[1, "note"], how["encoding"]
+    ([2, 4], 'Müller', 'cp1252 (detected: not valid UTF-8 at line 4, byte 4 (0xfc))')
     """
     p = Path(path)
     if not p.is_file():
@@ -301,29 +568,34 @@ def read_table(
     fmt = _format_of(p, fmt)
     if int(header_row) < 1:
         raise ValueError(f"{p}: header_row is 1-based, got {header_row}")
-    skip = int(header_row) - 1
+    if fmt != "csv" and (encoding or sep):
+        raise ValueError(f"{p}: 'encoding' and 'sep' apply to CSV files only (this is {fmt})")
+    header_row = int(header_row)
+    skip = header_row - 1
     labels: dict[str, dict[Any, str]] = {}
+    how: dict[str, Any] = {}
+    if fmt == "csv":
+        data, rows, how = _read_csv(p, header_row, encoding, sep)
+        if info is not None:
+            info.update(how)
+        return data, rows, labels
     try:
-        if fmt == "csv":
-            sep = "\t" if p.suffix.lower() == ".tsv" else ","
-            data = pd.read_csv(
-                p,
-                sep=sep,
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=False,
-                skiprows=skip,
-                encoding="utf-8-sig",
-            )
-            rows = pd.Series(np.arange(len(data)) + header_row + 1, index=data.index)
-        elif fmt == "excel":
-            data = pd.read_excel(
+        if fmt == "excel":
+            raw = pd.read_excel(
                 p,
                 sheet_name=0 if sheet is None else sheet,
-                header=skip,
+                header=None,
+                skiprows=skip,
                 dtype=object,
                 keep_default_na=False,
             )
+            if raw.empty:
+                raise ValueError(
+                    f"sheet {sheet or 0} has no header row (expected row {header_row})"
+                )
+            names = _header_names(raw.iloc[0].tolist(), p, f"sheet row {header_row}")
+            data = raw.iloc[1:].reset_index(drop=True)
+            data.columns = names
             rows = pd.Series(np.arange(len(data)) + header_row + 1, index=data.index)
         elif fmt == "parquet":
             data = pd.read_parquet(p)
@@ -343,15 +615,16 @@ def read_table(
                     data[c] = data[c].map(lambda v, lab=labels[c]: lab.get(v, v))
             rows = pd.Series(np.arange(len(data)) + 1, index=data.index)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as err:
+        msg = str(err)
+        if msg.startswith(str(p)):
+            raise ValueError(msg) from None
         raise ValueError(f"{p}: cannot be read as {fmt}: {err}") from None
     except Exception as err:  # pyreadstat and openpyxl raise their own types
         raise ValueError(f"{p}: cannot be read as {fmt}: {type(err).__name__}: {err}") from None
     data = data.reset_index(drop=True)
     rows = rows.reset_index(drop=True)
-    data.columns = [str(c).strip() for c in data.columns]
-    dup = pd.Index(data.columns)[pd.Index(data.columns).duplicated()].tolist()
-    if dup:
-        raise ValueError(f"{p}: duplicate column name(s) {dup} in the header (row {header_row})")
+    if fmt != "excel":
+        data.columns = _header_names(list(data.columns), p, "column names")
     return data, rows, labels
 
 
@@ -384,7 +657,26 @@ def _recode(s: pd.Series, mapping: dict | None) -> pd.Series:
     return t.map(lambda v: m.get(v, v)).where(~s.isna(), s)
 
 
-def _records_long(data, rows, spec, na) -> pd.DataFrame:
+_COMMA_NUMBER = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+
+
+def _to_number(s: pd.Series, decimal: str) -> pd.Series:
+    """Numbers from raw cells. ``decimal`` is ``"."``, ``","`` (strict: a value with a ``.`` is
+    not a number) or ``"auto"`` (a semicolon file without ``decimal``: ``12,5`` and ``12.5`` are
+    both read as 12.5)."""
+    if decimal == "." or s.empty:
+        return pd.to_numeric(s, errors="coerce")
+    txt = s.map(lambda v: v if isinstance(v, str) else None)
+    is_txt = txt.notna()
+    if decimal == ",":
+        fixed = txt.where(~txt.str.contains(".", regex=False, na=False), "not a number")
+        fixed = fixed.str.replace(",", ".", regex=False)
+    else:  # auto
+        fixed = txt.where(~txt.str.match(_COMMA_NUMBER, na=False), txt.str.replace(",", "."))
+    return pd.to_numeric(s.where(~is_txt, fixed), errors="coerce")
+
+
+def _records_long(data, rows, spec, na, decimal: str = ".") -> pd.DataFrame:
     cols = dict(spec.get("columns") or {})
     if "date" not in cols and "date" in data.columns:
         cols["date"] = "date"
@@ -392,14 +684,36 @@ def _records_long(data, rows, spec, na) -> pd.DataFrame:
     timec = cols.get("time", "time")
     need = [idc, timec]
     scores = spec.get("scores")
+    min_present: dict[str, int] = {}
     if scores:
-        measure_cols = {str(m): str(c) for m, c in scores.items()}
+        measure_cols = {}
+        for m, c in scores.items():
+            if isinstance(c, dict):
+                parts = c.get("mean_of")
+                mp = c.get("min_present", len(parts) if isinstance(parts, list) else 0)
+                if (
+                    not set(c) <= {"mean_of", "min_present"}
+                    or not isinstance(parts, list)
+                    or not parts
+                    or not isinstance(mp, int)
+                    or not 1 <= mp <= len(parts)
+                ):
+                    raise ValueError(
+                        f"scores.{m}: a composite score is {{mean_of: [column, ...], "
+                        f"min_present: n}} (1 <= n <= number of columns), got {c!r}"
+                    )
+                measure_cols[str(m)] = [str(x) for x in parts]
+                min_present[str(m)] = mp
+            else:
+                measure_cols[str(m)] = str(c)
     else:
         scorec = cols.get("score", "score")
         need.append(scorec)
         if "measure" not in spec:
             need.append(cols.get("measure", "measure"))
-    need += list((scores or {}).values())
+    if scores:
+        for c in measure_cols.values():
+            need += c if isinstance(c, list) else [c]
     if cols.get("date"):
         need.append(cols["date"])
     missing = [c for c in need if c not in data.columns]
@@ -425,9 +739,35 @@ def _records_long(data, rows, spec, na) -> pd.DataFrame:
         )
         return out
     parts = [
-        base.assign(column=c, value=data[c].to_numpy(), measure=m) for m, c in measure_cols.items()
+        base.assign(column=c, value=data[c].to_numpy(), measure=m)
+        if isinstance(c, str)
+        else base.assign(
+            column=",".join(c), measure=m, **_mean_of(data, c, na, decimal, min_present[m])
+        )
+        for m, c in measure_cols.items()
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+def _mean_of(
+    data: pd.DataFrame, cols: list[str], na, decimal: str, min_present: int
+) -> dict[str, np.ndarray]:
+    """Mean of several columns per line, over the parts present when at least ``min_present``
+    are (default all). Every part blank: a missing assessment (NaN); fewer than ``min_present``
+    present: missing too, counted in the account's notes; a value that is not a number: the
+    record keeps its raw text, so it is quarantined as ``non_numeric_score`` naming it."""
+    blank = pd.DataFrame({c: _blank(data[c], na) for c in cols})
+    num = pd.DataFrame({c: _to_number(data[c].where(~blank[c]), decimal) for c in cols})
+    bad = num.isna() & ~blank
+    present = num.notna().sum(axis=1)
+    out = num.mean(axis=1, skipna=True).where(present >= min_present).astype(object)
+    if bad.any().any():
+        first_bad = bad.idxmax(axis=1)
+        rows_bad = bad.any(axis=1)
+        out[rows_bad] = [f"{data.at[i, c]} (column {c})" for i, c in first_bad[rows_bad].items()]
+    out[blank.all(axis=1)] = ""
+    incomplete = (present < min_present) & ~blank.all(axis=1) & ~bad.any(axis=1)
+    return {"value": out.to_numpy(), "incomplete": incomplete.to_numpy()}
 
 
 def _wide_map(columns: list[str], spec: dict) -> dict[str, tuple[Any, Any]]:
@@ -503,6 +843,8 @@ def _validate_records(
     labels: dict[str, dict[Any, str]],
     client_ids: pd.Index | None,
     source: str,
+    decimal: str = ".",
+    bad_clients: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     time_unit = spec.get("time_unit", "session")
     rec = rec.copy()
@@ -515,12 +857,12 @@ def _validate_records(
     meas_txt = _text(rec["measure"])
     known = meas_txt.isin(list(registry))
     t_blank = _blank(rec["time"], na)
-    t_num = pd.to_numeric(rec["time"].where(~t_blank), errors="coerce")
+    t_num = _to_number(rec["time"].where(~t_blank), decimal)
     t_bad = t_num.isna() | (t_num < 0)
     if time_unit == "session":
         t_bad |= t_num.notna() & (t_num % 1 != 0)
     v_blank = _blank(rec["value"], na)
-    v_num = pd.to_numeric(rec["value"].where(~v_blank), errors="coerce")
+    v_num = _to_number(rec["value"].where(~v_blank), decimal)
     v_nonnum = v_num.isna() & ~v_blank
     lo = meas_txt.map({k: v.min for k, v in registry.items()})
     hi = meas_txt.map({k: v.max for k, v in registry.items()})
@@ -554,6 +896,7 @@ def _validate_records(
         "out_of_range": v_oor,
         "invalid_items": items_bad,
         "unparseable_date": d_bad,
+        "invalid_client_data": id_txt.isin(list(bad_clients or {})),
         "unknown_client": unknown_client,
     }
     reason = pd.Series(
@@ -625,7 +968,10 @@ def _validate_records(
             ),
             index=rec.index,
         ),
-        "non_numeric_score": "score '" + vt + "' is not a number",
+        "non_numeric_score": "score '"
+        + vt
+        + "' is not a number"
+        + _decimal_hint(vt, decimal, v_nonnum),
         "out_of_range": "score "
         + vt
         + label_txt
@@ -641,6 +987,7 @@ def _validate_records(
         + "' cannot be parsed as "
         + (spec.get("date_format") or "an ISO 8601 date (YYYY-MM-DD); set date_format"),
         "unknown_client": "client '" + id_txt + "' is not in the client table",
+        "invalid_client_data": id_txt.map(bad_clients or {}).fillna("").astype(str),
     }
     detail = pd.Series("", index=rec.index, dtype=object)
     for r, txt in details.items():
@@ -654,10 +1001,20 @@ def _validate_records(
     # else the score column of the record
     column = rec["column"].astype(str)
     if spec.get("layout", "long") == "long":
-        cols = {"id": "id", "time": "time", "measure": "measure", "date": "date",
-                **(spec.get("columns") or {})}
-        for r, field in (("missing_id", "id"), ("unknown_client", "id"), ("invalid_time", "time"),
-                         ("unparseable_date", "date")):
+        cols = {
+            "id": "id",
+            "time": "time",
+            "measure": "measure",
+            "date": "date",
+            **(spec.get("columns") or {}),
+        }
+        for r, field in (
+            ("missing_id", "id"),
+            ("unknown_client", "id"),
+            ("invalid_time", "time"),
+            ("unparseable_date", "date"),
+            ("invalid_client_data", "id"),
+        ):
             column = column.mask(reason.eq(r), str(cols[field]))
         if "measure" in cols and not spec.get("measure") and not spec.get("scores"):
             column = column.mask(reason.eq("unknown_measure"), str(cols["measure"]))
@@ -687,6 +1044,18 @@ def _validate_records(
     kept.index = rec.loc[~q, "row"].astype(int).to_numpy()
     kept.index.name = "row"
     return kept, quarantine
+
+
+def _decimal_hint(vt: pd.Series, decimal: str, where: pd.Series) -> pd.Series:
+    """A hint about the decimal mark for the non-numeric scores (``where``); '' elsewhere."""
+    out = pd.Series("", index=vt.index, dtype=object)
+    sub = vt[where]
+    if decimal == ",":
+        out[where] = sub.map(lambda v: " (decimal is ',' in the spec)" if "." in v else "")
+    elif decimal == ".":
+        hint = " (a decimal comma? set decimal: ',' in the spec)"
+        out[where] = sub.map(lambda v: hint if _COMMA_NUMBER.match(v) else "")
+    return out
 
 
 def _items_records(data, rows, spec, na) -> tuple[pd.DataFrame, dict]:
@@ -730,43 +1099,115 @@ def _items_records(data, rows, spec, na) -> tuple[pd.DataFrame, dict]:
     return pd.concat(parts, ignore_index=True), notes
 
 
-def _read_clients(spec: dict, root, data, rows, na) -> tuple[pd.DataFrame | None, list[str]]:
+def _read_clients(
+    spec: dict, root, data, rows, na, source: str
+) -> tuple[pd.DataFrame | None, list[str], dict[str, str], dict[str, Any]]:
+    """The client table: from a separate file (``clients.path``) or from the scores file's own
+    columns. Returns the table, the scores-file columns used for it, the clients set aside
+    (id -> reason, when ``on_conflict: quarantine``) and how the client file was read."""
     cspec = spec.get("clients")
     if not cspec:
-        return None, []
+        return None, [], {}, {}
     unknown = set(cspec) - _CLIENT_KEYS
     if unknown:
-        raise ValueError(f"unknown key(s) {sorted(unknown)} in 'clients'; allowed {_CLIENT_KEYS}")
+        raise ValueError(
+            f"unknown key(s) {sorted(unknown)} in 'clients'; allowed {sorted(_CLIENT_KEYS)}"
+        )
+    on_conflict = cspec.get("on_conflict", "error")
+    if on_conflict not in ("error", "quarantine"):
+        raise ValueError(
+            f"clients.on_conflict must be 'error' or 'quarantine', got {on_conflict!r}"
+        )
     columns = dict(cspec.get("columns") or {})
+    score_id = (spec.get("columns") or {}).get("id", "id")
+    how: dict[str, Any] = {}
     if cspec.get("path"):
         cpath = resolve_path(cspec["path"], root)
+        csource = str(cpath)
         cdata, crows, _ = read_table(
             cpath,
             cspec.get("format"),
             sheet=cspec.get("sheet"),
             header_row=int(cspec.get("header_row", 1)),
             label_columns=list(columns.values()),
+            encoding=cspec.get("encoding"),
+            sep=cspec.get("sep"),
+            info=how,
         )
-        idc = cspec.get("id", "id")
+        if "id" in cspec:
+            idc = cspec["id"]
+        else:  # default: the scores mapping's id column, else 'id'
+            idc = next((c for c in dict.fromkeys([score_id, "id"]) if c in cdata.columns), None)
+            if idc is None:
+                raise ValueError(
+                    f"{cpath}: no client id column: looked for {score_id!r} (the id column of the "
+                    f"scores mapping) and 'id'; found {list(cdata.columns)}. Set clients.id"
+                )
         source_cols = []
         # a separate client file keeps every column: `columns` renames, it does not select
         for c in cdata.columns:
             if c != idc and c not in columns.values() and c not in columns:
                 columns[str(c)] = c
     else:
-        cdata = data
-        idc = cspec.get("id", (spec.get("columns") or {}).get("id", "id"))
+        cdata, crows, csource = data, rows, source
+        idc = cspec.get("id", score_id)
         source_cols = list(columns.values())
     missing = [c for c in [idc, *columns.values()] if c not in cdata.columns]
     if missing:
         raise ValueError(f"client column(s) {missing} not found; found {list(cdata.columns)}")
     out = pd.DataFrame({"id": _text(cdata[idc])})
+    problems: dict[str, list[str]] = {}
+    recodes = cspec.get("recode") or {}
+    unknown_targets = sorted(set(map(str, recodes)) - set(columns))
+    if unknown_targets:
+        raise ValueError(
+            f"clients.recode names column(s) {unknown_targets} that are not client columns "
+            f"({sorted(columns)})"
+        )
     for target, src in columns.items():
         col = cdata[src].where(~_blank(cdata[src], na))
-        out[target] = _recode(col, (cspec.get("recode") or {}).get(target))
+        mapping = recodes.get(target)
+        if mapping:
+            keys = {str(k) for k in mapping}
+            txt = _text(col)
+            outside = col.notna() & ~txt.isin(keys)
+            if outside.any():
+                for cid, grp in pd.DataFrame({"id": out["id"], "v": txt, "row": np.asarray(crows)})[
+                    outside
+                ].groupby("id", sort=False):
+                    problems.setdefault(cid, []).append(
+                        f"{target} (column '{src}') value(s) "
+                        + ", ".join(f"'{v}'" for v in dict.fromkeys(grp["v"]))
+                        + f" outside the recode map {sorted(keys)} at line(s) "
+                        + ", ".join(map(str, grp["row"]))
+                    )
+        out[target] = _recode(col, mapping)
+    if not cspec.get("path"):
+        # one value per client: a client whose rows disagree is named, never given the first row's
+        frame = out.assign(_row=np.asarray(crows))[out["id"].ne("")]
+        for target in columns:
+            vals = frame[["id", target, "_row"]].dropna(subset=[target])
+            vals = vals.assign(_t=_text(vals[target]))
+            n = vals.groupby("id", sort=False)["_t"].nunique()
+            for cid in n.index[n > 1]:
+                g = vals[vals["id"].eq(cid)]
+                problems.setdefault(cid, []).append(
+                    f"{target} (column '{columns[target]}') differs between rows: "
+                    + ", ".join(
+                        f"'{v}' at line {r}" for v, r in zip(g["_t"], g["_row"], strict=True)
+                    )
+                )
+    if problems and on_conflict == "error":
+        listed = "\n".join(f"  client '{cid}': " + "; ".join(txt) for cid, txt in problems.items())
+        raise ValueError(
+            f"{csource}: client data of {len(problems)} client(s) conflict or lie outside the "
+            f"recode map:\n{listed}\nCorrect the export or the recode map, or set "
+            "clients.on_conflict: quarantine to set these clients' records aside"
+        )
+    bad = {cid: "; ".join(txt) for cid, txt in problems.items()}
     if cspec.get("path"):  # error messages name the client file's own lines
         out.index = np.asarray(crows)
-    out = out[out["id"].ne("")]
+    out = out[out["id"].ne("") & ~out["id"].isin(list(bad))]
     if not cspec.get("path"):
         out = out.groupby("id", sort=False, as_index=False).first()
     for c in out.columns:
@@ -774,7 +1215,9 @@ def _read_clients(spec: dict, root, data, rows, na) -> tuple[pd.DataFrame | None
             num = pd.to_numeric(out[c], errors="coerce")
             if num.notna().sum() == out[c].notna().sum():
                 out[c] = num
-    return (out if cspec.get("path") else out.reset_index(drop=True)), source_cols
+    if how:
+        how = {f"client file {k}": v for k, v in how.items()}
+    return (out if cspec.get("path") else out.reset_index(drop=True)), source_cols, bad, how
 
 
 def _sha256(path: Path) -> str:
@@ -798,7 +1241,9 @@ def read_cohort_file(
     spec : dict
         The reader spec (see the module docstring): ``path`` and the column mapping. Not modified.
     registry : dict, optional
-        Instrument registry (default: the package's); measures and score ranges come from it.
+        Instrument registry; measures and score ranges come from it. Default: the package's,
+        plus the active user instrument files (:func:`analysis.instruments.load_registry`) and
+        those named by the spec's ``instruments``.
     root : str or Path, optional
         Base for relative paths (default :func:`analysis.paths.project_root`).
 
@@ -825,8 +1270,16 @@ def read_cohort_file(
     unknown = set(spec) - _SPEC_KEYS
     if unknown:
         raise ValueError(f"unknown spec key(s) {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}")
-    reg = registry if registry is not None else load_registry()
+    if registry is not None:
+        reg = registry
+    else:  # the default registry plus the user instrument files the spec names
+        from analysis.instruments import instrument_files
+
+        reg = load_registry(instruments=instrument_files(spec.get("instruments"), root=root))
     path = resolve_path(spec["path"], root)
+    decimal = spec.get("decimal")
+    if decimal is not None and decimal not in _DECIMALS:
+        raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
     layout = spec.get("layout", "wide" if spec.get("wide") else "long")
     if layout not in ("long", "wide"):
         raise ValueError(f"layout must be 'long' or 'wide', got {layout!r}")
@@ -842,10 +1295,27 @@ def read_cohort_file(
         sheet=spec.get("sheet"),
         header_row=int(spec.get("header_row", 1)),
         label_columns=label_cols + ([mcol] if mcol else []),
+        encoding=spec.get("encoding"),
+        sep=spec.get("sep"),
+        info=(how := {}),
     )
     source = str(path)
+    if data.empty:
+        raise ValueError(
+            f"{source}: the file has no data rows (only the header, line/row "
+            f"{spec.get('header_row', 1)}: {list(data.columns)}); nothing to analyse"
+        )
+    if decimal is None:
+        decimal = "auto" if how.get("delimiter", "").startswith("';'") else "."
+        if decimal == "auto":
+            how["decimal"] = "',' or '.' (semicolon file without 'decimal': both read)"
+    else:
+        how["decimal"] = f"'{decimal}' (given)"
     try:
-        clients, client_src = _read_clients(spec, root, data, rows, na)
+        clients, client_src, bad_clients, chow = _read_clients(
+            spec, root, data, rows, na, str(path)
+        )
+        how.update(chow)
         notes: dict[str, Any] = {}
         if layout == "wide":
             rec = _records_wide(data, rows, spec, na, client_src)
@@ -854,10 +1324,19 @@ def read_cohort_file(
             rec, notes = _items_records(data, rows, spec, na)
             unit = "record = one line x one scored questionnaire"
         else:
-            rec = _records_long(data, rows, spec, na)
+            rec = _records_long(data, rows, spec, na, decimal)
             unit = "record = one line" if not spec.get("scores") else "record = line x measure"
+            if "incomplete" in rec:  # composite (mean_of) scores with some parts blank
+                inc = rec["incomplete"].fillna(False).astype(bool)
+                for m in rec.loc[rec["incomplete"].notna(), "measure"].unique():
+                    notes[f"{m}_missing_too_few_parts_present"] = int(
+                        (inc & rec["measure"].eq(m)).sum()
+                    )
     except ValueError as err:
-        raise ValueError(f"{source}: {err}") from None
+        msg = str(err)
+        if Path(msg.split(": ", 1)[0]).is_file():  # already names its file (the client file)
+            raise ValueError(msg) from None
+        raise ValueError(f"{source}: {msg}") from None
     from_file = bool(spec.get("clients") and (spec["clients"] or {}).get("path"))
     kept, quarantined = _validate_records(
         rec,
@@ -867,6 +1346,8 @@ def read_cohort_file(
         labels={k: v for k, v in labels.items() if k not in label_cols},
         client_ids=pd.Index(clients["id"]) if from_file else None,
         source=source,
+        decimal=decimal,
+        bad_clients=bad_clients,
     )
     kept = validate_scores(kept, reg, source=source)  # a safety net: must pass after quarantine
     kept = kept.sort_values(["id", "time", "measure"], kind="mergesort")
@@ -874,8 +1355,9 @@ def read_cohort_file(
         clients = pd.DataFrame({"id": pd.unique(kept["id"])})
     elif not from_file:
         clients = clients[clients["id"].isin(kept["id"])].reset_index(drop=True)
-    csource = (str(resolve_path(spec["clients"]["path"], root)) if from_file
-               else f"{source} (clients)")
+    csource = (
+        str(resolve_path(spec["clients"]["path"], root)) if from_file else f"{source} (clients)"
+    )
     clients = validate_clients(clients, source=csource).reset_index(drop=True)
     q = Quarantine(
         rows=quarantined,
@@ -885,6 +1367,7 @@ def read_cohort_file(
         source=source,
         unit=unit,
         notes=notes,
+        reading=how,
     )
     if not q.balanced:  # pragma: no cover - would be a bug in this module
         raise RuntimeError(f"{source}: row account does not balance: {q.account()}")
@@ -1223,53 +1706,169 @@ def check_separation(data: pd.DataFrame, covariates: list[str], event: str) -> s
 # command line
 
 
-def main_validate(argv: list[str] | None = None) -> int:
-    """``python -m analysis validate FILE [--spec spec.yaml] [--quarantine-out PATH]``.
-
-    Reads FILE through the spec (without one: long layout with columns ``id, time, measure,
-    score``), prints the row account and the quarantine reasons by count and the quarantined
-    records, and runs nothing else.
-
-    Returns
-    -------
-    int
-        0 when the file could be read (even with quarantined records); 2 when it cannot be read at
-        all (the message names the file and, where known, the row and column).
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis validate",
-        description="Check an input file: rows in = rows kept + rows quarantined. Runs nothing.",
-    )
-    parser.add_argument("file", help="the data file (CSV, Excel, Parquet, SPSS .sav, Stata .dta)")
-    parser.add_argument("--spec", help="YAML reader spec (column mapping); see analysis.io")
-    parser.add_argument("--quarantine-out", help="write the quarantined records to this CSV")
-    parser.add_argument("--max-show", type=int, default=50, help="quarantined records printed")
-    args = parser.parse_args(argv)
+def _spec_help(path: str, spec: dict) -> str:
+    """What ``validate`` needs when the columns are not named: the file's columns and a spec."""
     try:
-        spec = load_spec(args.spec) if args.spec else {}
-        spec = {**spec, "path": str(Path(args.file).resolve())}
-        cohort, q = read_cohort_file(spec)
-    except (ValueError, FileNotFoundError, OSError, yaml.YAMLError) as err:
-        print(f"error: cannot read {args.file}: {err}", file=sys.stderr)
-        return 2
+        data, _, _ = read_table(
+            resolve_path(path),
+            spec.get("format"),
+            sheet=spec.get("sheet"),
+            header_row=int(spec.get("header_row", 1)),
+            encoding=spec.get("encoding"),
+            sep=spec.get("sep"),
+        )
+    except (ValueError, OSError):
+        return ""
+    cols = [str(c) for c in data.columns]
+    shown = ", ".join(cols[:30]) + (f", ... ({len(cols)} columns)" if len(cols) > 30 else "")
+    return (
+        f"\nThe file's columns are: {shown}\n"
+        "Tell the reader which column is which, in a reader spec (a YAML file) or in a runs file:\n"
+        "  # long layout: one line per client x time point (x measure)\n"
+        "  columns: {id: <client column>, time: <session column>, measure: <questionnaire "
+        "column>, score: <total column>}\n"
+        "  measure: phq9                 # instead of a measure column, when the file holds one "
+        "measure\n"
+        "  scores: {phq9: <PHQ-9 column>, gad7: <GAD-7 column>}   # or one column per measure\n"
+        "  # wide layout: one line per client, one column per measure x time point\n"
+        "  layout: wide\n"
+        "  columns: {id: <client column>}\n"
+        "  wide: {pattern: '^(?P<measure>phq9|gad7)_s(?P<time>\\d+)$'}   # or "
+        "{<column>: {measure: phq9, time: 0}, ...}\n"
+        'then: make validate ARGS="FILE --spec my_spec.yaml" or make validate '
+        'ARGS="-f my_runs.yaml" (see analysis.io and README, "Your own data")'
+    )
+
+
+def _print_account(cohort: Cohort, q: Quarantine, max_show: int) -> None:
     s = q.summary()
     print(f"file: {s['source']}")
     print(f"unit: {s['unit']}; lines read: {s['lines_in']}")
+    for k, v in s.get("reading", {}).items():
+        print(f"{k}: {v}")
     print(q.account())
     print(f"clients: {cohort.n_clients}; measures: {', '.join(cohort.measures) or '-'}")
     if s["reasons"]:
         print("quarantined by reason:")
         for r, n in s["reasons"].items():
             print(f"  {r:<18} {n:>6}  {REASONS.get(r, '')}")
-        shown = q.rows.sort_values(["row", "column"], kind="mergesort").head(args.max_show)
+        shown = q.rows.sort_values(["row", "column"], kind="mergesort").head(max_show)
         print("quarantined records (row = line in the file / sheet row / record number):")
         with pd.option_context("display.width", 200, "display.max_colwidth", 90):
             print(shown[["row", "column", "reason", "detail"]].to_string(index=False))
-        if len(q.rows) > args.max_show:
-            print(f"  ... {len(q.rows) - args.max_show} more (use --quarantine-out)")
+        if len(q.rows) > max_show:
+            print(f"  ... {len(q.rows) - max_show} more (use --quarantine-out)")
     for k, v in s.get("notes", {}).items():
         print(f"note: {k} = {v}")
-    if args.quarantine_out:
-        out = q.to_csv(args.quarantine_out)
-        print(f"quarantine written to {out}")
-    return 0
+    if cohort.scores["score"].notna().sum() == 0:
+        print("WARNING: no usable score: the main job would stop before any notebook")
+
+
+def main_validate(argv: list[str] | None = None) -> int:
+    """``python -m analysis validate [FILE] [--spec SPEC.yaml] [-f RUNS.yaml [--only RUN ...]]``.
+
+    Reads FILE through the reader spec (without one: long layout with columns ``id, time,
+    measure, score``), or every run of dataset ``file`` of a runs file through its
+    ``dataset_options`` (with the runs file's user instruments), prints how the file was read
+    (encoding, delimiter, decimal mark), the row account, the quarantine reasons by count and the
+    quarantined records, and runs nothing else. ``--spec`` also takes a runs file. When the
+    columns are not named it lists the file's columns and the spec it needs.
+
+    Returns
+    -------
+    int
+        0 when every file could be read (even with quarantined records); 2 when one cannot be
+        read at all (the message names the file and, where known, the line and column).
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis validate",
+        description="Check input files: rows in = rows kept + rows quarantined. Runs nothing.",
+        epilog="Examples: validate export.csv --spec my_spec.yaml;  validate -f my_runs.yaml",
+    )
+    parser.add_argument(
+        "file", nargs="?", help="the data file (CSV, Excel, Parquet, SPSS .sav, Stata .dta)"
+    )
+    parser.add_argument(
+        "--spec", help="YAML reader spec (column mapping; see analysis.io), or a runs file"
+    )
+    parser.add_argument(
+        "-f",
+        "--runs-file",
+        metavar="RUNS.yaml",
+        help="check every run of dataset 'file' in this runs file (as the main job reads them)",
+    )
+    parser.add_argument("--only", nargs="+", metavar="RUN", help="with -f: only these runs")
+    parser.add_argument(
+        "--instruments",
+        action="append",
+        default=[],
+        metavar="FILE.yaml",
+        help="user instrument file adding measure codes (repeatable)",
+    )
+    parser.add_argument("--quarantine-out", help="write the quarantined records to this CSV")
+    parser.add_argument("--max-show", type=int, default=50, help="quarantined records printed")
+    args = parser.parse_args(argv)
+    jobs: list[tuple[str, dict[str, Any]]] = []
+    try:
+        runs_file = args.runs_file
+        spec: dict[str, Any] = {}
+        if args.spec:
+            spec = load_spec(args.spec)
+            if "runs" in spec and "path" not in spec:  # a runs file given as the spec
+                runs_file = runs_file or args.spec
+                spec = {}
+        if runs_file:
+            from analysis.pipeline import load_runs
+
+            runs = load_runs(runs_file)
+            chosen = args.only or list(runs)
+            unknown = sorted(set(chosen) - set(runs))
+            if unknown:
+                raise ValueError(f"unknown run(s) {unknown}; the runs file has {sorted(runs)}")
+            for name in chosen:
+                cfg = runs[name]
+                if cfg["dataset"] != "file":
+                    print(f"run {name}: dataset {cfg['dataset']!r} is not a user file; skipped")
+                    continue
+                opts = dict(cfg["dataset_options"])
+                if args.file:
+                    opts["path"] = str(Path(args.file).resolve())
+                opts["instruments"] = [*cfg.get("instruments", []), *args.instruments]
+                jobs.append((f"run {name}", opts))
+            if not jobs:
+                raise ValueError(f"{runs_file}: no run of dataset 'file' to check")
+        else:
+            if not args.file:
+                parser.error("give a data FILE (with --spec) or a runs file (-f RUNS.yaml)")
+            spec = {**spec, "path": str(Path(args.file).resolve())}
+            if args.instruments:
+                from analysis.instruments import instrument_files
+
+                spec["instruments"] = [
+                    str(f)
+                    for f in instrument_files(spec.get("instruments"))
+                    + instrument_files(args.instruments, root=Path.cwd())
+                ]
+            jobs.append(("", spec))
+    except (ValueError, FileNotFoundError, OSError, TypeError, yaml.YAMLError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    code = 0
+    for label, spec in jobs:
+        if label:
+            print(f"== {label}")
+        try:
+            cohort, q = read_cohort_file(spec)
+        except (ValueError, FileNotFoundError, OSError, TypeError, yaml.YAMLError) as err:
+            named = spec.get("columns") or spec.get("scores") or spec.get("wide")
+            hint = "" if named else _spec_help(spec["path"], spec)
+            print(f"error: cannot read {spec['path']}: {err}{hint}", file=sys.stderr)
+            code = 2
+            continue
+        _print_account(cohort, q, args.max_show)
+        if args.quarantine_out:
+            out = Path(args.quarantine_out)
+            if len(jobs) > 1:
+                out = out.with_name(f"{out.stem}_{label.split()[-1]}{out.suffix}")
+            print(f"quarantine written to {q.to_csv(out)}")
+    return code

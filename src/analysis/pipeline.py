@@ -16,10 +16,19 @@ Runs and parameters
     :mod:`analysis.params`): ``-p suppress_small_counts=false``, ``-p btheb.reliability=0.9``,
     ``-p post=8`` (text, since ``post`` is text).
 
+    User instruments: ``instruments:`` at the top of a runs file adds instruments for every run
+    (a YAML file or a list of them, relative to the project root, each of the form
+    ``instruments: {code: entry}``; or the entries themselves, a mapping of code -> entry); a
+    run's ``dataset_options.instruments`` adds files for that run. They are validated like the
+    package's registry (:func:`analysis.instruments.load_user_instruments`) before anything runs
+    and are active while the run executes (its notebooks' kernels included).
+
     Before any notebook starts, every run and every parameter is checked against the typed schema
     (:mod:`analysis.params`); an unknown name, a wrong type (the text ``"false"`` for a boolean, a
     code that YAML read as a number), an unknown dataset or a file whose top level is not a mapping
-    stops the job with exit code 2 and a message naming the parameter. ``suppress_small_counts`` is
+    stops the job with exit code 2 and a message naming the parameter; a user's export (dataset
+    ``file``) is read through its spec, so an unreadable file, an export with no data rows or with
+    no usable record stops the job there too. ``suppress_small_counts`` is
     set to true for real data and false for simulated data unless the run sets it.
 
 Execution
@@ -129,7 +138,11 @@ def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
     Returns
     -------
     dict
-        Run name -> ``{"title", "dataset", "dataset_options", "parameters"}``.
+        Run name -> ``{"title", "dataset", "dataset_options", "parameters", "instruments"}``;
+        ``instruments`` lists the run's user instrument files (absolute paths as text: the runs
+        file's top-level ones, then the run's ``dataset_options.instruments``); for a ``file``
+        run ``dataset_options.instruments`` holds the same list, so a notebook loading the data
+        sees them.
 
     Raises
     ------
@@ -137,9 +150,10 @@ def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
         Naming the place: the top level is not a mapping with a ``runs`` mapping, a run name is
         not text of letters, digits, ``_`` and ``-`` (e.g. ``2024:`` read as a number), a run has
         an unknown key, lacks ``dataset``, names an unknown dataset, or its ``dataset_options`` or
-        ``parameters`` is not a mapping.
+        ``parameters`` is not a mapping, or a user instrument file is missing or invalid.
     """
     from analysis.datasets import DATASETS
+    from analysis.instruments import instrument_files, load_user_instruments
 
     p = Path(path) if path else DEFAULT_RUNS
     with p.open(encoding="utf-8") as fh:
@@ -148,9 +162,20 @@ def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
         raise ValueError(
             f"{p}: the top level must be a mapping with a 'runs' mapping, got {type(raw).__name__}"
         )
-    extra = sorted(set(map(str, raw)) - {"runs"})
+    extra = sorted(set(map(str, raw)) - {"runs", "instruments"})
     if extra:
-        raise ValueError(f"{p}: unknown top-level key(s) {extra}; expected only 'runs'")
+        raise ValueError(
+            f"{p}: unknown top-level key(s) {extra}; expected 'runs' (and optionally 'instruments')"
+        )
+    top = raw.get("instruments")
+    try:
+        if isinstance(top, dict):  # the entries themselves: this file is an instrument file
+            top_files = [p.resolve()]
+        else:
+            top_files = instrument_files(top)
+        load_user_instruments(top_files)
+    except (TypeError, FileNotFoundError) as exc:
+        raise ValueError(f"{p}: instruments: {exc}") from None
     if not isinstance(raw.get("runs"), dict) or not raw["runs"]:
         raise ValueError(f"{p}: 'runs' must be a non-empty mapping of run name -> settings")
     runs = {}
@@ -173,11 +198,29 @@ def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
         for key in ("dataset_options", "parameters"):
             if not isinstance(cfg.get(key) or {}, dict):
                 raise _params.ParameterError(f"runs.{name}.{key}", "must be a mapping")
+        options = dict(cfg.get("dataset_options") or {})
+        try:
+            files = top_files + [
+                f for f in instrument_files(options.get("instruments")) if f not in top_files
+            ]
+            load_user_instruments(files)
+        except (TypeError, FileNotFoundError) as exc:
+            raise ValueError(f"{where}.dataset_options.instruments: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if "instruments" in options or (files and cfg["dataset"] == "file"):
+            if cfg["dataset"] != "file":
+                raise ValueError(
+                    f"{where}.dataset_options.instruments: only a run of dataset 'file' reads "
+                    "instruments from its options; put them at the top of the runs file"
+                )
+            options["instruments"] = [str(f) for f in files]
         runs[name] = {
             "title": str(cfg.get("title", name)),
             "dataset": cfg["dataset"],
-            "dataset_options": dict(cfg.get("dataset_options") or {}),
+            "dataset_options": options,
             "parameters": dict(cfg.get("parameters") or {}),
+            "instruments": [str(f) for f in files],
         }
     return runs
 
@@ -270,11 +313,16 @@ def _check_references(name: str, cfg: dict[str, Any]) -> None:
     :class:`analysis.params.ParameterError` naming the parameter.
     """
     from analysis.definitions import load_definitions
-    from analysis.instruments import load_registry
+    from analysis.instruments import load_registry, using_instruments
 
     where = f"runs.{name}"
     params = cfg["parameters"]
-    reg = load_registry()
+    with using_instruments(cfg.get("instruments")):
+        reg = load_registry()
+        _check_run_inputs(name, cfg, reg, where, params, load_definitions)
+
+
+def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
     measure = params.get("measure")
     if measure is not None and measure not in reg:
         raise _params.ParameterError(
@@ -293,6 +341,19 @@ def _check_references(name: str, cfg: dict[str, Any]) -> None:
         if not resolve_path(path).is_file():
             raise _params.ParameterError(
                 f"{where}.dataset_options.path", f"no such file: {resolve_path(path)}"
+            )
+        from analysis.io import read_cohort_file
+
+        try:  # read it now: a bad export stops the job before any notebook starts
+            cohort, q = read_cohort_file(cfg["dataset_options"])
+        except (ValueError, OSError) as exc:
+            raise _params.ParameterError(f"{where}.dataset_options", str(exc)) from None
+        if cohort.scores["score"].notna().sum() == 0:
+            reasons = ", ".join(f"{r} {n}" for r, n in q.summary()["reasons"].items())
+            raise _params.ParameterError(
+                f"{where}.dataset_options",
+                f"{q.source}: no usable score ({q.account()}; quarantined: {reasons or 'none'}); "
+                'nothing to analyse. `make validate ARGS="-f RUNS.yaml"` lists the records',
             )
     defs = params.get("definitions")
     if defs:
@@ -620,8 +681,6 @@ def _execute_run(
     label: str,
 ) -> list[NotebookResult]:
     """Execute one run (every notebook, in order) in this process; write its ``run.json``."""
-    from analysis import datasets
-
     out_dir.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {
         "run": name,
@@ -637,6 +696,15 @@ def _execute_run(
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "notebooks": [],
     }
+    from analysis.instruments import using_instruments
+
+    with using_instruments(cfg.get("instruments")):  # the run's registry, kernels included
+        return _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label, info)
+
+
+def _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label, info):
+    from analysis import datasets
+
     results: list[NotebookResult] = []
     try:
         cohort = datasets.load_dataset(cfg["dataset"], **cfg["dataset_options"])
@@ -675,6 +743,7 @@ def _execute_run(
         _, quarantine = io.read_cohort_file(cfg["dataset_options"])
         quarantine.to_csv(out_dir / "quarantine.csv")
         info["input_account"] = quarantine.account()
+        info["input_reading"] = quarantine.reading  # encoding, delimiter, decimal mark used
     with project_kernel() as kernel:
         for i, nb in enumerate(notebooks, 1):
             print(f"[{label}] notebook {i}/{len(notebooks)}: {nb.name} executing ...", flush=True)

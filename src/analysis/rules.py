@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.clinsig import RCI_METHODS, clinical_significance_prepost
 from analysis.instruments import Instrument
+from analysis.sudden_gains import rule_sudden_gain
 
 __all__ = [
     "MISSING_STRATEGIES",
@@ -687,6 +688,7 @@ RULE_FUNCTIONS = {
     "rupture_repair": rule_rupture_repair,
     "status_change": rule_status_change,
     "flag_count": rule_flag_count,
+    "sudden_gain": rule_sudden_gain,
 }
 
 

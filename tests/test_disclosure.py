@@ -1,0 +1,167 @@
+"""Disclosure control: primary and complementary suppression, and the linear audit.
+
+Independent check: a brute-force search over every signed sum of up to three shown counts (the
+"subtractions" a reader can do by hand) must not reproduce any hidden count's client set.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.disclosure import (
+    any_suppressed,
+    headline_cells,
+    outcome_cells,
+    recoverable,
+    shown_count,
+    suppression_plan,
+)
+
+
+def _two_definitions(a11: int, a10: int, a01: int, a00: int, ne_a: int = 0) -> pd.DataFrame:
+    """Outcomes of two definitions with the 2 x 2 cells given (a = remission, b = response)."""
+    rows = []
+    i = 0
+    for (sa, sb), n in {
+        ("met", "met"): a11,
+        ("met", "not_met"): a10,
+        ("not_met", "met"): a01,
+        ("not_met", "not_met"): a00,
+        ("not_evaluable", "not_met"): ne_a,
+    }.items():
+        for _ in range(n):
+            rows += [(i, "remission", sa), (i, "response", sb)]
+            i += 1
+    return pd.DataFrame(rows, columns=["id", "definition", "status"])
+
+
+def _brute_force_recovers(membership: pd.DataFrame, plan: pd.DataFrame, depth: int = 3) -> list:
+    """Every signed sum of up to ``depth`` shown counts compared with each hidden count."""
+    shown = plan.loc[~plan["suppressed"], "cell"].tolist()
+    hidden = plan.loc[plan["suppressed"] & (plan["count"] > 0), "cell"].tolist()
+    m = membership.astype(int)
+    found = []
+    for k in range(1, depth + 1):
+        for combo in itertools.combinations(shown, k):
+            for signs in itertools.product((1, -1), repeat=k):
+                v = sum(s * m[c] for s, c in zip(signs, combo, strict=True))
+                for h in hidden:
+                    if (v == m[h]).all():
+                        found.append((h, combo, signs))
+    return found
+
+
+def test_issue_example_2x2_cell_cannot_be_recovered():
+    """BtheB notebook 01 (issue 17): remission vs response on 77 clients, cells 28 / 4 / 8 / 37.
+    Primary suppression alone hid b = 4 but 77 - 28 - 8 - 37 = 4 gave it back."""
+    out = _two_definitions(28, 4, 8, 37)
+    m = outcome_cells(out, pairs=[("remission", "response")])
+    # primary only: b hidden, everything else shown -> the audit recovers b
+    primary_only = ["remission x response: met/not_met"]
+    assert recoverable(m, primary_only) == primary_only
+    plan = suppression_plan(m)
+    hidden = set(plan.loc[plan["suppressed"], "cell"])
+    assert "remission x response: met/not_met" in hidden
+    assert len(hidden) >= 2  # at least one complementary cell
+    assert recoverable(m, hidden) == []
+    assert _brute_force_recovers(m, plan) == []
+    # with the headline counts protected, the whole inner 2 x 2 is hidden and nothing else:
+    # with all four margins shown, a 2 x 2 keeps one degree of freedom only if all cells are hidden
+    plan = suppression_plan(m, protect=headline_cells(m))
+    hidden = set(plan.loc[plan["suppressed"], "cell"])
+    assert hidden == {
+        f"remission x response: {x}/{y}" for x in ("met", "not_met") for y in ("met", "not_met")
+    }
+    assert recoverable(m, hidden) == []
+    assert _brute_force_recovers(m, plan) == []
+    # no shown count is small
+    shown = plan.loc[~plan["suppressed"], "count"]
+    assert not ((shown >= 1) & (shown < 5)).any()
+
+
+def test_by_arm_small_cell_and_its_complement():
+    """Met by arm with overall totals: arm A has 3 met of 10, arm B 6 of 10 (hand-worked: hiding
+    'met | A' alone leaves met - met|B = 9 - 6 = 3; the plan hides a second cell)."""
+    status = ["met"] * 3 + ["not_met"] * 7 + ["met"] * 6 + ["not_met"] * 4
+    out = pd.DataFrame({"id": range(20), "definition": "d", "status": status})
+    group = pd.Series(["A"] * 10 + ["B"] * 10, index=range(20))
+    m = outcome_cells(out, group=group)
+    plan = suppression_plan(m, protect=["N", "N | A", "N | B"])
+    hidden = set(plan.loc[plan["suppressed"], "cell"])
+    assert "d: met | A" in hidden
+    assert hidden - {"d: met | A"}, "a complementary cell must be hidden"
+    assert not {"N", "N | A", "N | B"} & hidden
+    assert recoverable(m, hidden) == []
+    assert _brute_force_recovers(m, plan) == []
+    assert shown_count(plan, "d: met | A") == "<5"
+    assert any_suppressed(plan, ["d: met | A", "d: evaluable | A"])
+
+
+def test_same_client_set_under_two_names_is_flagged():
+    """Two counts over the same clients (here by coincidence of the data) reveal each other: the
+    audit is conservative and hides both."""
+    m = pd.DataFrame(
+        {
+            "x": [True, True] + [False] * 11,
+            "x_again": [True, True] + [False] * 11,
+            "rest": [False, False] + [True] * 11,
+        }
+    )
+    assert recoverable(m, ["x"]) == ["x"]
+    plan = suppression_plan(m)
+    assert set(plan.loc[plan["suppressed"], "cell"]) == {"x", "x_again"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_random_tables_pass_the_audit(seed):
+    """Random cohorts of 40 clients, three definitions, two arms, all pairs: after the plan no
+    hidden count is recoverable and no small count is shown (seed printed by pytest's id)."""
+    rng = np.random.default_rng(seed)
+    n = 40
+    rows = []
+    for i in range(n):
+        for d in ("a", "b", "c"):
+            rows.append((i, d, rng.choice(["met", "not_met", "not_evaluable"], p=[0.2, 0.7, 0.1])))
+    out = pd.DataFrame(rows, columns=["id", "definition", "status"])
+    group = pd.Series(rng.choice(["X", "Y"], size=n, p=[0.2, 0.8]), index=range(n))
+    m = outcome_cells(out, group=group, pairs=[("a", "b"), ("a", "c"), ("b", "c")])
+    plan = suppression_plan(m)
+    hidden = plan.loc[plan["suppressed"], "cell"].tolist()
+    assert recoverable(m, hidden) == []
+    shown = plan.loc[~plan["suppressed"], "count"]
+    assert not ((shown >= 1) & (shown < 5)).any()
+
+
+def test_outcome_cells_counts_by_hand():
+    """Four clients, hand-counted: a met by 1 and 2, not met by 3, not evaluable for 4."""
+    out = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4] * 2,
+            "definition": ["a"] * 4 + ["b"] * 4,
+            "status": ["met", "met", "not_met", "not_evaluable", "met", "not_met", "met", "met"],
+            "category": ["improved", "improved", "unchanged", None] + [None] * 4,
+        }
+    )
+    m = outcome_cells(out, pairs=[("a", "b")])
+    counts = m.sum()
+    assert counts["N"] == 4
+    assert counts["a: met"] == 2 and counts["a: not_met"] == 1 and counts["a: evaluable"] == 3
+    assert counts["a x b: met/met"] == 1  # client 1
+    assert counts["a x b: met/not_met"] == 1  # client 2
+    assert counts["a x b: not_met/met"] == 1  # client 3 (client 4 is not evaluable under a)
+    assert counts["a: category improved"] == 2 and counts["a: category unchanged"] == 1
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="boolean"):
+        suppression_plan(pd.DataFrame({"x": [1, 0]}))
+    with pytest.raises(ValueError, match="threshold"):
+        suppression_plan(pd.DataFrame({"x": [True]}), threshold=0)
+    with pytest.raises(ValueError, match="not columns"):
+        recoverable(pd.DataFrame({"x": [True]}), ["y"])
+    with pytest.raises(ValueError, match="lacks"):
+        outcome_cells(pd.DataFrame({"id": [1]}))

@@ -1,0 +1,246 @@
+"""The multiverse of success: a hand-worked eight-client grid, skipped combinations, the spread."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cohort import Cohort
+from analysis.multiverse import decompose_spread, expand_grid, load_grid, run_multiverse
+
+# Eight clients, PHQ-9 at sessions 1-3 (lower is better); "-" = no assessment.
+#   client  t1  t2  t3  end      arm  response (>= 50 %, last)  change >= 6 points (last)
+#   c1      20  15   8  planned  A    12/20 = 60 %   yes        12  yes
+#   c2      20  12   -  dropout  A     8/20 = 40 %   no          8  yes
+#   c3      16  10   6  planned  A    10/16 = 62.5 % yes        10  yes
+#   c4      18  16  15  planned  A     3/18 = 17 %   no          3  no
+#   c5      24   -   -  dropout  B    no post score: not evaluable
+#   c6      12   6   7  planned  B     5/12 = 42 %   no          5  no
+#   c7      22  10  10  planned  B    12/22 = 55 %   yes        12  yes
+#   c8      14   7   -  planned  B     7/14 = 50 %   yes         7  yes   (a short planned course)
+_SCORES = {
+    "c1": [20, 15, 8],
+    "c2": [20, 12, None],
+    "c3": [16, 10, 6],
+    "c4": [18, 16, 15],
+    "c5": [24, None, None],
+    "c6": [12, 6, 7],
+    "c7": [22, 10, 10],
+    "c8": [14, 7, None],
+}
+_END = {
+    "c1": "planned",
+    "c2": "dropout",
+    "c3": "planned",
+    "c4": "planned",
+    "c5": "dropout",
+    "c6": "planned",
+    "c7": "planned",
+    "c8": "planned",
+}
+_DEFS = [
+    {
+        "name": "response",
+        "family": "symptom",
+        "rule": "percentage_change",
+        "measure": "phq9",
+        "percent": 50,
+        "source": "Frank et al. (1991)",
+        "headline": True,
+    },
+    {
+        "name": "six_points",
+        "family": "symptom",
+        "rule": "fixed_change",
+        "measure": "phq9",
+        "points": 6,
+        "source": "NHS Talking Therapies manual (2024)",
+        "headline": True,
+    },
+]
+
+
+def _cohort() -> Cohort:
+    rows = [
+        (cid, float(t + 1), "phq9", float(v))
+        for cid, vals in _SCORES.items()
+        for t, v in enumerate(vals)
+        if v is not None
+    ]
+    scores = pd.DataFrame(rows, columns=["id", "time", "measure", "score"])
+    clients = pd.DataFrame(
+        {
+            "id": list(_SCORES),
+            "end_reason": [_END[c] for c in _SCORES],
+            "arm": ["A"] * 4 + ["B"] * 4,
+        }
+    )
+    return Cohort(scores=scores, clients=clients, name="eight")
+
+
+def test_eight_client_grid_by_hand():
+    """Two choices per dimension (definition, missing, post, population); cutoff type and
+    reliability do not enter these rules and collapse to "n/a". Expected rates (table above):
+    last available, everyone, last score: evaluable c1-c4, c6-c8 (7): response 4/7 (c1 c3 c7 c8),
+    six points 5/7 (c1 c2 c3 c7 c8).
+    completers (end planned: c1 c3 c4 c6 c7 c8): response 4/6, six points 4/6 (c2 drops out).
+    finished courses as a population: the same six clients -> 4/6 and 4/6, under either strategy.
+    score at session 3: evaluable c1 c3 c4 c6 c7 (5): response 3/5 (c1 8/20, c3, c7), six
+    points 3/5; completers and finished change nothing (all five are planned)."""
+    grid = load_grid(
+        {
+            "grid": {
+                "missing": ["last_available", "completers"],
+                "post": ["last", 3],
+                "population": ["all", "finished"],
+            }
+        }
+    )
+    res = run_multiverse(_cohort(), grid, definitions=_DEFS, measure="phq9")
+    assert len(res) == 16 and res["computable"].all()
+    assert (res["cutoff_type"] == "n/a").all() and (res["reliability"] == "n/a").all()
+    got = {
+        (r.definition, r.missing, str(r.post), r.population): (r.n_met, r.n_evaluable)
+        for r in res.itertuples()
+    }
+    expected = {}
+    for d, last_all in (("response", (4, 7)), ("six_points", (5, 7))):
+        expected[(d, "last_available", "last", "all")] = last_all
+        for key in (
+            ("completers", "last", "all"),
+            ("last_available", "last", "finished"),
+            ("completers", "last", "finished"),
+        ):
+            expected[(d, *key)] = (4, 6)
+        for m in ("last_available", "completers"):
+            for p in ("all", "finished"):
+                expected[(d, m, "3", p)] = (3, 5)
+    assert got == expected
+    row = res.loc[
+        (res["definition"] == "response")
+        & (res["missing"] == "last_available")
+        & (res["post"] == "last")
+        & (res["population"] == "all")
+    ].iloc[0]
+    assert row["rate"] == pytest.approx(4 / 7)
+    # arm difference, by hand: B met 2 of 3 evaluable (c7, c8; c6 not), A met 2 of 4 (c1, c3)
+    assert row["risk_difference"] == pytest.approx(2 / 3 - 2 / 4)
+    assert row["odds_ratio"] == pytest.approx((2 / 1) / (2 / 2))
+
+
+def test_skipped_combinations_say_why():
+    """Cutoff c without functional norms, a population the data do not record, a measure absent."""
+    from analysis.instruments import load_registry
+
+    reg = load_registry()
+    defs = [
+        {
+            "name": "csc",
+            "family": "symptom",
+            "rule": "clinically_significant",
+            "measure": "gbo",
+            "source": "Jacobson & Truax (1991)",
+            "headline": True,
+        },
+        {
+            "name": "wsas",
+            "family": "functional",
+            "rule": "reliable_change",
+            "measure": "wsas",
+            "source": "Jacobson & Truax (1991)",
+            "headline": True,
+        },
+    ]
+    grid = load_grid(
+        {
+            "grid": {
+                "cutoff_type": ["a", "c"],
+                "reliability": [0.9],
+                "missing": ["last_available"],
+                "population": ["all", "chronic"],
+            }
+        }
+    )
+    clients = pd.DataFrame({"id": ["x"]})
+    specs = expand_grid(grid, defs, reg, clients, measures=["gbo"], measure="gbo")
+    reasons = set(specs.loc[~specs["computable"], "reason"])
+    assert any("chronicity" in r for r in reasons)
+    assert any("measure wsas not in the data" in r for r in reasons)
+    if not (reg["gbo"].norms or {}).get("functional"):
+        assert any("cutoff c needs functional norms" in r for r in reasons)
+    ok = specs.loc[specs["computable"]]
+    assert set(ok["definition"]) == {"csc"} and set(ok["population"]) == {"all"}
+
+
+def test_load_grid_errors_name_the_key(tmp_path):
+    with pytest.raises(ValueError, match="unknown choice"):
+        load_grid({"grid": {"cutoff": ["a"]}})
+    with pytest.raises(ValueError, match="population"):
+        load_grid({"grid": {"population": ["everyone"]}})
+    p = tmp_path / "g.yaml"
+    p.write_text("grid:\n  missing: []\n")
+    with pytest.raises(ValueError, match=r"g\.yaml: grid\.missing"):
+        load_grid(p)
+
+
+def test_decompose_spread_by_hand():
+    """Rates: definition a 50 / 40 %, b 30 / 28 % under missing x / y. Within-definition shifts
+    from 'missing': 10 and 2 points (median 6); within-missing shifts from 'definition': 20 and
+    12 points (median 16)."""
+    r = pd.DataFrame(
+        {
+            "definition": ["a", "a", "b", "b"],
+            "cutoff_type": "n/a",
+            "reliability": "n/a",
+            "missing": ["x", "y", "x", "y"],
+            "post": "last",
+            "population": "all",
+            "rate": [0.50, 0.40, 0.30, 0.28],
+        }
+    )
+    t = decompose_spread(r).set_index("choice")
+    assert t.loc["definition", "median_shift"] == pytest.approx(0.16)
+    assert t.loc["missing", "median_shift"] == pytest.approx(0.06)
+    assert t.loc["missing", "max_shift"] == pytest.approx(0.10)
+    # eta^2 of definition: group means .45 and .29, grand mean .37:
+    # between = 2 (.08^2) + 2 (.08^2) = .0256; total = .13^2 + .03^2 + .07^2 + .09^2 = .0308
+    assert t.loc["definition", "eta_squared"] == pytest.approx(0.0256 / 0.0308)
+    assert list(t.index) == ["definition", "missing"]
+    with pytest.raises(ValueError, match="fewer than two"):
+        decompose_spread(r.iloc[:1])
+
+
+def test_multiple_imputation_in_the_grid_pools_over_imputations():
+    """Under multiple imputation every client with a baseline is evaluable (c5's end score is
+    drawn from observed donors), and the pooled interval is wider than zero."""
+    grid = load_grid(
+        {
+            "grid": {"missing": ["multiple_imputation"], "population": ["all"]},
+            "options": {"imputations": 4, "seed": 1, "pmm_donors": 2},
+        }
+    )
+    res = run_multiverse(_cohort(), grid, definitions=_DEFS, measure="phq9")
+    assert res["computable"].all(), res["reason"].tolist()
+    assert (res["n_evaluable"] == 8).all()
+    assert np.isfinite(res["ci_low"]).all() and (res["ci_high"] > res["ci_low"]).all()
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_in_process_result():
+    """The grid on a local Dask cluster of two worker processes equals the in-process run, value
+    for value (imputations included: their seeds are fixed per measure)."""
+    pytest.importorskip("distributed")
+    grid = load_grid(
+        {
+            "grid": {
+                "missing": ["last_available", "completers", "multiple_imputation"],
+                "post": ["last", 3],
+                "population": ["all", "finished"],
+            },
+            "options": {"imputations": 3, "seed": 5, "pmm_donors": 2},
+        }
+    )
+    here = run_multiverse(_cohort(), grid, definitions=_DEFS, measure="phq9")
+    there = run_multiverse(_cohort(), grid, definitions=_DEFS, measure="phq9", scheduler="local")
+    pd.testing.assert_frame_equal(here, there)
