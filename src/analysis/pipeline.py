@@ -299,10 +299,13 @@ def prepare_runs(
         }
         for name, cfg in runs.items()
     }
+    from analysis.instruments import using_instruments
+
     for name, cfg in typed.items():
         _check_references(name, cfg)
         where = f"runs.{name}.parameters"
-        cfg["parameters"] = _params.with_registry_defaults(cfg["parameters"], where=where)
+        with using_instruments(cfg.get("instruments")):  # the run's own instruments too
+            cfg["parameters"] = _params.with_registry_defaults(cfg["parameters"], where=where)
     return typed
 
 
