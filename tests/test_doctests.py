@@ -3,9 +3,9 @@
 Every module of the package runs its examples here, except those listed in
 ``WITHOUT_MODULE_EXAMPLES``; each module run must hold at least one example that runs, so an
 example deleted or skipped wholesale is noticed, and a listed module that gains one must leave the
-list. The public names of
-``analysis.__all__`` still without an Examples section are listed in ``WITHOUT_EXAMPLES``: a new
-public name must come with an example, and a name that gains one must leave the list.
+list. The public names of ``analysis.__all__`` still without an Examples section are listed in
+``WITHOUT_EXAMPLES``: a new public name must come with an example, and a name that gains one must
+leave the list.
 """
 
 from __future__ import annotations
