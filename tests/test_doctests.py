@@ -42,7 +42,7 @@ _MODULES = {
     for m in pkgutil.walk_packages(analysis.__path__, "analysis.")
     if not m.ispkg and not m.name.endswith("__main__")
 }
-DOCTEST_MODULES = sorted(full for short, full in _MODULES.items() if short not in WITHOUT_MODULE_EXAMPLES)
+DOCTEST_MODULES = sorted(f for short, f in _MODULES.items() if short not in WITHOUT_MODULE_EXAMPLES)
 
 #: Public names (``analysis.__all__``) still without Examples (to be written; issue 18).
 WITHOUT_EXAMPLES = {
