@@ -299,17 +299,29 @@ def test_hlm_not_evaluable_with_fewer_than_three_waves():
 
 
 def test_hlm_eb_matches_statsmodels(claus):
-    """The vectorised empirical Bayes slopes equal statsmodels' random_effects(_cov)."""
+    """The empirical Bayes slopes and SDs equal statsmodels' random_effects(_cov).
+
+    statsmodels is run to a tight optimum (BFGS, gtol 1e-10; its default stops near 1e-4
+    relative). claus_2020 is a boundary fit (intercept-slope correlation -1), where the REML
+    surface is flat along the boundary, so two optimisers agree to about 1e-6 (measured 9e-7);
+    the tolerance is 1e-5 here and 1e-6 on well-conditioned data (tests/test_hlm_reml.py).
+    """
+    import warnings
+
     import statsmodels.formula.api as smf
 
     res = clinical_significance(claus, outcome="hamd", rci_method="HLM").set_index("id")
     d = claus[["id", "time", "hamd"]].dropna()
     d = d[d.groupby("id")["hamd"].transform("size") >= 3]  # R's rule: >= 3 measurements
-    fit = smf.mixedlm("hamd ~ time", d, groups="id", re_formula="~time").fit(reml=True)
+    model = smf.mixedlm("hamd ~ time", d, groups="id", re_formula="~time")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels warns about the boundary
+        fit = model.fit(reml=True, method="bfgs", gtol=1e-10)
+    assert res.attrs["clinsig"]["reml_loglik"] == pytest.approx(fit.llf, rel=1e-10)
     for key, re in fit.random_effects.items():
-        assert res.loc[key, "eb_slope"] == pytest.approx(re["time"], rel=1e-6, abs=1e-9)
+        assert res.loc[key, "eb_slope"] == pytest.approx(re["time"], rel=1e-5, abs=1e-9)
         sd = np.sqrt(fit.random_effects_cov[key].loc["time", "time"])
-        assert res.loc[key, "eb_slope_sd"] == pytest.approx(sd, rel=1e-6)
+        assert res.loc[key, "eb_slope_sd"] == pytest.approx(sd, rel=1e-5)
 
 
 def test_prepost_entry_point_equals_long(claus):
