@@ -492,24 +492,43 @@ def _category_codes(ok, recovered, improved, deteriorated, harmed) -> pd.Categor
 # --------------------------------------------------------------------------------------------
 # data preparation
 # --------------------------------------------------------------------------------------------
+def _factorize_ids(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes and the unique ids in order of first appearance (as ``pd.unique``).
+
+    A missing id is kept as an id of its own, as ``pd.unique`` keeps it; the check for one is
+    made on the integer codes, since asking pandas for it up front scans every string again.
+    """
+    codes, uniques = pd.factorize(ids)
+    if len(codes) and codes.min() < 0:
+        codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    return codes, pd.Index(uniques)
+
+
 def _check_duplicates(
     sub: pd.DataFrame,
     id: str,
     time: str,
     id_codes: np.ndarray | None = None,
     time_key: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+    columns: list | None = None,
 ) -> None:
     """Raise if two rows of ``sub`` share a client and a time point (vectorised).
 
     ``id_codes`` (integer codes of ``sub[id]``) and ``time_key`` (values that are equal exactly
     when the times are, e.g. the numeric times or a pre/post flag) may be passed when the caller
     already has them; a missing time counts as one value, as in ``DataFrame.duplicated``.
+    ``rows``: positions in ``sub`` that the codes and keys describe (default all rows); the
+    subset (and ``columns``, default all) is only taken to show the offending rows in the error.
     """
     if id_codes is None:
-        id_codes = pd.factorize(sub[id], use_na_sentinel=False)[0]
-    t_codes, t_uniques = pd.factorize(
-        sub[time] if time_key is None else time_key, use_na_sentinel=False
-    )
+        id_codes = _factorize_ids(sub[id])[0]
+    if time_key is not None and time_key.dtype == bool:
+        t_codes, t_uniques = time_key.astype(np.int64), (False, True)
+    else:
+        t_codes, t_uniques = pd.factorize(
+            sub[time] if time_key is None else time_key, use_na_sentinel=False
+        )
     n_t = max(len(t_uniques), 1)
     key = id_codes.astype(np.int64) * n_t + t_codes
     n_keys = (int(id_codes.max()) + 1) * n_t if len(key) else 0
@@ -520,6 +539,10 @@ def _check_duplicates(
     if not found:
         return
     dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    if rows is not None:
+        sub = sub.iloc[rows]
+    if columns is not None:
+        sub = sub[columns]
     raise ValueError(
         f"{int(dup.sum())} rows share a client ({id!r}) and time point ({time!r}): two scores "
         f"at one time; aggregate or drop them first. First ones:\n"
@@ -554,11 +577,11 @@ def _prepost(data: pd.DataFrame, id: str, time: str, outcome: str, pre, post) ->
     if pre == post:
         raise ValueError(f"pre and post must differ, both are {pre!r}")
     # one hash pass over the ids (strings too); everything after it is integer arithmetic
-    id_codes, uniques = pd.factorize(data[id], use_na_sentinel=False)
+    id_codes, uniques = _factorize_ids(data[id])
     rows = np.flatnonzero(is_pre | is_post)
     codes = id_codes[rows]
     pre_row = is_pre[rows]
-    _check_duplicates(data.iloc[rows][[id, time, outcome]], id, time, codes, pre_row)
+    _check_duplicates(data, id, time, codes, pre_row, rows, [id, time, outcome])
     col = data[outcome]
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         y = col.to_numpy(dtype=float, na_value=np.nan)[rows]
@@ -569,7 +592,7 @@ def _prepost(data: pd.DataFrame, id: str, time: str, outcome: str, pre, post) ->
     post_v = np.full(n, np.nan)
     pre_v[codes[pre_row]] = y[pre_row]
     post_v[codes[~pre_row]] = y[~pre_row]
-    return pd.DataFrame({"id": pd.Index(uniques).to_numpy(), "pre": pre_v, "post": post_v})
+    return pd.DataFrame({"id": uniques.to_numpy(), "pre": pre_v, "post": post_v})
 
 
 # --------------------------------------------------------------------------------------------
@@ -622,6 +645,8 @@ def clinical_significance_prepost(
     group: str | None = None,
     pre_label="pre",
     post_label="post",
+    *,
+    _ids_unique: bool = False,
 ) -> pd.DataFrame:
     """Reliable change and clinical significance from a wide per-client pre/post table.
 
@@ -674,7 +699,8 @@ def clinical_significance_prepost(
         raise ValueError("a fixed cutoff cannot be used with HA (its cutoff is a true score)")
     if cutoff_type is not None:
         clinical_cutoff(cutoff_type, 0.0, 1.0, m_functional, sd_functional, better_is, cutoff_b_sd)
-    if prepost[id].duplicated().any():
+    # _ids_unique (internal): the caller built the ids by factorising, so skip a hash pass
+    if not _ids_unique and prepost[id].duplicated().any():
         raise ValueError(
             f"column {id!r} must identify one row per client; duplicated: "
             f"{prepost.loc[prepost[id].duplicated(), id].unique()[:5].tolist()}"
@@ -919,6 +945,7 @@ def clinical_significance(
         group=grp_col,
         pre_label=pre,
         post_label=post,
+        _ids_unique=True,
     )
 
 
@@ -951,13 +978,13 @@ def _clinical_significance_hlm(
     crit = _critical("HLM", significance_level)
     if cutoff_type is not None:
         clinical_cutoff(cutoff_type, 0.0, 1.0, m_functional, sd_functional, better_is, cutoff_b_sd)
-    id_codes, uniques = pd.factorize(data[id], use_na_sentinel=False)
-    ids = pd.Index(uniques, name=id)
+    id_codes, ids = _factorize_ids(data[id])
+    ids = ids.rename(id)
     y_all = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float)
     t_all = pd.to_numeric(data[time], errors="coerce").to_numpy(dtype=float)
     if np.isnan(t_all[data[time].notna().to_numpy()]).any():
         raise ValueError(f"HLM needs a numeric time column; {time!r} has non-numeric values")
-    _check_duplicates(data, id, time, id_codes, t_all)
+    _check_duplicates(data, id, time, id_codes, t_all, columns=[id, time])
     keep = ~(np.isnan(y_all) | np.isnan(t_all))
     codes_all = id_codes[keep]
     t, y = t_all[keep], y_all[keep]
