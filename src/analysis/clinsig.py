@@ -16,7 +16,8 @@ version 2.1.0.9000) and is reproduced exactly, including its conventions at the 
 Where the package departs from the original paper (cutoff *b*), the paper is the default and the
 package's convention is an option; see :func:`clinical_cutoff`.
 
-Everything is vectorised over clients; only HLM fits a model (statsmodels ``MixedLM``).
+Everything is vectorised over clients; only HLM fits a model (REML from per-client sufficient
+statistics, :mod:`analysis.hlm_reml`; equal to statsmodels ``MixedLM`` and lme4 ``lmer``).
 
 References
 ----------
@@ -875,11 +876,15 @@ def clinical_significance(
       ``((post - pre) r_dd + (M_post - M_pre)(1 - r_dd)) / (sqrt(r_dd) sqrt(2) SEM)``, one-sided
       ``z``; recovered when clinical at pre and ``s * (M_post + (post - M_post) r_post - cutoff) /
       (sqrt(r_post) SEM) > z`` (Hageman & Arrindell 1999); never harmed (as in R).
-    * HLM: ``outcome ~ time + (time | id)`` fitted by REML (statsmodels ``MixedLM``) on every
-      non-missing measurement of clients with at least ``min_timepoints``; RCI = the empirical
-      Bayes estimate of the client's random slope (deviation from the fixed slope) divided by its
-      conditional SD, exactly as R's ``lme4::ranef(condVar = TRUE)``. ``pre``/``post`` are the
-      client's first and last non-missing score (used for the cutoff).
+    * HLM: ``outcome ~ time + (time | id)`` fitted by REML (:mod:`analysis.hlm_reml`, the
+      estimates of statsmodels ``MixedLM`` and lme4 ``lmer``) on every non-missing measurement of
+      clients with at least ``min_timepoints``; RCI = the empirical Bayes estimate of the client's
+      random slope (deviation from the fixed slope) divided by its conditional SD, exactly as R's
+      ``lme4::ranef(condVar = TRUE)``. ``pre``/``post`` are the client's first and last
+      non-missing score (used for the cutoff). A boundary (singular) fit is flagged in
+      ``attrs["clinsig"]["singular"]`` with a note in ``fit_warnings``, as lme4 reports it; if the
+      random-slope variance is 0 no slope can differ reliably and the clients are not evaluable,
+      with that reason.
 
     Categories: recovered = reliably improved and clinical at pre and functional at post;
     harmed = reliably deteriorated, not clinical at pre and not functional at post.
