@@ -21,8 +21,9 @@ with ``X'H^-1 X = sum_i (A_i - A_i P_i A_i)``, ``X'H^-1 y = sum_i (c_i - A_i P_i
 design ``A_i`` (the same waves observed) share ``M_i`` and ``P_i``; the criterion then needs only
 the sums of ``c_i``, ``c_i c_i'`` and ``y_i'y_i`` over each design, so one evaluation costs as many
 2 x 2 operations as there are distinct designs (a handful for fixed waves), whatever the number of
-clients. The three parameters of ``L`` are optimised by L-BFGS-B with the diagonal bounded below by
-0, as lme4 does; a diagonal element at (or within 1e-4 of) 0 is a singular fit, flagged and noted as
+clients. The three parameters of ``L`` are optimised by L-BFGS-B with the analytic gradient
+(see ``_dev_grad``) and the diagonal bounded below by 0, as lme4 does, then polished by Newton
+steps; a diagonal element at (or within 1e-4 of) 0 is a singular fit, flagged and noted as
 lme4's ``isSingular`` does.
 
 The empirical Bayes (BLUP) random effects and their conditional covariances are closed forms per
@@ -184,6 +185,77 @@ def _profile(theta, s: _Stats):
     return dev, beta, r2 / dof
 
 
+def _mm(x, y):
+    """Product of two fields of 2 x 2 matrices, each a tuple (00, 01, 10, 11) of arrays."""
+    return (
+        x[0] * y[0] + x[1] * y[2],
+        x[0] * y[1] + x[1] * y[3],
+        x[2] * y[0] + x[3] * y[2],
+        x[2] * y[1] + x[3] * y[3],
+    )
+
+
+def _dev_grad(theta, s: _Stats) -> tuple[float, np.ndarray]:
+    """Profiled REML deviance and its analytic gradient in (L11, L21, L22).
+
+    With ``E`` the derivative of ``L`` in one parameter, ``dM = E'AL + L'AE`` and
+    ``dP = E M^-1 L' + L M^-1 E' - L M^-1 dM M^-1 L'``; the three terms of the deviance give
+    ``d = sum 2 m tr(E'A L M^-1) - sum tr(dP B)`` with ``B = m A W^-1 A + (N - p) / r2 R``,
+    ``W = X'H^-1 X`` and ``R = sum_i (c_i - A beta)(c_i - A beta)'`` per design, and
+    ``tr(dP B) = 2 tr(E'(B L M^-1 - A L C))`` with ``C = M^-1 L'B L M^-1``. So the gradient is the
+    lower triangle of ``2 sum (m A L M^-1 - B L M^-1 + A L C)``.
+    """
+    l1, l2, l3 = theta
+    a00, a01, a11, m = s.a00, s.a01, s.a11, s.m
+    al = (a00 * l1 + a01 * l2, a01 * l3, a01 * l1 + a11 * l2, a11 * l3)
+    m00 = 1.0 + l1 * al[0] + l2 * al[2]
+    m01 = l1 * al[1] + l2 * al[3]
+    m11 = 1.0 + l3 * al[3]
+    det = m00 * m11 - m01 * m01
+    i00, i01, i11 = m11 / det, -m01 / det, m00 / det
+    lmi = (l1 * i00, l1 * i01, l2 * i00 + l3 * i01, l2 * i01 + l3 * i11)  # L M^-1
+    p00 = lmi[0] * l1
+    p01 = lmi[2] * l1
+    p11 = lmi[2] * l2 + lmi[3] * l3
+    a = (a00, a01, a01, a11)
+    q = _mm(a, (p00, p01, p01, p11))  # A P
+    w00 = np.sum(m * (a00 - (q[0] * a00 + q[1] * a01)))
+    w01 = np.sum(m * (a01 - (q[0] * a01 + q[1] * a11)))
+    w11 = np.sum(m * (a11 - (q[2] * a01 + q[3] * a11)))
+    v0 = np.sum(s.c0 - (q[0] * s.c0 + q[1] * s.c1))
+    v1 = np.sum(s.c1 - (q[2] * s.c0 + q[3] * s.c1))
+    yhy = s.syy - np.sum(p00 * s.cc00 + 2.0 * p01 * s.cc01 + p11 * s.cc11)
+    xdet = w00 * w11 - w01 * w01
+    b0, b1 = (w11 * v0 - w01 * v1) / xdet, (w00 * v1 - w01 * v0) / xdet
+    r2 = yhy - (b0 * v0 + b1 * v1)
+    dof = s.n_obs - 2
+    dev = np.sum(m * np.log(det)) + np.log(xdet) + dof * (1.0 + np.log(2.0 * np.pi * r2 / dof))
+    # B = m A W^-1 A + k R
+    wi = (w11 / xdet, -w01 / xdet, -w01 / xdet, w00 / xdet)
+    awa = _mm(_mm(a, wi), a)
+    ab0, ab1 = a00 * b0 + a01 * b1, a01 * b0 + a11 * b1
+    k = dof / r2
+    r00 = s.cc00 - 2.0 * ab0 * s.c0 + m * ab0 * ab0
+    r01 = s.cc01 - ab0 * s.c1 - s.c0 * ab1 + m * ab0 * ab1
+    r11 = s.cc11 - 2.0 * ab1 * s.c1 + m * ab1 * ab1
+    b = (m * awa[0] + k * r00, m * awa[1] + k * r01, m * awa[2] + k * r01, m * awa[3] + k * r11)
+    lmi_t = (lmi[0], lmi[2], lmi[1], lmi[3])
+    c = _mm(lmi_t, _mm(b, lmi))
+    alm = _mm(a, lmi)
+    blm = _mm(b, lmi)
+    alc = _mm(al, c)
+    g = [2.0 * np.sum(m * alm[j] - blm[j] + alc[j]) for j in (0, 2, 3)]
+    return float(dev), np.array(g)
+
+
+def _dev_grad_safe(theta, s: _Stats):
+    with np.errstate(all="ignore"):
+        dev, g = _dev_grad(theta, s)
+    if not (np.isfinite(dev) and np.all(np.isfinite(g))):
+        return np.inf, np.zeros(3)
+    return dev, g
+
+
 def _deviance(theta, s: _Stats) -> float:
     with np.errstate(all="ignore"):
         dev = _profile(theta, s)[0]
@@ -196,9 +268,10 @@ def _optimise(s: _Stats) -> tuple[np.ndarray, bool]:
     best = None
     for start in ([1.0, 0.0, 1.0], [0.3, 0.0, 0.3]):
         res = optimize.minimize(
-            _deviance,
+            _dev_grad_safe,
             np.array(start),
             args=(s,),
+            jac=True,
             method="L-BFGS-B",
             bounds=bounds,
             options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500},
@@ -207,60 +280,50 @@ def _optimise(s: _Stats) -> tuple[np.ndarray, bool]:
             best = res
         if res.success:
             break
-    # polish: Newton steps on the free parameters with a central-difference Hessian
+    # polish: Newton steps on the free parameters with the Hessian from gradient differences
     theta, last = _polish(best.x.copy(), s)
     return theta, _converged(theta, s, last)
-
-
-def _grad_hess(theta: np.ndarray, s: _Stats, idx: np.ndarray, f0: float, cross: bool = True):
-    """Central-difference gradient and Hessian of the deviance in the parameters ``idx``
-    (``cross=False``: the diagonal of the Hessian only)."""
-    h = 1e-4 * np.maximum(np.abs(theta), 1e-2)
-    k = len(idx)
-    g = np.zeros(k)
-    hess = np.zeros((k, k))
-    unit = np.eye(3)
-    for a, i in enumerate(idx):
-        e = unit[i] * h[i]
-        fp, fm = _deviance(theta + e, s), _deviance(theta - e, s)
-        g[a] = (fp - fm) / (2 * h[i])
-        hess[a, a] = (fp - 2 * f0 + fm) / h[i] ** 2
-        for b in range(a if cross else 0):
-            j = idx[b]
-            e2 = unit[j] * h[j]
-            fpp = _deviance(theta + e + e2, s)
-            fpm = _deviance(theta + e - e2, s)
-            fmp = _deviance(theta - e + e2, s)
-            fmm = _deviance(theta - e - e2, s)
-            hess[a, b] = hess[b, a] = (fpp - fpm - fmp + fmm) / (4 * h[i] * h[j])
-    return g, hess
 
 
 def _free(theta: np.ndarray) -> np.ndarray:
     return np.flatnonzero([theta[0] > 0, True, theta[2] > 0])
 
 
+def _hessian(theta: np.ndarray, s: _Stats, idx: np.ndarray) -> np.ndarray:
+    """Central differences of the analytic gradient, in the parameters ``idx``."""
+    h = 1e-5 * np.maximum(np.abs(theta), 1e-2)
+    cols = []
+    for i in idx:
+        e = np.zeros(3)
+        e[i] = h[i]
+        cols.append(
+            (_dev_grad_safe(theta + e, s)[1] - _dev_grad_safe(theta - e, s)[1]) / (2 * h[i])
+        )
+    hess = np.array(cols)[:, idx]
+    return (hess + hess.T) / 2
+
+
 def _polish(theta: np.ndarray, s: _Stats, steps: int = 6):
     """A few safeguarded Newton steps on the parameters not held at a bound (diagonal == 0).
 
     Returns the parameters and the last Hessian (None if none was usable)."""
-    f0 = _deviance(theta, s)
+    f0, g0 = _dev_grad_safe(theta, s)
     last = None
     for _ in range(steps):
         idx = _free(theta)
-        g, hess = _grad_hess(theta, s, idx, f0)
+        hess = _hessian(theta, s, idx)
         if not np.all(np.isfinite(hess)) or np.any(np.linalg.eigvalsh(hess) <= 0):
             break
         last = (idx, hess)
-        step = np.linalg.solve(hess, g)
+        step = np.linalg.solve(hess, g0[idx])
         cand = theta.copy()
         cand[idx] -= step
         if cand[0] < 0 or cand[2] < 0:
             break
-        fc = _deviance(cand, s)
+        fc, gc = _dev_grad_safe(cand, s)
         if not fc <= f0:
             break
-        theta, f0 = cand, fc
+        theta, f0, g0 = cand, fc, gc
         if np.all(np.abs(step) <= 1e-9 * np.maximum(np.abs(theta[idx]), 1e-2)):
             break
     return theta, last
@@ -270,18 +333,17 @@ def _converged(theta: np.ndarray, s: _Stats, last=None, tol: float = 2e-3) -> bo
     """lme4's check (``check.conv.grad``, tolerance 2e-3): the gradient scaled by the Cholesky
     factor of the Hessian, in the free parameters; a parameter held at its bound 0 must not have a
     gradient pointing into the admissible region beyond that tolerance."""
-    f0 = _deviance(theta, s)
+    f0, g = _dev_grad_safe(theta, s)
     if not np.isfinite(f0):
         return False
     idx = _free(theta)
-    reuse = last is not None and np.array_equal(last[0], idx)
-    g, hess = _grad_hess(theta, s, idx, f0, cross=not reuse)
-    if reuse:  # the Hessian of the last Newton step, at (almost) the same point
-        hess = last[1]
+    hess = last[1] if last is not None and np.array_equal(last[0], idx) else None
+    if hess is None:
+        hess = _hessian(theta, s, idx)
     try:
-        scaled = np.linalg.solve(np.linalg.cholesky(hess).T, g)
+        scaled = np.linalg.solve(np.linalg.cholesky(hess).T, g[idx])
     except np.linalg.LinAlgError:
-        scaled = g
+        scaled = g[idx]
     if not np.all(np.abs(scaled) < tol):
         return False
     for i in (0, 2):
