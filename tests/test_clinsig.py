@@ -318,6 +318,10 @@ def test_hlm_eb_matches_statsmodels(claus):
         warnings.simplefilter("ignore")  # statsmodels warns about the boundary
         fit = model.fit(reml=True, method="bfgs", gtol=1e-10)
     assert res.attrs["clinsig"]["reml_loglik"] == pytest.approx(fit.llf, rel=1e-10)
+    cov = np.asarray(fit.cov_re)
+    assert cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]) < -0.9999  # the reference is singular too
+    assert res.attrs["clinsig"]["singular"]
+    assert "boundary (singular) fit" in res.attrs["clinsig"]["fit_warnings"][0]
     for key, re in fit.random_effects.items():
         assert res.loc[key, "eb_slope"] == pytest.approx(re["time"], rel=1e-5, abs=1e-9)
         sd = np.sqrt(fit.random_effects_cov[key].loc["time", "time"])
@@ -477,3 +481,41 @@ def test_duplicate_pre_score_is_reported_with_its_rows(claus):
     with pytest.raises(ValueError, match=r"2 rows share a client") as err:
         clinical_significance(dup, outcome="hamd", pre=1, post=4, reliability=0.8)
     assert "hamd" in str(err.value)  # the offending rows are shown with id, time and score
+
+
+def test_hlm_without_slope_variance_is_not_evaluable_with_reason(claus, monkeypatch):
+    """If REML puts the random-slope variance at 0, every EB slope and its SD are 0 (an RCI of
+    0 / 0): no client is classified, each says why. The fit is replaced by one with
+    G = diag(4, 0) to reach this boundary deterministically."""
+    import analysis.hlm_reml as hlm
+
+    real = hlm.fit_growth_arrays
+
+    def no_slope(*args, **kwargs):
+        fit = real(*args, **kwargs)
+        k = fit.random_effects.shape[0]
+        rcov = np.zeros((k, 2, 2))
+        rcov[:, 0, 0] = 1.0
+        re = np.column_stack([np.ones(k), np.zeros(k)])
+        return hlm.GrowthFit(
+            fit.fe_params,
+            np.diag([4.0, 0.0]),
+            fit.scale,
+            re,
+            rcov,
+            fit.llf,
+            np.array([0.5, 0.0, 0.0]),
+            True,
+            True,
+            ["boundary (singular) fit"],
+            fit.n_obs,
+            k,
+        )
+
+    monkeypatch.setattr(hlm, "fit_growth_arrays", no_slope)
+    res = clinical_significance(claus, outcome="hamd", rci_method="HLM")
+    fitted = res["n_timepoints"] >= 3
+    assert not res["evaluable"].any()
+    assert res.loc[fitted, "reason"].str.contains("random-slope variance is 0").all()
+    assert res.loc[~fitted, "reason"].str.contains("HLM needs >= 3").all()
+    assert res["reliable_change"].isna().all()
