@@ -519,3 +519,20 @@ def test_hlm_without_slope_variance_is_not_evaluable_with_reason(claus, monkeypa
     assert res.loc[fitted, "reason"].str.contains("random-slope variance is 0").all()
     assert res.loc[~fitted, "reason"].str.contains("HLM needs >= 3").all()
     assert res["reliable_change"].isna().all()
+
+
+def test_nullable_time_and_score_columns():
+    """Nullable Int64 columns with a missing time: the row without a time is ignored and its
+    client kept with a reason. JT by hand: SD of pre [20, 22, 15] = 3.6056, S_diff = sqrt(2) *
+    3.6056 * sqrt(0.2) = 2.2804; client 1: (8 - 20) / 2.2804 = -5.2623."""
+    d = pd.DataFrame(
+        {
+            "id": [1, 1, 2, 2, 3, 3, 4],
+            "time": pd.array([1, 2, 1, 2, 1, 2, None], dtype="Int64"),
+            "score": pd.array([20, 8, 22, 21, 15, 14, 3], dtype="Int64"),
+        }
+    )
+    res = clinical_significance(d, pre=1, post=2, reliability=0.8)
+    assert res["rci"].iloc[0] == pytest.approx(-5.2623, abs=1e-4)
+    assert res["reliable_change"].astype(str).tolist()[:3] == ["improved", "unchanged", "unchanged"]
+    assert res["reason"].iloc[3] == "no score at pre (1) or post (2)"

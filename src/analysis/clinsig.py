@@ -566,8 +566,8 @@ def _group_of(data: pd.DataFrame, id: str, group: str | None, ids: pd.Index) -> 
 
 def _prepost(data: pd.DataFrame, id: str, time: str, outcome: str, pre, post) -> pd.DataFrame:
     tcol = data[time]
-    is_pre = (tcol == pre).to_numpy(dtype=bool)
-    is_post = (tcol == post).to_numpy(dtype=bool)
+    is_pre = (tcol == pre).to_numpy(dtype=bool, na_value=False)
+    is_post = (tcol == post).to_numpy(dtype=bool, na_value=False)
     for label, value, hit in (("pre", pre, is_pre), ("post", post, is_post)):
         if not hit.any():
             times = pd.unique(tcol.dropna())
