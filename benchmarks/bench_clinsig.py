@@ -1,19 +1,30 @@
-"""Benchmark of analysis.clinsig (issue 3, item 4): times and peak memory, printed as a table.
+"""Benchmark of analysis.clinsig (issues 3 and 14): times, peak memory and same-run ratios.
 
 Targets: every method except HLM for 10^6 clients in under 2 s in total (2-core machine) with peak
-memory under 2 GB; HLM for 10^4 clients x 4 waves in under 60 s.
+memory under 2 GB; two-wave reliable change from long data (string ids) at 10^6 clients within 2x
+of a bare numpy floor measured in the same run; HLM (REML, analysis.hlm_reml) about 100x faster
+than statsmodels MixedLM on the same data and 10^6 clients x 4 waves in under 30 s.
 
 Run: ``PYTHONPATH=src python benchmarks/bench_clinsig.py [--quick]`` (``--quick``: 10^4 and 10^5
-clients only, HLM with 2,000 clients). Peak memory is traced per call with :mod:`tracemalloc`
-(Python and NumPy allocations) and the process high-water mark is read from :mod:`resource`.
+clients only, HLM at 2,000 clients and 10^5 x 4). Peak memory is traced per call with
+:mod:`tracemalloc` (Python and NumPy allocations) and the process high-water mark is read from
+:mod:`resource`. Ratios come from interleaved repeats in this run (median of each side), so a
+machine that changes speed during the run moves both sides. Where ``Rscript`` and the R package
+clinicalsignificance are installed, R's time for the same two-wave and HLM calls is printed beside
+them; otherwise that row says why it was skipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import shutil
+import subprocess
+import tempfile
 import time
 import tracemalloc
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -95,6 +106,128 @@ def run_size(n: int, rng: np.random.Generator) -> list[tuple]:
     return rows
 
 
+def numpy_floor(long: pd.DataFrame, pre, post, reliability: float):
+    """The bare minimum of two-wave JT from long data: factorise the ids (strings too), place the
+    pre and post scores, SD of the complete pre scores, RCI and the three-way category."""
+    codes, uniques = pd.factorize(long["id"])
+    t = long["time"].to_numpy()
+    y = long["score"].to_numpy()
+    is_pre, is_post = t == pre, t == post
+    pre_v = np.full(len(uniques), np.nan)
+    post_v = np.full(len(uniques), np.nan)
+    pre_v[codes[is_pre]] = y[is_pre]
+    post_v[codes[is_post]] = y[is_post]
+    ok = ~(np.isnan(pre_v) | np.isnan(post_v))
+    s_diff = np.sqrt(2.0) * pre_v[ok].std(ddof=1) * np.sqrt(1 - reliability)
+    rci = (post_v - pre_v) / s_diff
+    crit = 1.959963984540054
+    category = np.where(rci < -crit, 0, np.where(rci > crit, 2, 1))
+    return uniques, rci, category
+
+
+def interleaved(fa, fb, repeats: int) -> tuple[float, float]:
+    """Median wall times of ``fa`` and ``fb`` called alternately ``repeats`` times each."""
+    ta, tb = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fa()
+        ta.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        fb()
+        tb.append(time.perf_counter() - t0)
+    return float(np.median(ta)), float(np.median(tb))
+
+
+def statsmodels_hlm(long: pd.DataFrame):
+    """The same model by statsmodels MixedLM (REML, default optimiser), as clinsig did before."""
+    import statsmodels.api as sm
+
+    codes, _ = pd.factorize(long["id"])
+    t = long["time"].to_numpy(float)
+    x = np.column_stack([np.ones_like(t), t])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sm.MixedLM(long["score"].to_numpy(float), x, groups=codes, exog_re=x).fit(reml=True)
+
+
+R_SCRIPT = """
+suppressMessages(library(clinicalsignificance))
+d2 <- read.csv("{two}"); d4 <- read.csv("{four}")
+t0 <- Sys.time()
+invisible(cs_distribution(d2, id, time, score, pre = 0, post = 1, reliability = 0.8))
+t1 <- Sys.time()
+invisible(cs_distribution(d4, id, time, score, rci_method = "HLM"))
+t2 <- Sys.time()
+cat(as.numeric(t1 - t0, units = "secs"), as.numeric(t2 - t1, units = "secs"), "\n")
+"""
+
+
+def r_timing(two: pd.DataFrame, four: pd.DataFrame) -> tuple[float, float] | str:
+    """R clinicalsignificance's time for the two-wave (JT) and HLM calls, or why it was skipped."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return "skipped: Rscript not on PATH"
+    check = subprocess.run(
+        [rscript, "-e", "quit(status = !requireNamespace('clinicalsignificance', quietly = TRUE))"],
+        capture_output=True,
+        check=False,
+    )
+    if check.returncode != 0:
+        return "skipped: the R package clinicalsignificance is not installed"
+    with tempfile.TemporaryDirectory() as tmp:
+        p2, p4 = Path(tmp, "two.csv"), Path(tmp, "four.csv")
+        two.to_csv(p2, index=False)
+        four.to_csv(p4, index=False)
+        code = R_SCRIPT.format(two=p2, four=p4)
+        out = subprocess.run([rscript, "-e", code], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        return f"skipped: R failed ({out.stderr.strip()[:200]})"
+    a, b = out.stdout.split()[:2]
+    return float(a), float(b)
+
+
+def ratios(quick: bool, rng: np.random.Generator) -> None:
+    """Same-run ratios: project vs numpy floor (two waves), project HLM vs statsmodels, R."""
+    n2 = 10**5 if quick else 10**6
+    long2 = simulate(n2, 2, rng)  # string ids, as users' are
+    kw = dict(pre=0.0, post=1.0, reliability=0.8)
+    t_proj, t_floor = interleaved(
+        lambda: clinical_significance(long2, **kw), lambda: numpy_floor(long2, 0.0, 1.0, 0.8), 5
+    )
+    n_sm = 2000
+    long4 = simulate(n_sm, 4, rng)
+    t_hlm, t_sm = interleaved(
+        lambda: clinical_significance(long4, rci_method="HLM"), lambda: statsmodels_hlm(long4), 3
+    )
+    n_big = 10**5 if quick else 10**6
+    big = simulate(n_big, 4, rng)
+    t0 = time.perf_counter()
+    res = clinical_significance(big, rci_method="HLM", **NORMS)
+    t_big = time.perf_counter() - t0
+    info = res.attrs["clinsig"]
+    rows = [
+        (f"two-wave JT, long, string ids, {n2:,} clients", t_proj, t_floor, "numpy floor"),
+        (f"HLM (REML), {n_sm:,} clients x 4 waves", t_hlm, t_sm, "statsmodels MixedLM"),
+        (f"HLM (REML), {n_big:,} clients x 4 waves", t_big, np.nan, ""),
+    ]
+    r = r_timing(long2, long4)
+    table = pd.DataFrame(rows, columns=["call", "project_s", "other_s", "other"])
+    table["project/other"] = table["project_s"] / table["other_s"]
+    with pd.option_context("display.width", 140, "display.float_format", "{:.3f}".format):
+        print(table.to_string(index=False))
+    print(
+        f"HLM {n_big:,} x 4: converged {info['converged']}, singular {info['singular']}; "
+        f"statsmodels is {t_sm / t_hlm:.0f}x the project's HLM time at {n_sm:,} clients"
+    )
+    if isinstance(r, str):
+        print(f"R clinicalsignificance: {r}")
+    else:
+        print(
+            f"R clinicalsignificance: two-wave {r[0]:.3f} s (project/R {t_proj / r[0]:.3f}), "
+            f"HLM {n_sm:,} x 4 {r[1]:.3f} s (project/R {t_hlm / r[1]:.3f})"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
@@ -107,16 +240,16 @@ def main() -> None:
         rows.extend(run_size(n, rng))
     n_hlm = 2000 if args.quick else 10**4
     long = simulate(n_hlm, 4, rng)
-    res, dt, mb = measure(
-        lambda: clinical_significance(long, rci_method="HLM", **NORMS), trace=False
-    )
-    rows.append((n_hlm, "HLM (4 waves, MixedLM REML)", dt, mb))
+    res, dt, mb = measure(lambda: clinical_significance(long, rci_method="HLM", **NORMS))
+    rows.append((n_hlm, "HLM (4 waves, REML from sufficient statistics)", dt, mb))
     table = pd.DataFrame(rows, columns=["clients", "method", "seconds", "peak_MiB_traced"])
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
         print(table.to_string(index=False))
     hw = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS: {hw:.0f} MiB")
     print(f"HLM converged: {res.attrs['clinsig']['converged']}")
+    print("\nsame-run ratios (median of interleaved repeats)")
+    ratios(args.quick, rng)
 
 
 if __name__ == "__main__":

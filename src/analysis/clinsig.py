@@ -16,7 +16,8 @@ version 2.1.0.9000) and is reproduced exactly, including its conventions at the 
 Where the package departs from the original paper (cutoff *b*), the paper is the default and the
 package's convention is an option; see :func:`clinical_cutoff`.
 
-Everything is vectorised over clients; only HLM fits a model (statsmodels ``MixedLM``).
+Everything is vectorised over clients; only HLM fits a model (REML from per-client sufficient
+statistics, :mod:`analysis.hlm_reml`; equal to statsmodels ``MixedLM`` and lme4 ``lmer``).
 
 References
 ----------
@@ -37,8 +38,6 @@ Raudenbush S.W. & Bryk A.S. (2002) Hierarchical Linear Models, 2nd ed. Sage (HLM
 """
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -594,8 +593,9 @@ def classify_prepost(
     rc_codes[~ok] = -1
     out = pd.DataFrame({"reliable_change": _cat(rc_codes, RELIABLE_CHANGE)})
     if cutoff is None:
-        out["clinical_pre"] = pd.array([pd.NA] * len(pre), dtype="boolean")
-        out["clinical_post"] = pd.array([pd.NA] * len(pre), dtype="boolean")
+        all_na = np.ones(len(pre), dtype=bool)  # a missing mask, not 10^6 pd.NA objects
+        out["clinical_pre"] = pd.arrays.BooleanArray(np.zeros(len(pre), bool), all_na)
+        out["clinical_post"] = pd.arrays.BooleanArray(np.zeros(len(pre), bool), all_na.copy())
         out["category"] = _cat(np.full(len(pre), -1), CATEGORIES)
         return out
     clin_pre = s * pre < s * cutoff
@@ -625,14 +625,62 @@ def _category_codes(ok, recovered, improved, deteriorated, harmed) -> pd.Categor
 # --------------------------------------------------------------------------------------------
 # data preparation
 # --------------------------------------------------------------------------------------------
-def _check_duplicates(sub: pd.DataFrame, id: str, time: str) -> None:
-    dup = sub.duplicated([id, time], keep=False)
-    if dup.any():
-        raise ValueError(
-            f"{int(dup.sum())} rows share a client ({id!r}) and time point ({time!r}): two scores "
-            f"at one time; aggregate or drop them first. First ones:\n"
-            f"{sub.loc[dup].head(6).to_string()}"
+def _factorize_ids(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes and the unique ids in order of first appearance (as ``pd.unique``).
+
+    A missing id is kept as an id of its own, as ``pd.unique`` keeps it; the check for one is
+    made on the integer codes, since asking pandas for it up front scans every string again.
+    """
+    codes, uniques = pd.factorize(ids)
+    if len(codes) and codes.min() < 0:
+        codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    return codes, pd.Index(uniques)
+
+
+def _check_duplicates(
+    sub: pd.DataFrame,
+    id: str,
+    time: str,
+    id_codes: np.ndarray | None = None,
+    time_key: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+    columns: list | None = None,
+) -> None:
+    """Raise if two rows of ``sub`` share a client and a time point (vectorised).
+
+    ``id_codes`` (integer codes of ``sub[id]``) and ``time_key`` (values that are equal exactly
+    when the times are, e.g. the numeric times or a pre/post flag) may be passed when the caller
+    already has them; a missing time counts as one value, as in ``DataFrame.duplicated``.
+    ``rows``: positions in ``sub`` that the codes and keys describe (default all rows); the
+    subset (and ``columns``, default all) is only taken to show the offending rows in the error.
+    """
+    if id_codes is None:
+        id_codes = _factorize_ids(sub[id])[0]
+    if time_key is not None and time_key.dtype == bool:
+        t_codes, t_uniques = time_key.astype(np.int64), (False, True)
+    else:
+        t_codes, t_uniques = pd.factorize(
+            sub[time] if time_key is None else time_key, use_na_sentinel=False
         )
+    n_t = max(len(t_uniques), 1)
+    key = id_codes.astype(np.int64) * n_t + t_codes
+    n_keys = (int(id_codes.max()) + 1) * n_t if len(key) else 0
+    if n_keys <= 8 * len(key) + 1024:
+        found = len(key) > 0 and np.bincount(key, minlength=n_keys).max() > 1
+    else:
+        found = pd.Index(key).has_duplicates
+    if not found:
+        return
+    dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    if rows is not None:
+        sub = sub.iloc[rows]
+    if columns is not None:
+        sub = sub[columns]
+    raise ValueError(
+        f"{int(dup.sum())} rows share a client ({id!r}) and time point ({time!r}): two scores "
+        f"at one time; aggregate or drop them first. First ones:\n"
+        f"{sub.iloc[np.flatnonzero(dup)[:6]].to_string()}"
+    )
 
 
 def _group_of(data: pd.DataFrame, id: str, group: str | None, ids: pd.Index) -> np.ndarray | None:
@@ -649,27 +697,35 @@ def _group_of(data: pd.DataFrame, id: str, group: str | None, ids: pd.Index) -> 
 
 
 def _prepost(data: pd.DataFrame, id: str, time: str, outcome: str, pre, post) -> pd.DataFrame:
-    times = pd.unique(data[time].dropna())
-    for label, value in (("pre", pre), ("post", post)):
-        if not (times == value).any():
+    tcol = data[time]
+    is_pre = (tcol == pre).to_numpy(dtype=bool, na_value=False)
+    is_post = (tcol == post).to_numpy(dtype=bool, na_value=False)
+    for label, value, hit in (("pre", pre, is_pre), ("post", post, is_post)):
+        if not hit.any():
+            times = pd.unique(tcol.dropna())
             raise ValueError(
                 f"{label}={value!r} is not a value of column {time!r} "
                 f"(values: {sorted(times.tolist(), key=str)})"
             )
     if pre == post:
         raise ValueError(f"pre and post must differ, both are {pre!r}")
-    mask = (data[time] == pre).to_numpy() | (data[time] == post).to_numpy()
-    sub = data.loc[mask, [id, time, outcome]]
-    _check_duplicates(sub, id, time)
-    ids = pd.Index(pd.unique(data[id]), name=id)
-    codes = ids.get_indexer(sub[id])
-    is_pre = (sub[time] == pre).to_numpy()
-    y = pd.to_numeric(sub[outcome], errors="coerce").to_numpy(dtype=float)
-    pre_v = np.full(len(ids), np.nan)
-    post_v = np.full(len(ids), np.nan)
-    pre_v[codes[is_pre]] = y[is_pre]
-    post_v[codes[~is_pre]] = y[~is_pre]
-    return pd.DataFrame({"id": ids.to_numpy(), "pre": pre_v, "post": post_v})
+    # one hash pass over the ids (strings too); everything after it is integer arithmetic
+    id_codes, uniques = _factorize_ids(data[id])
+    rows = np.flatnonzero(is_pre | is_post)
+    codes = id_codes[rows]
+    pre_row = is_pre[rows]
+    _check_duplicates(data, id, time, codes, pre_row, rows, [id, time, outcome])
+    col = data[outcome]
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        y = col.to_numpy(dtype=float, na_value=np.nan)[rows]
+    else:
+        y = pd.to_numeric(col.iloc[rows], errors="coerce").to_numpy(dtype=float)
+    n = len(uniques)
+    pre_v = np.full(n, np.nan)
+    post_v = np.full(n, np.nan)
+    pre_v[codes[pre_row]] = y[pre_row]
+    post_v[codes[~pre_row]] = y[~pre_row]
+    return pd.DataFrame({"id": uniques.to_numpy(), "pre": pre_v, "post": post_v})
 
 
 # --------------------------------------------------------------------------------------------
@@ -749,6 +805,8 @@ def clinical_significance_prepost(
     s_diff: float | None = None,
     rc_points: float | None = None,
     ha_harmed: str = "R",
+    *,
+    _ids_unique: bool = False,
 ) -> pd.DataFrame:
     """Reliable change and clinical significance from a wide per-client pre/post table.
 
@@ -815,7 +873,8 @@ def clinical_significance_prepost(
         raise ValueError("a fixed cutoff cannot be used with HA (its cutoff is a true score)")
     if cutoff_type is not None:
         clinical_cutoff(cutoff_type, 0.0, 1.0, m_functional, sd_functional, better_is, cutoff_b_sd)
-    if prepost[id].duplicated().any():
+    # _ids_unique (internal): the caller built the ids by factorising, so skip a hash pass
+    if not _ids_unique and prepost[id].duplicated().any():
         raise ValueError(
             f"column {id!r} must identify one row per client; duplicated: "
             f"{prepost.loc[prepost[id].duplicated(), id].unique()[:5].tolist()}"
@@ -1018,12 +1077,15 @@ def clinical_significance(
       ``.calc_recovered_ha`` would set harmed to FALSE; the package does not call it). With
       ``ha_harmed="true_score"`` the post true score must also lie reliably on the dysfunctional
       side of the cutoff (``s * cs_indiv < -z``).
-    * HLM: ``outcome ~ time + (time | id)`` fitted by REML (statsmodels ``MixedLM``) on every
-      non-missing measurement of clients with at least ``min_timepoints``; RCI = the empirical
-      Bayes estimate of the client's random slope (deviation from the fixed slope) divided by its
-      conditional SD, exactly as R's ``lme4::ranef(condVar = TRUE)``; with ``hlm_test="zero"``,
-      ``(fixed slope + random slope) / conditional SD``. ``pre``/``post`` are the
-      client's first and last non-missing score (used for the cutoff).
+    * HLM: ``outcome ~ time + (time | id)`` fitted by REML (:mod:`analysis.hlm_reml`, the
+      estimates of statsmodels ``MixedLM`` and lme4 ``lmer``) on every non-missing measurement of
+      clients with at least ``min_timepoints``; RCI = the empirical Bayes estimate of the client's
+      random slope (deviation from the fixed slope) divided by its conditional SD, exactly as R's
+      ``lme4::ranef(condVar = TRUE)``; with ``hlm_test="zero"``, ``(fixed slope + random slope) /
+      conditional SD``. ``pre``/``post`` are the client's first and last non-missing score (used
+      for the cutoff). A boundary (singular) fit is flagged in ``attrs["clinsig"]["singular"]``
+      with a note in ``fit_warnings``, as lme4 reports it; if the random-slope variance is 0 no
+      slope can differ reliably and the clients are not evaluable, with that reason.
 
     Categories: recovered = reliably improved and clinical at pre and functional at post;
     harmed = reliably deteriorated, not clinical at pre and not functional at post (HA: see
@@ -1099,6 +1161,7 @@ def clinical_significance(
         s_diff=s_diff,
         rc_points=rc_points,
         ha_harmed=ha_harmed,
+        _ids_unique=True,
     )
 
 
@@ -1108,29 +1171,6 @@ if clinical_significance.__doc__:  # None under python -OO
         .replace("{{", "{")
         .replace("}}", "}")
     )
-
-
-def _eb_slopes(t, y, codes, n_groups, fe, cov_re, scale):
-    """Empirical Bayes random effects and conditional SDs for ``y ~ t + (t | id)``, vectorised.
-
-    Per client ``i`` with design ``Z_i = [1, t]`` and residual ``r_i = y_i - Z_i beta``:
-    ``Var(b_i | y) = G (I + Z_i'Z_i G / sigma^2)^-1`` and ``E(b_i | y) = Var(b_i | y) Z_i'r_i /
-    sigma^2`` (Henderson's BLUP at the REML estimates; identical to statsmodels'
-    ``random_effects`` / ``random_effects_cov`` and to lme4's ``ranef(condVar = TRUE)``).
-    """
-    r = y - (fe[0] + fe[1] * t)
-    n = np.bincount(codes, minlength=n_groups).astype(float)
-    st = np.bincount(codes, t, minlength=n_groups)
-    stt = np.bincount(codes, t * t, minlength=n_groups)
-    sr = np.bincount(codes, r, minlength=n_groups)
-    str_ = np.bincount(codes, t * r, minlength=n_groups)
-    ztz = np.empty((n_groups, 2, 2))
-    ztz[:, 0, 0], ztz[:, 0, 1], ztz[:, 1, 0], ztz[:, 1, 1] = n, st, st, stt
-    m = np.eye(2)[None] + ztz @ cov_re[None] / scale
-    var = cov_re[None] @ np.linalg.inv(m)
-    ztr = np.stack([sr, str_], axis=1)[:, :, None] / scale
-    b = (var @ ztr)[:, :, 0]
-    return b, var
 
 
 def _clinical_significance_hlm(
@@ -1150,20 +1190,21 @@ def _clinical_significance_hlm(
     min_timepoints,
     hlm_test="cohort",
 ) -> pd.DataFrame:
-    import statsmodels.api as sm
+    from analysis.hlm_reml import fit_growth_arrays
 
     s = _check_direction(better_is)
     crit = _critical("HLM", significance_level)
     if cutoff_type is not None:
         clinical_cutoff(cutoff_type, 0.0, 1.0, m_functional, sd_functional, better_is, cutoff_b_sd)
-    _check_duplicates(data[[id, time]], id, time)
-    ids = pd.Index(pd.unique(data[id]), name=id)
+    id_codes, ids = _factorize_ids(data[id])
+    ids = ids.rename(id)
     y_all = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float)
     t_all = pd.to_numeric(data[time], errors="coerce").to_numpy(dtype=float)
     if np.isnan(t_all[data[time].notna().to_numpy()]).any():
         raise ValueError(f"HLM needs a numeric time column; {time!r} has non-numeric values")
+    _check_duplicates(data, id, time, id_codes, t_all, columns=[id, time])
     keep = ~(np.isnan(y_all) | np.isnan(t_all))
-    codes_all = ids.get_indexer(data[id])[keep]
+    codes_all = id_codes[keep]
     t, y = t_all[keep], y_all[keep]
     order = np.lexsort((t, codes_all))  # R: first/last in data order; we sort by time
     codes_all, t, y = codes_all[order], t[order], y[order]
@@ -1184,22 +1225,20 @@ def _clinical_significance_hlm(
     remap = np.full(len(ids), -1)
     remap[u_ids] = np.arange(len(u_ids))
     gc, tu, yu = remap[codes_all[used]], t[used], y[used]
-    exog = np.column_stack([np.ones_like(tu), tu])
-    model = sm.MixedLM(yu, exog, groups=gc, exog_re=exog)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = model.fit(reml=True)
-    fit_warnings = sorted({str(w.message) for w in caught})
-    fe = np.asarray(fit.fe_params, float)
-    cov_re = np.asarray(fit.cov_re, float)
-    b, var = _eb_slopes(tu, yu, gc, len(u_ids), fe, cov_re, float(fit.scale))
+    # REML fit of y ~ t + (t | id) from per-client sufficient statistics (same model and
+    # estimates as statsmodels MixedLM(reml=True) and lme4::lmer; see analysis.hlm_reml)
+    fit = fit_growth_arrays(gc, tu, yu, len(u_ids))
+    fe, cov_re = fit.fe_params, fit.cov_re
     eb = np.full(len(ids), np.nan)
     eb_sd = np.full(len(ids), np.nan)
-    eb[u_ids] = b[:, 1]
-    eb_sd[u_ids] = np.sqrt(var[:, 1, 1])
-    rci = eb / eb_sd
-    if hlm_test == "zero":  # the client's own slope (fixed + random) against zero
-        rci = (fe[1] + eb) / eb_sd
+    eb[u_ids] = fit.random_effects[:, 1]
+    eb_sd[u_ids] = np.sqrt(fit.random_effects_cov[:, 1, 1])
+    no_slope = ok & ~(eb_sd > 0)  # singular fit with no random-slope variance: 0 / 0
+    evaluable = ok & ~no_slope
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rci = np.where(evaluable, eb / eb_sd, np.nan)
+        if hlm_test == "zero":  # the client's own slope (fixed + random) against zero
+            rci = np.where(evaluable, (fe[1] + eb) / eb_sd, np.nan)
 
     pre_a = np.where(ok, first, np.nan)
     post_a = np.where(ok, last, np.nan)
@@ -1227,10 +1266,19 @@ def _clinical_significance_hlm(
     out["n_timepoints"] = n_tp
     out["eb_slope"] = eb
     out["eb_slope_sd"] = eb_sd
-    out["evaluable"] = ok
+    out["evaluable"] = evaluable
+    k_values, k_index = np.unique(n_tp, return_inverse=True)  # one message per count, not client
+    few = np.array([f"only {k} measurement(s); HLM needs >= {min_timepoints}" for k in k_values])
     out["reason"] = np.where(
-        ok, "", [f"only {k} measurement(s); HLM needs >= {min_timepoints}" for k in n_tp]
-    )
+        evaluable,
+        "",
+        np.where(
+            no_slope,
+            "HLM fit singular: the random-slope variance is 0, so no client's slope can differ "
+            "reliably",
+            few[k_index],
+        ),
+    ).astype(object)
     out["method"] = "HLM"
     out.attrs["clinsig"] = {
         "method": "HLM",
@@ -1240,15 +1288,17 @@ def _clinical_significance_hlm(
         "cutoff_type": cutoff_type,
         "better_is": better_is,
         "direction": s,
-        "n_used": int(ok.sum()),
+        "n_used": int(evaluable.sum()),
         "m_pre": m_pre,
         "sd_pre": sd_pre,
         "fixed_intercept": float(fe[0]),
         "fixed_slope": float(fe[1]),
         "cov_re": cov_re.tolist(),
         "residual_variance": float(fit.scale),
+        "reml_loglik": fit.llf,
         "converged": bool(fit.converged),
-        "fit_warnings": fit_warnings,
+        "singular": fit.singular,
+        "fit_warnings": list(fit.notes),
     }
     return out
 
