@@ -51,12 +51,14 @@ validate: $(STAMP)  ## check input files without running anything: ARGS="-f my_s
 benchmark: $(STAMP)  ## speed and memory benchmarks (prints tables; not part of the tests)
 	$(PY) benchmarks/run_all.py
 
-lint: $(STAMP)  ## ruff lint and format check
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+LINT_PATHS := src tests benchmarks tools
+
+lint: $(STAMP)  ## ruff lint and format check (what CI runs before the tests)
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
 
 format: $(STAMP)  ## ruff format
-	$(PY) -m ruff format src tests benchmarks
+	$(PY) -m ruff format $(LINT_PATHS)
 
 # Only what the project generates: the rendered reports, the simulated default cohort and .venv.
 # Nothing else in data/ (e.g. a cohort written with make simulate ARGS="--out data/big") and no

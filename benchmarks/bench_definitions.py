@@ -26,7 +26,9 @@ from analysis.io import write_cohort
 from analysis.simulate import simulate_cohort
 n, out = int(sys.argv[1]), sys.argv[2]
 # longer courses than the default cohort (about 12 sessions per client; issue 5 item 5)
-longer = {"endings": {"planned_intercept": -5.5, "dropout_intercept": -4.0, "min_planned_session": 6}}
+longer = {
+    "endings": {"planned_intercept": -5.5, "dropout_intercept": -4.0, "min_planned_session": 6}
+}
 write_cohort(simulate_cohort(longer, n_clients=n, n_therapists=max(80, n // 25), seed=7,
                              validate=False), out)
 """
@@ -56,17 +58,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, nargs="*", default=[100_000, 1_000_000])
     args = ap.parse_args()
-    print(f"{'clients':>10} {'sessions/client':>16} {'score rows':>12} {'definitions':>12} "
-          f"{'output rows':>12} {'seconds':>8} {'peak GB':>8} {'after read GB':>14}", flush=True)
+    print(
+        f"{'clients':>10} {'sessions/client':>16} {'score rows':>12} {'definitions':>12} "
+        f"{'output rows':>12} {'seconds':>8} {'peak GB':>8} {'after read GB':>14}",
+        flush=True,
+    )
     for n in args.clients:
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([sys.executable, "-c", _GENERATE, str(n), tmp], check=True)
-            res = subprocess.run([sys.executable, "-c", _SCORE, tmp], check=True,
-                                 capture_output=True, text=True)
+            res = subprocess.run(
+                [sys.executable, "-c", _SCORE, tmp], check=True, capture_output=True, text=True
+            )
             r = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"{n:>10,} {r['sessions']:>16.1f} {r['rows']:>12,} {r['definitions']:>12} "
-              f"{r['out_rows']:>12,} {r['seconds']:>8.1f} {r['peak_gb']:>8.2f} "
-              f"{r['loaded_gb']:>14.2f}", flush=True)
+        print(
+            f"{n:>10,} {r['sessions']:>16.1f} {r['rows']:>12,} {r['definitions']:>12} "
+            f"{r['out_rows']:>12,} {r['seconds']:>8.1f} {r['peak_gb']:>8.2f} "
+            f"{r['loaded_gb']:>14.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ def main() -> int:
     failed = 0
     for script, *args in jobs:
         print(f"\n=== {script} {' '.join(args)}", flush=True)
-        failed += subprocess.run([sys.executable, str(HERE / script), *args], check=False).returncode != 0
+        rc = subprocess.run([sys.executable, str(HERE / script), *args], check=False).returncode
+        failed += rc != 0
     return 1 if failed else 0
 
 

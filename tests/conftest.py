@@ -6,6 +6,12 @@ them are marked ``validation`` and read them through the ``validation_file`` fix
 named by ``ANALYSIS_VALIDATION_DATA`` (default: ``../shared/data`` beside the checkout). Where the
 folder is absent they are skipped with a message saying where to get the data; under CI
 (``CI=true``) absence is a failure, so the project's own CI always runs them.
+
+The project's reference document ``reference-values.md`` lives beside the validation data, in
+``ANALYSIS_VALIDATION_DATA/../docs`` (default ``../shared/docs``); tests read it as
+``validation_file("../docs/reference-values.md")``, so they are validation tests too.
+
+No other test reads anything outside the repository (``tests/test_packaging.py`` checks).
 """
 
 from __future__ import annotations
@@ -33,11 +39,10 @@ WHERE_TO_GET = {
     "in GitHub PsychometricsMZ/dsem_tutorial, data/completedata.RDS",
     "suddengains": "the R package suddengains (CRAN; GitHub milanwiedemann/suddengains, MIT): "
     "example data sgdata",
+    "reference-values": "the project's reference document docs/reference-values.md (the "
+    "instruments' published values with sources), kept in the docs/ folder beside the "
+    "validation data",
 }
-
-# Transitional names still imported by a few test modules (to be replaced by ``validation_file``).
-SHARED = VALIDATION_DIR.parent
-CLAUS_DIR = VALIDATION_DIR / "real" / "clinicalsignificance_claus2020_jacobson1989"
 
 VALIDATION_MARKER_FIXTURES = ("validation_file", "claus_2020")
 
@@ -57,6 +62,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _require(path: Path) -> Path:
+    path = path.resolve()
     if path.exists():
         return path
     rel = str(path)

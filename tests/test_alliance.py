@@ -6,21 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from _compare_synthetic import make_cohort
-from conftest import SHARED
 
 from analysis import alliance, outcomes
 
-IMPLEMENT = SHARED / "data" / "real" / "flueckiger2016_implement_alliance"
+IMPLEMENT = "real/flueckiger2016_implement_alliance"  # under ANALYSIS_VALIDATION_DATA
 
 
 @pytest.fixture(scope="module")
-def implement_scores() -> tuple[pd.DataFrame, pd.DataFrame]:
+def implement_scores(validation_file) -> tuple[pd.DataFrame, pd.DataFrame]:
     """IMPLEMENT (Flueckiger et al. 2016, EBioMedicine 3:163): mean of the 9 WAI items and mean
     of the 3 BAI parcels per patient x session, as long scores (values centred at t = 1, which
     leaves within-patient correlations and therapist variance shares unchanged)."""
-    path = IMPLEMENT / "implement_sessions_long_centered.csv"
-    if not path.exists():
-        pytest.fail(f"shared validation data missing: {path}")
+    path = validation_file(f"{IMPLEMENT}/implement_sessions_long_centered.csv")
     raw = pd.read_csv(path)
     wai = (
         raw.filter(like="wai_")

@@ -49,11 +49,23 @@ def test_jacobson_band_edges_are_where_rci_equals_critical(long, method):
 
 
 def test_trajectory_plot_colours_by_category(long):
+    """Each client's line has the colour of that client's category (CATEGORY_COLOURS), and the
+    legend names exactly the categories drawn (an empty or one-colour plot fails)."""
+    from matplotlib.colors import to_hex
+
+    from analysis.plots import CATEGORY_COLOURS
+
     res = clinical_significance(long, pre=0, post=3, reliability=0.8, cutoff_type="a")
     ax = trajectory_plot(long, res, measure_label="PHQ-9", time_label="session")
     assert len(ax.lines) == 40
+    category = res.set_index("id")["category"].astype(str)
+    assert category.nunique() >= 2  # the check below can tell colours apart
+    for line in ax.lines:  # identify the client by its trajectory (ids are unique per pre score)
+        x, y = line.get_xdata(), line.get_ydata()
+        (client,) = long.loc[(long["time"] == x[0]) & (long["score"] == y[0]), "id"]
+        assert to_hex(line.get_color()) == CATEGORY_COLOURS[category[client]], client
     labels = {t.get_text() for t in ax.get_legend().get_texts()}
-    assert labels <= set(res["category"].astype(str))
+    assert labels == set(category)
     assert ax.get_ylabel() == "PHQ-9 (points)"
     plt.close(ax.figure)
 

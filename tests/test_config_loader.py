@@ -14,6 +14,7 @@ TOP_KEYS = {
     "scoring.yaml": "rules",
     "runs.yaml": "runs",
     "simulation.yaml": "cohort",
+    "multiverse.yaml": "grid",  # merged after this test was written (issue 16)
 }
 
 

@@ -27,7 +27,7 @@ from analysis.io import (
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "data" / "bad_inputs"
 SRC = HERE.parent / "src"
-from conftest import CLAUS_DIR as CLAUS  # noqa: E402  (../shared or ANALYSIS_SHARED_DIR)
+CLAUS = "real/clinicalsignificance_claus2020_jacobson1989"  # under ANALYSIS_VALIDATION_DATA
 
 
 def _read(file, **spec):
@@ -307,15 +307,13 @@ def test_unreadable_inputs_raise_clear_errors(tmp_path):
 # ----------------------------------------------------------------------------- real data
 
 
-def test_claus_2020_wide_totals_match_tidy():
+def test_claus_2020_wide_totals_match_tidy(validation_file):
     """Claus et al. (2020) raw items (wide): BDI-II and HAMD-17 totals at 4 time points through
     the reader equal the tidy claus_2020.csv of the R package clinicalsignificance (Claus, Wager &
     Bonnet 2024, J Stat Softw 111(1)); 43 patients x 4 times x 2 measures = 344 records, none
     quarantined.
     """
-    raw = CLAUS / "claus_2020_raw_items.csv"
-    if not raw.is_file():
-        pytest.fail(f"shared validation data missing: {raw}")
+    raw = validation_file(f"{CLAUS}/claus_2020_raw_items.csv")
     spec = {
         "path": str(raw),
         "layout": "wide",
@@ -329,7 +327,7 @@ def test_claus_2020_wide_totals_match_tidy():
     }
     cohort, q = read_cohort_file(spec)
     _account(q, 344, 344)
-    tidy = pd.read_csv(CLAUS / "claus_2020.csv")
+    tidy = pd.read_csv(validation_file(f"{CLAUS}/claus_2020.csv"))
     exp = tidy.melt(id_vars=["id", "time"], value_vars=["bdi", "hamd"], var_name="measure")
     exp["measure"] = exp["measure"].map({"bdi": "bdi2", "hamd": "hamd17"})
     exp["id"] = exp["id"].astype(str)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from analysis import params, pipeline
@@ -39,11 +38,17 @@ RUN = "runs:\n  mine:\n    dataset: btheb\n    parameters:\n"
     ("body", "name", "words"),
     [
         # unknown name (a typo of reliability)
-        ("      reliabilty: 0.9\n", "runs.mine.parameters.reliabilty",
-         "did you mean 'reliability'"),
+        (
+            "      reliabilty: 0.9\n",
+            "runs.mine.parameters.reliabilty",
+            "did you mean 'reliability'",
+        ),
         # the text "false" where a boolean is expected
-        ('      suppress_small_counts: "false"\n', "runs.mine.parameters.suppress_small_counts",
-         "boolean"),
+        (
+            '      suppress_small_counts: "false"\n',
+            "runs.mine.parameters.suppress_small_counts",
+            "boolean",
+        ),
         # a number where text is expected: YAML reads 8 as an int
         ("      post: 8\n", "runs.mine.parameters.post", "quotes"),
         # out of range: r = 1 would give an infinite RCI
@@ -63,29 +68,42 @@ def test_bad_parameter_in_file_stops_before_anything_runs(tmp_path, capsys, body
 def test_site_code_read_as_number_is_rejected(tmp_path, capsys):
     """YAML 1.1 reads ``0012`` as the octal integer 10: a site code must be quoted. The ``site``
     parameter is declared only by the notebook (``site: str``), so the schema comes from it."""
+    import nbformat  # here, not at collection: it imports jsonschema's slow format checkers
+
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell('site: str = ""  # site code, e.g. "0012"')
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [cell]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     path = tmp_path / "50_sites.ipynb"
     nbformat.write(nb, path)
-    code, err = _run(tmp_path, RUN + "      site: 0012\n", "--notebook", str(path),
-                     capsys=capsys)
+    code, err = _run(tmp_path, RUN + "      site: 0012\n", "--notebook", str(path), capsys=capsys)
     assert code == 2 and "parameter 'runs.mine.parameters.site'" in err
     assert "int 10" in err and "quotes" in err
     assert _nothing_ran(tmp_path)
     # quoted, it is accepted and stays text
     runs = pipeline.prepare_runs(
-        {"mine": {"title": "m", "dataset": "btheb", "dataset_options": {},
-                  "parameters": {"site": "0012"}}},
+        {
+            "mine": {
+                "title": "m",
+                "dataset": "btheb",
+                "dataset_options": {},
+                "parameters": {"site": "0012"},
+            }
+        },
         notebooks=[path],
     )
     assert runs["mine"]["parameters"]["site"] == "0012"
     # from the command line the declared type decides: the text stays text
     assert params.parse_override("site=0012", params.schema_for_notebooks([path])) == (
-        None, "site", "0012")
+        None,
+        "site",
+        "0012",
+    )
 
 
 @pytest.mark.parametrize(
@@ -129,8 +147,11 @@ def test_overrides_are_typed_and_scoped():
         runs, ["btheb.reliability=0.9", "suppress_small_counts=false", "post=8"]
     )
     assert out["btheb"]["parameters"]["reliability"] == 0.9
-    assert out["help"]["parameters"]["reliability"] == 0.90 == runs["help"]["parameters"][
-        "reliability"]
+    assert (
+        out["help"]["parameters"]["reliability"]
+        == 0.90
+        == runs["help"]["parameters"]["reliability"]
+    )
     assert out["help"]["parameters"]["suppress_small_counts"] is False
     assert out["btheb"]["parameters"]["post"] == "8"  # text, as declared
     assert runs["btheb"]["parameters"]["reliability"] == 0.92  # input not modified
@@ -159,16 +180,52 @@ def test_references_checked_before_anything_runs(tmp_path, capsys):
     out = tmp_path / "out"
     assert pipeline.main(["--only", "btheb", "--out", str(out), "-p", "measure=nosuch"]) == 2
     assert "runs.btheb.parameters.measure" in capsys.readouterr().err
-    assert pipeline.main(["--only", "btheb", "--out", str(out),
-                          "-p", f"definitions={tmp_path / 'none.yaml'}"]) == 2
+    assert (
+        pipeline.main(
+            ["--only", "btheb", "--out", str(out), "-p", f"definitions={tmp_path / 'none.yaml'}"]
+        )
+        == 2
+    )
     assert "no such file" in capsys.readouterr().err
     bad = tmp_path / "defs.yaml"
     bad.write_text("definitions:\n  - name: r\n    family: symptom\n    rule: magic\n")
     assert pipeline.main(["--only", "btheb", "--out", str(out), "-p", f"definitions={bad}"]) == 2
     assert "unknown rule kind 'magic'" in capsys.readouterr().err
     runs = tmp_path / "runs.yaml"
-    runs.write_text("runs:\n  mine:\n    dataset: file\n    dataset_options: {path: nowhere.csv}\n"
-                    "    parameters: {measure: phq9}\n")
+    runs.write_text(
+        "runs:\n  mine:\n    dataset: file\n    dataset_options: {path: nowhere.csv}\n"
+        "    parameters: {measure: phq9}\n"
+    )
     assert pipeline.main(["-f", str(runs), "--out", str(out)]) == 2
     assert "runs.mine.dataset_options.path" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_reliability_defaults_to_the_registry_value_of_the_measure():
+    """A run that names a measure but no reliability gets that measure's registry reliability
+    and its source, not a notebook's literal default (0.92, BDI-II's; issue 18); PHQ-9's .89
+    differs from it, so the check fails on the old default."""
+    from analysis.instruments import get_instrument
+
+    runs = {
+        "a": {
+            "title": "A",
+            "dataset": "simulated",
+            "dataset_options": {},
+            "parameters": {"measure": "phq9"},
+        },
+        "b": {
+            "title": "B",
+            "dataset": "simulated",
+            "dataset_options": {},
+            "parameters": {"measure": "phq9", "reliability": 0.8},
+        },
+    }
+    out = pipeline.prepare_runs(runs)
+    rel = get_instrument("phq9").reliability
+    assert out["a"]["parameters"]["reliability"] == rel["value"] == 0.89  # Kroenke et al. 2001
+    assert out["a"]["parameters"]["reliability_source"].startswith(rel["source"])
+    assert "instrument registry" in out["a"]["parameters"]["reliability_source"]
+    assert out["b"]["parameters"]["reliability"] == 0.8  # a given value is kept
+    assert "reliability_source" not in out["b"]["parameters"]
+    assert "reliability" not in runs["a"]["parameters"]  # input not modified

@@ -11,15 +11,17 @@ from analysis import report
 
 def _prev() -> pd.DataFrame:
     # hand-made prevalence rows (as analysis.stats.prevalence returns them)
-    return pd.DataFrame({
-        "definition": ["a", "b", "c", "d"],
-        "n_met": [2, 40, 0, 48],
-        "n_evaluable": [50, 97, 30, 50],
-        "n_not_evaluable": [0, 3, 0, 7],
-        "proportion": [0.04, 40 / 97, 0.0, 0.96],
-        "ci_low": [0.011, 0.32, 0.0, 0.865],
-        "ci_high": [0.135, 0.51, 0.114, 0.989],
-    })
+    return pd.DataFrame(
+        {
+            "definition": ["a", "b", "c", "d"],
+            "n_met": [2, 40, 0, 48],
+            "n_evaluable": [50, 97, 30, 50],
+            "n_not_evaluable": [0, 3, 0, 7],
+            "proportion": [0.04, 40 / 97, 0.0, 0.96],
+            "ci_low": [0.011, 0.32, 0.0, 0.865],
+            "ci_high": [0.135, 0.51, 0.114, 0.989],
+        }
+    )
 
 
 def test_format_prevalence_suppresses_what_derives_from_small_counts():
@@ -80,3 +82,60 @@ def test_methods_need_a_source_for_every_row():
         report.methods_html(ok.assign(source=""))
     with pytest.raises(ValueError, match="lacks column"):
         report.methods_html(ok.drop(columns="source"))
+
+
+# ------------------------------------------------------------------ where tables go, provenance
+
+
+def test_output_folder_never_beside_the_notebook(tmp_path, monkeypatch):
+    """An empty ``output_dir`` (a notebook run by hand in JupyterLab, working folder
+    ``notebooks/``) writes under ``reports/lab``; a relative one resolves against the project
+    root, not the working folder; an absolute one is kept."""
+    root = tmp_path / "project"
+    monkeypatch.setenv("ANALYSIS_PROJECT_ROOT", str(root))
+    monkeypatch.chdir(tmp_path)  # stands for notebooks/
+    table = pd.DataFrame({"definition": ["remission"], "n_met": [3]})
+    written = report.write_csv(table, "", "outcomes.csv")
+    assert written == root / "reports" / "lab" / "outcomes.csv"
+    assert written.read_text() == "definition,n_met\nremission,3\n"
+    assert report.write_csv(table, "mine", "t.csv") == root / "mine" / "t.csv"
+    assert report.write_csv(table, tmp_path / "abs", "t.csv") == tmp_path / "abs" / "t.csv"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abs", "project"]  # nothing in cwd
+
+
+def test_rendered_report_carries_its_own_provenance_footer(tmp_path):
+    """Each notebook's HTML ends with run, commit, date, data SHA-256 and package versions."""
+    import nbformat
+
+    from analysis import pipeline
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Outcomes")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    ipynb = tmp_path / "01_outcome_definitions.ipynb"
+    nbformat.write(nb, ipynb)
+    prov = {
+        "run": "btheb",
+        "git_commit": "abc1234",
+        "date": "2026-12-01 19:00 UTC",
+        "data_sha256": "f" * 64,
+        "versions": {"python": "3.11.7", "analysis": "0.2.0", "pandas": "2.2.3"},
+    }
+    page = pipeline.render_html(ipynb, tmp_path / "a.html", provenance=prov).read_text()
+    footer = page[page.index('<footer class="analysis-provenance"') :]
+    assert footer.index("</footer>") < footer.index("</body>")
+    for text in (
+        "<code>btheb</code>",
+        "commit <code>abc1234</code>",
+        "2026-12-01 19:00 UTC",
+        "SHA-256 <code>" + "f" * 64,
+        "analysis 0.2.0, pandas 2.2.3",
+    ):
+        assert text in footer, text
+    # without a provenance record: the current commit, date and versions; no data fingerprint
+    import analysis
+
+    page = pipeline._with_footer("<html><body><p>report</p></body></html>", None)
+    assert page.endswith("</footer></body></html>")
+    assert f"analysis {analysis.__version__}" in page
+    assert "SHA-256 <code>not recorded</code>" in page

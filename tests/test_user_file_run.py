@@ -3,6 +3,7 @@ the same reports, the row account in the report and the quarantined rows beside 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -46,20 +47,26 @@ def test_user_export_runs_through_the_main_job(tmp_path):
                 "dataset_options": {
                     "path": str(tmp_path / "clinic.csv"),
                     "layout": "long",
-                    "columns": {"id": "client", "time": "session", "measure": "questionnaire",
-                                "score": "total"},
+                    "columns": {
+                        "id": "client",
+                        "time": "session",
+                        "measure": "questionnaire",
+                        "score": "total",
+                    },
                     "time_unit": "session",
                     "name": "clinic",
                     "description": "Test export",
                 },
-                "parameters": {"measure": "phq9", "reliability": 0.89, "group": ""},
+                # no reliability: the registry's PHQ-9 value (alpha .89, Kroenke et al. 2001)
+                "parameters": {"measure": "phq9", "group": ""},
             }
         }
     }
     (tmp_path / "runs.yaml").write_text(yaml.safe_dump(runs))
     out = tmp_path / "out"
     nb = str(ROOT / "notebooks" / "01_outcome_definitions.ipynb")
-    assert pipeline.main(["-f", str(tmp_path / "runs.yaml"), "--out", str(out), "--notebook", nb]) == 0
+    args = ["-f", str(tmp_path / "runs.yaml"), "--out", str(out), "--notebook", nb]
+    assert pipeline.main(args) == 0
 
     # NHS TT recovery recomputed independently: case at session 1 (PHQ-9 >= 10 or GAD-7 >= 8),
     # a case on neither at session 4; all clients have 4 sessions
@@ -79,3 +86,13 @@ def test_user_export_runs_through_the_main_job(tmp_path):
     page = (out / "clinic" / "01_outcome_definitions.html").read_text("utf-8")
     assert "rows in 194 = kept 192 + quarantined 2" in page
     assert "client0" not in page and "client1" not in page  # no identifiers in the report
+
+    # the report carries its own provenance footer, the same as run.json (issue 18)
+    info = json.loads((out / "clinic" / "run.json").read_text("utf-8"))
+    footer = page[page.index('<footer class="analysis-provenance"') :]
+    assert len(info["data_sha256"]) == 64
+    assert f"SHA-256 <code>{info['data_sha256']}</code>" in footer
+    assert f"commit <code>{info['git_commit']}</code>" in footer and info["date"] in footer
+    # the reliability came from the registry for PHQ-9, with its source
+    assert info["parameters"]["reliability"] == 0.89
+    assert "instrument registry" in info["parameters"]["reliability_source"]

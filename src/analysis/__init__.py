@@ -4,13 +4,14 @@
 table) and answers, per definition of a successful outcome: who succeeds, how often, how far the
 definitions agree, how fast each is reached and what predicts it.
 
-Modules (one concern each): ``paths``; ``schema`` and ``cohort`` (the data model, pandera); ``io``
-(the only module that touches files: readers, quarantine, cohort folders) and ``scoring`` (item-level
-questionnaire scoring); ``instruments`` and ``definitions`` (the two registries, YAML); ``rules``
-(rule kinds), ``outcomes`` (the per-client outcomes table) and ``clinsig`` (reliable and clinically
-significant change, matching the R package clinicalsignificance); ``stats``, ``agreement``,
-``survival``, ``alliance``; ``simulate`` and ``datasets``; ``plots``, ``plots_compare``,
-``report``; ``params``, ``pipeline``, ``workflow`` and ``cli`` (the headless main job).
+Modules (one concern each): ``paths``; ``schema`` and ``cohort`` (the data model, pandera);
+``io`` (the only module that touches files: readers, quarantine, cohort folders) and ``scoring``
+(item-level questionnaire scoring); ``instruments`` and ``definitions`` (the two registries,
+YAML); ``rules`` (rule kinds), ``outcomes`` (the per-client outcomes table) and ``clinsig``
+(reliable and clinically significant change, matching the R package clinicalsignificance);
+``stats``, ``agreement``, ``survival``, ``alliance``; ``simulate`` and ``datasets``; ``plots``,
+``plots_compare``, ``report``; ``params``, ``pipeline``, ``workflow`` and ``cli`` (the headless
+main job).
 """
 
 from analysis.clinsig import (
@@ -42,4 +43,4 @@ __all__ = [
     "score_outcomes",
     "summarise_categories",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place; pyproject.toml and CITATION.cff follow

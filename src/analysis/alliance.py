@@ -36,8 +36,10 @@ def _need(df: pd.DataFrame, cols, what: str) -> None:
 
 
 def _first(res: pd.DataFrame, *names: str):
-    """First row's value of the first column present (pingouin renamed CI95% -> CI95 and p-val ->
-    p_val in 0.7)."""
+    """First row's value of the first column present.
+
+    pingouin renamed CI95% -> CI95 and p-val -> p_val in 0.7.
+    """
     for n in names:
         if n in res.columns:
             return res[n].iloc[0]
@@ -45,8 +47,10 @@ def _first(res: pd.DataFrame, *names: str):
 
 
 def _ci(r: float, n_eff: int) -> tuple[float, float]:
-    """95 % Fisher-z interval of a correlation, unrounded (pingouin rounds some of its own
-    intervals to 2 decimals; same function, ``decimals=6``)."""
+    """95 % Fisher-z interval of a correlation, unrounded.
+
+    pingouin rounds some of its own intervals to 2 decimals; same function, ``decimals=6``.
+    """
     lo, hi = pg.compute_esci(stat=r, nx=n_eff, ny=n_eff, eftype="r", decimals=6)
     return float(lo), float(hi)
 
@@ -285,7 +289,7 @@ def _fit_mixed(formula: str, data: pd.DataFrame, group: str):
 
 
 def alliance_predicts_next_change(pairs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Does this session's alliance predict the symptom change to the next session?
+    """Test whether this session's alliance predicts the symptom change to the next session.
 
     Parameters
     ----------
@@ -558,7 +562,8 @@ def therapist_icc(
         eff = np.zeros(len(names))
         se = np.zeros(len(names))
         icc.loc[0, "note"] = "; ".join(
-            x for x in (note, "therapist variance estimated at 0 (boundary): no therapist effect")
+            x
+            for x in (note, "therapist variance estimated at 0 (boundary): no therapist effect")
             if x
         )
     else:

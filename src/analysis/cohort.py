@@ -35,6 +35,15 @@ class Cohort:
         Full reference of the data source.
     meta : dict
         Anything else (parameter file and seed of a simulation, licence, variable notes).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"id": ["a", "a", "b"], "time": [1.0, 2.0, 1.0],
+    ...                        "measure": "phq9", "score": [14.0, 8.0, 17.0]})
+    >>> cohort = Cohort(scores, pd.DataFrame({"id": ["a", "b"]}), name="demo")
+    >>> cohort.n_clients, cohort.measures
+    (2, ['phq9'])
     """
 
     scores: pd.DataFrame

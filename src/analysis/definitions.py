@@ -4,8 +4,8 @@ A definitions file lists named definitions, each with a ``rule`` kind and its op
 
     definitions:
       - name: nhs_reliable_recovery
-        family: symptom            # symptom, functional, alliance, personal, child_family, composite
-        perspectives: [4]          # practitioner perspectives of ../shared/docs/mission.md (optional)
+        family: symptom       # symptom, functional, alliance, personal, child_family, composite
+        perspectives: [4]     # practitioner perspectives of ../shared/docs/mission.md (optional)
         description: Case at start, not at end, and reliable improvement (NHS Talking Therapies).
         source: NHS Talking Therapies Manual (2024)
         rule: nhs
@@ -20,14 +20,13 @@ The rule kinds and their options are in :data:`RULES`; the scoring lives in :mod
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from analysis.instruments import Instrument, load_registry
-from analysis.paths import CONFIG_DIR
+from analysis.paths import CONFIG_DIR, cache_by_file
 
 __all__ = ["RULES", "FAMILIES", "DEFAULT_DEFINITIONS", "load_definitions", "validate_definitions"]
 
@@ -75,9 +74,23 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 _COMMON = ("name", "family", "rule", "description", "source", "perspectives", "label", "headline")
 _COMPOSITES = ("any_of", "all_of", "k_of_n", "primary")
-_NUMERIC = {"cutoff", "reliability", "reliability_post", "significance_level", "points", "percent",
-            "mid", "threshold", "by", "delta", "drop", "m_functional", "sd_functional", "start",
-            "end"}
+_NUMERIC = {
+    "cutoff",
+    "reliability",
+    "reliability_post",
+    "significance_level",
+    "points",
+    "percent",
+    "mid",
+    "threshold",
+    "by",
+    "delta",
+    "drop",
+    "m_functional",
+    "sd_functional",
+    "start",
+    "end",
+}
 _WHOLE = {"sustained", "early", "late", "within", "at_least", "min_sessions"}
 
 
@@ -152,7 +165,9 @@ def validate_definitions(
                 raise _err(path, i, name, f"key '{key}' must be a number, got {v!r}")
         for key in _WHOLE & set(d):
             if not (isinstance(d[key], int) and not isinstance(d[key], bool) and d[key] >= 1):
-                raise _err(path, i, name, f"key '{key}' must be a whole number >= 1, got {d[key]!r}")
+                raise _err(
+                    path, i, name, f"key '{key}' must be a whole number >= 1, got {d[key]!r}"
+                )
         d = dict(d)
         for key in ("measure", "depression", "anxiety"):
             if key in d and d[key] == "{measure}":
@@ -188,7 +203,7 @@ def validate_definitions(
     return out
 
 
-@lru_cache(maxsize=8)
+@cache_by_file(maxsize=8)  # reloaded when the file changes
 def _read(path: str) -> Any:
     with open(path, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
@@ -202,6 +217,12 @@ def load_definitions(
     """Load and validate a definitions file (default: the package's ``config/definitions.yaml``).
 
     See :func:`validate_definitions` for the parameters, result and errors.
+
+    Examples
+    --------
+    >>> defs = load_definitions(measure="phq9")
+    >>> [d["name"] for d in defs if d["rule"] == "nhs"][:1]
+    ['nhs_recovery']
     """
     p = Path(path) if path else DEFAULT_DEFINITIONS
     return validate_definitions(_read(str(p.resolve())), registry, measure, path=str(p))

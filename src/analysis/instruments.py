@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.paths import CONFIG_DIR
+from analysis.paths import CONFIG_DIR, cache_by_file
 
 __all__ = [
     "Instrument",
@@ -345,7 +345,7 @@ def _read_entries(p: Path) -> dict:
     return raw["instruments"]
 
 
-@lru_cache(maxsize=8)
+@cache_by_file(maxsize=8)  # reloaded when the file changes
 def _load_cached(path: str) -> dict[str, Instrument]:
     p = Path(path)
     return {str(code): _parse(str(code), e, p) for code, e in _read_entries(p).items()}

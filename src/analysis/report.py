@@ -32,6 +32,9 @@ __all__ = [
     "methods_html",
     "show_methods",
     "write_csv",
+    "output_folder",
+    "provenance_html",
+    "INTERACTIVE_FOLDER",
 ]
 
 # counts 1..4 are shown as "<5": a common disclosure-control rule (e.g. NHS England / NHS Digital
@@ -118,9 +121,20 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame
         Grouping columns, ``definition``, ``met``, ``evaluable``, ``not evaluable``,
         ``% met (95% CI)``.
     """
-    keys = [c for c in prev.columns if c not in {
-        "definition", "n_met", "n_evaluable", "n_not_evaluable", "proportion", "ci_low", "ci_high"
-    }]
+    keys = [
+        c
+        for c in prev.columns
+        if c
+        not in {
+            "definition",
+            "n_met",
+            "n_evaluable",
+            "n_not_evaluable",
+            "proportion",
+            "ci_low",
+            "ci_high",
+        }
+    ]
     pct = np.where(
         prev["n_evaluable"] > 0,
         [
@@ -252,8 +266,11 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
         why = ", ".join(f"{k} {v}" for k, v in reasons.items())
         sim += (
             f"<p><strong>Input:</strong> {html.escape(account)}"
-            + (f" (quarantined: {html.escape(why)}; see quarantine.csv beside this report)"
-               if why else "")
+            + (
+                f" (quarantined: {html.escape(why)}; see quarantine.csv beside this report)"
+                if why
+                else ""
+            )
             + ".</p>"
         )
     return (
@@ -311,11 +328,57 @@ def show_methods(sources: pd.DataFrame, text: str = "") -> None:
     _display(methods_html(sources, text))
 
 
-def write_csv(df: pd.DataFrame, folder: str | Path, name: str) -> Path:
+#: Sub-folder of ``reports/`` for tables of a notebook run by hand (``output_dir`` left empty).
+INTERACTIVE_FOLDER = "lab"
+
+
+def output_folder(output_dir: str | Path | None = "") -> Path:
+    """Resolve a notebook's ``output_dir`` to the folder its tables go to, never the notebook's.
+
+    Parameters
+    ----------
+    output_dir : str or Path, optional
+        The notebook parameter. Empty (a notebook run by hand in JupyterLab): ``reports/lab``
+        under the project root. Relative: against the project root, never the working folder
+        (which is ``notebooks/`` in JupyterLab). Absolute (the main job passes
+        ``reports/<run>``): as given.
+
+    Returns
+    -------
+    pathlib.Path
+        An absolute folder (not created here).
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> output_folder("") == paths.reports_dir() / "lab"
+    True
+    >>> output_folder("reports/mine") == paths.project_root() / "reports" / "mine"
+    True
+    """
+    from analysis import paths
+
+    if output_dir is None or not str(output_dir).strip():
+        return paths.reports_dir() / INTERACTIVE_FOLDER
+    p = Path(output_dir).expanduser()
+    return p if p.is_absolute() else paths.project_root() / p
+
+
+def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
     """Write a table beside the report as deterministic CSV, rows in the order given.
 
     Delegates to :func:`analysis.io.write_table_csv` (the only module that writes files), with
     floats to 6 significant digits.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    folder : str or Path or None
+        The notebook's ``output_dir``, resolved by :func:`output_folder` (empty: ``reports/lab``;
+        relative: against the project root), so a notebook never writes beside itself.
+    name : str
+        File name, e.g. ``"outcomes.csv"``.
 
     Returns
     -------
@@ -324,4 +387,46 @@ def write_csv(df: pd.DataFrame, folder: str | Path, name: str) -> Path:
     """
     from analysis.io import write_table_csv
 
-    return write_table_csv(df, Path(folder or ".") / name, float_format="%.6g", sort_by=[])
+    return write_table_csv(df, output_folder(folder) / name, float_format="%.6g", sort_by=[])
+
+
+def provenance_html(provenance: dict) -> str:
+    """The provenance footer of one report: run, commit, date, data SHA-256, package versions.
+
+    Every rendered report carries it (:func:`analysis.pipeline.render_html`), so a report e-mailed
+    on its own still says what produced it; ``reports/index.html`` repeats it per run.
+
+    Parameters
+    ----------
+    provenance : dict
+        Keys ``run``, ``git_commit``, ``date``, ``data_sha256`` (str; 64 hex characters) and
+        ``versions`` (dict of package to version). A missing or empty key is shown as
+        "not recorded", never left out.
+
+    Returns
+    -------
+    str
+        An HTML ``<footer class="analysis-provenance">`` element (values escaped).
+
+    Examples
+    --------
+    >>> html_ = provenance_html({"run": "btheb", "git_commit": "abc1234", "date": "2026-12-01",
+    ...                          "data_sha256": "0" * 64, "versions": {"pandas": "2.2.3"}})
+    >>> "commit <code>abc1234</code>" in html_ and "pandas 2.2.3" in html_
+    True
+    """
+
+    def val(key: str) -> str:
+        v = provenance.get(key)
+        return html.escape(str(v)) if v not in (None, "") else "not recorded"
+
+    versions = provenance.get("versions") or {}
+    software = ", ".join(html.escape(f"{k} {v}") for k, v in versions.items())
+    return (
+        '<footer class="analysis-provenance" style="margin-top:3em;padding-top:0.5em;'
+        'border-top:1px solid #ccc;font-size:0.85em;color:#444">'
+        f"<p><strong>Provenance.</strong> Run <code>{val('run')}</code>; "
+        f"commit <code>{val('git_commit')}</code>; date {val('date')}; "
+        f"input data SHA-256 <code>{val('data_sha256')}</code>.</p>"
+        f"<p>Software: {software or 'not recorded'}.</p></footer>"
+    )

@@ -1,8 +1,8 @@
 """The data model, validated with pandera.
 
 Scores (long format): one row per client x time point x measure with columns ``id``, ``time``,
-``measure``, ``score`` (optional ``date``). Clients: one row per client with ``id`` and, where known,
-``arm``, ``therapist``, ``site``, ``end_reason``.
+``measure``, ``score`` (optional ``date``). Clients: one row per client with ``id`` and, where
+known, ``arm``, ``therapist``, ``site``, ``end_reason``.
 
 Validation never drops a row. It returns a coerced copy or raises a :class:`ValueError` naming the
 source, the column, the check, what was expected, and the first offending rows (by their row label,

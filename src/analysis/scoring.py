@@ -12,14 +12,13 @@ quarantine such rows instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.paths import CONFIG_DIR
+from analysis.paths import CONFIG_DIR, cache_by_file
 
 __all__ = [
     "ItemRule",
@@ -70,7 +69,7 @@ class ItemRule:
     confirmed: bool = False
 
 
-@lru_cache(maxsize=4)
+@cache_by_file(maxsize=4)  # reloaded when the file changes
 def _load_cached(path: str) -> dict[str, ItemRule]:
     p = Path(path)
     with p.open(encoding="utf-8") as fh:

@@ -25,10 +25,24 @@ def wilson_interval(
     -------
     (low, high) : arrays of float in [0, 1]
 
+    Notes
+    -----
+    With p = count / nobs and z the 1 - alpha/2 normal quantile, the bounds are
+    (p + z^2/(2n) -/+ z sqrt(p(1-p)/n + z^2/(4n^2))) / (1 + z^2/n).
+
     References
     ----------
     Wilson E.B. (1927) Probable inference, the law of succession, and statistical inference.
     J Am Stat Assoc 22(158):209-212.
+
+    Examples
+    --------
+    8 of 20: centre (0.4 + 3.8415/40) / 1.19207 = 0.41612, half-width
+    1.95996 * sqrt(0.012 + 0.0024009) / 1.19207 = 0.19731:
+
+    >>> low, high = wilson_interval(8, 20)
+    >>> print(f"{float(low):.4f} {float(high):.4f}")
+    0.2188 0.6134
     """
     count = np.asarray(count, dtype=float)
     nobs = np.asarray(nobs, dtype=float)
@@ -64,6 +78,26 @@ def prevalence(
         One row per definition (x group): the ``by`` columns, ``definition``, ``n_met``,
         ``n_evaluable``, ``n_not_evaluable``, ``proportion`` (0-1, NaN if none evaluable),
         ``ci_low``, ``ci_high`` (Wilson, 0-1). Definitions keep their order of appearance.
+
+    Raises
+    ------
+    ValueError
+        When a ``by`` column is in neither ``outcomes`` nor ``groups``.
+
+    Examples
+    --------
+    Client c is not evaluable for remission, so remission is met by 1 of 2 evaluable clients:
+
+    >>> import pandas as pd
+    >>> outcomes = pd.DataFrame({
+    ...     "id": ["a", "b", "c"] * 2,
+    ...     "definition": ["remission"] * 3 + ["response"] * 3,
+    ...     "status": ["met", "not_met", "not_evaluable", "met", "met", "not_met"],
+    ... })
+    >>> prevalence(outcomes)[["definition", "n_met", "n_evaluable", "proportion"]].round(3)
+      definition  n_met  n_evaluable  proportion
+    0  remission      1            2       0.500
+    1   response      2            3       0.667
     """
     keys = [] if by is None else ([by] if isinstance(by, str) else list(by))
     data = outcomes

@@ -351,7 +351,8 @@ def _doc(f):
         "_DOC_BYSG_PARAMS": _DOC_BYSG_PARAMS.strip("\n").lstrip(),
         "_DOC_BYSG_RETURNS": _DOC_BYSG_RETURNS.strip("\n").lstrip(),
     }
-    f.__doc__ = f.__doc__ % parts
+    if f.__doc__:  # None under python -OO
+        f.__doc__ = f.__doc__ % parts
     return f
 
 
