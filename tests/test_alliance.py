@@ -145,8 +145,13 @@ def test_landmark_alliance_shows_no_association_when_every_success_precedes_L():
     c = _landmark_cohort()
     defs = [
         {"name": "remission", "family": "symptom", "rule": "caseness_change", "measure": "phq9"},
-        {"name": "wai_growth", "family": "alliance", "rule": "growth", "measure": "wai_sr",
-         "delta": 3},
+        {
+            "name": "wai_growth",
+            "family": "alliance",
+            "rule": "growth",
+            "measure": "wai_sr",
+            "delta": 3,
+        },
     ]
     out = score_definitions(c, defs)
     early = alliance.early_alliance(c.scores, "wai_sr", 3)
@@ -200,7 +205,8 @@ def test_simulated_alliance_outcome_correlation_recovers_generating_value():
     d = pp.merge(early, on="id").dropna(subset=["baseline", "post", "early_alliance"])
     d = d.assign(change=d["post"] - d["baseline"])
     res = pg.partial_corr(data=d, x="early_alliance", y="change", covar="baseline")
-    lo, hi = pg.compute_esci(stat=float(res["r"].iloc[0]), nx=len(d), ny=len(d), eftype="r",
-                             decimals=6)
+    lo, hi = pg.compute_esci(
+        stat=float(res["r"].iloc[0]), nx=len(d), ny=len(d), eftype="r", decimals=6
+    )
     assert lo <= -0.278 <= hi, (res["r"].iloc[0], lo, hi)
     assert len(d) > 3000

@@ -175,7 +175,9 @@ def test_sustained_share_equals_prevalence_when_nothing_is_censored_early():
     assert np.allclose(km["proportion_met_end"], share.reindex(km.index), atol=1e-12)
     assert (km["n_met"] == prev["n_met"].reindex(km.index)).all()
     f = survival.km_summary(survival.time_to_event(o, c.scores, c.clients, event="first_met"))
-    assert (f.set_index("definition")["proportion_met_end"] >= km["proportion_met_end"] - 1e-12).all()
+    assert (
+        f.set_index("definition")["proportion_met_end"] >= km["proportion_met_end"] - 1e-12
+    ).all()
 
 
 def test_separated_cox_model_is_reported_not_estimable():

@@ -454,7 +454,8 @@ def therapist_icc(
         eff = np.zeros(len(names))
         se = np.zeros(len(names))
         icc.loc[0, "note"] = "; ".join(
-            x for x in (note, "therapist variance estimated at 0 (boundary): no therapist effect")
+            x
+            for x in (note, "therapist variance estimated at 0 (boundary): no therapist effect")
             if x
         )
     else:

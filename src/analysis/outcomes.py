@@ -311,7 +311,9 @@ def score_outcomes(
     return res
 
 
-def change_table(outcomes: pd.DataFrame, definition: str = "clinically_significant") -> pd.DataFrame:
+def change_table(
+    outcomes: pd.DataFrame, definition: str = "clinically_significant"
+) -> pd.DataFrame:
     """Per-client change on one definition's measure, in :func:`analysis.clinsig.clinical_significance` form.
 
     Parameters
@@ -391,7 +393,9 @@ def _composite(d: dict, parts: dict[str, dict], clients: pd.DataFrame) -> dict:
             out["status"][sel] = np.asarray(p["status"])[sel]
             why = np.asarray(p["reason"], dtype=object)[sel]
             out["reason"][sel] = np.where(why == "", "", name + ": " + why.astype(str))
-            out["measures"][sel] = np.broadcast_to(np.asarray(p["measures"], dtype=object), (n,))[sel]
+            out["measures"][sel] = np.broadcast_to(np.asarray(p["measures"], dtype=object), (n,))[
+                sel
+            ]
             for key in ("baseline_time", "post_time", "first_met_time", "met_time"):
                 out[key][sel] = np.asarray(p[key])[sel]
         return out
@@ -660,8 +664,13 @@ def score_definitions(
         parts[name] = {
             k: col[k]
             for k in (
-                "status", "reason", "measures", "baseline_time", "post_time",
-                "first_met_time", "met_time",
+                "status",
+                "reason",
+                "measures",
+                "baseline_time",
+                "post_time",
+                "first_met_time",
+                "met_time",
             )
         }
         col.update(id=ids, definition=name, family=d["family"])  # scalars broadcast, no copy
@@ -681,8 +690,16 @@ def score_definitions(
             values = _STATUS[values.astype(np.int8)]
         elif key == "category":
             values = _CATEGORY_OBJ[values.astype(np.int8)]
-        elif key in ("baseline_time", "post_time", "baseline", "post", "change", "rci",
-                     "first_met_time", "met_time"):
+        elif key in (
+            "baseline_time",
+            "post_time",
+            "baseline",
+            "post",
+            "change",
+            "rci",
+            "first_met_time",
+            "met_time",
+        ):
             values = values.astype(float)
         out[key] = values
     out.attrs["skipped"] = skipped
@@ -690,7 +707,6 @@ def score_definitions(
     out.attrs["details"] = details
     out.attrs["time_unit"] = cohort.time_unit
     return out
-
 
 
 def compare_methods(

@@ -36,6 +36,7 @@ class NotComputable(ValueError):
     message, instead of failing the whole table; configuration errors stay plain ValueErrors.
     """
 
+
 #: Missing-data strategies for the post score, named as the field names them (see
 #: :data:`MISSING_STRATEGY_TEXT` for the wording a report's Methods section uses).
 MISSING_STRATEGIES = ("last_available", "locf", "bocf", "completers", "dropout_as_failure")
@@ -209,8 +210,12 @@ class Trajectories:
         t0[pos[first]] = time[first]
         observed = ~np.isnan(score)
         obs = pd.DataFrame(
-            {"pos": pos[observed], "time": time[observed], "score": score[observed],
-             "baseline": base[pos[observed]]}
+            {
+                "pos": pos[observed],
+                "time": time[observed],
+                "score": score[observed],
+                "baseline": base[pos[observed]],
+            }
         )
         after = obs.loc[obs["time"].to_numpy() > t0[obs["pos"].to_numpy()]].reset_index(drop=True)
         n = np.bincount(obs["pos"].to_numpy(), minlength=n_ids)

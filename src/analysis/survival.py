@@ -110,8 +110,15 @@ def time_to_event(
     """
     if event not in EVENT_DEFINITIONS:
         raise ValueError(f"event must be one of {list(EVENT_DEFINITIONS)}, got {event!r}")
-    need = ["id", "definition", "status", "baseline_time", "post_time", "first_met_time",
-            "met_time"]
+    need = [
+        "id",
+        "definition",
+        "status",
+        "baseline_time",
+        "post_time",
+        "first_met_time",
+        "met_time",
+    ]
     miss = [c for c in need if c not in outcomes.columns]
     if miss:
         raise ValueError(
@@ -256,10 +263,15 @@ def cox_separation(data: pd.DataFrame, duration: str, event: str, covariates: li
             continue
         smax = np.maximum.accumulate(x[::-1])[::-1]
         smin = np.minimum.accumulate(x[::-1])[::-1]
-        if np.all(x[e] >= smax[first_at[e]]):
-            return f"covariate {cov!r}: every event has the largest value at risk (monotone likelihood)"
-        if np.all(x[e] <= smin[first_at[e]]):
-            return f"covariate {cov!r}: every event has the smallest value at risk (monotone likelihood)"
+        for side, ok in (
+            ("largest", x[e] >= smax[first_at[e]]),
+            ("smallest", x[e] <= smin[first_at[e]]),
+        ):
+            if np.all(ok):
+                return (
+                    f"covariate {cov!r}: every event has the {side} value at risk "
+                    "(monotone likelihood)"
+                )
     return ""
 
 

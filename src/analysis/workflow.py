@@ -150,8 +150,15 @@ def outcomes_for_notebook(
     pp = outcomes.prepost(cohort.scores, cohort.clients, measure, post=post_rule, missing=missing)
     baseline = pd.DataFrame({"id": pp["id"], "severity": pp["baseline"]})
     used = tuple(d for d in defs if d["name"] in scored)
-    return NotebookData(cohort, instrument, result, baseline, everything,
-                        dict(everything.attrs.get("skipped", {})), used)
+    return NotebookData(
+        cohort,
+        instrument,
+        result,
+        baseline,
+        everything,
+        dict(everything.attrs.get("skipped", {})),
+        used,
+    )
 
 
 def reliability_citation(instrument: Instrument, reliability: float | None, given: str = "") -> str:
