@@ -91,7 +91,7 @@ def test_agreement_csv_kappa_matches_hand_formula(btheb_out):
         beta = beta + np.linalg.solve(design.T @ (design * w[:, None]), design.T @ (y - p))
     rem = bias.set_index("definition").loc["remission"]
     assert rem["n"] == int(ok.sum()) and rem["n_met"] == int(y.sum())
-    assert rem["odds_ratio"] == pytest.approx(np.exp(10 * beta[1]), rel=1e-6)
+    assert rem["odds_ratio"] == pytest.approx(np.exp(10 * beta[1]), abs=2e-6)
 
 
 def test_survival_csv_counts_match_outcomes(btheb_out):
@@ -117,7 +117,7 @@ def test_survival_csv_counts_match_outcomes(btheb_out):
     from2 = resp.all(axis=1) & waves["bdi.2m"].notna() & met
     curves = pd.read_csv(btheb_out / "survival_km_curves.csv")
     at2 = curves.loc[(curves["definition"] == "response") & (curves["time"] == 2), "proportion_met"]
-    assert at2.iloc[0] == pytest.approx(from2.sum() / evaluable.sum(), abs=1e-9)
+    assert at2.iloc[0] == pytest.approx(from2.sum() / evaluable.sum(), abs=1e-6)
     # notebook 01 and notebook 03 agree on every definition's share met
     prev = pd.read_csv(btheb_out / "prevalence.csv").set_index("definition")
     rec = pd.read_csv(btheb_out / "survival_reconciliation.csv").set_index("definition")
@@ -139,7 +139,7 @@ def test_survival_csv_counts_match_outcomes(btheb_out):
     sel = evaluable.to_numpy()
     ref = logrank_test(dur[sel & tv], dur[sel & ~tv], met[sel & tv], met[sel & ~tv])
     lr = pd.read_csv(btheb_out / "survival_logrank.csv").set_index("definition")
-    assert lr.loc["response", "p_value"] == pytest.approx(ref.p_value, rel=1e-6)
+    assert lr.loc["response", "p_value"] == pytest.approx(ref.p_value, abs=2e-6)
     assert not (btheb_out / "survival_median_weeks.csv").exists()  # BtheB has no dates
 
 

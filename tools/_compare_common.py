@@ -83,7 +83,7 @@ def methods_cell(text: str):
 ]
 rows += [(f"definition {d['name']}", d["description"], d["source"] or "definitions file")
          for d in nd.definitions if d["name"] in set(result["definition"])]
-report.show_methods(pd.DataFrame(rows, columns=["item", "value", "source"]), TEXT)""".replace(
-            "TEXT", repr(text)
+report.show_methods(pd.DataFrame(rows, columns=["item", "value", "source"]), __METHODS__)""".replace(
+            "__METHODS__", repr(text)
         )
     )
