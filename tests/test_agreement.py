@@ -137,6 +137,28 @@ def test_severity_bias_recovers_generating_odds_ratio():
     assert "same result" in agreement.severity_bias(const).iloc[0]["note"]
 
 
+def test_severity_bias_with_separation_is_not_estimable():
+    """Every client with a baseline above 15 met, every one at or below not: complete separation,
+    no finite maximum-likelihood odds ratio (Albert & Anderson 1984); no number is shown."""
+    base = np.arange(6.0, 26.0)  # 20 clients, 6..25 points
+    o = pd.DataFrame(
+        {
+            "id": [f"x{i}" for i in range(20)],
+            "definition": "d",
+            "family": "symptom",
+            "status": np.where(base > 15, "met", "not_met"),
+            "baseline": base,
+        }
+    )
+    r = agreement.severity_bias(o).iloc[0]
+    assert np.isnan(r["odds_ratio"]) and np.isnan(r["ci_low"])
+    assert r["note"].startswith("not estimable: separation")
+    # one overlapping pair (15 met, 16 not) removes the separation: an estimate is shown
+    overlap = o.assign(status=np.where((base > 15) ^ np.isin(base, [15, 16]), "met", "not_met"))
+    r2 = agreement.severity_bias(overlap).iloc[0]
+    assert np.isfinite(r2["odds_ratio"]) and r2["odds_ratio"] > 1 and r2["note"] == ""
+
+
 def test_inputs_not_mutated_and_bad_input():
     c = make_cohort(n=80)
     o = outcomes.score_outcomes(c, "phq9", reliability=0.84)
