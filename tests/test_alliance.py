@@ -210,3 +210,23 @@ def test_simulated_alliance_outcome_correlation_recovers_generating_value():
     )
     assert lo <= -0.278 <= hi, (res["r"].iloc[0], lo, hi)
     assert len(d) > 3000
+
+
+def test_client_chosen_definition_with_an_alliance_choice_is_listed_apart():
+    """A client-chosen definition where one client chose the alliance definition uses alliance
+    scores for that client, so the alliance cannot predict the definition as a whole."""
+    c = _landmark_cohort()
+    clients = c.clients.assign(choice=["symptom"] * 3 + ["alliance"] + ["symptom"] * 4)
+    c = Cohort(scores=c.scores, clients=clients, name="lm")
+    defs = [
+        {"name": "remission", "family": "symptom", "rule": "caseness_change", "measure": "phq9"},
+        {"name": "wai_growth", "family": "alliance", "rule": "growth", "measure": "wai_sr",
+         "delta": 3},
+        {"name": "mine", "family": "composite", "rule": "primary", "column": "choice",
+         "map": {"symptom": "remission", "alliance": "wai_growth"}},
+    ]  # fmt: skip
+    out = score_definitions(c, defs)
+    early = alliance.early_alliance(c.scores, "wai_sr", 3)
+    res = alliance.alliance_predicts_outcomes(out, early, min_n=3).set_index("definition")
+    assert bool(res.loc["mine", "predictor_of_itself"])
+    assert not bool(res.loc["remission", "predictor_of_itself"])

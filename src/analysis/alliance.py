@@ -176,11 +176,18 @@ def alliance_predicts_outcomes(
         data = data.assign(severity=data["baseline"])
     data = data.assign(success=data["status"].eq("met").astype(float))
     first = outcomes.drop_duplicates("definition").set_index("definition")
+    # every measure a definition used, over all its rows (a client-chosen definition varies)
+    used = (
+        outcomes.groupby("definition", sort=False)["measures"].agg(
+            lambda m: set("+".join(m.astype(str).unique()).split("+"))
+        )
+        if "measures" in outcomes.columns
+        else pd.Series(dtype=object)
+    )
     rows = []
     for d in dict.fromkeys(outcomes["definition"]):
         fam = first["family"].get(d, "") if "family" in first else ""
-        used = str(first["measures"].get(d, "")) if "measures" in first else ""
-        itself = fam == "alliance" or bool(set(used.split("+")) & set(alliance_measures))
+        itself = fam == "alliance" or bool(used.get(d, set()) & set(alliance_measures))
         sub = data.loc[(data["definition"] == d)].dropna(subset=["early_alliance", "severity"])
         row = {
             "definition": d,

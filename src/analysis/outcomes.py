@@ -503,7 +503,8 @@ def score_definitions(
         - ``id``, ``definition`` (name), ``family`` (symptom, functional, alliance, personal,
           child_family, composite);
         - ``measures``: every measure the rule used, "+"-joined (``"phq9+gad7"`` for the NHS rules;
-          a composite lists its parts' measures);
+          a composite lists its parts' measures; a client-chosen (``primary``) definition those of
+          the definition the client chose);
         - ``status``: ``met`` / ``not_met`` / ``not_evaluable``, judged at the end of the
           client's course (the post score);
         - ``reason``: why the client is not evaluable, or how a status was imputed
