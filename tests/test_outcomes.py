@@ -346,6 +346,18 @@ def test_missing_data_strategies_say_why_and_when():
     locf = score_definitions(c, _TWO, missing="locf", post=3).set_index(["id", "definition"])
     # C's last score up to session 3 is the one at session 2: post time 2, own baseline 1
     assert locf.loc[("C", "response"), ["post", "post_time", "baseline_time"]].tolist() == [8, 2, 1]
+    # bocf: F dropped out after 16, 14, 6: post = baseline 16, carried to F's last session (3);
+    # response held at session 3 (6 <= 8) but the status is judged on the carried score
+    bocf = score_definitions(c, _TWO, missing="bocf").set_index(["id", "definition"])
+    f = bocf.loc[("F", "response")]
+    assert (f["status"], f["post"], f["post_time"], f["first_met_time"]) == ("not_met", 16, 3, 3)
+    assert np.isnan(f["met_time"])
+    # dropout_as_failure at session 3: C (20, 8 at sessions 1, 2) has no score at 3 -> not met,
+    # followed up to session 2; D (baseline only) -> not met, no follow-up (post time 1)
+    daf = score_definitions(c, _TWO, missing="dropout_as_failure", post=3)
+    daf = daf.set_index(["id", "definition"])
+    assert daf.loc[("C", "response"), ["status", "post_time"]].tolist() == ["not_met", 2]
+    assert daf.loc[("D", "response"), ["status", "post_time"]].tolist() == ["not_met", 1]
     with pytest.raises(ValueError, match="missing must be one of"):
         score_definitions(c, _TWO, missing="mean")
 

@@ -206,3 +206,28 @@ def test_cox_on_synthetic_cohort_recovers_the_arm_effect_direction():
     arm = coef.set_index("covariate").loc["arm_B"]
     assert arm["hazard_ratio"] > 1 and arm["ci_low"] < arm["hazard_ratio"] < arm["ci_high"]
     assert set(ph["covariate"]) == {"chronic", "arm_B"}
+
+
+def test_imputed_post_scores_keep_follow_up_and_count_clients_without_it():
+    """bocf on the staggered cohort: c (dropout, 16 -> 12 at session 4) keeps its baseline as
+    post (not met) but is followed to session 4: duration 4 - 2 = 2, a dropout. A client seen
+    only at baseline (e, added here) has no time at risk: counted in attrs["excluded"]."""
+    c = _staggered_cohort()
+    extra = pd.DataFrame({"id": ["e"], "time": [1.0], "measure": ["phq9"], "score": [20.0],
+                          "date": [pd.Timestamp("2024-01-01")]})  # fmt: skip
+    c = Cohort(
+        scores=pd.concat([c.scores, extra], ignore_index=True),
+        clients=pd.concat(
+            [c.clients, pd.DataFrame({"id": ["e"], "end_reason": ["dropout"]})], ignore_index=True
+        ),
+        name="st",
+    )
+    o = outcomes.score_definitions(c, RESPONSE, missing="bocf")
+    t = survival.time_to_event(o, c.scores, c.clients).set_index("id")
+    assert t.loc["c", ["duration", "event", "event_type"]].tolist() == [2.0, 0, 2]
+    assert "e" not in t.index
+    ex = t.attrs["excluded"]
+    assert ex.to_dict("records") == [
+        {"definition": "response", "reason": "no assessment after baseline (post score imputed)",
+         "n": 1}
+    ]  # fmt: skip

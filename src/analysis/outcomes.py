@@ -510,7 +510,8 @@ def score_definitions(
         - ``reason``: why the client is not evaluable, or how a status was imputed
           (``dropout_as_failure``); "" otherwise;
         - ``baseline_time``, ``post_time``: this client's own first assessment and the time of the
-          score used as post (the baseline time when the baseline is carried forward); for rules
+          score used as post (under ``bocf`` and ``dropout_as_failure``, for a carried baseline,
+          the client's last observation up to the post time, else the baseline time); for rules
           judged on the whole trajectory (threshold sustained, growth, rupture-repair, flag
           count) the last assessment; composites: earliest baseline and latest post time of
           their parts;

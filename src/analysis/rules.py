@@ -57,7 +57,8 @@ MISSING_STRATEGY_TEXT = {
     "bocf": (
         "bocf (baseline observation carried forward): clients who dropped out (end reason "
         "'dropout') and clients without a post score take their baseline score as the post "
-        "score (change 0, so no improvement), a conservative imputation (National Research "
+        "score (change 0, so no improvement), carried to their last observation (which still "
+        "ends their follow-up in time to success), a conservative imputation (National Research "
         "Council (2010) The Prevention and Treatment of Missing Data in Clinical Trials, "
         "National Academies Press, ch. 4)."
     ),
@@ -186,9 +187,10 @@ class Trajectories:
         Returns
         -------
         dict with ``baseline``, ``post``, ``baseline_time``, ``post_time`` (float arrays; the
-        post time is the time of the score used as post, the baseline time when the baseline is
-        carried forward), ``n`` (observed scores, int array), ``reason`` (str array, "" when
-        both scores exist), ``fail`` (bool array: under ``dropout_as_failure``, clients whose post
+        post time is the time of the score used as post; under ``bocf`` and
+        ``dropout_as_failure`` the time of the client's last observation after baseline up to
+        the post time, to which the baseline is carried, else the baseline time), ``n``
+        (observed scores, int array), ``reason`` (str array, "" when both scores exist), ``fail`` (bool array: under ``dropout_as_failure``, clients whose post
         score is missing), ``rows`` (observed rows after baseline up to the client's post time,
         with ``pos, time, score, baseline``; ``pos`` = client position in the client table),
         ``all_rows`` (every observed row, same columns).
@@ -243,6 +245,7 @@ class Trajectories:
                 ptime[at["pos"].to_numpy()] = pt
             no_post = f"no score at time {pt:g}"
         has_base = ~np.isnan(base)
+        horizon = np.inf if self.post_rule == "last" else float(self.post_rule)
         if self.missing == "locf":  # seen only at baseline: the baseline is carried forward
             carry = np.isnan(post) & has_base
             post[carry] = base[carry]
@@ -254,7 +257,13 @@ class Trajectories:
             else:
                 fail = carry.copy()
             post[carry] = base[carry]
-            ptime[carry] = t0[carry]
+            # the baseline is carried to the client's last observation after baseline (up to
+            # the post time), so that follow-up still ends where observation ended
+            seen = after.loc[after["time"].to_numpy() <= horizon]
+            last_seen = np.full(n_ids, np.nan)
+            g = seen.groupby("pos")["time"].max()
+            last_seen[g.index.to_numpy()] = g.to_numpy()
+            ptime[carry] = np.where(np.isnan(last_seen), t0, last_seen)[carry]
         reason[np.isnan(post)] = no_post
         reason[~has_base] = "no baseline score"
         if self.missing == "completers":
