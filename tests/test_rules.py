@@ -63,7 +63,7 @@ def cohort(rows, clients=None) -> Cohort:
 
 def status(c: Cohort, defs, **kw) -> dict:
     out = score_definitions(c, defs, registry=TEST_REG, **kw)
-    return out.set_index(["id", "definition"])[["status", "reason", "first_met"]]
+    return out.set_index(["id", "definition"])[["status", "reason", "first_met_time"]]
 
 
 def test_cutoff_boundary_and_caseness():
@@ -86,7 +86,7 @@ def test_cutoff_boundary_and_caseness():
     ]
     st = status(c, defs)
     assert st.loc[("a", "rem"), "status"] == "not_met"
-    assert st.loc[("b", "rem"), "status"] == "met" and st.loc[("b", "rem"), "first_met"] == 2
+    assert st.loc[("b", "rem"), "status"] == "met" and st.loc[("b", "rem"), "first_met_time"] == 2
     assert st.loc[("c", "rem"), "status"] == "met"
     assert st.loc[("c", "rec"), "status"] == "not_evaluable"
     assert st.loc[("c", "rec"), "reason"] == "not a case at baseline (PHQ-9)"
@@ -149,9 +149,11 @@ def test_missing_session_in_the_middle():
         [{"name": "r", "family": "symptom", "rule": "percentage_change", "measure": "phq9"}],
         registry=TEST_REG,
     ).set_index("id")
-    assert out.loc["a", "post"] == 4 and out.loc["a", "first_met"] == 3
+    assert out.loc["a", "post"] == 4 and out.loc["a", "first_met_time"] == 3
     assert out.loc["b", "post"] == 18 and out.loc["b", "status"] == "not_met"
-    assert out.loc["a", "n_timepoints"] == 2
+    # a's post is its session-3 score; b's last observed score is at session 2
+    assert out.loc["a", "post_time"] == 3 and out.loc["b", "post_time"] == 2
+    assert out.loc["a", "met_time"] == 3 and np.isnan(out.loc["b", "met_time"])
 
 
 def test_nhs_rules_hand_worked():
@@ -208,7 +210,7 @@ def test_threshold_sustained_vs_momentary():
         }
     ]
     st = status(cohort(rows), d)
-    assert st.loc[("a", "s"), "status"] == "met" and st.loc[("a", "s"), "first_met"] == 2
+    assert st.loc[("a", "s"), "status"] == "met" and st.loc[("a", "s"), "first_met_time"] == 2
     assert st.loc[("b", "s"), "status"] == "not_met" and st.loc[("c", "s"), "status"] == "not_met"
     assert st.loc[("d", "s"), "status"] == "not_evaluable"
 
@@ -227,7 +229,7 @@ def test_growth_and_rupture_repair():
     st = status(cohort(rows), defs)
     assert st.loc[("a", "g"), "status"] == "met" and st.loc[("b", "g"), "status"] == "not_met"
     assert st.loc[("a", "rr"), "status"] == "not_met"
-    assert st.loc[("b", "rr"), "status"] == "met" and st.loc[("b", "rr"), "first_met"] == 5
+    assert st.loc[("b", "rr"), "status"] == "met" and st.loc[("b", "rr"), "first_met_time"] == 5
     assert st.loc[("c", "rr"), "status"] == "not_met"
 
 
@@ -263,7 +265,10 @@ def test_status_change_flag_and_band():
     st = status(cohort(rows), defs)
     assert st.loc[("a", "work"), "status"] == "met"
     assert st.loc[("b", "work"), "status"] == "not_evaluable"
-    assert st.loc[("a", "cope"), "first_met"] == 3 and st.loc[("b", "cope"), "status"] == "not_met"
+    assert (
+        st.loc[("a", "cope"), "first_met_time"] == 3
+        and st.loc[("b", "cope"), "status"] == "not_met"
+    )
     assert st.loc[("a", "sdq"), "status"] == "met"
     assert st.loc[("b", "sdq"), "reason"] == "already in the normal band at baseline"
 
@@ -298,8 +303,8 @@ def test_composites_and_primary():
     ]
     st = status(cohort(rows, clients), defs)
     # b: 20 -> 10 is -10 (fx met at 7 points? 10 >= 7 yes) -- so b meets fx too
-    assert st.loc[("a", "any"), "status"] == "met" and st.loc[("a", "any"), "first_met"] == 2
-    assert st.loc[("a", "all"), "first_met"] == 3
+    assert st.loc[("a", "any"), "status"] == "met" and st.loc[("a", "any"), "first_met_time"] == 2
+    assert st.loc[("a", "all"), "first_met_time"] == 3
     assert st.loc[("b", "fx"), "status"] == "met" and st.loc[("b", "all"), "status"] == "met"
     assert st.loc[("c", "any"), "status"] == "not_evaluable"
     assert st.loc[("a", "k2"), "status"] == st.loc[("a", "all"), "status"]
@@ -370,19 +375,30 @@ def test_definition_option_types_are_checked():
     base = {"name": "r", "family": "symptom", "rule": "percentage_change", "measure": "phq9"}
     with pytest.raises(ValueError, match=r"\('r'\): key 'percent' must be a number, got 'fifty'"):
         validate_definitions({"definitions": [{**base, "percent": "fifty"}]}, REG)
-    srs = {"name": "s", "family": "alliance", "rule": "threshold_sustained", "measure": "phq9",
-           "threshold": 5, "sustained": 1.5}
+    srs = {
+        "name": "s",
+        "family": "alliance",
+        "rule": "threshold_sustained",
+        "measure": "phq9",
+        "threshold": 5,
+        "sustained": 1.5,
+    }
     with pytest.raises(ValueError, match=r"key 'sustained' must be a whole number"):
         validate_definitions({"definitions": [srs]}, REG)
 
 
-def test_disagreement_counts_with_one_definition_is_an_empty_table():
-    from analysis.outcomes import disagreement_counts
+def test_pairwise_agreement_with_one_definition_is_an_empty_table():
+    from analysis.agreement import pairwise_agreement
 
-    c = cohort([("a", 1, "phq9", 20), ("a", 2, "phq9", 4), ("b", 1, "phq9", 14), ("b", 2, "phq9", 12)])
-    out = score_definitions(c, [{"name": "r", "family": "symptom", "rule": "percentage_change",
-                                 "measure": "phq9"}], registry=TEST_REG)
-    dis = disagreement_counts(out)
+    c = cohort(
+        [("a", 1, "phq9", 20), ("a", 2, "phq9", 4), ("b", 1, "phq9", 14), ("b", 2, "phq9", 12)]
+    )
+    out = score_definitions(
+        c,
+        [{"name": "r", "family": "symptom", "rule": "percentage_change", "measure": "phq9"}],
+        registry=TEST_REG,
+    )
+    dis = pairwise_agreement(out)
     assert dis.empty and "percent_agree" in dis.columns
 
 
@@ -392,14 +408,86 @@ def test_reliable_deterioration_first_met():
     1.96 * S_diff = 1.280 points.
     a: 10 -> 12 (+2, RCI 3.06) at session 2 -> 20: reliably deteriorated, first at session 2.
     b: 10 -> 10 -> 11 (+1, RCI 1.53): not reliable. c: 12 -> 8 -> 4: improved, not deteriorated."""
-    c = cohort([("a", 1, "phq9", 10), ("a", 2, "phq9", 12), ("a", 3, "phq9", 20),
-                ("b", 1, "phq9", 10), ("b", 2, "phq9", 10), ("b", 3, "phq9", 11),
-                ("c", 1, "phq9", 12), ("c", 2, "phq9", 8), ("c", 3, "phq9", 4)])
-    d = [{"name": "det", "family": "symptom", "rule": "reliable_change", "measure": "phq9",
-          "reliability": 0.84, "direction": "deterioration"}]
+    c = cohort(
+        [
+            ("a", 1, "phq9", 10),
+            ("a", 2, "phq9", 12),
+            ("a", 3, "phq9", 20),
+            ("b", 1, "phq9", 10),
+            ("b", 2, "phq9", 10),
+            ("b", 3, "phq9", 11),
+            ("c", 1, "phq9", 12),
+            ("c", 2, "phq9", 8),
+            ("c", 3, "phq9", 4),
+        ]
+    )
+    d = [
+        {
+            "name": "det",
+            "family": "symptom",
+            "rule": "reliable_change",
+            "measure": "phq9",
+            "reliability": 0.84,
+            "direction": "deterioration",
+        }
+    ]
     st = status(c, d)
-    assert st.loc[("a", "det"), "status"] == "met" and st.loc[("a", "det"), "first_met"] == 2
-    assert st.loc[("b", "det"), "status"] == "not_met" and np.isnan(st.loc[("b", "det"), "first_met"])
+    assert st.loc[("a", "det"), "status"] == "met" and st.loc[("a", "det"), "first_met_time"] == 2
+    assert st.loc[("b", "det"), "status"] == "not_met" and np.isnan(
+        st.loc[("b", "det"), "first_met_time"]
+    )
     assert st.loc[("c", "det"), "status"] == "not_met"
     out = score_definitions(c, d, registry=TEST_REG)
     assert out.attrs["details"]["det"]["s_diff"] == pytest.approx(0.65320, abs=1e-4)
+
+
+def test_composite_denominators_every_combination():
+    """Three parts (fixed change of 5 points on PHQ-9, GAD-7 and WSAS); per client each part is
+    met (M: 20 -> 10), not met (N: 20 -> 18) or not evaluable (E: baseline only).
+
+    client  parts   all_of  any_of  2_of_3
+    c1      M M M   M       M       M  (3 met)
+    c2      M N N   N       M       N  (1 met + 0 E < 2)
+    c3      M E E   E       M       E  (1 met + 2 E could reach 2)
+    c4      N N N   N       N       N
+    c5      N N E   E       E       N  (0 met + 1 E < 2)
+    c6      N E E   E       E       E  (0 + 2 could reach 2)
+    c7      E E E   E       E       E
+    c8      M M E   E       M       M
+    c9      M N E   E       M       E  (1 + 1 could reach 2)
+    Denominators (evaluable, met): all_of (3, 1): c1, c2, c4; any_of (6, 5): c1-c4, c8, c9;
+    2_of_3 (5, 2): c1, c2, c4, c5, c8.
+    """
+    pattern = {"c1": "MMM", "c2": "MNN", "c3": "MEE", "c4": "NNN", "c5": "NNE", "c6": "NEE",
+               "c7": "EEE", "c8": "MME", "c9": "MNE"}  # fmt: skip
+    measures = ["phq9", "gad7", "wsas"]
+    rows = []
+    for cid, pat in pattern.items():
+        for m, p in zip(measures, pat, strict=True):
+            rows.append((cid, 1, m, 20))
+            if p != "E":
+                rows.append((cid, 2, m, 10 if p == "M" else 18))
+    parts = [f"fx_{m}" for m in measures]
+    defs = [
+        *[{"name": f"fx_{m}", "family": "symptom", "rule": "fixed_change", "measure": m,
+           "points": 5} for m in measures],
+        {"name": "all", "family": "composite", "rule": "all_of", "of": parts},
+        {"name": "any", "family": "composite", "rule": "any_of", "of": parts},
+        {"name": "k2", "family": "composite", "rule": "k_of_n", "of": parts, "k": 2},
+    ]  # fmt: skip
+    out = score_definitions(cohort(rows), defs, registry=TEST_REG)
+    st = out.pivot(index="id", columns="definition", values="status")
+    code = {"met": "M", "not_met": "N", "not_evaluable": "E"}
+    got = {c: "".join(code[st.loc[c, d]] for d in ("all", "any", "k2")) for c in pattern}
+    assert got == {"c1": "MMM", "c2": "NMN", "c3": "EME", "c4": "NNN", "c5": "EEN",
+                   "c6": "EEE", "c7": "EEE", "c8": "EMM", "c9": "EME"}  # fmt: skip
+    ev = st.isin(["met", "not_met"]).sum()
+    met = st.eq("met").sum()
+    assert (ev["all"], met["all"]) == (3, 1)
+    assert (ev["any"], met["any"]) == (6, 5)
+    assert (ev["k2"], met["k2"]) == (5, 2)
+    comp = out.loc[out["definition"] == "any"].set_index("id")
+    assert comp.loc["c1", "measures"] == "phq9+gad7+wsas"
+    # met at session 2 on every met part: composite first met and held from session 2
+    assert comp.loc["c1", "met_time"] == 2 and comp.loc["c1", "first_met_time"] == 2
+    assert np.isnan(comp.loc["c5", "met_time"])

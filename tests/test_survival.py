@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from _compare_synthetic import make_cohort
 
-from analysis import outcomes, survival
+from analysis import outcomes, stats, survival
+from analysis.cohort import Cohort
 
 
 def tte_frame(durations, types) -> pd.DataFrame:
@@ -17,7 +18,7 @@ def tte_frame(durations, types) -> pd.DataFrame:
             "id": [f"c{i}" for i in range(n)],
             "definition": "d",
             "family": "symptom",
-            "measure": "phq9",
+            "measures": "phq9",
             "duration": np.asarray(durations, float),
             "weeks": np.nan,
             "event": (np.asarray(types) == 1).astype(int),
@@ -60,40 +61,173 @@ def test_aalen_johansen_by_hand_with_tied_competing_events():
     ).all()
 
 
-def test_time_to_event_durations_weeks_and_censoring():
-    c = make_cohort(n=40)
-    o = outcomes.score_outcomes(c, "phq9", reliability=0.84)
-    t = survival.time_to_event(o, c.scores, c.clients)
-    ev = o.loc[o["status"].isin(["met", "not_met"])]
-    assert len(t) == len(ev)
-    r = t.merge(o, on=["id", "definition"])
-    met = r["first_met"].notna()
-    # baseline is session 1: duration = first_met - 1 sessions; weekly sessions -> same in weeks
-    assert np.allclose(r.loc[met, "duration"], r.loc[met, "first_met"] - 1)
-    assert np.allclose(r["weeks"], r["duration"])
-    drop = r["id"].map(c.clients.set_index("id")["end_reason"]).eq("dropout")
-    assert (r.loc[~met & drop, "event_type"] == 2).all()
-    assert (r.loc[~met & ~drop, "event_type"] == 0).all() and (r.loc[met, "event_type"] == 1).all()
-    last = (
-        c.scores.loc[(c.scores.measure == "phq9") & c.scores.score.notna()]
-        .groupby("id")["time"]
-        .max()
+def test_logrank_hand_worked_two_groups():
+    """Group A: events at 1 and 2; group B: an event at 2, censored at 3.
+    t=1: n=4 (2 A), d=1 (A): E_A = 1 * 2/4 = .5, V = 1 * (2/4)(2/4)(3/3) = .25.
+    t=2: n=3 (1 A), d=2 (1 A): E_A = 2 * 1/3 = .6667, V = 2 * (1/3)(2/3)(1/2) = .2222.
+    O_A - E_A = 2 - 1.1667 = .8333; chi2 = .8333^2 / .4722 = 1.4706 (1 df), p = .2253."""
+    t = tte_frame([1, 2, 2, 3], [1, 1, 1, 0])
+    clients = pd.DataFrame({"id": t["id"], "arm": ["A", "A", "B", "B"]})
+    lr = survival.logrank_by_group(t, clients, "arm").iloc[0]
+    assert lr["test_statistic"] == pytest.approx((5 / 6) ** 2 / (0.25 + 2 / 9), rel=1e-9)
+    assert lr["p_value"] == pytest.approx(0.22530, abs=1e-4)
+    assert lr["groups"] == "A;B" and lr["n_met"] == 3
+    with pytest.raises(ValueError, match="not in the client table"):
+        survival.logrank_by_group(t, clients, "site")
+
+
+def _staggered_cohort() -> Cohort:
+    """PHQ-9 with staggered baselines; response = at least 50 % below baseline.
+
+    a: baseline session 1 (20); 12 (40 %), 8 (60 %), 9 (55 %) -> met; first met 3, held from 3.
+    b: baseline session 3 (20); 9 (55 %) at 4, 12 (40 %) at 5, 8 (60 %) at 6 -> met; first met 4,
+       held from 6 (the criterion was lost at 5).
+    c: baseline session 2 (16); 14, 12 -> not met, last seen at 4, dropped out.
+    d: baseline session 1 (18); 4 (78 %) at 2, 15 (17 %) at 3 -> not met at the end, first met 2.
+    Durations from each client's own baseline, sustained event (met_time):
+        a 3 - 1 = 2 (event), b 6 - 3 = 3 (event), c 4 - 2 = 2 (dropout), d 3 - 1 = 2 (censored).
+    First-met event (first_met_time): a 2, b 4 - 3 = 1, c 2 (dropout), d 2 - 1 = 1 (event).
+    Counting from the cohort's first session instead would give b 5 and c 3.
+    Dates: weekly for a, c, d; every 14 days for b, so b's weeks are twice its sessions (6).
+    """
+    rows = [("a", 1, 20), ("a", 2, 12), ("a", 3, 8), ("a", 4, 9),
+            ("b", 3, 20), ("b", 4, 9), ("b", 5, 12), ("b", 6, 8),
+            ("c", 2, 16), ("c", 3, 14), ("c", 4, 12),
+            ("d", 1, 18), ("d", 2, 4), ("d", 3, 15)]  # fmt: skip
+    s = pd.DataFrame(rows, columns=["id", "time", "score"]).assign(measure="phq9")
+    step = np.where(s["id"] == "b", 14, 7)
+    s["date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(step * (s["time"] - 1), unit="D")
+    clients = pd.DataFrame(
+        {"id": list("abcd"), "end_reason": ["planned", "planned", "dropout", "planned"]}
     )
-    assert np.allclose(r.loc[~met, "duration"], r.loc[~met, "id"].map(last) - 1)
+    return Cohort(scores=s[["id", "time", "measure", "score", "date"]], clients=clients, name="st")
 
 
-def test_logrank_and_cox_on_synthetic_cohort():
+RESPONSE = [{"name": "response", "family": "symptom", "rule": "percentage_change",
+             "measure": "phq9", "percent": 50}]  # fmt: skip
+
+
+def test_time_to_event_from_each_clients_own_baseline():
+    c = _staggered_cohort()
+    o = outcomes.score_definitions(c, RESPONSE)
+    t = survival.time_to_event(o, c.scores, c.clients).set_index("id")
+    assert t["duration"].to_dict() == {"a": 2.0, "b": 3.0, "c": 2.0, "d": 2.0}
+    assert t["event"].to_dict() == {"a": 1, "b": 1, "c": 0, "d": 0}
+    assert t["event_type"].to_dict() == {"a": 1, "b": 1, "c": 2, "d": 0}
+    assert t.loc["b", "start_time"] == 3 and t.loc["b", "weeks"] == pytest.approx(6.0)
+    assert t.loc["a", "weeks"] == pytest.approx(2.0)
+    f = survival.time_to_event(o, c.scores, c.clients, event="first_met").set_index("id")
+    assert f["duration"].to_dict() == {"a": 2.0, "b": 1.0, "c": 2.0, "d": 1.0}
+    assert f["event"].to_dict() == {"a": 1, "b": 1, "c": 0, "d": 1}
+    assert t.attrs["event"] == "sustained" and t.attrs["excluded"].empty
+
+
+def test_time_to_event_refuses_durations_not_after_baseline_naming_clients():
+    c = _staggered_cohort()
+    o = outcomes.score_definitions(c, RESPONSE)
+    bad = o.copy()
+    bad.loc[bad["id"] == "c", "post_time"] = 1.0  # before c's baseline at session 2
+    with pytest.raises(ValueError, match=r"duration <= 0.*c \(response\)"):
+        survival.time_to_event(bad, c.scores, c.clients)
+    with pytest.raises(ValueError, match="event must be one of"):
+        survival.time_to_event(o, c.scores, c.clients, event="first")
+
+
+def test_nhs_and_composite_definitions_have_time_to_success():
+    """NHS reliable improvement (PHQ-9 -6 or GAD-7 -4, deterioration on neither) and a composite.
+
+    p: baseline session 2: PHQ 15, GAD 10; session 3: 14, 5 (GAD -5: improved); session 4: 8, 6
+       (both improved) -> met, held from 3: duration 3 - 2 = 1.
+    q: baseline session 1: PHQ 12, GAD 9; 11, 9; 11, 8 -> not met, censored at 3: duration 2.
+    Composite all_of [nhs, response]: p's response: 15 -> 8 is 47 % -> not met, so the composite
+    is not met for p (censored at 4 - 2 = 2) and for q (censored at 3 - 1 = 2).
+    """
+    rows = [("p", 2, "phq9", 15), ("p", 2, "gad7", 10), ("p", 3, "phq9", 14), ("p", 3, "gad7", 5),
+            ("p", 4, "phq9", 8), ("p", 4, "gad7", 6),
+            ("q", 1, "phq9", 12), ("q", 1, "gad7", 9), ("q", 2, "phq9", 11), ("q", 2, "gad7", 9),
+            ("q", 3, "phq9", 11), ("q", 3, "gad7", 8)]  # fmt: skip
+    s = pd.DataFrame(rows, columns=["id", "time", "measure", "score"])
+    c = Cohort(scores=s, clients=pd.DataFrame({"id": ["p", "q"]}), name="nhs")
+    defs = [
+        {"name": "nhs_ri", "family": "symptom", "rule": "nhs", "outcome": "reliable_improvement"},
+        *RESPONSE,
+        {"name": "both", "family": "composite", "rule": "all_of", "of": ["nhs_ri", "response"]},
+    ]
+    o = outcomes.score_definitions(c, defs)
+    assert o.loc[o["definition"] == "nhs_ri", "measures"].iloc[0] == "phq9+gad7"
+    t = survival.time_to_event(o, c.scores, c.clients).set_index(["definition", "id"])
+    assert t.loc[("nhs_ri", "p"), ["duration", "event"]].tolist() == [1.0, 1]
+    assert t.loc[("nhs_ri", "q"), ["duration", "event"]].tolist() == [2.0, 0]
+    assert t.loc[("both", "p"), ["duration", "event"]].tolist() == [2.0, 0]
+    assert t.loc[("both", "q"), ["duration", "event"]].tolist() == [2.0, 0]
+
+
+def test_sustained_share_equals_prevalence_when_nothing_is_censored_early():
+    """Every client followed to session 10 (no dropout): the Kaplan-Meier share met by the end
+    under the sustained event equals the share met in the outcomes table (notebook 01) exactly,
+    for every definition; the first-met share can only be higher."""
+    c = make_cohort(n=120, p_dropout=0.0)
+    o = outcomes.score_outcomes(c, "phq9", reliability=0.84)
+    prev = stats.prevalence(o).set_index("definition")
+    t = survival.time_to_event(o, c.scores, c.clients)
+    km = survival.km_summary(t).set_index("definition")
+    share = prev["n_met"] / prev["n_evaluable"]
+    assert np.allclose(km["proportion_met_end"], share.reindex(km.index), atol=1e-12)
+    assert (km["n_met"] == prev["n_met"].reindex(km.index)).all()
+    f = survival.km_summary(survival.time_to_event(o, c.scores, c.clients, event="first_met"))
+    assert (
+        f.set_index("definition")["proportion_met_end"] >= km["proportion_met_end"] - 1e-12
+    ).all()
+
+
+def test_separated_cox_model_is_reported_not_estimable():
+    """x = 1 for the 10 clients with events at 1..10, x = 0 for 10 clients censored at 11..20:
+    at every event time the client with the event has the largest x at risk (monotone
+    likelihood, no finite hazard ratio); lifelines would report a huge HR."""
+    t = tte_frame(list(range(1, 21)), [1] * 10 + [0] * 10)
+    cov = pd.DataFrame({"id": t["id"], "x": [1.0] * 10 + [0.0] * 10})
+    coef, ph = survival.cox_models(t, cov)
+    assert len(coef) == 1 and np.isnan(coef.loc[0, "hazard_ratio"])
+    assert coef.loc[0, "note"].startswith("not estimable: covariate 'x'")
+    assert ph.empty
+    # the same data with overlapping x is estimable
+    cov2 = cov.assign(x=[1.0, 0.0] * 10)
+    coef2, _ = survival.cox_models(t, cov2)
+    assert np.isfinite(coef2.loc[0, "hazard_ratio"]) and coef2.loc[0, "note"] == ""
+
+
+def test_cox_on_synthetic_cohort_recovers_the_arm_effect_direction():
+    """The generator gives arm B +0.3 SD of improvement propensity: faster response in B."""
     c = make_cohort(n=300)
     o = outcomes.score_outcomes(c, "phq9", reliability=0.84)
-    t = survival.time_to_event(o, c.scores, c.clients)
-    lr = survival.logrank_by_group(t, c.clients, "arm")
-    assert set(lr["groups"]) == {"A;B"} and lr["p_value"].between(0, 1).all()
+    t = survival.time_to_event(o.loc[o["definition"] == "response"], c.scores, c.clients)
     cov = c.clients[["id", "arm"]].assign(chronic=c.clients["chronic"].astype(float))
     coef, ph = survival.cox_models(t, cov)
-    assert set(coef["covariate"]) == {"chronic", "arm_B"}
-    assert (coef["ci_low"] < coef["hazard_ratio"]).all() and (
-        coef["hazard_ratio"] < coef["ci_high"]
-    ).all()
-    assert set(ph["covariate"]) == {"chronic", "arm_B"} and ph["p_value"].between(0, 1).all()
-    with pytest.raises(ValueError, match="not in the client table"):
-        survival.logrank_by_group(t, c.clients, "site")
+    arm = coef.set_index("covariate").loc["arm_B"]
+    assert arm["hazard_ratio"] > 1 and arm["ci_low"] < arm["hazard_ratio"] < arm["ci_high"]
+    assert set(ph["covariate"]) == {"chronic", "arm_B"}
+
+
+def test_imputed_post_scores_keep_follow_up_and_count_clients_without_it():
+    """bocf on the staggered cohort: c (dropout, 16 -> 12 at session 4) keeps its baseline as
+    post (not met) but is followed to session 4: duration 4 - 2 = 2, a dropout. A client seen
+    only at baseline (e, added here) has no time at risk: counted in attrs["excluded"]."""
+    c = _staggered_cohort()
+    extra = pd.DataFrame({"id": ["e"], "time": [1.0], "measure": ["phq9"], "score": [20.0],
+                          "date": [pd.Timestamp("2024-01-01")]})  # fmt: skip
+    c = Cohort(
+        scores=pd.concat([c.scores, extra], ignore_index=True),
+        clients=pd.concat(
+            [c.clients, pd.DataFrame({"id": ["e"], "end_reason": ["dropout"]})], ignore_index=True
+        ),
+        name="st",
+    )
+    o = outcomes.score_definitions(c, RESPONSE, missing="bocf")
+    t = survival.time_to_event(o, c.scores, c.clients).set_index("id")
+    assert t.loc["c", ["duration", "event", "event_type"]].tolist() == [2.0, 0, 2]
+    assert "e" not in t.index
+    ex = t.attrs["excluded"]
+    assert ex.to_dict("records") == [
+        {"definition": "response", "reason": "no assessment after baseline (post score imputed)",
+         "n": 1}
+    ]  # fmt: skip

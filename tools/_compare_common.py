@@ -15,7 +15,7 @@ m_functional: float = None  # functional population mean (points), for cutoffs b
 sd_functional: float = None  # functional population SD (points), for cutoffs b and c
 post: str = "last"  # post score: "last" observed, or a time point such as "8"
 definitions: str = ""  # definitions YAML file; empty means the package default
-missing: str = "last_available"  # missing-data strategy: last_available, locf or completers
+missing: str = "last_available"  # missing-data strategy: last_available, locf, bocf, completers or dropout_as_failure
 compare: list = []  # definitions compared side by side; empty means the headline ones
 group: str = "arm"  # client-table column compared between groups ("" for none)
 suppress_small_counts: bool = True  # show counts 1-4 as "<5" and suppress derived values
@@ -23,7 +23,7 @@ output_dir: str = ""  # folder for the CSV tables; empty means the working folde
 
 SETUP = '''import pandas as pd
 
-from analysis import agreement, alliance, outcomes, plots_compare, report, stats, survival, workflow
+from analysis import agreement, alliance, outcomes, plots_compare, report, rules, stats, survival, workflow
 
 nd = workflow.outcomes_for_notebook(
     dataset,
@@ -72,7 +72,8 @@ def methods_cell(text: str):
     ("reliable change index", "|RCI| > 1.96 (two-sided 5 % level)",
      "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),
     ("J&T cutoff", f"type {cutoff_type}", "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),
-    ("missing data", missing, "parameter of this report (analysis.rules.Trajectories)"),
+    ("missing data", rules.MISSING_STRATEGY_TEXT[missing],
+     "parameter of this report (analysis.rules.MISSING_STRATEGY_TEXT)"),
     ("small counts", f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
      if suppress_small_counts else "shown as they are (suppression off)",
      "disclosure control rule for published health statistics (NHS England); "
@@ -82,7 +83,7 @@ def methods_cell(text: str):
 ]
 rows += [(f"definition {d['name']}", d["description"], d["source"] or "definitions file")
          for d in nd.definitions if d["name"] in set(result["definition"])]
-report.show_methods(pd.DataFrame(rows, columns=["item", "value", "source"]), TEXT)""".replace(
-            "TEXT", repr(text)
+report.show_methods(pd.DataFrame(rows, columns=["item", "value", "source"]), __METHODS__)""".replace(
+            "__METHODS__", repr(text)
         )
     )

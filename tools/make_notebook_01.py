@@ -19,7 +19,15 @@ METHODS_TEXT = (
     "22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown "
     "at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are "
     "suppressed; client-level outcomes are never shown in a report, only in the CSV file "
-    "outcomes.csv beside it."
+    "outcomes.csv beside it.\n\n"
+    "outcomes.csv has one row per client and definition: id, definition, family, measures (every "
+    "measure the rule used), status (met / not_met / not_evaluable at the end of the client's "
+    "course), reason (why not evaluable, or how a status was imputed), baseline_time and "
+    "post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), "
+    "first_met_time (first assessment at which the criterion held) and met_time (from when it "
+    "held through the end; empty unless met). Times are in the data's unit (sessions, weeks or "
+    "months, stated at the top). The methods comparison uses the same trajectories and the same "
+    "missing-data strategy as every definition."
 )
 
 nb = nbf.v4.new_notebook()
@@ -36,7 +44,7 @@ m_functional: float = None  # functional population mean (points), for cutoffs b
 sd_functional: float = None  # functional population SD (points), for cutoffs b and c
 post: str = "last"  # post score: "last" observed, or a time point such as "8"
 definitions: str = ""  # definitions YAML file; empty means the package default
-missing: str = "last_available"  # missing-data strategy: last_available, locf or completers
+missing: str = "last_available"  # missing-data strategy: last_available, locf, bocf, completers or dropout_as_failure
 rci_methods: list = ["JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"]  # reliable-change methods compared
 group: str = "arm"  # client-table column to split prevalence by ("" for none)
 suppress_small_counts: bool = True  # show counts 1-4 as "<5" and suppress derived percentages
@@ -56,7 +64,7 @@ nb.cells = [
     code(
         """import pandas as pd
 
-from analysis import clinsig, outcomes, plots, report, stats, workflow
+from analysis import agreement, clinsig, outcomes, plots, report, rules, stats, workflow
 
 nd = workflow.outcomes_for_notebook(
     dataset,
@@ -97,7 +105,8 @@ report.show_banner(
         "suppress_small_counts"}}, "reliability_source": reliability_cited},
     summary=f"{result['definition'].nunique()} definition(s) could be computed on these data. "
     f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
-    f"the headline definitions was: {headline}. Missing-data strategy: {missing}.",
+    f"the headline definitions was: {headline}. Missing-data strategy: {missing}. Times in "
+    f"outcomes.csv are in {cohort.time_unit}s.",
 )"""
     ),
     md("## The definitions"),
@@ -177,7 +186,7 @@ else:
     code(
         """methods = None if not jt_ok else outcomes.compare_methods(
     cohort, measure, reliability=reliability, methods=tuple(rci_methods), cutoff_type=cutoff_type,
-    m_functional=m_functional, sd_functional=sd_functional, post=post_rule,
+    m_functional=m_functional, sd_functional=sd_functional, post=post_rule, missing=missing,
 )
 if methods is not None:
     report.write_csv(methods, output_dir, "methods_outcomes.csv")
@@ -201,12 +210,14 @@ if methods is not None:
         "success under one and not the other (counts only; no client is listed)."
     ),
     code(
-        """dis = outcomes.disagreement_counts(nd.outcomes)
+        """pairs = agreement.pairwise_agreement(nd.outcomes)
+dis = pairs[["definition_a", "definition_b", "n_both", "both_met", "only_a", "only_b", "neither",
+             "percent_agree"]].assign(n_disagree=pairs["only_a"] + pairs["only_b"])
 report.write_csv(dis, output_dir, "disagreement.csv")
 shown = dis.round({"percent_agree": 1}).rename(columns=lambda c: c.replace("_", " "))
 if suppress_small_counts:
     shown = report.suppress_small_counts(
-        shown, ["both met", "only a", "only b", "neither", "n disagree"], ["percent agree"]
+        shown, ["n both", "both met", "only a", "only b", "neither", "n disagree"], ["percent agree"]
     )
 report.show_table(shown, "Pairs of headline definitions: agreement and disagreement (clients)")"""
     ),
@@ -224,7 +235,8 @@ rows = [
      "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"),
     ("post score", "last observed score after baseline" if post == "last" else f"time {post}",
      "parameter of this report"),
-    ("missing data", missing, "parameter of this report (analysis.rules.Trajectories)"),
+    ("missing data", rules.MISSING_STRATEGY_TEXT[missing],
+     "parameter of this report (analysis.rules.MISSING_STRATEGY_TEXT)"),
     ("small counts", f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
      if suppress_small_counts else "shown as they are (suppression off)",
      "disclosure control rule for published health statistics (NHS England); "

@@ -3,47 +3,108 @@ from _compare_common import BASE_PARAMETERS, SETUP, code, md, methods_cell, writ
 
 PARAMS = BASE_PARAMETERS.replace(
     'output_dir: str = ""',
+    'event: str = "sustained"  # event definition: sustained (met and held to the end) or first_met\n'
     'alliance_measure: str = "wai_sr"  # alliance measure for the Cox model: wai_sr or srs\n'
-    'early_sessions: int = 3  # first sessions averaged for early alliance\n'
+    'landmark: int = 3  # landmark L: alliance averaged over sessions 1 to L, Cox models from L on\n'
     'output_dir: str = ""',
 )
 cells = [
     md(
         "# How fast is each definition met?\n\n"
-        "Time from baseline to the first assessment at which each definition held. Dropout and "
-        "the end of treatment end follow-up: Kaplan-Meier curves treat both as censoring, the "
-        "cumulative incidence treats dropout as a competing event."
+        "Time from each client's own baseline assessment to success under each definition. The "
+        "event is named at the top: *sustained* (the default: the assessment from which the "
+        "definition held through the end of the client's course, so that the clients with the "
+        "event are exactly those counted as met in notebook 01) or *first met* (the first "
+        "assessment at which the criterion held, even if it was lost again). Dropout and the end "
+        "of treatment end follow-up: Kaplan-Meier curves treat both as censoring, the cumulative "
+        "incidence treats dropout as a competing event."
     ),
     code(
         SETUP
         + '''
-tte = survival.time_to_event(result, cohort.scores, cohort.clients)
-km = survival.km_summary(tte)
+tte_all = survival.time_to_event(nd.all_outcomes, cohort.scores, cohort.clients, event=event)
+km_all = survival.km_summary(tte_all)
+prev_all = stats.prevalence(nd.all_outcomes).set_index("definition")
+excluded = tte_all.attrs["excluded"]
+km_all["n_met_notebook_01"] = km_all["definition"].map(prev_all["n_met"])
+km_all["n_evaluable_notebook_01"] = km_all["definition"].map(prev_all["n_evaluable"])
+km_all["n_excluded"] = km_all["definition"].map(excluded.groupby("definition")["n"].sum()).fillna(0).astype(int)
+report.write_csv(km_all, output_dir, "survival_median_all.csv")
+tte = tte_all.loc[tte_all["definition"].isin(set(result["definition"]))].reset_index(drop=True)
+km = km_all.loc[km_all["definition"].isin(set(result["definition"]))].reset_index(drop=True)
 report.write_csv(km, output_dir, "survival_median.csv")
 report.show_banner(
     cohort,
     {**shown_parameters, **{k: v for k, v in globals().items() if k in {
-        "run_name", "dataset", "measure", "reliability", "cutoff_type", "post", "group",
-        "alliance_measure", "early_sessions", "suppress_small_counts"}}},
-    summary=f"Time is counted in {units} since baseline; {int((tte['event_type'] == 2).sum())} "
-    "client-definition records end in dropout before success.",
+        "run_name", "dataset", "measure", "reliability", "cutoff_type", "post", "group", "event",
+        "alliance_measure", "landmark", "suppress_small_counts"}}},
+    summary=f"Time is counted in {units} from each client's own baseline; event: "
+    f"{survival.EVENT_DEFINITIONS[event]}. {int((tte['event_type'] == 2).sum())} "
+    "client-definition records of the headline definitions end in dropout before success.",
 )'''
     ),
-    md("## Kaplan-Meier: time to first success\n\nMedian time with 95 % interval (NaN: not reached)."),
+    md(
+        "## Kaplan-Meier: time to success\n\n"
+        "Median time with 95 % interval (not reached: the curve stays above one half). Every "
+        "definition the run computes is in the CSV file survival_median_all.csv; the headline "
+        "ones are shown here."
+    ),
     code(
-        '''report.show_table(workflow.format_km(km, units, suppress_small_counts), f"Time to first success, in {units}")
+        '''report.show_table(workflow.format_km(km, units, suppress_small_counts), f"Time to success ({event}), in {units}")
 curves = survival.km_curves(tte)
 report.write_csv(curves, output_dir, "survival_km_curves.csv")
-report.show_figure(plots_compare.km_plot(curves, units=units, title=f"Time to first success, {run_name}"))'''
+report.show_figure(plots_compare.km_plot(curves, units=units, title=f"Time to success ({event}), {run_name}"))
+if len(excluded):
+    say("Records that cannot enter a time-to-event analysis (counted, not dropped silently): " + "; ".join(
+        f"{r.definition.replace('_', ' ')}: {r.n} {r.reason}" for r in excluded.itertuples()) + ".")'''
+    ),
+    md(
+        "## Does this agree with notebook 01?\n\n"
+        "Under the sustained event, a client has the event exactly when notebook 01 counts them "
+        "as met, so the share of evaluable clients with the event equals notebook 01's share met. "
+        "The Kaplan-Meier share met by the end is higher when clients are censored early (it "
+        "estimates what would have been seen with full follow-up); under the first-met event both "
+        "are higher, because criteria met once and lost again count."
+    ),
+    code(
+        '''rec = km_all.assign(
+    events=km_all["n_met"] + km_all["definition"].map(
+        excluded.loc[excluded["reason"].str.startswith("met at the first")].groupby("definition")["n"].sum()
+    ).fillna(0).astype(int),
+)
+rec = rec.assign(
+    share_events=100 * rec["events"] / (rec["n"] + rec["n_excluded"]),
+    share_notebook_01=100 * rec["n_met_notebook_01"] / rec["n_evaluable_notebook_01"],
+    share_km_end=100 * rec["proportion_met_end"],
+)
+report.write_csv(rec, output_dir, "survival_reconciliation.csv")
+shown = pd.DataFrame({
+    "definition": rec["definition"].str.replace("_", " "),
+    "evaluable (notebook 01)": rec["n_evaluable_notebook_01"],
+    "% met (notebook 01)": rec["share_notebook_01"].round(1),
+    f"% with the event ({event})": rec["share_events"].round(1),
+    "% met by end (Kaplan-Meier)": rec["share_km_end"].round(1),
+})
+if suppress_small_counts:
+    shown = report.suppress_small_counts(shown, ["evaluable (notebook 01)"], list(shown.columns[2:]))
+report.show_table(shown, "Share met: notebook 01 and this report, every definition")
+first = rec.loc[rec["definition"].isin(set(result["definition"]))].head(1)
+for r in first.itertuples():
+    say(f"For {r.definition.replace('_', ' ')}: notebook 01 counts {r.n_met_notebook_01} of "
+        f"{r.n_evaluable_notebook_01} evaluable clients as met ({r.share_notebook_01:.1f} %); "
+        f"here {r.events} of {r.n + r.n_excluded} have the {event} event ({r.share_events:.1f} %)"
+        + (", the same share." if abs(r.share_events - r.share_notebook_01) < 1e-9 else
+           ": the first-met event also counts criteria met once and lost again.")
+        + f" The Kaplan-Meier estimate of the share met by the end is {r.share_km_end:.1f} %.")'''
     ),
     md("## In weeks"),
     code(
         '''if tte["weeks"].notna().any():
     km_w = survival.km_summary(tte, duration="weeks")
     report.write_csv(km_w, output_dir, "survival_median_weeks.csv")
-    report.show_table(workflow.format_km(km_w, "weeks", suppress_small_counts), "Time to first success, in weeks (from dates)")
+    report.show_table(workflow.format_km(km_w, "weeks", suppress_small_counts), f"Time to success ({event}), in weeks (from dates)")
     report.show_figure(plots_compare.km_plot(survival.km_curves(tte, duration="weeks"), units="weeks",
-                                             title=f"Time to first success in weeks, {run_name}"))
+                                             title=f"Time to success ({event}) in weeks, {run_name}"))
 else:
     say(workflow.absent("Time in weeks", cohort, f"assessment dates (its time is in {units})"))'''
     ),
@@ -68,34 +129,54 @@ else:
         '''if has_group:
     lr = survival.logrank_by_group(tte, cohort.clients, group=group)
     report.write_csv(lr, output_dir, "survival_logrank.csv")
-    report.show_table(lr.drop(columns=["n", "n_met"]).round(4), f"Log-rank test of time to first success by {group}")
+    report.show_table(lr.drop(columns=["n", "n_met"]).round(4), f"Log-rank test of time to success ({event}) by {group}")
 else:
     say(workflow.absent("Log-rank test between groups", cohort, f"client column {group!r} with two or more groups"))'''
     ),
     md(
-        "## What predicts a faster success? Cox model\n\n"
-        "Hazard ratios per point of baseline severity and of early alliance, and for the arm; "
-        "the proportional-hazards assumption is checked per covariate (Grambsch-Therneau test on "
+        "## What predicts a faster success? Cox model from the landmark\n\n"
+        "Hazard ratios per point of baseline severity and of early alliance, and for the arm. "
+        "Early alliance is the mean over sessions 1 to L (the landmark, a parameter); so that it "
+        "can only predict what comes after it, the models count time from L and include only "
+        "clients still in treatment and not yet meeting the definition at L (a landmark "
+        "analysis). Definitions built from alliance scores are left out: the alliance would "
+        "predict itself. A model with separation or without convergence says *not estimable*. "
+        "The proportional-hazards assumption is checked per covariate (Grambsch-Therneau test on "
         "rank-transformed time: a small p means the hazard ratio changes over time)."
     ),
     code(
         '''cov = nd.baseline.rename(columns={"severity": "baseline_severity"})
+lm_time = float(landmark)
 if workflow.has_measure(cohort, alliance_measure):
-    early = alliance.early_alliance(cohort.scores, alliance_measure, early_sessions)
+    early = alliance.early_alliance(cohort.scores, alliance_measure, landmark)
+    lm_time = early.attrs["landmark"]
     cov = cov.merge(early[["id", "early_alliance"]], on="id", how="left")
 else:
     say(workflow.absent("Early alliance in the Cox model", cohort, f"alliance scores ({alliance_measure})"))
 if has_group:
     cov = cov.merge(cohort.clients[["id", group]], on="id", how="left")
-coef, ph = survival.cox_models(tte, cov)
+alliance_based = {
+    d for d, f, m in zip(result["definition"], result["family"], result["measures"])
+    if f == "alliance" or {"wai_sr", "srs", alliance_measure} & set(str(m).split("+"))
+}
+tte_lm = survival.time_to_event(
+    result.loc[~result["definition"].isin(alliance_based)], cohort.scores, cohort.clients,
+    event=event, landmark=lm_time,
+)
+coef, ph = survival.cox_models(tte_lm, cov)
 report.write_csv(coef, output_dir, "survival_cox.csv")
 report.write_csv(ph, output_dir, "survival_cox_ph_test.csv")
 shown = pd.DataFrame({
     "definition": coef["definition"].str.replace("_", " "), "covariate": coef["covariate"],
-    "hazard ratio (95% CI)": workflow.format_estimate(coef["hazard_ratio"], coef["ci_low"], coef["ci_high"]),
+    "hazard ratio (95% CI)": [
+        n if n.startswith("not estimable") else e for e, n in zip(
+            workflow.format_estimate(coef["hazard_ratio"], coef["ci_low"], coef["ci_high"]), coef["note"])],
     "p": coef["p_value"].round(4), "clients": coef["n"], "met": coef["n_met"], "note": coef["note"],
 })
-report.show_table(shown, "Cox proportional-hazards models of time to first success")
+report.show_table(shown, f"Cox models of time to success from the landmark ({units[:-1]} {lm_time:g})")
+if alliance_based:
+    say("Left out of the Cox models (built from alliance scores): "
+        + ", ".join(sorted(d.replace("_", " ") for d in alliance_based)) + ".")
 if len(ph):
     report.show_table(ph.round(4), "Proportional-hazards check (Grambsch-Therneau, rank time)")
     bad = ph.loc[ph["p_value"] < 0.05]
@@ -105,9 +186,16 @@ if len(ph):
     ),
     methods_cell(
 
-        "Time to event: from the baseline assessment to the first later assessment at which the "
-        "definition held (the outcomes table's `first_met`), else to the last observed assessment "
-        "(censored). Kaplan-Meier (Kaplan & Meier 1958) and median with the Brookmeyer-Crowley "
+        "Time to event: from each client's own baseline assessment (the outcomes table's "
+        "baseline_time) to the event, else to the client's post time (censored). Two event "
+        "definitions: sustained (default; met_time, the assessment from which the definition held "
+        "through the end, so the clients with the event are those met in notebook 01) and first "
+        "met (first_met_time). Records met at the first assessment, or without an assessment "
+        "after baseline, have no time at risk and are counted apart. Cox models use a landmark "
+        "at session L (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719): early alliance "
+        "over sessions 1..L, time from L, clients still in treatment and not yet meeting the "
+        "definition at L; monotone likelihood (Heinze & Schemper 2001) is reported as not "
+        "estimable. Kaplan-Meier (Kaplan & Meier 1958) and median with the Brookmeyer-Crowley "
         "interval (lifelines). Aalen-Johansen cumulative incidence (Aalen & Johansen 1978) with "
         "tied discrete times handled exactly, not by random jittering. Log-rank test (Mantel "
         "1966). Cox model (Cox 1972, Efron ties) with the Grambsch & Therneau (1994) test. Only "

@@ -4,11 +4,7 @@ from _compare_common import BASE_PARAMETERS, SETUP, code, md, methods_cell, writ
 PARAMS = BASE_PARAMETERS.replace(
     'output_dir: str = ""',
     'alliance_measure: str = "wai_sr"  # alliance measure: wai_sr (12-60) or srs (0-40), higher is better\n'
-    'early_sessions: int = 3  # first sessions averaged for early alliance\n'
-    'alliance_threshold: float = 48.0  # points; WAI-SR item mean 4 (a convention); use 36 for the SRS\n'
-    'alliance_by_session: float = 6.0  # session by which the alliance threshold must be reached\n'
-    'alliance_growth_points: float = 4.0  # points of growth from first to last sessions that count\n'
-    'rupture_drop: float = 4.0  # points of session-to-session fall that count as a rupture\n'
+    'landmark: int = 3  # landmark L: alliance averaged over sessions 1 to L predicts success after L\n'
     'output_dir: str = ""',
 )
 cells = [
@@ -27,26 +23,34 @@ therapist_ok = "therapist" in cohort.clients.columns and cohort.clients["therapi
 report.show_banner(
     cohort,
     {**shown_parameters, **{k: v for k, v in globals().items() if k in {
-        "run_name", "dataset", "measure", "reliability", "alliance_measure", "early_sessions",
-        "alliance_threshold", "alliance_by_session", "alliance_growth_points", "rupture_drop",
+        "run_name", "dataset", "measure", "reliability", "alliance_measure", "landmark",
         "suppress_small_counts"}}},
     summary=("Alliance scores: " + (alliance_measure if alliance_ok else "none in this dataset")
              + "; therapists: " + ("recorded" if therapist_ok else "not recorded") + "."),
 )'''
     ),
     md(
-        "## Early alliance as a predictor of each definition\n\n"
-        "Correlation of success (1/0) with the mean alliance over the first sessions, and the "
-        "partial correlation controlling for baseline severity on the primary measure. The "
-        "meta-analytic alliance-outcome correlation is r = .28 (Flueckiger et al. 2018). "
-        "Definitions of the alliance family are themselves built from alliance scores, so their "
-        "correlation with early alliance is high by construction, not a finding."
+        "## Early alliance as a predictor of each definition: a landmark design\n\n"
+        "Correlation of success (1/0) with the mean alliance over sessions 1 to L (the landmark, a "
+        "parameter), and the partial correlation controlling for baseline severity on the primary "
+        "measure. So that the alliance can only predict what comes after it, a client enters a "
+        "definition's analysis only when still in treatment after L and not yet meeting the "
+        "definition at L: otherwise early alliance would 'predict' successes already reached "
+        "while it was measured. Definitions built from alliance scores (the alliance family, and "
+        "composites with an alliance part) would predict themselves; they are listed apart and "
+        "left out of the forest plot. The meta-analytic alliance-outcome correlation is r = .28 "
+        "(Flueckiger et al. 2018)."
     ),
     code(
         '''if alliance_ok:
-    early = alliance.early_alliance(cohort.scores, alliance_measure, early_sessions)
-    pred = alliance.alliance_predicts_outcomes(result, early, severity=nd.baseline)
+    early = alliance.early_alliance(cohort.scores, alliance_measure, landmark)
+    lm_time = early.attrs["landmark"]
+    pred = alliance.alliance_predicts_outcomes(
+        nd.all_outcomes, early, severity=nd.baseline, landmark=lm_time,
+        alliance_measures=tuple(dict.fromkeys(("wai_sr", "srs", alliance_measure))))
     report.write_csv(pred, output_dir, "alliance_predicts_outcomes.csv")
+    own = pred.loc[pred["predictor_of_itself"]]
+    pred = pred.loc[~pred["predictor_of_itself"] & pred["definition"].isin(set(result["definition"]))]
     shown = pd.DataFrame({
         "definition": pred["definition"].str.replace("_", " "), "clients": pred["n"], "met": pred["n_met"],
         "r (95% CI)": workflow.format_estimate(pred["r"], pred["r_ci_low"], pred["r_ci_high"]),
@@ -56,11 +60,14 @@ report.show_banner(
     })
     if suppress_small_counts:
         shown = report.suppress_small_counts(shown, ["clients", "met"], shown.columns[3:5], ("met", "clients"))
-    report.show_table(shown, f"Early {alliance_measure} (sessions 1-{early_sessions}) and success")
-    if pred["r"].notna().any():
+    report.show_table(shown, f"Early {alliance_measure} (sessions 1-{lm_time:g}) and success after session {lm_time:g}")
+    if len(own):
+        say("Not predicted by the alliance, because built from alliance scores (listed apart): "
+            + ", ".join(own["definition"].str.replace("_", " ")) + ".")
+    if pred["partial_r"].notna().any():
         report.show_figure(plots_compare.forest_plot(
             pred, "partial_r", "partial_ci_low", "partial_ci_high", xlabel="partial correlation with early alliance",
-            title=f"Early alliance and success, severity held constant, {run_name}"))
+            title=f"Early alliance and later success, severity held constant, {run_name}"))
 else:
     say(workflow.absent("Early alliance as a predictor", cohort, f"alliance scores ({alliance_measure})"))'''
     ),
@@ -85,28 +92,24 @@ else:
     ),
     md(
         "## Alliance as an outcome\n\n"
-        "Three alliance definitions of success: the alliance reaches the threshold by the given "
-        "session; it grows from the first to the last sessions; a rupture (a marked fall) is "
-        "followed by repair (a return to the earlier level)."
+        "The alliance definitions of the definitions file (the same ones notebook 01 counts: "
+        "one rule each, with its source), and how they agree with the other definitions."
     ),
     code(
-        '''if alliance_ok:
-    a_out = alliance.alliance_outcomes(
-        cohort.scores, cohort.clients, alliance_measure, threshold=alliance_threshold,
-        by_session=alliance_by_session, early_sessions=early_sessions,
-        growth_points=alliance_growth_points, rupture_drop=rupture_drop)
+        '''a_out = nd.all_outcomes.loc[nd.all_outcomes["family"] == "alliance"]
+if len(a_out):
     a_prev = stats.prevalence(a_out)
     report.write_csv(a_prev, output_dir, "alliance_outcome_prevalence.csv")
     report.show_table(report.format_prevalence(a_prev, suppress=suppress_small_counts),
                       "Alliance definitions of success")
-    both = pd.concat([result, a_out], ignore_index=True)
+    both = pd.concat([result.loc[result["family"] != "alliance"], a_out], ignore_index=True)
     a_pairs = agreement.pairwise_agreement(both)
     a_pairs = a_pairs.loc[(a_pairs["family_a"] == "alliance") != (a_pairs["family_b"] == "alliance")]
     report.write_csv(a_pairs, output_dir, "alliance_outcome_agreement.csv")
     report.show_table(workflow.format_pairs(a_pairs, suppress=suppress_small_counts),
-                      "Agreement of alliance definitions with the symptom definitions")
+                      "Agreement of alliance definitions with the other definitions")
 else:
-    say(workflow.absent("Alliance as an outcome", cohort, f"alliance scores ({alliance_measure})"))'''
+    say(workflow.absent("Alliance as an outcome", cohort, "alliance scores for the alliance definitions"))'''
     ),
     md(
         "## Therapist effects\n\n"
@@ -139,10 +142,11 @@ else:
         "Correlations with Fisher-z intervals (pingouin `corr`, `partial_corr`); repeated-measures "
         "correlation (Bakdash & Marusich 2017, pingouin `rm_corr`); next-session change: linear "
         "mixed model with a random intercept per client and the alliance split into within- and "
-        "between-client parts (Curran & Bauer 2011; statsmodels). Alliance definitions after "
-        "Duncan et al. (2003, SRS cutoff 36), Kivlighan & Shaughnessy (2000, growth) and "
-        "Stevens et al. (2007, rupture and repair); the WAI-SR threshold is a convention (no "
-        "published cutoff). Therapist ICC: random-intercept model (statsmodels MixedLM, REML); "
+        "between-client parts (Curran & Bauer 2011; statsmodels). Early alliance as a predictor: "
+        "landmark design (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719), alliance "
+        "over sessions 1..L, outcomes of clients still in treatment and not yet meeting the "
+        "definition at L; alliance-based definitions are not predicted by the alliance. Alliance "
+        "definitions: those of the definitions file, with their sources (listed below). Therapist ICC: random-intercept model (statsmodels MixedLM, REML); "
         "for success (1/0) a linear-probability approximation. Reference values: alliance-outcome "
         "r = .278 (Flueckiger et al. 2018, Psychotherapy 55(4):316); therapist effects about 5 % "
         "(Johns et al. 2019, Clin Psychol Rev 67:78)."

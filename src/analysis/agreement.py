@@ -1,10 +1,9 @@
 """Do the definitions agree? Kappa, PABAK, McNemar, overlap, family disagreement, severity bias.
 
-Every function takes the tidy per-client outcomes table (columns ``id, definition, family,
-measure, status, reason, baseline, post, change, rci, category, first_met, n_timepoints``; see
-:mod:`analysis.outcomes`) and works on its columns only, never on particular definition names, so
-it serves any set of definitions. A client enters a pairwise comparison only when evaluable
-(``met`` or ``not_met``) under both definitions of the pair. Nothing here returns client
+Every function takes the outcomes table (:data:`analysis.outcomes.OUTCOME_COLUMNS`, produced by
+:func:`analysis.outcomes.score_definitions`) and works on its columns only, never on particular
+definition names, so it serves any set of definitions. A client enters a pairwise comparison only
+when evaluable (``met`` or ``not_met``) under both definitions of the pair. Nothing here returns client
 identifiers except :func:`success_indicators`, whose rows are for further computation, not display.
 """
 
@@ -17,6 +16,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import binom, chi2, norm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+from analysis.io import check_separation
 
 __all__ = [
     "MCNEMAR_METHODS",
@@ -579,8 +580,9 @@ def severity_bias(
     -----
     ``logit P(met) = b0 + b1 * severity``, maximum likelihood (statsmodels ``Logit``); odds ratio
     ``exp(per * b1)`` with Wald interval ``exp(per * (b1 +/- z SE))``. No estimate when the
-    definition is constant, there are fewer than 10 clients, or the fit does not converge (e.g.
-    perfect separation).
+    definition is constant or there are fewer than 10 clients; "not estimable: <reason>" when
+    baseline severity separates met from not met (complete or quasi-complete separation,
+    :func:`analysis.io.check_separation`; Albert & Anderson 1984) or the fit does not converge.
 
     References
     ----------
@@ -623,6 +625,8 @@ def severity_bias(
             row["note"] = "every evaluable client has the same result"
         elif np.ptp(x) == 0:
             row["note"] = "every evaluable client has the same baseline score"
+        elif sep := check_separation(pd.DataFrame({"severity": x, "met": y}), ["severity"], "met"):
+            row["note"] = f"not estimable: separation ({sep})"
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", ConvergenceWarning)
@@ -643,6 +647,9 @@ def severity_bias(
                     RuntimeWarning,
                     np.linalg.LinAlgError,
                 ) as exc:
-                    row["note"] = f"logistic regression did not converge ({type(exc).__name__})"
+                    row["note"] = (
+                        f"not estimable: the logistic regression did not converge "
+                        f"({type(exc).__name__})"
+                    )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -16,15 +16,12 @@ import pingouin as pg
 import statsmodels.formula.api as smf
 from scipy.stats import norm
 
-from analysis.outcomes import OUTCOME_COLUMNS
-
 __all__ = [
     "early_alliance",
     "alliance_predicts_outcomes",
     "session_pairs",
     "within_client_association",
     "alliance_predicts_next_change",
-    "alliance_outcomes",
     "therapist_icc",
 ]
 
@@ -91,7 +88,8 @@ def early_alliance(
     -------
     pandas.DataFrame
         One row per client with an early score: ``id``, ``early_alliance`` (mean, points),
-        ``n_early`` (early scores observed).
+        ``n_early`` (early scores observed). ``attrs["landmark"]`` is the time of the last early
+        session (the landmark L of :func:`alliance_predicts_outcomes`).
 
     Raises
     ------
@@ -105,6 +103,7 @@ def early_alliance(
     last_early = times[min(int(sessions), len(times)) - 1]
     early = rows.loc[rows["time"] <= last_early]
     out = early.groupby("id")["score"].agg(early_alliance="mean", n_early="size").reset_index()
+    out.attrs["landmark"] = float(last_early)
     return out
 
 
@@ -113,60 +112,92 @@ def alliance_predicts_outcomes(
     early: pd.DataFrame,
     severity: pd.DataFrame | None = None,
     min_n: int = 10,
+    landmark: float | None = None,
+    alliance_measures: tuple[str, ...] = ("wai_sr", "srs"),
 ) -> pd.DataFrame:
-    """Early alliance and success under each definition: correlation and partial correlation.
+    """Early alliance and later success under each definition, in a landmark design.
 
     Parameters
     ----------
     outcomes : pandas.DataFrame
-        Tidy outcomes table; evaluable rows (met / not met) are used.
+        The outcomes table (:func:`analysis.outcomes.score_definitions`); evaluable rows are used.
     early : pandas.DataFrame
-        Output of :func:`early_alliance` (``id``, ``early_alliance``).
+        Output of :func:`early_alliance` (``id``, ``early_alliance``: mean over sessions 1..L).
     severity : pandas.DataFrame, optional
         ``id``, ``severity`` (baseline symptom score, points) to partial out. Default: each
         definition's own ``baseline``.
     min_n : int
         Smallest number of clients for an estimate.
+    landmark : float, optional
+        Landmark time L (default ``early.attrs["landmark"]``, the last early session): a client
+        enters a definition's analysis only when still in treatment after L (``post_time`` > L)
+        and not yet meeting the definition at L (``first_met_time`` missing or > L), so that an
+        alliance measured up to L can only predict a success that comes after it.
+    alliance_measures : tuple of str
+        Measures of the alliance: a definition of the alliance family, or one built on these
+        measures (e.g. a composite with an alliance part), is not predicted by the alliance (it
+        would predict itself); its row is listed with ``predictor_of_itself`` True and no estimate.
 
     Returns
     -------
     pandas.DataFrame
-        One row per definition: ``definition``, ``family``, ``n``, ``n_met``, ``r``
-        (point-biserial correlation of success, 1/0, with early alliance), ``r_ci_low``,
-        ``r_ci_high``, ``r_p``, ``partial_r`` (baseline severity held constant), ``partial_ci_low``,
-        ``partial_ci_high``, ``partial_p``, ``note``.
+        One row per definition: ``definition``, ``family``, ``predictor_of_itself`` (bool),
+        ``landmark`` (L), ``n`` (clients in the landmark set), ``n_met``, ``r`` (point-biserial
+        correlation of success, 1/0, with early alliance), ``r_ci_low``, ``r_ci_high``, ``r_p``,
+        ``partial_r`` (baseline severity held constant), ``partial_ci_low``, ``partial_ci_high``,
+        ``partial_p``, ``note``.
 
     Notes
     -----
     Pearson correlation with the Fisher-z interval (pingouin ``corr``, ``partial_corr``). With a
-    binary outcome this is the point-biserial correlation; if success were a median split of a
-    normal latent outcome correlated rho with alliance, r would be about 0.80 rho (Cohen 1983).
-    The meta-analytic alliance-outcome correlation is .278 [.256, .299] (Flueckiger et al. 2018).
+    binary outcome this is the point-biserial correlation. Without the landmark, successes reached
+    during sessions 1..L (while the alliance is measured) make early alliance look predictive of
+    an outcome it only accompanies (Flueckiger et al. 2020 on reverse causation; landmark
+    analysis: Anderson, Cain & Gelber 1983). The meta-analytic alliance-outcome correlation is
+    .278 [.256, .299] (Flueckiger et al. 2018).
 
     References
     ----------
     Flueckiger C., Del Re A.C., Wampold B.E. & Horvath A.O. (2018) The alliance in adult
     psychotherapy: a meta-analytic synthesis. Psychotherapy 55(4):316-340.
-    Cohen J. (1983) The cost of dichotomization. Appl Psychol Meas 7(3):249-253.
+    Anderson J.R., Cain K.C. & Gelber R.D. (1983) Analysis of survival by tumor response.
+    J Clin Oncol 1(11):710-719.
     """
     _need(outcomes, ("id", "definition", "status", "baseline"), "outcomes")
     _need(early, ("id", "early_alliance"), "early")
-    data = outcomes.loc[outcomes["status"].isin(["met", "not_met"])].merge(
-        early[["id", "early_alliance"]], on="id", how="inner"
-    )
+    lm = landmark if landmark is not None else early.attrs.get("landmark")
+    data = outcomes.loc[outcomes["status"].isin(["met", "not_met"])]
+    if lm is not None:
+        _need(outcomes, ("post_time", "first_met_time"), "outcomes")
+        lm = float(lm)
+        still = data["post_time"].gt(lm) & ~data["first_met_time"].le(lm)
+        data = data.loc[still]
+    data = data.merge(early[["id", "early_alliance"]], on="id", how="inner")
     if severity is not None:
         _need(severity, ("id", "severity"), "severity")
         data = data.merge(severity[["id", "severity"]], on="id", how="left")
     else:
         data = data.assign(severity=data["baseline"])
     data = data.assign(success=data["status"].eq("met").astype(float))
-    fam = outcomes.drop_duplicates("definition").set_index("definition")
+    first = outcomes.drop_duplicates("definition").set_index("definition")
+    # every measure a definition used, over all its rows (a client-chosen definition varies)
+    used = (
+        outcomes.groupby("definition", sort=False)["measures"].agg(
+            lambda m: set("+".join(m.astype(str).unique()).split("+"))
+        )
+        if "measures" in outcomes.columns
+        else pd.Series(dtype=object)
+    )
     rows = []
     for d in dict.fromkeys(outcomes["definition"]):
+        fam = first["family"].get(d, "") if "family" in first else ""
+        itself = fam == "alliance" or bool(used.get(d, set()) & set(alliance_measures))
         sub = data.loc[(data["definition"] == d)].dropna(subset=["early_alliance", "severity"])
         row = {
             "definition": d,
-            "family": fam["family"].get(d, "") if "family" in fam else "",
+            "family": fam,
+            "predictor_of_itself": itself,
+            "landmark": np.nan if lm is None else lm,
             "n": len(sub),
             "n_met": int(sub["success"].sum()),
         }
@@ -182,7 +213,9 @@ def alliance_predicts_outcomes(
         ):
             row[k] = np.nan
         row["note"] = ""
-        if len(sub) < min_n:
+        if itself:
+            row["note"] = "built from alliance scores: alliance cannot predict it (listed apart)"
+        elif len(sub) < min_n:
             row["note"] = f"fewer than {min_n} clients with early alliance"
         elif sub["success"].nunique() < 2:
             row["note"] = "every client has the same result"
@@ -356,136 +389,6 @@ def alliance_predicts_next_change(pairs: pd.DataFrame, alpha: float = 0.05) -> p
             "note": note,
         }
     )
-
-
-def alliance_outcomes(
-    scores: pd.DataFrame,
-    clients: pd.DataFrame,
-    measure: str = "wai_sr",
-    threshold: float = 48.0,
-    by_session: float = 6.0,
-    early_sessions: int = 3,
-    growth_points: float = 4.0,
-    rupture_drop: float = 4.0,
-) -> pd.DataFrame:
-    """Alliance as an outcome: threshold, growth and rupture-repair definitions, per client.
-
-    Parameters
-    ----------
-    scores, clients : pandas.DataFrame
-        Long scores and client table (every client appears in the result). Not modified.
-    measure : str
-        Alliance measure (``wai_sr``: 12-60; ``srs``: 0-40; higher is better).
-    threshold : float
-        ``alliance_threshold`` is met when a score at or above it is reached by ``by_session``
-        (points). No published cutoff exists for the WAI-SR; 48 is a mean item rating of 4
-        ("often") on its 1-5 scale, a convention to set per study. For the SRS, 36 is the
-        published alliance-concern cutoff (Duncan et al. 2003).
-    by_session : float
-        Last time point (session) by which the threshold must be reached.
-    early_sessions : int
-        Number of first and of last observed sessions averaged for growth.
-    growth_points : float
-        ``alliance_growth`` is met when the mean of the last ``early_sessions`` scores exceeds the
-        mean of the first ``early_sessions`` by at least this many points.
-    rupture_drop : float
-        A rupture is a fall of at least this many points from one observed session to the next;
-        ``rupture_repair`` is met when a later score returns to at least the pre-rupture level.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The outcomes table (:data:`analysis.outcomes.OUTCOME_COLUMNS`), family ``alliance``:
-        ``baseline`` = first alliance score, ``post`` = last, ``change`` = post - baseline,
-        ``rci`` NaN, ``category`` "", ``first_met`` = session at which the criterion first held.
-        ``alliance_threshold`` is evaluable with a score by ``by_session``; ``alliance_growth``
-        with at least ``2 * early_sessions`` scores; ``rupture_repair`` with at least 3 scores
-        (not met: no rupture, or no repair).
-
-    Raises
-    ------
-    ValueError
-        If the measure is absent.
-
-    References
-    ----------
-    Duncan B.L. et al. (2003) The Session Rating Scale. J Brief Ther 3(1):3-12.
-    Hatcher R.L. & Gillaspy J.A. (2006) Psychother Res 16(1):12-25 (WAI-SR).
-    Stevens C.L., Muran J.C., Safran J.D., Gorman B.S. & Winston A. (2007) Levels and patterns of
-    the therapeutic alliance in brief psychotherapy. Am J Psychother 61(2):109-129 (rupture and
-    repair as a drop followed by a return).
-    Kivlighan D.M. & Shaughnessy P. (2000) J Couns Psychol 47(3):362-371 (alliance growth).
-    """
-    rows = _rows_of(scores, measure)
-    ids = pd.Index(clients["id"], name="id")
-    g = rows.groupby("id")
-    n_obs = g.size().reindex(ids, fill_value=0)
-    first = g["score"].first().reindex(ids)
-    last = g["score"].last().reindex(ids)
-    rank = g.cumcount()
-    rank_back = g.cumcount(ascending=False)
-    k = int(early_sessions)
-
-    def table(name, met, evaluable, reason, first_met):
-        status = np.where(~evaluable, "not_evaluable", np.where(met, "met", "not_met"))
-        return pd.DataFrame(
-            {
-                "id": ids.to_numpy(),
-                "definition": name,
-                "family": "alliance",
-                "measure": measure,
-                "status": status,
-                "reason": np.where(evaluable, "", reason),
-                "baseline": first.to_numpy(dtype=float),
-                "post": last.to_numpy(dtype=float),
-                "change": (last - first).to_numpy(dtype=float),
-                "rci": np.nan,
-                "category": "",
-                "first_met": np.asarray(first_met, dtype=float),
-                "n_timepoints": n_obs.to_numpy(dtype=int),
-            }
-        )
-
-    # threshold by a session
-    upto = rows.loc[rows["time"] <= by_session]
-    ev_t = upto.groupby("id").size().reindex(ids, fill_value=0).to_numpy() > 0
-    hit = upto.loc[upto["score"] >= threshold].groupby("id")["time"].min().reindex(ids)
-    t_thr = table(
-        "alliance_threshold",
-        hit.notna().to_numpy(),
-        ev_t,
-        f"no {measure} score by session {by_session:g}",
-        hit,
-    )
-    # growth: last k minus first k
-    early_m = rows.loc[rank < k].groupby("id")["score"].mean().reindex(ids)
-    late_m = rows.loc[rank_back < k].groupby("id")["score"].mean().reindex(ids)
-    ev_g = (n_obs >= 2 * k).to_numpy()
-    grow = (late_m - early_m).to_numpy() >= growth_points
-    # first time the running mean of the last k scores reaches early mean + growth_points
-    roll = g["score"].transform(lambda s: s.rolling(k).mean())
-    base_for = rows["id"].map(early_m)
-    ok_time = (rank >= 2 * k - 1) & (roll - base_for >= growth_points)
-    t_g = rows.loc[ok_time].groupby("id")["time"].min().reindex(ids)
-    t_grow = table(
-        "alliance_growth",
-        grow & ev_g,
-        ev_g,
-        f"fewer than {2 * k} {measure} scores",
-        t_g.where(grow),
-    )
-    # rupture-repair: a drop >= rupture_drop between consecutive scores, later back to the level
-    prev = g["score"].shift(1)
-    rupt = rows.assign(pre=prev, drop=prev - rows["score"])
-    rupt = rupt.loc[rupt["drop"] >= rupture_drop, ["id", "time", "pre"]]
-    rr = rupt.merge(rows, on="id", suffixes=("_r", ""))
-    rr = rr.loc[(rr["time"] > rr["time_r"]) & (rr["score"] >= rr["pre"])]
-    t_rep = rr.groupby("id")["time"].min().reindex(ids)
-    ev_r = (n_obs >= 3).to_numpy()
-    t_rr = table(
-        "rupture_repair", t_rep.notna().to_numpy(), ev_r, f"fewer than 3 {measure} scores", t_rep
-    )
-    return pd.concat([t_thr, t_grow, t_rr], ignore_index=True)[OUTCOME_COLUMNS]
 
 
 def therapist_icc(

@@ -106,12 +106,8 @@ SCHEMA: dict[str, Param] = {
         ),
         _P("definitions", str, "definitions YAML file; empty for the package default"),
         # the strategies of analysis.rules.MISSING_STRATEGIES
-        _P(
-            "missing",
-            str,
-            "missing-data strategy for the post score",
-            choices=("last_available", "locf", "completers"),
-        ),
+        _P("missing", str, "missing-data strategy, applied to every definition",
+           choices=("last_available", "locf", "bocf", "completers", "dropout_as_failure")),
         _P("compare", list, "definitions compared side by side; empty for the headline ones"),
         _P("m_functional", float, "functional population mean (points)", nullable=True),
         _P(

@@ -37,7 +37,45 @@ class NotComputable(ValueError):
     message, instead of failing the whole table; configuration errors stay plain ValueErrors.
     """
 
-MISSING_STRATEGIES = ("last_available", "locf", "completers")
+
+#: Missing-data strategies for the post score, named as the field names them (see
+#: :data:`MISSING_STRATEGY_TEXT` for the wording a report's Methods section uses).
+MISSING_STRATEGIES = ("last_available", "locf", "bocf", "completers", "dropout_as_failure")
+
+#: One paragraph per strategy, for the Methods section of every report (shown by the notebooks).
+MISSING_STRATEGY_TEXT = {
+    "last_available": (
+        "last_available: the post score is the client's last observed score after baseline (or "
+        "the score at the fixed post time); a client without one is not evaluable and leaves the "
+        "denominator."
+    ),
+    "locf": (
+        "locf (last observation carried forward): the post score is the client's last observed "
+        "score up to the post time (the last one, or the fixed time point), the baseline "
+        "included; a client seen only at baseline keeps the baseline score (change 0), as NHS "
+        "Talking Therapies reports do for paired scores."
+    ),
+    "bocf": (
+        "bocf (baseline observation carried forward): clients who dropped out (end reason "
+        "'dropout') and clients without a post score take their baseline score as the post "
+        "score (change 0, so no improvement), carried to their last observation (which still "
+        "ends their follow-up in time to success), a conservative imputation (National Research "
+        "Council (2010) The Prevention and Treatment of Missing Data in Clinical Trials, "
+        "National Academies Press, ch. 4)."
+    ),
+    "completers": (
+        "completers: only clients whose end reason is 'planned' are evaluable, under every "
+        "definition; the post score is their last observed score (or the one at the fixed post "
+        "time)."
+    ),
+    "dropout_as_failure": (
+        "dropout_as_failure (non-responder imputation): a client with a baseline score but no "
+        "post score counts as not met (a failure) under every definition for which they are "
+        "otherwise eligible, instead of leaving the denominator (National Research Council "
+        "(2010), ch. 4). Definitions judged on the whole trajectory (alliance threshold, growth, "
+        "rupture-repair, flag counts) count a client seen only at baseline as not met."
+    ),
+}
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
 
@@ -54,6 +92,10 @@ class RuleResult:
     rci: np.ndarray | None = None
     category: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: time from which the criterion held at every later assessment up to the post time (NaN if
+    #: it did not hold at the last one); None when the rule has no assessment-by-assessment
+    #: criterion (the engine then uses ``first_met``, or the post time for growth)
+    met_time: np.ndarray | None = None
 
 
 class Trajectories:
@@ -65,12 +107,15 @@ class Trajectories:
         The cohort's tables (not modified).
     registry : dict
         Instrument registry.
-    missing : {"last_available", "locf", "completers"}
-        Post-score strategy. ``last_available``: the last observed score after baseline (a client
-        with none is not evaluable). ``locf``: last observation carried forward, so a client seen
-        only at baseline keeps the baseline score (change 0), as NHS Talking Therapies reports do.
+    missing : {"last_available", "locf", "bocf", "completers", "dropout_as_failure"}
+        Post-score strategy (:data:`MISSING_STRATEGY_TEXT`). ``last_available``: the last observed
+        score after baseline, or the score at the fixed time (a client with none is not
+        evaluable). ``locf``: the last observation up to the post time, baseline included.
+        ``bocf``: dropouts and clients without a post score take the baseline score.
         ``completers``: as ``last_available``, only for clients whose ``end_reason`` is
-        ``planned``.
+        ``planned``. ``dropout_as_failure``: as ``bocf`` for clients without a post score (not
+        for dropouts who have one), and :func:`analysis.outcomes.score_definitions` then counts
+        them as not met (``fail`` below).
     post : "last" or float
         ``"last"`` or a fixed time point (session, week or month) for the post score.
     """
@@ -82,6 +127,11 @@ class Trajectories:
             raise ValueError(
                 "missing='completers' needs an 'end_reason' column in the client table"
             )
+        if post != "last":
+            try:
+                post = float(post)
+            except (TypeError, ValueError):
+                raise ValueError(f"post must be 'last' or a time point, got {post!r}") from None
         self.scores = scores
         self.clients = clients
         self.registry = registry
@@ -121,15 +171,30 @@ class Trajectories:
     def has(self, measure: str) -> bool:
         return measure in self._mindex
 
+    def completer(self) -> np.ndarray | None:
+        """Under ``completers``: True for clients whose end reason is ``planned``; else None."""
+        if self.missing != "completers":
+            return None
+        return self.clients["end_reason"].astype(str).to_numpy() == "planned"
+
+    def _dropout(self) -> np.ndarray:
+        if "end_reason" not in self.clients.columns:
+            return np.zeros(len(self.ids), bool)
+        return self.clients["end_reason"].astype(str).to_numpy() == "dropout"
+
     def measure(self, measure: str) -> dict[str, Any]:
         """Baseline, post and post-baseline rows of one measure (cached).
 
         Returns
         -------
-        dict with ``baseline``, ``post``, ``baseline_time``, ``post_time`` (float arrays),
-        ``n`` (observed scores, int array), ``reason`` (str array), ``rows`` (observed
-        post-baseline rows with ``pos, time, score, baseline``; ``pos`` = client position in the
-        client table), ``all_rows`` (every observed row, same columns).
+        dict with ``baseline``, ``post``, ``baseline_time``, ``post_time`` (float arrays; the
+        post time is the time of the score used as post; under ``bocf`` and
+        ``dropout_as_failure`` the time of the client's last observation after baseline up to
+        the post time, to which the baseline is carried, else the baseline time), ``n``
+        (observed scores, int array), ``reason`` (str array, "" when both scores exist), ``fail`` (bool array: under ``dropout_as_failure``, clients whose post
+        score is missing), ``rows`` (observed rows after baseline up to the client's post time,
+        with ``pos, time, score, baseline``; ``pos`` = client position in the client table),
+        ``all_rows`` (every observed row, same columns).
         """
         if measure in self._cache:
             return self._cache[measure]
@@ -148,37 +213,68 @@ class Trajectories:
         t0[pos[first]] = time[first]
         observed = ~np.isnan(score)
         obs = pd.DataFrame(
-            {"pos": pos[observed], "time": time[observed], "score": score[observed],
-             "baseline": base[pos[observed]]}
+            {
+                "pos": pos[observed],
+                "time": time[observed],
+                "score": score[observed],
+                "baseline": base[pos[observed]],
+            }
         )
         after = obs.loc[obs["time"].to_numpy() > t0[obs["pos"].to_numpy()]].reset_index(drop=True)
         n = np.bincount(obs["pos"].to_numpy(), minlength=n_ids)
         reason = np.full(len(ids), "", dtype=object)
+        post = np.full(n_ids, np.nan)
+        ptime = np.full(n_ids, np.nan)
+        fail = np.zeros(n_ids, bool)
         if self.post_rule == "last":
             ap = after["pos"].to_numpy()
             last = np.r_[ap[1:] != ap[:-1], True] if len(ap) else np.zeros(0, bool)
-            post = np.full(len(ids), np.nan)
-            ptime = np.full(len(ids), np.nan)
             post[ap[last]] = after["score"].to_numpy()[last]
             ptime[ap[last]] = after["time"].to_numpy()[last]
             no_post = "no score after baseline"
-            if self.missing == "locf":
-                carry = np.isnan(post) & ~np.isnan(base)
-                post[carry] = base[carry]
-                ptime[carry] = t0[carry]
         else:
             pt = float(self.post_rule)
-            at = obs.loc[obs["time"] == pt]
-            post = np.full(len(ids), np.nan)
-            post[at["pos"].to_numpy()] = at["score"].to_numpy()
-            ptime = np.where(np.isnan(post), np.nan, pt)
+            if self.missing == "locf":  # the last observation at or before the post time
+                upto = obs.loc[obs["time"].to_numpy() <= pt]
+                up = upto["pos"].to_numpy()
+                last = np.r_[up[1:] != up[:-1], True] if len(up) else np.zeros(0, bool)
+                post[up[last]] = upto["score"].to_numpy()[last]
+                ptime[up[last]] = upto["time"].to_numpy()[last]
+            else:
+                at = after.loc[after["time"].to_numpy() == pt]
+                post[at["pos"].to_numpy()] = at["score"].to_numpy()
+                ptime[at["pos"].to_numpy()] = pt
             no_post = f"no score at time {pt:g}"
+        has_base = ~np.isnan(base)
+        horizon = np.inf if self.post_rule == "last" else float(self.post_rule)
+        if self.missing == "locf":  # seen only at baseline: the baseline is carried forward
+            carry = np.isnan(post) & has_base
+            post[carry] = base[carry]
+            ptime[carry] = t0[carry]
+        elif self.missing in ("bocf", "dropout_as_failure"):
+            carry = np.isnan(post) & has_base
+            if self.missing == "bocf":
+                carry |= self._dropout() & has_base
+            else:
+                fail = carry.copy()
+            post[carry] = base[carry]
+            # the baseline is carried to the client's last observation after baseline (up to
+            # the post time), so that follow-up still ends where observation ended
+            seen = after.loc[after["time"].to_numpy() <= horizon]
+            last_seen = np.full(n_ids, np.nan)
+            g = seen.groupby("pos")["time"].max()
+            last_seen[g.index.to_numpy()] = g.to_numpy()
+            ptime[carry] = np.where(np.isnan(last_seen), t0, last_seen)[carry]
         reason[np.isnan(post)] = no_post
-        reason[np.isnan(base)] = "no baseline score"
+        reason[~has_base] = "no baseline score"
         if self.missing == "completers":
             er = self.clients["end_reason"].astype(str).to_numpy()
             nc = (er != "planned") & (reason == "")
             reason[nc] = np.char.add("not a completer (end reason: ", er[nc].astype(str)) + ")"
+        # assessments after baseline up to the client's own post time: the trajectory on which
+        # first_met and met_time are read (so that both end where the status is judged)
+        ap = after["pos"].to_numpy()
+        after = after.loc[after["time"].to_numpy() <= ptime[ap]].reset_index(drop=True)
         out = {
             "baseline": base,
             "post": post,
@@ -186,6 +282,7 @@ class Trajectories:
             "post_time": ptime,
             "n": n,
             "reason": reason,
+            "fail": fail,
             "rows": after,
             "all_rows": obs,
         }
@@ -201,6 +298,30 @@ def _first(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
         g = hit.groupby("pos")["time"].min()
         out[g.index.to_numpy()] = g.to_numpy()
     return out
+
+
+def _since(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
+    """Start of the final run of assessments where ``flag`` holds, per client: the time from
+    which the criterion held at every later assessment of ``rows`` (NaN when it does not hold at
+    the client's last one). ``rows`` are one client's assessments up to the post time."""
+    flag = np.asarray(flag, bool)
+    out = np.full(n_ids, np.nan)
+    if not len(rows):
+        return out
+    pos = rows["pos"].to_numpy()
+    time = rows["time"].to_numpy(float)
+    miss = pd.Series(np.where(flag, -np.inf, time)).groupby(pos).max()  # last time not held
+    last_off = miss.reindex(pos).to_numpy()
+    ok = flag & (time > last_off)
+    if ok.any():
+        g = pd.Series(time[ok]).groupby(pos[ok]).min()
+        out[g.index.to_numpy()] = g.to_numpy()
+    return out
+
+
+def _held(rows: pd.DataFrame, flag, n_ids: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first time the criterion held, time from which it held through the last assessment)."""
+    return _first(rows, flag, n_ids), _since(rows, flag, n_ids)
 
 
 def _sign(ins: Instrument) -> int:
@@ -243,8 +364,8 @@ def rule_cutoff(t: Trajectories, d: dict) -> RuleResult:
         reason[not_case] = f"not a case at baseline ({ins.label})"
         ev = ev & (c0 == 1)
     rows = m["rows"]
-    first = _first(rows, _case(rows["score"], ins, d) == 0, len(t.ids))
-    return RuleResult(c1 == 0, ev, reason, first, **_base(m))
+    first, since = _held(rows, _case(rows["score"], ins, d) == 0, len(t.ids))
+    return RuleResult(c1 == 0, ev, reason, first, **_base(m), met_time=since)
 
 
 def rule_caseness_change(t: Trajectories, d: dict) -> RuleResult:
@@ -274,8 +395,8 @@ def rule_band_change(t: Trajectories, d: dict) -> RuleResult:
     already = ev & (b0 == k)
     reason[already] = f"already in the {d['into']} band at baseline"
     ev = ev & (b0 != k)
-    first = _first(m["rows"], band(m["rows"]["score"]) == k, len(t.ids))
-    return RuleResult(b1 == k, ev, reason, first, **_base(m))
+    first, since = _held(m["rows"], band(m["rows"]["score"]) == k, len(t.ids))
+    return RuleResult(b1 == k, ev, reason, first, **_base(m), met_time=since)
 
 
 def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float, float, float]:
@@ -342,16 +463,14 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
     return js, s_diff, float(info["critical"]), np.nan if cutoff is None else float(cutoff)
 
 
-def _first_reliable(t, d, m, s_diff, crit, extra=None, deterioration=False) -> np.ndarray:
-    """First time the JT criterion held on the trajectory (towards improvement, or towards
-    deterioration); NaN everywhere when the method has no S_diff (non-JT methods)."""
+def _first_reliable(t, d, m, s_diff, crit, extra=None, deterioration=False):
+    """(first time, time held since) of the JT criterion on the trajectory (towards improvement,
+    or towards deterioration)."""
     rows = m["rows"]
-    if np.isnan(s_diff):
-        return np.full(len(t.ids), np.nan)
     ins = t.instrument(d["measure"])
     toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
     flag = toward < -crit if deterioration else toward > crit
-    return _first(rows, flag if extra is None else flag & extra, len(t.ids))
+    return _held(rows, flag if extra is None else flag & extra, len(t.ids))
 
 
 def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
@@ -364,10 +483,10 @@ def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
     det = d.get("direction", "improvement") == "deterioration"
     want = "deteriorated" if det else "improved"
     met = js["reliable_change"].eq(want).to_numpy()
-    if np.isnan(s_diff):
-        first = np.where(met, m["post_time"], np.nan)
+    if np.isnan(s_diff):  # no per-assessment criterion: judged at the post time only
+        first = since = np.where(met, m["post_time"], np.nan)
     else:
-        first = _first_reliable(t, d, m, s_diff, crit, deterioration=det)
+        first, since = _first_reliable(t, d, m, s_diff, crit, deterioration=det)
     res = RuleResult(
         met,
         m["reason"] == "",
@@ -376,6 +495,7 @@ def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
         rci=js["rci"].to_numpy(),
         category=js["category"].astype(object).to_numpy(),
         **_base(m),
+        met_time=since,
     )
     res.extra.update(s_diff=s_diff, critical=crit)
     return res
@@ -389,14 +509,14 @@ def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
     js, s_diff, crit, cut = _jt(t, d, d.get("cutoff_type", "a"))
     met = js["category"].eq("recovered").to_numpy()
     if np.isnan(s_diff):
-        first = np.where(met, m["post_time"], np.nan)
+        first = since = np.where(met, m["post_time"], np.nan)
     else:
         rows = m["rows"]
         sc, b = rows["score"].to_numpy(), rows["baseline"].to_numpy()
         s = _sign(ins)
         func_now = sc < cut if s == -1 else sc > cut
         clin_base = b > cut if s == -1 else b < cut
-        first = _first_reliable(t, d, m, s_diff, crit, func_now & clin_base)
+        first, since = _first_reliable(t, d, m, s_diff, crit, func_now & clin_base)
     res = RuleResult(
         met,
         m["reason"] == "",
@@ -405,6 +525,7 @@ def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
         rci=js["rci"].to_numpy(),
         category=js["category"].astype(object).to_numpy(),
         **_base(m),
+        met_time=since,
     )
     res.extra.update(cutoff=cut, s_diff=s_diff, critical=crit)
     return res
@@ -431,12 +552,9 @@ def rule_fixed_change(t: Trajectories, d: dict) -> RuleResult:
     sgn = _sign(ins) * (-1 if d.get("direction", "improvement") == "deterioration" else 1)
     toward = sgn * (m["post"] - m["baseline"])
     rows = m["rows"]
+    first, since = _held(rows, sgn * (rows["score"] - rows["baseline"]) >= pts, len(t.ids))
     return RuleResult(
-        toward >= pts,
-        m["reason"] == "",
-        m["reason"].copy(),
-        _first(rows, sgn * (rows["score"] - rows["baseline"]) >= pts, len(t.ids)),
-        **_base(m),
+        toward >= pts, m["reason"] == "", m["reason"].copy(), first, **_base(m), met_time=since
     )
 
 
@@ -460,9 +578,8 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
     reason = m["reason"].copy()
     zero = ev & (m["baseline"] == 0)
     reason[zero] = "baseline score 0: percentage change undefined"
-    return RuleResult(
-        frac >= pct, ev & ~zero, reason, _first(rows, frac_r >= pct, len(t.ids)), **_base(m)
-    )
+    first, since = _held(rows, frac_r >= pct, len(t.ids))
+    return RuleResult(frac >= pct, ev & ~zero, reason, first, **_base(m), met_time=since)
 
 
 def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
@@ -537,10 +654,12 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
         "reliable_deterioration": rdet & ~rimp,
         "reliable_recovery": ~rcase1 & rimp & ~rdet,
     }[outcome]
+    first, since = _held(r, rflag, len(t.ids))
     res = RuleResult(
-        met, ev, reason, _first(r, rflag, len(t.ids)), baseline=md["baseline"], post=md["post"]
+        met, ev, reason, first, baseline=md["baseline"], post=md["post"], met_time=since
     )
     res.extra["measure"] = f"{dep}+{anx}"
+    res.extra["measures"] = (dep, anx)
     return res
 
 
@@ -596,10 +715,13 @@ def rule_growth(t: Trajectories, d: dict) -> RuleResult:
     diff[enough] = (_sign(ins) * (late - early)).reindex(enough).to_numpy()
     ev = ~np.isnan(diff)
     reason = np.where(ev, "", f"fewer than {e + l_} {ins.label} assessments").astype(object)
-    first = np.full(len(t.ids), np.nan)
-    return RuleResult(
-        diff >= float(d["delta"]), ev, reason, first, baseline=m["baseline"], post=m["post"]
-    )
+    met = diff >= float(d["delta"])
+    # growth is judged on the whole course: it is known (first and lastingly) at the last one
+    last_time = np.full(len(t.ids), np.nan)
+    lt = rows.groupby("pos")["time"].max()
+    last_time[lt.index.to_numpy()] = lt.to_numpy()
+    first = np.where(met, last_time, np.nan)
+    return RuleResult(met, ev, reason, first, baseline=m["baseline"], post=m["post"])
 
 
 def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
@@ -649,13 +771,8 @@ def rule_status_change(t: Trajectories, d: dict) -> RuleResult:
     other = ev & (m["baseline"] != a)
     reason[other] = f"not in the start state ({d['measure']} = {a:g}) at baseline"
     rows = m["rows"]
-    return RuleResult(
-        m["post"] == b,
-        ev & ~other,
-        reason,
-        _first(rows, rows["score"] == b, len(t.ids)),
-        **_base(m),
-    )
+    first, since = _held(rows, rows["score"] == b, len(t.ids))
+    return RuleResult(m["post"] == b, ev & ~other, reason, first, **_base(m), met_time=since)
 
 
 def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:

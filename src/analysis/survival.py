@@ -1,10 +1,9 @@
 """How fast is each definition met? Time to first success, Kaplan-Meier, competing risks, Cox.
 
-The starting point is the per-client outcomes table (:mod:`analysis.outcomes`): its ``first_met``
-column is the first time point after baseline at which a definition's criterion held. Together with
-the scores (for the last observed time) and the client table (for the end reason), every evaluable
-client x definition becomes one time-to-event record: the time from baseline to the first
-success, or to the last observation when success was never seen. Dropout ends follow-up: it is
+The starting point is the outcomes table (:func:`analysis.outcomes.score_definitions`), the only
+producer of per-client outcomes: every evaluable client x definition becomes one time-to-event
+record from the client's own ``baseline_time`` to the event (``met_time``, sustained success, by
+default; or ``first_met_time``) or to the post time (censored). Dropout ends follow-up: it is
 censoring for Kaplan-Meier and a competing event for the Aalen-Johansen cumulative incidence; a
 planned end of treatment, or a course still ongoing, is censoring. All estimators are lifelines'.
 """
@@ -16,114 +15,264 @@ import warnings
 import numpy as np
 import pandas as pd
 from lifelines import AalenJohansenFitter, CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 from lifelines.utils import median_survival_times
 
 __all__ = [
     "EVENT_CODES",
+    "EVENT_DEFINITIONS",
     "time_to_event",
     "km_summary",
     "km_curves",
     "cumulative_incidence",
     "logrank_by_group",
     "cox_models",
+    "cox_separation",
 ]
 
 EVENT_CODES = {0: "censored (end of treatment, ongoing or unknown)", 1: "met", 2: "dropout"}
 
+#: The two event definitions of time to success, as a report names them.
+EVENT_DEFINITIONS = {
+    "sustained": (
+        "sustained: the event is the assessment from which the definition held through the end "
+        "of the client's course (the outcomes table's met_time); only clients whose status is "
+        "met have the event, so the share with the event equals the share met in notebook 01"
+    ),
+    "first_met": (
+        "first met: the event is the first assessment at which the definition's criterion held "
+        "(first_met_time), even if it no longer held at the end"
+    ),
+}
+
 
 def time_to_event(
     outcomes: pd.DataFrame,
-    scores: pd.DataFrame,
+    scores: pd.DataFrame | None,
     clients: pd.DataFrame,
     end_reason: str = "end_reason",
+    event: str = "sustained",
+    landmark: float | None = None,
 ) -> pd.DataFrame:
-    """One time-to-first-success record per evaluable client x definition.
+    """One time-to-success record per evaluable client x definition, from the outcomes table.
 
     Parameters
     ----------
     outcomes : pandas.DataFrame
-        Tidy outcomes table (``id, definition, family, measure, status, first_met``). Only rows
-        with status ``met`` or ``not_met`` are used. Not modified.
-    scores : pandas.DataFrame
-        Long scores (``id, time, measure, score``, optional ``date``). Baseline time of a measure
-        is its earliest time in the data (as in :func:`analysis.outcomes.prepost`); the last
-        observed time is the client's latest non-missing score on the definition's measure.
+        The outcomes table of :func:`analysis.outcomes.score_definitions` (``id, definition,
+        family, measures, status, baseline_time, post_time, first_met_time, met_time``). Rows
+        with status ``met`` or ``not_met`` are used, every definition (NHS rules and composites
+        included). Not modified.
+    scores : pandas.DataFrame or None
+        Long scores; only their ``date`` column is used (for ``weeks``), when present.
     clients : pandas.DataFrame
         Client table with ``id`` and, when known, the ``end_reason`` column (planned / dropout /
         ongoing / unknown). Without it nobody is counted as a dropout.
     end_reason : str
         Name of the end-reason column.
+    event : {"sustained", "first_met"}
+        Event definition (:data:`EVENT_DEFINITIONS`): ``sustained`` (default) at ``met_time``,
+        ``first_met`` at ``first_met_time``.
+    landmark : float, optional
+        Landmark time L (cohort time unit, e.g. session 3): only clients still followed after L
+        (post time > L) and without the event by L enter, and time counts from L. Default: no
+        landmark, time counts from each client's own ``baseline_time``.
 
     Returns
     -------
     pandas.DataFrame
-        ``id``, ``definition``, ``family``, ``measure``, ``duration`` (time since baseline in the
-        cohort's time unit: sessions, weeks or months), ``weeks`` (days between the baseline and
-        the event or censoring dates / 7; NaN without a ``date`` column), ``event`` (1 met, 0
-        not), ``event_type`` (1 met, 2 dropout before success, 0 other censoring: see
+        ``id``, ``definition``, ``family``, ``measures``, ``start_time`` (the client's own
+        baseline time, or L), ``end_time`` (event or censoring time), ``duration`` (end - start,
+        cohort time unit: sessions, weeks or months), ``weeks`` (days between the assessments'
+        dates at start and end / 7; NaN without a ``date`` column), ``event`` (1 the event, 0
+        not), ``event_type`` (1 event, 2 dropout before the event, 0 other censoring:
         :data:`EVENT_CODES`), ``end_reason``. Holds identifiers: for computation, not display.
+        ``attrs["event"]`` names the event definition, ``attrs["landmark"]`` L, and
+        ``attrs["excluded"]`` is a table (``definition``, ``reason``, ``n``) of evaluable records
+        that cannot enter: met at the first assessment (no time at risk), no assessment after
+        baseline (imputed post score), or, with a landmark, event or end of follow-up by L.
 
     Raises
     ------
     ValueError
-        If a needed column is missing.
+        If a needed column is missing, ``event`` is unknown, or a record would have a duration
+        <= 0 or missing (naming the clients and definitions).
+
+    Examples
+    --------
+    >>> from analysis.simulate import simulate_cohort
+    >>> from analysis.outcomes import score_definitions
+    >>> c = simulate_cohort(n_clients=40, seed=1)
+    >>> tte = time_to_event(score_definitions(c, measure="phq9"), c.scores, c.clients)
+    >>> bool((tte["duration"] > 0).all())
+    True
     """
-    need = ["id", "definition", "measure", "status", "first_met"]
+    if event not in EVENT_DEFINITIONS:
+        raise ValueError(f"event must be one of {list(EVENT_DEFINITIONS)}, got {event!r}")
+    need = [
+        "id",
+        "definition",
+        "status",
+        "baseline_time",
+        "post_time",
+        "first_met_time",
+        "met_time",
+    ]
     miss = [c for c in need if c not in outcomes.columns]
     if miss:
-        raise ValueError(f"the outcomes table lacks column(s) {miss}")
-    miss = [c for c in ("id", "time", "measure", "score") if c not in scores.columns]
-    if miss:
-        raise ValueError(f"the scores lack column(s) {miss}")
-    ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"])].copy()
-    if "family" not in ev.columns:
-        ev["family"] = ""
-    obs = scores.loc[scores["score"].notna() & scores["measure"].isin(ev["measure"].unique())]
-    t0 = scores.groupby("measure")["time"].min().rename("t0")
-    last = obs.groupby(["id", "measure"])["time"].max().rename("last_time")
-    ev = ev.merge(t0, left_on="measure", right_index=True, how="left")
-    ev = ev.merge(last, left_on=["id", "measure"], right_index=True, how="left")
-    event = ev["first_met"].notna()
-    end_time = ev["first_met"].where(event, ev["last_time"])
+        raise ValueError(
+            f"the outcomes table lacks column(s) {miss}; expected the table of "
+            "analysis.outcomes.score_definitions"
+        )
+    ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"])]
+    fam = ev["family"] if "family" in ev.columns else pd.Series("", index=ev.index)
+    meas = ev["measures"] if "measures" in ev.columns else pd.Series("", index=ev.index)
+    when = ev["met_time" if event == "sustained" else "first_met_time"].to_numpy(float)
+    if event == "sustained":
+        when = np.where(ev["status"].eq("met").to_numpy(), when, np.nan)
+    t0 = ev["baseline_time"].to_numpy(float)
+    t1 = ev["post_time"].to_numpy(float)
+    hit = ~np.isnan(when)
+    end = np.where(hit, when, t1)
+    start = t0.copy()
+    why = np.full(len(ev), "", dtype=object)
+    # equal times are explained (no time at risk); earlier ones are errors, raised below
+    why[hit & (when == t0)] = "met at the first assessment (no time at risk)"
+    why[(why == "") & ~hit & (t1 == t0)] = "no assessment after baseline (post score imputed)"
+    if landmark is not None:
+        lm = float(landmark)
+        why[(why == "") & hit & (when <= lm)] = f"event by the landmark ({lm:g})"
+        why[(why == "") & ~hit & (t1 <= lm)] = f"follow-up ended by the landmark ({lm:g})"
+        why[(why == "") & (t0 > lm)] = f"baseline after the landmark ({lm:g})"
+        start = np.full(len(ev), lm)
+    keep = why == ""
+    excluded = (
+        pd.DataFrame({"definition": ev["definition"].to_numpy()[~keep], "reason": why[~keep]})
+        .value_counts(sort=False)
+        .rename("n")
+        .reset_index()
+    )
+    dur = end - start
+    bad = keep & ~(dur > 0)
+    if bad.any():
+        shown = ev.loc[bad, ["id", "definition"]].head(10)
+        raise ValueError(
+            f"{int(bad.sum())} time-to-event record(s) have a duration <= 0 or missing "
+            "(event or end of follow-up not after the start); clients: "
+            + ", ".join(f"{i} ({d})" for i, d in zip(shown["id"], shown["definition"], strict=True))
+        )
+    ids = ev["id"].to_numpy()
     if end_reason in clients.columns:
-        reason = ev["id"].map(clients.set_index("id")[end_reason]).fillna("unknown").astype(str)
+        reason = pd.Series(ids).map(clients.set_index("id")[end_reason]).fillna("unknown")
+        reason = reason.astype(str).to_numpy()
     else:
-        reason = pd.Series("unknown", index=ev.index)
-    etype = np.where(event, 1, np.where(reason.eq("dropout"), 2, 0))
+        reason = np.full(len(ev), "unknown", dtype=object)
+    etype = np.where(hit, 1, np.where(reason == "dropout", 2, 0))
     weeks = np.full(len(ev), np.nan)
-    if "date" in scores.columns:
+    if scores is not None and "date" in scores.columns:
         dates = (
-            scores.loc[scores["date"].notna(), ["id", "measure", "time", "date"]]
-            .drop_duplicates(["id", "measure", "time"])
-            .set_index(["id", "measure", "time"])["date"]
+            scores.loc[scores["date"].notna(), ["id", "time", "date"]]
+            .drop_duplicates(["id", "time"])
+            .set_index(["id", "time"])["date"]
         )
         dates = pd.to_datetime(dates)
-        d0 = dates.reindex(pd.MultiIndex.from_arrays([ev["id"], ev["measure"], ev["t0"]]))
-        d1 = dates.reindex(pd.MultiIndex.from_arrays([ev["id"], ev["measure"], end_time]))
-        weeks = (d1.to_numpy() - d0.to_numpy()) / np.timedelta64(1, "D") / 7.0
+        d0 = dates.reindex(pd.MultiIndex.from_arrays([ids, start])).to_numpy()
+        d1 = dates.reindex(pd.MultiIndex.from_arrays([ids, end])).to_numpy()
+        weeks = (d1 - d0) / np.timedelta64(1, "D") / 7.0
     out = pd.DataFrame(
         {
-            "id": ev["id"].to_numpy(),
+            "id": ids,
             "definition": ev["definition"].to_numpy(),
-            "family": ev["family"].to_numpy(),
-            "measure": ev["measure"].to_numpy(),
-            "duration": (end_time - ev["t0"]).to_numpy(dtype=float),
+            "family": fam.to_numpy(),
+            "measures": meas.to_numpy(),
+            "start_time": start,
+            "end_time": end,
+            "duration": dur,
             "weeks": np.asarray(weeks, dtype=float),
-            "event": event.astype(int).to_numpy(),
+            "event": hit.astype(int),
             "event_type": etype.astype(int),
-            "end_reason": reason.to_numpy(),
+            "end_reason": reason,
         }
-    )
-    return out.reset_index(drop=True)
+    ).loc[keep]
+    out = out.reset_index(drop=True)
+    out.attrs.update(event=event, landmark=landmark, excluded=excluded)
+    return out
 
 
 def _groups(tte: pd.DataFrame, duration: str):
+    from analysis.io import check_durations
+
     if duration not in tte.columns:
         raise ValueError(f"column {duration!r} not in the time-to-event table")
     for d in dict.fromkeys(tte["definition"]):
         sub = tte.loc[(tte["definition"] == d) & tte[duration].notna()]
+        check_durations(sub, duration, event="event")
         yield d, sub
+
+
+def cox_separation(data: pd.DataFrame, duration: str, event: str, covariates: list[str]) -> str:
+    """Detect monotone likelihood (separation) in a Cox model: no finite hazard ratio exists.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per client: ``duration``, ``event`` (0/1) and numeric ``covariates``. Not
+        modified.
+    duration, event : str
+        Column names.
+    covariates : list of str
+        Covariate columns (numeric; dummies for categories).
+
+    Returns
+    -------
+    str
+        "" when no covariate separates; else the reason, naming the covariate.
+
+    Notes
+    -----
+    The partial likelihood of one covariate is monotone, and its estimate infinite, when at
+    every event time the client with the event has the largest (or at every event time the
+    smallest) covariate value of the risk set, ties included (Bryson & Johnson 1981; Heinze &
+    Schemper 2001), e.g. one arm has every event before any client of the other arm has one.
+    Checked one covariate at a time; a combination of covariates that separates is caught by the
+    fit's convergence check of :func:`cox_models`.
+
+    References
+    ----------
+    Bryson M.C. & Johnson M.E. (1981) The incidence of monotone likelihood in the Cox model.
+    Technometrics 23(4):381-383.
+    Heinze G. & Schemper M. (2001) A solution to the problem of monotone likelihood in Cox
+    regression. Biometrics 57(1):114-119.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 0, 0], "x": [1.0, 1, 0, 0]})
+    >>> cox_separation(d, "t", "e", ["x"])
+    "covariate 'x': every event has the largest value at risk (monotone likelihood)"
+    """
+    d = data.sort_values(duration, kind="stable")
+    t = d[duration].to_numpy(float)
+    e = d[event].to_numpy(int) == 1
+    if not e.any():
+        return ""
+    first_at = np.searchsorted(t, t, side="left")  # risk set at t_i: rows first_at[i]:
+    for cov in covariates:
+        x = d[cov].to_numpy(float)
+        if np.ptp(x) == 0:
+            continue
+        smax = np.maximum.accumulate(x[::-1])[::-1]
+        smin = np.minimum.accumulate(x[::-1])[::-1]
+        for side, ok in (
+            ("largest", x[e] >= smax[first_at[e]]),
+            ("smallest", x[e] <= smin[first_at[e]]),
+        ):
+            if np.all(ok):
+                return (
+                    f"covariate {cov!r}: every event has the {side} value at risk "
+                    "(monotone likelihood)"
+                )
+    return ""
 
 
 def km_summary(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.05) -> pd.DataFrame:
@@ -407,7 +556,10 @@ def cox_models(
     -------
     (coefficients, ph_test) : tuple of pandas.DataFrame
         ``coefficients``: ``definition``, ``covariate``, ``hazard_ratio`` (per unit: per point
-        for scores), ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``n_met``, ``note``.
+        for scores), ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``n_met``, ``note``. A model
+        that cannot be estimated (monotone likelihood by :func:`cox_separation`, a fit that does
+        not converge or has non-finite standard errors) gives one row with NaN estimates and
+        ``note`` "not estimable: <reason>", never a hazard ratio.
         ``ph_test``: ``definition``, ``covariate``, ``test_statistic``, ``p_value`` of the
         Grambsch-Therneau test on rank-transformed time (a small p suggests the hazard ratio
         changes over time), ``note``.
@@ -455,15 +607,42 @@ def cox_models(
                 }
             )
             continue
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            cph = CoxPHFitter(alpha=alpha).fit(
-                data[[duration, "event", *xcols]], duration_col=duration, event_col="event"
+        why = cox_separation(data, duration, "event", xcols)
+        cph = None
+        if not why:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    cph = CoxPHFitter(alpha=alpha).fit(
+                        data[[duration, "event", *xcols]], duration_col=duration, event_col="event"
+                    )
+                    ph = proportional_hazard_test(
+                        cph, data[[duration, "event", *xcols]], time_transform="rank"
+                    )
+                except (ConvergenceError, np.linalg.LinAlgError, ValueError) as exc:
+                    why = f"the fit did not converge ({str(exc).splitlines()[0][:100]})"
+            msgs = sorted({str(w.message).split("\n")[0][:120] for w in caught})
+            conv = [m for m in msgs if "converge" in m.lower() or "separation" in m.lower()]
+            if not why and conv:
+                why = f"the fit did not converge ({conv[0]})"
+            if not why and not np.all(np.isfinite(cph.summary["se(coef)"].to_numpy(float))):
+                why = "standard errors are not finite"
+            note = "; ".join(msgs)
+        if why:
+            coef_rows.append(
+                {
+                    "definition": d,
+                    "covariate": ", ".join(xcols),
+                    "hazard_ratio": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "p_value": np.nan,
+                    "n": n,
+                    "n_met": n_met,
+                    "note": f"not estimable: {why}",
+                }
             )
-            ph = proportional_hazard_test(
-                cph, data[[duration, "event", *xcols]], time_transform="rank"
-            )
-        note = "; ".join(sorted({str(w.message).split("\n")[0][:120] for w in caught}))
+            continue
         s = cph.summary
         lo = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
         hi = [c for c in s.columns if c.startswith("exp(coef) upper")][0]

@@ -1,9 +1,9 @@
 """Set-up shared by the comparison notebooks (02-04): one place to load a cohort and score it.
 
-Notebooks 02_agreement, 03_time_to_success and 04_alliance all start from the same three things:
-the cohort, the outcome instrument and the per-client outcomes table. :func:`outcomes_for_notebook`
-builds them exactly as notebook 01 does (``analysis.outcomes.score_outcomes``). When the
-definitions-file engine lands, swapping it in here changes every comparison notebook at once.
+Notebooks 01-04 all start from the same three things: the cohort, the outcome instrument and the
+outcomes table of the definitions engine (:func:`analysis.outcomes.score_definitions`, the only
+producer of per-client outcomes). :func:`outcomes_for_notebook` builds them once, the same way for
+every notebook, so that every report reads the same table.
 """
 
 from __future__ import annotations
@@ -98,8 +98,9 @@ def outcomes_for_notebook(
     definitions : str
         Path of a definitions YAML file; empty for the package's default
         (``config/definitions.yaml``). Relative paths resolve against the project root.
-    missing : {"last_available", "locf", "completers"}
-        Missing-data strategy for the post score (:class:`analysis.rules.Trajectories`).
+    missing : {"last_available", "locf", "bocf", "completers", "dropout_as_failure"}
+        Missing-data strategy, applied to every definition
+        (:data:`analysis.rules.MISSING_STRATEGY_TEXT`).
     compare : list of str, optional
         Definitions to put side by side in :attr:`NotebookData.outcomes`.
 
@@ -113,7 +114,6 @@ def outcomes_for_notebook(
         From the loader or the scoring (unknown dataset, measure or definition, bad post time
         point, invalid definitions file naming the definition and key).
     """
-    from analysis.definitions import load_definitions
     from analysis.paths import project_root
 
     post_rule = post if post == "last" else float(post)
@@ -122,16 +122,15 @@ def outcomes_for_notebook(
     path = None
     if definitions:
         path = definitions if os.path.isabs(definitions) else project_root() / definitions
-    defs = [dict(d) for d in load_definitions(path, measure=measure)]
-    for d in defs:  # the notebook's parameters govern the primary measure's J&T definitions
-        if d.get("measure") == measure and d["rule"] in ("reliable_change", "clinically_significant"):
-            if reliability is not None:
-                d["reliability"] = reliability
-            if d["rule"] == "clinically_significant":
-                d["cutoff_type"] = cutoff_type
-                for key, value in (("m_functional", m_functional), ("sd_functional", sd_functional)):
-                    if value is not None:
-                        d[key] = value
+    # the notebook's parameters govern the primary measure's J&T definitions
+    defs = outcomes.definitions_for_run(
+        measure,
+        path,
+        reliability=reliability,
+        cutoff_type=cutoff_type,
+        m_functional=m_functional,
+        sd_functional=sd_functional,
+    )
     everything = outcomes.score_definitions(
         cohort, defs, measure=measure, missing=missing, post=post_rule
     )
@@ -151,8 +150,15 @@ def outcomes_for_notebook(
     pp = outcomes.prepost(cohort.scores, cohort.clients, measure, post=post_rule, missing=missing)
     baseline = pd.DataFrame({"id": pp["id"], "severity": pp["baseline"]})
     used = tuple(d for d in defs if d["name"] in scored)
-    return NotebookData(cohort, instrument, result, baseline, everything,
-                        dict(everything.attrs.get("skipped", {})), used)
+    return NotebookData(
+        cohort,
+        instrument,
+        result,
+        baseline,
+        everything,
+        dict(everything.attrs.get("skipped", {})),
+        used,
+    )
 
 
 def reliability_citation(instrument: Instrument, reliability: float | None, given: str = "") -> str:
