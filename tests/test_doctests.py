@@ -24,7 +24,6 @@ WITHOUT_MODULE_EXAMPLES = {
     "alliance",
     "cli",
     "datasets",
-    "outcomes",
     "pipeline",
     "plots",
     "plots_compare",
@@ -32,7 +31,6 @@ WITHOUT_MODULE_EXAMPLES = {
     "rules",
     "schema",
     "simulate",
-    "survival",
     "workflow",  # its one example is marked +SKIP (needs a loaded dataset)
 }
 
@@ -54,8 +52,6 @@ WITHOUT_EXAMPLES = {
     "ha_group_summary",
     "percentage_change",
     "percentage_change_prepost",
-    "score_definitions",
-    "score_outcomes",
     "summarise_categories",
 }
 

@@ -372,7 +372,7 @@ def test_rule_sudden_gain_in_definitions():
 
     a: 20 21 20 | 12 11 12 10 9. Gain 3 -> 4: 8 >= 6, 8 >= 0.25 * 20; windows (20, 21, 20) and
        (12, 11, 12): means 20.33 and 11.67, SDs 0.577, s_pooled 0.577, 2.776 * 0.577 = 1.60 <
-       8.67. Reversal value 12 + 8 / 2 = 16, never exceeded -> met, first_met = 4.
+       8.67. Reversal value 12 + 8 / 2 = 16, never exceeded -> met, first_met_time = 4.
     b: 20 21 20 | 12 11 17 18 19. Same gain (post window 12, 11, 17: mean 13.33, SD 3.21,
        s_pooled 2.31, 2.776 * 2.31 = 6.41 < 7.00); session 6 = 17 > 16 -> reversed -> not met;
        counted when reversals are allowed.
@@ -403,7 +403,7 @@ def test_rule_sudden_gain_in_definitions():
     st = out["status"]
     assert [st[(i, "sg")] for i in "abcd"] == ["met", "not_met", "not_evaluable", "not_met"]
     assert [st[(i, "sg_any")] for i in "abcd"] == ["met", "met", "not_evaluable", "not_met"]
-    assert out.loc[("a", "sg"), "first_met"] == 4
+    assert out.loc[("a", "sg"), "first_met_time"] == 4
     assert out.loc[("c", "sg"), "reason"].startswith("no interval with enough scores")
     details = score_definitions(c, defs).attrs["details"]["sg"]
     assert details == {"cutoff": 6.0, "gains": 2, "reversed_gains": 1, "clients_with_gain": 2}

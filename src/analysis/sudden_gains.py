@@ -1181,8 +1181,8 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     raise ``NotComputable``: sudden gains need session-by-session data.
 
     Evaluable: clients with at least one interval where every criterion could be computed
-    (others: "no interval with enough scores to test for a sudden gain"). ``first_met``: the
-    postgain session of the first counted gain. ``extra``: ``n_gains``, ``n_reversals`` (per
+    (others: "no interval with enough scores to test for a sudden gain"). ``first_met`` (the
+    table's ``first_met_time``): the postgain session of the first counted gain. ``extra``: ``n_gains``, ``n_reversals`` (per
     client arrays) and the totals ``cutoff`` (points), ``gains``, ``reversed_gains``,
     ``clients_with_gain``, which :func:`analysis.outcomes.score_definitions` keeps in
     ``attrs["details"][<definition>]``.
