@@ -10,7 +10,7 @@ JOBS   ?= 2
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv reports test test-fast lab simulate validate benchmark lint format clean
+.PHONY: help venv reports test test-fast lab simulate validate benchmark lint format notebooks clean
 
 help:  ## list the targets
 	@echo "Targets:"
@@ -51,11 +51,14 @@ validate: $(STAMP)  ## check input files without running anything: ARGS="-f my_s
 benchmark: $(STAMP)  ## speed and memory benchmarks (prints tables; not part of the tests)
 	$(PY) benchmarks/run_all.py
 
-LINT_PATHS := src tests benchmarks tools
+LINT_PATHS := src tests benchmarks tools notebooks
 
 lint: $(STAMP)  ## ruff lint and format check (what CI runs before the tests)
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
+
+notebooks: $(STAMP)  ## sync each notebook with its percent script (edit either; jupytext pairs them)
+	$(PY) -m jupytext --sync notebooks/*.py
 
 format: $(STAMP)  ## ruff format
 	$(PY) -m ruff format $(LINT_PATHS)

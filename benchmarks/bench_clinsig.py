@@ -1,8 +1,8 @@
-"""Benchmark of analysis.clinsig (issues 3 and 14): times, peak memory and same-run ratios.
+"""Benchmark of analysis.outcomes.clinsig (issues 3 and 14): times, peak memory and same-run ratios.
 
 Targets: every method except HLM for 10^6 clients in under 2 s in total (2-core machine) with peak
 memory under 2 GB; two-wave reliable change from long data (string ids) at 10^6 clients within 2x
-of a bare numpy floor measured in the same run; HLM (REML, analysis.hlm_reml) about 100x faster
+of a bare numpy floor measured in the same run; HLM (REML, analysis.outcomes.hlm) about 100x faster
 than statsmodels MixedLM on the same data and 10^6 clients x 4 waves in under 30 s.
 
 Run: ``PYTHONPATH=src python benchmarks/bench_clinsig.py [--quick]`` (``--quick``: 10^4 and 10^5
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.clinsig import (
+from analysis.outcomes.clinsig import (
     anchor_individual,
     anchor_individual_prepost,
     clinical_significance,

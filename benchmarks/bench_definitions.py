@@ -4,7 +4,7 @@ simulated cohort, printing time and peak memory.
 Target: 10^6 clients in under 60 s and 8 GB peak on a 2-core machine.
 
 Run: ``PYTHONPATH=src python benchmarks/bench_definitions.py [--clients 100000 1000000]``.
-For each size a first subprocess generates the cohort (:func:`analysis.simulate.simulate_cohort`
+For each size a first subprocess generates the cohort (:func:`analysis.data.simulate.simulate_cohort`
 with later planned endings and less dropout than the default, so that clients attend about 12
 sessions on average, up to 20) and writes it as Parquet; a second, measured
 subprocess reads it with client ids and measure codes as pandas categoricals (how a 10^7-row export
@@ -22,8 +22,8 @@ import tempfile
 
 _GENERATE = r"""
 import sys
-from analysis.io import write_cohort
-from analysis.simulate import simulate_cohort
+from analysis.data.io import write_cohort
+from analysis.data.simulate import simulate_cohort
 n, out = int(sys.argv[1]), sys.argv[2]
 # longer courses than the default cohort (about 12 sessions per client; issue 5 item 5)
 longer = {
@@ -36,8 +36,8 @@ write_cohort(simulate_cohort(longer, n_clients=n, n_therapists=max(80, n // 25),
 _SCORE = r"""
 import json, resource, sys, time
 import pandas as pd, pyarrow.parquet as pq
-from analysis.cohort import Cohort
-from analysis.outcomes import score_definitions
+from analysis.data.cohort import Cohort
+from analysis.outcomes.engine import score_definitions
 d = sys.argv[1]
 scores = pq.read_table(f"{d}/scores.parquet", read_dictionary=["id", "measure"]).to_pandas(
     split_blocks=True, self_destruct=True)

@@ -36,11 +36,11 @@ def _grid(mi: bool) -> dict:
 
 
 def main() -> None:
-    from analysis.definitions import load_definitions
-    from analysis.io import read_cohort
-    from analysis.multiverse import _variants, load_grid, run_multiverse
-    from analysis.outcomes import score_definitions
-    from analysis.simulate import main as simulate_main
+    from analysis.compare.multiverse import _variants, load_grid, run_multiverse
+    from analysis.data.io import read_cohort
+    from analysis.data.simulate import main as simulate_main
+    from analysis.outcomes.engine import score_definitions
+    from analysis.registry.definitions import load_definitions
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=100_000)

@@ -1,4 +1,4 @@
-"""Benchmark: time and peak memory of analysis.simulate (issue 4 target: 1,000,000 clients in
+"""Benchmark: time and peak memory of analysis.data.simulate (issue 4 target: 1,000,000 clients in
 under 5 minutes and 8 GB on a 2-core machine).
 
 Usage: PYTHONPATH=src python benchmarks/bench_simulate.py [n_clients ...]
@@ -15,8 +15,8 @@ import tempfile
 
 _CHILD = r"""
 import json, resource, sys, time
-from analysis.io import write_cohort
-from analysis.simulate import simulate_cohort
+from analysis.data.io import write_cohort
+from analysis.data.simulate import simulate_cohort
 n, out = int(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()
 c = simulate_cohort(n_clients=n, seed=7, validate=False)

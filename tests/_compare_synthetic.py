@@ -1,6 +1,6 @@
 """A small seeded session-level cohort for the comparison tests (agreement, survival, alliance).
 
-Not the project's simulated cohort (``analysis.simulate``): a minimal generator whose generating
+Not the project's simulated cohort (``analysis.data.simulate``): a minimal generator whose generating
 values the tests know. Clients of ``n_therapists`` therapists attend up to ``n_sessions`` weekly
 sessions; PHQ-9 and WAI-SR are recorded at every session; a client drops out after a random
 session with probability ``p_dropout``.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.cohort import Cohort
+from analysis.data.cohort import Cohort
 
 
 def make_cohort(

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from _compare_synthetic import make_cohort
 
-from analysis import agreement, outcomes, stats
+from analysis.compare import agreement
+from analysis.compare import prevalence as stats
+from analysis.outcomes import engine as outcomes
 
 
 def outcomes_from_2x2(n11: int, n10: int, n01: int, n00: int, extra_ne: int = 0) -> pd.DataFrame:

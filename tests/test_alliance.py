@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from _compare_synthetic import make_cohort
 
-from analysis import alliance
-from analysis.cohort import Cohort
-from analysis.outcomes import score_definitions
+from analysis.compare import alliance
+from analysis.data.cohort import Cohort
+from analysis.outcomes.engine import score_definitions
 
 IMPLEMENT = "real/flueckiger2016_implement_alliance"  # under ANALYSIS_VALIDATION_DATA
 
@@ -189,14 +189,14 @@ def test_next_change_and_inputs_unchanged_on_synthetic_cohort():
 @pytest.mark.slow
 def test_simulated_alliance_outcome_correlation_recovers_generating_value():
     """On the simulated cohort (seed 2027, 5,000 clients), the partial correlation of early
-    alliance (mean WAI-SR, sessions 1-3; analysis.alliance.early_alliance) with PHQ-9 change,
+    alliance (mean WAI-SR, sessions 1-3; analysis.compare.alliance.early_alliance) with PHQ-9 change,
     baseline PHQ-9 held constant, has a 95 % CI that contains r = .278, the meta-analytic value the
     simulation is calibrated to (Flueckiger et al. 2018, Psychotherapy 55(4):316). Better alliance
     goes with a larger drop, so the correlation with change (post - baseline) is negative."""
     import pingouin as pg
 
-    from analysis.outcomes import prepost
-    from analysis.simulate import simulate_cohort
+    from analysis.data.simulate import simulate_cohort
+    from analysis.outcomes.engine import prepost
 
     print("seed 2027")
     sim = simulate_cohort(n_clients=5000, seed=2027)

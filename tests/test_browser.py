@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from analysis import pipeline
+from analysis.run import pipeline
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

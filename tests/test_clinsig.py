@@ -1,4 +1,4 @@
-"""Tests of analysis.clinsig against the R package clinicalsignificance and hand calculations.
+"""Tests of analysis.outcomes.clinsig against the R package clinicalsignificance and hand calculations.
 
 Golden values: the R package's test snapshots (``tests/testthat/_snaps/*.md``) and README for
 ``claus_2020`` (HAM-D, pre = 1, post = 4, 40 complete cases, reliability 0.80; combined with
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from analysis.clinsig import (
+from analysis.outcomes.clinsig import (
     anchor_group,
     anchor_individual,
     classify_prepost,
@@ -625,7 +625,7 @@ def test_property_post_equal_pre_is_unchanged(pre, better_is, cut):
 def test_wide_percentage_and_anchor_equal_long(claus_2020):
     """The wide entry points give the R package's results too: cs_percentage(hamd,
     pct_improvement = 0.5) 16 / 24 / 0 and cs_anchor(bdi, mid_improvement = 7) 25 / 11 / 4."""
-    from analysis.clinsig import anchor_individual_prepost, percentage_change_prepost
+    from analysis.outcomes.clinsig import anchor_individual_prepost, percentage_change_prepost
 
     def wide(col):
         w = claus_2020.pivot(index="id", columns="time", values=col)
@@ -688,7 +688,7 @@ def test_hlm_without_slope_variance_is_not_evaluable_with_reason(claus, monkeypa
     """If REML puts the random-slope variance at 0, every EB slope and its SD are 0 (an RCI of
     0 / 0): no client is classified, each says why. The fit is replaced by one with
     G = diag(4, 0) to reach this boundary deterministically."""
-    import analysis.hlm_reml as hlm
+    import analysis.outcomes.hlm as hlm
 
     real = hlm.fit_growth_arrays
 

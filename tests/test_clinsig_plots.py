@@ -1,4 +1,4 @@
-"""Plots of analysis.plots for clinical significance (Agg backend)."""
+"""Plots of analysis.report.plots for clinical significance (Agg backend)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis.clinsig import clinical_significance  # noqa: E402
-from analysis.plots import jacobson_plot, trajectory_plot  # noqa: E402
+from analysis.outcomes.clinsig import clinical_significance  # noqa: E402
+from analysis.report.plots import jacobson_plot, trajectory_plot  # noqa: E402
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_trajectory_plot_colours_by_category(long):
     legend names exactly the categories drawn (an empty or one-colour plot fails)."""
     from matplotlib.colors import to_hex
 
-    from analysis.plots import CATEGORY_COLOURS
+    from analysis.report.plots import CATEGORY_COLOURS
 
     res = clinical_significance(long, pre=0, post=3, reliability=0.8, cutoff_type="a")
     ax = trajectory_plot(long, res, measure_label="PHQ-9", time_label="session")

@@ -1,12 +1,12 @@
-"""The one YAML loader: analysis.config_loader (analysis.registry.config after the relayout)."""
+"""The one YAML loader: analysis.registry.config (analysis.registry.config after the relayout)."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from analysis.config_loader import ConfigError, load_yaml
-from analysis.paths import CONFIG_DIR
+from analysis.registry.config import ConfigError, load_yaml
+from analysis.registry.paths import CONFIG_DIR
 
 TOP_KEYS = {
     "instruments.yaml": "instruments",

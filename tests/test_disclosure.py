@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.disclosure import (
+from analysis.report.disclosure import (
     any_suppressed,
     headline_cells,
     outcome_cells,

@@ -32,6 +32,7 @@ WITHOUT_MODULE_EXAMPLES = {
     "schema",
     "simulate",
     "workflow",  # its one example is marked +SKIP (needs a loaded dataset)
+    "validate",  # the command line; exercised in test_io and test_readers_bad_exports
 }
 
 #: Module name (last part, so the list survives the move into subpackages) -> full name.

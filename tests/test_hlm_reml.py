@@ -1,4 +1,4 @@
-"""Tests of analysis.hlm_reml against statsmodels MixedLM (the reference implementation).
+"""Tests of analysis.outcomes.hlm against statsmodels MixedLM (the reference implementation).
 
 Reference calls: ``statsmodels.api.MixedLM(y, [1, t], groups, exog_re=[1, t]).fit(reml=True,
 method="bfgs", gtol=1e-10)`` (statsmodels 0.14; its default tolerance stops about 1e-4 relative
@@ -16,7 +16,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import optimize
 
-from analysis.hlm_reml import fit_growth_arrays, growth_reml
+from analysis.outcomes.hlm import fit_growth_arrays, growth_reml
 
 RTOL = 1e-6  # the issue's tolerance on well-conditioned data
 
@@ -215,7 +215,7 @@ def test_analytic_gradient_equals_finite_differences():
     """The optimiser's analytic gradient of the profiled REML deviance (derived in
     ``_dev_grad``'s docstring) equals central differences of the deviance, inside the
     parameter space and on the boundary L22 = 0 (where it is 0 by symmetry in L22)."""
-    from analysis.hlm_reml import _dev_grad, _deviance, _Stats
+    from analysis.outcomes.hlm import _dev_grad, _deviance, _Stats
 
     g, t, y = _simulate(20261207, n=80, drop=0.2)
     t = t + np.random.default_rng(20261207).uniform(-0.3, 0.3, len(t))  # continuous times

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import instruments
-from analysis.io import read_cohort_file
+from analysis.data.io import read_cohort_file
+from analysis.registry import instruments
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = "real/flueckiger2016_implement_alliance"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.imputation import impute_post, pooled_proportion, rubin_pool
+from analysis.outcomes.imputation import impute_post, pooled_proportion, rubin_pool
 
 
 def test_rubin_pool_by_hand_with_barnard_rubin_df():

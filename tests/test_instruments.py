@@ -1,4 +1,4 @@
-"""Tests of the instrument registry (config/instruments.yaml) and its loader (analysis.instruments).
+"""Tests of the instrument registry (config/instruments.yaml) and its loader (analysis.registry.instruments).
 
 Published values are asserted against the sources named in each test's docstring (the registry
 research of issue 5 read them; the URL is in the registry next to the value).
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from analysis.instruments import (
+from analysis.registry.instruments import (
     DEFAULT_REGISTRY,
     Instrument,
     default_cutoff,
@@ -457,7 +457,7 @@ def test_published_cutoff_reproduces_case_rule_in_clinsig(reg):
     'recovered'; pre 9 is not clinical."""
     import pandas as pd
 
-    from analysis.clinsig import clinical_significance_prepost
+    from analysis.outcomes.clinsig import clinical_significance_prepost
 
     cut = default_cutoff(reg["phq9"], "published")["cutoff"]
     pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20.0, 10.0, 9.0], "post": [9.0, 9.0, 2.0]})

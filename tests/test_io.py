@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.io import (
+from analysis.data.io import (
     REASONS,
     check_durations,
     check_separation,
-    main_validate,
     read_cohort,
     read_cohort_file,
     write_cohort,
     write_table_csv,
 )
+from analysis.run.validate import main_validate
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "data" / "bad_inputs"

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cohort import Cohort
-from analysis.multiverse import decompose_spread, expand_grid, load_grid, run_multiverse
+from analysis.compare.multiverse import decompose_spread, expand_grid, load_grid, run_multiverse
+from analysis.data.cohort import Cohort
 
 # Eight clients, PHQ-9 at sessions 1-3 (lower is better); "-" = no assessment.
 #   client  t1  t2  t3  end      arm  response (>= 50 %, last)  change >= 6 points (last)
@@ -131,7 +131,7 @@ def test_eight_client_grid_by_hand():
 
 def test_skipped_combinations_say_why():
     """Cutoff c without functional norms, a population the data do not record, a measure absent."""
-    from analysis.instruments import load_registry
+    from analysis.registry.instruments import load_registry
 
     reg = load_registry()
     defs = [

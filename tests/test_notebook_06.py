@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import paths, pipeline
+from analysis.registry import paths
+from analysis.run import pipeline
 
 pytestmark = pytest.mark.slow
 NB = paths.notebooks_dir() / "06_session_by_session.ipynb"

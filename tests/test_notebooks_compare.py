@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import paths, pipeline
+from analysis.registry import paths
+from analysis.run import pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -162,8 +163,8 @@ def test_absent_sections_say_so(btheb_out):
 
 
 def test_notebooks_on_simulated_cohort(tmp_path):
-    """Runs once analysis.simulate exists (another branch): the alliance sections then compute."""
-    pytest.importorskip("analysis.simulate")
+    """Runs once analysis.data.simulate exists (another branch): the alliance sections then compute."""
+    pytest.importorskip("analysis.data.simulate")
     runs = {
         "sim": {
             "title": "simulated",

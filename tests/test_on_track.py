@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.on_track import (
+from analysis.compare.on_track import (
     ExpectedRecovery,
     baseline_and_followup,
     end_status,
@@ -226,7 +226,7 @@ def test_errors_name_columns():
 def test_signal_performance_by_session_ten_clients():
     """Signals counted up to session 1: clients 2, 3 (TP 2 of 4 non-successes); up to 2 and 3:
     clients 1-4 (TP 3, FP 1). Sensitivity 2/4, 3/4, 3/4."""
-    from analysis.on_track import signal_performance_by_session
+    from analysis.compare.on_track import signal_performance_by_session
 
     oc = pd.DataFrame({"id": list(SUCCESS), "success": list(SUCCESS.values())})
     r = signal_performance_by_session(_ten_client_track(), oc, success="success")

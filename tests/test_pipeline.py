@@ -19,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import datasets, paths, pipeline
+from analysis.data import datasets
+from analysis.registry import paths
+from analysis.run import pipeline
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import pipeline
+from analysis.run import pipeline
 
 pytestmark = pytest.mark.slow
 

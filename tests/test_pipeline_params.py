@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import params, pipeline
+from analysis.run import params, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -205,7 +205,7 @@ def test_reliability_defaults_to_the_registry_value_of_the_measure():
     """A run that names a measure but no reliability gets that measure's registry reliability
     and its source, not a notebook's literal default (0.92, BDI-II's; issue 18); PHQ-9's .89
     differs from it, so the check fails on the old default."""
-    from analysis.instruments import get_instrument
+    from analysis.registry.instruments import get_instrument
 
     runs = {
         "a": {

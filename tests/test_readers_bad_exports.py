@@ -16,8 +16,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import instruments, pipeline
-from analysis.io import main_validate, read_cohort_file, read_table
+from analysis.data.io import read_cohort_file, read_table
+from analysis.registry import instruments
+from analysis.run import pipeline
+from analysis.run.validate import main_validate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -442,7 +444,7 @@ def test_user_instrument_through_validate_and_the_runs_file(tmp_path, capsys):
     assert typed["mine"]["parameters"]["measure"] == "bai"
     assert instruments.USER_INSTRUMENTS_ENV not in os.environ  # scoped to the checks
     # the file loader (what a notebook calls) makes the entry part of the process's registry
-    from analysis import datasets
+    from analysis.data import datasets
 
     cohort = datasets.load_dataset("file", **loaded["mine"]["dataset_options"])
     assert "bai" in cohort.measures and instruments.get_instrument("bai").max == 63

@@ -8,10 +8,10 @@ import os
 import shutil
 from pathlib import Path
 
-from analysis.definitions import DEFAULT_DEFINITIONS, load_definitions
-from analysis.instruments import DEFAULT_REGISTRY, load_registry
-from analysis.paths import cache_by_file
-from analysis.scoring import DEFAULT_SCORING_RULES, load_scoring_rules
+from analysis.data.items import DEFAULT_SCORING_RULES, load_scoring_rules
+from analysis.registry.definitions import DEFAULT_DEFINITIONS, load_definitions
+from analysis.registry.instruments import DEFAULT_REGISTRY, load_registry
+from analysis.registry.paths import cache_by_file
 
 
 def _edit(path, old: str, new: str) -> None:

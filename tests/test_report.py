@@ -1,4 +1,4 @@
-"""Display helpers of analysis.report: small-count suppression, tables, figures, methods."""
+"""Display helpers of analysis.report.tables: small-count suppression, tables, figures, methods."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from analysis import report
+from analysis.report import tables as report
 
 
 def _prev() -> pd.DataFrame:
-    # hand-made prevalence rows (as analysis.stats.prevalence returns them)
+    # hand-made prevalence rows (as analysis.compare.prevalence.prevalence returns them)
     return pd.DataFrame(
         {
             "definition": ["a", "b", "c", "d"],
@@ -107,7 +107,7 @@ def test_rendered_report_carries_its_own_provenance_footer(tmp_path):
     """Each notebook's HTML ends with run, commit, date, data SHA-256 and package versions."""
     import nbformat
 
-    from analysis import pipeline
+    from analysis.run import pipeline
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Outcomes")]

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cohort import Cohort
-from analysis.definitions import load_definitions, validate_definitions
-from analysis.instruments import Instrument, load_registry
-from analysis.outcomes import score_definitions
+from analysis.data.cohort import Cohort
+from analysis.outcomes.engine import score_definitions
+from analysis.registry.definitions import load_definitions, validate_definitions
+from analysis.registry.instruments import Instrument, load_registry
 
 REG = load_registry()
 SRS = Instrument(
@@ -360,7 +360,7 @@ def test_default_file_loads_and_skips_absent_measures():
 def test_categorical_ids_give_the_same_table():
     """Large exports are best held with categorical ids and measure codes; the engine must give
     exactly the same table either way (seed 3, 300 simulated clients)."""
-    from analysis.simulate import simulate_cohort
+    from analysis.data.simulate import simulate_cohort
 
     print("seed 3")
     c = simulate_cohort(n_clients=300, n_therapists=10, seed=3, validate=False)
@@ -388,7 +388,7 @@ def test_definition_option_types_are_checked():
 
 
 def test_pairwise_agreement_with_one_definition_is_an_empty_table():
-    from analysis.agreement import pairwise_agreement
+    from analysis.compare.agreement import pairwise_agreement
 
     c = cohort(
         [("a", 1, "phq9", 20), ("a", 2, "phq9", 4), ("b", 1, "phq9", 14), ("b", 2, "phq9", 12)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.schema import validate_clients, validate_cohort_frames, validate_scores
+from analysis.data.schema import validate_clients, validate_cohort_frames, validate_scores
 
 
 def _good() -> pd.DataFrame:

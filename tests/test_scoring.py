@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.instruments import get_instrument
-from analysis.scoring import item_problems, load_scoring_rules, score_items
+from analysis.data.items import item_problems, load_scoring_rules, score_items
+from analysis.registry.instruments import get_instrument
 
 PHQ = [f"phq_{i}" for i in range(1, 10)]
 GAD = [f"gad_{i}" for i in range(1, 8)]

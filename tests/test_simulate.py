@@ -1,4 +1,4 @@
-"""Fast tests of analysis.simulate: determinism, the data model, ranges, parameters, CLI, I/O."""
+"""Fast tests of analysis.data.simulate: determinism, the data model, ranges, parameters, CLI, I/O."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.instruments import load_registry
-from analysis.io import read_cohort, write_cohort
-from analysis.schema import validate_scores
-from analysis.simulate import (
+from analysis.data.io import read_cohort, write_cohort
+from analysis.data.schema import validate_scores
+from analysis.data.simulate import (
     DEFAULT_PARAMS,
     SIMULATED_MEASURES,
     ParameterError,
@@ -21,6 +20,7 @@ from analysis.simulate import (
     main,
     simulate_cohort,
 )
+from analysis.registry.instruments import load_registry
 
 SEED = 11
 N = 300

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from analysis.simulate import simulate_cohort
+from analysis.data.simulate import simulate_cohort
 
 SEED = 20260
 N_CLIENTS = 20_000

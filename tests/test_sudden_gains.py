@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.sudden_gains import (
+from analysis.outcomes.sudden_gains import (
     check_interval,
     crit1_cutoff_from_rci,
     describe_sudden_gains,
@@ -354,7 +354,7 @@ def test_no_gain_gives_empty_table_with_columns():
 
 
 def _phq9_cohort(series: dict[str, list[float]]):
-    from analysis.cohort import Cohort
+    from analysis.data.cohort import Cohort
 
     rows = [
         (cid, t, "phq9", v)
@@ -379,8 +379,8 @@ def test_rule_sudden_gain_in_definitions():
     c: 20 18 17 only: no interval with both windows -> not evaluable.
     d: 15 throughout -> not met.
     """
-    from analysis.definitions import validate_definitions
-    from analysis.outcomes import score_definitions
+    from analysis.outcomes.engine import score_definitions
+    from analysis.registry.definitions import validate_definitions
 
     c = _phq9_cohort(
         {
@@ -411,8 +411,8 @@ def test_rule_sudden_gain_in_definitions():
 
 def test_rule_sudden_gain_not_computed_on_few_time_points():
     """Five time points (a trial at 0, 2, 3, 5, 8 months): listed as not computed."""
-    from analysis.definitions import validate_definitions
-    from analysis.outcomes import score_definitions
+    from analysis.outcomes.engine import score_definitions
+    from analysis.registry.definitions import validate_definitions
 
     c = _phq9_cohort({"a": [20, 12, 11, 10, 9], "b": [20, 19, 18, 17, 16]})
     defs = validate_definitions(

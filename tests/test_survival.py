@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 from _compare_synthetic import make_cohort
 
-from analysis import outcomes, stats, survival
-from analysis.cohort import Cohort
+from analysis.compare import prevalence as stats
+from analysis.compare import survival
+from analysis.data.cohort import Cohort
+from analysis.outcomes import engine as outcomes
 
 
 def tte_frame(durations, types) -> pd.DataFrame:

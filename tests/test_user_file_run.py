@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import pipeline
+from analysis.run import pipeline
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

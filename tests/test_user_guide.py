@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import instruments, pipeline
-from analysis.io import main_validate
+from analysis.run.validate import main_validate
+from analysis.registry import instruments
+from analysis.run import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "bai_clinic"

@@ -69,7 +69,7 @@ MAP: dict[str, str] = {
     "agreement": "compare/agreement",
     "survival": "compare/survival",
     "alliance": "compare/alliance",
-    "sudden_gains": "compare/sudden_gains",
+    "sudden_gains": "outcomes/sudden_gains",  # a rule kind: rules.py dispatches to it
     "on_track": "compare/on_track",
     "multiverse": "compare/multiverse",
     # report: figures, tables, suppression, HTML
@@ -77,6 +77,7 @@ MAP: dict[str, str] = {
     "plots_compare": "report/plots_compare",
     "report": "report/tables",
     "disclosure": "report/disclosure",
+    "plots_session": "report/plots_session",
     # run: parameters, the pipeline, notebook glue, the command line
     "params": "run/params",
     "pipeline": "run/pipeline",

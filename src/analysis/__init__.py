@@ -4,17 +4,20 @@
 table) and answers, per definition of a successful outcome: who succeeds, how often, how far the
 definitions agree, how fast each is reached and what predicts it.
 
-Modules (one concern each): ``paths``; ``schema`` and ``cohort`` (the data model, pandera);
-``io`` (the only module that touches files: readers, quarantine, cohort folders) and ``scoring``
-(item-level questionnaire scoring); ``instruments`` and ``definitions`` (the two registries,
-YAML); ``rules`` (rule kinds), ``outcomes`` (the per-client outcomes table) and ``clinsig``
-(reliable and clinically significant change, matching the R package clinicalsignificance);
-``stats``, ``agreement``, ``survival``, ``alliance``; ``simulate`` and ``datasets``; ``plots``,
-``plots_compare``, ``report``; ``params``, ``pipeline``, ``workflow`` and ``cli`` (the headless
-main job).
+The package is six layers; a lower layer never imports a higher one (tests/test_layout.py)::
+
+    registry  instruments, definitions, paths, the YAML loader       (imports nothing)
+    data      schema, Cohort, readers, quarantine, items, datasets    (registry)
+    outcomes  rule kinds, the outcomes table, reliable change         (data, registry)
+    compare   prevalence, agreement, survival, alliance               (outcomes and below)
+    report    figures, tables, suppression, HTML                      (compare and below)
+    run       parameters, pipeline, notebook glue, command line       (everything)
+
+The public API is re-exported here; ``from analysis import clinical_significance`` is the way in.
 """
 
-from analysis.clinsig import (
+from analysis.data.cohort import Cohort
+from analysis.outcomes.clinsig import (
     anchor_group,
     anchor_individual,
     anchor_individual_prepost,
@@ -25,8 +28,7 @@ from analysis.clinsig import (
     percentage_change_prepost,
     summarise_categories,
 )
-from analysis.cohort import Cohort
-from analysis.outcomes import compare_methods, score_definitions, score_outcomes
+from analysis.outcomes.engine import compare_methods, score_definitions, score_outcomes
 
 __all__ = [
     "Cohort",

@@ -1,7 +1,7 @@
-"""``python -m analysis``: see :mod:`analysis.cli`."""
+"""``python -m analysis``: see :mod:`analysis.run.cli`."""
 
 import sys
 
-from analysis.cli import main
+from analysis.run.cli import main
 
 sys.exit(main())

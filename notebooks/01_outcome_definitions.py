@@ -1,0 +1,295 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Who counts as a success? Outcome definitions side by side
+#
+# The same clients can be a success under one definition of a good outcome and not under another. This report applies every definition of the definitions file that the data can express (symptom elimination, functional gains, alliance, the practitioners' personal markers and composites) and counts, for each, how many clients meet it, with 95 % Wilson confidence intervals. It then compares the reliable-change methods on the primary measure.
+
+# %% tags=["parameters"]
+run_name: str = "btheb"  # name of the run, used in titles
+dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
+dataset_options: dict = {}  # loader options; for a file, the reader specification
+measure: str = "bdi2"  # primary outcome measure, a registry code (bdi2: BDI-II)
+reliability: float = None  # RCI reliability (0-1); None: the registry's value for the measure
+reliability_source: str = ""  # citation of the reliability; empty: the registry's
+cutoff_type: str = "instrument"  # J&T cutoff: instrument (registry default), a, b or c
+m_functional: float = None  # functional population mean (points), cutoffs b and c
+sd_functional: float = None  # functional population SD (points), cutoffs b and c
+post: str = "last"  # "last" observed score, or a time point such as "8"
+definitions: str = ""  # definitions YAML file; empty: the package default
+missing: str = "last_available"  # last_available, locf, bocf, completers or dropout_as_failure
+rci_methods: list = ["JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"]  # reliable-change methods
+group: str = "arm"  # client column to compare groups by ("" for none)
+suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+
+# %%
+import pandas as pd
+
+from analysis.compare import agreement
+from analysis.compare import prevalence as stats
+from analysis.outcomes import clinsig, rules
+from analysis.outcomes import engine as outcomes
+from analysis.report import plots
+from analysis.report import tables as report
+from analysis.run import workflow
+
+nd = workflow.outcomes_for_notebook(
+    dataset,
+    dataset_options,
+    measure,
+    reliability=reliability,
+    cutoff_type=cutoff_type,
+    m_functional=m_functional,
+    sd_functional=sd_functional,
+    post=post,
+    definitions=definitions,
+    missing=missing,
+)
+cohort, instrument, result = nd.cohort, nd.instrument, nd.all_outcomes
+reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+post_rule = post if post == "last" else float(post)
+overall = stats.prevalence(result, by="family")
+by_group = (
+    stats.prevalence(result, by=group, groups=cohort.clients)
+    if group and group in cohort.clients.columns
+    else None
+)
+report.write_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes.csv")
+report.write_csv(overall, output_dir, "prevalence.csv")
+if by_group is not None:
+    report.write_csv(by_group, output_dir, f"prevalence_by_{group}.csv")
+head_prev = stats.prevalence(nd.outcomes)
+report.write_csv(head_prev, output_dir, "prevalence_headline.csv")
+head = report.format_prevalence(head_prev, suppress=suppress_small_counts)
+headline = "; ".join(
+    f"{d.replace('_', ' ')} {pct}" + (" %" if pct[0].isdigit() else "")
+    for d, pct in zip(head["definition"], head["% met (95% CI)"], strict=True)
+)
+report.show_banner(
+    cohort,
+    {
+        **{
+            k: v
+            for k, v in globals().items()
+            if k
+            in {
+                "run_name",
+                "dataset",
+                "measure",
+                "reliability",
+                "cutoff_type",
+                "m_functional",
+                "sd_functional",
+                "post",
+                "definitions",
+                "missing",
+                "rci_methods",
+                "group",
+                "suppress_small_counts",
+            }
+        },
+        "reliability_source": reliability_cited,
+    },
+    summary=f"{result['definition'].nunique()} definition(s) could be computed on these data. "
+    f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
+    f"the headline definitions was: {headline}. Missing-data strategy: {missing}. Times in "
+    f"outcomes.csv are in {cohort.time_unit}s.",
+)
+
+# %% [markdown]
+# ## The definitions
+
+# %%
+report.show_table(
+    pd.DataFrame(
+        {
+            "definition": [d["name"] for d in nd.definitions],
+            "family": [d["family"] for d in nd.definitions],
+            "rule": [d["description"] for d in nd.definitions],
+            "source": [d["source"] for d in nd.definitions],
+        }
+    ),
+    "Definitions computed on these data",
+)
+if nd.skipped:
+    workflow.say(
+        f"{len(nd.skipped)} definitions of the file could not be computed on this dataset, because "
+        "the measures they need are absent: " + ", ".join(sorted(nd.skipped)) + "."
+    )
+
+# %% [markdown]
+# ## How many clients count as a success?
+
+# %%
+report.show_table(
+    report.format_prevalence(overall, suppress=suppress_small_counts),
+    "Clients meeting each definition, all clients, by family of definitions",
+)
+if by_group is not None:
+    report.show_table(
+        report.format_prevalence(by_group, suppress=suppress_small_counts),
+        f"Clients meeting each definition, by {group}",
+    )
+elif group:
+    workflow.say(
+        f"No split by {group!r}: the client table has no such column "
+        f"(its columns: {', '.join(c for c in cohort.clients.columns if c != 'id')})."
+    )
+
+# %% [markdown]
+# ## The Jacobson plot
+#
+# Each point is a client: baseline score against post score on the primary measure. Points inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax cutoff. Cutoff *a* lies two standard deviations of the baseline scores beyond their mean, towards health; without normative data it is strict, and few clients cross it. Cutoff *c* needs a functional population's mean and SD; cutoff type *instrument* uses the instrument's published clinical cutoff instead.
+
+# %%
+jt_ok = "clinically_significant" in set(result["definition"])
+if jt_ok:
+    jt = outcomes.change_table(result, "clinically_significant")
+    ax = plots.jacobson_plot(
+        jt, measure_label=instrument.label, title=f"Jacobson plot: {instrument.label}, {run_name}"
+    )
+    report.show_figure(ax)
+else:
+    workflow.say(
+        "The Jacobson plot and the methods comparison are left out: "
+        + nd.skipped.get(
+            "clinically_significant",
+            "the definitions file has no definition named 'clinically_significant'",
+        )
+        + "."
+    )
+
+# %% [markdown]
+# ## Every reliable-change method side by side
+#
+# The same clients classified by each reliable-change method of the R package clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, which needs at least three assessments per client). HLM, as in the R package, judges each client's slope against the cohort's average slope (an empirical-Bayes deviation): a client who improves about as much as the average counts as unchanged, and one who improves clearly less than the average as deteriorated, even if their score fell.
+
+# %%
+methods = (
+    None
+    if not jt_ok
+    else outcomes.compare_methods(
+        cohort,
+        measure,
+        reliability=reliability,
+        methods=tuple(rci_methods),
+        cutoff_type=cutoff_type,
+        m_functional=m_functional,
+        sd_functional=sd_functional,
+        post=post_rule,
+        missing=missing,
+    )
+)
+if methods is not None:
+    report.write_csv(methods, output_dir, "methods_outcomes.csv")
+    summ = clinsig.summarise_categories(
+        methods, "category", group="method", levels=clinsig.CATEGORIES
+    )
+    counts = summ.pivot(index="method", columns="level", values="n")
+    counts = (
+        counts.reindex(columns=list(clinsig.CATEGORIES)).reindex(list(rci_methods)).reset_index()
+    )
+    counts["evaluable"] = (
+        summ.groupby("method")["n_evaluable"].first().reindex(counts["method"]).to_numpy()
+    )
+    report.write_csv(counts, output_dir, "methods_summary.csv")
+    shown = counts
+    if suppress_small_counts:
+        shown = report.suppress_small_counts(counts, list(clinsig.CATEGORIES) + ["evaluable"], [])
+    report.show_table(shown, f"Clients per category and reliable-change method, {instrument.label}")
+
+# %% [markdown]
+# ## Where do the headline definitions disagree?
+#
+# For each pair of headline definitions: among clients evaluable under both, how many are a success under one and not the other (counts only; no client is listed).
+
+# %%
+pairs = agreement.pairwise_agreement(nd.outcomes)
+dis = pairs[
+    [
+        "definition_a",
+        "definition_b",
+        "n_both",
+        "both_met",
+        "only_a",
+        "only_b",
+        "neither",
+        "percent_agree",
+    ]
+].assign(n_disagree=pairs["only_a"] + pairs["only_b"])
+report.write_csv(dis, output_dir, "disagreement.csv")
+shown = dis.round({"percent_agree": 1}).rename(columns=lambda c: c.replace("_", " "))
+if suppress_small_counts:
+    shown = report.suppress_small_counts(
+        shown,
+        ["n both", "both met", "only a", "only b", "neither", "n disagree"],
+        ["percent agree"],
+    )
+report.show_table(shown, "Pairs of headline definitions: agreement and disagreement (clients)")
+
+# %%
+cut = instrument.cutoff or {}
+rows = [
+    (
+        "outcome measure",
+        f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points)",
+        "instrument registry",
+    ),
+    ("direction", f"{instrument.better_is} is better", "instrument registry"),
+    (
+        "clinical cutoff (remission)",
+        f"case if {cut.get('case_if', '')} {cut.get('value', 'n/a')}",
+        cut.get("source") or "instrument registry (no source recorded)",
+    ),
+    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    (
+        "J&T cutoff for clinically significant change",
+        f"type {cutoff_type}: {jt['cutoff'].iloc[0]:.2f} points" if jt_ok else "not computed",
+        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+    ),
+    (
+        "post score",
+        "last observed score after baseline" if post == "last" else f"time {post}",
+        "parameter of this report",
+    ),
+    (
+        "missing data",
+        rules.MISSING_STRATEGY_TEXT[missing],
+        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+    ),
+    (
+        "small counts",
+        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
+        if suppress_small_counts
+        else "shown as they are (suppression off)",
+        "disclosure control rule for published health statistics (NHS England); "
+        "parameter suppress_small_counts",
+    ),
+    (
+        "data",
+        cohort.description or cohort.name,
+        cohort.citation or "user-supplied data file (path in the parameters above)",
+    ),
+]
+rows += [
+    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    for d in nd.definitions
+]
+report.show_methods(
+    pd.DataFrame(rows, columns=["item", "value", "source"]),
+    "Every definition is scored by analysis.outcomes.engine.score_definitions from the definitions file (rule kinds in analysis.outcomes.rules); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) and remission (no longer a case by the instrument's cutoff) follow Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855.\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the CSV file outcomes.csv beside it.\n\noutcomes.csv has one row per client and definition: id, definition, family, measures (every measure the rule used), status (met / not_met / not_evaluable at the end of the client's course), reason (why not evaluable, or how a status was imputed), baseline_time and post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), first_met_time (first assessment at which the criterion held) and met_time (from when it held through the end; empty unless met). Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
+)

@@ -1,0 +1,296 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Do the definitions agree?
+#
+# Several definitions of a successful outcome applied to the same clients: how often each is met, how far they agree beyond chance, who succeeds under which of them, on whom families of definitions disagree, and whether a definition favours milder or more severe clients at baseline.
+
+# %% tags=["parameters"]
+run_name: str = "btheb"  # name of the run, used in titles
+dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
+dataset_options: dict = {}  # loader options; for a file, the reader specification
+measure: str = "bdi2"  # primary outcome measure, a registry code (bdi2: BDI-II)
+reliability: float = None  # RCI reliability (0-1); None: the registry's value for the measure
+reliability_source: str = ""  # citation of the reliability; empty: the registry's
+cutoff_type: str = "instrument"  # J&T cutoff: instrument (registry default), a, b or c
+m_functional: float = None  # functional population mean (points), cutoffs b and c
+sd_functional: float = None  # functional population SD (points), cutoffs b and c
+post: str = "last"  # "last" observed score, or a time point such as "8"
+definitions: str = ""  # definitions YAML file; empty: the package default
+missing: str = "last_available"  # last_available, locf, bocf, completers or dropout_as_failure
+compare: list = []  # definitions side by side; empty: the headline ones
+group: str = "arm"  # client column to compare groups by ("" for none)
+suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+
+# %%
+import pandas as pd
+
+from analysis.compare import agreement
+from analysis.compare import prevalence as stats
+from analysis.outcomes import rules
+from analysis.report import plots_compare
+from analysis.report import tables as report
+from analysis.run import workflow
+
+nd = workflow.outcomes_for_notebook(
+    dataset,
+    dataset_options,
+    measure,
+    reliability=reliability,
+    cutoff_type=cutoff_type,
+    m_functional=m_functional,
+    sd_functional=sd_functional,
+    post=post,
+    definitions=definitions,
+    missing=missing,
+    compare=compare,
+)
+cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
+units = {"session": "sessions", "week": "weeks", "month": "months"}.get(
+    cohort.time_unit, cohort.time_unit
+)
+has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
+say = workflow.say
+reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+shown_parameters = {
+    "run_name": run_name,
+    "dataset": dataset,
+    "measure": measure,
+    "reliability": reliability,
+    "reliability_source": reliability_cited,
+    "cutoff_type": cutoff_type,
+    "m_functional": m_functional,
+    "sd_functional": sd_functional,
+    "post": post,
+    "definitions": definitions,
+    "missing": missing,
+    "compare": compare,
+    "group": group,
+    "suppress_small_counts": suppress_small_counts,
+}
+prev = stats.prevalence(result)
+pairs = agreement.pairwise_agreement(result)
+report.write_csv(prev, output_dir, "agreement_prevalence.csv")
+report.write_csv(pairs, output_dir, "agreement_pairs.csv")
+report.show_banner(
+    cohort,
+    {
+        **shown_parameters,
+        **{
+            k: v
+            for k, v in globals().items()
+            if k
+            in {
+                "run_name",
+                "dataset",
+                "measure",
+                "reliability",
+                "cutoff_type",
+                "post",
+                "group",
+                "suppress_small_counts",
+            }
+        },
+    },
+    summary=f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; "
+    f"kappa ranged from {pairs['kappa'].min():.2f} to {pairs['kappa'].max():.2f} across "
+    f"{len(pairs)} pairs."
+    if pairs["kappa"].notna().any()
+    else "",
+)
+
+# %% [markdown]
+# ## How often is each definition met?
+#
+# Among evaluable clients, with 95 % Wilson intervals.
+
+# %%
+report.show_table(
+    report.format_prevalence(prev, suppress=suppress_small_counts),
+    "Clients meeting each definition, all clients",
+)
+
+# %% [markdown]
+# ## Agreement beyond chance
+#
+# Cohen's kappa compares observed agreement with the agreement expected from the two prevalences; it is close to 0 even at 90 % agreement when one outcome is rare, so the prevalence-adjusted bias-adjusted kappa (PABAK = 2 x agreement - 1) stands beside it. McNemar's exact test asks whether the two definitions are met equally often in the same clients. Kappa is *undefined* when a definition gives every compared client the same result.
+
+# %%
+report.show_table(
+    workflow.format_pairs(pairs, suppress=suppress_small_counts),
+    "Pairs of definitions, among clients evaluable under both",
+)
+undefined = pairs.loc[pairs["kappa"].isna()]
+if len(undefined):
+    say(
+        f"Kappa is undefined for {len(undefined)} of {len(pairs)} pairs, because at least one "
+        "definition of the pair gives every compared client the same result."
+    )
+if len(pairs):
+    ax = plots_compare.kappa_heatmap(
+        agreement.agreement_matrix(pairs, "kappa"),
+        title=f"Cohen's kappa between definitions, {run_name}",
+    )
+    report.show_figure(ax)
+    ax = plots_compare.kappa_heatmap(
+        agreement.agreement_matrix(pairs, "pabak"),
+        title=f"PABAK between definitions, {run_name}",
+        value_label="PABAK (prevalence-adjusted bias-adjusted kappa)",
+    )
+    report.show_figure(ax)
+else:
+    say("Only one definition was scored, so there is no pair to compare.")
+
+# %% [markdown]
+# ## Who succeeds under which definitions?
+#
+# Each bar counts the clients who meet exactly the set of definitions marked below it (clients evaluable under every definition).
+
+# %%
+patterns = agreement.overlap_patterns(result)
+report.write_csv(patterns, output_dir, "agreement_patterns.csv")
+shown = patterns
+if suppress_small_counts:
+    shown = patterns.loc[patterns["n_clients"] >= report.SMALL_COUNT]
+    hidden = int(patterns["n_clients"].sum() - shown["n_clients"].sum())
+    if hidden:
+        say(
+            f"Patterns shared by fewer than {report.SMALL_COUNT} clients are left out of the "
+            f"figure ({hidden} clients in all)."
+        )
+if len(shown):
+    report.show_figure(
+        plots_compare.upset_figure(shown, f"Who succeeds under which definitions, {run_name}")
+    )
+else:
+    say("No success pattern is shared by enough clients to be shown.")
+if patterns.attrs.get("n_excluded"):
+    say(
+        f"{patterns.attrs['n_excluded']} clients are not evaluable under every definition and "
+        "are not in the figure."
+    )
+
+# %% [markdown]
+# ## On whom do families of definitions disagree?
+#
+# A client succeeds under a family (symptom, functional, alliance, ...) when any of its definitions is met. Counts and averaged profiles only; no client is listed.
+
+# %%
+families = list(dict.fromkeys(result["family"]))
+if len(families) < 2:
+    say(
+        workflow.absent(
+            "Disagreement between families", cohort, f"definitions outside the {families[0]} family"
+        )
+    )
+else:
+    profile = cohort.clients.drop(columns=[c for c in ("therapist", "site") if c in cohort.clients])
+    for i, fa in enumerate(families):
+        for fb in families[i + 1 :]:
+            dis = agreement.family_disagreement(result, fa, fb, profile=profile)
+            report.write_csv(dis, output_dir, f"agreement_families_{fa}_{fb}.csv")
+            derived = [c for c in dis.columns if c not in ("group", "n_clients")]
+            shown = dis.round(1)
+            if suppress_small_counts:
+                shown = report.suppress_small_counts(shown, ["n_clients"], derived)
+            report.show_table(shown, f"{fa} versus {fb} success: clients and average profile")
+
+# %% [markdown]
+# ## Is a definition biased by baseline severity?
+#
+# Per definition, a logistic regression of success on the baseline score of the primary measure: an odds ratio above 1 per 10 points means the definition favours more severe clients, below 1 milder ones (Psychiatric Services 2020, 71(4):312: effect size >= 0.8, OR 2.3; remission, OR 0.43).
+
+# %%
+bias = agreement.severity_bias(result, severity=nd.baseline, per=10)
+report.write_csv(bias, output_dir, "agreement_severity_bias.csv")
+shown = pd.DataFrame(
+    {
+        "definition": bias["definition"].str.replace("_", " "),
+        "clients": bias["n"],
+        "met": bias["n_met"],
+        f"odds ratio per 10 {instrument.label} points (95% CI)": workflow.format_estimate(
+            bias["odds_ratio"], bias["ci_low"], bias["ci_high"]
+        ),
+        "p": bias["p_value"].round(4),
+        "note": bias["note"],
+    }
+)
+if suppress_small_counts:
+    shown = report.suppress_small_counts(
+        shown, ["clients", "met"], shown.columns[3:5], ("met", "clients")
+    )
+report.show_table(shown, f"Severity bias: success against baseline {instrument.label}")
+if bias["odds_ratio"].notna().any():
+    ax = plots_compare.forest_plot(
+        bias,
+        "odds_ratio",
+        "ci_low",
+        "ci_high",
+        ref=1.0,
+        log=True,
+        xlabel=f"odds ratio of success per 10 points of baseline {instrument.label}",
+        title=f"Severity bias of each definition, {run_name}",
+    )
+    report.show_figure(ax)
+
+# %%
+rows = [
+    (
+        "primary outcome measure",
+        f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points, "
+        f"{instrument.better_is} is better)",
+        "instrument registry (analysis/config/instruments.yaml)",
+    ),
+    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    (
+        "reliable change index",
+        "|RCI| > 1.96 (two-sided 5 % level)",
+        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+    ),
+    (
+        "J&T cutoff",
+        f"type {cutoff_type}",
+        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+    ),
+    (
+        "missing data",
+        rules.MISSING_STRATEGY_TEXT[missing],
+        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+    ),
+    (
+        "small counts",
+        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
+        if suppress_small_counts
+        else "shown as they are (suppression off)",
+        "disclosure control rule for published health statistics (NHS England); "
+        "parameter suppress_small_counts",
+    ),
+    (
+        "data",
+        cohort.description or cohort.name,
+        cohort.citation or "user-supplied data file (path in the parameters above)",
+    ),
+]
+rows += [
+    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    for d in nd.definitions
+    if d["name"] in set(result["definition"])
+]
+report.show_methods(
+    pd.DataFrame(rows, columns=["item", "value", "source"]),
+    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels `cohens_kappa` (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: exact binomial on the discordant pairs (statsmodels). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295. A pair is compared on the clients evaluable under both definitions. Counts from 1 to 4 are shown as <5 when suppression is on.",
+)

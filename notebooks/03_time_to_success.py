@@ -1,0 +1,391 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # How fast is each definition met?
+#
+# Time from each client's own baseline assessment to success under each definition. The event is named at the top: *sustained* (the default: the assessment from which the definition held through the end of the client's course, so that the clients with the event are exactly those counted as met in notebook 01) or *first met* (the first assessment at which the criterion held, even if it was lost again). Dropout and the end of treatment end follow-up: Kaplan-Meier curves treat both as censoring, the cumulative incidence treats dropout as a competing event.
+
+# %% tags=["parameters"]
+run_name: str = "btheb"  # name of the run, used in titles
+dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
+dataset_options: dict = {}  # loader options; for a file, the reader specification
+measure: str = "bdi2"  # primary outcome measure, a registry code (bdi2: BDI-II)
+reliability: float = None  # RCI reliability (0-1); None: the registry's value for the measure
+reliability_source: str = ""  # citation of the reliability; empty: the registry's
+cutoff_type: str = "instrument"  # J&T cutoff: instrument (registry default), a, b or c
+m_functional: float = None  # functional population mean (points), cutoffs b and c
+sd_functional: float = None  # functional population SD (points), cutoffs b and c
+post: str = "last"  # "last" observed score, or a time point such as "8"
+definitions: str = ""  # definitions YAML file; empty: the package default
+missing: str = "last_available"  # last_available, locf, bocf, completers or dropout_as_failure
+compare: list = []  # definitions side by side; empty: the headline ones
+group: str = "arm"  # client column to compare groups by ("" for none)
+suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+event: str = "sustained"  # sustained (met and held to the end) or first_met
+alliance_measure: str = "wai_sr"  # wai_sr (12-60) or srs (0-40), higher is better
+landmark: int = 3  # alliance over sessions 1..L predicts success after L
+output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+
+# %%
+import pandas as pd
+
+from analysis.compare import alliance, survival
+from analysis.compare import prevalence as stats
+from analysis.outcomes import rules
+from analysis.report import plots_compare
+from analysis.report import tables as report
+from analysis.run import workflow
+
+nd = workflow.outcomes_for_notebook(
+    dataset,
+    dataset_options,
+    measure,
+    reliability=reliability,
+    cutoff_type=cutoff_type,
+    m_functional=m_functional,
+    sd_functional=sd_functional,
+    post=post,
+    definitions=definitions,
+    missing=missing,
+    compare=compare,
+)
+cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
+units = {"session": "sessions", "week": "weeks", "month": "months"}.get(
+    cohort.time_unit, cohort.time_unit
+)
+has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
+say = workflow.say
+reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+shown_parameters = {
+    "run_name": run_name,
+    "dataset": dataset,
+    "measure": measure,
+    "reliability": reliability,
+    "reliability_source": reliability_cited,
+    "cutoff_type": cutoff_type,
+    "m_functional": m_functional,
+    "sd_functional": sd_functional,
+    "post": post,
+    "definitions": definitions,
+    "missing": missing,
+    "compare": compare,
+    "group": group,
+    "suppress_small_counts": suppress_small_counts,
+}
+tte_all = survival.time_to_event(nd.all_outcomes, cohort.scores, cohort.clients, event=event)
+km_all = survival.km_summary(tte_all)
+prev_all = stats.prevalence(nd.all_outcomes).set_index("definition")
+excluded = tte_all.attrs["excluded"]
+km_all["n_met_notebook_01"] = km_all["definition"].map(prev_all["n_met"])
+km_all["n_evaluable_notebook_01"] = km_all["definition"].map(prev_all["n_evaluable"])
+km_all["n_excluded"] = (
+    km_all["definition"].map(excluded.groupby("definition")["n"].sum()).fillna(0).astype(int)
+)
+report.write_csv(km_all, output_dir, "survival_median_all.csv")
+tte = tte_all.loc[tte_all["definition"].isin(set(result["definition"]))].reset_index(drop=True)
+km = km_all.loc[km_all["definition"].isin(set(result["definition"]))].reset_index(drop=True)
+report.write_csv(km, output_dir, "survival_median.csv")
+report.show_banner(
+    cohort,
+    {
+        **shown_parameters,
+        **{
+            k: v
+            for k, v in globals().items()
+            if k
+            in {
+                "run_name",
+                "dataset",
+                "measure",
+                "reliability",
+                "cutoff_type",
+                "post",
+                "group",
+                "event",
+                "alliance_measure",
+                "landmark",
+                "suppress_small_counts",
+            }
+        },
+    },
+    summary=f"Time is counted in {units} from each client's own baseline; event: "
+    f"{survival.EVENT_DEFINITIONS[event]}. {int((tte['event_type'] == 2).sum())} "
+    "client-definition records of the headline definitions end in dropout before success.",
+)
+
+# %% [markdown]
+# ## Kaplan-Meier: time to success
+#
+# Median time with 95 % interval (not reached: the curve stays above one half). Every definition the run computes is in the CSV file survival_median_all.csv; the headline ones are shown here.
+
+# %%
+report.show_table(
+    workflow.format_km(km, units, suppress_small_counts), f"Time to success ({event}), in {units}"
+)
+curves = survival.km_curves(tte)
+report.write_csv(curves, output_dir, "survival_km_curves.csv")
+report.show_figure(
+    plots_compare.km_plot(curves, units=units, title=f"Time to success ({event}), {run_name}")
+)
+if len(excluded):
+    say(
+        "Records that cannot enter a time-to-event analysis (counted, not dropped silently): "
+        + "; ".join(
+            f"{r.definition.replace('_', ' ')}: {r.n} {r.reason}" for r in excluded.itertuples()
+        )
+        + "."
+    )
+
+# %% [markdown]
+# ## Does this agree with notebook 01?
+#
+# Under the sustained event, a client has the event exactly when notebook 01 counts them as met, so the share of evaluable clients with the event equals notebook 01's share met. The Kaplan-Meier share met by the end is higher when clients are censored early (it estimates what would have been seen with full follow-up); under the first-met event both are higher, because criteria met once and lost again count.
+
+# %%
+rec = km_all.assign(
+    events=km_all["n_met"]
+    + km_all["definition"]
+    .map(
+        excluded.loc[excluded["reason"].str.startswith("met at the first")]
+        .groupby("definition")["n"]
+        .sum()
+    )
+    .fillna(0)
+    .astype(int),
+)
+rec = rec.assign(
+    share_events=100 * rec["events"] / (rec["n"] + rec["n_excluded"]),
+    share_notebook_01=100 * rec["n_met_notebook_01"] / rec["n_evaluable_notebook_01"],
+    share_km_end=100 * rec["proportion_met_end"],
+)
+report.write_csv(rec, output_dir, "survival_reconciliation.csv")
+shown = pd.DataFrame(
+    {
+        "definition": rec["definition"].str.replace("_", " "),
+        "evaluable (notebook 01)": rec["n_evaluable_notebook_01"],
+        "% met (notebook 01)": rec["share_notebook_01"].round(1),
+        f"% with the event ({event})": rec["share_events"].round(1),
+        "% met by end (Kaplan-Meier)": rec["share_km_end"].round(1),
+    }
+)
+if suppress_small_counts:
+    shown = report.suppress_small_counts(
+        shown, ["evaluable (notebook 01)"], list(shown.columns[2:])
+    )
+report.show_table(shown, "Share met: notebook 01 and this report, every definition")
+first = rec.loc[rec["definition"].isin(set(result["definition"]))].head(1)
+for r in first.itertuples():
+    say(
+        f"For {r.definition.replace('_', ' ')}: notebook 01 counts {r.n_met_notebook_01} of "
+        f"{r.n_evaluable_notebook_01} evaluable clients as met ({r.share_notebook_01:.1f} %); "
+        f"here {r.events} of {r.n + r.n_excluded} have the {event} event ({r.share_events:.1f} %)"
+        + (
+            ", the same share."
+            if abs(r.share_events - r.share_notebook_01) < 1e-9
+            else ": the first-met event also counts criteria met once and lost again."
+        )
+        + f" The Kaplan-Meier estimate of the share met by the end is {r.share_km_end:.1f} %."
+    )
+
+# %% [markdown]
+# ## In weeks
+
+# %%
+if tte["weeks"].notna().any():
+    km_w = survival.km_summary(tte, duration="weeks")
+    report.write_csv(km_w, output_dir, "survival_median_weeks.csv")
+    report.show_table(
+        workflow.format_km(km_w, "weeks", suppress_small_counts),
+        f"Time to success ({event}), in weeks (from dates)",
+    )
+    report.show_figure(
+        plots_compare.km_plot(
+            survival.km_curves(tte, duration="weeks"),
+            units="weeks",
+            title=f"Time to success ({event}) in weeks, {run_name}",
+        )
+    )
+else:
+    say(workflow.absent("Time in weeks", cohort, f"assessment dates (its time is in {units})"))
+
+# %% [markdown]
+# ## Dropout as a competing risk
+#
+# Aalen-Johansen cumulative incidence: the share of clients who have met the definition, not assuming that those who dropped out would have succeeded like those who stayed.
+
+# %%
+if (tte["event_type"] == 2).any():
+    cif = survival.cumulative_incidence(tte)
+    report.write_csv(cif, output_dir, "survival_cumulative_incidence.csv")
+    report.show_figure(
+        plots_compare.cif_plot(
+            cif,
+            units=units,
+            title=f"Cumulative incidence of success, dropout competing, {run_name}",
+        )
+    )
+    end = cif.groupby("definition", sort=False).tail(1)
+    say(
+        "Cumulative incidence at the last time: "
+        + ", ".join(
+            f"{d.replace('_', ' ')} {100 * v:.0f} %"
+            for d, v in zip(end["definition"], end["cumulative_incidence"], strict=True)
+        )
+        + "."
+    )
+else:
+    say(workflow.absent("Competing risks", cohort, "client who dropped out before success"))
+
+# %% [markdown]
+# ## Do the arms differ? Log-rank test
+
+# %%
+if has_group:
+    lr = survival.logrank_by_group(tte, cohort.clients, group=group)
+    report.write_csv(lr, output_dir, "survival_logrank.csv")
+    report.show_table(
+        lr.drop(columns=["n", "n_met"]).round(4),
+        f"Log-rank test of time to success ({event}) by {group}",
+    )
+else:
+    say(
+        workflow.absent(
+            "Log-rank test between groups",
+            cohort,
+            f"client column {group!r} with two or more groups",
+        )
+    )
+
+# %% [markdown]
+# ## What predicts a faster success? Cox model from the landmark
+#
+# Hazard ratios per point of baseline severity and of early alliance, and for the arm. Early alliance is the mean over sessions 1 to L (the landmark, a parameter); so that it can only predict what comes after it, the models count time from L and include only clients still in treatment and not yet meeting the definition at L (a landmark analysis). Definitions built from alliance scores are left out: the alliance would predict itself. A model with separation or without convergence says *not estimable*. The proportional-hazards assumption is checked per covariate (Grambsch-Therneau test on rank-transformed time: a small p means the hazard ratio changes over time).
+
+# %%
+cov = nd.baseline.rename(columns={"severity": "baseline_severity"})
+lm_time = float(landmark)
+if workflow.has_measure(cohort, alliance_measure):
+    early = alliance.early_alliance(cohort.scores, alliance_measure, landmark)
+    lm_time = early.attrs["landmark"]
+    cov = cov.merge(early[["id", "early_alliance"]], on="id", how="left")
+else:
+    say(
+        workflow.absent(
+            "Early alliance in the Cox model", cohort, f"alliance scores ({alliance_measure})"
+        )
+    )
+if has_group:
+    cov = cov.merge(cohort.clients[["id", group]], on="id", how="left")
+alliance_based = {
+    d
+    for d, f, m in zip(result["definition"], result["family"], result["measures"], strict=True)
+    if f == "alliance" or {"wai_sr", "srs", alliance_measure} & set(str(m).split("+"))
+}
+tte_lm = survival.time_to_event(
+    result.loc[~result["definition"].isin(alliance_based)],
+    cohort.scores,
+    cohort.clients,
+    event=event,
+    landmark=lm_time,
+)
+coef, ph = survival.cox_models(tte_lm, cov)
+report.write_csv(coef, output_dir, "survival_cox.csv")
+report.write_csv(ph, output_dir, "survival_cox_ph_test.csv")
+shown = pd.DataFrame(
+    {
+        "definition": coef["definition"].str.replace("_", " "),
+        "covariate": coef["covariate"],
+        "hazard ratio (95% CI)": [
+            n if n.startswith("not estimable") else e
+            for e, n in zip(
+                workflow.format_estimate(coef["hazard_ratio"], coef["ci_low"], coef["ci_high"]),
+                coef["note"],
+                strict=True,
+            )
+        ],
+        "p": coef["p_value"].round(4),
+        "clients": coef["n"],
+        "met": coef["n_met"],
+        "note": coef["note"],
+    }
+)
+report.show_table(
+    shown, f"Cox models of time to success from the landmark ({units[:-1]} {lm_time:g})"
+)
+if alliance_based:
+    say(
+        "Left out of the Cox models (built from alliance scores): "
+        + ", ".join(sorted(d.replace("_", " ") for d in alliance_based))
+        + "."
+    )
+if len(ph):
+    report.show_table(ph.round(4), "Proportional-hazards check (Grambsch-Therneau, rank time)")
+    bad = ph.loc[ph["p_value"] < 0.05]
+    say(
+        "The proportional-hazards assumption is in doubt (p < .05) for: "
+        + "; ".join(f"{r.definition.replace('_', ' ')} / {r.covariate}" for r in bad.itertuples())
+        + "."
+        if len(bad)
+        else "No covariate shows evidence against proportional hazards (all p >= .05)."
+    )
+
+# %%
+rows = [
+    (
+        "primary outcome measure",
+        f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points, "
+        f"{instrument.better_is} is better)",
+        "instrument registry (analysis/config/instruments.yaml)",
+    ),
+    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    (
+        "reliable change index",
+        "|RCI| > 1.96 (two-sided 5 % level)",
+        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+    ),
+    (
+        "J&T cutoff",
+        f"type {cutoff_type}",
+        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+    ),
+    (
+        "missing data",
+        rules.MISSING_STRATEGY_TEXT[missing],
+        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+    ),
+    (
+        "small counts",
+        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
+        if suppress_small_counts
+        else "shown as they are (suppression off)",
+        "disclosure control rule for published health statistics (NHS England); "
+        "parameter suppress_small_counts",
+    ),
+    (
+        "data",
+        cohort.description or cohort.name,
+        cohort.citation or "user-supplied data file (path in the parameters above)",
+    ),
+]
+rows += [
+    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    for d in nd.definitions
+    if d["name"] in set(result["definition"])
+]
+report.show_methods(
+    pd.DataFrame(rows, columns=["item", "value", "source"]),
+    "Time to event: from each client's own baseline assessment (the outcomes table's baseline_time) to the event, else to the client's post time (censored). Two event definitions: sustained (default; met_time, the assessment from which the definition held through the end, so the clients with the event are those met in notebook 01) and first met (first_met_time). Records met at the first assessment, or without an assessment after baseline, have no time at risk and are counted apart. Cox models use a landmark at session L (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719): early alliance over sessions 1..L, time from L, clients still in treatment and not yet meeting the definition at L; monotone likelihood (Heinze & Schemper 2001) is reported as not estimable. Kaplan-Meier (Kaplan & Meier 1958) and median with the Brookmeyer-Crowley interval (lifelines). Aalen-Johansen cumulative incidence (Aalen & Johansen 1978) with tied discrete times handled exactly, not by random jittering. Log-rank test (Mantel 1966). Cox model (Cox 1972, Efron ties) with the Grambsch & Therneau (1994) test. Only clients evaluable under a definition enter its analysis.",
+)

@@ -1,0 +1,326 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The working alliance: predictor and outcome
+#
+# Does a good early alliance go with success under each definition? Do alliance and symptoms move together from session to session, and does this session's alliance predict next session's change? Alliance as a success in its own right, and how much outcomes differ between therapists.
+
+# %% tags=["parameters"]
+run_name: str = "btheb"  # name of the run, used in titles
+dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
+dataset_options: dict = {}  # loader options; for a file, the reader specification
+measure: str = "bdi2"  # primary outcome measure, a registry code (bdi2: BDI-II)
+reliability: float = None  # RCI reliability (0-1); None: the registry's value for the measure
+reliability_source: str = ""  # citation of the reliability; empty: the registry's
+cutoff_type: str = "instrument"  # J&T cutoff: instrument (registry default), a, b or c
+m_functional: float = None  # functional population mean (points), cutoffs b and c
+sd_functional: float = None  # functional population SD (points), cutoffs b and c
+post: str = "last"  # "last" observed score, or a time point such as "8"
+definitions: str = ""  # definitions YAML file; empty: the package default
+missing: str = "last_available"  # last_available, locf, bocf, completers or dropout_as_failure
+compare: list = []  # definitions side by side; empty: the headline ones
+group: str = "arm"  # client column to compare groups by ("" for none)
+suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+alliance_measure: str = "wai_sr"  # wai_sr (12-60) or srs (0-40), higher is better
+landmark: int = 3  # alliance over sessions 1..L predicts success after L
+output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+
+# %%
+import pandas as pd
+
+from analysis.compare import agreement, alliance
+from analysis.compare import prevalence as stats
+from analysis.outcomes import engine as outcomes
+from analysis.outcomes import rules
+from analysis.report import plots_compare
+from analysis.report import tables as report
+from analysis.run import workflow
+
+nd = workflow.outcomes_for_notebook(
+    dataset,
+    dataset_options,
+    measure,
+    reliability=reliability,
+    cutoff_type=cutoff_type,
+    m_functional=m_functional,
+    sd_functional=sd_functional,
+    post=post,
+    definitions=definitions,
+    missing=missing,
+    compare=compare,
+)
+cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
+units = {"session": "sessions", "week": "weeks", "month": "months"}.get(
+    cohort.time_unit, cohort.time_unit
+)
+has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
+say = workflow.say
+reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+shown_parameters = {
+    "run_name": run_name,
+    "dataset": dataset,
+    "measure": measure,
+    "reliability": reliability,
+    "reliability_source": reliability_cited,
+    "cutoff_type": cutoff_type,
+    "m_functional": m_functional,
+    "sd_functional": sd_functional,
+    "post": post,
+    "definitions": definitions,
+    "missing": missing,
+    "compare": compare,
+    "group": group,
+    "suppress_small_counts": suppress_small_counts,
+}
+alliance_ok = workflow.has_measure(cohort, alliance_measure)
+therapist_ok = "therapist" in cohort.clients.columns and cohort.clients["therapist"].nunique() >= 3
+report.show_banner(
+    cohort,
+    {
+        **shown_parameters,
+        **{
+            k: v
+            for k, v in globals().items()
+            if k
+            in {
+                "run_name",
+                "dataset",
+                "measure",
+                "reliability",
+                "alliance_measure",
+                "landmark",
+                "suppress_small_counts",
+            }
+        },
+    },
+    summary=(
+        "Alliance scores: "
+        + (alliance_measure if alliance_ok else "none in this dataset")
+        + "; therapists: "
+        + ("recorded" if therapist_ok else "not recorded")
+        + "."
+    ),
+)
+
+# %% [markdown]
+# ## Early alliance as a predictor of each definition: a landmark design
+#
+# Correlation of success (1/0) with the mean alliance over sessions 1 to L (the landmark, a parameter), and the partial correlation controlling for baseline severity on the primary measure. So that the alliance can only predict what comes after it, a client enters a definition's analysis only when still in treatment after L and not yet meeting the definition at L: otherwise early alliance would 'predict' successes already reached while it was measured. Definitions built from alliance scores (the alliance family, and composites with an alliance part) would predict themselves; they are listed apart and left out of the forest plot. The meta-analytic alliance-outcome correlation is r = .28 (Flueckiger et al. 2018).
+
+# %%
+if alliance_ok:
+    early = alliance.early_alliance(cohort.scores, alliance_measure, landmark)
+    lm_time = early.attrs["landmark"]
+    pred = alliance.alliance_predicts_outcomes(
+        nd.all_outcomes,
+        early,
+        severity=nd.baseline,
+        landmark=lm_time,
+        alliance_measures=tuple(dict.fromkeys(("wai_sr", "srs", alliance_measure))),
+    )
+    report.write_csv(pred, output_dir, "alliance_predicts_outcomes.csv")
+    own = pred.loc[pred["predictor_of_itself"]]
+    pred = pred.loc[
+        ~pred["predictor_of_itself"] & pred["definition"].isin(set(result["definition"]))
+    ]
+    shown = pd.DataFrame(
+        {
+            "definition": pred["definition"].str.replace("_", " "),
+            "clients": pred["n"],
+            "met": pred["n_met"],
+            "r (95% CI)": workflow.format_estimate(pred["r"], pred["r_ci_low"], pred["r_ci_high"]),
+            "partial r, severity held constant (95% CI)": workflow.format_estimate(
+                pred["partial_r"], pred["partial_ci_low"], pred["partial_ci_high"]
+            ),
+            "note": pred["note"],
+        }
+    )
+    if suppress_small_counts:
+        shown = report.suppress_small_counts(
+            shown, ["clients", "met"], shown.columns[3:5], ("met", "clients")
+        )
+    report.show_table(
+        shown,
+        f"Early {alliance_measure} (sessions 1-{lm_time:g}) and success after session {lm_time:g}",
+    )
+    if len(own):
+        say(
+            "Not predicted by the alliance, because built from alliance scores (listed apart): "
+            + ", ".join(own["definition"].str.replace("_", " "))
+            + "."
+        )
+    if pred["partial_r"].notna().any():
+        report.show_figure(
+            plots_compare.forest_plot(
+                pred,
+                "partial_r",
+                "partial_ci_low",
+                "partial_ci_high",
+                xlabel="partial correlation with early alliance",
+                title=f"Early alliance and later success, severity held constant, {run_name}",
+            )
+        )
+else:
+    say(
+        workflow.absent(
+            "Early alliance as a predictor", cohort, f"alliance scores ({alliance_measure})"
+        )
+    )
+
+# %% [markdown]
+# ## Session by session, within clients
+#
+# Repeated-measures correlation of alliance and symptoms (between-client differences removed), and a mixed model of next session's symptom change on this session's alliance (the client's deviation from their own average).
+
+# %%
+pairs = alliance.session_pairs(cohort.scores, alliance_measure, measure) if alliance_ok else None
+if pairs is not None and pairs["id"].nunique() >= 3 and pairs.groupby("id").size().ge(2).sum() >= 3:
+    rm = alliance.within_client_association(pairs)
+    report.write_csv(rm, output_dir, "alliance_rm_corr.csv")
+    report.show_table(
+        rm.round(4), f"Within-client correlation of {alliance_measure} and {instrument.label}"
+    )
+    nxt = alliance.alliance_predicts_next_change(pairs)
+    report.write_csv(nxt, output_dir, "alliance_next_change.csv")
+    report.show_table(
+        nxt.round(4),
+        f"Next-session change in {instrument.label} (points) on this session's alliance",
+    )
+else:
+    say(
+        workflow.absent(
+            "The session-level association",
+            cohort,
+            f"session-by-session {alliance_measure} and {measure} scores",
+        )
+    )
+
+# %% [markdown]
+# ## Alliance as an outcome
+#
+# The alliance definitions of the definitions file (the same ones notebook 01 counts: one rule each, with its source), and how they agree with the other definitions.
+
+# %%
+a_out = nd.all_outcomes.loc[nd.all_outcomes["family"] == "alliance"]
+if len(a_out):
+    a_prev = stats.prevalence(a_out)
+    report.write_csv(a_prev, output_dir, "alliance_outcome_prevalence.csv")
+    report.show_table(
+        report.format_prevalence(a_prev, suppress=suppress_small_counts),
+        "Alliance definitions of success",
+    )
+    both = pd.concat([result.loc[result["family"] != "alliance"], a_out], ignore_index=True)
+    a_pairs = agreement.pairwise_agreement(both)
+    a_pairs = a_pairs.loc[
+        (a_pairs["family_a"] == "alliance") != (a_pairs["family_b"] == "alliance")
+    ]
+    report.write_csv(a_pairs, output_dir, "alliance_outcome_agreement.csv")
+    report.show_table(
+        workflow.format_pairs(a_pairs, suppress=suppress_small_counts),
+        "Agreement of alliance definitions with the other definitions",
+    )
+else:
+    say(
+        workflow.absent(
+            "Alliance as an outcome", cohort, "alliance scores for the alliance definitions"
+        )
+    )
+
+# %% [markdown]
+# ## Therapist effects
+#
+# Share of the variance in change on the primary measure that lies between therapists (intraclass correlation from a random-intercept model), and each therapist's estimated deviation, by rank only. Published therapist effects average about 5 % (Johns et al. 2019).
+
+# %%
+if therapist_ok:
+    change = nd.baseline.merge(
+        outcomes.change_table(nd.all_outcomes, "reliable_improvement")[["id", "change"]], on="id"
+    ).merge(cohort.clients[["id", "therapist"]], on="id")
+    icc, effects = alliance.therapist_icc(change, "change")
+    per_def = []
+    for d in dict.fromkeys(result["definition"]):
+        sub = result.loc[(result["definition"] == d) & result["status"].isin(["met", "not_met"])]
+        sub = sub.assign(success=sub["status"].eq("met").astype(float)).merge(
+            cohort.clients[["id", "therapist"]], on="id"
+        )
+        if sub["success"].nunique() > 1:
+            per_def.append(alliance.therapist_icc(sub, "success")[0].assign(dv=f"success: {d}"))
+    icc_all = pd.concat([icc, *per_def], ignore_index=True)
+    report.write_csv(icc_all, output_dir, "alliance_therapist_icc.csv")
+    report.show_table(
+        icc_all.round(4), "Therapist intraclass correlation (random-intercept model, REML)"
+    )
+    report.show_figure(
+        plots_compare.caterpillar_plot(
+            effects,
+            units=f"{instrument.label} points of change",
+            title=f"Therapist effects on change, {run_name}",
+        )
+    )
+else:
+    say(
+        workflow.absent(
+            "Therapist effects", cohort, "therapist recorded for at least three therapists"
+        )
+    )
+
+# %%
+rows = [
+    (
+        "primary outcome measure",
+        f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points, "
+        f"{instrument.better_is} is better)",
+        "instrument registry (analysis/config/instruments.yaml)",
+    ),
+    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    (
+        "reliable change index",
+        "|RCI| > 1.96 (two-sided 5 % level)",
+        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+    ),
+    (
+        "J&T cutoff",
+        f"type {cutoff_type}",
+        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+    ),
+    (
+        "missing data",
+        rules.MISSING_STRATEGY_TEXT[missing],
+        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+    ),
+    (
+        "small counts",
+        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
+        if suppress_small_counts
+        else "shown as they are (suppression off)",
+        "disclosure control rule for published health statistics (NHS England); "
+        "parameter suppress_small_counts",
+    ),
+    (
+        "data",
+        cohort.description or cohort.name,
+        cohort.citation or "user-supplied data file (path in the parameters above)",
+    ),
+]
+rows += [
+    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    for d in nd.definitions
+    if d["name"] in set(result["definition"])
+]
+report.show_methods(
+    pd.DataFrame(rows, columns=["item", "value", "source"]),
+    "Correlations with Fisher-z intervals (pingouin `corr`, `partial_corr`); repeated-measures correlation (Bakdash & Marusich 2017, pingouin `rm_corr`); next-session change: linear mixed model with a random intercept per client and the alliance split into within- and between-client parts (Curran & Bauer 2011; statsmodels). Early alliance as a predictor: landmark design (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719), alliance over sessions 1..L, outcomes of clients still in treatment and not yet meeting the definition at L; alliance-based definitions are not predicted by the alliance. Alliance definitions: those of the definitions file, with their sources (listed below). Therapist ICC: random-intercept model (statsmodels MixedLM, REML); for success (1/0) a linear-probability approximation. Reference values: alliance-outcome r = .278 (Flueckiger et al. 2018, Psychotherapy 55(4):316); therapist effects about 5 % (Johns et al. 2019, Clin Psychol Rev 67:78).",
+)

@@ -1,0 +1,655 @@
+"""Do the definitions agree? Kappa, PABAK, McNemar, overlap, family disagreement, severity bias.
+
+Every function takes the outcomes table (:data:`analysis.outcomes.engine.OUTCOME_COLUMNS`, produced by
+:func:`analysis.outcomes.engine.score_definitions`) and works on its columns only, never on particular
+definition names, so it serves any set of definitions. A client enters a pairwise comparison only
+when evaluable (``met`` or ``not_met``) under both definitions of the pair. Nothing here returns client
+identifiers except :func:`success_indicators`, whose rows are for further computation, not display.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy.stats import binom, chi2, norm
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+from analysis.data.io import check_separation
+
+__all__ = [
+    "MCNEMAR_METHODS",
+    "mcnemar_p",
+    "cohen_kappa_2x2",
+    "success_indicators",
+    "pairwise_agreement",
+    "agreement_matrix",
+    "overlap_patterns",
+    "family_success",
+    "family_disagreement",
+    "severity_bias",
+]
+
+_NEEDED = ("id", "definition", "status")
+
+#: McNemar variants: mid-p (default, Fagerland, Lydersen & Laake 2013), exact conditional, and the
+#: asymptotic chi-squared test without continuity correction.
+MCNEMAR_METHODS = ("midp", "exact", "asymptotic")
+
+
+def mcnemar_p(b: int, c: int, method: str = "midp") -> float:
+    """Two-sided p value of McNemar's test from the two discordant counts of a paired 2x2 table.
+
+    Parameters
+    ----------
+    b, c : int
+        Discordant counts (clients): ``b`` met under the first definition only, ``c`` under the
+        second only. Non-negative whole numbers.
+    method : {"midp", "exact", "asymptotic"}
+        ``"midp"`` (default): the mid-p test, ``2 [P(X <= min(b, c)) - P(X = min(b, c)) / 2]``
+        with ``X ~ Bin(b + c, 1/2)``; ``"exact"``: the exact conditional (binomial) test
+        ``min(1, 2 P(X <= min(b, c)))``; ``"asymptotic"``: ``(b - c)^2 / (b + c)`` referred to
+        chi-squared with 1 df (no continuity correction).
+
+    Returns
+    -------
+    float
+        p value in [0, 1]; 1.0 when ``b + c = 0`` (no discordant pair: no evidence of a
+        difference).
+
+    Raises
+    ------
+    ValueError
+        For negative or non-integer counts or an unknown method.
+
+    Notes
+    -----
+    Fagerland, Lydersen & Laake (2013) compared the tests over 10,000 scenarios: the exact
+    conditional test is very conservative; the mid-p test and the asymptotic test without
+    continuity correction keep the nominal level closely with more power, and they recommend the
+    mid-p test (the asymptotic one for larger samples). The mid-p value equals the exact value
+    minus ``P(X = min(b, c))``; for ``b = c`` both are 1.
+
+    References
+    ----------
+    Fagerland M.W., Lydersen S. & Laake P. (2013) The McNemar test for binary matched-pairs data:
+    mid-p and asymptotic are better than exact conditional. BMC Med Res Methodol 13:91.
+    doi:10.1186/1471-2288-13-91
+    McNemar Q. (1947) Note on the sampling error of the difference between correlated proportions
+    or percentages. Psychometrika 12(2):153-157.
+
+    Examples
+    --------
+    >>> round(mcnemar_p(5, 10), 6)  # (9888 - 3003) / 32768
+    0.210114
+    >>> round(mcnemar_p(5, 10, "exact"), 6)
+    0.301758
+    """
+    if method not in MCNEMAR_METHODS:
+        raise ValueError(f"method must be one of {list(MCNEMAR_METHODS)}, got {method!r}")
+    for name, v in (("b", b), ("c", c)):
+        if isinstance(v, bool) or not float(v).is_integer() or v < 0:
+            raise ValueError(
+                f"discordant count {name} must be a non-negative whole number, got {v!r}"
+            )
+    b, c = int(b), int(c)
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    if method == "asymptotic":
+        return float(chi2.sf((b - c) ** 2 / n, 1))
+    exact = min(1.0, 2.0 * float(binom.cdf(k, n, 0.5)))
+    if method == "exact":
+        return exact
+    return float(min(1.0, 2.0 * (float(binom.cdf(k, n, 0.5)) - 0.5 * float(binom.pmf(k, n, 0.5)))))
+
+
+def cohen_kappa_2x2(n11: int, n10: int, n01: int, n00: int) -> tuple[float, float]:
+    """Cohen's kappa of a 2x2 agreement table and its large-sample standard error.
+
+    Parameters
+    ----------
+    n11, n10, n01, n00 : int
+        Cell counts (clients): both met, first only, second only, neither.
+
+    Returns
+    -------
+    (kappa, se) : tuple of float
+        ``kappa = (p_o - p_e) / (1 - p_e)``; NaN (both) when ``n = 0`` or ``p_e = 1`` (both
+        definitions constant with the same value, so chance agreement is certain). When only one
+        definition is constant, ``p_e = p_o`` and kappa is exactly 0 (defined: ``p_e < 1``).
+
+    Notes
+    -----
+    The standard error is the non-null large-sample formula of Fleiss, Cohen & Everitt (1969)
+    (the one statsmodels ``cohens_kappa`` reports as ``std_kappa``), with ``p_ij`` the cell
+    proportions and ``p_i.``, ``p_.j`` the margins:
+    ``var = [sum_i p_ii (1 - (p_i. + p_.i)(1 - k))^2 + (1 - k)^2 sum_{i != j} p_ij (p_.i + p_j.)^2
+    - (k - p_e (1 - k))^2] / (n (1 - p_e)^2)``.
+
+    References
+    ----------
+    Cohen J. (1960) Educ Psychol Meas 20(1):37-46. Fleiss J.L., Cohen J. & Everitt B.S. (1969)
+    Psychol Bull 72(5):323-327.
+
+    Examples
+    --------
+    >>> [round(v, 6) for v in cohen_kappa_2x2(20, 5, 10, 15)]
+    [0.4, 0.126996]
+    >>> cohen_kappa_2x2(3, 0, 5, 0)[0]  # first definition met by everyone: p_e = p_o
+    0.0
+    """
+    t = np.array([[n11, n10], [n01, n00]], dtype=float)
+    n = t.sum()
+    if n == 0:
+        return np.nan, np.nan
+    p = t / n
+    row, col = p.sum(axis=1), p.sum(axis=0)
+    p_o = float(np.trace(p))
+    p_e = float(row @ col)
+    if p_e >= 1.0 - 1e-12:
+        return np.nan, np.nan
+    k = (p_o - p_e) / (1.0 - p_e)
+    diag = sum(p[i, i] * (1.0 - (row[i] + col[i]) * (1.0 - k)) ** 2 for i in range(2))
+    off = (1.0 - k) ** 2 * sum(
+        p[i, j] * (col[i] + row[j]) ** 2 for i in range(2) for j in range(2) if i != j
+    )
+    var = (diag + off - (k - p_e * (1.0 - k)) ** 2) / (n * (1.0 - p_e) ** 2)
+    return float(k), float(np.sqrt(max(var, 0.0)))
+
+
+def _check(outcomes: pd.DataFrame, extra: tuple[str, ...] = ()) -> None:
+    if not isinstance(outcomes, pd.DataFrame):
+        raise TypeError(f"outcomes must be a pandas DataFrame, got {type(outcomes).__name__}")
+    missing = [c for c in (*_NEEDED, *extra) if c not in outcomes.columns]
+    if missing:
+        raise ValueError(
+            f"the outcomes table lacks column(s) {missing}; expected the per-client outcomes "
+            "table of analysis.outcomes.engine (id, definition, family, measure, status, ...)"
+        )
+    bad = ~outcomes["status"].isin(["met", "not_met", "not_evaluable"])
+    if bad.any():
+        raise ValueError(
+            "column 'status' must be met / not_met / not_evaluable; offending rows: "
+            f"{outcomes.loc[bad, ['id', 'definition', 'status']].head(5).to_dict('records')}"
+        )
+    dup = outcomes.duplicated(["id", "definition"])
+    if dup.any():
+        raise ValueError(
+            "each client may appear once per definition; duplicated (id, definition) rows: "
+            f"{outcomes.loc[dup, ['id', 'definition']].head(5).to_dict('records')}"
+        )
+
+
+def success_indicators(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Wide 1/0/NaN table of success: one row per client, one column per definition.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Tidy outcomes table. Not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``id``; one float column per definition (order of first appearance): 1.0 met,
+        0.0 not met, NaN not evaluable. Holds client identifiers: for computation, not reports.
+
+    Raises
+    ------
+    ValueError
+        If a needed column is missing, a status is unknown or (id, definition) repeats.
+    """
+    _check(outcomes)
+    order = list(dict.fromkeys(outcomes["definition"]))
+    val = np.where(
+        outcomes["status"].eq("met"), 1.0, np.where(outcomes["status"].eq("not_met"), 0.0, np.nan)
+    )
+    wide = (
+        outcomes.assign(_v=val)
+        .pivot(index="id", columns="definition", values="_v")
+        .reindex(columns=order)
+    )
+    wide.columns.name = None
+    return wide
+
+
+def _pair_stats(
+    x: np.ndarray, y: np.ndarray, alpha: float, names=("a", "b"), mcnemar: str = "midp"
+) -> dict:
+    both = ~np.isnan(x) & ~np.isnan(y)
+    a, b = x[both] == 1, y[both] == 1
+    n11, n10 = int((a & b).sum()), int((a & ~b).sum())
+    n01, n00 = int((~a & b).sum()), int((~a & ~b).sum())
+    n = n11 + n10 + n01 + n00
+    row = {
+        "n_both": n,
+        "both_met": n11,
+        "only_a": n10,
+        "only_b": n01,
+        "neither": n00,
+        "percent_agree": 100.0 * (n11 + n00) / n if n else np.nan,
+        "kappa": np.nan,
+        "kappa_se": np.nan,
+        "kappa_ci_low": np.nan,
+        "kappa_ci_high": np.nan,
+        "pabak": 2.0 * (n11 + n00) / n - 1.0 if n else np.nan,
+        "mcnemar_b": n10,
+        "mcnemar_c": n01,
+        "mcnemar_method": mcnemar,
+        "mcnemar_p": np.nan,
+        "note": "",
+    }
+    if n == 0:
+        row["note"] = "no client evaluable under both definitions"
+        return row
+    kap, se = cohen_kappa_2x2(n11, n10, n01, n00)
+    const_a = n11 + n10 in (0, n)
+    const_b = n11 + n01 in (0, n)
+    if np.isnan(kap):
+        row["note"] = (
+            f"kappa undefined: {names[0]!r} and {names[1]!r} give the same result for every "
+            "client evaluable under both (chance agreement p_e = 1)"
+        )
+    else:
+        z = float(norm.ppf(1 - alpha / 2))
+        row.update(kappa=kap, kappa_se=se, kappa_ci_low=kap - z * se, kappa_ci_high=kap + z * se)
+        if const_a or const_b:
+            which = names[0] if const_a else names[1]
+            row["note"] = (
+                f"kappa = 0 by construction: {which!r} gives the same result for every client "
+                "evaluable under both, so observed agreement equals chance agreement"
+            )
+    row["mcnemar_p"] = mcnemar_p(n10, n01, mcnemar)
+    return row
+
+
+def pairwise_agreement(
+    outcomes: pd.DataFrame, alpha: float = 0.05, mcnemar: str = "midp"
+) -> pd.DataFrame:
+    """Agreement of every pair of definitions: 2x2 counts, kappa with CI, PABAK, McNemar.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Tidy outcomes table (``id, definition, status``; ``family`` used when present). Not
+        modified.
+    alpha : float
+        1 - confidence level of the kappa interval (0.05: 95 %).
+    mcnemar : {"midp", "exact", "asymptotic"}
+        McNemar variant (see :func:`mcnemar_p`); the default mid-p test is the one Fagerland,
+        Lydersen & Laake (2013) recommend.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unordered pair (definitions in order of first appearance):
+        ``definition_a``, ``definition_b``, ``family_a``, ``family_b``, ``n_both`` (clients
+        evaluable under both), ``both_met``, ``only_a``, ``only_b``, ``neither`` (clients),
+        ``percent_agree`` (0-100), ``kappa``, ``kappa_se``, ``kappa_ci_low``, ``kappa_ci_high``
+        (NaN only when undefined), ``pabak`` (-1 to 1), ``mcnemar_b``, ``mcnemar_c`` (the
+        discordant counts the test uses: a only, b only), ``mcnemar_method``, ``mcnemar_p``
+        (two-sided), ``prevalence_a``, ``prevalence_b`` (0-1, among the ``n_both``),
+        ``prevalence_difference`` (a - b), and ``note`` (why kappa is undefined or 0 by
+        construction, in words; "" otherwise).
+
+    Raises
+    ------
+    ValueError
+        For a malformed outcomes table (see :func:`success_indicators`).
+
+    Notes
+    -----
+    Cohen's kappa ``(p_o - p_e) / (1 - p_e)`` and its large-sample standard error (Fleiss, Cohen &
+    Everitt 1969; :func:`cohen_kappa_2x2`); the interval is kappa +/- z SE. Kappa is computed
+    whenever ``p_e < 1``: when one definition is constant and the other is not, ``p_e = p_o`` and
+    kappa = 0 (said in ``note``); it is undefined (NaN, said in ``note``) only when ``p_e = 1``,
+    i.e. both definitions constant with the same value. Kappa is near zero even at 90 % agreement
+    when one outcome is rare, so the prevalence-adjusted bias-adjusted kappa
+    ``PABAK = 2 p_o - 1`` (Byrt, Bishop & Carlin 1993) is given beside it. McNemar's test of
+    equal paired prevalences uses the discordant counts b and c; by default the mid-p test,
+    which Fagerland, Lydersen & Laake (2013) recommend over the conservative exact conditional
+    test (available as ``mcnemar="exact"``, with the asymptotic test as ``"asymptotic"``).
+
+    References
+    ----------
+    Cohen J. (1960) A coefficient of agreement for nominal scales. Educ Psychol Meas 20(1):37-46.
+    Fleiss J.L., Cohen J. & Everitt B.S. (1969) Large sample standard errors of kappa and weighted
+    kappa. Psychol Bull 72(5):323-327.
+    Byrt T., Bishop J. & Carlin J.B. (1993) Bias, prevalence and kappa. J Clin Epidemiol
+    46(5):423-429.
+    McNemar Q. (1947) Note on the sampling error of the difference between correlated proportions
+    or percentages. Psychometrika 12(2):153-157.
+    Fagerland M.W., Lydersen S. & Laake P. (2013) The McNemar test for binary matched-pairs data:
+    mid-p and asymptotic are better than exact conditional. BMC Med Res Methodol 13:91.
+    """
+    wide = success_indicators(outcomes)
+    fam = (
+        outcomes.drop_duplicates("definition").set_index("definition")["family"]
+        if "family" in outcomes.columns
+        else pd.Series(dtype=object)
+    )
+    defs = list(wide.columns)
+    rows = []
+    for i, a in enumerate(defs):
+        for b in defs[i + 1 :]:
+            r = _pair_stats(wide[a].to_numpy(), wide[b].to_numpy(), alpha, (a, b), mcnemar)
+            n = r["n_both"]
+            pa = (r["both_met"] + r["only_a"]) / n if n else np.nan
+            pb = (r["both_met"] + r["only_b"]) / n if n else np.nan
+            rows.append(
+                {
+                    "definition_a": a,
+                    "definition_b": b,
+                    "family_a": fam.get(a, ""),
+                    "family_b": fam.get(b, ""),
+                    **r,
+                    "prevalence_a": pa,
+                    "prevalence_b": pb,
+                    "prevalence_difference": pa - pb,
+                }
+            )
+    cols = [
+        "definition_a",
+        "definition_b",
+        "family_a",
+        "family_b",
+        "n_both",
+        "both_met",
+        "only_a",
+        "only_b",
+        "neither",
+        "percent_agree",
+        "kappa",
+        "kappa_se",
+        "kappa_ci_low",
+        "kappa_ci_high",
+        "pabak",
+        "mcnemar_b",
+        "mcnemar_c",
+        "mcnemar_method",
+        "mcnemar_p",
+        "prevalence_a",
+        "prevalence_b",
+        "prevalence_difference",
+        "note",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def agreement_matrix(pairs: pd.DataFrame, value: str = "kappa") -> pd.DataFrame:
+    """Square, symmetric matrix of one pairwise statistic, for display or a heat map.
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        Output of :func:`pairwise_agreement`.
+    value : str
+        Column to spread (``kappa``, ``pabak``, ``percent_agree``, ``mcnemar_p``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Definitions as index and columns; the diagonal is 1 for kappa and PABAK, 100 for percent
+        agreement, NaN otherwise.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a column of ``pairs``.
+    """
+    if value not in pairs.columns:
+        raise ValueError(f"{value!r} is not a column of the pairs table ({list(pairs.columns)})")
+    defs = list(dict.fromkeys([*pairs["definition_a"], *pairs["definition_b"]]))
+    m = pd.DataFrame(np.nan, index=defs, columns=defs)
+    for r in pairs.itertuples(index=False):
+        v = getattr(r, value)
+        m.loc[r.definition_a, r.definition_b] = v
+        m.loc[r.definition_b, r.definition_a] = v
+    diag = {"kappa": 1.0, "pabak": 1.0, "percent_agree": 100.0}.get(value, np.nan)
+    for d in defs:
+        m.loc[d, d] = diag
+    return m
+
+
+def overlap_patterns(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """How many clients succeed under exactly which set of definitions (input of an UpSet plot).
+
+    Only clients evaluable under every definition are counted, so that each pattern is complete.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Tidy outcomes table. Not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per observed pattern: one bool column per definition (met or not), then
+        ``n_clients``. Sorted by ``n_clients`` descending. ``attrs["n_excluded"]`` holds the number
+        of clients not evaluable under at least one definition.
+    """
+    wide = success_indicators(outcomes)
+    complete = wide.notna().all(axis=1)
+    defs = list(wide.columns)
+    if not complete.any():
+        out = pd.DataFrame(columns=[*defs, "n_clients"])
+    else:
+        out = (
+            wide.loc[complete]
+            .astype(bool)
+            .value_counts(subset=defs, sort=True)
+            .rename("n_clients")
+            .reset_index()
+        )
+    out.attrs["n_excluded"] = int((~complete).sum())
+    return out
+
+
+def family_success(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Per client and family: success under any definition of the family.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Tidy outcomes table with ``family``. Not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``id``; one float column per family: 1.0 if at least one of the family's definitions
+        is met, 0.0 if at least one is evaluable and none met, NaN if none is evaluable.
+    """
+    _check(outcomes, ("family",))
+    val = np.where(
+        outcomes["status"].eq("met"), 1.0, np.where(outcomes["status"].eq("not_met"), 0.0, np.nan)
+    )
+    order = list(dict.fromkeys(outcomes["family"]))
+    fam = outcomes.assign(_v=val).groupby(["id", "family"])["_v"].max().unstack("family")
+    fam = fam.reindex(columns=order)
+    fam.columns.name = None
+    return fam
+
+
+def family_disagreement(
+    outcomes: pd.DataFrame,
+    family_a: str = "symptom",
+    family_b: str = "functional",
+    profile: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Clients on whom two families disagree, counted and profiled in aggregate only.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Tidy outcomes table with ``family``. Not modified.
+    family_a, family_b : str
+        Families to compare (values of the ``family`` column), e.g. ``"symptom"`` and
+        ``"functional"``. Family success = any of its definitions met (:func:`family_success`).
+    profile : pandas.DataFrame, optional
+        Client table with ``id`` and the columns to profile; numeric columns are averaged, boolean
+        columns given as percentages. Other columns are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Four rows, ``group`` = ``both``, ``only <family_a>``, ``only <family_b>``, ``neither``,
+        with ``n_clients``, ``baseline_<family>`` (mean baseline score of the family's first
+        definition, in its measure's points) for both families, and one ``mean <col>`` or
+        ``% <col>`` column per profiled client column. Counts are not suppressed here: pass the
+        result to :func:`analysis.report.tables.suppress_small_counts` before showing it.
+
+    Raises
+    ------
+    ValueError
+        If either family is absent from the outcomes (the message lists the families present).
+    """
+    fam = family_success(outcomes)
+    missing = [f for f in (family_a, family_b) if f not in fam.columns]
+    if missing:
+        raise ValueError(
+            f"family/families {missing} not in the outcomes table; families present: "
+            f"{list(fam.columns)}"
+        )
+    both = fam[[family_a, family_b]].dropna()
+    a, b = both[family_a].eq(1), both[family_b].eq(1)
+    labels = ["both", f"only {family_a}", f"only {family_b}", "neither"]
+    group = pd.Series(
+        np.select([a & b, a & ~b, ~a & b], labels[:3], labels[3]), index=both.index, name="group"
+    )
+    data = group.to_frame()
+    for f in (family_a, family_b):
+        first_def = outcomes.loc[outcomes["family"] == f, "definition"].iloc[0]
+        base = outcomes.loc[outcomes["definition"] == first_def].set_index("id")["baseline"]
+        data[f"baseline_{f}"] = base.reindex(data.index).astype(float)
+    agg_cols = [f"baseline_{family_a}", f"baseline_{family_b}"]
+    if profile is not None:
+        if "id" not in profile.columns:
+            raise ValueError("profile must have an 'id' column")
+        prof = profile.set_index("id")
+        for c in prof.columns:
+            col = prof[c].reindex(data.index)
+            if pd.api.types.is_bool_dtype(prof[c]):
+                data[f"% {c}"] = 100.0 * col.astype(float)
+                agg_cols.append(f"% {c}")
+            elif pd.api.types.is_numeric_dtype(prof[c]):
+                data[f"mean {c}"] = col.astype(float)
+                agg_cols.append(f"mean {c}")
+    counts = data.groupby("group").size().reindex(labels, fill_value=0).rename("n_clients")
+    means = data.groupby("group")[agg_cols].mean().reindex(labels)
+    return pd.concat([counts, means], axis=1).reset_index().rename(columns={"index": "group"})
+
+
+def severity_bias(
+    outcomes: pd.DataFrame,
+    severity: pd.DataFrame | None = None,
+    per: float = 10.0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Is a definition biased by baseline severity? Logistic regression of success on baseline.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Tidy outcomes table. Not modified.
+    severity : pandas.DataFrame, optional
+        ``id`` and ``severity`` (baseline score on one common measure, points). Default: each
+        definition's own ``baseline`` column (its own measure).
+    per : float
+        Points per odds ratio (10: odds ratio per 10 points, as in the source).
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per definition: ``definition``, ``family``, ``n`` (evaluable clients with a
+        severity), ``n_met``, ``odds_ratio`` (per ``per`` points), ``ci_low``, ``ci_high``,
+        ``p_value`` (Wald), ``note`` (why no estimate, in words; "" otherwise). An odds ratio
+        above 1 means the definition favours more severe clients (on a lower-is-better scale).
+
+    Raises
+    ------
+    ValueError
+        If ``severity`` lacks ``id`` or ``severity`` columns.
+
+    Notes
+    -----
+    ``logit P(met) = b0 + b1 * severity``, maximum likelihood (statsmodels ``Logit``); odds ratio
+    ``exp(per * b1)`` with Wald interval ``exp(per * (b1 +/- z SE))``. No estimate when the
+    definition is constant or there are fewer than 10 clients; "not estimable: <reason>" when
+    baseline severity separates met from not met (complete or quasi-complete separation,
+    :func:`analysis.data.io.check_separation`; Albert & Anderson 1984) or the fit does not converge.
+
+    References
+    ----------
+    Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295: comparison of PHQ-9
+    success metrics in 5,554 psychotherapy episodes (effect size >= 0.8: OR 2.3 per 10 points;
+    remission: OR 0.43).
+    """
+    _check(outcomes, ("baseline",))
+    data = outcomes.loc[outcomes["status"].isin(["met", "not_met"])]
+    if severity is not None:
+        miss = [c for c in ("id", "severity") if c not in severity.columns]
+        if miss:
+            raise ValueError(f"severity lacks column(s) {miss}; expected id and severity")
+        data = data.drop(columns="baseline").merge(
+            severity[["id", "severity"]].rename(columns={"severity": "baseline"}),
+            on="id",
+            how="left",
+        )
+    z = float(norm.ppf(1 - alpha / 2))
+    rows = []
+    fam = outcomes.drop_duplicates("definition").set_index("definition")
+    for d in dict.fromkeys(outcomes["definition"]):
+        sub = data.loc[(data["definition"] == d) & data["baseline"].notna()]
+        y = sub["status"].eq("met").astype(float).to_numpy()
+        x = sub["baseline"].astype(float).to_numpy()
+        row = {
+            "definition": d,
+            "family": fam.loc[d, "family"] if "family" in fam.columns else "",
+            "n": len(sub),
+            "n_met": int(y.sum()),
+            "odds_ratio": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": np.nan,
+            "note": "",
+        }
+        if len(sub) < 10:
+            row["note"] = "fewer than 10 evaluable clients"
+        elif y.min() == y.max():
+            row["note"] = "every evaluable client has the same result"
+        elif np.ptp(x) == 0:
+            row["note"] = "every evaluable client has the same baseline score"
+        elif sep := check_separation(pd.DataFrame({"severity": x, "met": y}), ["severity"], "met"):
+            row["note"] = f"not estimable: separation ({sep})"
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", ConvergenceWarning)
+                warnings.simplefilter("error", PerfectSeparationWarning)
+                warnings.simplefilter("error", RuntimeWarning)
+                try:
+                    fit = sm.Logit(y, sm.add_constant(x)).fit(disp=0)
+                    b, se = float(fit.params[1]), float(fit.bse[1])
+                    row.update(
+                        odds_ratio=float(np.exp(per * b)),
+                        ci_low=float(np.exp(per * (b - z * se))),
+                        ci_high=float(np.exp(per * (b + z * se))),
+                        p_value=float(fit.pvalues[1]),
+                    )
+                except (
+                    ConvergenceWarning,
+                    PerfectSeparationWarning,
+                    RuntimeWarning,
+                    np.linalg.LinAlgError,
+                ) as exc:
+                    row["note"] = (
+                        f"not estimable: the logistic regression did not converge "
+                        f"({type(exc).__name__})"
+                    )
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,127 @@
+"""Prevalence of success per definition, with confidence intervals (statsmodels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+__all__ = ["wilson_interval", "prevalence"]
+
+
+def wilson_interval(
+    count: np.ndarray | int, nobs: np.ndarray | int, alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion (statsmodels ``proportion_confint``).
+
+    Parameters
+    ----------
+    count, nobs : int or array of int
+        Successes and trials. ``nobs == 0`` gives NaN bounds.
+    alpha : float
+        1 - confidence level (0.05 for 95 %).
+
+    Returns
+    -------
+    (low, high) : arrays of float in [0, 1]
+
+    Notes
+    -----
+    With p = count / nobs and z the 1 - alpha/2 normal quantile, the bounds are
+    (p + z^2/(2n) -/+ z sqrt(p(1-p)/n + z^2/(4n^2))) / (1 + z^2/n).
+
+    References
+    ----------
+    Wilson E.B. (1927) Probable inference, the law of succession, and statistical inference.
+    J Am Stat Assoc 22(158):209-212.
+
+    Examples
+    --------
+    8 of 20: centre (0.4 + 3.8415/40) / 1.19207 = 0.41612, half-width
+    1.95996 * sqrt(0.012 + 0.0024009) / 1.19207 = 0.19731:
+
+    >>> low, high = wilson_interval(8, 20)
+    >>> print(f"{float(low):.4f} {float(high):.4f}")
+    0.2188 0.6134
+    """
+    count = np.asarray(count, dtype=float)
+    nobs = np.asarray(nobs, dtype=float)
+    safe = np.where(nobs > 0, nobs, 1.0)
+    lo, hi = proportion_confint(count, safe, alpha=alpha, method="wilson")
+    lo = np.where(nobs > 0, lo, np.nan)
+    hi = np.where(nobs > 0, hi, np.nan)
+    return lo, hi
+
+
+def prevalence(
+    outcomes: pd.DataFrame,
+    by: str | list[str] | None = None,
+    groups: pd.DataFrame | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """How often each definition is met, among evaluable clients, with Wilson intervals.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Tidy outcomes (``id, definition, status, ...``; see :mod:`analysis.outcomes.engine`).
+    by : str or list of str, optional
+        Grouping column(s) (e.g. ``"arm"``), taken from ``outcomes`` or from ``groups``.
+    groups : pandas.DataFrame, optional
+        Client table with ``id`` and the ``by`` columns, joined on ``id``.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per definition (x group): the ``by`` columns, ``definition``, ``n_met``,
+        ``n_evaluable``, ``n_not_evaluable``, ``proportion`` (0-1, NaN if none evaluable),
+        ``ci_low``, ``ci_high`` (Wilson, 0-1). Definitions keep their order of appearance.
+
+    Raises
+    ------
+    ValueError
+        When a ``by`` column is in neither ``outcomes`` nor ``groups``.
+
+    Examples
+    --------
+    Client c is not evaluable for remission, so remission is met by 1 of 2 evaluable clients:
+
+    >>> import pandas as pd
+    >>> outcomes = pd.DataFrame({
+    ...     "id": ["a", "b", "c"] * 2,
+    ...     "definition": ["remission"] * 3 + ["response"] * 3,
+    ...     "status": ["met", "not_met", "not_evaluable", "met", "met", "not_met"],
+    ... })
+    >>> prevalence(outcomes)[["definition", "n_met", "n_evaluable", "proportion"]].round(3)
+      definition  n_met  n_evaluable  proportion
+    0  remission      1            2       0.500
+    1   response      2            3       0.667
+    """
+    keys = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    data = outcomes
+    if groups is not None and keys:
+        data = outcomes.merge(groups[["id", *keys]], on="id", how="left", validate="many_to_one")
+    missing = [k for k in keys if k not in data.columns]
+    if missing:
+        raise ValueError(f"grouping column(s) {missing} not found in outcomes or groups")
+    order = list(dict.fromkeys(data["definition"]))
+    d = data.assign(
+        _met=data["status"].eq("met").astype(int),
+        _ev=data["status"].isin(["met", "not_met"]).astype(int),
+        _ne=data["status"].eq("not_evaluable").astype(int),
+    )
+    g = d.groupby([*keys, "definition"], sort=False, dropna=False)
+    res = g.agg(n_met=("_met", "sum"), n_evaluable=("_ev", "sum"), n_not_evaluable=("_ne", "sum"))
+    res = res.reset_index()
+    res["proportion"] = np.where(
+        res["n_evaluable"] > 0,
+        res["n_met"] / res["n_evaluable"].where(res["n_evaluable"] > 0),
+        np.nan,
+    )
+    res["ci_low"], res["ci_high"] = wilson_interval(res["n_met"], res["n_evaluable"], alpha)
+    res["definition"] = pd.Categorical(res["definition"], categories=order, ordered=True)
+    res = res.sort_values([*keys, "definition"], kind="stable").reset_index(drop=True)
+    res["definition"] = res["definition"].astype(str)
+    return res

@@ -1,0 +1,691 @@
+"""How fast is each definition met? Time to first success, Kaplan-Meier, competing risks, Cox.
+
+The starting point is the outcomes table (:func:`analysis.outcomes.engine.score_definitions`), the only
+producer of per-client outcomes: every evaluable client x definition becomes one time-to-event
+record from the client's own ``baseline_time`` to the event (``met_time``, sustained success, by
+default; or ``first_met_time``) or to the post time (censored). Dropout ends follow-up: it is
+censoring for Kaplan-Meier and a competing event for the Aalen-Johansen cumulative incidence; a
+planned end of treatment, or a course still ongoing, is censoring. All estimators are lifelines'.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from lifelines import AalenJohansenFitter, CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError
+from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from lifelines.utils import median_survival_times
+
+__all__ = [
+    "EVENT_CODES",
+    "EVENT_DEFINITIONS",
+    "time_to_event",
+    "km_summary",
+    "km_curves",
+    "cumulative_incidence",
+    "logrank_by_group",
+    "cox_models",
+    "cox_separation",
+]
+
+EVENT_CODES = {0: "censored (end of treatment, ongoing or unknown)", 1: "met", 2: "dropout"}
+
+#: The two event definitions of time to success, as a report names them.
+EVENT_DEFINITIONS = {
+    "sustained": (
+        "sustained: the event is the assessment from which the definition held through the end "
+        "of the client's course (the outcomes table's met_time); only clients whose status is "
+        "met have the event, so the share with the event equals the share met in notebook 01"
+    ),
+    "first_met": (
+        "first met: the event is the first assessment at which the definition's criterion held "
+        "(first_met_time), even if it no longer held at the end"
+    ),
+}
+
+
+def time_to_event(
+    outcomes: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    clients: pd.DataFrame,
+    end_reason: str = "end_reason",
+    event: str = "sustained",
+    landmark: float | None = None,
+) -> pd.DataFrame:
+    """One time-to-success record per evaluable client x definition, from the outcomes table.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        The outcomes table of :func:`analysis.outcomes.engine.score_definitions` (``id, definition,
+        family, measures, status, baseline_time, post_time, first_met_time, met_time``). Rows
+        with status ``met`` or ``not_met`` are used, every definition (NHS rules and composites
+        included). Not modified.
+    scores : pandas.DataFrame or None
+        Long scores; only their ``date`` column is used (for ``weeks``), when present.
+    clients : pandas.DataFrame
+        Client table with ``id`` and, when known, the ``end_reason`` column (planned / dropout /
+        ongoing / unknown). Without it nobody is counted as a dropout.
+    end_reason : str
+        Name of the end-reason column.
+    event : {"sustained", "first_met"}
+        Event definition (:data:`EVENT_DEFINITIONS`): ``sustained`` (default) at ``met_time``,
+        ``first_met`` at ``first_met_time``.
+    landmark : float, optional
+        Landmark time L (cohort time unit, e.g. session 3): only clients still followed after L
+        (post time > L) and without the event by L enter, and time counts from L. Default: no
+        landmark, time counts from each client's own ``baseline_time``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``definition``, ``family``, ``measures``, ``start_time`` (the client's own
+        baseline time, or L), ``end_time`` (event or censoring time), ``duration`` (end - start,
+        cohort time unit: sessions, weeks or months), ``weeks`` (days between the assessments'
+        dates at start and end / 7; NaN without a ``date`` column), ``event`` (1 the event, 0
+        not), ``event_type`` (1 event, 2 dropout before the event, 0 other censoring:
+        :data:`EVENT_CODES`), ``end_reason``. Holds identifiers: for computation, not display.
+        ``attrs["event"]`` names the event definition, ``attrs["landmark"]`` L, and
+        ``attrs["excluded"]`` is a table (``definition``, ``reason``, ``n``) of evaluable records
+        that cannot enter: met at the first assessment (no time at risk), no assessment after
+        baseline (imputed post score), or, with a landmark, event or end of follow-up by L.
+
+    Raises
+    ------
+    ValueError
+        If a needed column is missing, ``event`` is unknown, or a record would have a duration
+        <= 0 or missing (naming the clients and definitions).
+
+    Examples
+    --------
+    >>> from analysis.data.simulate import simulate_cohort
+    >>> from analysis.outcomes.engine import score_definitions
+    >>> c = simulate_cohort(n_clients=40, seed=1)
+    >>> tte = time_to_event(score_definitions(c, measure="phq9"), c.scores, c.clients)
+    >>> bool((tte["duration"] > 0).all())
+    True
+    """
+    if event not in EVENT_DEFINITIONS:
+        raise ValueError(f"event must be one of {list(EVENT_DEFINITIONS)}, got {event!r}")
+    need = [
+        "id",
+        "definition",
+        "status",
+        "baseline_time",
+        "post_time",
+        "first_met_time",
+        "met_time",
+    ]
+    miss = [c for c in need if c not in outcomes.columns]
+    if miss:
+        raise ValueError(
+            f"the outcomes table lacks column(s) {miss}; expected the table of "
+            "analysis.outcomes.engine.score_definitions"
+        )
+    ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"])]
+    fam = ev["family"] if "family" in ev.columns else pd.Series("", index=ev.index)
+    meas = ev["measures"] if "measures" in ev.columns else pd.Series("", index=ev.index)
+    when = ev["met_time" if event == "sustained" else "first_met_time"].to_numpy(float)
+    if event == "sustained":
+        when = np.where(ev["status"].eq("met").to_numpy(), when, np.nan)
+    t0 = ev["baseline_time"].to_numpy(float)
+    t1 = ev["post_time"].to_numpy(float)
+    hit = ~np.isnan(when)
+    end = np.where(hit, when, t1)
+    start = t0.copy()
+    why = np.full(len(ev), "", dtype=object)
+    # equal times are explained (no time at risk); earlier ones are errors, raised below
+    why[hit & (when == t0)] = "met at the first assessment (no time at risk)"
+    why[(why == "") & ~hit & (t1 == t0)] = "no assessment after baseline (post score imputed)"
+    if landmark is not None:
+        lm = float(landmark)
+        why[(why == "") & hit & (when <= lm)] = f"event by the landmark ({lm:g})"
+        why[(why == "") & ~hit & (t1 <= lm)] = f"follow-up ended by the landmark ({lm:g})"
+        why[(why == "") & (t0 > lm)] = f"baseline after the landmark ({lm:g})"
+        start = np.full(len(ev), lm)
+    keep = why == ""
+    excluded = (
+        pd.DataFrame({"definition": ev["definition"].to_numpy()[~keep], "reason": why[~keep]})
+        .value_counts(sort=False)
+        .rename("n")
+        .reset_index()
+    )
+    dur = end - start
+    bad = keep & ~(dur > 0)
+    if bad.any():
+        shown = ev.loc[bad, ["id", "definition"]].head(10)
+        raise ValueError(
+            f"{int(bad.sum())} time-to-event record(s) have a duration <= 0 or missing "
+            "(event or end of follow-up not after the start); clients: "
+            + ", ".join(f"{i} ({d})" for i, d in zip(shown["id"], shown["definition"], strict=True))
+        )
+    ids = ev["id"].to_numpy()
+    if end_reason in clients.columns:
+        reason = pd.Series(ids).map(clients.set_index("id")[end_reason]).fillna("unknown")
+        reason = reason.astype(str).to_numpy()
+    else:
+        reason = np.full(len(ev), "unknown", dtype=object)
+    etype = np.where(hit, 1, np.where(reason == "dropout", 2, 0))
+    weeks = np.full(len(ev), np.nan)
+    if scores is not None and "date" in scores.columns:
+        dates = (
+            scores.loc[scores["date"].notna(), ["id", "time", "date"]]
+            .drop_duplicates(["id", "time"])
+            .set_index(["id", "time"])["date"]
+        )
+        dates = pd.to_datetime(dates)
+        d0 = dates.reindex(pd.MultiIndex.from_arrays([ids, start])).to_numpy()
+        d1 = dates.reindex(pd.MultiIndex.from_arrays([ids, end])).to_numpy()
+        weeks = (d1 - d0) / np.timedelta64(1, "D") / 7.0
+    out = pd.DataFrame(
+        {
+            "id": ids,
+            "definition": ev["definition"].to_numpy(),
+            "family": fam.to_numpy(),
+            "measures": meas.to_numpy(),
+            "start_time": start,
+            "end_time": end,
+            "duration": dur,
+            "weeks": np.asarray(weeks, dtype=float),
+            "event": hit.astype(int),
+            "event_type": etype.astype(int),
+            "end_reason": reason,
+        }
+    ).loc[keep]
+    out = out.reset_index(drop=True)
+    out.attrs.update(event=event, landmark=landmark, excluded=excluded)
+    return out
+
+
+def _groups(tte: pd.DataFrame, duration: str):
+    from analysis.data.io import check_durations
+
+    if duration not in tte.columns:
+        raise ValueError(f"column {duration!r} not in the time-to-event table")
+    for d in dict.fromkeys(tte["definition"]):
+        sub = tte.loc[(tte["definition"] == d) & tte[duration].notna()]
+        check_durations(sub, duration, event="event")
+        yield d, sub
+
+
+def cox_separation(data: pd.DataFrame, duration: str, event: str, covariates: list[str]) -> str:
+    """Detect monotone likelihood (separation) in a Cox model: no finite hazard ratio exists.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per client: ``duration``, ``event`` (0/1) and numeric ``covariates``. Not
+        modified.
+    duration, event : str
+        Column names.
+    covariates : list of str
+        Covariate columns (numeric; dummies for categories).
+
+    Returns
+    -------
+    str
+        "" when no covariate separates; else the reason, naming the covariate.
+
+    Notes
+    -----
+    The partial likelihood of one covariate is monotone, and its estimate infinite, when at
+    every event time the client with the event has the largest (or at every event time the
+    smallest) covariate value of the risk set, ties included (Bryson & Johnson 1981; Heinze &
+    Schemper 2001), e.g. one arm has every event before any client of the other arm has one.
+    Checked one covariate at a time; a combination of covariates that separates is caught by the
+    fit's convergence check of :func:`cox_models`.
+
+    References
+    ----------
+    Bryson M.C. & Johnson M.E. (1981) The incidence of monotone likelihood in the Cox model.
+    Technometrics 23(4):381-383.
+    Heinze G. & Schemper M. (2001) A solution to the problem of monotone likelihood in Cox
+    regression. Biometrics 57(1):114-119.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 0, 0], "x": [1.0, 1, 0, 0]})
+    >>> cox_separation(d, "t", "e", ["x"])
+    "covariate 'x': every event has the largest value at risk (monotone likelihood)"
+    """
+    d = data.sort_values(duration, kind="stable")
+    t = d[duration].to_numpy(float)
+    e = d[event].to_numpy(int) == 1
+    if not e.any():
+        return ""
+    first_at = np.searchsorted(t, t, side="left")  # risk set at t_i: rows first_at[i]:
+    for cov in covariates:
+        x = d[cov].to_numpy(float)
+        if np.ptp(x) == 0:
+            continue
+        smax = np.maximum.accumulate(x[::-1])[::-1]
+        smin = np.minimum.accumulate(x[::-1])[::-1]
+        for side, ok in (
+            ("largest", x[e] >= smax[first_at[e]]),
+            ("smallest", x[e] <= smin[first_at[e]]),
+        ):
+            if np.all(ok):
+                return (
+                    f"covariate {cov!r}: every event has the {side} value at risk "
+                    "(monotone likelihood)"
+                )
+    return ""
+
+
+def km_summary(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.05) -> pd.DataFrame:
+    """Median time to first success per definition (Kaplan-Meier), with its confidence interval.
+
+    Parameters
+    ----------
+    tte : pandas.DataFrame
+        Output of :func:`time_to_event`.
+    duration : str
+        ``"duration"`` (cohort time unit) or ``"weeks"``.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per definition: ``definition``, ``n``, ``n_met``, ``n_dropout`` (censored by
+        dropout), ``n_censored_other``, ``median`` (time at which half are estimated to have met
+        the definition; NaN when the curve never reaches 50 %), ``median_ci_low``,
+        ``median_ci_high`` (NaN = not reached), ``proportion_met_end`` (1 - KM at the last time).
+
+    Notes
+    -----
+    Kaplan-Meier product-limit estimate of the probability of not yet having met the definition,
+    with censoring at dropout and at the end of follow-up (lifelines ``KaplanMeierFitter``); the
+    median's interval is the set of times at which the pointwise (exponential Greenwood) band
+    crosses 0.5 (lifelines ``median_survival_times``; Brookmeyer & Crowley 1982).
+
+    References
+    ----------
+    Kaplan E.L. & Meier P. (1958) J Am Stat Assoc 53(282):457-481.
+    Brookmeyer R. & Crowley J. (1982) A confidence interval for the median survival time.
+    Biometrics 38(1):29-41.
+    """
+    rows = []
+    for d, sub in _groups(tte, duration):
+        row = {
+            "definition": d,
+            "n": len(sub),
+            "n_met": int(sub["event"].sum()),
+            "n_dropout": int((sub["event_type"] == 2).sum()),
+            "n_censored_other": int((sub["event_type"] == 0).sum()),
+            "median": np.nan,
+            "median_ci_low": np.nan,
+            "median_ci_high": np.nan,
+            "proportion_met_end": np.nan,
+        }
+        if len(sub):
+            kmf = KaplanMeierFitter(alpha=alpha).fit(sub[duration], sub["event"])
+            ci = median_survival_times(kmf.confidence_interval_survival_function_)
+            med = float(kmf.median_survival_time_)
+
+            def fin(v):
+                return float(v) if np.isfinite(v) else np.nan
+
+            row.update(
+                median=fin(med),
+                median_ci_low=fin(ci.iloc[0, 0]),
+                median_ci_high=fin(ci.iloc[0, 1]),
+                proportion_met_end=1.0 - float(kmf.survival_function_.iloc[-1, 0]),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def km_curves(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.05) -> pd.DataFrame:
+    """Kaplan-Meier curves of the cumulative proportion having met each definition.
+
+    Parameters
+    ----------
+    tte : pandas.DataFrame
+        Output of :func:`time_to_event`.
+    duration : str
+        ``"duration"`` or ``"weeks"``.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long: ``definition``, ``time``, ``proportion_met`` (1 - KM, 0-1), ``ci_low``,
+        ``ci_high`` (pointwise, exponential Greenwood), ``at_risk``.
+    """
+    parts = []
+    for d, sub in _groups(tte, duration):
+        if not len(sub):
+            continue
+        kmf = KaplanMeierFitter(alpha=alpha).fit(sub[duration], sub["event"])
+        s = kmf.survival_function_.iloc[:, 0]
+        ci = kmf.confidence_interval_survival_function_
+        parts.append(
+            pd.DataFrame(
+                {
+                    "definition": d,
+                    "time": s.index.to_numpy(dtype=float),
+                    "proportion_met": 1.0 - s.to_numpy(),
+                    "ci_low": 1.0 - ci.iloc[:, 1].to_numpy(),
+                    "ci_high": 1.0 - ci.iloc[:, 0].to_numpy(),
+                    "at_risk": kmf.event_table["at_risk"].reindex(s.index).to_numpy(),
+                }
+            )
+        )
+    cols = ["definition", "time", "proportion_met", "ci_low", "ci_high", "at_risk"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+class _TiedAalenJohansenFitter(AalenJohansenFitter):
+    """lifelines' Aalen-Johansen estimator without random jittering of tied times.
+
+    lifelines jitters event times at random when events of different types share a time, but its
+    estimator ``sum S(t-) d_1(t) / n(t)`` over the event table is the exact discrete-time
+    Aalen-Johansen estimator for tied data (as in R ``survival::survfit`` with a multi-state
+    status). Sessions and months are discrete, so ties are the rule; jittering would make the
+    result random. This subclass only switches the tie check off.
+    """
+
+    @staticmethod
+    def _check_for_duplicates(durations, events):  # noqa: ARG004 - signature of the parent
+        return False
+
+
+def cumulative_incidence(
+    tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.05
+) -> pd.DataFrame:
+    """Cumulative incidence of first success with dropout as a competing risk (Aalen-Johansen).
+
+    Parameters
+    ----------
+    tte : pandas.DataFrame
+        Output of :func:`time_to_event` (``event_type``: 1 met, 2 dropout, 0 censored).
+    duration : str
+        ``"duration"`` or ``"weeks"``.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long: ``definition``, ``time``, ``cumulative_incidence`` (0-1), ``ci_low``, ``ci_high``
+        (log-log transformed Greenwood-type interval of lifelines; NaN where undefined).
+
+    Notes
+    -----
+    ``CIF(t) = sum_{s <= t} S(s-) d_met(s) / n(s)``, with ``S`` the Kaplan-Meier estimate of
+    remaining free of either event. Unlike 1 - KM with dropout censored, it does not assume that
+    dropouts would have succeeded at the same rate as those who stayed.
+
+    References
+    ----------
+    Aalen O.O. & Johansen S. (1978) An empirical transition matrix for non-homogeneous Markov
+    chains based on censored observations. Scand J Stat 5(3):141-150.
+    Collett D. (2015) Modelling Survival Data in Medical Research, 3rd ed., CRC Press, p. 411
+    (variance used by lifelines).
+    """
+    parts = []
+    for d, sub in _groups(tte, duration):
+        if not len(sub) or not (sub["event_type"] == 1).any():
+            continue
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 variance where all at risk fail
+            ajf = _TiedAalenJohansenFitter(alpha=alpha).fit(
+                sub[duration], sub["event_type"], event_of_interest=1
+            )
+        cif = ajf.cumulative_density_.iloc[:, 0]
+        ci = (
+            ajf.confidence_interval_cumulative_density_
+            if hasattr(ajf, "confidence_interval_cumulative_density_")
+            else ajf.confidence_interval_
+        )
+        # lifelines 0.30 labels its two bounds the wrong way round; take them by value instead
+        b1 = ci.iloc[:, 0].reindex(cif.index).to_numpy(dtype=float)
+        b2 = ci.iloc[:, 1].reindex(cif.index).to_numpy(dtype=float)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "definition": d,
+                    "time": cif.index.to_numpy(dtype=float),
+                    "cumulative_incidence": cif.to_numpy(dtype=float),
+                    "ci_low": np.fmin(b1, b2),
+                    "ci_high": np.fmax(b1, b2),
+                }
+            )
+        )
+    cols = ["definition", "time", "cumulative_incidence", "ci_low", "ci_high"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def logrank_by_group(
+    tte: pd.DataFrame, clients: pd.DataFrame, group: str = "arm", duration: str = "duration"
+) -> pd.DataFrame:
+    """Log-rank test of equal time to first success between groups (e.g. arms), per definition.
+
+    Parameters
+    ----------
+    tte : pandas.DataFrame
+        Output of :func:`time_to_event`.
+    clients : pandas.DataFrame
+        Client table with ``id`` and ``group``.
+    group : str
+        Grouping column of the client table.
+    duration : str
+        ``"duration"`` or ``"weeks"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per definition: ``definition``, ``groups`` (the group labels, ";"-joined),
+        ``n``, ``n_met``, ``test_statistic`` (chi-square), ``df``, ``p_value``; NaN with a
+        ``note`` when fewer than two groups have clients.
+
+    Raises
+    ------
+    ValueError
+        If ``group`` is not a client-table column.
+
+    References
+    ----------
+    Mantel N. (1966) Cancer Chemother Rep 50(3):163-170 (lifelines
+    ``multivariate_logrank_test``).
+    """
+    if group not in clients.columns:
+        raise ValueError(f"column {group!r} not in the client table ({list(clients.columns)})")
+    g = clients.set_index("id")[group]
+    rows = []
+    for d, sub in _groups(tte, duration):
+        lab = sub["id"].map(g)
+        keep = lab.notna()
+        sub, lab = sub.loc[keep], lab.loc[keep].astype(str)
+        levels = sorted(lab.unique())
+        row = {
+            "definition": d,
+            "groups": ";".join(levels),
+            "n": len(sub),
+            "n_met": int(sub["event"].sum()),
+            "test_statistic": np.nan,
+            "df": np.nan,
+            "p_value": np.nan,
+            "note": "",
+        }
+        if len(levels) < 2:
+            row["note"] = "fewer than two groups"
+        elif sub["event"].sum() == 0:
+            row["note"] = "no client met the definition"
+        else:
+            res = multivariate_logrank_test(sub[duration], lab, sub["event"])
+            row.update(
+                test_statistic=float(res.test_statistic),
+                df=int(res.degrees_of_freedom),
+                p_value=float(res.p_value),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cox_models(
+    tte: pd.DataFrame,
+    covariates: pd.DataFrame,
+    duration: str = "duration",
+    alpha: float = 0.05,
+    min_events: int = 10,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cox proportional-hazards model of time to first success per definition, with the PH check.
+
+    Parameters
+    ----------
+    tte : pandas.DataFrame
+        Output of :func:`time_to_event`.
+    covariates : pandas.DataFrame
+        ``id`` plus covariate columns (e.g. ``baseline_severity`` in points, ``early_alliance``
+        in points, ``arm``). Numeric columns enter as they are; other columns are dummy-coded
+        against their first level (sorted). Clients with a missing covariate are left out.
+    duration : str
+        ``"duration"`` or ``"weeks"``.
+    alpha : float
+        1 - confidence level.
+    min_events : int
+        Smallest number of successes for a model to be fitted.
+
+    Returns
+    -------
+    (coefficients, ph_test) : tuple of pandas.DataFrame
+        ``coefficients``: ``definition``, ``covariate``, ``hazard_ratio`` (per unit: per point
+        for scores), ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``n_met``, ``note``. A model
+        that cannot be estimated (monotone likelihood by :func:`cox_separation`, a fit that does
+        not converge or has non-finite standard errors) gives one row with NaN estimates and
+        ``note`` "not estimable: <reason>", never a hazard ratio.
+        ``ph_test``: ``definition``, ``covariate``, ``test_statistic``, ``p_value`` of the
+        Grambsch-Therneau test on rank-transformed time (a small p suggests the hazard ratio
+        changes over time), ``note``.
+
+    Raises
+    ------
+    ValueError
+        If ``covariates`` lacks ``id`` or has no other column.
+
+    References
+    ----------
+    Cox D.R. (1972) J R Stat Soc B 34(2):187-220.
+    Grambsch P.M. & Therneau T.M. (1994) Proportional hazards tests and diagnostics based on
+    weighted residuals. Biometrika 81(3):515-526 (lifelines ``proportional_hazard_test``).
+    """
+    if "id" not in covariates.columns or covariates.shape[1] < 2:
+        raise ValueError("covariates needs an 'id' column and at least one covariate column")
+    cov = covariates.set_index("id")
+    cat = [c for c in cov.columns if not pd.api.types.is_numeric_dtype(cov[c])]
+    design = pd.get_dummies(cov, columns=cat, drop_first=True, dtype=float) if cat else cov
+    design = design.astype(float)
+    coef_rows, ph_rows = [], []
+    for d, sub in _groups(tte, duration):
+        data = sub[["id", duration, "event"]].merge(design, left_on="id", right_index=True)
+        data = data.dropna().drop(columns="id")
+        xcols = [c for c in design.columns if data[c].nunique() > 1]
+        n, n_met = len(data), int(data["event"].sum())
+        note = ""
+        if n_met < min_events:
+            note = f"fewer than {min_events} successes"
+        elif not xcols:
+            note = "no covariate varies"
+        if note:
+            coef_rows.append(
+                {
+                    "definition": d,
+                    "covariate": "",
+                    "hazard_ratio": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "p_value": np.nan,
+                    "n": n,
+                    "n_met": n_met,
+                    "note": note,
+                }
+            )
+            continue
+        why = cox_separation(data, duration, "event", xcols)
+        cph = None
+        if not why:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    cph = CoxPHFitter(alpha=alpha).fit(
+                        data[[duration, "event", *xcols]], duration_col=duration, event_col="event"
+                    )
+                    ph = proportional_hazard_test(
+                        cph, data[[duration, "event", *xcols]], time_transform="rank"
+                    )
+                except (ConvergenceError, np.linalg.LinAlgError, ValueError) as exc:
+                    why = f"the fit did not converge ({str(exc).splitlines()[0][:100]})"
+            msgs = sorted({str(w.message).split("\n")[0][:120] for w in caught})
+            conv = [m for m in msgs if "converge" in m.lower() or "separation" in m.lower()]
+            if not why and conv:
+                why = f"the fit did not converge ({conv[0]})"
+            if not why and not np.all(np.isfinite(cph.summary["se(coef)"].to_numpy(float))):
+                why = "standard errors are not finite"
+            note = "; ".join(msgs)
+        if why:
+            coef_rows.append(
+                {
+                    "definition": d,
+                    "covariate": ", ".join(xcols),
+                    "hazard_ratio": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "p_value": np.nan,
+                    "n": n,
+                    "n_met": n_met,
+                    "note": f"not estimable: {why}",
+                }
+            )
+            continue
+        s = cph.summary
+        lo = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
+        hi = [c for c in s.columns if c.startswith("exp(coef) upper")][0]
+        for cov_name, r in s.iterrows():
+            coef_rows.append(
+                {
+                    "definition": d,
+                    "covariate": cov_name,
+                    "hazard_ratio": float(r["exp(coef)"]),
+                    "ci_low": float(r[lo]),
+                    "ci_high": float(r[hi]),
+                    "p_value": float(r["p"]),
+                    "n": n,
+                    "n_met": n_met,
+                    "note": note,
+                }
+            )
+        for cov_name, r in ph.summary.iterrows():
+            name = cov_name[0] if isinstance(cov_name, tuple) else cov_name
+            ph_rows.append(
+                {
+                    "definition": d,
+                    "covariate": name,
+                    "test_statistic": float(r["test_statistic"]),
+                    "p_value": float(r["p"]),
+                    "note": note,
+                }
+            )
+    coef = pd.DataFrame(
+        coef_rows,
+        columns=[
+            "definition",
+            "covariate",
+            "hazard_ratio",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "n",
+            "n_met",
+            "note",
+        ],
+    )
+    ph = pd.DataFrame(
+        ph_rows, columns=["definition", "covariate", "test_statistic", "p_value", "note"]
+    )
+    return coef, ph

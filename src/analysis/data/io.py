@@ -1,0 +1,1699 @@
+"""Reading and writing files: the only module of the package that touches them.
+
+Input is never lost. :func:`read_cohort_file` reads a clinic export (CSV, Excel, Parquet, SPSS
+``.sav``, Stata ``.dta``; long or wide) through a declared column mapping (a ``spec``, the YAML-able
+mapping a run configuration carries) and splits the score records into those kept (a validated
+:class:`~analysis.data.cohort.Cohort`) and those quarantined (a :class:`Quarantine`, each with its source
+row number and a reason). The account ``rows_in = rows_kept + rows_quarantined`` always holds.
+
+A *record* is one score: in a long file one line; in a wide file one line x one score column (every
+cell of an unmapped column is a record too, quarantined as ``unmapped_column``). The *row* reported
+for a record is the line in a CSV file (the header is line 1), the row in the Excel sheet, or the
+1-based record number in Parquet, SPSS and Stata files (which have no lines). Lines are physical:
+a quoted value holding a line break (an Excel note typed with Alt+Enter) spans two lines, and the
+next record's row counts both.
+
+CSV files are read as they come: the encoding is detected (UTF-8 strictly, with or without a
+byte order mark, else cp1252, the Windows/Excel default in Western Europe) or given, the delimiter
+is sniffed (comma, semicolon, tab, pipe) or given, and numbers may use a decimal comma (a
+semicolon file, the European Excel default, accepts ``12,5`` unless ``decimal`` says otherwise).
+What was used is part of the row account (:attr:`Quarantine.reading`). A header that repeats a
+column name, a file with no data rows, and client data that disagree between rows or fall
+outside the recode map stop with an error naming the file, the lines and the values.
+
+Spec keys (all optional but ``path``)::
+
+    path: data/clinic.csv        # relative paths resolve against analysis.registry.paths.project_root()
+    format: csv                  # csv, excel, parquet, spss, stata; inferred from the suffix
+    encoding: cp1252             # CSV: utf-8, utf-8-sig, cp1252, latin-1; default detected
+    sep: ";"                     # CSV: delimiter (one character or 'tab'); default sniffed
+    decimal: ","                 # decimal mark of scores and times: '.' or ','; default '.'
+                                 #   (a semicolon file accepts both unless this is given)
+    instruments: my_instruments.yaml   # user instrument file(s) adding measure codes
+                                 #   (see analysis.registry.instruments; relative to the project root)
+    layout: long                 # long | wide
+    sheet: Sheet1                # Excel sheet name or 0-based index
+    header_row: 1                # line (CSV) or sheet row (Excel) holding the header, 1-based
+    columns: {id: client, time: session, measure: questionnaire, score: total, date: date}
+    measure: phq9                # long file holding one measure and no measure column
+    scores: {phq9: PHQ9_total, gad7: GAD7_total}   # long file with one score column per measure
+    scores: {bai: {mean_of: [p1, p2, p3], min_present: 3}}   # a score that is the mean of
+                                 #   columns (of those present, when at least min_present are;
+                                 #   default all)
+    measure_map: {PHQ9: phq9}    # recode measure labels to registry codes
+    time_map: {pre: 0, 2m: 2}    # recode time labels to numbers
+    wide: {bdi.pre: {measure: bdi2, time: 0}, ...}            # explicit wide mapping, or
+    wide: {pattern: '^(?P<measure>phq9)_s(?P<time>\\d+)$'}    # regex with named groups
+    ignore: [age, sex]           # columns of a wide file that are neither scores nor client data
+    ignore_pattern: '\\.rater$'
+    clients: {path: clients.csv, columns: {arm: group, therapist: th}, recode: {arm: {1: CBT}}}
+                                 # id: the client file's id column (default: the scores
+                                 #   mapping's id column, else 'id'); encoding, sep as above;
+                                 # on_conflict: error (default) | quarantine: a client whose arm,
+                                 #   therapist... differ between rows, or a code outside the
+                                 #   recode map, stops the read, or sets that client's records
+                                 #   aside as invalid_client_data
+    time_unit: session           # session | week | month
+    name: clinic_a
+    description: "..."
+    citation: "..."
+    na_values: ["", "NA", "#NULL!"]
+    date_format: "%d.%m.%Y"      # default ISO 8601 (no silent day/month guessing)
+
+Also here: :func:`write_cohort` / :func:`read_cohort` (Parquet plus ``cohort.json``, deterministic
+bytes), :func:`write_table_csv` (deterministic CSV), the statistics-layer guards
+:func:`check_durations` and :func:`check_separation`. The command line ``python -m analysis
+validate`` is :mod:`analysis.run.validate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as io_mod
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis.data.cohort import Cohort
+from analysis.data.schema import validate_clients, validate_scores
+from analysis.registry.instruments import Instrument, load_registry
+from analysis.registry.paths import project_root
+
+__all__ = [
+    "REASONS",
+    "QUARANTINE_COLUMNS",
+    "Quarantine",
+    "load_spec",
+    "resolve_path",
+    "read_table",
+    "read_cohort_file",
+    "write_cohort",
+    "read_cohort",
+    "write_table_csv",
+    "check_durations",
+    "check_separation",
+]
+
+#: Quarantine reasons, in the order they are tested (a record gets the first that applies).
+REASONS = {
+    "empty_row": "the line holds no value at all",
+    "missing_id": "no client id",
+    "unmapped_column": "a column of a wide file that the spec does not map to a measure and time",
+    "unknown_measure": "measure is not a code of the instrument registry",
+    "invalid_time": "time is not a number, is negative, or is a fractional session number",
+    "non_numeric_score": "score is not a number (an empty cell marks a missing assessment)",
+    "out_of_range": "score outside the instrument's range (registry min-max)",
+    "invalid_items": "an item response is not a whole number within the item range",
+    "unparseable_date": "date could not be parsed",
+    "invalid_client_data": "the client's arm, therapist or other client data differ between rows "
+    "or lie outside the recode map (quarantined because the spec says clients.on_conflict: "
+    "quarantine)",
+    "unknown_client": "client id absent from the client table",
+    "duplicate": "more than one record for the same client x time x measure",
+}
+QUARANTINE_COLUMNS = (
+    "source",
+    "row",
+    "column",
+    "reason",
+    "detail",
+    "id",
+    "time",
+    "measure",
+    "value",
+)
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "excel",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".sav": "spss",
+    ".zsav": "spss",
+    ".dta": "stata",
+}
+TIME_UNITS = ("session", "week", "month")
+DEFAULT_NA = ("", "NA", "N/A", "NaN", "nan", "#NULL!", "NULL", "None")
+_SPEC_KEYS = {
+    "path", "format", "layout", "sheet", "header_row", "columns", "measure", "scores",
+    "measure_map", "time_map", "wide", "ignore", "ignore_pattern", "clients", "time_unit", "name",
+    "description", "citation", "na_values", "date_format", "items", "encoding", "sep", "decimal",
+    "instruments",
+}  # fmt: skip
+_CLIENT_KEYS = {
+    "path", "format", "sheet", "header_row", "columns", "recode", "id", "encoding", "sep",
+    "on_conflict",
+}  # fmt: skip
+_DECIMALS = (".", ",")
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """The records set aside while reading a file, and the row account.
+
+    Attributes
+    ----------
+    rows : pandas.DataFrame
+        One row per quarantined record, columns ``source`` (file), ``row`` (line in a CSV file,
+        sheet row in Excel, 1-based record number in Parquet/SPSS/Stata), ``column`` (source
+        column of the value), ``reason`` (a key of :data:`REASONS`), ``detail`` (text for a
+        researcher), ``id``, ``time``, ``measure`` and ``value`` (raw, as text).
+    rows_in, rows_kept : int
+        Records read and records kept; ``rows_in == rows_kept + rows_quarantined``.
+    lines_in : int
+        Data lines (or sheet rows / records) read.
+    source : str
+        The file read.
+    unit : str
+        What a record is for this layout.
+    notes : dict
+        Further counts (e.g. prorated item totals).
+    reading : dict
+        How the file was read: ``encoding`` and ``delimiter`` of a CSV file (given or detected,
+        and how), ``decimal`` (the decimal mark numbers were read with), and the same for a
+        client file (keys prefixed ``client file``).
+    """
+
+    rows: pd.DataFrame
+    rows_in: int
+    rows_kept: int
+    lines_in: int
+    source: str
+    unit: str = "record"
+    notes: dict[str, Any] = field(default_factory=dict)
+    reading: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows_quarantined(self) -> int:
+        """Number of quarantined records."""
+        return int(len(self.rows))
+
+    @property
+    def balanced(self) -> bool:
+        """Whether rows_in = rows_kept + rows_quarantined (always true unless there is a bug)."""
+        return self.rows_in == self.rows_kept + self.rows_quarantined
+
+    def summary(self) -> dict[str, Any]:
+        """The account as a plain dict (JSON-able).
+
+        Returns
+        -------
+        dict
+            ``source, unit, lines_in, rows_in, rows_kept, rows_quarantined, balanced`` and
+            ``reasons`` (reason -> count, most frequent first), plus ``notes`` and ``reading``
+            (how the file was read: encoding, delimiter, decimal mark) where there are any.
+        """
+        counts = self.rows["reason"].value_counts(sort=False)
+        reasons = {k: int(counts[k]) for k in sorted(counts.index, key=lambda r: (-counts[r], r))}
+        return {
+            "source": self.source,
+            "unit": self.unit,
+            "lines_in": int(self.lines_in),
+            "rows_in": int(self.rows_in),
+            "rows_kept": int(self.rows_kept),
+            "rows_quarantined": self.rows_quarantined,
+            "balanced": self.balanced,
+            "reasons": reasons,
+            **({"notes": self.notes} if self.notes else {}),
+            **({"reading": self.reading} if self.reading else {}),
+        }
+
+    def account(self) -> str:
+        """One line: ``rows in 12 = kept 9 + quarantined 3``."""
+        return (
+            f"rows in {self.rows_in} = kept {self.rows_kept} + quarantined {self.rows_quarantined}"
+        )
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the quarantined records as deterministic CSV (see :func:`write_table_csv`)."""
+        return write_table_csv(self.rows, path, sort_by=["row", "column", "reason"])
+
+
+# ---------------------------------------------------------------------------------------------
+# spec and paths
+
+
+def load_spec(path: str | Path) -> dict[str, Any]:
+    """Read a reader spec from YAML (a mapping; see the module docstring for its keys).
+
+    Raises
+    ------
+    ValueError
+        If the file does not hold a mapping.
+    """
+    p = Path(path)
+    with p.open(encoding="utf-8") as fh:
+        spec = yaml.safe_load(fh)
+    if not isinstance(spec, dict):
+        raise ValueError(f"{p}: a reader spec must be a YAML mapping, got {type(spec).__name__}")
+    return spec
+
+
+def resolve_path(path: str | Path, root: str | Path | None = None) -> Path:
+    """Resolve a spec path: absolute as given, relative against the project root.
+
+    Parameters
+    ----------
+    path : str or Path
+    root : str or Path, optional
+        Base folder for relative paths; default :func:`analysis.registry.paths.project_root` (never the
+        caller's working directory).
+    """
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return p
+    return Path(root if root is not None else project_root()) / p
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    if fmt:
+        if fmt not in set(FORMATS.values()):
+            raise ValueError(f"format must be one of {sorted(set(FORMATS.values()))}, got {fmt!r}")
+        return fmt
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise ValueError(
+            f"{path}: cannot infer the format from the suffix {path.suffix!r}; set 'format' to one "
+            f"of {sorted(set(FORMATS.values()))}"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# raw tables
+
+
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
+#: Delimiters the sniffer chooses among (comma, semicolon, tab, pipe).
+DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_CHARS = 64 * 1024
+
+
+def _decode(raw: bytes, p: Path, encoding: str | None) -> tuple[str, str, str]:
+    """Decode a file's bytes: the given encoding strictly, else UTF-8 strictly, else cp1252.
+
+    Returns the text, the encoding used and a note (how it was chosen)."""
+
+    def where(err: UnicodeDecodeError) -> str:
+        line = raw.count(b"\n", 0, err.start) + 1
+        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        return f"line {line}, byte {col} (0x{raw[err.start]:02x})"
+
+    if encoding:
+        enc = str(encoding).lower().replace("_", "-")
+        if enc in ("latin1", "iso-8859-1", "iso8859-1"):
+            enc = "latin-1"
+        if enc in ("windows-1252",):
+            enc = "cp1252"
+        if enc not in ENCODINGS:
+            raise ValueError(f"{p}: encoding must be one of {list(ENCODINGS)}, got {encoding!r}")
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{p}: {where(err)} is not valid {enc} (encoding given in the spec); the file is "
+                "in another encoding: try encoding: cp1252 (Windows/Excel in Western Europe) or "
+                "remove 'encoding' to detect it"
+            ) from None
+        if enc == "utf-8" and text.startswith("\ufeff"):
+            text, enc = text[1:], "utf-8-sig"
+        return text, enc, "given"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        try:
+            return raw.decode("cp1252"), "cp1252", f"detected: not valid UTF-8 at {where(err)}"
+        except UnicodeDecodeError:
+            return raw.decode("latin-1"), "latin-1", f"detected: not valid UTF-8 at {where(err)}"
+    if text.startswith("\ufeff"):
+        return text[1:], "utf-8-sig", "detected (byte order mark)"
+    return text, "utf-8", "detected"
+
+
+def _sniff(text: str, p: Path) -> tuple[str, str]:
+    """The delimiter of a CSV text: csv.Sniffer on a sample, else the most frequent candidate
+    in the first line. Returns the delimiter and a note."""
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS:  # whole lines only
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    try:
+        d = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+        if d in DELIMITERS:
+            return d, "sniffed"
+    except csv.Error:
+        pass
+    first = sample.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    if counts[best] == 0:
+        return ",", "default (one column only?)"
+    return best, "guessed from the header line"
+
+
+def _show_sep(sep: str) -> str:
+    return {"\t": "tab", ",": "',' (comma)", ";": "';' (semicolon)", "|": "'|' (pipe)"}.get(
+        sep, repr(sep)
+    )
+
+
+def _read_csv(
+    p: Path, header_row: int, encoding: str | None, sep: str | None
+) -> tuple[pd.DataFrame, pd.Series, dict[str, Any]]:
+    """Parse a CSV with Python's csv module: every value as text, every record with the
+    PHYSICAL line on which it starts (a quoted line break inside a value counts)."""
+    text, enc, enc_how = _decode(p.read_bytes(), p, encoding)
+    if sep is None:
+        if p.suffix.lower() == ".tsv":
+            sep, sep_how = "\t", "from the .tsv suffix"
+        else:
+            sep, sep_how = _sniff(text, p)
+    else:
+        sep = {"tab": "\t", "\\t": "\t"}.get(str(sep), str(sep))
+        if len(sep) != 1:
+            raise ValueError(f"{p}: sep must be one character (or 'tab'), got {sep!r}")
+        sep_how = "given"
+    info = {
+        "encoding": f"{enc} ({enc_how})",
+        "delimiter": f"{_show_sep(sep)} ({sep_how})",
+    }
+    if '"' not in text and "\r" not in text.replace("\r\n", "\n"):
+        # no quoting, so one record per line: pandas' C parser, ten times faster
+        try:
+            raw = pd.read_csv(
+                io_mod.StringIO(text),
+                sep=sep,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                skiprows=header_row - 1,
+                engine="c",
+            )
+        except pd.errors.EmptyDataError:
+            raw = None
+        except pd.errors.ParserError:
+            raw = False  # a line with too many fields: the csv module below names it
+        if raw is None:
+            raise ValueError(f"{p}: the file has no header line (expected on line {header_row})")
+        if raw is not False:
+            names = _header_names(raw.iloc[0].tolist(), p, f"line {header_row}")
+            data = raw.iloc[1:].reset_index(drop=True).fillna("")
+            data.columns = names
+            rows = pd.Series(np.arange(len(data)) + header_row + 1, dtype=int)
+            return data, rows, info
+    reader = csv.reader(io_mod.StringIO(text, newline=""), delimiter=sep, strict=True)
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    starts: list[int] = []
+    last = 0
+    try:
+        for fields in reader:
+            start, last = last + 1, reader.line_num
+            if start < header_row:
+                continue
+            if header is None:
+                if start != header_row:  # the header row is inside a multi-line record
+                    raise ValueError(
+                        f"{p}: line {header_row} (header_row) is inside a quoted value that starts "
+                        f"on line {start}"
+                    )
+                header = fields
+                continue
+            if not fields:
+                fields = [""] * len(header)
+            elif len(fields) > len(header):
+                extra = fields[len(header) :]
+                if any(v.strip() for v in extra):
+                    raise ValueError(
+                        f"{p}: line {start} has {len(fields)} fields but the header (line "
+                        f"{header_row}) has {len(header)} (delimiter {_show_sep(sep)}, "
+                        f"{sep_how}); the first extra value is {extra[0]!r} in field "
+                        f"{len(header) + 1}. Quote values that contain the delimiter, or set "
+                        "'sep' in the spec"
+                    )
+                fields = fields[: len(header)]
+            elif len(fields) < len(header):
+                fields = fields + [""] * (len(header) - len(fields))
+            records.append(fields)
+            starts.append(start)
+    except csv.Error as err:
+        raise ValueError(
+            f"{p}: line {reader.line_num}: cannot be parsed with delimiter {_show_sep(sep)} "
+            f"({sep_how}): {err} (an unclosed quote?)"
+        ) from None
+    if header is None:
+        raise ValueError(f"{p}: the file has no header line (expected on line {header_row})")
+    names = _header_names(header, p, f"line {header_row}")
+    data = pd.DataFrame(records, columns=range(len(names)), dtype=object)
+    data.columns = names
+    return data, pd.Series(starts, dtype=int), info
+
+
+def _header_names(raw: list[Any], p: Path, where: str) -> list[str]:
+    """Column names as written, stripped; a blank name becomes '(unnamed column N)'; duplicate
+    names stop with an error naming them and their positions (pandas would rename them)."""
+    names = []
+    for i, v in enumerate(raw, 1):
+        t = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+        names.append(t or f"(unnamed column {i})")
+    pos: dict[str, list[int]] = {}
+    for i, n in enumerate(names, 1):
+        pos.setdefault(n, []).append(i)
+    dup = {n: ix for n, ix in pos.items() if len(ix) > 1}
+    if dup:
+        shown = "; ".join(
+            f"{n!r} in columns {', '.join(f'{i} ({_col_letter(i)})' for i in ix)}"
+            for n, ix in dup.items()
+        )
+        raise ValueError(
+            f"{p}: duplicate column name(s) in the header ({where}): {shown}. Each column needs "
+            "its own name (a second score column would otherwise be silently ignored); rename "
+            "them, or set header_row if the header spans several rows"
+        )
+    return names
+
+
+def _col_letter(i: int) -> str:
+    """Spreadsheet column letter of a 1-based position (1 -> A, 27 -> AA)."""
+    out = ""
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def read_table(
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    sheet: str | int | None = None,
+    header_row: int = 1,
+    label_columns: list[str] | None = None,
+    encoding: str | None = None,
+    sep: str | None = None,
+    info: dict[str, Any] | None = None,
+) -> tuple[pd.DataFrame, pd.Series, dict[str, dict[Any, str]]]:
+    r"""Read one table as raw values with the source row number of every row.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (already resolved).
+    fmt : {"csv", "excel", "parquet", "spss", "stata"}, optional
+        Inferred from the suffix when absent.
+    sheet : str or int, optional
+        Excel sheet (name or 0-based index; default the first).
+    header_row : int
+        1-based line (CSV) or sheet row (Excel) holding the column names; rows above are skipped.
+    label_columns : list of str, optional
+        SPSS/Stata columns whose value labels replace the codes (e.g. ``arm``: 1 -> "CBT").
+        Other columns keep their codes; their labels are returned.
+    encoding : {"utf-8", "utf-8-sig", "cp1252", "latin-1"}, optional
+        CSV only. Default: detected, UTF-8 (with or without a byte order mark) when the bytes are
+        valid UTF-8, else cp1252 (Windows and Excel in Western Europe; latin-1 for the few bytes
+        cp1252 leaves undefined).
+    sep : str, optional
+        CSV only: the delimiter (one character, or ``"tab"``). Default: sniffed among comma,
+        semicolon, tab and pipe (:class:`csv.Sniffer` on the first 64 KiB; tab for ``.tsv``).
+    info : dict, optional
+        Filled with how the file was read (``encoding``, ``delimiter``; CSV only), for the row
+        account.
+
+    Returns
+    -------
+    data : pandas.DataFrame
+        CSV and Excel cells as text or as stored (``dtype=object``, nothing parsed yet); Parquet,
+        SPSS and Stata as stored. SPSS user-defined missing values are read as NaN (missing).
+    rows : pandas.Series of int
+        Source row number of each row: the PHYSICAL line on which a CSV record starts (the
+        header is line ``header_row``; a quoted value with a line break spans several lines, as
+        an Excel note with Alt+Enter does), the sheet row in Excel, the 1-based record number in
+        Parquet, SPSS and Stata.
+    labels : dict
+        Value labels per column (SPSS/Stata; empty otherwise).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it cannot be parsed or its header repeats a column name. The message names the file
+        and, where known, the line, the column and the delimiter.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = f.write_bytes('id;note;score\n1;"two\nlines";12,5\n2;Müller;8\n'.encode("cp1252"))
+    >>> data, rows, _ = read_table(f, info=(how := {}))
+    >>> rows.tolist(), data.loc[1, "note"], how["encoding"]
+    ([2, 4], 'Müller', 'cp1252 (detected: not valid UTF-8 at line 4, byte 4 (0xfc))')
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    fmt = _format_of(p, fmt)
+    if int(header_row) < 1:
+        raise ValueError(f"{p}: header_row is 1-based, got {header_row}")
+    if fmt != "csv" and (encoding or sep):
+        raise ValueError(f"{p}: 'encoding' and 'sep' apply to CSV files only (this is {fmt})")
+    header_row = int(header_row)
+    skip = header_row - 1
+    labels: dict[str, dict[Any, str]] = {}
+    how: dict[str, Any] = {}
+    if fmt == "csv":
+        data, rows, how = _read_csv(p, header_row, encoding, sep)
+        if info is not None:
+            info.update(how)
+        return data, rows, labels
+    try:
+        if fmt == "excel":
+            raw = pd.read_excel(
+                p,
+                sheet_name=0 if sheet is None else sheet,
+                header=None,
+                skiprows=skip,
+                dtype=object,
+                keep_default_na=False,
+            )
+            if raw.empty:
+                raise ValueError(
+                    f"sheet {sheet or 0} has no header row (expected row {header_row})"
+                )
+            names = _header_names(raw.iloc[0].tolist(), p, f"sheet row {header_row}")
+            data = raw.iloc[1:].reset_index(drop=True)
+            data.columns = names
+            rows = pd.Series(np.arange(len(data)) + header_row + 1, index=data.index)
+        elif fmt == "parquet":
+            data = pd.read_parquet(p)
+            rows = pd.Series(np.arange(len(data)) + 1, index=data.index)
+        else:
+            import pyreadstat
+
+            reader = pyreadstat.read_sav if fmt == "spss" else pyreadstat.read_dta
+            data, meta = reader(str(p), user_missing=False)
+            labels = {
+                c: dict(meta.variable_value_labels[c])
+                for c in data.columns
+                if c in meta.variable_value_labels
+            }
+            for c in label_columns or []:
+                if c in labels:
+                    data[c] = data[c].map(lambda v, lab=labels[c]: lab.get(v, v))
+            rows = pd.Series(np.arange(len(data)) + 1, index=data.index)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as err:
+        msg = str(err)
+        if msg.startswith(str(p)):
+            raise ValueError(msg) from None
+        raise ValueError(f"{p}: cannot be read as {fmt}: {err}") from None
+    except Exception as err:  # pyreadstat and openpyxl raise their own types
+        raise ValueError(f"{p}: cannot be read as {fmt}: {type(err).__name__}: {err}") from None
+    data = data.reset_index(drop=True)
+    rows = rows.reset_index(drop=True)
+    if fmt != "excel":
+        data.columns = _header_names(list(data.columns), p, "column names")
+    return data, rows, labels
+
+
+# ---------------------------------------------------------------------------------------------
+# records and validation
+
+
+def _blank(s: pd.Series, na: tuple[str, ...]) -> pd.Series:
+    return s.isna() | s.astype(str).str.strip().isin(na)
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Raw values as text for messages (integers without '.0')."""
+
+    def one(v: Any) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    return s.map(one).astype(object)
+
+
+def _recode(s: pd.Series, mapping: dict | None) -> pd.Series:
+    if not mapping:
+        return s
+    m = {str(k): v for k, v in mapping.items()}
+    t = _text(s)
+    return t.map(lambda v: m.get(v, v)).where(~s.isna(), s)
+
+
+_COMMA_NUMBER = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+
+
+def _to_number(s: pd.Series, decimal: str) -> pd.Series:
+    """Numbers from raw cells. ``decimal`` is ``"."``, ``","`` (strict: a value with a ``.`` is
+    not a number) or ``"auto"`` (a semicolon file without ``decimal``: ``12,5`` and ``12.5`` are
+    both read as 12.5)."""
+    if decimal == "." or s.empty:
+        return pd.to_numeric(s, errors="coerce")
+    txt = s.map(lambda v: v if isinstance(v, str) else None)
+    is_txt = txt.notna()
+    if decimal == ",":
+        fixed = txt.where(~txt.str.contains(".", regex=False, na=False), "not a number")
+        fixed = fixed.str.replace(",", ".", regex=False)
+    else:  # auto
+        fixed = txt.where(~txt.str.match(_COMMA_NUMBER, na=False), txt.str.replace(",", "."))
+    return pd.to_numeric(s.where(~is_txt, fixed), errors="coerce")
+
+
+def _records_long(data, rows, spec, na, decimal: str = ".") -> pd.DataFrame:
+    cols = dict(spec.get("columns") or {})
+    if "date" not in cols and "date" in data.columns:
+        cols["date"] = "date"
+    idc = cols.get("id", "id")
+    timec = cols.get("time", "time")
+    need = [idc, timec]
+    scores = spec.get("scores")
+    min_present: dict[str, int] = {}
+    if scores:
+        measure_cols = {}
+        for m, c in scores.items():
+            if isinstance(c, dict):
+                parts = c.get("mean_of")
+                mp = c.get("min_present", len(parts) if isinstance(parts, list) else 0)
+                if (
+                    not set(c) <= {"mean_of", "min_present"}
+                    or not isinstance(parts, list)
+                    or not parts
+                    or not isinstance(mp, int)
+                    or not 1 <= mp <= len(parts)
+                ):
+                    raise ValueError(
+                        f"scores.{m}: a composite score is {{mean_of: [column, ...], "
+                        f"min_present: n}} (1 <= n <= number of columns), got {c!r}"
+                    )
+                measure_cols[str(m)] = [str(x) for x in parts]
+                min_present[str(m)] = mp
+            else:
+                measure_cols[str(m)] = str(c)
+    else:
+        scorec = cols.get("score", "score")
+        need.append(scorec)
+        if "measure" not in spec:
+            need.append(cols.get("measure", "measure"))
+    if scores:
+        for c in measure_cols.values():
+            need += c if isinstance(c, list) else [c]
+    if cols.get("date"):
+        need.append(cols["date"])
+    missing = [c for c in need if c not in data.columns]
+    if missing:
+        raise ValueError(
+            f"column(s) {missing} named in the spec are not in the file; found {list(data.columns)}"
+        )
+    empty = data.apply(lambda c: _blank(c, na)).all(axis=1)
+    base = pd.DataFrame(
+        {
+            "row": rows.to_numpy(),
+            "id": data[idc].to_numpy(),
+            "time": data[timec].to_numpy(),
+            "date": data[cols["date"]].to_numpy() if cols.get("date") else None,
+            "empty": empty.to_numpy(),
+        }
+    )
+    if not scores:
+        out = base.assign(
+            column=str(scorec),
+            value=data[scorec].to_numpy(),
+            measure=spec["measure"] if "measure" in spec else data[cols.get("measure", "measure")],
+        )
+        return out
+    parts = [
+        base.assign(column=c, value=data[c].to_numpy(), measure=m)
+        if isinstance(c, str)
+        else base.assign(
+            column=",".join(c), measure=m, **_mean_of(data, c, na, decimal, min_present[m])
+        )
+        for m, c in measure_cols.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _mean_of(
+    data: pd.DataFrame, cols: list[str], na, decimal: str, min_present: int
+) -> dict[str, np.ndarray]:
+    """Mean of several columns per line, over the parts present when at least ``min_present``
+    are (default all). Every part blank: a missing assessment (NaN); fewer than ``min_present``
+    present: missing too, counted in the account's notes; a value that is not a number: the
+    record keeps its raw text, so it is quarantined as ``non_numeric_score`` naming it."""
+    blank = pd.DataFrame({c: _blank(data[c], na) for c in cols})
+    num = pd.DataFrame({c: _to_number(data[c].where(~blank[c]), decimal) for c in cols})
+    bad = num.isna() & ~blank
+    present = num.notna().sum(axis=1)
+    out = num.mean(axis=1, skipna=True).where(present >= min_present).astype(object)
+    if bad.any().any():
+        first_bad = bad.idxmax(axis=1)
+        rows_bad = bad.any(axis=1)
+        out[rows_bad] = [f"{data.at[i, c]} (column {c})" for i, c in first_bad[rows_bad].items()]
+    out[blank.all(axis=1)] = ""
+    incomplete = (present < min_present) & ~blank.all(axis=1) & ~bad.any(axis=1)
+    return {"value": out.to_numpy(), "incomplete": incomplete.to_numpy()}
+
+
+def _wide_map(columns: list[str], spec: dict) -> dict[str, tuple[Any, Any]]:
+    wide = spec.get("wide")
+    if not isinstance(wide, dict) or not wide:
+        raise ValueError("layout 'wide' needs 'wide': a column mapping or {pattern: regex}")
+    if "pattern" in wide:
+        rx = re.compile(str(wide["pattern"]))
+        if "time" not in rx.groupindex or (
+            "measure" not in rx.groupindex and "measure" not in spec
+        ):
+            raise ValueError(
+                "wide.pattern needs named groups (?P<time>...) and (?P<measure>...) (or a "
+                "constant 'measure' in the spec)"
+            )
+        out = {}
+        for c in columns:
+            m = rx.fullmatch(c)
+            if m:
+                gd = m.groupdict()
+                out[c] = (gd.get("measure") or spec.get("measure"), gd["time"])
+        if not out:
+            raise ValueError(f"wide.pattern {wide['pattern']!r} matches no column of {columns}")
+        return out
+    out = {}
+    for c, target in wide.items():
+        if not isinstance(target, dict) or "time" not in target:
+            raise ValueError(f"wide mapping for column {c!r} needs {{measure, time}}, got {target}")
+        if str(c) not in columns:
+            raise ValueError(f"wide mapping names column {c!r}, which is not in the file")
+        out[str(c)] = (target.get("measure", spec.get("measure")), target["time"])
+    return out
+
+
+def _records_wide(data, rows, spec, na, client_cols: list[str]) -> pd.DataFrame:
+    cols = dict(spec.get("columns") or {})
+    idc = cols.get("id", "id")
+    if idc not in data.columns:
+        raise ValueError(f"id column {idc!r} is not in the file; found {list(data.columns)}")
+    mapping = _wide_map([c for c in data.columns if c != idc], spec)
+    ignore = set(map(str, spec.get("ignore") or []))
+    ign_rx = re.compile(spec["ignore_pattern"]) if spec.get("ignore_pattern") else None
+    skip = {idc, *client_cols, *ignore, *mapping}
+    unmapped = [c for c in data.columns if c not in skip and not (ign_rx and ign_rx.search(c))]
+    empty = data.apply(lambda c: _blank(c, na)).all(axis=1).to_numpy()
+    parts = []
+    for c in list(mapping) + unmapped:
+        measure, time = mapping.get(c, (None, None))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": rows.to_numpy(),
+                    "id": data[idc].to_numpy(),
+                    "time": time,
+                    "date": None,
+                    "empty": empty,
+                    "column": c,
+                    "value": data[c].to_numpy(),
+                    "measure": measure,
+                    "unmapped": c not in mapping,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _validate_records(
+    rec: pd.DataFrame,
+    *,
+    registry: dict[str, Instrument],
+    spec: dict,
+    na: tuple[str, ...],
+    labels: dict[str, dict[Any, str]],
+    client_ids: pd.Index | None,
+    source: str,
+    decimal: str = ".",
+    bad_clients: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    time_unit = spec.get("time_unit", "session")
+    rec = rec.copy()
+    if "unmapped" not in rec:
+        rec["unmapped"] = False
+    rec["measure"] = _recode(rec["measure"].astype(object), spec.get("measure_map"))
+    rec["time"] = _recode(rec["time"].astype(object), spec.get("time_map"))
+    id_blank = _blank(rec["id"], na)
+    id_txt = _text(rec["id"])
+    meas_txt = _text(rec["measure"])
+    known = meas_txt.isin(list(registry))
+    t_blank = _blank(rec["time"], na)
+    t_num = _to_number(rec["time"].where(~t_blank), decimal)
+    t_bad = t_num.isna() | (t_num < 0)
+    if time_unit == "session":
+        t_bad |= t_num.notna() & (t_num % 1 != 0)
+    v_blank = _blank(rec["value"], na)
+    v_num = _to_number(rec["value"].where(~v_blank), decimal)
+    v_nonnum = v_num.isna() & ~v_blank
+    lo = meas_txt.map({k: v.min for k, v in registry.items()})
+    hi = meas_txt.map({k: v.max for k, v in registry.items()})
+    v_oor = v_num.notna() & known & ((v_num < lo) | (v_num > hi))
+    if "date" in rec and rec["date"].notna().any():
+        d_blank = _blank(rec["date"], na)
+        fmt = spec.get("date_format") or "ISO8601"
+        d_val = pd.to_datetime(
+            rec["date"]
+            .where(~d_blank)
+            .astype(object)
+            .map(lambda v: v if isinstance(v, pd.Timestamp) or v is None else str(v)),
+            format=fmt,
+            errors="coerce",
+        )
+        d_bad = d_val.isna() & ~d_blank
+    else:
+        d_val = pd.Series(pd.NaT, index=rec.index)
+        d_bad = pd.Series(False, index=rec.index)
+    items_bad = rec.get("items_bad", pd.Series("", index=rec.index)).ne("")
+    unknown_client = (
+        ~id_txt.isin(client_ids) if client_ids is not None else pd.Series(False, index=rec.index)
+    )
+    conds = {
+        "empty_row": rec["empty"].astype(bool),
+        "missing_id": id_blank,
+        "unmapped_column": rec["unmapped"].astype(bool),
+        "unknown_measure": ~known,
+        "invalid_time": t_bad,
+        "non_numeric_score": v_nonnum,
+        "out_of_range": v_oor,
+        "invalid_items": items_bad,
+        "unparseable_date": d_bad,
+        "invalid_client_data": id_txt.isin(list(bad_clients or {})),
+        "unknown_client": unknown_client,
+    }
+    reason = pd.Series(
+        np.select(list(conds.values()), list(conds), default=""), index=rec.index, dtype=object
+    )
+    # duplicates among otherwise valid records: identical repeats keep the first; conflicts none
+    ok = reason.eq("")
+    key = pd.DataFrame({"id": id_txt, "time": t_num, "measure": meas_txt})[ok]
+    dup = key.duplicated(keep=False)
+    if dup.any():
+        grp = key[dup].groupby(["id", "time", "measure"], sort=False)
+        vals = v_num[ok][dup].fillna(-np.inf)
+        same = (
+            vals.groupby([key[dup]["id"], key[dup]["time"], key[dup]["measure"]])
+            .transform("nunique")
+            .eq(1)
+        )
+        first_row = grp.ngroup().map(rec.loc[key[dup].index, "row"].groupby(grp.ngroup()).min())
+        rows_list = grp.ngroup().map(
+            rec.loc[key[dup].index, "row"]
+            .groupby(grp.ngroup())
+            .agg(lambda r: ", ".join(map(str, sorted(r))))
+        )
+        is_first = ~key[dup].duplicated(keep="first")
+        drop = (~same) | (~is_first)
+        reason[drop[drop].index] = "duplicate"
+        dup_detail = pd.Series(
+            np.where(
+                same,
+                "exact repeat of the record at row " + first_row.astype(str) + " (that one kept)",
+                "conflicting scores for this client x time x measure at rows "
+                + rows_list
+                + "; none kept",
+            ),
+            index=key[dup].index,
+        )
+    else:
+        dup_detail = pd.Series(dtype=object)
+    q = reason.ne("")
+    # details
+    vt = _text(rec["value"])
+    unit = {"session": "session number", "week": "week", "month": "month"}[time_unit]
+    label_txt = pd.Series("", index=rec.index, dtype=object)
+    for col, lab in labels.items():
+        sel = rec["column"].eq(col) & v_num.notna()
+        if sel.any():
+            lt = v_num[sel].map(lambda v, lab=lab: lab.get(v, lab.get(int(v), None)))
+            label_txt[sel] = lt.map(lambda s: f" (value label {s!r})" if s is not None else "")
+    t_txt = _text(rec["time"])
+    details = {
+        "empty_row": pd.Series("blank line", index=rec.index),
+        "missing_id": pd.Series("client id is empty", index=rec.index),
+        "unmapped_column": "column '" + rec["column"].astype(str) + "' is not mapped to a measure "
+        "and time (add it to 'wide' or 'ignore')",
+        "unknown_measure": "'"
+        + meas_txt
+        + "' is not a registry code (known: "
+        + ", ".join(sorted(registry))
+        + ")",
+        "invalid_time": pd.Series(
+            np.where(
+                t_num.isna(),
+                "time '" + t_txt + "' is not a number",
+                np.where(
+                    t_num < 0,
+                    f"{unit} " + t_txt + " is negative",
+                    f"{unit} " + t_txt + " is not a whole number",
+                ),
+            ),
+            index=rec.index,
+        ),
+        "non_numeric_score": "score '"
+        + vt
+        + "' is not a number"
+        + _decimal_hint(vt, decimal, v_nonnum),
+        "out_of_range": "score "
+        + vt
+        + label_txt
+        + " outside the "
+        + meas_txt
+        + " range "
+        + lo.map(lambda v: f"{v:g}", na_action="ignore").astype(str)
+        + "-"
+        + hi.map(lambda v: f"{v:g}", na_action="ignore").astype(str),
+        "invalid_items": rec.get("items_bad", pd.Series("", index=rec.index)),
+        "unparseable_date": "date '"
+        + _text(rec["date"])
+        + "' cannot be parsed as "
+        + (spec.get("date_format") or "an ISO 8601 date (YYYY-MM-DD); set date_format"),
+        "unknown_client": "client '" + id_txt + "' is not in the client table",
+        "invalid_client_data": id_txt.map(bad_clients or {}).fillna("").astype(str),
+    }
+    detail = pd.Series("", index=rec.index, dtype=object)
+    for r, txt in details.items():
+        sel = reason.eq(r)
+        if sel.any():
+            detail[sel] = (txt[sel] if isinstance(txt, pd.Series) else txt).astype(str)
+    if len(dup_detail):
+        sel = reason.eq("duplicate")
+        detail[sel] = dup_detail[sel[sel].index]
+    # the column to look at: the field the reason is about (long files name it in the spec),
+    # else the score column of the record
+    column = rec["column"].astype(str)
+    if spec.get("layout", "long") == "long":
+        cols = {
+            "id": "id",
+            "time": "time",
+            "measure": "measure",
+            "date": "date",
+            **(spec.get("columns") or {}),
+        }
+        for r, field in (
+            ("missing_id", "id"),
+            ("unknown_client", "id"),
+            ("invalid_time", "time"),
+            ("unparseable_date", "date"),
+            ("invalid_client_data", "id"),
+        ):
+            column = column.mask(reason.eq(r), str(cols[field]))
+        if "measure" in cols and not spec.get("measure") and not spec.get("scores"):
+            column = column.mask(reason.eq("unknown_measure"), str(cols["measure"]))
+    quarantine = pd.DataFrame(
+        {
+            "source": source,
+            "row": rec["row"].astype(int),
+            "column": column,
+            "reason": reason,
+            "detail": detail,
+            "id": id_txt,
+            "time": t_txt,
+            "measure": meas_txt,
+            "value": vt,
+        }
+    )[q].reset_index(drop=True)
+    kept = pd.DataFrame(
+        {
+            "id": id_txt[~q],
+            "time": t_num[~q].astype(float),
+            "measure": meas_txt[~q],
+            "score": v_num[~q].astype(float),
+        }
+    )
+    if d_val.notna().any():
+        kept["date"] = d_val[~q]
+    kept.index = rec.loc[~q, "row"].astype(int).to_numpy()
+    kept.index.name = "row"
+    return kept, quarantine
+
+
+def _decimal_hint(vt: pd.Series, decimal: str, where: pd.Series) -> pd.Series:
+    """A hint about the decimal mark for the non-numeric scores (``where``); '' elsewhere."""
+    out = pd.Series("", index=vt.index, dtype=object)
+    sub = vt[where]
+    if decimal == ",":
+        out[where] = sub.map(lambda v: " (decimal is ',' in the spec)" if "." in v else "")
+    elif decimal == ".":
+        hint = " (a decimal comma? set decimal: ',' in the spec)"
+        out[where] = sub.map(lambda v: hint if _COMMA_NUMBER.match(v) else "")
+    return out
+
+
+def _items_records(data, rows, spec, na) -> tuple[pd.DataFrame, dict]:
+    """Long file with item columns: score them into totals (see analysis.data.items)."""
+    from analysis.data.items import item_problems, score_items
+
+    cols = dict(spec.get("columns") or {})
+    idc, timec = cols.get("id", "id"), cols.get("time", "time")
+    parts, notes = [], {}
+    empty = data.apply(lambda c: _blank(c, na)).all(axis=1).to_numpy()
+    for measure, items in spec["items"].items():
+        items = [str(i) for i in items]
+        missing = [c for c in [idc, timec, *items] if c not in data.columns]
+        if missing:
+            raise ValueError(f"item column(s) {missing} for {measure} not in the file")
+        block = data[items].where(~data[items].apply(lambda c: _blank(c, na)))
+        probs = item_problems(block, measure, items)
+        good = probs.eq("")
+        scored = score_items(block[good], measure, items)
+        total = pd.Series(np.nan, index=data.index)
+        total[good] = scored["score"]
+        notes[f"{measure}_prorated"] = int(scored["status"].eq("prorated").sum())
+        notes[f"{measure}_too_many_missing_items"] = int(
+            scored["status"].eq("too_many_missing").sum()
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": rows.to_numpy(),
+                    "id": data[idc].to_numpy(),
+                    "time": data[timec].to_numpy(),
+                    "date": data[cols["date"]].to_numpy() if cols.get("date") else None,
+                    "empty": empty,
+                    "column": ",".join(items),
+                    "value": total.to_numpy(),
+                    "measure": measure,
+                    "items_bad": probs.to_numpy(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True), notes
+
+
+def _read_clients(
+    spec: dict, root, data, rows, na, source: str
+) -> tuple[pd.DataFrame | None, list[str], dict[str, str], dict[str, Any]]:
+    """The client table: from a separate file (``clients.path``) or from the scores file's own
+    columns. Returns the table, the scores-file columns used for it, the clients set aside
+    (id -> reason, when ``on_conflict: quarantine``) and how the client file was read."""
+    cspec = spec.get("clients")
+    if not cspec:
+        return None, [], {}, {}
+    unknown = set(cspec) - _CLIENT_KEYS
+    if unknown:
+        raise ValueError(
+            f"unknown key(s) {sorted(unknown)} in 'clients'; allowed {sorted(_CLIENT_KEYS)}"
+        )
+    on_conflict = cspec.get("on_conflict", "error")
+    if on_conflict not in ("error", "quarantine"):
+        raise ValueError(
+            f"clients.on_conflict must be 'error' or 'quarantine', got {on_conflict!r}"
+        )
+    columns = dict(cspec.get("columns") or {})
+    score_id = (spec.get("columns") or {}).get("id", "id")
+    how: dict[str, Any] = {}
+    if cspec.get("path"):
+        cpath = resolve_path(cspec["path"], root)
+        csource = str(cpath)
+        cdata, crows, _ = read_table(
+            cpath,
+            cspec.get("format"),
+            sheet=cspec.get("sheet"),
+            header_row=int(cspec.get("header_row", 1)),
+            label_columns=list(columns.values()),
+            encoding=cspec.get("encoding"),
+            sep=cspec.get("sep"),
+            info=how,
+        )
+        if "id" in cspec:
+            idc = cspec["id"]
+        else:  # default: the scores mapping's id column, else 'id'
+            idc = next((c for c in dict.fromkeys([score_id, "id"]) if c in cdata.columns), None)
+            if idc is None:
+                raise ValueError(
+                    f"{cpath}: no client id column: looked for {score_id!r} (the id column of the "
+                    f"scores mapping) and 'id'; found {list(cdata.columns)}. Set clients.id"
+                )
+        source_cols = []
+        # a separate client file keeps every column: `columns` renames, it does not select
+        for c in cdata.columns:
+            if c != idc and c not in columns.values() and c not in columns:
+                columns[str(c)] = c
+    else:
+        cdata, crows, csource = data, rows, source
+        idc = cspec.get("id", score_id)
+        source_cols = list(columns.values())
+    missing = [c for c in [idc, *columns.values()] if c not in cdata.columns]
+    if missing:
+        raise ValueError(f"client column(s) {missing} not found; found {list(cdata.columns)}")
+    out = pd.DataFrame({"id": _text(cdata[idc])})
+    problems: dict[str, list[str]] = {}
+    recodes = cspec.get("recode") or {}
+    unknown_targets = sorted(set(map(str, recodes)) - set(columns))
+    if unknown_targets:
+        raise ValueError(
+            f"clients.recode names column(s) {unknown_targets} that are not client columns "
+            f"({sorted(columns)})"
+        )
+    for target, src in columns.items():
+        col = cdata[src].where(~_blank(cdata[src], na))
+        mapping = recodes.get(target)
+        if mapping:
+            keys = {str(k) for k in mapping}
+            txt = _text(col)
+            outside = col.notna() & ~txt.isin(keys)
+            if outside.any():
+                for cid, grp in pd.DataFrame({"id": out["id"], "v": txt, "row": np.asarray(crows)})[
+                    outside
+                ].groupby("id", sort=False):
+                    problems.setdefault(cid, []).append(
+                        f"{target} (column '{src}') value(s) "
+                        + ", ".join(f"'{v}'" for v in dict.fromkeys(grp["v"]))
+                        + f" outside the recode map {sorted(keys)} at line(s) "
+                        + ", ".join(map(str, grp["row"]))
+                    )
+        out[target] = _recode(col, mapping)
+    if not cspec.get("path"):
+        # one value per client: a client whose rows disagree is named, never given the first row's
+        frame = out.assign(_row=np.asarray(crows))[out["id"].ne("")]
+        for target in columns:
+            vals = frame[["id", target, "_row"]].dropna(subset=[target])
+            vals = vals.assign(_t=_text(vals[target]))
+            n = vals.groupby("id", sort=False)["_t"].nunique()
+            for cid in n.index[n > 1]:
+                g = vals[vals["id"].eq(cid)]
+                problems.setdefault(cid, []).append(
+                    f"{target} (column '{columns[target]}') differs between rows: "
+                    + ", ".join(
+                        f"'{v}' at line {r}" for v, r in zip(g["_t"], g["_row"], strict=True)
+                    )
+                )
+    if problems and on_conflict == "error":
+        listed = "\n".join(f"  client '{cid}': " + "; ".join(txt) for cid, txt in problems.items())
+        raise ValueError(
+            f"{csource}: client data of {len(problems)} client(s) conflict or lie outside the "
+            f"recode map:\n{listed}\nCorrect the export or the recode map, or set "
+            "clients.on_conflict: quarantine to set these clients' records aside"
+        )
+    bad = {cid: "; ".join(txt) for cid, txt in problems.items()}
+    if cspec.get("path"):  # error messages name the client file's own lines
+        out.index = np.asarray(crows)
+    out = out[out["id"].ne("") & ~out["id"].isin(list(bad))]
+    if not cspec.get("path"):
+        out = out.groupby("id", sort=False, as_index=False).first()
+    for c in out.columns:
+        if c != "id" and out[c].dtype == object:
+            num = pd.to_numeric(out[c], errors="coerce")
+            if num.notna().sum() == out[c].notna().sum():
+                out[c] = num
+    if how:
+        how = {f"client file {k}": v for k, v in how.items()}
+    return (out if cspec.get("path") else out.reset_index(drop=True)), source_cols, bad, how
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_cohort_file(
+    spec: dict[str, Any],
+    registry: dict[str, Instrument] | None = None,
+    *,
+    root: str | Path | None = None,
+) -> tuple[Cohort, Quarantine]:
+    """Read a clinic export into a validated cohort, quarantining what cannot be used.
+
+    Parameters
+    ----------
+    spec : dict
+        The reader spec (see the module docstring): ``path`` and the column mapping. Not modified.
+    registry : dict, optional
+        Instrument registry; measures and score ranges come from it. Default: the package's,
+        plus the active user instrument files (:func:`analysis.registry.instruments.load_registry`) and
+        those named by the spec's ``instruments``.
+    root : str or Path, optional
+        Base for relative paths (default :func:`analysis.registry.paths.project_root`).
+
+    Returns
+    -------
+    cohort : Cohort
+        ``scores`` (long: ``id, time, measure, score`` [, ``date``]; index = source row, sorted by
+        id, time, measure) and ``clients`` (``id`` plus mapped client columns; every scored id).
+        ``meta`` holds the source path, its SHA-256, the spec and the quarantine summary.
+    quarantine : Quarantine
+        The set-aside records with row number and reason, and the account.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file (or client file) does not exist.
+    ValueError
+        If the file cannot be read at all: unknown format or spec key, a column named in the spec
+        missing from the file, a bad client table (duplicate ids, unknown end_reason). The message
+        names the file and the column.
+    """
+    if not isinstance(spec, dict) or "path" not in spec:
+        raise ValueError("spec must be a mapping with at least 'path'")
+    unknown = set(spec) - _SPEC_KEYS
+    if unknown:
+        raise ValueError(f"unknown spec key(s) {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}")
+    if registry is not None:
+        reg = registry
+    else:  # the default registry plus the user instrument files the spec names
+        from analysis.registry.instruments import instrument_files
+
+        reg = load_registry(instruments=instrument_files(spec.get("instruments"), root=root))
+    path = resolve_path(spec["path"], root)
+    decimal = spec.get("decimal")
+    if decimal is not None and decimal not in _DECIMALS:
+        raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
+    layout = spec.get("layout", "wide" if spec.get("wide") else "long")
+    if layout not in ("long", "wide"):
+        raise ValueError(f"layout must be 'long' or 'wide', got {layout!r}")
+    time_unit = spec.get("time_unit", "session")
+    if time_unit not in TIME_UNITS:
+        raise ValueError(f"time_unit must be one of {TIME_UNITS}, got {time_unit!r}")
+    na = tuple(str(v) for v in spec.get("na_values", DEFAULT_NA))
+    label_cols = list(((spec.get("clients") or {}).get("columns") or {}).values())
+    mcol = (spec.get("columns") or {}).get("measure")
+    data, rows, labels = read_table(
+        path,
+        spec.get("format"),
+        sheet=spec.get("sheet"),
+        header_row=int(spec.get("header_row", 1)),
+        label_columns=label_cols + ([mcol] if mcol else []),
+        encoding=spec.get("encoding"),
+        sep=spec.get("sep"),
+        info=(how := {}),
+    )
+    source = str(path)
+    if data.empty:
+        raise ValueError(
+            f"{source}: the file has no data rows (only the header, line/row "
+            f"{spec.get('header_row', 1)}: {list(data.columns)}); nothing to analyse"
+        )
+    if decimal is None:
+        decimal = "auto" if how.get("delimiter", "").startswith("';'") else "."
+        if decimal == "auto":
+            how["decimal"] = "',' or '.' (semicolon file without 'decimal': both read)"
+    else:
+        how["decimal"] = f"'{decimal}' (given)"
+    try:
+        clients, client_src, bad_clients, chow = _read_clients(
+            spec, root, data, rows, na, str(path)
+        )
+        how.update(chow)
+        notes: dict[str, Any] = {}
+        if layout == "wide":
+            rec = _records_wide(data, rows, spec, na, client_src)
+            unit = "record = one line x one score column of the wide file"
+        elif spec.get("items"):
+            rec, notes = _items_records(data, rows, spec, na)
+            unit = "record = one line x one scored questionnaire"
+        else:
+            rec = _records_long(data, rows, spec, na, decimal)
+            unit = "record = one line" if not spec.get("scores") else "record = line x measure"
+            if "incomplete" in rec:  # composite (mean_of) scores with some parts blank
+                inc = rec["incomplete"].fillna(False).astype(bool)
+                for m in rec.loc[rec["incomplete"].notna(), "measure"].unique():
+                    notes[f"{m}_missing_too_few_parts_present"] = int(
+                        (inc & rec["measure"].eq(m)).sum()
+                    )
+    except ValueError as err:
+        msg = str(err)
+        if Path(msg.split(": ", 1)[0]).is_file():  # already names its file (the client file)
+            raise ValueError(msg) from None
+        raise ValueError(f"{source}: {msg}") from None
+    from_file = bool(spec.get("clients") and (spec["clients"] or {}).get("path"))
+    kept, quarantined = _validate_records(
+        rec,
+        registry=reg,
+        spec=spec,
+        na=na,
+        labels={k: v for k, v in labels.items() if k not in label_cols},
+        client_ids=pd.Index(clients["id"]) if from_file else None,
+        source=source,
+        decimal=decimal,
+        bad_clients=bad_clients,
+    )
+    kept = validate_scores(kept, reg, source=source)  # a safety net: must pass after quarantine
+    kept = kept.sort_values(["id", "time", "measure"], kind="mergesort")
+    if clients is None:
+        clients = pd.DataFrame({"id": pd.unique(kept["id"])})
+    elif not from_file:
+        clients = clients[clients["id"].isin(kept["id"])].reset_index(drop=True)
+    csource = (
+        str(resolve_path(spec["clients"]["path"], root)) if from_file else f"{source} (clients)"
+    )
+    clients = validate_clients(clients, source=csource).reset_index(drop=True)
+    q = Quarantine(
+        rows=quarantined,
+        rows_in=len(rec),
+        rows_kept=len(kept),
+        lines_in=len(data),
+        source=source,
+        unit=unit,
+        notes=notes,
+        reading=how,
+    )
+    if not q.balanced:  # pragma: no cover - would be a bug in this module
+        raise RuntimeError(f"{source}: row account does not balance: {q.account()}")
+    cohort = Cohort(
+        scores=kept,
+        clients=clients,
+        name=str(spec.get("name") or path.stem),
+        time_unit=time_unit,
+        simulated=False,
+        description=str(spec.get("description", "")),
+        citation=str(spec.get("citation", "")),
+        meta={
+            "source": source,
+            "sha256": _sha256(path),
+            "spec": dict(spec),
+            "quarantine": q.summary(),
+        },
+    )
+    return cohort, q
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def write_table_csv(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    float_format: str = "%.6f",
+    sort_by: list[str] | None = None,
+) -> Path:
+    """Write a table as deterministic CSV (same frame, same bytes).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Not modified. The index is not written.
+    path : str or Path
+        Output file; parent folders are created.
+    float_format : str
+        printf format of floats (default six decimals, fixed).
+    sort_by : list of str, optional
+        Columns giving a stable row order (mergesort); default the columns among ``id,
+        definition, measure, time`` that exist, else the row order as given.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (UTF-8, ``\\n`` line ends, NaN as an empty cell).
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    keys = (
+        sort_by
+        if sort_by is not None
+        else [c for c in ("id", "definition", "measure", "time") if c in df.columns]
+    )
+    out = df.sort_values(keys, kind="mergesort") if keys else df
+    out.to_csv(p, index=False, float_format=float_format, lineterminator="\n", encoding="utf-8")
+    return p
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, pd.Timestamp):
+        return o.isoformat()
+    raise TypeError(f"cohort meta value of type {type(o).__name__} is not JSON-serialisable")
+
+
+_ROW_GROUP = 1 << 20  # rows per Parquet row group: fixed, so the bytes are reproducible
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write in row groups of a fixed size, one slice at a time (bounded memory for 10^7 rows)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = df.reset_index(drop=True)
+    schema = pa.Table.from_pandas(df.iloc[:_ROW_GROUP], preserve_index=False).schema
+    with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=False) as writer:
+        for lo in range(0, max(len(df), 1), _ROW_GROUP):
+            chunk = df.iloc[lo : lo + _ROW_GROUP]
+            writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
+
+
+def write_cohort(cohort: Cohort, directory: str | Path) -> Path:
+    """Write a cohort as ``scores.parquet``, ``clients.parquet`` and ``cohort.json``.
+
+    Rows are sorted (scores by id, time, measure; clients by id) and the JSON has sorted keys,
+    so the same cohort gives the same bytes.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    directory : str or Path
+        Created if absent; the three files are overwritten.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory.
+
+    Raises
+    ------
+    TypeError
+        If ``cohort.meta`` holds a value JSON cannot store.
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    scores = cohort.scores.sort_values(["id", "time", "measure"], kind="mergesort")
+    clients = cohort.clients.sort_values("id", kind="mergesort")
+    _write_parquet(scores, d / "scores.parquet")
+    _write_parquet(clients, d / "clients.parquet")
+    meta = {
+        "name": cohort.name,
+        "time_unit": cohort.time_unit,
+        "simulated": bool(cohort.simulated),
+        "description": cohort.description,
+        "citation": cohort.citation,
+        "meta": cohort.meta,
+        "n_clients": int(len(clients)),
+        "n_scores": int(len(scores)),
+    }
+    text = json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+    (d / "cohort.json").write_text(text + "\n", encoding="utf-8")
+    return d
+
+
+def read_cohort(
+    directory: str | Path,
+    registry: dict[str, Instrument] | None = None,
+    validate: bool = True,
+) -> Cohort:
+    """Read a cohort written by :func:`write_cohort` and (by default) validate it.
+
+    ``validate=False`` skips the schema checks, for very large trusted cohorts (e.g. benchmarks).
+
+    Raises
+    ------
+    FileNotFoundError
+        If one of the three files is missing.
+    ValueError
+        If the tables fail :func:`analysis.data.schema.validate_scores` / ``validate_clients``.
+    """
+    d = Path(directory)
+    for f in ("scores.parquet", "clients.parquet", "cohort.json"):
+        if not (d / f).is_file():
+            raise FileNotFoundError(f"{d / f}: missing (expected a folder written by write_cohort)")
+    meta = json.loads((d / "cohort.json").read_text(encoding="utf-8"))
+    scores = pd.read_parquet(d / "scores.parquet")
+    clients = pd.read_parquet(d / "clients.parquet")
+    if validate:
+        scores = validate_scores(scores, registry, source=str(d))
+        clients = validate_clients(clients, source=str(d))
+    return Cohort(
+        scores=scores,
+        clients=clients,
+        name=meta["name"],
+        time_unit=meta.get("time_unit", "session"),
+        simulated=bool(meta.get("simulated", False)),
+        description=meta.get("description", ""),
+        citation=meta.get("citation", ""),
+        meta=meta.get("meta", {}),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics-layer guards
+
+
+def check_durations(
+    data: pd.DataFrame, duration: str, *, event: str | None = None, unit: str = "sessions"
+) -> pd.DataFrame:
+    """Refuse durations a survival model must not see.
+
+    Call before fitting Kaplan-Meier, cumulative incidence or Cox models (lifelines silently
+    accepts some of these or fails with an unclear message).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per client; not modified.
+    duration : str
+        Column of time to event or censoring (``unit``), must be finite and >= 0.
+    event : str, optional
+        Event indicator column; when given it must be 0/1 (or boolean) without missing values.
+    unit : str
+        Unit named in messages (``sessions``, ``weeks``, ``days``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``data`` itself (unchanged) when valid, so calls can be chained.
+
+    Raises
+    ------
+    ValueError
+        Naming the column, the unit and the first offending rows (index labels and values) when a
+        duration is missing, not a number, infinite or negative, or an event flag is not 0/1.
+    TypeError
+        If ``data`` is not a DataFrame.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if duration not in data.columns:
+        raise ValueError(f"duration column {duration!r} not in data; found {list(data.columns)}")
+    d = pd.to_numeric(data[duration], errors="coerce")
+    problems = {
+        "missing or not a number": d.isna(),
+        "infinite": np.isinf(d),
+        "negative": d < 0,
+    }
+    for what, mask in problems.items():
+        if mask.any():
+            shown = data.loc[mask, duration].head(5)
+            raise ValueError(
+                f"column '{duration}': {int(mask.sum())} duration(s) {what}; survival analysis "
+                f"needs finite durations >= 0 {unit}. First rows: "
+                + ", ".join(f"{i}: {v}" for i, v in shown.items())
+            )
+    if event is not None:
+        if event not in data.columns:
+            raise ValueError(f"event column {event!r} not in data")
+        e = data[event]
+        bad = e.isna() | ~e.isin([0, 1, True, False])
+        if bad.any():
+            shown = e[bad].head(5)
+            raise ValueError(
+                f"column '{event}': {int(bad.sum())} event flag(s) not 0/1. First rows: "
+                + ", ".join(f"{i}: {v}" for i, v in shown.items())
+            )
+    return data
+
+
+def check_separation(data: pd.DataFrame, covariates: list[str], event: str) -> str | None:
+    """Detect covariates that perfectly (or quasi-perfectly) separate a binary outcome.
+
+    Under separation a logistic or Cox model has no finite maximum-likelihood estimate: the
+    coefficient drifts towards infinity and lifelines/statsmodels report a huge hazard or odds
+    ratio, or a convergence warning, instead of an error. Call this first and put the returned text
+    in the report (or refit with a penalty, e.g. lifelines ``CoxPHFitter(penalizer=...)``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per client; not modified. Rows with a missing covariate or event are ignored for
+        that covariate.
+    covariates : list of str
+        Numeric or categorical columns.
+    event : str
+        Binary outcome / event indicator (0/1 or boolean).
+
+    Returns
+    -------
+    str or None
+        A warning text naming each separating covariate and how it separates (e.g. ``"'arm':
+        level 'A' has only events (12 of 12)"`` or ``"'age': every event has age > 61, every
+        non-event age <= 61"``), or None when no covariate separates the outcome.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or ``event`` is not binary.
+
+    Notes
+    -----
+    A categorical covariate (object, category, bool, or numeric with at most two distinct values)
+    separates when one of its levels has only events or only non-events (quasi-complete
+    separation: that level's coefficient is infinite). A numeric covariate separates completely
+    when the ranges of events and non-events do not overlap. Checks are one covariate at a time;
+    separation by a combination of covariates is not detected.
+
+    References
+    ----------
+    Albert A. & Anderson J.A. (1984) On the existence of maximum likelihood estimates in logistic
+    regression models. Biometrika 71(1):1-10. Heinze G. & Schemper M. (2001) A solution to the
+    problem of monotone likelihood in Cox regression. Biometrics 57(1):114-119.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in [*covariates, event] if c not in data.columns]
+    if missing:
+        raise ValueError(f"column(s) {missing} not in data; found {list(data.columns)}")
+    ev_all = data[event]
+    if not ev_all.dropna().isin([0, 1, True, False]).all():
+        raise ValueError(f"event column '{event}' must be 0/1 or boolean")
+    found = []
+    for cov in covariates:
+        sub = data[[cov, event]].dropna()
+        if sub.empty:
+            continue
+        ev = sub[event].astype(int)
+        if ev.nunique() < 2:
+            found.append(f"'{event}' has a single value among rows with '{cov}'; nothing to model")
+            continue
+        x = sub[cov]
+        categorical = (
+            not pd.api.types.is_numeric_dtype(x)
+            or pd.api.types.is_bool_dtype(x)
+            or x.nunique() <= 2
+        )
+        if categorical:
+            tab = ev.groupby(x.astype(str)).agg(["sum", "size"])
+            for level, (s, n) in tab.iterrows():
+                if s == n:
+                    found.append(f"'{cov}': level '{level}' has only events ({s} of {n})")
+                elif s == 0:
+                    found.append(f"'{cov}': level '{level}' has no events (0 of {n})")
+        else:
+            xe, xn = x[ev == 1], x[ev == 0]
+            if xe.min() > xn.max():
+                found.append(
+                    f"'{cov}': every event has {cov} > {xn.max():g}, every non-event "
+                    f"{cov} <= {xn.max():g}"
+                )
+            elif xe.max() < xn.min():
+                found.append(
+                    f"'{cov}': every event has {cov} < {xn.min():g}, every non-event "
+                    f"{cov} >= {xn.min():g}"
+                )
+    if not found:
+        return None
+    return (
+        "Separation: the outcome is perfectly predicted, so the model's estimate for these "
+        "covariates is not finite (reported ratios are meaningless): " + "; ".join(found) + "."
+    )

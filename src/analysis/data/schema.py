@@ -1,0 +1,250 @@
+"""The data model, validated with pandera.
+
+Scores (long format): one row per client x time point x measure with columns ``id``, ``time``,
+``measure``, ``score`` (optional ``date``). Clients: one row per client with ``id`` and, where
+known, ``arm``, ``therapist``, ``site``, ``end_reason``.
+
+Validation never drops a row. It returns a coerced copy or raises a :class:`ValueError` naming the
+source, the column, the check, what was expected, and the first offending rows (by their row label,
+which :mod:`analysis.data.io` sets to the line number in the source file).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis.registry.instruments import Instrument, load_registry
+
+__all__ = [
+    "SCORE_COLUMNS",
+    "CLIENT_COLUMNS",
+    "END_REASONS",
+    "scores_schema",
+    "clients_schema",
+    "validate_scores",
+    "validate_clients",
+    "validate_cohort_frames",
+]
+
+SCORE_COLUMNS = ("id", "time", "measure", "score")
+CLIENT_COLUMNS = ("id",)
+END_REASONS = ("planned", "dropout", "ongoing", "unknown")
+_SHOW = 5  # offending rows shown in an error message
+
+
+def _in_range(registry: dict[str, Instrument]):
+    lo = {k: v.min for k, v in registry.items()}
+    hi = {k: v.max for k, v in registry.items()}
+
+    def check(df: pd.DataFrame) -> pd.Series:
+        mn = df["measure"].map(lo)
+        mx = df["measure"].map(hi)
+        s = df["score"]
+        return s.isna() | mn.isna() | ((s >= mn) & (s <= mx))
+
+    return check
+
+
+def scores_schema(registry: dict[str, Instrument] | None = None) -> pa.DataFrameSchema:
+    """Pandera schema of the long-format scores table.
+
+    Parameters
+    ----------
+    registry : dict, optional
+        Instrument registry (default: the package's). Measures must be registry codes and scores
+        must lie in each instrument's range (inclusive).
+
+    Returns
+    -------
+    pandera.DataFrameSchema
+    """
+    reg = registry if registry is not None else load_registry()
+    return pa.DataFrameSchema(
+        {
+            "id": pa.Column(str, nullable=False, coerce=True),
+            "time": pa.Column(
+                float,
+                checks=pa.Check.ge(0, error="time must be >= 0 (session number, week or month)"),
+                nullable=False,
+                coerce=True,
+            ),
+            "measure": pa.Column(
+                str,
+                checks=pa.Check.isin(
+                    sorted(reg), error=f"measure must be a registry code, one of {sorted(reg)}"
+                ),
+                nullable=False,
+                coerce=True,
+            ),
+            "score": pa.Column(float, nullable=True, coerce=True),
+        },
+        checks=[
+            pa.Check(
+                _in_range(reg),
+                error="score must lie within the instrument's range (registry min-max)",
+                name="score_in_instrument_range",
+            ),
+        ],
+        unique=["id", "time", "measure"],
+        report_duplicates="all",
+        strict=False,
+        coerce=True,
+    )
+
+
+def clients_schema() -> pa.DataFrameSchema:
+    """Pandera schema of the client table (``id`` unique and present; ``end_reason`` coded)."""
+    return pa.DataFrameSchema(
+        {
+            "id": pa.Column(str, nullable=False, unique=True, coerce=True),
+            "end_reason": pa.Column(
+                str,
+                checks=pa.Check.isin(END_REASONS, error=f"end_reason must be one of {END_REASONS}"),
+                nullable=True,
+                required=False,
+                coerce=True,
+            ),
+        },
+        strict=False,
+        coerce=True,
+    )
+
+
+def _expected(check: str) -> str:
+    if "coerce_dtype" in check:
+        return "a number (an empty cell marks a missing assessment)"
+    if "not_nullable" in check:
+        return "a value in every row"
+    if "multiple_fields_uniqueness" in check:
+        return "one row per client x time x measure"
+    if "field_uniqueness" in check:
+        return "each value once (one row per client)"
+    if "registry code" in check:
+        return check.replace("measure must be ", "")
+    if "instrument_range" in check or "instrument's range" in check:
+        return "a score within the instrument's range (see analysis.registry.instruments.registry_table())"
+    return check
+
+
+def _format_errors(err: pa.errors.SchemaErrors, df: pd.DataFrame, source: str) -> str:
+    fc = err.failure_cases.copy()
+    fc["check"] = fc["check"].astype(str)
+    # a plain dtype failure repeats the coercion failure, and a range check cannot run on text
+    coerced = fc["check"].str.startswith("coerce_dtype")
+    fc = fc.loc[~(fc["check"].str.startswith("dtype(") & coerced.any())]
+    fc = fc.loc[~fc["failure_case"].astype(str).str.startswith("TypeError")]
+    uniq = fc["check"].str.contains("multiple_fields_uniqueness")
+    fc.loc[uniq, "column"] = "id, time, measure"
+    fc.loc[fc["check"].str.contains("instrument's range"), "column"] = "score"
+    fc = fc.drop_duplicates(["column", "check", "index"])
+    lines = [f"{source}: invalid input ({len(fc)} failing value(s)). Nothing was dropped."]
+    for (column, check), grp in fc.groupby(["column", "check"], dropna=False, sort=False):
+        col = column if isinstance(column, str) else "score"
+        idx = [i for i in grp["index"].tolist() if i is not None and not pd.isna(i)]
+        idx = list(dict.fromkeys(idx))
+        lines.append(
+            f"- column '{col}': {len(grp)} row(s) fail '{check}'; expected {_expected(str(check))}."
+        )
+        if idx:
+            shown = df.loc[df.index.isin(idx[:_SHOW])]
+            lines.append("  first offending rows (row label = line in the source):")
+            lines.append("  " + shown.to_string().replace("\n", "\n  "))
+        else:
+            vals = grp["failure_case"].astype(str).unique()[:_SHOW]
+            lines.append(f"  offending values: {', '.join(vals)}")
+    return "\n".join(lines)
+
+
+def _missing_columns(df: pd.DataFrame, required: tuple[str, ...], source: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{source}: missing column(s) {missing}; expected columns {list(required)}, "
+            f"found {list(df.columns)}"
+        )
+
+
+def validate_scores(
+    scores: pd.DataFrame,
+    registry: dict[str, Instrument] | None = None,
+    source: str = "scores",
+) -> pd.DataFrame:
+    """Validate and coerce a long-format scores table.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Columns ``id``, ``time``, ``measure``, ``score`` (see module docstring). Not modified.
+    registry : dict, optional
+        Instrument registry (default: the package's).
+    source : str
+        Name of the input (a file path) used in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``id`` and ``measure`` as str, ``time`` and ``score`` as float; same rows.
+
+    Raises
+    ------
+    ValueError
+        On a missing column, a non-numeric score or time, a negative time, an unknown measure, a
+        score outside the instrument's range or a duplicate client x time x measure row. The message
+        names the column and check and shows the first offending rows.
+    """
+    _missing_columns(scores, SCORE_COLUMNS, source)
+    try:
+        out = scores_schema(registry).validate(scores.copy(), lazy=True)
+    except pa.errors.SchemaErrors as err:
+        raise ValueError(_format_errors(err, scores, source)) from None
+    return out
+
+
+def validate_clients(clients: pd.DataFrame, source: str = "clients") -> pd.DataFrame:
+    """Validate and coerce the client table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``id`` as str (same rows).
+
+    Raises
+    ------
+    ValueError
+        If ``id`` is missing, empty or duplicated, or ``end_reason`` is not one of
+        ``planned, dropout, ongoing, unknown``.
+    """
+    _missing_columns(clients, CLIENT_COLUMNS, source)
+    try:
+        return clients_schema().validate(clients.copy(), lazy=True)
+    except pa.errors.SchemaErrors as err:
+        raise ValueError(_format_errors(err, clients, source)) from None
+
+
+def validate_cohort_frames(
+    scores: pd.DataFrame,
+    clients: pd.DataFrame,
+    registry: dict[str, Instrument] | None = None,
+    source: str = "cohort",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate both tables and that every scored client is in the client table.
+
+    Raises
+    ------
+    ValueError
+        As :func:`validate_scores` and :func:`validate_clients`, or when scores name clients
+        absent from the client table (the first such ids are listed).
+    """
+    s = validate_scores(scores, registry, source=f"{source} (scores)")
+    c = validate_clients(clients, source=f"{source} (clients)")
+    unknown = np.setdiff1d(s["id"].unique(), c["id"].unique())
+    if unknown.size:
+        raise ValueError(
+            f"{source}: {unknown.size} client id(s) in the scores are not in the client table, "
+            f"e.g. {unknown[:_SHOW].tolist()}"
+        )
+    return s, c

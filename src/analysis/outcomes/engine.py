@@ -1,0 +1,848 @@
+"""Per-client outcome definitions: who counts as a success, and from when.
+
+:func:`score_definitions` is the only producer of per-client outcomes in the package: it applies
+every definition of a definitions file (rule kinds in :mod:`analysis.outcomes.rules`) under one
+missing-data strategy and returns the tidy outcomes table (:data:`OUTCOME_COLUMNS`), one row per
+client x definition. Every comparison (prevalence, agreement, time to success, alliance, the
+methods comparison, the notebooks) reads that table.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.data.cohort import Cohort
+from analysis.registry.instruments import Instrument, get_instrument
+
+__all__ = [
+    "OUTCOME_COLUMNS",
+    "STATUSES",
+    "prepost",
+    "definitions_for_run",
+    "score_definitions",
+    "score_outcomes",
+    "change_table",
+    "compare_methods",
+]
+
+#: The columns of the outcomes table, in order (documented in :func:`score_definitions`).
+OUTCOME_COLUMNS = [
+    "id",
+    "definition",
+    "family",
+    "measures",
+    "status",
+    "reason",
+    "baseline_time",
+    "post_time",
+    "baseline",
+    "post",
+    "change",
+    "rci",
+    "category",
+    "first_met_time",
+    "met_time",
+]
+STATUSES = ("met", "not_met", "not_evaluable")
+_CATEGORY_LEVELS = ["recovered", "improved", "unchanged", "deteriorated", "harmed"]
+_STATUS = np.array(STATUSES, dtype=object)
+_CATEGORY_OBJ = np.array([*_CATEGORY_LEVELS, None], dtype=object)  # code -1 -> None
+_EMPTY = np.array("", dtype=object)
+# rules judged on the whole trajectory of assessments rather than a baseline and a post score
+_TRAJECTORY_RULES = ("threshold_sustained", "growth", "rupture_repair", "flag_count")
+_IMPUTED_FAIL = "no post score: counted as not met (dropout_as_failure)"
+
+
+def _status_code(status: np.ndarray) -> np.ndarray:
+    return np.select([status == "met", status == "not_met"], [0, 1], 2)
+
+
+def prepost(
+    scores: pd.DataFrame,
+    clients: pd.DataFrame,
+    measure: str,
+    post: str | float = "last",
+    missing: str = "last_available",
+) -> pd.DataFrame:
+    """Baseline and post score of every client on one measure.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Long format (``id, time, measure, score``). Not modified.
+    clients : pandas.DataFrame
+        Client table; every client appears in the result, scored or not.
+    measure : str
+        Registry code, e.g. ``"bdi2"``.
+    post : "last" or float
+        ``"last"``: the last observed score after baseline (default); a number: the score at that
+        time point (session, week or month), missing if that assessment is missing.
+    missing : str
+        Missing-data strategy, one of :data:`analysis.outcomes.rules.MISSING_STRATEGIES` (see
+        :class:`analysis.outcomes.rules.Trajectories`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client (client-table order): ``id``, ``baseline`` (the score at the client's
+        first assessment of the measure), ``post`` (points; NaN when absent), ``baseline_time``,
+        ``post_time`` (time of the score used as post), ``n_timepoints`` (observed scores),
+        ``reason`` ("" when both scores exist, else why not).
+
+    Raises
+    ------
+    ValueError
+        If the measure has no rows, or ``post`` is neither "last" nor a time in the data.
+
+    Examples
+    --------
+    >>> from analysis.data.simulate import simulate_cohort
+    >>> c = simulate_cohort(n_clients=20, seed=1)
+    >>> list(prepost(c.scores, c.clients, "phq9").columns)[:3]
+    ['id', 'baseline', 'post']
+    """
+    from analysis.outcomes.rules import Trajectories
+    from analysis.registry.instruments import load_registry
+
+    rows = scores.loc[scores["measure"] == measure]
+    if rows.empty:
+        raise ValueError(
+            f"measure {measure!r} has no rows in the scores (measures present: "
+            f"{sorted(scores['measure'].unique())})"
+        )
+    if post != "last":
+        try:
+            pt = float(post)
+        except (TypeError, ValueError):
+            raise ValueError(f"post must be 'last' or a time point, got {post!r}") from None
+        if pt not in set(rows["time"].tolist()):
+            raise ValueError(
+                f"post={post!r} is not a time point of {measure!r} "
+                f"(times: {sorted(rows['time'].unique().tolist())})"
+            )
+        post = pt
+    m = Trajectories(scores, clients, load_registry(), missing=missing, post=post).measure(measure)
+    return pd.DataFrame(
+        {
+            "id": clients["id"].to_numpy(),
+            "baseline": m["baseline"],
+            "post": m["post"],
+            "baseline_time": m["baseline_time"],
+            "post_time": m["post_time"],
+            "n_timepoints": m["n"],
+            "reason": m["reason"],
+        }
+    )
+
+
+def definitions_for_run(
+    measure: str,
+    definitions=None,
+    reliability: float | None = None,
+    cutoff_type: str | None = None,
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    significance_level: float | None = None,
+    registry: dict[str, Instrument] | None = None,
+) -> list[dict]:
+    """The validated definitions of a run, with the run's parameters applied to its primary measure.
+
+    The reliability, J&T cutoff type and functional norms given for a run govern the reliable
+    change and clinically significant definitions on the primary measure; every other definition
+    keeps what its file says.
+
+    Parameters
+    ----------
+    measure : str
+        Primary outcome measure (registry code), substituted for ``"{measure}"``.
+    definitions : path, list of dict or None
+        A definitions YAML file, already validated definitions, or None for the package default.
+    reliability : float, optional
+        Reliability (0-1) for the RCI on the primary measure; default the registry's.
+    cutoff_type : {"a", "b", "c", "instrument"}, optional
+        J&T cutoff for clinically significant change on the primary measure (default: the file's).
+    m_functional, sd_functional : float, optional
+        Functional population mean and SD (points) for cutoffs b and c.
+    significance_level : float, optional
+        Two-sided level of the reliable change criterion (default: the file's, else 0.05).
+    registry : dict, optional
+        Instrument registry.
+
+    Returns
+    -------
+    list of dict
+        Validated definitions (copies; the file is not changed).
+
+    Raises
+    ------
+    ValueError
+        For an invalid definitions file (naming the definition and key).
+
+    Examples
+    --------
+    >>> defs = definitions_for_run("phq9", reliability=0.84)
+    >>> [d["reliability"] for d in defs if d["name"] == "reliable_improvement"]
+    [0.84]
+    """
+    from analysis.registry.definitions import load_definitions, validate_definitions
+    from analysis.registry.instruments import load_registry
+
+    reg = registry if registry is not None else load_registry()
+    if definitions is None or isinstance(definitions, str) or hasattr(definitions, "__fspath__"):
+        defs = load_definitions(definitions, measure=measure, registry=reg)
+    else:
+        defs = validate_definitions({"definitions": list(definitions)}, reg, measure)
+    out = [dict(d) for d in defs]
+    for d in out:
+        if d.get("measure") != measure or d["rule"] not in (
+            "reliable_change",
+            "clinically_significant",
+        ):
+            continue
+        if reliability is not None:
+            d["reliability"] = reliability
+        if significance_level is not None:
+            d["significance_level"] = significance_level
+        if d["rule"] == "clinically_significant":
+            if cutoff_type is not None:
+                d["cutoff_type"] = cutoff_type
+            for key, value in (("m_functional", m_functional), ("sd_functional", sd_functional)):
+                if value is not None:
+                    d[key] = value
+    return out
+
+
+def score_outcomes(
+    cohort: Cohort,
+    measure: str,
+    reliability: float | None = None,
+    cutoff_type: str = "a",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    post: str | float = "last",
+    significance_level: float = 0.05,
+    instrument: Instrument | None = None,
+    missing: str = "last_available",
+) -> pd.DataFrame:
+    """The four symptom definitions of the default definitions file on one measure.
+
+    A thin wrapper over :func:`score_definitions`: it scores the definitions ``remission``,
+    ``response``, ``reliable_improvement`` and ``clinically_significant`` of the package's
+    ``definitions.yaml`` (whose rules and sources live there, not here) on ``measure``, with the
+    run's parameters applied (:func:`definitions_for_run`). Remission is left out for an
+    instrument without a clinical cutoff, response for a higher-is-better one.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    measure : str
+        Registry code of the outcome, e.g. ``"bdi2"`` (BDI-II, 0-63, lower is better).
+    reliability : float, optional
+        Reliability in (0, 1); default the registry's value for the instrument.
+    cutoff_type : {"a", "b", "c", "instrument"}
+        J&T cutoff for clinically significant change.
+    m_functional, sd_functional : float, optional
+        Functional population mean and SD (points).
+    post : "last" or float
+        Post score rule (see :func:`prepost`).
+    significance_level : float
+        Two-sided level of the reliable change criterion (0.05: |RCI| > 1.96).
+    instrument : Instrument, optional
+        Default: looked up in the registry.
+    missing : str
+        Missing-data strategy (:data:`analysis.outcomes.rules.MISSING_STRATEGIES`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The outcomes table (:data:`OUTCOME_COLUMNS`, described in :func:`score_definitions`).
+        ``attrs`` carries ``cutoff`` (J&T cutoff, points), ``s_diff`` (points), ``critical``
+        (|RCI|) and ``reliability`` of the clinically significant definition.
+
+    Raises
+    ------
+    ValueError
+        For an unknown measure, a missing reliability, or cutoff b/c without norms.
+
+    References
+    ----------
+    Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19 (RCI, cutoffs a-c).
+    Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855 (response and remission).
+
+    Examples
+    --------
+    >>> from analysis.data.simulate import simulate_cohort
+    >>> out = score_outcomes(simulate_cohort(n_clients=30, seed=1), "phq9")
+    >>> sorted(out["definition"].unique())
+    ['clinically_significant', 'reliable_improvement', 'remission', 'response']
+    """
+    from analysis.registry.instruments import load_registry
+
+    ins = instrument or get_instrument(measure)
+    rel = reliability if reliability is not None else ins.reliability_value
+    if rel is None:
+        raise ValueError(f"no reliability given and none in the registry for {measure!r}")
+    reg = {**load_registry(), measure: ins}
+    wanted = ["reliable_improvement", "clinically_significant"]
+    if ins.cutoff is not None:
+        wanted.insert(0, "remission")
+    if ins.better_is == "lower":
+        wanted.insert(1 if ins.cutoff is not None else 0, "response")
+    defs = definitions_for_run(
+        measure,
+        reliability=rel,
+        cutoff_type=cutoff_type,
+        m_functional=m_functional,
+        sd_functional=sd_functional,
+        significance_level=significance_level,
+        registry=reg,
+    )
+    defs = [d for d in defs if d["name"] in wanted and d.get("measure") == measure]
+    res = score_definitions(cohort, defs, measure=measure, missing=missing, post=post, registry=reg)
+    jt = res.attrs["details"]["clinically_significant"]  # computed once, by the rule
+    res.attrs["cutoff"] = float(jt["cutoff"])
+    res.attrs["s_diff"] = float(jt["s_diff"])
+    res.attrs["critical"] = float(jt["critical"])
+    res.attrs["reliability"] = rel
+    return res
+
+
+def change_table(
+    outcomes: pd.DataFrame, definition: str = "clinically_significant"
+) -> pd.DataFrame:
+    """Per-client change on one definition's measure, in :func:`analysis.outcomes.clinsig.clinical_significance` form.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        The outcomes table (:func:`score_definitions`).
+    definition : str
+        A reliable-change or clinically-significant definition (default the generic
+        ``clinically_significant``; its J&T cutoff is read from ``attrs``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client: ``id``, ``pre`` (baseline), ``post``, ``change``, ``rci``, ``cutoff``,
+        ``category``, ``evaluable``; ``attrs["clinsig"]`` carries the method (JT) and the critical
+        value at the 5 % level, as :func:`analysis.report.plots.jacobson_plot` expects.
+
+    Raises
+    ------
+    ValueError
+        If the definition is not in the table.
+    """
+    one = outcomes.loc[outcomes["definition"] == definition].reset_index(drop=True)
+    if one.empty:
+        raise ValueError(
+            f"definition {definition!r} not in the outcomes (have {sorted(outcomes['definition'].unique())})"
+        )
+    details = outcomes.attrs.get("details", {}).get(definition, {})
+    cutoff = details.get("cutoff", outcomes.attrs.get("cutoff", np.nan))
+    out = pd.DataFrame(
+        {
+            "id": one["id"],
+            "pre": one["baseline"],
+            "post": one["post"],
+            "change": one["change"],
+            "rci": one["rci"],
+            "cutoff": cutoff,
+            "category": one["category"],
+            "evaluable": one["status"].ne("not_evaluable"),
+        }
+    )
+    # the critical |RCI| the rule used (its significance level), 1.96 when not recorded
+    critical = details.get("critical", float(stats.norm.ppf(0.975)))
+    out.attrs["clinsig"] = {"method": "JT", "critical": float(critical), "cutoff": cutoff}
+    return out
+
+
+def _kth(values: np.ndarray, k: np.ndarray | int) -> np.ndarray:
+    """k-th smallest non-NaN value per row (1-based); NaN when a row has fewer than k."""
+    srt = np.sort(values, axis=1)  # NaN last
+    k = np.broadcast_to(np.asarray(k), (len(values),))
+    return srt[np.arange(len(values)), np.clip(k - 1, 0, values.shape[1] - 1)]
+
+
+def _composite(d: dict, parts: dict[str, dict], clients: pd.DataFrame) -> dict:
+    """any_of / all_of / k_of_n / primary over already scored definitions (client order).
+
+    Returns the columns status (codes), reason, baseline_time, post_time, first_met_time,
+    met_time and measures of the composite.
+    """
+    n = len(clients)
+    if d["rule"] == "primary":
+        col = d["column"]
+        if col not in clients.columns:
+            raise ValueError(f"definition {d['name']!r}: the client table has no column {col!r}")
+        choice = clients[col].map(d["map"]).to_numpy(dtype=object)
+        out = {
+            "status": np.full(n, 2, dtype=np.int8),
+            "reason": np.full(n, f"no primary definition in column {col!r}", dtype=object),
+            "measures": np.full(n, "", dtype=object),
+        }
+        for key in ("baseline_time", "post_time", "first_met_time", "met_time"):
+            out[key] = np.full(n, np.nan)
+        for name in set(d["map"].values()):
+            sel = choice == name
+            p = parts[name]
+            out["status"][sel] = np.asarray(p["status"])[sel]
+            why = np.asarray(p["reason"], dtype=object)[sel]
+            out["reason"][sel] = np.where(why == "", "", name + ": " + why.astype(str))
+            out["measures"][sel] = np.broadcast_to(np.asarray(p["measures"], dtype=object), (n,))[
+                sel
+            ]
+            for key in ("baseline_time", "post_time", "first_met_time", "met_time"):
+                out[key][sel] = np.asarray(p[key])[sel]
+        return out
+    of = d["of"]
+    code = np.column_stack([np.asarray(parts[p]["status"]) for p in of])
+    n_met = (code == 0).sum(axis=1)
+    n_ne = (code == 2).sum(axis=1)
+    n_parts = len(of)
+    if d["rule"] == "all_of":
+        # evaluable only where every part is: met when all are met, not met when all are
+        # evaluable and at least one is not met
+        met = n_met == n_parts
+        not_met = (n_ne == 0) & ~met
+        k = n_parts
+    else:
+        # any_of is k_of_n with k = 1: met with at least k parts met; not met when even counting
+        # every non-evaluable part as met the count could not reach k
+        k = 1 if d["rule"] == "any_of" else int(d["k"])
+        met = n_met >= k
+        not_met = n_met + n_ne < k
+    status = np.where(met, 0, np.where(not_met, 1, 2)).astype(np.int8)
+    reason = np.where(
+        status == 2,
+        np.char.add(n_ne.astype(str), f" of {n_parts} components not evaluable"),
+        "",
+    ).astype(object)
+
+    def stack(key):
+        return np.column_stack([np.asarray(parts[p][key], dtype=float) for p in of])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        t0 = np.nanmin(stack("baseline_time"), axis=1)
+        t1 = np.nanmax(stack("post_time"), axis=1)
+    # first_met_time: the time by which k parts had each held at least once;
+    # met_time: the time from which k parts held through the end (the k-th smallest met_time
+    # among the parts met at the end)
+    first = _kth(stack("first_met_time"), k)
+    mt = np.where(code == 0, stack("met_time"), np.nan)
+    met_time = np.where(met, _kth(mt, k), np.nan)
+    measures = "+".join(
+        dict.fromkeys(
+            m
+            for p in of
+            for m in str(np.asarray(parts[p]["measures"], dtype=object).flat[0]).split("+")
+            if m
+        )
+    )
+    return {
+        "status": status,
+        "reason": reason,
+        "baseline_time": t0,
+        "post_time": t1,
+        "first_met_time": first,
+        "met_time": met_time,
+        "measures": measures,
+    }
+
+
+def score_definitions(
+    cohort: Cohort,
+    definitions: list[dict] | str | None = None,
+    measure: str | None = None,
+    missing: str = "last_available",
+    post: str | float = "last",
+    registry: dict[str, Instrument] | None = None,
+) -> pd.DataFrame:
+    """Score every definition of a definitions file on a cohort: the project's outcomes table.
+
+    This is the only producer of per-client outcomes in the package; prevalence, agreement, time
+    to success, alliance and the methods comparison all read its result.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        Scores (``id, time, measure, score``) and client table (``end_reason`` needed by the
+        ``completers`` strategy and used by ``bocf``). Not modified.
+    definitions : list of dict, path or None
+        Validated definitions (:func:`analysis.registry.definitions.load_definitions`,
+        :func:`definitions_for_run`), a YAML path, or None for the package's default file.
+    measure : str, optional
+        The run's primary outcome measure, substituted for ``"{measure}"`` in the file.
+    missing : {"last_available", "locf", "bocf", "completers", "dropout_as_failure"}
+        Missing-data strategy, applied to every definition
+        (:data:`analysis.outcomes.rules.MISSING_STRATEGY_TEXT` gives the wording for a report's Methods):
+
+        - ``last_available`` (default): the last observed score after baseline (or the score at
+          the fixed ``post`` time); no such score: not evaluable.
+        - ``locf``: the last observation up to the post time, the baseline included.
+        - ``bocf``: dropouts and clients without a post score take their baseline as post.
+        - ``completers``: only clients whose ``end_reason`` is ``planned`` are evaluable.
+        - ``dropout_as_failure``: non-responder imputation; a client with a baseline but no post
+          score is not met wherever the definition would otherwise evaluate them.
+    post : "last" or float
+        Post score: the last one, or the score at a fixed time point.
+    registry : dict, optional
+        Instrument registry.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client x scored definition (clients in client-table order within each
+        definition), columns :data:`OUTCOME_COLUMNS`:
+
+        - ``id``, ``definition`` (name), ``family`` (symptom, functional, alliance, personal,
+          child_family, composite);
+        - ``measures``: every measure the rule used, "+"-joined (``"phq9+gad7"`` for the NHS rules;
+          a composite lists its parts' measures; a client-chosen (``primary``) definition those of
+          the definition the client chose);
+        - ``status``: ``met`` / ``not_met`` / ``not_evaluable``, judged at the end of the
+          client's course (the post score);
+        - ``reason``: why the client is not evaluable, or how a status was imputed
+          (``dropout_as_failure``); "" otherwise;
+        - ``baseline_time``, ``post_time``: this client's own first assessment and the time of the
+          score used as post (under ``bocf`` and ``dropout_as_failure``, for a carried baseline,
+          the client's last observation up to the post time, else the baseline time); for rules
+          judged on the whole trajectory (threshold sustained, growth, rupture-repair, flag
+          count) the last assessment; composites: earliest baseline and latest post time of
+          their parts;
+        - ``baseline``, ``post``, ``change`` (post - baseline): points on the rule's (first)
+          measure; NaN for composites;
+        - ``rci``: reliable change index (reliable change and clinically significant rules);
+        - ``category``: Jacobson-Truax category (recovered / improved / unchanged /
+          deteriorated / harmed) of those rules, else None;
+        - ``first_met_time``: the first assessment after baseline (up to the post time) at which
+          the criterion held, whatever the status at the end; composites: the time by which
+          ``k`` parts (all of them for ``all_of``) had each held once; NaN if never or not
+          evaluable;
+        - ``met_time``: for ``met`` rows only, the time from which the criterion held at every
+          later assessment through the post time (composites: the ``k``-th smallest
+          ``met_time`` of the parts met at the end); NaN otherwise. Rules judged once on the
+          whole course (growth) give the last assessment's time; achievements that cannot be
+          lost (threshold sustained, rupture repaired, a flag recorded) their ``first_met_time``.
+
+        Every time is in the cohort's unit (``cohort.time_unit``: session, week or month), which
+        ``attrs["time_unit"]`` records. ``attrs["skipped"]`` maps each definition the data
+        cannot express to the reason (e.g. a measure absent from the data); ``attrs["missing"]``
+        records the strategy; ``attrs["details"]`` the scalars each rule used (cutoff,
+        S_diff, critical |RCI|).
+
+    Raises
+    ------
+    ValueError
+        For an invalid definitions file (naming the definition and key), an unknown missing-data
+        strategy, or a rule that cannot be computed (e.g. no reliability for the RCI).
+
+    Examples
+    --------
+    >>> from analysis.data.simulate import simulate_cohort
+    >>> out = score_definitions(simulate_cohort(n_clients=30, seed=1), measure="phq9")
+    >>> list(out.columns) == OUTCOME_COLUMNS
+    True
+    """
+    from analysis.outcomes.rules import NotComputable, Trajectories, apply_rule
+    from analysis.registry.instruments import load_registry
+
+    reg = registry if registry is not None else load_registry()
+    defs = definitions_for_run(measure, definitions, registry=reg)
+    traj = Trajectories(cohort.scores, cohort.clients, reg, missing=missing, post=post)
+    n = len(traj.ids)
+    ids = traj.ids.to_numpy()
+    nan = np.full(n, np.nan)
+    completer = traj.completer()
+    not_completer = None
+    if completer is not None:
+        er = cohort.clients["end_reason"].astype(str).to_numpy()
+        not_completer = np.char.add("not a completer (end reason: ", er.astype(str)) + ")"
+    parts: dict[str, dict] = {}  # the columns of each scored definition, for composites
+    # free each measure's cached trajectories after the last definition that needs it (memory)
+    last_use: dict[str, int] = {}
+    for i, d in enumerate(defs):
+        for key in ("measure", "depression", "anxiety"):
+            if key in d:
+                last_use[d[key]] = i
+        if d["rule"] == "nhs":
+            last_use[d.get("depression", "phq9")] = i
+            last_use[d.get("anxiety", "gad7")] = i
+    skipped: dict[str, str] = {}
+    details: dict[str, dict] = {}
+    columns: dict[str, list] = {c: [] for c in OUTCOME_COLUMNS}
+    for i, d in enumerate(defs):
+        for measure_done in [m for m, j in last_use.items() if j == i - 1]:
+            traj.release(measure_done)
+        name = d["name"]
+        if d["rule"] in ("any_of", "all_of", "k_of_n", "primary"):
+            refs = d["of"] if "of" in d else list(dict.fromkeys(d["map"].values()))
+            absent = [r for r in refs if r not in parts]
+            if absent:
+                skipped[name] = f"component(s) not computed: {absent}"
+                continue
+            comp = _composite(d, parts, cohort.clients)
+            col = {
+                **comp,
+                "baseline": nan,
+                "post": nan,
+                "change": nan,
+                "rci": nan,
+                "category": np.full(n, -1, dtype=np.int8),
+            }
+            col["first_met_time"] = np.where(comp["status"] == 2, np.nan, comp["first_met_time"])
+        else:
+            needed = [d[k] for k in ("measure",) if k in d]
+            if d["rule"] == "nhs":
+                needed = [d.get("depression", "phq9"), d.get("anxiety", "gad7")]
+            absent = [m for m in needed if not traj.has(m)]
+            if absent:
+                skipped[name] = f"measure(s) not in the data: {absent}"
+                continue
+            try:
+                r = apply_rule(traj, d)
+            except NotComputable as exc:
+                skipped[name] = str(exc)
+                continue
+            details[name] = {k: v for k, v in r.extra.items() if np.ndim(v) == 0}
+            ms = [traj.measure(x) for x in needed]
+            with np.errstate(all="ignore"):
+                t0 = np.fmin.reduce([m["baseline_time"] for m in ms])
+                t1 = np.fmax.reduce([m["post_time"] for m in ms])
+            if d["rule"] in _TRAJECTORY_RULES:  # judged on every assessment: to the last one
+                t1 = np.full(n, np.nan)
+                rows = ms[0]["all_rows"]
+                last = rows.groupby("pos")["time"].max()
+                t1[last.index.to_numpy()] = last.to_numpy()
+            ev = np.asarray(r.evaluable, bool).copy()
+            met = np.asarray(r.met, bool) & ev
+            reason = np.where(ev, _EMPTY, np.asarray(r.reason, dtype=object)).astype(object)
+            if completer is not None:  # completers: every definition, trajectory rules too
+                drop = ~completer & ev
+                ev[drop], met[drop] = False, False
+                reason[drop] = not_completer[drop]
+            if missing == "dropout_as_failure":
+                fail = np.logical_or.reduce([m["fail"] for m in ms])
+                if d["rule"] in _TRAJECTORY_RULES:  # seen only at baseline: not met
+                    fail &= ~ev & (ms[0]["n"] > 0)
+                else:  # eligible by the baseline criteria of the rule: not met
+                    fail &= ev
+                ev[fail], met[fail] = True, False
+                reason[fail] = _IMPUTED_FAIL
+            first = np.where(ev, np.asarray(r.first_met, float), np.nan)
+            if missing == "dropout_as_failure":
+                first[fail] = np.nan
+            since = first if r.met_time is None else np.asarray(r.met_time, float)
+            # met without a lasting run on the trajectory (e.g. a carried-forward score, or the
+            # two NHS measures last scored at different sessions): held from the post time
+            since = np.where(met, np.where(np.isnan(since), t1, since), np.nan)
+            base = np.asarray(r.baseline if r.baseline is not None else nan, float)
+            postv = np.asarray(r.post if r.post is not None else nan, float)
+            col = {
+                "measures": "+".join(needed),
+                "status": np.where(~ev, 2, np.where(met, 0, 1)).astype(np.int8),
+                "reason": reason,
+                "baseline_time": t0,
+                "post_time": t1,
+                "baseline": base,
+                "post": postv,
+                "change": postv - base,
+                "rci": nan if r.rci is None else np.asarray(r.rci, float),
+                "category": (
+                    np.full(n, -1, dtype=np.int8)
+                    if r.category is None
+                    else pd.Categorical(r.category, categories=_CATEGORY_LEVELS).codes.astype(
+                        np.int8
+                    )
+                ),
+                "first_met_time": first,
+                "met_time": since,
+            }
+        parts[name] = {
+            k: col[k]
+            for k in (
+                "status",
+                "reason",
+                "measures",
+                "baseline_time",
+                "post_time",
+                "first_met_time",
+                "met_time",
+            )
+        }
+        col.update(id=ids, definition=name, family=d["family"])  # scalars broadcast, no copy
+        for key, values in col.items():
+            columns[key].append(
+                np.broadcast_to(
+                    np.asarray(values, dtype=object) if np.ndim(values) == 0 else values, (n,)
+                )
+            )
+    if not columns["id"]:
+        raise ValueError(f"none of the definitions can be computed on {cohort.name!r}: {skipped}")
+    del traj  # release the per-row arrays before the (large) output is assembled
+    out = pd.DataFrame(index=pd.RangeIndex(sum(len(a) for a in columns["id"])))
+    for key in OUTCOME_COLUMNS:  # one column at a time, freeing its pieces: bounded peak memory
+        values = np.concatenate(columns.pop(key))
+        if key == "status":  # small integer codes until here (memory), shared strings after
+            values = _STATUS[values.astype(np.int8)]
+        elif key == "category":
+            values = _CATEGORY_OBJ[values.astype(np.int8)]
+        elif key in (
+            "baseline_time",
+            "post_time",
+            "baseline",
+            "post",
+            "change",
+            "rci",
+            "first_met_time",
+            "met_time",
+        ):
+            values = values.astype(float)
+        out[key] = values
+    out.attrs["skipped"] = skipped
+    out.attrs["missing"] = missing
+    out.attrs["details"] = details
+    out.attrs["time_unit"] = cohort.time_unit
+    return out
+
+
+def compare_methods(
+    cohort: Cohort,
+    measure: str,
+    reliability: float | None = None,
+    methods: tuple[str, ...] | None = None,
+    cutoff_type: str = "a",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    reliability_post: float | None = None,
+    post: str | float = "last",
+    significance_level: float = 0.05,
+    missing: str = "last_available",
+) -> pd.DataFrame:
+    """Every reliable-change method of :mod:`analysis.outcomes.clinsig` on one measure, side by side.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    measure : str
+        Registry code of the outcome (range and direction from the registry).
+    reliability : float, optional
+        Default: the registry's value.
+    methods : tuple of str, optional
+        Default all of ``analysis.outcomes.clinsig.RCI_METHODS`` (JT, GLN, HLL, EN, NK, HA, HLM).
+    cutoff_type : {"a", "b", "c", "instrument"}
+        Cutoff for the combined categories (HA uses its true-score cutoff); ``instrument`` is the
+        registry's clinical cutoff for the pre/post methods, and cutoff a for HA and HLM, whose
+        cutoffs are defined on true scores.
+    m_functional, sd_functional : float, optional
+        Functional norms (points) for cutoffs b and c; default the registry's.
+    reliability_post : float, optional
+        Post-test reliability for NK (default: the same as ``reliability``).
+    post : "last" or float
+        Post score rule, as in :func:`prepost`. HLM uses every observed score from baseline up to
+        the post time, and needs at least three.
+    significance_level : float
+    missing : str
+        Missing-data strategy (:data:`analysis.outcomes.rules.MISSING_STRATEGIES`), the same trajectories
+        as :func:`score_definitions`: a client evaluable here is evaluable under the reliable
+        change definitions of the outcomes table (e.g. completers only under ``completers``;
+        under ``dropout_as_failure`` and ``bocf`` clients without a post score keep their
+        baseline, change 0). HLM uses only observed scores, so clients whose post score is
+        imputed are not evaluable under HLM.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client x method: ``id``, ``method``, ``pre``, ``post``, ``change``, ``rci``,
+        ``reliable_change`` (improved / unchanged / deteriorated), ``category`` (recovered /
+        improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`analysis.outcomes.clinsig.clinical_significance` (e.g. reliability outside (0, 1)).
+    """
+    from analysis.outcomes.clinsig import (
+        RCI_METHODS,
+        clinical_significance,
+        clinical_significance_prepost,
+    )
+
+    ins = get_instrument(measure)
+    rel = reliability if reliability is not None else ins.reliability_value
+    func = (ins.norms or {}).get("functional", {})
+    m_f = m_functional if m_functional is not None else func.get("mean")
+    sd_f = sd_functional if sd_functional is not None else func.get("sd")
+    pp = prepost(cohort.scores, cohort.clients, measure, post=post, missing=missing)
+    ok = pp["reason"] == ""
+    wide = pd.DataFrame(
+        {"id": pp["id"], "pre": pp["baseline"].where(ok), "post": pp["post"].where(ok)}
+    )
+    cols = [
+        "id",
+        "pre",
+        "post",
+        "change",
+        "rci",
+        "reliable_change",
+        "category",
+        "evaluable",
+        "reason",
+    ]
+    frames = []
+    for method in methods or RCI_METHODS:
+        kw = dict(
+            reliability=rel,
+            rci_method=method,
+            better_is=ins.better_is,
+            significance_level=significance_level,
+        )
+        if cutoff_type == "instrument" and method not in ("HA", "HLM"):
+            # the registry's clinical cutoff, shifted by 1e-9 so that a score exactly on it falls
+            # on the side case_if gives (as in analysis.outcomes.rules)
+            if ins.cutoff is None:
+                raise ValueError(f"{measure!r} has no clinical cutoff in the registry")
+            shift = {">=": -1e-9, ">": 0.0, "<=": 1e-9, "<": 0.0}[ins.cutoff["case_if"]]
+            kw.update(cutoff=ins.cutoff_value + shift)
+        elif cutoff_type == "instrument":  # HA and HLM: true-score cutoffs; use a, said in notes
+            kw.update(cutoff_type="a")
+        else:
+            kw.update(cutoff_type=cutoff_type, m_functional=m_f, sd_functional=sd_f)
+        if method == "NK":
+            kw["reliability_post"] = reliability_post
+        if method == "HLM":
+            rows = cohort.scores.loc[
+                (cohort.scores["measure"] == measure) & cohort.scores["score"].notna(),
+                ["id", "time", "score"],
+            ]
+            rows = rows.merge(pp.loc[ok, ["id", "baseline_time", "post_time"]], on="id")
+            rows = rows.loc[
+                (rows["time"] >= rows["baseline_time"]) & (rows["time"] <= rows["post_time"])
+            ]
+            res = clinical_significance(
+                rows[["id", "time", "score"]],
+                rci_method="HLM",
+                **{k: v for k, v in kw.items() if k not in ("rci_method", "reliability")},
+            )
+            res = pp[["id"]].merge(res, on="id", how="left")
+            res["evaluable"] = res["evaluable"].astype("boolean").fillna(False).astype(bool)
+            res["reason"] = (
+                res["reason"]
+                .astype(object)
+                .where(res["evaluable"] | res["reason"].notna(), "fewer than 3 scores")
+            )
+            res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
+        else:
+            res = clinical_significance_prepost(wide, **kw)
+            res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
+        res = res[cols].copy()
+        for c in ("reliable_change", "category", "reason"):
+            res[c] = res[c].astype(object)
+        res.insert(1, "method", method)
+        frames.append(res)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,814 @@
+"""The rule kinds of outcome definitions, vectorised over clients.
+
+Each rule takes a :class:`Trajectories` context and a validated definition (see
+:mod:`analysis.registry.definitions`) and returns a :class:`RuleResult`: per client (client-table order)
+whether the definition is met, whether the client is evaluable and why not, the change figures and
+the first time point at which the criterion held. No per-client Python loops: every step is a
+groupby or an array operation.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.outcomes.clinsig import RCI_METHODS, clinical_significance_prepost
+from analysis.outcomes.sudden_gains import rule_sudden_gain
+from analysis.registry.instruments import Instrument
+
+__all__ = [
+    "MISSING_STRATEGIES",
+    "NotComputable",
+    "Trajectories",
+    "RuleResult",
+    "RULE_FUNCTIONS",
+    "apply_rule",
+]
+
+
+class NotComputable(ValueError):
+    """The data cannot support a definition (e.g. too few evaluable clients for an RCI).
+
+    :func:`analysis.outcomes.engine.score_definitions` lists such definitions as skipped, with this
+    message, instead of failing the whole table; configuration errors stay plain ValueErrors.
+    """
+
+
+#: Missing-data strategies for the post score, named as the field names them (see
+#: :data:`MISSING_STRATEGY_TEXT` for the wording a report's Methods section uses).
+MISSING_STRATEGIES = ("last_available", "locf", "bocf", "completers", "dropout_as_failure")
+
+#: One paragraph per strategy, for the Methods section of every report (shown by the notebooks).
+MISSING_STRATEGY_TEXT = {
+    "last_available": (
+        "last_available: the post score is the client's last observed score after baseline (or "
+        "the score at the fixed post time); a client without one is not evaluable and leaves the "
+        "denominator."
+    ),
+    "locf": (
+        "locf (last observation carried forward): the post score is the client's last observed "
+        "score up to the post time (the last one, or the fixed time point), the baseline "
+        "included; a client seen only at baseline keeps the baseline score (change 0), as NHS "
+        "Talking Therapies reports do for paired scores."
+    ),
+    "bocf": (
+        "bocf (baseline observation carried forward): clients who dropped out (end reason "
+        "'dropout') and clients without a post score take their baseline score as the post "
+        "score (change 0, so no improvement), carried to their last observation (which still "
+        "ends their follow-up in time to success), a conservative imputation (National Research "
+        "Council (2010) The Prevention and Treatment of Missing Data in Clinical Trials, "
+        "National Academies Press, ch. 4)."
+    ),
+    "completers": (
+        "completers: only clients whose end reason is 'planned' are evaluable, under every "
+        "definition; the post score is their last observed score (or the one at the fixed post "
+        "time)."
+    ),
+    "dropout_as_failure": (
+        "dropout_as_failure (non-responder imputation): a client with a baseline score but no "
+        "post score counts as not met (a failure) under every definition for which they are "
+        "otherwise eligible, instead of leaving the denominator (National Research Council "
+        "(2010), ch. 4). Definitions judged on the whole trajectory (alliance threshold, growth, "
+        "rupture-repair, flag counts) count a client seen only at baseline as not met."
+    ),
+}
+_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+@dataclass
+class RuleResult:
+    """Per-client result of one rule (arrays aligned with the client table)."""
+
+    met: np.ndarray
+    evaluable: np.ndarray
+    reason: np.ndarray
+    first_met: np.ndarray
+    baseline: np.ndarray | None = None
+    post: np.ndarray | None = None
+    rci: np.ndarray | None = None
+    category: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: time from which the criterion held at every later assessment up to the post time (NaN if
+    #: it did not hold at the last one); None when the rule has no assessment-by-assessment
+    #: criterion (the engine then uses ``first_met``, or the post time for growth)
+    met_time: np.ndarray | None = None
+
+
+class Trajectories:
+    """Per-measure views of a cohort's scores, computed once and shared by all rules.
+
+    Parameters
+    ----------
+    scores, clients : pandas.DataFrame
+        The cohort's tables (not modified).
+    registry : dict
+        Instrument registry.
+    missing : {"last_available", "locf", "bocf", "completers", "dropout_as_failure"}
+        Post-score strategy (:data:`MISSING_STRATEGY_TEXT`). ``last_available``: the last observed
+        score after baseline, or the score at the fixed time (a client with none is not
+        evaluable). ``locf``: the last observation up to the post time, baseline included.
+        ``bocf``: dropouts and clients without a post score take the baseline score.
+        ``completers``: as ``last_available``, only for clients whose ``end_reason`` is
+        ``planned``. ``dropout_as_failure``: as ``bocf`` for clients without a post score (not
+        for dropouts who have one), and :func:`analysis.outcomes.engine.score_definitions` then counts
+        them as not met (``fail`` below).
+    post : "last" or float
+        ``"last"`` or a fixed time point (session, week or month) for the post score.
+    """
+
+    def __init__(self, scores, clients, registry, missing="last_available", post="last"):
+        if missing not in MISSING_STRATEGIES:
+            raise ValueError(f"missing must be one of {MISSING_STRATEGIES}, got {missing!r}")
+        if missing == "completers" and "end_reason" not in clients.columns:
+            raise ValueError(
+                "missing='completers' needs an 'end_reason' column in the client table"
+            )
+        if post != "last":
+            try:
+                post = float(post)
+            except (TypeError, ValueError):
+                raise ValueError(f"post must be 'last' or a time point, got {post!r}") from None
+        self.scores = scores
+        self.clients = clients
+        self.registry = registry
+        self.missing = missing
+        self.post_rule = post
+        self.ids = pd.Index(clients["id"], name="id")
+        self._cache: dict[str, dict[str, Any]] = {}
+        # one pass over the (possibly 10^7) score rows: measure codes and client positions as
+        # integers, so that every later selection and sort is on numbers, not strings
+        meas = scores["measure"]
+        if isinstance(meas.dtype, pd.CategoricalDtype):  # codes as stored: no 8-byte copy
+            self._mcode = meas.cat.codes.to_numpy()
+            uniq = list(meas.cat.categories)
+        else:
+            codes, uniq = pd.factorize(meas, sort=False)
+            self._mcode = codes.astype(np.int16 if len(uniq) < 2**15 else np.int64)
+        self._mindex = {m: i for i, m in enumerate(uniq)}
+        if isinstance(meas.dtype, pd.CategoricalDtype):  # categories absent from the rows
+            present = set(np.unique(self._mcode[self._mcode >= 0]).tolist())
+            self._mindex = {m: i for m, i in self._mindex.items() if i in present}
+        sid = scores["id"]
+        if isinstance(sid.dtype, pd.CategoricalDtype):  # large cohorts: map categories once
+            pos_of_cat = np.append(self.ids.get_indexer(sid.cat.categories), -1).astype(np.int32)
+            self._pos = pos_of_cat[sid.cat.codes.to_numpy()]  # code -1 (missing) picks the -1
+        else:
+            self._pos = self.ids.get_indexer(sid).astype(np.int32)
+        self._time = scores["time"].to_numpy(float)
+        self._score = scores["score"].to_numpy(float)
+
+    def instrument(self, measure: str) -> Instrument:
+        return self.registry[measure]
+
+    def release(self, measure: str) -> None:
+        """Drop the cached views of a measure (memory on very large cohorts)."""
+        self._cache.pop(measure, None)
+
+    def has(self, measure: str) -> bool:
+        return measure in self._mindex
+
+    def completer(self) -> np.ndarray | None:
+        """Under ``completers``: True for clients whose end reason is ``planned``; else None."""
+        if self.missing != "completers":
+            return None
+        return self.clients["end_reason"].astype(str).to_numpy() == "planned"
+
+    def _dropout(self) -> np.ndarray:
+        if "end_reason" not in self.clients.columns:
+            return np.zeros(len(self.ids), bool)
+        return self.clients["end_reason"].astype(str).to_numpy() == "dropout"
+
+    def measure(self, measure: str) -> dict[str, Any]:
+        """Baseline, post and post-baseline rows of one measure (cached).
+
+        Returns
+        -------
+        dict with ``baseline``, ``post``, ``baseline_time``, ``post_time`` (float arrays; the
+        post time is the time of the score used as post; under ``bocf`` and
+        ``dropout_as_failure`` the time of the client's last observation after baseline up to
+        the post time, to which the baseline is carried, else the baseline time), ``n``
+        (observed scores, int array), ``reason`` (str array, "" when both scores exist), ``fail`` (bool array: under ``dropout_as_failure``, clients whose post
+        score is missing), ``rows`` (observed rows after baseline up to the client's post time,
+        with ``pos, time, score, baseline``; ``pos`` = client position in the client table),
+        ``all_rows`` (every observed row, same columns).
+        """
+        if measure in self._cache:
+            return self._cache[measure]
+        ids = self.ids
+        n_ids = len(ids)
+        sel = np.flatnonzero(self._mcode == self._mindex.get(measure, -1))
+        pos, time, score = self._pos[sel], self._time[sel], self._score[sel]
+        known = pos >= 0
+        pos, time, score = pos[known], time[known], score[known]
+        order = np.lexsort((time, pos))  # by client, then time
+        pos, time, score = pos[order], time[order], score[order]
+        first = np.r_[True, pos[1:] != pos[:-1]] if len(pos) else np.zeros(0, bool)
+        base = np.full(n_ids, np.nan)
+        t0 = np.full(n_ids, np.nan)
+        base[pos[first]] = score[first]
+        t0[pos[first]] = time[first]
+        observed = ~np.isnan(score)
+        obs = pd.DataFrame(
+            {
+                "pos": pos[observed],
+                "time": time[observed],
+                "score": score[observed],
+                "baseline": base[pos[observed]],
+            }
+        )
+        after = obs.loc[obs["time"].to_numpy() > t0[obs["pos"].to_numpy()]].reset_index(drop=True)
+        n = np.bincount(obs["pos"].to_numpy(), minlength=n_ids)
+        reason = np.full(len(ids), "", dtype=object)
+        post = np.full(n_ids, np.nan)
+        ptime = np.full(n_ids, np.nan)
+        fail = np.zeros(n_ids, bool)
+        if self.post_rule == "last":
+            ap = after["pos"].to_numpy()
+            last = np.r_[ap[1:] != ap[:-1], True] if len(ap) else np.zeros(0, bool)
+            post[ap[last]] = after["score"].to_numpy()[last]
+            ptime[ap[last]] = after["time"].to_numpy()[last]
+            no_post = "no score after baseline"
+        else:
+            pt = float(self.post_rule)
+            if self.missing == "locf":  # the last observation at or before the post time
+                upto = obs.loc[obs["time"].to_numpy() <= pt]
+                up = upto["pos"].to_numpy()
+                last = np.r_[up[1:] != up[:-1], True] if len(up) else np.zeros(0, bool)
+                post[up[last]] = upto["score"].to_numpy()[last]
+                ptime[up[last]] = upto["time"].to_numpy()[last]
+            else:
+                at = after.loc[after["time"].to_numpy() == pt]
+                post[at["pos"].to_numpy()] = at["score"].to_numpy()
+                ptime[at["pos"].to_numpy()] = pt
+            no_post = f"no score at time {pt:g}"
+        has_base = ~np.isnan(base)
+        horizon = np.inf if self.post_rule == "last" else float(self.post_rule)
+        if self.missing == "locf":  # seen only at baseline: the baseline is carried forward
+            carry = np.isnan(post) & has_base
+            post[carry] = base[carry]
+            ptime[carry] = t0[carry]
+        elif self.missing in ("bocf", "dropout_as_failure"):
+            carry = np.isnan(post) & has_base
+            if self.missing == "bocf":
+                carry |= self._dropout() & has_base
+            else:
+                fail = carry.copy()
+            post[carry] = base[carry]
+            # the baseline is carried to the client's last observation after baseline (up to
+            # the post time), so that follow-up still ends where observation ended
+            seen = after.loc[after["time"].to_numpy() <= horizon]
+            last_seen = np.full(n_ids, np.nan)
+            g = seen.groupby("pos")["time"].max()
+            last_seen[g.index.to_numpy()] = g.to_numpy()
+            ptime[carry] = np.where(np.isnan(last_seen), t0, last_seen)[carry]
+        reason[np.isnan(post)] = no_post
+        reason[~has_base] = "no baseline score"
+        if self.missing == "completers":
+            er = self.clients["end_reason"].astype(str).to_numpy()
+            nc = (er != "planned") & (reason == "")
+            reason[nc] = np.char.add("not a completer (end reason: ", er[nc].astype(str)) + ")"
+        # assessments after baseline up to the client's own post time: the trajectory on which
+        # first_met and met_time are read (so that both end where the status is judged)
+        ap = after["pos"].to_numpy()
+        after = after.loc[after["time"].to_numpy() <= ptime[ap]].reset_index(drop=True)
+        out = {
+            "baseline": base,
+            "post": post,
+            "baseline_time": t0,
+            "post_time": ptime,
+            "n": n,
+            "reason": reason,
+            "fail": fail,
+            "rows": after,
+            "all_rows": obs,
+        }
+        self._cache[measure] = out
+        return out
+
+
+def _first(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
+    """Earliest ``time`` per client among rows where ``flag`` holds (NaN if never)."""
+    out = np.full(n_ids, np.nan)
+    hit = rows.loc[np.asarray(flag, bool)]
+    if len(hit):
+        g = hit.groupby("pos")["time"].min()
+        out[g.index.to_numpy()] = g.to_numpy()
+    return out
+
+
+def _since(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
+    """Start of the final run of assessments where ``flag`` holds, per client: the time from
+    which the criterion held at every later assessment of ``rows`` (NaN when it does not hold at
+    the client's last one). ``rows`` are one client's assessments up to the post time."""
+    flag = np.asarray(flag, bool)
+    out = np.full(n_ids, np.nan)
+    if not len(rows):
+        return out
+    pos = rows["pos"].to_numpy()
+    time = rows["time"].to_numpy(float)
+    miss = pd.Series(np.where(flag, -np.inf, time)).groupby(pos).max()  # last time not held
+    last_off = miss.reindex(pos).to_numpy()
+    ok = flag & (time > last_off)
+    if ok.any():
+        g = pd.Series(time[ok]).groupby(pos[ok]).min()
+        out[g.index.to_numpy()] = g.to_numpy()
+    return out
+
+
+def _held(rows: pd.DataFrame, flag, n_ids: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first time the criterion held, time from which it held through the last assessment)."""
+    return _first(rows, flag, n_ids), _since(rows, flag, n_ids)
+
+
+def _sign(ins: Instrument) -> int:
+    return -1 if ins.better_is == "lower" else 1
+
+
+def _case(values, ins: Instrument, d: dict) -> np.ndarray:
+    cut = d.get("cutoff", ins.cutoff_value)
+    if cut is None:
+        raise ValueError(
+            f"definition {d['name']!r}: {ins.code} has no clinical cutoff in the registry; give "
+            "'cutoff' and 'case_if'"
+        )
+    op = _OPS[
+        d.get(
+            "case_if", (ins.cutoff or {}).get("case_if", ">=" if ins.better_is == "lower" else "<=")
+        )
+    ]
+    v = np.asarray(values, float)
+    return np.where(np.isnan(v), np.nan, op(v, float(cut)).astype(float))
+
+
+def _base(m: dict) -> dict:
+    return {"baseline": m["baseline"], "post": m["post"]}
+
+
+def rule_cutoff(t: Trajectories, d: dict) -> RuleResult:
+    """Remission: not a case at the post score by the cutoff (registry default).
+
+    With ``require_case_at_start`` (default false here; the ``caseness_change`` rule sets it),
+    clients who were not a case at baseline are not evaluable.
+    """
+    ins = t.instrument(d["measure"])
+    m = t.measure(d["measure"])
+    c0, c1 = _case(m["baseline"], ins, d), _case(m["post"], ins, d)
+    ev = m["reason"] == ""
+    reason = m["reason"].copy()
+    if d.get("require_case_at_start", False):
+        not_case = ev & (c0 == 0)
+        reason[not_case] = f"not a case at baseline ({ins.label})"
+        ev = ev & (c0 == 1)
+    rows = m["rows"]
+    first, since = _held(rows, _case(rows["score"], ins, d) == 0, len(t.ids))
+    return RuleResult(c1 == 0, ev, reason, first, **_base(m), met_time=since)
+
+
+def rule_caseness_change(t: Trajectories, d: dict) -> RuleResult:
+    """Recovery: a case at baseline and not a case at the post score."""
+    return rule_cutoff(t, {**d, "require_case_at_start": True})
+
+
+def rule_band_change(t: Trajectories, d: dict) -> RuleResult:
+    """Move into a named band of the instrument (e.g. the SDQ 'normal' band) from outside it."""
+    ins = t.instrument(d["measure"])
+    if not ins.bands or d["into"] not in ins.bands["labels"]:
+        raise ValueError(
+            f"definition {d['name']!r}: {ins.code} has no band {d['into']!r} in the registry"
+        )
+    edges = np.asarray(ins.bands["values"], float)
+    k = ins.bands["labels"].index(d["into"])
+
+    def band(v):
+        v = np.asarray(v, float)
+        b = np.searchsorted(edges, v, side="right") - 1
+        return np.where(np.isnan(v), -1, b)
+
+    m = t.measure(d["measure"])
+    b0, b1 = band(m["baseline"]), band(m["post"])
+    ev = m["reason"] == ""
+    reason = m["reason"].copy()
+    already = ev & (b0 == k)
+    reason[already] = f"already in the {d['into']} band at baseline"
+    ev = ev & (b0 != k)
+    first, since = _held(m["rows"], band(m["rows"]["score"]) == k, len(t.ids))
+    return RuleResult(b1 == k, ev, reason, first, **_base(m), met_time=since)
+
+
+def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float, float, float]:
+    """Reliable change (any pre/post method of :mod:`analysis.outcomes.clinsig`) on a measure.
+
+    Returns the per-client clinsig table, S_diff (points, JT family), the critical |RCI| and the
+    cutoff (NaN without one).
+    """
+    ins = t.instrument(d["measure"])
+    method = d.get("method", "JT")
+    if method not in RCI_METHODS or method == "HLM":
+        raise ValueError(
+            f"definition {d['name']!r}: reliable change method must be one of "
+            f"{[m for m in RCI_METHODS if m != 'HLM']} (HLM needs clinical_significance on long "
+            f"data), got {method!r}"
+        )
+    rel = d.get("reliability", ins.reliability_value)
+    if rel is None:
+        raise ValueError(
+            f"definition {d['name']!r}: no reliability for {ins.code}; give 'reliability'"
+        )
+    m = t.measure(d["measure"])
+    ok = m["reason"] == ""
+    if ok.sum() < 2:
+        raise NotComputable(
+            f"definition {d['name']!r}: fewer than 2 evaluable clients on {ins.code}; the RCI needs "
+            "the SD of at least 2 baseline scores"
+        )
+    func = (ins.norms or {}).get("functional", {})
+    m_f = d.get("m_functional", func.get("mean"))
+    sd_f = d.get("sd_functional", func.get("sd"))
+    level = d.get("significance_level", 0.05)
+    cut = None
+    if cutoff_type == "instrument":
+        # The registry's clinical cutoff. clinsig counts a score beyond the cutoff (strictly) as
+        # clinical; shifting by 1e-9 makes a score exactly at the cutoff fall on the side that the
+        # registry's case_if gives (e.g. PHQ-9 10 is a case under ">= 10").
+        if ins.cutoff is None:
+            raise ValueError(f"definition {d['name']!r}: {ins.code} has no clinical cutoff")
+        eps = 1e-9
+        cut = ins.cutoff_value + {">=": -eps, ">": 0.0, "<=": eps, "<": 0.0}[ins.cutoff["case_if"]]
+        cutoff_type = None
+    js = clinical_significance_prepost(
+        pd.DataFrame(
+            {
+                "id": np.arange(len(t.ids)),
+                "pre": np.where(ok, m["baseline"], np.nan),
+                "post": np.where(ok, m["post"], np.nan),
+            }
+        ),
+        reliability=float(rel),
+        reliability_post=d.get("reliability_post"),
+        rci_method=method,
+        cutoff_type=cutoff_type,
+        m_functional=m_f,
+        sd_functional=sd_f,
+        better_is=ins.better_is,
+        significance_level=level,
+        cutoff=cut,
+    )
+    info = js.attrs["clinsig"]
+    s_diff = float(info.get("s_diff", np.nan)) if method == "JT" else np.nan
+    cutoff = info.get("cutoff")
+    return js, s_diff, float(info["critical"]), np.nan if cutoff is None else float(cutoff)
+
+
+def _first_reliable(t, d, m, s_diff, crit, extra=None, deterioration=False):
+    """(first time, time held since) of the JT criterion on the trajectory (towards improvement,
+    or towards deterioration)."""
+    rows = m["rows"]
+    ins = t.instrument(d["measure"])
+    toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
+    flag = toward < -crit if deterioration else toward > crit
+    return _held(rows, flag if extra is None else flag & extra, len(t.ids))
+
+
+def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
+    """Reliable improvement (or, with ``direction: deterioration``, reliable deterioration) by any
+    pre/post method of :func:`analysis.outcomes.clinsig.clinical_significance_prepost` (default JT).
+    ``first_met`` follows the trajectory for JT; for other methods it is the post time when met.
+    ``extra`` carries ``s_diff`` (points) and ``critical`` (|RCI|)."""
+    m = t.measure(d["measure"])
+    js, s_diff, crit, _ = _jt(t, d)
+    det = d.get("direction", "improvement") == "deterioration"
+    want = "deteriorated" if det else "improved"
+    met = js["reliable_change"].eq(want).to_numpy()
+    if np.isnan(s_diff):  # no per-assessment criterion: judged at the post time only
+        first = since = np.where(met, m["post_time"], np.nan)
+    else:
+        first, since = _first_reliable(t, d, m, s_diff, crit, deterioration=det)
+    res = RuleResult(
+        met,
+        m["reason"] == "",
+        m["reason"].copy(),
+        first,
+        rci=js["rci"].to_numpy(),
+        category=js["category"].astype(object).to_numpy(),
+        **_base(m),
+        met_time=since,
+    )
+    res.extra.update(s_diff=s_diff, critical=crit)
+    return res
+
+
+def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
+    """Recovered (J&T combined): reliable improvement and a move from the clinical to the
+    functional side of cutoff a, b, c or ``instrument`` (the registry's clinical cutoff)."""
+    ins = t.instrument(d["measure"])
+    m = t.measure(d["measure"])
+    js, s_diff, crit, cut = _jt(t, d, d.get("cutoff_type", "a"))
+    met = js["category"].eq("recovered").to_numpy()
+    if np.isnan(s_diff):
+        first = since = np.where(met, m["post_time"], np.nan)
+    else:
+        rows = m["rows"]
+        sc, b = rows["score"].to_numpy(), rows["baseline"].to_numpy()
+        s = _sign(ins)
+        func_now = sc < cut if s == -1 else sc > cut
+        clin_base = b > cut if s == -1 else b < cut
+        first, since = _first_reliable(t, d, m, s_diff, crit, func_now & clin_base)
+    res = RuleResult(
+        met,
+        m["reason"] == "",
+        m["reason"].copy(),
+        first,
+        rci=js["rci"].to_numpy(),
+        category=js["category"].astype(object).to_numpy(),
+        **_base(m),
+        met_time=since,
+    )
+    res.extra.update(cutoff=cut, s_diff=s_diff, critical=crit)
+    return res
+
+
+def _points(d: dict, ins: Instrument, key: str, reg_key: str) -> float:
+    v = d.get(key)
+    if v is None:
+        entry = getattr(ins, reg_key)
+        if entry is None:
+            raise ValueError(
+                f"definition {d['name']!r}: give '{key}' ({ins.code} has no {reg_key} in the registry)"
+            )
+        v = entry["value"]
+    return float(v)
+
+
+def rule_fixed_change(t: Trajectories, d: dict) -> RuleResult:
+    """Change of at least ``points`` towards improvement (e.g. PHQ-9 >= 6 points; registry
+    ``reliable_change`` by default). ``direction: deterioration`` counts the other way."""
+    ins = t.instrument(d["measure"])
+    pts = _points(d, ins, "points", "reliable_change")
+    m = t.measure(d["measure"])
+    sgn = _sign(ins) * (-1 if d.get("direction", "improvement") == "deterioration" else 1)
+    toward = sgn * (m["post"] - m["baseline"])
+    rows = m["rows"]
+    first, since = _held(rows, sgn * (rows["score"] - rows["baseline"]) >= pts, len(t.ids))
+    return RuleResult(
+        toward >= pts, m["reason"] == "", m["reason"].copy(), first, **_base(m), met_time=since
+    )
+
+
+def rule_mid(t: Trajectories, d: dict) -> RuleResult:
+    """Improvement of at least the minimal important difference (registry ``mcid`` by default)."""
+    ins = t.instrument(d["measure"])
+    return rule_fixed_change(t, {**d, "points": _points(d, ins, "mid", "mcid")})
+
+
+def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
+    """At least ``percent`` % change from baseline towards improvement (default 50: response)."""
+    ins = t.instrument(d["measure"])
+    pct = float(d.get("percent", 50)) / 100
+    m = t.measure(d["measure"])
+    s = _sign(ins)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = s * (m["post"] - m["baseline"]) / m["baseline"]
+        rows = m["rows"]
+        frac_r = s * (rows["score"] - rows["baseline"]).to_numpy() / rows["baseline"].to_numpy()
+    ev = m["reason"] == ""
+    reason = m["reason"].copy()
+    zero = ev & (m["baseline"] == 0)
+    reason[zero] = "baseline score 0: percentage change undefined"
+    first, since = _held(rows, frac_r >= pct, len(t.ids))
+    return RuleResult(frac >= pct, ev & ~zero, reason, first, **_base(m), met_time=since)
+
+
+def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
+    """NHS Talking Therapies paired outcomes on depression (PHQ-9) and anxiety (GAD-7 by default).
+
+    Eligibility: at least ``min_sessions`` (2) sessions with scores and caseness at the first
+    session (PHQ-9 >= 10 or anxiety measure at or above its cutoff). Reliable change per measure by
+    the registry's fixed threshold (PHQ-9 6 points, GAD-7 4 points).
+
+    - recovery: a case at the first session and a case on neither measure at the last;
+    - reliable_improvement: reliable improvement on at least one measure, reliable deterioration on
+      neither;
+    - reliable_deterioration: reliable deterioration on at least one, reliable improvement on
+      neither;
+    - reliable_recovery: recovery and reliable improvement.
+
+    References: NHS England (2024) NHS Talking Therapies for anxiety and depression manual, v7;
+    NHS Digital, Psychological Therapies annual report, definitions of recovery and reliable change.
+    """
+    dep, anx = d.get("depression", "phq9"), d.get("anxiety", "gad7")
+    idep, ianx = t.instrument(dep), t.instrument(anx)
+    md, ma = t.measure(dep), t.measure(anx)
+    cd0, cd1 = (
+        _case(md["baseline"], idep, {"name": d["name"]}),
+        _case(md["post"], idep, {"name": d["name"]}),
+    )
+    ca0, ca1 = (
+        _case(ma["baseline"], ianx, {"name": d["name"]}),
+        _case(ma["post"], ianx, {"name": d["name"]}),
+    )
+    pd_ = _points({"name": d["name"]}, idep, "points", "reliable_change")
+    pa_ = _points({"name": d["name"]}, ianx, "points", "reliable_change")
+    dd = md["post"] - md["baseline"]  # lower is better on both
+    da = ma["post"] - ma["baseline"]
+    imp = (dd <= -pd_) | (da <= -pa_)
+    det = (dd >= pd_) | (da >= pa_)
+    case0 = (cd0 == 1) | (ca0 == 1)
+    case1 = (cd1 == 1) | (ca1 == 1)
+    outcome = d["outcome"]
+    met = {
+        "recovery": case0 & ~case1,
+        "reliable_improvement": imp & ~det,
+        "reliable_deterioration": det & ~imp,
+        "reliable_recovery": case0 & ~case1 & imp & ~det,
+    }.get(outcome)
+    if met is None:
+        raise ValueError(
+            f"definition {d['name']!r}: outcome must be recovery, reliable_improvement, "
+            f"reliable_recovery or reliable_deterioration, got {outcome!r}"
+        )
+    sessions = np.minimum(md["n"], ma["n"])
+    reason = np.where(md["reason"] != "", md["reason"], ma["reason"]).astype(object)
+    ok = reason == ""
+    few = ok & (sessions < int(d.get("min_sessions", 2)))
+    reason[few] = "fewer than 2 sessions with scores"
+    nocase = ok & ~few & ~case0
+    reason[nocase] = "not a case at the first session"
+    ev = ok & ~few & case0
+    # first session at which the paired criterion held, on sessions where both were scored
+    r = md["rows"][["pos", "time", "score", "baseline"]].merge(
+        ma["rows"][["pos", "time", "score", "baseline"]], on=["pos", "time"], suffixes=("_d", "_a")
+    )
+    rdd, rda = r["score_d"] - r["baseline_d"], r["score_a"] - r["baseline_a"]
+    rimp = (rdd <= -pd_) | (rda <= -pa_)
+    rdet = (rdd >= pd_) | (rda >= pa_)
+    rcase1 = (_case(r["score_d"], idep, {"name": ""}) == 1) | (
+        _case(r["score_a"], ianx, {"name": ""}) == 1
+    )
+    rflag = {
+        "recovery": ~rcase1,
+        "reliable_improvement": rimp & ~rdet,
+        "reliable_deterioration": rdet & ~rimp,
+        "reliable_recovery": ~rcase1 & rimp & ~rdet,
+    }[outcome]
+    first, since = _held(r, rflag, len(t.ids))
+    res = RuleResult(
+        met, ev, reason, first, baseline=md["baseline"], post=md["post"], met_time=since
+    )
+    res.extra["measure"] = f"{dep}+{anx}"
+    res.extra["measures"] = (dep, anx)
+    return res
+
+
+def _runs(rows: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
+    """Runs of consecutive assessments (per client) where ``flag`` holds: start time and length."""
+    r = rows[["pos", "time"]].copy()
+    r["f"] = np.asarray(flag, bool)
+    new_client = r["pos"].ne(r["pos"].shift())
+    brk = new_client | r["f"].ne(r["f"].shift())
+    r["run"] = brk.cumsum()
+    runs = (
+        r.loc[r["f"]]
+        .groupby("run")
+        .agg(pos=("pos", "first"), start=("time", "first"), length=("time", "size"))
+    )
+    return runs
+
+
+def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
+    """Threshold reached (at or beyond ``threshold`` on the better side) by time ``by`` and held
+    for ``sustained`` consecutive assessments (e.g. SRS >= 36 by session 3 for 2 sessions).
+    All assessments count, the first one included."""
+    ins = t.instrument(d["measure"])
+    m = t.measure(d["measure"])
+    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
+    thr = float(d["threshold"])
+    flag = rows["score"].to_numpy() >= thr if _sign(ins) == 1 else rows["score"].to_numpy() <= thr
+    runs = _runs(rows, flag)
+    need = int(d.get("sustained", 1))
+    ok = runs.loc[runs["length"] >= need]
+    if "by" in d:
+        ok = ok.loc[ok["start"] <= float(d["by"])]
+    first = np.full(len(t.ids), np.nan)
+    g = ok.groupby("pos")["start"].min()
+    first[g.index.to_numpy()] = g.to_numpy()
+    ev = m["n"] >= need
+    reason = np.where(ev, "", f"fewer than {need} {ins.label} assessments").astype(object)
+    return RuleResult(~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"])
+
+
+def rule_growth(t: Trajectories, d: dict) -> RuleResult:
+    """Growth from early to late assessments: mean of the ``late`` last assessments minus mean of
+    the ``early`` first ones, towards better, at least ``delta`` points (defaults 3 and 3)."""
+    ins = t.instrument(d["measure"])
+    m = t.measure(d["measure"])
+    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
+    e, l_ = int(d.get("early", 3)), int(d.get("late", 3))
+    early = rows.groupby("pos").head(e).groupby("pos")["score"].mean()
+    late = rows.groupby("pos").tail(l_).groupby("pos")["score"].mean()
+    n = rows.groupby("pos").size()
+    diff = np.full(len(t.ids), np.nan)
+    enough = n[n >= e + l_].index.to_numpy()
+    diff[enough] = (_sign(ins) * (late - early)).reindex(enough).to_numpy()
+    ev = ~np.isnan(diff)
+    reason = np.where(ev, "", f"fewer than {e + l_} {ins.label} assessments").astype(object)
+    met = diff >= float(d["delta"])
+    # growth is judged on the whole course: it is known (first and lastingly) at the last one
+    last_time = np.full(len(t.ids), np.nan)
+    lt = rows.groupby("pos")["time"].max()
+    last_time[lt.index.to_numpy()] = lt.to_numpy()
+    first = np.where(met, last_time, np.nan)
+    return RuleResult(met, ev, reason, first, baseline=m["baseline"], post=m["post"])
+
+
+def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
+    """Rupture followed by repair: a drop of at least ``drop`` points (towards worse) from one
+    assessment to the next, recovered to the pre-drop level within ``within`` assessments (default
+    3). Clients with at least 3 assessments are evaluable; first_met is the time of the repair.
+
+    Reference: Safran J.D. & Muran J.C. (2000) Negotiating the therapeutic alliance; operational
+    rule after Stiles et al. (2004) and Stevens et al. (2007): a drop then a return to baseline.
+    """
+    ins = t.instrument(d["measure"])
+    m = t.measure(d["measure"])
+    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable").reset_index(drop=True)
+    s = _sign(ins)
+    drop, within = float(d["drop"]), int(d.get("within", 3))
+    sc = rows["score"].to_numpy() * s  # higher = better after this
+    pos = rows["pos"].to_numpy()
+    prev = np.roll(sc, 1)
+    same = np.roll(pos, 1) == pos
+    same[0] = False
+    rupture = same & (prev - sc >= drop)
+    repaired_at = np.full(len(rows), np.nan)
+    times = rows["time"].to_numpy()
+    for k in range(1, within + 1):  # loop over lag (a few steps), not over clients
+        ahead = np.roll(sc, -k)
+        ok_pos = np.roll(pos, -k) == pos
+        ok_pos[-k:] = False
+        hit = rupture & ok_pos & (ahead >= prev) & np.isnan(repaired_at)
+        repaired_at[hit] = np.roll(times, -k)[hit]
+    first = np.full(len(t.ids), np.nan)
+    rep = pd.Series(repaired_at).groupby(pos).min()
+    first[rep.index.to_numpy()] = rep.to_numpy()
+    ev = m["n"] >= 3
+    reason = np.where(ev, "", f"fewer than 3 {ins.label} assessments").astype(object)
+    res = RuleResult(~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"])
+    res.extra["n_rupture"] = np.bincount(pos[rupture], minlength=len(t.ids))
+    return res
+
+
+def rule_status_change(t: Trajectories, d: dict) -> RuleResult:
+    """A status change, e.g. employment: ``start`` (0, not working) at baseline and ``end`` (1,
+    working) at the post assessment. Clients not in the start state are not evaluable."""
+    m = t.measure(d["measure"])
+    a, b = float(d.get("start", 0)), float(d.get("end", 1))
+    ev = m["reason"] == ""
+    reason = m["reason"].copy()
+    other = ev & (m["baseline"] != a)
+    reason[other] = f"not in the start state ({d['measure']} = {a:g}) at baseline"
+    rows = m["rows"]
+    first, since = _held(rows, rows["score"] == b, len(t.ids))
+    return RuleResult(m["post"] == b, ev & ~other, reason, first, **_base(m), met_time=since)
+
+
+def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:
+    """A flag (e.g. a new coping skill recorded) present at least ``at_least`` times (default 1)."""
+    m = t.measure(d["measure"])
+    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
+    k = int(d.get("at_least", 1))
+    on = rows.loc[rows["score"] == 1]
+    cum = on.groupby("pos").cumcount() + 1
+    hit = on.loc[cum.to_numpy() == k]
+    first = np.full(len(t.ids), np.nan)
+    first[hit["pos"].to_numpy()] = hit["time"].to_numpy()
+    ev = m["n"] > 0
+    reason = np.where(ev, "", f"no {d['measure']} record").astype(object)
+    return RuleResult(~np.isnan(first), ev, reason, first)
+
+
+RULE_FUNCTIONS = {
+    "cutoff": rule_cutoff,
+    "caseness_change": rule_caseness_change,
+    "band_change": rule_band_change,
+    "reliable_change": rule_reliable_change,
+    "fixed_change": rule_fixed_change,
+    "clinically_significant": rule_clinically_significant,
+    "percentage_change": rule_percentage_change,
+    "mid": rule_mid,
+    "nhs": rule_nhs,
+    "threshold_sustained": rule_threshold_sustained,
+    "growth": rule_growth,
+    "rupture_repair": rule_rupture_repair,
+    "status_change": rule_status_change,
+    "flag_count": rule_flag_count,
+    "sudden_gain": rule_sudden_gain,
+}
+
+
+def apply_rule(t: Trajectories, d: dict) -> RuleResult:
+    """Apply one (non-composite) validated definition."""
+    return RULE_FUNCTIONS[d["rule"]](t, d)

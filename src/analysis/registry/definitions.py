@@ -1,0 +1,228 @@
+"""Outcome definitions as data: load and validate a definitions file (YAML).
+
+A definitions file lists named definitions, each with a ``rule`` kind and its options::
+
+    definitions:
+      - name: nhs_reliable_recovery
+        family: symptom       # symptom, functional, alliance, personal, child_family, composite
+        perspectives: [4]     # practitioner perspectives of ../shared/docs/mission.md (optional)
+        description: Case at start, not at end, and reliable improvement (NHS Talking Therapies).
+        source: NHS Talking Therapies Manual (2024)
+        rule: nhs
+        outcome: reliable_recovery
+
+``headline: true`` marks the definitions that comparison reports (agreement, time to success,
+alliance) put side by side; the full list is always scored and reported in notebook 01.
+``measure: "{measure}"`` is replaced by the run's primary outcome measure, so one file serves every
+dataset; a definition whose measure the data lack is skipped with a stated reason.
+The rule kinds and their options are in :data:`RULES`; the scoring lives in :mod:`analysis.outcomes.rules`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis.registry.instruments import Instrument, load_registry
+from analysis.registry.paths import CONFIG_DIR, cache_by_file
+
+__all__ = ["RULES", "FAMILIES", "DEFAULT_DEFINITIONS", "load_definitions", "validate_definitions"]
+
+DEFAULT_DEFINITIONS = CONFIG_DIR / "definitions.yaml"
+FAMILIES = ("symptom", "functional", "alliance", "personal", "child_family", "composite")
+
+#: rule kind -> (required options, optional options)
+RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "cutoff": (("measure",), ("cutoff", "case_if", "require_case_at_start")),
+    "caseness_change": (("measure",), ("cutoff", "case_if")),
+    "band_change": (("measure", "into"), ()),
+    "reliable_change": (
+        ("measure",),
+        ("method", "reliability", "reliability_post", "direction", "significance_level"),
+    ),
+    "fixed_change": (("measure",), ("points", "direction")),
+    "clinically_significant": (
+        ("measure",),
+        (
+            "method",
+            "reliability",
+            "reliability_post",
+            "cutoff_type",
+            "m_functional",
+            "sd_functional",
+            "significance_level",
+        ),
+    ),
+    "percentage_change": (("measure",), ("percent",)),
+    "mid": (("measure",), ("mid",)),
+    "nhs": (("outcome",), ("depression", "anxiety", "min_sessions")),
+    "threshold_sustained": (("measure", "threshold"), ("by", "sustained")),
+    "growth": (("measure", "delta"), ("early", "late")),
+    "rupture_repair": (("measure", "drop"), ("within",)),
+    "status_change": (("measure",), ("start", "end")),
+    "flag_count": (("measure",), ("at_least",)),
+    "sudden_gain": (
+        ("measure",),
+        ("cutoff", "pct", "crit3", "crit3_alpha", "without_reversal", "reversal_window"),
+    ),
+    "any_of": (("of",), ()),
+    "all_of": (("of",), ()),
+    "k_of_n": (("of", "k"), ()),
+    "primary": (("column", "map"), ()),
+}
+_COMMON = ("name", "family", "rule", "description", "source", "perspectives", "label", "headline")
+_COMPOSITES = ("any_of", "all_of", "k_of_n", "primary")
+_NUMERIC = {
+    "cutoff",
+    "reliability",
+    "reliability_post",
+    "significance_level",
+    "points",
+    "percent",
+    "mid",
+    "threshold",
+    "by",
+    "delta",
+    "drop",
+    "m_functional",
+    "sd_functional",
+    "start",
+    "end",
+}
+_WHOLE = {"sustained", "early", "late", "within", "at_least", "min_sessions"}
+
+
+def _err(path: str, i: int, name: str, msg: str) -> ValueError:
+    return ValueError(f"{path}: definition #{i + 1} ({name!r}): {msg}")
+
+
+def validate_definitions(
+    raw: Any,
+    registry: dict[str, Instrument] | None = None,
+    measure: str | None = None,
+    path: str = "definitions",
+) -> list[dict[str, Any]]:
+    """Validate parsed definitions and substitute ``{measure}``.
+
+    Parameters
+    ----------
+    raw : Any
+        The parsed YAML (a mapping with a ``definitions`` list).
+    registry : dict, optional
+        Instrument registry; every ``measure`` (and NHS ``depression``/``anxiety``) must be in it.
+    measure : str, optional
+        The run's primary outcome measure, substituted for ``"{measure}"``. Without it, such
+        definitions are dropped (listed in the error-free result's absence; see
+        :func:`analysis.outcomes.engine.score_definitions`).
+    path : str
+        File name for messages.
+
+    Returns
+    -------
+    list of dict
+        One dict per definition, in file order, with defaults filled in.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the definition and the key: top level not a mapping with a
+        ``definitions`` list, a missing or unknown key, an unknown rule kind, family or measure, a
+        duplicate name, or a composite naming an unknown or later definition.
+    """
+    reg = registry if registry is not None else load_registry()
+    if not isinstance(raw, dict) or not isinstance(raw.get("definitions"), list):
+        raise ValueError(f"{path}: the top level must be a mapping with a 'definitions' list")
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, d in enumerate(raw["definitions"]):
+        if not isinstance(d, dict):
+            raise _err(path, i, "?", "each definition must be a mapping")
+        name = d.get("name")
+        if not isinstance(name, str) or not name:
+            raise _err(path, i, "?", "missing key 'name'")
+        for key in ("family", "rule"):
+            if key not in d:
+                raise _err(path, i, name, f"missing key '{key}'")
+        if name in seen:
+            raise _err(path, i, name, "duplicate name")
+        kind = d["rule"]
+        if kind not in RULES:
+            raise _err(path, i, name, f"unknown rule kind {kind!r}; known: {sorted(RULES)}")
+        if d["family"] not in FAMILIES:
+            raise _err(path, i, name, f"unknown family {d['family']!r}; known: {list(FAMILIES)}")
+        required, optional = RULES[kind]
+        for key in required:
+            if key not in d:
+                raise _err(path, i, name, f"rule {kind!r} needs key '{key}'")
+        unknown = set(d) - set(required) - set(optional) - set(_COMMON)
+        if unknown:
+            raise _err(path, i, name, f"unknown key(s) {sorted(unknown)} for rule {kind!r}")
+        for key in _NUMERIC & set(d):
+            v = d[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise _err(path, i, name, f"key '{key}' must be a number, got {v!r}")
+        for key in _WHOLE & set(d):
+            if not (isinstance(d[key], int) and not isinstance(d[key], bool) and d[key] >= 1):
+                raise _err(
+                    path, i, name, f"key '{key}' must be a whole number >= 1, got {d[key]!r}"
+                )
+        d = dict(d)
+        for key in ("measure", "depression", "anxiety"):
+            if key in d and d[key] == "{measure}":
+                if measure is None:
+                    d = {}
+                    break
+                d[key] = measure
+            if d and key in d and d[key] not in reg:
+                raise _err(path, i, name, f"unknown measure {d[key]!r} in key '{key}'")
+        if not d:
+            continue
+        if kind in _COMPOSITES[:3]:
+            parts = d["of"]
+            if not isinstance(parts, list) or not parts:
+                raise _err(path, i, name, "'of' must be a non-empty list of definition names")
+            missing = [p for p in parts if p not in seen]
+            if missing:
+                raise _err(path, i, name, f"'of' names unknown or later definition(s) {missing}")
+            if kind == "k_of_n" and not (isinstance(d["k"], int) and 1 <= d["k"] <= len(parts)):
+                raise _err(path, i, name, f"'k' must be a whole number from 1 to {len(parts)}")
+        if kind == "primary":
+            if not isinstance(d["map"], dict) or not d["map"]:
+                raise _err(path, i, name, "'map' must map client-table values to definitions")
+            missing = [v for v in d["map"].values() if v not in seen]
+            if missing:
+                raise _err(path, i, name, f"'map' names unknown or later definition(s) {missing}")
+        d.setdefault("description", "")
+        d.setdefault("source", "")
+        d.setdefault("perspectives", [])
+        d.setdefault("headline", False)
+        seen.add(name)
+        out.append(d)
+    return out
+
+
+@cache_by_file(maxsize=8)  # reloaded when the file changes
+def _read(path: str) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def load_definitions(
+    path: str | Path | None = None,
+    measure: str | None = None,
+    registry: dict[str, Instrument] | None = None,
+) -> list[dict[str, Any]]:
+    """Load and validate a definitions file (default: the package's ``config/definitions.yaml``).
+
+    See :func:`validate_definitions` for the parameters, result and errors.
+
+    Examples
+    --------
+    >>> defs = load_definitions(measure="phq9")
+    >>> [d["name"] for d in defs if d["rule"] == "nhs"][:1]
+    ['nhs_recovery']
+    """
+    p = Path(path) if path else DEFAULT_DEFINITIONS
+    return validate_definitions(_read(str(p.resolve())), registry, measure, path=str(p))

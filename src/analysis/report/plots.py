@@ -1,0 +1,208 @@
+"""Figures, drawn with seaborn/matplotlib. Each helper takes ``ax=None`` and returns the axes.
+
+Every figure has a title, labelled axes with units, and a short description in ``ax.figure``'s
+``alt_text`` attribute, which :mod:`analysis.report.tables` uses as the image's alt text.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+
+__all__ = ["CATEGORY_COLOURS", "jacobson_plot", "set_alt_text", "trajectory_plot"]
+
+CATEGORY_COLOURS = {
+    "recovered": "#1a9850",
+    "improved": "#91cf60",
+    "unchanged": "#999999",
+    "deteriorated": "#fc8d59",
+    "harmed": "#d73027",
+    "not evaluable": "#dddddd",
+}
+
+
+def set_alt_text(ax: Axes, text: str) -> Axes:
+    """Attach alt text to the figure of ``ax`` (read by the report renderer); returns ``ax``."""
+    ax.figure.alt_text = text  # type: ignore[attr-defined]
+    return ax
+
+
+def _band_lines(ev: pd.DataFrame, critical: float, x: np.ndarray):
+    """Post scores where RCI = -critical and +critical, for x = pre (None if not linear).
+
+    Every pre/post RCI of :mod:`analysis.outcomes.clinsig` is linear in (pre, post): rci = a post + b pre
+    + c. The coefficients are recovered exactly by least squares from the clients' own values.
+    """
+    if len(ev) < 3 or ev["pre"].nunique() < 2:
+        return None
+    design = np.column_stack([ev["post"], ev["pre"], np.ones(len(ev))])
+    coef, *_ = np.linalg.lstsq(design, ev["rci"].to_numpy(float), rcond=None)
+    a, b, c = coef
+    if not np.allclose(design @ coef, ev["rci"], atol=1e-6) or abs(a) < 1e-12:
+        return None
+    return [(k * critical - c - b * x) / a for k in (-1, 1)]
+
+
+def jacobson_plot(
+    result: pd.DataFrame,
+    critical: float | None = None,
+    units: str = "points",
+    measure_label: str = "score",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Jacobson plot: post against pre, band of no reliable change, cutoff, coloured by category.
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        Output of :func:`analysis.outcomes.clinsig.clinical_significance` (columns ``pre``, ``post``,
+        ``rci``, ``cutoff``, ``category`` or ``reliable_change``, ``evaluable``). Only evaluable
+        clients are drawn.
+    critical : float, optional
+        Critical RCI for the band; default the one the result was computed with
+        (``result.attrs["clinsig"]["critical"]``), else 1.959964.
+    units, measure_label : str
+        Axis labels: "<measure_label> at pre (<units>)".
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Notes
+    -----
+    The band holds the (pre, post) points with ``|RCI| <= critical``: for JT it is
+    ``post = pre +/- critical * S_diff`` (Jacobson & Truax 1991, Figure 1); for GLN, HLL, EN, NK
+    and HA its edges are the straight lines where the method's RCI equals +/- critical. HLM's
+    RCI does not depend on pre and post alone, so no band is drawn for it.
+    """
+    ax = ax if ax is not None else plt.subplots(figsize=(6, 6))[1]
+    info = result.attrs.get("clinsig", {})
+    if critical is None:
+        critical = float(info.get("critical", 1.959964))
+    ev = result.loc[result["evaluable"].to_numpy(bool)].copy()
+    for col in ("category", "reliable_change"):
+        if col in ev:
+            ev[col] = ev[col].astype(object)
+    hue = "category" if "category" in ev and ev["category"].notna().any() else "reliable_change"
+    lo = float(np.nanmin([ev["pre"].min(), ev["post"].min()]))
+    hi = float(np.nanmax([ev["pre"].max(), ev["post"].max()]))
+    pad = 0.05 * (hi - lo if hi > lo else 1)
+    lims = (lo - pad, hi + pad)
+    x = np.array(lims)
+    ax.plot(x, x, color="black", lw=1, label="no change")
+    method = info.get("method", ev["method"].iloc[0] if "method" in ev and len(ev) else "JT")
+    lines = None if method == "HLM" else _band_lines(ev, critical, x)
+    if lines is not None:
+        lower, upper = np.minimum(*lines), np.maximum(*lines)
+        ax.fill_between(x, lower, upper, color="grey", alpha=0.2, label="no reliable change")
+    cut = ev["cutoff"].dropna() if "cutoff" in ev else pd.Series(dtype=float)
+    if len(cut):
+        c = float(cut.iloc[0])
+        ax.axvline(c, color="black", ls="--", lw=1)
+        ax.axhline(c, color="black", ls="--", lw=1, label=f"clinical cutoff ({c:.1f})")
+    palette = {k: v for k, v in CATEGORY_COLOURS.items() if k in set(ev[hue].dropna())}
+    sns.scatterplot(data=ev, x="pre", y="post", hue=hue, palette=palette, ax=ax, s=30, alpha=0.8)
+    ax.set_xlim(lims)
+    ax.set_ylim(lims)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"{measure_label} at pre ({units})")
+    ax.set_ylabel(f"{measure_label} at post ({units})")
+    ax.set_title(title or f"Jacobson plot: {measure_label}, pre vs post ({method})")
+    ax.legend(loc="best", fontsize="small")
+    set_alt_text(
+        ax,
+        f"Scatter of {len(ev)} clients' {measure_label} at post against pre, with the diagonal of "
+        "no change, a grey band of no reliable change and the clinical cutoff as dashed lines; "
+        "points coloured by outcome category.",
+    )
+    return ax
+
+
+def trajectory_plot(
+    data: pd.DataFrame,
+    result: pd.DataFrame | None = None,
+    id: str = "id",
+    time: str = "time",
+    outcome: str = "score",
+    hue: str = "category",
+    units: str = "points",
+    time_label: str = "time",
+    measure_label: str = "score",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Individual trajectories: one line per client over time, coloured by outcome category.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format scores (one row per client x time point). Not modified.
+    result : pandas.DataFrame, optional
+        Per-client output of :func:`analysis.outcomes.clinsig.clinical_significance` (or any frame with
+        ``id`` and ``hue``); clients not evaluable there are drawn as "not evaluable".
+    id, time, outcome : str
+        Column names in ``data``.
+    hue : str
+        Column of ``result`` for colour (``category`` or ``reliable_change``); ignored without
+        ``result``.
+    units, time_label, measure_label : str
+        Axis labels: "<measure_label> (<units>)" against "<time_label>".
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If a column is missing.
+    """
+    for col in (id, time, outcome):
+        if col not in data.columns:
+            raise ValueError(f"column {col!r} not in data (columns: {list(data.columns)})")
+    ax = ax if ax is not None else plt.subplots(figsize=(7, 4.5))[1]
+    d = data[[id, time, outcome]].dropna().sort_values([id, time])
+    if result is not None:
+        if hue not in result.columns or "id" not in result.columns:
+            raise ValueError(f"result needs columns 'id' and {hue!r}")
+        lab = result.set_index("id")[hue].astype(object)
+        if "evaluable" in result:
+            lab = lab.where(result.set_index("id")["evaluable"].astype(bool), "not evaluable")
+        d = d.assign(_hue=d[id].map(lab).fillna("not evaluable"))
+    else:
+        d = d.assign(_hue="client")
+    palette = {k: v for k, v in CATEGORY_COLOURS.items() if k in set(d["_hue"])}
+    palette = palette or {"client": "#4575b4"}
+    seen = set()
+    for _key, sub in d.groupby(id, sort=False):
+        h = sub["_hue"].iloc[0]
+        ax.plot(
+            sub[time],
+            sub[outcome],
+            color=palette.get(h, "#4575b4"),
+            lw=0.8,
+            alpha=0.6,
+            marker="o",
+            ms=2.5,
+            label=None if h in seen else h,
+        )
+        seen.add(h)
+    ax.set_xlabel(time_label)
+    ax.set_ylabel(f"{measure_label} ({units})")
+    ax.set_title(title or f"Individual trajectories: {measure_label}")
+    if result is not None:
+        ax.legend(loc="best", fontsize="small", title=hue.replace("_", " "))
+    set_alt_text(
+        ax,
+        f"Line plot of {d[id].nunique()} clients' {measure_label} over {time_label}, one line per "
+        "client" + (f", coloured by {hue.replace('_', ' ')}." if result is not None else "."),
+    )
+    return ax

@@ -1,0 +1,247 @@
+"""Figures for comparing definitions: agreement heat map, UpSet, survival, forest, caterpillar.
+
+Like :mod:`analysis.report.plots`, each helper takes ``ax=None`` (or builds its own figure), returns the
+axes (the UpSet helper returns the figure), gives every axis a label with units and a title, and
+attaches alt text (``figure.alt_text``) for :func:`analysis.report.tables.show_figure`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from analysis.report.plots import set_alt_text
+
+__all__ = [
+    "kappa_heatmap",
+    "upset_figure",
+    "km_plot",
+    "cif_plot",
+    "forest_plot",
+    "caterpillar_plot",
+]
+
+
+def _label(d: str) -> str:
+    return str(d).replace("_", " ")
+
+
+def kappa_heatmap(
+    matrix: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str = "Agreement between definitions",
+    value_label: str = "Cohen's kappa",
+) -> Axes:
+    """Heat map of a square agreement matrix (:func:`analysis.compare.agreement.agreement_matrix`).
+
+    Cells with an undefined value (NaN) are left blank and marked "undefined".
+    """
+    n = len(matrix)
+    ax = ax if ax is not None else plt.subplots(figsize=(1.2 * n + 3, 1.0 * n + 2))[1]
+    vals = matrix.to_numpy(dtype=float)
+    im = ax.imshow(
+        np.ma.masked_invalid(vals),
+        cmap="RdYlGn",
+        vmin=-1 if "kappa" in value_label.lower() else None,
+        vmax=1 if "kappa" in value_label.lower() else None,
+    )
+    labels = [_label(c) for c in matrix.columns]
+    ax.set_xticks(range(n), labels, rotation=45, ha="right")
+    ax.set_yticks(range(n), labels)
+    for i in range(n):
+        for j in range(n):
+            v = vals[i, j]
+            ax.text(
+                j,
+                i,
+                "undefined" if np.isnan(v) else f"{v:.2f}",
+                ha="center",
+                va="center",
+                fontsize="small",
+            )
+    ax.figure.colorbar(im, ax=ax, label=value_label)
+    ax.set_xlabel("definition")
+    ax.set_ylabel("definition")
+    ax.set_title(title)
+    set_alt_text(
+        ax,
+        f"Heat map of {value_label} between every pair of {n} outcome definitions; "
+        "greener cells agree more; 'undefined' where a definition is constant.",
+    )
+    return ax
+
+
+def upset_figure(
+    patterns: pd.DataFrame, title: str = "Who succeeds under which definitions"
+) -> Figure:
+    """UpSet plot (upsetplot) of success patterns (:func:`analysis.compare.agreement.overlap_patterns`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With ``alt_text`` set.
+
+    Raises
+    ------
+    ValueError
+        If there is no pattern to draw.
+    """
+    from upsetplot import UpSet
+
+    defs = [c for c in patterns.columns if c != "n_clients"]
+    if patterns.empty:
+        raise ValueError("no client is evaluable under every definition: nothing to draw")
+    series = patterns.rename(columns={d: _label(d) for d in defs}).set_index(
+        [_label(d) for d in defs]
+    )["n_clients"]
+    fig = plt.figure(figsize=(2 + 0.6 * len(patterns), 2 + 0.5 * len(defs)))
+    with warnings.catch_warnings():
+        # upsetplot 0.9 triggers pandas FutureWarnings internally (downcasting, groupby)
+        warnings.simplefilter("ignore", FutureWarning)
+        UpSet(series, sort_by="cardinality").plot(fig=fig)
+    fig.suptitle(title)
+    fig.alt_text = (  # type: ignore[attr-defined]
+        f"UpSet plot: bars give the number of clients who meet exactly the set of definitions "
+        f"marked by the dots below them, among {int(patterns['n_clients'].sum())} clients "
+        f"evaluable under all {len(defs)} definitions."
+    )
+    return fig
+
+
+def km_plot(
+    curves: pd.DataFrame,
+    units: str = "sessions",
+    ax: Axes | None = None,
+    title: str = "Time to first success (Kaplan-Meier)",
+    value: str = "proportion_met",
+    ylabel: str = "clients who met the definition (%)",
+) -> Axes:
+    """Step curves of the cumulative share meeting each definition, with pointwise 95 % bands.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        :func:`analysis.compare.survival.km_curves` (``value="proportion_met"``) or
+        :func:`analysis.compare.survival.cumulative_incidence` (``value="cumulative_incidence"``).
+    units : str
+        Time unit for the x label (sessions, weeks, months).
+    """
+    ax = ax if ax is not None else plt.subplots(figsize=(7, 4.5))[1]
+    for d, sub in curves.groupby("definition", sort=False):
+        line = ax.step(sub["time"], 100 * sub[value], where="post", label=_label(d))[0]
+        ax.fill_between(
+            sub["time"],
+            100 * sub["ci_low"].fillna(sub[value]),
+            100 * sub["ci_high"].fillna(sub[value]),
+            step="post",
+            alpha=0.15,
+            color=line.get_color(),
+        )
+    ax.set_ylim(0, 100)
+    ax.set_xlabel(f"time since baseline ({units})")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize="small", loc="best")
+    set_alt_text(
+        ax,
+        f"{title}: one step curve per definition of the percentage of clients who "
+        f"have met it, against {units} since baseline, with shaded 95 % intervals.",
+    )
+    return ax
+
+
+def cif_plot(
+    cif: pd.DataFrame,
+    units: str = "sessions",
+    ax: Axes | None = None,
+    title: str = "Cumulative incidence of success, dropout as a competing risk",
+) -> Axes:
+    """:func:`km_plot` for Aalen-Johansen cumulative incidence curves."""
+    return km_plot(
+        cif,
+        units=units,
+        ax=ax,
+        title=title,
+        value="cumulative_incidence",
+        ylabel="cumulative incidence of success (%)",
+    )
+
+
+def forest_plot(
+    table: pd.DataFrame,
+    estimate: str,
+    low: str,
+    high: str,
+    label: str = "definition",
+    ref: float = 0.0,
+    log: bool = False,
+    xlabel: str = "estimate",
+    title: str = "",
+    ax: Axes | None = None,
+) -> Axes:
+    """Point estimates with intervals, one row per ``label``; NaN estimates are skipped."""
+    t = table.dropna(subset=[estimate]).reset_index(drop=True)
+    ax = ax if ax is not None else plt.subplots(figsize=(6.5, 0.45 * max(len(t), 2) + 1.5))[1]
+    y = np.arange(len(t))[::-1]
+    ax.errorbar(
+        t[estimate],
+        y,
+        xerr=[t[estimate] - t[low], t[high] - t[estimate]],
+        fmt="o",
+        color="black",
+        capsize=3,
+    )
+    ax.axvline(ref, color="grey", ls="--", lw=1)
+    if log:
+        ax.set_xscale("log")
+    ax.set_yticks(y, [_label(v) for v in t[label]])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(label.replace("_", " "))
+    ax.set_title(title)
+    set_alt_text(
+        ax,
+        f"Forest plot: {xlabel} with 95 % intervals for {len(t)} "
+        f"{label.replace('_', ' ')}s; the dashed line marks no effect ({ref:g}).",
+    )
+    return ax
+
+
+def caterpillar_plot(
+    effects: pd.DataFrame,
+    units: str = "points",
+    ax: Axes | None = None,
+    title: str = "Therapist effects",
+) -> Axes:
+    """Sorted therapist random intercepts, 95 % intervals (:func:`analysis.compare.alliance.therapist_icc`).
+
+    Therapists are shown by rank only, never by identifier.
+    """
+    e = effects.sort_values("effect").reset_index(drop=True)
+    ax = ax if ax is not None else plt.subplots(figsize=(7, 4))[1]
+    x = np.arange(1, len(e) + 1)
+    ax.errorbar(
+        x,
+        e["effect"],
+        yerr=[e["effect"] - e["ci_low"], e["ci_high"] - e["effect"]],
+        fmt="o",
+        ms=3,
+        color="black",
+        ecolor="grey",
+        capsize=0,
+    )
+    ax.axhline(0, color="firebrick", lw=1)
+    ax.set_xlabel("therapist (ranked by estimated effect)")
+    ax.set_ylabel(f"deviation from the average ({units})")
+    ax.set_title(title)
+    set_alt_text(
+        ax,
+        f"Caterpillar plot of {len(e)} therapists' estimated deviations from the "
+        f"average outcome ({units}), sorted, with 95 % intervals; the red line is the "
+        "average.",
+    )
+    return ax

@@ -1,0 +1,432 @@
+"""What reviewers see: tables with small counts suppressed, figures with alt text, summaries.
+
+Functions here format results for the rendered HTML (they never compute science). Per-client rows
+never reach the HTML: they go to CSV files beside it (:func:`write_csv`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io as _io
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis.data.cohort import Cohort
+
+__all__ = [
+    "SMALL_COUNT",
+    "suppress_small_counts",
+    "format_prevalence",
+    "table_html",
+    "show_table",
+    "figure_html",
+    "show_figure",
+    "banner_html",
+    "show_banner",
+    "methods_html",
+    "show_methods",
+    "write_csv",
+    "output_folder",
+    "provenance_html",
+    "INTERACTIVE_FOLDER",
+]
+
+# counts 1..4 are shown as "<5": a common disclosure-control rule (e.g. NHS England / NHS Digital
+# small-number suppression in published statistics)
+SMALL_COUNT = 5
+
+
+def _display(obj) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(obj))
+
+
+def suppress_small_counts(
+    table: pd.DataFrame,
+    count_cols: Iterable[str],
+    derived_cols: Iterable[str] = (),
+    complement: tuple[str, str] | None = None,
+    threshold: int = SMALL_COUNT,
+    derived_from: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Show counts from 1 to ``threshold - 1`` as ``"<threshold"``; blank what derives from them.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Not modified.
+    count_cols : iterable of str
+        Count columns to check and mask.
+    derived_cols : iterable of str
+        Columns (percentages, CIs) masked as ``"suppressed"`` in any row where a count was masked.
+    complement : (part, total), optional
+        Also treat ``total - part`` as a count (e.g. not-met = evaluable - met), so a small
+        complement cannot be recovered by subtraction.
+    threshold : int
+        Smallest count shown (default 5).
+    derived_from : iterable of str, optional
+        The counts the derived columns are computed from (default: every count column). A small
+        count outside this list is masked itself but does not blank the derived columns (e.g. the
+        number of non-evaluable clients does not enter the success percentage).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with object dtype in the masked columns.
+    """
+    out = table.copy()
+    count_cols, derived_cols = list(count_cols), list(derived_cols)
+    small = pd.DataFrame(False, index=out.index, columns=count_cols)
+    for c in count_cols:
+        v = pd.to_numeric(out[c], errors="coerce")
+        small[c] = (v >= 1) & (v < threshold)
+    basis = count_cols if derived_from is None else list(derived_from)
+    unknown = sorted(set(basis) - set(count_cols))
+    if unknown:
+        raise ValueError(f"derived_from names {unknown}, which are not count columns {count_cols}")
+    row_small = small[basis].any(axis=1)
+    if complement is not None:
+        part, total = complement
+        comp = pd.to_numeric(out[total]) - pd.to_numeric(out[part])
+        comp_small = (comp >= 1) & (comp < threshold)
+        row_small |= comp_small
+    for c in count_cols:
+        out[c] = out[c].astype(object).where(~small[c], f"<{threshold}")
+    for c in derived_cols:
+        out[c] = out[c].astype(object).where(~row_small, "suppressed")
+    return out
+
+
+def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+    """Prevalence table for display: percentages with 95 % Wilson CI, small counts suppressed.
+
+    Parameters
+    ----------
+    prev : pandas.DataFrame
+        Output of :func:`analysis.compare.prevalence.prevalence`.
+    suppress : bool
+        Apply :func:`suppress_small_counts` (default True; always on for non-simulated data in the
+        pipeline unless configured otherwise).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Grouping columns, ``definition``, ``met``, ``evaluable``, ``not evaluable``,
+        ``% met (95% CI)``.
+    """
+    keys = [
+        c
+        for c in prev.columns
+        if c
+        not in {
+            "definition",
+            "n_met",
+            "n_evaluable",
+            "n_not_evaluable",
+            "proportion",
+            "ci_low",
+            "ci_high",
+        }
+    ]
+    pct = np.where(
+        prev["n_evaluable"] > 0,
+        [
+            f"{100 * p:.1f} ({100 * lo:.1f}-{100 * hi:.1f})"
+            for p, lo, hi in zip(prev["proportion"], prev["ci_low"], prev["ci_high"], strict=True)
+        ],
+        "n/a",
+    )
+    out = pd.DataFrame(
+        {
+            **{k: prev[k] for k in keys},
+            "definition": prev["definition"],
+            "met": prev["n_met"],
+            "evaluable": prev["n_evaluable"],
+            "not evaluable": prev["n_not_evaluable"],
+            "% met (95% CI)": pct,
+        }
+    )
+    if suppress:
+        # the percentage derives from met and evaluable (and so from not met = evaluable - met)
+        out = suppress_small_counts(
+            out,
+            ["met", "evaluable", "not evaluable"],
+            ["% met (95% CI)"],
+            ("met", "evaluable"),
+            derived_from=["met", "evaluable"],
+        )
+    return out
+
+
+def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> str:
+    """An HTML table (no index) with a caption; floats formatted for display only."""
+    shown = df.copy()
+    for c in shown.columns:
+        if pd.api.types.is_float_dtype(shown[c]):
+            shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
+    body = shown.to_html(index=False, escape=True, border=0, classes="analysis-table")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    # pandas writes ``<table border="0" class=...>`` or ``<table class=...>`` depending on version
+    return re.sub(r"<table[^>]*>", lambda _: f'<table class="analysis-table">{cap}', body, count=1)
+
+
+def show_table(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> None:
+    """Display :func:`table_html` in a notebook (returns None, so nothing else is printed)."""
+    _display(table_html(df, caption, floatfmt))
+
+
+def figure_html(obj, alt: str | None = None, dpi: int = 110) -> str:
+    """Render a figure (or axes) to an embedded PNG ``<img>`` with alt text, and close it.
+
+    Parameters
+    ----------
+    obj : matplotlib Figure or Axes
+    alt : str, optional
+        Alt text; default the figure's ``alt_text`` attribute set by :mod:`analysis.report.plots`.
+
+    Raises
+    ------
+    ValueError
+        If no alt text is given or attached, or the figure has no title: every figure in a
+        report must have both.
+    """
+    fig = obj.figure if hasattr(obj, "figure") and not isinstance(obj, plt.Figure) else obj
+    text = alt or getattr(fig, "alt_text", None)
+    if not text:
+        raise ValueError("a report figure needs alt text (pass alt= or use analysis.report.plots helpers)")
+    titled = bool(fig.get_suptitle()) or any(
+        ax.get_title() or ax.get_title("left") for ax in fig.axes
+    )
+    if not titled:
+        raise ValueError("a report figure needs a title (ax.set_title or fig.suptitle)")
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(text)}" '
+        f'style="max-width:100%"/><figcaption>{html.escape(text)}</figcaption></figure>'
+    )
+
+
+def show_figure(obj, alt: str | None = None) -> None:
+    """Display :func:`figure_html` in a notebook (no object representation is printed)."""
+    _display(figure_html(obj, alt))
+
+
+def _plain(value) -> str:
+    """A parameter value as a reviewer reads it (no Python quotes or reprs)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value if value else "(empty)"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value) if value else "(empty)"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items()) if value else "(empty)"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
+    """The opening block of a report: dataset, whether simulated, summary and parameters.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    parameters : dict
+        The notebook's final typed parameters (shown as a table).
+    summary : str
+        One or two sentences of headline findings.
+    """
+    sim = ""
+    if cohort.simulated:
+        src = cohort.meta.get("params_file", "the default parameter file")
+        seed = cohort.meta.get("seed", "?")
+        sim = (
+            '<p class="simulated-banner" style="background:#fff3cd;padding:0.5em;'
+            'border-left:4px solid #e0a800"><strong>Simulated data.</strong> These clients do not '
+            f"exist: the cohort was generated from {html.escape(str(src))} with seed "
+            f"{html.escape(str(seed))}, calibrated to published figures.</p>"
+        )
+    params = pd.DataFrame(
+        {"parameter": list(parameters), "value": [_plain(v) for v in parameters.values()]}
+    )
+    account = cohort.meta.get("input_account")
+    if account:
+        reasons = cohort.meta.get("quarantine", {}).get("reasons", {})
+        why = ", ".join(f"{k} {v}" for k, v in reasons.items())
+        sim += (
+            f"<p><strong>Input:</strong> {html.escape(account)}"
+            + (
+                f" (quarantined: {html.escape(why)}; see quarantine.csv beside this report)"
+                if why
+                else ""
+            )
+            + ".</p>"
+        )
+    return (
+        '<section class="analysis-summary"><h2>Summary</h2>'
+        f"{sim}<p>{html.escape(summary)}</p>"
+        f"<p><strong>Data:</strong> {html.escape(cohort.description or cohort.name)} "
+        f"<em>Source:</em> {html.escape(cohort.citation or 'user-supplied data file')}</p>"
+        + table_html(params, "Parameters of this report")
+        + "</section>"
+    )
+
+
+def show_banner(cohort: Cohort, parameters: dict, summary: str = "") -> None:
+    """Display :func:`banner_html` in a notebook."""
+    _display(banner_html(cohort, parameters, summary))
+
+
+def methods_html(sources: pd.DataFrame, text: str = "") -> str:
+    """The closing block of a report: every threshold with its source, then the methods text.
+
+    Parameters
+    ----------
+    sources : pandas.DataFrame
+        Columns ``item``, ``value``, ``source``: one row per threshold or choice.
+    text : str
+        Paragraph(s) on formulas and conventions, with citations (blank lines separate paragraphs).
+
+    Returns
+    -------
+    str
+        ``<section class="analysis-methods">`` with an ``<h2>Methods</h2>`` heading.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or a row has an empty source: every threshold needs one.
+    """
+    missing = sorted({"item", "value", "source"} - set(sources.columns))
+    if missing:
+        raise ValueError(f"methods table lacks column(s) {missing}")
+    empty = sources.loc[sources["source"].fillna("").astype(str).str.strip() == "", "item"]
+    if len(empty):
+        raise ValueError(f"methods rows without a source: {empty.tolist()}")
+    paras = "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+    return (
+        '<section class="analysis-methods"><h2>Methods</h2>'
+        + table_html(sources[["item", "value", "source"]], "Thresholds and their sources")
+        + paras
+        + "</section>"
+    )
+
+
+def show_methods(sources: pd.DataFrame, text: str = "") -> None:
+    """Display :func:`methods_html` in a notebook (the last output of every report)."""
+    _display(methods_html(sources, text))
+
+
+#: Sub-folder of ``reports/`` for tables of a notebook run by hand (``output_dir`` left empty).
+INTERACTIVE_FOLDER = "lab"
+
+
+def output_folder(output_dir: str | Path | None = "") -> Path:
+    """Resolve a notebook's ``output_dir`` to the folder its tables go to, never the notebook's.
+
+    Parameters
+    ----------
+    output_dir : str or Path, optional
+        The notebook parameter. Empty (a notebook run by hand in JupyterLab): ``reports/lab``
+        under the project root. Relative: against the project root, never the working folder
+        (which is ``notebooks/`` in JupyterLab). Absolute (the main job passes
+        ``reports/<run>``): as given.
+
+    Returns
+    -------
+    pathlib.Path
+        An absolute folder (not created here).
+
+    Examples
+    --------
+    >>> from analysis.registry import paths
+    >>> output_folder("") == paths.reports_dir() / "lab"
+    True
+    >>> output_folder("reports/mine") == paths.project_root() / "reports" / "mine"
+    True
+    """
+    from analysis.registry import paths
+
+    if output_dir is None or not str(output_dir).strip():
+        return paths.reports_dir() / INTERACTIVE_FOLDER
+    p = Path(output_dir).expanduser()
+    return p if p.is_absolute() else paths.project_root() / p
+
+
+def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
+    """Write a table beside the report as deterministic CSV, rows in the order given.
+
+    Delegates to :func:`analysis.data.io.write_table_csv` (the only module that writes files), with
+    floats to 6 significant digits.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    folder : str or Path or None
+        The notebook's ``output_dir``, resolved by :func:`output_folder` (empty: ``reports/lab``;
+        relative: against the project root), so a notebook never writes beside itself.
+    name : str
+        File name, e.g. ``"outcomes.csv"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    from analysis.data.io import write_table_csv
+
+    return write_table_csv(df, output_folder(folder) / name, float_format="%.6g", sort_by=[])
+
+
+def provenance_html(provenance: dict) -> str:
+    """The provenance footer of one report: run, commit, date, data SHA-256, package versions.
+
+    Every rendered report carries it (:func:`analysis.run.pipeline.render_html`), so a report e-mailed
+    on its own still says what produced it; ``reports/index.html`` repeats it per run.
+
+    Parameters
+    ----------
+    provenance : dict
+        Keys ``run``, ``git_commit``, ``date``, ``data_sha256`` (str; 64 hex characters) and
+        ``versions`` (dict of package to version). A missing or empty key is shown as
+        "not recorded", never left out.
+
+    Returns
+    -------
+    str
+        An HTML ``<footer class="analysis-provenance">`` element (values escaped).
+
+    Examples
+    --------
+    >>> html_ = provenance_html({"run": "btheb", "git_commit": "abc1234", "date": "2026-12-01",
+    ...                          "data_sha256": "0" * 64, "versions": {"pandas": "2.2.3"}})
+    >>> "commit <code>abc1234</code>" in html_ and "pandas 2.2.3" in html_
+    True
+    """
+
+    def val(key: str) -> str:
+        v = provenance.get(key)
+        return html.escape(str(v)) if v not in (None, "") else "not recorded"
+
+    versions = provenance.get("versions") or {}
+    software = ", ".join(html.escape(f"{k} {v}") for k, v in versions.items())
+    return (
+        '<footer class="analysis-provenance" style="margin-top:3em;padding-top:0.5em;'
+        'border-top:1px solid #ccc;font-size:0.85em;color:#444">'
+        f"<p><strong>Provenance.</strong> Run <code>{val('run')}</code>; "
+        f"commit <code>{val('git_commit')}</code>; date {val('date')}; "
+        f"input data SHA-256 <code>{val('data_sha256')}</code>.</p>"
+        f"<p>Software: {software or 'not recorded'}.</p></footer>"
+    )

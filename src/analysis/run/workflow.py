@@ -1,0 +1,298 @@
+"""Set-up shared by the comparison notebooks (02-04): one place to load a cohort and score it.
+
+Notebooks 01-04 all start from the same three things: the cohort, the outcome instrument and the
+outcomes table of the definitions engine (:func:`analysis.outcomes.engine.score_definitions`, the only
+producer of per-client outcomes). :func:`outcomes_for_notebook` builds them once, the same way for
+every notebook, so that every report reads the same table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.data import datasets
+from analysis.data.cohort import Cohort
+from analysis.outcomes import engine as outcomes
+from analysis.registry.instruments import Instrument, get_instrument
+
+__all__ = [
+    "NotebookData",
+    "outcomes_for_notebook",
+    "has_measure",
+    "reliability_citation",
+    "absent",
+    "format_estimate",
+    "format_pairs",
+    "format_km",
+    "say",
+]
+
+
+@dataclass(frozen=True)
+class NotebookData:
+    """What a comparison notebook starts from.
+
+    Attributes
+    ----------
+    cohort : Cohort
+    instrument : Instrument
+        The primary outcome measure's registry entry.
+    outcomes : pandas.DataFrame
+        Tidy per-client outcomes (:data:`analysis.outcomes.engine.OUTCOME_COLUMNS`) of the definitions
+        compared side by side: those in ``compare``, else those marked ``headline`` in the
+        definitions file (all scored ones when none is).
+    all_outcomes : pandas.DataFrame
+        The same table for every definition the data can express.
+    skipped : dict
+        Definition name -> why it could not be computed on this dataset.
+    definitions : tuple of dict
+        The validated definitions that were scored (name, family, label, description, source).
+    baseline : pandas.DataFrame
+        ``id``, ``severity``: every client's baseline score on the primary measure (points; NaN
+        when absent), the common severity used for severity bias and adjustment.
+    """
+
+    cohort: Cohort
+    instrument: Instrument
+    outcomes: pd.DataFrame
+    baseline: pd.DataFrame
+    all_outcomes: pd.DataFrame | None = None
+    skipped: dict | None = None
+    definitions: tuple = ()
+
+
+def outcomes_for_notebook(
+    dataset: str,
+    dataset_options: dict | None,
+    measure: str,
+    reliability: float | None = None,
+    cutoff_type: str = "a",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    post: str | float = "last",
+    definitions: str = "",
+    missing: str = "last_available",
+    compare: list | None = None,
+) -> NotebookData:
+    """Load a dataset and score every outcome definition, as each notebook needs.
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset name (:func:`analysis.data.datasets.load_dataset`).
+    dataset_options : dict or None
+        Loader options.
+    measure : str
+        Primary outcome measure (registry code, e.g. ``"bdi2"``: BDI-II, 0-63, lower is better),
+        substituted for ``"{measure}"`` in the definitions file.
+    reliability : float, optional
+        Reliability for the reliable change index on the primary measure (default: registry).
+    cutoff_type, m_functional, sd_functional
+        J&T cutoff (a, b, c or instrument) and functional norms (points) for clinically
+        significant change on the primary measure.
+    post : "last" or str or float
+        ``"last"`` or a time point (a string such as ``"8"`` is converted to a number, as the
+        notebooks' parameters are literals).
+    definitions : str
+        Path of a definitions YAML file; empty for the package's default
+        (``config/definitions.yaml``). Relative paths resolve against the project root.
+    missing : {"last_available", "locf", "bocf", "completers", "dropout_as_failure"}
+        Missing-data strategy, applied to every definition
+        (:data:`analysis.outcomes.rules.MISSING_STRATEGY_TEXT`).
+    compare : list of str, optional
+        Definitions to put side by side in :attr:`NotebookData.outcomes`.
+
+    Returns
+    -------
+    NotebookData
+
+    Raises
+    ------
+    ValueError
+        From the loader or the scoring (unknown dataset, measure or definition, bad post time
+        point, invalid definitions file naming the definition and key).
+    """
+    from analysis.registry.paths import project_root
+
+    post_rule = post if post == "last" else float(post)
+    cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
+    instrument = get_instrument(measure)
+    path = None
+    if definitions:
+        path = definitions if os.path.isabs(definitions) else project_root() / definitions
+    # the notebook's parameters govern the primary measure's J&T definitions
+    defs = outcomes.definitions_for_run(
+        measure,
+        path,
+        reliability=reliability,
+        cutoff_type=cutoff_type,
+        m_functional=m_functional,
+        sd_functional=sd_functional,
+    )
+    everything = outcomes.score_definitions(
+        cohort, defs, measure=measure, missing=missing, post=post_rule
+    )
+    scored = list(dict.fromkeys(everything["definition"]))
+    if compare:
+        unknown = sorted(set(compare) - set(scored))
+        if unknown:
+            raise ValueError(
+                f"compare names definition(s) not scored on {cohort.name!r}: {unknown}; "
+                f"scored: {scored}"
+            )
+        chosen = list(compare)
+    else:
+        chosen = [d["name"] for d in defs if d.get("headline") and d["name"] in scored] or scored
+    result = everything.loc[everything["definition"].isin(chosen)].reset_index(drop=True)
+    result.attrs = dict(everything.attrs)
+    pp = outcomes.prepost(cohort.scores, cohort.clients, measure, post=post_rule, missing=missing)
+    baseline = pd.DataFrame({"id": pp["id"], "severity": pp["baseline"]})
+    used = tuple(d for d in defs if d["name"] in scored)
+    return NotebookData(
+        cohort,
+        instrument,
+        result,
+        baseline,
+        everything,
+        dict(everything.attrs.get("skipped", {})),
+        used,
+    )
+
+
+def reliability_citation(instrument: Instrument, reliability: float | None, given: str = "") -> str:
+    """The source to print beside the reliability used for the reliable change index.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The primary measure's registry entry.
+    reliability : float or None
+        The value used (None: the registry's).
+    given : str
+        A citation the user supplied (parameter ``reliability_source``); wins when not empty.
+
+    Returns
+    -------
+    str
+        ``given``; else the registry's source when the value is the registry's (stating its
+        type and whether it is confirmed); else a plain statement that no source was given, so a
+        report never prints another instrument's citation.
+    """
+    if given:
+        return given
+    rel = instrument.reliability or {}
+    if rel and (reliability is None or abs(float(rel["value"]) - float(reliability)) < 1e-12):
+        kind = str(rel.get("type", "")).replace("_", " ")
+        flag = "confirmed" if rel.get("confirmed") else "unconfirmed"
+        return f"{rel['source']} ({kind}; {flag}; instrument registry)"
+    return (
+        f"value given for this run; no source stated (the registry's {instrument.label} value is "
+        f"{rel.get('value', 'absent')})"
+    )
+
+
+def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
+    """True when at least ``min_clients`` clients have an observed score on ``measure``."""
+    s = cohort.scores
+    obs = s.loc[(s["measure"] == measure) & s["score"].notna(), "id"]
+    return bool(obs.nunique() >= min_clients)
+
+
+def absent(what: str, cohort: Cohort, needs: str) -> str:
+    """The one sentence a notebook shows instead of a section whose data are absent.
+
+    Examples
+    --------
+    >>> absent("Alliance as a predictor", cohort, "alliance scores (wai_sr)")  # doctest: +SKIP
+    'Alliance as a predictor: not available for this dataset (btheb), which has no alliance ...'
+    """
+    return (
+        f"{what}: not available for this dataset ({cohort.name}), which has no {needs}; "
+        "this section is therefore left out."
+    )
+
+
+def format_estimate(est, low, high, digits: int = 2) -> list[str]:
+    """``"0.45 (0.30 to 0.60)"`` strings for display; ``"undefined"`` where the estimate is NaN."""
+    e, lo, hi = (pd.Series(v, dtype=float).to_numpy() for v in (est, low, high))
+    return [
+        "undefined" if pd.isna(a) else f"{a:.{digits}f} ({b:.{digits}f} to {c:.{digits}f})"
+        for a, b, c in zip(e, lo, hi, strict=True)
+    ]
+
+
+def format_pairs(pairs: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+    """Display version of :func:`analysis.compare.agreement.pairwise_agreement` (no 2x2 cell counts).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition a``, ``definition b``, ``clients in both``, ``% agree``,
+        ``kappa (95% CI)`` ("undefined" in words when a definition is constant), ``PABAK``,
+        ``McNemar p``, ``note``. With ``suppress``, pairs compared on 1-4 clients show "<5" and
+        their derived statistics "suppressed" (:func:`analysis.report.tables.suppress_small_counts`).
+    """
+    from analysis.report.tables import suppress_small_counts
+
+    out = pd.DataFrame(
+        {
+            "definition a": pairs["definition_a"].str.replace("_", " "),
+            "definition b": pairs["definition_b"].str.replace("_", " "),
+            "clients in both": pairs["n_both"],
+            "% agree": pairs["percent_agree"].round(1),
+            "kappa (95% CI)": format_estimate(
+                pairs["kappa"], pairs["kappa_ci_low"], pairs["kappa_ci_high"]
+            ),
+            "PABAK": pairs["pabak"].round(2),
+            "McNemar p": pairs["mcnemar_p"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}"),
+            "note": pairs["note"],
+        }
+    )
+    if suppress:
+        out = suppress_small_counts(
+            out, ["clients in both"], ["% agree", "kappa (95% CI)", "PABAK", "McNemar p"]
+        )
+    return out
+
+
+def say(text: str) -> None:
+    """Show one Markdown paragraph in a notebook (e.g. the sentence of an absent section)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def format_km(km: pd.DataFrame, unit: str, suppress: bool = True) -> pd.DataFrame:
+    """Display version of :func:`analysis.compare.survival.km_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition``, ``clients``, ``met``, ``dropout``, ``median (<unit>, 95% CI)`` ("not
+        reached" where the curve stays above one half), ``% met by end (KM)``; small counts
+        suppressed when ``suppress``.
+    """
+    from analysis.report.tables import suppress_small_counts
+
+    med = f"median ({unit}, 95% CI)"
+    shown = pd.DataFrame(
+        {
+            "definition": km["definition"].str.replace("_", " "),
+            "clients": km["n"],
+            "met": km["n_met"],
+            "dropout": km["n_dropout"],
+            med: [
+                s.replace("undefined", "not reached")
+                for s in format_estimate(km["median"], km["median_ci_low"], km["median_ci_high"], 1)
+            ],
+            "% met by end (KM)": (100 * km["proportion_met_end"]).round(1),
+        }
+    )
+    if suppress:
+        shown = suppress_small_counts(
+            shown, ["clients", "met", "dropout"], [med, "% met by end (KM)"], ("met", "clients")
+        )
+    return shown
