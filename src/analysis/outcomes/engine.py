@@ -67,6 +67,7 @@ def prepost(
     measure: str,
     post: str | float = "last",
     missing: str = "last_available",
+    registry: dict[str, Instrument] | None = None,
 ) -> pd.DataFrame:
     """Baseline and post score of every client on one measure.
 
@@ -84,6 +85,8 @@ def prepost(
     missing : str
         Missing-data strategy, one of :data:`analysis.outcomes.rules.MISSING_STRATEGIES` (see
         :class:`analysis.outcomes.rules.Trajectories`).
+    registry : dict, optional
+        Instrument registry (default :func:`analysis.registry.instruments.load_registry`).
 
     Returns
     -------
@@ -125,7 +128,8 @@ def prepost(
                 f"(times: {sorted(rows['time'].unique().tolist())})"
             )
         post = pt
-    m = Trajectories(scores, clients, load_registry(), missing=missing, post=post).measure(measure)
+    reg = registry if registry is not None else load_registry()
+    m = Trajectories(scores, clients, reg, missing=missing, post=post).measure(measure)
     return pd.DataFrame(
         {
             "id": clients["id"].to_numpy(),
@@ -723,6 +727,7 @@ def compare_methods(
     post: str | float = "last",
     significance_level: float = 0.05,
     missing: str = "last_available",
+    registry: dict[str, Instrument] | None = None,
 ) -> pd.DataFrame:
     """Every reliable-change method of :mod:`analysis.outcomes.clinsig` on one measure, side by side.
 
@@ -760,6 +765,9 @@ def compare_methods(
         under ``dropout_as_failure`` and ``bocf`` clients without a post score keep their
         baseline, change 0). HLM uses only observed scores, so clients whose post score is
         imputed are not evaluable under HLM.
+    registry : dict, optional
+        Instrument registry (default :func:`analysis.registry.instruments.load_registry`); pass
+        the one that holds a user's instruments.
 
     Returns
     -------
@@ -789,7 +797,7 @@ def compare_methods(
     """
     from analysis.outcomes.clinsig import RCI_METHODS
 
-    ins = get_instrument(measure)
+    ins = get_instrument(measure, registry)
     rel = reliability if reliability is not None else ins.reliability_value
     # configuration errors stop here; what the data cannot support is reported per method below
     unknown = [m for m in (methods or ()) if m not in RCI_METHODS]
@@ -806,7 +814,9 @@ def compare_methods(
     func = (ins.norms or {}).get("functional", {})
     m_f = m_functional if m_functional is not None else func.get("mean")
     sd_f = sd_functional if sd_functional is not None else func.get("sd")
-    pp = prepost(cohort.scores, cohort.clients, measure, post=post, missing=missing)
+    pp = prepost(
+        cohort.scores, cohort.clients, measure, post=post, missing=missing, registry=registry
+    )
     ok = pp["reason"] == ""
     wide = pd.DataFrame(
         {"id": pp["id"], "pre": pp["baseline"].where(ok), "post": pp["post"].where(ok)}
