@@ -165,7 +165,7 @@ def test_implement_every_notebook_end_to_end_against_hand_computation(validation
       ICC(1) with k0 for 13 therapists of 1 to 7 clients (k0 = 3.44): ANOVA gives -0.152 (the
       within-therapist mean square exceeds the between), REML its boundary 0: no therapist
       effect either way. The two estimators coincide only in balanced data; with these group
-      sizes they may differ by a few hundredths, hence the tolerance.
+      sizes they may differ, hence the tolerance (0.01; CSV values carry 6 significant digits).
     """
     import shutil
 
@@ -214,7 +214,7 @@ def test_implement_every_notebook_end_to_end_against_hand_computation(validation
     assert len(ri) == 57 and set(ri.index[ri["status"] != "not_evaluable"]) == set(base)
     assert (ri.loc[ri["status"] == "not_evaluable", "reason"] == "no baseline score").all()
     for pid in base:
-        assert math.isclose(ri.loc[pid, "change"], post[pid] - base[pid], abs_tol=1e-9), pid
+        assert math.isclose(ri.loc[pid, "change"], post[pid] - base[pid], abs_tol=5e-6), pid
     assert set(ri.index[ri["status"] == "met"]) == met
     # centred data: no definition needing an absolute level was run
     assert set(res["definition"]) == {
