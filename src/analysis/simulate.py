@@ -692,9 +692,7 @@ class _Setup:
         tw = max(3, len(str(nt)))
         self.t_ids = np.array([f"T{j:0{tw}d}" for j in range(1, nt + 1)], dtype=object)
         self.t_site = np.array([f"S{j % p.cohort.n_sites + 1}" for j in range(nt)], dtype=object)
-        self.origin = (
-            pd.Timestamp(str(p.cohort.start_date)).to_datetime64().astype("datetime64[D]")
-        )
+        self.origin = pd.Timestamp(str(p.cohort.start_date)).to_datetime64().astype("datetime64[D]")
 
     def blocks(self):
         """Yield ``(scores, clients)`` data frames, one pair per block of 50,000 clients."""
@@ -717,9 +715,7 @@ class _Setup:
 
     def _frames(self, cat: dict, lo: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         n = cat["therapist"].size
-        ids = np.array(
-            [f"C{i:0{self.width}d}" for i in range(lo + 1, lo + n + 1)], dtype=object
-        )
+        ids = np.array([f"C{i:0{self.width}d}" for i in range(lo + 1, lo + n + 1)], dtype=object)
         measures = np.array(SIMULATED_MEASURES, dtype=object)
         # built column by column, popping the arrays, so that a block stays small
         scores = pd.DataFrame({"id": ids[cat.pop("row_client")]})
@@ -915,7 +911,9 @@ def simulate_to_parquet(
                 table = pa.Table.from_pandas(df, preserve_index=False)
                 if name not in writers:
                     writers[name] = pq.ParquetWriter(
-                        d / f"{name}.parquet", table.schema, compression="zstd",
+                        d / f"{name}.parquet",
+                        table.schema,
+                        compression="zstd",
                         write_statistics=False,
                     )
                 writers[name].write_table(table, row_group_size=_ROW_GROUP)
@@ -968,9 +966,12 @@ def load_default(
     from analysis.paths import data_dir
 
     _values, _src, sha = load_params(params)
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # a new model never reads old data
-    key = (f"seed{int(seed)}_n{n_clients or 'default'}_t{n_therapists or 'default'}_"
-           f"{sha[:10]}_{code[:10]}")
+    # a new model never reads old data
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    key = (
+        f"seed{int(seed)}_n{n_clients or 'default'}_t{n_therapists or 'default'}_"
+        f"{sha[:10]}_{code[:10]}"
+    )
     folder = data_dir() / "simulated" / key
     if cache and (folder / "cohort.json").is_file():
         return read_cohort(folder)
