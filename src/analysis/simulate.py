@@ -7,8 +7,8 @@ calibrated so that NHS Talking Therapies recovery and reliable improvement, the 
 correlation, the therapist share of outcome variance, dropout, dose and the success rates of the
 Psychiatric Services 2020 comparison are reproduced (``tests/test_simulate_calibration.py``).
 
-Generative model (all clients at once, vectorised over clients; loops run over sessions only)
------------------------------------------------------------------------------------------------
+Generative model (vectorised over a block of 50,000 clients; loops run over sessions only)
+-------------------------------------------------------------------------------------------
 Client *i* of therapist *j*, session *t* = 1, 2, ..., ``max_sessions``:
 
 * Latent improvement propensity ``z_i = v_i + u_j + b_chronic * chronic_i + b_arm * armB_i +
@@ -17,14 +17,23 @@ Client *i* of therapist *j*, session *t* = 1, 2, ..., ``max_sessions``:
 * Each indicator measure *m* has a true baseline ``B_im`` (mean ``baseline_mean``, SD
   ``baseline_sd * sqrt(reliability)``; a common severity factor gives baselines correlated
   ``severity_corr``) and a client-specific asymptotic share of improvement
-  ``g_im = g_min + (1 - g_min) * expit(g_mean + g_sd * (rho_m * z_i + sqrt(1 - rho_m^2) * e_im))``
-  where ``rho_m = improvement_corr`` (a wide logit spread gives responders and non-responders).
-  More severe baselines improve proportionally less (``severity_effect`` enters ``z_i``). The
+  ``g_im = c_im + (1 - c_im) * expit(g_mean + g_sd * (rho_m * z_i + sqrt(1 - rho_m^2) * e_im))``
+  where ``rho_m = improvement_corr`` (a wide logit spread gives responders and non-responders)
+  and the floor ``c_im = min(g_min + floor_severity * s_im, floor_max)`` rises with the
+  standardised true baseline severity ``s_im``: milder clients either respond or stay put (or
+  worsen), more severe ones rarely stay unchanged and improve at least partly. With
+  ``severity_effect`` (more severe baselines respond proportionally less, entering ``z_i``) this
+  reproduces the baseline-severity pattern of Psychiatric Services 2020 71(4):312 (effect size
+  >= 0.8 favours severe baselines, SAES and remission favour milder ones, response does not
+  depend on severity, and effect size >= 0.8 is met more often than SAES >= 0.8). The
   true score moves towards the healthy mean ``H_m`` proportionally (Bone et al. 2018):
   ``true_im(t) = B_im - (B_im - H_m)^+ * g_im * f_m(t)`` with
   ``f_m(t) = 1 - exp(-max(t - 1 - lag_m, 0) / tau)`` (direction flipped for higher-is-better
   scales).
-  Functional and personal measures follow symptoms with a lag and a modest correlation.
+  Functional and personal measures follow symptoms with a lag and a modest correlation. The
+  Rathus Assertiveness Schedule (perspective 1) is recorded at start, mid and end for a subgroup
+  (``p_assertiveness``), drawn from a second random stream per block so that adding it left
+  every other measure's draws unchanged.
 * Observed score = true score + ``N(0, baseline_sd^2 * (1 - reliability))``, rounded as the
   instrument is scored (whole points; SRS to 0.1; GBO to the mean of whole-point goal ratings) and
   clipped to the instrument's range (floor and ceiling).
@@ -130,10 +139,11 @@ _DESCRIPTION = (
     "Session-by-session PHQ-9, GAD-7, WAI-SR, SRS, Goal-Based Outcomes and a coping-skill flag; "
     "WSAS, Rosenberg self-esteem, DERS-16 and general self-efficacy at start, mid and end; "
     "employment at start and end; PCL-5 in a PTSD subgroup; parent SDQ and SCORE-15 in a "
-    "child/family subgroup. Calibrated "
+    "child/family subgroup; the Rathus Assertiveness Schedule in an assertiveness subgroup. "
+    "Calibrated "
     "to NHS Talking Therapies recovery and reliable improvement, the alliance-outcome correlation "
     "(Flueckiger et al. 2018), therapist effects (Johns et al. 2019), dropout and the Psychiatric "
-    "Services 2020 71(4):312 success rates."
+    "Services 2020 71(4):312 success rates and their baseline-severity odds ratios."
 )
 
 
