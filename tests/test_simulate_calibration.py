@@ -277,3 +277,12 @@ def test_summary_detects_a_miscalibrated_cohort():
     bad = simulate_cohort({"improvement": {"g_mean": -1.0}}, n_clients=5000, seed=SEED)
     s = calibration_summary(bad)
     assert s["recovery"] < 46 and s["reliable_improvement"] < 62
+
+
+def test_order_and_odds_ratio_checks_can_fail():
+    """Without the severity-dependent floor and with the earlier narrow spread (the calibration
+    before issue 15), SAES >= 0.8 is met more often than effect size >= 0.8 and the effect-size
+    odds ratio is below 1.5: the order and odds-ratio tests above would fail."""
+    old = {"improvement": {"floor_severity": 0.0, "g_sd": 2.0, "severity_effect": -0.8}}
+    s = calibration_summary(simulate_cohort(old, n_clients=N_CLIENTS, seed=SEED, validate=False))
+    assert s["ps_saes"] > s["ps_es"] and s["ps_or_es"] < 1.5
