@@ -49,7 +49,6 @@ WITHOUT_EXAMPLES = {
     "anchor_individual",
     "anchor_individual_prepost",
     "clinical_significance_prepost",
-    "compare_methods",
     "ha_group_summary",
     "percentage_change",
     "percentage_change_prepost",

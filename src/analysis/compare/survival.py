@@ -688,4 +688,8 @@ def cox_models(
     ph = pd.DataFrame(
         ph_rows, columns=["definition", "covariate", "test_statistic", "p_value", "note"]
     )
+    # numeric even when no model was fitted (an empty frame's columns would be object)
+    coef = coef.astype({c: float for c in ("hazard_ratio", "ci_low", "ci_high", "p_value")})
+    coef = coef.astype({"n": int, "n_met": int})
+    ph = ph.astype({"test_statistic": float, "p_value": float})
     return coef, ph

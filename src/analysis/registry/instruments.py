@@ -16,9 +16,11 @@ User instruments
     User files reach every part of the package through :func:`load_registry`: the default
     registry is the package's plus the files named in the environment variable
     ``ANALYSIS_INSTRUMENTS`` (absolute paths separated by ``os.pathsep``). A runs file names them
-    (``instruments:`` at its top level or in a run's ``dataset_options``); the main job and the
-    ``file`` dataset loader put them there (:func:`activate_instruments`), so the readers, the
-    schema, the definitions and the notebooks' kernels all see the same registry.
+    (``instruments:`` at its top level or in a run's ``dataset_options``); the main job puts them
+    there for the duration of a run (:func:`using_instruments`), so the notebooks' kernels it
+    starts see the same registry. In process nothing is global: the ``file`` dataset loader lists
+    the files in the cohort's ``meta["instruments"]`` and whoever scores the cohort builds its
+    registry with ``load_registry(instruments=cohort.meta["instruments"])``.
 """
 
 from __future__ import annotations
