@@ -22,7 +22,7 @@ import tempfile
 
 _GENERATE = r"""
 import sys
-from analysis.data.io import write_cohort
+from analysis.data.store import write_cohort
 from analysis.data.simulate import simulate_cohort
 n, out = int(sys.argv[1]), sys.argv[2]
 # longer courses than the default cohort (about 12 sessions per client; issue 5 item 5)

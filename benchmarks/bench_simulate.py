@@ -15,7 +15,7 @@ import tempfile
 
 _CHILD = r"""
 import json, resource, sys, time
-from analysis.data.io import write_cohort
+from analysis.data.store import write_cohort
 from analysis.data.simulate import simulate_cohort
 n, out = int(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()

@@ -231,13 +231,13 @@ def load_simulated(**options: Any) -> Cohort:
 
 
 def _load_file(**spec: Any) -> Cohort:
-    from analysis.data import io
+    from analysis.data import readers
     from analysis.registry import instruments
 
     # user instruments named by the spec join this process's registry (and its kernels'), so the
     # outcome definitions and notebooks that follow know the measure codes the reader accepted
     instruments.activate_instruments(spec.get("instruments"))
-    cohort, quarantine = io.read_cohort_file(spec)
+    cohort, quarantine = readers.read_cohort_file(spec)
     # the row account travels with the cohort, so every report can state it
     return replace(
         cohort,
@@ -251,9 +251,10 @@ def _load_file(**spec: Any) -> Cohort:
 
 
 def _load_cohort_dir(path: str) -> Cohort:
-    from analysis.data import io
+    from analysis.data import store
+    from analysis.registry.paths import resolve_path
 
-    return io.read_cohort(io.resolve_path(path))
+    return store.read_cohort(resolve_path(path))
 
 
 DATASETS: dict[str, Callable[..., Cohort]] = {
@@ -272,11 +273,11 @@ def load_dataset(name: str, /, **options: Any) -> Cohort:
     ----------
     name : {"btheb", "help", "simulated", "file", "cohort_dir"}
         ``file`` reads a user's export; ``options`` is then the reader specification (see
-        :func:`analysis.data.io.read_cohort_file`); the user instrument files its ``instruments``
+        :func:`analysis.data.readers.read_cohort_file`); the user instrument files its ``instruments``
         names become part of this process's registry
         (:func:`analysis.registry.instruments.activate_instruments`). ``cohort_dir`` reads a cohort
         written by
-        :func:`analysis.data.io.write_cohort` (option ``path``).
+        :func:`analysis.data.store.write_cohort` (option ``path``).
     **options
         Passed to the loader.
 

@@ -5,7 +5,7 @@ data in ``config/scoring.yaml``, each with its source and a ``confirmed`` flag. 
 never counted as 0: with up to ``max_missing`` blanks the total is prorated from the answered
 items, with more it is not computed (NaN, an explicitly missing assessment). Item values outside
 the instrument's item range, or not whole numbers, are rejected with a :class:`ValueError`
-naming rows and columns; the reader in :mod:`analysis.data.io` uses :func:`item_problems` to
+naming rows and columns; the reader in :mod:`analysis.data.readers` uses :func:`item_problems` to
 quarantine such rows instead.
 """
 

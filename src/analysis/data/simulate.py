@@ -69,8 +69,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.special import expit, logit
 
 from analysis.data.cohort import Cohort
-from analysis.data.io import read_cohort, write_cohort
 from analysis.data.schema import validate_clients, validate_scores
+from analysis.data.store import read_cohort, write_cohort
 from analysis.registry.instruments import Instrument, load_registry
 from analysis.registry.paths import CONFIG_DIR
 
@@ -855,7 +855,7 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = write_cohort(cohort, args.out)  # analysis.data.io
+    out = write_cohort(cohort, args.out)  # analysis.data.store
     print(
         f"SIMULATED cohort: {cohort.n_clients} clients, {len(cohort.scores)} score rows, "
         f"seed {args.seed} -> {out}"

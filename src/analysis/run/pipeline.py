@@ -339,13 +339,13 @@ def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
                 f"{where}.dataset_options.path",
                 "a run of dataset 'file' needs the path of the export",
             )
-        from analysis.data.io import resolve_path
+        from analysis.registry.paths import resolve_path
 
         if not resolve_path(path).is_file():
             raise _params.ParameterError(
                 f"{where}.dataset_options.path", f"no such file: {resolve_path(path)}"
             )
-        from analysis.data.io import read_cohort_file
+        from analysis.data.readers import read_cohort_file
 
         try:  # read it now: a bad export stops the job before any notebook starts
             cohort, q = read_cohort_file(cfg["dataset_options"])
@@ -741,9 +741,9 @@ def _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label
         n_clients=cohort.n_clients,
     )
     if cfg["dataset"] == "file":  # a user's export: the quarantined records go beside the report
-        from analysis.data import io
+        from analysis.data import readers
 
-        _, quarantine = io.read_cohort_file(cfg["dataset_options"])
+        _, quarantine = readers.read_cohort_file(cfg["dataset_options"])
         quarantine.to_csv(out_dir / "quarantine.csv")
         info["input_account"] = quarantine.account()
         info["input_reading"] = quarantine.reading  # encoding, delimiter, decimal mark used
