@@ -17,17 +17,10 @@ The public API is re-exported here; ``from analysis import clinical_significance
 """
 
 from analysis.data.cohort import Cohort
-from analysis.outcomes.clinsig import (
-    anchor_group,
-    anchor_individual,
-    anchor_individual_prepost,
-    clinical_significance,
-    clinical_significance_prepost,
-    ha_group_summary,
-    percentage_change,
-    percentage_change_prepost,
-    summarise_categories,
-)
+from analysis.outcomes.anchor import anchor_group, anchor_individual, anchor_individual_prepost
+from analysis.outcomes.clinsig import clinical_significance, summarise_categories
+from analysis.outcomes.distribution import clinical_significance_prepost, ha_group_summary
+from analysis.outcomes.percentage import percentage_change, percentage_change_prepost
 from analysis.outcomes.engine import compare_methods, score_definitions, score_outcomes
 
 __all__ = [

@@ -767,11 +767,8 @@ def compare_methods(
     ValueError
         As :func:`analysis.outcomes.clinsig.clinical_significance` (e.g. reliability outside (0, 1)).
     """
-    from analysis.outcomes.clinsig import (
-        RCI_METHODS,
-        clinical_significance,
-        clinical_significance_prepost,
-    )
+    from analysis.outcomes.clinsig import clinical_significance
+    from analysis.outcomes.distribution import RCI_METHODS, clinical_significance_prepost
 
     ins = get_instrument(measure)
     rel = reliability if reliability is not None else ins.reliability_value
