@@ -77,11 +77,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from analysis.data.cohort import Cohort
 from analysis.data.quarantine import Quarantine
 from analysis.data.schema import validate_clients, validate_scores
+from analysis.registry.config import load_yaml
 from analysis.registry.instruments import Instrument, load_registry
 from analysis.registry.paths import resolve_path
 
@@ -134,12 +134,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     ValueError
         If the file does not hold a mapping.
     """
-    p = Path(path)
-    with p.open(encoding="utf-8") as fh:
-        spec = yaml.safe_load(fh)
-    if not isinstance(spec, dict):
-        raise ValueError(f"{p}: a reader spec must be a YAML mapping, got {type(spec).__name__}")
-    return spec
+    return load_yaml(path, what="reader spec")
 
 
 def _format_of(path: Path, fmt: str | None) -> str:

@@ -64,13 +64,13 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.special import expit, logit
 
 from analysis.data.cohort import Cohort
 from analysis.data.schema import validate_clients, validate_scores
 from analysis.data.store import read_cohort, write_cohort
+from analysis.registry.config import ConfigError, load_yaml
 from analysis.registry.instruments import Instrument, load_registry
 from analysis.registry.paths import CONFIG_DIR
 
@@ -325,17 +325,11 @@ def _merge(base: dict, override: dict, path: str) -> dict:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        with Path(path).open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
+        return load_yaml(path, what="parameter file")
     except FileNotFoundError:
         raise ParameterError(f"parameter file {path} does not exist") from None
-    except yaml.YAMLError as err:
-        raise ParameterError(f"parameter file {path} is not valid YAML: {err}") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ParameterError(f"parameter file {path}: expected a mapping at the top level")
-    return raw
+    except ConfigError as err:  # syntax, a key given twice, a top level that is not a mapping
+        raise ParameterError(str(err)) from None
 
 
 @lru_cache(maxsize=1)

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from analysis.registry.config import ConfigError, load_yaml
 from analysis.registry.paths import CONFIG_DIR, cache_by_file
 
 __all__ = [
@@ -332,13 +332,9 @@ def _parse(code: str, entry: Any, path: Path) -> Instrument:
 
 
 def _read_entries(p: Path) -> dict:
-    with p.open(encoding="utf-8") as fh:
-        try:
-            raw = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{p}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("instruments"), dict):
-        raise ValueError(
+    raw = load_yaml(p, what="instrument file", top_key="instruments")
+    if not isinstance(raw["instruments"], dict):
+        raise ConfigError(
             f"{p}: expected a top-level mapping with key 'instruments' (a mapping of measure "
             "code -> entry)"
         )

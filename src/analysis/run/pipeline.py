@@ -153,20 +153,11 @@ def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
         ``parameters`` is not a mapping, or a user instrument file is missing or invalid.
     """
     from analysis.data.datasets import DATASETS
+    from analysis.registry.config import load_yaml
     from analysis.registry.instruments import instrument_files, load_user_instruments
 
     p = Path(path) if path else DEFAULT_RUNS
-    with p.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
-    if not isinstance(raw, dict):
-        raise ValueError(
-            f"{p}: the top level must be a mapping with a 'runs' mapping, got {type(raw).__name__}"
-        )
-    extra = sorted(set(map(str, raw)) - {"runs", "instruments"})
-    if extra:
-        raise ValueError(
-            f"{p}: unknown top-level key(s) {extra}; expected 'runs' (and optionally 'instruments')"
-        )
+    raw = load_yaml(p, what="runs file", allowed_keys=["runs", "instruments"])
     top = raw.get("instruments")
     try:
         if isinstance(top, dict):  # the entries themselves: this file is an instrument file
