@@ -324,6 +324,18 @@ def pairwise_agreement(
     or percentages. Psychometrika 12(2):153-157.
     Fagerland M.W., Lydersen S. & Laake P. (2013) The McNemar test for binary matched-pairs data:
     mid-p and asymptotic are better than exact conditional. BMC Med Res Methodol 13:91.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = pd.DataFrame({"id": list(range(8)) * 2, "definition": ["A"] * 8 + ["B"] * 8,
+    ...                     "status": ["met"] * 3 + ["not_met"] * 3 + ["met", "not_met"]
+    ...                     + ["met"] * 2 + ["not_met"] * 4 + ["met", "not_met"]})
+    >>> res = pairwise_agreement(out)
+    >>> res[["both_met", "only_a", "only_b", "neither"]].values.tolist()
+    [[3, 1, 0, 4]]
+    >>> float(res["kappa"].iloc[0])  # p_o = 7/8, p_e = .5 * .375 + .5 * .625 = .5: (7/8 - .5) / .5
+    0.75
     """
     wide = success_indicators(outcomes)
     fam = (

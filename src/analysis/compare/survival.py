@@ -370,6 +370,14 @@ def km_summary(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.0
     Kaplan E.L. & Meier P. (1958) J Am Stat Assoc 53(282):457-481.
     Brookmeyer R. & Crowley J. (1982) A confidence interval for the median survival time.
     Biometrics 38(1):29-41.
+
+    Examples
+    --------
+    >>> tte = pd.DataFrame({"definition": "A", "duration": [2, 4, 4, 6, 8, 8.0],
+    ...                     "event": [1, 1, 0, 1, 0, 0], "event_type": [1, 1, 0, 1, 0, 0]})
+    >>> res = km_summary(tte)  # S(6) = 5/6 * 4/5 * 2/3 = 4/9, so 1 - 4/9 met by the end
+    >>> float(res["median"].iloc[0]), round(float(res["proportion_met_end"].iloc[0]), 3)
+    (6.0, 0.556)
     """
     rows = []
     for d, sub in _groups(tte, duration):

@@ -289,6 +289,12 @@ def load_dataset(name: str, /, **options: Any) -> Cohort:
     ------
     ValueError
         For an unknown name (the message lists the known ones).
+
+    Examples
+    --------
+    >>> c = load_dataset("simulated", n_clients=30, seed=1)
+    >>> c.n_clients, c.simulated
+    (30, True)
     """
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset {name!r}; known datasets: {sorted(DATASETS)}")

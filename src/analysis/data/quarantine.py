@@ -72,6 +72,16 @@ class Quarantine:
         How the file was read: ``encoding`` and ``delimiter`` of a CSV file (given or detected,
         and how), ``decimal`` (the decimal mark numbers were read with), and the same for a
         client file (keys prefixed ``client file``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame([{"source": "a.csv", "row": 3, "column": "score",
+    ...                       "reason": "non_numeric_score", "detail": "", "id": "c1",
+    ...                       "time": "0", "measure": "phq9", "value": "x"}])
+    >>> q = Quarantine(rows, rows_in=10, rows_kept=9, lines_in=10, source="a.csv")
+    >>> q.account(), q.balanced
+    ('rows in 10 = kept 9 + quarantined 1', True)
     """
 
     rows: pd.DataFrame

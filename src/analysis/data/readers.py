@@ -1100,7 +1100,7 @@ def read_cohort_file(
     *,
     root: str | Path | None = None,
 ) -> tuple[Cohort, Quarantine]:
-    """Read a clinic export into a validated cohort, quarantining what cannot be used.
+    r"""Read a clinic export into a validated cohort, quarantining what cannot be used.
 
     Parameters
     ----------
@@ -1130,6 +1130,18 @@ def read_cohort_file(
         If the file cannot be read at all: unknown format or spec key, a column named in the spec
         missing from the file, a bad client table (duplicate ids, unknown end_reason). The message
         names the file and the column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "clinic.csv"
+    >>> _ = f.write_text("client,session,PHQ9\nc1,0,18\nc1,8,9\nc2,0,31\nc2,8,x\n")
+    >>> cohort, q = read_cohort_file({"path": str(f), "measure": "phq9",
+    ...     "columns": {"id": "client", "time": "session", "score": "PHQ9"}})
+    >>> q.account()  # the PHQ-9 ranges 0-27: 31 is out of range, x is not a number
+    'rows in 4 = kept 2 + quarantined 2'
+    >>> q.rows[["row", "reason", "value"]].values.tolist()  # CSV lines (the header is line 1)
+    [[4, 'out_of_range', '31'], [5, 'non_numeric_score', 'x']]
     """
     if not isinstance(spec, dict) or "path" not in spec:
         raise ValueError("spec must be a mapping with at least 'path'")

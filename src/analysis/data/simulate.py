@@ -665,6 +665,12 @@ def simulate_cohort(
         (0, 1), an unknown measure or key, or another value outside its range.
     TypeError
         If ``seed`` is not an integer.
+
+    Examples
+    --------
+    >>> c = simulate_cohort(n_clients=20, seed=1)
+    >>> c.n_clients, c.simulated, "phq9" in c.measures
+    (20, True, True)
     """
     values, src, sha = load_params(params)
     if n_clients is not None:

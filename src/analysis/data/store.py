@@ -46,6 +46,16 @@ def write_table_csv(
     -------
     pathlib.Path
         The file written (UTF-8, ``\\n`` line ends, NaN as an empty cell).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> print(write_table_csv(pd.DataFrame({"id": [2, 1], "x": [0.5, 1 / 3]}), p).read_text(), end="")
+    id,x
+    1,0.333333
+    2,0.500000
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
@@ -108,6 +118,18 @@ def write_cohort(cohort: Cohort, directory: str | Path) -> Path:
     ------
     TypeError
         If ``cohort.meta`` holds a value JSON cannot store.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from analysis.data.cohort import Cohort
+    >>> scores = pd.DataFrame({"id": ["a", "a", "b"], "time": [1.0, 2.0, 1.0],
+    ...                        "measure": "phq9", "score": [14.0, 8.0, 17.0]})
+    >>> cohort = Cohort(scores, pd.DataFrame({"id": ["a", "b"]}), name="demo")
+    >>> folder = write_cohort(cohort, pathlib.Path(tempfile.mkdtemp()) / "demo")
+    >>> sorted(f.name for f in folder.iterdir())
+    ['clients.parquet', 'cohort.json', 'scores.parquet']
     """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
@@ -145,6 +167,19 @@ def read_cohort(
         If one of the three files is missing.
     ValueError
         If the tables fail :func:`analysis.data.schema.validate_scores` / ``validate_clients``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from analysis.data.cohort import Cohort
+    >>> scores = pd.DataFrame({"id": ["a", "a", "b"], "time": [1.0, 2.0, 1.0],
+    ...                        "measure": "phq9", "score": [14.0, 8.0, 17.0]})
+    >>> cohort = Cohort(scores, pd.DataFrame({"id": ["a", "b"]}), name="demo")
+    >>> folder = write_cohort(cohort, pathlib.Path(tempfile.mkdtemp()) / "demo")
+    >>> back = read_cohort(folder)
+    >>> back.name, back.n_clients, back.scores["score"].tolist()
+    ('demo', 2, [14.0, 8.0, 17.0])
     """
     d = Path(directory)
     for f in ("scores.parquet", "clients.parquet", "cohort.json"):

@@ -101,6 +101,14 @@ def anchor_individual(
     -----
     R ``calc_anchor.cs_anchor_individual_within``: improved ``s * change >= MID_imp``,
     deteriorated ``s * change <= -MID_det``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3], "time": [0, 1] * 3,
+    ...                   "score": [20, 8, 22, 21, 15, 14]})
+    >>> anchor_individual(d, mid_improvement=5)["category"].tolist()  # changes -12, -1, -1
+    ['improved', 'unchanged', 'unchanged']
     """
     s = _check_direction(better_is)
     _check_mid(mid_improvement, mid_deterioration)
@@ -118,8 +126,35 @@ def anchor_individual_prepost(
     post: str = "post",
     group: str | None = None,
 ) -> pd.DataFrame:
-    """:func:`anchor_individual` on a wide per-client table (one row per client, columns
-    ``id``, ``pre``, ``post`` in score points). Same result columns and errors, no reshaping."""
+    """:func:`anchor_individual` on a wide per-client table: a thin adapter, same computation.
+
+    Parameters
+    ----------
+    prepost : pandas.DataFrame
+        One row per client with columns ``id``, ``pre``, ``post`` (score points; names set by the
+        keywords). Not modified.
+    mid_improvement, mid_deterioration, better_is, group
+        As in :func:`anchor_individual`.
+    id, pre, post : str
+        Column names in ``prepost``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`anchor_individual` (no reshaping).
+
+    Raises
+    ------
+    ValueError
+        As :func:`anchor_individual`, and for a duplicated client id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20.0, 22, 15], "post": [8.0, 21, 14]})
+    >>> anchor_individual_prepost(pp, mid_improvement=5)["category"].tolist()
+    ['improved', 'unchanged', 'unchanged']
+    """
     s = _check_direction(better_is)
     _check_mid(mid_improvement, mid_deterioration)
     pp, ok, reason = _from_prepost(prepost, id, pre, post, group)
@@ -185,6 +220,17 @@ def anchor_group(
     threshold" by direction and, when higher is better, omits the "not significant" check (a CI
     containing 0 there can fall through to NA); this function applies the lower-is-better rule
     mirrored, so both directions classify alike.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"id": list(range(1, 7)) * 2, "time": [0] * 6 + [1] * 6,
+    ...                   "score": [20, 22, 15, 18, 25, 19, 8, 21, 14, 10, 12, 18]})
+    >>> res = anchor_group(d, mid_improvement=3)  # mean change -6, paired-t CI -12.01 to 0.01
+    >>> res[["difference", "lower", "upper"]].round(2).values.tolist()
+    [[-6.0, -12.01, 0.01]]
+    >>> res["category"].tolist()  # the interval contains 0
+    ['Statistically not significant']
     """
     s = _check_direction(better_is)
     if mid_improvement is None or not float(mid_improvement) > 0:

@@ -286,6 +286,15 @@ def summarise_categories(
     ------
     ValueError
         If ``column`` or ``group`` is not in ``result``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"id": list(range(1, 7)) * 2, "time": [0] * 6 + [1] * 6,
+    ...                   "score": [20, 22, 15, 18, 25, 19, 8, 21, 14, 10, 12, 18]})
+    >>> res = clinical_significance(d, reliability=0.8, cutoff_type="a")
+    >>> summarise_categories(res)[["level", "n", "percent"]].values.tolist()
+    [['recovered', 3, 50.0], ['improved', 0, 0.0], ['unchanged', 3, 50.0], ['deteriorated', 0, 0.0], ['harmed', 0, 0.0]]
     """
     _check_columns(result, [column, group, "evaluable"])
     if levels is None:

@@ -644,6 +644,14 @@ def clinical_significance_prepost(
     ------
     ValueError
         As :func:`clinical_significance`, and for a duplicated client id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20.0, 22, 15], "post": [8.0, 21, 14]})
+    >>> res = clinical_significance_prepost(pp, reliability=0.8)
+    >>> res["reliable_change"].tolist()  # as clinical_significance on the same data in long form
+    ['improved', 'unchanged', 'unchanged']
     """
     return _distribution_change(
         prepost,
@@ -869,6 +877,16 @@ def ha_group_summary(result: pd.DataFrame, group: str | None = None) -> pd.DataF
     (SD_change sqrt(r_dd))`` and ``z_functional = (cutoff - M_post) / (SD_post sqrt(r_post))``;
     the proportion is ``Phi(z)`` when lower is better and ``1 - Phi(z)`` when higher is better
     (R ``create_summary_table.cs_combined``; Hageman & Arrindell 1999).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"id": list(range(1, 7)) * 2, "time": [0] * 6 + [1] * 6,
+    ...                   "score": [20, 22, 15, 18, 25, 19, 8, 21, 14, 10, 12, 18]})
+    >>> from analysis.outcomes.clinsig import clinical_significance
+    >>> res = clinical_significance(d, reliability=0.8, rci_method="HA", cutoff_type="a")
+    >>> ha_group_summary(res).round(3).values.tolist()
+    [['changed', 0.871], ['functional', 0.488]]
     """
     info = result.attrs.get("clinsig", {})
     if info.get("method") != "HA" or info.get("cutoff") is None:

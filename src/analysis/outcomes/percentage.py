@@ -88,6 +88,17 @@ def percentage_change(
     -pct_deterioration``, and ``pre == post`` is unchanged. For ``pre == 0`` and ``post != 0``
     the ratio is infinite; R marks such a client improved whenever ``post > 0`` (and, when lower
     is better, also deteriorated); here the sign of the change decides instead.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3], "time": [0, 1] * 3,
+    ...                   "score": [20, 8, 22, 21, 15, 14]})
+    >>> res = percentage_change(d, pct_improvement=0.5)  # 50 % reduction or more
+    >>> res["pct_change"].round(3).tolist()  # (8 - 20) / 20 = -0.6
+    [-0.6, -0.045, -0.067]
+    >>> res["category"].tolist()
+    ['improved', 'unchanged', 'unchanged']
     """
     s = _check_direction(better_is)
     _check_pct(pct_improvement, pct_deterioration)
@@ -105,9 +116,36 @@ def percentage_change_prepost(
     post: str = "post",
     group: str | None = None,
 ) -> pd.DataFrame:
-    """:func:`percentage_change` on a wide per-client table (one row per client, columns
-    ``id``, ``pre``, ``post`` in score points; names set by the keywords). Same result columns
-    and errors; no reshaping, so it scores 10^6 clients in a fraction of a second."""
+    """:func:`percentage_change` on a wide per-client table: a thin adapter, same computation.
+
+    Parameters
+    ----------
+    prepost : pandas.DataFrame
+        One row per client with columns ``id``, ``pre``, ``post`` (score points; names set by the
+        keywords). Not modified.
+    pct_improvement, pct_deterioration, better_is, group
+        As in :func:`percentage_change`.
+    id, pre, post : str
+        Column names in ``prepost``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`percentage_change`. No reshaping, so it scores 10^6 clients in a fraction of a
+        second.
+
+    Raises
+    ------
+    ValueError
+        As :func:`percentage_change`, and for a duplicated client id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20.0, 22, 15], "post": [8.0, 21, 14]})
+    >>> percentage_change_prepost(pp, pct_improvement=0.5)["category"].tolist()
+    ['improved', 'unchanged', 'unchanged']
+    """
     s = _check_direction(better_is)
     _check_pct(pct_improvement, pct_deterioration)
     pp, ok, reason = _from_prepost(prepost, id, pre, post, group)

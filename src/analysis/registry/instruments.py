@@ -536,6 +536,12 @@ def load_registry(
         without both mean and SD. The message names the file, the instrument and the key
         (e.g. ``instrument 'phq9', key 'reliability.value'``). User files add the errors of
         :func:`load_user_instruments`.
+
+    Examples
+    --------
+    >>> reg = load_registry()
+    >>> "phq9" in reg, reg["gad7"].max
+    (True, 21.0)
     """
     if path is not None:
         if instruments:
@@ -606,6 +612,12 @@ def get_instrument(measure: str, registry: dict[str, Instrument] | None = None) 
     ------
     ValueError
         If the code is not in the registry (the message lists the known codes).
+
+    Examples
+    --------
+    >>> phq9 = get_instrument("phq9")
+    >>> phq9.min, phq9.max, phq9.better_is, phq9.cutoff["value"]
+    (0.0, 27.0, 'lower', 10)
     """
     reg = registry if registry is not None else load_registry()
     try:
