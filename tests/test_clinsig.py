@@ -1,4 +1,6 @@
-"""Tests of analysis.outcomes.clinsig against the R package clinicalsignificance and hand calculations.
+"""Tests of the reliable-change families (analysis.outcomes.clinsig and the modules it calls).
+
+Checked against the R package clinicalsignificance and hand calculations.
 
 Golden values: the R package's test snapshots (``tests/testthat/_snaps/*.md``) and README for
 ``claus_2020`` (HAM-D, pre = 1, post = 4, 40 complete cases, reliability 0.80; combined with

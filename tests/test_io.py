@@ -439,4 +439,5 @@ def test_duplicate_client_names_the_client_file_and_its_lines(tmp_path):
         read_cohort_file({"path": str(tmp_path / "s.csv"),
                           "clients": {"path": str(tmp_path / "c.csv")}})
     msg = str(exc.value)
-    assert msg.startswith(str(tmp_path / "c.csv")) and "\n  2  a  CBT" in msg and "\n  4  a  TAU" in msg
+    assert msg.startswith(str(tmp_path / "c.csv"))
+    assert "\n  2  a  CBT" in msg and "\n  4  a  TAU" in msg

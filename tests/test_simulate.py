@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.data.store import read_cohort, write_cohort
 from analysis.data.schema import validate_scores
 from analysis.data.simulate import (
     DEFAULT_PARAMS,
@@ -20,6 +19,7 @@ from analysis.data.simulate import (
     main,
     simulate_cohort,
 )
+from analysis.data.store import read_cohort, write_cohort
 from analysis.registry.instruments import load_registry
 
 SEED = 11

@@ -1,10 +1,11 @@
 """Do the definitions agree? Kappa, PABAK, McNemar, overlap, family disagreement, severity bias.
 
-Every function takes the outcomes table (:data:`analysis.outcomes.engine.OUTCOME_COLUMNS`, produced by
-:func:`analysis.outcomes.engine.score_definitions`) and works on its columns only, never on particular
-definition names, so it serves any set of definitions. A client enters a pairwise comparison only
-when evaluable (``met`` or ``not_met``) under both definitions of the pair. Nothing here returns client
-identifiers except :func:`success_indicators`, whose rows are for further computation, not display.
+Every function takes the outcomes table (:data:`analysis.outcomes.engine.OUTCOME_COLUMNS`, produced
+by :func:`analysis.outcomes.engine.score_definitions`) and works on its columns only, never on
+particular definition names, so it serves any set of definitions. A client enters a pairwise
+comparison only when evaluable (``met`` or ``not_met``) under both definitions of the pair. Nothing
+here returns client identifiers except :func:`success_indicators`, whose rows are for further
+computation, not display.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How fast is each definition met? Time to first success, Kaplan-Meier, competing risks, Cox.
 
-The starting point is the outcomes table (:func:`analysis.outcomes.engine.score_definitions`), the only
-producer of per-client outcomes: every evaluable client x definition becomes one time-to-event
+The starting point is the outcomes table (:func:`analysis.outcomes.engine.score_definitions`), the
+only producer of per-client outcomes: every evaluable client x definition becomes one time-to-event
 record from the client's own ``baseline_time`` to the event (``met_time``, sustained success, by
 default; or ``first_met_time``) or to the post time (censored). Dropout ends follow-up: it is
 censoring for Kaplan-Meier and a competing event for the Aalen-Johansen cumulative incidence; a

@@ -273,8 +273,8 @@ def load_dataset(name: str, /, **options: Any) -> Cohort:
     ----------
     name : {"btheb", "help", "simulated", "file", "cohort_dir"}
         ``file`` reads a user's export; ``options`` is then the reader specification (see
-        :func:`analysis.data.readers.read_cohort_file`); the user instrument files its ``instruments``
-        names become part of this process's registry
+        :func:`analysis.data.readers.read_cohort_file`); the user instrument files its
+        ``instruments`` names become part of this process's registry
         (:func:`analysis.registry.instruments.activate_instruments`). ``cohort_dir`` reads a cohort
         written by
         :func:`analysis.data.store.write_cohort` (option ``path``).

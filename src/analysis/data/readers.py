@@ -1,10 +1,11 @@
-"""Readers: a clinic export (CSV, Excel, Parquet, SPSS, Stata) to a Cohort and a Quarantine.
+r"""Readers: a clinic export (CSV, Excel, Parquet, SPSS, Stata) to a Cohort and a Quarantine.
 
 Input is never lost. :func:`read_cohort_file` reads a clinic export (CSV, Excel, Parquet, SPSS
 ``.sav``, Stata ``.dta``; long or wide) through a declared column mapping (a ``spec``, the YAML-able
 mapping a run configuration carries) and splits the score records into those kept (a validated
-:class:`~analysis.data.cohort.Cohort`) and those quarantined (a :class:`Quarantine`, each with its source
-row number and a reason). The account ``rows_in = rows_kept + rows_quarantined`` always holds.
+:class:`~analysis.data.cohort.Cohort`) and those quarantined (a :class:`Quarantine`, each with its
+source row number and a reason). The account ``rows_in = rows_kept + rows_quarantined`` always
+holds.
 
 A *record* is one score: in a long file one line; in a wide file one line x one score column (every
 cell of an unmapped column is a record too, quarantined as ``unmapped_column``). The *row* reported
@@ -23,14 +24,16 @@ outside the recode map stop with an error naming the file, the lines and the val
 
 Spec keys (all optional but ``path``)::
 
-    path: data/clinic.csv        # relative paths resolve against analysis.registry.paths.project_root()
+    path: data/clinic.csv        # relative paths resolve against the project root
+                                 #   (analysis.registry.paths.project_root())
     format: csv                  # csv, excel, parquet, spss, stata; inferred from the suffix
     encoding: cp1252             # CSV: utf-8, utf-8-sig, cp1252, latin-1; default detected
     sep: ";"                     # CSV: delimiter (one character or 'tab'); default sniffed
     decimal: ","                 # decimal mark of scores and times: '.' or ','; default '.'
                                  #   (a semicolon file accepts both unless this is given)
     instruments: my_instruments.yaml   # user instrument file(s) adding measure codes
-                                 #   (see analysis.registry.instruments; relative to the project root)
+                                 #   (see analysis.registry.instruments; relative to the
+                                 #   project root)
     layout: long                 # long | wide
     sheet: Sheet1                # Excel sheet name or 0-based index
     header_row: 1                # line (CSV) or sheet row (Excel) holding the header, 1-based
@@ -43,9 +46,9 @@ Spec keys (all optional but ``path``)::
     measure_map: {PHQ9: phq9}    # recode measure labels to registry codes
     time_map: {pre: 0, 2m: 2}    # recode time labels to numbers
     wide: {bdi.pre: {measure: bdi2, time: 0}, ...}            # explicit wide mapping, or
-    wide: {pattern: '^(?P<measure>phq9)_s(?P<time>\\d+)$'}    # regex with named groups
+    wide: {pattern: '^(?P<measure>phq9)_s(?P<time>\d+)$'}    # regex with named groups
     ignore: [age, sex]           # columns of a wide file that are neither scores nor client data
-    ignore_pattern: '\\.rater$'
+    ignore_pattern: '\.rater$'
     clients: {path: clients.csv, columns: {arm: group, therapist: th}, recode: {arm: {1: CBT}}}
                                  # id: the client file's id column (default: the scores
                                  #   mapping's id column, else 'id'); encoding, sep as above;
@@ -204,8 +207,9 @@ def _decode(raw: bytes, p: Path, encoding: str | None) -> tuple[str, str, str]:
 
 
 def _sniff(text: str, p: Path) -> tuple[str, str]:
-    """The delimiter of a CSV text: csv.Sniffer on a sample, else the most frequent candidate
-    in the first line. Returns the delimiter and a note.
+    """The delimiter of a CSV text, and a note saying how it was found.
+
+    csv.Sniffer on a sample, else the most frequent candidate in the first line.
     """
     sample = text[:_SNIFF_CHARS]
     if len(text) > _SNIFF_CHARS:  # whole lines only
@@ -233,8 +237,9 @@ def _show_sep(sep: str) -> str:
 def _read_csv(
     p: Path, header_row: int, encoding: str | None, sep: str | None
 ) -> tuple[pd.DataFrame, pd.Series, dict[str, Any]]:
-    """Parse a CSV with Python's csv module: every value as text, every record with the
-    PHYSICAL line on which it starts (a quoted line break inside a value counts).
+    """Parse a CSV with Python's csv module, keeping the line on which each record starts.
+
+    Every value is text; the line is PHYSICAL (a quoted line break inside a value counts).
     """
     text, enc, enc_how = _decode(p.read_bytes(), p, encoding)
     if sep is None:
@@ -325,8 +330,10 @@ def _read_csv(
 
 
 def _header_names(raw: list[Any], p: Path, where: str) -> list[str]:
-    """Column names as written, stripped; a blank name becomes '(unnamed column N)'; duplicate
-    names stop with an error naming them and their positions (pandas would rename them).
+    """Column names as written, stripped.
+
+    A blank name becomes '(unnamed column N)'; duplicate names stop with an error naming them and
+    their positions (pandas would rename them).
     """
     names = []
     for i, v in enumerate(raw, 1):
@@ -524,8 +531,10 @@ _COMMA_NUMBER = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
 
 
 def _to_number(s: pd.Series, decimal: str) -> pd.Series:
-    """Numbers from raw cells. ``decimal`` is ``"."``, ``","`` (strict: a value with a ``.`` is
-    not a number) or ``"auto"`` (a semicolon file without ``decimal``: ``12,5`` and ``12.5`` are
+    """Numbers from raw cells.
+
+    ``decimal`` is ``"."``, ``","`` (strict: a value with a ``.`` is not a number) or
+    ``"auto"`` (a semicolon file without ``decimal``: ``12,5`` and ``12.5`` are
     both read as 12.5).
     """
     if decimal == "." or s.empty:
@@ -616,8 +625,10 @@ def _records_long(data, rows, spec, na, decimal: str = ".") -> pd.DataFrame:
 def _mean_of(
     data: pd.DataFrame, cols: list[str], na, decimal: str, min_present: int
 ) -> dict[str, np.ndarray]:
-    """Mean of several columns per line, over the parts present when at least ``min_present``
-    are (default all). Every part blank: a missing assessment (NaN); fewer than ``min_present``
+    """Mean of several columns per line.
+
+    Over the parts present when at least ``min_present`` are (default all). Every part blank: a
+    missing assessment (NaN); fewer than ``min_present``
     present: missing too, counted in the account's notes; a value that is not a number: the
     record keeps its raw text, so it is quarantined as ``non_numeric_score`` naming it.
     """
@@ -967,8 +978,9 @@ def _items_records(data, rows, spec, na) -> tuple[pd.DataFrame, dict]:
 def _read_clients(
     spec: dict, root, data, rows, na, source: str
 ) -> tuple[pd.DataFrame | None, list[str], dict[str, str], dict[str, Any]]:
-    """The client table: from a separate file (``clients.path``) or from the scores file's own
-    columns. Returns the table, the scores-file columns used for it, the clients set aside
+    """The client table: from a separate file (``clients.path``) or the scores file's columns.
+
+    Returns the table, the scores-file columns used for it, the clients set aside
     (id -> reason, when ``on_conflict: quarantine``) and how the client file was read.
     """
     cspec = spec.get("clients")
@@ -1108,8 +1120,9 @@ def read_cohort_file(
         The reader spec (see the module docstring): ``path`` and the column mapping. Not modified.
     registry : dict, optional
         Instrument registry; measures and score ranges come from it. Default: the package's,
-        plus the active user instrument files (:func:`analysis.registry.instruments.load_registry`) and
-        those named by the spec's ``instruments``.
+        plus the active user instrument files
+        (:func:`analysis.registry.instruments.load_registry`) and those named by the spec's
+        ``instruments``.
     root : str or Path, optional
         Base for relative paths (default :func:`analysis.registry.paths.project_root`).
 

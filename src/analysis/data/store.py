@@ -28,7 +28,7 @@ def write_table_csv(
     float_format: str = "%.6f",
     sort_by: list[str] | None = None,
 ) -> Path:
-    """Write a table as deterministic CSV (same frame, same bytes).
+    r"""Write a table as deterministic CSV (same frame, same bytes).
 
     Parameters
     ----------
@@ -45,14 +45,15 @@ def write_table_csv(
     Returns
     -------
     pathlib.Path
-        The file written (UTF-8, ``\\n`` line ends, NaN as an empty cell).
+        The file written (UTF-8, ``\n`` line ends, NaN as an empty cell).
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> import pandas as pd
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
-    >>> print(write_table_csv(pd.DataFrame({"id": [2, 1], "x": [0.5, 1 / 3]}), p).read_text(), end="")
+    >>> df = pd.DataFrame({"id": [2, 1], "x": [0.5, 1 / 3]})
+    >>> print(write_table_csv(df, p).read_text(), end="")
     id,x
     1,0.333333
     2,0.500000

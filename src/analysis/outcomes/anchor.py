@@ -175,8 +175,9 @@ def anchor_group(
     reference_group=None,
     ci_level: float = 0.95,
 ) -> pd.DataFrame:
-    """Anchor-based approach, group level, frequentist (R ``cs_anchor(target = "group",
-    bayesian = FALSE)``).
+    """Anchor-based approach, group level, frequentist.
+
+    R ``cs_anchor(target = "group", bayesian = FALSE)``.
 
     Parameters
     ----------

@@ -62,6 +62,7 @@ from analysis.outcomes.prepost import (
 
 __all__ = ["clinical_significance", "summarise_categories"]
 
+
 def clinical_significance(
     data: pd.DataFrame,
     id: str = "id",
@@ -294,7 +295,8 @@ def summarise_categories(
     ...                   "score": [20, 22, 15, 18, 25, 19, 8, 21, 14, 10, 12, 18]})
     >>> res = clinical_significance(d, reliability=0.8, cutoff_type="a")
     >>> summarise_categories(res)[["level", "n", "percent"]].values.tolist()
-    [['recovered', 3, 50.0], ['improved', 0, 0.0], ['unchanged', 3, 50.0], ['deteriorated', 0, 0.0], ['harmed', 0, 0.0]]
+    [['recovered', 3, 50.0], ['improved', 0, 0.0], ['unchanged', 3, 50.0],
+     ['deteriorated', 0, 0.0], ['harmed', 0, 0.0]]
     """
     _check_columns(result, [column, group, "evaluable"])
     if levels is None:

@@ -315,7 +315,8 @@ def _hessian(theta: np.ndarray, s: _Stats, idx: np.ndarray) -> np.ndarray:
 def _polish(theta: np.ndarray, s: _Stats, steps: int = 6):
     """A few safeguarded Newton steps on the parameters not held at a bound (diagonal == 0).
 
-    Returns the parameters and the last Hessian (None if none was usable)."""
+    Returns the parameters and the last Hessian (None if none was usable).
+    """
     f0, g0 = _dev_grad_safe(theta, s)
     last = None
     for _ in range(steps):
@@ -339,9 +340,12 @@ def _polish(theta: np.ndarray, s: _Stats, steps: int = 6):
 
 
 def _converged(theta: np.ndarray, s: _Stats, last=None, tol: float = 2e-3) -> bool:
-    """lme4's check (``check.conv.grad``, tolerance 2e-3): the gradient scaled by the Cholesky
-    factor of the Hessian, in the free parameters; a parameter held at its bound 0 must not have a
-    gradient pointing into the admissible region beyond that tolerance."""
+    """Lme4's convergence check (``check.conv.grad``, tolerance 2e-3).
+
+    The gradient scaled by the Cholesky factor of the Hessian, in the free parameters; a parameter
+    held at its bound 0 must not have a gradient pointing into the admissible region beyond that
+    tolerance.
+    """
     f0, g = _dev_grad_safe(theta, s)
     if not np.isfinite(f0):
         return False

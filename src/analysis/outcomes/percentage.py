@@ -18,6 +18,7 @@ from analysis.outcomes.prepost import (
 
 __all__ = ["percentage_change", "percentage_change_prepost"]
 
+
 def _check_pct(pct_improvement, pct_deterioration) -> None:
     for name, v in (("pct_improvement", pct_improvement), ("pct_deterioration", pct_deterioration)):
         if v is None and name == "pct_deterioration":

@@ -3,9 +3,9 @@
 Every reliable-change family (:mod:`~analysis.outcomes.distribution`, :mod:`~analysis.outcomes.hlm`,
 :mod:`~analysis.outcomes.percentage`, :mod:`~analysis.outcomes.anchor`) takes long data (one row per
 client x time point) and reshapes it here, once, to one row per client with ``pre`` and ``post``
-(:func:`_prepost`); the wide (``*_prepost``) entry points validate an existing per-client table
-into the same layout (:func:`_from_prepost`). The category labels and :class:`NotComputedError`
-live here so every family uses the same ones.
+(:func:`_prepost`); the wide (``*_prepost``) entry points validate an existing per-client table into
+the same layout (:func:`_from_prepost`). The category labels and :class:`NotComputedError` live here
+so every family uses the same ones.
 """
 
 from __future__ import annotations

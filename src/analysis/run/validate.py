@@ -107,7 +107,8 @@ def main_validate(argv: list[str] | None = None) -> int:
         "file", nargs="?", help="the data file (CSV, Excel, Parquet, SPSS .sav, Stata .dta)"
     )
     parser.add_argument(
-        "--spec", help="YAML reader spec (column mapping; see analysis.data.readers), or a runs file"
+        "--spec",
+        help="YAML reader spec (column mapping; see analysis.data.readers), or a runs file",
     )
     parser.add_argument(
         "-f",
