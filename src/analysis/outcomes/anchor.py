@@ -84,7 +84,7 @@ def anchor_individual(
     data : pandas.DataFrame
         Long format. Not modified.
     id, time, outcome, pre, post, better_is, group
-        As in :func:`clinical_significance`.
+        As in :func:`~analysis.outcomes.clinsig.clinical_significance`.
     mid_improvement : float
         Minimal important difference (score points, > 0) in the direction of improvement,
         e.g. from an anchor study. A change of at least this size is improved (``>=``).
@@ -184,7 +184,7 @@ def anchor_group(
     data : pandas.DataFrame
         Long format. Not modified.
     id, time, outcome, pre, post, better_is
-        As in :func:`clinical_significance`.
+        As in :func:`~analysis.outcomes.clinsig.clinical_significance`.
     mid_improvement : float
         MID in score points (> 0).
     effect : {"within", "between"}

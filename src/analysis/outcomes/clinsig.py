@@ -14,7 +14,7 @@ version 2.1.0.9000) and is reproduced exactly, including its conventions at the 
 * percentage change and anchor (MID) thresholds are inclusive (``>=``).
 
 Where the package departs from the original paper (cutoff *b*), the paper is the default and the
-package's convention is an option; see :func:`clinical_cutoff`.
+package's convention is an option; see :func:`~analysis.outcomes.distribution.clinical_cutoff`.
 
 Everything is vectorised over clients; only HLM fits a model (REML from per-client sufficient
 statistics, :mod:`analysis.outcomes.hlm`; equal to statsmodels ``MixedLM`` and lme4 ``lmer``).
@@ -120,21 +120,30 @@ def clinical_significance(
         One row per client, in order of first appearance: ``id``, (``group``), ``pre``, ``post``,
         ``change`` (post - pre, points), ``rci``, ``reliable_change`` (categorical: improved /
         unchanged / deteriorated), ``cutoff`` (points, NaN without one), ``clinical_pre``,
-        ``clinical_post`` (boolean, see :func:`classify_prepost`), ``category`` (categorical:
-        recovered / improved / unchanged / deteriorated / harmed; NaN without a cutoff),
+        ``clinical_post`` (boolean, see :func:`~analysis.outcomes.distribution.classify_prepost`),
+        ``category`` (categorical: recovered / improved / unchanged / deteriorated / harmed; NaN
+        without a cutoff),
         ``cs_indiv`` (HA with a cutoff: true-score z of the post score against the cutoff),
         ``n_timepoints``, ``eb_slope``, ``eb_slope_sd`` (HLM only), ``evaluable`` (bool),
         ``reason`` (why not evaluable; "" otherwise) and ``method``. ``attrs["clinsig"]`` holds
         the method's constants (critical value, cutoff, SDs, r_dd, ...), the SD used for the
         RCI (``sd_pre_used``, ``sd_pre_source``), ``s_diff`` and ``threshold_points`` (the
-        change in points a client must exceed; see :func:`clinical_significance_prepost`).
+        change in points a client must exceed; see
+        :func:`~analysis.outcomes.distribution.clinical_significance_prepost`).
 
     Raises
     ------
     ValueError
         For a reliability outside (0, 1), an unknown method or cutoff type, cutoff b or c without
         functional norms, pre or post labels absent from the data, a client with two scores at
-        one time point, or too few complete clients to estimate the SD.
+        one time point.
+    NotComputedError
+        (a ``ValueError``, :mod:`analysis.outcomes.prepost`) when the data cannot support the
+        method; the message is the reason, to be shown as "not computed: <reason>": too few
+        complete clients to estimate the SD (2; HA 3); HA on a degenerate sample (pre, post or
+        change scores without variance, or ``r_dd`` not positive: the reliability of change is
+        undefined; also a post SD not above the SEM for the HA cutoff); HLM with fewer than three
+        waves (distinct time points) or fewer than 3 clients with ``min_timepoints`` measurements.
     TypeError
         If ``data`` is not a DataFrame.
 
@@ -268,8 +277,10 @@ def summarise_categories(
     Parameters
     ----------
     result : pandas.DataFrame
-        Output of :func:`clinical_significance`, :func:`percentage_change` or
-        :func:`anchor_individual` (optionally with a group column joined).
+        Output of :func:`clinical_significance`,
+        :func:`~analysis.outcomes.percentage.percentage_change` or
+        :func:`~analysis.outcomes.anchor.anchor_individual` (optionally with a group column
+        joined).
     column : {"category", "reliable_change"}
     group : str, optional
         Column to split by.

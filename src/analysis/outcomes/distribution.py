@@ -408,7 +408,7 @@ def reliable_change_index(
         Scores in instrument points; pairs with a NaN get a NaN RCI and are left out of the means,
         SDs and correlation.
     rci_method : {"JT", "GLN", "HLL", "EN", "NK", "HA"}
-        See :func:`clinical_significance` for the formulas.
+        See :func:`~analysis.outcomes.clinsig.clinical_significance` for the formulas.
     reliability : float
         Reliability in (0, 1).
     reliability_post : float, optional
@@ -428,7 +428,8 @@ def reliable_change_index(
     Raises
     ------
     ValueError
-        For an unknown method (HLM needs the long data: use :func:`clinical_significance`),
+        For an unknown method (HLM needs the long data: use
+        :func:`~analysis.outcomes.clinsig.clinical_significance`),
         a reliability outside (0, 1), fewer than two complete pairs, or a reference option the
         method does not take.
 
@@ -626,14 +627,16 @@ def clinical_significance_prepost(
     id, pre, post : str
         Column names in ``prepost``.
     group : str, optional
-        Column carried to the output (for :func:`summarise_categories`, :func:`ha_group_summary`).
+        Column carried to the output (for
+        :func:`~analysis.outcomes.clinsig.summarise_categories`, :func:`ha_group_summary`).
     pre_label, post_label : object
         Time labels quoted in the ``reason`` of clients missing a score.
 
     Returns
     -------
     pandas.DataFrame
-        One row per input row, in input order; columns as in :func:`clinical_significance`.
+        One row per input row, in input order; columns as in
+        :func:`~analysis.outcomes.clinsig.clinical_significance`.
         ``attrs["clinsig"]`` holds the method, critical value, cutoff, sample statistics, the SD
         used (``sd_pre_used``, ``sd_pre_source``: sample / reference / s_diff given /
         rc_points given), ``s_diff`` (JT, points) and ``threshold_points`` (the change in points
@@ -643,7 +646,11 @@ def clinical_significance_prepost(
     Raises
     ------
     ValueError
-        As :func:`clinical_significance`, and for a duplicated client id.
+        As :func:`~analysis.outcomes.clinsig.clinical_significance`, and for a duplicated client id.
+    NotComputedError
+        (a ``ValueError``) when the data cannot support the method, as in
+        :func:`~analysis.outcomes.clinsig.clinical_significance`: too few complete clients, or HA
+        on a sample without variance (``r_dd`` undefined).
 
     Examples
     --------
@@ -854,8 +861,9 @@ def ha_group_summary(result: pd.DataFrame, group: str | None = None) -> pd.DataF
     Parameters
     ----------
     result : pandas.DataFrame
-        Output of :func:`clinical_significance` with ``rci_method="HA"`` and a ``cutoff_type``
-        (its ``attrs["clinsig"]`` carries ``r_dd``, the SEM, the true cutoff and the post SD).
+        Output of :func:`~analysis.outcomes.clinsig.clinical_significance` with
+        ``rci_method="HA"`` and a ``cutoff_type`` (its ``attrs["clinsig"]`` carries ``r_dd``,
+        the SEM, the true cutoff and the post SD).
     group : str, optional
         Column of ``result`` to split by.
 

@@ -62,7 +62,7 @@ def percentage_change(
     data : pandas.DataFrame
         Long format. Not modified.
     id, time, outcome, pre, post, better_is, group
-        As in :func:`clinical_significance`.
+        As in :func:`~analysis.outcomes.clinsig.clinical_significance`.
     pct_improvement : float
         Relative change in the direction of improvement that counts as improved, a proportion in
         (0, 1] (0.5 = 50 % reduction when lower is better). Inclusive (``>=``), as in R.
@@ -81,7 +81,7 @@ def percentage_change(
     ------
     ValueError
         For a missing or out-of-range threshold, or bad labels/columns as in
-        :func:`clinical_significance`.
+        :func:`~analysis.outcomes.clinsig.clinical_significance`.
 
     Notes
     -----
