@@ -31,6 +31,13 @@ client (Henderson 1975; lme4 ``ranef(condVar = TRUE)``, statsmodels ``random_eff
 ``random_effects_cov``): ``E(u_i | y) = L M_i^-1 L' Z_i'(y_i - X_i beta)`` and
 ``Var(u_i | y) = s2 L M_i^-1 L'``.
 
+The HLM reliable-change classification (``clinical_significance(rci_method="HLM")``, R
+``cs_distribution(rci_method = "HLM")``) lives here too, beside the fit it uses: each client's
+empirical Bayes slope over its conditional SD is the RCI, classified by
+:func:`analysis.outcomes.distribution.classify_prepost`. Data with fewer than three waves, or
+fewer than three clients with enough measurements, raise
+:class:`~analysis.outcomes.prepost.NotComputedError`.
+
 References
 ----------
 Raudenbush S.W. & Bryk A.S. (2002) Hierarchical Linear Models, 2nd ed. Sage.
