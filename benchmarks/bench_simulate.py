@@ -18,7 +18,7 @@ import tempfile
 
 _CHILD = r"""
 import json, resource, sys, time
-from analysis.data.io import write_cohort
+from analysis.data.store import write_cohort
 from analysis.data.simulate import simulate_cohort, simulate_to_parquet
 n, out, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 t0 = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.data.io import read_cohort_file
+from analysis.data.readers import read_cohort_file
 from analysis.registry import instruments
 
 ROOT = Path(__file__).resolve().parents[1]

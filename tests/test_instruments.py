@@ -457,7 +457,7 @@ def test_published_cutoff_reproduces_case_rule_in_clinsig(reg):
     'recovered'; pre 9 is not clinical."""
     import pandas as pd
 
-    from analysis.outcomes.clinsig import clinical_significance_prepost
+    from analysis.outcomes.distribution import clinical_significance_prepost
 
     cut = default_cutoff(reg["phq9"], "published")["cutoff"]
     pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20.0, 10.0, 9.0], "post": [9.0, 9.0, 2.0]})

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.data.io import read_cohort_file, read_table
+from analysis.data.readers import read_cohort_file, read_table
 from analysis.registry import instruments
 from analysis.run import pipeline
 from analysis.run.validate import main_validate

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.data.io import read_cohort, write_cohort
 from analysis.data.schema import validate_scores
 from analysis.data.simulate import (
     DEFAULT_PARAMS,
@@ -20,6 +19,7 @@ from analysis.data.simulate import (
     main,
     simulate_cohort,
 )
+from analysis.data.store import read_cohort, write_cohort
 from analysis.registry.instruments import load_registry
 
 SEED = 11
@@ -177,7 +177,7 @@ def test_cli_writes_cohort(tmp_path, capsys):
     assert back.simulated and back.n_clients == 60 and back.meta["seed"] == 5
     again = simulate_cohort(n_clients=60, n_therapists=6, seed=5)
 
-    # io.write_cohort stores rows in a canonical order (scores by id, time, measure; clients by id)
+    # store.write_cohort stores rows in a canonical order (scores by id, time, measure; clients by id)
     def canon(df, keys):
         return df.sort_values(keys, kind="mergesort").reset_index(drop=True)
 

@@ -73,13 +73,13 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.special import expit, logit
 
 from analysis.data.cohort import Cohort
-from analysis.data.io import read_cohort, write_cohort
 from analysis.data.schema import validate_clients, validate_scores
+from analysis.data.store import read_cohort, write_cohort
+from analysis.registry.config import ConfigError, load_yaml
 from analysis.registry.instruments import Instrument, load_registry
 from analysis.registry.paths import CONFIG_DIR
 
@@ -345,17 +345,11 @@ def _merge(base: dict, override: dict, path: str) -> dict:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        with Path(path).open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
+        return load_yaml(path, what="parameter file")
     except FileNotFoundError:
         raise ParameterError(f"parameter file {path} does not exist") from None
-    except yaml.YAMLError as err:
-        raise ParameterError(f"parameter file {path} is not valid YAML: {err}") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ParameterError(f"parameter file {path}: expected a mapping at the top level")
-    return raw
+    except ConfigError as err:  # syntax, a key given twice, a top level that is not a mapping
+        raise ParameterError(str(err)) from None
 
 
 @lru_cache(maxsize=1)
@@ -865,9 +859,9 @@ def simulate_to_parquet(
     """Generate a simulated cohort block by block straight into Parquet (bounded memory).
 
     The same data as :func:`simulate_cohort` with the same arguments, written as
-    :func:`analysis.data.io.write_cohort` writes a cohort (``scores.parquet`` sorted by id, time,
+    :func:`analysis.data.store.write_cohort` writes a cohort (``scores.parquet`` sorted by id, time,
     measure; ``clients.parquet`` sorted by id; ``cohort.json``), so that
-    :func:`analysis.data.io.read_cohort` reads it back. Only one block of 50,000 clients is held in
+    :func:`analysis.data.store.read_cohort` reads it back. Only one block of 50,000 clients is held in
     memory at a time: 10^6 clients peak well under 4 GB (``benchmarks/bench_simulate.py``).
 
     Parameters
@@ -893,7 +887,7 @@ def simulate_to_parquet(
     Examples
     --------
     >>> import tempfile
-    >>> from analysis.data.io import read_cohort
+    >>> from analysis.data.store import read_cohort
     >>> from analysis.data.simulate import simulate_to_parquet
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     folder = simulate_to_parquet(tmp, n_clients=40, n_therapists=4, seed=3)
@@ -910,7 +904,7 @@ def simulate_to_parquet(
     n_scores = 0
     try:
         for scores, clients in setup.blocks():
-            # the canonical order of analysis.data.io.write_cohort; ids are zero-padded, so block
+            # the canonical order of analysis.data.store.write_cohort; ids are zero-padded, so block
             # order is id order
             scores = scores.sort_values(["id", "time", "measure"], kind="mergesort")
             if validate:

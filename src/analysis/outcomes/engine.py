@@ -795,7 +795,7 @@ def compare_methods(
     >>> res.attrs["methods"], res.attrs["not_computed"]["HLM"][:35]
     (['JT'], 'HLM needs at least 3 clients with 3')
     """
-    from analysis.outcomes.clinsig import RCI_METHODS
+    from analysis.outcomes.distribution import RCI_METHODS
 
     ins = get_instrument(measure, registry)
     rel = reliability if reliability is not None else ins.reliability_value
@@ -888,7 +888,8 @@ def _one_method(
 
     Raises ValueError when the data cannot support it (the caller lists it as not computed).
     """
-    from analysis.outcomes.clinsig import clinical_significance, clinical_significance_prepost
+    from analysis.outcomes.clinsig import clinical_significance
+    from analysis.outcomes.distribution import clinical_significance_prepost
 
     kw = dict(
         reliability=rel,

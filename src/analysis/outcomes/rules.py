@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.outcomes.clinsig import RCI_METHODS, clinical_significance_prepost
+from analysis.outcomes.distribution import RCI_METHODS, clinical_significance_prepost
 from analysis.outcomes.sudden_gains import rule_sudden_gain
 from analysis.registry.instruments import Instrument
 
