@@ -24,7 +24,7 @@ NB = paths.notebooks_dir() / "05_multiverse.ipynb"
 
 _GRID = """\
 grid:
-  definitions: [response, reliable_improvement, clinically_significant]
+  definitions: [response, reliable_improvement, clinically_significant, mcs_reliable_improvement]
   cutoff_type: [instrument, a]
   reliability: [0.84, 0.89]
   missing: [last_available, bocf, multiple_imputation]
@@ -82,9 +82,10 @@ def test_multiverse_csv_equals_run_multiverse_called_directly(sim_out):
     assert list(got.columns) == list(want.columns)
     assert {"rate", "computable", "reason"} <= set(got.columns)  # the index reads rate, computable
     assert len(got) == len(want) > 0
-    # 3 definitions: response 1 x 1 (n/a) x 3 missing x 4 pop = 12; reliable improvement
-    # 2 reliabilities x 3 x 4 = 24; clinically significant 2 cutoffs x 2 x 3 x 4 = 48 -> 84
-    assert len(got) == 84
+    # response 1 (cutoff, reliability n/a) x 3 missing x 4 populations = 12; reliable improvement
+    # 2 reliabilities x 3 x 4 = 24; clinically significant 2 cutoffs x 2 x 3 x 4 = 48; SF-36 MCS
+    # reliable improvement 2 x 3 x 4 = 24, all skipped (no SF-36 in the simulated cohort): 108
+    assert len(got) == 108
     assert got["computable"].tolist() == want["computable"].tolist()
     assert got["reason"].fillna("").tolist() == want["reason"].tolist()
     for c in ("definition", "cutoff_type", "missing", "population"):
@@ -95,9 +96,10 @@ def test_multiverse_csv_equals_run_multiverse_called_directly(sim_out):
         )
     done = got.loc[got["computable"]]
     assert done["rate"].between(0, 1).all() and (done["ci_low"] <= done["rate"]).all()
-    # the simulated cohort has no chronicity column: those specifications say why
-    chronic = got.loc[got["population"] == "chronic"]
-    assert (~chronic["computable"]).all() and chronic["reason"].str.contains("chronic").all()
+    mcs = got["definition"] == "mcs_reliable_improvement"
+    assert (~got.loc[mcs, "computable"]).all()
+    assert got.loc[mcs, "reason"].str.contains("measure sf36_mcs not in the data").all()
+    assert got.loc[~mcs, "computable"].sum() > 60
 
 
 @pytest.mark.slow
@@ -108,7 +110,7 @@ def test_html_has_the_curve_the_spread_and_the_methods(sim_out):
     assert "Which choice moves the success rate most" in html
     assert "The choice that moves the success rate most is" in html
     assert "Arm difference" in html
-    assert "skipped" in html and "no chronicity recorded" in html
+    assert "skipped" in html and "measure sf36_mcs not in the data" in html
     for source in ("Steegen", "Simonsohn", "Rubin D.B. (1987)", "van Buuren", "missing at random"):
         assert source in html, source
     spread = pd.read_csv(out / "multiverse_spread.csv")

@@ -714,8 +714,9 @@ def _summarise_counts(counts: pd.DataFrame, arm, alpha: float) -> dict[int, dict
             "n_evaluable": n,
             "n_met": np.where(ok, x, 0),
             "rate": rate,
-            "ci_low": np.where(ok, lo, np.nan),
-            "ci_high": np.where(ok, hi, np.nan),
+            # Wilson's bounds enclose p; the clip removes rounding (1e-17 above 0 at p = 0)
+            "ci_low": np.where(ok, np.minimum(lo, rate), np.nan),
+            "ci_high": np.where(ok, np.maximum(hi, rate), np.nan),
         }
     )
     if arm is not None:
