@@ -170,6 +170,7 @@ else:
 
 # %%
 own = mv.matching_specifications(results, md.definitions, missing=missing, post=post)
+own = own.loc[own["computable"]]
 if len(own):
     report.show_table(
         mvt.format_specifications(own, suppress=suppress_small_counts),
@@ -203,7 +204,10 @@ else:
 options = md.grid["options"]
 levels = md.grid["grid"]
 rel_sources = (
-    results.loc[results["reliability"].astype(str) != "n/a", ["reliability", "reliability_source"]]
+    results.loc[
+        results["computable"] & (results["reliability"].astype(str) != "n/a"),
+        ["reliability", "reliability_source"],
+    ]
     .drop_duplicates()
     .astype(str)
 )

@@ -883,6 +883,10 @@ def _summarise(per_imp, arm, alpha) -> dict[str, Any]:
 
 def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[pd.DataFrame]:
     """Score every definition on ``m`` completed cohorts (post scores imputed under MAR)."""
+    import warnings
+
+    from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+
     from analysis.outcomes.imputation import impute_post
 
     m = int(grid["options"]["imputations"])
@@ -918,10 +922,19 @@ def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[p
         miss = dropout if dropout is not None else (last_t < final_wave)
         miss = miss & ~np.isnan(base)
         post_v = np.where(miss | (last_t <= base_t), np.nan, last_s)
+        # the trajectory so far, without the post score itself: for a client whose post score is
+        # observed, the score before it (the baseline when there is none between); for a client
+        # whose post score is missing, the last observed score. Its time is a predictor too.
+        before = rows.loc[rows.groupby("id").cumcount(ascending=False).to_numpy() == 1]
+        before = before.set_index("id")
+        prev_s = before["score"].reindex(ids).to_numpy(float)
+        prev_t = before["time"].reindex(ids).to_numpy(float)
+        prev_s = np.where(np.isnan(prev_s), base, prev_s)
+        prev_t = np.where(np.isnan(prev_t), base_t, prev_t)
         frame[f"post{k}"] = post_v
         frame[f"base{k}"] = base
-        frame[f"last{k}"] = last_s
-        frame[f"time{k}"] = last_t
+        frame[f"last{k}"] = np.where(miss, last_s, prev_s)
+        frame[f"time{k}"] = np.where(miss, last_t, prev_t)
         placed[meas] = (k, miss, last_t)
     for c, v in arm_cols.items():
         frame[c] = v.to_numpy()
@@ -939,16 +952,28 @@ def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[p
         ]
     imputed = {}
     for meas, (k, _miss, _last_t) in placed.items():
-        preds = [f"base{k}", f"last{k}", f"time{k}", *arm_cols]
         ok = frame[[f"base{k}"]].notna().to_numpy().ravel()
-        imp = impute_post(
-            frame.loc[ok, [f"post{k}", *preds]],
-            post=f"post{k}",
-            predictors=preds,
-            m=m,
-            seed=seed + k,
-            k_pmm=int(grid["options"]["pmm_donors"]),
-        )
+        seen = ok & frame[f"post{k}"].notna().to_numpy()
+        # a predictor constant among the clients with a post score cannot be estimated (e.g. the
+        # time of the score before the post in a trial with fixed waves): left out
+        preds = [
+            c
+            for c in [f"base{k}", f"last{k}", f"time{k}", *arm_cols]
+            if frame.loc[seen, c].nunique(dropna=True) > 1
+        ] or [f"base{k}"]
+        with warnings.catch_warnings():
+            # collinear predictors (e.g. the score before the post equal to the baseline for
+            # most clients): the fit uses the pseudo-inverse and the predicted means that PMM
+            # matches on stay defined; statsmodels' warning would only reach the report
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            imp = impute_post(
+                frame.loc[ok, [f"post{k}", *preds]],
+                post=f"post{k}",
+                predictors=preds,
+                m=m,
+                seed=seed + k,
+                k_pmm=int(grid["options"]["pmm_donors"]),
+            )
         full = np.full((m, len(frame)), np.nan)
         full[:, ok] = imp
         imputed[meas] = full

@@ -191,8 +191,8 @@ def format_specifications(results: pd.DataFrame, suppress: bool = True) -> pd.Da
     out = pd.DataFrame({c.replace("_", " "): results[c].astype(str) for c in CHOICES})
     out["definition"] = out["definition"].str.replace("_", " ")
     out["missing"] = out["missing"].str.replace("_", " ")
-    out["met"] = results["n_met"].to_numpy()
-    out["evaluable"] = results["n_evaluable"].to_numpy()
+    out["met"] = pd.array(results["n_met"].to_numpy(float), dtype="Int64")
+    out["evaluable"] = pd.array(results["n_evaluable"].to_numpy(float), dtype="Int64")
     out["% met (95% CI)"] = _pct_ci(results["rate"], results["ci_low"], results["ci_high"])
     derived = ["% met (95% CI)"]
     has_arm = "risk_difference" in results.columns and results["risk_difference"].notna().any()
@@ -269,8 +269,9 @@ def format_spread(spread: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> t = pd.DataFrame({"choice": ["missing"], "levels": [2], "comparisons": [3],
     ...                   "median_shift": [0.061], "max_shift": [0.1], "eta_squared": [0.4]})
-    >>> format_spread(t).iloc[0, :4].tolist()
-    ['the missing-data strategy', 2, 3, 6.1]
+    >>> shown = format_spread(t)
+    >>> shown["choice"].tolist(), shown["median shift (% points)"].tolist()
+    (['the missing-data strategy'], [6.1])
     """
     return pd.DataFrame(
         {
