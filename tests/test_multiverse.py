@@ -313,3 +313,24 @@ def test_scoring_only_the_measures_the_definitions_name_changes_nothing():
     assert reduced["computable"].sum() > 50
     assert seen and all(n < 0.8 * len(full.scores) for n in seen)  # rows were left out
     pd.testing.assert_frame_equal(reduced, whole)
+
+
+def test_status_arrays_same_on_fast_and_general_path():
+    """The engine's table stacked per definition in client order takes a shortcut; shuffled rows
+    (and a client absent from one definition) take the general path; both give the same codes."""
+    from analysis.compare.multiverse import _status_by_definition
+
+    ids = np.array(["a", "b", "c"], object)
+    table = pd.DataFrame(
+        {
+            "definition": ["x"] * 3 + ["y"] * 3,
+            "id": list(ids) * 2,
+            "status": ["met", "not_met", "not_evaluable", "not_met", "met", "met"],
+        }
+    )
+    fast = _status_by_definition(table, ids)
+    slow = _status_by_definition(table.sample(frac=1, random_state=1), ids)
+    assert {k: v.tolist() for k, v in fast.items()} == {"x": [1, 0, -1], "y": [0, 1, 1]}
+    assert {k: v.tolist() for k, v in slow.items()} == {"x": [1, 0, -1], "y": [0, 1, 1]}
+    partial = _status_by_definition(table.drop(index=[4]), ids)  # b absent from y
+    assert partial["y"].tolist() == [0, -1, 1]
