@@ -964,17 +964,22 @@ def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[p
         ok = frame[[f"base{k}"]].notna().to_numpy().ravel()
         seen = ok & frame[f"post{k}"].notna().to_numpy()
         # a predictor constant among the clients with a post score cannot be estimated (e.g. the
-        # time of the score before the post in a trial with fixed waves): left out
-        preds = [
-            c
-            for c in [f"base{k}", f"last{k}", f"time{k}", *arm_cols]
-            if frame.loc[seen, c].nunique(dropna=True) > 1
-        ] or [f"base{k}"]
+        # time of the score before the post in a trial with fixed waves), and one equal to an
+        # earlier one (two waves only: the score before the post is the baseline) adds nothing
+        preds: list[str] = []
+        for c in [f"base{k}", f"last{k}", f"time{k}", *arm_cols]:
+            v = frame.loc[seen, c].to_numpy(float)
+            dup = any(np.array_equal(v, frame.loc[seen, p].to_numpy(float), True) for p in preds)
+            if frame.loc[seen, c].nunique(dropna=True) > 1 and not dup:
+                preds.append(c)
+        preds = preds or [f"base{k}"]
         with warnings.catch_warnings():
-            # collinear predictors (e.g. the score before the post equal to the baseline for
-            # most clients): the fit uses the pseudo-inverse and the predicted means that PMM
-            # matches on stay defined; statsmodels' warning would only reach the report
+            # nearly collinear predictors: the fit uses the pseudo-inverse, the predicted means
+            # that PMM matches on stay defined, and numpy draws the parameters from the
+            # covariance through an SVD (its warning is about rounding below zero); statsmodels'
+            # and numpy's warnings would only reach the report
             warnings.simplefilter("ignore", SingularMatrixWarning)
+            warnings.filterwarnings("ignore", "covariance is not symmetric positive-semidefinite")
             imp = impute_post(
                 frame.loc[ok, [f"post{k}", *preds]],
                 post=f"post{k}",
