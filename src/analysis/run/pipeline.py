@@ -358,6 +358,30 @@ def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
             load_definitions(p, measure=measure)
         except ValueError as exc:
             raise _params.ParameterError(f"{where}.parameters.definitions", str(exc)) from None
+    if params.get("multiverse") not in (None, "") or params.get("imputations") is not None:
+        _check_multiverse(params, where, measure, load_definitions)
+
+
+def _check_multiverse(params, where, measure, load_definitions) -> None:
+    """The multiverse grid (a file or a mapping) is valid and names known definitions."""
+    from analysis.run.workflow import multiverse_grid
+
+    try:
+        grid = multiverse_grid(params.get("multiverse"), params.get("imputations"))
+        names = grid["grid"]["definitions"]
+        if not isinstance(names, str):
+            defs = params.get("definitions") or None
+            if defs and not Path(defs).is_absolute():
+                defs = paths.project_root() / defs
+            known = [d["name"] for d in load_definitions(defs, measure=measure)]
+            unknown = sorted(set(names) - set(known))
+            if unknown:
+                src = params["multiverse"] if isinstance(params["multiverse"], str) else "mapping"
+                raise ValueError(
+                    f"{src}: grid.definitions names unknown definition(s) {unknown}; known: {known}"
+                )
+    except (ValueError, OSError, yaml.YAMLError) as exc:
+        raise _params.ParameterError(f"{where}.parameters.multiverse", str(exc)) from None
 
 
 def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:

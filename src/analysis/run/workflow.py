@@ -28,6 +28,9 @@ __all__ = [
     "format_pairs",
     "format_km",
     "say",
+    "MultiverseData",
+    "multiverse_grid",
+    "multiverse_for_notebook",
 ]
 
 
@@ -308,3 +311,156 @@ def format_km(km: pd.DataFrame, unit: str, suppress: bool = True) -> pd.DataFram
             shown, ["clients", "met", "dropout"], [med, "% met by end (KM)"], ("met", "clients")
         )
     return shown
+
+
+@dataclass(frozen=True)
+class MultiverseData:
+    """What notebook 05 (the multiverse of success) starts from.
+
+    Attributes
+    ----------
+    cohort : Cohort
+    instrument : Instrument
+        The primary outcome measure's registry entry.
+    grid : dict
+        The checked grid (:func:`analysis.compare.multiverse.load_grid`), ``imputations`` applied.
+    grid_source : str
+        Where the grid came from: the file's path, "the runs file (a mapping)" or the package's
+        default file.
+    definitions : tuple of dict
+        The validated definitions the grid draws on (the run's parameters applied).
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse`: one row per specification.
+    """
+
+    cohort: Cohort
+    instrument: Instrument
+    grid: dict
+    grid_source: str
+    definitions: tuple
+    results: pd.DataFrame
+
+
+def multiverse_grid(multiverse: str | dict | None = "", imputations: int | None = None) -> dict:
+    """The grid of a run: the parameter ``multiverse`` read and checked, ``imputations`` applied.
+
+    Parameters
+    ----------
+    multiverse : str, dict or None
+        Path of a grid YAML (relative paths against the project root), a mapping of the same
+        form (from a runs file), or empty / None for the package default
+        (``config/multiverse.yaml``).
+    imputations : int, optional
+        Number of imputations *m* for multiple imputation; None keeps the grid's
+        ``options.imputations``.
+
+    Returns
+    -------
+    dict
+        :func:`analysis.compare.multiverse.load_grid`'s checked grid.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the key (:func:`analysis.compare.multiverse.load_grid`), a missing
+        file, or ``imputations`` below 2.
+    """
+    from analysis.compare.multiverse import load_grid
+    from analysis.registry.paths import project_root
+
+    if multiverse is None or (isinstance(multiverse, str) and not multiverse.strip()):
+        source: str | dict | None = None
+    elif isinstance(multiverse, dict):
+        source = multiverse
+    elif isinstance(multiverse, str):
+        p = multiverse if os.path.isabs(multiverse) else project_root() / multiverse
+        if not os.path.isfile(p):
+            raise ValueError(f"multiverse: no such grid file: {p}")
+        source = str(p)
+    else:
+        raise ValueError(
+            f"multiverse: a grid file's path or a mapping, got {type(multiverse).__name__}"
+        )
+    grid = load_grid(source)
+    if imputations is not None:
+        if int(imputations) < 2:
+            raise ValueError(f"imputations: at least 2 are needed, got {imputations}")
+        grid["options"] = {**grid["options"], "imputations": int(imputations)}
+    return grid
+
+
+def multiverse_for_notebook(
+    dataset: str,
+    dataset_options: dict | None,
+    measure: str,
+    multiverse: str | dict | None = "",
+    imputations: int | None = None,
+    reliability: float | None = None,
+    cutoff_type: str = "instrument",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    definitions: str = "",
+    group: str | None = "arm",
+    scheduler=None,
+) -> MultiverseData:
+    """Load a run's cohort and compute its multiverse of success (notebook 05).
+
+    The cohort and definitions are loaded as for every other notebook
+    (:func:`outcomes_for_notebook`); the run's ``reliability``, ``cutoff_type`` and functional
+    norms set the definitions' own values, which the grid then varies.
+
+    Parameters
+    ----------
+    dataset, dataset_options, measure
+        As :func:`outcomes_for_notebook`.
+    multiverse, imputations
+        The grid (:func:`multiverse_grid`).
+    reliability, cutoff_type, m_functional, sd_functional, definitions
+        As :func:`outcomes_for_notebook`.
+    group : str or None
+        Client column with the arms (empty or absent: no arm difference).
+    scheduler : optional
+        Dask scheduler (:func:`analysis.compare.multiverse.run_multiverse`); None computes here.
+
+    Returns
+    -------
+    MultiverseData
+
+    Raises
+    ------
+    ValueError
+        For a bad grid (naming the file and key), an unknown dataset or measure, or an invalid
+        definitions file.
+    """
+    from analysis.compare.multiverse import run_multiverse
+    from analysis.registry.paths import project_root
+
+    grid = multiverse_grid(multiverse, imputations)
+    if isinstance(multiverse, dict):
+        where = "the runs file (a mapping)"
+    elif multiverse:
+        where = str(multiverse)
+    else:
+        where = "the package default (analysis/config/multiverse.yaml)"
+    cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
+    instrument = get_instrument(measure)
+    path = None
+    if definitions:
+        path = definitions if os.path.isabs(definitions) else project_root() / definitions
+    defs = outcomes.definitions_for_run(
+        measure,
+        path,
+        reliability=reliability,
+        cutoff_type=cutoff_type,
+        m_functional=m_functional,
+        sd_functional=sd_functional,
+    )
+    results = run_multiverse(
+        cohort,
+        grid,
+        definitions=defs,
+        measure=measure,
+        group=group or None,
+        scheduler=scheduler,
+    )
+    return MultiverseData(cohort, instrument, grid, where, tuple(defs), results)
