@@ -43,7 +43,7 @@ from analysis.compare import agreement
 from analysis.compare import prevalence as stats
 from analysis.outcomes import clinsig, rules
 from analysis.outcomes import engine as outcomes
-from analysis.report import plots
+from analysis.report import plots, text
 from analysis.report import tables as report
 from analysis.run import workflow
 
@@ -60,7 +60,7 @@ nd = workflow.outcomes_for_notebook(
     missing=missing,
 )
 cohort, instrument, result = nd.cohort, nd.instrument, nd.all_outcomes
-reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 post_rule = post if post == "last" else float(post)
 overall = stats.prevalence(result, by="family")
 by_group = (
@@ -126,7 +126,7 @@ report.show_table(
     "Definitions computed on these data",
 )
 if nd.skipped:
-    workflow.say(
+    text.say(
         f"{len(nd.skipped)} definitions of the file could not be computed on this dataset, because "
         "the measures they need are absent: " + ", ".join(sorted(nd.skipped)) + "."
     )
@@ -145,7 +145,7 @@ if by_group is not None:
         f"Clients meeting each definition, by {group}",
     )
 elif group:
-    workflow.say(
+    text.say(
         f"No split by {group!r}: the client table has no such column "
         f"(its columns: {', '.join(c for c in cohort.clients.columns if c != 'id')})."
     )
@@ -164,7 +164,7 @@ if jt_ok:
     )
     report.show_figure(ax)
 else:
-    workflow.say(
+    text.say(
         "The Jacobson plot and the methods comparison are left out: "
         + nd.skipped.get(
             "clinically_significant",

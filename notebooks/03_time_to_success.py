@@ -45,7 +45,7 @@ import pandas as pd
 from analysis.compare import alliance, survival
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
-from analysis.report import plots_compare
+from analysis.report import plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
 
@@ -67,8 +67,8 @@ units = {"session": "sessions", "week": "weeks", "month": "months"}.get(
     cohort.time_unit, cohort.time_unit
 )
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
-say = workflow.say
-reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+say = text.say
+reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -133,7 +133,7 @@ report.show_banner(
 
 # %%
 report.show_table(
-    workflow.format_km(km, units, suppress_small_counts), f"Time to success ({event}), in {units}"
+    text.format_km(km, units, suppress_small_counts), f"Time to success ({event}), in {units}"
 )
 curves = survival.km_curves(tte)
 report.write_csv(curves, output_dir, "survival_km_curves.csv")
@@ -208,7 +208,7 @@ if tte["weeks"].notna().any():
     km_w = survival.km_summary(tte, duration="weeks")
     report.write_csv(km_w, output_dir, "survival_median_weeks.csv")
     report.show_table(
-        workflow.format_km(km_w, "weeks", suppress_small_counts),
+        text.format_km(km_w, "weeks", suppress_small_counts),
         f"Time to success ({event}), in weeks (from dates)",
     )
     report.show_figure(
@@ -219,7 +219,7 @@ if tte["weeks"].notna().any():
         )
     )
 else:
-    say(workflow.absent("Time in weeks", cohort, f"assessment dates (its time is in {units})"))
+    say(text.absent("Time in weeks", cohort, f"assessment dates (its time is in {units})"))
 
 # %% [markdown]
 # ## Dropout as a competing risk
@@ -247,7 +247,7 @@ if (tte["event_type"] == 2).any():
         + "."
     )
 else:
-    say(workflow.absent("Competing risks", cohort, "client who dropped out before success"))
+    say(text.absent("Competing risks", cohort, "client who dropped out before success"))
 
 # %% [markdown]
 # ## Do the arms differ? Log-rank test
@@ -262,7 +262,7 @@ if has_group:
     )
 else:
     say(
-        workflow.absent(
+        text.absent(
             "Log-rank test between groups",
             cohort,
             f"client column {group!r} with two or more groups",
@@ -283,7 +283,7 @@ if workflow.has_measure(cohort, alliance_measure):
     cov = cov.merge(early[["id", "early_alliance"]], on="id", how="left")
 else:
     say(
-        workflow.absent(
+        text.absent(
             "Early alliance in the Cox model", cohort, f"alliance scores ({alliance_measure})"
         )
     )
@@ -311,7 +311,7 @@ shown = pd.DataFrame(
         "hazard ratio (95% CI)": [
             n if n.startswith("not estimable") else e
             for e, n in zip(
-                workflow.format_estimate(coef["hazard_ratio"], coef["ci_low"], coef["ci_high"]),
+                text.format_estimate(coef["hazard_ratio"], coef["ci_low"], coef["ci_high"]),
                 coef["note"],
                 strict=True,
             )
