@@ -45,7 +45,7 @@ from analysis.compare import agreement, alliance
 from analysis.compare import prevalence as stats
 from analysis.outcomes import engine as outcomes
 from analysis.outcomes import rules
-from analysis.report import plots_compare, text
+from analysis.report import index, plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
 
@@ -87,6 +87,14 @@ shown_parameters = {
 }
 alliance_ok = workflow.has_measure(cohort, alliance_measure)
 therapist_ok = "therapist" in cohort.clients.columns and cohort.clients["therapist"].nunique() >= 3
+if not alliance_ok and not therapist_ok:
+    # nothing this report could show: no page is rendered; the index gives this sentence
+    index.not_produced(
+        report.output_folder(output_dir),
+        "04_alliance",
+        f"This dataset ({cohort.name}) has neither alliance scores nor therapists recorded for "
+        "at least three clients, so there is no alliance or therapist analysis to report.",
+    )
 report.show_banner(
     cohort,
     {

@@ -81,9 +81,9 @@ def absent(what: str, cohort, needs: str) -> str:
     --------
     >>> class C: name = "btheb"
     >>> absent("Alliance as a predictor", C(), "alliance scores")
-    'Alliance as a predictor: not available, because this dataset (btheb) has no alliance scores.'
+    'Alliance as a predictor: not available for this dataset (btheb), which has no alliance scores.'
     """
-    return f"{what}: not available, because this dataset ({cohort.name}) has no {needs}."
+    return f"{what}: not available for this dataset ({cohort.name}), which has no {needs}."
 
 
 def say(text: str) -> None:
