@@ -160,9 +160,26 @@ jt_ok = "clinically_significant" in set(result["definition"])
 if jt_ok:
     jt = outcomes.change_table(result, "clinically_significant")
     ax = plots.jacobson_plot(
-        jt, measure_label=instrument.label, title=f"Jacobson plot: {instrument.label}, {run_name}"
+        jt,
+        measure_label=instrument.label,
+        title=f"Jacobson plot: {instrument.label}, {run_name}"
+        + (
+            ""
+            if suppress_small_counts
+            else " (simulated data: one point per client)"
+            if cohort.simulated
+            else " (one point per client)"
+        ),
+        aggregate=bool(suppress_small_counts),
+        threshold=report.SMALL_COUNT,
     )
     report.show_figure(ax)
+    if suppress_small_counts:
+        text.say(
+            "On real data the plot shows no client's own scores: clients are counted in hexagons "
+            f"(a hexagon with fewer than {report.SMALL_COUNT} clients is left blank), and the "
+            "legend gives the number of clients per category."
+        )
 else:
     text.say(
         "The Jacobson plot and the methods comparison are left out: "

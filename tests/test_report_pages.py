@@ -233,3 +233,34 @@ def test_prevalence_and_pairs_follow_the_plan():
         assert (
             fp.iloc[0][["% agree", "kappa (95 % CI)", "PABAK", "McNemar p"]] == "suppressed"
         ).all()
+
+
+def test_jacobson_plot_on_real_data_shows_no_client():
+    """Aggregated: no scatter points, every drawn hexagon holds at least 5 clients, the two
+    'harmed' clients appear only as "harmed: <5" in the legend (issue 17: BtheB's two orange
+    points, HELP's single red one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.collections import PathCollection, PolyCollection
+
+    from analysis.report.plots import jacobson_plot
+
+    rng = np.random.default_rng(5)
+    pre = rng.normal(30, 5, 60)
+    post = pre - rng.normal(8, 6, 60)
+    cat = np.array(["improved"] * 30 + ["unchanged"] * 28 + ["harmed"] * 2, dtype=object)
+    res = pd.DataFrame({"pre": pre, "post": post, "rci": (post - pre) / 4, "cutoff": 20.0,
+                        "category": cat, "evaluable": True})
+    ax = jacobson_plot(res, measure_label="BDI-II", aggregate=True, threshold=5)
+    hexes = [c for c in ax.collections if isinstance(c, PolyCollection)
+             and c.get_array() is not None]
+    assert len(hexes) == 1 and (np.asarray(hexes[0].get_array()) >= 5).all()
+    assert np.asarray(hexes[0].get_array()).sum() <= 60
+    assert not [c for c in ax.collections if type(c) is PathCollection]  # no points
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "harmed: <5" in labels and "improved: 30" in labels
+    assert "no individual client shown" in ax.figure.alt_text
+    # simulated data: one point per client
+    ax = jacobson_plot(res, measure_label="PHQ-9")
+    assert [c for c in ax.collections if type(c) is PathCollection]
