@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 rci_methods: list = ["JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"]  # reliable-change methods
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+client_outcomes: bool = False  # also write per-client outcomes (identifiable data)
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 
 # %%
@@ -68,7 +69,8 @@ by_group = (
     if group and group in cohort.clients.columns
     else None
 )
-report.write_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes.csv")
+if client_outcomes:  # personal data: only when the run asks, marked identifiable
+    report.write_identifiable_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes")
 report.write_csv(overall, output_dir, "prevalence.csv")
 if by_group is not None:
     report.write_csv(by_group, output_dir, f"prevalence_by_{group}.csv")
@@ -107,7 +109,7 @@ report.show_banner(
     summary=f"{result['definition'].nunique()} definition(s) could be computed on these data. "
     f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
     f"the headline definitions was: {headline}. Missing-data strategy: {missing}. Times in "
-    f"outcomes.csv are in {cohort.time_unit}s.",
+    f"the per-client file are in {cohort.time_unit}s.",
 )
 
 # %% [markdown]
@@ -212,7 +214,8 @@ methods = (
     )
 )
 if methods is not None:
-    report.write_csv(methods, output_dir, "methods_outcomes.csv")
+    if client_outcomes:  # one row per client and method: identifiable
+        report.write_identifiable_csv(methods, output_dir, "methods_outcomes")
     summ = clinsig.summarise_categories(
         methods, "category", group="method", levels=clinsig.CATEGORIES
     )
@@ -308,5 +311,5 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Every definition is scored by analysis.outcomes.engine.score_definitions from the definitions file (rule kinds in analysis.outcomes.rules); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) and remission (no longer a case by the instrument's cutoff) follow Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855.\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the CSV file outcomes.csv beside it.\n\noutcomes.csv has one row per client and definition: id, definition, family, measures (every measure the rule used), status (met / not_met / not_evaluable at the end of the client's course), reason (why not evaluable, or how a status was imputed), baseline_time and post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), first_met_time (first assessment at which the criterion held) and met_time (from when it held through the end; empty unless met). Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
+    "Every definition is scored by analysis.outcomes.engine.score_definitions from the definitions file (rule kinds in analysis.outcomes.rules); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) and remission (no longer a case by the instrument's cutoff) follow Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855.\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter client outcomes).\n\noutcomes-identifiable.csv has one row per client and definition: id, definition, family, measures (every measure the rule used), status (met / not_met / not_evaluable at the end of the client's course), reason (why not evaluable, or how a status was imputed), baseline_time and post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), first_met_time (first assessment at which the criterion held) and met_time (from when it held through the end; empty unless met). Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
 )

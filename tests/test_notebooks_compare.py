@@ -174,7 +174,7 @@ def test_notebooks_on_simulated_cohort(tmp_path):
             "title": "simulated",
             "dataset": "simulated",
             "dataset_options": {},
-            "parameters": {"measure": "phq9", "reliability": 0.84},
+            "parameters": {"measure": "phq9", "reliability": 0.84, "client_outcomes": True},
         }
     }
     nbs = [paths.notebooks_dir() / n for n in ["01_outcome_definitions.ipynb", *NOTEBOOKS]]
@@ -188,7 +188,7 @@ def test_notebooks_on_simulated_cohort(tmp_path):
     assert own["r"].isna().all()
     assert (pred["landmark"] == 3).all()
     # the landmark set: evaluable, still followed after session 3, not met by session 3
-    res = pd.read_csv(out / "outcomes.csv")
+    res = pd.read_csv(out / "outcomes-identifiable.csv")
     rem = res.loc[(res["definition"] == "remission") & res["status"].ne("not_evaluable")]
     at_risk = rem.loc[(rem["post_time"] > 3) & ~(rem["first_met_time"] <= 3)]
     assert 0 < pred.loc["remission", "n"] <= len(at_risk) < len(rem)

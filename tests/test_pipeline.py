@@ -44,7 +44,8 @@ def reports(tmp_path_factory):
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "run", "--out", str(out), "--jobs", "2"],
+        [sys.executable, "-m", "analysis", "run", "--out", str(out), "--jobs", "2",
+         "-p", "client_outcomes=true"],
         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -112,7 +113,7 @@ def test_outcomes_csv_matches_independent_count(reports):
     evaluable = last.notna() & (raw["bdi.pre"] > 0)
     expected_met = int(((raw["bdi.pre"] - last) / raw["bdi.pre"] >= 0.5)[evaluable].sum())
 
-    res = pd.read_csv(out / "btheb" / "outcomes.csv")
+    res = pd.read_csv(out / "btheb" / "outcomes-identifiable.csv")
     assert len(res) == 100 * 4  # every client x every definition, none dropped
     resp = res.loc[res["definition"] == "response"]
     assert int((resp["status"] == "met").sum()) == expected_met
@@ -221,7 +222,8 @@ def test_no_client_identifier_in_any_html(reports):
         assert _leaked_ids(page.read_text("utf-8"), all_ids) == [], page
     # per-client outcomes are in the CSV beside the report, for every client
     for run, run_ids in ids.items():
-        csv_ids = set(pd.read_csv(out / run / "outcomes.csv", dtype={"id": str})["id"])
+        path = out / run / "outcomes-identifiable.csv"  # asked for by the fixture
+        csv_ids = set(pd.read_csv(path, dtype={"id": str})["id"])
         assert csv_ids == set(run_ids)
 
 
@@ -257,7 +259,8 @@ def test_same_input_gives_byte_identical_csv(reports, tmp_path):
     (parallel, in a subprocess)."""
     out, _ = reports
     again = tmp_path / "again"
-    assert pipeline.main(["--only", "btheb", "--out", str(again)]) == 0
+    args = ["--only", "btheb", "--out", str(again), "-p", "client_outcomes=true"]
+    assert pipeline.main(args) == 0
     first = sorted(p.name for p in (out / "btheb").glob("*.csv"))
     assert first == sorted(p.name for p in (again / "btheb").glob("*.csv"))
     assert len(first) >= 4
@@ -278,7 +281,7 @@ def test_methods_summary_counts_every_category(reports):
     summ = pd.read_csv(out / "btheb" / "methods_summary.csv").set_index("method")
     cats = ["recovered", "improved", "unchanged", "deteriorated", "harmed"]
     assert (summ[cats].sum(axis=1) == summ["evaluable"]).all()
-    res = pd.read_csv(out / "btheb" / "outcomes.csv")
+    res = pd.read_csv(out / "btheb" / "outcomes-identifiable.csv")
     csc = res.loc[res["definition"] == "clinically_significant"]
     assert summ.loc["JT", "recovered"] == int((csc["status"] == "met").sum())
     assert summ.loc["JT", "evaluable"] == int((csc["status"] != "not_evaluable").sum()) == 97

@@ -32,6 +32,8 @@ __all__ = [
     "methods_html",
     "show_methods",
     "write_csv",
+    "write_identifiable_csv",
+    "IDENTIFIABLE_NOTE",
     "output_folder",
     "provenance_html",
     "INTERACTIVE_FOLDER",
@@ -200,7 +202,9 @@ def figure_html(obj, alt: str | None = None, dpi: int = 110) -> str:
     fig = obj.figure if hasattr(obj, "figure") and not isinstance(obj, plt.Figure) else obj
     text = alt or getattr(fig, "alt_text", None)
     if not text:
-        raise ValueError("a report figure needs alt text (pass alt= or use analysis.report.plots helpers)")
+        raise ValueError(
+            "a report figure needs alt text (pass alt= or use analysis.report.plots helpers)"
+        )
     titled = bool(fig.get_suptitle()) or any(
         ax.get_title() or ax.get_title("left") for ax in fig.axes
     )
@@ -388,6 +392,49 @@ def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
     from analysis.data.io import write_table_csv
 
     return write_table_csv(df, output_folder(folder) / name, float_format="%.6g", sort_by=[])
+
+
+#: The first lines of the README written beside every client-level file.
+IDENTIFIABLE_NOTE = (
+    "IDENTIFIABLE: {name} holds one row per client (client identifier, scores, dates or times, "
+    "outcome). It is personal data: keep it where the source export is kept, never publish or "
+    "e-mail it, and delete it when the analysis no longer needs it. It was written because the "
+    "run asked for it (parameter client_outcomes); the reports and the other tables of this "
+    "folder hold only counts, with small counts suppressed on real data."
+)
+
+
+def write_identifiable_csv(df: pd.DataFrame, folder: str | Path | None, stem: str) -> Path:
+    """Write a client-level table, marked identifiable in its name and by a README beside it.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per client (or client x definition).
+    folder : str or Path or None
+        As :func:`output_folder`.
+    stem : str
+        Base name, e.g. ``"outcomes"``: the file is ``<stem>-identifiable.csv`` and the note
+        ``<stem>-identifiable.README.txt``.
+
+    Returns
+    -------
+    pathlib.Path
+        The CSV file.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> p = write_identifiable_csv(pd.DataFrame({"id": ["c1"]}), tempfile.mkdtemp(), "outcomes")
+    >>> p.name, p.with_name("outcomes-identifiable.README.txt").read_text()[:12]
+    ('outcomes-identifiable.csv', 'IDENTIFIABLE')
+    """
+    name = f"{stem}-identifiable.csv"
+    path = write_csv(df, folder, name)
+    path.with_name(f"{stem}-identifiable.README.txt").write_text(
+        IDENTIFIABLE_NOTE.format(name=name) + "\n", encoding="utf-8"
+    )
+    return path
 
 
 def provenance_html(provenance: dict) -> str:
