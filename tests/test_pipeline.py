@@ -285,3 +285,33 @@ def test_methods_summary_counts_every_category(reports):
     csc = res.loc[res["definition"] == "clinically_significant"]
     assert summ.loc["JT", "recovered"] == int((csc["status"] == "met").sum())
     assert summ.loc["JT", "evaluable"] == int((csc["status"] != "not_evaluable").sum()) == 97
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17 item 2 is not finished: notebook prose and some tables still show module "
+    "paths and identifiers; remove this marker when the scan passes",
+)
+def test_reviewer_pages_have_no_code_leftovers(reports):
+    """Every rendered HTML of the main job and the index: no snake_case identifier, "nan",
+    backtick, module path or "-0" in the text a reader sees (issue 17)."""
+    from analysis.report.html import reviewer_leftovers
+
+    out, _ = reports
+    found = {}
+    for page in [out / "index.html", *_reports(out)]:
+        bad = reviewer_leftovers(page.read_text("utf-8"))
+        if bad:
+            found[str(page.relative_to(out))] = bad[:5]
+    assert found == {}
+
+
+def test_index_and_reports_link_each_other(reports):
+    """The index links every report and every CSV of every run; every report links back."""
+    out, _ = reports
+    index = (out / "index.html").read_text("utf-8")
+    for page in _reports(out):
+        assert f'href="{page.parent.name}/{page.name}"' in index, page
+        assert 'href="../index.html"' in page.read_text("utf-8"), page
+    for csv in out.glob("*/*.csv"):
+        assert f'href="{csv.parent.name}/{csv.name}"' in index, csv

@@ -9,6 +9,8 @@ keeps long values wrapped at 1280 px and closes with its provenance footer.
 from __future__ import annotations
 
 import html
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ __all__ = [
     "render_html",
     "with_footer",
     "failed_page",
+    "visible_text",
+    "reviewer_leftovers",
 ]
 
 #: A notebook with nothing to show writes ``<notebook stem>`` + this suffix (one line: why);
@@ -173,3 +177,78 @@ def render_html(
     body = with_footer(body, provenance)
     Path(html_path).write_text(body, encoding="utf-8")
     return Path(html_path)
+
+
+class _Visible(HTMLParser):
+    """Text a reader sees: no style, script, head or attribute values (images are base64)."""
+
+    _SKIP = {"style", "script", "head", "title"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._SKIP:
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in self._SKIP and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    """The text of an HTML page as a reader sees it (tags, styles and scripts removed).
+
+    Examples
+    --------
+    >>> visible_text("<html><head><style>a_b{}</style></head><body><p>x <b>y</b></p></body>")
+    'x y'
+    """
+    p = _Visible()
+    p.feed(page)
+    return re.sub(r"\s+", " ", " ".join(p.parts)).strip()
+
+
+_LEFTOVERS = {
+    "snake_case identifier": re.compile(
+        r"(?<![\w./-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-]*\.(?:csv|html|txt|yaml|json))\b"
+    ),
+    "nan": re.compile(r"(?<![\w.])(?:nan|NaN|<NA>|None)(?![\w])"),
+    "backtick": re.compile(r"`"),
+    "module path": re.compile(r"\banalysis(?:\.[a-z_]+)+"),
+    "-0": re.compile(r"(?<![\w.])-0(?:\.0+)?(?![\d.])"),
+}
+
+
+def reviewer_leftovers(page: str) -> list[tuple[str, str]]:
+    """Code leftovers on a page a reviewer reads (issue 17): what and where.
+
+    Looks, in the visible text only, for snake_case identifiers (file names such as
+    ``prevalence_by_arm.csv`` excepted), "nan"/"NaN"/"None", backticks, module paths
+    (``analysis.x.y``) and "-0".
+
+    Returns
+    -------
+    list of (str, str)
+        (kind, the text around it); empty when the page is clean.
+
+    Examples
+    --------
+    >>> page = "<p>reliable_improvement: 6.0 (4.0 to nan); PABAK -0; `x`</p>"
+    >>> [kind for kind, _ in reviewer_leftovers(page)]
+    ['snake_case identifier', 'nan', 'backtick', 'backtick', '-0']
+    >>> reviewer_leftovers("<p>see prevalence_by_arm.csv; p &lt; .001</p>")
+    []
+    """
+    txt = visible_text(page)
+    found = []
+    for kind, rx in _LEFTOVERS.items():
+        for m in rx.finditer(txt):
+            found.append((kind, txt[max(0, m.start() - 15) : m.end() + 15]))
+    return found
