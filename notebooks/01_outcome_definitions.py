@@ -76,9 +76,12 @@ if by_group is not None:
     report.write_csv(by_group, output_dir, f"prevalence_by_{group}.csv")
 head_prev = stats.prevalence(nd.outcomes)
 report.write_csv(head_prev, output_dir, "prevalence_headline.csv")
-head = report.format_prevalence(head_prev, suppress=suppress_small_counts)
+label = text.labeller(nd.definitions)
+head = report.format_prevalence(head_prev, suppress=suppress_small_counts, label=label)
+# the headline as shown (hidden counts as "<5"): the index repeats this table
+report.write_csv(head, output_dir, "prevalence_headline_shown.csv")
 headline = "; ".join(
-    f"{d.replace('_', ' ')} {pct}" + (" %" if pct[0].isdigit() else "")
+    f"{d} {pct}" + (" %" if pct[0].isdigit() else "")
     for d, pct in zip(head["definition"], head["% met (95% CI)"], strict=True)
 )
 report.show_banner(
@@ -119,7 +122,7 @@ report.show_banner(
 report.show_table(
     pd.DataFrame(
         {
-            "definition": [d["name"] for d in nd.definitions],
+            "definition": [label(d["name"]) for d in nd.definitions],
             "family": [d["family"] for d in nd.definitions],
             "rule": [d["description"] for d in nd.definitions],
             "source": [d["source"] for d in nd.definitions],
@@ -138,12 +141,12 @@ if nd.skipped:
 
 # %%
 report.show_table(
-    report.format_prevalence(overall, suppress=suppress_small_counts),
+    report.format_prevalence(overall, suppress=suppress_small_counts, label=label),
     "Clients meeting each definition, all clients, by family of definitions",
 )
 if by_group is not None:
     report.show_table(
-        report.format_prevalence(by_group, suppress=suppress_small_counts),
+        report.format_prevalence(by_group, suppress=suppress_small_counts, label=label),
         f"Clients meeting each definition, by {group}",
     )
 elif group:
@@ -252,7 +255,16 @@ dis = pairs[
     ]
 ].assign(n_disagree=pairs["only_a"] + pairs["only_b"])
 report.write_csv(dis, output_dir, "disagreement.csv")
-shown = dis.round({"percent_agree": 1}).rename(columns=lambda c: c.replace("_", " "))
+shown = dis.round({"percent_agree": 1}).assign(
+    definition_a=dis["definition_a"].map(label), definition_b=dis["definition_b"].map(label)
+)
+shown = shown.rename(
+    columns=lambda c: (
+        c.replace("_", " ")
+        .replace("definition a", "definition A")
+        .replace("definition b", "definition B")
+    )
+)
 if suppress_small_counts:
     shown = report.suppress_small_counts(
         shown,

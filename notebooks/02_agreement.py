@@ -120,7 +120,9 @@ report.show_banner(
 
 # %%
 report.show_table(
-    report.format_prevalence(prev, suppress=suppress_small_counts),
+    report.format_prevalence(
+        prev, suppress=suppress_small_counts, label=text.labeller(nd.definitions)
+    ),
     "Clients meeting each definition, all clients",
 )
 
@@ -131,7 +133,7 @@ report.show_table(
 
 # %%
 report.show_table(
-    text.format_pairs(pairs, suppress=suppress_small_counts),
+    text.format_pairs(pairs, suppress=suppress_small_counts, label=text.labeller(nd.definitions)),
     "Pairs of definitions, among clients evaluable under both",
 )
 undefined = pairs.loc[pairs["kappa"].isna()]
@@ -219,7 +221,7 @@ bias = agreement.severity_bias(result, severity=nd.baseline, per=10)
 report.write_csv(bias, output_dir, "agreement_severity_bias.csv")
 shown = pd.DataFrame(
     {
-        "definition": bias["definition"].str.replace("_", " "),
+        "definition": bias["definition"].map(text.labeller(nd.definitions)),
         "clients": bias["n"],
         "met": bias["n_met"],
         f"odds ratio per 10 {instrument.label} points (95% CI)": text.format_estimate(

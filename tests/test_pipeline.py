@@ -150,7 +150,8 @@ def test_index_lists_every_run_with_provenance(reports):
     # headline: success rate per definition with its CI, small not-evaluable count masked only
     btheb_headline = [t for t in _tables(index) if t["rows"][0][0] == "definition"][0]
     row = dict(zip(btheb_headline["rows"][0], btheb_headline["rows"][2], strict=True))
-    assert row["definition"] == "response" and row["not evaluable"] == "<5"
+    # shown by its label (definitions file), as notebook 01 showed it
+    assert row["definition"] == "Response" and row["not evaluable"] == "<5"
     assert re.fullmatch(r"\d+\.\d \(\d+\.\d-\d+\.\d\)", row["% met (95% CI)"])
 
 
@@ -238,9 +239,9 @@ def test_small_counts_suppressed_in_report(reports):
     page = (out / "btheb" / "01_outcome_definitions.html").read_text("utf-8")
     shown = _table(page, "Clients meeting each definition, by arm").set_index(
         ["arm", "definition"])
-    cs = shown.loc[("BtheB", "clinically_significant")]
+    cs = shown.loc[("BtheB", "Clinically significant change (JT)")]
     assert cs["met"] == "<5" and cs["% met (95% CI)"] == "suppressed" and cs["evaluable"] == "52"
-    tau = shown.loc[("TAU", "response")]
+    tau = shown.loc[("TAU", "Response")]
     assert tau["not evaluable"] == "<5" and tau["% met (95% CI)"].startswith("35.6 (")
     # no count from 1 to 4 appears in any count column of any table of any real-data report
     # (suppression is on by default for real data, off for simulated data)

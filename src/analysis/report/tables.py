@@ -106,7 +106,7 @@ def suppress_small_counts(
     return out
 
 
-def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+def format_prevalence(prev: pd.DataFrame, suppress: bool = True, label=None) -> pd.DataFrame:
     """Prevalence table for display: percentages with 95 % Wilson CI, small counts suppressed.
 
     Parameters
@@ -116,6 +116,9 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame
     suppress : bool
         Apply :func:`suppress_small_counts` (default True; always on for non-simulated data in the
         pipeline unless configured otherwise).
+    label : callable, optional
+        Definition name -> label shown (default: the name with underscores as spaces, e.g. the
+        definitions file's ``label`` through :func:`analysis.report.text.labeller`).
 
     Returns
     -------
@@ -148,7 +151,9 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame
     out = pd.DataFrame(
         {
             **{k: prev[k] for k in keys},
-            "definition": prev["definition"],
+            "definition": [
+                (label or (lambda d: str(d).replace("_", " ")))(d) for d in prev["definition"]
+            ],
             "met": prev["n_met"],
             "evaluable": prev["n_evaluable"],
             "not evaluable": prev["n_not_evaluable"],
@@ -231,8 +236,10 @@ def _plain(value) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return value if value else "(empty)"
+    if isinstance(value, str):  # an identifier-like value ("last_available") in words
+        return (value.replace("_", " ") if re.fullmatch(r"[a-z0-9_]+", value) else value) or (
+            "(empty)"
+        )
     if isinstance(value, (list, tuple)):
         return ", ".join(_plain(v) for v in value) if value else "(empty)"
     if isinstance(value, dict):
@@ -262,7 +269,10 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
             f"{html.escape(str(seed))}, calibrated to published figures.</p>"
         )
     params = pd.DataFrame(
-        {"parameter": list(parameters), "value": [_plain(v) for v in parameters.values()]}
+        {
+            "parameter": [str(k).replace("_", " ") for k in parameters],
+            "value": [_plain(v) for v in parameters.values()],
+        }
     )
     account = cohort.meta.get("input_account")
     if account:
