@@ -111,7 +111,7 @@ report.show_banner(
     },
     summary=f"{result['definition'].nunique()} definition(s) could be computed on these data. "
     f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
-    f"the headline definitions was: {headline}. Missing-data strategy: {missing}. Times in "
+    f"the headline definitions was: {headline}. Missing-data strategy: {missing.replace('_', ' ')}. Times in "
     f"the per-client file are in {cohort.time_unit}s.",
 )
 
@@ -133,7 +133,9 @@ report.show_table(
 if nd.skipped:
     text.say(
         f"{len(nd.skipped)} definitions of the file could not be computed on this dataset, because "
-        "the measures they need are absent: " + ", ".join(sorted(nd.skipped)) + "."
+        "the measures they need are absent: "
+        + ", ".join(sorted(label(d) for d in nd.skipped))
+        + "."
     )
 
 # %% [markdown]

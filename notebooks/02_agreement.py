@@ -209,6 +209,9 @@ else:
             shown = dis.round(1)
             if suppress_small_counts:
                 shown = report.suppress_small_counts(shown, ["n_clients"], derived)
+            shown = shown.rename(columns={"n_clients": "clients"}).rename(
+                columns=lambda c: c.replace("_", " ")
+            )
             report.show_table(shown, f"{fa} versus {fb} success: clients and average profile")
 
 # %% [markdown]

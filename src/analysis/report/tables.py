@@ -302,6 +302,16 @@ def show_banner(cohort: Cohort, parameters: dict, summary: str = "") -> None:
     _display(banner_html(cohort, parameters, summary))
 
 
+_SNAKE = re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b")
+
+
+def _words(value):
+    """Snake_case identifiers inside a display string as words; other values unchanged."""
+    if not isinstance(value, str):
+        return value
+    return _SNAKE.sub(lambda m: m.group(1).replace("_", " "), value)
+
+
 def methods_html(sources: pd.DataFrame, text: str = "") -> str:
     """The closing block of a report: every threshold with its source, then the methods text.
 
@@ -329,9 +339,12 @@ def methods_html(sources: pd.DataFrame, text: str = "") -> str:
     if len(empty):
         raise ValueError(f"methods rows without a source: {empty.tolist()}")
     paras = "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+    shown = sources[["item", "value", "source"]].copy()
+    for c in ("item", "value"):  # identifiers (definition or parameter names) in words
+        shown[c] = [_words(v) for v in shown[c]]
     return (
         '<section class="analysis-methods"><h2>Methods</h2>'
-        + table_html(sources[["item", "value", "source"]], "Thresholds and their sources")
+        + table_html(shown, "Thresholds and their sources")
         + paras
         + "</section>"
     )
