@@ -463,7 +463,7 @@ def write_identifiable_csv(df: pd.DataFrame, folder: str | Path | None, stem: st
 def provenance_html(provenance: dict) -> str:
     """The provenance footer of one report: run, commit, date, data SHA-256, package versions.
 
-    Every rendered report carries it (:func:`analysis.run.pipeline.render_html`), so a report e-mailed
+    Every rendered report carries it (:func:`analysis.report.html.render_html`), so a report e-mailed
     on its own still says what produced it; ``reports/index.html`` repeats it per run.
 
     Parameters
