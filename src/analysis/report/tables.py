@@ -340,7 +340,7 @@ def methods_html(sources: pd.DataFrame, text: str = "") -> str:
         raise ValueError(f"methods rows without a source: {empty.tolist()}")
     paras = "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
     shown = sources[["item", "value", "source"]].copy()
-    for c in ("item", "value"):  # identifiers (definition or parameter names) in words
+    for c in ("item", "value", "source"):  # identifiers (definition, parameter names) in words
         shown[c] = [_words(v) for v in shown[c]]
     return (
         '<section class="analysis-methods"><h2>Methods</h2>'
