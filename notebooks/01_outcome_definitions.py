@@ -71,11 +71,20 @@ by_group = (
 )
 if client_outcomes:  # personal data: only when the run asks, marked identifiable
     report.write_identifiable_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes")
-report.write_csv(overall, output_dir, "prevalence.csv")
+# the CSVs hide what the report hides (suppression on: real data)
+report.write_csv(
+    report.prevalence_csv(overall, suppress_small_counts), output_dir, "prevalence.csv"
+)
 if by_group is not None:
-    report.write_csv(by_group, output_dir, f"prevalence_by_{group}.csv")
+    report.write_csv(
+        report.prevalence_csv(by_group, suppress_small_counts),
+        output_dir,
+        f"prevalence_by_{group}.csv",
+    )
 head_prev = stats.prevalence(nd.outcomes)
-report.write_csv(head_prev, output_dir, "prevalence_headline.csv")
+report.write_csv(
+    report.prevalence_csv(head_prev, suppress_small_counts), output_dir, "prevalence_headline.csv"
+)
 label = text.labeller(nd.definitions)
 head = report.format_prevalence(head_prev, suppress=suppress_small_counts, label=label)
 # the headline as shown (hidden counts as "<5"): the index repeats this table

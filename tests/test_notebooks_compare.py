@@ -122,8 +122,11 @@ def test_survival_csv_counts_match_outcomes(btheb_out):
     assert at2.iloc[0] == pytest.approx(from2.sum() / evaluable.sum(), abs=1e-6)
     # notebook 01 and notebook 03 agree on every definition's share met
     prev = pd.read_csv(btheb_out / "prevalence.csv").set_index("definition")
+    prev = prev.apply(pd.to_numeric, errors="coerce")  # hidden cells read "<5" / "suppressed"
     rec = pd.read_csv(btheb_out / "survival_reconciliation.csv").set_index("definition")
-    assert np.allclose(rec["share_events"], 100 * prev["proportion"].reindex(rec.index))
+    shown = prev["proportion"].reindex(rec.index).notna()
+    assert shown.sum() >= 3
+    assert np.allclose(rec.loc[shown, "share_events"], 100 * prev["proportion"][rec.index[shown]])
     assert prev.loc["response", "n_met"] == int(met.sum())
     # log-rank by arm for response, recomputed with lifelines' two-group test on raw durations
     from lifelines.statistics import logrank_test

@@ -23,6 +23,7 @@ __all__ = [
     "SMALL_COUNT",
     "suppress_small_counts",
     "format_prevalence",
+    "prevalence_csv",
     "table_html",
     "show_table",
     "figure_html",
@@ -170,6 +171,33 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True, label=None) -> 
             derived_from=["met", "evaluable"],
         )
     return out
+
+
+def prevalence_csv(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+    """The prevalence table as written beside a report: the same cells hidden as in the report.
+
+    With ``suppress``, counts from 1 to 4 read "<5" and the proportion and its interval read
+    "suppressed" wherever the report's percentage is (met or not met small), so a CSV never
+    gives back what its report hides.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prev = pd.DataFrame({"definition": ["a"], "n_met": [2], "n_evaluable": [52],
+    ...                      "n_not_evaluable": [0], "proportion": [2 / 52], "ci_low": [0.01],
+    ...                      "ci_high": [0.13]})
+    >>> prevalence_csv(prev).iloc[0].tolist()
+    ['a', '<5', 52, 0, 'suppressed', 'suppressed', 'suppressed']
+    """
+    if not suppress:
+        return prev
+    return suppress_small_counts(
+        prev,
+        ["n_met", "n_evaluable", "n_not_evaluable"],
+        ["proportion", "ci_low", "ci_high"],
+        ("n_met", "n_evaluable"),
+        derived_from=["n_met", "n_evaluable"],
+    )
 
 
 def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> str:
