@@ -44,6 +44,7 @@ from analysis.compare import multiverse as mv
 from analysis.outcomes import rules
 from analysis.report import multiverse_tables as mvt
 from analysis.report import tables as report
+from analysis.report import text
 from analysis.run import workflow
 
 md = workflow.multiverse_for_notebook(
@@ -60,8 +61,8 @@ md = workflow.multiverse_for_notebook(
     group=group,
 )
 cohort, instrument, results = md.cohort, md.instrument, md.results
-say = workflow.say
-reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+say = text.say
+reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 report.write_csv(results, output_dir, "multiverse.csv")
 shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts)
 n_spec, n_done = len(results), int(results["computable"].sum())
@@ -161,7 +162,7 @@ elif group and group in cohort.clients.columns:
         "with evaluable clients in at least two specifications."
     )
 else:
-    say(workflow.absent("The arm difference", cohort, f"arms (client column {group!r})"))
+    say(text.absent("The arm difference", cohort, f"arms (client column {group!r})"))
 
 # %% [markdown]
 # ## This run's own specification, and the extremes

@@ -145,6 +145,11 @@ SCHEMA: dict[str, Param] = {
             bool,
             "show counts 1-4 as <5 and suppress derived percentages (default: on for real data)",
         ),
+        _P(
+            "client_outcomes",
+            bool,
+            "also write per-client outcomes beside the report (outcomes-identifiable.csv)",
+        ),
     ]
 }
 

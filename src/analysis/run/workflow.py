@@ -1,9 +1,11 @@
-"""Set-up shared by the comparison notebooks (02-04): one place to load a cohort and score it.
+"""Set-up shared by the notebooks: one place to load a cohort, score it and plan disclosure.
 
 Notebooks 01-04 all start from the same three things: the cohort, the outcome instrument and the
 outcomes table of the definitions engine (:func:`analysis.outcomes.engine.score_definitions`, the only
 producer of per-client outcomes). :func:`outcomes_for_notebook` builds them once, the same way for
-every notebook, so that every report reads the same table.
+every notebook, so that every report reads the same table. :func:`run_disclosure` gives every
+notebook of a run the same disclosure plan. The sentences and numbers a report shows are in
+:mod:`analysis.report.text`.
 """
 
 from __future__ import annotations
@@ -17,17 +19,13 @@ from analysis.data import datasets
 from analysis.data.cohort import Cohort
 from analysis.outcomes import engine as outcomes
 from analysis.registry.instruments import Instrument, get_instrument, load_registry
+from analysis.report import disclosure
 
 __all__ = [
     "NotebookData",
     "outcomes_for_notebook",
     "has_measure",
-    "reliability_citation",
-    "absent",
-    "format_estimate",
-    "format_pairs",
-    "format_km",
-    "say",
+    "run_disclosure",
     "MultiverseData",
     "multiverse_grid",
     "multiverse_for_notebook",
@@ -177,38 +175,6 @@ def outcomes_for_notebook(
     )
 
 
-def reliability_citation(instrument: Instrument, reliability: float | None, given: str = "") -> str:
-    """The source to print beside the reliability used for the reliable change index.
-
-    Parameters
-    ----------
-    instrument : Instrument
-        The primary measure's registry entry.
-    reliability : float or None
-        The value used (None: the registry's).
-    given : str
-        A citation the user supplied (parameter ``reliability_source``); wins when not empty.
-
-    Returns
-    -------
-    str
-        ``given``; else the registry's source when the value is the registry's (stating its
-        type and whether it is confirmed); else a plain statement that no source was given, so a
-        report never prints another instrument's citation.
-    """
-    if given:
-        return given
-    rel = instrument.reliability or {}
-    if rel and (reliability is None or abs(float(rel["value"]) - float(reliability)) < 1e-12):
-        kind = str(rel.get("type", "")).replace("_", " ")
-        flag = "confirmed" if rel.get("confirmed") else "unconfirmed"
-        return f"{rel['source']} ({kind}; {flag}; instrument registry)"
-    return (
-        f"value given for this run; no source stated (the registry's {instrument.label} value is "
-        f"{rel.get('value', 'absent')})"
-    )
-
-
 def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
     """True when at least ``min_clients`` clients have an observed score on ``measure``."""
     s = cohort.scores
@@ -216,101 +182,67 @@ def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
     return bool(obs.nunique() >= min_clients)
 
 
-def absent(what: str, cohort: Cohort, needs: str) -> str:
-    """The one sentence a notebook shows instead of a section whose data are absent.
+def run_disclosure(
+    nd: NotebookData,
+    group: str = "",
+    output_dir: str = "",
+    suppress: bool = True,
+    methods: pd.DataFrame | None = None,
+    write: bool = False,
+    threshold: int = disclosure.SMALL_COUNT,
+) -> pd.DataFrame | None:
+    """The run's one disclosure plan, as every notebook of the run applies it.
 
-    Examples
-    --------
-    >>> absent("Alliance as a predictor", cohort, "alliance scores (wai_sr)")  # doctest: +SKIP
-    'Alliance as a predictor: not available for this dataset (btheb), which has no alliance ...'
-    """
-    return (
-        f"{what}: not available for this dataset ({cohort.name}), which has no {needs}; "
-        "this section is therefore left out."
-    )
+    Notebook 01 (the first of every run) computes the plan over every count the run shows about
+    the outcomes table (prevalence of every scored definition overall and by ``group``, the 2 x 2
+    cells of every pair of the compared definitions, the Jacobson-Truax categories) and over the
+    methods comparison, and writes it beside the reports (``write=True``). The other notebooks
+    read that file, so a count is hidden in every report or in none. A notebook run on its own
+    (no plan file in its folder) computes the outcome part from the same inputs.
 
-
-def format_estimate(est, low, high, digits: int = 2) -> list[str]:
-    """``"0.45 (0.30 to 0.60)"`` strings for display; ``"undefined"`` where the estimate is NaN."""
-    e, lo, hi = (pd.Series(v, dtype=float).to_numpy() for v in (est, low, high))
-    return [
-        "undefined" if pd.isna(a) else f"{a:.{digits}f} ({b:.{digits}f} to {c:.{digits}f})"
-        for a, b, c in zip(e, lo, hi, strict=True)
-    ]
-
-
-def format_pairs(pairs: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
-    """Display version of :func:`analysis.compare.agreement.pairwise_agreement` (no 2x2 cell counts).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``definition a``, ``definition b``, ``clients in both``, ``% agree``,
-        ``kappa (95% CI)`` ("undefined" in words when a definition is constant), ``PABAK``,
-        ``McNemar p``, ``note``. With ``suppress``, pairs compared on 1-4 clients show "<5" and
-        their derived statistics "suppressed" (:func:`analysis.report.tables.suppress_small_counts`).
-    """
-    from analysis.report.tables import suppress_small_counts
-
-    out = pd.DataFrame(
-        {
-            "definition a": pairs["definition_a"].str.replace("_", " "),
-            "definition b": pairs["definition_b"].str.replace("_", " "),
-            "clients in both": pairs["n_both"],
-            "% agree": pairs["percent_agree"].round(1),
-            "kappa (95% CI)": format_estimate(
-                pairs["kappa"], pairs["kappa_ci_low"], pairs["kappa_ci_high"]
-            ),
-            "PABAK": pairs["pabak"].round(2),
-            "McNemar p": pairs["mcnemar_p"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}"),
-            "note": pairs["note"],
-        }
-    )
-    if suppress:
-        out = suppress_small_counts(
-            out, ["clients in both"], ["% agree", "kappa (95% CI)", "PABAK", "McNemar p"]
-        )
-    return out
-
-
-def say(text: str) -> None:
-    """Show one Markdown paragraph in a notebook (e.g. the sentence of an absent section)."""
-    from IPython.display import Markdown, display
-
-    display(Markdown(text))
-
-
-def format_km(km: pd.DataFrame, unit: str, suppress: bool = True) -> pd.DataFrame:
-    """Display version of :func:`analysis.compare.survival.km_summary`.
+    Parameters
+    ----------
+    nd : NotebookData
+        From :func:`outcomes_for_notebook` (its ``all_outcomes`` and compared ``outcomes``).
+    group : str
+        Client column compared by ("" for none).
+    output_dir : str
+        The run's output folder (``""``: the interactive folder).
+    suppress : bool
+        False: None is returned (no disclosure control: simulated data or switched off).
+    methods : pandas.DataFrame, optional
+        :func:`analysis.outcomes.engine.compare_methods` output (notebook 01).
+    write : bool
+        Write the plan (hidden values blanked) beside the reports.
+    threshold : int
+        Smallest count shown.
 
     Returns
     -------
-    pandas.DataFrame
-        ``definition``, ``clients``, ``met``, ``dropout``, ``median (<unit>, 95% CI)`` ("not
-        reached" where the curve stays above one half), ``% met by end (KM)``; small counts
-        suppressed when ``suppress``.
+    pandas.DataFrame or None
+        :func:`analysis.report.disclosure.run_plan` output, or None when ``suppress`` is False.
     """
-    from analysis.report.tables import suppress_small_counts
+    from analysis.report.tables import output_folder
 
-    med = f"median ({unit}, 95% CI)"
-    shown = pd.DataFrame(
-        {
-            "definition": km["definition"].str.replace("_", " "),
-            "clients": km["n"],
-            "met": km["n_met"],
-            "dropout": km["n_dropout"],
-            med: [
-                s.replace("undefined", "not reached")
-                for s in format_estimate(km["median"], km["median_ci_low"], km["median_ci_high"], 1)
-            ],
-            "% met by end (KM)": (100 * km["proportion_met_end"]).round(1),
-        }
-    )
-    if suppress:
-        shown = suppress_small_counts(
-            shown, ["clients", "met", "dropout"], [med, "% met by end (KM)"], ("met", "clients")
-        )
-    return shown
+    if not suppress:
+        return None
+    folder = output_folder(output_dir)
+    if not write:
+        plan = disclosure.read_plan(folder)
+        if plan is not None:
+            return plan
+    grp = None
+    if group and group in nd.cohort.clients.columns:
+        grp = nd.cohort.clients.set_index("id")[group]
+    chosen = list(dict.fromkeys(nd.outcomes["definition"]))
+    pairs = [(a, b) for i, a in enumerate(chosen) for b in chosen[i + 1 :]]
+    extra = disclosure.method_cells(methods) if methods is not None else None
+    everything = nd.all_outcomes if nd.all_outcomes is not None else nd.outcomes
+    plan = disclosure.run_plan(everything, grp, pairs, extra, threshold)
+    if write:
+        disclosure.write_plan(plan, folder, threshold)
+    return plan
+
 
 
 @dataclass(frozen=True)
