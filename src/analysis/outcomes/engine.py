@@ -575,6 +575,17 @@ def score_definitions(
             last_use[d.get("anxiety", "gad7")] = i
     skipped: dict[str, str] = {}
     details: dict[str, dict] = {}
+    last_times: dict[str, np.ndarray] = {}
+
+    def last_time(code: str, m: dict) -> np.ndarray:
+        """Time of each client's last observed assessment of a measure (NaN if none), once per
+        measure (several trajectory rules share one)."""
+        if code not in last_times:
+            rows = m["all_rows"]
+            last_times[code] = out = np.full(n, np.nan)
+            np.fmax.at(out, rows["pos"].to_numpy(), rows["time"].to_numpy(float))
+        return last_times[code]
+
     columns: dict[str, list] = {c: [] for c in OUTCOME_COLUMNS}
     for i, d in enumerate(defs):
         for measure_done in [m for m, j in last_use.items() if j == i - 1]:
@@ -615,10 +626,7 @@ def score_definitions(
                 t0 = np.fmin.reduce([m["baseline_time"] for m in ms])
                 t1 = np.fmax.reduce([m["post_time"] for m in ms])
             if d["rule"] in _TRAJECTORY_RULES:  # judged on every assessment: to the last one
-                t1 = np.full(n, np.nan)
-                rows = ms[0]["all_rows"]
-                last = rows.groupby("pos")["time"].max()
-                t1[last.index.to_numpy()] = last.to_numpy()
+                t1 = last_time(needed[0], ms[0])
             ev = np.asarray(r.evaluable, bool).copy()
             met = np.asarray(r.met, bool) & ev
             reason = np.where(ev, _EMPTY, np.asarray(r.reason, dtype=object)).astype(object)

@@ -246,8 +246,10 @@ def _criteria(
             if crit3:
                 ok = (n1 >= 2) & (n2 >= 2)
                 df = np.where(ok, n1 + n2 - 2, np.nan)
-                if crit3_adjust:
-                    crit = np.abs(stats.t.ppf(crit3_alpha / 2, df))
+                if crit3_adjust:  # df is a small integer: one t quantile per value
+                    dfi = np.where(ok, df, 0).astype(int)
+                    tab = np.abs(stats.t.ppf(crit3_alpha / 2, np.arange(dfi.max(initial=0) + 1)))
+                    crit = np.where(ok, tab[dfi], np.nan)
                 else:
                     crit = np.where(ok, crit3_critical_value, np.nan)
                 sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
@@ -479,7 +481,10 @@ def _bysg(
     tx_end,
     reversal_window,
     loss_crit2,
+    _pre=None,
 ) -> pd.DataFrame:
+    """Gains (losses) one row each; ``_pre`` = ``(ids, grid, x, criteria)`` already computed by
+    :func:`_wide` and :func:`_criteria` with these options (the outcome rule's, to do it once)."""
     if reversal_window not in ("r_package", "after_gain"):
         raise ValueError(
             f"reversal_window must be 'r_package' or 'after_gain', got {reversal_window!r}"
@@ -487,19 +492,22 @@ def _bysg(
     if loss_crit2 not in ("r_package", "mirror"):
         raise ValueError(f"loss_crit2 must be 'r_package' or 'mirror', got {loss_crit2!r}")
     _check_options(cutoff, pct, crit3, kind, better_is, crit3_alpha)
-    ids, grid, x = _wide(data, id, time, score, sessions)
-    cr = _criteria(
-        x,
-        kind=kind,
-        cutoff=cutoff,
-        pct=pct,
-        crit3=crit3,
-        crit3_alpha=crit3_alpha,
-        crit3_adjust=crit3_adjust,
-        crit3_critical_value=crit3_critical_value,
-        better_is=better_is,
-        loss_crit2=loss_crit2,
-    )
+    if _pre is not None:
+        ids, grid, x, cr = _pre
+    else:
+        ids, grid, x = _wide(data, id, time, score, sessions)
+        cr = _criteria(
+            x,
+            kind=kind,
+            cutoff=cutoff,
+            pct=pct,
+            crit3=crit3,
+            crit3_alpha=crit3_alpha,
+            crit3_adjust=crit3_adjust,
+            crit3_critical_value=crit3_critical_value,
+            better_is=better_is,
+            loss_crit2=loss_crit2,
+        )
     s = 1.0 if better_is == "lower" else -1.0
     hit = np.nan_to_num(cr["crit123"], nan=0.0) == 1
     freq = hit.sum(axis=1)
@@ -1181,12 +1189,23 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     n_gains = np.zeros(n_ids, int)
     n_rev = np.zeros(n_ids, int)
     evaluable = np.zeros(n_ids, bool)
-    iv = sudden_gain_intervals(long, "pos", "time", "score", **opts)
-    ok = iv.groupby("pos")["crit123"].count()
-    evaluable[ok.index[ok.to_numpy() > 0].to_numpy(int)] = True
-    g = sudden_gains(
-        long, "pos", "time", "score", **opts,
-        reversal_window=d.get("reversal_window", "after_gain"),
+    # the session grid and the three criteria once, for both the evaluable clients (any
+    # interval with every criterion computable, as sudden_gain_intervals' crit123) and the gains
+    # (sudden_gains with the same options)
+    _check_options(opts["cutoff"], opts["pct"], opts["crit3"], "sg", ins.better_is,
+                   opts["crit3_alpha"])  # fmt: skip
+    ids, grid, x = _wide(long, "pos", "time", "score", None)
+    cr = _criteria(
+        x, kind="sg", cutoff=opts["cutoff"], pct=opts["pct"], crit3=opts["crit3"],
+        crit3_alpha=opts["crit3_alpha"], crit3_adjust=True, crit3_critical_value=2.776,
+        better_is=ins.better_is, loss_crit2="r_package",
+    )  # fmt: skip
+    evaluable[ids.to_numpy(int)[(~np.isnan(cr["crit123"])).any(axis=1)]] = True
+    g = _bysg(
+        long, "pos", "time", "score", kind="sg", **opts, crit3_adjust=True,
+        crit3_critical_value=2.776, sessions=None, tx_start=None, tx_end=None,
+        reversal_window=d.get("reversal_window", "after_gain"), loss_crit2="r_package",
+        _pre=(ids, grid, x, cr),
     )  # fmt: skip
     if len(g):
         p = g["pos"].to_numpy(int)
