@@ -578,8 +578,10 @@ def score_definitions(
     last_times: dict[str, np.ndarray] = {}
 
     def last_time(code: str, m: dict) -> np.ndarray:
-        """Time of each client's last observed assessment of a measure (NaN if none), once per
-        measure (several trajectory rules share one)."""
+        """Time of each client's last observed assessment of a measure (NaN if none).
+
+        Computed once per measure: several trajectory rules share it.
+        """
         if code not in last_times:
             rows = m["all_rows"]
             last_times[code] = out = np.full(n, np.nan)

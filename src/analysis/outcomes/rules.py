@@ -213,9 +213,10 @@ class Trajectories:
             pos, time, score = pos[known], time[known], score[known]
         # by client, then time (lexsort is stable: data already in that order, the common case
         # of exports sorted by client and session, keep it and skip the sort)
-        if len(pos) > 1 and not (
-            (pos[1:] > pos[:-1]) | ((pos[1:] == pos[:-1]) & (time[1:] >= time[:-1]))
-        ).all():
+        if (
+            len(pos) > 1
+            and not ((pos[1:] > pos[:-1]) | ((pos[1:] == pos[:-1]) & (time[1:] >= time[:-1]))).all()
+        ):
             order = np.lexsort((time, pos))
             pos, time, score = pos[order], time[order], score[order]
             del order
