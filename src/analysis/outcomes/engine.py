@@ -608,7 +608,6 @@ def score_definitions(
     defs = definitions_for_run(measure, definitions, registry=reg)
     traj = Trajectories(cohort.scores, cohort.clients, reg, missing=missing, post=post)
     n = len(traj.ids)
-    ids = traj.ids.to_numpy()
     nan = np.full(n, np.nan)
     completer = traj.completer()
     not_completer = None
