@@ -120,3 +120,18 @@ def test_table_shape_and_order(scored):
     for name in names:
         block = out.loc[out["definition"] == name, "id"].astype(str).to_numpy()
         np.testing.assert_array_equal(block, ids)
+
+
+def test_categorical_table_has_the_same_values(scored):
+    """categorical=True changes the dtypes of the text columns only: the same values, row by row
+    (a missing J&T category is NaN there and None in the object table)."""
+    cohort, out = scored
+    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
+    text = ["id", "definition", "family", "measures", "status", "reason", "category"]
+    assert all(isinstance(cat[c].dtype, pd.CategoricalDtype) for c in text)
+    assert list(cat["status"].cat.categories) == ["met", "not_met", "not_evaluable"]
+    back = cat.copy()
+    for c in text:
+        back[c] = back[c].astype(object).where(back[c].notna(), None)
+    pd.testing.assert_frame_equal(back, out)
+    assert cat.memory_usage().sum() < 0.7 * out.memory_usage().sum()

@@ -545,12 +545,15 @@ def score_definitions(
         Post score: the last one, or the score at a fixed time point.
     registry : dict, optional
         Instrument registry.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per client x scored definition (clients in client-table order within each
-        definition), columns :data:`OUTCOME_COLUMNS`:
+    categorical : bool, default False
+        Dtypes of the text columns. False: ``object`` columns of Python strings (``category``:
+        None where there is none), what every reader in :mod:`analysis.compare` and the
+        notebooks expects. True: ``id``, ``definition``, ``family``, ``measures``, ``status``,
+        ``reason`` and ``category`` as :class:`pandas.Categorical` (categories: the client ids in
+        client-table order, the definitions in file order, ``STATUSES``, the five J&T categories
+        with NaN where there is none, the other values in order of first appearance); about
+        40 % less memory (10^6 clients x 28 definitions: 2.1 instead of 3.4 GB). The values are
+        the same; group with ``observed=True``. The float columns are float64 in both cases.
 
         - ``id``, ``definition`` (name), ``family`` (symptom, functional, alliance, personal,
           child_family, composite);
