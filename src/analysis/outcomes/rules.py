@@ -100,8 +100,10 @@ class RuleResult:
 
 def _frame(pos, time, score, baseline) -> pd.DataFrame:
     """The rows frame of :meth:`Trajectories.measure` (``pos, time, score, baseline``; a fresh
-    RangeIndex), built in one block from numpy arrays."""
-    return pd.DataFrame({"pos": pos, "time": time, "score": score, "baseline": baseline})
+    RangeIndex), on the numpy arrays themselves (no copy: they are fresh selections)."""
+    return pd.DataFrame(
+        {"pos": pos, "time": time, "score": score, "baseline": baseline}, copy=False
+    )
 
 
 class Trajectories:
