@@ -24,6 +24,8 @@ WITHOUT_MODULE_EXAMPLES = {
     "alliance",
     "cli",
     "datasets",
+    "execute",  # runs notebooks; exercised in test_pipeline*
+    "kernel",  # starts kernels; its one example is marked +SKIP
     "pipeline",
     "plots",
     "plots_compare",

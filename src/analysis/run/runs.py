@@ -5,6 +5,12 @@ its structure, :func:`apply_overrides` applies ``-p [RUN.]NAME=VALUE``, :func:`p
 types every parameter against the notebooks' declarations (:mod:`analysis.run.params`) and checks
 what the types cannot say (the measure exists, the files named exist and read) before any notebook
 starts. The command line is :mod:`analysis.run.pipeline`.
+
+Examples
+--------
+>>> runs = prepare_runs(load_runs())  # the package's config/runs.yaml, typed
+>>> runs["btheb"]["dataset"], runs["btheb"]["parameters"]["measure"]
+('btheb', 'bdi2')
 """
 
 from __future__ import annotations

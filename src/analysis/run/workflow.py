@@ -256,8 +256,7 @@ def write_cache(folder: str | os.PathLike, **arguments) -> bool:
 
     Examples
     --------
-    >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
+    >>> folder = tempfile.mkdtemp()  # doctest: +SKIP
     >>> write_cache(folder, dataset="btheb", dataset_options={}, measure="bdi2")  # doctest: +SKIP
     True
     """
