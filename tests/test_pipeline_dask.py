@@ -53,7 +53,7 @@ def test_runs_on_a_two_worker_cluster_give_the_in_process_bytes(tmp_path):
     here = tmp_path / "in_process"
     res_here = execute.run_all(runs, here, notebooks=nbs)
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         there = tmp_path / "dask"
         res_there = execute.run_all(runs, there, notebooks=nbs, scheduler=cluster.scheduler_address)

@@ -495,7 +495,7 @@ def _on_dask(runs, names, out_root, nbs, keep_going, timeout, labels, jobs, sche
             n_workers=min(jobs, len(names)),
             threads_per_worker=1,  # one run at a time per worker process
             processes=True,
-            dashboard_address=None,  # no web server (other jobs may hold the port)
+            dashboard_address=":0",  # any free port (None still binds 8787 for metrics)
         )
         client = Client(cluster)
     where = scheduler or f"a local Dask cluster of {min(jobs, len(names))} worker processes"
