@@ -67,6 +67,7 @@ def prepost(
     measure: str,
     post: str | float = "last",
     missing: str = "last_available",
+    registry: dict[str, Instrument] | None = None,
 ) -> pd.DataFrame:
     """Baseline and post score of every client on one measure.
 
@@ -84,6 +85,8 @@ def prepost(
     missing : str
         Missing-data strategy, one of :data:`analysis.outcomes.rules.MISSING_STRATEGIES` (see
         :class:`analysis.outcomes.rules.Trajectories`).
+    registry : dict, optional
+        Instrument registry (default :func:`analysis.registry.instruments.load_registry`).
 
     Returns
     -------
@@ -125,7 +128,8 @@ def prepost(
                 f"(times: {sorted(rows['time'].unique().tolist())})"
             )
         post = pt
-    m = Trajectories(scores, clients, load_registry(), missing=missing, post=post).measure(measure)
+    reg = registry if registry is not None else load_registry()
+    m = Trajectories(scores, clients, reg, missing=missing, post=post).measure(measure)
     return pd.DataFrame(
         {
             "id": clients["id"].to_numpy(),
@@ -723,6 +727,7 @@ def compare_methods(
     post: str | float = "last",
     significance_level: float = 0.05,
     missing: str = "last_available",
+    registry: dict[str, Instrument] | None = None,
 ) -> pd.DataFrame:
     """Every reliable-change method of :mod:`analysis.outcomes.clinsig` on one measure, side by side.
 
@@ -734,7 +739,13 @@ def compare_methods(
     reliability : float, optional
         Default: the registry's value.
     methods : tuple of str, optional
-        Default all of ``analysis.outcomes.clinsig.RCI_METHODS`` (JT, GLN, HLL, EN, NK, HA, HLM).
+        Default all of ``analysis.outcomes.clinsig.RCI_METHODS`` (JT, GLN, HLL, EN, NK, HA, HLM)
+        that the data allow. A method the data cannot support is left out and listed in
+        ``attrs["not_computed"]`` with the reason, whether asked for or a default: HLM when
+        fewer than 3 clients have 3 or more observed scores from baseline to post (a two-wave
+        export), a pre/post method with fewer than 2 complete pairs, HA when the scores or the
+        change scores have no variance, a measure without a clinical cutoff under
+        ``cutoff_type="instrument"``.
     cutoff_type : {"a", "b", "c", "instrument"}
         Cutoff for the combined categories (HA uses its true-score cutoff); ``instrument`` is the
         registry's clinical cutoff for the pre/post methods, and cutoff a for HA and HLM, whose
@@ -754,31 +765,58 @@ def compare_methods(
         under ``dropout_as_failure`` and ``bocf`` clients without a post score keep their
         baseline, change 0). HLM uses only observed scores, so clients whose post score is
         imputed are not evaluable under HLM.
+    registry : dict, optional
+        Instrument registry (default :func:`analysis.registry.instruments.load_registry`); pass
+        the one that holds a user's instruments.
 
     Returns
     -------
     pandas.DataFrame
-        One row per client x method: ``id``, ``method``, ``pre``, ``post``, ``change``, ``rci``,
-        ``reliable_change`` (improved / unchanged / deteriorated), ``category`` (recovered /
-        improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``.
+        One row per client x computed method: ``id``, ``method``, ``pre``, ``post``, ``change``,
+        ``rci``, ``reliable_change`` (improved / unchanged / deteriorated), ``category``
+        (recovered / improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``.
+        ``attrs["not_computed"]``: method -> why it was left out (empty when none was);
+        ``attrs["methods"]``: the methods computed, in order.
 
     Raises
     ------
     ValueError
-        As :func:`analysis.outcomes.clinsig.clinical_significance` (e.g. reliability outside (0, 1)).
-    """
-    from analysis.outcomes.clinsig import (
-        RCI_METHODS,
-        clinical_significance,
-        clinical_significance_prepost,
-    )
+        For a configuration error: an unknown method, a reliability or significance level outside
+        (0, 1), an unknown ``cutoff_type``; no reliability given and none in the registry.
 
-    ins = get_instrument(measure)
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.data.cohort import Cohort
+    >>> s = pd.DataFrame({"id": list("aabbccdd"), "time": [0.0, 1.0] * 4, "measure": "phq9",
+    ...                   "score": [15.0, 6.0, 18.0, 16.0, 12.0, 4.0, 20.0, 21.0]})
+    >>> res = compare_methods(Cohort(s, pd.DataFrame({"id": list("abcd")}), name="two waves"),
+    ...                       "phq9", methods=("JT", "HLM"), cutoff_type="a")
+    >>> res.attrs["methods"], res.attrs["not_computed"]["HLM"][:35]
+    (['JT'], 'HLM needs at least 3 clients with 3')
+    """
+    from analysis.outcomes.distribution import RCI_METHODS
+
+    ins = get_instrument(measure, registry)
     rel = reliability if reliability is not None else ins.reliability_value
+    # configuration errors stop here; what the data cannot support is reported per method below
+    unknown = [m for m in (methods or ()) if m not in RCI_METHODS]
+    if unknown:
+        raise ValueError(f"unknown reliable-change method(s) {unknown}; known: {RCI_METHODS}")
+    if rel is None:
+        raise ValueError(f"no reliability given and none in the registry for {measure!r}")
+    if not 0 < float(rel) < 1:
+        raise ValueError(f"reliability must lie strictly between 0 and 1, got {rel!r}")
+    if not 0 < float(significance_level) < 1:
+        raise ValueError(f"significance_level must lie in (0, 1), got {significance_level!r}")
+    if cutoff_type not in ("a", "b", "c", "instrument"):
+        raise ValueError(f"cutoff_type must be a, b, c or instrument, got {cutoff_type!r}")
     func = (ins.norms or {}).get("functional", {})
     m_f = m_functional if m_functional is not None else func.get("mean")
     sd_f = sd_functional if sd_functional is not None else func.get("sd")
-    pp = prepost(cohort.scores, cohort.clients, measure, post=post, missing=missing)
+    pp = prepost(
+        cohort.scores, cohort.clients, measure, post=post, missing=missing, registry=registry
+    )
     ok = pp["reason"] == ""
     wide = pd.DataFrame(
         {"id": pp["id"], "pre": pp["baseline"].where(ok), "post": pp["post"].where(ok)}
@@ -795,54 +833,116 @@ def compare_methods(
         "reason",
     ]
     frames = []
+    not_computed: dict[str, str] = {}
     for method in methods or RCI_METHODS:
-        kw = dict(
-            reliability=rel,
-            rci_method=method,
-            better_is=ins.better_is,
-            significance_level=significance_level,
-        )
-        if cutoff_type == "instrument" and method not in ("HA", "HLM"):
-            # the registry's clinical cutoff, shifted by 1e-9 so that a score exactly on it falls
-            # on the side case_if gives (as in analysis.outcomes.rules)
-            if ins.cutoff is None:
-                raise ValueError(f"{measure!r} has no clinical cutoff in the registry")
-            shift = {">=": -1e-9, ">": 0.0, "<=": 1e-9, "<": 0.0}[ins.cutoff["case_if"]]
-            kw.update(cutoff=ins.cutoff_value + shift)
-        elif cutoff_type == "instrument":  # HA and HLM: true-score cutoffs; use a, said in notes
-            kw.update(cutoff_type="a")
-        else:
-            kw.update(cutoff_type=cutoff_type, m_functional=m_f, sd_functional=sd_f)
-        if method == "NK":
-            kw["reliability_post"] = reliability_post
-        if method == "HLM":
-            rows = cohort.scores.loc[
-                (cohort.scores["measure"] == measure) & cohort.scores["score"].notna(),
-                ["id", "time", "score"],
-            ]
-            rows = rows.merge(pp.loc[ok, ["id", "baseline_time", "post_time"]], on="id")
-            rows = rows.loc[
-                (rows["time"] >= rows["baseline_time"]) & (rows["time"] <= rows["post_time"])
-            ]
-            res = clinical_significance(
-                rows[["id", "time", "score"]],
-                rci_method="HLM",
-                **{k: v for k, v in kw.items() if k not in ("rci_method", "reliability")},
+        try:
+            res = _one_method(
+                method,
+                cohort,
+                measure,
+                ins,
+                rel,
+                pp,
+                ok,
+                wide,
+                cutoff_type,
+                m_f,
+                sd_f,
+                reliability_post,
+                significance_level,
             )
-            res = pp[["id"]].merge(res, on="id", how="left")
-            res["evaluable"] = res["evaluable"].astype("boolean").fillna(False).astype(bool)
-            res["reason"] = (
-                res["reason"]
-                .astype(object)
-                .where(res["evaluable"] | res["reason"].notna(), "fewer than 3 scores")
-            )
-            res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
-        else:
-            res = clinical_significance_prepost(wide, **kw)
-            res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
+        except (ValueError, np.linalg.LinAlgError) as exc:  # the data cannot support it
+            not_computed[method] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            continue
         res = res[cols].copy()
         for c in ("reliable_change", "category", "reason"):
             res[c] = res[c].astype(object)
         res.insert(1, "method", method)
         frames.append(res)
-    return pd.concat(frames, ignore_index=True)
+    out = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["id", "method", *cols[1:]])
+    )
+    out.attrs["not_computed"] = not_computed
+    out.attrs["methods"] = [m for m in (methods or RCI_METHODS) if m not in not_computed]
+    return out
+
+
+def _one_method(
+    method,
+    cohort,
+    measure,
+    ins,
+    rel,
+    pp,
+    ok,
+    wide,
+    cutoff_type,
+    m_f,
+    sd_f,
+    reliability_post,
+    significance_level,
+) -> pd.DataFrame:
+    """One reliable-change method of :func:`compare_methods`.
+
+    Raises ValueError when the data cannot support it (the caller lists it as not computed).
+    """
+    from analysis.outcomes.clinsig import clinical_significance
+    from analysis.outcomes.distribution import clinical_significance_prepost
+
+    kw = dict(
+        reliability=rel,
+        rci_method=method,
+        better_is=ins.better_is,
+        significance_level=significance_level,
+    )
+    if cutoff_type == "instrument" and method not in ("HA", "HLM"):
+        # the registry's clinical cutoff, shifted by 1e-9 so that a score exactly on it falls
+        # on the side case_if gives (as in analysis.outcomes.rules)
+        if ins.cutoff is None:
+            raise ValueError(f"{measure!r} has no clinical cutoff in the registry")
+        shift = {">=": -1e-9, ">": 0.0, "<=": 1e-9, "<": 0.0}[ins.cutoff["case_if"]]
+        kw.update(cutoff=ins.cutoff_value + shift)
+    elif cutoff_type == "instrument":  # HA and HLM: true-score cutoffs; use a, said in notes
+        kw.update(cutoff_type="a")
+    else:
+        kw.update(cutoff_type=cutoff_type, m_functional=m_f, sd_functional=sd_f)
+    if method == "NK":
+        kw["reliability_post"] = reliability_post
+    if method == "HLM":
+        rows = cohort.scores.loc[
+            (cohort.scores["measure"] == measure) & cohort.scores["score"].notna(),
+            ["id", "time", "score"],
+        ]
+        rows = rows.merge(pp.loc[ok, ["id", "baseline_time", "post_time"]], on="id")
+        rows = rows.loc[
+            (rows["time"] >= rows["baseline_time"]) & (rows["time"] <= rows["post_time"])
+        ]
+        # the HLM of analysis.outcomes.clinsig needs 3 scores per client (a slope and a
+        # residual) and 3 such clients; checked here so a two-wave export leaves HLM out
+        per_client = rows.groupby("id").size()
+        n3 = int((per_client >= 3).sum())
+        if n3 < 3:
+            most = int(per_client.max()) if len(per_client) else 0
+            raise ValueError(
+                f"HLM needs at least 3 clients with 3 or more scores from baseline to post; "
+                f"{n3} have (at most {most} per client in these data)"
+            )
+        res = clinical_significance(
+            rows[["id", "time", "score"]],
+            rci_method="HLM",
+            **{k: v for k, v in kw.items() if k not in ("rci_method", "reliability")},
+        )
+        res = pp[["id"]].merge(res, on="id", how="left")
+        res["evaluable"] = res["evaluable"].astype("boolean").fillna(False).astype(bool)
+        res["reason"] = (
+            res["reason"]
+            .astype(object)
+            .where(res["evaluable"] | res["reason"].notna(), "fewer than 3 scores")
+        )
+        res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
+    else:
+        res = clinical_significance_prepost(wide, **kw)
+        res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
+    return res

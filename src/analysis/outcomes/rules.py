@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.outcomes.clinsig import RCI_METHODS, clinical_significance_prepost
+from analysis.outcomes.distribution import RCI_METHODS, clinical_significance_prepost
 from analysis.outcomes.sudden_gains import rule_sudden_gain
 from analysis.registry.instruments import Instrument
 
@@ -330,8 +330,8 @@ def _sign(ins: Instrument) -> int:
 
 def _case(values, ins: Instrument, d: dict) -> np.ndarray:
     cut = d.get("cutoff", ins.cutoff_value)
-    if cut is None:
-        raise ValueError(
+    if cut is None:  # the instrument cannot support it (e.g. WAI-SR, centred scores): skipped
+        raise NotComputable(
             f"definition {d['name']!r}: {ins.code} has no clinical cutoff in the registry; give "
             "'cutoff' and 'case_if'"
         )
@@ -377,7 +377,7 @@ def rule_band_change(t: Trajectories, d: dict) -> RuleResult:
     """Move into a named band of the instrument (e.g. the SDQ 'normal' band) from outside it."""
     ins = t.instrument(d["measure"])
     if not ins.bands or d["into"] not in ins.bands["labels"]:
-        raise ValueError(
+        raise NotComputable(
             f"definition {d['name']!r}: {ins.code} has no band {d['into']!r} in the registry"
         )
     edges = np.asarray(ins.bands["values"], float)
@@ -415,7 +415,7 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
         )
     rel = d.get("reliability", ins.reliability_value)
     if rel is None:
-        raise ValueError(
+        raise NotComputable(
             f"definition {d['name']!r}: no reliability for {ins.code}; give 'reliability'"
         )
     m = t.measure(d["measure"])
@@ -435,7 +435,7 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
         # clinical; shifting by 1e-9 makes a score exactly at the cutoff fall on the side that the
         # registry's case_if gives (e.g. PHQ-9 10 is a case under ">= 10").
         if ins.cutoff is None:
-            raise ValueError(f"definition {d['name']!r}: {ins.code} has no clinical cutoff")
+            raise NotComputable(f"definition {d['name']!r}: {ins.code} has no clinical cutoff")
         eps = 1e-9
         cut = ins.cutoff_value + {">=": -eps, ">": 0.0, "<=": eps, "<": 0.0}[ins.cutoff["case_if"]]
         cutoff_type = None
@@ -536,7 +536,7 @@ def _points(d: dict, ins: Instrument, key: str, reg_key: str) -> float:
     if v is None:
         entry = getattr(ins, reg_key)
         if entry is None:
-            raise ValueError(
+            raise NotComputable(
                 f"definition {d['name']!r}: give '{key}' ({ins.code} has no {reg_key} in the registry)"
             )
         v = entry["value"]

@@ -375,9 +375,9 @@ def _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label
         n_clients=cohort.n_clients,
     )
     if cfg["dataset"] == "file":  # a user's export: the quarantined records go beside the report
-        from analysis.data import io
+        from analysis.data import readers
 
-        _, quarantine = io.read_cohort_file(cfg["dataset_options"])
+        _, quarantine = readers.read_cohort_file(cfg["dataset_options"])
         quarantine.to_csv(out_dir / "quarantine.csv")
         info["input_account"] = quarantine.account()
         info["input_reading"] = quarantine.reading  # encoding, delimiter, decimal mark used

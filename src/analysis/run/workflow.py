@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.data import datasets
 from analysis.data.cohort import Cohort
 from analysis.outcomes import engine as outcomes
-from analysis.registry.instruments import Instrument, get_instrument
+from analysis.registry.instruments import Instrument, get_instrument, load_registry
 
 __all__ = [
     "NotebookData",
@@ -55,6 +55,10 @@ class NotebookData:
     baseline : pandas.DataFrame
         ``id``, ``severity``: every client's baseline score on the primary measure (points; NaN
         when absent), the common severity used for severity bias and adjustment.
+    registry : dict
+        The instrument registry the outcomes were scored with: the package's plus the user
+        instrument files the dataset named (``cohort.meta["instruments"]``); pass it on to
+        functions that look up instruments (e.g. ``compare_methods(..., registry=nd.registry)``).
     """
 
     cohort: Cohort
@@ -64,6 +68,7 @@ class NotebookData:
     all_outcomes: pd.DataFrame | None = None
     skipped: dict | None = None
     definitions: tuple = ()
+    registry: dict | None = None
 
 
 def outcomes_for_notebook(
@@ -137,7 +142,10 @@ def outcomes_for_notebook(
     )
     cached = read_cache(cache, args) if cache else None
     cohort, defs, everything, baseline = cached or _load_and_score(**args)
-    instrument = get_instrument(measure)
+    # the registry is built here, from the package's and the cohort's own instrument files (a
+    # user's export may name some); nothing process-wide is changed
+    registry = load_registry(instruments=cohort.meta.get("instruments"))
+    instrument = get_instrument(measure, registry)
     scored = list(dict.fromkeys(everything["definition"]))
     if compare:
         unknown = sorted(set(compare) - set(scored))
@@ -160,6 +168,7 @@ def outcomes_for_notebook(
         everything,
         dict(everything.attrs.get("skipped", {})),
         used,
+        registry,
     )
 
 
@@ -207,6 +216,9 @@ def _load_and_score(
 
     post_rule = post if post == "last" else float(post)
     cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
+    # the registry is built here, from the package's and the cohort's own instrument files (a
+    # user's export may name some); nothing process-wide is changed
+    registry = load_registry(instruments=cohort.meta.get("instruments"))
     path = None
     if definitions:
         path = definitions if os.path.isabs(definitions) else project_root() / definitions
@@ -218,11 +230,14 @@ def _load_and_score(
         cutoff_type=cutoff_type,
         m_functional=m_functional,
         sd_functional=sd_functional,
+        registry=registry,
     )
     everything = outcomes.score_definitions(
-        cohort, defs, measure=measure, missing=missing, post=post_rule
+        cohort, defs, measure=measure, missing=missing, post=post_rule, registry=registry
     )
-    pp = outcomes.prepost(cohort.scores, cohort.clients, measure, post=post_rule, missing=missing)
+    pp = outcomes.prepost(
+        cohort.scores, cohort.clients, measure, post=post_rule, missing=missing, registry=registry
+    )
     baseline = pd.DataFrame({"id": pp["id"], "severity": pp["baseline"]})
     return cohort, defs, everything, baseline
 
