@@ -36,6 +36,7 @@ group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
 client_outcomes: bool = False  # also write per-client outcomes (identifiable data)
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
 
 # %%
 import pandas as pd
@@ -59,6 +60,7 @@ nd = workflow.outcomes_for_notebook(
     post=post,
     definitions=definitions,
     missing=missing,
+    cache=data_cache,
 )
 cohort, instrument, result = nd.cohort, nd.instrument, nd.all_outcomes
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)

@@ -35,6 +35,7 @@ compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
 
 # %%
 import pandas as pd
@@ -58,6 +59,7 @@ nd = workflow.outcomes_for_notebook(
     definitions=definitions,
     missing=missing,
     compare=compare,
+    cache=data_cache,
 )
 cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
 units = {"session": "sessions", "week": "weeks", "month": "months"}.get(

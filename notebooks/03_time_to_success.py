@@ -38,6 +38,7 @@ event: str = "sustained"  # sustained (met and held to the end) or first_met
 alliance_measure: str = "wai_sr"  # wai_sr (12-60) or srs (0-40), higher is better
 landmark: int = 3  # alliance over sessions 1..L predicts success after L
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
 
 # %%
 import pandas as pd
@@ -61,6 +62,7 @@ nd = workflow.outcomes_for_notebook(
     definitions=definitions,
     missing=missing,
     compare=compare,
+    cache=data_cache,
 )
 cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
 units = {"session": "sessions", "week": "weeks", "month": "months"}.get(

@@ -35,6 +35,7 @@ group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
 multiverse: str = ""  # specification grid YAML (or a runs file's mapping); empty: the default
 imputations: int = None  # m, imputations per specification; None: the grid's options
+scheduler: str = ""  # set by the main job's --scheduler: a Dask cluster for the grid; empty: here
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 
 # %%
@@ -59,6 +60,7 @@ md = workflow.multiverse_for_notebook(
     sd_functional=sd_functional,
     definitions=definitions,
     group=group,
+    scheduler=scheduler or None,
 )
 cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say

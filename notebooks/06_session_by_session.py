@@ -43,6 +43,7 @@ band: float = 0.8  # central probability of the expected-curve band
 folds: int = 5  # cross-fitting folds for the expected curves
 seed: int = 0  # seed of the fold assignment
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
 
 # %%
 import pandas as pd
@@ -65,6 +66,7 @@ nd = workflow.outcomes_for_notebook(
     definitions=definitions,
     missing=missing,
     compare=compare,
+    cache=data_cache,
 )
 cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
 units = {"session": "sessions", "week": "weeks", "month": "months"}.get(

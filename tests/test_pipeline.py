@@ -22,6 +22,7 @@ import pytest
 from analysis.data import datasets
 from analysis.registry import paths
 from analysis.run import pipeline
+from analysis.run import runs as run_config
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +127,7 @@ def test_outcomes_csv_matches_independent_count(reports):
 
 def test_progress_names_run_and_notebook(reports):
     _, proc = reports
-    runs = list(pipeline.load_runs())
+    runs = list(run_config.load_runs())
     n_nb = len(sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
     for i, name in enumerate(runs, 1):
         run = f"run {i}/{len(runs)} {name}"
@@ -221,7 +222,7 @@ def test_no_client_identifier_in_any_html(reports):
     pages = [out / "index.html", *_reports(out)]
     n_nb = len(sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
     not_produced = len(list(out.glob("*/*.not_produced.txt")))  # e.g. alliance on BtheB
-    assert len(pages) == 1 + len(pipeline.load_runs()) * n_nb - not_produced
+    assert len(pages) == 1 + len(run_config.load_runs()) * n_nb - not_produced
     for page in pages:
         assert _leaked_ids(page.read_text("utf-8"), all_ids) == [], page
     # per-client outcomes are in the CSV beside the report, for every client

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.run import pipeline
+from analysis.run import execute, pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def failing_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("failures")
     nbs = [NB_DIR / f"{n}.ipynb" for n in FAILING] + [NB_DIR / "ok_interpreter.ipynb"]
     t0 = time.perf_counter()
-    results = pipeline.run_all(_runs(), out, notebooks=nbs, keep_going=True, timeout=TIMEOUT)
+    results = execute.run_all(_runs(), out, notebooks=nbs, keep_going=True, timeout=TIMEOUT)
     return out, {Path(r.notebook).stem: r for r in results}, time.perf_counter() - t0
 
 

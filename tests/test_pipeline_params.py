@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from analysis.run import params, pipeline
+from analysis.run import runs as run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +87,7 @@ def test_site_code_read_as_number_is_rejected(tmp_path, capsys):
     assert "int 10" in err and "quotes" in err
     assert _nothing_ran(tmp_path)
     # quoted, it is accepted and stays text
-    runs = pipeline.prepare_runs(
+    runs = run_config.prepare_runs(
         {
             "mine": {
                 "title": "m",
@@ -147,8 +148,8 @@ def test_bad_override(tmp_path, capsys, override, words):
 
 
 def test_overrides_are_typed_and_scoped():
-    runs = pipeline.load_runs()  # the default config/runs.yaml
-    out = pipeline.prepare_runs(
+    runs = run_config.load_runs()  # the default config/runs.yaml
+    out = run_config.prepare_runs(
         runs, ["btheb.reliability=0.9", "suppress_small_counts=false", "post=8"]
     )
     assert out["btheb"]["parameters"]["reliability"] == 0.9
@@ -173,7 +174,7 @@ def test_integer_for_float_becomes_float_but_bool_does_not():
 
 
 def test_default_runs_file_is_valid():
-    runs = pipeline.prepare_runs(pipeline.load_runs())
+    runs = run_config.prepare_runs(run_config.load_runs())
     assert set(runs) == {"btheb", "help", "simulated"}
     assert runs["btheb"]["parameters"]["measure"] == "bdi2"
 
@@ -226,7 +227,7 @@ def test_reliability_defaults_to_the_registry_value_of_the_measure():
             "parameters": {"measure": "phq9", "reliability": 0.8},
         },
     }
-    out = pipeline.prepare_runs(runs)
+    out = run_config.prepare_runs(runs)
     rel = get_instrument("phq9").reliability
     assert out["a"]["parameters"]["reliability"] == rel["value"] == 0.89  # Kroenke et al. 2001
     assert out["a"]["parameters"]["reliability_source"].startswith(rel["source"])

@@ -19,6 +19,7 @@ import yaml
 from analysis.data.readers import read_cohort_file, read_table
 from analysis.registry import instruments
 from analysis.run import pipeline
+from analysis.run import runs as run_config
 from analysis.run.validate import main_validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -436,11 +437,11 @@ def test_user_instrument_through_validate_and_the_runs_file(tmp_path, capsys):
     assert main_validate(["x", "--spec", str(runs)]) == 2  # 'x' replaces the path: no such file
     assert "cannot read" in capsys.readouterr().err
     # the main job's checks accept the measure code of the user's entry
-    loaded = pipeline.load_runs(runs)
+    loaded = run_config.load_runs(runs)
     assert loaded["mine"]["instruments"] == [str(ins.resolve())]
     assert loaded["mine"]["dataset_options"]["instruments"] == [str(ins.resolve())]
     loaded["mine"]["parameters"]["measure"] = "bai"
-    typed = pipeline.prepare_runs(loaded)
+    typed = run_config.prepare_runs(loaded)
     assert typed["mine"]["parameters"]["measure"] == "bai"
     assert instruments.USER_INSTRUMENTS_ENV not in os.environ  # scoped to the checks
     # the file loader (what a notebook calls) carries the entry's file with the cohort, for the
@@ -467,7 +468,7 @@ def test_user_instruments_inline_in_the_runs_file(tmp_path):
         "measure_map": {"BAI": "bai"},
     }
     runs = _runs_yaml(tmp_path, options, instruments=yaml.safe_load(BAI)["instruments"])
-    loaded = pipeline.load_runs(runs)
+    loaded = run_config.load_runs(runs)
     assert loaded["mine"]["instruments"] == [str(runs.resolve())]
     cohort, _ = read_cohort_file(loaded["mine"]["dataset_options"])
     assert "bai" in cohort.measures

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.run.validate import main_validate
 from analysis.registry import instruments
-from analysis.run import pipeline
+from analysis.run import runs as run_config
+from analysis.run.validate import main_validate
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "bai_clinic"
@@ -65,7 +65,7 @@ def test_readme_validate_output_is_what_validate_prints(capsys):
 
 
 def test_example_run_passes_the_main_jobs_checks():
-    runs = pipeline.prepare_runs(pipeline.load_runs(EXAMPLE / "runs.yaml"))
+    runs = run_config.prepare_runs(run_config.load_runs(EXAMPLE / "runs.yaml"))
     assert runs["clinic"]["parameters"]["measure"] == "bai"
     assert runs["clinic"]["instruments"] == [str((EXAMPLE / "instruments.yaml").resolve())]
 

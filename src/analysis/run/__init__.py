@@ -1,8 +1,9 @@
 """Run: the headless main job and its entry points, the top layer.
 
-Owns the typed run parameters (``params``), the pipeline that runs every notebook for every
-configured run and renders the HTML and the index (``pipeline``), the loading and scoring glue
-the notebooks call (``workflow``) and the command line (``cli``).
+Owns the typed run parameters (``params``), the main job: its run configuration (``runs``), its
+notebook kernels, one per run (``kernel``), the execution of every notebook for every run in
+process or on Dask distributed (``execute``) and its command line, HTML and index (``pipeline``);
+the loading and scoring glue the notebooks call (``workflow``) and the command line (``cli``).
 
 May import: every other layer. Nothing imports ``run`` but ``analysis.__main__`` and notebooks.
 """

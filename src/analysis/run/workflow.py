@@ -24,6 +24,8 @@ from analysis.report import disclosure
 __all__ = [
     "NotebookData",
     "outcomes_for_notebook",
+    "write_cache",
+    "read_cache",
     "has_measure",
     "run_disclosure",
     "MultiverseData",
@@ -82,6 +84,7 @@ def outcomes_for_notebook(
     definitions: str = "",
     missing: str = "last_available",
     compare: list | None = None,
+    cache: str = "",
 ) -> NotebookData:
     """Load a dataset and score every outcome definition, as each notebook needs.
 
@@ -110,6 +113,11 @@ def outcomes_for_notebook(
         (:data:`analysis.outcomes.rules.MISSING_STRATEGY_TEXT`).
     compare : list of str, optional
         Definitions to put side by side in :attr:`NotebookData.outcomes`.
+    cache : str
+        Folder of a run-scoped cache written by the main job (:func:`write_cache`, notebook
+        parameter ``data_cache``): when it holds the data scored with exactly these arguments,
+        they are read from it instead of loading and scoring again; otherwise (empty, absent,
+        other arguments: e.g. a notebook run by hand in JupyterLab) the data are loaded here.
 
     Returns
     -------
@@ -121,6 +129,90 @@ def outcomes_for_notebook(
         From the loader or the scoring (unknown dataset, measure or definition, bad post time
         point, invalid definitions file naming the definition and key).
     """
+    args = _cache_key(
+        dataset,
+        dataset_options,
+        measure,
+        reliability,
+        cutoff_type,
+        m_functional,
+        sd_functional,
+        post,
+        definitions,
+        missing,
+    )
+    cached = read_cache(cache, args) if cache else None
+    cohort, defs, everything, baseline = cached or _load_and_score(**args)
+    # the registry is built here, from the package's and the cohort's own instrument files (a
+    # user's export may name some); nothing process-wide is changed
+    registry = load_registry(instruments=cohort.meta.get("instruments"))
+    instrument = get_instrument(measure, registry)
+    scored = list(dict.fromkeys(everything["definition"]))
+    if compare:
+        unknown = sorted(set(compare) - set(scored))
+        if unknown:
+            raise ValueError(
+                f"compare names definition(s) not scored on {cohort.name!r}: {unknown}; "
+                f"scored: {scored}"
+            )
+        chosen = list(compare)
+    else:
+        chosen = [d["name"] for d in defs if d.get("headline") and d["name"] in scored] or scored
+    result = everything.loc[everything["definition"].isin(chosen)].reset_index(drop=True)
+    result.attrs = dict(everything.attrs)
+    used = tuple(d for d in defs if d["name"] in scored)
+    return NotebookData(
+        cohort,
+        instrument,
+        result,
+        baseline,
+        everything,
+        dict(everything.attrs.get("skipped", {})),
+        used,
+        registry,
+    )
+
+
+def _cache_key(
+    dataset,
+    dataset_options,
+    measure,
+    reliability,
+    cutoff_type,
+    m_functional,
+    sd_functional,
+    post,
+    definitions,
+    missing,
+) -> dict:
+    """The arguments that determine the loaded and scored data (JSON-able, for the cache)."""
+    return {
+        "dataset": dataset,
+        "dataset_options": dict(dataset_options or {}),
+        "measure": measure,
+        "reliability": reliability,
+        "cutoff_type": cutoff_type,
+        "m_functional": m_functional,
+        "sd_functional": sd_functional,
+        "post": post,
+        "definitions": definitions,
+        "missing": missing,
+    }
+
+
+def _load_and_score(
+    dataset,
+    dataset_options,
+    measure,
+    reliability,
+    cutoff_type,
+    m_functional,
+    sd_functional,
+    post,
+    definitions,
+    missing,
+):
+    """Load the cohort and score every definition: ``(cohort, defs, everything, baseline)``."""
     from analysis.registry.paths import project_root
 
     post_rule = post if post == "last" else float(post)
@@ -128,7 +220,6 @@ def outcomes_for_notebook(
     # the registry is built here, from the package's and the cohort's own instrument files (a
     # user's export may name some); nothing process-wide is changed
     registry = load_registry(instruments=cohort.meta.get("instruments"))
-    instrument = get_instrument(measure, registry)
     path = None
     if definitions:
         path = definitions if os.path.isabs(definitions) else project_root() / definitions
@@ -145,34 +236,130 @@ def outcomes_for_notebook(
     everything = outcomes.score_definitions(
         cohort, defs, measure=measure, missing=missing, post=post_rule, registry=registry
     )
-    scored = list(dict.fromkeys(everything["definition"]))
-    if compare:
-        unknown = sorted(set(compare) - set(scored))
-        if unknown:
-            raise ValueError(
-                f"compare names definition(s) not scored on {cohort.name!r}: {unknown}; "
-                f"scored: {scored}"
-            )
-        chosen = list(compare)
-    else:
-        chosen = [d["name"] for d in defs if d.get("headline") and d["name"] in scored] or scored
-    result = everything.loc[everything["definition"].isin(chosen)].reset_index(drop=True)
-    result.attrs = dict(everything.attrs)
     pp = outcomes.prepost(
         cohort.scores, cohort.clients, measure, post=post_rule, missing=missing, registry=registry
     )
     baseline = pd.DataFrame({"id": pp["id"], "severity": pp["baseline"]})
-    used = tuple(d for d in defs if d["name"] in scored)
-    return NotebookData(
-        cohort,
-        instrument,
-        result,
-        baseline,
-        everything,
-        dict(everything.attrs.get("skipped", {})),
-        used,
-        registry,
+    return cohort, defs, everything, baseline
+
+
+_CACHE_FRAMES = ("scores", "clients", "everything", "baseline")
+
+
+def write_cache(folder: str | os.PathLike, **arguments) -> bool:
+    """Load and score once for a run; write it where :func:`outcomes_for_notebook` reads it.
+
+    Parameters
+    ----------
+    folder : path
+        Run-scoped folder (created); the main job gives each run a temporary one, deleted when
+        the run ends, and passes it to the notebooks as the parameter ``data_cache``.
+    **arguments
+        The arguments of :func:`outcomes_for_notebook` but ``compare`` and ``cache``
+        (``dataset`` ... ``missing``), as the notebooks will pass them.
+
+    Returns
+    -------
+    bool
+        True when the cache was written and reads back identical to what was computed (frames,
+        dtypes, ``attrs``, definitions); False otherwise (then nothing is left in ``folder`` and
+        the notebooks load the data themselves, with the same results).
+
+    Raises
+    ------
+    ValueError
+        From the loader or the scoring, as :func:`outcomes_for_notebook`.
+
+    Examples
+    --------
+    >>> folder = tempfile.mkdtemp()  # doctest: +SKIP
+    >>> write_cache(folder, dataset="btheb", dataset_options={}, measure="bdi2")  # doctest: +SKIP
+    True
+    """
+    import json
+    from pathlib import Path
+
+    args = _cache_key(**{**_cache_key_defaults(), **arguments})
+    cohort, defs, everything, baseline = _load_and_score(**args)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = dict(
+        zip(_CACHE_FRAMES, (cohort.scores, cohort.clients, everything, baseline), strict=True)
     )
+    try:
+        for name, frame in frames.items():
+            frame.to_parquet(folder / f"{name}.parquet")
+        meta = {
+            "key": args,
+            "cohort": {
+                k: getattr(cohort, k)
+                for k in ("name", "time_unit", "simulated", "description", "citation", "meta")
+            },
+            "definitions": list(defs),
+        }
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        back = read_cache(str(folder), args)
+    except (TypeError, ValueError, OSError, ImportError):
+        back = None
+    if back is None or not _same(back, (cohort, defs, everything, baseline)):
+        for f in folder.glob("*"):
+            f.unlink()
+        return False
+    return True
+
+
+def _cache_key_defaults() -> dict:
+    return {
+        "dataset_options": None,
+        "reliability": None,
+        "cutoff_type": "a",
+        "m_functional": None,
+        "sd_functional": None,
+        "post": "last",
+        "definitions": "",
+        "missing": "last_available",
+    }
+
+
+def _same(a, b) -> bool:
+    """True when two ``(cohort, defs, everything, baseline)`` are identical, dtypes and attrs."""
+    (ca, da, ea, ba), (cb, db, eb, bb) = a, b
+    try:
+        for x, y in ((ca.scores, cb.scores), (ca.clients, cb.clients), (ea, eb), (ba, bb)):
+            pd.testing.assert_frame_equal(x, y, check_exact=True)
+            if repr(x.attrs) != repr(y.attrs):
+                return False
+    except AssertionError:
+        return False
+    fields = ("name", "time_unit", "simulated", "description", "citation", "meta")
+    return repr(tuple(da)) == repr(tuple(db)) and all(
+        repr(getattr(ca, k)) == repr(getattr(cb, k)) for k in fields
+    )
+
+
+def read_cache(folder: str, arguments: dict):
+    """What :func:`write_cache` wrote, when it was written for ``arguments``; else None.
+
+    Returns
+    -------
+    tuple or None
+        ``(cohort, definitions, all outcomes, baseline)``; None when ``folder`` is empty, holds
+        no cache, or a cache of other arguments (then the caller loads and scores itself).
+    """
+    import json
+    from pathlib import Path
+
+    meta_path = Path(folder) / "meta.json"
+    if not folder or not meta_path.is_file():
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta["key"] != json.loads(json.dumps(arguments)):
+        return None
+    scores, clients, everything, baseline = (
+        pd.read_parquet(Path(folder) / f"{name}.parquet") for name in _CACHE_FRAMES
+    )
+    cohort = Cohort(scores, clients, **meta["cohort"])
+    return cohort, meta["definitions"], everything, baseline
 
 
 def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
