@@ -353,3 +353,22 @@ def test_stream_equals_in_memory_across_blocks(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(got.scores, want.scores)
     pd.testing.assert_frame_equal(got.clients, want.clients)
     assert got.clients["id"].is_unique and len(got.clients) == 150
+
+
+def test_perspective_coverage_of_the_default_cohort_counts_by_hand():
+    """Notebook 01's perspective table (issue 15 item 3) on the default simulated cohort: every
+    one of the ten perspectives has evaluable clients, and perspective 1's count equals the
+    clients evaluable under its definitions recounted from the outcomes table directly."""
+    from analysis.compare.prevalence import perspective_coverage
+    from analysis.data.simulate import load_default
+    from analysis.outcomes.engine import score_definitions
+    from analysis.registry.definitions import load_definitions
+
+    cohort = load_default()
+    defs = [dict(d) for d in load_definitions(None, measure="phq9")]
+    out = score_definitions(cohort, defs, measure="phq9")
+    cov = perspective_coverage(out, defs).set_index("perspective")
+    assert (cov["clients_evaluable"] > 0).all(), cov
+    p1 = [d["name"] for d in defs if 1 in (d.get("perspectives") or [])]
+    sub = out.loc[out["definition"].isin(p1) & out["status"].isin(["met", "not_met"])]
+    assert cov.loc[1, "clients_evaluable"] == sub["id"].nunique() > 0

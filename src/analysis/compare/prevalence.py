@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["wilson_interval", "prevalence"]
+__all__ = ["wilson_interval", "prevalence", "PERSPECTIVES", "perspective_coverage"]
 
 
 def wilson_interval(
@@ -125,3 +125,73 @@ def prevalence(
     res = res.sort_values([*keys, "definition"], kind="stable").reset_index(drop=True)
     res["definition"] = res["definition"].astype(str)
     return res
+
+
+#: The ten practitioner perspectives on a successful outcome, in short (our summary of the
+#: practitioner panel "What Do You Consider to be a Successful Psychotherapy Outcome?", Featured,
+#: 2024); definitions name the ones they express in ``perspectives``.
+PERSPECTIVES: dict[int, str] = {
+    1: "assertiveness and self-compassion",
+    2: "emotion regulation and acceptance",
+    3: "a connected, value-oriented life",
+    4: "symptom improvement without remission, success defined with the client",
+    5: "self-esteem",
+    6: "a new coping skill, felt relief",
+    7: "a strong working alliance",
+    8: "individual goals, hope, feeling heard",
+    9: "functioning and self-efficacy beyond symptoms",
+    10: "child and family functioning",
+}
+
+
+def perspective_coverage(outcomes: pd.DataFrame, definitions: list[dict]) -> pd.DataFrame:
+    """How many clients each practitioner perspective could be computed for.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        The engine's outcomes table (columns ``id``, ``definition``, ``status``).
+    definitions : list of dict
+        The definitions of the run (each may list ``perspectives``, numbers 1-10).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per perspective 1-10: ``perspective``, ``label`` (:data:`PERSPECTIVES`),
+        ``definitions`` (the run's definitions expressing it, comma-separated; empty when none),
+        ``clients_evaluable`` (clients evaluable under at least one of them), ``clients_met``
+        (clients meeting at least one of them). Perspectives the definitions scored on these data
+        do not express have 0 clients.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = pd.DataFrame({"id": [1, 2, 1, 2], "definition": ["a", "a", "b", "b"],
+    ...                     "status": ["met", "not_evaluable", "not_met", "met"]})
+    >>> defs = [{"name": "a", "perspectives": [5]}, {"name": "b", "perspectives": [5, 7]}]
+    >>> t = perspective_coverage(out, defs).set_index("perspective")
+    >>> [int(t.loc[5, c]) for c in ("clients_evaluable", "clients_met")]
+    [2, 2]
+    >>> int(t.loc[7, "clients_met"])
+    1
+    """
+    scored = set(outcomes["definition"])
+    rows = []
+    for number, label in PERSPECTIVES.items():
+        names = [
+            d["name"] for d in definitions
+            if number in (d.get("perspectives") or []) and d["name"] in scored
+        ]  # fmt: skip
+        sub = outcomes.loc[outcomes["definition"].isin(names)]
+        ev = sub.loc[sub["status"].isin(["met", "not_met"]), "id"].nunique()
+        met = sub.loc[sub["status"] == "met", "id"].nunique()
+        rows.append(
+            {
+                "perspective": number,
+                "label": label,
+                "definitions": ", ".join(names),
+                "clients_evaluable": int(ev),
+                "clients_met": int(met),
+            }
+        )
+    return pd.DataFrame(rows)
