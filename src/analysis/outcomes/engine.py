@@ -163,8 +163,9 @@ def definitions_for_run(
         A definitions YAML file, already validated definitions, or None for the package default.
     reliability : float, optional
         Reliability (0-1) for the RCI on the primary measure; default the registry's.
-    cutoff_type : {"a", "b", "c", "instrument"}, optional
-        J&T cutoff for clinically significant change on the primary measure (default: the file's).
+    cutoff_type : {"default", "published", "instrument", "a", "b", "c"}, optional
+        J&T cutoff for clinically significant change on the primary measure (default: the file's;
+        values as :func:`analysis.registry.instruments.resolve_cutoff`).
     m_functional, sd_functional : float, optional
         Functional population mean and SD (points) for cutoffs b and c.
     significance_level : float, optional
@@ -220,7 +221,7 @@ def score_outcomes(
     cohort: Cohort,
     measure: str,
     reliability: float | None = None,
-    cutoff_type: str = "a",
+    cutoff_type: str = "default",
     m_functional: float | None = None,
     sd_functional: float | None = None,
     post: str | float = "last",
@@ -233,8 +234,9 @@ def score_outcomes(
     A thin wrapper over :func:`score_definitions`: it scores the definitions ``remission``,
     ``response``, ``reliable_improvement`` and ``clinically_significant`` of the package's
     ``definitions.yaml`` (whose rules and sources live there, not here) on ``measure``, with the
-    run's parameters applied (:func:`definitions_for_run`). Remission is left out for an
-    instrument without a clinical cutoff, response for a higher-is-better one.
+    run's parameters applied (:func:`definitions_for_run`). Remission (the instrument's published
+    remission threshold, e.g. PHQ-9 < 5) is left out for an instrument without a clinical cutoff
+    or without a published remission threshold, response for a higher-is-better one.
 
     Parameters
     ----------
@@ -243,8 +245,10 @@ def score_outcomes(
         Registry code of the outcome, e.g. ``"bdi2"`` (BDI-II, 0-63, lower is better).
     reliability : float, optional
         Reliability in (0, 1); default the registry's value for the instrument.
-    cutoff_type : {"a", "b", "c", "instrument"}
-        J&T cutoff for clinically significant change.
+    cutoff_type : {"default", "published", "instrument", "a", "b", "c"}
+        J&T cutoff for clinically significant change: ``default`` is the registry's rule (c where
+        confirmed functional norms exist, else the published clinical cutoff;
+        :func:`analysis.registry.instruments.resolve_cutoff`), ``a`` only on request.
     m_functional, sd_functional : float, optional
         Functional population mean and SD (points).
     post : "last" or float
@@ -288,10 +292,10 @@ def score_outcomes(
         raise ValueError(f"no reliability given and none in the registry for {measure!r}")
     reg = {**load_registry(), measure: ins}
     wanted = ["reliable_improvement", "clinically_significant"]
-    if ins.cutoff is not None:
+    if ins.cutoff is not None and ins.remission is not None:
         wanted.insert(0, "remission")
     if ins.better_is == "lower":
-        wanted.insert(1 if ins.cutoff is not None else 0, "response")
+        wanted.insert(1 if "remission" in wanted else 0, "response")
     defs = definitions_for_run(
         measure,
         reliability=rel,
@@ -716,13 +720,14 @@ def compare_methods(
     measure: str,
     reliability: float | None = None,
     methods: tuple[str, ...] | None = None,
-    cutoff_type: str = "a",
+    cutoff_type: str = "default",
     m_functional: float | None = None,
     sd_functional: float | None = None,
     reliability_post: float | None = None,
     post: str | float = "last",
     significance_level: float = 0.05,
     missing: str = "last_available",
+    hlm_test: str = "cohort",
 ) -> pd.DataFrame:
     """Every reliable-change method of :mod:`analysis.outcomes.clinsig` on one measure, side by side.
 
@@ -735,10 +740,13 @@ def compare_methods(
         Default: the registry's value.
     methods : tuple of str, optional
         Default all of ``analysis.outcomes.clinsig.RCI_METHODS`` (JT, GLN, HLL, EN, NK, HA, HLM).
-    cutoff_type : {"a", "b", "c", "instrument"}
-        Cutoff for the combined categories (HA uses its true-score cutoff); ``instrument`` is the
-        registry's clinical cutoff for the pre/post methods, and cutoff a for HA and HLM, whose
-        cutoffs are defined on true scores.
+    cutoff_type : {"default", "published", "instrument", "a", "b", "c"}
+        Cutoff for the combined categories, resolved by
+        :func:`analysis.registry.instruments.resolve_cutoff` (``default``: c where the registry
+        has confirmed functional norms, else the published clinical cutoff). A published cutoff
+        (``published``/``instrument``, or the default without norms) applies to the pre/post
+        methods; HA and HLM, whose cutoffs are defined on true scores, then use cutoff a (said in
+        ``attrs["cutoff"]``).
     m_functional, sd_functional : float, optional
         Functional norms (points) for cutoffs b and c; default the registry's.
     reliability_post : float, optional
@@ -754,13 +762,18 @@ def compare_methods(
         under ``dropout_as_failure`` and ``bocf`` clients without a post score keep their
         baseline, change 0). HLM uses only observed scores, so clients whose post score is
         imputed are not evaluable under HLM.
+    hlm_test : {"cohort", "zero"}
+        HLM rule (:func:`analysis.outcomes.clinsig.clinical_significance`): ``cohort`` judges a
+        client's slope against the cohort's mean slope, as the R package clinicalsignificance;
+        ``zero`` the client's own slope (fixed + random) against zero.
 
     Returns
     -------
     pandas.DataFrame
         One row per client x method: ``id``, ``method``, ``pre``, ``post``, ``change``, ``rci``,
         ``reliable_change`` (improved / unchanged / deteriorated), ``category`` (recovered /
-        improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``.
+        improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``. ``attrs``:
+        ``cutoff`` (the cutoff rule used and why, as a report prints it) and ``hlm_test``.
 
     Raises
     ------
@@ -773,11 +786,11 @@ def compare_methods(
         clinical_significance_prepost,
     )
 
+    from analysis.registry.instruments import resolve_cutoff
+
     ins = get_instrument(measure)
     rel = reliability if reliability is not None else ins.reliability_value
-    func = (ins.norms or {}).get("functional", {})
-    m_f = m_functional if m_functional is not None else func.get("mean")
-    sd_f = sd_functional if sd_functional is not None else func.get("sd")
+    chosen = resolve_cutoff(ins, cutoff_type, m_functional, sd_functional)
     pp = prepost(cohort.scores, cohort.clients, measure, post=post, missing=missing)
     ok = pp["reason"] == ""
     wide = pd.DataFrame(
@@ -802,17 +815,12 @@ def compare_methods(
             better_is=ins.better_is,
             significance_level=significance_level,
         )
-        if cutoff_type == "instrument" and method not in ("HA", "HLM"):
-            # the registry's clinical cutoff, shifted by 1e-9 so that a score exactly on it falls
-            # on the side case_if gives (as in analysis.outcomes.rules)
-            if ins.cutoff is None:
-                raise ValueError(f"{measure!r} has no clinical cutoff in the registry")
-            shift = {">=": -1e-9, ">": 0.0, "<=": 1e-9, "<": 0.0}[ins.cutoff["case_if"]]
-            kw.update(cutoff=ins.cutoff_value + shift)
-        elif cutoff_type == "instrument":  # HA and HLM: true-score cutoffs; use a, said in notes
-            kw.update(cutoff_type="a")
+        if "cutoff" in chosen["kwargs"] and method in ("HA", "HLM"):
+            kw.update(cutoff_type="a")  # true-score cutoffs: a published cutoff does not apply
+        elif chosen["kwargs"]:
+            kw.update(chosen["kwargs"])
         else:
-            kw.update(cutoff_type=cutoff_type, m_functional=m_f, sd_functional=sd_f)
+            kw.update(cutoff_type="a")  # neither norms nor a cutoff: said in attrs["cutoff"]
         if method == "NK":
             kw["reliability_post"] = reliability_post
         if method == "HLM":
@@ -827,6 +835,7 @@ def compare_methods(
             res = clinical_significance(
                 rows[["id", "time", "score"]],
                 rci_method="HLM",
+                hlm_test=hlm_test,
                 **{k: v for k, v in kw.items() if k not in ("rci_method", "reliability")},
             )
             res = pp[["id"]].merge(res, on="id", how="left")
@@ -845,4 +854,15 @@ def compare_methods(
             res[c] = res[c].astype(object)
         res.insert(1, "method", method)
         frames.append(res)
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["hlm_test"] = hlm_test
+    out.attrs["cutoff"] = {
+        "cutoff_type": chosen["cutoff_type"],
+        "reason": chosen["reason"],
+        "true_score_methods": (
+            "HA and HLM use cutoff a (their cutoffs are defined on true scores)"
+            if "cutoff" in chosen["kwargs"] or not chosen["kwargs"]
+            else f"HA and HLM use cutoff {chosen['cutoff_type']} on true scores"
+        ),
+    }
+    return out

@@ -37,6 +37,7 @@ FAMILIES = ("symptom", "functional", "alliance", "personal", "child_family", "co
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cutoff": (("measure",), ("cutoff", "case_if", "require_case_at_start")),
     "caseness_change": (("measure",), ("cutoff", "case_if")),
+    "remission": (("measure",), ()),
     "band_change": (("measure", "into"), ()),
     "reliable_change": (
         ("measure",),
@@ -91,6 +92,9 @@ _NUMERIC = {
     "start",
     "end",
 }
+#: numeric keys that may instead say ``registry`` (the value and direction from the instrument
+#: registry's cutoff, e.g. the SRS concern cutoff)
+_REGISTRY_OK = {"threshold"}
 _WHOLE = {"sustained", "early", "late", "within", "at_least", "min_sessions"}
 
 
@@ -161,6 +165,8 @@ def validate_definitions(
             raise _err(path, i, name, f"unknown key(s) {sorted(unknown)} for rule {kind!r}")
         for key in _NUMERIC & set(d):
             v = d[key]
+            if key in _REGISTRY_OK and v == "registry":
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise _err(path, i, name, f"key '{key}' must be a number, got {v!r}")
         for key in _WHOLE & set(d):
