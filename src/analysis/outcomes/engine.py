@@ -785,7 +785,6 @@ def compare_methods(
         clinical_significance,
         clinical_significance_prepost,
     )
-
     from analysis.registry.instruments import resolve_cutoff
 
     ins = get_instrument(measure)

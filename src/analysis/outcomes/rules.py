@@ -891,7 +891,9 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
             np.where(n_obs == 0, "rupture too late to observe its repair", ""),
         ),
     ).astype(object)
-    res = RuleResult(ev & ~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"])
+    res = RuleResult(
+        ev & ~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"]
+    )
     res.extra["n_rupture"] = n_rupt
     return res
 
