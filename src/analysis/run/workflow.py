@@ -69,7 +69,7 @@ def outcomes_for_notebook(
     dataset_options: dict | None,
     measure: str,
     reliability: float | None = None,
-    cutoff_type: str = "a",
+    cutoff_type: str = "default",
     m_functional: float | None = None,
     sd_functional: float | None = None,
     post: str | float = "last",
@@ -91,8 +91,9 @@ def outcomes_for_notebook(
     reliability : float, optional
         Reliability for the reliable change index on the primary measure (default: registry).
     cutoff_type, m_functional, sd_functional
-        J&T cutoff (a, b, c or instrument) and functional norms (points) for clinically
-        significant change on the primary measure.
+        J&T cutoff (default: the registry's rule, c with confirmed functional norms else the
+        published clinical cutoff; published/instrument; a, b or c on request) and functional
+        norms (points) for clinically significant change on the primary measure.
     post : "last" or str or float
         ``"last"`` or a time point (a string such as ``"8"`` is converted to a number, as the
         notebooks' parameters are literals).
