@@ -325,11 +325,8 @@ rows = [
         "|RCI| > 1.96 (two-sided 5 % level)",
         "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
     ),
-    (
-        "J&T cutoff",
-        f"type {cutoff_type}",
-        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
-    ),
+    # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
+    *workflow.reliable_change_rows(nd.all_outcomes, nd.skipped),
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],

@@ -107,6 +107,14 @@ SCHEMA: dict[str, Param] = {
             "norms, else the published clinical cutoff), published (alias instrument), a, b or c",
             choices=("default", "published", "instrument", "a", "b", "c"),
         ),
+        # analysis.outcomes.clinsig HLM_TESTS: cohort = R clinicalsignificance's rule
+        _P(
+            "hlm_test",
+            str,
+            "HLM rule: cohort (slope against the cohort's mean slope, as the R package) or zero "
+            "(the client's own slope against zero)",
+            choices=("cohort", "zero"),
+        ),
         _P("definitions", str, "definitions YAML file; empty for the package default"),
         # the strategies of analysis.outcomes.rules.MISSING_STRATEGIES
         _P("missing", str, "missing-data strategy, applied to every definition",

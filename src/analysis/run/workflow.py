@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from analysis.data import datasets
@@ -28,6 +29,7 @@ __all__ = [
     "format_pairs",
     "format_km",
     "say",
+    "reliable_change_rows",
 ]
 
 
@@ -297,3 +299,71 @@ def format_km(km: pd.DataFrame, unit: str, suppress: bool = True) -> pd.DataFram
             shown, ["clients", "met", "dropout"], [med, "% met by end (KM)"], ("met", "clients")
         )
     return shown
+
+
+def reliable_change_rows(outcomes: pd.DataFrame, skipped: dict | None = None) -> list[tuple]:
+    """Methods rows that say which J&T cutoff was used and why, and the reliable-change threshold.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        An outcomes table of :func:`analysis.outcomes.engine.score_definitions`; its
+        ``attrs["details"]`` holds what the rules used (``clinically_significant``: ``cutoff``,
+        ``cutoff_rule``, ``cutoff_reason``; both JT definitions: ``s_diff``, ``threshold_points``,
+        ``critical``, ``sd_pre_used``, ``sd_pre_source``).
+    skipped : dict, optional
+        Definitions not computed, with their reasons (``attrs["skipped"]``).
+
+    Returns
+    -------
+    list of (item, value, source) tuples
+        "J&T cutoff for clinically significant change" (the rule, the cutoff in points and the
+        reason from the instrument registry, or "not computed: <reason>") and "reliable change
+        (JT)" (S_diff and the threshold in points, and the SD it rests on).
+
+    Examples
+    --------
+    >>> o = pd.DataFrame()
+    >>> o.attrs["details"] = {"clinically_significant": {"cutoff": 6.75, "cutoff_rule": "c",
+    ...     "cutoff_reason": "norms", "s_diff": 2.98, "threshold_points": 5.83, "critical": 1.96,
+    ...     "sd_pre_used": 5.26, "sd_pre_source": "sample"}}
+    >>> reliable_change_rows(o)[0][1]
+    'cutoff c: 6.75 points'
+    """
+    details = outcomes.attrs.get("details", {})
+    skipped = skipped or {}
+    jt_src = "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"
+    rows = []
+    cs = details.get("clinically_significant")
+    if cs and "cutoff_rule" in cs:
+        rows.append(
+            (
+                "J&T cutoff for clinically significant change",
+                f"cutoff {cs['cutoff_rule']}: {float(cs['cutoff']):.2f} points",
+                f"{cs['cutoff_reason']}. {jt_src}; Bauer S., Lambert M.J. & Nielsen S.L. (2004) "
+                "J Pers Assess 82(1):60-70 (cutoff c where norms exist)",
+            )
+        )
+    else:
+        why = skipped.get("clinically_significant", "not among the definitions of this run")
+        rows.append(("J&T cutoff for clinically significant change", f"not computed: {why}", ""))
+    rc = cs or details.get("reliable_improvement")
+    if rc and np.isfinite(float(rc.get("s_diff", np.nan))):
+        sd_src = rc.get("sd_pre_source")
+        sd_txt = (
+            f"SD of the evaluable clients' baseline scores, {float(rc['sd_pre_used']):.2f}"
+            if sd_src == "sample"
+            else f"{sd_src}, SD {float(rc['sd_pre_used']):.2f}"
+            if np.isfinite(float(rc.get("sd_pre_used", np.nan) or np.nan))
+            else str(sd_src)
+        )
+        rows.append(
+            (
+                "reliable change (JT)",
+                f"S_diff = {float(rc['s_diff']):.2f} points ({sd_txt}); a change of more than "
+                f"{float(rc['threshold_points']):.2f} points is reliable "
+                f"(|RCI| > {float(rc['critical']):.2f})",
+                jt_src,
+            )
+        )
+    return rows
