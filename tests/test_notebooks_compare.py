@@ -101,7 +101,11 @@ def test_agreement_csv_kappa_matches_hand_formula(btheb_out):
     # notebook 01 says which J&T cutoff and why: BDI-II has no confirmed norms -> published 14
     page = (btheb_out / "01_outcome_definitions.html").read_text("utf-8")
     assert "cutoff published: 13.50 points" in page and "Mission map" not in page
-    assert "S_diff = " in page and "client&#x27;s slope against the cohort" in page
+    # BtheB BDI-II: S_diff = sqrt(2) x SD x sqrt(1 - .92) points, threshold 1.96 x S_diff
+    m = re.search(r"S_diff = ([0-9.]+) points .*?more than ([0-9.]+) points is reliable", page)
+    # (S_diff shown to 2 decimals: 1.96 x 0.005 + 0.005 of rounding)
+    assert m and float(m.group(2)) == pytest.approx(1.959964 * float(m.group(1)), abs=0.02)
+    assert "client's slope against the cohort's mean slope" in page
 
 
 def test_survival_csv_counts_match_outcomes(btheb_out):
@@ -205,7 +209,8 @@ def test_notebooks_on_simulated_cohort(tmp_path):
     # notebook 02 sets the published remission OR (0.43, PHQ-9 < 5) beside this run's remission,
     # which on a PHQ-9 run is the same definition (< 5), not below caseness (< 10)
     pub = pd.read_csv(out / "agreement_severity_published.csv").set_index("definition")
-    assert pub.loc["remission", "comparable"] and pub.loc["remission", "published_odds_ratio"] == 0.43
+    assert pub.loc["remission", "comparable"]
+    assert pub.loc["remission", "published_odds_ratio"] == 0.43
     bias = pd.read_csv(out / "agreement_severity_bias.csv").set_index("definition")
     assert pub.loc["remission", "odds_ratio"] == pytest.approx(bias.loc["remission", "odds_ratio"])
     remitted = rem.loc[rem["status"] == "met", "post"]

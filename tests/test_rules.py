@@ -688,3 +688,42 @@ def test_every_nhs_description_states_its_denominator():
     assert len(nhs) == 4
     for d in nhs:
         assert "Denominator" in d["description"], d["name"]
+
+
+#: registry entries each rule kind reads when the definition does not give the value itself
+_USES = {
+    "reliable_change": ("reliability",),
+    "clinically_significant": ("reliability", "cutoff"),
+    "fixed_change": ("reliable_change",),
+    "mid": ("mcid",),
+    "cutoff": ("cutoff",),
+    "caseness_change": ("cutoff",),
+    "remission": ("cutoff", "remission"),
+    "band_change": ("bands",),
+    "sudden_gain": ("reliable_change",),
+}
+_GIVEN = {
+    "reliability": "reliability",
+    "reliable_change": "points",
+    "mcid": "mid",
+    "cutoff": "cutoff",
+}
+
+
+def test_no_definition_uses_an_unconfirmed_registry_value_without_saying_so():
+    """Every registry value a default definition relies on is confirmed, or the definition's
+    label, description or source says "unconfirmed" (reports show those three)."""
+    defs = load_definitions(measure="phq9")
+    for d in defs:
+        if d["rule"] == "nhs":
+            used = [(m, k) for m in ("phq9", "gad7") for k in ("cutoff", "reliable_change")]
+        elif d["rule"] == "threshold_sustained" and d.get("threshold") == "registry":
+            used = [(d["measure"], "cutoff")]
+        else:
+            keys = _USES.get(d["rule"], ())
+            used = [(d["measure"], k) for k in keys if _GIVEN.get(k, "-") not in d]
+        text = " ".join(str(d.get(k, "")) for k in ("label", "description", "source")).lower()
+        for m, key in used:
+            entry = getattr(REG[m], key)
+            if entry is not None and not entry.get("confirmed", False):
+                assert "unconfirmed" in text, (d["name"], m, key)

@@ -680,7 +680,7 @@ PUBLISHED_SEVERITY_BIAS = (
 def published_severity_comparison(
     bias: pd.DataFrame, details: dict, measure: str, per: float = 10.0
 ) -> pd.DataFrame:
-    """This run's severity-bias odds ratios beside the published ones they can be compared with.
+    """Set a run's severity-bias odds ratios beside the published ones for the same definition.
 
     A published value is set beside the run's only when the run's definition is the one the
     value is for: same definition name, same measure and the same threshold (for remission the
