@@ -712,11 +712,11 @@ def published_severity_comparison(
     --------
     >>> b = pd.DataFrame({"definition": ["remission"], "n": [40], "n_met": [10],
     ...                   "odds_ratio": [0.5], "ci_low": [0.3], "ci_high": [0.9]})
-    >>> published_severity_comparison(b, {"remission": {"threshold": "< 5"}}, "phq9")[
-    ...     ["comparable", "published_odds_ratio"]].iloc[0].tolist()
-    [True, 0.43]
-    >>> published_severity_comparison(b, {"remission": {"threshold": "< 10"}}, "bdi2")[
-    ...     "comparable"].iloc[0]
+    >>> r = published_severity_comparison(b, {"remission": {"threshold": "< 5"}}, "phq9")
+    >>> bool(r["comparable"].iloc[0]), float(r["published_odds_ratio"].iloc[0])
+    (True, 0.43)
+    >>> r = published_severity_comparison(b, {"remission": {"threshold": "< 10"}}, "bdi2")
+    >>> bool(r["comparable"].iloc[0])
     False
     """
     rows = []
