@@ -129,8 +129,9 @@ report.show_table(
 )
 if nd.skipped:
     workflow.say(
-        f"{len(nd.skipped)} definitions of the file could not be computed on this dataset, because "
-        "the measures they need are absent: " + ", ".join(sorted(nd.skipped)) + "."
+        f"{len(nd.skipped)} definitions of the file could not be computed on this dataset: "
+        + "; ".join(f"{k} ({v})" for k, v in sorted(nd.skipped.items()))
+        + "."
     )
 
 # %% [markdown]

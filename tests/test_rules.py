@@ -727,3 +727,19 @@ def test_no_definition_uses_an_unconfirmed_registry_value_without_saying_so():
             entry = getattr(REG[m], key)
             if entry is not None and not entry.get("confirmed", False):
                 assert "unconfirmed" in text, (d["name"], m, key)
+
+
+def test_cutoff_type_and_registry_threshold_are_checked():
+    base = {"name": "x", "family": "symptom", "measure": "phq9"}
+    with pytest.raises(ValueError, match="cutoff_type"):
+        validate_definitions(
+            {"definitions": [{**base, "rule": "clinically_significant", "cutoff_type": "e"}]}, REG
+        )
+    with pytest.raises(ValueError, match="threshold"):
+        validate_definitions(
+            {"definitions": [{**base, "rule": "threshold_sustained", "threshold": "high"}]}, REG
+        )
+    ok = validate_definitions(
+        {"definitions": [{**base, "rule": "threshold_sustained", "threshold": "registry"}]}, REG
+    )
+    assert ok[0]["threshold"] == "registry"

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from analysis.registry.instruments import Instrument, load_registry
+from analysis.registry.instruments import CUTOFF_TYPES, Instrument, load_registry
 from analysis.registry.paths import CONFIG_DIR, cache_by_file
 
 __all__ = ["RULES", "FAMILIES", "DEFAULT_DEFINITIONS", "load_definitions", "validate_definitions"]
@@ -174,6 +174,13 @@ def validate_definitions(
                 raise _err(
                     path, i, name, f"key '{key}' must be a whole number >= 1, got {d[key]!r}"
                 )
+        if "cutoff_type" in d and d["cutoff_type"] not in CUTOFF_TYPES:
+            raise _err(
+                path,
+                i,
+                name,
+                f"'cutoff_type' must be one of {list(CUTOFF_TYPES)}, got {d['cutoff_type']!r}",
+            )
         d = dict(d)
         for key in ("measure", "depression", "anxiety"):
             if key in d and d[key] == "{measure}":
