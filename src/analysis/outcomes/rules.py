@@ -568,7 +568,7 @@ def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
     ``cutoff_type`` (default ``default``): the registry's default rule
     (:func:`analysis.registry.instruments.default_cutoff`: cutoff c where confirmed functional
     norms exist, e.g. PHQ-9 with Kocalevent, Hinz & Brähler 2013; else the published clinical
-    cutoff, e.g. BDI-II >= 14), ``published`` (alias ``instrument``), or ``a``/``b``/``c`` as
+    cutoff, e.g. BDI-II >= 14; alias ``instrument``), ``published``, or ``a``/``b``/``c`` as
     requested (Jacobson & Truax 1991; Bauer, Lambert & Nielsen 2004). ``extra`` carries the
     cutoff (points), the rule used and the reason, S_diff and the threshold in points.
     """

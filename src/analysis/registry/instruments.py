@@ -878,8 +878,9 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
 
 
 #: Values of the run parameter ``cutoff_type`` (notebooks, runs.yaml, definitions): ``default``
-#: is :func:`default_cutoff`'s choice; ``published`` (alias ``instrument``) the registry's
-#: clinical cutoff; ``a``, ``b``, ``c`` the Jacobson-Truax cutoffs as requested.
+#: (alias ``instrument``, the name earlier versions used) is :func:`default_cutoff`'s choice;
+#: ``published`` the registry's clinical cutoff; ``a``, ``b``, ``c`` the Jacobson-Truax cutoffs
+#: as requested.
 CUTOFF_TYPES = ("default", "published", "instrument", "a", "b", "c")
 
 
@@ -895,9 +896,9 @@ def resolve_cutoff(
     ----------
     instrument : Instrument
     cutoff_type : {"default", "published", "instrument", "a", "b", "c"} or None
-        ``default`` (or None): :func:`default_cutoff`'s choice (c where the registry has
-        confirmed functional norms, else the published clinical cutoff); ``published`` or its
-        alias ``instrument``: the registry's clinical cutoff; ``a``, ``b``, ``c`` as requested.
+        ``default`` (or None, or its alias ``instrument``): :func:`default_cutoff`'s choice (c
+        where the registry has confirmed functional norms, else the published clinical cutoff);
+        ``published``: the registry's clinical cutoff; ``a``, ``b``, ``c`` as requested.
     m_functional, sd_functional : float, optional
         Functional-population mean and SD (points) given for the run. They win over the
         registry's norms for b and c; with ``default`` they make the choice cutoff c.
@@ -931,8 +932,8 @@ def resolve_cutoff(
     if requested not in CUTOFF_TYPES:
         raise ValueError(f"cutoff_type must be one of {list(CUTOFF_TYPES)}, got {cutoff_type!r}")
     given = m_functional is not None and sd_functional is not None
-    if requested in ("b", "c", "default") and given:
-        kind = "c" if requested == "default" else requested
+    if requested in ("b", "c", "default", "instrument") and given:
+        kind = requested if requested in ("b", "c") else "c"
         out = {
             "cutoff_type": kind,
             "m_functional": float(m_functional),
@@ -946,7 +947,7 @@ def resolve_cutoff(
             ),
         }
     else:
-        asked = {"default": None, "instrument": "published"}.get(requested, requested)
+        asked = {"default": None, "instrument": None}.get(requested, requested)
         out = default_cutoff(instrument, asked)
     kind = out["cutoff_type"]
     if kind in ("b", "c"):

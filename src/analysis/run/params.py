@@ -104,7 +104,7 @@ SCHEMA: dict[str, Param] = {
             "cutoff_type",
             str,
             "Jacobson-Truax cutoff: default (the registry's rule: c with confirmed functional "
-            "norms, else the published clinical cutoff), published (alias instrument), a, b or c",
+            "norms, else the published clinical cutoff; alias instrument), published, a, b or c",
             choices=("default", "published", "instrument", "a", "b", "c"),
         ),
         # analysis.outcomes.clinsig HLM_TESTS: cohort = R clinicalsignificance's rule
