@@ -215,6 +215,10 @@ if methods is not None:
     if suppress_small_counts:
         shown = report.suppress_small_counts(counts, list(clinsig.CATEGORIES) + ["evaluable"], [])
     report.show_table(shown, f"Clients per category and reliable-change method, {instrument.label}")
+    workflow.say(
+        f"Cutoff for the combined categories: {methods.attrs['cutoff']['reason']}; "
+        f"{methods.attrs['cutoff']['true_score_methods']}."
+    )
 
 # %% [markdown]
 # ## Where do the headline definitions disagree?
