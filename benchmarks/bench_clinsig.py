@@ -29,14 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.outcomes.clinsig import (
-    anchor_individual,
-    anchor_individual_prepost,
-    clinical_significance,
-    clinical_significance_prepost,
-    percentage_change,
-    percentage_change_prepost,
-)
+from analysis.outcomes.anchor import anchor_individual, anchor_individual_prepost
+from analysis.outcomes.clinsig import clinical_significance
+from analysis.outcomes.distribution import clinical_significance_prepost
+from analysis.outcomes.percentage import percentage_change, percentage_change_prepost
 
 SEED = 20240601
 PREPOST_METHODS = ("JT", "GLN", "HLL", "EN", "NK", "HA")

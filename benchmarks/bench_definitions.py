@@ -4,9 +4,10 @@ simulated cohort, printing time and peak memory.
 Target: 10^6 clients in under 60 s and 8 GB peak on a 2-core machine.
 
 Run: ``PYTHONPATH=src python benchmarks/bench_definitions.py [--clients 100000 1000000]``.
-For each size a first subprocess generates the cohort (:func:`analysis.data.simulate.simulate_cohort`
-with later planned endings and less dropout than the default, so that clients attend about 12
-sessions on average, up to 20) and writes it as Parquet; a second, measured
+For each size a first, measured subprocess generates the cohort block by block straight into
+Parquet (:func:`analysis.data.simulate.simulate_to_parquet`, with later planned endings and less dropout
+than the default, so that clients attend about 12 sessions on average, up to 20) and reports its
+time and peak memory (target: under 4 GB, issue 15); a second, measured
 subprocess reads it with client ids and measure codes as pandas categoricals (how a 10^7-row export
 is best held in memory) and scores every definition of the default file. Its peak resident memory
 (``ru_maxrss``) therefore covers the scores in memory plus the scoring, not the simulation.
@@ -21,16 +22,18 @@ import sys
 import tempfile
 
 _GENERATE = r"""
-import sys
-from analysis.data.io import write_cohort
-from analysis.data.simulate import simulate_cohort
+import json, resource, sys, time
+from analysis.data.simulate import simulate_to_parquet
 n, out = int(sys.argv[1]), sys.argv[2]
 # longer courses than the default cohort (about 12 sessions per client; issue 5 item 5)
-longer = {
-    "endings": {"planned_intercept": -5.5, "dropout_intercept": -4.0, "min_planned_session": 6}
-}
-write_cohort(simulate_cohort(longer, n_clients=n, n_therapists=max(80, n // 25), seed=7,
-                             validate=False), out)
+longer = {"endings": {"planned_intercept": -5.5, "dropout_intercept": -4.0,
+                      "min_planned_session": 6}}
+t0 = time.perf_counter()
+# block by block straight into Parquet: one block of 50,000 clients in memory (issue 15 item 4)
+simulate_to_parquet(out, longer, n_clients=n, n_therapists=max(80, n // 25), seed=7,
+                    validate=False)
+print(json.dumps({"seconds": time.perf_counter() - t0,
+                  "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2}))
 """
 
 _SCORE = r"""
@@ -65,7 +68,18 @@ def main() -> None:
     )
     for n in args.clients:
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-c", _GENERATE, str(n), tmp], check=True)
+            gen = subprocess.run(
+                [sys.executable, "-c", _GENERATE, str(n), tmp],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            g = json.loads(gen.stdout.strip().splitlines()[-1])
+            print(
+                f"{n:>10,} generation: {g['seconds']:.1f} s, peak {g['peak_gb']:.2f} GB "
+                "(target < 4 GB)",
+                flush=True,
+            )
             res = subprocess.run(
                 [sys.executable, "-c", _SCORE, tmp], check=True, capture_output=True, text=True
             )

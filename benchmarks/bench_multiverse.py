@@ -37,8 +37,8 @@ def _grid(mi: bool) -> dict:
 
 def main() -> None:
     from analysis.compare.multiverse import _variants, load_grid, run_multiverse
-    from analysis.data.io import read_cohort
     from analysis.data.simulate import main as simulate_main
+    from analysis.data.store import read_cohort
     from analysis.outcomes.engine import score_definitions
     from analysis.registry.definitions import load_definitions
 

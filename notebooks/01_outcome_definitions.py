@@ -128,10 +128,14 @@ report.show_table(
     "Definitions computed on these data",
 )
 if nd.skipped:
-    workflow.say(
-        f"{len(nd.skipped)} definitions of the file could not be computed on this dataset: "
-        + "; ".join(f"{k} ({v})" for k, v in sorted(nd.skipped.items()))
-        + "."
+    report.show_table(
+        pd.DataFrame(
+            {
+                "definition": list(nd.skipped),
+                "not computed": [f"not computed: {why}" for why in nd.skipped.values()],
+            }
+        ),
+        f"{len(nd.skipped)} definition(s) of the file the data cannot support",
     )
 
 # %% [markdown]
@@ -196,8 +200,22 @@ methods = (
         post=post_rule,
         missing=missing,
         hlm_test=hlm_test,
+        registry=nd.registry,
     )
 )
+if methods is not None and methods.attrs.get("not_computed"):
+    report.show_table(
+        pd.DataFrame(
+            {
+                "method": list(methods.attrs["not_computed"]),
+                "left out": [f"not computed: {w}" for w in methods.attrs["not_computed"].values()],
+            }
+        ),
+        "Reliable-change methods left out (the data cannot support them)",
+    )
+if methods is not None and not methods.attrs.get("methods"):
+    workflow.say("No reliable-change method could be computed on these data (reasons above).")
+    methods = None
 if methods is not None:
     report.write_csv(methods, output_dir, "methods_outcomes.csv")
     summ = clinsig.summarise_categories(
@@ -205,7 +223,9 @@ if methods is not None:
     )
     counts = summ.pivot(index="method", columns="level", values="n")
     counts = (
-        counts.reindex(columns=list(clinsig.CATEGORIES)).reindex(list(rci_methods)).reset_index()
+        counts.reindex(columns=list(clinsig.CATEGORIES))
+        .reindex(methods.attrs["methods"])
+        .reset_index()
     )
     counts["evaluable"] = (
         summ.groupby("method")["n_evaluable"].first().reindex(counts["method"]).to_numpy()

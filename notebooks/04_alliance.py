@@ -39,6 +39,7 @@ landmark: int = 3  # alliance over sessions 1..L predicts success after L
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 
 # %%
+import numpy as np
 import pandas as pd
 
 from analysis.compare import agreement, alliance
@@ -245,19 +246,31 @@ else:
 # Share of the variance in change on the primary measure that lies between therapists (intraclass correlation from a random-intercept model), and each therapist's estimated deviation, by rank only. Published therapist effects average about 5 % (Johns et al. 2019).
 
 # %%
-if therapist_ok:
+icc_why = ""  # why the therapist ICC on change could not be computed ("" when it was)
+if therapist_ok and "reliable_improvement" not in set(nd.all_outcomes["definition"]):
+    icc_why = "change comes from the definition 'reliable_improvement', not computed here" + (
+        f" ({nd.skipped['reliable_improvement']})" if "reliable_improvement" in nd.skipped else ""
+    )
+elif therapist_ok:
     change = nd.baseline.merge(
         outcomes.change_table(nd.all_outcomes, "reliable_improvement")[["id", "change"]], on="id"
     ).merge(cohort.clients[["id", "therapist"]], on="id")
-    icc, effects = alliance.therapist_icc(change, "change")
-    per_def = []
+    try:  # too few clients per therapist, or a singular fit: said, not a failed report
+        icc, effects = alliance.therapist_icc(change, "change")
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        icc_why = str(exc).splitlines()[0] or type(exc).__name__
+if therapist_ok and not icc_why:
+    per_def, def_why = [], {}
     for d in dict.fromkeys(result["definition"]):
         sub = result.loc[(result["definition"] == d) & result["status"].isin(["met", "not_met"])]
         sub = sub.assign(success=sub["status"].eq("met").astype(float)).merge(
             cohort.clients[["id", "therapist"]], on="id"
         )
         if sub["success"].nunique() > 1:
-            per_def.append(alliance.therapist_icc(sub, "success")[0].assign(dv=f"success: {d}"))
+            try:
+                per_def.append(alliance.therapist_icc(sub, "success")[0].assign(dv=f"success: {d}"))
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                def_why[d] = str(exc).splitlines()[0] or type(exc).__name__
     icc_all = pd.concat([icc, *per_def], ignore_index=True)
     report.write_csv(icc_all, output_dir, "alliance_therapist_icc.csv")
     report.show_table(
@@ -270,6 +283,10 @@ if therapist_ok:
             title=f"Therapist effects on change, {run_name}",
         )
     )
+    for d, why in def_why.items():
+        say(f"Therapist ICC for success under {d.replace('_', ' ')}: not computed: {why}.")
+elif therapist_ok:
+    say(f"Therapist effects: not computed: {icc_why}.")
 else:
     say(
         workflow.absent(

@@ -9,6 +9,7 @@ from _compare_synthetic import make_cohort
 
 from analysis.compare import agreement
 from analysis.compare import prevalence as stats
+from analysis.compare.agreement import check_separation
 from analysis.outcomes import engine as outcomes
 
 
@@ -211,3 +212,24 @@ def test_inputs_not_mutated_and_bad_input():
         agreement.pairwise_agreement(pd.concat([o, o.head(1)]))
     with pytest.raises(ValueError, match="lacks column"):
         agreement.pairwise_agreement(o.drop(columns="status"))
+
+
+# guard moved from data/io.py (issue 12): beside the models it guards
+
+
+def test_check_separation():
+    d = pd.DataFrame(
+        {
+            "arm": ["A", "A", "B", "B", "B"],
+            "alliance": [5.0, 4.5, 3.0, 4.0, 2.0],
+            "age": [30, 40, 35, 50, 45],
+            "met": [1, 1, 0, 1, 0],
+        }
+    )
+    assert check_separation(d, ["age"], "met") is None
+    w = check_separation(d, ["arm", "alliance", "age"], "met")
+    assert "'arm': level 'A' has only events (2 of 2)" in w
+    assert "'alliance': every event has alliance > 3" in w
+    assert "age" not in w.split("Separation")[1].split(":", 1)[1].replace("'age'", "")
+    with pytest.raises(ValueError, match="must be 0/1"):
+        check_separation(d.assign(met=[0, 1, 2, 0, 1]), ["arm"], "met")

@@ -1,4 +1,6 @@
-"""Tests of analysis.outcomes.clinsig against the R package clinicalsignificance and hand calculations.
+"""Tests of the reliable-change families (analysis.outcomes.clinsig and the modules it calls).
+
+Checked against the R package clinicalsignificance and hand calculations.
 
 Golden values: the R package's test snapshots (``tests/testthat/_snaps/*.md``) and README for
 ``claus_2020`` (HAM-D, pre = 1, post = 4, 40 complete cases, reliability 0.80; combined with
@@ -14,19 +16,17 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from analysis.outcomes.clinsig import (
-    anchor_group,
-    anchor_individual,
+from analysis.outcomes.anchor import anchor_group, anchor_individual
+from analysis.outcomes.clinsig import clinical_significance, summarise_categories
+from analysis.outcomes.distribution import (
     classify_prepost,
     clinical_cutoff,
-    clinical_significance,
     clinical_significance_prepost,
     ha_group_summary,
     ha_true_cutoff,
-    percentage_change,
     reliable_change_index,
-    summarise_categories,
 )
+from analysis.outcomes.percentage import percentage_change
 
 
 @pytest.fixture(scope="module")
@@ -625,7 +625,8 @@ def test_property_post_equal_pre_is_unchanged(pre, better_is, cut):
 def test_wide_percentage_and_anchor_equal_long(claus_2020):
     """The wide entry points give the R package's results too: cs_percentage(hamd,
     pct_improvement = 0.5) 16 / 24 / 0 and cs_anchor(bdi, mid_improvement = 7) 25 / 11 / 4."""
-    from analysis.outcomes.clinsig import anchor_individual_prepost, percentage_change_prepost
+    from analysis.outcomes.anchor import anchor_individual_prepost
+    from analysis.outcomes.percentage import percentage_change_prepost
 
     def wide(col):
         w = claus_2020.pivot(index="id", columns="time", values=col)
@@ -737,3 +738,41 @@ def test_nullable_time_and_score_columns():
     assert res["rci"].iloc[0] == pytest.approx(-5.2623, abs=1e-4)
     assert res["reliable_change"].astype(str).tolist()[:3] == ["improved", "unchanged", "unchanged"]
     assert res["reason"].iloc[3] == "no score at pre (1) or post (2)"
+
+
+# ------------------------------------------------ data that cannot support a method (issue 12)
+
+
+def test_ha_on_a_sample_without_variance_is_not_computed():
+    """HA's r_dd needs variance: identical pre scores make SD_pre = SEM = 0 (r_xx = 0/0)."""
+    from analysis.outcomes.prepost import NotComputedError
+
+    d = pd.DataFrame(
+        {"id": [1, 1, 2, 2, 3, 3], "time": [0, 1] * 3, "score": [20, 8, 20, 15, 20, 12]}
+    )
+    with pytest.raises(
+        NotComputedError, match="pre scores of the complete clients have no variance"
+    ):
+        clinical_significance(d, reliability=0.8, rci_method="HA")
+    # every client changes by the same amount: SD of change 0, r_dd = 0/0 (denominator
+    # SD_pre^2 + SD_post^2 - 2 SD_pre SD_post rho = 25 + 25 - 2 * 5 * 5 * 1 = 0)
+    d2 = pd.DataFrame(
+        {"id": [1, 1, 2, 2, 3, 3], "time": [0, 1] * 3, "score": [20, 15, 25, 20, 30, 25]}
+    )
+    with pytest.raises(NotComputedError, match="r_dd is undefined"):
+        clinical_significance(d2, reliability=0.8, rci_method="HA")
+    assert issubclass(NotComputedError, ValueError)  # callers catching ValueError still work
+
+
+def test_hlm_with_two_waves_is_not_computed():
+    from analysis.outcomes.prepost import NotComputedError
+
+    d = pd.DataFrame(
+        {
+            "id": [1, 1, 2, 2, 3, 3, 4, 4],
+            "time": [0, 4] * 4,
+            "score": [20, 8, 22, 21, 15, 14, 18, 9],
+        }
+    )
+    with pytest.raises(NotComputedError, match=r"at least three waves .* the data have 2 \(0, 4\)"):
+        clinical_significance(d, rci_method="HLM", min_timepoints=2)

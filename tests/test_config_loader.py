@@ -92,3 +92,47 @@ def test_required_top_key(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="instrument registry .*nope.yaml does not exist"):
         load_yaml(tmp_path / "nope.yaml", what="instrument registry")
+
+
+# ----------------------------------------------- every reader goes through load_yaml (issue 12)
+
+
+def _twice(tmp_path, text):
+    p = tmp_path / "c.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_every_config_reader_refuses_a_key_given_twice(tmp_path):
+    """PyYAML would keep the second entry silently; each reader now names file and line."""
+    from analysis.data import items, readers, simulate
+    from analysis.registry import definitions, instruments
+
+    where = r"c\.yaml, line 3, column \d+: .*key 'x' is given twice \(first on line 2\)"
+    p = _twice(tmp_path, "instruments:\n  x: {min: 0}\n  x: {min: 1}\n")
+    with pytest.raises(ConfigError, match=where):
+        instruments.load_user_instruments([p])
+    p = _twice(tmp_path, "rules:\n  x: {n_items: 2}\n  x: {n_items: 3}\n")
+    with pytest.raises(ConfigError, match=where):
+        items.load_scoring_rules(p)
+    p = _twice(tmp_path, "definitions:\n- x: 1\n  x: 2\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml, line 3, .*key 'x' is given twice"):
+        definitions.load_definitions(p)
+    p = _twice(tmp_path, "path: a.csv\nx: 1\nx: 2\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml, line 3, .*key 'x' is given twice"):
+        readers.load_spec(p)
+    p = _twice(tmp_path, "n_clients: 10\nx: 1\nx: 2\n")
+    with pytest.raises(simulate.ParameterError, match=r"c\.yaml, line 3, .*key 'x' is given twice"):
+        simulate.load_params(p)
+
+
+def test_readers_keep_their_top_level_messages(tmp_path):
+    from analysis.data import items
+    from analysis.registry import instruments
+
+    p = _twice(tmp_path, "instrument:\n  x: {}\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: .*top-level key 'instruments'"):
+        instruments.load_user_instruments([p])
+    p = _twice(tmp_path, "rules: [1, 2]\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: 'rules' must be a mapping"):
+        items.load_scoring_rules(p)

@@ -23,14 +23,12 @@ import analysis
 WITHOUT_MODULE_EXAMPLES = {
     "alliance",
     "cli",
-    "datasets",
     "pipeline",
     "plots",
     "plots_compare",
     "plots_session",
     "rules",
     "schema",
-    "simulate",
     "validate",  # the command line; exercised in test_io and test_readers_bad_exports
 }
 
@@ -44,15 +42,7 @@ DOCTEST_MODULES = sorted(f for short, f in _MODULES.items() if short not in WITH
 
 #: Public names (``analysis.__all__``) still without Examples (to be written; issue 18).
 WITHOUT_EXAMPLES = {
-    "anchor_group",
-    "anchor_individual",
-    "anchor_individual_prepost",
-    "clinical_significance_prepost",
-    "compare_methods",
-    "ha_group_summary",
-    "percentage_change",
-    "percentage_change_prepost",
-    "summarise_categories",
+    "run_multiverse",  # multiverse.py: being edited on the multiverse branch
 }
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

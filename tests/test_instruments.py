@@ -457,7 +457,7 @@ def test_published_cutoff_reproduces_case_rule_in_clinsig(reg):
     'recovered'; pre 9 is not clinical."""
     import pandas as pd
 
-    from analysis.outcomes.clinsig import clinical_significance_prepost
+    from analysis.outcomes.distribution import clinical_significance_prepost
 
     cut = default_cutoff(reg["phq9"], "published")["cutoff"]
     pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20.0, 10.0, 9.0], "post": [9.0, 9.0, 2.0]})
@@ -475,3 +475,39 @@ def test_registry_flags_agree_with_evidence(reg, raw):
     assert reg["gbo"].reliable_change["confirmed"] is False
     assert reg["gbo"].reliable_change["source"].startswith("UNSOURCED")
     assert "5-10 point" in reg["pcl5"].reliable_change["source"]
+
+
+def test_file_dataset_with_user_instruments_leaves_the_process_registry_alone(monkeypatch):
+    """Loading a user's export that names an instrument file (the BAI, not in the package) changes
+    neither os.environ nor the default registry: the files travel with the cohort
+    (meta["instruments"]) and the notebooks' set-up builds its registry from them. Before, the
+    loader put them into $ANALYSIS_INSTRUMENTS, so the BAI leaked into every later registry of the
+    process (32 instruments instead of 31 in a later test)."""
+    import os
+
+    from analysis.data.datasets import load_dataset
+    from analysis.registry import instruments as ins_mod
+    from analysis.run.workflow import outcomes_for_notebook
+
+    monkeypatch.delenv(ins_mod.USER_INSTRUMENTS_ENV, raising=False)
+    root = Path(__file__).resolve().parents[1]
+    runs = yaml.safe_load((root / "examples/bai_clinic/runs.yaml").read_text(encoding="utf-8"))
+    spec = {**runs["runs"]["clinic"]["dataset_options"], "instruments": runs["instruments"]}
+    env_before, codes_before = dict(os.environ), sorted(load_registry())
+    assert "bai" not in codes_before
+
+    cohort = load_dataset("file", **spec)
+    assert cohort.meta["instruments"] == [str(root / "examples/bai_clinic/instruments.yaml")]
+    assert cohort.measures == ["bai"] and cohort.n_clients == 24
+    assert dict(os.environ) == env_before
+    assert sorted(load_registry()) == codes_before
+    # the cohort's own registry: the package's 31 plus the BAI (0-63, Beck et al. 1988)
+    reg = load_registry(instruments=cohort.meta["instruments"])
+    assert sorted(reg) == sorted([*codes_before, "bai"]) and reg["bai"].max == 63
+
+    # the notebooks' set-up scores the BAI with that registry, in process, and leaves no trace
+    nd = outcomes_for_notebook("file", spec, "bai", cutoff_type="a")
+    assert nd.instrument.code == "bai" and "bai" in nd.registry
+    assert "reliable_improvement" in set(nd.all_outcomes["definition"])
+    assert dict(os.environ) == env_before
+    assert sorted(load_registry()) == codes_before

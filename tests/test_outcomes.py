@@ -443,3 +443,32 @@ def test_default_cutoff_per_instrument_reaches_the_outcomes():
     # 'instrument' is the earlier name of 'default': on the PHQ-9 it is cutoff c, not the cutoff
     phq = score_outcomes(_hand_cohort(), "phq9", reliability=0.84, cutoff_type="instrument")
     assert phq.attrs["details"]["clinically_significant"]["cutoff_rule"] == "c"
+
+
+def test_compare_methods_leaves_out_what_the_data_cannot_support():
+    """Four clients, two waves, every client 5 points better (PHQ-9 20->15, 16->11, 12->7,
+    8->3): the change scores have no variance, so HA's reliability of change r_dd is undefined,
+    and HLM needs three scores per client; both are listed as not computed with the reason, and
+    JT is computed: S_diff = sqrt(2) x SD(20, 16, 12, 8) x sqrt(1 - .89) = sqrt(2) x 5.1640 x
+    0.33166 = 2.4221 points, RCI = -5 / 2.4221 = -2.0643 (improved)."""
+    pre = [20.0, 16.0, 12.0, 8.0]
+    scores = pd.DataFrame(
+        {
+            "id": [c for c in "abcd" for _ in (0, 1)],
+            "time": [0.0, 1.0] * 4,
+            "measure": "phq9",
+            "score": [v for p in pre for v in (p, p - 5)],
+        }
+    )
+    cohort = Cohort(scores, pd.DataFrame({"id": list("abcd")}), name="flat change")
+    res = compare_methods(cohort, "phq9", 0.89, methods=("JT", "HA", "HLM"), cutoff_type="a")
+    assert res.attrs["methods"] == ["JT"]
+    assert set(res.attrs["not_computed"]) == {"HA", "HLM"}
+    assert "no variance" in res.attrs["not_computed"]["HA"]
+    assert "at most 2 per client" in res.attrs["not_computed"]["HLM"]
+    jt = res.loc[res["method"] == "JT"]
+    assert jt["rci"].tolist() == pytest.approx([-2.0643] * 4, abs=1e-4)
+    assert (jt["reliable_change"] == "improved").all()
+    # a configuration error still stops
+    with pytest.raises(ValueError, match="reliability must lie strictly between 0 and 1"):
+        compare_methods(cohort, "phq9", 1.5, methods=("JT",), cutoff_type="a")

@@ -109,7 +109,12 @@ def test_site_code_read_as_number_is_rejected(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("- btheb\n- help\n", "top level must be a mapping"),
+        ("- btheb\n- help\n", "top level of a runs file must be a mapping"),
+        (
+            "runs: {}\nrun: {}\n",
+            "unknown top-level key(s) in the runs file: 'run' (did you mean 'runs'?)",
+        ),
+        ("runs:\n  a: {dataset: btheb}\n  a: {dataset: help}\n", "key 'a' is given twice"),
         ("runs:\n  - btheb\n", "'runs' must be a non-empty mapping"),
         ("runs:\n  mine:\n    dataset: nosuchdata\n", "runs.mine.dataset"),
         ("runs:\n  mine:\n    dataset: btheb\n    paramters: {}\n", "unknown key(s) ['paramters']"),

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.data.io import read_cohort_file, read_table
+from analysis.data.readers import read_cohort_file, read_table
 from analysis.registry import instruments
 from analysis.run import pipeline
 from analysis.run.validate import main_validate
@@ -443,11 +443,15 @@ def test_user_instrument_through_validate_and_the_runs_file(tmp_path, capsys):
     typed = pipeline.prepare_runs(loaded)
     assert typed["mine"]["parameters"]["measure"] == "bai"
     assert instruments.USER_INSTRUMENTS_ENV not in os.environ  # scoped to the checks
-    # the file loader (what a notebook calls) makes the entry part of the process's registry
+    # the file loader (what a notebook calls) carries the entry's file with the cohort, for the
+    # registry built from it; the process's registry and environment stay as they were
     from analysis.data import datasets
 
     cohort = datasets.load_dataset("file", **loaded["mine"]["dataset_options"])
-    assert "bai" in cohort.measures and instruments.get_instrument("bai").max == 63
+    reg = instruments.load_registry(instruments=cohort.meta["instruments"])
+    assert "bai" in cohort.measures and instruments.get_instrument("bai", reg).max == 63
+    assert "bai" not in instruments.load_registry()
+    assert instruments.USER_INSTRUMENTS_ENV not in os.environ
 
 
 def test_user_instruments_inline_in_the_runs_file(tmp_path):

@@ -619,7 +619,7 @@ def test_remission_uses_published_threshold_not_caseness():
     assert (s[("h", "rem_hamd17")], s[("i", "rem_hamd17")]) == ("met", "not_met")
     assert s[("g", "bc_cesd")] == "met"
     assert "rem_cesd" not in set(out["definition"])
-    assert out.attrs["skipped"]["rem_cesd"].startswith("not computed: no published remission")
+    assert out.attrs["skipped"]["rem_cesd"].startswith("no published remission threshold")
     # remission on a cohort differs from below caseness: 1 of 3 PHQ-9 cases vs 3 of 3
     assert out.attrs["details"]["rem_phq9"]["threshold"] == "< 5"
 

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.data.io import read_cohort, write_cohort
 from analysis.data.schema import validate_scores
 from analysis.data.simulate import (
     DEFAULT_PARAMS,
@@ -20,6 +19,7 @@ from analysis.data.simulate import (
     main,
     simulate_cohort,
 )
+from analysis.data.store import read_cohort, write_cohort
 from analysis.registry.instruments import load_registry
 
 SEED = 11
@@ -176,7 +176,8 @@ def test_cli_writes_cohort(tmp_path, capsys):
     back = read_cohort(out)
     assert back.simulated and back.n_clients == 60 and back.meta["seed"] == 5
     again = simulate_cohort(n_clients=60, n_therapists=6, seed=5)
-    # io.write_cohort stores rows in a canonical order (scores by id, time, measure; clients by id)
+
+    # store.write_cohort stores rows in a canonical order (scores by id, time, measure; clients by id)
     def canon(df, keys):
         return df.sort_values(keys, kind="mergesort").reset_index(drop=True)
 
@@ -263,3 +264,92 @@ def test_good_enough_level(big):
     short = (last[planned & (c["n_sessions"] <= 6)] < 10).mean()
     long = (last[planned & (c["n_sessions"] >= 12)] < 10).mean()
     assert short > long
+
+
+# --------------------------------------------------------------------------------------------
+# perspective coverage (issue 15, item 3) and the streaming writer (item 4)
+# --------------------------------------------------------------------------------------------
+def _perspective_measures() -> dict[int, set[str]]:
+    """Measures (or client columns) behind each practitioner perspective of the default
+    definitions file, read from the YAML directly (composites resolved through ``of``; the NHS
+    rules use PHQ-9 and GAD-7; ``{measure}`` is the run's primary outcome, PHQ-9 here)."""
+    from analysis.registry.paths import CONFIG_DIR
+
+    defs = yaml.safe_load((CONFIG_DIR / "definitions.yaml").read_text("utf-8"))["definitions"]
+    by_name = {d["name"]: d for d in defs}
+
+    def measures(d: dict) -> set[str]:
+        if d.get("rule") == "nhs":
+            return {"phq9", "gad7"}
+        if "of" in d:
+            return set().union(*(measures(by_name[n]) for n in d["of"]))
+        if d.get("rule") == "primary":
+            return {f"column:{d['column']}"}
+        m = d.get("measure", "")
+        return {"phq9" if m == "{measure}" else m}
+
+    out: dict[int, set[str]] = {}
+    for d in defs:
+        for p in d.get("perspectives", []):
+            out.setdefault(int(p), set()).update(measures(d))
+    return out
+
+
+def _coverage(cohort) -> dict[int, int]:
+    """Per perspective: the largest number of clients with a baseline and a later score on one
+    of its measures (for a client-table column: clients with a value)."""
+    s = cohort.scores.dropna(subset=["score"])
+    paired = (s.groupby(["measure", "id"]).size() >= 2).groupby(level="measure").sum()
+    out = {}
+    for p, ms in _perspective_measures().items():
+        n = [
+            int(cohort.clients[m.split(":", 1)[1]].notna().sum())
+            if m.startswith("column:")
+            else int(paired.get(m, 0))
+            for m in ms
+        ]
+        out[p] = max(n)
+    return out
+
+
+def test_every_perspective_has_data_in_the_default_cohort():
+    """Each of the ten practitioner perspectives (../shared/docs/mission.md) has at least one
+    measure with a baseline and a later score for more than 0 clients of the default cohort
+    (2,000 clients, default seed), so that it can be computed in the default run."""
+    from analysis.data.simulate import DEFAULT_SEED
+
+    assert sorted(_perspective_measures()) == list(range(1, 11))
+    c = simulate_cohort(seed=DEFAULT_SEED, validate=False)
+    coverage = _coverage(c)
+    print(coverage)
+    assert all(v > 0 for v in coverage.values()), coverage
+    # perspective 1 (Rathus Assertiveness Schedule) only in its subgroup of about 25 %
+    ras_ids = set(c.scores.loc[c.scores["measure"] == "ras", "id"])
+    flagged = set(c.clients.loc[c.clients["assertiveness"], "id"])
+    assert ras_ids == flagged and 0.2 < len(flagged) / c.n_clients < 0.3
+
+
+def test_coverage_check_fails_without_the_measure():
+    """The coverage check can fail: with no assertiveness subgroup perspective 1 counts 0."""
+    c = simulate_cohort({"subgroups": {"p_assertiveness": 0.0}}, n_clients=200, seed=SEED)
+    cov = _coverage(c)
+    assert cov[1] == 0 and cov[2] > 0
+
+
+def test_stream_equals_in_memory_across_blocks(tmp_path, monkeypatch):
+    """simulate_to_parquet writes the same cohort as simulate_cohort + write_cohort (blocks of
+    64 clients here, so that three blocks are streamed), and is deterministic for a seed."""
+    import analysis.data.simulate as sim
+
+    monkeypatch.setattr(sim, "_BLOCK", 64)
+    mem = sim.simulate_cohort(n_clients=150, n_therapists=7, seed=SEED)
+    ref = write_cohort(mem, tmp_path / "ref")
+    a = sim.simulate_to_parquet(tmp_path / "a", n_clients=150, n_therapists=7, seed=SEED)
+    b = sim.simulate_to_parquet(tmp_path / "b", n_clients=150, n_therapists=7, seed=SEED)
+    for name in ("scores.parquet", "clients.parquet", "cohort.json"):
+        assert _sha(a / name) == _sha(b / name), name
+    assert (a / "cohort.json").read_text() == (ref / "cohort.json").read_text()
+    got, want = read_cohort(a), read_cohort(ref)
+    pd.testing.assert_frame_equal(got.scores, want.scores)
+    pd.testing.assert_frame_equal(got.clients, want.clients)
+    assert got.clients["id"].is_unique and len(got.clients) == 150

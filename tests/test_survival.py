@@ -9,6 +9,7 @@ from _compare_synthetic import make_cohort
 
 from analysis.compare import prevalence as stats
 from analysis.compare import survival
+from analysis.compare.survival import check_durations
 from analysis.data.cohort import Cohort
 from analysis.outcomes import engine as outcomes
 
@@ -233,3 +234,17 @@ def test_imputed_post_scores_keep_follow_up_and_count_clients_without_it():
         {"definition": "response", "reason": "no assessment after baseline (post score imputed)",
          "n": 1}
     ]  # fmt: skip
+
+
+# guard moved from data/io.py (issue 12): beside the models it guards
+
+
+def test_check_durations():
+    ok = pd.DataFrame({"t": [0.0, 3, 8], "e": [1, 0, 1]})
+    assert check_durations(ok, "t", event="e") is ok
+    with pytest.raises(ValueError, match=r"column 't': 1 duration\(s\) negative.*1: -2"):
+        check_durations(pd.DataFrame({"t": [1.0, -2]}), "t")
+    with pytest.raises(ValueError, match="missing or not a number"):
+        check_durations(pd.DataFrame({"t": [1.0, None]}), "t")
+    with pytest.raises(ValueError, match="event flag"):
+        check_durations(pd.DataFrame({"t": [1.0, 2], "e": [1, 2]}), "t", event="e")

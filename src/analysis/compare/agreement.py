@@ -1,10 +1,11 @@
 """Do the definitions agree? Kappa, PABAK, McNemar, overlap, family disagreement, severity bias.
 
-Every function takes the outcomes table (:data:`analysis.outcomes.engine.OUTCOME_COLUMNS`, produced by
-:func:`analysis.outcomes.engine.score_definitions`) and works on its columns only, never on particular
-definition names, so it serves any set of definitions. A client enters a pairwise comparison only
-when evaluable (``met`` or ``not_met``) under both definitions of the pair. Nothing here returns client
-identifiers except :func:`success_indicators`, whose rows are for further computation, not display.
+Every function takes the outcomes table (:data:`analysis.outcomes.engine.OUTCOME_COLUMNS`, produced
+by :func:`analysis.outcomes.engine.score_definitions`) and works on its columns only, never on
+particular definition names, so it serves any set of definitions. A client enters a pairwise
+comparison only when evaluable (``met`` or ``not_met``) under both definitions of the pair. Nothing
+here returns client identifiers except :func:`success_indicators`, whose rows are for further
+computation, not display.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import binom, chi2, norm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
-
-from analysis.data.io import check_separation
 
 __all__ = [
     "MCNEMAR_METHODS",
@@ -32,6 +31,7 @@ __all__ = [
     "severity_bias",
     "PUBLISHED_SEVERITY_BIAS",
     "published_severity_comparison",
+    "check_separation",
 ]
 
 _NEEDED = ("id", "definition", "status")
@@ -327,6 +327,18 @@ def pairwise_agreement(
     or percentages. Psychometrika 12(2):153-157.
     Fagerland M.W., Lydersen S. & Laake P. (2013) The McNemar test for binary matched-pairs data:
     mid-p and asymptotic are better than exact conditional. BMC Med Res Methodol 13:91.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = pd.DataFrame({"id": list(range(8)) * 2, "definition": ["A"] * 8 + ["B"] * 8,
+    ...                     "status": ["met"] * 3 + ["not_met"] * 3 + ["met", "not_met"]
+    ...                     + ["met"] * 2 + ["not_met"] * 4 + ["met", "not_met"]})
+    >>> res = pairwise_agreement(out)
+    >>> res[["both_met", "only_a", "only_b", "neither"]].values.tolist()
+    [[3, 1, 0, 4]]
+    >>> float(res["kappa"].iloc[0])  # p_o = 7/8, p_e = .5 * .375 + .5 * .625 = .5: (7/8 - .5) / .5
+    0.75
     """
     wide = success_indicators(outcomes)
     fam = (
@@ -584,7 +596,7 @@ def severity_bias(
     ``exp(per * b1)`` with Wald interval ``exp(per * (b1 +/- z SE))``. No estimate when the
     definition is constant or there are fewer than 10 clients; "not estimable: <reason>" when
     baseline severity separates met from not met (complete or quasi-complete separation,
-    :func:`analysis.data.io.check_separation`; Albert & Anderson 1984) or the fit does not converge.
+    :func:`check_separation`; Albert & Anderson 1984) or the fit does not converge.
 
     References
     ----------
@@ -758,3 +770,97 @@ def published_severity_comparison(
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def check_separation(data: pd.DataFrame, covariates: list[str], event: str) -> str | None:
+    """Detect covariates that perfectly (or quasi-perfectly) separate a binary outcome.
+
+    Under separation a logistic or Cox model has no finite maximum-likelihood estimate: the
+    coefficient drifts towards infinity and lifelines/statsmodels report a huge hazard or odds
+    ratio, or a convergence warning, instead of an error. Call this first and put the returned text
+    in the report (or refit with a penalty, e.g. lifelines ``CoxPHFitter(penalizer=...)``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per client; not modified. Rows with a missing covariate or event are ignored for
+        that covariate.
+    covariates : list of str
+        Numeric or categorical columns.
+    event : str
+        Binary outcome / event indicator (0/1 or boolean).
+
+    Returns
+    -------
+    str or None
+        A warning text naming each separating covariate and how it separates (e.g. ``"'arm':
+        level 'A' has only events (12 of 12)"`` or ``"'age': every event has age > 61, every
+        non-event age <= 61"``), or None when no covariate separates the outcome.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or ``event`` is not binary.
+
+    Notes
+    -----
+    A categorical covariate (object, category, bool, or numeric with at most two distinct values)
+    separates when one of its levels has only events or only non-events (quasi-complete
+    separation: that level's coefficient is infinite). A numeric covariate separates completely
+    when the ranges of events and non-events do not overlap. Checks are one covariate at a time;
+    separation by a combination of covariates is not detected.
+
+    References
+    ----------
+    Albert A. & Anderson J.A. (1984) On the existence of maximum likelihood estimates in logistic
+    regression models. Biometrika 71(1):1-10. Heinze G. & Schemper M. (2001) A solution to the
+    problem of monotone likelihood in Cox regression. Biometrics 57(1):114-119.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in [*covariates, event] if c not in data.columns]
+    if missing:
+        raise ValueError(f"column(s) {missing} not in data; found {list(data.columns)}")
+    ev_all = data[event]
+    if not ev_all.dropna().isin([0, 1, True, False]).all():
+        raise ValueError(f"event column '{event}' must be 0/1 or boolean")
+    found = []
+    for cov in covariates:
+        sub = data[[cov, event]].dropna()
+        if sub.empty:
+            continue
+        ev = sub[event].astype(int)
+        if ev.nunique() < 2:
+            found.append(f"'{event}' has a single value among rows with '{cov}'; nothing to model")
+            continue
+        x = sub[cov]
+        categorical = (
+            not pd.api.types.is_numeric_dtype(x)
+            or pd.api.types.is_bool_dtype(x)
+            or x.nunique() <= 2
+        )
+        if categorical:
+            tab = ev.groupby(x.astype(str)).agg(["sum", "size"])
+            for level, (s, n) in tab.iterrows():
+                if s == n:
+                    found.append(f"'{cov}': level '{level}' has only events ({s} of {n})")
+                elif s == 0:
+                    found.append(f"'{cov}': level '{level}' has no events (0 of {n})")
+        else:
+            xe, xn = x[ev == 1], x[ev == 0]
+            if xe.min() > xn.max():
+                found.append(
+                    f"'{cov}': every event has {cov} > {xn.max():g}, every non-event "
+                    f"{cov} <= {xn.max():g}"
+                )
+            elif xe.max() < xn.min():
+                found.append(
+                    f"'{cov}': every event has {cov} < {xn.min():g}, every non-event "
+                    f"{cov} >= {xn.min():g}"
+                )
+    if not found:
+        return None
+    return (
+        "Separation: the outcome is perfectly predicted, so the model's estimate for these "
+        "covariates is not finite (reported ratios are meaningless): " + "; ".join(found) + "."
+    )

@@ -530,8 +530,10 @@ def _on_dask(jobs, shared, scheduler):
     if isinstance(scheduler, Client):
         client = scheduler
     elif scheduler == "local":
+        # ":0": any free port for the cluster's HTTP endpoints (None still binds 8787 for metrics,
+        # which another Dask cluster on the machine may hold)
         own = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = Client(own)
     else:

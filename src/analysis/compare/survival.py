@@ -1,7 +1,7 @@
 """How fast is each definition met? Time to first success, Kaplan-Meier, competing risks, Cox.
 
-The starting point is the outcomes table (:func:`analysis.outcomes.engine.score_definitions`), the only
-producer of per-client outcomes: every evaluable client x definition becomes one time-to-event
+The starting point is the outcomes table (:func:`analysis.outcomes.engine.score_definitions`), the
+only producer of per-client outcomes: every evaluable client x definition becomes one time-to-event
 record from the client's own ``baseline_time`` to the event (``met_time``, sustained success, by
 default; or ``first_met_time``) or to the post time (censored). Dropout ends follow-up: it is
 censoring for Kaplan-Meier and a competing event for the Aalen-Johansen cumulative incidence; a
@@ -29,6 +29,7 @@ __all__ = [
     "logrank_by_group",
     "cox_models",
     "cox_separation",
+    "check_durations",
 ]
 
 EVENT_CODES = {0: "censored (end of treatment, ongoing or unknown)", 1: "met", 2: "dropout"}
@@ -200,9 +201,71 @@ def time_to_event(
     return out
 
 
-def _groups(tte: pd.DataFrame, duration: str):
-    from analysis.data.io import check_durations
+def check_durations(
+    data: pd.DataFrame, duration: str, *, event: str | None = None, unit: str = "sessions"
+) -> pd.DataFrame:
+    """Refuse durations a survival model must not see.
 
+    Call before fitting Kaplan-Meier, cumulative incidence or Cox models (lifelines silently
+    accepts some of these or fails with an unclear message).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per client; not modified.
+    duration : str
+        Column of time to event or censoring (``unit``), must be finite and >= 0.
+    event : str, optional
+        Event indicator column; when given it must be 0/1 (or boolean) without missing values.
+    unit : str
+        Unit named in messages (``sessions``, ``weeks``, ``days``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``data`` itself (unchanged) when valid, so calls can be chained.
+
+    Raises
+    ------
+    ValueError
+        Naming the column, the unit and the first offending rows (index labels and values) when a
+        duration is missing, not a number, infinite or negative, or an event flag is not 0/1.
+    TypeError
+        If ``data`` is not a DataFrame.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if duration not in data.columns:
+        raise ValueError(f"duration column {duration!r} not in data; found {list(data.columns)}")
+    d = pd.to_numeric(data[duration], errors="coerce")
+    problems = {
+        "missing or not a number": d.isna(),
+        "infinite": np.isinf(d),
+        "negative": d < 0,
+    }
+    for what, mask in problems.items():
+        if mask.any():
+            shown = data.loc[mask, duration].head(5)
+            raise ValueError(
+                f"column '{duration}': {int(mask.sum())} duration(s) {what}; survival analysis "
+                f"needs finite durations >= 0 {unit}. First rows: "
+                + ", ".join(f"{i}: {v}" for i, v in shown.items())
+            )
+    if event is not None:
+        if event not in data.columns:
+            raise ValueError(f"event column {event!r} not in data")
+        e = data[event]
+        bad = e.isna() | ~e.isin([0, 1, True, False])
+        if bad.any():
+            shown = e[bad].head(5)
+            raise ValueError(
+                f"column '{event}': {int(bad.sum())} event flag(s) not 0/1. First rows: "
+                + ", ".join(f"{i}: {v}" for i, v in shown.items())
+            )
+    return data
+
+
+def _groups(tte: pd.DataFrame, duration: str):
     if duration not in tte.columns:
         raise ValueError(f"column {duration!r} not in the time-to-event table")
     for d in dict.fromkeys(tte["definition"]):
@@ -307,6 +370,14 @@ def km_summary(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.0
     Kaplan E.L. & Meier P. (1958) J Am Stat Assoc 53(282):457-481.
     Brookmeyer R. & Crowley J. (1982) A confidence interval for the median survival time.
     Biometrics 38(1):29-41.
+
+    Examples
+    --------
+    >>> tte = pd.DataFrame({"definition": "A", "duration": [2, 4, 4, 6, 8, 8.0],
+    ...                     "event": [1, 1, 0, 1, 0, 0], "event_type": [1, 1, 0, 1, 0, 0]})
+    >>> res = km_summary(tte)  # S(6) = 5/6 * 4/5 * 2/3 = 4/9, so 1 - 4/9 met by the end
+    >>> float(res["median"].iloc[0]), round(float(res["proportion_met_end"].iloc[0]), 3)
+    (6.0, 0.556)
     """
     rows = []
     for d, sub in _groups(tte, duration):
@@ -688,4 +759,8 @@ def cox_models(
     ph = pd.DataFrame(
         ph_rows, columns=["definition", "covariate", "test_statistic", "p_value", "note"]
     )
+    # numeric even when no model was fitted (an empty frame's columns would be object)
+    coef = coef.astype({c: float for c in ("hazard_ratio", "ci_low", "ci_high", "p_value")})
+    coef = coef.astype({"n": int, "n_met": int})
+    ph = ph.astype({"test_statistic": float, "p_value": float})
     return coef, ph

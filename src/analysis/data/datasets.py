@@ -231,18 +231,21 @@ def load_simulated(**options: Any) -> Cohort:
 
 
 def _load_file(**spec: Any) -> Cohort:
-    from analysis.data import io
+    from analysis.data import readers
     from analysis.registry import instruments
 
-    # user instruments named by the spec join this process's registry (and its kernels'), so the
-    # outcome definitions and notebooks that follow know the measure codes the reader accepted
-    instruments.activate_instruments(spec.get("instruments"))
-    cohort, quarantine = io.read_cohort_file(spec)
+    # The user instrument files the spec names travel with the cohort (meta["instruments"],
+    # absolute paths); whoever scores it builds its registry from them
+    # (load_registry(instruments=cohort.meta["instruments"])). Nothing process-wide changes: the
+    # environment is left alone, so one file's instruments never leak into a later registry.
+    files = [str(p) for p in instruments.instrument_files(spec.get("instruments"))]
+    cohort, quarantine = readers.read_cohort_file(spec)
     # the row account travels with the cohort, so every report can state it
     return replace(
         cohort,
         meta={
             **cohort.meta,
+            "instruments": files,
             "input_account": quarantine.account(),
             "quarantine": quarantine.summary(),
             "input_reading": quarantine.reading,  # encoding, delimiter, decimal mark
@@ -251,9 +254,10 @@ def _load_file(**spec: Any) -> Cohort:
 
 
 def _load_cohort_dir(path: str) -> Cohort:
-    from analysis.data import io
+    from analysis.data import store
+    from analysis.registry.paths import resolve_path
 
-    return io.read_cohort(io.resolve_path(path))
+    return store.read_cohort(resolve_path(path))
 
 
 DATASETS: dict[str, Callable[..., Cohort]] = {
@@ -272,11 +276,12 @@ def load_dataset(name: str, /, **options: Any) -> Cohort:
     ----------
     name : {"btheb", "help", "simulated", "file", "cohort_dir"}
         ``file`` reads a user's export; ``options`` is then the reader specification (see
-        :func:`analysis.data.io.read_cohort_file`); the user instrument files its ``instruments``
-        names become part of this process's registry
-        (:func:`analysis.registry.instruments.activate_instruments`). ``cohort_dir`` reads a cohort
+        :func:`analysis.data.readers.read_cohort_file`); the user instrument files its ``instruments``
+        names are listed (absolute paths) in the cohort's ``meta["instruments"]``, for
+        ``load_registry(instruments=...)``; the process environment is not changed. ``cohort_dir``
+        reads a cohort
         written by
-        :func:`analysis.data.io.write_cohort` (option ``path``).
+        :func:`analysis.data.store.write_cohort` (option ``path``).
     **options
         Passed to the loader.
 
@@ -288,6 +293,12 @@ def load_dataset(name: str, /, **options: Any) -> Cohort:
     ------
     ValueError
         For an unknown name (the message lists the known ones).
+
+    Examples
+    --------
+    >>> c = load_dataset("simulated", n_clients=30, seed=1)
+    >>> c.n_clients, c.simulated
+    (30, True)
     """
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset {name!r}; known datasets: {sorted(DATASETS)}")

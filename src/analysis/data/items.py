@@ -5,7 +5,7 @@ data in ``config/scoring.yaml``, each with its source and a ``confirmed`` flag. 
 never counted as 0: with up to ``max_missing`` blanks the total is prorated from the answered
 items, with more it is not computed (NaN, an explicitly missing assessment). Item values outside
 the instrument's item range, or not whole numbers, are rejected with a :class:`ValueError`
-naming rows and columns; the reader in :mod:`analysis.data.io` uses :func:`item_problems` to
+naming rows and columns; the reader in :mod:`analysis.data.readers` uses :func:`item_problems` to
 quarantine such rows instead.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from analysis.registry.config import ConfigError, load_yaml
 from analysis.registry.paths import CONFIG_DIR, cache_by_file
 
 __all__ = [
@@ -72,10 +72,9 @@ class ItemRule:
 @cache_by_file(maxsize=4)  # reloaded when the file changes
 def _load_cached(path: str) -> dict[str, ItemRule]:
     p = Path(path)
-    with p.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
-    if not isinstance(raw, dict) or not isinstance(raw.get("rules"), dict):
-        raise ValueError(f"{p}: expected a top-level mapping with key 'rules'")
+    raw = load_yaml(p, what="item scoring rules file", top_key="rules")
+    if not isinstance(raw["rules"], dict):
+        raise ConfigError(f"{p}: 'rules' must be a mapping of measure code -> scoring rule")
     out = {}
     for code, e in raw["rules"].items():
         need = ("n_items", "item_min", "item_max", "max_missing", "prorate", "rounding", "source")

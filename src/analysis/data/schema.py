@@ -6,7 +6,7 @@ known, ``arm``, ``therapist``, ``site``, ``end_reason``.
 
 Validation never drops a row. It returns a coerced copy or raises a :class:`ValueError` naming the
 source, the column, the check, what was expected, and the first offending rows (by their row label,
-which :mod:`analysis.data.io` sets to the line number in the source file).
+which :mod:`analysis.data.readers` sets to the line number in the source file).
 """
 
 from __future__ import annotations

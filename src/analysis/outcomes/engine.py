@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.data.cohort import Cohort
-from analysis.registry.instruments import Instrument, get_instrument
+from analysis.registry.instruments import CUTOFF_TYPES, Instrument, get_instrument, resolve_cutoff
 
 __all__ = [
     "OUTCOME_COLUMNS",
@@ -67,6 +67,7 @@ def prepost(
     measure: str,
     post: str | float = "last",
     missing: str = "last_available",
+    registry: dict[str, Instrument] | None = None,
 ) -> pd.DataFrame:
     """Baseline and post score of every client on one measure.
 
@@ -84,6 +85,8 @@ def prepost(
     missing : str
         Missing-data strategy, one of :data:`analysis.outcomes.rules.MISSING_STRATEGIES` (see
         :class:`analysis.outcomes.rules.Trajectories`).
+    registry : dict, optional
+        Instrument registry (default :func:`analysis.registry.instruments.load_registry`).
 
     Returns
     -------
@@ -125,7 +128,8 @@ def prepost(
                 f"(times: {sorted(rows['time'].unique().tolist())})"
             )
         post = pt
-    m = Trajectories(scores, clients, load_registry(), missing=missing, post=post).measure(measure)
+    reg = registry if registry is not None else load_registry()
+    m = Trajectories(scores, clients, reg, missing=missing, post=post).measure(measure)
     return pd.DataFrame(
         {
             "id": clients["id"].to_numpy(),
@@ -727,6 +731,7 @@ def compare_methods(
     post: str | float = "last",
     significance_level: float = 0.05,
     missing: str = "last_available",
+    registry: dict[str, Instrument] | None = None,
     hlm_test: str = "cohort",
 ) -> pd.DataFrame:
     """Every reliable-change method of :mod:`analysis.outcomes.clinsig` on one measure, side by side.
@@ -739,14 +744,19 @@ def compare_methods(
     reliability : float, optional
         Default: the registry's value.
     methods : tuple of str, optional
-        Default all of ``analysis.outcomes.clinsig.RCI_METHODS`` (JT, GLN, HLL, EN, NK, HA, HLM).
+        Default all of ``analysis.outcomes.clinsig.RCI_METHODS`` (JT, GLN, HLL, EN, NK, HA, HLM)
+        that the data allow. A method the data cannot support is left out and listed in
+        ``attrs["not_computed"]`` with the reason, whether asked for or a default: HLM when
+        fewer than 3 clients have 3 or more observed scores from baseline to post (a two-wave
+        export), a pre/post method with fewer than 2 complete pairs, HA when the scores or the
+        change scores have no variance, a cutoff the instrument cannot support (e.g. no
+        clinical cutoff under ``cutoff_type="published"``, cutoff c without norms).
     cutoff_type : {"default", "published", "instrument", "a", "b", "c"}
         Cutoff for the combined categories, resolved by
-        :func:`analysis.registry.instruments.resolve_cutoff` (``default``: c where the registry
-        has confirmed functional norms, else the published clinical cutoff). A published cutoff
-        (``published``, or the default without norms) applies to the pre/post
-        methods; HA and HLM, whose cutoffs are defined on true scores, then use cutoff a (said in
-        ``attrs["cutoff"]``).
+        :func:`analysis.registry.instruments.resolve_cutoff` (``default``, alias ``instrument``:
+        c where the registry has confirmed functional norms, else the published clinical cutoff).
+        A published cutoff applies to the pre/post methods; HA and HLM, whose cutoffs are defined
+        on true scores, then use cutoff a (said in ``attrs["cutoff"]``).
     m_functional, sd_functional : float, optional
         Functional norms (points) for cutoffs b and c; default the registry's.
     reliability_post : float, optional
@@ -762,6 +772,9 @@ def compare_methods(
         under ``dropout_as_failure`` and ``bocf`` clients without a post score keep their
         baseline, change 0). HLM uses only observed scores, so clients whose post score is
         imputed are not evaluable under HLM.
+    registry : dict, optional
+        Instrument registry (default :func:`analysis.registry.instruments.load_registry`); pass
+        the one that holds a user's instruments.
     hlm_test : {"cohort", "zero"}
         HLM rule (:func:`analysis.outcomes.clinsig.clinical_significance`): ``cohort`` judges a
         client's slope against the cohort's mean slope, as the R package clinicalsignificance;
@@ -770,27 +783,53 @@ def compare_methods(
     Returns
     -------
     pandas.DataFrame
-        One row per client x method: ``id``, ``method``, ``pre``, ``post``, ``change``, ``rci``,
-        ``reliable_change`` (improved / unchanged / deteriorated), ``category`` (recovered /
-        improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``. ``attrs``:
-        ``cutoff`` (the cutoff rule used and why, as a report prints it) and ``hlm_test``.
+        One row per client x computed method: ``id``, ``method``, ``pre``, ``post``, ``change``,
+        ``rci``, ``reliable_change`` (improved / unchanged / deteriorated), ``category``
+        (recovered / improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``.
+        ``attrs["not_computed"]``: method -> why it was left out (empty when none was);
+        ``attrs["methods"]``: the methods computed, in order; ``attrs["cutoff"]``: the cutoff
+        rule used and why, as a report prints it; ``attrs["hlm_test"]``.
 
     Raises
     ------
     ValueError
-        As :func:`analysis.outcomes.clinsig.clinical_significance` (e.g. reliability outside (0, 1)).
-    """
-    from analysis.outcomes.clinsig import (
-        RCI_METHODS,
-        clinical_significance,
-        clinical_significance_prepost,
-    )
-    from analysis.registry.instruments import resolve_cutoff
+        For a configuration error: an unknown method, a reliability or significance level outside
+        (0, 1), an unknown ``cutoff_type``; no reliability given and none in the registry.
 
-    ins = get_instrument(measure)
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.data.cohort import Cohort
+    >>> s = pd.DataFrame({"id": list("aabbccdd"), "time": [0.0, 1.0] * 4, "measure": "phq9",
+    ...                   "score": [15.0, 6.0, 18.0, 16.0, 12.0, 4.0, 20.0, 21.0]})
+    >>> res = compare_methods(Cohort(s, pd.DataFrame({"id": list("abcd")}), name="two waves"),
+    ...                       "phq9", methods=("JT", "HLM"), cutoff_type="a")
+    >>> res.attrs["methods"], res.attrs["not_computed"]["HLM"][:35]
+    (['JT'], 'HLM needs at least 3 clients with 3')
+    """
+    from analysis.outcomes.distribution import RCI_METHODS
+
+    ins = get_instrument(measure, registry)
     rel = reliability if reliability is not None else ins.reliability_value
-    chosen = resolve_cutoff(ins, cutoff_type, m_functional, sd_functional)
-    pp = prepost(cohort.scores, cohort.clients, measure, post=post, missing=missing)
+    # configuration errors stop here; what the data cannot support is reported per method below
+    unknown = [m for m in (methods or ()) if m not in RCI_METHODS]
+    if unknown:
+        raise ValueError(f"unknown reliable-change method(s) {unknown}; known: {RCI_METHODS}")
+    if rel is None:
+        raise ValueError(f"no reliability given and none in the registry for {measure!r}")
+    if not 0 < float(rel) < 1:
+        raise ValueError(f"reliability must lie strictly between 0 and 1, got {rel!r}")
+    if not 0 < float(significance_level) < 1:
+        raise ValueError(f"significance_level must lie in (0, 1), got {significance_level!r}")
+    if cutoff_type not in CUTOFF_TYPES:
+        raise ValueError(f"cutoff_type must be one of {list(CUTOFF_TYPES)}, got {cutoff_type!r}")
+    try:  # the registry's rule (or the cutoff requested), with the reason a report prints
+        chosen = resolve_cutoff(ins, cutoff_type, m_functional, sd_functional)
+    except ValueError as exc:  # e.g. cutoff c without norms: every method says so
+        chosen = {"cutoff_type": "none", "reason": f"not computed: {exc}", "kwargs": {}}
+    pp = prepost(
+        cohort.scores, cohort.clients, measure, post=post, missing=missing, registry=registry
+    )
     ok = pp["reason"] == ""
     wide = pd.DataFrame(
         {"id": pp["id"], "pre": pp["baseline"].where(ok), "post": pp["post"].where(ok)}
@@ -807,61 +846,120 @@ def compare_methods(
         "reason",
     ]
     frames = []
+    not_computed: dict[str, str] = {}
     for method in methods or RCI_METHODS:
-        kw = dict(
-            reliability=rel,
-            rci_method=method,
-            better_is=ins.better_is,
-            significance_level=significance_level,
-        )
-        if "cutoff" in chosen["kwargs"] and method in ("HA", "HLM"):
-            kw.update(cutoff_type="a")  # true-score cutoffs: a published cutoff does not apply
-        elif chosen["kwargs"]:
-            kw.update(chosen["kwargs"])
-        else:
-            kw.update(cutoff_type="a")  # neither norms nor a cutoff: said in attrs["cutoff"]
-        if method == "NK":
-            kw["reliability_post"] = reliability_post
-        if method == "HLM":
-            rows = cohort.scores.loc[
-                (cohort.scores["measure"] == measure) & cohort.scores["score"].notna(),
-                ["id", "time", "score"],
-            ]
-            rows = rows.merge(pp.loc[ok, ["id", "baseline_time", "post_time"]], on="id")
-            rows = rows.loc[
-                (rows["time"] >= rows["baseline_time"]) & (rows["time"] <= rows["post_time"])
-            ]
-            res = clinical_significance(
-                rows[["id", "time", "score"]],
-                rci_method="HLM",
-                hlm_test=hlm_test,
-                **{k: v for k, v in kw.items() if k not in ("rci_method", "reliability")},
+        try:
+            res = _one_method(
+                method,
+                cohort,
+                measure,
+                ins,
+                rel,
+                pp,
+                ok,
+                wide,
+                chosen,
+                reliability_post,
+                significance_level,
+                hlm_test,
             )
-            res = pp[["id"]].merge(res, on="id", how="left")
-            res["evaluable"] = res["evaluable"].astype("boolean").fillna(False).astype(bool)
-            res["reason"] = (
-                res["reason"]
-                .astype(object)
-                .where(res["evaluable"] | res["reason"].notna(), "fewer than 3 scores")
-            )
-            res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
-        else:
-            res = clinical_significance_prepost(wide, **kw)
-            res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
+        except (ValueError, np.linalg.LinAlgError) as exc:  # the data cannot support it
+            not_computed[method] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            continue
         res = res[cols].copy()
         for c in ("reliable_change", "category", "reason"):
             res[c] = res[c].astype(object)
         res.insert(1, "method", method)
         frames.append(res)
-    out = pd.concat(frames, ignore_index=True)
+    out = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["id", "method", *cols[1:]])
+    )
+    out.attrs["not_computed"] = not_computed
+    out.attrs["methods"] = [m for m in (methods or RCI_METHODS) if m not in not_computed]
     out.attrs["hlm_test"] = hlm_test
     out.attrs["cutoff"] = {
         "cutoff_type": chosen["cutoff_type"],
         "reason": chosen["reason"],
         "true_score_methods": (
             "HA and HLM use cutoff a (their cutoffs are defined on true scores)"
-            if "cutoff" in chosen["kwargs"] or not chosen["kwargs"]
+            if "cutoff" in chosen["kwargs"]
             else f"HA and HLM use cutoff {chosen['cutoff_type']} on true scores"
         ),
     }
     return out
+
+
+def _one_method(
+    method,
+    cohort,
+    measure,
+    ins,
+    rel,
+    pp,
+    ok,
+    wide,
+    chosen,
+    reliability_post,
+    significance_level,
+    hlm_test="cohort",
+) -> pd.DataFrame:
+    """One reliable-change method of :func:`compare_methods`.
+
+    Raises ValueError when the data cannot support it (the caller lists it as not computed).
+    """
+    from analysis.outcomes.clinsig import clinical_significance
+    from analysis.outcomes.distribution import clinical_significance_prepost
+
+    kw = dict(
+        reliability=rel,
+        rci_method=method,
+        better_is=ins.better_is,
+        significance_level=significance_level,
+    )
+    if not chosen["kwargs"]:  # the instrument cannot support the cutoff asked for
+        raise ValueError(chosen["reason"])
+    if "cutoff" in chosen["kwargs"] and method in ("HA", "HLM"):
+        kw.update(cutoff_type="a")  # true-score cutoffs: a published cutoff does not apply
+    else:
+        kw.update(chosen["kwargs"])
+    if method == "NK":
+        kw["reliability_post"] = reliability_post
+    if method == "HLM":
+        rows = cohort.scores.loc[
+            (cohort.scores["measure"] == measure) & cohort.scores["score"].notna(),
+            ["id", "time", "score"],
+        ]
+        rows = rows.merge(pp.loc[ok, ["id", "baseline_time", "post_time"]], on="id")
+        rows = rows.loc[
+            (rows["time"] >= rows["baseline_time"]) & (rows["time"] <= rows["post_time"])
+        ]
+        # the HLM of analysis.outcomes.clinsig needs 3 scores per client (a slope and a
+        # residual) and 3 such clients; checked here so a two-wave export leaves HLM out
+        per_client = rows.groupby("id").size()
+        n3 = int((per_client >= 3).sum())
+        if n3 < 3:
+            most = int(per_client.max()) if len(per_client) else 0
+            raise ValueError(
+                f"HLM needs at least 3 clients with 3 or more scores from baseline to post; "
+                f"{n3} have (at most {most} per client in these data)"
+            )
+        res = clinical_significance(
+            rows[["id", "time", "score"]],
+            rci_method="HLM",
+            hlm_test=hlm_test,
+            **{k: v for k, v in kw.items() if k not in ("rci_method", "reliability")},
+        )
+        res = pp[["id"]].merge(res, on="id", how="left")
+        res["evaluable"] = res["evaluable"].astype("boolean").fillna(False).astype(bool)
+        res["reason"] = (
+            res["reason"]
+            .astype(object)
+            .where(res["evaluable"] | res["reason"].notna(), "fewer than 3 scores")
+        )
+        res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
+    else:
+        res = clinical_significance_prepost(wide, **kw)
+        res["reason"] = np.where(ok.to_numpy(), res["reason"].astype(object), pp["reason"])
+    return res

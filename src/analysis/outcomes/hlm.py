@@ -31,6 +31,13 @@ client (Henderson 1975; lme4 ``ranef(condVar = TRUE)``, statsmodels ``random_eff
 ``random_effects_cov``): ``E(u_i | y) = L M_i^-1 L' Z_i'(y_i - X_i beta)`` and
 ``Var(u_i | y) = s2 L M_i^-1 L'``.
 
+The HLM reliable-change classification (``clinical_significance(rci_method="HLM")``, R
+``cs_distribution(rci_method = "HLM")``) lives here too, beside the fit it uses: each client's
+empirical Bayes slope over its conditional SD is the RCI, classified by
+:func:`analysis.outcomes.distribution.classify_prepost`. Data with fewer than three waves, or
+fewer than three clients with enough measurements, raise
+:class:`~analysis.outcomes.prepost.NotComputedError`.
+
 References
 ----------
 Raudenbush S.W. & Bryk A.S. (2002) Hierarchical Linear Models, 2nd ed. Sage.
@@ -49,7 +56,16 @@ import pandas as pd
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
-__all__ = ["GrowthFit", "fit_growth_arrays", "growth_reml"]
+from analysis.outcomes.distribution import _critical, classify_prepost, clinical_cutoff
+from analysis.outcomes.prepost import (
+    NotComputedError,
+    _check_direction,
+    _check_duplicates,
+    _factorize_ids,
+    _group_of,
+)
+
+__all__ = ["HLM_TESTS", "GrowthFit", "fit_growth_arrays", "growth_reml"]
 
 #: lme4's default tolerance of ``isSingular`` (on the relative Cholesky factor's diagonal).
 SINGULAR_TOL = 1e-4
@@ -306,7 +322,8 @@ def _hessian(theta: np.ndarray, s: _Stats, idx: np.ndarray) -> np.ndarray:
 def _polish(theta: np.ndarray, s: _Stats, steps: int = 6):
     """A few safeguarded Newton steps on the parameters not held at a bound (diagonal == 0).
 
-    Returns the parameters and the last Hessian (None if none was usable)."""
+    Returns the parameters and the last Hessian (None if none was usable).
+    """
     f0, g0 = _dev_grad_safe(theta, s)
     last = None
     for _ in range(steps):
@@ -330,9 +347,12 @@ def _polish(theta: np.ndarray, s: _Stats, steps: int = 6):
 
 
 def _converged(theta: np.ndarray, s: _Stats, last=None, tol: float = 2e-3) -> bool:
-    """lme4's check (``check.conv.grad``, tolerance 2e-3): the gradient scaled by the Cholesky
-    factor of the Hessian, in the free parameters; a parameter held at its bound 0 must not have a
-    gradient pointing into the admissible region beyond that tolerance."""
+    """Lme4's convergence check (``check.conv.grad``, tolerance 2e-3).
+
+    The gradient scaled by the Cholesky factor of the Hessian, in the free parameters; a parameter
+    held at its bound 0 must not have a gradient pointing into the admissible region beyond that
+    tolerance.
+    """
     f0, g = _dev_grad_safe(theta, s)
     if not np.isfinite(f0):
         return False
@@ -627,5 +647,147 @@ def growth_reml(
         "notes": notes,
         "n_obs": fit.n_obs,
         "n_clients": fit.n_groups,
+    }
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the HLM reliable-change classification (clinical_significance(rci_method="HLM"))
+# --------------------------------------------------------------------------------------------
+#: HLM tests of a client's slope: "cohort" (R: deviation from the mean slope) or "zero".
+HLM_TESTS = ("cohort", "zero")
+
+
+def _clinical_significance_hlm(
+    data,
+    id,
+    time,
+    outcome,
+    cutoff_type,
+    m_functional,
+    sd_functional,
+    m_clinical,
+    sd_clinical,
+    better_is,
+    significance_level,
+    cutoff_b_sd,
+    group,
+    min_timepoints,
+    hlm_test="cohort",
+) -> pd.DataFrame:
+    s = _check_direction(better_is)
+    crit = _critical("HLM", significance_level)
+    if cutoff_type is not None:
+        clinical_cutoff(cutoff_type, 0.0, 1.0, m_functional, sd_functional, better_is, cutoff_b_sd)
+    id_codes, ids = _factorize_ids(data[id])
+    ids = ids.rename(id)
+    y_all = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float)
+    t_all = pd.to_numeric(data[time], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(t_all[data[time].notna().to_numpy()]).any():
+        raise ValueError(f"HLM needs a numeric time column; {time!r} has non-numeric values")
+    _check_duplicates(data, id, time, id_codes, t_all, columns=[id, time])
+    keep = ~(np.isnan(y_all) | np.isnan(t_all))
+    codes_all = id_codes[keep]
+    t, y = t_all[keep], y_all[keep]
+    order = np.lexsort((t, codes_all))  # R: first/last in data order; we sort by time
+    codes_all, t, y = codes_all[order], t[order], y[order]
+    n_tp = np.bincount(codes_all, minlength=len(ids))
+    first = np.full(len(ids), np.nan)
+    last = np.full(len(ids), np.nan)
+    first[codes_all[::-1]] = y[::-1]  # first assignment wins when written in reverse
+    last[codes_all] = y
+    waves = np.unique(t)
+    if len(waves) < 3:
+        raise NotComputedError(
+            f"HLM needs at least three waves (time points) to separate a client's slope from "
+            f"measurement error; the data have {len(waves)}"
+            + (f" ({', '.join(f'{w:g}' for w in waves)})" if len(waves) else "")
+        )
+    ok = n_tp >= min_timepoints
+    if ok.sum() < 3:
+        raise NotComputedError(
+            f"HLM needs at least 3 clients with >= {min_timepoints} measurements; "
+            f"got {int(ok.sum())}"
+        )
+    used = ok[codes_all]
+    # refit codes on the used clients only
+    u_ids = np.flatnonzero(ok)
+    remap = np.full(len(ids), -1)
+    remap[u_ids] = np.arange(len(u_ids))
+    gc, tu, yu = remap[codes_all[used]], t[used], y[used]
+    # REML fit of y ~ t + (t | id) from per-client sufficient statistics (same model and
+    # estimates as statsmodels MixedLM(reml=True) and lme4::lmer; see analysis.outcomes.hlm)
+    fit = fit_growth_arrays(gc, tu, yu, len(u_ids))
+    fe, cov_re = fit.fe_params, fit.cov_re
+    eb = np.full(len(ids), np.nan)
+    eb_sd = np.full(len(ids), np.nan)
+    eb[u_ids] = fit.random_effects[:, 1]
+    eb_sd[u_ids] = np.sqrt(fit.random_effects_cov[:, 1, 1])
+    no_slope = ok & ~(eb_sd > 0)  # singular fit with no random-slope variance: 0 / 0
+    evaluable = ok & ~no_slope
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rci = np.where(evaluable, eb / eb_sd, np.nan)
+        if hlm_test == "zero":  # the client's own slope (fixed + random) against zero
+            rci = np.where(evaluable, (fe[1] + eb) / eb_sd, np.nan)
+
+    pre_a = np.where(ok, first, np.nan)
+    post_a = np.where(ok, last, np.nan)
+    m_pre, sd_pre = float(pre_a[ok].mean()), float(pre_a[ok].std(ddof=1))
+    m_clin = m_pre if m_clinical is None else float(m_clinical)
+    sd_clin = sd_pre if sd_clinical is None else float(sd_clinical)
+    cutoff = None
+    if cutoff_type is not None:
+        cutoff = clinical_cutoff(
+            cutoff_type, m_clin, sd_clin, m_functional, sd_functional, better_is, cutoff_b_sd
+        )
+    cls = classify_prepost(pre_a, post_a, rci, crit, better_is, cutoff)
+    out = pd.DataFrame({"id": ids.to_numpy()})
+    if group is not None:
+        out["group" if group in ("id", "pre", "post") else group] = _group_of(data, id, group, ids)
+    out["pre"] = first
+    out["post"] = last
+    out["change"] = last - first
+    out["rci"] = rci
+    out["reliable_change"] = cls["reliable_change"].to_numpy()
+    out["cutoff"] = np.nan if cutoff is None else float(cutoff)
+    out["clinical_pre"] = cls["clinical_pre"].array
+    out["clinical_post"] = cls["clinical_post"].array
+    out["category"] = cls["category"].to_numpy()
+    out["n_timepoints"] = n_tp
+    out["eb_slope"] = eb
+    out["eb_slope_sd"] = eb_sd
+    out["evaluable"] = evaluable
+    k_values, k_index = np.unique(n_tp, return_inverse=True)  # one message per count, not client
+    few = np.array([f"only {k} measurement(s); HLM needs >= {min_timepoints}" for k in k_values])
+    out["reason"] = np.where(
+        evaluable,
+        "",
+        np.where(
+            no_slope,
+            "HLM fit singular: the random-slope variance is 0, so no client's slope can differ "
+            "reliably",
+            few[k_index],
+        ),
+    ).astype(object)
+    out["method"] = "HLM"
+    out.attrs["clinsig"] = {
+        "method": "HLM",
+        "hlm_test": hlm_test,
+        "critical": crit,
+        "cutoff": cutoff,
+        "cutoff_type": cutoff_type,
+        "better_is": better_is,
+        "direction": s,
+        "n_used": int(evaluable.sum()),
+        "m_pre": m_pre,
+        "sd_pre": sd_pre,
+        "fixed_intercept": float(fe[0]),
+        "fixed_slope": float(fe[1]),
+        "cov_re": cov_re.tolist(),
+        "residual_variance": float(fit.scale),
+        "reml_loglik": fit.llf,
+        "converged": bool(fit.converged),
+        "singular": fit.singular,
+        "fit_warnings": list(fit.notes),
     }
     return out

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.outcomes.clinsig import RCI_METHODS, clinical_significance_prepost
+from analysis.outcomes.distribution import RCI_METHODS, clinical_significance_prepost
 from analysis.outcomes.sudden_gains import rule_sudden_gain
 from analysis.registry.instruments import Instrument, is_remitted, resolve_cutoff
 
@@ -330,8 +330,8 @@ def _sign(ins: Instrument) -> int:
 
 def _case(values, ins: Instrument, d: dict) -> np.ndarray:
     cut = d.get("cutoff", ins.cutoff_value)
-    if cut is None:
-        raise ValueError(
+    if cut is None:  # the instrument cannot support it (e.g. WAI-SR, centred scores): skipped
+        raise NotComputable(
             f"definition {d['name']!r}: {ins.code} has no clinical cutoff in the registry; give "
             "'cutoff' and 'case_if'"
         )
@@ -396,7 +396,7 @@ def rule_remission(t: Trajectories, d: dict) -> RuleResult:
     ins = t.instrument(d["measure"])
     if ins.remission is None:
         raise NotComputable(
-            f"not computed: no published remission threshold for {ins.label} in the instrument "
+            f"no published remission threshold for {ins.label} in the instrument "
             "registry (below caseness is a separate definition)"
         )
     m = t.measure(d["measure"])
@@ -424,7 +424,7 @@ def rule_band_change(t: Trajectories, d: dict) -> RuleResult:
     """Move into a named band of the instrument (e.g. the SDQ 'normal' band) from outside it."""
     ins = t.instrument(d["measure"])
     if not ins.bands or d["into"] not in ins.bands["labels"]:
-        raise ValueError(
+        raise NotComputable(
             f"definition {d['name']!r}: {ins.code} has no band {d['into']!r} in the registry"
         )
     edges = np.asarray(ins.bands["values"], float)
@@ -462,7 +462,7 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
         )
     rel = d.get("reliability", ins.reliability_value)
     if rel is None:
-        raise ValueError(
+        raise NotComputable(
             f"definition {d['name']!r}: no reliability for {ins.code}; give 'reliability'"
         )
     m = t.measure(d["measure"])
@@ -478,7 +478,10 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
     if cutoff_type is not None:
         # the run's cutoff rule: the registry's default (c with confirmed functional norms, else
         # the published clinical cutoff), the published cutoff, or a/b/c as requested
-        chosen = resolve_cutoff(ins, cutoff_type, d.get("m_functional"), d.get("sd_functional"))
+        try:
+            chosen = resolve_cutoff(ins, cutoff_type, d.get("m_functional"), d.get("sd_functional"))
+        except ValueError as exc:  # e.g. cutoff c without norms: the instrument cannot support it
+            raise NotComputable(f"definition {d['name']!r}: {exc}") from None
         if not chosen["kwargs"]:
             raise NotComputable(f"definition {d['name']!r}: {chosen['reason']}")
         kw = chosen["kwargs"]
@@ -604,7 +607,7 @@ def _points(d: dict, ins: Instrument, key: str, reg_key: str) -> float:
     if v is None:
         entry = getattr(ins, reg_key)
         if entry is None:
-            raise ValueError(
+            raise NotComputable(
                 f"definition {d['name']!r}: give '{key}' ({ins.code} has no {reg_key} in the registry)"
             )
         v = entry["value"]

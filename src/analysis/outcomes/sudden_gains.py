@@ -1083,7 +1083,7 @@ def default_cutoff(instrument, baseline_scores=None, reliability: float | None =
     if rc is not None:
         src = (instrument.reliable_change or {}).get("source", "instrument registry")
         return float(rc), f"reliable change threshold of {instrument.label}: {src}"
-    rel = reliability if reliability is not None else instrument.reliability_value()
+    rel = reliability if reliability is not None else instrument.reliability_value
     b = pd.Series(baseline_scores if baseline_scores is not None else [], dtype=float).dropna()
     if rel is None or len(b) < 2:
         raise ValueError(
@@ -1159,8 +1159,8 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     if cutoff is None:
         try:
             cutoff = default_cutoff(ins, m["baseline"])[0]
-        except ValueError as exc:
-            raise ValueError(f"definition {d['name']!r}: {exc}") from None
+        except ValueError as exc:  # no threshold for this instrument and data: skipped
+            raise NotComputable(f"definition {d['name']!r}: {exc}") from None
     long = pd.DataFrame(
         {
             "pos": rows["pos"].to_numpy(),

@@ -11,9 +11,11 @@ and the column for what YAML itself would accept silently or report obscurely:
 - a top level that is not a mapping, a required top-level key that is missing or empty, and
   top-level keys that the reader does not know (with the nearest known key as a suggestion).
 
-After the layout change this module is ``analysis.registry.config``. Adopting it in the five
-readers (``instruments``, ``definitions``, ``scoring``, ``pipeline.load_runs``, ``simulate``) is a
-follow-up, listed in tools/RELAYOUT_PLAN.md, because other branches edit those readers now.
+Its readers: :mod:`analysis.registry.instruments` (instrument files),
+:mod:`analysis.registry.definitions` (definitions files), :mod:`analysis.data.items` (item scoring
+rules), :func:`analysis.data.readers.load_spec` (reader specs),
+:func:`analysis.run.pipeline.load_runs` (runs files) and :func:`analysis.data.simulate.load_params`
+(simulation parameters, whose errors it re-raises as ``ParameterError``).
 """
 
 from __future__ import annotations

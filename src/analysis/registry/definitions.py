@@ -23,8 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from analysis.registry.config import load_yaml
 from analysis.registry.instruments import CUTOFF_TYPES, Instrument, load_registry
 from analysis.registry.paths import CONFIG_DIR, cache_by_file
 
@@ -218,8 +217,7 @@ def validate_definitions(
 
 @cache_by_file(maxsize=8)  # reloaded when the file changes
 def _read(path: str) -> Any:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return load_yaml(path, what="definitions file", top_key="definitions")
 
 
 def load_definitions(

@@ -16,9 +16,11 @@ User instruments
     User files reach every part of the package through :func:`load_registry`: the default
     registry is the package's plus the files named in the environment variable
     ``ANALYSIS_INSTRUMENTS`` (absolute paths separated by ``os.pathsep``). A runs file names them
-    (``instruments:`` at its top level or in a run's ``dataset_options``); the main job and the
-    ``file`` dataset loader put them there (:func:`activate_instruments`), so the readers, the
-    schema, the definitions and the notebooks' kernels all see the same registry.
+    (``instruments:`` at its top level or in a run's ``dataset_options``); the main job puts them
+    there for the duration of a run (:func:`using_instruments`), so the notebooks' kernels it
+    starts see the same registry. In process nothing is global: the ``file`` dataset loader lists
+    the files in the cohort's ``meta["instruments"]`` and whoever scores the cohort builds its
+    registry with ``load_registry(instruments=cohort.meta["instruments"])``.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from analysis.registry.config import ConfigError, load_yaml
 from analysis.registry.paths import CONFIG_DIR, cache_by_file
 
 __all__ = [
@@ -334,13 +336,9 @@ def _parse(code: str, entry: Any, path: Path) -> Instrument:
 
 
 def _read_entries(p: Path) -> dict:
-    with p.open(encoding="utf-8") as fh:
-        try:
-            raw = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{p}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("instruments"), dict):
-        raise ValueError(
+    raw = load_yaml(p, what="instrument file", top_key="instruments")
+    if not isinstance(raw["instruments"], dict):
+        raise ConfigError(
             f"{p}: expected a top-level mapping with key 'instruments' (a mapping of measure "
             "code -> entry)"
         )
@@ -542,6 +540,12 @@ def load_registry(
         without both mean and SD. The message names the file, the instrument and the key
         (e.g. ``instrument 'phq9', key 'reliability.value'``). User files add the errors of
         :func:`load_user_instruments`.
+
+    Examples
+    --------
+    >>> reg = load_registry()
+    >>> "phq9" in reg, reg["gad7"].max
+    (True, 21.0)
     """
     if path is not None:
         if instruments:
@@ -612,6 +616,12 @@ def get_instrument(measure: str, registry: dict[str, Instrument] | None = None) 
     ------
     ValueError
         If the code is not in the registry (the message lists the known codes).
+
+    Examples
+    --------
+    >>> phq9 = get_instrument("phq9")
+    >>> phq9.min, phq9.max, phq9.better_is, phq9.cutoff["value"]
+    (0.0, 27.0, 'lower', 10)
     """
     reg = registry if registry is not None else load_registry()
     try:

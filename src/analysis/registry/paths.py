@@ -18,6 +18,7 @@ __all__ = [
     "CONFIG_DIR",
     "cache_by_file",
     "project_root",
+    "resolve_path",
     "notebooks_dir",
     "data_dir",
     "reports_dir",
@@ -51,6 +52,22 @@ def project_root() -> Path:
         "Cannot find the project root (a folder with pyproject.toml and notebooks/ above "
         f"{PACKAGE_DIR}). Set ANALYSIS_PROJECT_ROOT to the checkout."
     )
+
+
+def resolve_path(path: str | Path, root: str | Path | None = None) -> Path:
+    """Resolve a spec path: absolute as given, relative against the project root.
+
+    Parameters
+    ----------
+    path : str or Path
+    root : str or Path, optional
+        Base folder for relative paths; default :func:`project_root` (never the
+        caller's working directory).
+    """
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return p
+    return Path(root if root is not None else project_root()) / p
 
 
 def notebooks_dir() -> Path:

@@ -367,7 +367,7 @@ def output_folder(output_dir: str | Path | None = "") -> Path:
 def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
     """Write a table beside the report as deterministic CSV, rows in the order given.
 
-    Delegates to :func:`analysis.data.io.write_table_csv` (the only module that writes files), with
+    Delegates to :func:`analysis.data.store.write_table_csv` (the only module that writes files), with
     floats to 6 significant digits.
 
     Parameters
@@ -385,7 +385,7 @@ def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
     pathlib.Path
         The written file.
     """
-    from analysis.data.io import write_table_csv
+    from analysis.data.store import write_table_csv
 
     return write_table_csv(df, output_folder(folder) / name, float_format="%.6g", sort_by=[])
 

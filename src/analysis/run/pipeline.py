@@ -153,20 +153,11 @@ def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
         ``parameters`` is not a mapping, or a user instrument file is missing or invalid.
     """
     from analysis.data.datasets import DATASETS
+    from analysis.registry.config import load_yaml
     from analysis.registry.instruments import instrument_files, load_user_instruments
 
     p = Path(path) if path else DEFAULT_RUNS
-    with p.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
-    if not isinstance(raw, dict):
-        raise ValueError(
-            f"{p}: the top level must be a mapping with a 'runs' mapping, got {type(raw).__name__}"
-        )
-    extra = sorted(set(map(str, raw)) - {"runs", "instruments"})
-    if extra:
-        raise ValueError(
-            f"{p}: unknown top-level key(s) {extra}; expected 'runs' (and optionally 'instruments')"
-        )
+    raw = load_yaml(p, what="runs file", allowed_keys=["runs", "instruments"])
     top = raw.get("instruments")
     try:
         if isinstance(top, dict):  # the entries themselves: this file is an instrument file
@@ -339,13 +330,13 @@ def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
                 f"{where}.dataset_options.path",
                 "a run of dataset 'file' needs the path of the export",
             )
-        from analysis.data.io import resolve_path
+        from analysis.registry.paths import resolve_path
 
         if not resolve_path(path).is_file():
             raise _params.ParameterError(
                 f"{where}.dataset_options.path", f"no such file: {resolve_path(path)}"
             )
-        from analysis.data.io import read_cohort_file
+        from analysis.data.readers import read_cohort_file
 
         try:  # read it now: a bad export stops the job before any notebook starts
             cohort, q = read_cohort_file(cfg["dataset_options"])
@@ -741,9 +732,9 @@ def _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label
         n_clients=cohort.n_clients,
     )
     if cfg["dataset"] == "file":  # a user's export: the quarantined records go beside the report
-        from analysis.data import io
+        from analysis.data import readers
 
-        _, quarantine = io.read_cohort_file(cfg["dataset_options"])
+        _, quarantine = readers.read_cohort_file(cfg["dataset_options"])
         quarantine.to_csv(out_dir / "quarantine.csv")
         info["input_account"] = quarantine.account()
         info["input_reading"] = quarantine.reading  # encoding, delimiter, decimal mark used

@@ -3,7 +3,7 @@
 Reads an export as a run would (a reader spec, or a run of a runs file), prints rows in = kept +
 quarantined with the reasons, and writes the quarantined rows where asked. When the columns are
 not named it lists the file's columns and a spec to start from. The reading itself lives in
-:mod:`analysis.data.io`; this module is only the command line.
+:mod:`analysis.data.readers`; this module is only the command line.
 """
 
 from __future__ import annotations
@@ -17,14 +17,9 @@ import pandas as pd
 import yaml
 
 from analysis.data.cohort import Cohort
-from analysis.data.io import (
-    REASONS,
-    Quarantine,
-    load_spec,
-    read_cohort_file,
-    read_table,
-    resolve_path,
-)
+from analysis.data.quarantine import REASONS, Quarantine
+from analysis.data.readers import load_spec, read_cohort_file, read_table
+from analysis.registry.paths import resolve_path
 
 __all__ = ["main_validate"]
 
@@ -59,7 +54,7 @@ def _spec_help(path: str, spec: dict) -> str:
         "  wide: {pattern: '^(?P<measure>phq9|gad7)_s(?P<time>\\d+)$'}   # or "
         "{<column>: {measure: phq9, time: 0}, ...}\n"
         'then: make validate ARGS="FILE --spec my_spec.yaml" or make validate '
-        'ARGS="-f my_runs.yaml" (see analysis.data.io and README, "Your own data")'
+        'ARGS="-f my_runs.yaml" (see analysis.data.readers and README, "Your own data")'
     )
 
 
@@ -112,7 +107,8 @@ def main_validate(argv: list[str] | None = None) -> int:
         "file", nargs="?", help="the data file (CSV, Excel, Parquet, SPSS .sav, Stata .dta)"
     )
     parser.add_argument(
-        "--spec", help="YAML reader spec (column mapping; see analysis.data.io), or a runs file"
+        "--spec",
+        help="YAML reader spec (column mapping; see analysis.data.readers), or a runs file",
     )
     parser.add_argument(
         "-f",

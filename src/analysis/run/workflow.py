@@ -17,7 +17,7 @@ import pandas as pd
 from analysis.data import datasets
 from analysis.data.cohort import Cohort
 from analysis.outcomes import engine as outcomes
-from analysis.registry.instruments import Instrument, get_instrument
+from analysis.registry.instruments import Instrument, get_instrument, load_registry
 
 __all__ = [
     "NotebookData",
@@ -55,6 +55,10 @@ class NotebookData:
     baseline : pandas.DataFrame
         ``id``, ``severity``: every client's baseline score on the primary measure (points; NaN
         when absent), the common severity used for severity bias and adjustment.
+    registry : dict
+        The instrument registry the outcomes were scored with: the package's plus the user
+        instrument files the dataset named (``cohort.meta["instruments"]``); pass it on to
+        functions that look up instruments (e.g. ``compare_methods(..., registry=nd.registry)``).
     """
 
     cohort: Cohort
@@ -64,6 +68,7 @@ class NotebookData:
     all_outcomes: pd.DataFrame | None = None
     skipped: dict | None = None
     definitions: tuple = ()
+    registry: dict | None = None
 
 
 def outcomes_for_notebook(
@@ -122,7 +127,10 @@ def outcomes_for_notebook(
 
     post_rule = post if post == "last" else float(post)
     cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
-    instrument = get_instrument(measure)
+    # the registry is built here, from the package's and the cohort's own instrument files (a
+    # user's export may name some); nothing process-wide is changed
+    registry = load_registry(instruments=cohort.meta.get("instruments"))
+    instrument = get_instrument(measure, registry)
     path = None
     if definitions:
         path = definitions if os.path.isabs(definitions) else project_root() / definitions
@@ -134,9 +142,10 @@ def outcomes_for_notebook(
         cutoff_type=cutoff_type,
         m_functional=m_functional,
         sd_functional=sd_functional,
+        registry=registry,
     )
     everything = outcomes.score_definitions(
-        cohort, defs, measure=measure, missing=missing, post=post_rule
+        cohort, defs, measure=measure, missing=missing, post=post_rule, registry=registry
     )
     scored = list(dict.fromkeys(everything["definition"]))
     if compare:
@@ -151,7 +160,9 @@ def outcomes_for_notebook(
         chosen = [d["name"] for d in defs if d.get("headline") and d["name"] in scored] or scored
     result = everything.loc[everything["definition"].isin(chosen)].reset_index(drop=True)
     result.attrs = dict(everything.attrs)
-    pp = outcomes.prepost(cohort.scores, cohort.clients, measure, post=post_rule, missing=missing)
+    pp = outcomes.prepost(
+        cohort.scores, cohort.clients, measure, post=post_rule, missing=missing, registry=registry
+    )
     baseline = pd.DataFrame({"id": pp["id"], "severity": pp["baseline"]})
     used = tuple(d for d in defs if d["name"] in scored)
     return NotebookData(
@@ -162,6 +173,7 @@ def outcomes_for_notebook(
         everything,
         dict(everything.attrs.get("skipped", {})),
         used,
+        registry,
     )
 
 

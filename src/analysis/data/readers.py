@@ -1,10 +1,11 @@
-"""Reading and writing files: the only module of the package that touches them.
+r"""Readers: a clinic export (CSV, Excel, Parquet, SPSS, Stata) to a Cohort and a Quarantine.
 
 Input is never lost. :func:`read_cohort_file` reads a clinic export (CSV, Excel, Parquet, SPSS
 ``.sav``, Stata ``.dta``; long or wide) through a declared column mapping (a ``spec``, the YAML-able
 mapping a run configuration carries) and splits the score records into those kept (a validated
-:class:`~analysis.data.cohort.Cohort`) and those quarantined (a :class:`Quarantine`, each with its source
-row number and a reason). The account ``rows_in = rows_kept + rows_quarantined`` always holds.
+:class:`~analysis.data.cohort.Cohort`) and those quarantined (a :class:`Quarantine`, each with its
+source row number and a reason). The account ``rows_in = rows_kept + rows_quarantined`` always
+holds.
 
 A *record* is one score: in a long file one line; in a wide file one line x one score column (every
 cell of an unmapped column is a record too, quarantined as ``unmapped_column``). The *row* reported
@@ -23,14 +24,16 @@ outside the recode map stop with an error naming the file, the lines and the val
 
 Spec keys (all optional but ``path``)::
 
-    path: data/clinic.csv        # relative paths resolve against analysis.registry.paths.project_root()
+    path: data/clinic.csv        # relative paths resolve against the project root
+                                 #   (analysis.registry.paths.project_root())
     format: csv                  # csv, excel, parquet, spss, stata; inferred from the suffix
     encoding: cp1252             # CSV: utf-8, utf-8-sig, cp1252, latin-1; default detected
     sep: ";"                     # CSV: delimiter (one character or 'tab'); default sniffed
     decimal: ","                 # decimal mark of scores and times: '.' or ','; default '.'
                                  #   (a semicolon file accepts both unless this is given)
     instruments: my_instruments.yaml   # user instrument file(s) adding measure codes
-                                 #   (see analysis.registry.instruments; relative to the project root)
+                                 #   (see analysis.registry.instruments; relative to the
+                                 #   project root)
     layout: long                 # long | wide
     sheet: Sheet1                # Excel sheet name or 0-based index
     header_row: 1                # line (CSV) or sheet row (Excel) holding the header, 1-based
@@ -43,9 +46,9 @@ Spec keys (all optional but ``path``)::
     measure_map: {PHQ9: phq9}    # recode measure labels to registry codes
     time_map: {pre: 0, 2m: 2}    # recode time labels to numbers
     wide: {bdi.pre: {measure: bdi2, time: 0}, ...}            # explicit wide mapping, or
-    wide: {pattern: '^(?P<measure>phq9)_s(?P<time>\\d+)$'}    # regex with named groups
+    wide: {pattern: '^(?P<measure>phq9)_s(?P<time>\d+)$'}    # regex with named groups
     ignore: [age, sex]           # columns of a wide file that are neither scores nor client data
-    ignore_pattern: '\\.rater$'
+    ignore_pattern: '\.rater$'
     clients: {path: clients.csv, columns: {arm: group, therapist: th}, recode: {arm: {1: CBT}}}
                                  # id: the client file's id column (default: the scores
                                  #   mapping's id column, else 'id'); encoding, sep as above;
@@ -60,10 +63,10 @@ Spec keys (all optional but ``path``)::
     na_values: ["", "NA", "#NULL!"]
     date_format: "%d.%m.%Y"      # default ISO 8601 (no silent day/month guessing)
 
-Also here: :func:`write_cohort` / :func:`read_cohort` (Parquet plus ``cohort.json``, deterministic
-bytes), :func:`write_table_csv` (deterministic CSV), the statistics-layer guards
-:func:`check_durations` and :func:`check_separation`. The command line ``python -m analysis
-validate`` is :mod:`analysis.run.validate`.
+
+The quarantine is :mod:`analysis.data.quarantine`; the Parquet cohort store and the CSV
+writer are :mod:`analysis.data.store`. The command line ``python -m analysis validate`` is
+:mod:`analysis.run.validate`.
 """
 
 from __future__ import annotations
@@ -71,64 +74,29 @@ from __future__ import annotations
 import csv
 import hashlib
 import io as io_mod
-import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from analysis.data.cohort import Cohort
+from analysis.data.quarantine import Quarantine
 from analysis.data.schema import validate_clients, validate_scores
+from analysis.registry.config import load_yaml
 from analysis.registry.instruments import Instrument, load_registry
-from analysis.registry.paths import project_root
+from analysis.registry.paths import resolve_path
 
 __all__ = [
-    "REASONS",
-    "QUARANTINE_COLUMNS",
-    "Quarantine",
+    "FORMATS",
+    "TIME_UNITS",
+    "DEFAULT_NA",
     "load_spec",
-    "resolve_path",
     "read_table",
     "read_cohort_file",
-    "write_cohort",
-    "read_cohort",
-    "write_table_csv",
-    "check_durations",
-    "check_separation",
 ]
 
-#: Quarantine reasons, in the order they are tested (a record gets the first that applies).
-REASONS = {
-    "empty_row": "the line holds no value at all",
-    "missing_id": "no client id",
-    "unmapped_column": "a column of a wide file that the spec does not map to a measure and time",
-    "unknown_measure": "measure is not a code of the instrument registry",
-    "invalid_time": "time is not a number, is negative, or is a fractional session number",
-    "non_numeric_score": "score is not a number (an empty cell marks a missing assessment)",
-    "out_of_range": "score outside the instrument's range (registry min-max)",
-    "invalid_items": "an item response is not a whole number within the item range",
-    "unparseable_date": "date could not be parsed",
-    "invalid_client_data": "the client's arm, therapist or other client data differ between rows "
-    "or lie outside the recode map (quarantined because the spec says clients.on_conflict: "
-    "quarantine)",
-    "unknown_client": "client id absent from the client table",
-    "duplicate": "more than one record for the same client x time x measure",
-}
-QUARANTINE_COLUMNS = (
-    "source",
-    "row",
-    "column",
-    "reason",
-    "detail",
-    "id",
-    "time",
-    "measure",
-    "value",
-)
 FORMATS = {
     ".csv": "csv",
     ".txt": "csv",
@@ -157,88 +125,6 @@ _CLIENT_KEYS = {
 _DECIMALS = (".", ",")
 
 
-@dataclass(frozen=True)
-class Quarantine:
-    """The records set aside while reading a file, and the row account.
-
-    Attributes
-    ----------
-    rows : pandas.DataFrame
-        One row per quarantined record, columns ``source`` (file), ``row`` (line in a CSV file,
-        sheet row in Excel, 1-based record number in Parquet/SPSS/Stata), ``column`` (source
-        column of the value), ``reason`` (a key of :data:`REASONS`), ``detail`` (text for a
-        researcher), ``id``, ``time``, ``measure`` and ``value`` (raw, as text).
-    rows_in, rows_kept : int
-        Records read and records kept; ``rows_in == rows_kept + rows_quarantined``.
-    lines_in : int
-        Data lines (or sheet rows / records) read.
-    source : str
-        The file read.
-    unit : str
-        What a record is for this layout.
-    notes : dict
-        Further counts (e.g. prorated item totals).
-    reading : dict
-        How the file was read: ``encoding`` and ``delimiter`` of a CSV file (given or detected,
-        and how), ``decimal`` (the decimal mark numbers were read with), and the same for a
-        client file (keys prefixed ``client file``).
-    """
-
-    rows: pd.DataFrame
-    rows_in: int
-    rows_kept: int
-    lines_in: int
-    source: str
-    unit: str = "record"
-    notes: dict[str, Any] = field(default_factory=dict)
-    reading: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def rows_quarantined(self) -> int:
-        """Number of quarantined records."""
-        return int(len(self.rows))
-
-    @property
-    def balanced(self) -> bool:
-        """Whether rows_in = rows_kept + rows_quarantined (always true unless there is a bug)."""
-        return self.rows_in == self.rows_kept + self.rows_quarantined
-
-    def summary(self) -> dict[str, Any]:
-        """The account as a plain dict (JSON-able).
-
-        Returns
-        -------
-        dict
-            ``source, unit, lines_in, rows_in, rows_kept, rows_quarantined, balanced`` and
-            ``reasons`` (reason -> count, most frequent first), plus ``notes`` and ``reading``
-            (how the file was read: encoding, delimiter, decimal mark) where there are any.
-        """
-        counts = self.rows["reason"].value_counts(sort=False)
-        reasons = {k: int(counts[k]) for k in sorted(counts.index, key=lambda r: (-counts[r], r))}
-        return {
-            "source": self.source,
-            "unit": self.unit,
-            "lines_in": int(self.lines_in),
-            "rows_in": int(self.rows_in),
-            "rows_kept": int(self.rows_kept),
-            "rows_quarantined": self.rows_quarantined,
-            "balanced": self.balanced,
-            "reasons": reasons,
-            **({"notes": self.notes} if self.notes else {}),
-            **({"reading": self.reading} if self.reading else {}),
-        }
-
-    def account(self) -> str:
-        """One line: ``rows in 12 = kept 9 + quarantined 3``."""
-        return (
-            f"rows in {self.rows_in} = kept {self.rows_kept} + quarantined {self.rows_quarantined}"
-        )
-
-    def to_csv(self, path: str | Path) -> Path:
-        """Write the quarantined records as deterministic CSV (see :func:`write_table_csv`)."""
-        return write_table_csv(self.rows, path, sort_by=["row", "column", "reason"])
-
-
 # ---------------------------------------------------------------------------------------------
 # spec and paths
 
@@ -251,28 +137,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     ValueError
         If the file does not hold a mapping.
     """
-    p = Path(path)
-    with p.open(encoding="utf-8") as fh:
-        spec = yaml.safe_load(fh)
-    if not isinstance(spec, dict):
-        raise ValueError(f"{p}: a reader spec must be a YAML mapping, got {type(spec).__name__}")
-    return spec
-
-
-def resolve_path(path: str | Path, root: str | Path | None = None) -> Path:
-    """Resolve a spec path: absolute as given, relative against the project root.
-
-    Parameters
-    ----------
-    path : str or Path
-    root : str or Path, optional
-        Base folder for relative paths; default :func:`analysis.registry.paths.project_root` (never the
-        caller's working directory).
-    """
-    p = Path(path).expanduser()
-    if p.is_absolute():
-        return p
-    return Path(root if root is not None else project_root()) / p
+    return load_yaml(path, what="reader spec")
 
 
 def _format_of(path: Path, fmt: str | None) -> str:
@@ -302,7 +167,8 @@ _SNIFF_CHARS = 64 * 1024
 def _decode(raw: bytes, p: Path, encoding: str | None) -> tuple[str, str, str]:
     """Decode a file's bytes: the given encoding strictly, else UTF-8 strictly, else cp1252.
 
-    Returns the text, the encoding used and a note (how it was chosen)."""
+    Returns the text, the encoding used and a note (how it was chosen).
+    """
 
     def where(err: UnicodeDecodeError) -> str:
         line = raw.count(b"\n", 0, err.start) + 1
@@ -341,8 +207,10 @@ def _decode(raw: bytes, p: Path, encoding: str | None) -> tuple[str, str, str]:
 
 
 def _sniff(text: str, p: Path) -> tuple[str, str]:
-    """The delimiter of a CSV text: csv.Sniffer on a sample, else the most frequent candidate
-    in the first line. Returns the delimiter and a note."""
+    """The delimiter of a CSV text, and a note saying how it was found.
+
+    csv.Sniffer on a sample, else the most frequent candidate in the first line.
+    """
     sample = text[:_SNIFF_CHARS]
     if len(text) > _SNIFF_CHARS:  # whole lines only
         sample = sample[: sample.rfind("\n") + 1] or sample
@@ -369,8 +237,10 @@ def _show_sep(sep: str) -> str:
 def _read_csv(
     p: Path, header_row: int, encoding: str | None, sep: str | None
 ) -> tuple[pd.DataFrame, pd.Series, dict[str, Any]]:
-    """Parse a CSV with Python's csv module: every value as text, every record with the
-    PHYSICAL line on which it starts (a quoted line break inside a value counts)."""
+    """Parse a CSV with Python's csv module, keeping the line on which each record starts.
+
+    Every value is text; the line is PHYSICAL (a quoted line break inside a value counts).
+    """
     text, enc, enc_how = _decode(p.read_bytes(), p, encoding)
     if sep is None:
         if p.suffix.lower() == ".tsv":
@@ -460,8 +330,11 @@ def _read_csv(
 
 
 def _header_names(raw: list[Any], p: Path, where: str) -> list[str]:
-    """Column names as written, stripped; a blank name becomes '(unnamed column N)'; duplicate
-    names stop with an error naming them and their positions (pandas would rename them)."""
+    """Column names as written, stripped.
+
+    A blank name becomes '(unnamed column N)'; duplicate names stop with an error naming them and
+    their positions (pandas would rename them).
+    """
     names = []
     for i, v in enumerate(raw, 1):
         t = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
@@ -658,9 +531,12 @@ _COMMA_NUMBER = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
 
 
 def _to_number(s: pd.Series, decimal: str) -> pd.Series:
-    """Numbers from raw cells. ``decimal`` is ``"."``, ``","`` (strict: a value with a ``.`` is
-    not a number) or ``"auto"`` (a semicolon file without ``decimal``: ``12,5`` and ``12.5`` are
-    both read as 12.5)."""
+    """Numbers from raw cells.
+
+    ``decimal`` is ``"."``, ``","`` (strict: a value with a ``.`` is not a number) or
+    ``"auto"`` (a semicolon file without ``decimal``: ``12,5`` and ``12.5`` are
+    both read as 12.5).
+    """
     if decimal == "." or s.empty:
         return pd.to_numeric(s, errors="coerce")
     txt = s.map(lambda v: v if isinstance(v, str) else None)
@@ -749,10 +625,13 @@ def _records_long(data, rows, spec, na, decimal: str = ".") -> pd.DataFrame:
 def _mean_of(
     data: pd.DataFrame, cols: list[str], na, decimal: str, min_present: int
 ) -> dict[str, np.ndarray]:
-    """Mean of several columns per line, over the parts present when at least ``min_present``
-    are (default all). Every part blank: a missing assessment (NaN); fewer than ``min_present``
+    """Mean of several columns per line.
+
+    Over the parts present when at least ``min_present`` are (default all). Every part blank: a
+    missing assessment (NaN); fewer than ``min_present``
     present: missing too, counted in the account's notes; a value that is not a number: the
-    record keeps its raw text, so it is quarantined as ``non_numeric_score`` naming it."""
+    record keeps its raw text, so it is quarantined as ``non_numeric_score`` naming it.
+    """
     blank = pd.DataFrame({c: _blank(data[c], na) for c in cols})
     num = pd.DataFrame({c: _to_number(data[c].where(~blank[c]), decimal) for c in cols})
     bad = num.isna() & ~blank
@@ -1099,9 +978,11 @@ def _items_records(data, rows, spec, na) -> tuple[pd.DataFrame, dict]:
 def _read_clients(
     spec: dict, root, data, rows, na, source: str
 ) -> tuple[pd.DataFrame | None, list[str], dict[str, str], dict[str, Any]]:
-    """The client table: from a separate file (``clients.path``) or from the scores file's own
-    columns. Returns the table, the scores-file columns used for it, the clients set aside
-    (id -> reason, when ``on_conflict: quarantine``) and how the client file was read."""
+    """The client table: from a separate file (``clients.path``) or the scores file's columns.
+
+    Returns the table, the scores-file columns used for it, the clients set aside
+    (id -> reason, when ``on_conflict: quarantine``) and how the client file was read.
+    """
     cspec = spec.get("clients")
     if not cspec:
         return None, [], {}, {}
@@ -1231,7 +1112,7 @@ def read_cohort_file(
     *,
     root: str | Path | None = None,
 ) -> tuple[Cohort, Quarantine]:
-    """Read a clinic export into a validated cohort, quarantining what cannot be used.
+    r"""Read a clinic export into a validated cohort, quarantining what cannot be used.
 
     Parameters
     ----------
@@ -1239,8 +1120,9 @@ def read_cohort_file(
         The reader spec (see the module docstring): ``path`` and the column mapping. Not modified.
     registry : dict, optional
         Instrument registry; measures and score ranges come from it. Default: the package's,
-        plus the active user instrument files (:func:`analysis.registry.instruments.load_registry`) and
-        those named by the spec's ``instruments``.
+        plus the active user instrument files
+        (:func:`analysis.registry.instruments.load_registry`) and those named by the spec's
+        ``instruments``.
     root : str or Path, optional
         Base for relative paths (default :func:`analysis.registry.paths.project_root`).
 
@@ -1261,6 +1143,18 @@ def read_cohort_file(
         If the file cannot be read at all: unknown format or spec key, a column named in the spec
         missing from the file, a bad client table (duplicate ids, unknown end_reason). The message
         names the file and the column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "clinic.csv"
+    >>> _ = f.write_text("client,session,PHQ9\nc1,0,18\nc1,8,9\nc2,0,31\nc2,8,x\n")
+    >>> cohort, q = read_cohort_file({"path": str(f), "measure": "phq9",
+    ...     "columns": {"id": "client", "time": "session", "score": "PHQ9"}})
+    >>> q.account()  # the PHQ-9 ranges 0-27: 31 is out of range, x is not a number
+    'rows in 4 = kept 2 + quarantined 2'
+    >>> q.rows[["row", "reason", "value"]].values.tolist()  # CSV lines (the header is line 1)
+    [[4, 'out_of_range', '31'], [5, 'non_numeric_score', 'x']]
     """
     if not isinstance(spec, dict) or "path" not in spec:
         raise ValueError("spec must be a mapping with at least 'path'")
@@ -1384,316 +1278,3 @@ def read_cohort_file(
         },
     )
     return cohort, q
-
-
-# ---------------------------------------------------------------------------------------------
-# writing
-
-
-def write_table_csv(
-    df: pd.DataFrame,
-    path: str | Path,
-    *,
-    float_format: str = "%.6f",
-    sort_by: list[str] | None = None,
-) -> Path:
-    """Write a table as deterministic CSV (same frame, same bytes).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Not modified. The index is not written.
-    path : str or Path
-        Output file; parent folders are created.
-    float_format : str
-        printf format of floats (default six decimals, fixed).
-    sort_by : list of str, optional
-        Columns giving a stable row order (mergesort); default the columns among ``id,
-        definition, measure, time`` that exist, else the row order as given.
-
-    Returns
-    -------
-    pathlib.Path
-        The file written (UTF-8, ``\\n`` line ends, NaN as an empty cell).
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    keys = (
-        sort_by
-        if sort_by is not None
-        else [c for c in ("id", "definition", "measure", "time") if c in df.columns]
-    )
-    out = df.sort_values(keys, kind="mergesort") if keys else df
-    out.to_csv(p, index=False, float_format=float_format, lineterminator="\n", encoding="utf-8")
-    return p
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    if isinstance(o, pd.Timestamp):
-        return o.isoformat()
-    raise TypeError(f"cohort meta value of type {type(o).__name__} is not JSON-serialisable")
-
-
-_ROW_GROUP = 1 << 20  # rows per Parquet row group: fixed, so the bytes are reproducible
-
-
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Write in row groups of a fixed size, one slice at a time (bounded memory for 10^7 rows)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    df = df.reset_index(drop=True)
-    schema = pa.Table.from_pandas(df.iloc[:_ROW_GROUP], preserve_index=False).schema
-    with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=False) as writer:
-        for lo in range(0, max(len(df), 1), _ROW_GROUP):
-            chunk = df.iloc[lo : lo + _ROW_GROUP]
-            writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
-
-
-def write_cohort(cohort: Cohort, directory: str | Path) -> Path:
-    """Write a cohort as ``scores.parquet``, ``clients.parquet`` and ``cohort.json``.
-
-    Rows are sorted (scores by id, time, measure; clients by id) and the JSON has sorted keys,
-    so the same cohort gives the same bytes.
-
-    Parameters
-    ----------
-    cohort : Cohort
-    directory : str or Path
-        Created if absent; the three files are overwritten.
-
-    Returns
-    -------
-    pathlib.Path
-        The directory.
-
-    Raises
-    ------
-    TypeError
-        If ``cohort.meta`` holds a value JSON cannot store.
-    """
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    scores = cohort.scores.sort_values(["id", "time", "measure"], kind="mergesort")
-    clients = cohort.clients.sort_values("id", kind="mergesort")
-    _write_parquet(scores, d / "scores.parquet")
-    _write_parquet(clients, d / "clients.parquet")
-    meta = {
-        "name": cohort.name,
-        "time_unit": cohort.time_unit,
-        "simulated": bool(cohort.simulated),
-        "description": cohort.description,
-        "citation": cohort.citation,
-        "meta": cohort.meta,
-        "n_clients": int(len(clients)),
-        "n_scores": int(len(scores)),
-    }
-    text = json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
-    (d / "cohort.json").write_text(text + "\n", encoding="utf-8")
-    return d
-
-
-def read_cohort(
-    directory: str | Path,
-    registry: dict[str, Instrument] | None = None,
-    validate: bool = True,
-) -> Cohort:
-    """Read a cohort written by :func:`write_cohort` and (by default) validate it.
-
-    ``validate=False`` skips the schema checks, for very large trusted cohorts (e.g. benchmarks).
-
-    Raises
-    ------
-    FileNotFoundError
-        If one of the three files is missing.
-    ValueError
-        If the tables fail :func:`analysis.data.schema.validate_scores` / ``validate_clients``.
-    """
-    d = Path(directory)
-    for f in ("scores.parquet", "clients.parquet", "cohort.json"):
-        if not (d / f).is_file():
-            raise FileNotFoundError(f"{d / f}: missing (expected a folder written by write_cohort)")
-    meta = json.loads((d / "cohort.json").read_text(encoding="utf-8"))
-    scores = pd.read_parquet(d / "scores.parquet")
-    clients = pd.read_parquet(d / "clients.parquet")
-    if validate:
-        scores = validate_scores(scores, registry, source=str(d))
-        clients = validate_clients(clients, source=str(d))
-    return Cohort(
-        scores=scores,
-        clients=clients,
-        name=meta["name"],
-        time_unit=meta.get("time_unit", "session"),
-        simulated=bool(meta.get("simulated", False)),
-        description=meta.get("description", ""),
-        citation=meta.get("citation", ""),
-        meta=meta.get("meta", {}),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# statistics-layer guards
-
-
-def check_durations(
-    data: pd.DataFrame, duration: str, *, event: str | None = None, unit: str = "sessions"
-) -> pd.DataFrame:
-    """Refuse durations a survival model must not see.
-
-    Call before fitting Kaplan-Meier, cumulative incidence or Cox models (lifelines silently
-    accepts some of these or fails with an unclear message).
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        One row per client; not modified.
-    duration : str
-        Column of time to event or censoring (``unit``), must be finite and >= 0.
-    event : str, optional
-        Event indicator column; when given it must be 0/1 (or boolean) without missing values.
-    unit : str
-        Unit named in messages (``sessions``, ``weeks``, ``days``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``data`` itself (unchanged) when valid, so calls can be chained.
-
-    Raises
-    ------
-    ValueError
-        Naming the column, the unit and the first offending rows (index labels and values) when a
-        duration is missing, not a number, infinite or negative, or an event flag is not 0/1.
-    TypeError
-        If ``data`` is not a DataFrame.
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if duration not in data.columns:
-        raise ValueError(f"duration column {duration!r} not in data; found {list(data.columns)}")
-    d = pd.to_numeric(data[duration], errors="coerce")
-    problems = {
-        "missing or not a number": d.isna(),
-        "infinite": np.isinf(d),
-        "negative": d < 0,
-    }
-    for what, mask in problems.items():
-        if mask.any():
-            shown = data.loc[mask, duration].head(5)
-            raise ValueError(
-                f"column '{duration}': {int(mask.sum())} duration(s) {what}; survival analysis "
-                f"needs finite durations >= 0 {unit}. First rows: "
-                + ", ".join(f"{i}: {v}" for i, v in shown.items())
-            )
-    if event is not None:
-        if event not in data.columns:
-            raise ValueError(f"event column {event!r} not in data")
-        e = data[event]
-        bad = e.isna() | ~e.isin([0, 1, True, False])
-        if bad.any():
-            shown = e[bad].head(5)
-            raise ValueError(
-                f"column '{event}': {int(bad.sum())} event flag(s) not 0/1. First rows: "
-                + ", ".join(f"{i}: {v}" for i, v in shown.items())
-            )
-    return data
-
-
-def check_separation(data: pd.DataFrame, covariates: list[str], event: str) -> str | None:
-    """Detect covariates that perfectly (or quasi-perfectly) separate a binary outcome.
-
-    Under separation a logistic or Cox model has no finite maximum-likelihood estimate: the
-    coefficient drifts towards infinity and lifelines/statsmodels report a huge hazard or odds
-    ratio, or a convergence warning, instead of an error. Call this first and put the returned text
-    in the report (or refit with a penalty, e.g. lifelines ``CoxPHFitter(penalizer=...)``).
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        One row per client; not modified. Rows with a missing covariate or event are ignored for
-        that covariate.
-    covariates : list of str
-        Numeric or categorical columns.
-    event : str
-        Binary outcome / event indicator (0/1 or boolean).
-
-    Returns
-    -------
-    str or None
-        A warning text naming each separating covariate and how it separates (e.g. ``"'arm':
-        level 'A' has only events (12 of 12)"`` or ``"'age': every event has age > 61, every
-        non-event age <= 61"``), or None when no covariate separates the outcome.
-
-    Raises
-    ------
-    ValueError
-        If a column is missing or ``event`` is not binary.
-
-    Notes
-    -----
-    A categorical covariate (object, category, bool, or numeric with at most two distinct values)
-    separates when one of its levels has only events or only non-events (quasi-complete
-    separation: that level's coefficient is infinite). A numeric covariate separates completely
-    when the ranges of events and non-events do not overlap. Checks are one covariate at a time;
-    separation by a combination of covariates is not detected.
-
-    References
-    ----------
-    Albert A. & Anderson J.A. (1984) On the existence of maximum likelihood estimates in logistic
-    regression models. Biometrika 71(1):1-10. Heinze G. & Schemper M. (2001) A solution to the
-    problem of monotone likelihood in Cox regression. Biometrics 57(1):114-119.
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    missing = [c for c in [*covariates, event] if c not in data.columns]
-    if missing:
-        raise ValueError(f"column(s) {missing} not in data; found {list(data.columns)}")
-    ev_all = data[event]
-    if not ev_all.dropna().isin([0, 1, True, False]).all():
-        raise ValueError(f"event column '{event}' must be 0/1 or boolean")
-    found = []
-    for cov in covariates:
-        sub = data[[cov, event]].dropna()
-        if sub.empty:
-            continue
-        ev = sub[event].astype(int)
-        if ev.nunique() < 2:
-            found.append(f"'{event}' has a single value among rows with '{cov}'; nothing to model")
-            continue
-        x = sub[cov]
-        categorical = (
-            not pd.api.types.is_numeric_dtype(x)
-            or pd.api.types.is_bool_dtype(x)
-            or x.nunique() <= 2
-        )
-        if categorical:
-            tab = ev.groupby(x.astype(str)).agg(["sum", "size"])
-            for level, (s, n) in tab.iterrows():
-                if s == n:
-                    found.append(f"'{cov}': level '{level}' has only events ({s} of {n})")
-                elif s == 0:
-                    found.append(f"'{cov}': level '{level}' has no events (0 of {n})")
-        else:
-            xe, xn = x[ev == 1], x[ev == 0]
-            if xe.min() > xn.max():
-                found.append(
-                    f"'{cov}': every event has {cov} > {xn.max():g}, every non-event "
-                    f"{cov} <= {xn.max():g}"
-                )
-            elif xe.max() < xn.min():
-                found.append(
-                    f"'{cov}': every event has {cov} < {xn.min():g}, every non-event "
-                    f"{cov} >= {xn.min():g}"
-                )
-    if not found:
-        return None
-    return (
-        "Separation: the outcome is perfectly predicted, so the model's estimate for these "
-        "covariates is not finite (reported ratios are meaningless): " + "; ".join(found) + "."
-    )
