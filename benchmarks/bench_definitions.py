@@ -1,25 +1,41 @@
-"""Benchmark of the definitions engine (issue 5, item 5): all default definitions on a large
+"""Benchmark of the definitions engine (issue 14, item 3): all default definitions on a large
 simulated cohort, printing time and peak memory.
 
-Target: 10^6 clients in under 60 s and 8 GB peak on a 2-core machine.
+Target: 10^6 clients x about 12 sessions, every default definition, in under 30 s and 4 GB peak
+on a 2-core machine.
 
-Run: ``PYTHONPATH=src python benchmarks/bench_definitions.py [--clients 100000 1000000]``.
+Run: ``PYTHONPATH=src python benchmarks/bench_definitions.py [--clients 100000 1000000]
+[--categorical] [--compare-ref GITREF] [--cohort DIR]``.
 For each size a first, measured subprocess generates the cohort block by block straight into
-Parquet (:func:`analysis.data.simulate.simulate_to_parquet`, with later planned endings and less dropout
-than the default, so that clients attend about 12 sessions on average, up to 20) and reports its
-time and peak memory (target: under 4 GB, issue 15); a second, measured
-subprocess reads it with client ids and measure codes as pandas categoricals (how a 10^7-row export
-is best held in memory) and scores every definition of the default file. Its peak resident memory
-(``ru_maxrss``) therefore covers the scores in memory plus the scoring, not the simulation.
+Parquet (:func:`analysis.data.simulate.simulate_to_parquet`, with later planned endings and less
+dropout than the default, so that clients attend about 12 sessions on average, up to 20) and
+reports its time and peak memory (target: under 4 GB, issue 15); ``--cohort DIR`` reuses a
+cohort written before (its size then replaces ``--clients``). A second, measured subprocess
+reads it with client ids and measure codes as pandas categoricals (how a 10^7-row export is best
+held in memory) and scores every definition of the default file. Its peak resident memory
+(``ru_maxrss``) covers reading the Parquet file, the scores in memory and the scoring, not the
+simulation; ``read GB`` is the peak before scoring starts (the Parquet read alone).
+
+``--categorical`` also times ``score_definitions(..., categorical=True)`` (text columns as pandas
+Categoricals). ``--compare-ref GITREF`` runs the same scoring from a git worktree of that
+reference (e.g. ``main``, a commit) in a subprocess on the same cohort, right before this
+tree's, and prints the ratio of the two times; both run in the same call, so the load of the
+machine is about the same (the wall time of a busy shared machine moves a lot: the CPU seconds
+of the scoring process are printed too).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_SECONDS, TARGET_GB = 30.0, 4.0
 
 _GENERATE = r"""
 import json, resource, sys, time
@@ -41,55 +57,117 @@ import json, resource, sys, time
 import pandas as pd, pyarrow.parquet as pq
 from analysis.data.cohort import Cohort
 from analysis.outcomes.engine import score_definitions
-d = sys.argv[1]
+d, categorical = sys.argv[1], sys.argv[2] == "1"
 scores = pq.read_table(f"{d}/scores.parquet", read_dictionary=["id", "measure"]).to_pandas(
     split_blocks=True, self_destruct=True)
 clients = pd.read_parquet(f"{d}/clients.parquet")
 cohort = Cohort(scores=scores, clients=clients, name="bench", simulated=True)
 loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-t0 = time.perf_counter()
-out = score_definitions(cohort, None, measure="phq9")
-secs = time.perf_counter() - t0
+kw = {"categorical": True} if categorical else {}
+t0, c0 = time.perf_counter(), time.process_time()
+out = score_definitions(cohort, None, measure="phq9", **kw)
+secs, cpu = time.perf_counter() - t0, time.process_time() - c0
 print(json.dumps({"rows": len(scores), "sessions": float((scores["measure"] == "phq9").sum()
-                  / len(clients)), "definitions": int(out["definition"].nunique()),
-                  "out_rows": len(out), "seconds": secs, "loaded_gb": loaded,
+                  / len(clients)), "clients": len(clients),
+                  "definitions": int(out["definition"].nunique()),
+                  "out_rows": len(out), "seconds": secs, "cpu": cpu, "loaded_gb": loaded,
+                  "out_gb": out.memory_usage(deep=False).sum() / 1024**3,
                   "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2}))
 """
+
+
+def _score(src: Path, cohort: str, categorical: bool = False) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    res = subprocess.run(
+        [sys.executable, "-c", _SCORE, cohort, "1" if categorical else "0"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _row(label: str, r: dict) -> str:
+    return (
+        f"{label:<22} {r['clients']:>10,} {r['sessions']:>9.1f} {r['rows']:>12,} "
+        f"{r['definitions']:>5} {r['out_rows']:>12,} {r['seconds']:>8.1f} {r['cpu']:>8.1f} "
+        f"{r['peak_gb']:>8.2f} {r['loaded_gb']:>8.2f} {r['out_gb']:>7.2f}"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, nargs="*", default=[100_000, 1_000_000])
+    ap.add_argument("--cohort", help="a cohort directory written before (skips the simulation)")
+    ap.add_argument("--categorical", action="store_true", help="also time categorical=True")
+    ap.add_argument("--compare-ref", metavar="GITREF", help="also time the engine of GITREF")
     args = ap.parse_args()
     print(
-        f"{'clients':>10} {'sessions/client':>16} {'score rows':>12} {'definitions':>12} "
-        f"{'output rows':>12} {'seconds':>8} {'peak GB':>8} {'after read GB':>14}",
+        f"target: every default definition on 10^6 clients x ~12 sessions in < {TARGET_SECONDS:g} s"
+        f" and < {TARGET_GB:g} GB peak (2 cores)"
+    )
+    print(
+        f"{'engine':<22} {'clients':>10} {'sess/cl':>9} {'score rows':>12} {'defs':>5} "
+        f"{'output rows':>12} {'seconds':>8} {'cpu s':>8} {'peak GB':>8} {'read GB':>8} "
+        f"{'out GB':>7}",
         flush=True,
     )
-    for n in args.clients:
-        with tempfile.TemporaryDirectory() as tmp:
-            gen = subprocess.run(
-                [sys.executable, "-c", _GENERATE, str(n), tmp],
+    with tempfile.TemporaryDirectory() as wt_parent:
+        ref_src = None
+        if args.compare_ref:
+            wt = Path(wt_parent) / "ref"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(wt),
+                 args.compare_ref],
                 check=True,
-                capture_output=True,
-                text=True,
-            )
-            g = json.loads(gen.stdout.strip().splitlines()[-1])
-            print(
-                f"{n:>10,} generation: {g['seconds']:.1f} s, peak {g['peak_gb']:.2f} GB "
-                "(target < 4 GB)",
-                flush=True,
-            )
-            res = subprocess.run(
-                [sys.executable, "-c", _SCORE, tmp], check=True, capture_output=True, text=True
-            )
-            r = json.loads(res.stdout.strip().splitlines()[-1])
-        print(
-            f"{n:>10,} {r['sessions']:>16.1f} {r['rows']:>12,} {r['definitions']:>12} "
-            f"{r['out_rows']:>12,} {r['seconds']:>8.1f} {r['peak_gb']:>8.2f} "
-            f"{r['loaded_gb']:>14.2f}",
-            flush=True,
-        )
+            )  # fmt: skip
+            ref_src = wt / "src"
+        try:
+            for n in [None] if args.cohort else args.clients:
+                with tempfile.TemporaryDirectory() as tmp:
+                    cohort = args.cohort or tmp
+                    if not args.cohort:
+                        gen = subprocess.run(
+                            [sys.executable, "-c", _GENERATE, str(n), tmp],
+                            check=True,
+                            capture_output=True,
+                            text=True,
+                        )
+                        g = json.loads(gen.stdout.strip().splitlines()[-1])
+                        print(
+                            f"{n:>10,} generation: {g['seconds']:.1f} s, peak "
+                            f"{g['peak_gb']:.2f} GB (target < 4 GB)",
+                            flush=True,
+                        )
+                    ref = None
+                    if ref_src is not None:
+                        ref = _score(ref_src, cohort)
+                        print(_row(f"ref {args.compare_ref}"[:22], ref), flush=True)
+                    new = _score(ROOT / "src", cohort)
+                    print(_row("this tree", new), flush=True)
+                    if args.categorical:
+                        print(_row("this tree, categorical", _score(ROOT / "src", cohort, True)))
+                    if ref is not None:
+                        print(
+                            f"ratio this tree / {args.compare_ref}: time "
+                            f"{new['seconds'] / ref['seconds']:.2f}, cpu "
+                            f"{new['cpu'] / ref['cpu']:.2f}, peak "
+                            f"{new['peak_gb'] / ref['peak_gb']:.2f}",
+                            flush=True,
+                        )
+                    if new["clients"] >= 1_000_000:
+                        print(
+                            f"vs target: {new['seconds'] / TARGET_SECONDS:.2f} x the time, "
+                            f"{new['peak_gb'] / TARGET_GB:.2f} x the memory",
+                            flush=True,
+                        )
+        finally:
+            if ref_src is not None:
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(ref_src.parent)],
+                    check=False,
+                )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 - ``bench_clinsig.py``: every reliable-change method for 10^4-10^6 clients, HLM for 10^4 x 4 waves.
 - ``bench_simulate.py``: the simulated cohort for 10^4-10^6 clients (time, Parquet, peak memory).
 - ``bench_definitions.py``: all default definitions on 10^5 and 10^6 simulated clients.
+- ``bench_multiverse.py``: about 1,000 specifications on 10^5 clients (10^4 with ``--quick``)
+  against one engine run per specification.
 
 ``--quick`` uses the small sizes only (a few minutes on a 2-core machine).
 """
@@ -22,6 +24,7 @@ def main() -> int:
         ["bench_clinsig.py", *(["--quick"] if quick else [])],
         ["bench_simulate.py", *(["10000", "100000"] if quick else [])],
         ["bench_definitions.py", *(["--clients", "100000"] if quick else [])],
+        ["bench_multiverse.py", *(["--clients", "10000"] if quick else [])],
     ]
     failed = 0
     for script, *args in jobs:

@@ -35,6 +35,7 @@ rci_methods: list = ["JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"]  # reliable-ch
 hlm_test: str = "cohort"  # HLM rule: cohort (slope against the cohort mean, as R) or zero
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+client_outcomes: bool = False  # also write per-client outcomes (identifiable data)
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 
 # %%
@@ -44,7 +45,7 @@ from analysis.compare import agreement
 from analysis.compare import prevalence as stats
 from analysis.outcomes import clinsig, rules
 from analysis.outcomes import engine as outcomes
-from analysis.report import plots
+from analysis.report import plots, text
 from analysis.report import tables as report
 from analysis.run import workflow
 
@@ -61,7 +62,7 @@ nd = workflow.outcomes_for_notebook(
     missing=missing,
 )
 cohort, instrument, result = nd.cohort, nd.instrument, nd.all_outcomes
-reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 post_rule = post if post == "last" else float(post)
 overall = stats.prevalence(result, by="family")
 by_group = (
@@ -69,15 +70,28 @@ by_group = (
     if group and group in cohort.clients.columns
     else None
 )
-report.write_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes.csv")
-report.write_csv(overall, output_dir, "prevalence.csv")
+if client_outcomes:  # personal data: only when the run asks, marked identifiable
+    report.write_identifiable_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes")
+# the CSVs hide what the report hides (suppression on: real data)
+report.write_csv(
+    report.prevalence_csv(overall, suppress_small_counts), output_dir, "prevalence.csv"
+)
 if by_group is not None:
-    report.write_csv(by_group, output_dir, f"prevalence_by_{group}.csv")
+    report.write_csv(
+        report.prevalence_csv(by_group, suppress_small_counts),
+        output_dir,
+        f"prevalence_by_{group}.csv",
+    )
 head_prev = stats.prevalence(nd.outcomes)
-report.write_csv(head_prev, output_dir, "prevalence_headline.csv")
-head = report.format_prevalence(head_prev, suppress=suppress_small_counts)
+report.write_csv(
+    report.prevalence_csv(head_prev, suppress_small_counts), output_dir, "prevalence_headline.csv"
+)
+label = text.labeller(nd.definitions)
+head = report.format_prevalence(head_prev, suppress=suppress_small_counts, label=label)
+# the headline as shown (hidden counts as "<5"): the index repeats this table
+report.write_csv(head, output_dir, "prevalence_headline_shown.csv")
 headline = "; ".join(
-    f"{d.replace('_', ' ')} {pct}" + (" %" if pct[0].isdigit() else "")
+    f"{d} {pct}" + (" %" if pct[0].isdigit() else "")
     for d, pct in zip(head["definition"], head["% met (95% CI)"], strict=True)
 )
 report.show_banner(
@@ -108,8 +122,8 @@ report.show_banner(
     },
     summary=f"{result['definition'].nunique()} definition(s) could be computed on these data. "
     f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
-    f"the headline definitions was: {headline}. Missing-data strategy: {missing}. Times in "
-    f"outcomes.csv are in {cohort.time_unit}s.",
+    f"the headline definitions was: {headline}. Missing-data strategy: {missing.replace('_', ' ')}. Times in "
+    f"the per-client file are in {cohort.time_unit}s.",
 )
 
 # %% [markdown]
@@ -119,7 +133,7 @@ report.show_banner(
 report.show_table(
     pd.DataFrame(
         {
-            "definition": [d["name"] for d in nd.definitions],
+            "definition": [label(d["name"]) for d in nd.definitions],
             "family": [d["family"] for d in nd.definitions],
             "rule": [d["description"] for d in nd.definitions],
             "source": [d["source"] for d in nd.definitions],
@@ -131,7 +145,7 @@ if nd.skipped:
     report.show_table(
         pd.DataFrame(
             {
-                "definition": list(nd.skipped),
+                "definition": [label(d) for d in nd.skipped],
                 "not computed": [f"not computed: {why}" for why in nd.skipped.values()],
             }
         ),
@@ -143,16 +157,16 @@ if nd.skipped:
 
 # %%
 report.show_table(
-    report.format_prevalence(overall, suppress=suppress_small_counts),
+    report.format_prevalence(overall, suppress=suppress_small_counts, label=label),
     "Clients meeting each definition, all clients, by family of definitions",
 )
 if by_group is not None:
     report.show_table(
-        report.format_prevalence(by_group, suppress=suppress_small_counts),
+        report.format_prevalence(by_group, suppress=suppress_small_counts, label=label),
         f"Clients meeting each definition, by {group}",
     )
 elif group:
-    workflow.say(
+    text.say(
         f"No split by {group!r}: the client table has no such column "
         f"(its columns: {', '.join(c for c in cohort.clients.columns if c != 'id')})."
     )
@@ -167,11 +181,28 @@ jt_ok = "clinically_significant" in set(result["definition"])
 if jt_ok:
     jt = outcomes.change_table(result, "clinically_significant")
     ax = plots.jacobson_plot(
-        jt, measure_label=instrument.label, title=f"Jacobson plot: {instrument.label}, {run_name}"
+        jt,
+        measure_label=instrument.label,
+        title=f"Jacobson plot: {instrument.label}, {run_name}"
+        + (
+            ""
+            if suppress_small_counts
+            else " (simulated data: one point per client)"
+            if cohort.simulated
+            else " (one point per client)"
+        ),
+        aggregate=bool(suppress_small_counts),
+        threshold=report.SMALL_COUNT,
     )
     report.show_figure(ax)
+    if suppress_small_counts:
+        text.say(
+            "On real data the plot shows no client's own scores: clients are counted in hexagons "
+            f"(a hexagon with fewer than {report.SMALL_COUNT} clients is left blank), and the "
+            "legend gives the number of clients per category."
+        )
 else:
-    workflow.say(
+    text.say(
         "The Jacobson plot and the methods comparison are left out: "
         + nd.skipped.get(
             "clinically_significant",
@@ -214,10 +245,11 @@ if methods is not None and methods.attrs.get("not_computed"):
         "Reliable-change methods left out (the data cannot support them)",
     )
 if methods is not None and not methods.attrs.get("methods"):
-    workflow.say("No reliable-change method could be computed on these data (reasons above).")
+    text.say("No reliable-change method could be computed on these data (reasons above).")
     methods = None
 if methods is not None:
-    report.write_csv(methods, output_dir, "methods_outcomes.csv")
+    if client_outcomes:  # one row per client and method: identifiable
+        report.write_identifiable_csv(methods, output_dir, "methods_outcomes")
     summ = clinsig.summarise_categories(
         methods, "category", group="method", levels=clinsig.CATEGORIES
     )
@@ -235,7 +267,7 @@ if methods is not None:
     if suppress_small_counts:
         shown = report.suppress_small_counts(counts, list(clinsig.CATEGORIES) + ["evaluable"], [])
     report.show_table(shown, f"Clients per category and reliable-change method, {instrument.label}")
-    workflow.say(
+    text.say(
         f"Cutoff for the combined categories: {methods.attrs['cutoff']['reason']}; "
         f"{methods.attrs['cutoff']['true_score_methods']}."
     )
@@ -260,7 +292,16 @@ dis = pairs[
     ]
 ].assign(n_disagree=pairs["only_a"] + pairs["only_b"])
 report.write_csv(dis, output_dir, "disagreement.csv")
-shown = dis.round({"percent_agree": 1}).rename(columns=lambda c: c.replace("_", " "))
+shown = dis.round({"percent_agree": 1}).assign(
+    definition_a=dis["definition_a"].map(label), definition_b=dis["definition_b"].map(label)
+)
+shown = shown.rename(
+    columns=lambda c: (
+        c.replace("_", " ")
+        .replace("definition a", "definition A")
+        .replace("definition b", "definition B")
+    )
+)
 if suppress_small_counts:
     shown = report.suppress_small_counts(
         shown,
@@ -334,5 +375,5 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Every definition is scored by analysis.outcomes.engine.score_definitions from the definitions file (rule kinds in analysis.outcomes.rules); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below_caseness, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the CSV file outcomes.csv beside it.\n\noutcomes.csv has one row per client and definition: id, definition, family, measures (every measure the rule used), status (met / not_met / not_evaluable at the end of the client's course), reason (why not evaluable, or how a status was imputed), baseline_time and post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), first_met_time (first assessment at which the criterion held) and met_time (from when it held through the end; empty unless met). Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
+    "Every definition is scored by analysis.outcomes.engine.score_definitions from the definitions file (rule kinds in analysis.outcomes.rules); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below_caseness, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter client outcomes).\n\noutcomes-identifiable.csv has one row per client and definition: id, definition, family, measures (every measure the rule used), status (met / not_met / not_evaluable at the end of the client's course), reason (why not evaluable, or how a status was imputed), baseline_time and post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), first_met_time (first assessment at which the criterion held) and met_time (from when it held through the end; empty unless met). Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
 )

@@ -42,7 +42,7 @@ import pandas as pd
 from analysis.compare import agreement
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
-from analysis.report import plots_compare
+from analysis.report import plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
 
@@ -64,8 +64,8 @@ units = {"session": "sessions", "week": "weeks", "month": "months"}.get(
     cohort.time_unit, cohort.time_unit
 )
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
-say = workflow.say
-reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+say = text.say
+reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -120,7 +120,9 @@ report.show_banner(
 
 # %%
 report.show_table(
-    report.format_prevalence(prev, suppress=suppress_small_counts),
+    report.format_prevalence(
+        prev, suppress=suppress_small_counts, label=text.labeller(nd.definitions)
+    ),
     "Clients meeting each definition, all clients",
 )
 
@@ -131,7 +133,7 @@ report.show_table(
 
 # %%
 report.show_table(
-    workflow.format_pairs(pairs, suppress=suppress_small_counts),
+    text.format_pairs(pairs, suppress=suppress_small_counts, label=text.labeller(nd.definitions)),
     "Pairs of definitions, among clients evaluable under both",
 )
 undefined = pairs.loc[pairs["kappa"].isna()]
@@ -193,7 +195,7 @@ if patterns.attrs.get("n_excluded"):
 families = list(dict.fromkeys(result["family"]))
 if len(families) < 2:
     say(
-        workflow.absent(
+        text.absent(
             "Disagreement between families", cohort, f"definitions outside the {families[0]} family"
         )
     )
@@ -207,6 +209,9 @@ else:
             shown = dis.round(1)
             if suppress_small_counts:
                 shown = report.suppress_small_counts(shown, ["n_clients"], derived)
+            shown = shown.rename(columns={"n_clients": "clients"}).rename(
+                columns=lambda c: c.replace("_", " ")
+            )
             report.show_table(shown, f"{fa} versus {fb} success: clients and average profile")
 
 # %% [markdown]
@@ -219,10 +224,10 @@ bias = agreement.severity_bias(result, severity=nd.baseline, per=10)
 report.write_csv(bias, output_dir, "agreement_severity_bias.csv")
 shown = pd.DataFrame(
     {
-        "definition": bias["definition"].str.replace("_", " "),
+        "definition": bias["definition"].map(text.labeller(nd.definitions)),
         "clients": bias["n"],
         "met": bias["n_met"],
-        f"odds ratio per 10 {instrument.label} points (95% CI)": workflow.format_estimate(
+        f"odds ratio per 10 {instrument.label} points (95% CI)": text.format_estimate(
             bias["odds_ratio"], bias["ci_low"], bias["ci_high"]
         ),
         "p": bias["p_value"].round(4),

@@ -45,7 +45,7 @@ import pandas as pd
 from analysis.compare import alliance, survival
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
-from analysis.report import plots_compare
+from analysis.report import plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
 
@@ -67,8 +67,8 @@ units = {"session": "sessions", "week": "weeks", "month": "months"}.get(
     cohort.time_unit, cohort.time_unit
 )
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
-say = workflow.say
-reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+say = text.say
+reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -133,7 +133,8 @@ report.show_banner(
 
 # %%
 report.show_table(
-    workflow.format_km(km, units, suppress_small_counts), f"Time to success ({event}), in {units}"
+    text.format_km(km, units, suppress_small_counts, label=text.labeller(nd.definitions)),
+    f"Time to success ({event}), in {units}",
 )
 curves = survival.km_curves(tte)
 report.write_csv(curves, output_dir, "survival_km_curves.csv")
@@ -208,7 +209,7 @@ if tte["weeks"].notna().any():
     km_w = survival.km_summary(tte, duration="weeks")
     report.write_csv(km_w, output_dir, "survival_median_weeks.csv")
     report.show_table(
-        workflow.format_km(km_w, "weeks", suppress_small_counts),
+        text.format_km(km_w, "weeks", suppress_small_counts, label=text.labeller(nd.definitions)),
         f"Time to success ({event}), in weeks (from dates)",
     )
     report.show_figure(
@@ -219,7 +220,7 @@ if tte["weeks"].notna().any():
         )
     )
 else:
-    say(workflow.absent("Time in weeks", cohort, f"assessment dates (its time is in {units})"))
+    say(text.absent("Time in weeks", cohort, f"assessment dates (its time is in {units})"))
 
 # %% [markdown]
 # ## Dropout as a competing risk
@@ -247,7 +248,7 @@ if (tte["event_type"] == 2).any():
         + "."
     )
 else:
-    say(workflow.absent("Competing risks", cohort, "client who dropped out before success"))
+    say(text.absent("Competing risks", cohort, "client who dropped out before success"))
 
 # %% [markdown]
 # ## Do the arms differ? Log-rank test
@@ -256,13 +257,21 @@ else:
 if has_group:
     lr = survival.logrank_by_group(tte, cohort.clients, group=group)
     report.write_csv(lr, output_dir, "survival_logrank.csv")
+    shown_lr = lr.drop(columns=["n", "n_met"]).rename(
+        columns={"test_statistic": "chi-square", "p_value": "p", "dof": "df"}
+    )
+    shown_lr = shown_lr.rename(columns=lambda c: c.replace("_", " "))
+    if "definition" in shown_lr:
+        shown_lr["definition"] = shown_lr["definition"].map(text.labeller(nd.definitions))
+    if "p" in shown_lr:
+        shown_lr["p"] = [text.format_p(v) for v in shown_lr["p"]]
     report.show_table(
-        lr.drop(columns=["n", "n_met"]).round(4),
+        shown_lr.round(2),
         f"Log-rank test of time to success ({event}) by {group}",
     )
 else:
     say(
-        workflow.absent(
+        text.absent(
             "Log-rank test between groups",
             cohort,
             f"client column {group!r} with two or more groups",
@@ -283,7 +292,7 @@ if workflow.has_measure(cohort, alliance_measure):
     cov = cov.merge(early[["id", "early_alliance"]], on="id", how="left")
 else:
     say(
-        workflow.absent(
+        text.absent(
             "Early alliance in the Cox model", cohort, f"alliance scores ({alliance_measure})"
         )
     )
@@ -306,22 +315,26 @@ report.write_csv(coef, output_dir, "survival_cox.csv")
 report.write_csv(ph, output_dir, "survival_cox_ph_test.csv")
 shown = pd.DataFrame(
     {
-        "definition": coef["definition"].str.replace("_", " "),
-        "covariate": coef["covariate"],
-        "hazard ratio (95% CI)": [
+        "definition": coef["definition"].map(text.labeller(nd.definitions)),
+        "covariate": coef["covariate"].astype(str).str.replace("_", " "),
+        "hazard ratio (95 % CI)": [
             n if n.startswith("not estimable") else e
             for e, n in zip(
-                workflow.format_estimate(coef["hazard_ratio"], coef["ci_low"], coef["ci_high"]),
+                text.format_estimate(coef["hazard_ratio"], coef["ci_low"], coef["ci_high"]),
                 coef["note"],
                 strict=True,
             )
         ],
-        "p": coef["p_value"].round(4),
+        "p": [text.format_p(v) for v in coef["p_value"]],
         "clients": coef["n"],
         "met": coef["n_met"],
         "note": coef["note"],
     }
 )
+if suppress_small_counts:  # counts 1-4 hidden, with what derives from them
+    shown = report.suppress_small_counts(
+        shown, ["clients", "met"], ["hazard ratio (95 % CI)", "p"], ("met", "clients")
+    )
 report.show_table(
     shown, f"Cox models of time to success from the landmark ({units[:-1]} {lm_time:g})"
 )
@@ -332,7 +345,19 @@ if alliance_based:
         + "."
     )
 if len(ph):
-    report.show_table(ph.round(4), "Proportional-hazards check (Grambsch-Therneau, rank time)")
+    shown_ph = ph.rename(columns={"test_statistic": "chi-square", "p_value": "p"})
+    shown_ph = shown_ph.rename(columns=lambda c: c.replace("_", " "))
+    for c in ("definition", "covariate"):
+        if c in shown_ph:
+            shown_ph[c] = (
+                shown_ph[c]
+                .astype(str)
+                .map(text.labeller(nd.definitions) if c == "definition" else text.plain_label)
+            )
+    shown_ph["p"] = [text.format_p(v) for v in shown_ph["p"]]
+    report.show_table(
+        shown_ph.round(2), "Proportional-hazards check (Grambsch-Therneau, rank time)"
+    )
     bad = ph.loc[ph["p_value"] < 0.05]
     say(
         "The proportional-hazards assumption is in doubt (p < .05) for: "

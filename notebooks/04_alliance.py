@@ -46,7 +46,7 @@ from analysis.compare import agreement, alliance
 from analysis.compare import prevalence as stats
 from analysis.outcomes import engine as outcomes
 from analysis.outcomes import rules
-from analysis.report import plots_compare
+from analysis.report import index, plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
 
@@ -68,8 +68,8 @@ units = {"session": "sessions", "week": "weeks", "month": "months"}.get(
     cohort.time_unit, cohort.time_unit
 )
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
-say = workflow.say
-reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+say = text.say
+reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -88,6 +88,14 @@ shown_parameters = {
 }
 alliance_ok = workflow.has_measure(cohort, alliance_measure)
 therapist_ok = "therapist" in cohort.clients.columns and cohort.clients["therapist"].nunique() >= 3
+if not alliance_ok and not therapist_ok:
+    # nothing this report could show: no page is rendered; the index gives this sentence
+    index.not_produced(
+        report.output_folder(output_dir),
+        "04_alliance",
+        f"This dataset ({cohort.name}) has neither alliance scores nor therapists recorded for "
+        "at least three clients, so there is no alliance or therapist analysis to report.",
+    )
 report.show_banner(
     cohort,
     {
@@ -142,8 +150,8 @@ if alliance_ok:
             "definition": pred["definition"].str.replace("_", " "),
             "clients": pred["n"],
             "met": pred["n_met"],
-            "r (95% CI)": workflow.format_estimate(pred["r"], pred["r_ci_low"], pred["r_ci_high"]),
-            "partial r, severity held constant (95% CI)": workflow.format_estimate(
+            "r (95% CI)": text.format_estimate(pred["r"], pred["r_ci_low"], pred["r_ci_high"]),
+            "partial r, severity held constant (95% CI)": text.format_estimate(
                 pred["partial_r"], pred["partial_ci_low"], pred["partial_ci_high"]
             ),
             "note": pred["note"],
@@ -176,7 +184,7 @@ if alliance_ok:
         )
 else:
     say(
-        workflow.absent(
+        text.absent(
             "Early alliance as a predictor", cohort, f"alliance scores ({alliance_measure})"
         )
     )
@@ -202,7 +210,7 @@ if pairs is not None and pairs["id"].nunique() >= 3 and pairs.groupby("id").size
     )
 else:
     say(
-        workflow.absent(
+        text.absent(
             "The session-level association",
             cohort,
             f"session-by-session {alliance_measure} and {measure} scores",
@@ -230,12 +238,12 @@ if len(a_out):
     ]
     report.write_csv(a_pairs, output_dir, "alliance_outcome_agreement.csv")
     report.show_table(
-        workflow.format_pairs(a_pairs, suppress=suppress_small_counts),
+        text.format_pairs(a_pairs, suppress=suppress_small_counts),
         "Agreement of alliance definitions with the other definitions",
     )
 else:
     say(
-        workflow.absent(
+        text.absent(
             "Alliance as an outcome", cohort, "alliance scores for the alliance definitions"
         )
     )
@@ -289,9 +297,7 @@ elif therapist_ok:
     say(f"Therapist effects: not computed: {icc_why}.")
 else:
     say(
-        workflow.absent(
-            "Therapist effects", cohort, "therapist recorded for at least three therapists"
-        )
+        text.absent("Therapist effects", cohort, "therapist recorded for at least three therapists")
     )
 
 # %%

@@ -50,6 +50,7 @@ import pandas as pd
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
 from analysis.report import tables as report
+from analysis.report import text
 from analysis.run import workflow
 
 nd = workflow.outcomes_for_notebook(
@@ -70,8 +71,8 @@ units = {"session": "sessions", "week": "weeks", "month": "months"}.get(
     cohort.time_unit, cohort.time_unit
 )
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
-say = workflow.say
-reliability_cited = workflow.reliability_citation(instrument, reliability, reliability_source)
+say = text.say
+reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -158,7 +159,7 @@ if session_ok:
     report.write_csv(gains, output_dir, "sudden_gains_summary.csv")
     shown = gains.assign(
         **{
-            "% with a gain (95% CI)": workflow.format_estimate(
+            "% with a gain (95% CI)": text.format_estimate(
                 100 * gains["proportion"], 100 * gains["ci_low"], 100 * gains["ci_high"], digits=1
             )
         }
@@ -187,7 +188,7 @@ if session_ok:
         )
 else:
     say(
-        workflow.absent(
+        text.absent(
             "Sudden gains",
             cohort,
             f"session-by-session {measure} scores "
@@ -211,7 +212,7 @@ if session_ok:
         report.format_prevalence(by_gain, suppress=suppress_small_counts), "Success by sudden gain"
     )
 else:
-    say(workflow.absent("Outcomes by sudden gain", cohort, f"session-by-session {measure} scores"))
+    say(text.absent("Outcomes by sudden gain", cohort, f"session-by-session {measure} scores"))
 
 # %% [markdown]
 # ## Expected recovery curves
@@ -247,7 +248,7 @@ if track is not None:
         share.head(15).round(3), "Share of scores worse than the expected band, by session"
     )
 elif not session_ok:
-    say(workflow.absent("Expected recovery curves", cohort, f"session-by-session {measure} scores"))
+    say(text.absent("Expected recovery curves", cohort, f"session-by-session {measure} scores"))
 
 # %% [markdown]
 # ## How well does the signal predict a final non-success?
@@ -260,7 +261,7 @@ if track is not None:
     perf = on_track.signal_performance(status, result)
     report.write_csv(perf, output_dir, "on_track_signal_performance.csv")
     wide = perf.assign(
-        estimate_ci=workflow.format_estimate(perf["estimate"], perf["ci_low"], perf["ci_high"])
+        estimate_ci=text.format_estimate(perf["estimate"], perf["ci_low"], perf["ci_high"])
     )
     wide = wide.pivot(index="definition", columns="measure", values="estimate_ci")
     wide = wide.reindex(list(dict.fromkeys(perf["definition"])))[
@@ -309,7 +310,7 @@ if track is not None:
     better = status["better_than_expected"].mean()
     say(f"Better than expected at the end: {100 * better:.1f} % of {len(status)} clients.")
 else:
-    say(workflow.absent("Signal performance", cohort, f"session-by-session {measure} scores"))
+    say(text.absent("Signal performance", cohort, f"session-by-session {measure} scores"))
 
 # %%
 rows = [

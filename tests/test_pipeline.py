@@ -44,7 +44,8 @@ def reports(tmp_path_factory):
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "run", "--out", str(out), "--jobs", "2"],
+        [sys.executable, "-m", "analysis", "run", "--out", str(out), "--jobs", "2",
+         "-p", "client_outcomes=true"],
         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -112,12 +113,13 @@ def test_outcomes_csv_matches_independent_count(reports):
     evaluable = last.notna() & (raw["bdi.pre"] > 0)
     expected_met = int(((raw["bdi.pre"] - last) / raw["bdi.pre"] >= 0.5)[evaluable].sum())
 
-    res = pd.read_csv(out / "btheb" / "outcomes.csv")
+    res = pd.read_csv(out / "btheb" / "outcomes-identifiable.csv")
     assert len(res) == 100 * 4  # every client x every definition, none dropped
     resp = res.loc[res["definition"] == "response"]
     assert int((resp["status"] == "met").sum()) == expected_met
     assert int((resp["status"] == "not_evaluable").sum()) == int((~evaluable).sum()) == 3
     prev = pd.read_csv(out / "btheb" / "prevalence.csv").set_index("definition")
+    prev = prev.apply(pd.to_numeric, errors="coerce")  # hidden cells read "<5" / "suppressed"
     assert prev.loc["response", "n_met"] == expected_met
     assert prev.loc["response", "proportion"] == pytest.approx(expected_met / 97)
 
@@ -149,7 +151,8 @@ def test_index_lists_every_run_with_provenance(reports):
     # headline: success rate per definition with its CI, small not-evaluable count masked only
     btheb_headline = [t for t in _tables(index) if t["rows"][0][0] == "definition"][0]
     row = dict(zip(btheb_headline["rows"][0], btheb_headline["rows"][2], strict=True))
-    assert row["definition"] == "response" and row["not evaluable"] == "<5"
+    # shown by its label (definitions file), as notebook 01 showed it
+    assert row["definition"] == "Response" and row["not evaluable"] == "<5"
     assert re.fullmatch(r"\d+\.\d \(\d+\.\d-\d+\.\d\)", row["% met (95% CI)"])
 
 
@@ -217,12 +220,14 @@ def test_no_client_identifier_in_any_html(reports):
     assert _leaked_ids("<td>btheb-0420</td> help-0011", all_ids) == []
     pages = [out / "index.html", *_reports(out)]
     n_nb = len(sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
-    assert len(pages) == 1 + len(pipeline.load_runs()) * n_nb
+    not_produced = len(list(out.glob("*/*.not_produced.txt")))  # e.g. alliance on BtheB
+    assert len(pages) == 1 + len(pipeline.load_runs()) * n_nb - not_produced
     for page in pages:
         assert _leaked_ids(page.read_text("utf-8"), all_ids) == [], page
     # per-client outcomes are in the CSV beside the report, for every client
     for run, run_ids in ids.items():
-        csv_ids = set(pd.read_csv(out / run / "outcomes.csv", dtype={"id": str})["id"])
+        path = out / run / "outcomes-identifiable.csv"  # asked for by the fixture
+        csv_ids = set(pd.read_csv(path, dtype={"id": str})["id"])
         assert csv_ids == set(run_ids)
 
 
@@ -231,15 +236,25 @@ def test_small_counts_suppressed_in_report(reports):
     the percentage suppressed; TAU, response: 3 not evaluable -> "<5", but the percentage
     (16 / 45 = 35.6 %) does not derive from it and is shown."""
     out, _ = reports
-    by_arm = pd.read_csv(out / "btheb" / "prevalence_by_arm.csv").set_index(["arm", "definition"])
-    assert by_arm.loc[("BtheB", "clinically_significant"), "n_met"] == 2
-    assert by_arm.loc[("TAU", "response"), "n_not_evaluable"] == 3
+    # the CSV beside the report hides what the report hides (2 and 3 from the outcomes file)
+    by_arm = pd.read_csv(out / "btheb" / "prevalence_by_arm.csv", dtype=str).set_index(
+        ["arm", "definition"])
+    assert by_arm.loc[("BtheB", "clinically_significant"), "n_met"] == "<5"
+    assert by_arm.loc[("BtheB", "clinically_significant"), "proportion"] == "suppressed"
+    assert by_arm.loc[("TAU", "response"), "n_not_evaluable"] == "<5"
+    res = pd.read_csv(out / "btheb" / "outcomes-identifiable.csv")
+    arms = datasets.load_dataset("btheb").clients.set_index("id")["arm"]
+    res["arm"] = res["id"].map(arms)
+    cs = res.loc[res["definition"].eq("clinically_significant") & res["arm"].eq("BtheB")]
+    assert int(cs["status"].eq("met").sum()) == 2
+    tau = res.loc[res["definition"].eq("response") & res["arm"].eq("TAU")]
+    assert int(tau["status"].eq("not_evaluable").sum()) == 3
     page = (out / "btheb" / "01_outcome_definitions.html").read_text("utf-8")
     shown = _table(page, "Clients meeting each definition, by arm").set_index(
         ["arm", "definition"])
-    cs = shown.loc[("BtheB", "clinically_significant")]
+    cs = shown.loc[("BtheB", "Clinically significant change (JT)")]
     assert cs["met"] == "<5" and cs["% met (95% CI)"] == "suppressed" and cs["evaluable"] == "52"
-    tau = shown.loc[("TAU", "response")]
+    tau = shown.loc[("TAU", "Response")]
     assert tau["not evaluable"] == "<5" and tau["% met (95% CI)"].startswith("35.6 (")
     # no count from 1 to 4 appears in any count column of any table of any real-data report
     # (suppression is on by default for real data, off for simulated data)
@@ -258,7 +273,8 @@ def test_same_input_gives_byte_identical_csv(reports, tmp_path):
     (parallel, in a subprocess)."""
     out, _ = reports
     again = tmp_path / "again"
-    assert pipeline.main(["--only", "btheb", "--out", str(again)]) == 0
+    args = ["--only", "btheb", "--out", str(again), "-p", "client_outcomes=true"]
+    assert pipeline.main(args) == 0
     first = sorted(p.name for p in (out / "btheb").glob("*.csv"))
     assert first == sorted(p.name for p in (again / "btheb").glob("*.csv"))
     assert len(first) >= 4
@@ -279,7 +295,37 @@ def test_methods_summary_counts_every_category(reports):
     summ = pd.read_csv(out / "btheb" / "methods_summary.csv").set_index("method")
     cats = ["recovered", "improved", "unchanged", "deteriorated", "harmed"]
     assert (summ[cats].sum(axis=1) == summ["evaluable"]).all()
-    res = pd.read_csv(out / "btheb" / "outcomes.csv")
+    res = pd.read_csv(out / "btheb" / "outcomes-identifiable.csv")
     csc = res.loc[res["definition"] == "clinically_significant"]
     assert summ.loc["JT", "recovered"] == int((csc["status"] == "met").sum())
     assert summ.loc["JT", "evaluable"] == int((csc["status"] != "not_evaluable").sum()) == 97
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17 item 2 is not finished: notebook prose and some tables still show module "
+    "paths and identifiers; remove this marker when the scan passes",
+)
+def test_reviewer_pages_have_no_code_leftovers(reports):
+    """Every rendered HTML of the main job and the index: no snake_case identifier, "nan",
+    backtick, module path or "-0" in the text a reader sees (issue 17)."""
+    from analysis.report.html import reviewer_leftovers
+
+    out, _ = reports
+    found = {}
+    for page in [out / "index.html", *_reports(out)]:
+        bad = reviewer_leftovers(page.read_text("utf-8"))
+        if bad:
+            found[str(page.relative_to(out))] = bad[:5]
+    assert found == {}
+
+
+def test_index_and_reports_link_each_other(reports):
+    """The index links every report and every CSV of every run; every report links back."""
+    out, _ = reports
+    index = (out / "index.html").read_text("utf-8")
+    for page in _reports(out):
+        assert f'href="{page.parent.name}/{page.name}"' in index, page
+        assert 'href="../index.html"' in page.read_text("utf-8"), page
+    for csv in out.glob("*/*.csv"):
+        assert f'href="{csv.parent.name}/{csv.name}"' in index, csv

@@ -107,6 +107,7 @@ def test_rendered_report_carries_its_own_provenance_footer(tmp_path):
     """Each notebook's HTML ends with run, commit, date, data SHA-256 and package versions."""
     import nbformat
 
+    from analysis.report import html as report_html
     from analysis.run import pipeline
 
     nb = nbformat.v4.new_notebook()
@@ -121,7 +122,7 @@ def test_rendered_report_carries_its_own_provenance_footer(tmp_path):
         "data_sha256": "f" * 64,
         "versions": {"python": "3.11.7", "analysis": "0.2.0", "pandas": "2.2.3"},
     }
-    page = pipeline.render_html(ipynb, tmp_path / "a.html", provenance=prov).read_text()
+    page = report_html.render_html(ipynb, tmp_path / "a.html", provenance=prov).read_text()
     footer = page[page.index('<footer class="analysis-provenance"') :]
     assert footer.index("</footer>") < footer.index("</body>")
     for text in (
@@ -135,7 +136,9 @@ def test_rendered_report_carries_its_own_provenance_footer(tmp_path):
     # without a provenance record: the current commit, date and versions; no data fingerprint
     import analysis
 
-    page = pipeline._with_footer("<html><body><p>report</p></body></html>", None)
+    page = report_html.with_footer(
+        "<html><body><p>report</p></body></html>", pipeline.provenance()
+    )
     assert page.endswith("</footer></body></html>")
     assert f"analysis {analysis.__version__}" in page
     assert "SHA-256 <code>not recorded</code>" in page

@@ -58,7 +58,7 @@ def test_user_export_runs_through_the_main_job(tmp_path):
                     "description": "Test export",
                 },
                 # no reliability: the registry's PHQ-9 value (alpha .89, Kroenke et al. 2001)
-                "parameters": {"measure": "phq9", "group": ""},
+                "parameters": {"measure": "phq9", "group": "", "client_outcomes": True},
             }
         }
     }
@@ -74,7 +74,7 @@ def test_user_export_runs_through_the_main_job(tmp_path):
     case0 = (w[("phq9", 1)] >= 10) | (w[("gad7", 1)] >= 8)
     case4 = (w[("phq9", 4)] >= 10) | (w[("gad7", 4)] >= 8)
     expected = int((case0 & ~case4).sum())
-    res = pd.read_csv(out / "clinic" / "outcomes.csv")
+    res = pd.read_csv(out / "clinic" / "outcomes-identifiable.csv")
     rec = res.loc[res["definition"] == "nhs_recovery"]
     assert len(rec) == 24
     assert int((rec["status"] == "met").sum()) == expected

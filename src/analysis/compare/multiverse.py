@@ -40,6 +40,7 @@ __all__ = [
     "run_multiverse",
     "decompose_spread",
     "specification_curve",
+    "matching_specifications",
 ]
 
 #: The dimensions of a specification, in the order of the grid file and the output columns.
@@ -69,7 +70,10 @@ def load_grid(grid: Mapping | str | Path | None = None) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        Naming the file and the key: an unknown choice, an empty list, an unknown population.
+        Naming the file and the key: an unknown choice or option, an empty list, a level that
+        is not a value of its choice (an unknown missing-data strategy, cutoff type or population,
+        a reliability outside (0, 1), a post rule that is neither "last" nor a number), an
+        option of the wrong type (``imputations`` below 2, ``alpha`` outside (0, 1)).
 
     Examples
     --------
@@ -89,36 +93,112 @@ def load_grid(grid: Mapping | str | Path | None = None) -> dict[str, Any]:
     else:
         where = str(grid)
         with open(grid, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh) or {}
+            try:
+                raw = yaml.safe_load(fh) or {}
+            except yaml.YAMLError as exc:
+                raise ValueError(f"{where}: not valid YAML: {exc}") from None
         if not isinstance(raw, Mapping):
             raise ValueError(f"{where}: expected a mapping with 'grid' and 'options'")
-    unknown_top = sorted(set(raw) - {"grid", "options"})
+    unknown_top = sorted(set(map(str, raw)) - {"grid", "options"})
     if unknown_top:
         raise ValueError(f"{where}: unknown key(s) {unknown_top}; allowed: grid, options")
     levels = dict(default["grid"])
     given = raw.get("grid") or {}
-    unknown = sorted(set(given) - set(CHOICES))
+    if not isinstance(given, Mapping):
+        raise ValueError(f"{where}: grid must be a mapping of choice -> levels, got {given!r}")
+    given = dict(given)
+    if "definition" in given:  # singular as in the output column; the file says "definitions"
+        if "definitions" in given:
+            raise ValueError(f"{where}: give grid.definitions once (also given as 'definition')")
+        given["definitions"] = given.pop("definition")
+    allowed = ["definitions", *CHOICES[1:]]
+    unknown = sorted(set(map(str, given)) - set(allowed))
     if unknown:
-        raise ValueError(f"{where}: unknown choice(s) {unknown}; allowed: {list(CHOICES)}")
+        raise ValueError(f"{where}: unknown choice(s) {unknown}; allowed: {allowed}")
     for key, value in given.items():
-        if isinstance(value, str) and key in ("definitions", "definition", "reliability"):
+        if isinstance(value, str) and key in ("definitions", "reliability"):
             levels[key] = value
         elif isinstance(value, (list, tuple)) and len(value) > 0:
             levels[key] = list(value)
         else:
             raise ValueError(f"{where}: grid.{key} must be a non-empty list, got {value!r}")
-    if "definition" in levels:  # the file spells it "definitions"
-        levels["definitions"] = levels.pop("definition")
-    bad_pop = sorted(set(levels["population"]) - set(_POPULATIONS))
-    if bad_pop:
-        raise ValueError(f"{where}: grid.population {bad_pop} unknown; allowed {_POPULATIONS}")
-    options = {**default["options"], **(raw.get("options") or {})}
+    _check_levels(levels, where)
+    given_opt = raw.get("options") or {}
+    if not isinstance(given_opt, Mapping):
+        raise ValueError(f"{where}: options must be a mapping, got {given_opt!r}")
+    options = {**default["options"], **given_opt}
     unknown_opt = sorted(set(options) - set(default["options"]))
     if unknown_opt:
-        raise ValueError(f"{where}: unknown option(s) {unknown_opt}")
-    if int(options["imputations"]) < 2:
-        raise ValueError(f"{where}: options.imputations must be at least 2")
+        raise ValueError(
+            f"{where}: unknown option(s) {unknown_opt}; allowed: {sorted(default['options'])}"
+        )
+    _check_options(options, where)
     return {"grid": levels, "options": options}
+
+
+_MISSING_LEVELS = (
+    "last_available",
+    "locf",
+    "bocf",
+    "completers",
+    "dropout_as_failure",
+    "multiple_imputation",
+)
+_CUTOFF_LEVELS = ("instrument", "a", "b", "c")
+
+
+def _check_levels(levels: dict, where: str) -> None:
+    """Every level a valid value of its choice; the error names the file, key and value."""
+    d = levels["definitions"]
+    if isinstance(d, str):
+        if d != "headline":
+            raise ValueError(f"{where}: grid.definitions must be 'headline' or a list, got {d!r}")
+    elif not all(isinstance(x, str) and x for x in d):
+        raise ValueError(f"{where}: grid.definitions must list definition names, got {d!r}")
+    rel = levels["reliability"]
+    if isinstance(rel, str):
+        if rel != "registry":
+            raise ValueError(
+                f"{where}: grid.reliability must be 'registry' or a list of numbers, got {rel!r}"
+            )
+    else:
+        for v in rel:
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1
+            if not ok:
+                raise ValueError(
+                    f"{where}: grid.reliability: {v!r} is not a reliability strictly between 0 "
+                    "and 1 (Jacobson & Truax 1991: r = 1 gives no standard error of difference)"
+                )
+    checks = (
+        ("missing", _MISSING_LEVELS),
+        ("cutoff_type", _CUTOFF_LEVELS),
+        ("population", _POPULATIONS),
+    )
+    for key, allowed in checks:
+        bad = [v for v in levels[key] if v not in allowed]
+        if bad:
+            raise ValueError(f"{where}: grid.{key}: {bad} unknown; allowed: {list(allowed)}")
+    for v in levels["post"]:
+        number = isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+        if v != "last" and not number:
+            raise ValueError(
+                f"{where}: grid.post: {v!r} must be 'last' or a time point (a number, in the "
+                "run's time unit)"
+            )
+
+
+def _check_options(options: dict, where: str) -> None:
+    def integer(key, lowest):
+        v = options[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < lowest:
+            raise ValueError(f"{where}: options.{key} must be an integer >= {lowest}, got {v!r}")
+
+    integer("imputations", 2)
+    integer("seed", 0)
+    integer("pmm_donors", 1)
+    a = options["alpha"]
+    if isinstance(a, bool) or not isinstance(a, (int, float)) or not 0 < a < 1:
+        raise ValueError(f"{where}: options.alpha must be between 0 and 1, got {a!r}")
 
 
 def _reliability_levels(ins, spec) -> list[tuple[float, str]]:
@@ -151,7 +231,8 @@ def expand_grid(
     grid : mapping
         Output of :func:`load_grid`.
     definitions : list of dict
-        Validated definitions (:func:`analysis.registry.definitions.load_definitions`), ``"{measure}"``
+        Validated definitions (:func:`analysis.registry.definitions.load_definitions`),
+        ``"{measure}"``
         already substituted.
     registry : mapping
         Instrument registry (code -> :class:`analysis.registry.instruments.Instrument`).
@@ -309,6 +390,10 @@ def _arm_row(met, ev, arm, ref, other, alpha) -> dict[str, Any]:
     x1, n1, x2, n2 = int((met & a).sum()), int(a.sum()), int((met & b).sum()), int(b.sum())
     out = {
         "arm_comparison": f"{other} vs {ref}",
+        "n_met_other": x1,
+        "n_evaluable_other": n1,
+        "n_met_ref": x2,
+        "n_evaluable_ref": n2,
         "risk_difference": np.nan,
         "rd_ci_low": np.nan,
         "rd_ci_high": np.nan,
@@ -364,8 +449,8 @@ def run_multiverse(
         Client column with the arms; the arm difference compares the second level with the first
         (sorted); None or a column with fewer than two levels skips it.
     score : callable, optional
-        The definitions engine (default :func:`analysis.outcomes.engine.score_definitions`); a test may
-        pass a stand-in with the same signature.
+        The definitions engine (default :func:`analysis.outcomes.engine.score_definitions`); a test
+        may pass a stand-in with the same signature.
     scheduler : None, "local", str or distributed.Client
         None (default) computes in this process. ``"local"`` runs the blocks of specifications
         (one per missing-data strategy and post rule) on a local Dask cluster of two worker
@@ -378,8 +463,11 @@ def run_multiverse(
         ``multiverse.csv``: one row per specification, the choice columns of
         :func:`expand_grid`, then ``n_evaluable``, ``n_met``, ``rate`` (proportion met among
         evaluable clients), ``ci_low``, ``ci_high`` (95 % Wilson; Rubin's rules under multiple
-        imputation), ``arm_comparison``, ``risk_difference``, ``rd_ci_low``, ``rd_ci_high``
-        (Newcombe), ``odds_ratio``, ``or_ci_low``, ``or_ci_high`` (logit), ``arm_note``,
+        imputation), ``arm_comparison`` ("B vs A": the second arm against the first),
+        ``n_met_other``, ``n_evaluable_other``, ``n_met_ref``, ``n_evaluable_ref`` (the counts
+        per arm; under multiple imputation their means over the imputations, rounded),
+        ``risk_difference``, ``rd_ci_low``, ``rd_ci_high`` (Newcombe), ``odds_ratio``,
+        ``or_ci_low``, ``or_ci_high`` (logit), ``arm_note``,
         ``computable`` and ``reason`` ("not computed: ..." where the data cannot support it).
 
     Raises
@@ -401,6 +489,10 @@ def run_multiverse(
     measures = set(pd.unique(cohort.scores["measure"].astype(str)))
     specs = expand_grid(g, defs, reg, cohort.clients, measures, measure)
     masks = _population_masks(cohort, measure, reg)
+    by_name = {d["name"]: d for d in defs}
+    in_grid = [by_name[n] for n in pd.unique(specs["definition"])] if len(specs) else []
+    in_grid += _needed_parts(in_grid, by_name)
+    cohort = _only_measures(cohort, _measures_named(in_grid, measures) | {measure})
     if score is None:
         from analysis.outcomes.engine import score_definitions as score
     ids = cohort.clients["id"].to_numpy()
@@ -450,6 +542,41 @@ def run_multiverse(
     return out[front + rest]
 
 
+def _measures_named(defs: list[dict], present: set[str]) -> set[str]:
+    """Every measure of the data that a definition names anywhere (its measure, the NHS rule's
+    depression and anxiety measures, a composite's parts through their own definitions): any text
+    value of a definition that is a measure code of the data, plus the NHS rule's defaults."""
+    found: set[str] = set()
+
+    def walk(v):
+        if isinstance(v, str):
+            if v in present:
+                found.add(v)
+        elif isinstance(v, Mapping):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+
+    for d in defs:
+        walk(d)
+        if d.get("rule") == "nhs":  # analysis.outcomes.rules.rule_nhs reads these by default
+            found |= {d.get("depression", "phq9"), d.get("anxiety", "gad7")} & present
+    return found
+
+
+def _only_measures(cohort, keep: set):
+    """The cohort with only the score rows of the measures the grid's definitions use (the
+    engine then reads and indexes fewer rows; every definition's outcome is unchanged, which
+    tests/test_multiverse.py checks against the full cohort)."""
+    s = cohort.scores
+    rows = s["measure"].isin(sorted(m for m in keep if m))
+    if bool(rows.all()):
+        return cohort
+    return cohort.with_scores(s.loc[rows].reset_index(drop=True))
+
+
 def _needed_parts(variants: list[dict], by_name: dict[str, dict]) -> list[dict]:
     """The definitions that composites among ``variants`` refer to (transitively), and only
     those: the engine scores nothing the grid does not use."""
@@ -467,13 +594,27 @@ def _needed_parts(variants: list[dict], by_name: dict[str, dict]) -> list[dict]:
 
 
 def _status_by_definition(outcomes: pd.DataFrame, ids: np.ndarray) -> dict[str, np.ndarray]:
-    """Status per definition as arrays in the client table's order (no wide pivot)."""
+    """Status per definition as small integer arrays in the client table's order (1 met, 0 not
+    met, -1 not evaluable or absent): one indexing of the whole table, no wide pivot."""
+    status = outcomes["status"].to_numpy()
+    code = np.where(status == "met", 1, np.where(status == "not_met", 0, -1)).astype(np.int8)
+    n, out_ids = len(ids), outcomes["id"].to_numpy()
+    if n and len(out_ids) % n == 0:  # the engine's usual layout: one block per definition, in
+        k = len(out_ids) // n  # the client table's order (checked, else the general path)
+        names = outcomes["definition"].to_numpy()
+        firsts = names[::n]
+        same_ids = bool((out_ids.reshape(k, n) == np.asarray(ids)[None, :]).all())
+        if same_ids and bool((names.reshape(k, n) == firsts[:, None]).all()):
+            if len(set(firsts)) == k:
+                return {name: code[i * n : (i + 1) * n] for i, name in enumerate(firsts)}
+    pos = pd.Index(ids).get_indexer(outcomes["id"])
     out = {}
     for name, idx in outcomes.groupby("definition", sort=False).indices.items():
-        sub_ids = outcomes["id"].to_numpy()[idx]
-        pos = pd.Index(sub_ids).get_indexer(ids)
-        st = outcomes["status"].to_numpy()[idx]
-        out[name] = np.where(pos >= 0, st[pos], None)
+        arr = np.full(len(ids), -1, np.int8)
+        p = pos[idx]
+        ok = p >= 0
+        arr[p[ok]] = code[idx][ok]
+        out[name] = arr
     return out
 
 
@@ -506,19 +647,139 @@ def _run_block(
             return {s: {"reason": f"not computed: {exc}"} for s in block["spec"]}
     status = [_status_by_definition(b, ids) for b in blocks]
     skipped = blocks[0].attrs.get("skipped", {})
+    todo = []
     for _, r in block.iterrows():
         key = _variant_name(r)
         if key not in status[0]:
             why = skipped.get(key, "the engine did not score it")
             results[r["spec"]] = {"reason": f"not computed: {why}"}
-            continue
-        mask = masks[r["population"]]
-        per_imp = []
-        for st in status:
-            s = st[key]
-            per_imp.append(((s == "met") & mask, np.isin(s, ("met", "not_met")) & mask))
-        results[r["spec"]] = _summarise(per_imp, arm, alpha)
+        else:
+            todo.append((r["spec"], key, r["population"]))
+    if not todo:
+        return results
+    if len(status) > 1:  # multiple imputation: per imputation, pooled with Rubin's rules
+        for spec, key, pop in todo:
+            mask = masks[pop]
+            per_imp = [_met_evaluable(st[key], mask) for st in status]
+            results[spec] = _summarise(per_imp, arm, alpha)
+        return results
+    results.update(_summarise_counts(_block_counts(todo, status[0], masks, arm), arm, alpha))
     return results
+
+
+def _met_evaluable(s: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    if s.dtype == object:  # statuses as text
+        met = s == "met"
+        ev = met | (s == "not_met")
+    else:  # codes of _status_by_definition
+        met, ev = s == 1, s >= 0
+    if mask is not None:
+        met, ev = met & mask, ev & mask
+    return met, ev
+
+
+def _block_counts(todo, status, masks, arm) -> pd.DataFrame:
+    """Counts of every specification of a block: each variant's statuses are read once and
+    counted in every population (and arm) at once, as one product with the 0/1 masks."""
+    pops = list(dict.fromkeys(pop for _, _, pop in todo))
+    pop_matrix = np.stack([masks[p] for p in pops]).astype(np.float64)  # populations x clients
+    at = {p: i for i, p in enumerate(pops)}
+    if arm is not None:
+        labels, ref, other = arm
+        in_other, in_ref = labels == other, labels == ref
+    per_key: dict[str, np.ndarray] = {}
+    rows = []
+    for spec, key, pop in todo:
+        if key not in per_key:
+            met, ev = _met_evaluable(status[key])
+            cols = [met, ev]
+            if arm is not None:
+                cols += [met & in_other, ev & in_other, met & in_ref, ev & in_ref]
+            per_key[key] = np.rint(pop_matrix @ np.stack(cols, axis=1).astype(np.float64))
+        rows.append((spec, *per_key[key][at[pop]]))
+    names = ["spec", "n_met", "n_evaluable"]
+    if arm is not None:
+        names += ["n_met_other", "n_evaluable_other", "n_met_ref", "n_evaluable_ref"]
+    out = pd.DataFrame(rows, columns=names)
+    for c in names[1:]:
+        out[c] = out[c].astype(np.int64)
+    return out
+
+
+def _summarise_counts(counts: pd.DataFrame, arm, alpha: float) -> dict[int, dict]:
+    """Rates with Wilson intervals, and the arm difference with Newcombe and logit intervals,
+    for many specifications at once (the same values as :func:`_rate_row` and :func:`_arm_row`,
+    which statsmodels computes elementwise)."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    from analysis.compare.prevalence import wilson_interval
+
+    x, n = counts["n_met"].to_numpy(), counts["n_evaluable"].to_numpy()
+    ok = n > 0
+    rate = np.where(ok, x / np.where(ok, n, 1), np.nan)
+    lo, hi = wilson_interval(x, np.where(ok, n, 1), alpha=alpha)
+    out = pd.DataFrame(
+        {
+            "n_evaluable": n,
+            "n_met": np.where(ok, x, 0),
+            "rate": rate,
+            # Wilson's bounds enclose p; the clip removes rounding (1e-17 above 0 at p = 0)
+            "ci_low": np.where(ok, np.minimum(lo, rate), np.nan),
+            "ci_high": np.where(ok, np.maximum(hi, rate), np.nan),
+        }
+    )
+    if arm is not None:
+        _, ref, other = arm
+        x1, n1 = counts["n_met_other"].to_numpy(), counts["n_evaluable_other"].to_numpy()
+        x2, n2 = counts["n_met_ref"].to_numpy(), counts["n_evaluable_ref"].to_numpy()
+        both = (n1 > 0) & (n2 > 0)
+        cells = both & (x1 > 0) & (x1 < n1) & (x2 > 0) & (x2 < n2)
+        x1s, x2s = np.where(both, x1, 0), np.where(both, x2, 0)
+        n1s, n2s = np.where(both, n1, 1), np.where(both, n2, 1)
+        rd = np.where(both, x1s / n1s - x2s / n2s, np.nan)
+        rd_lo, rd_hi = confint_proportions_2indep(
+            x1s, n1s, x2s, n2s, method="newcomb", compare="diff", alpha=alpha
+        )
+        # cells with a zero: any stand-in values keep the vectorised call finite; masked below
+        c1, c2 = np.where(cells, x1, 1), np.where(cells, x2, 1)
+        m1, m2 = np.where(cells, n1, 2), np.where(cells, n2, 2)
+        or_lo, or_hi = confint_proportions_2indep(
+            c1, m1, c2, m2, method="logit", compare="odds-ratio", alpha=alpha
+        )
+        odds = (c1 / (m1 - c1)) / (c2 / (m2 - c2))
+        note = np.where(
+            ~both,
+            "not computed: an arm has no evaluable client",
+            np.where(~cells, "odds ratio not computed: a cell of the 2 x 2 table is empty", ""),
+        )
+        out = out.assign(
+            arm_comparison=f"{other} vs {ref}",
+            n_met_other=x1,
+            n_evaluable_other=n1,
+            n_met_ref=x2,
+            n_evaluable_ref=n2,
+            risk_difference=rd,
+            rd_ci_low=np.where(both, rd_lo, np.nan),
+            rd_ci_high=np.where(both, rd_hi, np.nan),
+            odds_ratio=np.where(cells, odds, np.nan),
+            or_ci_low=np.where(cells, or_lo, np.nan),
+            or_ci_high=np.where(cells, or_hi, np.nan),
+            arm_note=note,
+        )
+    records = out.to_dict("records")
+    return {int(s): _plain_row(r) for s, r in zip(counts["spec"], records, strict=True)}
+
+
+def _plain_row(row: dict) -> dict:
+    """Python scalars, as the per-specification path gives (so both paths compare equal)."""
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, np.integer):
+            v = int(v)
+        elif isinstance(v, np.floating):
+            v = float(v)
+        out[k] = v
+    return out
 
 
 def _on_dask(jobs, shared, scheduler):
@@ -599,6 +860,21 @@ def _summarise(per_imp, arm, alpha) -> dict[str, Any]:
                 lors.append(np.log((x1 / (n1 - x1)) / (x2 / (n2 - x2))))
                 lor_var.append(1 / x1 + 1 / (n1 - x1) + 1 / x2 + 1 / (n2 - x2))
         row["arm_comparison"] = f"{other} vs {ref}"
+        counts = np.array(
+            [
+                [(met & ev & (labels == other)).sum(), (ev & (labels == other)).sum()]
+                + [(met & ev & (labels == ref)).sum(), (ev & (labels == ref)).sum()]
+                for met, ev in per_imp
+            ],
+            float,
+        ).mean(axis=0)
+        row.update(
+            zip(
+                ("n_met_other", "n_evaluable_other", "n_met_ref", "n_evaluable_ref"),
+                (int(round(v)) for v in counts),
+                strict=True,
+            )
+        )
         if rds:
             rd = rubin_pool(rds, rd_var, alpha=alpha)
             row.update(
@@ -618,6 +894,10 @@ def _summarise(per_imp, arm, alpha) -> dict[str, Any]:
 
 def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[pd.DataFrame]:
     """Score every definition on ``m`` completed cohorts (post scores imputed under MAR)."""
+    import warnings
+
+    from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+
     from analysis.outcomes.imputation import impute_post
 
     m = int(grid["options"]["imputations"])
@@ -653,10 +933,19 @@ def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[p
         miss = dropout if dropout is not None else (last_t < final_wave)
         miss = miss & ~np.isnan(base)
         post_v = np.where(miss | (last_t <= base_t), np.nan, last_s)
+        # the trajectory so far, without the post score itself: for a client whose post score is
+        # observed, the score before it (the baseline when there is none between); for a client
+        # whose post score is missing, the last observed score. Its time is a predictor too.
+        before = rows.loc[rows.groupby("id").cumcount(ascending=False).to_numpy() == 1]
+        before = before.set_index("id")
+        prev_s = before["score"].reindex(ids).to_numpy(float)
+        prev_t = before["time"].reindex(ids).to_numpy(float)
+        prev_s = np.where(np.isnan(prev_s), base, prev_s)
+        prev_t = np.where(np.isnan(prev_t), base_t, prev_t)
         frame[f"post{k}"] = post_v
         frame[f"base{k}"] = base
-        frame[f"last{k}"] = last_s
-        frame[f"time{k}"] = last_t
+        frame[f"last{k}"] = np.where(miss, last_s, prev_s)
+        frame[f"time{k}"] = np.where(miss, last_t, prev_t)
         placed[meas] = (k, miss, last_t)
     for c, v in arm_cols.items():
         frame[c] = v.to_numpy()
@@ -674,16 +963,33 @@ def _score_imputed(cohort, defs, measure, post, registry, score, grid) -> list[p
         ]
     imputed = {}
     for meas, (k, _miss, _last_t) in placed.items():
-        preds = [f"base{k}", f"last{k}", f"time{k}", *arm_cols]
         ok = frame[[f"base{k}"]].notna().to_numpy().ravel()
-        imp = impute_post(
-            frame.loc[ok, [f"post{k}", *preds]],
-            post=f"post{k}",
-            predictors=preds,
-            m=m,
-            seed=seed + k,
-            k_pmm=int(grid["options"]["pmm_donors"]),
-        )
+        seen = ok & frame[f"post{k}"].notna().to_numpy()
+        # a predictor constant among the clients with a post score cannot be estimated (e.g. the
+        # time of the score before the post in a trial with fixed waves), and one equal to an
+        # earlier one (two waves only: the score before the post is the baseline) adds nothing
+        preds: list[str] = []
+        for c in [f"base{k}", f"last{k}", f"time{k}", *arm_cols]:
+            v = frame.loc[seen, c].to_numpy(float)
+            dup = any(np.array_equal(v, frame.loc[seen, p].to_numpy(float), True) for p in preds)
+            if frame.loc[seen, c].nunique(dropna=True) > 1 and not dup:
+                preds.append(c)
+        preds = preds or [f"base{k}"]
+        with warnings.catch_warnings():
+            # nearly collinear predictors: the fit uses the pseudo-inverse, the predicted means
+            # that PMM matches on stay defined, and numpy draws the parameters from the
+            # covariance through an SVD (its warning is about rounding below zero); statsmodels'
+            # and numpy's warnings would only reach the report
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            warnings.filterwarnings("ignore", "covariance is not symmetric positive-semidefinite")
+            imp = impute_post(
+                frame.loc[ok, [f"post{k}", *preds]],
+                post=f"post{k}",
+                predictors=preds,
+                m=m,
+                seed=seed + k,
+                k_pmm=int(grid["options"]["pmm_donors"]),
+            )
         full = np.full((m, len(frame)), np.nan)
         full[:, ok] = imp
         imputed[meas] = full
@@ -853,3 +1159,87 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
         f"{' %' if value == 'rate' else ''}, sorted, with the analytic choices of each beneath."
     )
     return top, bottom
+
+
+def _same_post(a, b) -> bool:
+    if str(a) == "last" or str(b) == "last":
+        return str(a) == str(b)
+    try:
+        return abs(float(a) - float(b)) < 1e-9
+    except (TypeError, ValueError):
+        return False
+
+
+def matching_specifications(
+    results: pd.DataFrame,
+    definitions: Iterable[Mapping],
+    registry: Mapping | None = None,
+    missing: str = "last_available",
+    post: str | float = "last",
+    population: str = "all",
+) -> pd.DataFrame:
+    """The rows of a multiverse that a single run's choices make (one per definition at most).
+
+    A run fixes each definition's cutoff type and reliability (its parameters applied to the
+    primary measure by :func:`analysis.outcomes.engine.definitions_for_run`; other definitions keep
+    their file's values, else the registry's reliability and cutoff), one missing-data strategy,
+    one post rule and everyone counted: this picks those rows, so a report can show where the
+    run's own answer lies in the multiverse.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`run_multiverse` (or ``multiverse.csv``).
+    definitions : iterable of mapping
+        The run's validated definitions.
+    registry : mapping, optional
+        Instrument registry, for a definition without its own reliability (default the
+        package's).
+    missing, post, population : str
+        The run's missing-data strategy, post rule ("last" or a time point, as text or number)
+        and population.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matching rows of ``results``, in its order (empty when the grid does not contain the
+        run's choices).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"definition": ["response", "response"], "cutoff_type": "n/a",
+    ...     "reliability": "n/a", "missing": ["locf", "bocf"], "post": "last",
+    ...     "population": "all"})
+    >>> d = [{"name": "response", "rule": "percentage_change", "measure": "phq9"}]
+    >>> matching_specifications(r, d, missing="bocf")["missing"].tolist()
+    ['bocf']
+    """
+    from analysis.registry.instruments import load_registry
+
+    reg = registry if registry is not None else load_registry()
+    keep = np.zeros(len(results), bool)
+    rel_col = results["reliability"].astype(str).to_numpy()
+    rel_num = pd.to_numeric(results["reliability"], errors="coerce").to_numpy(float)
+    base = (
+        (results["missing"].astype(str) == str(missing)).to_numpy()
+        & (results["population"].astype(str) == population).to_numpy()
+        & np.array([_same_post(p, post) for p in results["post"]], bool)
+    )
+    for d in definitions:
+        ins = reg.get(d.get("measure") or "")
+        row = base & (results["definition"].astype(str) == d["name"]).to_numpy()
+        if d["rule"] in _CUTOFF_RULES:
+            row &= (
+                results["cutoff_type"].astype(str) == str(d.get("cutoff_type") or "instrument")
+            ).to_numpy()
+        if d["rule"] in _RCI_RULES:
+            rel = d.get("reliability")
+            if rel is None and ins is not None and ins.reliability is not None:
+                rel = ins.reliability["value"]
+            if rel is None:
+                continue
+            row &= np.abs(rel_num - float(rel)) < 1e-9
+        else:
+            row &= rel_col == _NA
+        keep |= row
+    return results.loc[keep]

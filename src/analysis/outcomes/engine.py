@@ -57,6 +57,57 @@ _TRAJECTORY_RULES = ("threshold_sustained", "growth", "rupture_repair", "flag_co
 _IMPUTED_FAIL = "no post score: counted as not met (dropout_as_failure)"
 
 
+# text columns of the outcomes table held as codes into their distinct values while the table is
+# assembled (never one Python object per row): pandas Categoricals, or object arrays of shared
+# strings with categorical=False
+_STRING_COLUMNS = ("definition", "family", "measures", "reason")
+
+
+class _StringColumn:
+    """A text column of the outcomes table, block by block (one block per definition)."""
+
+    def __init__(self) -> None:
+        self.values: dict = {}  # distinct value -> code, in order of first appearance
+        self.pieces: list = []  # per block: a code (the whole block) or an array of codes
+
+    def _code(self, value) -> int:
+        return self.values.setdefault(value, len(self.values))
+
+    def add(self, values, n: int) -> None:
+        if np.ndim(values) == 0:
+            self.pieces.append(self._code(values.item() if hasattr(values, "item") else values))
+            return
+        arr = np.asarray(values, dtype=object)
+        empty = arr == ""  # most rows (evaluable clients): no hashing of those
+        codes = np.full(n, self._code(""), dtype=np.int32)
+        rest = np.flatnonzero(~empty)
+        if len(rest):
+            local, uniq = pd.factorize(arr[rest], use_na_sentinel=False)
+            glob = np.array([self._code(u) for u in uniq], dtype=np.int32)
+            codes[rest] = glob[local]
+        self.pieces.append(codes)
+
+    def column(self, n: int, categorical: bool):
+        codes = np.concatenate(
+            [np.full(n, p, np.int32) if np.ndim(p) == 0 else p for p in self.pieces]
+        )
+        self.pieces = []
+        cats = list(self.values)
+        if categorical:
+            return pd.Categorical.from_codes(codes, categories=cats, validate=False)
+        table = np.empty(len(cats), dtype=object)
+        table[:] = cats
+        return table[codes]
+
+
+def _id_column(ids: pd.Index, n_blocks: int, categorical: bool):
+    """The ``id`` column: the client ids repeated once per definition block."""
+    pos = np.tile(np.arange(len(ids), dtype=np.int32), n_blocks)
+    if categorical and ids.is_unique and not ids.hasnans:
+        return pd.Categorical.from_codes(pos, categories=ids, validate=False)
+    return ids.to_numpy()[pos]
+
+
 def _status_code(status: np.ndarray) -> np.ndarray:
     return np.select([status == "met", status == "not_met"], [0, 1], 2)
 
@@ -470,6 +521,7 @@ def score_definitions(
     missing: str = "last_available",
     post: str | float = "last",
     registry: dict[str, Instrument] | None = None,
+    categorical: bool = False,
 ) -> pd.DataFrame:
     """Score every definition of a definitions file on a cohort: the project's outcomes table.
 
@@ -501,12 +553,15 @@ def score_definitions(
         Post score: the last one, or the score at a fixed time point.
     registry : dict, optional
         Instrument registry.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per client x scored definition (clients in client-table order within each
-        definition), columns :data:`OUTCOME_COLUMNS`:
+    categorical : bool, default False
+        Dtypes of the text columns. False: ``object`` columns of Python strings (``category``:
+        None where there is none), what every reader in :mod:`analysis.compare` and the
+        notebooks expects. True: ``id``, ``definition``, ``family``, ``measures``, ``status``,
+        ``reason`` and ``category`` as :class:`pandas.Categorical` (categories: the client ids in
+        client-table order, the definitions in file order, ``STATUSES``, the five J&T categories
+        with NaN where there is none, the other values in order of first appearance); about
+        40 % less memory (10^6 clients x 28 definitions: 2.1 instead of 3.4 GB). The values are
+        the same; group with ``observed=True``. The float columns are float64 in both cases.
 
         - ``id``, ``definition`` (name), ``family`` (symptom, functional, alliance, personal,
           child_family, composite);
@@ -564,7 +619,6 @@ def score_definitions(
     defs = definitions_for_run(measure, definitions, registry=reg)
     traj = Trajectories(cohort.scores, cohort.clients, reg, missing=missing, post=post)
     n = len(traj.ids)
-    ids = traj.ids.to_numpy()
     nan = np.full(n, np.nan)
     completer = traj.completer()
     not_completer = None
@@ -583,7 +637,23 @@ def score_definitions(
             last_use[d.get("anxiety", "gad7")] = i
     skipped: dict[str, str] = {}
     details: dict[str, dict] = {}
-    columns: dict[str, list] = {c: [] for c in OUTCOME_COLUMNS}
+    last_times: dict[str, np.ndarray] = {}
+
+    def last_time(code: str, m: dict) -> np.ndarray:
+        """Time of each client's last observed assessment of a measure (NaN if none).
+
+        Computed once per measure: several trajectory rules share it.
+        """
+        if code not in last_times:
+            rows = m["all_rows"]
+            last_times[code] = out = np.full(n, np.nan)
+            np.fmax.at(out, rows["pos"].to_numpy(), rows["time"].to_numpy(float))
+        return last_times[code]
+
+    columns: dict[str, list] = {c: [] for c in OUTCOME_COLUMNS if c not in _STRING_COLUMNS}
+    strings = {c: _StringColumn() for c in _STRING_COLUMNS}
+    n_blocks = 0
+    traj_ids = traj.ids
     for i, d in enumerate(defs):
         for measure_done in [m for m, j in last_use.items() if j == i - 1]:
             traj.release(measure_done)
@@ -623,10 +693,7 @@ def score_definitions(
                 t0 = np.fmin.reduce([m["baseline_time"] for m in ms])
                 t1 = np.fmax.reduce([m["post_time"] for m in ms])
             if d["rule"] in _TRAJECTORY_RULES:  # judged on every assessment: to the last one
-                t1 = np.full(n, np.nan)
-                rows = ms[0]["all_rows"]
-                last = rows.groupby("pos")["time"].max()
-                t1[last.index.to_numpy()] = last.to_numpy()
+                t1 = last_time(needed[0], ms[0])
             ev = np.asarray(r.evaluable, bool).copy()
             met = np.asarray(r.met, bool) & ev
             reason = np.where(ev, _EMPTY, np.asarray(r.reason, dtype=object)).astype(object)
@@ -683,35 +750,34 @@ def score_definitions(
                 "met_time",
             )
         }
-        col.update(id=ids, definition=name, family=d["family"])  # scalars broadcast, no copy
+        col.update(definition=name, family=d["family"])
         for key, values in col.items():
-            columns[key].append(
-                np.broadcast_to(
-                    np.asarray(values, dtype=object) if np.ndim(values) == 0 else values, (n,)
-                )
-            )
-    if not columns["id"]:
+            if key in _STRING_COLUMNS:
+                strings[key].add(values, n)
+            else:
+                columns[key].append(values)
+        n_blocks += 1
+    if not n_blocks:
         raise ValueError(f"none of the definitions can be computed on {cohort.name!r}: {skipped}")
-    del traj  # release the per-row arrays before the (large) output is assembled
-    out = pd.DataFrame(index=pd.RangeIndex(sum(len(a) for a in columns["id"])))
+    del traj, parts  # release the per-row arrays before the (large) output is assembled
+    out = pd.DataFrame(index=pd.RangeIndex(n * n_blocks))
     for key in OUTCOME_COLUMNS:  # one column at a time, freeing its pieces: bounded peak memory
-        values = np.concatenate(columns.pop(key))
-        if key == "status":  # small integer codes until here (memory), shared strings after
-            values = _STATUS[values.astype(np.int8)]
-        elif key == "category":
-            values = _CATEGORY_OBJ[values.astype(np.int8)]
-        elif key in (
-            "baseline_time",
-            "post_time",
-            "baseline",
-            "post",
-            "change",
-            "rci",
-            "first_met_time",
-            "met_time",
-        ):
-            values = values.astype(float)
+        if key == "id":
+            values = _id_column(traj_ids, n_blocks, categorical)
+        elif key in _STRING_COLUMNS:
+            values = strings.pop(key).column(n, categorical)
+        else:
+            values = np.concatenate([np.broadcast_to(v, (n,)) for v in columns.pop(key)])
+            if key == "status":
+                values = pd.Categorical.from_codes(values, categories=list(STATUSES))
+                values = values if categorical else _STATUS[values.codes]
+            elif key == "category":
+                values = pd.Categorical.from_codes(values, categories=_CATEGORY_LEVELS)
+                values = values if categorical else _CATEGORY_OBJ[values.codes]
+            else:
+                values = values.astype(float, copy=False)
         out[key] = values
+        del values
     out.attrs["skipped"] = skipped
     out.attrs["missing"] = missing
     out.attrs["details"] = details

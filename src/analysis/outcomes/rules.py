@@ -98,6 +98,14 @@ class RuleResult:
     met_time: np.ndarray | None = None
 
 
+def _frame(pos, time, score, baseline) -> pd.DataFrame:
+    """The rows frame of :meth:`Trajectories.measure` (``pos, time, score, baseline``; a fresh
+    RangeIndex), on the numpy arrays themselves (no copy: they are fresh selections)."""
+    return pd.DataFrame(
+        {"pos": pos, "time": time, "score": score, "baseline": baseline}, copy=False
+    )
+
+
 class Trajectories:
     """Per-measure views of a cohort's scores, computed once and shared by all rules.
 
@@ -198,52 +206,58 @@ class Trajectories:
         """
         if measure in self._cache:
             return self._cache[measure]
-        ids = self.ids
-        n_ids = len(ids)
+        n_ids = len(self.ids)
         sel = np.flatnonzero(self._mcode == self._mindex.get(measure, -1))
         pos, time, score = self._pos[sel], self._time[sel], self._score[sel]
+        del sel
         known = pos >= 0
-        pos, time, score = pos[known], time[known], score[known]
-        order = np.lexsort((time, pos))  # by client, then time
-        pos, time, score = pos[order], time[order], score[order]
+        if not known.all():
+            pos, time, score = pos[known], time[known], score[known]
+        # by client, then time (lexsort is stable: data already in that order, the common case
+        # of exports sorted by client and session, keep it and skip the sort)
+        if (
+            len(pos) > 1
+            and not ((pos[1:] > pos[:-1]) | ((pos[1:] == pos[:-1]) & (time[1:] >= time[:-1]))).all()
+        ):
+            order = np.lexsort((time, pos))
+            pos, time, score = pos[order], time[order], score[order]
+            del order
         first = np.r_[True, pos[1:] != pos[:-1]] if len(pos) else np.zeros(0, bool)
         base = np.full(n_ids, np.nan)
         t0 = np.full(n_ids, np.nan)
         base[pos[first]] = score[first]
         t0[pos[first]] = time[first]
+        del first
         observed = ~np.isnan(score)
-        obs = pd.DataFrame(
-            {
-                "pos": pos[observed],
-                "time": time[observed],
-                "score": score[observed],
-                "baseline": base[pos[observed]],
-            }
-        )
-        after = obs.loc[obs["time"].to_numpy() > t0[obs["pos"].to_numpy()]].reset_index(drop=True)
-        n = np.bincount(obs["pos"].to_numpy(), minlength=n_ids)
-        reason = np.full(len(ids), "", dtype=object)
+        if not observed.all():
+            pos, time, score = pos[observed], time[observed], score[observed]
+        del observed
+        obase = base[pos]
+        # observed rows after baseline (positions into the observed arrays)
+        a_idx = np.flatnonzero(time > t0[pos])
+        ap, at_, asc = pos[a_idx], time[a_idx], score[a_idx]
+        n = np.bincount(pos, minlength=n_ids)
+        reason = np.full(n_ids, "", dtype=object)
         post = np.full(n_ids, np.nan)
         ptime = np.full(n_ids, np.nan)
         fail = np.zeros(n_ids, bool)
         if self.post_rule == "last":
-            ap = after["pos"].to_numpy()
             last = np.r_[ap[1:] != ap[:-1], True] if len(ap) else np.zeros(0, bool)
-            post[ap[last]] = after["score"].to_numpy()[last]
-            ptime[ap[last]] = after["time"].to_numpy()[last]
+            post[ap[last]] = asc[last]
+            ptime[ap[last]] = at_[last]
             no_post = "no score after baseline"
         else:
             pt = float(self.post_rule)
             if self.missing == "locf":  # the last observation at or before the post time
-                upto = obs.loc[obs["time"].to_numpy() <= pt]
-                up = upto["pos"].to_numpy()
+                up_ = time <= pt
+                up, ut, us = pos[up_], time[up_], score[up_]
                 last = np.r_[up[1:] != up[:-1], True] if len(up) else np.zeros(0, bool)
-                post[up[last]] = upto["score"].to_numpy()[last]
-                ptime[up[last]] = upto["time"].to_numpy()[last]
+                post[up[last]] = us[last]
+                ptime[up[last]] = ut[last]
             else:
-                at = after.loc[after["time"].to_numpy() == pt]
-                post[at["pos"].to_numpy()] = at["score"].to_numpy()
-                ptime[at["pos"].to_numpy()] = pt
+                at = at_ == pt
+                post[ap[at]] = asc[at]
+                ptime[ap[at]] = pt
             no_post = f"no score at time {pt:g}"
         has_base = ~np.isnan(base)
         horizon = np.inf if self.post_rule == "last" else float(self.post_rule)
@@ -260,10 +274,9 @@ class Trajectories:
             post[carry] = base[carry]
             # the baseline is carried to the client's last observation after baseline (up to
             # the post time), so that follow-up still ends where observation ended
-            seen = after.loc[after["time"].to_numpy() <= horizon]
+            seen = at_ <= horizon
             last_seen = np.full(n_ids, np.nan)
-            g = seen.groupby("pos")["time"].max()
-            last_seen[g.index.to_numpy()] = g.to_numpy()
+            np.fmax.at(last_seen, ap[seen], at_[seen])
             ptime[carry] = np.where(np.isnan(last_seen), t0, last_seen)[carry]
         reason[np.isnan(post)] = no_post
         reason[~has_base] = "no baseline score"
@@ -273,8 +286,11 @@ class Trajectories:
             reason[nc] = np.char.add("not a completer (end reason: ", er[nc].astype(str)) + ")"
         # assessments after baseline up to the client's own post time: the trajectory on which
         # first_met and met_time are read (so that both end where the status is judged)
-        ap = after["pos"].to_numpy()
-        after = after.loc[after["time"].to_numpy() <= ptime[ap]].reset_index(drop=True)
+        keep = np.flatnonzero(at_ <= ptime[ap])
+        a_idx = a_idx[keep]
+        del keep, ap, at_, asc
+        obs = _frame(pos, time, score, obase)
+        after = _frame(pos[a_idx], time[a_idx], score[a_idx], obase[a_idx])
         out = {
             "baseline": base,
             "post": post,
@@ -290,14 +306,25 @@ class Trajectories:
         return out
 
 
+def _group_min(pos: np.ndarray, values: np.ndarray, n_ids: int) -> np.ndarray:
+    """Smallest non-NaN value per client position (NaN where none), as ``groupby(pos).min()``
+    placed on ``n_ids`` clients, without a sort (``np.fmin.at`` skips NaN as pandas does)."""
+    out = np.full(n_ids, np.nan)
+    np.fmin.at(out, pos, values)
+    return out
+
+
+def _group_max(pos: np.ndarray, values: np.ndarray, n_ids: int) -> np.ndarray:
+    """Largest non-NaN value per client position (NaN where none), as ``groupby(pos).max()``."""
+    out = np.full(n_ids, np.nan)
+    np.fmax.at(out, pos, values)
+    return out
+
+
 def _first(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
     """Earliest ``time`` per client among rows where ``flag`` holds (NaN if never)."""
-    out = np.full(n_ids, np.nan)
-    hit = rows.loc[np.asarray(flag, bool)]
-    if len(hit):
-        g = hit.groupby("pos")["time"].min()
-        out[g.index.to_numpy()] = g.to_numpy()
-    return out
+    flag = np.asarray(flag, bool)
+    return _group_min(rows["pos"].to_numpy()[flag], rows["time"].to_numpy(float)[flag], n_ids)
 
 
 def _since(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
@@ -305,18 +332,14 @@ def _since(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
     which the criterion held at every later assessment of ``rows`` (NaN when it does not hold at
     the client's last one). ``rows`` are one client's assessments up to the post time."""
     flag = np.asarray(flag, bool)
-    out = np.full(n_ids, np.nan)
     if not len(rows):
-        return out
+        return np.full(n_ids, np.nan)
     pos = rows["pos"].to_numpy()
     time = rows["time"].to_numpy(float)
-    miss = pd.Series(np.where(flag, -np.inf, time)).groupby(pos).max()  # last time not held
-    last_off = miss.reindex(pos).to_numpy()
+    # last time not held (-inf where the criterion held at every assessment)
+    last_off = _group_max(pos, np.where(flag, -np.inf, time), n_ids)[pos]
     ok = flag & (time > last_off)
-    if ok.any():
-        g = pd.Series(time[ok]).groupby(pos[ok]).min()
-        out[g.index.to_numpy()] = g.to_numpy()
-    return out
+    return _group_min(pos[ok], time[ok], n_ids)
 
 
 def _held(rows: pd.DataFrame, flag, n_ids: int) -> tuple[np.ndarray, np.ndarray]:

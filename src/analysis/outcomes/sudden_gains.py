@@ -189,32 +189,57 @@ def _criteria(
     crit3_critical_value: float,
     better_is: str,
     loss_crit2: str,
+    keep: tuple[str, ...] | None = None,
 ) -> dict[str, np.ndarray]:
     """Criteria for every tested interval: arrays n_clients x n_intervals (NaN = missing).
 
     Interval ``k`` (0-based) has its pregain session at grid position ``k + 1`` and postgain at
-    ``k + 2``; ``k`` runs over ``0 .. n_sessions - 4`` as R's loop does.
+    ``k + 2``; ``k`` runs over ``0 .. n_sessions - 4`` as R's loop does. ``keep`` names the
+    arrays to return (default all; the outcome rule keeps what it reads: memory at 10^6 clients).
     """
     n_c, n_s = x.shape
     n_int = max(n_s - 3, 0)
     s = 1.0 if better_is == "lower" else -1.0
     y = s * x  # lower is better on this scale
-    out = {
-        k: np.full((n_c, n_int), np.nan)
-        for k in (
-            "crit1",
-            "crit2",
-            "crit3",
-            "mean_pre",
-            "mean_post",
-            "sd_pre",
-            "sd_post",
-            "n_pre",
-            "n_post",
-            "critical_value",
-            "crit123",
-        )
-    }
+    names = (
+        "crit1",
+        "crit2",
+        "crit3",
+        "mean_pre",
+        "mean_post",
+        "sd_pre",
+        "sd_post",
+        "n_pre",
+        "n_post",
+        "critical_value",
+        "crit123",
+    )
+    out = {k: np.full((n_c, n_int), np.nan) for k in (names if keep is None else keep)}
+
+    def put(key: str, k: int, values) -> None:
+        if key in out:  # columns not kept are not stored
+            out[key][:, k] = values
+
+    applied = [
+        c
+        for c, on in (("crit1", cutoff is not None), ("crit2", pct is not None), ("crit3", crit3))
+        if on
+    ]
+    prod = np.ones((n_c, n_int))  # NaN if any applied criterion is missing, as R's product
+    # the window statistics of a column range, once: interval k's post window (k+2 .. k+4) is
+    # interval k+3's pre window
+    stats_of: dict[tuple[int, int], tuple] = {}
+
+    def window(lo: int, hi: int) -> tuple:
+        if (lo, hi) not in stats_of:
+            w = y[:, lo:hi]
+            stats_of[(lo, hi)] = (
+                np.sum(~np.isnan(w), axis=1).astype(float),
+                np.nanmean(w, axis=1),
+                np.nanstd(w, axis=1, ddof=1),
+            )
+        return stats_of[(lo, hi)]
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # nanmean of all-NaN windows
         for k in range(n_int):
@@ -222,9 +247,10 @@ def _criteria(
             pre, post = y[:, p], y[:, q]
             drop = pre - post  # improvement (gains) on the lower-is-better scale
             both = ~np.isnan(pre) & ~np.isnan(post)
+            crits = {}
             if cutoff is not None:
                 c1 = drop >= cutoff if kind == "sg" else drop <= cutoff
-                out["crit1"][:, k] = np.where(both, c1, np.nan)
+                crits["crit1"] = np.where(both, c1, np.nan)
             if pct is not None:
                 base = x[:, p]  # percentage of the pregain score as recorded
                 if kind == "sg":
@@ -233,35 +259,32 @@ def _criteria(
                     c2 = drop <= pct * base  # R identify_sl, see module notes
                 else:
                     c2 = -drop >= pct * base
-                out["crit2"][:, k] = np.where(both, c2, np.nan)
-            wpre = y[:, max(0, p - 2) : p + 1]
-            wpost = y[:, q : min(n_s, q + 3)]
-            n1 = np.sum(~np.isnan(wpre), axis=1).astype(float)
-            n2 = np.sum(~np.isnan(wpost), axis=1).astype(float)
-            m1, m2 = np.nanmean(wpre, axis=1), np.nanmean(wpost, axis=1)
-            sd1, sd2 = np.nanstd(wpre, axis=1, ddof=1), np.nanstd(wpost, axis=1, ddof=1)
-            out["mean_pre"][:, k], out["mean_post"][:, k] = s * m1, s * m2
-            out["sd_pre"][:, k], out["sd_post"][:, k] = sd1, sd2
-            out["n_pre"][:, k], out["n_post"][:, k] = n1, n2
+                crits["crit2"] = np.where(both, c2, np.nan)
+            n1, m1, sd1 = window(max(0, p - 2), p + 1)
+            n2, m2, sd2 = window(q, min(n_s, q + 3))
+            stats_of.pop((max(0, p - 2), p + 1), None)  # a pre window is never used again
+            put("mean_pre", k, s * m1)
+            put("mean_post", k, s * m2)
+            put("sd_pre", k, sd1)
+            put("sd_post", k, sd2)
+            put("n_pre", k, n1)
+            put("n_post", k, n2)
             if crit3:
                 ok = (n1 >= 2) & (n2 >= 2)
                 df = np.where(ok, n1 + n2 - 2, np.nan)
-                if crit3_adjust:
-                    crit = np.abs(stats.t.ppf(crit3_alpha / 2, df))
+                if crit3_adjust:  # df is a small integer: one t quantile per value
+                    dfi = np.where(ok, df, 0).astype(int)
+                    tab = np.abs(stats.t.ppf(crit3_alpha / 2, np.arange(dfi.max(initial=0) + 1)))
+                    crit = np.where(ok, tab[dfi], np.nan)
                 else:
                     crit = np.where(ok, crit3_critical_value, np.nan)
                 sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
                 diff = m1 - m2 if kind == "sg" else m2 - m1
-                out["crit3"][:, k] = np.where(ok, diff > crit * sp, np.nan)
-                out["critical_value"][:, k] = crit
-    applied = [
-        c
-        for c, on in (("crit1", cutoff is not None), ("crit2", pct is not None), ("crit3", crit3))
-        if on
-    ]
-    prod = np.ones((n_c, n_int))
-    for c in applied:
-        prod = prod * out[c]  # NaN if any applied criterion is missing, as R's product
+                crits["crit3"] = np.where(ok, diff > crit * sp, np.nan)
+                put("critical_value", k, crit)
+            for c in applied:
+                put(c, k, crits[c])
+                prod[:, k] = prod[:, k] * crits[c]
     out["crit123"] = prod
     return out
 
@@ -479,7 +502,10 @@ def _bysg(
     tx_end,
     reversal_window,
     loss_crit2,
+    _pre=None,
 ) -> pd.DataFrame:
+    """Gains (losses) one row each; ``_pre`` = ``(ids, grid, x, criteria)`` already computed by
+    :func:`_wide` and :func:`_criteria` with these options (the outcome rule's, to do it once)."""
     if reversal_window not in ("r_package", "after_gain"):
         raise ValueError(
             f"reversal_window must be 'r_package' or 'after_gain', got {reversal_window!r}"
@@ -487,19 +513,22 @@ def _bysg(
     if loss_crit2 not in ("r_package", "mirror"):
         raise ValueError(f"loss_crit2 must be 'r_package' or 'mirror', got {loss_crit2!r}")
     _check_options(cutoff, pct, crit3, kind, better_is, crit3_alpha)
-    ids, grid, x = _wide(data, id, time, score, sessions)
-    cr = _criteria(
-        x,
-        kind=kind,
-        cutoff=cutoff,
-        pct=pct,
-        crit3=crit3,
-        crit3_alpha=crit3_alpha,
-        crit3_adjust=crit3_adjust,
-        crit3_critical_value=crit3_critical_value,
-        better_is=better_is,
-        loss_crit2=loss_crit2,
-    )
+    if _pre is not None:
+        ids, grid, x, cr = _pre
+    else:
+        ids, grid, x = _wide(data, id, time, score, sessions)
+        cr = _criteria(
+            x,
+            kind=kind,
+            cutoff=cutoff,
+            pct=pct,
+            crit3=crit3,
+            crit3_alpha=crit3_alpha,
+            crit3_adjust=crit3_adjust,
+            crit3_critical_value=crit3_critical_value,
+            better_is=better_is,
+            loss_crit2=loss_crit2,
+        )
     s = 1.0 if better_is == "lower" else -1.0
     hit = np.nan_to_num(cr["crit123"], nan=0.0) == 1
     freq = hit.sum(axis=1)
@@ -1181,12 +1210,24 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     n_gains = np.zeros(n_ids, int)
     n_rev = np.zeros(n_ids, int)
     evaluable = np.zeros(n_ids, bool)
-    iv = sudden_gain_intervals(long, "pos", "time", "score", **opts)
-    ok = iv.groupby("pos")["crit123"].count()
-    evaluable[ok.index[ok.to_numpy() > 0].to_numpy(int)] = True
-    g = sudden_gains(
-        long, "pos", "time", "score", **opts,
-        reversal_window=d.get("reversal_window", "after_gain"),
+    # the session grid and the three criteria once, for both the evaluable clients (any
+    # interval with every criterion computable, as sudden_gain_intervals' crit123) and the gains
+    # (sudden_gains with the same options)
+    _check_options(opts["cutoff"], opts["pct"], opts["crit3"], "sg", ins.better_is,
+                   opts["crit3_alpha"])  # fmt: skip
+    ids, grid, x = _wide(long, "pos", "time", "score", None)
+    cr = _criteria(
+        x, kind="sg", cutoff=opts["cutoff"], pct=opts["pct"], crit3=opts["crit3"],
+        crit3_alpha=opts["crit3_alpha"], crit3_adjust=True, crit3_critical_value=2.776,
+        better_is=ins.better_is, loss_crit2="r_package",
+        keep=("mean_pre", "mean_post", "n_pre", "n_post", "critical_value", "crit123"),
+    )  # fmt: skip
+    evaluable[ids.to_numpy(int)[(~np.isnan(cr["crit123"])).any(axis=1)]] = True
+    g = _bysg(
+        long, "pos", "time", "score", kind="sg", **opts, crit3_adjust=True,
+        crit3_critical_value=2.776, sessions=None, tx_start=None, tx_end=None,
+        reversal_window=d.get("reversal_window", "after_gain"), loss_crit2="r_package",
+        _pre=(ids, grid, x, cr),
     )  # fmt: skip
     if len(g):
         p = g["pos"].to_numpy(int)

@@ -27,13 +27,29 @@ Sources
   Nordholt E., Spicer K. & de Wolf P.-P. (2012) *Statistical Disclosure Control*. Wiley, ch. 4
   (tabular data: primary and secondary suppression, audit).
 - NHS Digital (2018) *Disclosure control methodology for Hospital Episode Statistics (HES) and
-  Emergency Care Data Set (ECDS)*: secondary suppression "checking that other values within the
-  data cannot be used to recalculate the original small numbers".
+  Emergency Care Data Set (ECDS)* (digital.nhs.uk, "change to disclosure control methodology for
+  HES and ECDS from September 2018"): the earlier rule replaced values 1-5 by "*" and applied
+  secondary suppression, "checking that other values within the data cannot be used to
+  recalculate the original small numbers"; NHS England (formerly NHS Digital) applies the same
+  rules to its other secondary-care datasets (e.g. SRHAD from 2019-20).
+- Office for National Statistics (2006) *Disclosure Control of Health Statistics* (guidance of the
+  National Statistician for health statistics published for England) and ONS *Policy on
+  protecting confidentiality in tables of birth and death statistics* (ons.gov.uk, disclosure
+  control methodology): small cells and the cells from which they can be derived are protected in
+  tables, charts and individual figures alike; ONS research-output checking commonly uses a
+  threshold of 10.
+
+Run-wide use. :func:`run_plan` builds one plan per run over every count its reports show; the
+first notebook of the run (01) writes it beside the reports (:data:`PLAN_FILE`, hidden values
+blanked) and the others read it (:func:`read_plan`), so a count is shown or hidden identically in
+every report and CSV of the run. A notebook run on its own recomputes the outcome part of the plan
+from the same inputs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,7 +62,16 @@ __all__ = [
     "headline_cells",
     "shown_count",
     "any_suppressed",
+    "method_cells",
+    "run_plan",
+    "PLAN_FILE",
+    "write_plan",
+    "read_plan",
+    "no_plan",
 ]
+
+#: The run's plan, written by the first notebook beside the reports and read by the others.
+PLAN_FILE = "disclosure_plan.csv"
 
 #: Smallest count shown by default (counts 1-4 appear as "<5").
 SMALL_COUNT = 5
@@ -74,6 +99,22 @@ def _in_span(basis: np.ndarray, target: np.ndarray) -> tuple[bool, np.ndarray]:
     coef, *_ = np.linalg.lstsq(basis.T, target, rcond=None)
     resid = basis.T @ coef - target
     return bool(np.abs(resid).max() < 1e-6), coef
+
+
+def _exposed(shown: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """For each target column (atoms x m), whether it lies in the span of ``shown`` (atoms x k).
+
+    One SVD of the shown columns, then every target's residual at once."""
+    if targets.shape[1] == 0:
+        return np.zeros(0, dtype=bool)
+    zero = ~targets.any(axis=0)
+    if shown.shape[1] == 0:
+        return zero
+    u, sv, _ = np.linalg.svd(shown, full_matrices=False)
+    rank = int((sv > sv.max() * 1e-10).sum()) if sv.size and sv.max() > 0 else 0
+    q = u[:, :rank]
+    resid = targets - q @ (q.T @ targets)
+    return (np.abs(resid).max(axis=0) < 1e-6) | zero
 
 
 def recoverable(membership: pd.DataFrame, suppressed: Iterable[str]) -> list[str]:
@@ -115,12 +156,9 @@ def recoverable(membership: pd.DataFrame, suppressed: Iterable[str]) -> list[str
         raise ValueError(f"suppressed counts {unknown} are not columns of the membership table")
     p, _ = _atoms(membership)
     shown = np.array([c not in hidden for c in membership.columns])
-    basis = p[:, shown].T
-    out = []
-    for j, name in enumerate(membership.columns):
-        if name in hidden and _in_span(basis, p[:, j])[0]:
-            out.append(name)
-    return out
+    idx = [j for j, c in enumerate(membership.columns) if c in hidden]
+    flags = _exposed(p[:, shown], p[:, idx])
+    return [membership.columns[j] for j, f in zip(idx, flags, strict=True) if f]
 
 
 def suppression_plan(
@@ -185,26 +223,35 @@ def suppression_plan(
     hidden = primary.copy()
     reason = np.where(primary, f"primary: fewer than {threshold}", "").astype(object)
     protected = np.array([n in set(protect) for n in names])
+    sizes = np.array([n == "N" or n.startswith("N | ") for n in names])  # cohort and group sizes
     while True:
-        p = patterns
         idx_shown = np.flatnonzero(~hidden)
-        basis = p[:, idx_shown].T
-        exposed = None
-        for j in np.flatnonzero(hidden):
-            if counts[j] == 0:
-                continue
-            ok, coef = _in_span(basis, p[:, j])
-            if ok:
-                exposed = (j, coef)
-                break
-        if exposed is None:
+        idx_hidden = [j for j in np.flatnonzero(hidden) if counts[j] > 0]
+        if not idx_hidden:
             break
-        j, coef = exposed
+        exposed_all = _exposed(patterns[:, idx_shown], patterns[:, idx_hidden])
+        if not exposed_all.any():
+            break
+        j = idx_hidden[int(np.flatnonzero(exposed_all)[0])]
+        _, coef = _in_span(patterns[:, idx_shown].T, patterns[:, j])
         involved = idx_shown[np.abs(coef) > _TOL]
-        candidates = [i for i in involved if counts[i] > 0 and not protected[i]]
-        if not candidates:
-            candidates = [i for i in involved if counts[i] > 0] or list(involved)
-        pick = min(candidates, key=lambda i: (counts[i], i))
+        # hide detail before headline counts, and cohort or group sizes last (the report's
+        # banner states them anyway)
+        tiers = [
+            [i for i in involved if counts[i] > 0 and not protected[i]],
+            [i for i in involved if counts[i] > 0 and not sizes[i]],
+            [i for i in involved if counts[i] > 0],
+            list(involved),
+        ]
+        candidates = sorted(next(t for t in tiers if t), key=lambda i: (counts[i], i))
+        # prefer a cell whose hiding alone breaks this subtraction (the minimum-norm solution
+        # also names cells that another shown cell could replace); try the first few
+        pick = candidates[0]
+        for i in candidates[:6]:
+            rest = idx_shown[idx_shown != i]
+            if not _exposed(patterns[:, rest], patterns[:, [j]])[0]:
+                pick = i
+                break
         hidden[pick] = True
         reason[pick] = f"complementary: would reveal {names[j]}"
     return pd.DataFrame(
@@ -296,7 +343,8 @@ def outcome_cells(
     pandas.DataFrame
         Indexed by client id, one boolean column per count, named ``"N"``, ``"N | <level>"``,
         ``"<definition>: <status>"``, ``"<definition>: evaluable"`` (each also ``" | <level>"``),
-        ``"<a> x <b>: <status a>/<status b>"`` for the 2 x 2 cells and
+        ``"<a> x <b>: <status a>/<status b>"`` for the 2 x 2 cells, ``"<a> x <b>: both
+        evaluable"`` for their total and
         ``"<definition>: category <c>"``.
 
     Raises
@@ -336,6 +384,9 @@ def outcome_cells(
         for x in ("met", "not_met"):
             for y in ("met", "not_met"):
                 cols[f"{a} x {b}: {x}/{y}"] = ((sa == x) & (sb == y)).to_numpy()
+        cols[f"{a} x {b}: both evaluable"] = (
+            sa.isin(["met", "not_met"]) & sb.isin(["met", "not_met"])
+        ).to_numpy()
     if categories and "category" in outcomes.columns:
         cat = outcomes.dropna(subset=["category"])
         for (d, c), sub in cat.groupby(["definition", "category"], observed=True, sort=True):
@@ -363,3 +414,152 @@ def headline_cells(membership: pd.DataFrame) -> list[str]:
         or c.startswith("N | ")
         or (" | " not in c and " x " not in c and ": category " not in c)
     ]
+
+
+def method_cells(methods: pd.DataFrame) -> pd.DataFrame:
+    """Membership of the counts of the reliable-change methods comparison (notebook 01).
+
+    Parameters
+    ----------
+    methods : pandas.DataFrame
+        :func:`analysis.outcomes.engine.compare_methods` output: one row per client x method with
+        ``id``, ``method``, ``category`` and ``evaluable``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by client id, boolean columns ``"method <m>: category <c>"`` and
+        ``"method <m>: evaluable"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": [1, 2], "method": ["JT", "JT"], "category": ["improved", None],
+    ...                   "evaluable": [True, False]})
+    >>> list(method_cells(m).columns)
+    ['method JT: evaluable', 'method JT: category improved']
+    """
+    ids = pd.Index(pd.unique(methods["id"]), name="id")
+    cols: dict[str, np.ndarray] = {}
+    for m, sub in methods.groupby("method", sort=False):
+        cols[f"method {m}: evaluable"] = ids.isin(sub.loc[sub["evaluable"].astype(bool), "id"])
+        cat = sub.dropna(subset=["category"])
+        for c, part in cat.groupby("category", sort=True, observed=True):
+            cols[f"method {m}: category {c}"] = ids.isin(part["id"])
+    return pd.DataFrame(cols, index=ids)
+
+
+def run_plan(
+    outcomes: pd.DataFrame,
+    group: pd.Series | None = None,
+    pairs: Iterable[tuple[str, str]] = (),
+    extra: pd.DataFrame | None = None,
+    threshold: int = SMALL_COUNT,
+    suppress: bool = True,
+) -> pd.DataFrame:
+    """The one disclosure plan of a run: every count its reports and CSVs show, audited together.
+
+    Every notebook of a run shows counts about the same clients (prevalence overall and by group,
+    2 x 2 agreement cells, category counts). Computing one plan over all of them, with the
+    headline counts protected, makes a count shown or hidden identically everywhere, and no hidden
+    count can be worked out from counts shown in any table of the run (the linear audit of
+    :func:`recoverable`).
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        The engine's outcomes table for every definition scored on the run (``id``,
+        ``definition``, ``status``, ``category``).
+    group : pandas.Series, optional
+        Group (e.g. arm) per client, indexed by client id.
+    pairs : iterable of (str, str)
+        Definition pairs whose 2 x 2 tables any report shows.
+    extra : pandas.DataFrame, optional
+        Further boolean membership columns indexed by client id (e.g. :func:`method_cells`).
+        Clients absent from it are members of none of its counts.
+    threshold : int
+        Smallest count shown (counts 1 to ``threshold - 1`` are hidden).
+    suppress : bool
+        False (simulated data, or the user turned suppression off): every count shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`suppression_plan`: ``cell``, ``count``, ``suppressed``, ``reason``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = pd.DataFrame({"id": range(12), "definition": "a",
+    ...                     "status": ["met"] * 3 + ["not_met"] * 9})
+    >>> plan = run_plan(out)
+    >>> plan.loc[plan["suppressed"], "cell"].tolist()
+    ['a: met', 'a: not_met']
+    """
+    m = outcome_cells(outcomes, group=group, pairs=pairs)
+    if extra is not None and not extra.empty:
+        add = extra.reindex(m.index.union(extra.index)).fillna(False).astype(bool)
+        m = m.reindex(add.index).fillna(False).astype(bool).join(add, rsuffix=" (extra)")
+    if not suppress:
+        counts = m.sum(axis=0).astype(int)
+        return pd.DataFrame(
+            {"cell": m.columns, "count": counts.to_numpy(), "suppressed": False, "reason": ""}
+        )
+    return suppression_plan(m, threshold=threshold, protect=headline_cells(m))
+
+
+def no_plan() -> pd.DataFrame:
+    """An empty plan (nothing known, nothing hidden): display helpers then apply primary
+    suppression only.
+
+    Examples
+    --------
+    >>> no_plan().empty
+    True
+    """
+    return pd.DataFrame({"cell": [], "count": [], "suppressed": [], "reason": []})
+
+
+def write_plan(plan: pd.DataFrame, folder: str | Path, threshold: int = SMALL_COUNT) -> Path:
+    """Write the run's plan beside its reports, with hidden counts blanked.
+
+    The file holds, per count, what every report shows (``shown``: the number, "<5" or
+    "suppressed") and why; never a hidden value.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["a", "b"], "count": [3, 40], "suppressed": [True, False],
+    ...                      "reason": ["primary: fewer than 5", ""]})
+    >>> p = write_plan(plan, tempfile.mkdtemp())
+    >>> read_plan(p.parent)["count"].tolist()
+    [nan, 40.0]
+    """
+    out = pd.DataFrame(
+        {
+            "cell": plan["cell"],
+            "shown": [shown_count(plan, c, threshold) for c in plan["cell"]],
+            "suppressed": plan["suppressed"].astype(bool),
+            "reason": plan["reason"],
+        }
+    )
+    path = Path(folder) / PLAN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False)
+    return path
+
+
+def read_plan(folder: str | Path) -> pd.DataFrame | None:
+    """The run's plan written by :func:`write_plan` (hidden counts NaN), or None when absent."""
+    path = Path(folder) / PLAN_FILE
+    if not path.exists():
+        return None
+    t = pd.read_csv(path, dtype={"cell": str, "shown": str, "reason": str}, keep_default_na=False)
+    return pd.DataFrame(
+        {
+            "cell": t["cell"],
+            "count": pd.to_numeric(t["shown"], errors="coerce"),
+            "suppressed": t["suppressed"].astype(str).str.lower().eq("true"),
+            "reason": t["reason"],
+        }
+    )

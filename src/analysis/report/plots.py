@@ -53,6 +53,9 @@ def jacobson_plot(
     measure_label: str = "score",
     ax: Axes | None = None,
     title: str | None = None,
+    aggregate: bool = False,
+    threshold: int = 5,
+    counts: dict | None = None,
 ) -> Axes:
     """Jacobson plot: post against pre, band of no reliable change, cutoff, coloured by category.
 
@@ -69,6 +72,18 @@ def jacobson_plot(
         Axis labels: "<measure_label> at pre (<units>)".
     ax : matplotlib Axes, optional
     title : str, optional
+    aggregate : bool
+        Real data (disclosure control on): no client's own pre and post score is drawn. The
+        clients are binned (hexagons of the pre x post plane; a hexagon holding fewer than
+        ``threshold`` clients is left blank) and the category counts are given in the legend
+        instead of coloured points (NHS England / ONS small-number practice: a chart shows no
+        more than a table may; :mod:`analysis.report.disclosure`). False (simulated data): one
+        point per client, coloured by category.
+    threshold : int
+        Smallest number of clients a hexagon or a category count shows (default 5).
+    counts : dict, optional
+        Category -> count as shown in the run's tables (e.g. "<5", "suppressed"); default the
+        counts with 1 to ``threshold - 1`` shown as "<threshold".
 
     Returns
     -------
@@ -107,7 +122,28 @@ def jacobson_plot(
         ax.axvline(c, color="black", ls="--", lw=1)
         ax.axhline(c, color="black", ls="--", lw=1, label=f"clinical cutoff ({c:.1f})")
     palette = {k: v for k, v in CATEGORY_COLOURS.items() if k in set(ev[hue].dropna())}
-    sns.scatterplot(data=ev, x="pre", y="post", hue=hue, palette=palette, ax=ax, s=30, alpha=0.8)
+    if aggregate:
+        hb = ax.hexbin(
+            ev["pre"],
+            ev["post"],
+            gridsize=12,
+            mincnt=threshold,
+            cmap="Blues",
+            extent=(*lims, *lims),
+            linewidths=0.2,
+        )
+        ax.figure.colorbar(hb, ax=ax, shrink=0.7, label="clients per hexagon")
+        tally = ev[hue].value_counts()
+        for cat in palette:
+            n = int(tally.get(cat, 0))
+            shown = (counts or {}).get(cat)
+            if shown is None:
+                shown = f"<{threshold}" if 1 <= n < threshold else str(n)
+            ax.plot([], [], ls="", marker="s", color=palette[cat], label=f"{cat}: {shown}")
+    else:
+        sns.scatterplot(
+            data=ev, x="pre", y="post", hue=hue, palette=palette, ax=ax, s=30, alpha=0.8
+        )
     ax.set_xlim(lims)
     ax.set_ylim(lims)
     ax.set_aspect("equal")
@@ -115,11 +151,17 @@ def jacobson_plot(
     ax.set_ylabel(f"{measure_label} at post ({units})")
     ax.set_title(title or f"Jacobson plot: {measure_label}, pre vs post ({method})")
     ax.legend(loc="best", fontsize="small")
+    what = (
+        f"Binned density (hexagons of at least {threshold} clients) of {measure_label} at post "
+        "against pre, no individual client shown, with the clients per category in the legend"
+        if aggregate
+        else f"Scatter of {len(ev)} clients' {measure_label} at post against pre"
+    )
     set_alt_text(
         ax,
-        f"Scatter of {len(ev)} clients' {measure_label} at post against pre, with the diagonal of "
-        "no change, a grey band of no reliable change and the clinical cutoff as dashed lines; "
-        "points coloured by outcome category.",
+        f"{what}, with the diagonal of no change, a grey band of no reliable change and the "
+        "clinical cutoff as dashed lines"
+        + ("." if aggregate else "; points coloured by outcome category."),
     )
     return ax
 
@@ -155,6 +197,18 @@ def trajectory_plot(
         Axis labels: "<measure_label> (<units>)" against "<time_label>".
     ax : matplotlib Axes, optional
     title : str, optional
+    aggregate : bool
+        Real data (disclosure control on): no client's own pre and post score is drawn. The
+        clients are binned (hexagons of the pre x post plane; a hexagon holding fewer than
+        ``threshold`` clients is left blank) and the category counts are given in the legend
+        instead of coloured points (NHS England / ONS small-number practice: a chart shows no
+        more than a table may; :mod:`analysis.report.disclosure`). False (simulated data): one
+        point per client, coloured by category.
+    threshold : int
+        Smallest number of clients a hexagon or a category count shows (default 5).
+    counts : dict, optional
+        Category -> count as shown in the run's tables (e.g. "<5", "suppressed"); default the
+        counts with 1 to ``threshold - 1`` shown as "<threshold".
 
     Returns
     -------

@@ -23,6 +23,7 @@ __all__ = [
     "SMALL_COUNT",
     "suppress_small_counts",
     "format_prevalence",
+    "prevalence_csv",
     "table_html",
     "show_table",
     "figure_html",
@@ -32,6 +33,8 @@ __all__ = [
     "methods_html",
     "show_methods",
     "write_csv",
+    "write_identifiable_csv",
+    "IDENTIFIABLE_NOTE",
     "output_folder",
     "provenance_html",
     "INTERACTIVE_FOLDER",
@@ -104,7 +107,7 @@ def suppress_small_counts(
     return out
 
 
-def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+def format_prevalence(prev: pd.DataFrame, suppress: bool = True, label=None) -> pd.DataFrame:
     """Prevalence table for display: percentages with 95 % Wilson CI, small counts suppressed.
 
     Parameters
@@ -114,6 +117,9 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame
     suppress : bool
         Apply :func:`suppress_small_counts` (default True; always on for non-simulated data in the
         pipeline unless configured otherwise).
+    label : callable, optional
+        Definition name -> label shown (default: the name with underscores as spaces, e.g. the
+        definitions file's ``label`` through :func:`analysis.report.text.labeller`).
 
     Returns
     -------
@@ -146,7 +152,9 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame
     out = pd.DataFrame(
         {
             **{k: prev[k] for k in keys},
-            "definition": prev["definition"],
+            "definition": [
+                (label or (lambda d: str(d).replace("_", " ")))(d) for d in prev["definition"]
+            ],
             "met": prev["n_met"],
             "evaluable": prev["n_evaluable"],
             "not evaluable": prev["n_not_evaluable"],
@@ -163,6 +171,33 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame
             derived_from=["met", "evaluable"],
         )
     return out
+
+
+def prevalence_csv(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+    """The prevalence table as written beside a report: the same cells hidden as in the report.
+
+    With ``suppress``, counts from 1 to 4 read "<5" and the proportion and its interval read
+    "suppressed" wherever the report's percentage is (met or not met small), so a CSV never
+    gives back what its report hides.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prev = pd.DataFrame({"definition": ["a"], "n_met": [2], "n_evaluable": [52],
+    ...                      "n_not_evaluable": [0], "proportion": [2 / 52], "ci_low": [0.01],
+    ...                      "ci_high": [0.13]})
+    >>> prevalence_csv(prev).iloc[0].tolist()
+    ['a', '<5', 52, 0, 'suppressed', 'suppressed', 'suppressed']
+    """
+    if not suppress:
+        return prev
+    return suppress_small_counts(
+        prev,
+        ["n_met", "n_evaluable", "n_not_evaluable"],
+        ["proportion", "ci_low", "ci_high"],
+        ("n_met", "n_evaluable"),
+        derived_from=["n_met", "n_evaluable"],
+    )
 
 
 def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> str:
@@ -200,7 +235,9 @@ def figure_html(obj, alt: str | None = None, dpi: int = 110) -> str:
     fig = obj.figure if hasattr(obj, "figure") and not isinstance(obj, plt.Figure) else obj
     text = alt or getattr(fig, "alt_text", None)
     if not text:
-        raise ValueError("a report figure needs alt text (pass alt= or use analysis.report.plots helpers)")
+        raise ValueError(
+            "a report figure needs alt text (pass alt= or use analysis.report.plots helpers)"
+        )
     titled = bool(fig.get_suptitle()) or any(
         ax.get_title() or ax.get_title("left") for ax in fig.axes
     )
@@ -227,8 +264,10 @@ def _plain(value) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return value if value else "(empty)"
+    if isinstance(value, str):  # an identifier-like value ("last_available") in words
+        return (value.replace("_", " ") if re.fullmatch(r"[a-z0-9_]+", value) else value) or (
+            "(empty)"
+        )
     if isinstance(value, (list, tuple)):
         return ", ".join(_plain(v) for v in value) if value else "(empty)"
     if isinstance(value, dict):
@@ -258,7 +297,10 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
             f"{html.escape(str(seed))}, calibrated to published figures.</p>"
         )
     params = pd.DataFrame(
-        {"parameter": list(parameters), "value": [_plain(v) for v in parameters.values()]}
+        {
+            "parameter": [str(k).replace("_", " ") for k in parameters],
+            "value": [_plain(v) for v in parameters.values()],
+        }
     )
     account = cohort.meta.get("input_account")
     if account:
@@ -288,6 +330,16 @@ def show_banner(cohort: Cohort, parameters: dict, summary: str = "") -> None:
     _display(banner_html(cohort, parameters, summary))
 
 
+_SNAKE = re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b")
+
+
+def _words(value):
+    """Snake_case identifiers inside a display string as words; other values unchanged."""
+    if not isinstance(value, str):
+        return value
+    return _SNAKE.sub(lambda m: m.group(1).replace("_", " "), value)
+
+
 def methods_html(sources: pd.DataFrame, text: str = "") -> str:
     """The closing block of a report: every threshold with its source, then the methods text.
 
@@ -315,9 +367,12 @@ def methods_html(sources: pd.DataFrame, text: str = "") -> str:
     if len(empty):
         raise ValueError(f"methods rows without a source: {empty.tolist()}")
     paras = "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+    shown = sources[["item", "value", "source"]].copy()
+    for c in ("item", "value", "source"):  # identifiers (definition, parameter names) in words
+        shown[c] = [_words(v) for v in shown[c]]
     return (
         '<section class="analysis-methods"><h2>Methods</h2>'
-        + table_html(sources[["item", "value", "source"]], "Thresholds and their sources")
+        + table_html(shown, "Thresholds and their sources")
         + paras
         + "</section>"
     )
@@ -390,10 +445,53 @@ def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
     return write_table_csv(df, output_folder(folder) / name, float_format="%.6g", sort_by=[])
 
 
+#: The first lines of the README written beside every client-level file.
+IDENTIFIABLE_NOTE = (
+    "IDENTIFIABLE: {name} holds one row per client (client identifier, scores, dates or times, "
+    "outcome). It is personal data: keep it where the source export is kept, never publish or "
+    "e-mail it, and delete it when the analysis no longer needs it. It was written because the "
+    "run asked for it (parameter client_outcomes); the reports and the other tables of this "
+    "folder hold only counts, with small counts suppressed on real data."
+)
+
+
+def write_identifiable_csv(df: pd.DataFrame, folder: str | Path | None, stem: str) -> Path:
+    """Write a client-level table, marked identifiable in its name and by a README beside it.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per client (or client x definition).
+    folder : str or Path or None
+        As :func:`output_folder`.
+    stem : str
+        Base name, e.g. ``"outcomes"``: the file is ``<stem>-identifiable.csv`` and the note
+        ``<stem>-identifiable.README.txt``.
+
+    Returns
+    -------
+    pathlib.Path
+        The CSV file.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> p = write_identifiable_csv(pd.DataFrame({"id": ["c1"]}), tempfile.mkdtemp(), "outcomes")
+    >>> p.name, p.with_name("outcomes-identifiable.README.txt").read_text()[:12]
+    ('outcomes-identifiable.csv', 'IDENTIFIABLE')
+    """
+    name = f"{stem}-identifiable.csv"
+    path = write_csv(df, folder, name)
+    path.with_name(f"{stem}-identifiable.README.txt").write_text(
+        IDENTIFIABLE_NOTE.format(name=name) + "\n", encoding="utf-8"
+    )
+    return path
+
+
 def provenance_html(provenance: dict) -> str:
     """The provenance footer of one report: run, commit, date, data SHA-256, package versions.
 
-    Every rendered report carries it (:func:`analysis.run.pipeline.render_html`), so a report e-mailed
+    Every rendered report carries it (:func:`analysis.report.html.render_html`), so a report e-mailed
     on its own still says what produced it; ``reports/index.html`` repeats it per run.
 
     Parameters

@@ -117,8 +117,12 @@ SCHEMA: dict[str, Param] = {
         ),
         _P("definitions", str, "definitions YAML file; empty for the package default"),
         # the strategies of analysis.outcomes.rules.MISSING_STRATEGIES
-        _P("missing", str, "missing-data strategy, applied to every definition",
-           choices=("last_available", "locf", "bocf", "completers", "dropout_as_failure")),
+        _P(
+            "missing",
+            str,
+            "missing-data strategy, applied to every definition",
+            choices=("last_available", "locf", "bocf", "completers", "dropout_as_failure"),
+        ),
         _P("compare", list, "definitions compared side by side; empty for the headline ones"),
         _P("m_functional", float, "functional population mean (points)", nullable=True),
         _P(
@@ -131,10 +135,31 @@ SCHEMA: dict[str, Param] = {
         ),
         _P("post", str, '"last" observed score, or a time point written as text, e.g. "8"'),
         _P("group", str, 'client-table column to split prevalence by ("" for none)'),
+        # notebook 05: the specification grid (analysis.compare.multiverse.load_grid)
+        _P(
+            "multiverse",
+            object,
+            "specification grid of the multiverse (notebook 05): a YAML file's path or a mapping "
+            "of the same form; empty for the package default (config/multiverse.yaml)",
+            nullable=True,
+        ),
+        # White, Royston & Wood (2011) Stat Med 30(4):377-399 recommend m >= 20; Rubin needs m >= 2
+        _P(
+            "imputations",
+            int,
+            "imputations m for multiple imputation in the multiverse (null: the grid's option)",
+            nullable=True,
+            minimum=2,
+        ),
         _P(
             "suppress_small_counts",
             bool,
             "show counts 1-4 as <5 and suppress derived percentages (default: on for real data)",
+        ),
+        _P(
+            "client_outcomes",
+            bool,
+            "also write per-client outcomes beside the report (outcomes-identifiable.csv)",
         ),
     ]
 }

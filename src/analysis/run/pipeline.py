@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import html
 import json
 import multiprocessing
 import os
@@ -68,10 +67,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from analysis.registry import paths
+from analysis.report.html import failed_page, render_html
+from analysis.report.index import write_index
 from analysis.run import params as _params
 
 __all__ = [
@@ -83,10 +83,8 @@ __all__ = [
     "notebook_parameters",
     "project_kernel",
     "execute_notebook",
-    "render_html",
     "provenance",
     "run_all",
-    "write_index",
     "main",
 ]
 
@@ -358,6 +356,30 @@ def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
             load_definitions(p, measure=measure)
         except ValueError as exc:
             raise _params.ParameterError(f"{where}.parameters.definitions", str(exc)) from None
+    if params.get("multiverse") not in (None, "") or params.get("imputations") is not None:
+        _check_multiverse(params, where, measure, load_definitions)
+
+
+def _check_multiverse(params, where, measure, load_definitions) -> None:
+    """The multiverse grid (a file or a mapping) is valid and names known definitions."""
+    from analysis.run.workflow import multiverse_grid
+
+    try:
+        grid = multiverse_grid(params.get("multiverse"), params.get("imputations"))
+        names = grid["grid"]["definitions"]
+        if not isinstance(names, str):
+            defs = params.get("definitions") or None
+            if defs and not Path(defs).is_absolute():
+                defs = paths.project_root() / defs
+            known = [d["name"] for d in load_definitions(defs, measure=measure)]
+            unknown = sorted(set(names) - set(known))
+            if unknown:
+                src = params["multiverse"] if isinstance(params["multiverse"], str) else "mapping"
+                raise ValueError(
+                    f"{src}: grid.definitions names unknown definition(s) {unknown}; known: {known}"
+                )
+    except (ValueError, OSError, yaml.YAMLError) as exc:
+        raise _params.ParameterError(f"{where}.parameters.multiverse", str(exc)) from None
 
 
 def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
@@ -426,68 +448,6 @@ def _kernel_manager_class() -> type | None:
     return _IPCKernelManager
 
 
-_BANNER = (
-    '<div class="analysis-failure" role="alert" style="background:#f8d7da;border:3px solid #a00;'
-    'padding:1em;margin:1em 0;font-size:1.2em"><strong>THIS REPORT FAILED.</strong> {msg} '
-    "Its results are incomplete and must not be used.</div>"
-)
-
-# lab template without the external scripts (require.js, MathJax, mermaid from a CDN): the report
-# is one file that works offline and can be emailed.
-_TEMPLATE = """{%- extends 'index.html.j2' -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-"""
-
-
-def render_html(
-    ipynb: Path, html_path: Path, failure: str = "", provenance: dict[str, Any] | None = None
-) -> Path:
-    """Render an executed notebook to one self-contained HTML file without code.
-
-    Parameters
-    ----------
-    ipynb : Path
-        Executed notebook.
-    html_path : Path
-        Output file.
-    failure : str
-        When not empty, a red failure banner with this message opens the page.
-    provenance : dict, optional
-        Run, commit, date, data SHA-256 and package versions (see
-        :func:`analysis.report.tables.provenance_html`); closes the page as its footer. Default: the
-        current commit, date and versions, the data SHA-256 "not recorded".
-
-    Returns
-    -------
-    Path
-        ``html_path``.
-    """
-    import nbformat  # imported here: jsonschema's format checkers take seconds to import
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(ipynb, as_version=4)
-    nb.metadata["title"] = ("FAILED: " if failure else "") + Path(ipynb).stem.replace("_", " ")
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[DictLoader({"analysis_report.html.j2": _TEMPLATE})],
-        template_file="analysis_report.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    body, _ = exporter.from_notebook_node(nb)
-    if failure:
-        i = body.find(">", body.find("<body")) + 1
-        body = body[:i] + _BANNER.format(msg=html.escape(failure)) + body[i:]
-    body = _with_footer(body, provenance)
-    html_path.write_text(body, encoding="utf-8")
-    return html_path
-
-
 def provenance(run: str = "", data_sha256: str = "") -> dict[str, Any]:
     """What produced a report: run name, git commit, date (UTC), data SHA-256, package versions.
 
@@ -512,12 +472,7 @@ def provenance(run: str = "", data_sha256: str = "") -> dict[str, Any]:
     }
 
 
-def _with_footer(body: str, prov: dict[str, Any] | None) -> str:
-    from analysis.report.tables import provenance_html
-
-    footer = provenance_html(prov if prov is not None else provenance())
-    i = body.rfind("</body>")
-    return body[:i] + footer + body[i:] if i >= 0 else body + footer
+_provenance_now = provenance  # execute_notebook's parameter shadows the function
 
 
 def _failed_cell(out_nb: Path) -> tuple[int | None, str]:
@@ -597,17 +552,15 @@ def execute_notebook(
         where = f"cell {cell} ({first!r})" if cell else "before any cell ran"
         error = f"{notebook.name}, {where}: {what}"
     if out_nb.exists():
-        render_html(out_nb, html_path, failure=error, provenance=provenance)
+        render_html(
+            out_nb,
+            html_path,
+            failure=error,
+            provenance=provenance if provenance is not None else _provenance_now(),
+        )
     else:
         html_path.write_text(
-            _with_footer(
-                "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>FAILED</title>"
-                "</head><body>"
-                + _BANNER.format(msg=html.escape(error or "not executed"))
-                + "</body></html>",
-                provenance,
-            ),
-            "utf-8",
+            failed_page(error, provenance if provenance is not None else _provenance_now()), "utf-8"
         )
     return NotebookResult(run, notebook.name, not error, html_path, error, cell, secs)
 
@@ -827,95 +780,6 @@ def run_all(
                         fut.cancel()
     write_index(out_root)
     return [r for n in names if n in by_run for r in by_run[n]]
-
-
-def _headline(run_dir: Path, info: dict[str, Any]) -> str:
-    prev = run_dir / "prevalence_headline.csv"  # the headline definitions (notebook 01)
-    if not prev.exists():
-        prev = run_dir / "prevalence.csv"
-    if not prev.exists():
-        return "<em>no headline table</em>"
-    from analysis.report.tables import format_prevalence, table_html
-
-    suppress = info.get("parameters", {}).get("suppress_small_counts", not info.get("simulated"))
-    return table_html(format_prevalence(pd.read_csv(prev), suppress=bool(suppress)))
-
-
-def write_index(out_root: Path) -> Path:
-    """Write ``index.html`` listing every run found under ``out_root`` (from its ``run.json``).
-
-    Each run shows its title, links to every report (failed ones marked), the dataset and whether
-    it is simulated, the final typed parameters, the SHA-256 of the input data, git commit, date,
-    package versions and the headline table (success rate per definition with its 95 % CI).
-    Failures are listed first. No client-level data is read.
-
-    Returns
-    -------
-    Path
-        ``out_root / "index.html"``.
-    """
-    rows, failures = [], []
-    for rj in sorted(Path(out_root).glob("*/run.json")):
-        info = json.loads(rj.read_text("utf-8"))
-        run = html.escape(info["run"])
-        for n in info["notebooks"]:
-            if not n["ok"]:
-                failures.append(f"<li>run {run}: {html.escape(n['error'])}</li>")
-        links = "<br>".join(
-            f'<a href="{run}/{html.escape(n["html"])}">'
-            + html.escape(Path(n["notebook"]).stem.replace("_", " "))
-            + "</a>"
-            + ("" if n["ok"] else ' <strong style="color:#a00">FAILED</strong>')
-            for n in info["notebooks"]
-            if n.get("html")
-        )
-        params = "<br>".join(
-            f"{html.escape(str(k))} = {html.escape(json.dumps(v, sort_keys=True))}"
-            for k, v in info["parameters"].items()
-        )
-        versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-        kind = {True: "<strong>SIMULATED data</strong>", False: "real data", None: "not loaded"}[
-            info["simulated"]
-        ]
-        rows.append(
-            f"<tr><td><strong>{html.escape(info['title'])}</strong><br>run {run}<br>{links}</td>"
-            f"<td>{html.escape(info['dataset'])}: {kind}"
-            f"<br>{info['n_clients']} clients<br><small>{html.escape(info['description'])}"
-            f"</small></td><td><small>{params}</small></td>"
-            f"<td><small>input data SHA-256 <code>{info['data_sha256']}</code><br>git commit "
-            f"{html.escape(info['git_commit'])}<br>{html.escape(info['date'])}<br>"
-            f"{html.escape(versions)}</small></td>"
-            f"<td>{_headline(rj.parent, info)}</td></tr>"
-        )
-    failed = (
-        (
-            '<div class="analysis-failure" role="alert" style="background:#f8d7da;border:3px solid '
-            '#a00;padding:1em"><strong>Some reports FAILED</strong> and must not be used:<ul>'
-            + "".join(failures)
-            + "</ul></div>"
-        )
-        if failures
-        else ""
-    )
-    page = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<title>Psychotherapy outcome definitions: reports</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:0.4em;vertical-align:top}</style></head><body>"
-        "<h1>Psychotherapy outcome definitions: reports</h1>"
-        + failed
-        + "<p>Each run applies every report to one dataset. Success rates are per definition, "
-        "among evaluable clients, with 95 % Wilson intervals; where small-count suppression is on, "
-        "counts from 1 to 4 are shown as &lt;5 and the percentages derived from them are "
-        "suppressed. Per-client outcomes are only in the CSV files beside each report.</p>"
-        "<table><tr><th>run and reports</th><th>data</th><th>parameters</th>"
-        "<th>provenance</th><th>headline: success rate per definition</th></tr>"
-        + "".join(rows)
-        + "</table></body></html>"
-    )
-    path = Path(out_root) / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,11 @@
-"""Set-up shared by the comparison notebooks (02-04): one place to load a cohort and score it.
+"""Set-up shared by the notebooks: one place to load a cohort, score it and plan disclosure.
 
 Notebooks 01-04 all start from the same three things: the cohort, the outcome instrument and the
 outcomes table of the definitions engine (:func:`analysis.outcomes.engine.score_definitions`, the only
 producer of per-client outcomes). :func:`outcomes_for_notebook` builds them once, the same way for
-every notebook, so that every report reads the same table.
+every notebook, so that every report reads the same table. :func:`run_disclosure` gives every
+notebook of a run the same disclosure plan. The sentences and numbers a report shows are in
+:mod:`analysis.report.text`.
 """
 
 from __future__ import annotations
@@ -18,17 +20,16 @@ from analysis.data import datasets
 from analysis.data.cohort import Cohort
 from analysis.outcomes import engine as outcomes
 from analysis.registry.instruments import Instrument, get_instrument, load_registry
+from analysis.report import disclosure
 
 __all__ = [
     "NotebookData",
     "outcomes_for_notebook",
     "has_measure",
-    "reliability_citation",
-    "absent",
-    "format_estimate",
-    "format_pairs",
-    "format_km",
-    "say",
+    "run_disclosure",
+    "MultiverseData",
+    "multiverse_grid",
+    "multiverse_for_notebook",
     "reliable_change_rows",
 ]
 
@@ -99,8 +100,8 @@ def outcomes_for_notebook(
         Reliability for the reliable change index on the primary measure (default: registry).
     cutoff_type, m_functional, sd_functional
         J&T cutoff (default: the registry's rule, c with confirmed functional norms else the
-        published clinical cutoff; published/instrument; a, b or c on request) and functional
-        norms (points) for clinically significant change on the primary measure.
+        published clinical cutoff, alias instrument; published; a, b or c on request) and
+        functional norms (points) for clinically significant change on the primary measure.
     post : "last" or str or float
         ``"last"`` or a time point (a string such as ``"8"`` is converted to a number, as the
         notebooks' parameters are literals).
@@ -177,38 +178,6 @@ def outcomes_for_notebook(
     )
 
 
-def reliability_citation(instrument: Instrument, reliability: float | None, given: str = "") -> str:
-    """The source to print beside the reliability used for the reliable change index.
-
-    Parameters
-    ----------
-    instrument : Instrument
-        The primary measure's registry entry.
-    reliability : float or None
-        The value used (None: the registry's).
-    given : str
-        A citation the user supplied (parameter ``reliability_source``); wins when not empty.
-
-    Returns
-    -------
-    str
-        ``given``; else the registry's source when the value is the registry's (stating its
-        type and whether it is confirmed); else a plain statement that no source was given, so a
-        report never prints another instrument's citation.
-    """
-    if given:
-        return given
-    rel = instrument.reliability or {}
-    if rel and (reliability is None or abs(float(rel["value"]) - float(reliability)) < 1e-12):
-        kind = str(rel.get("type", "")).replace("_", " ")
-        flag = "confirmed" if rel.get("confirmed") else "unconfirmed"
-        return f"{rel['source']} ({kind}; {flag}; instrument registry)"
-    return (
-        f"value given for this run; no source stated (the registry's {instrument.label} value is "
-        f"{rel.get('value', 'absent')})"
-    )
-
-
 def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
     """True when at least ``min_clients`` clients have an observed score on ``measure``."""
     s = cohort.scores
@@ -216,101 +185,219 @@ def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
     return bool(obs.nunique() >= min_clients)
 
 
-def absent(what: str, cohort: Cohort, needs: str) -> str:
-    """The one sentence a notebook shows instead of a section whose data are absent.
+def run_disclosure(
+    nd: NotebookData,
+    group: str = "",
+    output_dir: str = "",
+    suppress: bool = True,
+    methods: pd.DataFrame | None = None,
+    write: bool = False,
+    threshold: int = disclosure.SMALL_COUNT,
+) -> pd.DataFrame | None:
+    """The run's one disclosure plan, as every notebook of the run applies it.
 
-    Examples
-    --------
-    >>> absent("Alliance as a predictor", cohort, "alliance scores (wai_sr)")  # doctest: +SKIP
-    'Alliance as a predictor: not available for this dataset (btheb), which has no alliance ...'
-    """
-    return (
-        f"{what}: not available for this dataset ({cohort.name}), which has no {needs}; "
-        "this section is therefore left out."
-    )
+    Notebook 01 (the first of every run) computes the plan over every count the run shows about
+    the outcomes table (prevalence of every scored definition overall and by ``group``, the 2 x 2
+    cells of every pair of the compared definitions, the Jacobson-Truax categories) and over the
+    methods comparison, and writes it beside the reports (``write=True``). The other notebooks
+    read that file, so a count is hidden in every report or in none. A notebook run on its own
+    (no plan file in its folder) computes the outcome part from the same inputs.
 
-
-def format_estimate(est, low, high, digits: int = 2) -> list[str]:
-    """``"0.45 (0.30 to 0.60)"`` strings for display; ``"undefined"`` where the estimate is NaN."""
-    e, lo, hi = (pd.Series(v, dtype=float).to_numpy() for v in (est, low, high))
-    return [
-        "undefined" if pd.isna(a) else f"{a:.{digits}f} ({b:.{digits}f} to {c:.{digits}f})"
-        for a, b, c in zip(e, lo, hi, strict=True)
-    ]
-
-
-def format_pairs(pairs: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
-    """Display version of :func:`analysis.compare.agreement.pairwise_agreement` (no 2x2 cell counts).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``definition a``, ``definition b``, ``clients in both``, ``% agree``,
-        ``kappa (95% CI)`` ("undefined" in words when a definition is constant), ``PABAK``,
-        ``McNemar p``, ``note``. With ``suppress``, pairs compared on 1-4 clients show "<5" and
-        their derived statistics "suppressed" (:func:`analysis.report.tables.suppress_small_counts`).
-    """
-    from analysis.report.tables import suppress_small_counts
-
-    out = pd.DataFrame(
-        {
-            "definition a": pairs["definition_a"].str.replace("_", " "),
-            "definition b": pairs["definition_b"].str.replace("_", " "),
-            "clients in both": pairs["n_both"],
-            "% agree": pairs["percent_agree"].round(1),
-            "kappa (95% CI)": format_estimate(
-                pairs["kappa"], pairs["kappa_ci_low"], pairs["kappa_ci_high"]
-            ),
-            "PABAK": pairs["pabak"].round(2),
-            "McNemar p": pairs["mcnemar_p"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}"),
-            "note": pairs["note"],
-        }
-    )
-    if suppress:
-        out = suppress_small_counts(
-            out, ["clients in both"], ["% agree", "kappa (95% CI)", "PABAK", "McNemar p"]
-        )
-    return out
-
-
-def say(text: str) -> None:
-    """Show one Markdown paragraph in a notebook (e.g. the sentence of an absent section)."""
-    from IPython.display import Markdown, display
-
-    display(Markdown(text))
-
-
-def format_km(km: pd.DataFrame, unit: str, suppress: bool = True) -> pd.DataFrame:
-    """Display version of :func:`analysis.compare.survival.km_summary`.
+    Parameters
+    ----------
+    nd : NotebookData
+        From :func:`outcomes_for_notebook` (its ``all_outcomes`` and compared ``outcomes``).
+    group : str
+        Client column compared by ("" for none).
+    output_dir : str
+        The run's output folder (``""``: the interactive folder).
+    suppress : bool
+        False: None is returned (no disclosure control: simulated data or switched off).
+    methods : pandas.DataFrame, optional
+        :func:`analysis.outcomes.engine.compare_methods` output (notebook 01).
+    write : bool
+        Write the plan (hidden values blanked) beside the reports.
+    threshold : int
+        Smallest count shown.
 
     Returns
     -------
-    pandas.DataFrame
-        ``definition``, ``clients``, ``met``, ``dropout``, ``median (<unit>, 95% CI)`` ("not
-        reached" where the curve stays above one half), ``% met by end (KM)``; small counts
-        suppressed when ``suppress``.
+    pandas.DataFrame or None
+        :func:`analysis.report.disclosure.run_plan` output, or None when ``suppress`` is False.
     """
-    from analysis.report.tables import suppress_small_counts
+    from analysis.report.tables import output_folder
 
-    med = f"median ({unit}, 95% CI)"
-    shown = pd.DataFrame(
-        {
-            "definition": km["definition"].str.replace("_", " "),
-            "clients": km["n"],
-            "met": km["n_met"],
-            "dropout": km["n_dropout"],
-            med: [
-                s.replace("undefined", "not reached")
-                for s in format_estimate(km["median"], km["median_ci_low"], km["median_ci_high"], 1)
-            ],
-            "% met by end (KM)": (100 * km["proportion_met_end"]).round(1),
-        }
-    )
-    if suppress:
-        shown = suppress_small_counts(
-            shown, ["clients", "met", "dropout"], [med, "% met by end (KM)"], ("met", "clients")
+    if not suppress:
+        return None
+    folder = output_folder(output_dir)
+    if not write:
+        plan = disclosure.read_plan(folder)
+        if plan is not None:
+            return plan
+    grp = None
+    if group and group in nd.cohort.clients.columns:
+        grp = nd.cohort.clients.set_index("id")[group]
+    chosen = list(dict.fromkeys(nd.outcomes["definition"]))
+    pairs = [(a, b) for i, a in enumerate(chosen) for b in chosen[i + 1 :]]
+    extra = disclosure.method_cells(methods) if methods is not None else None
+    everything = nd.all_outcomes if nd.all_outcomes is not None else nd.outcomes
+    plan = disclosure.run_plan(everything, grp, pairs, extra, threshold)
+    if write:
+        disclosure.write_plan(plan, folder, threshold)
+    return plan
+
+
+@dataclass(frozen=True)
+class MultiverseData:
+    """What notebook 05 (the multiverse of success) starts from.
+
+    Attributes
+    ----------
+    cohort : Cohort
+    instrument : Instrument
+        The primary outcome measure's registry entry.
+    grid : dict
+        The checked grid (:func:`analysis.compare.multiverse.load_grid`), ``imputations`` applied.
+    grid_source : str
+        Where the grid came from: the file's path, "the runs file (a mapping)" or the package's
+        default file.
+    definitions : tuple of dict
+        The validated definitions the grid draws on (the run's parameters applied).
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse`: one row per specification.
+    """
+
+    cohort: Cohort
+    instrument: Instrument
+    grid: dict
+    grid_source: str
+    definitions: tuple
+    results: pd.DataFrame
+
+
+def multiverse_grid(multiverse: str | dict | None = "", imputations: int | None = None) -> dict:
+    """The grid of a run: the parameter ``multiverse`` read and checked, ``imputations`` applied.
+
+    Parameters
+    ----------
+    multiverse : str, dict or None
+        Path of a grid YAML (relative paths against the project root), a mapping of the same
+        form (from a runs file), or empty / None for the package default
+        (``config/multiverse.yaml``).
+    imputations : int, optional
+        Number of imputations *m* for multiple imputation; None keeps the grid's
+        ``options.imputations``.
+
+    Returns
+    -------
+    dict
+        :func:`analysis.compare.multiverse.load_grid`'s checked grid.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the key (:func:`analysis.compare.multiverse.load_grid`), a missing
+        file, or ``imputations`` below 2.
+    """
+    from analysis.compare.multiverse import load_grid
+    from analysis.registry.paths import project_root
+
+    if multiverse is None or (isinstance(multiverse, str) and not multiverse.strip()):
+        source: str | dict | None = None
+    elif isinstance(multiverse, dict):
+        source = multiverse
+    elif isinstance(multiverse, str):
+        p = multiverse if os.path.isabs(multiverse) else project_root() / multiverse
+        if not os.path.isfile(p):
+            raise ValueError(f"multiverse: no such grid file: {p}")
+        source = str(p)
+    else:
+        raise ValueError(
+            f"multiverse: a grid file's path or a mapping, got {type(multiverse).__name__}"
         )
-    return shown
+    grid = load_grid(source)
+    if imputations is not None:
+        if int(imputations) < 2:
+            raise ValueError(f"imputations: at least 2 are needed, got {imputations}")
+        grid["options"] = {**grid["options"], "imputations": int(imputations)}
+    return grid
+
+
+def multiverse_for_notebook(
+    dataset: str,
+    dataset_options: dict | None,
+    measure: str,
+    multiverse: str | dict | None = "",
+    imputations: int | None = None,
+    reliability: float | None = None,
+    cutoff_type: str = "instrument",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    definitions: str = "",
+    group: str | None = "arm",
+    scheduler=None,
+) -> MultiverseData:
+    """Load a run's cohort and compute its multiverse of success (notebook 05).
+
+    The cohort and definitions are loaded as for every other notebook
+    (:func:`outcomes_for_notebook`); the run's ``reliability``, ``cutoff_type`` and functional
+    norms set the definitions' own values, which the grid then varies.
+
+    Parameters
+    ----------
+    dataset, dataset_options, measure
+        As :func:`outcomes_for_notebook`.
+    multiverse, imputations
+        The grid (:func:`multiverse_grid`).
+    reliability, cutoff_type, m_functional, sd_functional, definitions
+        As :func:`outcomes_for_notebook`.
+    group : str or None
+        Client column with the arms (empty or absent: no arm difference).
+    scheduler : optional
+        Dask scheduler (:func:`analysis.compare.multiverse.run_multiverse`); None computes here.
+
+    Returns
+    -------
+    MultiverseData
+
+    Raises
+    ------
+    ValueError
+        For a bad grid (naming the file and key), an unknown dataset or measure, or an invalid
+        definitions file.
+    """
+    from analysis.compare.multiverse import run_multiverse
+    from analysis.registry.paths import project_root
+
+    grid = multiverse_grid(multiverse, imputations)
+    if isinstance(multiverse, dict):
+        where = "the runs file (a mapping)"
+    elif multiverse:
+        where = str(multiverse)
+    else:
+        where = "the package default (analysis/config/multiverse.yaml)"
+    cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
+    instrument = get_instrument(measure)
+    path = None
+    if definitions:
+        path = definitions if os.path.isabs(definitions) else project_root() / definitions
+    defs = outcomes.definitions_for_run(
+        measure,
+        path,
+        reliability=reliability,
+        cutoff_type=cutoff_type,
+        m_functional=m_functional,
+        sd_functional=sd_functional,
+    )
+    results = run_multiverse(
+        cohort,
+        grid,
+        definitions=defs,
+        measure=measure,
+        group=group or None,
+        scheduler=scheduler,
+    )
+    return MultiverseData(cohort, instrument, grid, where, tuple(defs), results)
 
 
 def reliable_change_rows(outcomes: pd.DataFrame, skipped: dict | None = None) -> list[tuple]:

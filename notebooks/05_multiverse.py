@@ -1,0 +1,334 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A multiverse of success: every defensible choice side by side
+#
+# A success rate rests on choices besides the definition itself: which J&T cutoff, which reliability for the reliable change index, what to do with clients whose post score is missing, which score counts as the post score, and who is counted. Each combination of choices is one *specification*; this report computes the success rate (and the arm difference, where the data have arms) under every specification of the grid, draws them sorted as a specification curve with the choices beneath, and says which choice moves the rate most (multiverse analysis: Steegen et al. 2016; specification curve: Simonsohn et al. 2020).
+
+# %% tags=["parameters"]
+run_name: str = "btheb"  # name of the run, used in titles
+dataset: str = "btheb"  # btheb, help, simulated, or file (a user's export)
+dataset_options: dict = {}  # loader options; for a file, the reader specification
+measure: str = "bdi2"  # primary outcome measure, a registry code (bdi2: BDI-II)
+reliability: float = None  # RCI reliability (0-1); None: the registry's value for the measure
+reliability_source: str = ""  # citation of the reliability; empty: the registry's
+cutoff_type: str = "instrument"  # J&T cutoff: instrument (registry default), a, b or c
+m_functional: float = None  # functional population mean (points), cutoffs b and c
+sd_functional: float = None  # functional population SD (points), cutoffs b and c
+post: str = "last"  # "last" observed score, or a time point such as "8"
+definitions: str = ""  # definitions YAML file; empty: the package default
+missing: str = "last_available"  # last_available, locf, bocf, completers or dropout_as_failure
+group: str = "arm"  # client column to compare groups by ("" for none)
+suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+multiverse: str = ""  # specification grid YAML (or a runs file's mapping); empty: the default
+imputations: int = None  # m, imputations per specification; None: the grid's options
+output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+
+# %%
+import pandas as pd
+
+from analysis.compare import multiverse as mv
+from analysis.outcomes import rules
+from analysis.report import multiverse_tables as mvt
+from analysis.report import tables as report
+from analysis.report import text
+from analysis.run import workflow
+
+md = workflow.multiverse_for_notebook(
+    dataset,
+    dataset_options,
+    measure,
+    multiverse=multiverse,
+    imputations=imputations,
+    reliability=reliability,
+    cutoff_type=cutoff_type,
+    m_functional=m_functional,
+    sd_functional=sd_functional,
+    definitions=definitions,
+    group=group,
+)
+cohort, instrument, results = md.cohort, md.instrument, md.results
+say = text.say
+reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
+report.write_csv(results, output_dir, "multiverse.csv")
+shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts)
+n_spec, n_done = len(results), int(results["computable"].sum())
+if len(shown):
+    summary = (
+        f"{n_spec} specifications of the grid, {n_done} computed; success rates from "
+        f"{100 * shown['rate'].min():.1f} % to {100 * shown['rate'].max():.1f} % "
+        f"over the {len(shown)} shown."
+    )
+else:
+    summary = f"{n_spec} specifications of the grid, {n_done} computed; no rate can be shown."
+shown_parameters = {
+    "run_name": run_name,
+    "dataset": dataset,
+    "measure": measure,
+    "reliability": reliability,
+    "reliability_source": reliability_cited,
+    "cutoff_type": cutoff_type,
+    "m_functional": m_functional,
+    "sd_functional": sd_functional,
+    "post": post,
+    "definitions": definitions,
+    "missing": missing,
+    "group": group,
+    "suppress_small_counts": suppress_small_counts,
+    "multiverse": md.grid_source,
+    "imputations": md.grid["options"]["imputations"],
+}
+report.show_banner(cohort, shown_parameters, summary=summary)
+if n_hidden:
+    say(
+        f"{n_hidden} computed specification(s) rest on counts from 1 to "
+        f"{report.SMALL_COUNT - 1} (met, not met or evaluable): their rates are left out of "
+        "every figure and table below (disclosure control); multiverse.csv holds them."
+    )
+
+# %% [markdown]
+# ## The specification curve
+#
+# Each dot is the success rate of one specification (95 % interval shaded: Wilson, or Rubin's rules under multiple imputation), sorted from lowest to highest; beneath, a mark shows which choice each specification made on every dimension that varies. A flat curve means the choices hardly matter; a steep one, that the answer depends on them.
+
+# %%
+if len(shown) >= 2:
+    top, bottom = mv.specification_curve(shown)
+    top.set_title(f"Specification curve: {len(shown)} specifications, {run_name}")
+    report.show_figure(top)
+    report.show_table(
+        mvt.range_by_definition(shown),
+        "Range of the success rate per definition over the specifications",
+    )
+else:
+    say("The specification curve: not computed: fewer than two specifications can be shown.")
+
+# %% [markdown]
+# ## Which choice moves the success rate most
+#
+# For each choice, the specifications are grouped by every *other* choice; within a group only that choice varies, so the range of the rate within the group is what that choice alone does. The *median shift* summarises those ranges over the groups (in percentage points), the *largest shift* is the biggest of them, and the *share of variance* is the part of the variance of all rates explained by the choice alone (eta squared).
+
+# %%
+try:
+    spread = mv.decompose_spread(shown)
+except ValueError as exc:
+    spread = None
+    say(f"Decomposition of the spread: not computed: {exc}.")
+if spread is not None and len(spread):
+    report.write_csv(spread, output_dir, "multiverse_spread.csv")
+    say(mvt.spread_in_words(spread))
+    report.show_table(mvt.format_spread(spread), "Which choice moves the success rate most")
+elif spread is not None:
+    say("Decomposition of the spread: not computed: no choice has more than one computed level.")
+
+# %% [markdown]
+# ## The arm difference under every specification
+#
+# Where the data have arms: the difference in success rate between the arms (second arm minus the first, sorted by name) under every specification, with its 95 % interval (Newcombe's hybrid score interval; Rubin's rules under multiple imputation). The odds ratios with their intervals are in multiverse.csv.
+
+# %%
+has_arm = "risk_difference" in shown.columns and shown["risk_difference"].notna().sum() >= 2
+if has_arm:
+    arms = shown["arm_comparison"].dropna().iloc[0]
+    top, bottom = mv.specification_curve(shown, value="risk_difference")
+    top.set_title(f"Arm difference ({arms}) under every specification, {run_name}")
+    top.set_ylabel("risk difference (proportion)")
+    report.show_figure(top)
+    rd = shown.loc[shown["risk_difference"].notna()]
+    above = int((rd["rd_ci_low"] > 0).sum())
+    below = int((rd["rd_ci_high"] < 0).sum())
+    say(
+        f"Arm difference ({arms}): from {100 * rd['risk_difference'].min():.1f} to "
+        f"{100 * rd['risk_difference'].max():.1f} percentage points over {len(rd)} "
+        f"specifications; the 95 % interval lies above zero in {above} and below zero in "
+        f"{below} of them."
+    )
+elif group and group in cohort.clients.columns:
+    say(
+        f"The arm difference: not computed: the column {group!r} has fewer than two arms "
+        "with evaluable clients in at least two specifications."
+    )
+else:
+    say(text.absent("The arm difference", cohort, f"arms (client column {group!r})"))
+
+# %% [markdown]
+# ## This run's own specification, and the extremes
+#
+# The specifications that match this run's parameters (the ones notebooks 01-04 use: cutoff type, reliability, missing-data strategy and post rule, everyone counted), then the lowest and highest success rate of the multiverse.
+
+# %%
+own = mv.matching_specifications(results, md.definitions, missing=missing, post=post)
+own = own.loc[own["computable"]]
+if len(own):
+    report.show_table(
+        mvt.format_specifications(own, suppress=suppress_small_counts),
+        "This run's own specification (as in notebooks 01-04)",
+    )
+else:
+    say(
+        "This run's own specification is not part of the grid (its missing-data strategy, post "
+        "rule or reliability is not among the grid's levels)."
+    )
+if len(shown):
+    ends = shown.loc[[shown["rate"].idxmin(), shown["rate"].idxmax()]]
+    report.show_table(
+        mvt.format_specifications(ends, suppress=suppress_small_counts),
+        "The lowest and the highest success rate of the multiverse",
+    )
+
+# %% [markdown]
+# ## Specifications not computed
+#
+# Combinations that the data or the instruments cannot support are skipped, each with its reason (a choice that does not enter a definition is not repeated: a cutoff type for response is "n/a").
+
+# %%
+skipped = mvt.skipped_specifications(results)
+if len(skipped):
+    report.show_table(skipped, f"{int(skipped['specifications'].sum())} specifications skipped")
+else:
+    say("Every specification of the grid was computed.")
+
+# %%
+options = md.grid["options"]
+levels = md.grid["grid"]
+rel_sources = (
+    results.loc[
+        results["computable"] & (results["reliability"].astype(str) != "n/a"),
+        ["reliability", "reliability_source"],
+    ]
+    .drop_duplicates()
+    .astype(str)
+)
+rows = [
+    (
+        "specification grid",
+        md.grid_source,
+        "parameter multiverse (analysis/config/multiverse.yaml)",
+    ),
+    (
+        "primary outcome measure",
+        f"{instrument.name} ({instrument.min:g}-{instrument.max:g} points, "
+        f"{instrument.better_is} is better)",
+        "instrument registry (analysis/config/instruments.yaml)",
+    ),
+    (
+        "J&T cutoff types",
+        ", ".join(map(str, levels["cutoff_type"])),
+        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+    ),
+    *[
+        (f"reliability {r.reliability}", "RCI reliability", r.reliability_source or "grid")
+        for r in rel_sources.itertuples()
+    ],
+    (
+        "the run's reliability",
+        f"{reliability:g}" if reliability is not None else "registry",
+        reliability_cited,
+    ),
+    *[
+        (f"missing data: {m}", rules.MISSING_STRATEGY_TEXT[m], "analysis.outcomes.rules")
+        for m in levels["missing"]
+        if m in rules.MISSING_STRATEGY_TEXT
+    ],
+    (
+        "post-score rules",
+        ", ".join(map(str, levels["post"])),
+        "grid (a number is a time point in the run's time unit)",
+    ),
+    (
+        "populations",
+        ", ".join(levels["population"]),
+        "severe: top severity band of the primary measure at baseline (instrument registry); "
+        "chronic: client column 'chronic'; finished: end reason 'planned'",
+    ),
+    (
+        "success rate interval",
+        "95 % Wilson score interval",
+        "Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212",
+    ),
+    (
+        "arm difference intervals",
+        "risk difference: Newcombe hybrid score; odds ratio: logit (Woolf)",
+        "Newcombe R.G. (1998) Stat Med 17(8):873-890; statsmodels confint_proportions_2indep",
+    ),
+    (
+        "small counts",
+        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}; rates derived from them "
+        "left out of the figures and tables"
+        if suppress_small_counts
+        else "shown as they are (suppression off)",
+        "disclosure control rule for published health statistics (NHS England); "
+        "parameter suppress_small_counts",
+    ),
+    (
+        "data",
+        cohort.description or cohort.name,
+        cohort.citation or "user-supplied data file (path in the parameters above)",
+    ),
+]
+if "multiple_imputation" in levels["missing"]:
+    rows += [
+        (
+            "missing data: multiple_imputation",
+            f"m = {options['imputations']} imputations of each missing post score by chained "
+            f"equations with predictive mean matching ({options['pmm_donors']} donors), seed "
+            f"{options['seed']}; predictors: baseline, last observed score and its time, arm",
+            "van Buuren S. & Groothuis-Oudshoorn K. (2011) J Stat Softw 45(3):1-67; statsmodels "
+            "MICEData",
+        ),
+        (
+            "pooling",
+            "Rubin's rules (mean of the estimates; total variance = within + (1 + 1/m) "
+            "between), Barnard-Rubin degrees of freedom",
+            "Rubin D.B. (1987) Multiple Imputation for Nonresponse in Surveys, Wiley; Barnard J. "
+            "& Rubin D.B. (1999) Biometrika 86(4):948-955",
+        ),
+        (
+            "number of imputations",
+            f"m = {options['imputations']}",
+            "White I.R., Royston P. & Wood A.M. (2011) Stat Med 30(4):377-399 (m >= 20)",
+        ),
+    ]
+rows += [
+    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    for d in md.definitions
+    if d["name"] in set(results["definition"])
+]
+report.show_methods(
+    pd.DataFrame(rows, columns=["item", "value", "source"]),
+    "Multiverse analysis: every reasonable combination of analytic choices is computed and shown "
+    "side by side instead of one chosen combination (Steegen S., Tuerlinckx F., Gelman A. & "
+    "Vanpaemel W. (2016) Increasing transparency through a multiverse analysis. Perspect Psychol "
+    "Sci 11(5):702-712). Specification curve: the estimates sorted, with the choices of each "
+    "beneath (Simonsohn U., Simmons J.P. & Nelson L.D. (2020) Specification curve analysis. Nat "
+    "Hum Behav 4:1208-1214). The definitions engine computes shared parts once per missing-data "
+    "strategy and post rule; populations are subsets of its per-client table. The spread is "
+    "decomposed by holding every other choice fixed (median and largest within-group range) and "
+    "by eta squared; it describes this grid, not a population of possible analyses."
+    "\n\n"
+    "Multiple imputation (where the grid includes it): each missing post score is drawn m times "
+    "from its predictive distribution given the baseline, the last observed score and its time "
+    "and the arm, by chained equations with predictive mean matching, so that every imputed "
+    "value is a score observed in another client and stays on the instrument's scale (van Buuren "
+    "& Groothuis-Oudshoorn 2011). The success rate is computed on each completed dataset and "
+    "pooled with Rubin's rules (Rubin 1987). Assumptions: the post scores are missing at random "
+    "given what the model sees (MAR: dropout depends on the observed baseline, trajectory and arm, "
+    "not on the unobserved outcome itself); the predictors relate linearly to the post score; "
+    "clients who left are exchangeable with observed clients of the same predicted post score. "
+    "If clients left because they were doing badly (or well) beyond what their scores so far "
+    "show, the imputed rates are biased; the single-value rules beside them (BOCF, dropout as "
+    "failure) bound that risk from the pessimistic side.",
+)

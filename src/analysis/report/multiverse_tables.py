@@ -1,0 +1,372 @@
+"""Display tables and sentences of the multiverse of success (notebook 05).
+
+Reads the table of :func:`analysis.compare.multiverse.run_multiverse` (``multiverse.csv``) and
+turns it into what a reviewer reads: which rates may be shown under disclosure control, the range
+of success rates per definition, the decomposition of the spread in words, the arm difference and
+the specifications that could not be computed, with their reasons. No statistics are computed
+here beyond ranges and counts of specifications.
+
+Disclosure control: a success rate is derived from ``n_met`` and ``n_evaluable``; where either
+count, or the complement ``n_evaluable - n_met``, is from 1 to 4 the counts are shown as "<5" and
+the rate (and anything derived from it: its place on the specification curve, its share of the
+spread) is not shown (:func:`analysis.report.tables.suppress_small_counts`, NHS England's rule
+for published health statistics). The arm difference is hidden likewise from the per-arm counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.compare.multiverse import CHOICES
+from analysis.report.tables import SMALL_COUNT, suppress_small_counts
+
+__all__ = [
+    "rate_hidden",
+    "arm_hidden",
+    "shown_results",
+    "format_specifications",
+    "range_by_definition",
+    "spread_in_words",
+    "format_spread",
+    "skipped_specifications",
+]
+
+_CHOICE_WORDS = {
+    "definition": "the definition of success",
+    "cutoff_type": "the J&T cutoff",
+    "reliability": "the reliability of the RCI",
+    "missing": "the missing-data strategy",
+    "post": "the post-score rule",
+    "population": "the population counted",
+}
+
+
+def _small(v: pd.Series, threshold: int) -> pd.Series:
+    v = pd.to_numeric(v, errors="coerce")
+    return (v >= 1) & (v < threshold)
+
+
+def rate_hidden(results: pd.DataFrame, threshold: int = SMALL_COUNT) -> pd.Series:
+    """True where a specification's success rate derives from a small count.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``n_met`` and ``n_evaluable`` per specification (clients).
+    threshold : int
+        Smallest count shown (default 5).
+
+    Returns
+    -------
+    pandas.Series of bool
+        Index of ``results``: ``n_met``, ``n_evaluable`` or ``n_evaluable - n_met`` from 1 to
+        ``threshold - 1``.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"n_met": [3, 10, 48, 0], "n_evaluable": [50, 50, 50, 50]})
+    >>> rate_hidden(r).tolist()
+    [True, False, True, False]
+    """
+    met, ev = results["n_met"], results["n_evaluable"]
+    comp = pd.to_numeric(ev, errors="coerce") - pd.to_numeric(met, errors="coerce")
+    return _small(met, threshold) | _small(ev, threshold) | _small(comp, threshold)
+
+
+def arm_hidden(results: pd.DataFrame, threshold: int = SMALL_COUNT) -> pd.Series:
+    """True where the arm difference derives from a small count in either arm.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``n_met_other``, ``n_evaluable_other``, ``n_met_ref``, ``n_evaluable_ref`` (clients);
+        without them (no arms) nothing is hidden.
+    threshold : int
+        Smallest count shown (default 5).
+
+    Returns
+    -------
+    pandas.Series of bool
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"n_met_other": [10, 2], "n_evaluable_other": [30, 30],
+    ...                   "n_met_ref": [12, 12], "n_evaluable_ref": [30, 30]})
+    >>> arm_hidden(r).tolist()
+    [False, True]
+    """
+    out = pd.Series(False, index=results.index)
+    for side in ("other", "ref"):
+        met_c, ev_c = f"n_met_{side}", f"n_evaluable_{side}"
+        if met_c not in results.columns:
+            return out
+        part = results[[met_c, ev_c]].set_axis(["n_met", "n_evaluable"], axis=1)
+        out |= rate_hidden(part, threshold)
+    return out
+
+
+def shown_results(results: pd.DataFrame, suppress: bool = True) -> tuple[pd.DataFrame, int]:
+    """The computed specifications whose rate may be shown (curve, ranges, spread).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse`.
+    suppress : bool
+        Apply disclosure control (:func:`rate_hidden`).
+
+    Returns
+    -------
+    (pandas.DataFrame, int)
+        The rows with a computed rate that may be shown, and how many computed rows were
+        hidden. Where the arm difference derives from a small count its columns are set to NaN.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"rate": [0.06, 0.2, np.nan], "n_met": [3, 10, 0],
+    ...                   "n_evaluable": [50, 50, 0]})
+    >>> shown, hidden = shown_results(r)
+    >>> len(shown), hidden
+    (1, 1)
+    """
+    done = results.loc[results["rate"].notna()]
+    if not suppress:
+        return done.copy(), 0
+    keep = ~rate_hidden(done)
+    out = done.loc[keep].copy()
+    arm_cols = [
+        c
+        for c in (
+            "risk_difference",
+            "rd_ci_low",
+            "rd_ci_high",
+            "odds_ratio",
+            "or_ci_low",
+            "or_ci_high",
+        )
+        if c in out.columns
+    ]
+    if arm_cols:
+        out.loc[arm_hidden(out), arm_cols] = np.nan
+    return out, int((~keep).sum())
+
+
+def _pct_ci(est, lo, hi, scale: float = 100.0, digits: int = 1) -> list[str]:
+    return [
+        ""
+        if pd.isna(e)
+        else f"{scale * e:.{digits}f} ({scale * a:.{digits}f} to {scale * b:.{digits}f})"
+        for e, a, b in zip(est, lo, hi, strict=True)
+    ]
+
+
+def format_specifications(results: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+    """Display version of a set of specifications (e.g. the run's own, or the extremes).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Rows of :func:`analysis.compare.multiverse.run_multiverse`.
+    suppress : bool
+        Counts 1-4 shown as "<5", and the percentages and arm difference derived from them as
+        "suppressed".
+
+    Returns
+    -------
+    pandas.DataFrame
+        The choice columns (underscores as spaces), ``met``, ``evaluable``,
+        ``% met (95% CI)`` and, where the data have arms, ``risk difference, % points (95% CI)``
+        and ``odds ratio (95% CI)``.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"definition": ["response"], "cutoff_type": "n/a",
+    ...     "reliability": "n/a", "missing": "locf", "post": "last", "population": "all",
+    ...     "n_met": [3], "n_evaluable": [40], "rate": [0.075], "ci_low": [0.03],
+    ...     "ci_high": [0.2]})
+    >>> format_specifications(r).iloc[0][["met", "% met (95% CI)"]].tolist()
+    ['<5', 'suppressed']
+    """
+    out = pd.DataFrame({c.replace("_", " "): results[c].astype(str) for c in CHOICES})
+    out["definition"] = out["definition"].str.replace("_", " ")
+    out["missing"] = out["missing"].str.replace("_", " ")
+    out["met"] = pd.array(results["n_met"].to_numpy(float), dtype="Int64")
+    out["evaluable"] = pd.array(results["n_evaluable"].to_numpy(float), dtype="Int64")
+    out["% met (95% CI)"] = _pct_ci(results["rate"], results["ci_low"], results["ci_high"])
+    derived = ["% met (95% CI)"]
+    has_arm = "risk_difference" in results.columns and results["risk_difference"].notna().any()
+    if has_arm:
+        rd = "risk difference, % points (95% CI)"
+        out[rd] = _pct_ci(results["risk_difference"], results["rd_ci_low"], results["rd_ci_high"])
+        out["odds ratio (95% CI)"] = _pct_ci(
+            results["odds_ratio"], results["or_ci_low"], results["or_ci_high"], 1.0, 2
+        )
+    out = out.reset_index(drop=True)
+    if suppress:
+        out = suppress_small_counts(
+            out,
+            ["met", "evaluable"],
+            derived,
+            ("met", "evaluable"),
+            derived_from=["met", "evaluable"],
+        )
+        if has_arm:
+            hide = arm_hidden(results).to_numpy() | rate_hidden(results).to_numpy()
+            for c in (rd, "odds ratio (95% CI)"):
+                out[c] = out[c].astype(object).where(~hide, "suppressed")
+    return out
+
+
+def range_by_definition(shown: pd.DataFrame) -> pd.DataFrame:
+    """The range of success rates per definition over the shown specifications.
+
+    Parameters
+    ----------
+    shown : pandas.DataFrame
+        :func:`shown_results`' rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition``, ``specifications``, ``lowest %``, ``median %``, ``highest %``,
+        ``range (% points)``; a last row ``all definitions``.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"definition": ["a", "a", "b"], "rate": [0.2, 0.5, 0.4]})
+    >>> range_by_definition(r)["range (% points)"].tolist()
+    [30.0, 0.0, 30.0]
+    """
+
+    def one(rates: pd.Series) -> dict:
+        return {
+            "specifications": int(rates.size),
+            "lowest %": round(100 * rates.min(), 1),
+            "median %": round(100 * rates.median(), 1),
+            "highest %": round(100 * rates.max(), 1),
+            "range (% points)": round(100 * (rates.max() - rates.min()), 1),
+        }
+
+    rows = [
+        {"definition": str(d).replace("_", " "), **one(g["rate"])}
+        for d, g in shown.groupby("definition", sort=False)
+    ]
+    rows.append({"definition": "all definitions", **one(shown["rate"])})
+    return pd.DataFrame(rows)
+
+
+def format_spread(spread: pd.DataFrame) -> pd.DataFrame:
+    """Display version of :func:`analysis.compare.multiverse.decompose_spread` (percentage points).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``choice`` (in words), ``levels``, ``comparisons``, ``median shift (% points)``,
+        ``largest shift (% points)``, ``share of variance (eta squared)``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"choice": ["missing"], "levels": [2], "comparisons": [3],
+    ...                   "median_shift": [0.061], "max_shift": [0.1], "eta_squared": [0.4]})
+    >>> shown = format_spread(t)
+    >>> shown["choice"].tolist(), shown["median shift (% points)"].tolist()
+    (['the missing-data strategy'], [6.1])
+    """
+    return pd.DataFrame(
+        {
+            "choice": spread["choice"].map(lambda c: _CHOICE_WORDS.get(c, c)),
+            "levels": spread["levels"],
+            "comparisons": spread["comparisons"],
+            "median shift (% points)": (100 * spread["median_shift"]).round(1),
+            "largest shift (% points)": (100 * spread["max_shift"]).round(1),
+            "share of variance (eta squared)": spread["eta_squared"].round(2),
+        }
+    )
+
+
+def spread_in_words(spread: pd.DataFrame) -> str:
+    """Which choice moves the success rate most, in one or two sentences.
+
+    Parameters
+    ----------
+    spread : pandas.DataFrame
+        :func:`analysis.compare.multiverse.decompose_spread`, sorted by ``median_shift``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"choice": ["definition", "missing"], "levels": [3, 2],
+    ...                   "comparisons": [4, 6], "median_shift": [0.16, 0.06],
+    ...                   "max_shift": [0.2, 0.1], "eta_squared": [0.8, 0.1]})
+    >>> print(spread_in_words(t))  # doctest: +NORMALIZE_WHITESPACE
+    The choice that moves the success rate most is the definition of success: with every other
+    choice held fixed, changing it alone shifts the rate by a median of 16.0 percentage points
+    (up to 20.0; 4 comparisons). Next: the missing-data strategy, median 6.0 points (up to 10.0).
+    """
+    ranked = spread.loc[spread["median_shift"].notna()]
+    if ranked.empty:
+        return (
+            "No choice could be compared with every other choice held fixed "
+            "(each varies in a different set of specifications)."
+        )
+    top = ranked.iloc[0]
+    first = _CHOICE_WORDS.get(top["choice"], top["choice"])
+    text = (
+        f"The choice that moves the success rate most is {first}: "
+        f"with every other choice held fixed, changing it alone shifts the rate by a median of "
+        f"{100 * top['median_shift']:.1f} percentage points (up to {100 * top['max_shift']:.1f}; "
+        f"{int(top['comparisons'])} comparisons)."
+    )
+    if len(ranked) > 1:
+        nxt = ranked.iloc[1]
+        text += (
+            f" Next: {_CHOICE_WORDS.get(nxt['choice'], nxt['choice'])}, median "
+            f"{100 * nxt['median_shift']:.1f} points (up to {100 * nxt['max_shift']:.1f})."
+        )
+    return text
+
+
+def skipped_specifications(results: pd.DataFrame) -> pd.DataFrame:
+    """The specifications that were not computed, grouped by reason.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``reason``, ``specifications`` (how many), ``definitions`` (which, comma-separated),
+        ``example`` (the choices of the first one); most frequent reason first. Empty when every
+        specification was computed.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"definition": ["a", "b"], "cutoff_type": "c", "reliability": "n/a",
+    ...     "missing": "locf", "post": "last", "population": "chronic",
+    ...     "computable": [False, True], "reason": ["no chronicity recorded", ""]})
+    >>> skipped_specifications(r)[["reason", "specifications"]].values.tolist()
+    [['no chronicity recorded', 1]]
+    """
+    cols = ["reason", "specifications", "definitions", "example"]
+    bad = results.loc[~results["computable"].astype(bool)]
+    if bad.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for reason, g in bad.groupby("reason", sort=False):
+        first = g.iloc[0]
+        rows.append(
+            {
+                "reason": str(reason).removeprefix("not computed: "),
+                "specifications": len(g),
+                "definitions": ", ".join(dict.fromkeys(g["definition"].astype(str))),
+                "example": "; ".join(f"{c.replace('_', ' ')} {first[c]}" for c in CHOICES),
+            }
+        )
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values("specifications", ascending=False, kind="stable", ignore_index=True)

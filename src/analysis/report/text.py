@@ -1,0 +1,477 @@
+"""Sentences and numbers as a reviewer reads them, and the run's disclosure plan on tables.
+
+Moved from ``analysis.run.workflow`` (tools/RELAYOUT_PLAN.md §3.3).
+
+Numbers follow the conventions of a journal article: ``p < .001`` and ``p = .023`` (APA 7th ed.
+§6.36: no leading zero for a probability), "95 % CI", "not reached" for a median a survival curve
+never reaches, "not computed" for an estimate that could not be computed, and never "nan" or
+"-0". Definitions and variables are shown by their label (the definitions file's ``label``, the
+instrument registry's label), never by an identifier.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+
+import pandas as pd
+
+from analysis.registry.instruments import Instrument
+from analysis.report.disclosure import SMALL_COUNT
+
+__all__ = [
+    "reliability_citation",
+    "absent",
+    "say",
+    "number",
+    "format_p",
+    "format_estimate",
+    "format_pairs",
+    "format_km",
+    "labeller",
+    "plain_label",
+    "hidden_label",
+    "apply_plan",
+    "format_prevalence_plan",
+]
+
+
+def reliability_citation(instrument: Instrument, reliability: float | None, given: str = "") -> str:
+    """The source to print beside the reliability used for the reliable change index.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The primary measure's registry entry.
+    reliability : float or None
+        The value used (None: the registry's).
+    given : str
+        A citation the user supplied (parameter ``reliability_source``); wins when not empty.
+
+    Returns
+    -------
+    str
+        ``given``; else the registry's source when the value is the registry's (stating its
+        type and whether it is confirmed); else a plain statement that no source was given, so a
+        report never prints another instrument's citation.
+
+    Examples
+    --------
+    >>> from analysis.registry.instruments import get_instrument
+    >>> reliability_citation(get_instrument("phq9"), 0.8, "my pilot study")
+    'my pilot study'
+    """
+    if given:
+        return given
+    rel = instrument.reliability or {}
+    if rel and (reliability is None or abs(float(rel["value"]) - float(reliability)) < 1e-12):
+        kind = str(rel.get("type", "")).replace("_", " ")
+        flag = "confirmed" if rel.get("confirmed") else "unconfirmed"
+        return f"{rel['source']} ({kind}; {flag}; instrument registry)"
+    return (
+        f"value given for this run; no source stated (the registry's {instrument.label} value is "
+        f"{rel.get('value', 'absent')})"
+    )
+
+
+def absent(what: str, cohort, needs: str) -> str:
+    """The one sentence a notebook shows instead of a section whose data are absent.
+
+    Examples
+    --------
+    >>> class C: name = "btheb"
+    >>> absent("Alliance as a predictor", C(), "alliance scores")
+    'Alliance as a predictor: not available for this dataset (btheb), which has no alliance scores.'
+    """
+    return f"{what}: not available for this dataset ({cohort.name}), which has no {needs}."
+
+
+def say(text: str) -> None:
+    """Show one Markdown paragraph in a notebook (e.g. the sentence of an absent section)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def number(x, digits: int = 2, missing: str = "not computed") -> str:
+    """A number for display: fixed decimals, no "-0", ``missing`` for NaN or None.
+
+    Examples
+    --------
+    >>> number(-0.0001), number(0.456, 1), number(float("nan"))
+    ('0.00', '0.5', 'not computed')
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
+        return missing
+    s = f"{float(x):.{digits}f}"
+    if s.startswith("-") and float(s) == 0:
+        s = s[1:]
+    return s
+
+
+def format_p(p) -> str:
+    """A p value as in a paper: ``< .001``, ``.023``, ``.48``; "" when not computed.
+
+    Three decimals below .01 and two otherwise would also be common; this uses three throughout
+    (APA 7th ed.: exact p to two or three decimals, ``p < .001`` below that, no leading zero).
+
+    Examples
+    --------
+    >>> format_p(0.0), format_p(0.02345), format_p(1.0), format_p(float("nan"))
+    ('< .001', '.023', '1.000', '')
+    """
+    if p is None or pd.isna(p):
+        return ""
+    if p < 0.001:
+        return "< .001"
+    s = f"{p:.3f}"
+    return s[1:] if s.startswith("0") else s
+
+
+def format_estimate(
+    est, low, high, digits: int = 2, missing: str = "not computed", open_bound: str = "not reached"
+) -> list[str]:
+    """``"0.45 (0.30 to 0.60)"`` strings for display.
+
+    Parameters
+    ----------
+    est, low, high : array-like of float
+        Estimates and interval bounds (same length).
+    digits : int
+        Decimals.
+    missing : str
+        Shown when the estimate is NaN.
+    open_bound : str
+        Shown for a NaN bound of a computed estimate (a Kaplan-Meier interval whose upper end the
+        curve never reaches).
+
+    Examples
+    --------
+    >>> format_estimate([6.0, float("nan")], [4.0, 1.0], [float("nan"), 2.0], 1)
+    ['6.0 (4.0 to not reached)', 'not computed']
+    """
+    e, lo, hi = (pd.Series(v, dtype=float).to_numpy() for v in (est, low, high))
+    return [
+        missing
+        if pd.isna(a)
+        else f"{number(a, digits)} ({number(b, digits, open_bound)} to "
+        f"{number(c, digits, open_bound)})"
+        for a, b, c in zip(e, lo, hi, strict=True)
+    ]
+
+
+def plain_label(name: str) -> str:
+    """An identifier as words (the fallback when no label is known): ``"arm_TAU"`` -> ``"arm TAU"``.
+
+    Examples
+    --------
+    >>> plain_label("baseline_severity")
+    'baseline severity'
+    """
+    return str(name).replace("_", " ")
+
+
+def labeller(definitions: Iterable[Mapping] = (), **extra: str) -> Callable[[str], str]:
+    """A function from a definition (or variable) name to its label.
+
+    Parameters
+    ----------
+    definitions : iterable of dict
+        Definitions with ``name`` and ``label`` (the definitions file).
+    **extra : str
+        Further name -> label pairs (variables, columns).
+
+    Examples
+    --------
+    >>> lab = labeller([{"name": "reliable_improvement", "label": "Reliable improvement (JT)"}])
+    >>> lab("reliable_improvement"), lab("baseline_severity")
+    ('Reliable improvement (JT)', 'baseline severity')
+    """
+    table = {d["name"]: d.get("label") or plain_label(d["name"]) for d in definitions}
+    table.update(extra)
+    return lambda name: table.get(name, plain_label(name))
+
+
+def hidden_label(plan: pd.DataFrame, cell: str, threshold: int = SMALL_COUNT) -> str | None:
+    """How a hidden count is shown ("<5" or "suppressed"), or None when the plan shows it."""
+    row = plan.loc[plan["cell"] == cell]
+    if row.empty or not bool(row["suppressed"].iloc[0]):
+        return None
+    return f"<{threshold}" if str(row["reason"].iloc[0]).startswith("primary") else "suppressed"
+
+
+def apply_plan(
+    table: pd.DataFrame,
+    plan: pd.DataFrame,
+    cells: Callable[[pd.Series], Mapping[str, str]],
+    derived: Callable[[pd.Series], tuple[Iterable[str], Iterable[str]]] | None = None,
+    threshold: int = SMALL_COUNT,
+    fallback: bool = True,
+) -> pd.DataFrame:
+    """Hide, in a display table, the counts the run's plan hides and whatever derives from them.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Display table. Not modified.
+    plan : pandas.DataFrame
+        The run's plan (:func:`analysis.report.disclosure.run_plan` or ``read_plan``).
+    cells : callable
+        Row -> {column: plan cell name} for the count columns of that row.
+    derived : callable, optional
+        Row -> (derived columns, cells they derive from); the columns show "suppressed" when any
+        of those cells is hidden.
+    threshold : int
+        The plan's threshold.
+    fallback : bool
+        A count whose cell is not in the plan gets primary suppression (1 to threshold - 1 shown
+        as "<threshold", its row's derived columns hidden).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy, object dtype where something was hidden.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["a: met", "a: evaluable"], "count": [3, 20],
+    ...                      "suppressed": [True, False], "reason": ["primary: fewer than 5", ""]})
+    >>> t = pd.DataFrame({"definition": ["a"], "met": [3], "evaluable": [20], "%": [15.0]})
+    >>> apply_plan(t, plan, lambda r: {"met": "a: met", "evaluable": "a: evaluable"},
+    ...            lambda r: (["%"], ["a: met"])).iloc[0].tolist()
+    ['a', '<5', 20, 'suppressed']
+    """
+    out = table.copy().astype(object)
+    known = set(plan["cell"])
+    for i, row in table.iterrows():
+        mapping = dict(cells(row))
+        hidden_cells = set()
+        for col, cell in mapping.items():
+            if cell in known:
+                lab = hidden_label(plan, cell, threshold)
+            elif fallback:
+                v = pd.to_numeric(pd.Series([row[col]]), errors="coerce").iloc[0]
+                lab = f"<{threshold}" if pd.notna(v) and 1 <= v < threshold else None
+            else:
+                lab = None
+            if lab is not None:
+                out.at[i, col] = lab
+                hidden_cells.add(cell)
+        if derived is not None:
+            cols, basis = derived(row)
+            basis = list(basis)
+            hide = any(hidden_label(plan, c, threshold) for c in basis if c in known) or bool(
+                hidden_cells & set(basis)
+            )
+            if hide:
+                for c in cols:
+                    out.at[i, c] = "suppressed"
+    return out
+
+
+def format_prevalence_plan(
+    prev: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    label: Callable[[str], str] = plain_label,
+    group: str | None = None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Prevalence for display under the run's plan: labels, counts, "% met (95 % CI)".
+
+    Parameters
+    ----------
+    prev : pandas.DataFrame
+        :func:`analysis.compare.prevalence.prevalence` output (optionally by ``group``).
+    plan : pandas.DataFrame or None
+        The run's plan; None shows every count (suppression off).
+    label : callable
+        Definition name -> label.
+    group : str, optional
+        The grouping column of ``prev`` whose levels are the plan's `` | <level>`` suffixes.
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group`` (when given), ``definition`` (label), ``met``, ``evaluable``, ``not evaluable``,
+        ``% met (95 % CI)``. The percentage is hidden when met, not met or evaluable is hidden.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prev = pd.DataFrame({"definition": ["a"], "n_met": [3], "n_evaluable": [20],
+    ...                      "n_not_evaluable": [0], "proportion": [0.15], "ci_low": [0.05],
+    ...                      "ci_high": [0.36]})
+    >>> format_prevalence_plan(prev, None)["% met (95 % CI)"].tolist()
+    ['15.0 (5.0 to 36.0)']
+    """
+    pct = [
+        "not computed"
+        if not n
+        else f"{number(100 * p, 1)} ({number(100 * lo, 1)} to {number(100 * hi, 1)})"
+        for n, p, lo, hi in zip(
+            prev["n_evaluable"], prev["proportion"], prev["ci_low"], prev["ci_high"], strict=True
+        )
+    ]
+    out = pd.DataFrame(
+        {
+            **({group: prev[group].astype(str)} if group else {}),
+            "definition": [label(d) for d in prev["definition"]],
+            "met": prev["n_met"].astype(int),
+            "evaluable": prev["n_evaluable"].astype(int),
+            "not evaluable": prev["n_not_evaluable"].astype(int),
+            "% met (95 % CI)": pct,
+        }
+    )
+    if plan is None:
+        return out
+    names = prev["definition"].tolist()
+    levels = prev[group].tolist() if group else [None] * len(prev)
+
+    def suffix(i) -> str:
+        return "" if levels[i] is None else f" | {levels[i]}"
+
+    def cells(row):
+        d, s = names[row.name], suffix(row.name)
+        return {
+            "met": f"{d}: met{s}",
+            "evaluable": f"{d}: evaluable{s}",
+            "not evaluable": f"{d}: not_evaluable{s}",
+        }
+
+    def derived(row):
+        d, s = names[row.name], suffix(row.name)
+        return ["% met (95 % CI)"], [f"{d}: met{s}", f"{d}: not_met{s}", f"{d}: evaluable{s}"]
+
+    return apply_plan(out.reset_index(drop=True), plan, cells, derived, threshold)
+
+
+def format_pairs(
+    pairs: pd.DataFrame,
+    suppress: bool = True,
+    plan: pd.DataFrame | None = None,
+    label: Callable[[str], str] = plain_label,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Display version of :func:`analysis.compare.agreement.pairwise_agreement` (no 2x2 cells).
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        Pairwise agreement table.
+    suppress : bool
+        Hide small counts and what derives from them.
+    plan : pandas.DataFrame, optional
+        The run's plan: percent agreement, kappa, PABAK and McNemar's p derive from the pair's
+        2 x 2 cells and are hidden when any of them is hidden anywhere in the run. Without a
+        plan, pairs compared on 1 to 4 clients are hidden (primary suppression).
+    label : callable
+        Definition name -> label.
+    threshold : int
+        Smallest count shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition A``, ``definition B``, ``clients in both``, ``% agree``,
+        ``kappa (95 % CI)``, ``PABAK``, ``McNemar p``, ``note``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"definition_a": ["a"], "definition_b": ["b"], "n_both": [30],
+    ...                   "percent_agree": [80.0], "kappa": [0.5], "kappa_ci_low": [0.2],
+    ...                   "kappa_ci_high": [0.8], "pabak": [-0.0001], "mcnemar_p": [0.0002],
+    ...                   "note": [""]})
+    >>> format_pairs(p).iloc[0, 3:7].tolist()
+    ['80.0', '0.50 (0.20 to 0.80)', '0.00', '< .001']
+    """
+    stats = ["% agree", "kappa (95 % CI)", "PABAK", "McNemar p"]
+    out = pd.DataFrame(
+        {
+            "definition A": [label(d) for d in pairs["definition_a"]],
+            "definition B": [label(d) for d in pairs["definition_b"]],
+            "clients in both": pairs["n_both"],
+            "% agree": [number(v, 1) for v in pairs["percent_agree"]],
+            "kappa (95 % CI)": [
+                "undefined" if s == "not computed" else s
+                for s in format_estimate(
+                    pairs["kappa"], pairs["kappa_ci_low"], pairs["kappa_ci_high"]
+                )
+            ],
+            "PABAK": [number(v, 2) for v in pairs["pabak"]],
+            "McNemar p": [format_p(p) for p in pairs["mcnemar_p"]],
+            "note": pairs["note"].fillna(""),
+        }
+    ).reset_index(drop=True)
+    if not suppress:
+        return out
+    a_names, b_names = pairs["definition_a"].tolist(), pairs["definition_b"].tolist()
+
+    def both(i):
+        a, b = a_names[i], b_names[i]
+        return [f"{a} x {b}: {x}/{y}" for x in ("met", "not_met") for y in ("met", "not_met")]
+
+    use = plan if plan is not None else pd.DataFrame(columns=["cell", "count", "suppressed"])
+
+    def total(i):
+        return f"{a_names[i]} x {b_names[i]}: both evaluable"
+
+    def cells(row):
+        return {"clients in both": total(row.name)}
+
+    def derived(row):
+        return stats, [*both(row.name), total(row.name)]
+
+    if "reason" not in use.columns:
+        use = use.assign(reason="")
+    return apply_plan(out, use, cells, derived, threshold)
+
+
+def format_km(
+    km: pd.DataFrame, unit: str, suppress: bool = True, label: Callable[[str], str] = plain_label
+) -> pd.DataFrame:
+    """Display version of :func:`analysis.compare.survival.km_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition`` (label), ``clients``, ``met``, ``dropout``, ``median (<unit>, 95 % CI)``
+        ("not reached" where the curve, or an interval bound, stays above one half),
+        ``% met by end (Kaplan-Meier)``; with ``suppress``, counts 1-4 are "<5" and a row with a
+        hidden count (or a hidden complement clients - met) hides its median and percentage.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> km = pd.DataFrame({"definition": ["response"], "n": [40], "n_met": [20],
+    ...                    "n_dropout": [6], "median": [6.0], "median_ci_low": [4.0],
+    ...                    "median_ci_high": [float("nan")], "proportion_met_end": [0.5]})
+    >>> format_km(km, "sessions").iloc[0, 4]
+    '6.0 (4.0 to not reached)'
+    """
+    from analysis.report.tables import suppress_small_counts
+
+    med = f"median ({unit}, 95 % CI)"
+    shown = pd.DataFrame(
+        {
+            "definition": [label(d) for d in km["definition"]],
+            "clients": km["n"],
+            "met": km["n_met"],
+            "dropout": km["n_dropout"],
+            med: format_estimate(
+                km["median"], km["median_ci_low"], km["median_ci_high"], 1, missing="not reached"
+            ),
+            "% met by end (Kaplan-Meier)": [number(100 * p, 1) for p in km["proportion_met_end"]],
+        }
+    )
+    if suppress:
+        shown = suppress_small_counts(
+            shown,
+            ["clients", "met", "dropout"],
+            [med, "% met by end (Kaplan-Meier)"],
+            ("met", "clients"),
+        )
+    return shown

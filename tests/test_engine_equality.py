@@ -1,0 +1,137 @@
+"""The definitions engine against an independent plain-pandas recomputation (issue 14, item 3).
+
+The engine (:func:`analysis.outcomes.engine.score_definitions` with the per-measure views of
+:class:`analysis.outcomes.rules.Trajectories`) is optimised for 10^6 clients; these tests recompute
+two definitions of the default file from the raw long scores with ordinary pandas groupbys, the
+way the definitions file and the registry describe them, on 5,000 simulated clients with about 12
+sessions each, and require the engine's rows to be identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.data.simulate import simulate_cohort
+from analysis.outcomes.engine import score_definitions
+from analysis.registry.instruments import get_instrument
+
+# longer courses than the default cohort, as benchmarks/bench_definitions.py: about 12 sessions
+_LONGER = {
+    "endings": {"planned_intercept": -5.5, "dropout_intercept": -4.0, "min_planned_session": 6}
+}
+
+
+@pytest.fixture(scope="module")
+def scored():
+    cohort = simulate_cohort(_LONGER, n_clients=5000, n_therapists=200, seed=11, validate=False)
+    out = score_definitions(cohort, None, measure="phq9")
+    return cohort, out
+
+
+def _plain_prepost(cohort, measure: str) -> pd.DataFrame:
+    """Baseline (first assessment), post (last observed score after it) and the observed rows
+    after baseline, per client, with plain pandas (``last_available``)."""
+    rows = cohort.scores.loc[cohort.scores["measure"] == measure, ["id", "time", "score"]]
+    rows = rows.assign(id=rows["id"].astype(str)).sort_values(["id", "time"], kind="stable")
+    first = rows.groupby("id", sort=False).head(1).set_index("id")
+    obs = rows.dropna(subset=["score"])
+    after = obs.loc[obs["time"].to_numpy() > obs["id"].map(first["time"]).to_numpy()]
+    last = after.groupby("id", sort=False).tail(1).set_index("id")
+    ids = cohort.clients["id"].astype(str)
+    pp = pd.DataFrame(
+        {
+            "baseline": first["score"].reindex(ids).to_numpy(),
+            "baseline_time": first["time"].reindex(ids).to_numpy(),
+            "post": last["score"].reindex(ids).to_numpy(),
+            "post_time": last["time"].reindex(ids).to_numpy(),
+        },
+        index=ids,
+    )
+    return pp, after.assign(baseline=after["id"].map(first["score"]))
+
+
+def _engine_rows(out: pd.DataFrame, name: str, ids) -> pd.DataFrame:
+    d = out.loc[out["definition"] == name].set_index(out.loc[out["definition"] == name, "id"])
+    return d.loc[list(ids)]
+
+
+def _status(evaluable, met) -> np.ndarray:
+    return np.where(~evaluable, "not_evaluable", np.where(met, "met", "not_met"))
+
+
+def test_response_equals_plain_pandas(scored):
+    """response: (baseline - post) / baseline >= 50 % on PHQ-9 (lower is better); baseline 0 is
+    not evaluable; first_met_time: the first assessment after baseline where it held."""
+    cohort, out = scored
+    pp, after = _plain_prepost(cohort, "phq9")
+    ok = pp["baseline"].notna() & pp["post"].notna() & (pp["baseline"] != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        met = (pp["baseline"] - pp["post"]) / pp["baseline"] >= 0.5
+    hit = after.loc[(after["baseline"] - after["score"]) / after["baseline"] >= 0.5]
+    first = hit.groupby("id")["time"].min().reindex(pp.index).where(ok.to_numpy())
+    eng = _engine_rows(out, "response", pp.index)
+    assert ok.sum() > 3000  # most of 5,000 clients are evaluable: a real comparison
+    assert met[ok].sum() > 500
+    np.testing.assert_array_equal(eng["status"].astype(str), _status(ok.to_numpy(), met.to_numpy()))
+    np.testing.assert_array_equal(eng["baseline"], pp["baseline"])
+    np.testing.assert_array_equal(eng["post"], pp["post"])
+    np.testing.assert_array_equal(eng["post_time"], pp["post_time"])
+    np.testing.assert_array_equal(eng["baseline_time"], pp["baseline_time"])
+    np.testing.assert_array_equal(eng["first_met_time"], first.to_numpy())
+    assert eng["measures"].astype(str).eq("phq9").all()
+    assert eng["family"].astype(str).eq("symptom").all()
+
+
+def test_reliable_improvement_equals_plain_pandas(scored):
+    """reliable_improvement (Jacobson & Truax 1991): S_diff = SD(baseline of evaluable clients)
+    * sqrt(2 * (1 - r)), with r the registry's PHQ-9 reliability; met when
+    (baseline - post) / S_diff > 1.96 (PHQ-9: lower is better)."""
+    cohort, out = scored
+    pp, after = _plain_prepost(cohort, "phq9")
+    ok = pp["baseline"].notna() & pp["post"].notna()
+    r = get_instrument("phq9").reliability_value
+    s_diff = pp.loc[ok, "baseline"].std(ddof=1) * np.sqrt(2 * (1 - r))
+    rci = (pp["post"] - pp["baseline"]) / s_diff
+    met = ok & (-rci > 1.959963984540054)
+    eng = _engine_rows(out, "reliable_improvement", pp.index)
+    assert met.sum() > 500 and (ok & ~met).sum() > 500
+    np.testing.assert_array_equal(eng["status"].astype(str), _status(ok.to_numpy(), met.to_numpy()))
+    np.testing.assert_allclose(eng["rci"].where(ok.to_numpy()), rci.where(ok), rtol=1e-12)
+    hit = after.loc[(after["baseline"] - after["score"]) / s_diff > 1.959963984540054]
+    first = hit.groupby("id")["time"].min().reindex(pp.index).where(ok.to_numpy())
+    np.testing.assert_array_equal(eng["first_met_time"], first.to_numpy())
+    # met_time: the start of the final run of assessments where the criterion held
+    a = after.assign(flag=(after["baseline"] - after["score"]) / s_diff > 1.959963984540054)
+    last_off = a.loc[~a["flag"]].groupby("id")["time"].max()
+    a = a.assign(last_off=a["id"].map(last_off).fillna(-np.inf))
+    since = a.loc[a["flag"] & (a["time"] > a["last_off"])].groupby("id")["time"].min()
+    since = since.reindex(pp.index).where(met.to_numpy())
+    np.testing.assert_array_equal(eng["met_time"], since.to_numpy())
+
+
+def test_table_shape_and_order(scored):
+    """One row per client x scored definition, clients in client-table order in every block."""
+    cohort, out = scored
+    names = list(dict.fromkeys(out["definition"].astype(str)))
+    assert len(out) == len(names) * len(cohort.clients)
+    ids = cohort.clients["id"].astype(str).to_numpy()
+    for name in names:
+        block = out.loc[out["definition"] == name, "id"].astype(str).to_numpy()
+        np.testing.assert_array_equal(block, ids)
+
+
+def test_categorical_table_has_the_same_values(scored):
+    """categorical=True changes the dtypes of the text columns only: the same values, row by row
+    (a missing J&T category is NaN there and None in the object table)."""
+    cohort, out = scored
+    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
+    text = ["id", "definition", "family", "measures", "status", "reason", "category"]
+    assert all(isinstance(cat[c].dtype, pd.CategoricalDtype) for c in text)
+    assert list(cat["status"].cat.categories) == ["met", "not_met", "not_evaluable"]
+    back = cat.copy()
+    for c in text:
+        back[c] = back[c].astype(object).where(back[c].notna(), None)
+    pd.testing.assert_frame_equal(back, out)
+    assert cat.memory_usage().sum() < 0.7 * out.memory_usage().sum()
