@@ -25,13 +25,14 @@ dataset_options: dict = {}  # loader options; for a file, the reader specificati
 measure: str = "bdi2"  # primary outcome measure, a registry code (bdi2: BDI-II)
 reliability: float = None  # RCI reliability (0-1); None: the registry's value for the measure
 reliability_source: str = ""  # citation of the reliability; empty: the registry's
-cutoff_type: str = "instrument"  # J&T cutoff: instrument (registry default), a, b or c
+cutoff_type: str = "default"  # J&T cutoff: default (registry rule), published, a, b or c
 m_functional: float = None  # functional population mean (points), cutoffs b and c
 sd_functional: float = None  # functional population SD (points), cutoffs b and c
 post: str = "last"  # "last" observed score, or a time point such as "8"
 definitions: str = ""  # definitions YAML file; empty: the package default
 missing: str = "last_available"  # last_available, locf, bocf, completers or dropout_as_failure
 rci_methods: list = ["JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"]  # reliable-change methods
+hlm_test: str = "cohort"  # HLM rule: cohort (slope against the cohort mean, as R) or zero
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
 client_outcomes: bool = False  # also write per-client outcomes (identifiable data)
@@ -114,6 +115,7 @@ report.show_banner(
                 "definitions",
                 "missing",
                 "rci_methods",
+                "hlm_test",
                 "group",
                 "suppress_small_counts",
             }
@@ -174,7 +176,7 @@ elif group:
 # %% [markdown]
 # ## The Jacobson plot
 #
-# Each point is a client: baseline score against post score on the primary measure. Points inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax cutoff. Cutoff *a* lies two standard deviations of the baseline scores beyond their mean, towards health; without normative data it is strict, and few clients cross it. Cutoff *c* needs a functional population's mean and SD; cutoff type *instrument* uses the instrument's published clinical cutoff instead.
+# Each point is a client: baseline score against post score on the primary measure. Points inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax cutoff. By default (cutoff type *default*) the cutoff follows the instrument registry: cutoff *c*, between the clinical and a functional population, where confirmed functional norms exist (e.g. PHQ-9: Kocalevent, Hinz & Brähler 2013), otherwise the instrument's published clinical cutoff (e.g. BDI-II >= 14); cutoff *a* (two standard deviations of the baseline scores beyond their mean) depends on the sample and is used only on request. The Methods section says which cutoff was used and why.
 
 # %%
 jt_ok = "clinically_significant" in set(result["definition"])
@@ -214,7 +216,7 @@ else:
 # %% [markdown]
 # ## Every reliable-change method side by side
 #
-# The same clients classified by each reliable-change method of the R package clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, which needs at least three assessments per client). HLM, as in the R package, judges each client's slope against the cohort's average slope (an empirical-Bayes deviation): a client who improves about as much as the average counts as unchanged, and one who improves clearly less than the average as deteriorated, even if their score fell.
+# The same clients classified by each reliable-change method of the R package clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, which needs at least three assessments per client). With parameter `hlm_test` = cohort (the default), HLM judges, as the R package, each client's slope against the cohort's average slope (an empirical-Bayes deviation): a client who improves about as much as the average counts as unchanged, and one who improves clearly less than the average as deteriorated, even if their score fell. With `hlm_test` = zero it judges the client's own slope (fixed plus random) against zero. The Methods section states which rule was used.
 
 # %%
 methods = (
@@ -230,6 +232,7 @@ methods = (
         sd_functional=sd_functional,
         post=post_rule,
         missing=missing,
+        hlm_test=hlm_test,
         registry=nd.registry,
     )
 )
@@ -266,6 +269,10 @@ if methods is not None:
     if suppress_small_counts:
         shown = report.suppress_small_counts(counts, list(clinsig.CATEGORIES) + ["evaluable"], [])
     report.show_table(shown, f"Clients per category and reliable-change method, {instrument.label}")
+    text.say(
+        f"Cutoff for the combined categories: {methods.attrs['cutoff']['reason']}; "
+        f"{methods.attrs['cutoff']['true_score_methods']}."
+    )
 
 # %% [markdown]
 # ## Where do the headline definitions disagree?
@@ -307,6 +314,7 @@ report.show_table(shown, "Pairs of headline definitions: agreement and disagreem
 
 # %%
 cut = instrument.cutoff or {}
+rem = instrument.remission or {}
 rows = [
     (
         "outcome measure",
@@ -315,15 +323,29 @@ rows = [
     ),
     ("direction", f"{instrument.better_is} is better", "instrument registry"),
     (
-        "clinical cutoff (remission)",
-        f"case if {cut.get('case_if', '')} {cut.get('value', 'n/a')}",
+        "clinical cutoff (caseness; below_caseness)",
+        f"case if {cut.get('case_if', '')} {cut.get('value', 'n/a')}"
+        + ("" if cut.get("confirmed", True) else " (UNCONFIRMED)"),
         cut.get("source") or "instrument registry (no source recorded)",
     ),
-    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
     (
-        "J&T cutoff for clinically significant change",
-        f"type {cutoff_type}: {jt['cutoff'].iloc[0]:.2f} points" if jt_ok else "not computed",
-        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
+        "remission threshold (remission)",
+        f"remitted if {rem['remission_if']} {rem['value']:g}"
+        + ("" if rem.get("confirmed") else " (UNCONFIRMED)")
+        if rem
+        else f"not computed: no published remission threshold for {instrument.label} in the "
+        "instrument registry",
+        rem.get("source", ""),
+    ),
+    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
+    *workflow.reliable_change_rows(result, nd.skipped),
+    (
+        "HLM rule (methods comparison)",
+        "client's slope against the cohort's mean slope (as the R package clinicalsignificance)"
+        if hlm_test == "cohort"
+        else "client's own slope (fixed + random) against zero",
+        "parameter hlm_test; Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)",
     ),
     (
         "post score",
@@ -355,5 +377,5 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Every definition is scored by analysis.outcomes.engine.score_definitions from the definitions file (rule kinds in analysis.outcomes.rules); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) and remission (no longer a case by the instrument's cutoff) follow Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855.\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter client outcomes).\n\noutcomes-identifiable.csv has one row per client and definition: id, definition, family, measures (every measure the rule used), status (met / not_met / not_evaluable at the end of the client's course), reason (why not evaluable, or how a status was imputed), baseline_time and post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), first_met_time (first assessment at which the criterion held) and met_time (from when it held through the end; empty unless met). Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
+    "Every definition is scored by analysis.outcomes.engine.score_definitions from the definitions file (rule kinds in analysis.outcomes.rules); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below_caseness, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter client outcomes).\n\noutcomes-identifiable.csv has one row per client and definition: id, definition, family, measures (every measure the rule used), status (met / not_met / not_evaluable at the end of the client's course), reason (why not evaluable, or how a status was imputed), baseline_time and post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), first_met_time (first assessment at which the criterion held) and met_time (from when it held through the end; empty unless met). Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
 )

@@ -25,7 +25,7 @@ dataset_options: dict = {}  # loader options; for a file, the reader specificati
 measure: str = "bdi2"  # primary outcome measure, a registry code (bdi2: BDI-II)
 reliability: float = None  # RCI reliability (0-1); None: the registry's value for the measure
 reliability_source: str = ""  # citation of the reliability; empty: the registry's
-cutoff_type: str = "instrument"  # J&T cutoff: instrument (registry default), a, b or c
+cutoff_type: str = "default"  # J&T cutoff: default (registry rule), published, a, b or c
 m_functional: float = None  # functional population mean (points), cutoffs b and c
 sd_functional: float = None  # functional population SD (points), cutoffs b and c
 post: str = "last"  # "last" observed score, or a time point such as "8"
@@ -131,7 +131,7 @@ report.show_table(
 # %% [markdown]
 # ## Agreement beyond chance
 #
-# Cohen's kappa compares observed agreement with the agreement expected from the two prevalences; it is close to 0 even at 90 % agreement when one outcome is rare, so the prevalence-adjusted bias-adjusted kappa (PABAK = 2 x agreement - 1) stands beside it. McNemar's exact test asks whether the two definitions are met equally often in the same clients. Kappa is *undefined* when a definition gives every compared client the same result.
+# Cohen's kappa compares observed agreement with the agreement expected from the two prevalences; it is close to 0 even at 90 % agreement when one outcome is rare, so the prevalence-adjusted bias-adjusted kappa (PABAK = 2 x agreement - 1) stands beside it. McNemar's mid-p test (Fagerland, Lydersen & Laake 2013) asks whether the two definitions are met equally often in the same clients, from the discordant counts b and c. Kappa is 0 when one definition gives every compared client the same result, and undefined only when both do (expected agreement 1).
 
 # %%
 report.show_table(
@@ -219,7 +219,7 @@ else:
 # %% [markdown]
 # ## Is a definition biased by baseline severity?
 #
-# Per definition, a logistic regression of success on the baseline score of the primary measure: an odds ratio above 1 per 10 points means the definition favours more severe clients, below 1 milder ones (Psychiatric Services 2020, 71(4):312: effect size >= 0.8, OR 2.3; remission, OR 0.43).
+# Per definition, a logistic regression of success on the baseline score of the primary measure: an odds ratio above 1 per 10 points means the definition favours more severe clients, below 1 milder ones. Psychiatric Services (2020) 71(4):312 reports, for 5,554 psychotherapy episodes with baseline PHQ-9 >= 10, OR 0.43 for remission defined as PHQ-9 < 5 (and OR 2.3 for an effect size >= 0.8). The published remission figure is set beside this run's `remission` only when that is the same definition (PHQ-9 < 5 among baseline cases); `below_caseness` (PHQ-9 < 10) is a different definition and is never compared with it.
 
 # %%
 bias = agreement.severity_bias(result, severity=nd.baseline, per=10)
@@ -253,6 +253,32 @@ if bias["odds_ratio"].notna().any():
         title=f"Severity bias of each definition, {run_name}",
     )
     report.show_figure(ax)
+published = agreement.published_severity_comparison(
+    bias, result.attrs.get("details", {}), measure
+)
+report.write_csv(published, output_dir, "agreement_severity_published.csv")
+report.show_table(
+    pd.DataFrame(
+        {
+            "definition": published["definition"],
+            "published definition": published["published_criterion"],
+            "published odds ratio per 10 points": published["published_odds_ratio"],
+            "this run (95% CI)": [
+                f"{o:.2f} ({lo:.2f} to {hi:.2f})" if ok else "-"
+                for o, lo, hi, ok in zip(
+                    published["odds_ratio"],
+                    published["ci_low"],
+                    published["ci_high"],
+                    published["comparable"],
+                    strict=True,
+                )
+            ],
+            "note": published["note"],
+            "source": published["source"],
+        }
+    ),
+    "Severity bias beside the published value for the same definition",
+)
 
 # %%
 rows = [
@@ -268,11 +294,8 @@ rows = [
         "|RCI| > 1.96 (two-sided 5 % level)",
         "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
     ),
-    (
-        "J&T cutoff",
-        f"type {cutoff_type}",
-        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
-    ),
+    # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
+    *workflow.reliable_change_rows(nd.all_outcomes, nd.skipped),
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
@@ -299,5 +322,5 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels `cohens_kappa` (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: exact binomial on the discordant pairs (statsmodels). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295. A pair is compared on the clients evaluable under both definitions. Counts from 1 to 4 are shown as <5 when suppression is on.",
+    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels `cohens_kappa` (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. Counts from 1 to 4 are shown as <5 when suppression is on.",
 )

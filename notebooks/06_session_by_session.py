@@ -25,7 +25,7 @@ dataset_options: dict = {}  # loader options; for a file, the reader specificati
 measure: str = "bdi2"  # primary outcome measure, a registry code (bdi2: BDI-II)
 reliability: float = None  # RCI reliability (0-1); None: the registry's value for the measure
 reliability_source: str = ""  # citation of the reliability; empty: the registry's
-cutoff_type: str = "instrument"  # J&T cutoff: instrument (registry default), a, b or c
+cutoff_type: str = "default"  # J&T cutoff: default (registry rule), published, a, b or c
 m_functional: float = None  # functional population mean (points), cutoffs b and c
 sd_functional: float = None  # functional population SD (points), cutoffs b and c
 post: str = "last"  # "last" observed score, or a time point such as "8"
@@ -328,11 +328,8 @@ rows = [
         "|RCI| > 1.96 (two-sided 5 % level)",
         "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
     ),
-    (
-        "J&T cutoff",
-        f"type {cutoff_type}",
-        "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
-    ),
+    # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
+    *workflow.reliable_change_rows(nd.all_outcomes, nd.skipped),
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],

@@ -31,7 +31,6 @@ WITHOUT_MODULE_EXAMPLES = {
     "plots_session",
     "rules",
     "schema",
-    "workflow",  # its one example is marked +SKIP (needs a loaded dataset)
     "validate",  # the command line; exercised in test_io and test_readers_bad_exports
 }
 

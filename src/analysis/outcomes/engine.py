@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.data.cohort import Cohort
-from analysis.registry.instruments import Instrument, get_instrument
+from analysis.registry.instruments import CUTOFF_TYPES, Instrument, get_instrument, resolve_cutoff
 
 __all__ = [
     "OUTCOME_COLUMNS",
@@ -218,8 +218,9 @@ def definitions_for_run(
         A definitions YAML file, already validated definitions, or None for the package default.
     reliability : float, optional
         Reliability (0-1) for the RCI on the primary measure; default the registry's.
-    cutoff_type : {"a", "b", "c", "instrument"}, optional
-        J&T cutoff for clinically significant change on the primary measure (default: the file's).
+    cutoff_type : {"default", "published", "instrument", "a", "b", "c"}, optional
+        J&T cutoff for clinically significant change on the primary measure (default: the file's;
+        values as :func:`analysis.registry.instruments.resolve_cutoff`).
     m_functional, sd_functional : float, optional
         Functional population mean and SD (points) for cutoffs b and c.
     significance_level : float, optional
@@ -275,7 +276,7 @@ def score_outcomes(
     cohort: Cohort,
     measure: str,
     reliability: float | None = None,
-    cutoff_type: str = "a",
+    cutoff_type: str = "default",
     m_functional: float | None = None,
     sd_functional: float | None = None,
     post: str | float = "last",
@@ -288,8 +289,9 @@ def score_outcomes(
     A thin wrapper over :func:`score_definitions`: it scores the definitions ``remission``,
     ``response``, ``reliable_improvement`` and ``clinically_significant`` of the package's
     ``definitions.yaml`` (whose rules and sources live there, not here) on ``measure``, with the
-    run's parameters applied (:func:`definitions_for_run`). Remission is left out for an
-    instrument without a clinical cutoff, response for a higher-is-better one.
+    run's parameters applied (:func:`definitions_for_run`). Remission (the instrument's published
+    remission threshold, e.g. PHQ-9 < 5) is left out for an instrument without a clinical cutoff
+    or without a published remission threshold, response for a higher-is-better one.
 
     Parameters
     ----------
@@ -298,8 +300,10 @@ def score_outcomes(
         Registry code of the outcome, e.g. ``"bdi2"`` (BDI-II, 0-63, lower is better).
     reliability : float, optional
         Reliability in (0, 1); default the registry's value for the instrument.
-    cutoff_type : {"a", "b", "c", "instrument"}
-        J&T cutoff for clinically significant change.
+    cutoff_type : {"default", "published", "instrument", "a", "b", "c"}
+        J&T cutoff for clinically significant change: ``default`` is the registry's rule (c where
+        confirmed functional norms exist, else the published clinical cutoff;
+        :func:`analysis.registry.instruments.resolve_cutoff`), ``a`` only on request.
     m_functional, sd_functional : float, optional
         Functional population mean and SD (points).
     post : "last" or float
@@ -343,10 +347,10 @@ def score_outcomes(
         raise ValueError(f"no reliability given and none in the registry for {measure!r}")
     reg = {**load_registry(), measure: ins}
     wanted = ["reliable_improvement", "clinically_significant"]
-    if ins.cutoff is not None:
+    if ins.cutoff is not None and ins.remission is not None:
         wanted.insert(0, "remission")
     if ins.better_is == "lower":
-        wanted.insert(1 if ins.cutoff is not None else 0, "response")
+        wanted.insert(1 if "remission" in wanted else 0, "response")
     defs = definitions_for_run(
         measure,
         reliability=rel,
@@ -786,7 +790,7 @@ def compare_methods(
     measure: str,
     reliability: float | None = None,
     methods: tuple[str, ...] | None = None,
-    cutoff_type: str = "a",
+    cutoff_type: str = "default",
     m_functional: float | None = None,
     sd_functional: float | None = None,
     reliability_post: float | None = None,
@@ -794,6 +798,7 @@ def compare_methods(
     significance_level: float = 0.05,
     missing: str = "last_available",
     registry: dict[str, Instrument] | None = None,
+    hlm_test: str = "cohort",
 ) -> pd.DataFrame:
     """Every reliable-change method of :mod:`analysis.outcomes.clinsig` on one measure, side by side.
 
@@ -810,12 +815,14 @@ def compare_methods(
         ``attrs["not_computed"]`` with the reason, whether asked for or a default: HLM when
         fewer than 3 clients have 3 or more observed scores from baseline to post (a two-wave
         export), a pre/post method with fewer than 2 complete pairs, HA when the scores or the
-        change scores have no variance, a measure without a clinical cutoff under
-        ``cutoff_type="instrument"``.
-    cutoff_type : {"a", "b", "c", "instrument"}
-        Cutoff for the combined categories (HA uses its true-score cutoff); ``instrument`` is the
-        registry's clinical cutoff for the pre/post methods, and cutoff a for HA and HLM, whose
-        cutoffs are defined on true scores.
+        change scores have no variance, a cutoff the instrument cannot support (e.g. no
+        clinical cutoff under ``cutoff_type="published"``, cutoff c without norms).
+    cutoff_type : {"default", "published", "instrument", "a", "b", "c"}
+        Cutoff for the combined categories, resolved by
+        :func:`analysis.registry.instruments.resolve_cutoff` (``default``, alias ``instrument``:
+        c where the registry has confirmed functional norms, else the published clinical cutoff).
+        A published cutoff applies to the pre/post methods; HA and HLM, whose cutoffs are defined
+        on true scores, then use cutoff a (said in ``attrs["cutoff"]``).
     m_functional, sd_functional : float, optional
         Functional norms (points) for cutoffs b and c; default the registry's.
     reliability_post : float, optional
@@ -834,6 +841,10 @@ def compare_methods(
     registry : dict, optional
         Instrument registry (default :func:`analysis.registry.instruments.load_registry`); pass
         the one that holds a user's instruments.
+    hlm_test : {"cohort", "zero"}
+        HLM rule (:func:`analysis.outcomes.clinsig.clinical_significance`): ``cohort`` judges a
+        client's slope against the cohort's mean slope, as the R package clinicalsignificance;
+        ``zero`` the client's own slope (fixed + random) against zero.
 
     Returns
     -------
@@ -842,7 +853,8 @@ def compare_methods(
         ``rci``, ``reliable_change`` (improved / unchanged / deteriorated), ``category``
         (recovered / improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``.
         ``attrs["not_computed"]``: method -> why it was left out (empty when none was);
-        ``attrs["methods"]``: the methods computed, in order.
+        ``attrs["methods"]``: the methods computed, in order; ``attrs["cutoff"]``: the cutoff
+        rule used and why, as a report prints it; ``attrs["hlm_test"]``.
 
     Raises
     ------
@@ -875,11 +887,12 @@ def compare_methods(
         raise ValueError(f"reliability must lie strictly between 0 and 1, got {rel!r}")
     if not 0 < float(significance_level) < 1:
         raise ValueError(f"significance_level must lie in (0, 1), got {significance_level!r}")
-    if cutoff_type not in ("a", "b", "c", "instrument"):
-        raise ValueError(f"cutoff_type must be a, b, c or instrument, got {cutoff_type!r}")
-    func = (ins.norms or {}).get("functional", {})
-    m_f = m_functional if m_functional is not None else func.get("mean")
-    sd_f = sd_functional if sd_functional is not None else func.get("sd")
+    if cutoff_type not in CUTOFF_TYPES:
+        raise ValueError(f"cutoff_type must be one of {list(CUTOFF_TYPES)}, got {cutoff_type!r}")
+    try:  # the registry's rule (or the cutoff requested), with the reason a report prints
+        chosen = resolve_cutoff(ins, cutoff_type, m_functional, sd_functional)
+    except ValueError as exc:  # e.g. cutoff c without norms: every method says so
+        chosen = {"cutoff_type": "none", "reason": f"not computed: {exc}", "kwargs": {}}
     pp = prepost(
         cohort.scores, cohort.clients, measure, post=post, missing=missing, registry=registry
     )
@@ -911,11 +924,10 @@ def compare_methods(
                 pp,
                 ok,
                 wide,
-                cutoff_type,
-                m_f,
-                sd_f,
+                chosen,
                 reliability_post,
                 significance_level,
+                hlm_test,
             )
         except (ValueError, np.linalg.LinAlgError) as exc:  # the data cannot support it
             not_computed[method] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -932,6 +944,16 @@ def compare_methods(
     )
     out.attrs["not_computed"] = not_computed
     out.attrs["methods"] = [m for m in (methods or RCI_METHODS) if m not in not_computed]
+    out.attrs["hlm_test"] = hlm_test
+    out.attrs["cutoff"] = {
+        "cutoff_type": chosen["cutoff_type"],
+        "reason": chosen["reason"],
+        "true_score_methods": (
+            "HA and HLM use cutoff a (their cutoffs are defined on true scores)"
+            if "cutoff" in chosen["kwargs"]
+            else f"HA and HLM use cutoff {chosen['cutoff_type']} on true scores"
+        ),
+    }
     return out
 
 
@@ -944,11 +966,10 @@ def _one_method(
     pp,
     ok,
     wide,
-    cutoff_type,
-    m_f,
-    sd_f,
+    chosen,
     reliability_post,
     significance_level,
+    hlm_test="cohort",
 ) -> pd.DataFrame:
     """One reliable-change method of :func:`compare_methods`.
 
@@ -963,17 +984,12 @@ def _one_method(
         better_is=ins.better_is,
         significance_level=significance_level,
     )
-    if cutoff_type == "instrument" and method not in ("HA", "HLM"):
-        # the registry's clinical cutoff, shifted by 1e-9 so that a score exactly on it falls
-        # on the side case_if gives (as in analysis.outcomes.rules)
-        if ins.cutoff is None:
-            raise ValueError(f"{measure!r} has no clinical cutoff in the registry")
-        shift = {">=": -1e-9, ">": 0.0, "<=": 1e-9, "<": 0.0}[ins.cutoff["case_if"]]
-        kw.update(cutoff=ins.cutoff_value + shift)
-    elif cutoff_type == "instrument":  # HA and HLM: true-score cutoffs; use a, said in notes
-        kw.update(cutoff_type="a")
+    if not chosen["kwargs"]:  # the instrument cannot support the cutoff asked for
+        raise ValueError(chosen["reason"])
+    if "cutoff" in chosen["kwargs"] and method in ("HA", "HLM"):
+        kw.update(cutoff_type="a")  # true-score cutoffs: a published cutoff does not apply
     else:
-        kw.update(cutoff_type=cutoff_type, m_functional=m_f, sd_functional=sd_f)
+        kw.update(chosen["kwargs"])
     if method == "NK":
         kw["reliability_post"] = reliability_post
     if method == "HLM":
@@ -998,6 +1014,7 @@ def _one_method(
         res = clinical_significance(
             rows[["id", "time", "score"]],
             rci_method="HLM",
+            hlm_test=hlm_test,
             **{k: v for k, v in kw.items() if k not in ("rci_method", "reliability")},
         )
         res = pp[["id"]].merge(res, on="id", how="left")

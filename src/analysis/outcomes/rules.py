@@ -18,7 +18,7 @@ import pandas as pd
 
 from analysis.outcomes.distribution import RCI_METHODS, clinical_significance_prepost
 from analysis.outcomes.sudden_gains import rule_sudden_gain
-from analysis.registry.instruments import Instrument
+from analysis.registry.instruments import Instrument, is_remitted, resolve_cutoff
 
 __all__ = [
     "MISSING_STRATEGIES",
@@ -372,7 +372,8 @@ def _base(m: dict) -> dict:
 
 
 def rule_cutoff(t: Trajectories, d: dict) -> RuleResult:
-    """Remission: not a case at the post score by the cutoff (registry default).
+    """Below caseness: not a case at the post score by the cutoff (registry default). This is
+    not remission (see :func:`rule_remission`).
 
     With ``require_case_at_start`` (default false here; the ``caseness_change`` rule sets it),
     clients who were not a case at baseline are not evaluable.
@@ -392,8 +393,54 @@ def rule_cutoff(t: Trajectories, d: dict) -> RuleResult:
 
 
 def rule_caseness_change(t: Trajectories, d: dict) -> RuleResult:
-    """Recovery: a case at baseline and not a case at the post score."""
+    """Below caseness at the end: a case at baseline and not a case at the post score (registry
+    cutoff, e.g. PHQ-9 < 10, BDI-II < 14, CES-D < 16); not remission."""
     return rule_cutoff(t, {**d, "require_case_at_start": True})
+
+
+def rule_remission(t: Trajectories, d: dict) -> RuleResult:
+    """Remission by the instrument's published remission threshold, among baseline cases.
+
+    Not "below caseness" (rule ``caseness_change``): PHQ-9 remission is a score below 5
+    (Psychiatr Serv 2020 71(4):312), caseness 10 or more; BDI-II remission below 10 (Wiles N. et
+    al. 2014 Health Technol Assess 18(31)), caseness 14 or more; HAM-D 17 remission 7 or below
+    (Frank E. et al. 1991 Arch Gen Psychiatry 48(9):851-855). The threshold and its source are the
+    registry's ``remission`` entry (:func:`analysis.registry.instruments.is_remitted`).
+
+    Evaluable: baseline and post present and a case at baseline (registry ``cutoff``), as in the
+    source (episodes with baseline PHQ-9 >= 10). Met: the post score is remitted.
+
+    Raises
+    ------
+    NotComputable
+        When the registry has no published remission threshold for the instrument (e.g. CES-D):
+        the definition is then listed as not computed, with this reason.
+    """
+    ins = t.instrument(d["measure"])
+    if ins.remission is None:
+        raise NotComputable(
+            f"no published remission threshold for {ins.label} in the instrument "
+            "registry (below caseness is a separate definition)"
+        )
+    m = t.measure(d["measure"])
+    c0 = _case(m["baseline"], ins, d)
+    ev = m["reason"] == ""
+    reason = m["reason"].copy()
+    not_case = ev & (c0 == 0)
+    reason[not_case] = f"not a case at baseline ({ins.label})"
+    ev = ev & (c0 == 1)
+    rows = m["rows"]
+    first, since = _held(rows, is_remitted(rows["score"].to_numpy(), ins) == 1, len(t.ids))
+    res = RuleResult(
+        is_remitted(m["post"], ins) == 1, ev, reason, first, **_base(m), met_time=since
+    )
+    rem = ins.remission
+    res.extra.update(
+        threshold=f"{rem['remission_if']} {float(rem['value']):g}",
+        threshold_source=str(rem.get("source", "")),
+        threshold_confirmed=bool(rem.get("confirmed", False)),
+    )
+    return res
 
 
 def rule_band_change(t: Trajectories, d: dict) -> RuleResult:
@@ -448,20 +495,19 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
             f"definition {d['name']!r}: fewer than 2 evaluable clients on {ins.code}; the RCI needs "
             "the SD of at least 2 baseline scores"
         )
-    func = (ins.norms or {}).get("functional", {})
-    m_f = d.get("m_functional", func.get("mean"))
-    sd_f = d.get("sd_functional", func.get("sd"))
     level = d.get("significance_level", 0.05)
-    cut = None
-    if cutoff_type == "instrument":
-        # The registry's clinical cutoff. clinsig counts a score beyond the cutoff (strictly) as
-        # clinical; shifting by 1e-9 makes a score exactly at the cutoff fall on the side that the
-        # registry's case_if gives (e.g. PHQ-9 10 is a case under ">= 10").
-        if ins.cutoff is None:
-            raise NotComputable(f"definition {d['name']!r}: {ins.code} has no clinical cutoff")
-        eps = 1e-9
-        cut = ins.cutoff_value + {">=": -eps, ">": 0.0, "<=": eps, "<": 0.0}[ins.cutoff["case_if"]]
-        cutoff_type = None
+    kw: dict[str, Any] = {}
+    chosen = None
+    if cutoff_type is not None:
+        # the run's cutoff rule: the registry's default (c with confirmed functional norms, else
+        # the published clinical cutoff), the published cutoff, or a/b/c as requested
+        try:
+            chosen = resolve_cutoff(ins, cutoff_type, d.get("m_functional"), d.get("sd_functional"))
+        except ValueError as exc:  # e.g. cutoff c without norms: the instrument cannot support it
+            raise NotComputable(f"definition {d['name']!r}: {exc}") from None
+        if not chosen["kwargs"]:
+            raise NotComputable(f"definition {d['name']!r}: {chosen['reason']}")
+        kw = chosen["kwargs"]
     js = clinical_significance_prepost(
         pd.DataFrame(
             {
@@ -473,14 +519,14 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
         reliability=float(rel),
         reliability_post=d.get("reliability_post"),
         rci_method=method,
-        cutoff_type=cutoff_type,
-        m_functional=m_f,
-        sd_functional=sd_f,
         better_is=ins.better_is,
         significance_level=level,
-        cutoff=cut,
+        **kw,
     )
     info = js.attrs["clinsig"]
+    if chosen is not None:
+        info["cutoff_rule"] = chosen["cutoff_type"]
+        info["cutoff_reason"] = chosen["reason"]
     s_diff = float(info.get("s_diff", np.nan)) if method == "JT" else np.nan
     cutoff = info.get("cutoff")
     return js, s_diff, float(info["critical"]), np.nan if cutoff is None else float(cutoff)
@@ -520,16 +566,41 @@ def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
         **_base(m),
         met_time=since,
     )
-    res.extra.update(s_diff=s_diff, critical=crit)
+    res.extra.update(_rc_extra(js, s_diff, crit))
     return res
+
+
+def _rc_extra(js: pd.DataFrame, s_diff: float, crit: float) -> dict[str, Any]:
+    """Scalars a report prints about reliable change: S_diff and the threshold in points, the
+    SD used and where it came from, and (with a cutoff) which J&T cutoff rule and why."""
+    info = js.attrs["clinsig"]
+    out = {
+        "s_diff": s_diff,
+        "critical": crit,
+        "threshold_points": info.get("threshold_points"),
+        "sd_pre_used": info.get("sd_pre_used"),
+        "sd_pre_source": info.get("sd_pre_source"),
+    }
+    for key in ("cutoff_rule", "cutoff_reason"):
+        if key in info:
+            out[key] = info[key]
+    return {k: (np.nan if v is None else v) for k, v in out.items()}
 
 
 def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
     """Recovered (J&T combined): reliable improvement and a move from the clinical to the
-    functional side of cutoff a, b, c or ``instrument`` (the registry's clinical cutoff)."""
+    functional side of the J&T cutoff.
+
+    ``cutoff_type`` (default ``default``): the registry's default rule
+    (:func:`analysis.registry.instruments.default_cutoff`: cutoff c where confirmed functional
+    norms exist, e.g. PHQ-9 with Kocalevent, Hinz & Brähler 2013; else the published clinical
+    cutoff, e.g. BDI-II >= 14; alias ``instrument``), ``published``, or ``a``/``b``/``c`` as
+    requested (Jacobson & Truax 1991; Bauer, Lambert & Nielsen 2004). ``extra`` carries the
+    cutoff (points), the rule used and the reason, S_diff and the threshold in points.
+    """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
-    js, s_diff, crit, cut = _jt(t, d, d.get("cutoff_type", "a"))
+    js, s_diff, crit, cut = _jt(t, d, d.get("cutoff_type", "default"))
     met = js["category"].eq("recovered").to_numpy()
     if np.isnan(s_diff):
         first = since = np.where(met, m["post_time"], np.nan)
@@ -550,7 +621,7 @@ def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
         **_base(m),
         met_time=since,
     )
-    res.extra.update(cutoff=cut, s_diff=s_diff, critical=crit)
+    res.extra.update(cutoff=cut, **_rc_extra(js, s_diff, crit))
     return res
 
 
@@ -606,21 +677,35 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
 
 
 def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
-    """NHS Talking Therapies paired outcomes on depression (PHQ-9) and anxiety (GAD-7 by default).
+    """NHS Talking Therapies paired outcomes on depression (PHQ-9) and anxiety (GAD-7 by default),
+    over the denominators NHS Digital publishes.
 
-    Eligibility: at least ``min_sessions`` (2) sessions with scores and caseness at the first
-    session (PHQ-9 >= 10 or anxiety measure at or above its cutoff). Reliable change per measure by
-    the registry's fixed threshold (PHQ-9 6 points, GAD-7 4 points).
+    Finished course of treatment (NHS Digital glossary): a referral that has *ended* having had at
+    least ``min_sessions`` (2) attended treatment appointments. Ended: ``end_reason`` other than
+    ``ongoing`` (``unknown``: not evaluable); without an ``end_reason`` column every course counts
+    as ended. Attended appointments: the client table's ``n_sessions`` where present, else the
+    number of sessions with a PHQ-9 or GAD-7 score. Every client outside the finished courses is
+    not evaluable under every NHS outcome, with the reason.
 
-    - recovery: a case at the first session and a case on neither measure at the last;
-    - reliable_improvement: reliable improvement on at least one measure, reliable deterioration on
-      neither;
+    Caseness at the first measurement: PHQ-9 >= 10 or anxiety measure at or above its registry
+    cutoff (GAD-7 >= 8). Reliable change per measure by the registry's fixed threshold (PHQ-9 6
+    points, GAD-7 4 points, inclusive).
+
+    - recovery: a case at the first measurement and a case on neither measure at the last.
+      Denominator: finished courses at caseness at the first measurement (NHS Digital: recovered
+      / (finished courses - not at caseness));
+    - reliable_improvement: reliable improvement on at least one measure, reliable deterioration
+      on neither. Denominator: every finished course with paired scores, at caseness or not (NHS
+      Digital: reliably improved / finished courses);
     - reliable_deterioration: reliable deterioration on at least one, reliable improvement on
-      neither;
-    - reliable_recovery: recovery and reliable improvement.
+      neither. Denominator: every finished course with paired scores (by analogy with reliable
+      improvement; NHS Digital's formula line for it was not read);
+    - reliable_recovery: recovery and reliable improvement. Denominator as recovery.
 
     References: NHS England (2024) NHS Talking Therapies for anxiety and depression manual, v7;
-    NHS Digital, Psychological Therapies annual report, definitions of recovery and reliable change.
+    NHS Digital, Psychological Therapies: reports on the use of IAPT services, June 2020,
+    Outcomes ("27,884 / (57,060 - 3,200) * 100 = 51.8%" recovery, "39,417 / 57,060 * 100 =
+    69.1%" reliable improvement); NHS Digital / OHID Fingertips glossary (finished course).
     """
     dep, anx = d.get("depression", "phq9"), d.get("anxiety", "gad7")
     idep, ianx = t.instrument(dep), t.instrument(anx)
@@ -653,14 +738,33 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
             f"definition {d['name']!r}: outcome must be recovery, reliable_improvement, "
             f"reliable_recovery or reliable_deterioration, got {outcome!r}"
         )
-    sessions = np.minimum(md["n"], ma["n"])
-    reason = np.where(md["reason"] != "", md["reason"], ma["reason"]).astype(object)
-    ok = reason == ""
-    few = ok & (sessions < int(d.get("min_sessions", 2)))
-    reason[few] = "fewer than 2 sessions with scores"
-    nocase = ok & ~few & ~case0
-    reason[nocase] = "not a case at the first session"
-    ev = ok & ~few & case0
+    n = len(t.ids)
+    cl = t.clients
+    end = (
+        cl["end_reason"].astype(str).to_numpy()
+        if "end_reason" in cl.columns
+        else np.full(n, "planned", dtype=object)
+    )
+    if "n_sessions" in cl.columns:
+        n_sess = pd.to_numeric(cl["n_sessions"], errors="coerce").to_numpy(float)
+    else:
+        n_sess = np.maximum(md["n"], ma["n"]).astype(float)
+    min_s = int(d.get("min_sessions", 2))
+    # finished course first (NHS Digital counts paired scores among finished courses only)
+    reason = np.full(n, "", dtype=object)
+    reason[end == "ongoing"] = "course not finished (ongoing)"
+    reason[(reason == "") & (end == "unknown")] = "whether the referral ended is unknown"
+    few = (reason == "") & ~(n_sess >= min_s)
+    reason[few] = f"fewer than {min_s} attended treatment sessions"
+    pair = np.where(md["reason"] != "", md["reason"], ma["reason"]).astype(object)
+    unpaired = (reason == "") & (pair != "")
+    reason[unpaired] = "no paired PHQ-9/GAD-7 scores: " + pair[unpaired].astype(str)
+    finished = reason == ""
+    if outcome in ("recovery", "reliable_recovery"):
+        reason[finished & ~case0] = "not a case at the first measurement"
+        ev = finished & case0
+    else:  # reliable improvement and deterioration: every finished course with paired scores
+        ev = finished
     # first session at which the paired criterion held, on sessions where both were scored
     r = md["rows"][["pos", "time", "score", "baseline"]].merge(
         ma["rows"][["pos", "time", "score", "baseline"]], on=["pos", "time"], suffixes=("_d", "_a")
@@ -703,13 +807,22 @@ def _runs(rows: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
 
 def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
     """Threshold reached (at or beyond ``threshold`` on the better side) by time ``by`` and held
-    for ``sustained`` consecutive assessments (e.g. SRS >= 36 by session 3 for 2 sessions).
-    All assessments count, the first one included."""
+    for ``sustained`` consecutive assessments. All assessments count, the first one included.
+
+    ``threshold: registry`` takes value and direction from the registry's cutoff: an assessment
+    counts when it is *not* flagged by the cutoff. For the SRS (registry: a score of 36 or less
+    flags an alliance concern; Duncan B.L., Miller S.D., Sparks J.A. et al. (2003) J Brief Ther
+    3(1):3-12) a session counts only above 36, so 36 is never both a concern and strong.
+    """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
     rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
-    thr = float(d["threshold"])
-    flag = rows["score"].to_numpy() >= thr if _sign(ins) == 1 else rows["score"].to_numpy() <= thr
+    if d["threshold"] == "registry":
+        flag = _case(rows["score"].to_numpy(), ins, {"name": d["name"]}) == 0
+    else:
+        thr = float(d["threshold"])
+        sc = rows["score"].to_numpy()
+        flag = sc >= thr if _sign(ins) == 1 else sc <= thr
     runs = _runs(rows, flag)
     need = int(d.get("sustained", 1))
     ok = runs.loc[runs["length"] >= need]
@@ -748,12 +861,20 @@ def rule_growth(t: Trajectories, d: dict) -> RuleResult:
 
 
 def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
-    """Rupture followed by repair: a drop of at least ``drop`` points (towards worse) from one
-    assessment to the next, recovered to the pre-drop level within ``within`` assessments (default
-    3). Clients with at least 3 assessments are evaluable; first_met is the time of the repair.
+    """Rupture followed by repair, among clients with a rupture.
+
+    A rupture is a drop of at least ``drop`` points (towards worse) from one assessment to the
+    next; it is repaired when a score within the next ``within`` assessments (default 3) returns to
+    the pre-drop level. Denominator: clients with at least 3 assessments and at least one rupture
+    whose repair window was observed (``within`` further assessments, or repaired). Clients who
+    never had a rupture are not evaluable (reason "no rupture ..."), not failures; nor is a client
+    whose only ruptures came too late to observe their repair. ``first_met`` is the time of the
+    first repair; ``extra["n_rupture"]`` counts ruptures per client.
 
     Reference: Safran J.D. & Muran J.C. (2000) Negotiating the therapeutic alliance; operational
-    rule after Stiles et al. (2004) and Stevens et al. (2007): a drop then a return to baseline.
+    rule after Stiles W.B. et al. (2004) J Couns Psychol 51(1):81-92 and Stevens C.L., Muran J.C.,
+    Safran J.D., Gorman B.S. & Winston A. (2007) Am J Psychother 61(2):109-129: a drop then a
+    return to the earlier level.
     """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
@@ -764,7 +885,8 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
     pos = rows["pos"].to_numpy()
     prev = np.roll(sc, 1)
     same = np.roll(pos, 1) == pos
-    same[0] = False
+    if len(same):
+        same[0] = False
     rupture = same & (prev - sc >= drop)
     repaired_at = np.full(len(rows), np.nan)
     times = rows["time"].to_numpy()
@@ -774,13 +896,31 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
         ok_pos[-k:] = False
         hit = rupture & ok_pos & (ahead >= prev) & np.isnan(repaired_at)
         repaired_at[hit] = np.roll(times, -k)[hit]
-    first = np.full(len(t.ids), np.nan)
+    n_ids = len(t.ids)
+    first = np.full(n_ids, np.nan)
     rep = pd.Series(repaired_at).groupby(pos).min()
     first[rep.index.to_numpy()] = rep.to_numpy()
-    ev = m["n"] >= 3
-    reason = np.where(ev, "", f"fewer than 3 {ins.label} assessments").astype(object)
-    res = RuleResult(~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"])
-    res.extra["n_rupture"] = np.bincount(pos[rupture], minlength=len(t.ids))
+    # assessments after each row (same client): the repair window is observed when there are
+    # at least `within` of them, or the rupture was repaired
+    after = rows.groupby("pos").cumcount(ascending=False).to_numpy()
+    observable = rupture & ((after >= within) | ~np.isnan(repaired_at))
+    n_rupt = np.bincount(pos[rupture], minlength=n_ids)
+    n_obs = np.bincount(pos[observable], minlength=n_ids)
+    enough = m["n"] >= 3
+    ev = enough & (n_obs > 0)
+    reason = np.where(
+        ~enough,
+        f"fewer than 3 {ins.label} assessments",
+        np.where(
+            n_rupt == 0,
+            f"no rupture (a drop of {drop:g} points or more) observed",
+            np.where(n_obs == 0, "rupture too late to observe its repair", ""),
+        ),
+    ).astype(object)
+    res = RuleResult(
+        ev & ~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"]
+    )
+    res.extra["n_rupture"] = n_rupt
     return res
 
 
@@ -816,6 +956,7 @@ def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:
 RULE_FUNCTIONS = {
     "cutoff": rule_cutoff,
     "caseness_change": rule_caseness_change,
+    "remission": rule_remission,
     "band_change": rule_band_change,
     "reliable_change": rule_reliable_change,
     "fixed_change": rule_fixed_change,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.registry.config import load_yaml
-from analysis.registry.instruments import Instrument, load_registry
+from analysis.registry.instruments import CUTOFF_TYPES, Instrument, load_registry
 from analysis.registry.paths import CONFIG_DIR, cache_by_file
 
 __all__ = ["RULES", "FAMILIES", "DEFAULT_DEFINITIONS", "load_definitions", "validate_definitions"]
@@ -36,6 +36,7 @@ FAMILIES = ("symptom", "functional", "alliance", "personal", "child_family", "co
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cutoff": (("measure",), ("cutoff", "case_if", "require_case_at_start")),
     "caseness_change": (("measure",), ("cutoff", "case_if")),
+    "remission": (("measure",), ()),
     "band_change": (("measure", "into"), ()),
     "reliable_change": (
         ("measure",),
@@ -90,6 +91,9 @@ _NUMERIC = {
     "start",
     "end",
 }
+#: numeric keys that may instead say ``registry`` (the value and direction from the instrument
+#: registry's cutoff, e.g. the SRS concern cutoff)
+_REGISTRY_OK = {"threshold"}
 _WHOLE = {"sustained", "early", "late", "within", "at_least", "min_sessions"}
 
 
@@ -160,6 +164,8 @@ def validate_definitions(
             raise _err(path, i, name, f"unknown key(s) {sorted(unknown)} for rule {kind!r}")
         for key in _NUMERIC & set(d):
             v = d[key]
+            if key in _REGISTRY_OK and v == "registry":
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise _err(path, i, name, f"key '{key}' must be a number, got {v!r}")
         for key in _WHOLE & set(d):
@@ -167,6 +173,13 @@ def validate_definitions(
                 raise _err(
                     path, i, name, f"key '{key}' must be a whole number >= 1, got {d[key]!r}"
                 )
+        if "cutoff_type" in d and d["cutoff_type"] not in CUTOFF_TYPES:
+            raise _err(
+                path,
+                i,
+                name,
+                f"'cutoff_type' must be one of {list(CUTOFF_TYPES)}, got {d['cutoff_type']!r}",
+            )
         d = dict(d)
         for key in ("measure", "depression", "anxiety"):
             if key in d and d[key] == "{measure}":

@@ -49,6 +49,8 @@ __all__ = [
     "is_case",
     "is_remitted",
     "default_cutoff",
+    "CUTOFF_TYPES",
+    "resolve_cutoff",
     "DEFAULT_REGISTRY",
     "USER_INSTRUMENTS_ENV",
     "instrument_files",
@@ -760,8 +762,8 @@ def _boundary_points(instrument: Instrument) -> float:
     """
     cut = instrument.cutoff or {}
     v = float(cut["value"])
-    if not instrument.integer:
-        return v
+    if not instrument.integer:  # a hair inside, so a score exactly on it keeps case_if's side
+        return v + {">=": -1e-9, ">": 0.0, "<=": 1e-9, "<": 0.0}[cut["case_if"]]
     return {">=": v - 0.5, ">": v + 0.5, "<=": v + 0.5, "<": v - 0.5}[cut["case_if"]]
 
 
@@ -802,7 +804,7 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
     ``clinsig`` judges a pre score clinical when strictly beyond the cutoff and a post score
     functional when strictly on the other side. For integer totals the published cutoff is
     therefore returned half a point inside the gap (PHQ-9 caseness ``>= 10`` -> 9.5), which
-    reproduces the published rule exactly.
+    reproduces the published rule exactly (non-integer totals: 1e-9 inside).
 
     References
     ----------
@@ -883,3 +885,91 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
         "cutoff in the registry (cutoff a only on request)"
     )
     return out
+
+
+#: Values of the run parameter ``cutoff_type`` (notebooks, runs.yaml, definitions): ``default``
+#: (alias ``instrument``, the name earlier versions used) is :func:`default_cutoff`'s choice;
+#: ``published`` the registry's clinical cutoff; ``a``, ``b``, ``c`` the Jacobson-Truax cutoffs
+#: as requested.
+CUTOFF_TYPES = ("default", "published", "instrument", "a", "b", "c")
+
+
+def resolve_cutoff(
+    instrument: Instrument,
+    cutoff_type: str | None = "default",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+) -> dict[str, Any]:
+    """The J&T cutoff a run uses, as keyword arguments for ``clinsig``, and why.
+
+    Parameters
+    ----------
+    instrument : Instrument
+    cutoff_type : {"default", "published", "instrument", "a", "b", "c"} or None
+        ``default`` (or None, or its alias ``instrument``): :func:`default_cutoff`'s choice (c
+        where the registry has confirmed functional norms, else the published clinical cutoff);
+        ``published``: the registry's clinical cutoff; ``a``, ``b``, ``c`` as requested.
+    m_functional, sd_functional : float, optional
+        Functional-population mean and SD (points) given for the run. They win over the
+        registry's norms for b and c; with ``default`` they make the choice cutoff c.
+
+    Returns
+    -------
+    dict
+        As :func:`default_cutoff` (``cutoff_type``, ``m_functional``, ``sd_functional``,
+        ``cutoff``, ``source``, ``reason``), plus ``requested`` (the value given) and ``kwargs``
+        (``cutoff_type``, ``m_functional``, ``sd_functional``, ``cutoff`` for
+        :func:`analysis.outcomes.clinsig.clinical_significance_prepost`; empty when the
+        instrument has neither norms nor a cutoff, ``cutoff_type`` "none").
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``cutoff_type``; b or c without norms (registry or given); ``published``
+        for an instrument without a clinical cutoff.
+
+    Examples
+    --------
+    >>> r = resolve_cutoff(get_instrument("phq9"))
+    >>> r["cutoff_type"], r["kwargs"]["m_functional"], r["kwargs"]["sd_functional"]
+    ('c', 2.91, 3.51)
+    >>> resolve_cutoff(get_instrument("bdi2"))["kwargs"]
+    {'cutoff': 13.5}
+    >>> resolve_cutoff(get_instrument("bdi2"), "c", m_functional=7, sd_functional=7)["cutoff_type"]
+    'c'
+    """
+    requested = "default" if cutoff_type is None else cutoff_type
+    if requested not in CUTOFF_TYPES:
+        raise ValueError(f"cutoff_type must be one of {list(CUTOFF_TYPES)}, got {cutoff_type!r}")
+    given = m_functional is not None and sd_functional is not None
+    if requested in ("b", "c", "default", "instrument") and given:
+        kind = requested if requested in ("b", "c") else "c"
+        out = {
+            "cutoff_type": kind,
+            "m_functional": float(m_functional),
+            "sd_functional": float(sd_functional),
+            "cutoff": None,
+            "source": "functional norms given for this run",
+            "reason": (
+                f"Jacobson-Truax cutoff {kind} with the functional norms given for this run "
+                f"(M = {float(m_functional):g}, SD = {float(sd_functional):g} {instrument.label} "
+                "points; source as given in the run's parameters)"
+            ),
+        }
+    else:
+        asked = {"default": None, "instrument": None}.get(requested, requested)
+        out = default_cutoff(instrument, asked)
+    kind = out["cutoff_type"]
+    if kind in ("b", "c"):
+        kwargs = {
+            "cutoff_type": kind,
+            "m_functional": out["m_functional"],
+            "sd_functional": out["sd_functional"],
+        }
+    elif kind == "a":
+        kwargs = {"cutoff_type": "a"}
+    elif kind == "published":
+        kwargs = {"cutoff": out["cutoff"]}
+    else:
+        kwargs = {}
+    return {**out, "requested": requested, "kwargs": kwargs}

@@ -98,11 +98,22 @@ SCHEMA: dict[str, Param] = {
         ),
         _P("reliability_source", str, "full citation of the reliability"),
         # Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19: cutoffs a, b, c
+        # default: c where the registry has confirmed functional norms, else the published
+        # clinical cutoff (analysis.registry.instruments.resolve_cutoff); a only on request
         _P(
             "cutoff_type",
             str,
-            "Jacobson-Truax cutoff (instrument: the registry's clinical cutoff)",
-            choices=("a", "b", "c", "instrument"),
+            "Jacobson-Truax cutoff: default (the registry's rule: c with confirmed functional "
+            "norms, else the published clinical cutoff; alias instrument), published, a, b or c",
+            choices=("default", "published", "instrument", "a", "b", "c"),
+        ),
+        # analysis.outcomes.clinsig HLM_TESTS: cohort = R clinicalsignificance's rule
+        _P(
+            "hlm_test",
+            str,
+            "HLM rule: cohort (slope against the cohort's mean slope, as the R package) or zero "
+            "(the client's own slope against zero)",
+            choices=("cohort", "zero"),
         ),
         _P("definitions", str, "definitions YAML file; empty for the package default"),
         # the strategies of analysis.outcomes.rules.MISSING_STRATEGIES

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from analysis.data import datasets
@@ -31,6 +32,7 @@ __all__ = [
     "MultiverseData",
     "multiverse_grid",
     "multiverse_for_notebook",
+    "reliable_change_rows",
 ]
 
 
@@ -77,7 +79,7 @@ def outcomes_for_notebook(
     dataset_options: dict | None,
     measure: str,
     reliability: float | None = None,
-    cutoff_type: str = "a",
+    cutoff_type: str = "default",
     m_functional: float | None = None,
     sd_functional: float | None = None,
     post: str | float = "last",
@@ -100,8 +102,9 @@ def outcomes_for_notebook(
     reliability : float, optional
         Reliability for the reliable change index on the primary measure (default: registry).
     cutoff_type, m_functional, sd_functional
-        J&T cutoff (a, b, c or instrument) and functional norms (points) for clinically
-        significant change on the primary measure.
+        J&T cutoff (default: the registry's rule, c with confirmed functional norms else the
+        published clinical cutoff, alias instrument; published; a, b or c on request) and
+        functional norms (points) for clinically significant change on the primary measure.
     post : "last" or str or float
         ``"last"`` or a time point (a string such as ``"8"`` is converted to a number, as the
         notebooks' parameters are literals).
@@ -431,7 +434,6 @@ def run_disclosure(
     return plan
 
 
-
 @dataclass(frozen=True)
 class MultiverseData:
     """What notebook 05 (the multiverse of success) starts from.
@@ -583,3 +585,71 @@ def multiverse_for_notebook(
         scheduler=scheduler,
     )
     return MultiverseData(cohort, instrument, grid, where, tuple(defs), results)
+
+
+def reliable_change_rows(outcomes: pd.DataFrame, skipped: dict | None = None) -> list[tuple]:
+    """Methods rows that say which J&T cutoff was used and why, and the reliable-change threshold.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        An outcomes table of :func:`analysis.outcomes.engine.score_definitions`; its
+        ``attrs["details"]`` holds what the rules used (``clinically_significant``: ``cutoff``,
+        ``cutoff_rule``, ``cutoff_reason``; both JT definitions: ``s_diff``, ``threshold_points``,
+        ``critical``, ``sd_pre_used``, ``sd_pre_source``).
+    skipped : dict, optional
+        Definitions not computed, with their reasons (``attrs["skipped"]``).
+
+    Returns
+    -------
+    list of (item, value, source) tuples
+        "J&T cutoff for clinically significant change" (the rule, the cutoff in points and the
+        reason from the instrument registry, or "not computed: <reason>") and "reliable change
+        (JT)" (S_diff and the threshold in points, and the SD it rests on).
+
+    Examples
+    --------
+    >>> o = pd.DataFrame()
+    >>> o.attrs["details"] = {"clinically_significant": {"cutoff": 6.75, "cutoff_rule": "c",
+    ...     "cutoff_reason": "norms", "s_diff": 2.98, "threshold_points": 5.83, "critical": 1.96,
+    ...     "sd_pre_used": 5.26, "sd_pre_source": "sample"}}
+    >>> reliable_change_rows(o)[0][1]
+    'cutoff c: 6.75 points'
+    """
+    details = outcomes.attrs.get("details", {})
+    skipped = skipped or {}
+    jt_src = "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19"
+    rows = []
+    cs = details.get("clinically_significant")
+    if cs and "cutoff_rule" in cs:
+        rows.append(
+            (
+                "J&T cutoff for clinically significant change",
+                f"cutoff {cs['cutoff_rule']}: {float(cs['cutoff']):.2f} points",
+                f"{cs['cutoff_reason']}. {jt_src}; Bauer S., Lambert M.J. & Nielsen S.L. (2004) "
+                "J Pers Assess 82(1):60-70 (cutoff c where norms exist)",
+            )
+        )
+    else:
+        why = skipped.get("clinically_significant", "not among the definitions of this run")
+        rows.append(("J&T cutoff for clinically significant change", f"not computed: {why}", ""))
+    rc = cs or details.get("reliable_improvement")
+    if rc and np.isfinite(float(rc.get("s_diff", np.nan))):
+        sd_src = rc.get("sd_pre_source")
+        sd_txt = (
+            f"SD of the evaluable clients' baseline scores, {float(rc['sd_pre_used']):.2f}"
+            if sd_src == "sample"
+            else f"{sd_src}, SD {float(rc['sd_pre_used']):.2f}"
+            if np.isfinite(float(rc.get("sd_pre_used", np.nan) or np.nan))
+            else str(sd_src)
+        )
+        rows.append(
+            (
+                "reliable change (JT)",
+                f"S_diff = {float(rc['s_diff']):.2f} points ({sd_txt}); a change of more than "
+                f"{float(rc['threshold_points']):.2f} points is reliable "
+                f"(|RCI| > {float(rc['critical']):.2f})",
+                jt_src,
+            )
+        )
+    return rows
