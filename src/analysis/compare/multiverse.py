@@ -144,7 +144,7 @@ _MISSING_LEVELS = (
     "dropout_as_failure",
     "multiple_imputation",
 )
-_CUTOFF_LEVELS = ("instrument", "a", "b", "c")
+_CUTOFF_LEVELS = ("default", "published", "instrument", "a", "b", "c")  # resolve_cutoff
 
 
 def _check_levels(levels: dict, where: str) -> None:
@@ -285,7 +285,7 @@ def expand_grid(
                     why = f"cutoff c needs functional norms, which {d.get('measure')} lacks"
                 if c == "b" and not ((ins.norms or {}).get("functional") if ins else None):
                     why = f"cutoff b needs functional norms, which {d.get('measure')} lacks"
-                if c == "instrument" and (ins is None or ins.cutoff is None):
+                if c == "published" and (ins is None or ins.cutoff is None):
                     why = f"{d.get('measure')} has no clinical cutoff in the registry"
                 cut_levels.append((str(c), why))
         else:
@@ -1230,7 +1230,7 @@ def matching_specifications(
         row = base & (results["definition"].astype(str) == d["name"]).to_numpy()
         if d["rule"] in _CUTOFF_RULES:
             row &= (
-                results["cutoff_type"].astype(str) == str(d.get("cutoff_type") or "instrument")
+                results["cutoff_type"].astype(str) == str(d.get("cutoff_type") or "default")
             ).to_numpy()
         if d["rule"] in _RCI_RULES:
             rel = d.get("reliability")
