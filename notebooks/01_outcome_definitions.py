@@ -174,6 +174,32 @@ elif group:
     )
 
 # %% [markdown]
+# ## The practitioners' ten perspectives
+#
+# Practitioners asked what a successful outcome is gave ten different answers (the practitioner
+# panel "What Do You Consider to be a Successful Psychotherapy Outcome?", 2024). Each row says which
+# definitions of this run express a perspective and for how many clients it could be computed.
+
+# %%
+coverage = stats.perspective_coverage(result, list(nd.definitions))
+shown = pd.DataFrame(
+    {
+        "perspective": coverage["perspective"].astype(str) + ". " + coverage["label"],
+        "definitions": [
+            ", ".join(label(n) for n in names.split(", ")) if names else "none in this run"
+            for names in coverage["definitions"]
+        ],
+        "clients evaluable": coverage["clients_evaluable"],
+        "clients met": coverage["clients_met"],
+    }
+)
+if suppress_small_counts:
+    shown = report.suppress_small_counts(shown, ["clients evaluable", "clients met"])
+report.show_table(shown, "Practitioner perspectives: clients each could be computed for")
+n_cov = int((coverage["clients_evaluable"] > 0).sum())
+text.say(f"{n_cov} of the 10 perspectives could be computed on these data.")
+
+# %% [markdown]
 # ## The Jacobson plot
 #
 # Each point is a client: baseline score against post score on the primary measure. Points inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax cutoff. By default (cutoff type *default*) the cutoff follows the instrument registry: cutoff *c*, between the clinical and a functional population, where confirmed functional norms exist (e.g. PHQ-9: Kocalevent, Hinz & Brähler 2013), otherwise the instrument's published clinical cutoff (e.g. BDI-II >= 14); cutoff *a* (two standard deviations of the baseline scores beyond their mean) depends on the sample and is used only on request. The Methods section says which cutoff was used and why.
