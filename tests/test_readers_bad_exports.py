@@ -62,6 +62,32 @@ def test_cp1252_file_with_umlauts_is_detected_and_said(tmp_path):
     assert q.summary()["reading"]["encoding"].startswith("cp1252")
 
 
+def test_mixed_encoding_stops_naming_line_and_byte(tmp_path):
+    """A UTF-8 export with one Latin-1 line appended: reading it all as cp1252 would turn every
+    earlier 'Bärtschi' into 'BÃ¤rtschi', so it stops. Lines 2-3 hold 'ä' as UTF-8 (0xc3 0xa4);
+    line 4 'Jürg' has ü as Latin-1 0xfc at byte 2 ('J' is byte 1)."""
+    text = b"id,time,measure,score\n" + "Bärtschi,1,phq9,14\nBärtschi,2,phq9,9\n".encode()
+    f = tmp_path / "mixed.csv"
+    f.write_bytes(text + "Jürg,1,phq9,4\n".encode("latin-1"))
+    with pytest.raises(ValueError) as exc:
+        read_cohort_file({"path": str(f)})
+    msg = str(exc.value)
+    assert msg.startswith(str(f))
+    assert "line 4, byte 2 (0xfc) is not valid UTF-8" in msg
+    assert "mixes encodings" in msg and "first at line 2" in msg
+    assert "Re-save the whole file as UTF-8" in msg and "encoding:" in msg
+    # the user's stated encoding is obeyed (the reader does not second-guess a given encoding)
+    _, q = read_cohort_file({"path": str(f), "encoding": "cp1252"})
+    assert q.rows_kept == 3 and q.reading["encoding"] == "cp1252 (given)"
+    # all-ASCII before the bad line: a cp1252 file whose first umlaut comes late is still detected
+    g = _write(
+        tmp_path / "late.csv", "id,time,measure,score\na,1,phq9,3\nJürg,1,phq9,4\n", "cp1252"
+    )
+    _, q = read_cohort_file({"path": str(g)})
+    assert q.rows_kept == 2
+    assert q.reading["encoding"] == "cp1252 (detected: not valid UTF-8 at line 3, byte 2 (0xfc))"
+
+
 def test_encoding_given_wrongly_names_line_and_byte(tmp_path):
     f = _write(tmp_path / "x.csv", "id,time,measure,score\na,1,phq9,3\nJürg,1,phq9,4\n", "cp1252")
     with pytest.raises(ValueError) as exc:
