@@ -762,6 +762,16 @@ def _validate_records(
     lo = meas_txt.map({k: v.min for k, v in registry.items()})
     hi = meas_txt.map({k: v.max for k, v in registry.items()})
     v_oor = v_num.notna() & known & ((v_num < lo) | (v_num > hi))
+    # A fractional total of an instrument scored in whole points (registry ``integer: true``) is
+    # not a value the instrument can produce. Exempt: totals this package computed itself, from
+    # items (a prorated total may be fractional by design, see analysis.data.items) or as a
+    # mean of several columns (``mean_of``).
+    whole = meas_txt.map({k: bool(v.integer) for k, v in registry.items()}).eq(True)
+    derived = pd.Series(False, index=rec.index)
+    for col in ("items_bad", "incomplete"):  # set only on item-scored / mean_of records
+        if col in rec:
+            derived |= rec[col].notna()
+    v_frac = v_num.notna() & known & whole & ~derived & ((v_num - v_num.round()).abs() > 1e-9)
     if "date" in rec and rec["date"].notna().any():
         d_blank = _blank(rec["date"], na)
         fmt = spec.get("date_format") or "ISO8601"
@@ -789,6 +799,7 @@ def _validate_records(
         "invalid_time": t_bad,
         "non_numeric_score": v_nonnum,
         "out_of_range": v_oor,
+        "non_integer_score": v_frac,
         "invalid_items": items_bad,
         "unparseable_date": d_bad,
         "invalid_client_data": id_txt.isin(list(bad_clients or {})),
@@ -876,6 +887,11 @@ def _validate_records(
         + lo.map(lambda v: f"{v:g}", na_action="ignore").astype(str)
         + "-"
         + hi.map(lambda v: f"{v:g}", na_action="ignore").astype(str),
+        "non_integer_score": meas_txt.map(
+            {k: f"{v.label} totals are whole points; " for k, v in registry.items()}
+        ).fillna("")
+        + v_num.map(lambda v: f"{v:g}", na_action="ignore").fillna("").astype(str)
+        + " is not",
         "invalid_items": rec.get("items_bad", pd.Series("", index=rec.index)),
         "unparseable_date": "date '"
         + _text(rec["date"])
