@@ -207,6 +207,32 @@ def test_references_checked_before_anything_runs(tmp_path, capsys):
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_measure_not_in_the_export_stops_before_anything_runs(tmp_path, capsys):
+    """A file run whose measure is not among the export's measures (the example clinic export
+    holds BAI only) stops with exit code 2 naming the parameter and the measures present, before
+    any notebook starts (a new user's -p measure=phq9 failed inside notebook 01)."""
+    out = tmp_path / "out"
+    runs = str(ROOT / "examples" / "bai_clinic" / "runs.yaml")
+    code = pipeline.main(["-f", runs, "--out", str(out), "-p", "measure=phq9"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "runs.clinic.parameters.measure" in err
+    assert "measure 'phq9' is not in the export" in err and "bai_export.csv" in err
+    assert "its measures: ['bai']" in err
+    assert not out.exists() or not any(out.iterdir())
+    # the same runs file with its own measure passes the check
+    typed = run_config.prepare_runs(run_config.load_runs(runs))
+    assert typed["clinic"]["parameters"]["measure"] == "bai"
+
+
+def test_missing_runs_file_is_named_not_an_errno(tmp_path, capsys):
+    nope = tmp_path / "my_study" / "nope.yaml"
+    assert pipeline.main(["-f", str(nope), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: runs file {nope}: no such file"
+    assert "Errno" not in err
+
+
 def test_reliability_defaults_to_the_registry_value_of_the_measure():
     """A run that names a measure but no reliability gets that measure's registry reliability
     and its source, not a notebook's literal default (0.92, BDI-II's; issue 18); PHQ-9's .89

@@ -8,6 +8,7 @@ Row numbers are PHYSICAL lines of the file (the header is line 1).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from analysis.data import items as items_mod
+from analysis.data.quarantine import REASONS
 from analysis.data.readers import read_cohort_file, read_table
 from analysis.registry import instruments
 from analysis.run import pipeline
@@ -62,6 +65,32 @@ def test_cp1252_file_with_umlauts_is_detected_and_said(tmp_path):
     assert q.summary()["reading"]["encoding"].startswith("cp1252")
 
 
+def test_mixed_encoding_stops_naming_line_and_byte(tmp_path):
+    """A UTF-8 export with one Latin-1 line appended: reading it all as cp1252 would turn every
+    earlier 'Bärtschi' into 'BÃ¤rtschi', so it stops. Lines 2-3 hold 'ä' as UTF-8 (0xc3 0xa4);
+    line 4 'Jürg' has ü as Latin-1 0xfc at byte 2 ('J' is byte 1)."""
+    text = b"id,time,measure,score\n" + "Bärtschi,1,phq9,14\nBärtschi,2,phq9,9\n".encode()
+    f = tmp_path / "mixed.csv"
+    f.write_bytes(text + "Jürg,1,phq9,4\n".encode("latin-1"))
+    with pytest.raises(ValueError) as exc:
+        read_cohort_file({"path": str(f)})
+    msg = str(exc.value)
+    assert msg.startswith(str(f))
+    assert "line 4, byte 2 (0xfc) is not valid UTF-8" in msg
+    assert "mixes encodings" in msg and "first at line 2" in msg
+    assert "Re-save the whole file as UTF-8" in msg and "encoding:" in msg
+    # the user's stated encoding is obeyed (the reader does not second-guess a given encoding)
+    _, q = read_cohort_file({"path": str(f), "encoding": "cp1252"})
+    assert q.rows_kept == 3 and q.reading["encoding"] == "cp1252 (given)"
+    # all-ASCII before the bad line: a cp1252 file whose first umlaut comes late is still detected
+    g = _write(
+        tmp_path / "late.csv", "id,time,measure,score\na,1,phq9,3\nJürg,1,phq9,4\n", "cp1252"
+    )
+    _, q = read_cohort_file({"path": str(g)})
+    assert q.rows_kept == 2
+    assert q.reading["encoding"] == "cp1252 (detected: not valid UTF-8 at line 3, byte 2 (0xfc))"
+
+
 def test_encoding_given_wrongly_names_line_and_byte(tmp_path):
     f = _write(tmp_path / "x.csv", "id,time,measure,score\na,1,phq9,3\nJürg,1,phq9,4\n", "cp1252")
     with pytest.raises(ValueError) as exc:
@@ -84,7 +113,12 @@ def test_utf8_with_byte_order_mark(tmp_path):
 # --- delimiter and decimal comma --------------------------------------------------------------
 
 
-EURO = "Klient;Sitzung;Fragebogen;Wert\nA;1;phq9;12,5\nA;2;phq9;7\nB;1;phq9;27,5\nB;2;phq9;3.5\n"
+# CORE-OM clinical scores (0-40, mean item score x 10: fractional by design, registry
+# integer: false), so the decimals are legitimate values
+EURO = (
+    "Klient;Sitzung;Fragebogen;Wert\n"
+    "A;1;core_om;12,5\nA;2;core_om;7\nB;1;core_om;40,5\nB;2;core_om;3.5\n"
+)
 
 
 def test_semicolon_and_decimal_comma_sniffed(tmp_path):
@@ -96,7 +130,7 @@ def test_semicolon_and_decimal_comma_sniffed(tmp_path):
         "columns": {"id": "Klient", "time": "Sitzung", "measure": "Fragebogen", "score": "Wert"},
     }
     cohort, q = read_cohort_file(spec)
-    # 4 records; B at session 1 scores 27.5 > 27: out of range at line 4
+    # 4 records; B at session 1 scores 40.5 > 40: out of range at line 4
     assert (q.rows_in, q.rows_kept) == (4, 3) and _reasons(q) == [(4, "out_of_range")]
     assert cohort.scores["score"].tolist() == [12.5, 7.0, 3.5]
     assert q.reading["delimiter"] == "';' (semicolon) (sniffed)"
@@ -112,7 +146,7 @@ def test_decimal_comma_given_is_strict(tmp_path):
         "columns": {"id": "Klient", "time": "Sitzung", "measure": "Fragebogen", "score": "Wert"},
     }
     cohort, q = read_cohort_file(spec)
-    # 3.5 at line 5 is not a number when the decimal mark is ','; 27,5 at line 4 out of range
+    # 3.5 at line 5 is not a number when the decimal mark is ','; 40,5 at line 4 out of range
     assert _reasons(q) == [(4, "out_of_range"), (5, "non_numeric_score")]
     detail = q.rows.set_index("row").loc[5, "detail"]
     assert detail == "score '3.5' is not a number (decimal is ',' in the spec)"
@@ -413,6 +447,62 @@ def test_user_instrument_through_the_reader(tmp_path):
     assert sorted(cohort.measures) == ["bai", "phq9"]
     # the reader did not change the process's registry
     assert "bai" not in instruments.load_registry()
+
+
+def test_fractional_total_of_whole_point_instrument_is_quarantined(tmp_path):
+    """BAI totals are sums of 21 items scored 0-3 (registry entry ``integer: true``): 23,5 is not
+    a BAI total (a typing error, or a mean reported as a total), so it is quarantined, not kept."""
+    exp = _write(
+        tmp_path / "anx.csv",
+        "client;session;questionnaire;total\n"
+        "a;1;BAI;30\na;8;BAI;23,5\nb;1;BAI;25\nb;8;PHQ9;10.5\nb;9;PHQ9;27,5\n",
+    )
+    ins = _write(tmp_path / "my_instruments.yaml", BAI)
+    spec = {
+        "path": str(exp),
+        "instruments": str(ins),
+        "columns": {
+            "id": "client",
+            "time": "session",
+            "measure": "questionnaire",
+            "score": "total",
+        },
+        "measure_map": {"BAI": "bai", "PHQ9": "phq9"},
+    }
+    cohort, q = read_cohort_file(spec)
+    # 5 records = 2 kept (BAI 30, 25) + 3 quarantined: BAI 23.5 (line 3) and PHQ-9 10.5 (line 5)
+    # fractional; PHQ-9 27.5 (line 6) is out of range first (27 is the maximum)
+    assert (q.rows_in, q.rows_kept, q.rows_quarantined) == (5, 2, 3)
+    assert _reasons(q) == [(3, "non_integer_score"), (5, "non_integer_score"), (6, "out_of_range")]
+    detail = q.rows.set_index("row")["detail"]
+    assert detail[3] == "BAI totals are whole points; 23.5 is not"
+    assert detail[5] == "PHQ-9 totals are whole points; 10.5 is not"
+    assert q.rows.set_index("row").loc[3, "value"] == "23,5"
+    assert cohort.scores["score"].tolist() == [30.0, 25.0]
+    assert q.summary()["reasons"]["non_integer_score"] == 2
+    assert "non_integer_score" in REASONS
+
+
+def test_fractional_totals_computed_by_the_package_are_kept(tmp_path, monkeypatch):
+    """Totals the package computes may be fractional by design: a mean of columns (mean_of), and
+    an item total prorated without rounding. Neither is quarantined as non_integer_score."""
+    f = _write(tmp_path / "m.csv", "id,time,p1,p2\na,1,12,13\na,2,7,7\n")
+    spec = {"path": str(f), "scores": {"phq9": {"mean_of": ["p1", "p2"]}}}
+    cohort, q = read_cohort_file(spec)
+    assert q.rows_kept == 2 and cohort.scores["score"].tolist() == [12.5, 7.0]  # (12 + 13) / 2
+    # PHQ-9 items with one blank, prorated under a rule that does not round: 7 answered items of
+    # 1 and one 0 sum to 7; 7 * 9 / 8 = 7.875 points
+    rules = items_mod.load_scoring_rules()
+    rules["phq9"] = dataclasses.replace(rules["phq9"], rounding="none")
+    monkeypatch.setattr(items_mod, "load_scoring_rules", lambda path=None: rules)
+    cols = [f"q{i}" for i in range(1, 10)]
+    g = _write(
+        tmp_path / "items.csv",
+        "id,time," + ",".join(cols) + "\na,1," + ",".join(["1"] * 7 + ["0", ""]) + "\n",
+    )
+    cohort, q = read_cohort_file({"path": str(g), "items": {"phq9": cols}})
+    assert q.rows_kept == 1 and q.rows_quarantined == 0
+    assert cohort.scores["score"].tolist() == [7.875]
 
 
 def test_user_instrument_through_validate_and_the_runs_file(tmp_path, capsys):

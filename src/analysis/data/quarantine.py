@@ -26,6 +26,8 @@ REASONS = {
     "invalid_time": "time is not a number, is negative, or is a fractional session number",
     "non_numeric_score": "score is not a number (an empty cell marks a missing assessment)",
     "out_of_range": "score outside the instrument's range (registry min-max)",
+    "non_integer_score": "a fractional total of an instrument scored in whole points (registry "
+    "integer: true); totals the package computes itself (prorated items, mean_of) are exempt",
     "invalid_items": "an item response is not a whole number within the item range",
     "unparseable_date": "date could not be parsed",
     "invalid_client_data": "the client's arm, therapist or other client data differ between rows "

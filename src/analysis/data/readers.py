@@ -15,7 +15,9 @@ a quoted value holding a line break (an Excel note typed with Alt+Enter) spans t
 next record's row counts both.
 
 CSV files are read as they come: the encoding is detected (UTF-8 strictly, with or without a
-byte order mark, else cp1252, the Windows/Excel default in Western Europe) or given, the delimiter
+byte order mark, else cp1252, the Windows/Excel default in Western Europe) or given; a file whose
+first lines are UTF-8 with non-ASCII characters but a later line is not (mixed encodings) stops
+with an error naming that line and byte rather than garbling every earlier character. The delimiter
 is sniffed (comma, semicolon, tab, pipe) or given, and numbers may use a decimal comma (a
 semicolon file, the European Excel default, accepts ``12,5`` unless ``decimal`` says otherwise).
 What was used is part of the row account (:attr:`Quarantine.reading`). A header that repeats a
@@ -197,6 +199,22 @@ def _decode(raw: bytes, p: Path, encoding: str | None) -> tuple[str, str, str]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
+        # The bytes before the failing line are valid UTF-8 (the error is the first one); if they
+        # hold multi-byte characters, the file was written as UTF-8 and only a later part is in
+        # another encoding (e.g. one Latin-1 line appended to a UTF-8 export). Reading it all as
+        # cp1252 would garble every earlier non-ASCII character, so stop instead.
+        line_start = raw.rfind(b"\n", 0, err.start) + 1
+        before = raw[:line_start]
+        if any(b >= 0x80 for b in before):
+            first = next(i for i, b in enumerate(before) if b >= 0x80)
+            first_line = before.count(b"\n", 0, first) + 1
+            raise ValueError(
+                f"{p}: {where(err)} is not valid UTF-8, but the lines before it are UTF-8 with "
+                f"non-ASCII characters (first at line {first_line}): the file mixes encodings. "
+                "Re-save the whole file as UTF-8 (e.g. in Excel: 'CSV UTF-8'), or give "
+                "encoding: cp1252 / latin-1 in the spec if the file is really in that encoding "
+                "(its UTF-8 characters will then be read as two or three characters each)"
+            ) from None
         try:
             return raw.decode("cp1252"), "cp1252", f"detected: not valid UTF-8 at {where(err)}"
         except UnicodeDecodeError:
@@ -394,7 +412,8 @@ def read_table(
     encoding : {"utf-8", "utf-8-sig", "cp1252", "latin-1"}, optional
         CSV only. Default: detected, UTF-8 (with or without a byte order mark) when the bytes are
         valid UTF-8, else cp1252 (Windows and Excel in Western Europe; latin-1 for the few bytes
-        cp1252 leaves undefined).
+        cp1252 leaves undefined). Detection stops with ``ValueError`` when the lines before the
+        first invalid byte are UTF-8 with non-ASCII characters (a file mixing encodings).
     sep : str, optional
         CSV only: the delimiter (one character, or ``"tab"``). Default: sniffed among comma,
         semicolon, tab and pipe (:class:`csv.Sniffer` on the first 64 KiB; tab for ``.tsv``).
@@ -743,6 +762,16 @@ def _validate_records(
     lo = meas_txt.map({k: v.min for k, v in registry.items()})
     hi = meas_txt.map({k: v.max for k, v in registry.items()})
     v_oor = v_num.notna() & known & ((v_num < lo) | (v_num > hi))
+    # A fractional total of an instrument scored in whole points (registry ``integer: true``) is
+    # not a value the instrument can produce. Exempt: totals this package computed itself, from
+    # items (a prorated total may be fractional by design, see analysis.data.items) or as a
+    # mean of several columns (``mean_of``).
+    whole = meas_txt.map({k: bool(v.integer) for k, v in registry.items()}).eq(True)
+    derived = pd.Series(False, index=rec.index)
+    for col in ("items_bad", "incomplete"):  # set only on item-scored / mean_of records
+        if col in rec:
+            derived |= rec[col].notna()
+    v_frac = v_num.notna() & known & whole & ~derived & ((v_num - v_num.round()).abs() > 1e-9)
     if "date" in rec and rec["date"].notna().any():
         d_blank = _blank(rec["date"], na)
         fmt = spec.get("date_format") or "ISO8601"
@@ -770,6 +799,7 @@ def _validate_records(
         "invalid_time": t_bad,
         "non_numeric_score": v_nonnum,
         "out_of_range": v_oor,
+        "non_integer_score": v_frac,
         "invalid_items": items_bad,
         "unparseable_date": d_bad,
         "invalid_client_data": id_txt.isin(list(bad_clients or {})),
@@ -857,6 +887,11 @@ def _validate_records(
         + lo.map(lambda v: f"{v:g}", na_action="ignore").astype(str)
         + "-"
         + hi.map(lambda v: f"{v:g}", na_action="ignore").astype(str),
+        "non_integer_score": meas_txt.map(
+            {k: f"{v.label} totals are whole points; " for k, v in registry.items()}
+        ).fillna("")
+        + v_num.map(lambda v: f"{v:g}", na_action="ignore").fillna("").astype(str)
+        + " is not",
         "invalid_items": rec.get("items_bad", pd.Series("", index=rec.index)),
         "unparseable_date": "date '"
         + _text(rec["date"])

@@ -62,13 +62,16 @@ def load_runs(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
         Naming the place: the top level is not a mapping with a ``runs`` mapping, a run name is
         not text of letters, digits, ``_`` and ``-`` (e.g. ``2024:`` read as a number), a run has
         an unknown key, lacks ``dataset``, names an unknown dataset, or its ``dataset_options`` or
-        ``parameters`` is not a mapping, or a user instrument file is missing or invalid.
+        ``parameters`` is not a mapping, or a user instrument file is missing or invalid; or
+        the runs file itself does not exist ("runs file PATH: no such file").
     """
     from analysis.data.datasets import DATASETS
     from analysis.registry.config import load_yaml
     from analysis.registry.instruments import instrument_files, load_user_instruments
 
     p = Path(path) if path else DEFAULT_RUNS
+    if not p.is_file():
+        raise ValueError(f"runs file {p}: " + ("not a file" if p.exists() else "no such file"))
     raw = load_yaml(p, what="runs file", allowed_keys=["runs", "instruments"])
     top = raw.get("instruments")
     try:
@@ -262,6 +265,12 @@ def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
                 f"{where}.dataset_options",
                 f"{q.source}: no usable score ({q.account()}; quarantined: {reasons or 'none'}); "
                 'nothing to analyse. `make validate ARGS="-f RUNS.yaml"` lists the records',
+            )
+        if measure is not None and measure not in cohort.measures:
+            raise _params.ParameterError(
+                f"{where}.parameters.measure",
+                f"measure {measure!r} is not in the export {q.source}; its measures: "
+                f"{sorted(cohort.measures)} (set measure to one of them)",
             )
     defs = params.get("definitions")
     if defs:
