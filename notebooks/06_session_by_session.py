@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+client_outcomes: bool = False  # also write per-gain and per-client tables (identifiable)
 sg_cutoff: float = None  # sudden gain criterion 1 (points); None: registry, else RCI
 sg_pct: float = 0.25  # criterion 2, share of the pregain score; None skips it
 sg_crit3: bool = True  # criterion 3: pre/post three-session means, t test
@@ -156,8 +157,9 @@ if session_ok:
         byperson = byperson.merge(cohort.clients[["id", group]], on="id", how="left")
         bysg = bysg.merge(cohort.clients[["id", group]], on="id", how="left")
     gains = sessions.gain_summary(byperson, by=group if has_group else None)
-    report.write_csv(bysg, output_dir, "sudden_gains_bysg.csv")
-    report.write_csv(byperson, output_dir, "sudden_gains_byperson.csv")
+    if client_outcomes:  # one row per gain / client: personal data, only when the run asks
+        report.write_identifiable_csv(bysg, output_dir, "sudden_gains_bysg")
+        report.write_identifiable_csv(byperson, output_dir, "sudden_gains_byperson")
     report.write_csv(gains, output_dir, "sudden_gains_summary.csv")
     shown = gains.assign(
         **{

@@ -36,6 +36,7 @@ def sim_out(tmp_path_factory):
         "run_name": "sim", "dataset": "simulated",
         "dataset_options": {"n_clients": 300, "seed": 5}, "measure": "phq9",
         "reliability": 0.89, "group": "arm", "suppress_small_counts": False,
+        "client_outcomes": True,
     }  # fmt: skip
     r = execute.execute_notebook(NB, out, params, kernel_name="python3", run="sim")
     assert r.ok, r.error
@@ -43,8 +44,10 @@ def sim_out(tmp_path_factory):
 
 
 def test_sudden_gain_tables_agree(sim_out):
-    bysg = pd.read_csv(sim_out / "sudden_gains_bysg.csv")
-    byperson = pd.read_csv(sim_out / "sudden_gains_byperson.csv")
+    # per-gain and per-client tables only because the run asked (client_outcomes), marked
+    bysg = pd.read_csv(sim_out / "sudden_gains_bysg-identifiable.csv")
+    byperson = pd.read_csv(sim_out / "sudden_gains_byperson-identifiable.csv")
+    assert (sim_out / "sudden_gains_bysg-identifiable.README.txt").is_file()
     summary = pd.read_csv(sim_out / "sudden_gains_summary.csv")
     assert summary["gains"].sum() == len(bysg) > 0
     assert summary["clients"].sum() == len(byperson) == byperson["id"].nunique()
@@ -81,4 +84,4 @@ def test_btheb_says_why_left_out(tmp_path):
     assert r.ok, r.error
     html = (tmp_path / "06_session_by_session.html").read_text("utf-8")
     assert "Sudden gains: not available for this dataset" in html
-    assert not (tmp_path / "sudden_gains_bysg.csv").exists()
+    assert not list(tmp_path.glob("sudden_gains_bysg*.csv"))
