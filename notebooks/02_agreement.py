@@ -253,9 +253,7 @@ if bias["odds_ratio"].notna().any():
         title=f"Severity bias of each definition, {run_name}",
     )
     report.show_figure(ax)
-published = agreement.published_severity_comparison(
-    bias, result.attrs.get("details", {}), measure
-)
+published = agreement.published_severity_comparison(bias, result.attrs.get("details", {}), measure)
 report.write_csv(published, output_dir, "agreement_severity_published.csv")
 report.show_table(
     pd.DataFrame(

@@ -1,6 +1,7 @@
 """A small seeded session-level cohort for the comparison tests (agreement, survival, alliance).
 
-Not the project's simulated cohort (``analysis.data.simulate``): a minimal generator whose generating
+Not the project's simulated cohort (``analysis.data.simulate``): a minimal generator whose
+generating
 values the tests know. Clients of ``n_therapists`` therapists attend up to ``n_sessions`` weekly
 sessions; PHQ-9 and WAI-SR are recorded at every session; a client drops out after a random
 session with probability ``p_dropout``.

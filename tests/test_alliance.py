@@ -189,7 +189,8 @@ def test_next_change_and_inputs_unchanged_on_synthetic_cohort():
 @pytest.mark.slow
 def test_simulated_alliance_outcome_correlation_recovers_generating_value():
     """On the simulated cohort (seed 2027, 5,000 clients), the partial correlation of early
-    alliance (mean WAI-SR, sessions 1-3; analysis.compare.alliance.early_alliance) with PHQ-9 change,
+    alliance (mean WAI-SR, sessions 1-3; analysis.compare.alliance.early_alliance) with PHQ-9
+    change,
     baseline PHQ-9 held constant, has a 95 % CI that contains r = .278, the meta-analytic value the
     simulation is calibrated to (Flueckiger et al. 2018, Psychotherapy 55(4):316). Better alliance
     goes with a larger drop, so the correlation with change (post - baseline) is negative."""

@@ -30,9 +30,17 @@ from analysis.run import pipeline
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--remote-debugging-port=0", "--remote-allow-origins=*", "--window-size=1280,2000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+    "--remote-allow-origins=*",
+    "--window-size=1280,2000",
 ]
 
 
@@ -54,13 +62,16 @@ class Browser:
         with self._log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [executable, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
-                stdout=subprocess.DEVNULL, stderr=log,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
             )
         deadline = time.monotonic() + 60
         port = None
         while time.monotonic() < deadline and port is None:
-            m = re.search(r"DevTools listening on ws://[^:]+:(\d+)/",
-                          self._log.read_text("utf-8", errors="replace"))
+            m = re.search(
+                r"DevTools listening on ws://[^:]+:(\d+)/",
+                self._log.read_text("utf-8", errors="replace"),
+            )
             port = int(m.group(1)) if m else None
             if port is None:
                 if self.proc.poll() is not None:
@@ -70,8 +81,9 @@ class Browser:
             raise RuntimeError("chromium did not announce its DevTools port within 60 s")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
             pages = [t for t in json.load(r) if t["type"] == "page"]
-        self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60,
-                                              suppress_origin=True)
+        self.ws = websocket.create_connection(
+            pages[0]["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+        )
         self._ids = itertools.count(1)
         self.events: list[dict] = []
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -112,8 +124,10 @@ class Browser:
             m, p = e.get("method"), e.get("params", {})
             if m == "Runtime.exceptionThrown":
                 d = p["exceptionDetails"]
-                problems.append("JavaScript error: " + d.get("exception", {}).get(
-                    "description", d.get("text", "")))
+                problems.append(
+                    "JavaScript error: "
+                    + d.get("exception", {}).get("description", d.get("text", ""))
+                )
             elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
                 problems.append(f"console error: {p.get('args')}")
             elif m == "Log.entryAdded" and p["entry"]["level"] == "error":
@@ -134,8 +148,9 @@ class Browser:
             if not target.is_file():
                 problems.append(f"broken link: {href}")
             elif u.fragment and target.resolve() == path.resolve():
-                found = self.evaluate(f"document.getElementById({json.dumps(unquote(u.fragment))})"
-                                      " !== null")
+                found = self.evaluate(
+                    f"document.getElementById({json.dumps(unquote(u.fragment))}) !== null"
+                )
                 if not found:
                     problems.append(f"broken anchor: {href}")
         png = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
@@ -158,8 +173,7 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def browser():
-    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)),
-               None)
+    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
     if exe is None:
         _need("Chromium")
     try:

@@ -1,4 +1,5 @@
-"""Tests of the instrument registry (config/instruments.yaml) and its loader (analysis.registry.instruments).
+"""Tests of the instrument registry (config/instruments.yaml) and its loader
+(analysis.registry.instruments).
 
 Published values are asserted against the sources named in each test's docstring (the registry
 research of issue 5 read them; the URL is in the registry next to the value).

@@ -422,8 +422,10 @@ def test_client_file_keeps_unmapped_columns(tmp_path):
     (tmp_path / "s.csv").write_text("id,time,measure,score\na,1,phq9,12\na,2,phq9,8\nb,1,phq9,15\n")
     (tmp_path / "c.csv").write_text("id,arm,therapist,site\na,CBT,t1,north\nb,TAU,t2,south\n")
     cohort, q = read_cohort_file(
-        {"path": str(tmp_path / "s.csv"), "clients": {"path": str(tmp_path / "c.csv"),
-                                                      "columns": {"site": "site"}}}
+        {
+            "path": str(tmp_path / "s.csv"),
+            "clients": {"path": str(tmp_path / "c.csv"), "columns": {"site": "site"}},
+        }
     )
     got = cohort.clients.set_index("id")
     assert got.loc["a", "arm"] == "CBT" and got.loc["b", "therapist"] == "t2"
@@ -436,8 +438,9 @@ def test_duplicate_client_names_the_client_file_and_its_lines(tmp_path):
     (tmp_path / "s.csv").write_text("id,time,measure,score\na,1,phq9,12\nb,1,phq9,15\n")
     (tmp_path / "c.csv").write_text("id,arm\na,CBT\nb,TAU\na,TAU\n")
     with pytest.raises(ValueError) as exc:
-        read_cohort_file({"path": str(tmp_path / "s.csv"),
-                          "clients": {"path": str(tmp_path / "c.csv")}})
+        read_cohort_file(
+            {"path": str(tmp_path / "s.csv"), "clients": {"path": str(tmp_path / "c.csv")}}
+        )
     msg = str(exc.value)
     assert msg.startswith(str(tmp_path / "c.csv"))
     assert "\n  2  a  CBT" in msg and "\n  4  a  TAU" in msg

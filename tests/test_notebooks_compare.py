@@ -184,7 +184,7 @@ def test_absent_sections_say_so(btheb_out):
 
 
 def test_notebooks_on_simulated_cohort(tmp_path):
-    """Runs once analysis.data.simulate exists (another branch): the alliance sections then compute."""
+    """On the simulated cohort (analysis.data.simulate) the alliance sections compute."""
     pytest.importorskip("analysis.data.simulate")
     runs = {
         "sim": {

@@ -40,7 +40,8 @@ def _counts(series: pd.Series, levels) -> list[int]:
 
 
 def test_jacobson_truax_matches_r_package(claus_2020):
-    """clinicalsignificance (R) snapshot: cs_distribution(hamd, reliability = 0.8, rci_method = "JT")
+    """clinicalsignificance (R) snapshot:
+    cs_distribution(hamd, reliability = 0.8, rci_method = "JT")
     on claus_2020, pre = 1, post = 4 (n = 40): Improved 29, Unchanged 10, Deteriorated 1."""
     res = clinical_significance(
         claus_2020, id="id", time="time", outcome="hamd", pre=1, post=4, reliability=0.8
@@ -208,7 +209,8 @@ def test_prevalence_and_pairwise_counts():
     ("method", "expected"),
     [
         # clinicalsignificance (R) snapshots, cs_combined(hamd, reliability = 0.8, m_functional = 8,
-        # sd_functional = 8, cutoff_type = "c"); recovered / improved / unchanged / deteriorated / harmed
+        # sd_functional = 8, cutoff_type = "c");
+        # recovered / improved / unchanged / deteriorated / harmed
         ("JT", [26, 3, 10, 1, 0]),
         ("GLN", [26, 3, 10, 1, 0]),
         ("EN", [26, 6, 5, 3, 0]),
@@ -237,7 +239,8 @@ def test_compare_methods_matches_r_package(claus_2020, method, expected):
 
 
 def test_compare_methods_hlm_every_measurement(claus_2020):
-    """R: cs_combined(hamd, m_functional = 8, sd_functional = 8, cutoff_type = "c", rci_method = "HLM")
+    """R: cs_combined(hamd, m_functional = 8, sd_functional = 8, cutoff_type = "c",
+    rci_method = "HLM")
     on all four measurements: 10 / 1 / 20 / 9 / 0."""
     res = compare_methods(
         _claus_cohort(claus_2020),

@@ -36,18 +36,42 @@ def reports(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mainjob")
     bogus = tmp / "jupyter-data" / "kernels" / "python3"
     bogus.mkdir(parents=True)
-    (bogus / "kernel.json").write_text(json.dumps(
-        {"argv": ["/bin/false", "{connection_file}"], "display_name": "bogus", "language": "python"}
-    ))
-    env = {**os.environ, "JUPYTER_DATA_DIR": str(tmp / "jupyter-data"),
-           "PYTHONPATH": str(ROOT / "src")}
+    (bogus / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": ["/bin/false", "{connection_file}"],
+                "display_name": "bogus",
+                "language": "python",
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_DATA_DIR": str(tmp / "jupyter-data"),
+        "PYTHONPATH": str(ROOT / "src"),
+    }
     out = tmp / "reports"
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "run", "--out", str(out), "--jobs", "2",
-         "-p", "client_outcomes=true"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "run",
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "-p",
+            "client_outcomes=true",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not any(elsewhere.iterdir())  # nothing written into the caller's folder
@@ -164,7 +188,7 @@ def test_reports_have_summary_first_methods_last_and_no_code(reports):
         assert "THIS REPORT FAILED" not in page
         s, m = page.find('class="analysis-summary"'), page.find('class="analysis-methods"')
         assert 0 < s < m, page_path
-        after = page[page.find("</section>", m):]
+        after = page[page.find("</section>", m) :]
         # only the report's own provenance footer may follow the methods
         after = re.sub(r'<footer class="analysis-provenance".*?</footer>', "", after, flags=re.S)
         assert not re.sub(r"<[^>]+>|\s", "", after), f"{page_path}: output after the methods"
@@ -175,8 +199,7 @@ def test_reports_have_summary_first_methods_last_and_no_code(reports):
         assert params["suppress_small_counts"] == on and params["cutoff_type"] == "a"
         # no code, no stray object representations, no external scripts
         assert "score_outcomes(" not in page and "import pandas" not in page
-        assert not re.search(r"&lt;(Axes|Figure|matplotlib)|<(Axes|Figure|matplotlib)[ :.]",
-                             page)
+        assert not re.search(r"&lt;(Axes|Figure|matplotlib)|<(Axes|Figure|matplotlib)[ :.]", page)
         assert "<script src=" not in page and "https://cdn" not in page
 
 
@@ -208,8 +231,10 @@ def _leaked_ids(text: str, ids: list[str]) -> list[str]:
 
 def test_no_client_identifier_in_any_html(reports):
     out, _ = reports
-    ids = {run: datasets.load_dataset(run).clients["id"].astype(str).tolist()
-           for run in ("btheb", "help")}
+    ids = {
+        run: datasets.load_dataset(run).clients["id"].astype(str).tolist()
+        for run in ("btheb", "help")
+    }
     all_ids = ids["btheb"] + ids["help"]
     # the scan is meaningful only for identifiers that cannot be mistaken for numbers in tables
     assert len(all_ids) == 570 and not any(i.isdigit() for i in all_ids)
@@ -239,7 +264,8 @@ def test_small_counts_suppressed_in_report(reports):
     out, _ = reports
     # the CSV beside the report hides what the report hides (2 and 3 from the outcomes file)
     by_arm = pd.read_csv(out / "btheb" / "prevalence_by_arm.csv", dtype=str).set_index(
-        ["arm", "definition"])
+        ["arm", "definition"]
+    )
     assert by_arm.loc[("BtheB", "clinically_significant"), "n_met"] == "<5"
     assert by_arm.loc[("BtheB", "clinically_significant"), "proportion"] == "suppressed"
     assert by_arm.loc[("TAU", "response"), "n_not_evaluable"] == "<5"
@@ -251,8 +277,7 @@ def test_small_counts_suppressed_in_report(reports):
     tau = res.loc[res["definition"].eq("response") & res["arm"].eq("TAU")]
     assert int(tau["status"].eq("not_evaluable").sum()) == 3
     page = (out / "btheb" / "01_outcome_definitions.html").read_text("utf-8")
-    shown = _table(page, "Clients meeting each definition, by arm").set_index(
-        ["arm", "definition"])
+    shown = _table(page, "Clients meeting each definition, by arm").set_index(["arm", "definition"])
     cs = shown.loc[("BtheB", "Clinically significant change (JT)")]
     assert cs["met"] == "<5" and cs["% met (95% CI)"] == "suppressed" and cs["evaluable"] == "52"
     tau = shown.loc[("TAU", "Response")]
@@ -262,9 +287,22 @@ def test_small_counts_suppressed_in_report(reports):
     for page_path in [p for p in _reports(out) if p.parent.name != "simulated"]:
         for t in _tables(page_path.read_text("utf-8")):
             head = t["rows"][0]
-            cols = [i for i, h in enumerate(head)
-                    if h in {"met", "evaluable", "not evaluable", "both met", "only a", "only b",
-                             "neither", "n disagree", "n both"}]
+            cols = [
+                i
+                for i, h in enumerate(head)
+                if h
+                in {
+                    "met",
+                    "evaluable",
+                    "not evaluable",
+                    "both met",
+                    "only a",
+                    "only b",
+                    "neither",
+                    "n disagree",
+                    "n both",
+                }
+            ]
             for row in t["rows"][1:]:
                 assert not any(row[i] in {"1", "2", "3", "4"} for i in cols), (page_path, row)
 

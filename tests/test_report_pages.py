@@ -250,11 +250,20 @@ def test_jacobson_plot_on_real_data_shows_no_client():
     pre = rng.normal(30, 5, 60)
     post = pre - rng.normal(8, 6, 60)
     cat = np.array(["improved"] * 30 + ["unchanged"] * 28 + ["harmed"] * 2, dtype=object)
-    res = pd.DataFrame({"pre": pre, "post": post, "rci": (post - pre) / 4, "cutoff": 20.0,
-                        "category": cat, "evaluable": True})
+    res = pd.DataFrame(
+        {
+            "pre": pre,
+            "post": post,
+            "rci": (post - pre) / 4,
+            "cutoff": 20.0,
+            "category": cat,
+            "evaluable": True,
+        }
+    )
     ax = jacobson_plot(res, measure_label="BDI-II", aggregate=True, threshold=5)
-    hexes = [c for c in ax.collections if isinstance(c, PolyCollection)
-             and c.get_array() is not None]
+    hexes = [
+        c for c in ax.collections if isinstance(c, PolyCollection) and c.get_array() is not None
+    ]
     assert len(hexes) == 1 and (np.asarray(hexes[0].get_array()) >= 5).all()
     assert np.asarray(hexes[0].get_array()).sum() <= 60
     assert not [c for c in ax.collections if type(c) is PathCollection]  # no points

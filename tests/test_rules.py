@@ -1,4 +1,4 @@
-"""Every rule kind of the definitions engine on small hand-made cohorts (answers worked out here)."""
+"""Every rule kind of the definitions engine on small hand-made cohorts (answers worked here)."""
 
 from __future__ import annotations
 

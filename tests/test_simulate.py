@@ -1,4 +1,4 @@
-"""Fast tests of analysis.data.simulate: determinism, the data model, ranges, parameters, CLI, I/O."""
+"""Fast tests of analysis.data.simulate: determinism, data model, ranges, parameters, CLI, I/O."""
 
 from __future__ import annotations
 
@@ -177,7 +177,8 @@ def test_cli_writes_cohort(tmp_path, capsys):
     assert back.simulated and back.n_clients == 60 and back.meta["seed"] == 5
     again = simulate_cohort(n_clients=60, n_therapists=6, seed=5)
 
-    # store.write_cohort stores rows in a canonical order (scores by id, time, measure; clients by id)
+    # store.write_cohort stores rows in a canonical order (scores by id, time, measure; clients
+    # by id)
     def canon(df, keys):
         return df.sort_values(keys, kind="mergesort").reset_index(drop=True)
 

@@ -21,11 +21,11 @@ FAILING = {
     "fail_kernel_killed": "import os\n\nos.kill(os.getpid(), 9)",
 }
 
-OK = '''import pathlib
+OK = """import pathlib
 import sys
 
 pathlib.Path(output_dir or ".", "interpreter.txt").write_text(sys.executable, encoding="utf-8")
-print("interpreter recorded")'''
+print("interpreter recorded")"""
 
 
 def _notebook(cells: list[str]) -> nbf.NotebookNode:
@@ -35,7 +35,9 @@ def _notebook(cells: list[str]) -> nbf.NotebookNode:
     nb.cells = [nbf.v4.new_markdown_cell("# Test notebook"), params]
     nb.cells += [nbf.v4.new_code_cell(src) for src in cells]
     nb.metadata["kernelspec"] = {
-        "display_name": "Python 3", "language": "python", "name": "python3"
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
     }
     nb.metadata["language_info"] = {"name": "python"}
     return nb

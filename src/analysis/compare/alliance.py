@@ -120,7 +120,8 @@ def alliance_predicts_outcomes(
     Parameters
     ----------
     outcomes : pandas.DataFrame
-        The outcomes table (:func:`analysis.outcomes.engine.score_definitions`); evaluable rows are used.
+        The outcomes table (:func:`analysis.outcomes.engine.score_definitions`); evaluable rows
+        are used.
     early : pandas.DataFrame
         Output of :func:`early_alliance` (``id``, ``early_alliance``: mean over sessions 1..L).
     severity : pandas.DataFrame, optional

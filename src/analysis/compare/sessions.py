@@ -22,7 +22,8 @@ def gain_summary(byperson: pd.DataFrame, by: str | None = None, alpha: float = 0
     Parameters
     ----------
     byperson : pandas.DataFrame
-        :func:`analysis.outcomes.sudden_gains.sudden_gains_byperson` output, with a ``by`` column if given.
+        :func:`analysis.outcomes.sudden_gains.sudden_gains_byperson` output, with a ``by`` column
+        if given.
     by : str, optional
         Group column (e.g. ``"arm"``).
     alpha : float

@@ -276,7 +276,8 @@ def load_dataset(name: str, /, **options: Any) -> Cohort:
     ----------
     name : {"btheb", "help", "simulated", "file", "cohort_dir"}
         ``file`` reads a user's export; ``options`` is then the reader specification (see
-        :func:`analysis.data.readers.read_cohort_file`); the user instrument files its ``instruments``
+        :func:`analysis.data.readers.read_cohort_file`); the user instrument files its
+        ``instruments``
         names are listed (absolute paths) in the cohort's ``meta["instruments"]``, for
         ``load_registry(instruments=...)``; the process environment is not changed. ``cohort_dir``
         reads a cohort

@@ -124,7 +124,10 @@ def _expected(check: str) -> str:
     if "registry code" in check:
         return check.replace("measure must be ", "")
     if "instrument_range" in check or "instrument's range" in check:
-        return "a score within the instrument's range (see analysis.registry.instruments.registry_table())"
+        return (
+            "a score within the instrument's range "
+            "(see analysis.registry.instruments.registry_table())"
+        )
     return check
 
 

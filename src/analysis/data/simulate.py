@@ -460,8 +460,11 @@ def _indicator(
 
 
 def _floor(z_b: np.ndarray, imp: _ImprovementP) -> np.ndarray:
-    """Client's floor of the share of improvement: ``min(g_min + floor_severity * z_b,
-    floor_max)``, ``z_b`` the standardised true baseline severity (SD units, higher = worse)."""
+    """Client's floor of the share of improvement.
+
+    ``min(g_min + floor_severity * z_b, floor_max)``, ``z_b`` the standardised true baseline
+    severity (SD units, higher = worse).
+    """
     return np.minimum(imp.g_min + imp.floor_severity * z_b, imp.floor_max)
 
 
@@ -861,7 +864,8 @@ def simulate_to_parquet(
     The same data as :func:`simulate_cohort` with the same arguments, written as
     :func:`analysis.data.store.write_cohort` writes a cohort (``scores.parquet`` sorted by id, time,
     measure; ``clients.parquet`` sorted by id; ``cohort.json``), so that
-    :func:`analysis.data.store.read_cohort` reads it back. Only one block of 50,000 clients is held in
+    :func:`analysis.data.store.read_cohort` reads it back. Only one block of 50,000 clients is
+    held in
     memory at a time: 10^6 clients peak well under 4 GB (``benchmarks/bench_simulate.py``).
 
     Parameters

@@ -373,7 +373,7 @@ def score_outcomes(
 def change_table(
     outcomes: pd.DataFrame, definition: str = "clinically_significant"
 ) -> pd.DataFrame:
-    """Per-client change on one definition's measure, in :func:`analysis.outcomes.clinsig.clinical_significance` form.
+    """Per-client change on one definition's measure, in the form of ``clinical_significance``.
 
     Parameters
     ----------
@@ -398,7 +398,8 @@ def change_table(
     one = outcomes.loc[outcomes["definition"] == definition].reset_index(drop=True)
     if one.empty:
         raise ValueError(
-            f"definition {definition!r} not in the outcomes (have {sorted(outcomes['definition'].unique())})"
+            f"definition {definition!r} not in the outcomes "
+            f"(have {sorted(outcomes['definition'].unique())})"
         )
     details = outcomes.attrs.get("details", {}).get(definition, {})
     cutoff = details.get("cutoff", outcomes.attrs.get("cutoff", np.nan))
@@ -540,7 +541,8 @@ def score_definitions(
         The run's primary outcome measure, substituted for ``"{measure}"`` in the file.
     missing : {"last_available", "locf", "bocf", "completers", "dropout_as_failure"}
         Missing-data strategy, applied to every definition
-        (:data:`analysis.outcomes.rules.MISSING_STRATEGY_TEXT` gives the wording for a report's Methods):
+        (:data:`analysis.outcomes.rules.MISSING_STRATEGY_TEXT` gives the wording for a report's
+        Methods):
 
         - ``last_available`` (default): the last observed score after baseline (or the score at
           the fixed ``post`` time); no such score: not evaluable.
@@ -800,7 +802,7 @@ def compare_methods(
     registry: dict[str, Instrument] | None = None,
     hlm_test: str = "cohort",
 ) -> pd.DataFrame:
-    """Every reliable-change method of :mod:`analysis.outcomes.clinsig` on one measure, side by side.
+    """Every reliable-change method (:mod:`analysis.outcomes.clinsig`) on one measure, side by side.
 
     Parameters
     ----------
@@ -832,7 +834,8 @@ def compare_methods(
         the post time, and needs at least three.
     significance_level : float
     missing : str
-        Missing-data strategy (:data:`analysis.outcomes.rules.MISSING_STRATEGIES`), the same trajectories
+        Missing-data strategy (:data:`analysis.outcomes.rules.MISSING_STRATEGIES`), the same
+        trajectories
         as :func:`score_definitions`: a client evaluable here is evaluable under the reliable
         change definitions of the outcomes table (e.g. completers only under ``completers``;
         under ``dropout_as_failure`` and ``bocf`` clients without a post score keep their

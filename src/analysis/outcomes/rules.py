@@ -1,7 +1,8 @@
 """The rule kinds of outcome definitions, vectorised over clients.
 
 Each rule takes a :class:`Trajectories` context and a validated definition (see
-:mod:`analysis.registry.definitions`) and returns a :class:`RuleResult`: per client (client-table order)
+:mod:`analysis.registry.definitions`) and returns a :class:`RuleResult`: per client (client-table
+order)
 whether the definition is met, whether the client is evaluable and why not, the change figures and
 the first time point at which the criterion held. No per-client Python loops: every step is a
 groupby or an array operation.
@@ -122,7 +123,8 @@ class Trajectories:
         ``bocf``: dropouts and clients without a post score take the baseline score.
         ``completers``: as ``last_available``, only for clients whose ``end_reason`` is
         ``planned``. ``dropout_as_failure``: as ``bocf`` for clients without a post score (not
-        for dropouts who have one), and :func:`analysis.outcomes.engine.score_definitions` then counts
+        for dropouts who have one), and :func:`analysis.outcomes.engine.score_definitions` then
+        counts
         them as not met (``fail`` below).
     post : "last" or float
         ``"last"`` or a fixed time point (session, week or month) for the post score.
@@ -199,8 +201,9 @@ class Trajectories:
         post time is the time of the score used as post; under ``bocf`` and
         ``dropout_as_failure`` the time of the client's last observation after baseline up to
         the post time, to which the baseline is carried, else the baseline time), ``n``
-        (observed scores, int array), ``reason`` (str array, "" when both scores exist), ``fail`` (bool array: under ``dropout_as_failure``, clients whose post
-        score is missing), ``rows`` (observed rows after baseline up to the client's post time,
+        (observed scores, int array), ``reason`` (str array, "" when both scores exist),
+        ``fail`` (bool array: under ``dropout_as_failure``, clients whose post score is
+        missing), ``rows`` (observed rows after baseline up to the client's post time,
         with ``pos, time, score, baseline``; ``pos`` = client position in the client table),
         ``all_rows`` (every observed row, same columns).
         """
@@ -492,7 +495,8 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
     ok = m["reason"] == ""
     if ok.sum() < 2:
         raise NotComputable(
-            f"definition {d['name']!r}: fewer than 2 evaluable clients on {ins.code}; the RCI needs "
+            f"definition {d['name']!r}: fewer than 2 evaluable clients on {ins.code}; "
+            "the RCI needs "
             "the SD of at least 2 baseline scores"
         )
     level = d.get("significance_level", 0.05)
@@ -631,7 +635,8 @@ def _points(d: dict, ins: Instrument, key: str, reg_key: str) -> float:
         entry = getattr(ins, reg_key)
         if entry is None:
             raise NotComputable(
-                f"definition {d['name']!r}: give '{key}' ({ins.code} has no {reg_key} in the registry)"
+                f"definition {d['name']!r}: give '{key}' "
+                f"({ins.code} has no {reg_key} in the registry)"
             )
         v = entry["value"]
     return float(v)

@@ -78,7 +78,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-if TYPE_CHECKING:  # the rule context lives in analysis.outcomes.rules, which does not import this module
+# the rule context lives in analysis.outcomes.rules, which imports this module only lazily
+if TYPE_CHECKING:
     from analysis.outcomes.rules import RuleResult, Trajectories
 
 __all__ = [
@@ -1157,10 +1158,10 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
 
     Evaluable: clients with at least one interval where every criterion could be computed
     (others: "no interval with enough scores to test for a sudden gain"). ``first_met`` (the
-    table's ``first_met_time``): the postgain session of the first counted gain. ``extra``: ``n_gains``, ``n_reversals`` (per
-    client arrays) and the totals ``cutoff`` (points), ``gains``, ``reversed_gains``,
-    ``clients_with_gain``, which :func:`analysis.outcomes.engine.score_definitions` keeps in
-    ``attrs["details"][<definition>]``.
+    table's ``first_met_time``): the postgain session of the first counted gain. ``extra``:
+    ``n_gains``, ``n_reversals`` (per client arrays) and the totals ``cutoff`` (points),
+    ``gains``, ``reversed_gains``, ``clients_with_gain``, which
+    :func:`analysis.outcomes.engine.score_definitions` keeps in ``attrs["details"][<definition>]``.
 
     References
     ----------

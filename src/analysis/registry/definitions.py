@@ -15,7 +15,8 @@ A definitions file lists named definitions, each with a ``rule`` kind and its op
 alliance) put side by side; the full list is always scored and reported in notebook 01.
 ``measure: "{measure}"`` is replaced by the run's primary outcome measure, so one file serves every
 dataset; a definition whose measure the data lack is skipped with a stated reason.
-The rule kinds and their options are in :data:`RULES`; the scoring lives in :mod:`analysis.outcomes.rules`.
+The rule kinds and their options are in :data:`RULES`; the scoring lives in
+:mod:`analysis.outcomes.rules`.
 """
 
 from __future__ import annotations

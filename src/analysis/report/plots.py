@@ -33,7 +33,8 @@ def set_alt_text(ax: Axes, text: str) -> Axes:
 def _band_lines(ev: pd.DataFrame, critical: float, x: np.ndarray):
     """Post scores where RCI = -critical and +critical, for x = pre (None if not linear).
 
-    Every pre/post RCI of :mod:`analysis.outcomes.clinsig` is linear in (pre, post): rci = a post + b pre
+    Every pre/post RCI of :mod:`analysis.outcomes.clinsig` is linear in (pre, post):
+    rci = a post + b pre
     + c. The coefficients are recovered exactly by least squares from the clients' own values.
     """
     if len(ev) < 3 or ev["pre"].nunique() < 2:
@@ -62,7 +63,8 @@ def jacobson_plot(
     Parameters
     ----------
     result : pandas.DataFrame
-        Output of :func:`analysis.outcomes.clinsig.clinical_significance` (columns ``pre``, ``post``,
+        Output of :func:`analysis.outcomes.clinsig.clinical_significance` (columns ``pre``,
+        ``post``,
         ``rci``, ``cutoff``, ``category`` or ``reliable_change``, ``evaluable``). Only evaluable
         clients are drawn.
     critical : float, optional
@@ -186,7 +188,8 @@ def trajectory_plot(
     data : pandas.DataFrame
         Long format scores (one row per client x time point). Not modified.
     result : pandas.DataFrame, optional
-        Per-client output of :func:`analysis.outcomes.clinsig.clinical_significance` (or any frame with
+        Per-client output of :func:`analysis.outcomes.clinsig.clinical_significance` (or any
+        frame with
         ``id`` and ``hue``); clients not evaluable there are drawn as "not evaluable".
     id, time, outcome : str
         Column names in ``data``.

@@ -1,6 +1,7 @@
 """Figures for comparing definitions: agreement heat map, UpSet, survival, forest, caterpillar.
 
-Like :mod:`analysis.report.plots`, each helper takes ``ax=None`` (or builds its own figure), returns the
+Like :mod:`analysis.report.plots`, each helper takes ``ax=None`` (or builds its own figure),
+returns the
 axes (the UpSet helper returns the figure), gives every axis a label with units and a title, and
 attaches alt text (``figure.alt_text``) for :func:`analysis.report.tables.show_figure`.
 """
@@ -79,7 +80,7 @@ def kappa_heatmap(
 def upset_figure(
     patterns: pd.DataFrame, title: str = "Who succeeds under which definitions"
 ) -> Figure:
-    """UpSet plot (upsetplot) of success patterns (:func:`analysis.compare.agreement.overlap_patterns`).
+    """UpSet plot (upsetplot) of success patterns (``agreement.overlap_patterns``).
 
     Returns
     -------
@@ -217,7 +218,7 @@ def caterpillar_plot(
     ax: Axes | None = None,
     title: str = "Therapist effects",
 ) -> Axes:
-    """Sorted therapist random intercepts, 95 % intervals (:func:`analysis.compare.alliance.therapist_icc`).
+    """Sorted therapist random intercepts with 95 % intervals (``alliance.therapist_icc``).
 
     Therapists are shown by rank only, never by identifier.
     """

@@ -1,7 +1,8 @@
 """Figures for session-by-session outcomes: sudden-gain timing and expected recovery curves.
 
-Like :mod:`analysis.report.plots_compare`, each helper takes ``ax=None``, returns the axes, labels every
-axis with its unit, sets a title and attaches alt text for :func:`analysis.report.tables.show_figure`.
+Like :mod:`analysis.report.plots_compare`, each helper takes ``ax=None``, returns the axes,
+labels every axis with its unit, sets a title and attaches alt text for
+:func:`analysis.report.tables.show_figure`.
 """
 
 from __future__ import annotations

@@ -422,7 +422,8 @@ def output_folder(output_dir: str | Path | None = "") -> Path:
 def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
     """Write a table beside the report as deterministic CSV, rows in the order given.
 
-    Delegates to :func:`analysis.data.store.write_table_csv` (the only module that writes files), with
+    Delegates to :func:`analysis.data.store.write_table_csv` (the only module that writes
+    files), with
     floats to 6 significant digits.
 
     Parameters
@@ -491,7 +492,8 @@ def write_identifiable_csv(df: pd.DataFrame, folder: str | Path | None, stem: st
 def provenance_html(provenance: dict) -> str:
     """The provenance footer of one report: run, commit, date, data SHA-256, package versions.
 
-    Every rendered report carries it (:func:`analysis.report.html.render_html`), so a report e-mailed
+    Every rendered report carries it (:func:`analysis.report.html.render_html`), so a report
+    e-mailed
     on its own still says what produced it; ``reports/index.html`` repeats it per run.
 
     Parameters

@@ -29,7 +29,8 @@ Runs and parameters
     Before any notebook starts, every run and every parameter is checked against the typed schema
     (:mod:`analysis.run.params`); an unknown name, a wrong type (the text ``"false"`` for a
     boolean, a code that YAML read as a number), an unknown dataset or a file whose top level is
-    not a mapping stops the job with exit code 2 and a message naming the parameter; a user's export (dataset
+    not a mapping stops the job with exit code 2 and a message naming the parameter; a user's
+    export (dataset
     ``file``) is read through its spec, so an unreadable file, an export with no data rows or with
     no usable record stops the job there too. ``suppress_small_counts`` is
     set to true for real data and false for simulated data unless the run sets it.
@@ -103,7 +104,6 @@ def provenance(run: str = "", data_sha256: str = "") -> dict[str, Any]:
         "data_sha256": data_sha256,
         "versions": _versions(),
     }
-
 
 
 def main(argv: list[str] | None = None) -> int:

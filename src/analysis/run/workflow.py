@@ -1,7 +1,8 @@
 """Set-up shared by the notebooks: one place to load a cohort, score it and plan disclosure.
 
 Notebooks 01-04 all start from the same three things: the cohort, the outcome instrument and the
-outcomes table of the definitions engine (:func:`analysis.outcomes.engine.score_definitions`, the only
+outcomes table of the definitions engine (:func:`analysis.outcomes.engine.score_definitions`,
+the only
 producer of per-client outcomes). :func:`outcomes_for_notebook` builds them once, the same way for
 every notebook, so that every report reads the same table. :func:`run_disclosure` gives every
 notebook of a run the same disclosure plan. The sentences and numbers a report shows are in
@@ -46,7 +47,8 @@ class NotebookData:
     instrument : Instrument
         The primary outcome measure's registry entry.
     outcomes : pandas.DataFrame
-        Tidy per-client outcomes (:data:`analysis.outcomes.engine.OUTCOME_COLUMNS`) of the definitions
+        Tidy per-client outcomes (:data:`analysis.outcomes.engine.OUTCOME_COLUMNS`) of the
+        definitions
         compared side by side: those in ``compare``, else those marked ``headline`` in the
         definitions file (all scored ones when none is).
     all_outcomes : pandas.DataFrame
