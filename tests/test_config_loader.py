@@ -1,4 +1,4 @@
-"""The one YAML loader: analysis.registry.config (analysis.registry.config after the relayout)."""
+"""The one YAML loader: analysis.registry.config."""
 
 from __future__ import annotations
 

@@ -161,14 +161,14 @@ def test_version_in_one_place():
 
 def test_gates_agree_lint_before_tests_and_one_ruff():
     """``.ci/run`` runs ``make lint`` before ``make test``; ``make lint`` checks and format-checks
-    src, tests, benchmarks and tools; the pre-commit ruff rev lies in pyproject's ruff range."""
+    src, tests, benchmarks and notebooks; the pre-commit ruff rev lies in pyproject's ruff range."""
     from packaging.specifiers import SpecifierSet
 
     ci = (ROOT / ".ci" / "run").read_text()
     assert 0 <= ci.index("make lint") < ci.index("make test")
     make = (ROOT / "Makefile").read_text()
     paths = re.search(r"^LINT_PATHS := (.*)$", make, flags=re.M).group(1).split()
-    assert {"src", "tests", "benchmarks", "tools"} <= set(paths)
+    assert {"src", "tests", "benchmarks", "notebooks"} <= set(paths)
     assert "ruff check $(LINT_PATHS)" in make and "ruff format --check $(LINT_PATHS)" in make
     pre = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     (rev,) = [r["rev"] for r in pre["repos"] if r["repo"].endswith("/ruff-pre-commit")]

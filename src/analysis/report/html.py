@@ -1,9 +1,9 @@
 """Rendering an executed notebook into the one HTML page a reviewer reads.
 
-Moved from ``analysis.run.pipeline`` (tools/RELAYOUT_PLAN.md §3.2): the page is a report concern;
-the run layer only executes notebooks and calls :func:`render_html`. Every page is self-contained
-(no external scripts, images embedded), opens with a link back to the index of its run folder,
-keeps long values wrapped at 1280 px and closes with its provenance footer.
+The page is a report concern; the run layer only executes notebooks and calls
+:func:`render_html`. Every page is self-contained (no external scripts, images embedded), opens
+with a link back to the index of its run folder, keeps long values wrapped at 1280 px and closes
+with its provenance footer.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """The index page of a main-job output folder: every run, its reports, its CSV tables.
 
-Moved from ``analysis.run.pipeline`` (tools/RELAYOUT_PLAN.md §3.2). The index reads only what the
-runs wrote beside their reports (``run.json``, the headline prevalence CSV, ``multiverse.csv``,
-the names of the CSV files and of reports that were not produced); it never reads client-level
-data.
+The index reads only what the runs wrote beside their reports (``run.json``, the headline
+prevalence CSV, ``multiverse.csv``, the names of the CSV files and of reports that were not
+produced); it never reads client-level data.
 """
 
 from __future__ import annotations

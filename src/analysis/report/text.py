@@ -1,7 +1,5 @@
 """Sentences and numbers as a reviewer reads them, and the run's disclosure plan on tables.
 
-Moved from ``analysis.run.workflow`` (tools/RELAYOUT_PLAN.md §3.3).
-
 Numbers follow the conventions of a journal article: ``p < .001`` and ``p = .023`` (APA 7th ed.
 §6.36: no leading zero for a probability), "95 % CI", "not reached" for a median a survival curve
 never reaches, "not computed" for an estimate that could not be computed, and never "nan" or
