@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 
 from analysis.registry import paths
-from analysis.run import pipeline
+from analysis.run import execute, pipeline
+from analysis.run import runs as run_config
 
 NB = paths.notebooks_dir() / "05_multiverse.ipynb"
 
@@ -61,7 +62,7 @@ def sim_out(tmp_path_factory):
         "reliability": 0.89, "group": "arm", "suppress_small_counts": True,
         "multiverse": str(grid),
     }  # fmt: skip
-    r = pipeline.execute_notebook(NB, out, params, kernel_name="python3", run="sim")
+    r = execute.execute_notebook(NB, out, params, kernel_name="python3", run="sim")
     assert r.ok, r.error
     return out, grid
 
@@ -160,9 +161,9 @@ def test_grid_in_the_runs_file_as_a_mapping(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "runs.mine.parameters.multiverse" in err and "grid.population" in err
     assert "everyone" in err
-    good = pipeline.load_runs(runs)
+    good = run_config.load_runs(runs)
     good["mine"]["parameters"]["multiverse"] = {"grid": {"population": ["all"]}}
-    typed = pipeline.prepare_runs(good)
+    typed = run_config.prepare_runs(good)
     assert typed["mine"]["parameters"]["multiverse"] == {"grid": {"population": ["all"]}}
-    typed = pipeline.prepare_runs(good, ["multiverse=src/analysis/config/multiverse.yaml"])
+    typed = run_config.prepare_runs(good, ["multiverse=src/analysis/config/multiverse.yaml"])
     assert typed["mine"]["parameters"]["multiverse"].endswith("multiverse.yaml")

@@ -14,7 +14,7 @@ and the column for what YAML itself would accept silently or report obscurely:
 Its readers: :mod:`analysis.registry.instruments` (instrument files),
 :mod:`analysis.registry.definitions` (definitions files), :mod:`analysis.data.items` (item scoring
 rules), :func:`analysis.data.readers.load_spec` (reader specs),
-:func:`analysis.run.pipeline.load_runs` (runs files) and :func:`analysis.data.simulate.load_params`
+:func:`analysis.run.runs.load_runs` (runs files) and :func:`analysis.data.simulate.load_params`
 (simulation parameters, whose errors it re-raises as ``ParameterError``).
 """
 
