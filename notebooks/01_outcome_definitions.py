@@ -361,7 +361,7 @@ rows = [
         if rem
         else f"not computed: no published remission threshold for {instrument.label} in the "
         "instrument registry",
-        rem.get("source", ""),
+        rem.get("source") or "not applicable (not computed)",
     ),
     ("reliability (RCI)", f"{reliability:g}", reliability_cited),
     # which J&T cutoff and why (instrument registry), S_diff and the threshold in points

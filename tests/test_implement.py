@@ -181,6 +181,7 @@ def test_implement_every_notebook_end_to_end_against_hand_computation(validation
     run["dataset_options"]["path"] = str(data)
     raw["instruments"] = str(ROOT / raw["instruments"])
     run["parameters"]["definitions"] = str(ROOT / run["parameters"]["definitions"])
+    run["parameters"]["client_outcomes"] = True  # the per-client table, checked by hand below
     runs = tmp_path / "implement.yaml"
     runs.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     out = tmp_path / "reports"
@@ -209,7 +210,7 @@ def test_implement_every_notebook_end_to_end_against_hand_computation(validation
 
     import pandas as pd
 
-    res = pd.read_csv(rep / "outcomes.csv", dtype={"id": str})
+    res = pd.read_csv(rep / "outcomes-identifiable.csv", dtype={"id": str})
     ri = res.loc[res["definition"] == "reliable_improvement"].set_index("id")
     assert len(ri) == 57 and set(ri.index[ri["status"] != "not_evaluable"]) == set(base)
     assert (ri.loc[ri["status"] == "not_evaluable", "reason"] == "no baseline score").all()

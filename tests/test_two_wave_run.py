@@ -57,7 +57,7 @@ def test_two_wave_export_runs_every_notebook(tmp_path):
                     "time_unit": "session",
                     "name": "clinic",
                 },
-                "parameters": {"measure": "phq9", "group": "arm"},
+                "parameters": {"measure": "phq9", "group": "arm", "client_outcomes": True},
             }
         }
     }
@@ -82,7 +82,7 @@ def test_two_wave_export_runs_every_notebook(tmp_path):
     w = good.pivot(index="client", columns="wave", values="PHQ9")
     s_diff = np.sqrt(2) * w["assessment"].std(ddof=1) * np.sqrt(1 - 0.89)
     improved = int(((w["discharge"] - w["assessment"]) / s_diff < -1.96).sum())
-    res = pd.read_csv(rep / "outcomes.csv")
+    res = pd.read_csv(rep / "outcomes-identifiable.csv")
     ri = res.loc[res["definition"] == "reliable_improvement"]
     assert len(ri) == 40 and int((ri["status"] == "met").sum()) == improved
 
@@ -128,7 +128,7 @@ def test_measure_without_a_cutoff_runs_notebook_01_with_the_default_definitions(
                     "time_unit": "session",
                     "name": "centred",
                 },
-                "parameters": {"measure": "bai_c", "group": ""},
+                "parameters": {"measure": "bai_c", "group": "", "client_outcomes": True},
             }
         },
     }
@@ -143,6 +143,6 @@ def test_measure_without_a_cutoff_runs_notebook_01_with_the_default_definitions(
         "not computed: definition &#x27;remission&#x27;: bai_c has no clinical cutoff" in html
         or ("not computed: definition 'remission': bai_c has no clinical cutoff" in html)
     )
-    res = pd.read_csv(out / "centred" / "outcomes.csv")
+    res = pd.read_csv(out / "centred" / "outcomes-identifiable.csv")
     assert "reliable_improvement" in set(res["definition"])
     assert not {"remission", "clinically_significant"} & set(res["definition"])

@@ -634,7 +634,13 @@ def reliable_change_rows(outcomes: pd.DataFrame, skipped: dict | None = None) ->
         )
     else:
         why = skipped.get("clinically_significant", "not among the definitions of this run")
-        rows.append(("J&T cutoff for clinically significant change", f"not computed: {why}", ""))
+        rows.append(
+            (
+                "J&T cutoff for clinically significant change",
+                f"not computed: {why}",
+                "not applicable (not computed)",
+            )
+        )
     rc = cs or details.get("reliable_improvement")
     if rc and np.isfinite(float(rc.get("s_diff", np.nan))):
         sd_src = rc.get("sd_pre_source")
