@@ -139,10 +139,9 @@ def test_measure_without_a_cutoff_runs_notebook_01_with_the_default_definitions(
         pipeline.main(["-f", str(tmp_path / "runs.yaml"), "--out", str(out), "--notebook", nb]) == 0
     )
     html = _html_text(out / "centred" / "01_outcome_definitions.html")
-    assert (
-        "not computed: definition &#x27;remission&#x27;: bai_c has no clinical cutoff" in html
-        or ("not computed: definition 'remission': bai_c has no clinical cutoff" in html)
-    )
+    text = html.replace("&#x27;", "'")
+    assert "not computed: definition 'below_caseness': bai_c has no clinical cutoff" in text
+    assert "not computed: no published remission threshold for BAI (centred)" in text
     res = pd.read_csv(out / "centred" / "outcomes-identifiable.csv")
     assert "reliable_improvement" in set(res["definition"])
-    assert not {"remission", "clinically_significant"} & set(res["definition"])
+    assert not {"remission", "below_caseness", "clinically_significant"} & set(res["definition"])
