@@ -51,7 +51,7 @@ validate: $(STAMP)  ## check input files without running anything: ARGS="-f my_s
 benchmark: $(STAMP)  ## speed and memory benchmarks (prints tables; not part of the tests)
 	$(PY) benchmarks/run_all.py
 
-LINT_PATHS := src tests benchmarks notebooks
+LINT_PATHS := src tests benchmarks notebooks examples
 
 lint: $(STAMP)  ## ruff lint and format check (what CI runs before the tests)
 	$(PY) -m ruff check $(LINT_PATHS)

@@ -58,6 +58,7 @@ def rows_from_rds(path: str | Path) -> list[list[object]]:
 
 
 def main(argv: list[str]) -> int:
+    """Convert ``completedata.RDS`` (argv[0]) into the long CSV in folder argv[1]; exit code."""
     if len(argv) != 2:
         print(__doc__)
         return 2
