@@ -66,9 +66,7 @@ nd = workflow.outcomes_for_notebook(
     cache=data_cache,
 )
 cohort, instrument, result = nd.cohort, nd.instrument, nd.outcomes
-units = {"session": "sessions", "week": "weeks", "month": "months"}.get(
-    cohort.time_unit, cohort.time_unit
-)
+units = text.time_units(cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)

@@ -23,17 +23,8 @@ PKG = Path(analysis.__file__).resolve().parent
 FACADE = {"__init__", "__main__"}
 
 
-def _layout_exists() -> bool:
-    return any((PKG / layer / "__init__.py").is_file() for layer in LAYERS)
-
-
-def needs_layout(test):
-    """The layout exists (the six subpackages): its tests never skip."""
-    return test
-
-
 def test_the_six_layers_exist():
-    assert _layout_exists() and all((PKG / layer / "__init__.py").is_file() for layer in LAYERS)
+    assert all((PKG / layer / "__init__.py").is_file() for layer in LAYERS)
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -104,7 +95,6 @@ def violations() -> list[str]:
     return bad
 
 
-@needs_layout
 def test_every_layer_exists_with_a_docstring_and_all():
     for layer in LAYERS:
         init = PKG / layer / "__init__.py"
@@ -117,7 +107,6 @@ def test_every_layer_exists_with_a_docstring_and_all():
         )
 
 
-@needs_layout
 def test_no_flat_modules_outside_the_layers():
     flat = [p.name for p in PKG.glob("*.py") if p.stem not in FACADE]
     assert not flat, (
@@ -126,7 +115,6 @@ def test_no_flat_modules_outside_the_layers():
     )
 
 
-@needs_layout
 def test_every_module_defines_all():
     missing = []
     for name, path in _modules():
@@ -145,7 +133,6 @@ def test_every_module_defines_all():
     assert not missing, f"modules without __all__: {missing}"
 
 
-@needs_layout
 def test_no_lower_layer_imports_a_higher_one():
     bad = violations()
     assert not bad, "layering violations (lower layers never import higher ones):\n" + "\n".join(

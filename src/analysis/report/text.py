@@ -18,6 +18,7 @@ from analysis.registry.instruments import Instrument
 from analysis.report.disclosure import SMALL_COUNT
 
 __all__ = [
+    "time_units",
     "reliability_citation",
     "absent",
     "say",
@@ -473,3 +474,14 @@ def format_km(
             ("met", "clients"),
         )
     return shown
+
+
+def time_units(unit: str) -> str:
+    """The plural a reader expects for a cohort's time unit (axis labels, sentences).
+
+    Examples
+    --------
+    >>> time_units("session"), time_units("month"), time_units("visit")
+    ('sessions', 'months', 'visit')
+    """
+    return {"session": "sessions", "week": "weeks", "month": "months"}.get(unit, unit)
