@@ -136,7 +136,7 @@ report.show_table(
     pd.DataFrame(
         {
             "definition": [label(d["name"]) for d in nd.definitions],
-            "family": [d["family"] for d in nd.definitions],
+            "family": [text.family_label(d["family"]) for d in nd.definitions],
             "rule": [d["description"] for d in nd.definitions],
             "source": [d["source"] for d in nd.definitions],
         }
@@ -242,7 +242,7 @@ else:
 # %% [markdown]
 # ## Every reliable-change method side by side
 #
-# The same clients classified by each reliable-change method of the R package clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, which needs at least three assessments per client). With parameter `hlm_test` = cohort (the default), HLM judges, as the R package, each client's slope against the cohort's average slope (an empirical-Bayes deviation): a client who improves about as much as the average counts as unchanged, and one who improves clearly less than the average as deteriorated, even if their score fell. With `hlm_test` = zero it judges the client's own slope (fixed plus random) against zero. The Methods section states which rule was used.
+# The same clients classified by each reliable-change method of the R package clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, which needs at least three assessments per client). With the parameter *hlm test* set to *cohort* (the default), HLM judges, as the R package, each client's slope against the cohort's average slope (an empirical-Bayes deviation): a client who improves about as much as the average counts as unchanged, and one who improves clearly less than the average as deteriorated, even if their score fell. Set to *zero*, it judges the client's own slope (fixed plus random) against zero. The Methods section states which rule was used.
 
 # %%
 methods = (
@@ -349,7 +349,7 @@ rows = [
     ),
     ("direction", f"{instrument.better_is} is better", "instrument registry"),
     (
-        "clinical cutoff (caseness; below_caseness)",
+        f"clinical cutoff (caseness; {label('below_caseness')})",
         f"case if {cut.get('case_if', '')} {cut.get('value', 'n/a')}"
         + ("" if cut.get("confirmed", True) else " (UNCONFIRMED)"),
         cut.get("source") or "instrument registry (no source recorded)",
@@ -371,7 +371,7 @@ rows = [
         "client's slope against the cohort's mean slope (as the R package clinicalsignificance)"
         if hlm_test == "cohort"
         else "client's own slope (fixed + random) against zero",
-        "parameter hlm_test; Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)",
+        "parameter hlm test; Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)",
     ),
     (
         "post score",
@@ -381,7 +381,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+        "parameter missing of this report (the parameters at the top)",
     ),
     (
         "small counts",
@@ -389,7 +389,7 @@ rows = [
         if suppress_small_counts
         else "shown as they are (suppression off)",
         "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
+        "parameter suppress small counts",
     ),
     (
         "data",
@@ -398,10 +398,10 @@ rows = [
     ),
 ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (f"definition: {label(d['name'])}", d["description"], d["source"] or "definitions file")
     for d in nd.definitions
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Every definition is scored by analysis.outcomes.engine.score_definitions from the definitions file (rule kinds in analysis.outcomes.rules); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below_caseness, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter client outcomes).\n\noutcomes-identifiable.csv has one row per client and definition: id, definition, family, measures (every measure the rule used), status (met / not_met / not_evaluable at the end of the client's course), reason (why not evaluable, or how a status was imputed), baseline_time and post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), first_met_time (first assessment at which the criterion held) and met_time (from when it held through the end; empty unless met). Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
+    "Every definition is scored by this project's definitions engine from the definitions file (one rule kind per definition); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below caseness at end, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress small counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter client outcomes).\n\noutcomes-identifiable.csv has one row per client and definition: the client's id, the definition, its family and every measure the rule used; the status at the end of the client's course (met, not met or not evaluable) and the reason (why not evaluable, or how a status was imputed); the client's own baseline and post times, baseline and post scores, change, reliable change index and Jacobson-Truax category; the first assessment at which the criterion held and the time from which it held through the end (empty unless met). The project's README lists the file's column names. Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
 )

@@ -180,7 +180,7 @@ def test_index_lists_every_run_with_provenance(reports):
     row = dict(zip(btheb_headline["rows"][0], btheb_headline["rows"][2], strict=True))
     # shown by its label (definitions file), as notebook 01 showed it
     assert row["definition"] == "Response" and row["not evaluable"] == "<5"
-    assert re.fullmatch(r"\d+\.\d \(\d+\.\d-\d+\.\d\)", row["% met (95% CI)"])
+    assert re.fullmatch(r"\d+\.\d \(\d+\.\d to \d+\.\d\)", row["% met (95% CI)"])
 
 
 def test_reports_have_summary_first_methods_last_and_no_code(reports):

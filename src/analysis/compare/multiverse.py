@@ -275,18 +275,19 @@ def expand_grid(
         d = by_name[name]
         ins = registry.get(d.get("measure", ""))
         reason_def = ""
+        shown = ins.label if ins is not None else d.get("measure")  # reasons reach the report
         if d.get("measure") and present is not None and d["measure"] not in present:
-            reason_def = f"measure {d['measure']} not in the data"
+            reason_def = f"measure {shown} not in the data"
         if d["rule"] in _CUTOFF_RULES:
             cut_levels = []
             for c in levels["cutoff_type"]:
                 why = ""
                 if c == "c" and not ((ins.norms or {}).get("functional") if ins else None):
-                    why = f"cutoff c needs functional norms, which {d.get('measure')} lacks"
+                    why = f"cutoff c needs functional norms, which {shown} lacks"
                 if c == "b" and not ((ins.norms or {}).get("functional") if ins else None):
-                    why = f"cutoff b needs functional norms, which {d.get('measure')} lacks"
+                    why = f"cutoff b needs functional norms, which {shown} lacks"
                 if c == "published" and (ins is None or ins.cutoff is None):
-                    why = f"{d.get('measure')} has no clinical cutoff in the registry"
+                    why = f"{shown} has no clinical cutoff in the registry"
                 cut_levels.append((str(c), why))
         else:
             cut_levels = [(_NA, "")]

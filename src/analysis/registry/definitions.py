@@ -28,10 +28,26 @@ from analysis.registry.config import load_yaml
 from analysis.registry.instruments import CUTOFF_TYPES, Instrument, load_registry
 from analysis.registry.paths import CONFIG_DIR, cache_by_file
 
-__all__ = ["RULES", "FAMILIES", "DEFAULT_DEFINITIONS", "load_definitions", "validate_definitions"]
+__all__ = [
+    "RULES",
+    "FAMILIES",
+    "FAMILY_LABELS",
+    "DEFAULT_DEFINITIONS",
+    "load_definitions",
+    "validate_definitions",
+]
 
 DEFAULT_DEFINITIONS = CONFIG_DIR / "definitions.yaml"
 FAMILIES = ("symptom", "functional", "alliance", "personal", "child_family", "composite")
+#: How reports name each family (the families the user and the practitioner panel named).
+FAMILY_LABELS = {
+    "symptom": "symptom",
+    "functional": "functional",
+    "alliance": "alliance",
+    "personal": "personal markers",
+    "child_family": "child and family",
+    "composite": "composite",
+}
 
 #: rule kind -> (required options, optional options)
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

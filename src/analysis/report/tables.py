@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.cohort import Cohort
+from analysis.registry.definitions import FAMILY_LABELS
 
 __all__ = [
     "SMALL_COUNT",
@@ -124,8 +125,17 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True, label=None) -> 
     Returns
     -------
     pandas.DataFrame
-        Grouping columns, ``definition``, ``met``, ``evaluable``, ``not evaluable``,
-        ``% met (95% CI)``.
+        Grouping columns (headed in words; a ``family`` column shows the family's label),
+        ``definition``, ``met``, ``evaluable``, ``not evaluable``, ``% met (95% CI)``
+        (``"41.2 (32.0 to 51.0)"``; "not computed" without evaluable clients).
+
+    Examples
+    --------
+    >>> prev = pd.DataFrame({"family": ["child_family"], "definition": ["sdq_normal_band"],
+    ...     "n_met": [14], "n_evaluable": [34], "n_not_evaluable": [0],
+    ...     "proportion": [14 / 34], "ci_low": [0.2626], "ci_high": [0.5763]})
+    >>> format_prevalence(prev).iloc[0, [0, 1, 5]].tolist()
+    ['child and family', 'sdq normal band', '41.2 (26.3 to 57.6)']
     """
     keys = [
         c
@@ -144,14 +154,19 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True, label=None) -> 
     pct = np.where(
         prev["n_evaluable"] > 0,
         [
-            f"{100 * p:.1f} ({100 * lo:.1f}-{100 * hi:.1f})"
+            f"{100 * p:.1f} ({100 * lo:.1f} to {100 * hi:.1f})"
             for p, lo, hi in zip(prev["proportion"], prev["ci_low"], prev["ci_high"], strict=True)
         ],
-        "n/a",
+        "not computed",
     )
     out = pd.DataFrame(
-        {
-            **{k: prev[k] for k in keys},
+        {  # grouping columns headed in words; a family by its label (FAMILY_LABELS)
+            **{
+                k.replace("_", " "): prev[k].map(lambda f: FAMILY_LABELS.get(f, f))
+                if k == "family"
+                else prev[k]
+                for k in keys
+            },
             "definition": [
                 (label or (lambda d: str(d).replace("_", " ")))(d) for d in prev["definition"]
             ],
