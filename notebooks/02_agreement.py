@@ -212,12 +212,16 @@ else:
             shown = shown.rename(columns={"n_clients": "clients"}).rename(
                 columns=lambda c: c.replace("_", " ")
             )
-            report.show_table(shown, f"{fa} versus {fb} success: clients and average profile")
+            report.show_table(
+                shown,
+                f"{text.family_label(fa)} versus {text.family_label(fb)} success: clients and "
+                "average profile",
+            )
 
 # %% [markdown]
 # ## Is a definition biased by baseline severity?
 #
-# Per definition, a logistic regression of success on the baseline score of the primary measure: an odds ratio above 1 per 10 points means the definition favours more severe clients, below 1 milder ones. Psychiatric Services (2020) 71(4):312 reports, for 5,554 psychotherapy episodes with baseline PHQ-9 >= 10, OR 0.43 for remission defined as PHQ-9 < 5 (and OR 2.3 for an effect size >= 0.8). The published remission figure is set beside this run's `remission` only when that is the same definition (PHQ-9 < 5 among baseline cases); `below_caseness` (PHQ-9 < 10) is a different definition and is never compared with it.
+# Per definition, a logistic regression of success on the baseline score of the primary measure: an odds ratio above 1 per 10 points means the definition favours more severe clients, below 1 milder ones. Psychiatric Services (2020) 71(4):312 reports, for 5,554 psychotherapy episodes with baseline PHQ-9 >= 10, OR 0.43 for remission defined as PHQ-9 < 5 (and OR 2.3 for an effect size >= 0.8). The published remission figure is set beside this run's *Remission* only when that is the same definition (PHQ-9 < 5 among baseline cases); *Below caseness at end* (PHQ-9 < 10) is a different definition and is never compared with it.
 
 # %%
 bias = agreement.severity_bias(result, severity=nd.baseline, per=10)
@@ -230,7 +234,7 @@ shown = pd.DataFrame(
         f"odds ratio per 10 {instrument.label} points (95% CI)": text.format_estimate(
             bias["odds_ratio"], bias["ci_low"], bias["ci_high"]
         ),
-        "p": bias["p_value"].round(4),
+        "p": [text.format_p(v) for v in bias["p_value"]],
         "note": bias["note"],
     }
 )
@@ -256,7 +260,7 @@ report.write_csv(published, output_dir, "agreement_severity_published.csv")
 report.show_table(
     pd.DataFrame(
         {
-            "definition": published["definition"],
+            "definition": published["definition"].map(text.labeller(nd.definitions)),
             "published definition": published["published_criterion"],
             "published odds ratio per 10 points": published["published_odds_ratio"],
             "this run (95% CI)": [
@@ -295,7 +299,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+        "parameter missing of this report (the parameters at the top)",
     ),
     (
         "small counts",
@@ -303,7 +307,7 @@ rows = [
         if suppress_small_counts
         else "shown as they are (suppression off)",
         "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
+        "parameter suppress small counts",
     ),
     (
         "data",
@@ -312,11 +316,15 @@ rows = [
     ),
 ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (
+        f"definition: {text.labeller(nd.definitions)(d['name'])}",
+        d["description"],
+        d["source"] or "definitions file",
+    )
     for d in nd.definitions
     if d["name"] in set(result["definition"])
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels `cohens_kappa` (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. Counts from 1 to 4 are shown as <5 when suppression is on.",
+    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. Counts from 1 to 4 are shown as <5 when suppression is on.",
 )

@@ -69,6 +69,8 @@ units = text.time_units(cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
+label = text.labeller(nd.definitions)
+event_words = event.replace("_", " ")
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -133,20 +135,18 @@ report.show_banner(
 
 # %%
 report.show_table(
-    text.format_km(km, units, suppress_small_counts, label=text.labeller(nd.definitions)),
-    f"Time to success ({event}), in {units}",
+    text.format_km(km, units, suppress_small_counts, label=label),
+    f"Time to success ({event_words}), in {units}",
 )
 curves = survival.km_curves(tte)
 report.write_csv(curves, output_dir, "survival_km_curves.csv")
 report.show_figure(
-    plots_compare.km_plot(curves, units=units, title=f"Time to success ({event}), {run_name}")
+    plots_compare.km_plot(curves, units=units, title=f"Time to success ({event_words}), {run_name}")
 )
 if len(excluded):
     say(
         "Records that cannot enter a time-to-event analysis (counted, not dropped silently): "
-        + "; ".join(
-            f"{r.definition.replace('_', ' ')}: {r.n} {r.reason}" for r in excluded.itertuples()
-        )
+        + "; ".join(f"{label(r.definition)}: {r.n} {r.reason}" for r in excluded.itertuples())
         + "."
     )
 
@@ -175,10 +175,10 @@ rec = rec.assign(
 report.write_csv(rec, output_dir, "survival_reconciliation.csv")
 shown = pd.DataFrame(
     {
-        "definition": rec["definition"].str.replace("_", " "),
+        "definition": rec["definition"].map(label),
         "evaluable (notebook 01)": rec["n_evaluable_notebook_01"],
         "% met (notebook 01)": rec["share_notebook_01"].round(1),
-        f"% with the event ({event})": rec["share_events"].round(1),
+        f"% with the event ({event_words})": rec["share_events"].round(1),
         "% met by end (Kaplan-Meier)": rec["share_km_end"].round(1),
     }
 )
@@ -190,9 +190,10 @@ report.show_table(shown, "Share met: notebook 01 and this report, every definiti
 first = rec.loc[rec["definition"].isin(set(result["definition"]))].head(1)
 for r in first.itertuples():
     say(
-        f"For {r.definition.replace('_', ' ')}: notebook 01 counts {r.n_met_notebook_01} of "
+        f"For {label(r.definition)}: notebook 01 counts {r.n_met_notebook_01} of "
         f"{r.n_evaluable_notebook_01} evaluable clients as met ({r.share_notebook_01:.1f} %); "
-        f"here {r.events} of {r.n + r.n_excluded} have the {event} event ({r.share_events:.1f} %)"
+        f"here {r.events} of {r.n + r.n_excluded} have the {event_words} event "
+        f"({r.share_events:.1f} %)"
         + (
             ", the same share."
             if abs(r.share_events - r.share_notebook_01) < 1e-9
@@ -209,14 +210,14 @@ if tte["weeks"].notna().any():
     km_w = survival.km_summary(tte, duration="weeks")
     report.write_csv(km_w, output_dir, "survival_median_weeks.csv")
     report.show_table(
-        text.format_km(km_w, "weeks", suppress_small_counts, label=text.labeller(nd.definitions)),
-        f"Time to success ({event}), in weeks (from dates)",
+        text.format_km(km_w, "weeks", suppress_small_counts, label=label),
+        f"Time to success ({event_words}), in weeks (from dates)",
     )
     report.show_figure(
         plots_compare.km_plot(
             survival.km_curves(tte, duration="weeks"),
             units="weeks",
-            title=f"Time to success ({event}) in weeks, {run_name}",
+            title=f"Time to success ({event_words}) in weeks, {run_name}",
         )
     )
 else:
@@ -242,7 +243,7 @@ if (tte["event_type"] == 2).any():
     say(
         "Cumulative incidence at the last time: "
         + ", ".join(
-            f"{d.replace('_', ' ')} {100 * v:.0f} %"
+            f"{label(d)} {100 * v:.0f} %"
             for d, v in zip(end["definition"], end["cumulative_incidence"], strict=True)
         )
         + "."
@@ -262,12 +263,12 @@ if has_group:
     )
     shown_lr = shown_lr.rename(columns=lambda c: c.replace("_", " "))
     if "definition" in shown_lr:
-        shown_lr["definition"] = shown_lr["definition"].map(text.labeller(nd.definitions))
+        shown_lr["definition"] = shown_lr["definition"].map(label)
     if "p" in shown_lr:
         shown_lr["p"] = [text.format_p(v) for v in shown_lr["p"]]
     report.show_table(
         shown_lr.round(2),
-        f"Log-rank test of time to success ({event}) by {group}",
+        f"Log-rank test of time to success ({event_words}) by {group}",
     )
 else:
     say(
@@ -293,7 +294,9 @@ if workflow.has_measure(cohort, alliance_measure):
 else:
     say(
         text.absent(
-            "Early alliance in the Cox model", cohort, f"alliance scores ({alliance_measure})"
+            "Early alliance in the Cox model",
+            cohort,
+            f"alliance scores ({text.measure_label(alliance_measure, nd.registry)})",
         )
     )
 if has_group:
@@ -311,14 +314,21 @@ tte_lm = survival.time_to_event(
     landmark=lm_time,
 )
 coef, ph = survival.cox_models(tte_lm, cov)
+arm_levels = sorted(cohort.clients[group].dropna().astype(str).unique()) if has_group else []
+cov_label = text.labeller(  # covariates as the table names them (per unit, as estimated)
+    baseline_severity=f"baseline {instrument.label} (per point)",
+    early_alliance=f"early alliance, {text.measure_label(alliance_measure, nd.registry)} "
+    f"sessions 1-{lm_time:g} (per point)",
+    **{f"{group}_{a}": f"{group} {a} (vs {arm_levels[0]})" for a in arm_levels[1:]},
+)
 report.write_csv(coef, output_dir, "survival_cox.csv")
 report.write_csv(ph, output_dir, "survival_cox_ph_test.csv")
 shown = pd.DataFrame(
     {
-        "definition": coef["definition"].map(text.labeller(nd.definitions)),
-        "covariate": coef["covariate"].astype(str).str.replace("_", " "),
+        "definition": coef["definition"].map(label),
+        "covariate": coef["covariate"].astype(str).map(cov_label),
         "hazard ratio (95 % CI)": [
-            n if n.startswith("not estimable") else e
+            text.in_words(n, cov_label) if n.startswith("not estimable") else e
             for e, n in zip(
                 text.format_estimate(coef["hazard_ratio"], coef["ci_low"], coef["ci_high"]),
                 coef["note"],
@@ -328,7 +338,7 @@ shown = pd.DataFrame(
         "p": [text.format_p(v) for v in coef["p_value"]],
         "clients": coef["n"],
         "met": coef["n_met"],
-        "note": coef["note"],
+        "note": [text.in_words(n, cov_label) for n in coef["note"]],
     }
 )
 if suppress_small_counts:  # counts 1-4 hidden, with what derives from them
@@ -341,7 +351,7 @@ report.show_table(
 if alliance_based:
     say(
         "Left out of the Cox models (built from alliance scores): "
-        + ", ".join(sorted(d.replace("_", " ") for d in alliance_based))
+        + ", ".join(sorted(label(d) for d in alliance_based))
         + "."
     )
 if len(ph):
@@ -349,11 +359,7 @@ if len(ph):
     shown_ph = shown_ph.rename(columns=lambda c: c.replace("_", " "))
     for c in ("definition", "covariate"):
         if c in shown_ph:
-            shown_ph[c] = (
-                shown_ph[c]
-                .astype(str)
-                .map(text.labeller(nd.definitions) if c == "definition" else text.plain_label)
-            )
+            shown_ph[c] = shown_ph[c].astype(str).map(label if c == "definition" else cov_label)
     shown_ph["p"] = [text.format_p(v) for v in shown_ph["p"]]
     report.show_table(
         shown_ph.round(2), "Proportional-hazards check (Grambsch-Therneau, rank time)"
@@ -361,7 +367,7 @@ if len(ph):
     bad = ph.loc[ph["p_value"] < 0.05]
     say(
         "The proportional-hazards assumption is in doubt (p < .05) for: "
-        + "; ".join(f"{r.definition.replace('_', ' ')} / {r.covariate}" for r in bad.itertuples())
+        + "; ".join(f"{label(r.definition)} / {cov_label(r.covariate)}" for r in bad.itertuples())
         + "."
         if len(bad)
         else "No covariate shows evidence against proportional hazards (all p >= .05)."
@@ -386,7 +392,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+        "parameter missing of this report (the parameters at the top)",
     ),
     (
         "small counts",
@@ -394,7 +400,7 @@ rows = [
         if suppress_small_counts
         else "shown as they are (suppression off)",
         "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
+        "parameter suppress small counts",
     ),
     (
         "data",
@@ -403,11 +409,11 @@ rows = [
     ),
 ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (f"definition: {label(d['name'])}", d["description"], d["source"] or "definitions file")
     for d in nd.definitions
     if d["name"] in set(result["definition"])
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Time to event: from each client's own baseline assessment (the outcomes table's baseline_time) to the event, else to the client's post time (censored). Two event definitions: sustained (default; met_time, the assessment from which the definition held through the end, so the clients with the event are those met in notebook 01) and first met (first_met_time). Records met at the first assessment, or without an assessment after baseline, have no time at risk and are counted apart. Cox models use a landmark at session L (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719): early alliance over sessions 1..L, time from L, clients still in treatment and not yet meeting the definition at L; monotone likelihood (Heinze & Schemper 2001) is reported as not estimable. Kaplan-Meier (Kaplan & Meier 1958) and median with the Brookmeyer-Crowley interval (lifelines). Aalen-Johansen cumulative incidence (Aalen & Johansen 1978) with tied discrete times handled exactly, not by random jittering. Log-rank test (Mantel 1966). Cox model (Cox 1972, Efron ties) with the Grambsch & Therneau (1994) test. Only clients evaluable under a definition enter its analysis.",
+    "Time to event: from each client's own baseline assessment to the event, else to the client's post time (censored). Two event definitions: sustained (default: the assessment from which the definition held through the end, so the clients with the event are those met in notebook 01) and first met (the first assessment at which the criterion held). Records met at the first assessment, or without an assessment after baseline, have no time at risk and are counted apart. Cox models use a landmark at session L (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719): early alliance over sessions 1..L, time from L, clients still in treatment and not yet meeting the definition at L; monotone likelihood (Heinze & Schemper 2001) is reported as not estimable. Kaplan-Meier (Kaplan & Meier 1958) and median with the Brookmeyer-Crowley interval (lifelines). Aalen-Johansen cumulative incidence (Aalen & Johansen 1978) with tied discrete times handled exactly, not by random jittering. Log-rank test (Mantel 1966). Cox model (Cox 1972, Efron ties) with the Grambsch & Therneau (1994) test. Only clients evaluable under a definition enter its analysis.",
 )

@@ -74,6 +74,7 @@ units = text.time_units(cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
+label = text.labeller(nd.definitions)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -138,7 +139,7 @@ if session_ok:
     if sg_cutoff is None:
         cutoff, cutoff_source = sudden_gains.default_cutoff(instrument, first_scores, reliability)
     else:
-        cutoff, cutoff_source = float(sg_cutoff), "parameter sg_cutoff"
+        cutoff, cutoff_source = float(sg_cutoff), "parameter sg cutoff"
     sg_options = dict(
         cutoff=cutoff,
         pct=sg_pct,
@@ -176,7 +177,13 @@ if session_ok:
             derived_from=["clients", "with_gain"],
         )
     report.show_table(
-        shown,
+        shown.rename(
+            columns={
+                "with_gain": "with a gain",
+                "without_reversal": "gains not reversed",
+                "magnitude_mean": "mean gain (points)",
+            }
+        ).rename(columns=text.plain_label),
         f"Clients with a sudden gain on {instrument.label} (criterion 1: {cutoff:.3g} points)",
     )
     if len(bysg):
@@ -193,7 +200,7 @@ else:
         text.absent(
             "Sudden gains",
             cohort,
-            f"session-by-session {measure} scores "
+            f"session-by-session {instrument.label} scores "
             f"(at least {sudden_gains.MIN_TIMEPOINTS_RULE} sessions)",
         )
     )
@@ -211,10 +218,15 @@ if session_ok:
     by_gain = stats.prevalence(result, by="sudden_gain", groups=groups)
     report.write_csv(by_gain, output_dir, "sudden_gains_outcomes.csv")
     report.show_table(
-        report.format_prevalence(by_gain, suppress=suppress_small_counts), "Success by sudden gain"
+        report.format_prevalence(by_gain, suppress=suppress_small_counts, label=label),
+        "Success by sudden gain",
     )
 else:
-    say(text.absent("Outcomes by sudden gain", cohort, f"session-by-session {measure} scores"))
+    say(
+        text.absent(
+            "Outcomes by sudden gain", cohort, f"session-by-session {instrument.label} scores"
+        )
+    )
 
 # %% [markdown]
 # ## Expected recovery curves
@@ -250,7 +262,11 @@ if track is not None:
         share.head(15).round(3), "Share of scores worse than the expected band, by session"
     )
 elif not session_ok:
-    say(text.absent("Expected recovery curves", cohort, f"session-by-session {measure} scores"))
+    say(
+        text.absent(
+            "Expected recovery curves", cohort, f"session-by-session {instrument.label} scores"
+        )
+    )
 
 # %% [markdown]
 # ## How well does the signal predict a final non-success?
@@ -258,6 +274,16 @@ elif not session_ok:
 # The signal is raised when a client is not on track at any session before their last one. For each definition: sensitivity (share of final non-successes signalled), specificity (share of successes not signalled), positive predictive value (share of signalled clients who end as non-successes), with Wilson 95 % intervals; then the same counting signals only up to each session, to show how early the signal is useful. *Better than expected at the end*: the last score better than the expected one.
 
 # %%
+SIGNAL_HEADERS = {  # the signal's 2 x 2 counts and statistics as a reader names them
+    "tp": "signalled, not a success",
+    "fp": "signalled, a success",
+    "fn": "not signalled, not a success",
+    "tn": "not signalled, a success",
+    "sensitivity": "sensitivity",
+    "specificity": "specificity",
+    "ppv": "PPV",
+    "npv": "NPV",
+}
 if track is not None:
     status = on_track.end_status(track, better_is=instrument.better_is)
     perf = on_track.signal_performance(status, result)
@@ -271,13 +297,15 @@ if track is not None:
     ]
     counts = perf.drop_duplicates("definition").set_index("definition")[["tp", "fp", "fn", "tn"]]
     shown = counts.join(wide).reset_index()
-    shown["definition"] = shown["definition"].str.replace("_", " ")
+    shown["definition"] = shown["definition"].map(label)
     if suppress_small_counts:
         shown = report.suppress_small_counts(
             shown, ["tp", "fp", "fn", "tn"], ["sensitivity", "specificity", "ppv", "npv"]
         )
     report.show_table(
-        shown, "Not-on-track signal and final non-success (tp: signalled non-success)"
+        shown.rename(columns=SIGNAL_HEADERS),
+        "Not-on-track signal and final non-success: clients signalled or not, by final outcome; "
+        "sensitivity, specificity, PPV and NPV with 95 % CI",
     )
     early = on_track.signal_performance_by_session(
         track, result, better_is=instrument.better_is, sessions=sorted(track["time"].unique())[:8]
@@ -295,7 +323,8 @@ if track is not None:
     )
     how_early.columns = [f"by {units[:-1]} {c:g}" for c in how_early.columns]
     how_early = how_early.reset_index()
-    how_early["definition"] = how_early["definition"].str.replace("_", " ")
+    how_early["definition"] = how_early["definition"].map(label)
+    how_early["measure"] = how_early["measure"].map(SIGNAL_HEADERS)
     report.show_table(
         how_early,
         "How early: % of final non-successes signalled (sensitivity) and % of "
@@ -312,7 +341,7 @@ if track is not None:
     better = status["better_than_expected"].mean()
     say(f"Better than expected at the end: {100 * better:.1f} % of {len(status)} clients.")
 else:
-    say(text.absent("Signal performance", cohort, f"session-by-session {measure} scores"))
+    say(text.absent("Signal performance", cohort, f"session-by-session {instrument.label} scores"))
 
 # %%
 rows = [
@@ -333,7 +362,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+        "parameter missing of this report (the parameters at the top)",
     ),
     (
         "small counts",
@@ -341,7 +370,7 @@ rows = [
         if suppress_small_counts
         else "shown as they are (suppression off)",
         "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
+        "parameter suppress small counts",
     ),
     (
         "data",
@@ -350,11 +379,11 @@ rows = [
     ),
 ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (f"definition: {label(d['name'])}", d["description"], d["source"] or "definitions file")
     for d in nd.definitions
     if d["name"] in set(result["definition"])
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Sudden gains: Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904, with the criteria, missing-session critical values (Lutz et al. 2013, Psychother Res 23(1):14-24) and reversal rule of the R package suddengains (Wiedemann et al. 2020, PLOS ONE 15(3):e0230276), reproduced on its example data; here the reversal window starts at the session after the gain unless sg_reversal_window is r_package. Expected recovery curves: quantile regression (Koenker & Bassett 1978; statsmodels QuantReg) on baseline and log(1 + sessions since baseline) (the log-linear dose-effect curve: Howard et al. 1986, Am Psychol 41(2):159-164), cross-fitted over clients; expected recovery curves as an early warning after Lambert's OQ system (Finch, Lambert & Schaalje 2001); the band is a choice of this report, not the proprietary OQ-45 rule. Sudden gains and outcome: Aderka et al. (2012) J Consult Clin Psychol 80(1):93-101. Signal performance with Wilson (1927) intervals.",
+    "Sudden gains: Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904, with the criteria, missing-session critical values (Lutz et al. 2013, Psychother Res 23(1):14-24) and reversal rule of the R package suddengains (Wiedemann et al. 2020, PLOS ONE 15(3):e0230276), reproduced on its example data; here the reversal window starts at the session after the gain unless the parameter sg reversal window asks for the R package's window. Expected recovery curves: quantile regression (Koenker & Bassett 1978; statsmodels QuantReg) on baseline and log(1 + sessions since baseline) (the log-linear dose-effect curve: Howard et al. 1986, Am Psychol 41(2):159-164), cross-fitted over clients; expected recovery curves as an early warning after Lambert's OQ system (Finch, Lambert & Schaalje 2001); the band is a choice of this report, not the proprietary OQ-45 rule. Sudden gains and outcome: Aderka et al. (2012) J Consult Clin Psychol 80(1):93-101. Signal performance with Wilson (1927) intervals.",
 )

@@ -1156,7 +1156,9 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
     bottom.set_xlabel("specification (sorted by estimate)")
     fig.alt_text = (
         f"Specification curve of {len(done)} specifications: estimates from "
-        f"{done[value].min() * scale:.1f} to {done[value].max() * scale:.1f}"
+        # round, then + 0.0: a value such as -0.04 is shown as 0.0, never "-0.0"
+        f"{round(done[value].min() * scale, 1) + 0.0:.1f} to "
+        f"{round(done[value].max() * scale, 1) + 0.0:.1f}"
         f"{' %' if value == 'rate' else ''}, sorted, with the analytic choices of each beneath."
     )
     return top, bottom

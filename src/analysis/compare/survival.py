@@ -38,12 +38,12 @@ EVENT_CODES = {0: "censored (end of treatment, ongoing or unknown)", 1: "met", 2
 EVENT_DEFINITIONS = {
     "sustained": (
         "sustained: the event is the assessment from which the definition held through the end "
-        "of the client's course (the outcomes table's met_time); only clients whose status is "
-        "met have the event, so the share with the event equals the share met in notebook 01"
+        "of the client's course; only clients whose status is met have the event, so the share "
+        "with the event equals the share met in notebook 01"
     ),
     "first_met": (
-        "first met: the event is the first assessment at which the definition's criterion held "
-        "(first_met_time), even if it no longer held at the end"
+        "first met: the event is the first assessment at which the definition's criterion held, "
+        "even if it no longer held at the end"
     ),
 }
 

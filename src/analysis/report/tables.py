@@ -29,6 +29,7 @@ __all__ = [
     "show_table",
     "figure_html",
     "show_figure",
+    "parameter_value",
     "banner_html",
     "show_banner",
     "methods_html",
@@ -288,6 +289,22 @@ def _plain(value) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items()) if value else "(empty)"
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def parameter_value(value) -> str:
+    """A parameter's value as the report's parameter tables show it (no quotes or reprs).
+
+    The reports and the index show parameters in words; the exact names and values a run used
+    are in its ``run.json`` (linked from the index).
+
+    Examples
+    --------
+    >>> parameter_value("last_available"), parameter_value(None), parameter_value(True)
+    ('last available', 'none', 'true')
+    >>> parameter_value({}), parameter_value(["JT", "HLM"]), parameter_value(0.9)
+    ('(empty)', 'JT, HLM', '0.9')
+    """
+    return _plain(value)
 
 
 def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:

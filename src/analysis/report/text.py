@@ -34,6 +34,7 @@ __all__ = [
     "family_label",
     "measure_label",
     "name_list",
+    "in_words",
     "STAT_HEADERS",
     "statistics_table",
     "hidden_label",
@@ -258,7 +259,32 @@ def name_list(names: Iterable[str], label: Callable[[str], str] = plain_label) -
     return ", ".join(shown) if shown else "none"
 
 
-_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+_CODE_IN = re.compile(r"'?(?<![\w./-])([a-z][a-z0-9]*(?:_[A-Za-z0-9]+)+)(?![\w-]*\.\w)\b'?")
+
+
+def in_words(sentence: str, label: Callable[[str], str] = plain_label) -> str:
+    """A sentence (a note, a reason) with the identifiers in it replaced by their labels.
+
+    Parameters
+    ----------
+    sentence : str
+        E.g. a model's note naming a covariate: ``"covariate 'baseline_severity': ..."``.
+    label : callable
+        Identifier -> label (:func:`labeller`); quotes around an identifier go with it. File
+        names (``prevalence_by_arm.csv``) are left as they are.
+
+    Examples
+    --------
+    >>> lab = labeller(baseline_severity="baseline PHQ-9 (per point)")
+    >>> in_words("not estimable: covariate 'baseline_severity': every event has the largest", lab)
+    'not estimable: covariate baseline PHQ-9 (per point): every event has the largest'
+    >>> in_words("see prevalence_by_arm.csv for arm_TAU")
+    'see prevalence_by_arm.csv for arm TAU'
+    """
+    if sentence is None or (isinstance(sentence, float) and math.isnan(sentence)):
+        return ""
+    return _CODE_IN.sub(lambda m: label(m.group(1)), str(sentence))
+
 
 #: Column names of the package's statistics tables -> the heading a paper uses.
 STAT_HEADERS = {
@@ -308,7 +334,8 @@ def statistics_table(
     Returns
     -------
     pandas.DataFrame
-        Same rows; p values as :func:`format_p` (``< .001``, never ``0``), no "nan", no "-0".
+        Same rows; p values as :func:`format_p` (``< .001``, never ``0``), no "nan", no "-0";
+        identifiers inside text cells (a term, a software note) in words (:func:`in_words`).
 
     Examples
     --------
@@ -342,15 +369,10 @@ def statistics_table(
         elif pd.api.types.is_float_dtype(col):
             out[head] = [number(v, 0) for v in col]
         elif pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col):
-            out[head] = ["" if pd.isna(v) else (plain_label(v) if _is_code(v) else v) for v in col]
+            out[head] = ["" if pd.isna(v) else in_words(v) for v in col]
         else:
             out[head] = col.tolist()
     return pd.DataFrame(out, index=range(len(table)))
-
-
-def _is_code(value) -> bool:
-    """An identifier such as ``alliance_within`` (shown in words), not a sentence."""
-    return isinstance(value, str) and _CODE.fullmatch(value) is not None
 
 
 def hidden_label(plan: pd.DataFrame, cell: str, threshold: int = SMALL_COUNT) -> str | None:
