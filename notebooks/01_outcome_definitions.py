@@ -88,7 +88,7 @@ head_prev = stats.prevalence(nd.outcomes)
 report.write_csv(
     report.prevalence_csv(head_prev, suppress_small_counts), output_dir, "prevalence_headline.csv"
 )
-label = text.labeller(nd.definitions)
+label = text.labeller(**nd.labels)
 head = report.format_prevalence(head_prev, suppress=suppress_small_counts, label=label)
 # the headline as shown (hidden counts as "<5"): the index repeats this table
 report.write_csv(head, output_dir, "prevalence_headline_shown.csv")

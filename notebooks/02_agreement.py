@@ -121,7 +121,7 @@ report.show_banner(
 # %%
 report.show_table(
     report.format_prevalence(
-        prev, suppress=suppress_small_counts, label=text.labeller(nd.definitions)
+        prev, suppress=suppress_small_counts, label=text.labeller(**nd.labels)
     ),
     "Clients meeting each definition, all clients",
 )
@@ -133,7 +133,7 @@ report.show_table(
 
 # %%
 report.show_table(
-    text.format_pairs(pairs, suppress=suppress_small_counts, label=text.labeller(nd.definitions)),
+    text.format_pairs(pairs, suppress=suppress_small_counts, label=text.labeller(**nd.labels)),
     "Pairs of definitions, among clients evaluable under both",
 )
 undefined = pairs.loc[pairs["kappa"].isna()]
@@ -228,7 +228,7 @@ bias = agreement.severity_bias(result, severity=nd.baseline, per=10)
 report.write_csv(bias, output_dir, "agreement_severity_bias.csv")
 shown = pd.DataFrame(
     {
-        "definition": bias["definition"].map(text.labeller(nd.definitions)),
+        "definition": bias["definition"].map(text.labeller(**nd.labels)),
         "clients": bias["n"],
         "met": bias["n_met"],
         f"odds ratio per 10 {instrument.label} points (95% CI)": text.format_estimate(
@@ -260,7 +260,7 @@ report.write_csv(published, output_dir, "agreement_severity_published.csv")
 report.show_table(
     pd.DataFrame(
         {
-            "definition": published["definition"].map(text.labeller(nd.definitions)),
+            "definition": published["definition"].map(text.labeller(**nd.labels)),
             "published definition": published["published_criterion"],
             "published odds ratio per 10 points": published["published_odds_ratio"],
             "this run (95% CI)": [
@@ -273,7 +273,7 @@ report.show_table(
                     strict=True,
                 )
             ],
-            "note": published["note"],
+            "note": [text.in_words(n, text.labeller(**nd.labels)) for n in published["note"]],
             "source": published["source"],
         }
     ),
@@ -317,7 +317,7 @@ rows = [
 ]
 rows += [
     (
-        f"definition: {text.labeller(nd.definitions)(d['name'])}",
+        f"definition: {text.labeller(**nd.labels)(d['name'])}",
         d["description"],
         d["source"] or "definitions file",
     )

@@ -74,7 +74,7 @@ units = text.time_units(cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
-label = text.labeller(nd.definitions)
+label = text.labeller(**nd.labels)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,

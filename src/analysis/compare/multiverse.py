@@ -304,7 +304,10 @@ def expand_grid(
             if not why and pop == "chronic" and "chronic" not in cols:
                 why = "no chronicity recorded (client column 'chronic')"
             if not why and pop == "severe" and not (primary is not None and primary.bands):
-                why = f"the primary measure {measure} has no severity bands in the registry"
+                why = (
+                    f"the primary measure {primary.label if primary else measure} has no severity "
+                    "bands in the registry"
+                )
             if not why and missing == "completers" and "end_reason" not in cols:
                 why = "completers needs an end reason per client"
             rows.append(

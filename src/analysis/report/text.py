@@ -259,7 +259,10 @@ def name_list(names: Iterable[str], label: Callable[[str], str] = plain_label) -
     return ", ".join(shown) if shown else "none"
 
 
-_CODE_IN = re.compile(r"'?(?<![\w./-])([a-z][a-z0-9]*(?:_[A-Za-z0-9]+)+)(?![\w-]*\.\w)\b'?")
+_CODE_IN = re.compile(
+    r"'([a-z][a-z0-9]*(?:_[A-Za-z0-9]+)*)'"  # a quoted name: 'remission'
+    r"|(?<![\w./-])([a-z][a-z0-9]*(?:_[A-Za-z0-9]+)+)(?![\w-]*\.\w)\b"  # a bare snake_case one
+)
 
 
 def in_words(sentence: str, label: Callable[[str], str] = plain_label) -> str:
@@ -270,8 +273,9 @@ def in_words(sentence: str, label: Callable[[str], str] = plain_label) -> str:
     sentence : str
         E.g. a model's note naming a covariate: ``"covariate 'baseline_severity': ..."``.
     label : callable
-        Identifier -> label (:func:`labeller`); quotes around an identifier go with it. File
-        names (``prevalence_by_arm.csv``) are left as they are.
+        Identifier -> label (:func:`labeller`). Replaced: a snake_case identifier, and any
+        single-quoted name (the quotes go with it). File names (``prevalence_by_arm.csv``) are
+        left as they are.
 
     Examples
     --------
@@ -280,10 +284,12 @@ def in_words(sentence: str, label: Callable[[str], str] = plain_label) -> str:
     'not estimable: covariate baseline PHQ-9 (per point): every event has the largest'
     >>> in_words("see prevalence_by_arm.csv for arm_TAU")
     'see prevalence_by_arm.csv for arm TAU'
+    >>> in_words("definition 'remission' was not computed", labeller(remission="Remission"))
+    'definition Remission was not computed'
     """
     if sentence is None or (isinstance(sentence, float) and math.isnan(sentence)):
         return ""
-    return _CODE_IN.sub(lambda m: label(m.group(1)), str(sentence))
+    return _CODE_IN.sub(lambda m: label(m.group(1) or m.group(2)), str(sentence))
 
 
 #: Column names of the package's statistics tables -> the heading a paper uses.

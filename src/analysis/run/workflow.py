@@ -64,6 +64,10 @@ class NotebookData:
         The instrument registry the outcomes were scored with: the package's plus the user
         instrument files the dataset named (``cohort.meta["instruments"]``); pass it on to
         functions that look up instruments (e.g. ``compare_methods(..., registry=nd.registry)``).
+    labels : dict
+        Name -> label of every definition of the file, scored or not (the definitions file's
+        ``label``), so that a report names the skipped ones too
+        (:func:`analysis.report.text.labeller` takes it as keywords).
     """
 
     cohort: Cohort
@@ -74,6 +78,7 @@ class NotebookData:
     skipped: dict | None = None
     definitions: tuple = ()
     registry: dict | None = None
+    labels: dict | None = None
 
 
 def outcomes_for_notebook(
@@ -175,6 +180,7 @@ def outcomes_for_notebook(
         dict(everything.attrs.get("skipped", {})),
         used,
         registry,
+        {d["name"]: d.get("label") or d["name"] for d in defs},
     )
 
 
