@@ -187,3 +187,11 @@ def test_multiverse_tables_describe_specifications_by_label():
     assert ranges["definition"].tolist() == ["mcs reliable improvement", "all definitions"]
     page = table_html(skipped) + table_html(shown)
     assert reviewer_leftovers(page) == []
+
+
+def test_table_html_never_prints_minus_zero_or_nan():
+    """A negative zero (e.g. a PABAK of 2 x 0.5 - 1 computed as -0.0) reads "0", though
+    "{:.3g}".format(-0.0) is "-0"; a NaN cell is empty; -0.5 keeps its sign."""
+    page = table_html(pd.DataFrame({"PABAK": [-0.0, -0.5, np.nan]}))
+    assert "<td>0</td>" in page and "<td>-0.5</td>" in page
+    assert reviewer_leftovers(page) == []

@@ -216,12 +216,28 @@ def prevalence_csv(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
     )
 
 
+def _float_cell(v, floatfmt: str) -> str:
+    """A float for a table cell: empty for NaN, never "-0" (a negative value rounded to zero)."""
+    if pd.isna(v):
+        return ""
+    s = floatfmt.format(v)
+    return s[1:] if re.fullmatch(r"-0(?:\.0*)?(?:e[+-]?\d+)?", s) else s
+
+
 def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> str:
-    """An HTML table (no index) with a caption; floats formatted for display only."""
+    """An HTML table (no index) with a caption; floats formatted for display only.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> page = table_html(pd.DataFrame({"PABAK": [-0.0001, -0.5, float("nan")]}), "x", "{:.2f}")
+    >>> [c for c in ("0.00", "-0.50", "-0.00", "nan") if f"<td>{c}</td>" in page]
+    ['0.00', '-0.50']
+    """
     shown = df.copy()
     for c in shown.columns:
         if pd.api.types.is_float_dtype(shown[c]):
-            shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
+            shown[c] = shown[c].map(lambda v: _float_cell(v, floatfmt))
     body = shown.to_html(index=False, escape=True, border=0, classes="analysis-table")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     # pandas writes ``<table border="0" class=...>`` or ``<table class=...>`` depending on version
