@@ -176,7 +176,12 @@ if suppress_small_counts:
         )
 if len(shown):
     report.show_figure(
-        plots_compare.upset_figure(shown, f"Who succeeds under which definitions, {run_name}")
+        plots_compare.upset_figure(
+            shown,
+            f"Who succeeds under which definitions, {run_name}",
+            n_evaluable=int(patterns["n_clients"].sum()),
+            label=text.labeller(**nd.labels),
+        )
     )
 else:
     say("No success pattern is shared by enough clients to be shown.")

@@ -195,3 +195,22 @@ def test_table_html_never_prints_minus_zero_or_nan():
     page = table_html(pd.DataFrame({"PABAK": [-0.0, -0.5, np.nan]}))
     assert "<td>0</td>" in page and "<td>-0.5</td>" in page
     assert reviewer_leftovers(page) == []
+
+
+def test_upset_caption_agrees_with_the_figure_when_patterns_are_hidden():
+    """BtheB (issue 17): 77 clients evaluable under all 4 definitions, 6 of them in patterns of
+    fewer than 5 clients left out, 71 drawn; the caption gives both numbers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis.report.plots_compare import upset_figure
+
+    patterns = pd.DataFrame({"remission": [1, 0], "response": [1, 0], "n_clients": [30, 41]})
+    fig = upset_figure(patterns, "t", n_evaluable=77, label=text.labeller(DEFS))
+    assert fig.alt_text.endswith(
+        "among the 77 clients evaluable under all 2 definitions (71 of them in the patterns "
+        "shown; the smallest patterns are left out)."
+    )
+    assert upset_figure(patterns, "t").alt_text.endswith(
+        "among 71 clients evaluable under all 2 definitions."
+    )

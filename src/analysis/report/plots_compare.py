@@ -78,9 +78,25 @@ def kappa_heatmap(
 
 
 def upset_figure(
-    patterns: pd.DataFrame, title: str = "Who succeeds under which definitions"
+    patterns: pd.DataFrame,
+    title: str = "Who succeeds under which definitions",
+    n_evaluable: int | None = None,
+    label=None,
 ) -> Figure:
     """UpSet plot (upsetplot) of success patterns (``agreement.overlap_patterns``).
+
+    Parameters
+    ----------
+    patterns : pandas.DataFrame
+        The patterns to draw: one 0/1 column per definition and ``n_clients``.
+    title : str
+        Figure title.
+    n_evaluable : int, optional
+        Clients evaluable under every definition, when ``patterns`` leaves some out (patterns of
+        fewer than 5 clients hidden by disclosure control): the caption then gives both numbers,
+        so that it agrees with the figure.
+    label : callable, optional
+        Definition name -> label (the definitions file's); default the name in words.
 
     Returns
     -------
@@ -97,19 +113,26 @@ def upset_figure(
     defs = [c for c in patterns.columns if c != "n_clients"]
     if patterns.empty:
         raise ValueError("no client is evaluable under every definition: nothing to draw")
-    series = patterns.rename(columns={d: _label(d) for d in defs}).set_index(
-        [_label(d) for d in defs]
-    )["n_clients"]
+    name = label or _label
+    series = patterns.rename(columns={d: name(d) for d in defs}).set_index([name(d) for d in defs])[
+        "n_clients"
+    ]
     fig = plt.figure(figsize=(2 + 0.6 * len(patterns), 2 + 0.5 * len(defs)))
     with warnings.catch_warnings():
         # upsetplot 0.9 triggers pandas FutureWarnings internally (downcasting, groupby)
         warnings.simplefilter("ignore", FutureWarning)
         UpSet(series, sort_by="cardinality").plot(fig=fig)
     fig.suptitle(title)
+    shown = int(patterns["n_clients"].sum())
+    among = f"among {shown} clients evaluable under all {len(defs)} definitions"
+    if n_evaluable is not None and int(n_evaluable) != shown:
+        among = (
+            f"among the {int(n_evaluable)} clients evaluable under all {len(defs)} definitions "
+            f"({shown} of them in the patterns shown; the smallest patterns are left out)"
+        )
     fig.alt_text = (  # type: ignore[attr-defined]
         f"UpSet plot: bars give the number of clients who meet exactly the set of definitions "
-        f"marked by the dots below them, among {int(patterns['n_clients'].sum())} clients "
-        f"evaluable under all {len(defs)} definitions."
+        f"marked by the dots below them, {among}."
     )
     return fig
 
