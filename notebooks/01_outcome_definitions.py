@@ -89,6 +89,9 @@ report.write_csv(
     report.prevalence_csv(head_prev, suppress_small_counts), output_dir, "prevalence_headline.csv"
 )
 label = text.labeller(**nd.labels)
+note_label = text.labeller(  # a reason names definitions and instruments: both by label
+    **{**{code: ins.label for code, ins in nd.registry.items()}, **nd.labels}
+)
 head = report.format_prevalence(head_prev, suppress=suppress_small_counts, label=label)
 # the headline as shown (hidden counts as "<5"): the index repeats this table
 report.write_csv(head, output_dir, "prevalence_headline_shown.csv")
@@ -148,7 +151,9 @@ if nd.skipped:
         pd.DataFrame(
             {
                 "definition": [label(d) for d in nd.skipped],
-                "not computed": [f"not computed: {why}" for why in nd.skipped.values()],
+                "not computed": [  # definitions and measures in the reason by their labels
+                    f"not computed: {text.in_words(why, note_label)}" for why in nd.skipped.values()
+                ],
             }
         ),
         f"{len(nd.skipped)} definition(s) of the file the data cannot support",

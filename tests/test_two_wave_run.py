@@ -140,7 +140,8 @@ def test_measure_without_a_cutoff_runs_notebook_01_with_the_default_definitions(
     )
     html = _html_text(out / "centred" / "01_outcome_definitions.html")
     text = html.replace("&#x27;", "'")
-    assert "not computed: definition 'below_caseness': bai_c has no clinical cutoff" in text
+    # the reason names the definition and the instrument by their labels (issue 17)
+    assert "not computed: definition Below caseness at end: BAI (centred) has no clinical" in text
     assert "not computed: no published remission threshold for BAI (centred)" in text
     res = pd.read_csv(out / "centred" / "outcomes-identifiable.csv")
     assert "reliable_improvement" in set(res["definition"])
