@@ -66,6 +66,7 @@ units = text.time_units(cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
+label = text.labeller(**nd.labels)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -144,12 +145,12 @@ if len(undefined):
     )
 if len(pairs):
     ax = plots_compare.kappa_heatmap(
-        agreement.agreement_matrix(pairs, "kappa"),
+        agreement.agreement_matrix(pairs, "kappa").rename(index=label, columns=label),
         title=f"Cohen's kappa between definitions, {run_name}",
     )
     report.show_figure(ax)
     ax = plots_compare.kappa_heatmap(
-        agreement.agreement_matrix(pairs, "pabak"),
+        agreement.agreement_matrix(pairs, "pabak").rename(index=label, columns=label),
         title=f"PABAK between definitions, {run_name}",
         value_label="PABAK (prevalence-adjusted bias-adjusted kappa)",
     )
@@ -250,7 +251,7 @@ if suppress_small_counts:
 report.show_table(shown, f"Severity bias: success against baseline {instrument.label}")
 if bias["odds_ratio"].notna().any():
     ax = plots_compare.forest_plot(
-        bias,
+        bias.assign(definition=bias["definition"].map(label)),
         "odds_ratio",
         "ci_low",
         "ci_high",

@@ -141,7 +141,11 @@ report.show_table(
 curves = survival.km_curves(tte)
 report.write_csv(curves, output_dir, "survival_km_curves.csv")
 report.show_figure(
-    plots_compare.km_plot(curves, units=units, title=f"Time to success ({event_words}), {run_name}")
+    plots_compare.km_plot(
+        curves.assign(definition=curves["definition"].map(label)),
+        units=units,
+        title=f"Time to success ({event_words}), {run_name}",
+    )
 )
 if len(excluded):
     say(
@@ -215,7 +219,9 @@ if tte["weeks"].notna().any():
     )
     report.show_figure(
         plots_compare.km_plot(
-            survival.km_curves(tte, duration="weeks"),
+            survival.km_curves(tte, duration="weeks").pipe(
+                lambda c: c.assign(definition=c["definition"].map(label))
+            ),
             units="weeks",
             title=f"Time to success ({event_words}) in weeks, {run_name}",
         )
@@ -234,7 +240,7 @@ if (tte["event_type"] == 2).any():
     report.write_csv(cif, output_dir, "survival_cumulative_incidence.csv")
     report.show_figure(
         plots_compare.cif_plot(
-            cif,
+            cif.assign(definition=cif["definition"].map(label)),
             units=units,
             title=f"Cumulative incidence of success, dropout competing, {run_name}",
         )

@@ -176,7 +176,7 @@ if alliance_ok:
     if pred["partial_r"].notna().any():
         report.show_figure(
             plots_compare.forest_plot(
-                pred,
+                pred.assign(definition=pred["definition"].map(label)),
                 "partial_r",
                 "partial_ci_low",
                 "partial_ci_high",
