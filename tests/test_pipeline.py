@@ -337,11 +337,6 @@ def test_methods_summary_counts_every_category(reports):
     assert summ.loc["JT", "evaluable"] == int((csc["status"] != "not_evaluable").sum()) == 97
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17 item 2 is not finished: notebook prose and some tables still show module "
-    "paths and identifiers; remove this marker when the scan passes",
-)
 def test_reviewer_pages_have_no_code_leftovers(reports):
     """Every rendered HTML of the main job and the index: no snake_case identifier, "nan",
     backtick, module path or "-0" in the text a reader sees (issue 17)."""
