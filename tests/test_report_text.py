@@ -214,3 +214,29 @@ def test_upset_caption_agrees_with_the_figure_when_patterns_are_hidden():
     assert upset_figure(patterns, "t").alt_text.endswith(
         "among 71 clients evaluable under all 2 definitions."
     )
+
+
+def test_prevalence_under_the_plan_names_families_too():
+    """The plan-aware display (format_prevalence_plan) labels a family group like
+    format_prevalence; with no plan every count is shown: 14 of 34 -> "41.2 (26.3 to 57.6)"."""
+    prev = pd.DataFrame(
+        {
+            "family": ["child_family"],
+            "definition": ["sdq_normal_band"],
+            "n_met": [14],
+            "n_evaluable": [34],
+            "n_not_evaluable": [0],
+            "proportion": [14 / 34],
+            "ci_low": [0.2626],
+            "ci_high": [0.5763],
+        }
+    )
+    out = text.format_prevalence_plan(prev, None, group="family")
+    assert out.iloc[0].tolist() == [
+        "child and family",
+        "sdq normal band",
+        14,
+        34,
+        0,
+        "41.2 (26.3 to 57.6)",
+    ]

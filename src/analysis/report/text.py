@@ -484,7 +484,8 @@ def format_prevalence_plan(
     Returns
     -------
     pandas.DataFrame
-        ``group`` (when given), ``definition`` (label), ``met``, ``evaluable``, ``not evaluable``,
+        ``group`` (when given; headed in words, a family by :func:`family_label`),
+        ``definition`` (label), ``met``, ``evaluable``, ``not evaluable``,
         ``% met (95 % CI)``. The percentage is hidden when met, not met or evaluable is hidden.
 
     Examples
@@ -506,7 +507,16 @@ def format_prevalence_plan(
     ]
     out = pd.DataFrame(
         {
-            **({group: prev[group].astype(str)} if group else {}),
+            # the grouping column headed in words; a family by its label
+            **(
+                {
+                    plain_label(group): prev[group].astype(str).map(family_label)
+                    if group == "family"
+                    else prev[group].astype(str)
+                }
+                if group
+                else {}
+            ),
             "definition": [label(d) for d in prev["definition"]],
             "met": prev["n_met"].astype(int),
             "evaluable": prev["n_evaluable"].astype(int),
