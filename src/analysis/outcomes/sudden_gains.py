@@ -654,6 +654,25 @@ def sudden_gains(
     >>> g = sudden_gains(d, cutoff=7)
     >>> g[["id_sg", "sg_magnitude", "sg_reversal_value", "sg_reversal"]].to_numpy().tolist()
     [['1_sg_3', 12.0, 26.0, 1.0]]
+
+    The simulated cohort's PHQ-9, session by session, with criterion 1 from the registry's
+    reliable change (6 points, NHS Talking Therapies; :func:`default_cutoff`): three gains in
+    60 clients. Client C000012 drops from 8 to 2 points between sessions 4 and 5 (6 >= 6
+    points, 6 / 8 = 0.75 >= 0.25 of the pregain score; sessions 2-4 score 5, 8, 8, sessions 5-7
+    score 2, 2, 0) and keeps the gain; the other two are reversed.
+
+    >>> from analysis import get_instrument, load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> phq9 = cohort.scores.query("measure == 'phq9'")
+    >>> cutoff, source = default_cutoff(get_instrument("phq9"))
+    >>> cutoff, source[:57]
+    (6.0, 'reliable change threshold of PHQ-9: NHS Talking Therapies')
+    >>> gains = sudden_gains(phq9, cutoff=cutoff)
+    >>> cols = ["id_sg", "pregain_time", "score_n", "score_n1", "sg_magnitude", "sg_reversal"]
+    >>> gains[cols].to_numpy().tolist()
+    [['C000012_sg_4', 4.0, 8.0, 2.0, 6.0, 0.0],
+     ['C000025_sg_4', 4.0, 9.0, 3.0, 6.0, 1.0],
+     ['C000030_sg_2', 2.0, 21.0, 14.0, 7.0, 1.0]]
     """
     return _bysg(
         data,
