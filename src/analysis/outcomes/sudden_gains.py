@@ -291,8 +291,11 @@ def _criteria(
 
 
 def _labels(grid: np.ndarray, identify_sg_1to2: bool) -> np.ndarray:
-    """R's interval label (``sg_session_n``): the pregain column number, counted from 1, or from 0
-    when ``identify_sg_1to2`` (the first column is then a baseline, 'session 0')."""
+    """R's interval label (``sg_session_n``): the pregain column number.
+
+    Counted from 1, or from 0 when ``identify_sg_1to2`` (the first column is then a baseline,
+    'session 0').
+    """
     n_int = max(len(grid) - 3, 0)
     pos = np.arange(1, n_int + 1) + 1  # 1-based pregain column
     return pos - (1 if identify_sg_1to2 else 0)
@@ -505,8 +508,11 @@ def _bysg(
     loss_crit2,
     _pre=None,
 ) -> pd.DataFrame:
-    """Gains (losses) one row each; ``_pre`` = ``(ids, grid, x, criteria)`` already computed by
-    :func:`_wide` and :func:`_criteria` with these options (the outcome rule's, to do it once)."""
+    """Gains (losses), one row each.
+
+    ``_pre`` = ``(ids, grid, x, criteria)`` already computed by :func:`_wide` and
+    :func:`_criteria` with these options (the outcome rule's, to do it once).
+    """
     if reversal_window not in ("r_package", "after_gain"):
         raise ValueError(
             f"reversal_window must be 'r_package' or 'after_gain', got {reversal_window!r}"
@@ -630,7 +636,9 @@ def sudden_gains(
         Column names: client id, session number, score (e.g. BDI-II total, 0-63, lower is better).
     %(_DOC_CRITERIA)s
     %(_DOC_BYSG_PARAMS)s
+
     %(_DOC_BYSG_RETURNS)s
+
     Raises
     ------
     ValueError
@@ -733,7 +741,9 @@ def sudden_losses(
     loss_crit2 : {"r_package", "mirror"}, default "r_package"
         R's criterion 2 for losses (``pregain - postgain <= pct * pregain``, met by any worsening)
         or its mirror of the gain criterion (a worsening of at least ``pct * pregain``).
+
     %(_DOC_BYSG_RETURNS)s
+
     Raises
     ------
     ValueError
@@ -780,8 +790,9 @@ def sudden_gains_byperson(
     bysg: pd.DataFrame | None = None,
     **options,
 ) -> pd.DataFrame:
-    """One row per client, with one selected gain for clients with several (R:
-    ``create_byperson``).
+    """One row per client, with one selected gain for clients with several.
+
+    R: ``create_byperson``.
 
     Parameters
     ----------
