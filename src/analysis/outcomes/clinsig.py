@@ -313,6 +313,8 @@ def summarise_categories(
         :func:`~analysis.outcomes.anchor.anchor_individual` (optionally with a group column
         joined).
     column : {"category", "reliable_change"}
+        The classification to count: the combined categories (with a cutoff) or reliable change
+        alone.
     group : str, optional
         Column to split by.
     levels : sequence of str, optional

@@ -296,6 +296,7 @@ def score_outcomes(
     Parameters
     ----------
     cohort : Cohort
+        Scores in long format and the client table (not modified).
     measure : str
         Registry code of the outcome, e.g. ``"bdi2"`` (BDI-II, 0-63, lower is better).
     reliability : float, optional
@@ -578,6 +579,12 @@ def score_definitions(
         40 % less memory (10^6 clients x 28 definitions: 2.1 instead of 3.4 GB). The values are
         the same; group with ``observed=True``. The float columns are float64 in both cases.
 
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client x scored definition (clients in client-table order within each
+        definition; n_clients x n_definitions rows), columns :data:`OUTCOME_COLUMNS`:
+
         - ``id``, ``definition`` (name), ``family`` (symptom, functional, alliance, personal,
           child_family, composite);
         - ``measures``: every measure the rule used, "+"-joined (``"phq9+gad7"`` for the NHS rules;
@@ -848,6 +855,7 @@ def compare_methods(
     Parameters
     ----------
     cohort : Cohort
+        Scores in long format and the client table (not modified).
     measure : str
         Registry code of the outcome (range and direction from the registry).
     reliability : float, optional
@@ -874,6 +882,8 @@ def compare_methods(
         Post score rule, as in :func:`prepost`. HLM uses every observed score from baseline up to
         the post time, and needs at least three.
     significance_level : float
+        Level of the critical value (0.05: two-sided |RCI| > 1.96; one-sided 1.645 for HA, as
+        in R; see :func:`analysis.outcomes.clinsig.clinical_significance`).
     missing : str
         Missing-data strategy (:data:`analysis.outcomes.rules.MISSING_STRATEGIES`), the same
         trajectories
@@ -905,6 +915,14 @@ def compare_methods(
     ValueError
         For a configuration error: an unknown method, a reliability or significance level outside
         (0, 1), an unknown ``cutoff_type``; no reliability given and none in the registry.
+
+    References
+    ----------
+    The formulas and their sources are in :func:`analysis.outcomes.clinsig.clinical_significance`
+    (Notes): Jacobson & Truax (1991) J Consult Clin Psychol 59(1):12-19 (JT, cutoffs); Hsu (1989)
+    (GLN, HLL); Speer (1992) (EN); Nunnally & Kotsch (1983) (NK); Hageman & Arrindell (1999)
+    (HA); Raudenbush & Bryk (2002) (HLM); as the R package clinicalsignificance (Claus, Wager &
+    Bonnet 2024, J Stat Softw 111(1)).
 
     Examples
     --------
