@@ -174,7 +174,7 @@ class Trajectories:
         self._score = scores["score"].to_numpy(float)
 
     def instrument(self, measure: str) -> Instrument:
-        """The registry entry of ``measure`` (range, direction, cutoffs, reliability)."""
+        """Return the registry entry of ``measure`` (range, direction, cutoffs, reliability)."""
         return self.registry[measure]
 
     def release(self, measure: str) -> None:
@@ -822,7 +822,7 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
 
 
 def _runs(rows: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
-    """Runs of consecutive assessments (per client) where ``flag`` holds: start time and length."""
+    """Find runs of consecutive assessments (per client) where ``flag`` holds: start, length."""
     r = rows[["pos", "time"]].copy()
     r["f"] = np.asarray(flag, bool)
     new_client = r["pos"].ne(r["pos"].shift())
@@ -961,7 +961,7 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
 
 
 def rule_status_change(t: Trajectories, d: dict) -> RuleResult:
-    """A status change, e.g. employment, from ``start`` at baseline to ``end`` at post.
+    """Score a status change, e.g. employment, from ``start`` at baseline to ``end`` at post.
 
     Employment: ``start`` 0 (not working) at baseline and ``end`` 1 (working) at the post
     assessment. Clients not in the start state are not evaluable.
@@ -978,7 +978,7 @@ def rule_status_change(t: Trajectories, d: dict) -> RuleResult:
 
 
 def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:
-    """A flag (e.g. a new coping skill recorded) present at least ``at_least`` times (default 1)."""
+    """Count a flag (e.g. a new coping skill): met when recorded ``at_least`` times (default 1)."""
     m = t.measure(d["measure"])
     rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
     k = int(d.get("at_least", 1))

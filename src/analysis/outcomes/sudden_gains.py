@@ -863,7 +863,7 @@ def sudden_gains_byperson(
 
 
 def describe_sudden_gains(table: pd.DataFrame, structure: Literal["bysg", "byperson"]) -> dict:
-    """Counts and percentages of gains (R: ``describe_sg``), unrounded.
+    """Count gains and their percentages (R: ``describe_sg``), unrounded.
 
     Parameters
     ----------
@@ -996,7 +996,7 @@ def crit1_cutoff_from_rci(
     *,
     data_sd: Sequence[float] | None = None,
 ) -> dict:
-    """A cutoff for criterion 1 from the reliable change index (R: ``define_crit1_cutoff``).
+    """Derive criterion 1 from the reliable change index (R: ``define_crit1_cutoff``).
 
     Parameters
     ----------
