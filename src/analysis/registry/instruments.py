@@ -783,6 +783,9 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
         None (default) chooses: ``"c"`` when ``norms.functional`` is confirmed, otherwise
         ``"published"`` when the instrument has a clinical cutoff, otherwise ``"none"``. Any
         other value is returned as requested, with the reason saying it was requested.
+        Unconfirmed norms (BDI-II: Kühner et al. 2007 as quoted by the R package
+        clinicalsignificance; CES-D: Radloff 1977 from memory) serve ``"c"``/``"b"`` only on
+        request, and every reason that involves them says they are UNCONFIRMED.
 
     Returns
     -------
@@ -867,11 +870,16 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
         out.update(
             cutoff_type="published", cutoff=_boundary_points(instrument), source=cut["source"]
         )
-        why = (
-            "requested"
-            if cutoff_type == "published"
-            else "no confirmed functional norms in the registry, so cutoff c is not available"
-        )
+        if cutoff_type == "published":
+            why = "requested"
+        elif func:  # norms recorded but not read in their source: c only on request
+            why = (
+                "no confirmed functional norms in the registry, so cutoff c is not the default "
+                f"(the registry's norms, M = {func['mean']:g}, SD = {func['sd']:g}; "
+                f"{func['source']}, are UNCONFIRMED; cutoff c uses them only on request)"
+            )
+        else:
+            why = "no confirmed functional norms in the registry, so cutoff c is not available"
         out["reason"] = (
             f"the published {conf} clinical cutoff of {label} (case if score {cut['case_if']} "
             f"{cut['value']:g}; {cut['source']}): {why}"
