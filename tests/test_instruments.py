@@ -472,32 +472,28 @@ def test_default_cutoff_c_only_with_confirmed_norms(reg):
         default_cutoff(reg["phq9"], "d")
 
 
-def test_bdi2_registry_norms_reproduce_r_package_cutoff_c_on_claus_2020(reg, claus_2020):
-    """The registry's BDI-II norms (M 7.69, SD 7.52) are the ones the R package clinicalsignificance
-    uses for claus_2020; requested as cutoff c they reproduce its published README output:
-    cs_combined(claus_2020, id, time, bdi, pre = 1, post = 4, reliability = 0.801,
-    m_functional = 7.69, sd_functional = 7.52, cutoff_type = "c") -> Cutoff 21.02, M clinical 35.48,
-    SD clinical 8.16; Recovered 10, Improved 8, Unchanged 22, Deteriorated 0, Harmed 0 (N used 40).
+def test_cutoff_choices_name_norms_and_their_status(reg):
+    """The methods rows for a grid's cutoff types: PHQ-9 default is c with the confirmed
+    Kocalevent norms; BDI-II default is the published boundary 13.5 (case >= 14) and c uses
+    Kühner's 7.69 / 7.52, marked UNCONFIRMED in the value and the source; GBO cannot support
+    published or c (not computed, with the reason); an unknown type is an error."""
+    from analysis.registry.instruments import cutoff_choices
 
-    By hand (Jacobson & Truax 1991, cutoff c), from the 40 complete cases' pre scores
-    M_clin = 35.475, SD_clin = 8.1586:
-    c = (SD_clin * M_func + SD_func * M_clin) / (SD_clin + SD_func)
-      = (8.1586 * 7.69 + 7.52 * 35.475) / (8.1586 + 7.52)
-      = (62.740 + 266.772) / 15.6786 = 329.512 / 15.6786 = 21.017.
-    The registry's *default* for the BDI-II stays the published cutoff (the norms are unconfirmed).
-    """
-    from analysis.outcomes.clinsig import clinical_significance, summarise_categories
-    from analysis.registry.instruments import resolve_cutoff
-
-    chosen = resolve_cutoff(reg["bdi2"], "c")
-    assert chosen["kwargs"] == {"cutoff_type": "c", "m_functional": 7.69, "sd_functional": 7.52}
-    res = clinical_significance(
-        claus_2020, outcome="bdi", pre=1, post=4, reliability=0.801, **chosen["kwargs"]
+    phq = dict((r[0], r[1:]) for r in cutoff_choices(reg["phq9"], ["default", "published"]))
+    assert phq["PHQ-9 J&T cutoff default"][0] == "c: functional norms M = 2.91, SD = 3.51 points"
+    assert "Kocalevent" in phq["PHQ-9 J&T cutoff default"][1]
+    assert phq["PHQ-9 J&T cutoff published"][0] == "published: 9.5 points (case if score >= 10)"
+    bdi = dict((r[0], r[1:]) for r in cutoff_choices(reg["bdi2"], ["default", "a", "c"]))
+    assert bdi["BDI-II J&T cutoff default"][0] == "published: 13.5 points (case if score >= 14)"
+    assert bdi["BDI-II J&T cutoff c"][0].endswith("M = 7.69, SD = 7.52 points (UNCONFIRMED)")
+    assert (
+        "UNCONFIRMED" in bdi["BDI-II J&T cutoff c"][1] and "Kühner" in bdi["BDI-II J&T cutoff c"][1]
     )
-    assert res["cutoff"].iloc[0] == pytest.approx(21.017, abs=5e-4)
-    assert round(res["cutoff"].iloc[0], 2) == 21.02
-    assert summarise_categories(res, "category")["n"].tolist() == [10, 8, 22, 0, 0]
-    assert resolve_cutoff(reg["bdi2"])["kwargs"] == {"cutoff": 13.5}
+    assert bdi["BDI-II J&T cutoff a"][0].startswith("a: 2 SD")
+    gbo = cutoff_choices(reg["gbo"], ["published", "c"])
+    assert all(value.startswith("not computed: ") for _, value, _ in gbo)
+    with pytest.raises(ValueError, match="cutoff_type"):
+        cutoff_choices(reg["phq9"], ["d"])
 
 
 def test_published_cutoff_reproduces_case_rule_in_clinsig(reg):
