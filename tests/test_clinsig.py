@@ -85,6 +85,33 @@ def test_jt_cutoff_c_value(claus):
     assert res["cutoff"].iloc[0] == pytest.approx(19.887, abs=5e-4)
 
 
+def test_bdi2_registry_norms_reproduce_r_package_cutoff_c_on_claus_2020(claus):
+    """The registry's BDI-II norms (M 7.69, SD 7.52) are the ones the R package clinicalsignificance
+    uses for claus_2020; requested as cutoff c they reproduce its published README output:
+    cs_combined(claus_2020, id, time, bdi, pre = 1, post = 4, reliability = 0.801,
+    m_functional = 7.69, sd_functional = 7.52, cutoff_type = "c") -> Cutoff 21.02, M clinical 35.48,
+    SD clinical 8.16; Recovered 10, Improved 8, Unchanged 22, Deteriorated 0, Harmed 0 (N used 40).
+
+    By hand (Jacobson & Truax 1991, cutoff c), from the 40 complete cases' pre scores
+    M_clin = 35.475, SD_clin = 8.1586:
+    c = (SD_clin * M_func + SD_func * M_clin) / (SD_clin + SD_func)
+      = (8.1586 * 7.69 + 7.52 * 35.475) / (8.1586 + 7.52)
+      = (62.740 + 266.772) / 15.6786 = 329.512 / 15.6786 = 21.017.
+    The registry's *default* for the BDI-II stays the published cutoff (the norms are unconfirmed).
+    """
+    from analysis.registry.instruments import get_instrument, resolve_cutoff
+
+    chosen = resolve_cutoff(get_instrument("bdi2"), "c")
+    assert chosen["kwargs"] == {"cutoff_type": "c", "m_functional": 7.69, "sd_functional": 7.52}
+    res = clinical_significance(
+        claus, outcome="bdi", pre=1, post=4, reliability=0.801, **chosen["kwargs"]
+    )
+    assert res["cutoff"].iloc[0] == pytest.approx(21.017, abs=5e-4)
+    assert round(res["cutoff"].iloc[0], 2) == 21.02
+    assert counts(res) == [10, 8, 22, 0, 0]
+    assert resolve_cutoff(get_instrument("bdi2"))["kwargs"] == {"cutoff": 13.5}
+
+
 def test_ha_group_level(claus):
     """R cs_combined(..., rci_method = "HA"): group level Changed 0.90, Functional 0.76."""
     res = clinical_significance(

@@ -729,14 +729,21 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
       on neither. Denominator: every finished course with paired scores, at caseness or not (NHS
       Digital: reliably improved / finished courses);
     - reliable_deterioration: reliable deterioration on at least one, reliable improvement on
-      neither. Denominator: every finished course with paired scores (by analogy with reliable
-      improvement; NHS Digital's formula line for it was not read);
+      neither. Denominator: every finished course with paired scores, as for reliable improvement
+      (NHS England's published computation: Percentage_ReliableDeterioration = reliably
+      deteriorated finished courses / Count_FinishedCourseTreatment);
     - reliable_recovery: recovery and reliable improvement. Denominator as recovery.
 
     References: NHS England (2024) NHS Talking Therapies for anxiety and depression manual, v7;
     NHS Digital, Psychological Therapies: reports on the use of IAPT services, June 2020,
     Outcomes ("27,884 / (57,060 - 3,200) * 100 = 51.8%" recovery, "39,417 / 57,060 * 100 =
-    69.1%" reliable improvement); NHS Digital / OHID Fingertips glossary (finished course).
+    69.1%" reliable improvement); NHS Digital / OHID Fingertips glossary (finished course); NHS
+    England, github.com/nhsengland/Talking-Therapies, "Key Metrics Dashboard/KM monthly
+    update.sql" (every Percentage_* outcome: numerator among CompletedTreatment_Flag referrals
+    over Count_FinishedCourseTreatment, minus Count_NotAtCaseness for recovery). NHS's
+    denominators also count finished courses without paired scores (as not improved); here such
+    courses are not evaluable, with the reason, so with unpaired finished courses the rates here
+    are over fewer courses than NHS's.
     """
     dep, anx = d.get("depression", "phq9"), d.get("anxiety", "gad7")
     idep, ianx = t.instrument(dep), t.instrument(anx)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import operator
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -51,6 +51,7 @@ __all__ = [
     "default_cutoff",
     "CUTOFF_TYPES",
     "resolve_cutoff",
+    "cutoff_choices",
     "DEFAULT_REGISTRY",
     "USER_INSTRUMENTS_ENV",
     "instrument_files",
@@ -823,6 +824,9 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
         None (default) chooses: ``"c"`` when ``norms.functional`` is confirmed, otherwise
         ``"published"`` when the instrument has a clinical cutoff, otherwise ``"none"``. Any
         other value is returned as requested, with the reason saying it was requested.
+        Unconfirmed norms (BDI-II: Kühner et al. 2007 as quoted by the R package
+        clinicalsignificance; CES-D: Radloff 1977 from memory) serve ``"c"``/``"b"`` only on
+        request, and every reason that involves them says they are UNCONFIRMED.
 
     Returns
     -------
@@ -907,11 +911,16 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
         out.update(
             cutoff_type="published", cutoff=_boundary_points(instrument), source=cut["source"]
         )
-        why = (
-            "requested"
-            if cutoff_type == "published"
-            else "no confirmed functional norms in the registry, so cutoff c is not available"
-        )
+        if cutoff_type == "published":
+            why = "requested"
+        elif func:  # norms recorded but not read in their source: c only on request
+            why = (
+                "no confirmed functional norms in the registry, so cutoff c is not the default "
+                f"(the registry's norms, M = {func['mean']:g}, SD = {func['sd']:g}; "
+                f"{func['source']}, are UNCONFIRMED; cutoff c uses them only on request)"
+            )
+        else:
+            why = "no confirmed functional norms in the registry, so cutoff c is not available"
         out["reason"] = (
             f"the published {conf} clinical cutoff of {label} (case if score {cut['case_if']} "
             f"{cut['value']:g}; {cut['source']}): {why}"
@@ -1013,3 +1022,68 @@ def resolve_cutoff(
     else:
         kwargs = {}
     return {**out, "requested": requested, "kwargs": kwargs}
+
+
+def cutoff_choices(
+    instrument: Instrument, cutoff_types: Iterable[str]
+) -> list[tuple[str, str, str]]:
+    """What each J&T cutoff type means for one instrument: for a methods table.
+
+    Parameters
+    ----------
+    instrument : Instrument
+    cutoff_types : iterable of str
+        Values of :data:`CUTOFF_TYPES` (e.g. a multiverse grid's ``cutoff_type`` levels).
+
+    Returns
+    -------
+    list of (item, value, source) tuples
+        One per cutoff type, in the order given: item ``"<label> J&T cutoff <type>"``; value the
+        type it resolves to with the published boundary (points) or the functional norms
+        (points, marked UNCONFIRMED where the registry has not read them in their source), or
+        ``"not computed: <reason>"`` where the instrument cannot support it; source the reason
+        of :func:`resolve_cutoff` (which names the norms' or cutoff's source).
+
+    Raises
+    ------
+    ValueError
+        For a value not in :data:`CUTOFF_TYPES`.
+
+    Examples
+    --------
+    >>> rows = cutoff_choices(get_instrument("bdi2"), ["default", "c"])
+    >>> rows[0][0], rows[0][1]
+    ('BDI-II J&T cutoff default', 'published: 13.5 points (case if score >= 14)')
+    >>> rows[1][1]
+    'c: functional norms M = 7.69, SD = 7.52 points (UNCONFIRMED)'
+    """
+    rows = []
+    item = f"{instrument.label} J&T cutoff"
+    for kind in cutoff_types:
+        if kind not in CUTOFF_TYPES:
+            raise ValueError(f"cutoff_type must be one of {list(CUTOFF_TYPES)}, got {kind!r}")
+        try:
+            r = resolve_cutoff(instrument, kind)
+        except ValueError as exc:
+            rows.append((f"{item} {kind}", f"not computed: {exc}", "instrument registry"))
+            continue
+        got = r["cutoff_type"]
+        if got == "published":
+            cut = instrument.cutoff or {}
+            value = (
+                f"published: {r['cutoff']:g} points (case if score {cut['case_if']} "
+                f"{cut['value']:g})"
+            )
+        elif got in ("b", "c"):
+            func = (instrument.norms or {}).get("functional") or {}
+            conf = "" if func.get("confirmed") else " (UNCONFIRMED)"
+            value = (
+                f"{got}: functional norms M = {r['m_functional']:g}, SD = {r['sd_functional']:g} "
+                f"points{conf}"
+            )
+        elif got == "a":
+            value = "a: 2 SD of the clinical sample's baseline scores beyond their mean"
+        else:
+            value = r["reason"]
+        rows.append((f"{item} {kind}", value, r["reason"]))
+    return rows
