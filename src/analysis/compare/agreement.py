@@ -300,8 +300,11 @@ def pairwise_agreement(
 
     Raises
     ------
+    TypeError
+        If ``outcomes`` is not a data frame.
     ValueError
-        For a malformed outcomes table (see :func:`success_indicators`).
+        For a malformed outcomes table (see :func:`success_indicators`), or an unknown
+        ``mcnemar`` method (see :func:`mcnemar_p`).
 
     Notes
     -----
@@ -339,6 +342,32 @@ def pairwise_agreement(
     [[3, 1, 0, 4]]
     >>> float(res["kappa"].iloc[0])  # p_o = 7/8, p_e = .5 * .375 + .5 * .625 = .5: (7/8 - .5) / .5
     0.75
+
+    On the bundled simulated cohort (60 clients, PHQ-9), three symptom definitions. Every client
+    in remission also responded, so the discordant pairs all lie on one side (b = 0):
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> outcomes = score_definitions(cohort, measure="phq9")
+    >>> three = outcomes[outcomes["definition"].isin(
+    ...     ["remission", "response", "reliable_improvement"])]
+    >>> pairs = pairwise_agreement(three)
+    >>> pairs[["definition_a", "definition_b", "n_both", "both_met", "only_a", "only_b",
+    ...        "neither"]]
+      definition_a          definition_b  n_both  both_met  only_a  only_b  neither
+    0    remission              response      53        13       0       9       31
+    1    remission  reliable_improvement      53        13       0      19       21
+    2     response  reliable_improvement      58        23       0      10       25
+
+    Remission against response: p_o = 44/53 = 0.8302, p_e = (13 * 22 + 40 * 31) / 53^2 = 0.5433,
+    kappa = (0.8302 - 0.5433) / (1 - 0.5433) = 0.628; PABAK = 2 * 0.8302 - 1 = 0.660; McNemar
+    mid-p with b = 0, c = 9: 2 * 0.5^9 - 0.5^9 = 0.002.
+
+    >>> pairs[["kappa", "kappa_ci_low", "kappa_ci_high", "pabak", "mcnemar_p"]].round(3)
+       kappa  kappa_ci_low  kappa_ci_high  pabak  mcnemar_p
+    0  0.628         0.423          0.834  0.660      0.002
+    1  0.352         0.174          0.529  0.283      0.000
+    2  0.665         0.487          0.843  0.655      0.001
     """
     wide = success_indicators(outcomes)
     fam = (
