@@ -43,9 +43,7 @@ _MODULES = {
 DOCTEST_MODULES = sorted(f for short, f in _MODULES.items() if short not in WITHOUT_MODULE_EXAMPLES)
 
 #: Public names (``analysis.__all__``) still without Examples (to be written; issue 18).
-WITHOUT_EXAMPLES = {
-    "run_multiverse",  # multiverse.py: being edited on the multiverse branch
-}
+WITHOUT_EXAMPLES: set[str] = set()
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
