@@ -255,6 +255,17 @@ def check_durations(
         duration is missing, not a number, infinite or negative, or an event flag is not 0/1.
     TypeError
         If ``data`` is not a DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ok = pd.DataFrame({"duration": [3.0, 0.0, 12.0], "event": [1, 0, 1]})
+    >>> check_durations(ok, "duration", event="event") is ok
+    True
+    >>> check_durations(pd.DataFrame({"duration": [3.0, -1.0]}), "duration")
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'duration': 1 duration(s) negative; ... First rows: 1: -1.0
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -475,6 +486,25 @@ def km_curves(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.05
     pandas.DataFrame
         Long: ``definition``, ``time``, ``proportion_met`` (1 - KM, 0-1), ``ci_low``,
         ``ci_high`` (pointwise, exponential Greenwood), ``at_risk``.
+
+    Examples
+    --------
+    Reliable improvement (PHQ-9) on the bundled simulated cohort (60 clients, time in sessions
+    since each client's baseline): 21 of the 58 clients at risk improved reliably one session
+    after baseline (21/58 = 0.362), 6 of the 35 still at risk at session 2, so
+    1 - (37/58)(29/35) = 0.471 by then:
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> outcomes = score_definitions(cohort, measure="phq9")
+    >>> tte = time_to_event(outcomes, cohort.scores, cohort.clients)
+    >>> improved = tte[tte["definition"] == "reliable_improvement"]
+    >>> curve = km_curves(improved)
+    >>> curve[["time", "proportion_met", "ci_low", "ci_high", "at_risk"]].head(3).round(3)
+       time  proportion_met  ci_low  ci_high  at_risk
+    0   0.0           0.000   0.000    0.000       58
+    1   1.0           0.362   0.253    0.499       58
+    2   2.0           0.471   0.352    0.608       35
     """
     parts = []
     for d, sub in _groups(tte, duration):
@@ -546,6 +576,24 @@ def cumulative_incidence(
     chains based on censored observations. Scand J Stat 5(3):141-150.
     Collett D. (2015) Modelling Survival Data in Medical Research, 3rd ed., CRC Press, p. 411
     (variance used by lifelines).
+
+    Examples
+    --------
+    Reliable improvement (PHQ-9) on the bundled simulated cohort (60 clients, sessions): with
+    dropout a competing event, 59.9 % have improved reliably by session 19, against 63.9 % by
+    1 - Kaplan-Meier (:func:`km_curves`), which treats dropouts as if they could still improve:
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> outcomes = score_definitions(cohort, measure="phq9")
+    >>> tte = time_to_event(outcomes, cohort.scores, cohort.clients)
+    >>> improved = tte[tte["definition"] == "reliable_improvement"]
+    >>> cif = cumulative_incidence(improved)
+    >>> cif[["time", "cumulative_incidence", "ci_low", "ci_high"]].tail(1).round(3)
+        time  cumulative_incidence  ci_low  ci_high
+    15  19.0                 0.599   0.454    0.717
+    >>> round(float(km_curves(improved)["proportion_met"].iloc[-1]), 3)
+    0.639
     """
     parts = []
     for d, sub in _groups(tte, duration):
@@ -612,6 +660,22 @@ def logrank_by_group(
     ----------
     Mantel N. (1966) Cancer Chemother Rep 50(3):163-170 (lifelines
     ``multivariate_logrank_test``).
+
+    Examples
+    --------
+    The two arms of the bundled simulated cohort (60 clients, sessions), three PHQ-9 definitions:
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> outcomes = score_definitions(cohort, measure="phq9")
+    >>> tte = time_to_event(outcomes, cohort.scores, cohort.clients)
+    >>> three = tte[tte["definition"].isin(["remission", "response", "reliable_improvement"])]
+    >>> test = logrank_by_group(three, cohort.clients, group="arm")
+    >>> test[["definition", "groups", "n", "n_met", "test_statistic", "df", "p_value"]].round(3)
+                 definition groups   n  n_met  test_statistic  df  p_value
+    0             remission    A;B  53     13           0.687   1    0.407
+    1              response    A;B  58     23           1.052   1    0.305
+    2  reliable_improvement    A;B  58     33           1.578   1    0.209
     """
     if group not in clients.columns:
         raise ValueError(f"column {group!r} not in the client table ({list(clients.columns)})")
@@ -693,6 +757,29 @@ def cox_models(
     Cox D.R. (1972) J R Stat Soc B 34(2):187-220.
     Grambsch P.M. & Therneau T.M. (1994) Proportional hazards tests and diagnostics based on
     weighted residuals. Biometrika 81(3):515-526 (lifelines ``proportional_hazard_test``).
+
+    Examples
+    --------
+    Time to remission on the bundled simulated cohort (60 clients, sessions) by baseline PHQ-9
+    (points) and arm: each baseline point lowers the hazard of remitting by 13 %:
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> outcomes = score_definitions(cohort, measure="phq9")
+    >>> tte = time_to_event(outcomes, cohort.scores, cohort.clients)
+    >>> remission = tte[tte["definition"] == "remission"]
+    >>> baseline = outcomes.loc[outcomes["definition"] == "remission", ["id", "baseline"]]
+    >>> covariates = baseline.merge(cohort.clients[["id", "arm"]], on="id")
+    >>> coefficients, ph_test = cox_models(remission, covariates)
+    >>> coefficients[["covariate", "hazard_ratio", "ci_low", "ci_high", "p_value", "n",
+    ...               "n_met"]].round(3)
+      covariate  hazard_ratio  ci_low  ci_high  p_value   n  n_met
+    0  baseline          0.87   0.760    0.996    0.044  53     13
+    1     arm_B          0.66   0.221    1.975    0.458  53     13
+    >>> ph_test[["covariate", "test_statistic", "p_value"]].round(3)
+      covariate  test_statistic  p_value
+    0     arm_B           0.668    0.414
+    1  baseline           2.221    0.136
     """
     if "id" not in covariates.columns or covariates.shape[1] < 2:
         raise ValueError("covariates needs an 'id' column and at least one covariate column")
