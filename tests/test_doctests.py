@@ -21,7 +21,6 @@ import analysis
 #: Every module of the package except these runs its docstring examples here; a module listed
 #: must really have none that runs (checked), so the list only shrinks.
 WITHOUT_MODULE_EXAMPLES = {
-    "alliance",
     "cli",
     "execute",  # runs notebooks; exercised in test_pipeline*
     "kernel",  # starts kernels; its one example is marked +SKIP
