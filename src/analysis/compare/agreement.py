@@ -307,9 +307,10 @@ def pairwise_agreement(
     Returns
     -------
     pandas.DataFrame
-        One row per unordered pair (definitions in order of first appearance):
-        ``definition_a``, ``definition_b``, ``family_a``, ``family_b``, ``n_both`` (clients
-        evaluable under both), ``both_met``, ``only_a``, ``only_b``, ``neither`` (clients),
+        One row per unordered pair (k definitions: k (k - 1) / 2 rows; definitions in order of
+        first appearance): ``definition_a``, ``definition_b``, ``family_a``, ``family_b``,
+        ``n_both`` (clients evaluable under both), ``both_met``, ``only_a``, ``only_b``,
+        ``neither`` (clients),
         ``percent_agree`` (0-100), ``kappa``, ``kappa_se``, ``kappa_ci_low``, ``kappa_ci_high``
         (NaN only when undefined), ``pabak`` (-1 to 1), ``mcnemar_b``, ``mcnemar_c`` (the
         discordant counts the test uses: a only, b only), ``mcnemar_method``, ``mcnemar_p``
