@@ -88,3 +88,47 @@ def test_valid_values_still_load():
 def test_method_list_matches_the_reliable_change_methods():
     """The loader's list is the scoring layer's RCI_METHODS without HLM (long data only)."""
     assert set(_CHOICES["method"]) == set(RCI_METHODS) - {"HLM"}
+
+
+# --- user instrument files --------------------------------------------------------------------
+
+_ENTRY = """instruments:
+  xyz:
+    label: XYZ
+    name: X Y Z scale
+    construct: anxiety
+    family: symptom
+    min: 0
+    max: 40
+    better_is: lower
+"""
+
+
+def test_misspelt_instrument_key_is_an_error(tmp_path):
+    """'reliabilty' was kept as a free-text note: the instrument then had no reliability and
+    every reliable-change definition on it was quietly not computed."""
+    from analysis.registry.instruments import load_registry
+
+    f = tmp_path / "ins.yaml"
+    f.write_text(
+        _ENTRY + "    reliabilty: {value: 0.9, type: internal_consistency, source: s, "
+        "confirmed: true}\n"
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"ins\.yaml: instrument 'xyz', key 'reliabilty'.*"
+        r"did you mean 'reliability'",
+    ):
+        load_registry(instruments=[f])
+
+
+def test_integer_flag_must_be_a_boolean(tmp_path):
+    """integer: 'false' (quoted) was bool('false') = True."""
+    from analysis.registry.instruments import load_registry
+
+    f = tmp_path / "ins.yaml"
+    f.write_text(_ENTRY + "    integer: 'false'\n")
+    with pytest.raises(ValueError, match="key 'integer': must be true or false"):
+        load_registry(instruments=[f])
+    f.write_text(_ENTRY + "    integer: false\n")
+    assert load_registry(instruments=[f])["xyz"].integer is False
