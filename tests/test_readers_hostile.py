@@ -123,3 +123,26 @@ def test_excel_error_cell_keeps_pandas_frame_dtypes(tmp_path):
     cohort, q = read_cohort_file({"path": str(f)})
     assert q.account() == "rows in 1 = kept 1 + quarantined 0"
     assert cohort.scores["score"].tolist() == [7.0]
+
+
+def test_yaml_not_utf8_names_file_line_and_byte(tmp_path):
+    """A runs file saved as ANSI (cp1252) by Notepad, 'Müller' in a title, raised a bare
+    'utf-8 codec can't decode byte 0xfc in position 32' naming no file."""
+    from analysis.registry.config import ConfigError, load_yaml
+
+    f = tmp_path / "runs.yaml"
+    f.write_bytes("runs:\n  r1:\n    title: Praxis Müller\n".encode("cp1252"))
+    # line 3 is '    title: Praxis M\xfcller': the 0xfc byte is the 20th on it
+    with pytest.raises(ConfigError, match=r"runs\.yaml, line 3, byte 20 \(0xfc\): .*UTF-8"):
+        load_yaml(f, what="runs file")
+
+
+def test_validate_refuses_a_negative_max_show(tmp_path, capsys):
+    """--max-show -1 printed all records but the last and said '... 4 more' of 3."""
+    from analysis.run.validate import main_validate
+
+    f = _write(tmp_path / "s.csv", "id,time,measure,score\nc1,0,phq9,99\n")
+    with pytest.raises(SystemExit) as exc:
+        main_validate([str(f), "--max-show", "-1"])
+    assert exc.value.code == 2
+    assert "--max-show must be 0 or more" in capsys.readouterr().err
