@@ -146,3 +146,25 @@ def test_validate_refuses_a_negative_max_show(tmp_path, capsys):
         main_validate([str(f), "--max-show", "-1"])
     assert exc.value.code == 2
     assert "--max-show must be 0 or more" in capsys.readouterr().err
+
+
+def test_dates_against_the_session_order_are_noted(tmp_path):
+    """Session 2 dated two months before session 1 was read without a word. Which of the two is
+    wrong cannot be known, so both are kept and the account's notes say where (no client id)."""
+    f = _write(
+        tmp_path / "d.csv",
+        "id,time,measure,score,date\n"
+        "c1,1,phq9,12,2025-03-01\n"  # line 2
+        "c1,2,phq9,10,2025-01-01\n"  # line 3: before session 1's date
+        "c1,3,phq9,9,2025-03-08\n"  # line 4: after it, fine
+        "c2,1,phq9,9,2025-01-01\n"  # another client's dates are not compared with c1's
+        "c2,2,phq9,9,2025-01-01\n",  # same day as the session before: allowed
+    )
+    cohort, q = read_cohort_file({"path": str(f)})
+    assert q.account() == "rows in 5 = kept 5 + quarantined 0"
+    note = q.notes["dates_out_of_time_order"]
+    assert note.startswith("1 record(s) dated before an earlier time point")
+    assert "line/row 3 (time 2 dated 2025-01-01, an earlier time point 2025-03-01)" in note
+    assert "c1" not in note
+    ordered = _write(tmp_path / "ok.csv", "id,time,measure,score,date\nc1,1,phq9,1,2025-01-01\n")
+    assert "dates_out_of_time_order" not in read_cohort_file({"path": str(ordered)})[1].notes

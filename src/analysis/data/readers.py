@@ -1219,6 +1219,34 @@ def _read_clients(
     return (out if cspec.get("path") else out.reset_index(drop=True)), source_cols, bad, how
 
 
+def _dates_out_of_order(kept: pd.DataFrame) -> str:
+    """Records dated before an earlier time point of the same client (session 3 before session 2).
+
+    One of the two is wrong (a session number or a date typed by hand) and the reader cannot
+    tell which, so nothing is set aside: the account's notes say how many and where the first is
+    (lines only, never a client id). Empty when every client's dates follow the time order.
+    """
+    if "date" not in kept or kept["date"].isna().all():
+        return ""
+    k = kept[kept["date"].notna()].reset_index()
+    k = k.sort_values(["id", "time", "row"], kind="mergesort")
+    # the latest date at any earlier time point of the client (same time point: not compared)
+    per_time = k.groupby(["id", "time"], sort=False)["date"].max().reset_index()
+    per_time["before"] = per_time.groupby("id", sort=False)["date"].transform(
+        lambda d: d.cummax().shift()
+    )
+    k = k.merge(per_time[["id", "time", "before"]], on=["id", "time"], how="left")
+    bad = k[k["date"] < k["before"]]
+    if bad.empty:
+        return ""
+    first = bad.sort_values("row").iloc[0]
+    return (
+        f"{len(bad)} record(s) dated before an earlier time point of the same client, first at "
+        f"line/row {int(first['row'])} (time {first['time']:g} dated {first['date']:%Y-%m-%d}, "
+        f"an earlier time point {first['before']:%Y-%m-%d}); kept: check the time or the date"
+    )
+
+
 def _check_spec_types(spec: dict[str, Any]) -> None:
     """Stop, naming the spec key, on a value of the wrong kind (a list where a mapping belongs).
 
@@ -1418,6 +1446,9 @@ def read_cohort_file(
     )
     kept = validate_scores(kept, reg, source=source)  # a safety net: must pass after quarantine
     kept = kept.sort_values(["id", "time", "measure"], kind="mergesort")
+    order = _dates_out_of_order(kept)
+    if order:
+        notes["dates_out_of_time_order"] = order
     if clients is None:
         clients = pd.DataFrame({"id": pd.unique(kept["id"])})
     elif not from_file:
