@@ -168,3 +168,38 @@ def test_dates_against_the_session_order_are_noted(tmp_path):
     assert "c1" not in note
     ordered = _write(tmp_path / "ok.csv", "id,time,measure,score,date\nc1,1,phq9,1,2025-01-01\n")
     assert "dates_out_of_time_order" not in read_cohort_file({"path": str(ordered)})[1].notes
+
+
+def test_excel_unicode_text_utf16_is_read(tmp_path):
+    """Excel's 'Save as Unicode text' writes UTF-16 with a byte order mark, tab-separated; it was
+    decoded as cp1252 into column names like 'ÿþi\\x00d\\x00'."""
+    f = tmp_path / "export.txt"
+    f.write_bytes(
+        "id\ttime\tmeasure\tscore\r\nc1\t0\tphq9\t12\r\nc1\t1\tphq9\t8\r\n".encode("utf-16")
+    )
+    cohort, q = read_cohort_file({"path": str(f)})
+    assert q.account() == "rows in 2 = kept 2 + quarantined 0"
+    assert q.reading["encoding"].startswith("utf-16 (detected")
+    assert q.reading["delimiter"].startswith("tab")
+    assert cohort.scores["score"].tolist() == [12.0, 8.0]
+
+
+def test_binary_file_named_csv_stops_naming_what_it_is(tmp_path):
+    """An .xlsx renamed .csv was read as cp1252 garbage ('line 3 has 3 fields ... aòùÏ')."""
+    pytest.importorskip("openpyxl")
+    x = tmp_path / "real.xlsx"
+    pd.DataFrame({"id": ["c1"], "time": [0], "measure": ["phq9"], "score": [7]}).to_excel(
+        x, index=False
+    )
+    f = tmp_path / "export.csv"
+    f.write_bytes(x.read_bytes())
+    with pytest.raises(
+        ValueError, match=r"export\.csv: not a text \(CSV\) file: .*ZIP.*format: excel"
+    ):
+        read_cohort_file({"path": str(f)})
+    # and the advice works: format: excel reads it whatever its suffix
+    assert read_cohort_file({"path": str(f), "format": "excel"})[1].rows_kept == 1
+    g = tmp_path / "nobom.csv"
+    g.write_bytes("id,time,measure,score\nc1,0,phq9,12\n".encode("utf-16-le"))
+    with pytest.raises(ValueError, match=r"nobom\.csv: not a text \(CSV\) file: line 1 holds NUL"):
+        read_cohort_file({"path": str(g)})

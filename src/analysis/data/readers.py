@@ -29,7 +29,9 @@ Spec keys (all optional but ``path``)::
     path: data/clinic.csv        # relative paths resolve against the project root
                                  #   (analysis.registry.paths.project_root())
     format: csv                  # csv, excel, parquet, spss, stata; inferred from the suffix
-    encoding: cp1252             # CSV: utf-8, utf-8-sig, cp1252, latin-1; default detected
+    encoding: cp1252             # CSV: utf-8, utf-8-sig, cp1252, latin-1, utf-16; default
+                                 #   detected (UTF-16 by its byte order mark: Excel's
+                                 #   "Unicode text")
     sep: ";"                     # CSV: delimiter (one character or 'tab'); default sniffed
     decimal: ","                 # decimal mark of scores and times: '.' or ','; default '.'
                                  #   (a semicolon file accepts both unless this is given)
@@ -162,7 +164,12 @@ def _format_of(path: Path, fmt: str | None) -> str:
 # raw tables
 
 
-ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16")
+#: File signatures of workbooks that are sometimes renamed .csv by hand.
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook?)",
+    b"\xd0\xcf\x11\xe0": "an OLE2 file (an Excel 97-2003 .xls workbook?)",
+}
 #: Delimiters the sniffer chooses among (comma, semicolon, tab, pipe).
 DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_CHARS = 64 * 1024
@@ -179,6 +186,26 @@ def _decode(raw: bytes, p: Path, encoding: str | None) -> tuple[str, str, str]:
         col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
         return f"line {line}, byte {col} (0x{raw[err.start]:02x})"
 
+    if not encoding and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's 'Unicode text'
+        try:
+            return raw.decode("utf-16"), "utf-16", "detected (UTF-16 byte order mark)"
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: the checks below name the problem
+    head = raw[:_SNIFF_CHARS]
+    kind = next((k for sig, k in _BINARY_SIGNATURES.items() if raw.startswith(sig)), None)
+    if kind or (b"\x00" in head and not (encoding and "16" in str(encoding))):
+        nul = head.find(b"\x00")
+        line = head.count(b"\n", 0, max(nul, 0)) + 1
+        raise ValueError(
+            f"{p}: not a text (CSV) file: "
+            + (
+                f"it is {kind} renamed {p.suffix or 'without a suffix'}; give format: excel "
+                "(or rename it .xlsx/.xls)"
+                if kind
+                else f"line {line} holds NUL bytes (UTF-16 text without a byte order mark, or "
+                "a binary file); re-save it as CSV UTF-8"
+            )
+        )
     if encoding:
         enc = str(encoding).lower().replace("_", "-")
         if enc in ("latin1", "iso-8859-1", "iso8859-1"):
@@ -446,11 +473,14 @@ def read_table(
     label_columns : list of str, optional
         SPSS/Stata columns whose value labels replace the codes (e.g. ``arm``: 1 -> "CBT").
         Other columns keep their codes; their labels are returned.
-    encoding : {"utf-8", "utf-8-sig", "cp1252", "latin-1"}, optional
-        CSV only. Default: detected, UTF-8 (with or without a byte order mark) when the bytes are
+    encoding : {"utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"}, optional
+        CSV only. Default: detected, UTF-16 when the file starts with its byte order mark
+        (Excel's "Unicode text"), UTF-8 (with or without a byte order mark) when the bytes are
         valid UTF-8, else cp1252 (Windows and Excel in Western Europe; latin-1 for the few bytes
         cp1252 leaves undefined). Detection stops with ``ValueError`` when the lines before the
-        first invalid byte are UTF-8 with non-ASCII characters (a file mixing encodings).
+        first invalid byte are UTF-8 with non-ASCII characters (a file mixing encodings), and
+        when the file is not text: a workbook renamed ``.csv``, or NUL bytes (UTF-16 without a
+        byte order mark).
     sep : str, optional
         CSV only: the delimiter (one character, or ``"tab"``). Default: sniffed among comma,
         semicolon, tab and pipe (:class:`csv.Sniffer` on the first 64 KiB; tab for ``.tsv``).
