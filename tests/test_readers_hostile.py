@@ -203,3 +203,15 @@ def test_binary_file_named_csv_stops_naming_what_it_is(tmp_path):
     g.write_bytes("id,time,measure,score\nc1,0,phq9,12\n".encode("utf-16-le"))
     with pytest.raises(ValueError, match=r"nobom\.csv: not a text \(CSV\) file: line 1 holds NUL"):
         read_cohort_file({"path": str(g)})
+
+
+def test_schema_refuses_an_infinite_time():
+    """validate_scores (the store's and the readers' safety net) let time = inf pass ge(0)."""
+    from analysis.data.schema import validate_scores
+
+    bad = pd.DataFrame(
+        {"id": ["a", "a"], "time": [0.0, np.inf], "measure": ["phq9"] * 2, "score": [1.0, 2.0]}
+    )
+    with pytest.raises(ValueError, match=r"(?s)my\.csv: .*column 'time'.*finite"):
+        validate_scores(bad, source="my.csv")
+    assert len(validate_scores(bad.iloc[:1])) == 1
