@@ -215,3 +215,22 @@ def test_schema_refuses_an_infinite_time():
     with pytest.raises(ValueError, match=r"(?s)my\.csv: .*column 'time'.*finite"):
         validate_scores(bad, source="my.csv")
     assert len(validate_scores(bad.iloc[:1])) == 1
+
+
+def test_dates_after_the_export_are_noted(tmp_path):
+    """2205 typed for 2025 was kept without a word; an assessment cannot postdate the export
+    that records it (its modification time), so the account notes it (kept, line, no id)."""
+    import os
+
+    f = _write(
+        tmp_path / "d.csv",
+        "id,time,measure,score,date\nc1,1,phq9,12,2025-03-01\nc1,2,phq9,10,2205-03-08\n",
+    )
+    written = pd.Timestamp("2025-06-30").timestamp()
+    os.utime(f, (written, written))
+    _, q = read_cohort_file({"path": str(f)})
+    assert q.account() == "rows in 2 = kept 2 + quarantined 0"
+    assert q.notes["dates_after_the_export"] == (
+        "1 record(s) dated after the file was written (2025-06-30), first at line/row 3 "
+        "(2205-03-08); kept: check the date"
+    )

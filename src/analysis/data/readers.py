@@ -1249,6 +1249,32 @@ def _read_clients(
     return (out if cspec.get("path") else out.reset_index(drop=True)), source_cols, bad, how
 
 
+def _dates_in_the_future(kept: pd.DataFrame, path: Path) -> str:
+    """Records dated after the export was written (2205 typed for 2025): noted, never dropped.
+
+    The export's own modification time is the bound (an assessment cannot postdate the file
+    that records it); lines only, never a client id. Empty when there are none.
+    """
+    if "date" not in kept or kept["date"].isna().all():
+        return ""
+    written = pd.Timestamp(path.stat().st_mtime, unit="s").normalize() + pd.Timedelta(days=1)
+    d = kept["date"]
+    if not pd.api.types.is_datetime64_any_dtype(d):
+        return ""
+    if d.dt.tz is not None:
+        d = d.dt.tz_localize(None)
+    late = d > written
+    if not late.any():
+        return ""
+    row = int(kept.index[late.to_numpy()].min())
+    first = d[kept.index == row].iloc[0]
+    return (
+        f"{int(late.sum())} record(s) dated after the file was written "
+        f"({written - pd.Timedelta(days=1):%Y-%m-%d}), first at line/row {row} "
+        f"({first:%Y-%m-%d}); kept: check the date"
+    )
+
+
 def _dates_out_of_order(kept: pd.DataFrame) -> str:
     """Records dated before an earlier time point of the same client (session 3 before session 2).
 
@@ -1256,7 +1282,11 @@ def _dates_out_of_order(kept: pd.DataFrame) -> str:
     tell which, so nothing is set aside: the account's notes say how many and where the first is
     (lines only, never a client id). Empty when every client's dates follow the time order.
     """
-    if "date" not in kept or kept["date"].isna().all():
+    if (
+        "date" not in kept
+        or kept["date"].isna().all()
+        or not pd.api.types.is_datetime64_any_dtype(kept["date"])
+    ):
         return ""
     k = kept[kept["date"].notna()].reset_index()
     k = k.sort_values(["id", "time", "row"], kind="mergesort")
@@ -1479,6 +1509,9 @@ def read_cohort_file(
     order = _dates_out_of_order(kept)
     if order:
         notes["dates_out_of_time_order"] = order
+    future = _dates_in_the_future(kept, path)
+    if future:
+        notes["dates_after_the_export"] = future
     if clients is None:
         clients = pd.DataFrame({"id": pd.unique(kept["id"])})
     elif not from_file:
