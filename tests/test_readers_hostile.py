@@ -234,3 +234,14 @@ def test_dates_after_the_export_are_noted(tmp_path):
         "1 record(s) dated after the file was written (2025-06-30), first at line/row 3 "
         "(2205-03-08); kept: check the date"
     )
+
+
+def test_unknown_client_that_lost_its_leading_zeros_gets_a_hint(tmp_path):
+    """Scores say '001', the client file (saved from Excel) says 1: every record was quarantined
+    as unknown_client with no hint why."""
+    f = _write(tmp_path / "s.csv", "id,time,measure,score\n001,0,phq9,12\nc9,0,phq9,8\n")
+    c = _write(tmp_path / "clients.csv", "id,arm\n1,CBT\nc1,WL\n")
+    _, q = read_cohort_file({"path": str(f), "clients": {"path": str(c)}})
+    detail = dict(zip(q.rows["row"], q.rows["detail"], strict=True))
+    assert detail[2].startswith("client '001' is not in the client table (the client table has '1'")
+    assert detail[3] == "client 'c9' is not in the client table"

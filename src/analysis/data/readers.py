@@ -994,7 +994,10 @@ def _validate_records(
         + _text(rec["date"])
         + "' cannot be parsed as "
         + (spec.get("date_format") or "an ISO 8601 date (YYYY-MM-DD); set date_format"),
-        "unknown_client": "client '" + id_txt + "' is not in the client table",
+        "unknown_client": "client '"
+        + id_txt
+        + "' is not in the client table"
+        + _id_hint(id_txt, unknown_client, client_ids),
         "invalid_client_data": id_txt.map(bad_clients or {}).fillna("").astype(str),
     }
     detail = pd.Series("", index=rec.index, dtype=object)
@@ -1052,6 +1055,31 @@ def _validate_records(
     kept.index = rec.loc[~q, "row"].astype(int).to_numpy()
     kept.index.name = "row"
     return kept, quarantine
+
+
+def _id_hint(ids: pd.Series, where: pd.Series, client_ids: pd.Index | None) -> pd.Series:
+    """A hint for ids absent from the client table that equal one of its ids up to case or
+    leading zeros.
+
+    ('001' vs 1: Excel drops the leading zeros of a number column.)
+    """
+    out = pd.Series("", index=ids.index, dtype=object)
+    if client_ids is None or not where.any():
+        return out
+
+    def key(v: str) -> str:
+        return re.sub(r"^0+(?=\d)", "", str(v).strip().lower())
+
+    known = {}
+    for c in client_ids.astype(str):
+        known.setdefault(key(c), c)
+    out[where] = ids[where].map(
+        lambda v: f" (the client table has '{known[key(v)]}': the same id with other leading "
+        "zeros or case? Excel drops leading zeros of a number column: store ids as text)"
+        if key(v) in known
+        else ""
+    )
+    return out
 
 
 def _measure_hint(label: str, registry: dict[str, Instrument]) -> str:
