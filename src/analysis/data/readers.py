@@ -1058,10 +1058,10 @@ def _validate_records(
 
 
 def _id_hint(ids: pd.Series, where: pd.Series, client_ids: pd.Index | None) -> pd.Series:
-    """A hint for ids absent from the client table that equal one of its ids up to case or
-    leading zeros.
+    """Hints for ids absent from the client table that match one of its ids loosely.
 
-    ('001' vs 1: Excel drops the leading zeros of a number column.)
+    Loosely: up to case or leading zeros ('001' vs 1: Excel drops the leading zeros of a
+    number column).
     """
     out = pd.Series("", index=ids.index, dtype=object)
     if client_ids is None or not where.any():
@@ -1074,10 +1074,12 @@ def _id_hint(ids: pd.Series, where: pd.Series, client_ids: pd.Index | None) -> p
     for c in client_ids.astype(str):
         known.setdefault(key(c), c)
     out[where] = ids[where].map(
-        lambda v: f" (the client table has '{known[key(v)]}': the same id with other leading "
-        "zeros or case? Excel drops leading zeros of a number column: store ids as text)"
-        if key(v) in known
-        else ""
+        lambda v: (
+            f" (the client table has '{known[key(v)]}': the same id with other leading "
+            "zeros or case? Excel drops leading zeros of a number column: store ids as text)"
+            if key(v) in known
+            else ""
+        )
     )
     return out
 
