@@ -245,3 +245,20 @@ def test_unknown_client_that_lost_its_leading_zeros_gets_a_hint(tmp_path):
     detail = dict(zip(q.rows["row"], q.rows["detail"], strict=True))
     assert detail[2].startswith("client '001' is not in the client table (the client table has '1'")
     assert detail[3] == "client 'c9' is not in the client table"
+
+
+def test_mean_of_beside_a_plain_score_column(tmp_path):
+    """A plain score column beside a mean_of composite raised pandas' FutureWarning (an error
+    under this suite's warning filter) on the composite's 'incomplete' flags. GAD-7 here is the
+    mean of G1 and G2: (1 + 2) / 2 = 1.5 on line 2; both parts blank on line 3: missing."""
+    f = _write(tmp_path / "mo.csv", "pid,t,P,G1,G2\nc1,0,3,1,2\nc1,1,4,,\n")
+    spec = {
+        "path": str(f),
+        "columns": {"id": "pid", "time": "t"},
+        "scores": {"phq9": "P", "gad7": {"mean_of": ["G1", "G2"]}},
+    }
+    cohort, q = read_cohort_file(spec)
+    assert q.account() == "rows in 4 = kept 4 + quarantined 0"
+    gad = cohort.scores[cohort.scores["measure"].eq("gad7")]["score"].tolist()
+    assert gad[0] == 1.5 and np.isnan(gad[1])
+    assert q.notes == {"gad7_missing_too_few_parts_present": 0}

@@ -1512,7 +1512,7 @@ def read_cohort_file(
             rec = _records_long(data, rows, spec, na, decimal)
             unit = "record = one line" if not spec.get("scores") else "record = line x measure"
             if "incomplete" in rec:  # composite (mean_of) scores with some parts blank
-                inc = rec["incomplete"].fillna(False).astype(bool)
+                inc = rec["incomplete"].eq(True)  # NaN on the plain-column measures
                 for m in rec.loc[rec["incomplete"].notna(), "measure"].unique():
                     notes[f"{m}_missing_too_few_parts_present"] = int(
                         (inc & rec["measure"].eq(m)).sum()
