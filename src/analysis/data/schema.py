@@ -66,7 +66,15 @@ def scores_schema(registry: dict[str, Instrument] | None = None) -> pa.DataFrame
             "id": pa.Column(str, nullable=False, coerce=True),
             "time": pa.Column(
                 float,
-                checks=pa.Check.ge(0, error="time must be >= 0 (session number, week or month)"),
+                checks=[
+                    pa.Check.ge(0, error="time must be >= 0 (session number, week or month)"),
+                    # inf passes ge(0): a float overflow or a typing slip, never a time point
+                    pa.Check(
+                        lambda s: np.isfinite(s.astype(float)),
+                        element_wise=False,
+                        error="time must be a finite number",
+                    ),
+                ],
                 nullable=False,
                 coerce=True,
             ),

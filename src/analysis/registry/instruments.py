@@ -25,6 +25,7 @@ User instruments
 
 from __future__ import annotations
 
+import difflib
 import operator
 import os
 import re
@@ -284,6 +285,21 @@ def _parse(code: str, entry: Any, path: Path) -> Instrument:
     lo, hi = float(entry["min"]), float(entry["max"])
     if not lo < hi:
         raise err("min", f"min must be below max, got {lo:g} and {hi:g}")
+    for key in entry:
+        # a misspelt key (reliabilty, cutof) would be kept as an 'extra' note and the value
+        # silently unused: reliable change then falls back to nothing, a cutoff to none
+        if key not in _KNOWN and key not in _ALTERNATIVES:
+            close = difflib.get_close_matches(
+                str(key), sorted(_KNOWN | set(_ALTERNATIVES)), n=1, cutoff=0.8
+            )
+            if close and close[0] not in entry:
+                raise err(
+                    str(key),
+                    f"unknown key; did you mean {close[0]!r}? (a misspelt key would be kept as a "
+                    "note and its value never used)",
+                )
+    if "integer" in entry and not isinstance(entry["integer"], bool):
+        raise err("integer", f"must be true or false (unquoted), got {entry['integer']!r}")
     items = entry.get("items")
     if items is not None and not (
         isinstance(items, int) and not isinstance(items, bool) and items > 0

@@ -127,6 +127,8 @@ def main_validate(argv: list[str] | None = None) -> int:
     parser.add_argument("--quarantine-out", help="write the quarantined records to this CSV")
     parser.add_argument("--max-show", type=int, default=50, help="quarantined records printed")
     args = parser.parse_args(argv)
+    if args.max_show < 0:  # head(-1) would print all but the last and miscount the rest
+        parser.error(f"--max-show must be 0 or more, got {args.max_show}")
     jobs: list[tuple[str, dict[str, Any]]] = []
     try:
         runs_file = args.runs_file
