@@ -56,6 +56,8 @@ def test_unknown_measure():
     _account(q, 3, 2)
     assert _reasons(q) == [(3, "unknown_measure")]
     assert "'PHQ-9' is not a registry code" in q.rows["detail"].iloc[0]
+    # a newcomer whose measure is their own (the README's BAI) learns where to add it
+    assert "under 'instruments:' in the spec or runs file" in q.rows["detail"].iloc[0]
     # recoded to phq9, the line conflicts with line 2 (14 vs 12 at session 0): both set aside
     _, q2 = _read("unknown_measure.csv", measure_map={"PHQ-9": "phq9"})
     assert _reasons(q2) == [(2, "duplicate"), (3, "duplicate")]

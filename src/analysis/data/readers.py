@@ -954,7 +954,8 @@ def _validate_records(
         + meas_txt.map(lambda m: _measure_hint(m, registry))
         + " (known: "
         + ", ".join(sorted(registry))
-        + ")",
+        + "); an instrument of your own: add its entry and name the file under 'instruments:' "
+        "in the spec or runs file (README, Your own data)",
         "invalid_time": pd.Series(
             np.where(
                 t_num.isna(),

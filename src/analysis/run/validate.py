@@ -61,7 +61,9 @@ def _spec_help(path: str, spec: dict) -> str:
 def _print_account(cohort: Cohort, q: Quarantine, max_show: int) -> None:
     s = q.summary()
     print(f"file: {s['source']}")
-    print(f"unit: {s['unit']}; lines read: {s['lines_in']}")
+    # A data row, not a physical line: a quoted note with a line break spans two lines of the
+    # file but is one row (the README's example: 121 rows on 122 lines after the header).
+    print(f"unit: {s['unit']}; data rows read: {s['lines_in']} (header excluded)")
     for k, v in s.get("reading", {}).items():
         print(f"{k}: {v}")
     print(q.account())
