@@ -37,7 +37,7 @@ test-fast: $(STAMP)  ## the test suite without the slow tests
 	$(PY) -m pytest -m "not slow" $(ARGS)
 
 LAB_PORT ?= 8888
-lab: $(STAMP)  ## JupyterLab on notebooks/ in the project's environment (no browser; ARGS go to jupyter lab)
+lab: $(STAMP)  ## JupyterLab on notebooks/ at http://127.0.0.1:8888/lab (no browser; LAB_PORT=N for another port; ARGS go to jupyter lab)
 	@echo "JupyterLab serves notebooks/ at http://127.0.0.1:$(LAB_PORT)/lab (the token is printed below; Ctrl-C stops it)."
 	$(PY) -m jupyter lab --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(ARGS)
