@@ -172,6 +172,11 @@ def test_without_validation_data_only_validation_tests_skip(tmp_path):
     skips = [ln for ln in out.splitlines() if ln.startswith("SKIPPED")]
     data = [ln for ln in skips if "published validation data not found" in ln]
     assert data and all("ANALYSIS_VALIDATION_DATA" in ln and "get it from" in ln for ln in data)
+    # and one line says it once for all of them, with their number
+    n_skipped = sum(int(re.match(r"SKIPPED \[(\d+)\]", ln).group(1)) for ln in data)
+    (once,) = [ln for ln in out.splitlines() if "validation test(s) skipped:" in ln]
+    assert once.startswith(f"{n_skipped} validation test(s) skipped: the published validation")
+    assert "No other test needs them." in once
     # any other skip of a validation test is an explicit reason of its own (an optional
     # dependency such as rdata), never an error: the summary above has no "error"
 
