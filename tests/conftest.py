@@ -79,9 +79,12 @@ def _require(path: Path) -> Path:
     pytest.skip(msg)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """One line that says why the validation tests skipped, whatever their number (the per-test
-    lines above it name each missing file and where to get it)."""
+    """One line that says why the validation tests skipped, whatever their number, after the
+    short summary (whose lines name each missing file and where to get it). An outer wrapper, so
+    that it comes after the terminal reporter's own summary."""
+    result = yield
     skipped = terminalreporter.stats.get("skipped", [])
     n = sum(_NOT_FOUND in str(getattr(r, "longrepr", "")) for r in skipped)
     if n:
@@ -90,6 +93,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"{VALIDATION_DIR} (ANALYSIS_VALIDATION_DATA names the folder; README, 'Validation "
             "data'). No other test needs them."
         )
+    return result
 
 
 @pytest.fixture(scope="session")
