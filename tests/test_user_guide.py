@@ -76,6 +76,27 @@ def test_validate_counts_data_rows_not_physical_lines(capsys):
     assert "rows in 121 = kept 120 + quarantined 1" in out
 
 
+def test_readme_spec_file_is_a_runs_dataset_options_plus_instruments(tmp_path, capsys):
+    """The README's spec file: the run's dataset_options at top level validate the export as the
+    runs file does once `instruments:` names the user's file; without it every row is set aside
+    as unknown_measure, and the detail says where to add the instrument."""
+    run = yaml.safe_load((EXAMPLE / "runs.yaml").read_text(encoding="utf-8"))
+    opts = dict(run["runs"]["clinic"]["dataset_options"])
+    opts["path"] = str(EXAMPLE / "bai_export.csv")
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(yaml.safe_dump(opts), encoding="utf-8")
+    assert main_validate([opts["path"], "--spec", str(bare)]) == 0
+    out = capsys.readouterr().out
+    assert "rows in 121 = kept 0 + quarantined 121" in out
+    assert "under 'instruments:' in the spec or runs file" in out
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        yaml.safe_dump({**opts, "instruments": str(EXAMPLE / "instruments.yaml")}), encoding="utf-8"
+    )
+    assert main_validate([opts["path"], "--spec", str(spec)]) == 0
+    assert "rows in 121 = kept 120 + quarantined 1" in capsys.readouterr().out
+
+
 def test_example_run_passes_the_main_jobs_checks():
     runs = run_config.prepare_runs(run_config.load_runs(EXAMPLE / "runs.yaml"))
     assert runs["clinic"]["parameters"]["measure"] == "bai"
