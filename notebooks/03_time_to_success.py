@@ -88,7 +88,7 @@ shown_parameters = {
 tte_all = survival.time_to_event(nd.all_outcomes, cohort.scores, cohort.clients, event=event)
 km_all = survival.km_summary(tte_all)
 prev_all = stats.prevalence(nd.all_outcomes).set_index("definition")
-excluded = tte_all.attrs["excluded"]
+excluded = survival.excluded_records(tte_all)
 km_all["n_met_notebook_01"] = km_all["definition"].map(prev_all["n_met"])
 km_all["n_evaluable_notebook_01"] = km_all["definition"].map(prev_all["n_evaluable"])
 km_all["n_excluded"] = (
