@@ -803,3 +803,33 @@ def test_hlm_with_two_waves_is_not_computed():
     )
     with pytest.raises(NotComputedError, match=r"at least three waves .* the data have 2 \(0, 4\)"):
         clinical_significance(d, rci_method="HLM", min_timepoints=2)
+
+
+# hostile input (tester's findings): each was analysed silently before
+
+
+@pytest.mark.parametrize("method", ["JT", "HLM"])
+def test_bad_long_input_is_refused_not_analysed(method):
+    """Guards: a text score "x" silently became missing; rows without an id were analysed as a
+    client named NaN; an inf score was evaluable with change -inf; empty data gave "pre=nan is
+    not a value of column 'time' (values: [])"."""
+    from analysis.outcomes.prepost import NotComputedError
+
+    d = pd.DataFrame({"id": list("aabbcc"), "time": [0, 1] * 3, "score": [20, 8, 22, 21, 15, 14]})
+    with pytest.raises(ValueError, match=r"column 'score': 1 value\(s\) are not numbers.*'x'"):
+        clinical_significance(d.assign(score=d["score"].astype(object).where(d.index != 3, "x")),
+                              reliability=0.8, rci_method=method)  # fmt: skip
+    with pytest.raises(ValueError, match=r"column 'id': 2 row\(s\) without a client id.*\[4, 5\]"):
+        clinical_significance(d.assign(id=d["id"].where(d.index < 4)), reliability=0.8,
+                              rci_method=method)  # fmt: skip
+    with pytest.raises(ValueError, match=r"column 'score': 1 infinite score.*\[3\]"):
+        clinical_significance(d.assign(score=d["score"].astype(float).where(d.index != 3, np.inf)),
+                              reliability=0.8, rci_method=method)  # fmt: skip
+    with pytest.raises(NotComputedError, match="the data have no rows"):
+        clinical_significance(d.iloc[:0], reliability=0.8, rci_method=method)
+    # the long-format siblings share the check
+    with pytest.raises(ValueError, match="infinite score"):
+        percentage_change(
+            d.assign(score=d["score"].astype(float).where(d.index != 3, np.inf)),
+            pct_improvement=0.5,
+        )
