@@ -831,3 +831,21 @@ def test_bad_long_input_is_refused_not_analysed(method):
             d.assign(score=d["score"].astype(float).where(d.index != 3, np.inf)),
             pct_improvement=0.5,
         )
+
+
+def test_bad_wide_input_is_refused_not_analysed():
+    """Guards: the per-client (wide) entry points also read a text post score "x" as missing and
+    let an inf score through; client 2 is the offending row (label 1)."""
+    from analysis.outcomes.distribution import clinical_significance_prepost
+    from analysis.outcomes.percentage import percentage_change_prepost
+
+    pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20, 22, 15], "post": [8, 21, 14]})
+    text = pp.assign(post=pd.Series([8, "x", 14], dtype=object))
+    with pytest.raises(ValueError, match=r"column 'post': 1 value\(s\) are not numbers.*\[1\]"):
+        clinical_significance_prepost(text, reliability=0.8)
+    with pytest.raises(ValueError, match=r"column 'pre': 1 infinite score"):
+        clinical_significance_prepost(pp.assign(pre=[20, np.inf, 15]), reliability=0.8)
+    with pytest.raises(ValueError, match=r"column 'post': 1 value\(s\) are not numbers"):
+        percentage_change_prepost(text, pct_improvement=0.5)
+    with pytest.raises(ValueError, match=r"column 'id': 1 row\(s\) without a client id"):
+        percentage_change_prepost(pp.assign(id=[1, None, 3]), pct_improvement=0.5)

@@ -134,15 +134,22 @@ def _check_long(data: pd.DataFrame, id: str, time: str, outcome: str) -> None:
         raise NotComputedError(
             f"the data have no rows (columns {list(data.columns)}): no client to analyse"
         )
-    col = data[outcome]
+    _scores(data[outcome], outcome)
+
+
+def _scores(col: pd.Series, name: str) -> np.ndarray:
+    """``col`` as float points; text that is not a number, or an infinite value, raises.
+
+    The message gives the column, the count, the values and the first row labels.
+    """
     if pd.api.types.is_bool_dtype(col.dtype) or not pd.api.types.is_numeric_dtype(col.dtype):
         num = pd.to_numeric(col, errors="coerce")
         text = (num.isna() & col.notna()).to_numpy()
         if text.any():
             raise ValueError(
-                f"column {outcome!r}: {int(text.sum())} value(s) are not numbers, e.g. "
+                f"column {name!r}: {int(text.sum())} value(s) are not numbers, e.g. "
                 f"{col[text].astype(str).unique()[:5].tolist()} (first row labels: "
-                f"{data.index[text][:5].tolist()}); a score must be a number of points, an empty "
+                f"{col.index[text][:5].tolist()}); a score must be a number of points, an empty "
                 "cell (NaN) a missing score"
             )
         y = num.to_numpy(dtype=float, na_value=np.nan)
@@ -151,9 +158,10 @@ def _check_long(data: pd.DataFrame, id: str, time: str, outcome: str) -> None:
     inf = np.isinf(y)
     if inf.any():
         raise ValueError(
-            f"column {outcome!r}: {int(inf.sum())} infinite score(s) (first row labels: "
-            f"{data.index[inf][:5].tolist()}); a score must be a finite number of points"
+            f"column {name!r}: {int(inf.sum())} infinite score(s) (first row labels: "
+            f"{col.index[inf][:5].tolist()}); a score must be a finite number of points"
         )
+    return y
 
 
 def _check_duplicates(
@@ -283,11 +291,17 @@ def _from_prepost(prepost, id, pre, post, group):
     _check_columns(prepost, [id, pre, post, group])
     if prepost[id].duplicated().any():
         raise ValueError(f"column {id!r} has duplicated client ids; expected one row per client")
+    no_id = prepost[id].isna().to_numpy()
+    if no_id.any():
+        raise ValueError(
+            f"column {id!r}: {int(no_id.sum())} row(s) without a client id (first row labels: "
+            f"{prepost.index[no_id][:5].tolist()}); give every row a client id"
+        )
     pp = pd.DataFrame({"id": prepost[id].to_numpy()})
     if group is not None:
         pp[group] = prepost[group].to_numpy()
-    pp["pre"] = pd.to_numeric(prepost[pre], errors="coerce").to_numpy(float)
-    pp["post"] = pd.to_numeric(prepost[post], errors="coerce").to_numpy(float)
+    pp["pre"] = _scores(prepost[pre], pre)
+    pp["post"] = _scores(prepost[post], post)
     return _wide_frame(pp, "pre", "post")
 
 
