@@ -50,8 +50,34 @@ class Cohort:
     ValueError, TypeError
         See :func:`~analysis.data.schema.check_cohort_frames`.
 
+    Notes
+    -----
+    The constructor runs only the cheap checks; the loaders that build a cohort validate its
+    tables in full first (:func:`analysis.data.schema.validate_scores` and ``validate_clients``,
+    called by :func:`analysis.data.readers.read_cohort_file`,
+    :func:`analysis.data.store.read_cohort` and the simulator).
+
     Examples
     --------
+    The bundled simulated cohort (:func:`analysis.data.datasets.load_dataset`): 60 clients,
+    session by session, 15 measures.
+
+    >>> from analysis import load_dataset
+    >>> sim = load_dataset("simulated", n_clients=60, seed=1)
+    >>> sim.n_clients, len(sim.scores), sim.time_unit, sim.simulated
+    (60, 3531, 'session', True)
+    >>> sim.measures[:6]
+    ['coping', 'ders16', 'employment', 'gad7', 'gbo', 'gse']
+    >>> list(sim.scores.columns)
+    ['id', 'time', 'measure', 'score', 'date']
+    >>> phq9 = sim.scores.query("measure == 'phq9'")
+    >>> phq9.groupby("time")["score"].count().head(4).to_dict()  # PHQ-9 scores per session
+    {1.0: 60, 2.0: 54, 3.0: 52, 4.0: 43}
+    >>> sim.clients["end_reason"].value_counts().to_dict()
+    {'planned': 38, 'dropout': 20, 'ongoing': 2}
+
+    A cohort from two tables (PHQ-9 points, sessions):
+
     >>> import pandas as pd
     >>> scores = pd.DataFrame({"id": ["a", "a", "b"], "time": [1.0, 2.0, 1.0],
     ...                        "measure": "phq9", "score": [14.0, 8.0, 17.0]})

@@ -1446,6 +1446,23 @@ def read_cohort_file(
     'rows in 4 = kept 2 + quarantined 2'
     >>> q.rows[["row", "reason", "value"]].values.tolist()  # CSV lines (the header is line 1)
     [[4, 'out_of_range', '31'], [5, 'non_numeric_score', 'x']]
+
+    The simulated cohort's PHQ-9 scores written as a clinic would export them (one line per
+    client and session, empty where a questionnaire was missed), then read back:
+
+    >>> from analysis import load_dataset
+    >>> sim = load_dataset("simulated", n_clients=60, seed=1)
+    >>> phq9 = sim.scores.query("measure == 'phq9'")[["id", "time", "score"]]
+    >>> export = pathlib.Path(tempfile.mkdtemp()) / "phq9_export.csv"
+    >>> phq9.set_axis(["Klient", "Sitzung", "PHQ9"], axis=1).to_csv(export, index=False)
+    >>> cohort, q = read_cohort_file({"path": str(export), "measure": "phq9",
+    ...     "columns": {"id": "Klient", "time": "Sitzung", "score": "PHQ9"}})
+    >>> q.account()
+    'rows in 450 = kept 450 + quarantined 0'
+    >>> cohort.n_clients, int(cohort.scores["score"].isna().sum())  # 11 missed, kept as NaN
+    (60, 11)
+    >>> float(cohort.scores["score"].sum()), float(phq9["score"].sum())  # points, every score
+    (6177.0, 6177.0)
     """
     if not isinstance(spec, dict) or "path" not in spec:
         raise ValueError("spec must be a mapping with at least 'path'")

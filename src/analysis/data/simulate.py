@@ -825,8 +825,23 @@ def simulate_cohort(
     --------
     >>> from analysis.data.simulate import simulate_cohort
     >>> c = simulate_cohort(n_clients=50, n_therapists=5, seed=1)
-    >>> c.simulated, c.n_clients
-    (True, 50)
+    >>> c.simulated, c.n_clients, c.clients["therapist"].nunique()
+    (True, 50, 5)
+
+    The same seed gives the same data: this is the cohort ``load_dataset("simulated",
+    n_clients=60, seed=1)`` reads from its cache (rows in the cache's sorted order).
+
+    >>> sim = simulate_cohort(n_clients=60, seed=1)
+    >>> sim.clients["end_reason"].value_counts().to_dict()
+    {'planned': 38, 'dropout': 20, 'ongoing': 2}
+    >>> phq9 = sim.scores.query("measure == 'phq9'")
+    >>> phq9.groupby("id")["time"].max().describe()[["mean", "max"]].tolist()  # last session
+    [7.5, 20.0]
+    >>> from analysis import load_dataset
+    >>> cached = load_dataset("simulated", n_clients=60, seed=1)
+    >>> ordered = sim.scores.sort_values(["id", "time", "measure"]).reset_index(drop=True)
+    >>> ordered.equals(cached.scores.reset_index(drop=True))
+    True
     """
     setup = _Setup(params, n_clients, n_therapists, seed)
     parts = list(setup.blocks())
@@ -976,7 +991,9 @@ def load_default(
     Returns
     -------
     Cohort
-        ``simulated=True``; ``meta`` names the parameter file and seed.
+        ``simulated=True``; ``meta`` names the parameter file and seed. With ``cache`` the rows
+        are in the order :func:`analysis.data.store.write_cohort` stores them (scores by id,
+        time, measure; clients by id), whether generated now or read from the cache.
     """
     from analysis.registry.paths import data_dir
 
@@ -993,6 +1010,9 @@ def load_default(
     cohort = simulate_cohort(params, n_clients=n_clients, n_therapists=n_therapists, seed=seed)
     if cache:
         write_cohort(cohort, folder)
+        # read back, so the first call returns what every later call reads from the cache
+        # (write_cohort sorts the rows): the same call, the same cohort, row for row
+        return read_cohort(folder)
     return cohort
 
 

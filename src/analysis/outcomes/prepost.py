@@ -32,6 +32,22 @@ class NotComputedError(ValueError):
     ... except ValueError as exc:
     ...     print(f"not computed: {exc}")
     not computed: HLM needs at least three waves; the data have 2
+
+    The simulated cohort's PHQ-9 cut to two sessions (1 and 6), as a pre/post export would hold
+    it: HLM cannot separate a client's slope from measurement error, while JT runs.
+
+    >>> from analysis import clinical_significance, compare_methods, load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> two_waves = cohort.scores.query("measure == 'phq9' and time in (1, 6)")
+    >>> try:
+    ...     clinical_significance(two_waves, rci_method="HLM")
+    ... except NotComputedError as exc:
+    ...     print(f"not computed: {exc}")
+    not computed: HLM needs at least three waves (time points) to separate a client's slope from
+    measurement error; the data have 2 (1, 6)
+    >>> res = compare_methods(cohort.with_scores(two_waves), "phq9", methods=("JT", "HLM"))
+    >>> res.attrs["methods"], sorted(res.attrs["not_computed"])
+    (['JT'], ['HLM'])
     """
 
 

@@ -309,13 +309,62 @@ def load_definitions(
 ) -> list[dict[str, Any]]:
     """Load and validate a definitions file (default: the package's ``config/definitions.yaml``).
 
-    See :func:`validate_definitions` for the parameters, result and errors.
+    Each definition carries its rule kind (:data:`RULES`), options (thresholds in score points,
+    windows in sessions) and the ``source`` of its rule; thresholds the file does not state come
+    from the instrument registry when the definitions are scored
+    (:func:`analysis.outcomes.engine.score_definitions`). The file is re-read when it changes.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A definitions YAML file (the package's form: a ``definitions`` list); default the
+        package's ``config/definitions.yaml``.
+    measure : str, optional
+        The run's primary outcome measure (a registry code, e.g. ``"phq9"``), substituted for
+        ``"{measure}"`` in the file; without it such definitions are left out.
+    registry : dict of str to Instrument, optional
+        Instrument registry the measures must belong to; default
+        :func:`analysis.registry.instruments.load_registry`.
+
+    Returns
+    -------
+    list of dict
+        One dict per definition, in file order: ``name``, ``family``, ``rule`` and the rule's
+        options, with ``description``, ``source``, ``perspectives`` ([] by default) and
+        ``headline`` (False by default) filled in.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        From the YAML loader (a syntax error or a key given twice, naming file, line and column)
+        and :func:`validate_definitions` (naming the file, the definition and the key: a missing
+        or unknown key, an unknown rule kind, family or measure, a duplicate name, a composite
+        naming an unknown or later definition).
 
     Examples
     --------
     >>> defs = load_definitions(measure="phq9")
     >>> [d["name"] for d in defs if d["rule"] == "nhs"][:1]
     ['nhs_recovery']
+    >>> response = next(d for d in defs if d["name"] == "response")
+    >>> response["rule"], response["measure"], response["percent"], response["source"]
+    ('percentage_change', 'phq9', 50, 'Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855')
+
+    On the simulated cohort, the definitions whose measure the data lack are skipped, with the
+    reason, when scored:
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> absent = [d["measure"] for d in defs if d.get("measure", "phq9") not in cohort.measures]
+    >>> len(defs), sorted(absent)
+    (33, ['sf36_mcs', 'sf36_sf'])
+    >>> out = score_definitions(cohort, defs)
+    >>> out.attrs["skipped"]["mcs_reliable_improvement"]
+    "measure(s) not in the data: ['sf36_mcs']"
+    >>> out.query("definition == 'response'")["status"].value_counts().to_dict()
+    {'not_met': 35, 'met': 23, 'not_evaluable': 2}
     """
     p = Path(path) if path else DEFAULT_DEFINITIONS
     return validate_definitions(_read(str(p.resolve())), registry, measure, path=str(p))

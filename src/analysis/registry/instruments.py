@@ -563,6 +563,16 @@ def load_registry(
     >>> reg = load_registry()
     >>> "phq9" in reg, reg["gad7"].max
     (True, 21.0)
+
+    Every measure of the simulated cohort is in the registry, with its range (points) and
+    direction:
+
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> [m for m in cohort.measures if m not in reg]
+    []
+    >>> [(reg[m].label, reg[m].min, reg[m].max, reg[m].better_is) for m in ("phq9", "wsas", "srs")]
+    [('PHQ-9', 0.0, 27.0, 'lower'), ('WSAS', 0.0, 40.0, 'lower'), ('SRS', 0.0, 40.0, 'higher')]
     """
     if path is not None:
         if instruments:
@@ -629,6 +639,20 @@ def using_instruments(files: Any, *, root: str | Path | None = None) -> Iterator
 def get_instrument(measure: str, registry: dict[str, Instrument] | None = None) -> Instrument:
     """Return one instrument by measure code.
 
+    Parameters
+    ----------
+    measure : str
+        Registry code, as in the ``measure`` column of a cohort's scores (e.g. ``"phq9"``).
+    registry : dict of str to Instrument, optional
+        Default :func:`load_registry` (the package's registry plus the active user files).
+
+    Returns
+    -------
+    Instrument
+        Range (``min``, ``max``, score points), direction (``better_is``) and the sourced entries
+        (``cutoff``, ``remission``, ``reliability``, ``norms``, ``reliable_change``, ``mcid``),
+        each value with the ``source`` it was read from and a ``confirmed`` flag.
+
     Raises
     ------
     ValueError
@@ -636,9 +660,25 @@ def get_instrument(measure: str, registry: dict[str, Instrument] | None = None) 
 
     Examples
     --------
+    PHQ-9 (0-27 points, lower is better): caseness at 10 or more (Kroenke, Spitzer & Williams
+    2001), alpha .89, the cutoff applied to the simulated cohort's first session.
+
     >>> phq9 = get_instrument("phq9")
-    >>> phq9.min, phq9.max, phq9.better_is, phq9.cutoff["value"]
-    (0.0, 27.0, 'lower', 10)
+    >>> phq9.min, phq9.max, phq9.better_is, phq9.cutoff["value"], phq9.cutoff["case_if"]
+    (0.0, 27.0, 'lower', 10, '>=')
+    >>> phq9.cutoff["source"][:40]
+    'Kroenke K., Spitzer R.L. & Williams J.B.'
+    >>> phq9.reliability_value, phq9.reliability["type"]
+    (0.89, 'internal_consistency')
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> first = cohort.scores.query("measure == 'phq9' and time == 1")["score"]
+    >>> int((first >= phq9.cutoff_value).sum()), len(first)  # cases at session 1, of 60
+    (55, 60)
+    >>> get_instrument("bai")  # not in the package's registry
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown measure 'bai'; the instrument registry knows [...]
     """
     reg = registry if registry is not None else load_registry()
     try:
