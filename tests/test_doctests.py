@@ -29,7 +29,6 @@ WITHOUT_MODULE_EXAMPLES = {
     "plots_compare",
     "plots_session",
     "rules",
-    "schema",
     "validate",  # the command line; exercised in test_io and test_readers_bad_exports
 }
 

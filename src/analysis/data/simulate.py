@@ -902,6 +902,8 @@ def simulate_to_parquet(
     ------
     ParameterError, TypeError
         As :func:`simulate_cohort`.
+    FileExistsError
+        If ``out`` is an existing file (not a folder); nothing is written.
 
     Examples
     --------
@@ -916,8 +918,13 @@ def simulate_to_parquet(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    setup = _Setup(params, n_clients, n_therapists, seed)
     d = Path(out)
+    if d.exists() and not d.is_dir():
+        raise FileExistsError(
+            f"output {str(d)!r} is an existing file, not a folder; give a folder (created if "
+            "absent; its scores.parquet, clients.parquet and cohort.json are overwritten)"
+        )
+    setup = _Setup(params, n_clients, n_therapists, seed)
     d.mkdir(parents=True, exist_ok=True)
     writers: dict[str, Any] = {}
     n_scores = 0
@@ -1034,7 +1041,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Command ``python -m analysis simulate``; returns the exit code.
 
-    0 on success; 2 on bad options or parameters (the message names the parameter).
+    0 on success; 2 on bad options or parameters (the message names the parameter) or an
+    output that cannot be written (``--out`` an existing file, a folder without permission).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -1057,7 +1065,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             validate=not args.skip_validation,
         )
-    except ParameterError as err:
+    except (ParameterError, OSError) as err:  # OSError: --out a file, or not writable
         print(f"error: {err}", file=sys.stderr)
         return 2
     info = json.loads((out / "cohort.json").read_text(encoding="utf-8"))
