@@ -187,8 +187,8 @@ def main_validate(argv: list[str] | None = None) -> int:
             hint = "" if named else _spec_help(spec["path"], spec)
             said = str(err)
             # most reader errors already start with the file's name; do not print it twice
-            lead = "" if said.startswith(str(spec["path"])) else f"cannot read {spec['path']}: "
-            print(f"error: {lead}{said}{hint}", file=sys.stderr)
+            said = said.removeprefix(f"{spec['path']}: ")
+            print(f"error: cannot read {spec['path']}: {said}{hint}", file=sys.stderr)
             code = 2
             continue
         _print_account(cohort, q, args.max_show)
