@@ -73,9 +73,10 @@ def test_issue_example_2x2_cell_cannot_be_recovered():
     # with all four margins shown, a 2 x 2 keeps one degree of freedom only if all cells are hidden
     plan = suppression_plan(m, protect=headline_cells(m))
     hidden = set(plan.loc[plan["suppressed"], "cell"])
+    # (and the number who disagree, b + c, which would give b + c and so the 2 x 2 back)
     assert hidden == {
         f"remission x response: {x}/{y}" for x in ("met", "not_met") for y in ("met", "not_met")
-    }
+    } | {"remission x response: disagree"}
     assert recoverable(m, hidden) == []
     assert _brute_force_recovers(m, plan) == []
     # no shown count is small
