@@ -261,9 +261,20 @@ def suppression_plan(
     sizes = np.array([n == "N" or n.startswith("N | ") for n in names])  # cohort, group sizes
     tier = np.where(sizes, 2, np.where(protected, 1, 0))
 
+    # counts that counts already shown by an earlier report determine: hiding them now protects
+    # nothing (a small one is hidden all the same, and the reason says it was already revealed)
+    fixed_shown = np.flatnonzero(is_fixed & ~hidden)
+    lost = np.zeros(len(names), dtype=bool)
+    if fixed_shown.size:
+        free_all = np.flatnonzero(~is_fixed & (counts > 0))
+        if free_all.size:
+            lost[free_all] = _exposed(patterns[:, fixed_shown], patterns[:, free_all])
+    for j in np.flatnonzero(lost & primary):
+        reason[j] += " (also the difference of counts an earlier report showed)"
+
     def exposed(hide: np.ndarray) -> np.ndarray:
         """Return the indices of hidden non-zero counts the shown ones reveal."""
-        idx_hidden = np.flatnonzero(hide & (counts > 0))
+        idx_hidden = np.flatnonzero(hide & (counts > 0) & ~lost)
         if not idx_hidden.size:
             return idx_hidden
         flags = _exposed(patterns[:, ~hide], patterns[:, idx_hidden])
@@ -273,7 +284,7 @@ def suppression_plan(
         bare = exposed(hidden)
         if not bare.size:
             break
-        free = np.flatnonzero(~hidden & ~is_fixed & (counts > 0))
+        free = np.flatnonzero(~hidden & ~is_fixed & ~lost & (counts > 0))
         if not free.size:
             raise ValueError(
                 f"counts {[names[j] for j in bare]} are revealed by counts an earlier report "
@@ -292,7 +303,7 @@ def suppression_plan(
             trial = hidden.copy()
             trial[i] = True
             still = set(exposed(trial).tolist())
-            protects = sum(1 for j in bare if j not in still)
+            protects = sum(1 for j in bare if j not in still) - int(i in still)
             key = (-protects, tier[i], counts[i], i)
             if best_key is None or key < best_key:
                 best, best_key = i, key

@@ -1,0 +1,324 @@
+"""The run's disclosure plan applied to the tables a report shows and the CSVs beside it.
+
+:mod:`analysis.report.disclosure` decides, once per run, which counts are hidden (primary and
+complementary suppression, audited across every table). The functions here take a table (for
+display or for a CSV), say which plan count each of its count columns holds, and hide what the
+plan hides: the count itself (``"<5"`` for primary, ``"suppressed"`` for complementary
+suppression) and every statistic of the row derived from a hidden count (percentages,
+confidence intervals, kappa, PABAK, percent agreement, p values, hazard ratios). So a count is
+hidden in every report and CSV of a run or in none (Hundepool et al. 2012, *Statistical
+Disclosure Control*, Wiley, ch. 4; NHS Digital 2018 disclosure control methodology for HES:
+"checking that other values within the data cannot be used to recalculate the original small
+numbers").
+
+With no plan (``plan=None``: suppression off, e.g. simulated data) tables are returned as they
+are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from analysis.report.disclosure import SMALL_COUNT
+
+__all__ = ["mask", "mask_prevalence", "mask_pairs", "prevalence_cells", "category_counts"]
+
+
+def _label(plan: pd.DataFrame, cell: str, threshold: int) -> str | None:
+    row = plan.loc[plan["cell"] == cell]
+    if row.empty or not bool(row["suppressed"].iloc[0]):
+        return None
+    return f"<{threshold}" if str(row["reason"].iloc[0]).startswith("primary") else "suppressed"
+
+
+def mask(
+    table: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    cells: Mapping[str, Sequence[str | None]],
+    derived: Mapping[str, Sequence[Iterable[str]]] | None = None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Hide the counts the run's plan hides, and the statistics derived from them.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A display table or a CSV table, one row per position of the sequences below. Not
+        modified.
+    plan : pandas.DataFrame or None
+        The run's plan (:func:`analysis.report.disclosure.run_plan`, ``read_plan`` or
+        ``extend_plan``: ``cell``, ``suppressed``, ``reason``); None returns a copy unchanged
+        (suppression off).
+    cells : mapping of str to sequence
+        Count column -> the plan count it holds in each row (None: a count the plan does not
+        know; it gets primary suppression, 1 to ``threshold - 1`` shown as ``"<threshold"``).
+    derived : mapping of str to sequence, optional
+        Statistic column -> per row, the plan counts it is computed from; it reads
+        ``"suppressed"`` when any of them is hidden (in the plan, or in that row by primary
+        suppression).
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; hidden entries are strings (object dtype).
+
+    Raises
+    ------
+    ValueError
+        If a sequence's length differs from the table's number of rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["a: met", "a: evaluable"], "suppressed": [True, False],
+    ...                      "reason": ["primary: fewer than 5", ""]})
+    >>> t = pd.DataFrame({"met": [3], "evaluable": [20], "%": [15.0]})
+    >>> mask(t, plan, {"met": ["a: met"], "evaluable": ["a: evaluable"]},
+    ...      {"%": [["a: met", "a: evaluable"]]}).iloc[0].tolist()
+    ['<5', 20, 'suppressed']
+    """
+    out = table.copy().reset_index(drop=True)
+    if plan is None:
+        return table.copy()
+    derived = dict(derived or {})
+    for col, seq in [*cells.items(), *derived.items()]:
+        if len(seq) != len(out):
+            raise ValueError(f"column {col!r}: {len(seq)} plan entries for {len(out)} rows")
+    touched = set(cells) | set(derived)
+    for c in touched:
+        out[c] = out[c].astype(object)
+    known = set(plan["cell"])
+    hidden_in_row: list[set[str]] = [set() for _ in range(len(out))]
+    for col, seq in cells.items():
+        for i, cell in enumerate(seq):
+            if cell is not None and cell in known:
+                lab = _label(plan, cell, threshold)
+            else:
+                v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
+                lab = f"<{threshold}" if pd.notna(v) and 1 <= v < threshold else None
+            if lab is not None:
+                out.at[i, col] = lab
+                hidden_in_row[i].add(cell if cell is not None else f"column {col}")
+    for col, seq in derived.items():
+        for i, basis in enumerate(seq):
+            basis = list(basis)
+            if any(
+                (b in known and _label(plan, b, threshold)) or b in hidden_in_row[i] for b in basis
+            ):
+                out.at[i, col] = "suppressed"
+    out.index = table.index
+    return out
+
+
+def prevalence_cells(
+    prev: pd.DataFrame, group: str | None = None, suffix: str = ""
+) -> tuple[list[str], list[str]]:
+    """Per row of a prevalence table, its definition and its plan suffix (``" | <level>"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prevalence_cells(pd.DataFrame({"definition": ["a"], "arm": ["TAU"]}), "arm")
+    (['a'], [' | TAU'])
+    """
+    names = [str(d) for d in prev["definition"]]
+    if group:
+        sfx = [f" | {suffix}{lv}" for lv in prev[group]]
+    else:
+        sfx = [""] * len(prev)
+    return names, sfx
+
+
+# column names of the prevalence tables, as computed, written and displayed
+_MET = ("n_met", "met")
+_NOT_MET = ("n_not_met", "not met")
+_EVAL = ("n_evaluable", "evaluable")
+_NOT_EVAL = ("n_not_evaluable", "not evaluable")
+_PREV_STATS = ("proportion", "ci_low", "ci_high", "% met (95% CI)", "% met (95 % CI)")
+
+
+def mask_prevalence(
+    table: pd.DataFrame,
+    prev: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    group: str | None = None,
+    threshold: int = SMALL_COUNT,
+    suffix: str = "",
+) -> pd.DataFrame:
+    """Hide, in a prevalence table (display or CSV), what the run's plan hides.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`analysis.compare.prevalence.prevalence` output (for a CSV) or
+        :func:`analysis.report.tables.format_prevalence` of it (for display), row for row.
+    prev : pandas.DataFrame
+        The prevalence table the rows come from (its ``definition`` names and ``group``
+        levels name the plan's counts ``"<definition>: met | <level>"``).
+    plan : pandas.DataFrame or None
+        The run's plan; None: unchanged.
+    group : str, optional
+        The grouping column of ``prev``.
+    threshold : int
+        The plan's threshold.
+    suffix : str
+        Prefix of the level in the plan's names (e.g. ``"sudden gain "``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Met, not met, evaluable and not evaluable as the plan shows them; the percentage and
+        its interval "suppressed" when met, not met or evaluable is hidden.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["a: met", "a: not_met", "a: evaluable", "a: not_evaluable"],
+    ...                      "suppressed": [False, True, False, False],
+    ...                      "reason": ["", "complementary: would reveal b", "", ""]})
+    >>> prev = pd.DataFrame({"definition": ["a"], "n_met": [30], "n_evaluable": [33],
+    ...                      "n_not_evaluable": [0], "proportion": [0.9], "ci_low": [0.8],
+    ...                      "ci_high": [0.97]})
+    >>> mask_prevalence(prev, prev, plan).iloc[0].tolist()
+    ['a', 30, 33, 0, 'suppressed', 'suppressed', 'suppressed']
+    """
+    names, sfx = prevalence_cells(prev, group, suffix)
+    cells: dict[str, list] = {}
+    for cols, status in ((_MET, "met"), (_NOT_MET, "not_met"), (_EVAL, "evaluable")):
+        for c in cols:
+            if c in table.columns:
+                cells[c] = [f"{d}: {status}{s}" for d, s in zip(names, sfx, strict=True)]
+    for c in _NOT_EVAL:
+        if c in table.columns:
+            cells[c] = [f"{d}: not_evaluable{s}" for d, s in zip(names, sfx, strict=True)]
+    basis = [
+        [f"{d}: met{s}", f"{d}: not_met{s}", f"{d}: evaluable{s}"]
+        for d, s in zip(names, sfx, strict=True)
+    ]
+    derived = {c: basis for c in _PREV_STATS if c in table.columns}
+    return mask(table, plan, cells, derived, threshold)
+
+
+# a pair's 2 x 2 cells, as computed (pairwise_agreement) and as displayed
+_PAIR_CELLS = {
+    "both_met": "met/met",
+    "both met": "met/met",
+    "only_a": "met/not_met",
+    "only a": "met/not_met",
+    "only_b": "not_met/met",
+    "only b": "not_met/met",
+    "neither": "not_met/not_met",
+    "n_disagree": "disagree",
+    "n disagree": "disagree",
+    "n_both": "both evaluable",
+    "n both": "both evaluable",
+    "clients in both": "both evaluable",
+}
+_PAIR_KEYS = {"definition_a", "definition_b", "definition A", "definition B", "note"}
+
+
+def mask_pairs(
+    table: pd.DataFrame,
+    pairs: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Hide, in a table of definition pairs (display or CSV), what the run's plan hides.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Pairwise agreement (:func:`analysis.compare.agreement.pairwise_agreement`), a
+        disagreement table or their display versions, row for row with ``pairs``.
+    pairs : pandas.DataFrame
+        ``definition_a``, ``definition_b`` per row (names as in the plan).
+    plan : pandas.DataFrame or None
+        The run's plan; None: unchanged.
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The 2 x 2 cells, their total and the number who disagree as the plan shows them; every
+        other column but the definitions and the note (percent agreement, kappa and its
+        interval, PABAK, McNemar's p, ...) "suppressed" when any 2 x 2 cell of the pair is
+        hidden.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cells = ["a x b: met/met", "a x b: met/not_met", "a x b: not_met/met",
+    ...          "a x b: not_met/not_met", "a x b: both evaluable"]
+    >>> plan = pd.DataFrame({"cell": cells, "suppressed": [True, True, True, True, False],
+    ...                      "reason": ["complementary"] + ["primary: fewer than 5"] + [""] * 3})
+    >>> t = pd.DataFrame({"definition_a": ["a"], "definition_b": ["b"], "n_both": [40],
+    ...                   "only_a": [3], "percent_agree": [80.0]})
+    >>> mask_pairs(t, t, plan).iloc[0].tolist()
+    ['a', 'b', 40, '<5', 'suppressed']
+    """
+    a, b = pairs["definition_a"].astype(str).tolist(), pairs["definition_b"].astype(str).tolist()
+    cells = {
+        c: [f"{x} x {y}: {_PAIR_CELLS[c]}" for x, y in zip(a, b, strict=True)]
+        for c in table.columns
+        if c in _PAIR_CELLS
+    }
+    basis = [
+        [f"{x} x {y}: {s}" for s in ("met/met", "met/not_met", "not_met/met", "not_met/not_met")]
+        for x, y in zip(a, b, strict=True)
+    ]
+    derived = {c: basis for c in table.columns if c not in _PAIR_CELLS and c not in _PAIR_KEYS}
+    return mask(table, plan, cells, derived, threshold)
+
+
+def category_counts(
+    table: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    definition: str,
+    column: str = "category",
+    threshold: int = SMALL_COUNT,
+) -> dict | None:
+    """Category -> count as the run's tables show it (for a figure's legend).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows with a ``column`` of categories (e.g. the Jacobson-Truax change table).
+    plan : pandas.DataFrame or None
+        The run's plan (counts named ``"<definition>: category <c>"``); None: None.
+    definition : str
+        The definition whose categories these are.
+    column : str
+        The category column.
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    dict or None
+        Category -> the number as a string, ``"<5"`` or ``"suppressed"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["d: category harmed"], "suppressed": [True],
+    ...                      "reason": ["primary: fewer than 5"]})
+    >>> jt = pd.DataFrame({"category": ["harmed"] + ["improved"] * 6})
+    >>> category_counts(jt, plan, "d")
+    {'improved': '6', 'harmed': '<5'}
+    """
+    if plan is None:
+        return None
+    tally = table[column].dropna().value_counts()
+    out = {}
+    for cat, n in tally.items():
+        cell = f"{definition}: category {cat}"
+        lab = _label(plan, cell, threshold) if cell in set(plan["cell"]) else None
+        if lab is None and cell not in set(plan["cell"]) and 1 <= n < threshold:
+            lab = f"<{threshold}"
+        out[cat] = lab if lab is not None else str(int(n))
+    return out
