@@ -218,7 +218,15 @@ _PAIR_CELLS = {
     "n both": "both evaluable",
     "clients in both": "both evaluable",
 }
-_PAIR_KEYS = {"definition_a", "definition_b", "definition A", "definition B", "note"}
+_PAIR_KEYS = {
+    "definition_a",
+    "definition_b",
+    "definition A",
+    "definition B",
+    "family_a",
+    "family_b",
+    "note",
+}
 
 
 def mask_pairs(

@@ -37,6 +37,8 @@ __all__ = [
     "severity_cells",
     "group_outcome_cells",
     "signal_cells",
+    "pattern_name",
+    "agreement_cells",
     "MultiverseData",
     "multiverse_grid",
     "multiverse_for_notebook",
@@ -910,3 +912,66 @@ def reliable_change_rows(outcomes: pd.DataFrame, skipped: dict | None = None) ->
             )
         )
     return rows
+
+
+def pattern_name(pattern: pd.Series | dict, definitions) -> str:
+    """Plan name of an overlap pattern: the definitions met, or none.
+
+    Examples
+    --------
+    >>> pattern_name({"a": True, "b": False}, ["a", "b"])
+    'pattern: a'
+    """
+    met = [d for d in definitions if bool(pattern[d])]
+    return "pattern: " + (", ".join(met) if met else "none")
+
+
+def agreement_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Membership of the counts notebook 02 shows beyond notebook 01's.
+
+    The 2 x 2 cells of every pair of ``outcomes``' definitions, the overlap patterns (clients
+    evaluable under every definition, by the set met: :func:`pattern_name`;
+    ``"pattern: evaluable under all"`` and ``"pattern: excluded"``), the family groups of every
+    pair of families (``"families <a> / <b>: <group>"``) and the severity-bias counts
+    (:func:`severity_cells`).
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"id": [1, 2, 1, 2], "definition": ["a", "a", "b", "b"],
+    ...                     "family": ["x", "x", "y", "y"],
+    ...                     "status": ["met", "not_met", "met", "met"]})
+    >>> m = agreement_cells(out)
+    >>> int(m["a x b: met/met"].sum()), int(m["pattern: a, b"].sum())
+    (1, 1)
+    """
+    from analysis.compare import agreement
+
+    defs = list(dict.fromkeys(outcomes["definition"]))
+    pairs = [(a, b) for i, a in enumerate(defs) for b in defs[i + 1 :]]
+    m = disclosure.outcome_cells(outcomes, pairs=pairs, categories=False)
+    ids = m.index
+    wide = agreement.success_indicators(outcomes)
+    complete = wide.notna().all(axis=1)
+    sets: dict = {
+        "pattern: evaluable under all": wide.index[complete],
+        "pattern: excluded": wide.index[~complete],
+    }
+    names = wide.loc[complete].astype(bool).apply(lambda r: pattern_name(r, list(wide)), axis=1)
+    for name, sub in names.groupby(names):
+        sets[str(name)] = sub.index
+    if "family" in outcomes.columns:
+        fam = agreement.family_success(outcomes)
+        fams = list(dict.fromkeys(outcomes["family"]))
+        for i, fa in enumerate(fams):
+            for fb in fams[i + 1 :]:
+                both = fam[[fa, fb]].dropna()
+                a, b = both[fa].eq(1), both[fb].eq(1)
+                key = f"families {fa} / {fb}"
+                sets[f"{key}: both"] = both.index[a & b]
+                sets[f"{key}: only {fa}"] = both.index[a & ~b]
+                sets[f"{key}: only {fb}"] = both.index[~a & b]
+                sets[f"{key}: neither"] = both.index[~a & ~b]
+    m = _join(m, disclosure.membership_from_ids(sets, ids))
+    if baseline is not None:
+        m = _join(m, severity_cells(outcomes, baseline))
+    return m
