@@ -23,7 +23,16 @@ import pandas as pd
 
 from analysis.report.disclosure import SMALL_COUNT
 
-__all__ = ["mask", "mask_prevalence", "mask_pairs", "prevalence_cells", "category_counts"]
+__all__ = [
+    "mask",
+    "mask_prevalence",
+    "mask_pairs",
+    "mask_km",
+    "prevalence_cells",
+    "category_counts",
+    "shown_value",
+    "mask_excluded",
+]
 
 
 def _label(plan: pd.DataFrame, cell: str, threshold: int) -> str | None:
@@ -92,11 +101,21 @@ def mask(
     for c in touched:
         out[c] = out[c].astype(object)
     known = set(plan["cell"])
+    planned = (
+        dict(zip(plan["cell"], pd.to_numeric(plan["count"], errors="coerce"), strict=True))
+        if "count" in plan.columns
+        else {}
+    )
     hidden_in_row: list[set[str]] = [set() for _ in range(len(out))]
     for col, seq in cells.items():
         for i, cell in enumerate(seq):
             if cell is not None and cell in known:
                 lab = _label(plan, cell, threshold)
+                v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
+                c = planned.get(cell)
+                if lab is None and c is not None and pd.notna(c) and pd.notna(v) and v != c:
+                    # the table's count is not the plan's: not audited, so not shown
+                    lab = "suppressed"
             else:
                 v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
                 lab = f"<{threshold}" if pd.notna(v) and 1 <= v < threshold else None
@@ -329,4 +348,160 @@ def category_counts(
         if lab is None and cell not in set(plan["cell"]) and 1 <= n < threshold:
             lab = f"<{threshold}"
         out[cat] = lab if lab is not None else str(int(n))
+    return out
+
+
+# a time-to-event summary's columns (km_summary, notebook 03's reconciliation, format_km)
+_KM_CELLS = {
+    "n": "clients",
+    "clients": "clients",
+    "n_met": "met",
+    "met": "met",
+    "n_dropout": "dropout",
+    "dropout": "dropout",
+    "n_censored_other": "censored other",
+    "n_excluded": "excluded",
+}
+_KM_KEYS = {"definition", "groups", "note", "covariate", "event", "time", "weeks"}
+
+
+def mask_km(
+    table: pd.DataFrame,
+    km: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    prefix: str = "km",
+    threshold: int = SMALL_COUNT,
+    excluded: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Hide, in a time-to-event table (display or CSV), what the run's plan hides.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`analysis.compare.survival.km_summary` (or a table built from it, row for row:
+        the reconciliation table, :func:`analysis.report.text.format_km`, Cox coefficients).
+    km : pandas.DataFrame
+        The rows' ``definition`` names.
+    plan : pandas.DataFrame or None
+        The run's plan, with the counts of
+        :func:`analysis.run.workflow.survival_cells` (``"<prefix> <d>: clients"``, ``": met"``,
+        ``": dropout"``, ``": censored other"``, ``": excluded"``); None: unchanged.
+    prefix : str
+        ``"km"`` (Kaplan-Meier) or ``"cox"`` (landmark models).
+    threshold : int
+        The plan's threshold.
+    excluded : pandas.DataFrame, optional
+        The records left out per definition and reason: the events (met plus those met at the
+        first assessment) and their share are hidden where :func:`mask_excluded` hides a reason.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The counts as the plan shows them; notebook 01's counts (``n_met_notebook_01``,
+        ``n_evaluable_notebook_01``, ``evaluable (notebook 01)``) as notebook 01 shows them;
+        every other column but the keys (medians, intervals, shares, estimates, p values)
+        "suppressed" when a count it derives from is hidden.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["km a: clients", "km a: met", "km a: dropout"],
+    ...                      "suppressed": [False, True, False],
+    ...                      "reason": ["", "primary: fewer than 5", ""]})
+    >>> km = pd.DataFrame({"definition": ["a"], "n": [30], "n_met": [3], "n_dropout": [6],
+    ...                    "median": [8.0]})
+    >>> mask_km(km, km, plan).iloc[0].tolist()
+    ['a', 30, '<5', 6, 'suppressed']
+    """
+    names = [str(d) for d in km["definition"]]
+    cells: dict[str, list] = {
+        c: [f"{prefix} {d}: {_KM_CELLS[c]}" if _KM_CELLS[c] else None for d in names]
+        for c in table.columns
+        if c in _KM_CELLS
+    }
+    for c in ("n_met_notebook_01",):
+        if c in table.columns:
+            cells[c] = [f"{d}: met" for d in names]
+    for c in ("n_evaluable_notebook_01", "evaluable (notebook 01)"):
+        if c in table.columns:
+            cells[c] = [f"{d}: evaluable" for d in names]
+    own = [
+        [f"{prefix} {d}: {k}" for k in ("clients", "met", "dropout", "censored other", "excluded")]
+        for d in names
+    ]
+    nb01 = [[f"{d}: met", f"{d}: not_met", f"{d}: evaluable"] for d in names]
+    derived = {}
+    for c in table.columns:
+        if c in cells or c in _KM_KEYS:
+            continue
+        derived[c] = nb01 if "notebook_01" in c or "notebook 01" in c else own
+    out = mask(table, plan, cells, derived, threshold)
+    if plan is not None and excluded is not None and len(excluded):
+        ex = mask_excluded(excluded, plan, prefix, threshold)
+        bad = set(ex.loc[~ex["n"].astype(str).str.isdigit(), "definition"].astype(str))
+        rows = [i for i, d in enumerate(names) if d in bad]
+        for c in out.columns:
+            if c in ("events", "share_events") or c.startswith("% with the event"):
+                for i in rows:
+                    out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+    return out
+
+
+def shown_value(value, cell: str | None, plan: pd.DataFrame | None, threshold: int = SMALL_COUNT):
+    """One count as the run's plan shows it (for a sentence): the number, "<5" or "suppressed".
+
+    Examples
+    --------
+    >>> shown_value(12, "a: met", None)
+    '12'
+    """
+    t = mask(pd.DataFrame({"n": [value]}), plan, {"n": [cell]}, threshold=threshold)
+    return str(t["n"].iloc[0])
+
+
+def mask_excluded(
+    excluded: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    prefix: str = "km",
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Hide the records left out of a time-to-event analysis, per definition and reason.
+
+    The reasons of a definition add up to its ``"<prefix> <d>: excluded"`` count, so when one
+    reason's count is small, or that total is hidden, every reason of the definition is hidden.
+
+    Parameters
+    ----------
+    excluded : pandas.DataFrame
+        ``definition``, ``reason``, ``n`` (``attrs["excluded"]`` of
+        :func:`analysis.compare.survival.time_to_event`).
+    plan : pandas.DataFrame or None
+        The run's plan; None: unchanged.
+    prefix : str
+        As :func:`mask_km`.
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``excluded`` with ``n`` as shown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ex = pd.DataFrame({"definition": ["a", "a"], "reason": ["x", "y"], "n": [2, 9]})
+    >>> plan = pd.DataFrame({"cell": ["km a: excluded"], "suppressed": [False], "reason": [""]})
+    >>> mask_excluded(ex, plan)["n"].tolist()
+    ['<5', 'suppressed']
+    """
+    if plan is None:
+        return excluded.copy()
+    out = mask(excluded, plan, {"n": [None] * len(excluded)}, threshold=threshold)
+    small = out["n"].astype(str).str.startswith("<")
+    for d in pd.unique(excluded["definition"]):
+        rows = (excluded["definition"] == d).to_numpy()
+        total = _label(plan, f"{prefix} {d}: excluded", threshold)
+        if total is not None or small[rows].any():
+            out.loc[rows & ~small.to_numpy(), "n"] = "suppressed"
     return out

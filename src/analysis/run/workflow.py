@@ -594,13 +594,18 @@ def perspective_cells(outcomes: pd.DataFrame, definitions) -> pd.DataFrame:
 
 
 def survival_cells(
-    tte: pd.DataFrame, prefix: str = "km", clients: pd.DataFrame | None = None, group: str = ""
+    tte: pd.DataFrame,
+    prefix: str = "km",
+    clients: pd.DataFrame | None = None,
+    group: str = "",
+    outcomes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Membership of the counts of a time-to-event table (notebook 03).
 
     Per definition: ``"<prefix> <d>: clients"`` (in the analysis), ``": met"`` (event),
     ``": dropout"`` (dropout before the event), ``": censored other"``; with ``group``, also
-    per level (``" | <level>"``).
+    per level (``" | <level>"``); with ``outcomes``, ``": excluded"`` (evaluable under the
+    definition but not in the analysis: no time at risk).
 
     Examples
     --------
@@ -621,7 +626,14 @@ def survival_cells(
             sets[f"{prefix} {d}: met{sfx}"] = s.loc[s["event_type"] == 1, "id"]
             sets[f"{prefix} {d}: dropout{sfx}"] = s.loc[s["event_type"] == 2, "id"]
             sets[f"{prefix} {d}: censored other{sfx}"] = s.loc[s["event_type"] == 0, "id"]
-    return disclosure.membership_from_ids(sets, pd.unique(tte["id"]))
+    ids = pd.unique(tte["id"])
+    if outcomes is not None:
+        ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"])]
+        for d, sub in ev.groupby("definition", sort=False):
+            inside = set(tte.loc[tte["definition"] == d, "id"])
+            sets[f"{prefix} {d}: excluded"] = [i for i in sub["id"] if i not in inside]
+        ids = pd.unique(pd.concat([tte["id"], outcomes["id"]]))
+    return disclosure.membership_from_ids(sets, ids)
 
 
 def severity_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
