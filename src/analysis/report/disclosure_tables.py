@@ -32,6 +32,7 @@ __all__ = [
     "category_counts",
     "shown_value",
     "mask_excluded",
+    "mask_share",
 ]
 
 
@@ -505,3 +506,35 @@ def mask_excluded(
         if total is not None or small[rows].any():
             out.loc[rows & ~small.to_numpy(), "n"] = "suppressed"
     return out
+
+
+def mask_share(
+    table: pd.DataFrame,
+    count: str,
+    part: str,
+    derived: Iterable[str],
+    plan: pd.DataFrame | None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Primary suppression of a count outside the plan and of the share of it in ``part``.
+
+    For per-session tables (scores per session, signals counted up to each session) whose
+    counts are not clients of the run's plan: the count ``count`` and its part ``part`` read
+    "<5" from 1 to ``threshold - 1``, and the ``derived`` columns (shares, estimates, intervals)
+    "suppressed" where the part, the count or the rest (``count - part``) is from 1 to
+    ``threshold - 1``. With no plan (suppression off): unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"n": [20, 20], "k": [2, 10], "share": [0.1, 0.5]})
+    >>> mask_share(t, "n", "k", ["share"], pd.DataFrame({"cell": []}))["share"].tolist()
+    ['suppressed', 0.5]
+    """
+    if plan is None:
+        return table.copy()
+    from analysis.report.tables import suppress_small_counts
+
+    return suppress_small_counts(
+        table, [count, part], list(derived), (part, count), threshold=threshold
+    )

@@ -39,6 +39,7 @@ __all__ = [
     "signal_cells",
     "pattern_name",
     "agreement_cells",
+    "gain_cells",
     "MultiverseData",
     "multiverse_grid",
     "multiverse_for_notebook",
@@ -677,13 +678,15 @@ def signal_cells(status: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     """Membership of the not-on-track signal's confusion counts (notebook 06).
 
     Per definition, among clients with an end status and evaluable: ``"signal <d>: tp"``
-    (signalled, not met), ``": fp"`` (signalled, met), ``": fn"``, ``": tn"``.
+    (signalled, not met), ``": fp"`` (signalled, met), ``": fn"``, ``": tn"``; and
+    ``"signal: clients"`` (with an end status), ``"signal: signalled"``,
+    ``"signal: better than expected"``.
 
     Examples
     --------
     >>> st = pd.DataFrame({"id": [1, 2], "signal": [True, False]})
     >>> out = pd.DataFrame({"id": [1, 2], "definition": "a", "status": ["not_met", "met"]})
-    >>> signal_cells(st, out).sum().tolist()
+    >>> signal_cells(st, out).sum().tolist()[:4]
     [1, 0, 0, 1]
     """
     sig = status.set_index("id")["signal"].astype(bool)
@@ -696,7 +699,13 @@ def signal_cells(status: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
         sets[f"signal {d}: fp"] = sub["id"][s & ~bad]
         sets[f"signal {d}: fn"] = sub["id"][~s & bad]
         sets[f"signal {d}: tn"] = sub["id"][~s & ~bad]
-    return disclosure.membership_from_ids(sets, pd.unique(outcomes["id"]))
+    sets["signal: clients"] = sig.index
+    sets["signal: signalled"] = sig.index[sig.to_numpy()]
+    if "better_than_expected" in status.columns:
+        better = status.set_index("id")["better_than_expected"].fillna(False).astype(bool)
+        sets["signal: better than expected"] = better.index[better.to_numpy()]
+    ids = pd.unique(pd.concat([outcomes["id"], status["id"]]))
+    return disclosure.membership_from_ids(sets, ids)
 
 
 @dataclass(frozen=True)
@@ -987,3 +996,31 @@ def agreement_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame | None = None
     if baseline is not None:
         m = _join(m, severity_cells(outcomes, baseline))
     return m
+
+
+def gain_cells(byperson: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Membership of the sudden-gain counts (notebook 06), overall and per level of ``by``.
+
+    ``"sg: clients"``, ``"sg: with gain"``, ``"sg: reversed"`` and ``"sg: without reversal"``
+    (each also ``" | <level>"``), as :func:`analysis.compare.sessions.gain_summary` counts them.
+
+    Examples
+    --------
+    >>> bp = pd.DataFrame({"id": [1, 2, 3], "sg_crit123": [1.0, 1.0, 0.0],
+    ...                    "sg_reversal": [1.0, 0.0, None]})
+    >>> gain_cells(bp).sum().tolist()
+    [3, 2, 1, 1]
+    """
+    g = byperson["sg_crit123"].fillna(0).astype(int).eq(1).to_numpy()
+    r = byperson["sg_reversal"].fillna(0).astype(int).eq(1).to_numpy()
+    ids = byperson["id"].to_numpy()
+    parts = [("", np.ones(len(byperson), dtype=bool))]
+    if by and by in byperson.columns:
+        parts += [(f" | {v}", (byperson[by] == v).to_numpy()) for v in pd.unique(byperson[by])]
+    sets = {}
+    for sfx, inside in parts:
+        sets[f"sg: clients{sfx}"] = ids[inside]
+        sets[f"sg: with gain{sfx}"] = ids[inside & g]
+        sets[f"sg: reversed{sfx}"] = ids[inside & r]
+        sets[f"sg: without reversal{sfx}"] = ids[inside & g & ~r]
+    return disclosure.membership_from_ids(sets, ids)
