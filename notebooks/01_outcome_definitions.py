@@ -411,14 +411,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,

@@ -349,20 +349,14 @@ if track is not None:
     early = on_track.signal_performance_by_session(
         track, result, better_is=instrument.better_is, sessions=sorted(track["time"].unique())[:8]
     )
-    report.write_csv(
-        masks.mask_share(
-            early, "n", "count", [c for c in ("estimate", "ci_low", "ci_high") if c in early], plan
-        ),
-        output_dir,
-        "on_track_signal_by_session.csv",
-    )
+    early_shown = masks.mask_by_session(early, plan)
+    report.write_csv(early_shown, output_dir, "on_track_signal_by_session.csv")
     how_early = early.loc[early["measure"].isin(["sensitivity", "ppv"])].assign(
         value=lambda t: (100 * t["estimate"]).round(0)
     )
-    if suppress_small_counts:  # a percentage from 1-4 clients (or 1-4 left over) is not shown
-        small = lambda k: (k >= 1) & (k < report.SMALL_COUNT)  # noqa: E731
-        hide = small(how_early["count"]) | small(how_early["n"] - how_early["count"])
-        how_early["value"] = how_early["value"].where(~hide)
+    # a percentage the plan hides (from 1-4 clients, or 1-4 left over, or from hidden counts)
+    hide = pd.to_numeric(early_shown.loc[how_early.index, "estimate"], errors="coerce").isna()
+    how_early["value"] = how_early["value"].where(~hide | how_early["estimate"].isna())
     how_early = how_early.pivot_table(
         index=["definition", "measure"], columns="by", values="value", sort=False
     )
@@ -416,14 +410,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,

@@ -203,7 +203,11 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
     ratios: list[tuple[tuple, tuple, tuple]] = []  # pct = 100 * a / b
     keyed: dict[tuple, list[tuple]] = {}
     for name, _s, t in tables:
-        num = t.apply(lambda col: col.map(_num))
+        if not len(t):
+            continue
+        num = pd.DataFrame(
+            {c: pd.to_numeric(t[c].map(_num), errors="coerce") for c in t.columns}, dtype=float
+        )
         ints = [
             c
             for c in t.columns
@@ -240,7 +244,13 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
                     for i in range(len(t)):
                         ratios.append(((name, i, p), (name, i, a), (name, i, b)))
         # rule 2: the row's labels (definitions as names) and the column name
-        text_cols = [c for c in t.columns if num[c].isna().all()]
+        text_cols = [
+            c
+            for c in t.columns
+            if num[c].isna().all()
+            or re.fullmatch(r"by|time|elapsed|weeks?|sessions?|months?|perspective", c.lower())
+            or "since baseline" in c.lower()
+        ]
         numeric = [c for c in t.columns if c not in text_cols]
         for i in range(len(t)):
             row = tuple(

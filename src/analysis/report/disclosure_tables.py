@@ -33,6 +33,8 @@ __all__ = [
     "shown_value",
     "mask_excluded",
     "mask_share",
+    "methods_row",
+    "mask_by_session",
 ]
 
 
@@ -234,6 +236,8 @@ _PAIR_CELLS = {
     "neither": "not_met/not_met",
     "n_disagree": "disagree",
     "n disagree": "disagree",
+    "mcnemar_b": "met/not_met",
+    "mcnemar_c": "not_met/met",
     "n_both": "both evaluable",
     "n both": "both evaluable",
     "clients in both": "both evaluable",
@@ -436,6 +440,14 @@ def mask_km(
         if c in cells or c in _KM_KEYS:
             continue
         derived[c] = nb01 if "notebook_01" in c or "notebook 01" in c else own
+    # events = met + those met at the first assessment (among the excluded): from those only
+    for c in ("events", "share_events"):
+        if c in derived:
+            derived[c] = [
+                [f"{prefix} {d}: met", f"{prefix} {d}: excluded"]
+                + ([f"{prefix} {d}: clients"] if c == "share_events" else [])
+                for d in names
+            ]
     out = mask(table, plan, cells, derived, threshold)
     if plan is not None and excluded is not None and len(excluded):
         ex = mask_excluded(excluded, plan, prefix, threshold)
@@ -538,3 +550,75 @@ def mask_share(
     return suppress_small_counts(
         table, [count, part], list(derived), (part, count), threshold=threshold
     )
+
+
+def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_COUNT) -> tuple:
+    """The Methods row of a report on disclosure control: ``(item, value, source)``.
+
+    Examples
+    --------
+    >>> methods_row(False, simulated=True)[1]
+    'shown as they are (simulated data: no person behind them)'
+    """
+    if suppress:
+        value = (
+            f"1-{threshold - 1} shown as <{threshold}; further counts shown as 'suppressed' so "
+            "that no hidden count can be worked out from totals, margins or another table of "
+            "this run (complementary suppression, one plan for the whole run: "
+            "disclosure_plan.csv beside the reports); percentages and statistics derived from "
+            "a hidden count are suppressed"
+        )
+    elif simulated:
+        value = "shown as they are (simulated data: no person behind them)"
+    else:
+        value = "shown as they are (suppression off)"
+    source = (
+        "NHS Digital (2018) disclosure control methodology for HES and ECDS (small numbers and "
+        "secondary suppression); Hundepool A. et al. (2012) Statistical Disclosure Control, "
+        "Wiley, ch. 4; parameter suppress_small_counts"
+    )
+    return ("small counts", value, source)
+
+
+def mask_by_session(early: pd.DataFrame, plan: pd.DataFrame | None, threshold: int = SMALL_COUNT):
+    """Hide, in the signal's performance counted up to each session, what could give away a count.
+
+    Parameters
+    ----------
+    early : pandas.DataFrame
+        :func:`analysis.compare.on_track.signal_performance_by_session` (``definition``,
+        ``by``, ``measure``, ``count``, ``n``, ``estimate``, ``ci_low``, ``ci_high``, ``tp``,
+        ``fp``, ``fn``, ``tn``).
+    plan : pandas.DataFrame or None
+        The run's plan with the signal's overall counts (``"signal <d>: tp"`` ...); None:
+        unchanged.
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Counts from 1 to ``threshold - 1`` as "<5" and the estimate and interval "suppressed"
+        where the count, its denominator or their difference is small (:func:`mask_share`);
+        and, for a definition whose overall confusion counts the plan hides, every count and
+        estimate "suppressed" (up to the last session they are the overall ones).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> e = pd.DataFrame({"definition": ["a"], "by": [1], "measure": ["ppv"], "count": [8],
+    ...                   "n": [10], "estimate": [0.8], "tp": [8], "fp": [2], "fn": [1],
+    ...                   "tn": [9]})
+    >>> plan = pd.DataFrame({"cell": ["signal a: tp"], "suppressed": [True],
+    ...                      "reason": ["complementary"]})
+    >>> set(mask_by_session(e, plan).iloc[0].tolist()[3:])
+    {'suppressed'}
+    """
+    if plan is None:
+        return early.copy()
+    counts = [c for c in ("count", "n", "tp", "fp", "fn", "tn") if c in early.columns]
+    stats = [c for c in ("estimate", "ci_low", "ci_high") if c in early.columns]
+    out = mask_share(early, "n", "count", stats, plan, threshold)
+    out = mask(out, plan, {c: [None] * len(out) for c in counts if c not in ("n", "count")})
+    basis = [[f"signal {d}: {k}" for k in ("tp", "fp", "fn", "tn")] for d in early["definition"]]
+    return mask(out, plan, {}, {c: basis for c in counts + stats}, threshold)
