@@ -71,6 +71,8 @@ __all__ = [
     "no_plan",
     "membership_from_ids",
     "extend_plan",
+    "UNSHOWN",
+    "unshown_cells",
 ]
 
 #: The run's plan, written by the first notebook beside the reports and read by the others.
@@ -80,6 +82,9 @@ PLAN_FILE = "disclosure_plan.csv"
 SMALL_COUNT = 5
 
 _TOL = 1e-8
+
+#: Reason of a count no report shows (audited as hidden, needing no protection).
+UNSHOWN = "not shown in any report"
 
 # shown counts tried per step of complementary suppression (each trial is one audit)
 _TRIALS = 8
@@ -174,6 +179,7 @@ def suppression_plan(
     threshold: int = SMALL_COUNT,
     protect: Iterable[str] = (),
     fixed: Mapping[str, bool] | None = None,
+    unshown: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Decide which counts of a run to hide: primary (small) and complementary (recoverable).
 
@@ -192,6 +198,11 @@ def suppression_plan(
         Counts already decided by an earlier report of the run (cell -> hidden): they keep their
         decision (a hidden one counts as hidden, a shown one is never hidden now), and only the
         other counts are chosen (:func:`extend_plan`).
+    unshown : iterable of str
+        Counts no report shows but that matter to the audit (e.g. not met = evaluable - met,
+        the group sizes): one from 1 to ``threshold - 1`` is protected like any small count;
+        a larger one is treated as hidden without needing protection, so it never forces
+        other counts to be hidden. Its row reads ``suppressed`` False, reason "not shown".
 
     Returns
     -------
@@ -249,13 +260,14 @@ def suppression_plan(
     # many small decompositions: one BLAS thread is some 30 times faster than several
     # competing for the cores
     with threadpool_limits(1):
-        return _suppression_plan(membership, threshold, protect, fixed)
+        return _suppression_plan(membership, threshold, protect, fixed, unshown)
 
 
-def _suppression_plan(membership, threshold, protect, fixed) -> pd.DataFrame:
+def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.DataFrame:
     """Carry out :func:`suppression_plan` (arguments checked)."""
     names = list(membership.columns)
     fixed = dict(fixed or {})
+    unshown_set = set(unshown)
     patterns, _ = _atoms(membership)
     counts = membership.sum(axis=0).to_numpy(dtype=float)
     is_fixed = np.array([n in fixed for n in names])
@@ -266,6 +278,10 @@ def _suppression_plan(membership, threshold, protect, fixed) -> pd.DataFrame:
         if n in fixed:
             hidden[j] = bool(fixed[n])
             reason[j] = "fixed by an earlier report" if fixed[n] else ""
+    # counts no report shows: hidden in the audit; only a small one needs protection
+    exempt = np.array([n in unshown_set and n not in fixed for n in names]) & ~primary
+    hidden |= exempt
+    reason[exempt] = UNSHOWN
     protected_set = set(protect)
     protected = np.array([n in protected_set for n in names])
     sizes = np.array([n == "N" or n.startswith("N | ") for n in names])  # cohort, group sizes
@@ -284,7 +300,7 @@ def _suppression_plan(membership, threshold, protect, fixed) -> pd.DataFrame:
 
     def exposed(hide: np.ndarray) -> np.ndarray:
         """Return the indices of hidden non-zero counts the shown ones reveal."""
-        idx_hidden = np.flatnonzero(hide & (counts > 0) & ~lost)
+        idx_hidden = np.flatnonzero(hide & (counts > 0) & ~lost & ~exempt)
         if not idx_hidden.size:
             return idx_hidden
         flags = _exposed(patterns[:, ~hide], patterns[:, idx_hidden])
@@ -320,7 +336,7 @@ def _suppression_plan(membership, threshold, protect, fixed) -> pd.DataFrame:
         hidden[best] = True
         reason[best] = f"complementary: would reveal {names[bare[0]]}"
     # clean-up: show again every complementary count the audit does not need
-    comp = [j for j in np.flatnonzero(hidden & ~primary & ~is_fixed)]
+    comp = [j for j in np.flatnonzero(hidden & ~primary & ~is_fixed & ~exempt)]
     for j in sorted(comp, key=lambda j: (-counts[j], j)):
         hidden[j] = False
         if exposed(hidden).size:
@@ -331,7 +347,7 @@ def _suppression_plan(membership, threshold, protect, fixed) -> pd.DataFrame:
         {
             "cell": names,
             "count": counts.astype(int),
-            "suppressed": hidden,
+            "suppressed": hidden & ~exempt,
             "reason": reason.astype(str),
         }
     )
@@ -621,6 +637,7 @@ def extend_plan(
     membership: pd.DataFrame,
     threshold: int = SMALL_COUNT,
     protect: Iterable[str] = (),
+    unshown: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Add a later report's counts to the run's plan without changing what was already decided.
 
@@ -637,6 +654,9 @@ def extend_plan(
         Smallest count shown.
     protect : iterable of str
         New counts to keep shown when another choice exists.
+    unshown : iterable of str
+        New counts no report shows (:func:`suppression_plan`); the plan's own "not shown"
+        counts stay so.
 
     Returns
     -------
@@ -654,13 +674,38 @@ def extend_plan(
     ['met', 'not met']
     """
     old = dict(zip(plan["cell"], plan["suppressed"].astype(bool), strict=True))
+    was_unshown = set(plan.loc[plan["reason"].astype(str) == UNSHOWN, "cell"])
     new = [c for c in membership.columns if c not in old]
     if not new:
         return plan
-    fixed = {c: old[c] for c in membership.columns if c in old}
-    decided = suppression_plan(membership, threshold=threshold, protect=protect, fixed=fixed)
+    fixed = {c: old[c] for c in membership.columns if c in old and c not in was_unshown}
+    decided = suppression_plan(
+        membership,
+        threshold=threshold,
+        protect=protect,
+        fixed=fixed,
+        unshown=[*was_unshown, *unshown],
+    )
     add = decided.loc[decided["cell"].isin(new)]
     return pd.concat([plan, add], ignore_index=True)
+
+
+def unshown_cells(names: Iterable[str]) -> list[str]:
+    """Of the counts :func:`outcome_cells` names, those no report shows.
+
+    Group sizes (``"N | <level>"``) and not met (``"<d>: not_met"``, overall and per level)
+    appear in no table: they follow from the ones shown (evaluable - met) and matter only when
+    small.
+
+    Examples
+    --------
+    >>> unshown_cells(["N", "N | A", "a: met", "a: not_met", "a: not_met | A", "a x b: met/met"])
+    ['N | A', 'a: not_met', 'a: not_met | A']
+    """
+    import re
+
+    pat = re.compile(r"^N \| |^[^:]*: not_met( \| .*)?$")
+    return [n for n in names if pat.search(n) and " x " not in n.split(":")[0]]
 
 
 def no_plan() -> pd.DataFrame:
@@ -694,7 +739,10 @@ def write_plan(plan: pd.DataFrame, folder: str | Path, threshold: int = SMALL_CO
     out = pd.DataFrame(
         {
             "cell": plan["cell"],
-            "shown": [shown_count(plan, c, threshold) for c in plan["cell"]],
+            "shown": [
+                "not shown" if r == UNSHOWN else shown_count(plan, c, threshold)
+                for c, r in zip(plan["cell"], plan["reason"].astype(str), strict=True)
+            ],
             "suppressed": plan["suppressed"].astype(bool),
             "reason": plan["reason"],
         }

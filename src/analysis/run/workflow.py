@@ -400,6 +400,14 @@ def _base_membership(nd: NotebookData, group: str = "") -> pd.DataFrame:
     return disclosure.outcome_cells(everything, grp, pairs)
 
 
+def _unshown(names) -> list[str]:
+    """The counts of a run no report shows (group sizes, not met, the overlap's total)."""
+    names = list(names)
+    return disclosure.unshown_cells(names) + [
+        n for n in names if n == "pattern: evaluable under all"
+    ]
+
+
 def _join(m: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
     """``m`` with the columns of ``extra`` it lacks (clients absent from one: in none)."""
     if extra is None or extra.empty:
@@ -501,7 +509,12 @@ def run_disclosure(
     if methods is not None:
         m = _join(m, disclosure.method_cells(methods))
     m = _join(m, extra)
-    plan = disclosure.suppression_plan(m, threshold=threshold, protect=disclosure.headline_cells(m))
+    plan = disclosure.suppression_plan(
+        m,
+        threshold=threshold,
+        protect=disclosure.headline_cells(m),
+        unshown=_unshown(m.columns),
+    )
     if write:
         disclosure.write_plan(plan, folder, threshold)
         _store(cache, m)
@@ -555,7 +568,7 @@ def extend_disclosure(
     new = [c for c in m.columns if c not in set(plan["cell"])]
     if not new:
         return plan
-    ext = disclosure.extend_plan(plan, m[known + new], threshold=threshold)
+    ext = disclosure.extend_plan(plan, m[known + new], threshold=threshold, unshown=_unshown(new))
     disclosure.write_plan(ext, output_folder(output_dir), threshold)
     _store(cache, m)
     return ext
