@@ -75,12 +75,27 @@ by_group = (
 )
 if client_outcomes:  # personal data: only when the run asks, marked identifiable
     report.write_identifiable_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes")
-# the run's one disclosure plan (real data): written here, read by every later report
+# the run's one disclosure plan (real data): written here, read by every later report; it
+# covers every count this report shows, the reliable-change methods' categories included
 plan = workflow.run_disclosure(
     nd,
     group,
     output_dir,
     suppress_small_counts,
+    methods=workflow.methods_for_plan(
+        nd,
+        measure,
+        reliability,
+        tuple(rci_methods),
+        cutoff_type,
+        m_functional,
+        sd_functional,
+        post,
+        missing,
+        hlm_test,
+    )
+    if suppress_small_counts
+    else None,
     write=True,
     cache=data_cache,
     extra=workflow.perspective_cells(result, list(nd.definitions)),
@@ -312,7 +327,7 @@ if methods is not None:
     counts["evaluable"] = (
         summ.groupby("method")["n_evaluable"].first().reindex(counts["method"]).to_numpy()
     )
-    plan = workflow.extend_disclosure(
+    plan = workflow.extend_disclosure(  # (already in the plan: nothing new)
         plan, nd, disclosure.method_cells(methods), group, output_dir, cache=data_cache
     )
     shown = masks.mask(

@@ -292,9 +292,9 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
     fixed_shown = np.flatnonzero(is_fixed & ~hidden)
     lost = np.zeros(len(names), dtype=bool)
     if fixed_shown.size:
-        free_all = np.flatnonzero(~is_fixed & (counts > 0))
-        if free_all.size:
-            lost[free_all] = _exposed(patterns[:, fixed_shown], patterns[:, free_all])
+        others = np.flatnonzero(~(is_fixed & ~hidden) & (counts > 0))
+        if others.size:
+            lost[others] = _exposed(patterns[:, fixed_shown], patterns[:, others])
     for j in np.flatnonzero(lost & primary):
         reason[j] += " (also the difference of counts an earlier report showed)"
 

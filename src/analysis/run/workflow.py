@@ -40,6 +40,7 @@ __all__ = [
     "pattern_name",
     "agreement_cells",
     "gain_cells",
+    "methods_for_plan",
     "MultiverseData",
     "multiverse_grid",
     "multiverse_for_notebook",
@@ -1037,3 +1038,49 @@ def gain_cells(byperson: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
         sets[f"sg: reversed{sfx}"] = ids[inside & r]
         sets[f"sg: without reversal{sfx}"] = ids[inside & g & ~r]
     return disclosure.membership_from_ids(sets, ids)
+
+
+def methods_for_plan(
+    nd: NotebookData,
+    measure: str,
+    reliability: float | None = None,
+    methods: tuple = ("JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"),
+    cutoff_type: str = "default",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    post: str | float = "last",
+    missing: str = "last_available",
+    hlm_test: str = "cohort",
+) -> pd.DataFrame | None:
+    """The reliable-change methods comparison notebook 01 shows, for the run's disclosure plan.
+
+    As notebook 01 computes it (:func:`analysis.outcomes.engine.compare_methods` with the same
+    arguments), so that its category counts enter the plan before any table of the run is
+    shown. None when the data have no Jacobson-Truax definition or no method can be computed.
+
+    Examples
+    --------
+    >>> nd = outcomes_for_notebook("btheb", {}, "bdi2")  # doctest: +SKIP
+    >>> methods_for_plan(nd, "bdi2")["method"].nunique()  # doctest: +SKIP
+    7
+    """
+    everything = nd.all_outcomes if nd.all_outcomes is not None else nd.outcomes
+    if "clinically_significant" not in set(everything["definition"]):
+        return None
+    try:
+        res = outcomes.compare_methods(
+            nd.cohort,
+            measure,
+            reliability=reliability,
+            methods=tuple(methods),
+            cutoff_type=cutoff_type,
+            m_functional=m_functional,
+            sd_functional=sd_functional,
+            post=post if post == "last" else float(post),
+            missing=missing,
+            hlm_test=hlm_test,
+            registry=nd.registry,
+        )
+    except ValueError:
+        return None
+    return res if res.attrs.get("methods") else None
