@@ -43,6 +43,7 @@ import pandas as pd
 
 from analysis.compare import multiverse as mv
 from analysis.outcomes import rules
+from analysis.report import disclosure_tables as masks
 from analysis.report import multiverse_tables as mvt
 from analysis.report import tables as report
 from analysis.report import text
@@ -65,7 +66,9 @@ md = workflow.multiverse_for_notebook(
 cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
-report.write_csv(results, output_dir, "multiverse.csv")
+report.write_csv(
+    masks.mask_multiverse(results, suppress_small_counts), output_dir, "multiverse.csv"
+)
 shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts)
 n_spec, n_done = len(results), int(results["computable"].sum())
 if len(shown):

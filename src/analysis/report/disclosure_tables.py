@@ -35,6 +35,7 @@ __all__ = [
     "mask_share",
     "methods_row",
     "mask_by_session",
+    "mask_multiverse",
 ]
 
 
@@ -622,3 +623,37 @@ def mask_by_session(early: pd.DataFrame, plan: pd.DataFrame | None, threshold: i
     out = mask(out, plan, {c: [None] * len(out) for c in counts if c not in ("n", "count")})
     basis = [[f"signal {d}: {k}" for k in ("tp", "fp", "fn", "tn")] for d in early["definition"]]
     return mask(out, plan, {}, {c: basis for c in counts + stats}, threshold)
+
+
+def mask_multiverse(results: pd.DataFrame, suppress: bool, threshold: int = SMALL_COUNT):
+    """The multiverse table as written beside notebook 05: small counts hidden per row.
+
+    Every count column (``n_*``) from 1 to ``threshold - 1`` reads "<5"; the overall rate and
+    interval read "suppressed" where met, evaluable or not met (evaluable - met) is small, and
+    the arm comparison's columns where any arm count or its complement is small. This is
+    primary suppression per specification: the specifications are not in the run's plan.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"n_evaluable": [40], "n_met": [38], "rate": [0.95]})
+    >>> mask_multiverse(r, True).iloc[0].tolist()
+    [40, 38, 'suppressed']
+    """
+    from analysis.report.tables import suppress_small_counts
+
+    if not suppress:
+        return results.copy()
+    out = results.copy()
+    overall = [c for c in ("rate", "ci_low", "ci_high") if c in out.columns]
+    if {"n_met", "n_evaluable"} <= set(out.columns):
+        out = suppress_small_counts(
+            out, ["n_met", "n_evaluable"], overall, ("n_met", "n_evaluable"), threshold
+        )
+    arm_stats = [
+        c for c in out.columns if c.startswith(("risk_difference", "rd_", "odds_ratio", "or_"))
+    ]
+    for part, total in (("n_met_other", "n_evaluable_other"), ("n_met_ref", "n_evaluable_ref")):
+        if {part, total} <= set(out.columns):
+            out = suppress_small_counts(out, [part, total], arm_stats, (part, total), threshold)
+    return out
