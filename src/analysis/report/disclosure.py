@@ -40,11 +40,20 @@ Sources
   tables, charts and individual figures alike; ONS research-output checking commonly uses a
   threshold of 10.
 
-Run-wide use. :func:`run_plan` builds one plan per run over every count its reports show; the
-first notebook of the run (01) writes it beside the reports (:data:`PLAN_FILE`, hidden values
-blanked) and the others read it (:func:`read_plan`), so a count is shown or hidden identically in
-every report and CSV of the run. A notebook run on its own recomputes the outcome part of the plan
-from the same inputs.
+Run-wide use. The first notebook of a run (01) builds the plan over every count it and the run's
+other reports show about the outcomes table (:func:`analysis.run.workflow.run_disclosure`) and
+writes it beside the reports (:data:`PLAN_FILE`, hidden values blanked); each later notebook reads
+it and adds its own counts (:func:`extend_plan`: earlier decisions fixed, the new counts chosen so
+that nothing of the run becomes recoverable) and writes it back, the counts' client membership
+kept in the run's temporary data cache, never beside the reports. So a count is shown or hidden
+identically in every report and CSV of the run (:mod:`analysis.report.disclosure_tables` applies
+the plan to a table). A notebook run on its own recomputes the outcome part from the same inputs.
+
+How much is hidden. The audit is over the membership patterns present in the data, so it also
+counts relations that hold by coincidence of these data as known to a reader; with few patterns
+(100 clients of BtheB fall into about 20) most counts end up linked to a small one, and many are
+hidden. A linked-tables audit over the tables' own structure (Hundepool et al. 2012, 4.3-4.4;
+tau-ARGUS) would hide fewer and is the next step.
 """
 
 from __future__ import annotations
