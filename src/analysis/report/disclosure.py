@@ -346,7 +346,7 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
         reason[best] = f"complementary: would reveal {names[bare[0]]}"
     # clean-up: show again every complementary count the audit does not need
     comp = [j for j in np.flatnonzero(hidden & ~primary & ~is_fixed & ~exempt)]
-    for j in sorted(comp, key=lambda j: (-counts[j], j)):
+    for j in sorted(comp, key=lambda j: (-tier[j], -counts[j], j)):
         hidden[j] = False
         if exposed(hidden).size:
             hidden[j] = True
@@ -515,8 +515,28 @@ def headline_cells(membership: pd.DataFrame) -> list[str]:
         for c in membership.columns
         if c == "N"
         or c.startswith("N | ")
-        or (" | " not in c and " x " not in c and ": category " not in c)
+        or (
+            " | " not in c
+            and " x " not in c
+            and ": category " not in c
+            and ":" in c
+            and not c.split(":")[0].startswith(_DETAIL_PREFIXES)
+        )
     ]
+
+
+# counts of the methods comparison, perspectives and later reports: detail, not headline
+_DETAIL_PREFIXES = (
+    "method ",
+    "perspective ",
+    "pattern",
+    "families ",
+    "severity ",
+    "km ",
+    "cox ",
+    "sg",
+    "signal",
+)
 
 
 def method_cells(methods: pd.DataFrame) -> pd.DataFrame:
