@@ -46,7 +46,8 @@ from analysis.compare import agreement
 from analysis.compare import prevalence as stats
 from analysis.outcomes import clinsig, rules
 from analysis.outcomes import engine as outcomes
-from analysis.report import plots, text
+from analysis.report import disclosure, plots, text
+from analysis.report import disclosure_tables as masks
 from analysis.report import tables as report
 from analysis.run import workflow
 
@@ -74,25 +75,50 @@ by_group = (
 )
 if client_outcomes:  # personal data: only when the run asks, marked identifiable
     report.write_identifiable_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes")
-# the CSVs hide what the report hides (suppression on: real data)
-report.write_csv(
-    report.prevalence_csv(overall, suppress_small_counts), output_dir, "prevalence.csv"
+# the run's one disclosure plan (real data): written here, read by every later report; it
+# covers every count this report shows, the reliable-change methods' categories included
+plan = workflow.run_disclosure(
+    nd,
+    group,
+    output_dir,
+    suppress_small_counts,
+    methods=workflow.methods_for_plan(
+        nd,
+        measure,
+        reliability,
+        tuple(rci_methods),
+        cutoff_type,
+        m_functional,
+        sd_functional,
+        post,
+        missing,
+        hlm_test,
+    )
+    if suppress_small_counts
+    else None,
+    write=True,
+    cache=data_cache,
+    extra=workflow.perspective_cells(result, list(nd.definitions)),
 )
+# the CSVs hide what the reports hide
+report.write_csv(masks.mask_prevalence(overall, overall, plan), output_dir, "prevalence.csv")
 if by_group is not None:
     report.write_csv(
-        report.prevalence_csv(by_group, suppress_small_counts),
+        masks.mask_prevalence(by_group, by_group, plan, group),
         output_dir,
         f"prevalence_by_{group}.csv",
     )
 head_prev = stats.prevalence(nd.outcomes)
 report.write_csv(
-    report.prevalence_csv(head_prev, suppress_small_counts), output_dir, "prevalence_headline.csv"
+    masks.mask_prevalence(head_prev, head_prev, plan), output_dir, "prevalence_headline.csv"
 )
 label = text.labeller(**nd.labels)
 note_label = text.labeller(  # a reason names definitions and instruments: both by label
     **{**{code: ins.label for code, ins in nd.registry.items()}, **nd.labels}
 )
-head = report.format_prevalence(head_prev, suppress=suppress_small_counts, label=label)
+head = masks.mask_prevalence(
+    report.format_prevalence(head_prev, suppress=False, label=label), head_prev, plan
+)
 # the headline as shown (hidden counts as "<5"): the index repeats this table
 report.write_csv(head, output_dir, "prevalence_headline_shown.csv")
 headline = "; ".join(
@@ -164,12 +190,16 @@ if nd.skipped:
 
 # %%
 report.show_table(
-    report.format_prevalence(overall, suppress=suppress_small_counts, label=label),
+    masks.mask_prevalence(
+        report.format_prevalence(overall, suppress=False, label=label), overall, plan
+    ),
     "Clients meeting each definition, all clients, by family of definitions",
 )
 if by_group is not None:
     report.show_table(
-        report.format_prevalence(by_group, suppress=suppress_small_counts, label=label),
+        masks.mask_prevalence(
+            report.format_prevalence(by_group, suppress=False, label=label), by_group, plan, group
+        ),
         f"Clients meeting each definition, by {group}",
     )
 elif group:
@@ -198,8 +228,14 @@ shown = pd.DataFrame(
         "clients met": coverage["clients_met"],
     }
 )
-if suppress_small_counts:
-    shown = report.suppress_small_counts(shown, ["clients evaluable", "clients met"])
+shown = masks.mask(
+    shown,
+    plan,
+    {
+        f"clients {k}": [f"perspective {n}: {k}" for n in coverage["perspective"]]
+        for k in ("evaluable", "met")
+    },
+)
 report.show_table(shown, "Practitioner perspectives: clients each could be computed for")
 n_cov = int((coverage["clients_evaluable"] > 0).sum())
 text.say(f"{n_cov} of the 10 perspectives could be computed on these data.")
@@ -226,6 +262,7 @@ if jt_ok:
         ),
         aggregate=bool(suppress_small_counts),
         threshold=report.SMALL_COUNT,
+        counts=masks.category_counts(jt, plan, "clinically_significant"),
     )
     report.show_figure(ax)
     if suppress_small_counts:
@@ -295,10 +332,21 @@ if methods is not None:
     counts["evaluable"] = (
         summ.groupby("method")["n_evaluable"].first().reindex(counts["method"]).to_numpy()
     )
-    report.write_csv(counts, output_dir, "methods_summary.csv")
-    shown = counts
-    if suppress_small_counts:
-        shown = report.suppress_small_counts(counts, list(clinsig.CATEGORIES) + ["evaluable"], [])
+    plan = workflow.extend_disclosure(  # (already in the plan: nothing new)
+        plan, nd, disclosure.method_cells(methods), group, output_dir, cache=data_cache
+    )
+    shown = masks.mask(
+        counts,
+        plan,
+        {
+            c: [
+                f"method {m}: {'evaluable' if c == 'evaluable' else 'category ' + c}"
+                for m in counts["method"]
+            ]
+            for c in [*clinsig.CATEGORIES, "evaluable"]
+        },
+    )
+    report.write_csv(shown, output_dir, "methods_summary.csv")
     report.show_table(shown, f"Clients per category and reliable-change method, {instrument.label}")
     text.say(
         f"Cutoff for the combined categories: {methods.attrs['cutoff']['reason']}; "
@@ -324,7 +372,7 @@ dis = pairs[
         "percent_agree",
     ]
 ].assign(n_disagree=pairs["only_a"] + pairs["only_b"])
-report.write_csv(dis, output_dir, "disagreement.csv")
+report.write_csv(masks.mask_pairs(dis, dis, plan), output_dir, "disagreement.csv")
 shown = dis.round({"percent_agree": 1}).assign(
     definition_a=dis["definition_a"].map(label), definition_b=dis["definition_b"].map(label)
 )
@@ -335,12 +383,7 @@ shown = shown.rename(
         .replace("definition b", "definition B")
     )
 )
-if suppress_small_counts:
-    shown = report.suppress_small_counts(
-        shown,
-        ["n both", "both met", "only a", "only b", "neither", "n disagree"],
-        ["percent agree"],
-    )
+shown = masks.mask_pairs(shown, dis, plan)
 report.show_table(shown, "Pairs of headline definitions: agreement and disagreement (clients)")
 
 # %%
@@ -388,14 +431,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing of this report (the parameters at the top)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress small counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,

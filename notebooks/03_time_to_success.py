@@ -46,6 +46,7 @@ import pandas as pd
 from analysis.compare import alliance, survival
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
+from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
@@ -96,10 +97,51 @@ km_all["n_evaluable_notebook_01"] = km_all["definition"].map(prev_all["n_evaluab
 km_all["n_excluded"] = (
     km_all["definition"].map(excluded.groupby("definition")["n"].sum()).fillna(0).astype(int)
 )
-report.write_csv(km_all, output_dir, "survival_median_all.csv")
 tte = tte_all.loc[tte_all["definition"].isin(set(result["definition"]))].reset_index(drop=True)
 km = km_all.loc[km_all["definition"].isin(set(result["definition"]))].reset_index(drop=True)
-report.write_csv(km, output_dir, "survival_median.csv")
+# the run's disclosure plan (notebook 01's) with this report's counts: the Kaplan-Meier counts
+# of every definition (overall and by group) and the landmark Cox models' counts
+cov = nd.baseline.rename(columns={"severity": "baseline_severity"})
+lm_time = float(landmark)
+if workflow.has_measure(cohort, alliance_measure):
+    early = alliance.early_alliance(cohort.scores, alliance_measure, landmark)
+    lm_time = early.attrs["landmark"]
+    cov = cov.merge(early[["id", "early_alliance"]], on="id", how="left")
+if has_group:
+    cov = cov.merge(cohort.clients[["id", group]], on="id", how="left")
+alliance_based = {
+    d
+    for d, f, m in zip(result["definition"], result["family"], result["measures"], strict=True)
+    if f == "alliance" or {"wai_sr", "srs", alliance_measure} & set(str(m).split("+"))
+}
+tte_lm = survival.time_to_event(
+    result.loc[~result["definition"].isin(alliance_based)],
+    cohort.scores,
+    cohort.clients,
+    event=event,
+    landmark=lm_time,
+)
+complete = cov.dropna()["id"]
+plan = workflow.extend_disclosure(
+    workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+    nd,
+    pd.concat(
+        [
+            workflow.survival_cells(
+                tte_all, "km", cohort.clients, group if has_group else "", nd.all_outcomes
+            ),
+            workflow.survival_cells(tte_lm.loc[tte_lm["id"].isin(set(complete))], "cox"),
+        ],
+        axis=1,
+    )
+    .fillna(False)
+    .astype(bool),
+    group,
+    output_dir,
+    cache=data_cache,
+)
+report.write_csv(masks.mask_km(km_all, km_all, plan), output_dir, "survival_median_all.csv")
+report.write_csv(masks.mask_km(km, km, plan), output_dir, "survival_median.csv")
 report.show_banner(
     cohort,
     {
@@ -124,8 +166,13 @@ report.show_banner(
         },
     },
     summary=f"Time is counted in {units} from each client's own baseline; event: "
-    f"{survival.EVENT_DEFINITIONS[event]}. {int((tte['event_type'] == 2).sum())} "
-    "client-definition records of the headline definitions end in dropout before success.",
+    f"{survival.EVENT_DEFINITIONS[event]}. "
+    + (
+        f"{int((tte['event_type'] == 2).sum())} client-definition records of the headline "
+        "definitions end in dropout before success."
+        if masks.mask_km(km, km, plan)["n_dropout"].astype(str).str.isdigit().all()
+        else ""
+    ),
 )
 
 # %% [markdown]
@@ -136,11 +183,11 @@ report.show_banner(
 # %%
 if len(tte):
     report.show_table(
-        text.format_km(km, units, suppress_small_counts, label=label),
+        masks.mask_km(text.format_km(km, units, False, label=label), km, plan),
         f"Time to success ({event_words}), in {units}",
     )
     curves = survival.km_curves(tte)
-    report.write_csv(curves, output_dir, "survival_km_curves.csv")
+    report.write_csv(masks.mask_km(curves, curves, plan), output_dir, "survival_km_curves.csv")
     report.show_figure(
         plots_compare.km_plot(
             curves.assign(definition=curves["definition"].map(label)),
@@ -157,7 +204,10 @@ else:
 if len(excluded):
     say(
         "Records that cannot enter a time-to-event analysis (counted, not dropped silently): "
-        + "; ".join(f"{label(r.definition)}: {r.n} {r.reason}" for r in excluded.itertuples())
+        + "; ".join(
+            f"{label(r.definition)}: {r.n} {r.reason}"
+            for r in masks.mask_excluded(excluded, plan).itertuples()
+        )
         + "."
     )
 
@@ -183,7 +233,8 @@ rec = rec.assign(
     share_notebook_01=100 * rec["n_met_notebook_01"] / rec["n_evaluable_notebook_01"],
     share_km_end=100 * rec["proportion_met_end"],
 )
-report.write_csv(rec, output_dir, "survival_reconciliation.csv")
+rec_shown = masks.mask_km(rec, rec, plan, excluded=excluded)
+report.write_csv(rec_shown, output_dir, "survival_reconciliation.csv")
 shown = pd.DataFrame(
     {
         "definition": rec["definition"].map(label),
@@ -193,13 +244,17 @@ shown = pd.DataFrame(
         "% met by end (Kaplan-Meier)": rec["share_km_end"].round(1),
     }
 )
-if suppress_small_counts:
-    shown = report.suppress_small_counts(
-        shown, ["evaluable (notebook 01)"], list(shown.columns[2:])
-    )
+shown = masks.mask_km(shown, rec, plan, excluded=excluded)
 report.show_table(shown, "Share met: notebook 01 and this report, every definition")
 first = rec.loc[rec["definition"].isin(set(result["definition"]))].head(1)
 for r in first.itertuples():
+    if "suppressed" in rec_shown.loc[r.Index].astype(str).tolist() or any(
+        str(v).startswith("<") for v in rec_shown.loc[r.Index]
+    ):
+        say(
+            f"For {r.definition.replace('_', ' ')}: some of these counts are hidden (disclosure control)."
+        )
+        continue
     say(
         f"For {label(r.definition)}: notebook 01 counts {r.n_met_notebook_01} of "
         f"{r.n_evaluable_notebook_01} evaluable clients as met ({r.share_notebook_01:.1f} %); "
@@ -219,9 +274,10 @@ for r in first.itertuples():
 # %%
 if tte["weeks"].notna().any():
     km_w = survival.km_summary(tte, duration="weeks")
-    report.write_csv(km_w, output_dir, "survival_median_weeks.csv")
+    # the same clients as in sessions: the same counts of the plan
+    report.write_csv(masks.mask_km(km_w, km_w, plan), output_dir, "survival_median_weeks.csv")
     report.show_table(
-        text.format_km(km_w, "weeks", suppress_small_counts, label=label),
+        masks.mask_km(text.format_km(km_w, "weeks", False, label=label), km_w, plan),
         f"Time to success ({event_words}), in weeks (from dates)",
     )
     report.show_figure(
@@ -244,7 +300,7 @@ else:
 # %%
 if (tte["event_type"] == 2).any():
     cif = survival.cumulative_incidence(tte)
-    report.write_csv(cif, output_dir, "survival_cumulative_incidence.csv")
+    report.write_csv(masks.mask_km(cif, cif, plan), output_dir, "survival_cumulative_incidence.csv")
     report.show_figure(
         plots_compare.cif_plot(
             cif.assign(definition=cif["definition"].map(label)),
@@ -270,7 +326,7 @@ else:
 # %%
 if has_group:
     lr = survival.logrank_by_group(tte, cohort.clients, group=group)
-    report.write_csv(lr, output_dir, "survival_logrank.csv")
+    report.write_csv(masks.mask_km(lr, lr, plan), output_dir, "survival_logrank.csv")
     shown_lr = lr.drop(columns=["n", "n_met"]).rename(
         columns={"test_statistic": "chi-square", "p_value": "p", "dof": "df"}
     )
@@ -280,7 +336,7 @@ if has_group:
     if "p" in shown_lr:
         shown_lr["p"] = [text.format_p(v) for v in shown_lr["p"]]
     report.show_table(
-        shown_lr.round(2),
+        masks.mask_km(shown_lr.round(2), lr, plan),
         f"Log-rank test of time to success ({event_words}) by {group}",
     )
 else:
@@ -334,8 +390,12 @@ cov_label = text.labeller(  # covariates as the table names them (per unit, as e
     f"sessions 1-{lm_time:g} (per point)",
     **{f"{group}_{a}": f"{group} {a} (vs {arm_levels[0]})" for a in arm_levels[1:]},
 )
-report.write_csv(coef, output_dir, "survival_cox.csv")
-report.write_csv(ph, output_dir, "survival_cox_ph_test.csv")
+report.write_csv(masks.mask_km(coef, coef, plan, "cox"), output_dir, "survival_cox.csv")
+report.write_csv(
+    masks.mask_km(ph, ph, plan, "cox") if "definition" in ph.columns else ph,
+    output_dir,
+    "survival_cox_ph_test.csv",
+)
 shown = pd.DataFrame(
     {
         "definition": coef["definition"].map(label),
@@ -354,10 +414,7 @@ shown = pd.DataFrame(
         "note": [text.in_words(n, cov_label) for n in coef["note"]],
     }
 )
-if suppress_small_counts:  # counts 1-4 hidden, with what derives from them
-    shown = report.suppress_small_counts(
-        shown, ["clients", "met"], ["hazard ratio (95 % CI)", "p"], ("met", "clients")
-    )
+shown = masks.mask_km(shown, coef, plan, "cox")
 report.show_table(
     shown, f"Cox models of time to success from the landmark ({units[:-1]} {lm_time:g})"
 )
@@ -407,14 +464,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing of this report (the parameters at the top)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress small counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,

@@ -47,6 +47,7 @@ from analysis.compare import agreement, alliance
 from analysis.compare import prevalence as stats
 from analysis.outcomes import engine as outcomes
 from analysis.outcomes import rules
+from analysis.report import disclosure_tables as masks
 from analysis.report import index, plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
@@ -142,7 +143,19 @@ if alliance_ok:
         landmark=lm_time,
         alliance_measures=tuple(dict.fromkeys(("wai_sr", "srs", alliance_measure))),
     )
-    report.write_csv(pred, output_dir, "alliance_predicts_outcomes.csv")
+    # landmark counts (not clients of the run's plan): primary suppression with complements
+    plan0 = workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache)
+    report.write_csv(
+        masks.mask_share(
+            pred,
+            "n",
+            "n_met",
+            [c for c in pred.columns if c.startswith(("r", "partial", "p_"))],
+            plan0,
+        ),
+        output_dir,
+        "alliance_predicts_outcomes.csv",
+    )
     own = pred.loc[pred["predictor_of_itself"]]
     pred = pred.loc[
         ~pred["predictor_of_itself"] & pred["definition"].isin(set(result["definition"]))
@@ -230,19 +243,34 @@ else:
 a_out = nd.all_outcomes.loc[nd.all_outcomes["family"] == "alliance"]
 if len(a_out):
     a_prev = stats.prevalence(a_out)
-    report.write_csv(a_prev, output_dir, "alliance_outcome_prevalence.csv")
+    both = pd.concat([result.loc[result["family"] != "alliance"], a_out], ignore_index=True)
+    # the run's plan with the pairs of this report added
+    plan = workflow.extend_disclosure(
+        workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+        nd,
+        workflow.agreement_cells(both),
+        group,
+        output_dir,
+        cache=data_cache,
+    )
+    report.write_csv(
+        masks.mask_prevalence(a_prev, a_prev, plan), output_dir, "alliance_outcome_prevalence.csv"
+    )
     report.show_table(
-        report.format_prevalence(a_prev, suppress=suppress_small_counts, label=label),
+        masks.mask_prevalence(
+            report.format_prevalence(a_prev, suppress=False, label=label), a_prev, plan
+        ),
         "Alliance definitions of success",
     )
-    both = pd.concat([result.loc[result["family"] != "alliance"], a_out], ignore_index=True)
     a_pairs = agreement.pairwise_agreement(both)
     a_pairs = a_pairs.loc[
         (a_pairs["family_a"] == "alliance") != (a_pairs["family_b"] == "alliance")
-    ]
-    report.write_csv(a_pairs, output_dir, "alliance_outcome_agreement.csv")
+    ].reset_index(drop=True)
+    report.write_csv(
+        masks.mask_pairs(a_pairs, a_pairs, plan), output_dir, "alliance_outcome_agreement.csv"
+    )
     report.show_table(
-        text.format_pairs(a_pairs, suppress=suppress_small_counts, label=label),
+        masks.mask_pairs(text.format_pairs(a_pairs, suppress=False, label=label), a_pairs, plan),
         "Agreement of alliance definitions with the other definitions",
     )
 else:
@@ -349,14 +377,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing of this report (the parameters at the top)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress small counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,

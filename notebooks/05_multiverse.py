@@ -44,6 +44,7 @@ import pandas as pd
 from analysis.compare import multiverse as mv
 from analysis.outcomes import rules
 from analysis.registry.instruments import cutoff_choices
+from analysis.report import disclosure_tables as masks
 from analysis.report import multiverse_tables as mvt
 from analysis.report import tables as report
 from analysis.report import text
@@ -67,7 +68,9 @@ cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 label = text.labeller(md.definitions)
-report.write_csv(results, output_dir, "multiverse.csv")
+report.write_csv(
+    masks.mask_multiverse(results, suppress_small_counts), output_dir, "multiverse.csv"
+)
 shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts)
 n_spec, n_done = len(results), int(results["computable"].sum())
 if len(shown):

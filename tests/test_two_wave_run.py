@@ -57,7 +57,13 @@ def test_two_wave_export_runs_every_notebook(tmp_path):
                     "time_unit": "session",
                     "name": "clinic",
                 },
-                "parameters": {"measure": "phq9", "group": "arm", "client_outcomes": True},
+                # values checked here, not disclosure control (tests/test_disclosure_run.py)
+                "parameters": {
+                    "measure": "phq9",
+                    "group": "arm",
+                    "client_outcomes": True,
+                    "suppress_small_counts": False,
+                },
             }
         }
     }
