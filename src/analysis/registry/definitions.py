@@ -378,7 +378,7 @@ def load_definitions(
     (33, ['sf36_mcs', 'sf36_sf'])
     >>> out = score_definitions(cohort, defs)
     >>> out.attrs["skipped"]["mcs_reliable_improvement"]
-    "measure(s) not in the data: ['sf36_mcs']"
+    'measure(s) not in the data: SF-36 MCS'
     >>> out.query("definition == 'response'")["status"].value_counts().to_dict()
     {'not_met': 35, 'met': 23, 'not_evaluable': 2}
     """
