@@ -107,6 +107,14 @@ def _frame(pos, time, score, baseline) -> pd.DataFrame:
     )
 
 
+def _floats(col: pd.Series) -> np.ndarray:
+    """A numeric column as a float array without a copy where it already is one (float32 kept)."""
+    arr = col.to_numpy()
+    if arr.dtype in (np.float32, np.float64):
+        return arr
+    return col.to_numpy(float)
+
+
 class Trajectories:
     """Per-measure views of a cohort's scores, computed once and shared by all rules.
 
@@ -149,6 +157,7 @@ class Trajectories:
         self.post_rule = post
         self.ids = pd.Index(clients["id"], name="id")
         self._cache: dict[str, dict[str, Any]] = {}
+        self._shared: dict[tuple, Any] = {}
         # one pass over the (possibly 10^7) score rows: measure codes and client positions as
         # integers, so that every later selection and sort is on numbers, not strings
         meas = scores["measure"]
@@ -168,8 +177,10 @@ class Trajectories:
             self._pos = pos_of_cat[sid.cat.codes.to_numpy()]  # code -1 (missing) picks the -1
         else:
             self._pos = self.ids.get_indexer(sid).astype(np.int32)
-        self._time = scores["time"].to_numpy(float)
-        self._score = scores["score"].to_numpy(float)
+        # as stored (float32 from a compact read: no 8-byte copy of 10^8 rows); each measure's
+        # rows are widened to float64 when selected, so every result is the same
+        self._time = _floats(scores["time"])
+        self._score = _floats(scores["score"])
 
     def instrument(self, measure: str) -> Instrument:
         return self.registry[measure]
@@ -177,6 +188,17 @@ class Trajectories:
     def release(self, measure: str) -> None:
         """Drop the cached views of a measure (memory on very large cohorts)."""
         self._cache.pop(measure, None)
+        for key in [k for k in self._shared if measure in k[1]]:
+            del self._shared[key]
+
+    def shared(self, kind: str, measures: tuple[str, ...], make) -> Any:
+        """A value several definitions derive from the same measures (e.g. the PHQ-9 and GAD-7
+        rows paired by session for the four NHS outcomes), computed once by ``make()`` and
+        released with the first of ``measures`` released."""
+        key = (kind, tuple(measures))
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
 
     def has(self, measure: str) -> bool:
         return measure in self._mindex
@@ -211,7 +233,9 @@ class Trajectories:
             return self._cache[measure]
         n_ids = len(self.ids)
         sel = np.flatnonzero(self._mcode == self._mindex.get(measure, -1))
-        pos, time, score = self._pos[sel], self._time[sel], self._score[sel]
+        pos = self._pos[sel]
+        time = self._time[sel].astype(float, copy=False)
+        score = self._score[sel].astype(float, copy=False)
         del sel
         known = pos >= 0
         if not known.all():
@@ -307,6 +331,18 @@ class Trajectories:
         }
         self._cache[measure] = out
         return out
+
+
+def _by_client_time(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` in client, then time order (stable): as they are when already so (the rows of
+    :meth:`Trajectories.measure` are), else sorted."""
+    pos, time = rows["pos"].to_numpy(), rows["time"].to_numpy()
+    if (
+        len(pos) < 2
+        or ((pos[1:] > pos[:-1]) | ((pos[1:] == pos[:-1]) & (time[1:] >= time[:-1]))).all()
+    ):
+        return rows
+    return rows.sort_values(["pos", "time"], kind="stable")
 
 
 def _group_min(pos: np.ndarray, values: np.ndarray, n_ids: int) -> np.ndarray:
@@ -681,6 +717,22 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
     return RuleResult(frac >= pct, ev & ~zero, reason, first, **_base(m), met_time=since)
 
 
+def _nhs_sessions(md, ma, idep, ianx, pd_, pa_):
+    """The sessions where both NHS measures were scored (rows ``pos, time``), with the reliable
+    improvement, reliable deterioration and caseness of each (boolean arrays)."""
+    r = md["rows"][["pos", "time", "score", "baseline"]].merge(
+        ma["rows"][["pos", "time", "score", "baseline"]], on=["pos", "time"], suffixes=("_d", "_a")
+    )
+    rdd = (r["score_d"] - r["baseline_d"]).to_numpy()
+    rda = (r["score_a"] - r["baseline_a"]).to_numpy()
+    rimp = (rdd <= -pd_) | (rda <= -pa_)
+    rdet = (rdd >= pd_) | (rda >= pa_)
+    rcase1 = (_case(r["score_d"], idep, {"name": ""}) == 1) | (
+        _case(r["score_a"], ianx, {"name": ""}) == 1
+    )
+    return r[["pos", "time"]], rimp, rdet, rcase1
+
+
 def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
     """NHS Talking Therapies paired outcomes on depression (PHQ-9) and anxiety (GAD-7 by default),
     over the denominators NHS Digital publishes.
@@ -770,15 +822,12 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
         ev = finished & case0
     else:  # reliable improvement and deterioration: every finished course with paired scores
         ev = finished
-    # first session at which the paired criterion held, on sessions where both were scored
-    r = md["rows"][["pos", "time", "score", "baseline"]].merge(
-        ma["rows"][["pos", "time", "score", "baseline"]], on=["pos", "time"], suffixes=("_d", "_a")
-    )
-    rdd, rda = r["score_d"] - r["baseline_d"], r["score_a"] - r["baseline_a"]
-    rimp = (rdd <= -pd_) | (rda <= -pa_)
-    rdet = (rdd >= pd_) | (rda >= pa_)
-    rcase1 = (_case(r["score_d"], idep, {"name": ""}) == 1) | (
-        _case(r["score_a"], ianx, {"name": ""}) == 1
+    # first session at which the paired criterion held, on sessions where both were scored;
+    # the pairing and the per-session criteria are the same for the four NHS outcomes: once
+    r, rimp, rdet, rcase1 = t.shared(
+        f"nhs_sessions {pd_!r} {pa_!r}",
+        (dep, anx),
+        lambda: _nhs_sessions(md, ma, idep, ianx, pd_, pa_),
     )
     rflag = {
         "recovery": ~rcase1,
@@ -821,7 +870,7 @@ def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
     """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
-    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
+    rows = _by_client_time(m["all_rows"])
     if d["threshold"] == "registry":
         flag = _case(rows["score"].to_numpy(), ins, {"name": d["name"]}) == 0
     else:
@@ -846,7 +895,7 @@ def rule_growth(t: Trajectories, d: dict) -> RuleResult:
     the ``early`` first ones, towards better, at least ``delta`` points (defaults 3 and 3)."""
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
-    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
+    rows = _by_client_time(m["all_rows"])
     e, l_ = int(d.get("early", 3)), int(d.get("late", 3))
     early = rows.groupby("pos").head(e).groupby("pos")["score"].mean()
     late = rows.groupby("pos").tail(l_).groupby("pos")["score"].mean()
@@ -883,7 +932,7 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
     """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
-    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable").reset_index(drop=True)
+    rows = _by_client_time(m["all_rows"]).reset_index(drop=True)
     s = _sign(ins)
     drop, within = float(d["drop"]), int(d.get("within", 3))
     sc = rows["score"].to_numpy() * s  # higher = better after this
@@ -946,7 +995,7 @@ def rule_status_change(t: Trajectories, d: dict) -> RuleResult:
 def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:
     """A flag (e.g. a new coping skill recorded) present at least ``at_least`` times (default 1)."""
     m = t.measure(d["measure"])
-    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
+    rows = _by_client_time(m["all_rows"])
     k = int(d.get("at_least", 1))
     on = rows.loc[rows["score"] == 1]
     cum = on.groupby("pos").cumcount() + 1
