@@ -123,15 +123,49 @@ def test_table_shape_and_order(scored):
 
 
 def test_categorical_table_has_the_same_values(scored):
-    """categorical=True changes the dtypes of the text columns only: the same values, row by row
-    (a missing J&T category is NaN there and None in the object table)."""
-    cohort, out = scored
-    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
+    """The default categorical table and categorical=False hold the same values, row by row: only
+    the dtypes of the text columns differ (a missing J&T category is NaN there and None in the
+    object table)."""
+    cohort, cat = scored
+    out = score_definitions(cohort, None, measure="phq9", categorical=False)
     text = ["id", "definition", "family", "measures", "status", "reason", "category"]
     assert all(isinstance(cat[c].dtype, pd.CategoricalDtype) for c in text)
+    assert all(out[c].dtype == object for c in text)
     assert list(cat["status"].cat.categories) == ["met", "not_met", "not_evaluable"]
     back = cat.copy()
     for c in text:
         back[c] = back[c].astype(object).where(back[c].notna(), None)
     pd.testing.assert_frame_equal(back, out)
     assert cat.memory_usage().sum() < 0.7 * out.memory_usage().sum()
+
+
+def test_compact_read_gives_the_same_table(scored, tmp_path):
+    """A cohort read back with read_cohort(compact=True) (categorical ids and measures, float32
+    times, no date column) scores to exactly the table of the cohort in memory."""
+    from analysis.data.store import read_cohort, write_cohort
+
+    cohort, out = scored
+    folder = write_cohort(cohort, tmp_path / "c")
+    back = read_cohort(folder, validate=False, compact=True)
+    assert list(back.scores.columns) == ["id", "time", "measure", "score"]
+    assert isinstance(back.scores["id"].dtype, pd.CategoricalDtype)
+    assert back.scores["time"].dtype == np.float32  # whole sessions: lossless
+    assert len(back.scores) == len(cohort.scores)
+    again = score_definitions(back, None, measure="phq9")
+    pd.testing.assert_frame_equal(again, out)
+
+
+def test_compact_read_keeps_float64_where_float32_would_round(tmp_path):
+    """A score of 36.3 (SRS) has no exact float32: the column stays float64, values unchanged."""
+    from analysis.data.cohort import Cohort
+    from analysis.data.store import read_cohort, write_cohort
+
+    scores = pd.DataFrame(
+        {"id": ["a", "a", "b"], "time": [1.0, 2.0, 1.0], "measure": "srs",
+         "score": [36.3, 38.0, np.nan]}
+    )  # fmt: skip
+    folder = write_cohort(Cohort(scores, pd.DataFrame({"id": ["a", "b"]}), name="x"), tmp_path)
+    back = read_cohort(folder, validate=False, compact=True).scores
+    assert back["score"].dtype == np.float64 and back["time"].dtype == np.float32
+    np.testing.assert_array_equal(back["score"].to_numpy(), [36.3, 38.0, np.nan])
+    assert back["id"].astype(str).tolist() == ["a", "a", "b"]

@@ -233,12 +233,7 @@ def _criteria(
 
     def window(lo: int, hi: int) -> tuple:
         if (lo, hi) not in stats_of:
-            w = y[:, lo:hi]
-            stats_of[(lo, hi)] = (
-                np.sum(~np.isnan(w), axis=1).astype(float),
-                np.nanmean(w, axis=1),
-                np.nanstd(w, axis=1, ddof=1),
-            )
+            stats_of[(lo, hi)] = _window_stats(y[:, lo:hi])
         return stats_of[(lo, hi)]
 
     with warnings.catch_warnings():
@@ -288,6 +283,27 @@ def _criteria(
                 prod[:, k] = prod[:, k] * crits[c]
     out["crit123"] = prod
     return out
+
+
+def _window_stats(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(non-missing count as float, ``np.nanmean``, ``np.nanstd(ddof=1)``) per row of ``w``.
+
+    The same arithmetic as numpy's nan-functions, in the same order on the same (C-ordered)
+    copy, so the values are bit for bit theirs; the NaN-free copy and the counts are made once
+    for both statistics instead of once each.
+    """
+    mask = np.isnan(w)
+    arr = np.where(mask, 0.0, w)  # numpy's _replace_nan: a C-ordered copy, NaN -> 0
+    cnt = np.sum(~mask, axis=1, dtype=np.intp)
+    dof = cnt - 1
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty windows: NaN, as numpy's
+        mean = np.sum(arr, axis=1) / cnt
+        arr -= mean[:, None]
+        arr[mask] = 0.0
+        np.multiply(arr, arr, out=arr)
+        var = np.sum(arr, axis=1) / dof
+    var[dof <= 0] = np.nan
+    return cnt.astype(float), mean, np.sqrt(var)
 
 
 def _labels(grid: np.ndarray, identify_sg_1to2: bool) -> np.ndarray:
