@@ -654,6 +654,15 @@ def score_definitions(
             np.fmax.at(out, rows["pos"].to_numpy(), rows["time"].to_numpy(float))
         return last_times[code]
 
+    changes: dict[tuple[int, int], tuple] = {}
+
+    def change_of(base: np.ndarray, postv: np.ndarray) -> np.ndarray:
+        """Post - baseline, once per pair of arrays (the definitions of a measure share them)."""
+        key = (id(base), id(postv))
+        if key not in changes:  # the arrays are kept with the result: their ids stay theirs
+            changes[key] = (base, postv, postv - base)
+        return changes[key][2]
+
     columns: dict[str, list] = {c: [] for c in OUTCOME_COLUMNS if c not in _STRING_COLUMNS}
     strings = {c: _StringColumn() for c in _STRING_COLUMNS}
     n_blocks = 0
@@ -694,8 +703,11 @@ def score_definitions(
             details[name] = {k: v for k, v in r.extra.items() if np.ndim(v) == 0}
             ms = [traj.measure(x) for x in needed]
             with np.errstate(all="ignore"):
-                t0 = np.fmin.reduce([m["baseline_time"] for m in ms])
-                t1 = np.fmax.reduce([m["post_time"] for m in ms])
+                if len(ms) == 1:  # shared by the measure's definitions (one array, not one each)
+                    t0, t1 = ms[0]["baseline_time"], ms[0]["post_time"]
+                else:
+                    t0 = np.fmin.reduce([m["baseline_time"] for m in ms])
+                    t1 = np.fmax.reduce([m["post_time"] for m in ms])
             if d["rule"] in _TRAJECTORY_RULES:  # judged on every assessment: to the last one
                 t1 = last_time(needed[0], ms[0])
             ev = np.asarray(r.evaluable, bool).copy()
@@ -730,7 +742,7 @@ def score_definitions(
                 "post_time": t1,
                 "baseline": base,
                 "post": postv,
-                "change": postv - base,
+                "change": change_of(base, postv),
                 "rci": nan if r.rci is None else np.asarray(r.rci, float),
                 "category": (
                     np.full(n, -1, dtype=np.int8)
@@ -763,7 +775,8 @@ def score_definitions(
         n_blocks += 1
     if not n_blocks:
         raise ValueError(f"none of the definitions can be computed on {cohort.name!r}: {skipped}")
-    del traj, parts  # release the per-row arrays before the (large) output is assembled
+    del traj, parts  # release the per-row arrays before the output is assembled
+    changes.clear()
     built: dict = {}
     for key in OUTCOME_COLUMNS:  # one column at a time, freeing its pieces: bounded peak memory
         if key == "id":

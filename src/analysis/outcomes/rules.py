@@ -717,12 +717,43 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
     return RuleResult(frac >= pct, ev & ~zero, reason, first, **_base(m), met_time=since)
 
 
+def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
+    """Inner join of two measures' rows on (client position, time), in the order of ``d``.
+
+    The result of ``d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))``; when each side has
+    one row per client and time (the usual case) done by a binary search on integer keys, without
+    the merge's hash tables (10^7 rows: about 2 GB less at the peak).
+    """
+    cols = ["pos", "time", "score", "baseline"]
+    pd_, td = d["pos"].to_numpy(), d["time"].to_numpy(float)
+    pa_, ta = a["pos"].to_numpy(), a["time"].to_numpy(float)
+    if not (np.isnan(td).any() or np.isnan(ta).any()):
+        times = np.unique(np.concatenate([td, ta]))
+        kd = pd_.astype(np.int64) * len(times) + np.searchsorted(times, td)
+        ka = pa_.astype(np.int64) * len(times) + np.searchsorted(times, ta)
+        if (np.diff(kd) > 0).all() and (np.diff(ka) > 0).all():  # sorted, one row per key
+            idx = np.searchsorted(ka, kd)
+            hit = idx < len(ka)
+            hit[hit] = ka[idx[hit]] == kd[hit]
+            left, right = np.flatnonzero(hit), idx[hit]
+            return pd.DataFrame(
+                {
+                    "pos": pd_[left],
+                    "time": td[left],
+                    "score_d": d["score"].to_numpy()[left],
+                    "baseline_d": d["baseline"].to_numpy()[left],
+                    "score_a": a["score"].to_numpy()[right],
+                    "baseline_a": a["baseline"].to_numpy()[right],
+                },
+                copy=False,
+            )
+    return d[cols].merge(a[cols], on=["pos", "time"], suffixes=("_d", "_a"))
+
+
 def _nhs_sessions(md, ma, idep, ianx, pd_, pa_):
     """The sessions where both NHS measures were scored (rows ``pos, time``), with the reliable
     improvement, reliable deterioration and caseness of each (boolean arrays)."""
-    r = md["rows"][["pos", "time", "score", "baseline"]].merge(
-        ma["rows"][["pos", "time", "score", "baseline"]], on=["pos", "time"], suffixes=("_d", "_a")
-    )
+    r = _pair_sessions(md["rows"], ma["rows"])
     rdd = (r["score_d"] - r["baseline_d"]).to_numpy()
     rda = (r["score_a"] - r["baseline_a"]).to_numpy()
     rimp = (rdd <= -pd_) | (rda <= -pa_)
