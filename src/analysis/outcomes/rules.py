@@ -875,19 +875,33 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
     return res
 
 
+def _rank_in_client(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows grouped by client (``pos`` non-decreasing): each row's rank within its client
+    (0 = first, as ``groupby.cumcount``) and its client's number of rows."""
+    n = len(pos)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    group = np.cumsum(np.r_[True, pos[1:] != pos[:-1]]) - 1
+    rank = np.arange(n) - starts[group]
+    size = np.diff(np.r_[starts, n])[group]
+    return rank, size
+
+
 def _runs(rows: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
-    """Runs of consecutive assessments (per client) where ``flag`` holds: start time and length."""
-    r = rows[["pos", "time"]].copy()
-    r["f"] = np.asarray(flag, bool)
-    new_client = r["pos"].ne(r["pos"].shift())
-    brk = new_client | r["f"].ne(r["f"].shift())
-    r["run"] = brk.cumsum()
-    runs = (
-        r.loc[r["f"]]
-        .groupby("run")
-        .agg(pos=("pos", "first"), start=("time", "first"), length=("time", "size"))
-    )
-    return runs
+    """Runs of consecutive assessments (per client) where ``flag`` holds: start time and length.
+
+    ``rows`` in client, then time order; one row per run (``pos``, ``start``, ``length``).
+    """
+    f = np.asarray(flag, bool)
+    pos, time = rows["pos"].to_numpy(), rows["time"].to_numpy()
+    if not len(f):
+        return pd.DataFrame({"pos": pos[:0], "start": time[:0], "length": np.zeros(0, np.int64)})
+    brk = np.r_[True, (pos[1:] != pos[:-1]) | (f[1:] != f[:-1])]  # a new client or a switch
+    first = np.flatnonzero(brk & f)  # the first row of each run where the flag holds
+    ends = np.r_[np.flatnonzero(brk)[1:], len(f)]  # each run ends where the next one starts
+    length = ends[np.searchsorted(np.flatnonzero(brk), first)] - first
+    return pd.DataFrame({"pos": pos[first], "start": time[first], "length": length})
 
 
 def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
@@ -913,9 +927,7 @@ def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
     ok = runs.loc[runs["length"] >= need]
     if "by" in d:
         ok = ok.loc[ok["start"] <= float(d["by"])]
-    first = np.full(len(t.ids), np.nan)
-    g = ok.groupby("pos")["start"].min()
-    first[g.index.to_numpy()] = g.to_numpy()
+    first = _group_min(ok["pos"].to_numpy(), ok["start"].to_numpy(float), len(t.ids))
     ev = m["n"] >= need
     reason = np.where(ev, "", f"fewer than {need} {ins.label} assessments").astype(object)
     return RuleResult(~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"])
@@ -928,19 +940,20 @@ def rule_growth(t: Trajectories, d: dict) -> RuleResult:
     m = t.measure(d["measure"])
     rows = _by_client_time(m["all_rows"])
     e, l_ = int(d.get("early", 3)), int(d.get("late", 3))
-    early = rows.groupby("pos").head(e).groupby("pos")["score"].mean()
-    late = rows.groupby("pos").tail(l_).groupby("pos")["score"].mean()
-    n = rows.groupby("pos").size()
+    pos = rows["pos"].to_numpy()
+    rank, size = _rank_in_client(pos)  # the first e and last l_ rows of each client, as
+    score = rows["score"]  # groupby head / tail; the means by pandas' groupby on those rows
+    early = score[rank < e].groupby(pos[rank < e]).mean()
+    late = score[rank >= size - l_].groupby(pos[rank >= size - l_]).mean()
+    n = np.bincount(pos, minlength=len(t.ids))
     diff = np.full(len(t.ids), np.nan)
-    enough = n[n >= e + l_].index.to_numpy()
+    enough = np.flatnonzero(n >= e + l_)
     diff[enough] = (_sign(ins) * (late - early)).reindex(enough).to_numpy()
     ev = ~np.isnan(diff)
     reason = np.where(ev, "", f"fewer than {e + l_} {ins.label} assessments").astype(object)
     met = diff >= float(d["delta"])
     # growth is judged on the whole course: it is known (first and lastingly) at the last one
-    last_time = np.full(len(t.ids), np.nan)
-    lt = rows.groupby("pos")["time"].max()
-    last_time[lt.index.to_numpy()] = lt.to_numpy()
+    last_time = _group_max(pos, rows["time"].to_numpy(float), len(t.ids))
     first = np.where(met, last_time, np.nan)
     return RuleResult(met, ev, reason, first, baseline=m["baseline"], post=m["post"])
 
@@ -982,12 +995,11 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
         hit = rupture & ok_pos & (ahead >= prev) & np.isnan(repaired_at)
         repaired_at[hit] = np.roll(times, -k)[hit]
     n_ids = len(t.ids)
-    first = np.full(n_ids, np.nan)
-    rep = pd.Series(repaired_at).groupby(pos).min()
-    first[rep.index.to_numpy()] = rep.to_numpy()
+    first = _group_min(pos, repaired_at, n_ids)
     # assessments after each row (same client): the repair window is observed when there are
     # at least `within` of them, or the rupture was repaired
-    after = rows.groupby("pos").cumcount(ascending=False).to_numpy()
+    rank, size = _rank_in_client(pos)
+    after = size - 1 - rank
     observable = rupture & ((after >= within) | ~np.isnan(repaired_at))
     n_rupt = np.bincount(pos[rupture], minlength=n_ids)
     n_obs = np.bincount(pos[observable], minlength=n_ids)
@@ -1028,11 +1040,11 @@ def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:
     m = t.measure(d["measure"])
     rows = _by_client_time(m["all_rows"])
     k = int(d.get("at_least", 1))
-    on = rows.loc[rows["score"] == 1]
-    cum = on.groupby("pos").cumcount() + 1
-    hit = on.loc[cum.to_numpy() == k]
+    on = (rows["score"] == 1).to_numpy()
+    pos, time = rows["pos"].to_numpy()[on], rows["time"].to_numpy(float)[on]
+    hit = _rank_in_client(pos)[0] + 1 == k  # the k-th recorded flag of each client
     first = np.full(len(t.ids), np.nan)
-    first[hit["pos"].to_numpy()] = hit["time"].to_numpy()
+    first[pos[hit]] = time[hit]
     ev = m["n"] > 0
     reason = np.where(ev, "", f"no {d['measure']} record").astype(object)
     return RuleResult(~np.isnan(first), ev, reason, first)
