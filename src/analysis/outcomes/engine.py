@@ -663,7 +663,18 @@ def score_definitions(
             changes[key] = (base, postv, postv - base)
         return changes[key][2]
 
-    columns: dict[str, list] = {c: [] for c in OUTCOME_COLUMNS if c not in _STRING_COLUMNS}
+    # the number and text columns of the table, written block by block (one block of n rows per
+    # definition) into arrays of the table's final size: no per-definition copies held until the
+    # end (10^6 clients: about 1.4 GB less at the peak); room for every definition is reserved,
+    # the memory of a skipped one is never touched
+    blocks = {
+        c: np.empty(n * len(defs), dtype=np.int8 if c in ("status", "category") else float)
+        for c in OUTCOME_COLUMNS
+        if c not in _STRING_COLUMNS and c != "id"
+    }
+    # composites read their parts' columns (views into the blocks); the reasons (object arrays)
+    # only of the definitions a composite names
+    named = {p for d in defs for p in (d.get("of") or list(d.get("map", {}).values()) or [])}
     strings = {c: _StringColumn() for c in _STRING_COLUMNS}
     n_blocks = 0
     traj_ids = traj.ids
@@ -754,24 +765,20 @@ def score_definitions(
                 "first_met_time": first,
                 "met_time": since,
             }
-        parts[name] = {
-            k: col[k]
-            for k in (
-                "status",
-                "reason",
-                "measures",
-                "baseline_time",
-                "post_time",
-                "first_met_time",
-                "met_time",
-            )
-        }
         col.update(definition=name, family=d["family"])
-        for key, values in col.items():
-            if key in _STRING_COLUMNS:
-                strings[key].add(values, n)
-            else:
-                columns[key].append(values)
+        lo = n_blocks * n
+        for key in _STRING_COLUMNS:
+            strings[key].add(col[key], n)
+        for key, arr in blocks.items():
+            arr[lo : lo + n] = col[key]
+        parts[name] = {
+            k: blocks[k][lo : lo + n]
+            for k in ("status", "baseline_time", "post_time", "first_met_time", "met_time")
+        }
+        parts[name]["measures"] = col["measures"]
+        if name in named:
+            parts[name]["reason"] = col["reason"]
+        del col
         n_blocks += 1
     if not n_blocks:
         raise ValueError(f"none of the definitions can be computed on {cohort.name!r}: {skipped}")
@@ -784,7 +791,7 @@ def score_definitions(
         elif key in _STRING_COLUMNS:
             values = strings.pop(key).column(n, categorical)
         else:
-            values = np.concatenate([np.broadcast_to(v, (n,)) for v in columns.pop(key)])
+            values = blocks.pop(key)[: n * n_blocks]
             if key == "status":
                 values = pd.Categorical.from_codes(values, categories=list(STATUSES))
                 values = values if categorical else _STATUS[values.codes]
