@@ -168,17 +168,22 @@ def _float_column(pf, name: str) -> np.ndarray:
     lo = 0
     for i in range(pf.num_row_groups):
         chunk = pf.read_row_group(i, columns=[name]).column(0).to_numpy().astype(float, copy=False)
-        small = chunk.astype(np.float32)
-        same = (small.astype(float) == chunk) | (np.isnan(chunk) & np.isnan(small))
-        if not same.all():  # not lossless: the whole column as float64
-            return pf.read(columns=[name]).column(0).to_numpy().astype(float, copy=False)
-        out[lo : lo + len(small)] = small
-        lo += len(small)
+        if out.dtype == np.float32:
+            small = chunk.astype(np.float32)
+            same = (small.astype(float) == chunk) | (np.isnan(chunk) & np.isnan(small))
+            if not same.all():  # not lossless: float64 from here on (the rows so far widen
+                wide = np.empty(n, dtype=float)  # exactly: they were lossless)
+                wide[:lo] = out[:lo]
+                out = wide
+            del small, same
+        out[lo : lo + len(chunk)] = chunk
+        lo += len(chunk)
     return out
 
 
 def _read_scores_compact(path: Path) -> pd.DataFrame:
     """``id, time, measure, score`` of a scores file, held small (see :func:`read_cohort`)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     names = pq.read_schema(path).names
@@ -193,6 +198,9 @@ def _read_scores_compact(path: Path) -> pd.DataFrame:
     pf = pq.ParquetFile(path)
     for c in ("time", "score"):
         cols[c] = _float_column(pf, c)
+    del pf
+    # arrow keeps freed buffers in its allocator's arenas: hand them back (10^8 rows: ~0.7 GB)
+    pa.default_memory_pool().release_unused()
     return pd.DataFrame({c: cols.pop(c) for c in _SCORE_COLUMNS}, copy=False)
 
 

@@ -677,6 +677,16 @@ def score_definitions(
     named = {p for d in defs for p in (d.get("of") or list(d.get("map", {}).values()) or [])}
     strings = {c: _StringColumn() for c in _STRING_COLUMNS}
     n_blocks = 0
+    # the sudden-gain rule's working memory is large (a session grid of clients x sessions and
+    # its criteria: about 1.5 GB at 10^6 clients): run it before the table's blocks fill up, and
+    # keep its (small) result for its place in the table
+    early: dict[int, object] = {}
+    for i, d in enumerate(defs):
+        if d["rule"] == "sudden_gain" and traj.has(d["measure"]):
+            try:
+                early[i] = apply_rule(traj, d)
+            except NotComputable as exc:
+                early[i] = exc
     traj_ids = traj.ids
     for i, d in enumerate(defs):
         for measure_done in [m for m, j in last_use.items() if j == i - 1]:
@@ -707,7 +717,9 @@ def score_definitions(
                 skipped[name] = f"measure(s) not in the data: {absent}"
                 continue
             try:
-                r = apply_rule(traj, d)
+                r = early.pop(i) if i in early else apply_rule(traj, d)
+                if isinstance(r, NotComputable):
+                    raise r
             except NotComputable as exc:
                 skipped[name] = str(exc)
                 continue
