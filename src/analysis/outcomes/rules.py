@@ -976,24 +976,29 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
     """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
-    rows = _by_client_time(m["all_rows"]).reset_index(drop=True)
+    rows = _by_client_time(m["all_rows"])
     s = _sign(ins)
     drop, within = float(d["drop"]), int(d.get("within", 3))
     sc = rows["score"].to_numpy() * s  # higher = better after this
     pos = rows["pos"].to_numpy()
-    prev = np.roll(sc, 1)
-    same = np.roll(pos, 1) == pos
-    if len(same):
-        same[0] = False
-    rupture = same & (prev - sc >= drop)
-    repaired_at = np.full(len(rows), np.nan)
     times = rows["time"].to_numpy()
-    for k in range(1, within + 1):  # loop over lag (a few steps), not over clients
-        ahead = np.roll(sc, -k)
-        ok_pos = np.roll(pos, -k) == pos
-        ok_pos[-k:] = False
-        hit = rupture & ok_pos & (ahead >= prev) & np.isnan(repaired_at)
-        repaired_at[hit] = np.roll(times, -k)[hit]
+    n_rows = len(sc)
+    # a drop from the previous assessment of the same client (row i against row i - 1)
+    rupture = np.zeros(n_rows, bool)
+    rupture[1:] = (pos[1:] == pos[:-1]) & (sc[:-1] - sc[1:] >= drop)
+    prev = np.empty_like(sc)  # the pre-drop level (the previous score)
+    if n_rows:
+        prev[1:], prev[0] = sc[:-1], sc[-1]
+    repaired_at = np.full(n_rows, np.nan)
+    for k in range(1, min(within, n_rows - 1) + 1):  # over lags (a few steps), not clients
+        head = slice(0, n_rows - k)  # row i against row i + k (views, no rolled copies)
+        hit = (
+            rupture[head]
+            & (pos[k:] == pos[head])
+            & (sc[k:] >= prev[head])
+            & np.isnan(repaired_at[head])
+        )
+        repaired_at[head][hit] = times[k:][hit]
     n_ids = len(t.ids)
     first = _group_min(pos, repaired_at, n_ids)
     # assessments after each row (same client): the repair window is observed when there are
