@@ -37,7 +37,7 @@ test-fast: $(STAMP)  ## the test suite without the slow tests
 	$(PY) -m pytest -m "not slow" $(ARGS)
 
 LAB_PORT ?= 8888
-lab: $(STAMP)  ## JupyterLab on notebooks/ in the project's environment (no browser; ARGS go to jupyter lab)
+lab: $(STAMP)  ## JupyterLab on notebooks/ at http://127.0.0.1:8888/lab (no browser; LAB_PORT=N for another port; ARGS go to jupyter lab)
 	@echo "JupyterLab serves notebooks/ at http://127.0.0.1:$(LAB_PORT)/lab (the token is printed below; Ctrl-C stops it)."
 	$(PY) -m jupyter lab --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(ARGS)
@@ -48,8 +48,8 @@ simulate: $(STAMP)  ## generate a simulated cohort, e.g. make simulate ARGS="--c
 validate: $(STAMP)  ## check input files without running anything: ARGS="-f my_study/runs.yaml" or ARGS="file.csv --spec spec.yaml"
 	$(PY) -m analysis validate $(ARGS)
 
-benchmark: $(STAMP)  ## speed and memory benchmarks (prints tables; not part of the tests)
-	$(PY) benchmarks/run_all.py
+benchmark: $(STAMP)  ## speed and memory benchmarks (prints tables; not part of the tests); ARGS="--quick": small sizes only
+	$(PY) benchmarks/run_all.py $(ARGS)
 
 LINT_PATHS := src tests benchmarks notebooks examples
 
@@ -63,10 +63,12 @@ notebooks: $(STAMP)  ## sync each notebook with its percent script (edit either;
 format: $(STAMP)  ## ruff format
 	$(PY) -m ruff format $(LINT_PATHS)
 
-# Only what the project generates: the rendered reports, the simulated default cohort and .venv.
-# Nothing else in data/ (e.g. a cohort written with make simulate ARGS="--out data/big") and no
-# folder of yours (my_study/ ...) is touched.
-clean:  ## remove what the project generated: reports/ (but its README), data/simulated/ and .venv
+# Only what the project generates: the rendered reports, the simulated default cohort, .venv and
+# the caches the tests and the linter leave in the project folder. Nothing else in data/ (e.g. a
+# cohort written with make simulate ARGS="--out data/big") and no folder of yours (my_study/ ...)
+# is touched.
+clean:  ## remove what the project generated: reports/ (but its README), data/simulated/, .venv, test caches
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 	rm -rf data/simulated
 	rm -rf $(VENV)
+	rm -rf .hypothesis .pytest_cache .ruff_cache

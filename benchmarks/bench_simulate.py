@@ -11,6 +11,7 @@ Prints a table: clients, score rows, generate + write (s), peak RSS (GB).
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -34,8 +35,22 @@ print(json.dumps({"n": n, "rows": rows, "total": secs, "rss": rss}))
 
 
 def main(argv: list[str]) -> int:
-    mode = "memory" if "--in-memory" in argv else "stream"
-    sizes = [int(a) for a in argv if not a.startswith("--")] or [10_000, 100_000, 1_000_000]
+    # argparse, so that --help (or a mistyped flag) prints the usage instead of starting the
+    # 10^6-client run with several GB of memory on a shared machine
+    parser = argparse.ArgumentParser(
+        description="Time and peak memory of the simulated cohort (not part of the tests)."
+    )
+    parser.add_argument(
+        "sizes", nargs="*", type=int, help="numbers of clients (default 10000 100000 1000000)"
+    )
+    parser.add_argument(
+        "--in-memory",
+        action="store_true",
+        help="time simulate_cohort + write_cohort instead of streaming to Parquet",
+    )
+    args = parser.parse_args(argv)
+    mode = "memory" if args.in_memory else "stream"
+    sizes = args.sizes or [10_000, 100_000, 1_000_000]
     print(
         f"{'clients':>10} {'rows':>12} {'generate+write s':>17} {'peak GB':>8}  ({mode}; "
         "target: 1e6 clients < 300 s, < 4 GB)"

@@ -88,7 +88,7 @@ shown_parameters = {
 tte_all = survival.time_to_event(nd.all_outcomes, cohort.scores, cohort.clients, event=event)
 km_all = survival.km_summary(tte_all)
 prev_all = stats.prevalence(nd.all_outcomes).set_index("definition")
-excluded = tte_all.attrs["excluded"]
+excluded = survival.excluded_records(tte_all)
 km_all["n_met_notebook_01"] = km_all["definition"].map(prev_all["n_met"])
 km_all["n_evaluable_notebook_01"] = km_all["definition"].map(prev_all["n_evaluable"])
 km_all["n_excluded"] = (
@@ -132,15 +132,22 @@ report.show_banner(
 # Median time with 95 % interval (not reached: the curve stays above one half). Every definition the run computes is in the CSV file survival_median_all.csv; the headline ones are shown here.
 
 # %%
-report.show_table(
-    text.format_km(km, units, suppress_small_counts, label=text.labeller(nd.definitions)),
-    f"Time to success ({event}), in {units}",
-)
-curves = survival.km_curves(tte)
-report.write_csv(curves, output_dir, "survival_km_curves.csv")
-report.show_figure(
-    plots_compare.km_plot(curves, units=units, title=f"Time to success ({event}), {run_name}")
-)
+if len(tte):
+    report.show_table(
+        text.format_km(km, units, suppress_small_counts, label=text.labeller(nd.definitions)),
+        f"Time to success ({event}), in {units}",
+    )
+    curves = survival.km_curves(tte)
+    report.write_csv(curves, output_dir, "survival_km_curves.csv")
+    report.show_figure(
+        plots_compare.km_plot(curves, units=units, title=f"Time to success ({event}), {run_name}")
+    )
+else:
+    say(
+        "Time to success: not computed: no client has time at risk under the headline "
+        "definitions (no client evaluable with an assessment after baseline; notebook 01 gives "
+        "the reasons)."
+    )
 if len(excluded):
     say(
         "Records that cannot enter a time-to-event analysis (counted, not dropped silently): "

@@ -43,6 +43,7 @@ import pandas as pd
 
 from analysis.compare import multiverse as mv
 from analysis.outcomes import rules
+from analysis.registry.instruments import cutoff_choices
 from analysis.report import multiverse_tables as mvt
 from analysis.report import tables as report
 from analysis.report import text
@@ -231,6 +232,8 @@ rows = [
         ", ".join(map(str, levels["cutoff_type"])),
         "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
     ),
+    # what each cutoff type is for the primary measure: boundary or norms, with their source
+    *cutoff_choices(instrument, levels["cutoff_type"]),
     *[
         (f"reliability {r.reliability}", "RCI reliability", r.reliability_source or "grid")
         for r in rel_sources.itertuples()

@@ -61,19 +61,39 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.validation)
 
 
+_NOT_FOUND = "published validation data not found"
+
+
 def _require(path: Path) -> Path:
     path = path.resolve()
     if path.exists():
         return path
     rel = str(path)
     msg = (
-        f"published validation data not found: {path}. This test compares the project's results "
+        f"{_NOT_FOUND}: {path}. This test compares the project's results "
         f"with published values on that dataset; get it from {_where(rel)} and point "
         "ANALYSIS_VALIDATION_DATA at the folder that holds it (default ../shared/data)."
     )
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(msg + " Under CI the validation data must be present.")
     pytest.skip(msg)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One line that says why the validation tests skipped, whatever their number, after the
+    short summary (whose lines name each missing file and where to get it). An outer wrapper, so
+    that it comes after the terminal reporter's own summary."""
+    result = yield
+    skipped = terminalreporter.stats.get("skipped", [])
+    n = sum(_NOT_FOUND in str(getattr(r, "longrepr", "")) for r in skipped)
+    if n:
+        terminalreporter.write_line(
+            f"{n} validation test(s) skipped: the published validation data are not in "
+            f"{VALIDATION_DIR} (ANALYSIS_VALIDATION_DATA names the folder; README, 'Validation "
+            "data'). No other test needs them."
+        )
+    return result
 
 
 @pytest.fixture(scope="session")

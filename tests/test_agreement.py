@@ -133,6 +133,19 @@ def test_wilson_interval_hand_worked():
     assert (p.ci_low, p.ci_high) == pytest.approx((0.181193, 0.567145), abs=1e-5)
 
 
+def test_wilson_interval_refuses_impossible_counts():
+    """A count above its trials or below 0, or alpha outside (0, 1), is an error (statsmodels
+    returns NaN for the first two); no trials and NaN counts still give NaN bounds."""
+    with pytest.raises(ValueError, match=r"0 <= count <= nobs.*\(7, 5\)"):
+        stats.wilson_interval([1, 7], [5, 5])
+    with pytest.raises(ValueError, match="0 <= count <= nobs"):
+        stats.wilson_interval(-1, 5)
+    with pytest.raises(ValueError, match="alpha"):
+        stats.wilson_interval(1, 5, alpha=1.5)
+    lo, hi = stats.wilson_interval([0, np.nan], [0, 5])
+    assert np.isnan(lo).all() and np.isnan(hi).all()
+
+
 def test_overlap_and_family_disagreement_counts():
     o = outcomes_from_2x2(20, 5, 10, 15, extra_ne=3)
     pat = agreement.overlap_patterns(o).set_index(["a", "b"])["n_clients"]

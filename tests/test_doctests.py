@@ -21,7 +21,6 @@ import analysis
 #: Every module of the package except these runs its docstring examples here; a module listed
 #: must really have none that runs (checked), so the list only shrinks.
 WITHOUT_MODULE_EXAMPLES = {
-    "alliance",
     "cli",
     "execute",  # runs notebooks; exercised in test_pipeline*
     "kernel",  # starts kernels; its one example is marked +SKIP
@@ -30,7 +29,6 @@ WITHOUT_MODULE_EXAMPLES = {
     "plots_compare",
     "plots_session",
     "rules",
-    "schema",
     "validate",  # the command line; exercised in test_io and test_readers_bad_exports
 }
 
@@ -43,9 +41,7 @@ _MODULES = {
 DOCTEST_MODULES = sorted(f for short, f in _MODULES.items() if short not in WITHOUT_MODULE_EXAMPLES)
 
 #: Public names (``analysis.__all__``) still without Examples (to be written; issue 18).
-WITHOUT_EXAMPLES = {
-    "run_multiverse",  # multiverse.py: being edited on the multiverse branch
-}
+WITHOUT_EXAMPLES: set[str] = set()
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 

@@ -123,11 +123,10 @@ def test_table_shape_and_order(scored):
 
 
 def test_categorical_table_has_the_same_values(scored):
-    """The default categorical table and categorical=False hold the same values, row by row: only
-    the dtypes of the text columns differ (a missing J&T category is NaN there and None in the
-    object table)."""
-    cohort, cat = scored
-    out = score_definitions(cohort, None, measure="phq9", categorical=False)
+    """categorical=True changes the dtypes of the text columns only: the same values, row by row
+    (a missing J&T category is NaN there and None in the object table)."""
+    cohort, out = scored
+    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
     text = ["id", "definition", "family", "measures", "status", "reason", "category"]
     assert all(isinstance(cat[c].dtype, pd.CategoricalDtype) for c in text)
     assert all(out[c].dtype == object for c in text)
@@ -137,6 +136,39 @@ def test_categorical_table_has_the_same_values(scored):
         back[c] = back[c].astype(object).where(back[c].notna(), None)
     pd.testing.assert_frame_equal(back, out)
     assert cat.memory_usage().sum() < 0.7 * out.memory_usage().sum()
+
+
+def test_compare_layer_reads_the_categorical_table_alike(scored):
+    """The readers in analysis.compare give the same tables from the categorical outcomes table
+    as from the object one (they group with observed=True: no empty groups, no warnings)."""
+    from analysis.compare.agreement import family_success, pairwise_agreement, success_indicators
+    from analysis.compare.prevalence import prevalence
+    from analysis.compare.survival import time_to_event
+
+    cohort, out = scored
+    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
+    some = ["remission", "response", "reliable_improvement", "nhs_recovery", "wai_growth"]
+    groups = cohort.clients[["id", "arm"]]
+    pd.testing.assert_frame_equal(prevalence(cat), prevalence(out))
+    pd.testing.assert_frame_equal(
+        prevalence(cat, by="arm", groups=groups), prevalence(out, by="arm", groups=groups)
+    )
+    sub_cat = cat.loc[cat["definition"].isin(some)]  # categories still list all 31
+    sub_out = out.loc[out["definition"].isin(some)]
+    pd.testing.assert_frame_equal(prevalence(sub_cat), prevalence(sub_out))
+
+    def plain(wide):  # the id index and definition / family columns as plain labels
+        return wide.set_axis(wide.index.astype(object), axis=0).set_axis(list(wide.columns), axis=1)
+
+    assert list(success_indicators(sub_cat).columns) == some
+    pd.testing.assert_frame_equal(
+        plain(success_indicators(sub_cat)), plain(success_indicators(sub_out))
+    )
+    pd.testing.assert_frame_equal(plain(family_success(cat)), plain(family_success(out)))
+    pd.testing.assert_frame_equal(pairwise_agreement(sub_cat), pairwise_agreement(sub_out))
+    a = time_to_event(sub_cat, cohort.scores, cohort.clients)
+    b = time_to_event(sub_out, cohort.scores, cohort.clients)
+    pd.testing.assert_frame_equal(a, b, check_categorical=False, check_dtype=False)
 
 
 def test_compact_read_gives_the_same_table(scored, tmp_path):

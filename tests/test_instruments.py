@@ -245,14 +245,23 @@ def test_who5_raw_scale_topp_2015(reg):
 
 
 def test_unconfirmed_values_stay_flagged(reg):
-    """Values the research could not read are not marked confirmed, and BDI-II has no functional
-    norms (no confirmed mean/SD; said in its notes)."""
+    """Values the research could not read are not marked confirmed. BDI-II and CES-D functional
+    norms were not read in their primary sources (issue 13): BDI-II M 7.69 / SD 7.52 is Kühner et
+    al. (2007) as quoted by the R package clinicalsignificance (secondary), CES-D 9.25 / 8.58 is
+    Radloff (1977) from memory; both stay unconfirmed, and the notes say so."""
     assert reg["oq45"].cutoff["confirmed"] is False
     assert reg["ders16"].reliability["confirmed"] is False
     assert reg["gbo"].reliable_change["confirmed"] is False
     assert reg["who5"].reliability["confirmed"] is False
-    assert "functional" not in reg["bdi2"].norms
-    assert "norms are left out" in reg["bdi2"].extra["notes"]
+    bdi = reg["bdi2"].norms["functional"]
+    assert (bdi["mean"], bdi["sd"], bdi["confirmed"]) == (7.69, 7.52, False)
+    assert "Kühner" in bdi["source"] and bdi["source_kind"].startswith("secondary")
+    assert "UNCONFIRMED" in reg["bdi2"].extra["notes"]
+    cesd = reg["cesd"].norms["functional"]
+    assert (cesd["mean"], cesd["sd"], cesd["confirmed"]) == (9.25, 8.58, False)
+    # no candidate norm sample is marked confirmed unless it is the "NOT a source" caution
+    for cand in reg["bdi2"].extra["norms_candidates"]:
+        assert cand["confirmed"] is False or cand["source"].startswith("NOT a BDI-II source")
     assert reg["pgic"].cutoff is None and reg["pgic"].extra["responder"]["confirmed"] is False
 
 
@@ -427,18 +436,25 @@ def test_bdi2_remission_alternatives_sourced(reg):
 
 
 def test_default_cutoff_c_only_with_confirmed_norms(reg):
-    """PHQ-9 norms (Kocalevent 2013, pooled 2.91 / 3.51) are confirmed: cutoff c. BDI-II has no
-    confirmed norms: the published cutoff >= 14, i.e. 13.5 on the strict J&T scale (pre 14 is
-    clinical, post 13 functional). CES-D norms are unconfirmed: published >= 16 -> 15.5. WHO-5
-    (higher is better, case <= 7): 7.5. GBO: neither -> not computed."""
+    """PHQ-9 norms (Kocalevent 2013, pooled 2.91 / 3.51) are confirmed: cutoff c, and the reason
+    names the norms' source. BDI-II norms (Kühner 2007 via the R package) are unconfirmed: the
+    published cutoff >= 14, i.e. 13.5 on the strict J&T scale (pre 14 is clinical, post 13
+    functional), and the reason names the unconfirmed norms. CES-D norms are unconfirmed:
+    published >= 16 -> 15.5. WHO-5 (higher is better, case <= 7): 7.5. GBO: neither -> not
+    computed."""
     phq = default_cutoff(reg["phq9"])
     assert phq["cutoff_type"] == "c"
     assert (phq["m_functional"], phq["sd_functional"]) == (2.91, 3.51)
     assert "Kocalevent" in phq["reason"] and "confirmed" in phq["reason"]
+    assert "cutoff c is the default where norms exist" in phq["reason"]
     bdi = default_cutoff(reg["bdi2"])
     assert (bdi["cutoff_type"], bdi["cutoff"]) == ("published", 13.5)
     assert "no confirmed functional norms" in bdi["reason"]
-    assert default_cutoff(reg["cesd"])["cutoff"] == 15.5
+    assert "M = 7.69, SD = 7.52" in bdi["reason"] and "UNCONFIRMED" in bdi["reason"]
+    assert "Kühner" in bdi["reason"] and "only on request" in bdi["reason"]
+    ces = default_cutoff(reg["cesd"])
+    assert (ces["cutoff_type"], ces["cutoff"]) == ("published", 15.5)
+    assert "M = 9.25, SD = 8.58" in ces["reason"] and "UNCONFIRMED" in ces["reason"]
     assert default_cutoff(reg["who5"])["cutoff"] == 7.5
     gbo = default_cutoff(reg["gbo"])
     assert gbo["cutoff_type"] == "none" and gbo["reason"].startswith("not computed")
@@ -446,10 +462,38 @@ def test_default_cutoff_c_only_with_confirmed_norms(reg):
     assert default_cutoff(reg["bdi2"], "a")["cutoff_type"] == "a"
     ces_c = default_cutoff(reg["cesd"], "c")
     assert ces_c["m_functional"] == 9.25 and "UNCONFIRMED" in ces_c["reason"]
+    bdi_c = default_cutoff(reg["bdi2"], "c")
+    assert bdi_c["cutoff_type"] == "c"
+    assert (bdi_c["m_functional"], bdi_c["sd_functional"]) == (7.69, 7.52)
+    assert "UNCONFIRMED" in bdi_c["reason"] and "(c requested)" in bdi_c["reason"]
     with pytest.raises(ValueError, match="needs functional norms"):
-        default_cutoff(reg["bdi2"], "c")
+        default_cutoff(reg["gbo"], "c")
     with pytest.raises(ValueError, match="cutoff_type"):
         default_cutoff(reg["phq9"], "d")
+
+
+def test_cutoff_choices_name_norms_and_their_status(reg):
+    """The methods rows for a grid's cutoff types: PHQ-9 default is c with the confirmed
+    Kocalevent norms; BDI-II default is the published boundary 13.5 (case >= 14) and c uses
+    Kühner's 7.69 / 7.52, marked UNCONFIRMED in the value and the source; GBO cannot support
+    published or c (not computed, with the reason); an unknown type is an error."""
+    from analysis.registry.instruments import cutoff_choices
+
+    phq = dict((r[0], r[1:]) for r in cutoff_choices(reg["phq9"], ["default", "published"]))
+    assert phq["PHQ-9 J&T cutoff default"][0] == "c: functional norms M = 2.91, SD = 3.51 points"
+    assert "Kocalevent" in phq["PHQ-9 J&T cutoff default"][1]
+    assert phq["PHQ-9 J&T cutoff published"][0] == "published: 9.5 points (case if score >= 10)"
+    bdi = dict((r[0], r[1:]) for r in cutoff_choices(reg["bdi2"], ["default", "a", "c"]))
+    assert bdi["BDI-II J&T cutoff default"][0] == "published: 13.5 points (case if score >= 14)"
+    assert bdi["BDI-II J&T cutoff c"][0].endswith("M = 7.69, SD = 7.52 points (UNCONFIRMED)")
+    assert (
+        "UNCONFIRMED" in bdi["BDI-II J&T cutoff c"][1] and "Kühner" in bdi["BDI-II J&T cutoff c"][1]
+    )
+    assert bdi["BDI-II J&T cutoff a"][0].startswith("a: 2 SD")
+    gbo = cutoff_choices(reg["gbo"], ["published", "c"])
+    assert all(value.startswith("not computed: ") for _, value, _ in gbo)
+    with pytest.raises(ValueError, match="cutoff_type"):
+        cutoff_choices(reg["phq9"], ["d"])
 
 
 def test_published_cutoff_reproduces_case_rule_in_clinsig(reg):

@@ -52,6 +52,51 @@ def test_readme_commands_exist_in_makefile():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_readme_names_only_files_that_exist():
+    """Every repository path the README quotes (`src/...`, `tests/...`, `analysis/...` for
+    src/analysis/...) exists: a newcomer sent to `src/analysis/data/io.py` found nothing."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = set(
+        re.findall(r"`((?:src|tests|examples|benchmarks|notebooks|\.ci|analysis)/[^`\s]*)`", readme)
+    )
+    assert len(quoted) > 20  # the scan finds the README's paths at all
+    missing = [
+        q
+        for q in sorted(quoted)
+        if "NN_" not in q  # a naming pattern (notebooks/NN_name.py), not a file
+        and not (ROOT / ("src/" + q if q.startswith("analysis/") else q)).exists()
+    ]
+    assert not missing, f"README names files that do not exist: {missing}"
+
+
+def test_readme_lint_paths_are_the_makefiles():
+    """The README's `make lint` row lists the folders LINT_PATHS checks (it named a `tools`
+    folder that does not exist and left out notebooks and examples)."""
+    make = (ROOT / "Makefile").read_text()
+    paths = re.search(r"^LINT_PATHS := (.*)$", make, flags=re.M).group(1).split()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next(ln for ln in readme.splitlines() if ln.startswith("| `make lint`"))
+    said = re.search(r"format check of ([a-z, ]+?) \(", row).group(1)
+    assert [p.strip() for p in said.split(",")] == paths
+
+
+def test_readme_layout_names_every_module():
+    """The README's layout drawing lists every module of every layer (four report modules were
+    missing from it), so a developer finds where a piece lives."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### The layout: six layers")
+    drawing = readme[start : readme.index("```", readme.index("```", start) + 3)]
+    words = set(re.findall(r"[a-z_]+", drawing))
+    absent = [
+        f"{layer.name}.{mod.stem}"
+        for layer in sorted((ROOT / "src" / "analysis").iterdir())
+        if layer.is_dir() and (layer / "__init__.py").exists()
+        for mod in sorted(layer.glob("*.py"))
+        if mod.stem != "__init__" and mod.stem not in words
+    ]
+    assert not absent, f"modules missing from the README's layout drawing: {absent}"
+
+
 # ------------------------------------------------------------- a clone that stands on its own
 
 #: Names and path parts that reach the folder beside the checkout (built in pieces so that this
@@ -127,6 +172,11 @@ def test_without_validation_data_only_validation_tests_skip(tmp_path):
     skips = [ln for ln in out.splitlines() if ln.startswith("SKIPPED")]
     data = [ln for ln in skips if "published validation data not found" in ln]
     assert data and all("ANALYSIS_VALIDATION_DATA" in ln and "get it from" in ln for ln in data)
+    # and one line says it once for all of them, with their number
+    n_skipped = sum(int(re.match(r"SKIPPED \[(\d+)\]", ln).group(1)) for ln in data)
+    (once,) = [ln for ln in out.splitlines() if "validation test(s) skipped:" in ln]
+    assert once.startswith(f"{n_skipped} validation test(s) skipped: the published validation")
+    assert "No other test needs them." in once
     # any other skip of a validation test is an explicit reason of its own (an optional
     # dependency such as rdata), never an error: the summary above has no "error"
 

@@ -537,7 +537,11 @@ def test_nhs_ten_clients_numerators_and_denominators():
     """NHS Digital formulas (Psychological Therapies: reports on the use of IAPT services, June
     2020, Outcomes): recovery = recovered / (finished courses - not at caseness at the first
     measurement) ("27,884 / (57,060 - 3,200)"); reliable improvement = reliably improved /
-    finished courses ("39,417 / 57,060"); reliable deterioration likewise. Finished course = the
+    finished courses ("39,417 / 57,060"); reliable deterioration likewise, reliably deteriorated /
+    finished courses (NHS England's published computation of Percentage_ReliableDeterioration:
+    github.com/nhsengland/Talking-Therapies, "Key Metrics Dashboard/KM monthly update.sql", over
+    Count_FinishedCourseTreatment, the same denominator as Percentage_ReliableImprovement and
+    without the not-at-caseness subtraction of recovery). Finished course = the
     referral ended (not ongoing) with at least 2 attended treatment sessions (NHS Digital
     glossary). Caseness PHQ-9 >= 10 or GAD-7 >= 8; reliable change PHQ-9 6, GAD-7 4 (inclusive).
 

@@ -207,6 +207,16 @@ def test_cli_bad_parameters_exit_2(tmp_path, capsys, yaml_text, argv, needle):
     assert not (tmp_path / "o" / "scores.parquet").exists()
 
 
+def test_cli_out_an_existing_file_exit_2(tmp_path, capsys):
+    """Guards: --out naming an existing file ended in a FileExistsError traceback."""
+    f = tmp_path / "taken.csv"
+    f.write_text("keep me")
+    assert main(["--clients", "10", "--out", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: output") and "is an existing file, not a folder" in err
+    assert "Traceback" not in err and f.read_text() == "keep me"
+
+
 def test_inputs_not_mutated():
     over = {"cohort": {"n_clients": 20}}
     simulate_cohort(over)
@@ -373,3 +383,18 @@ def test_perspective_coverage_of_the_default_cohort_counts_by_hand():
     p1 = [d["name"] for d in defs if 1 in (d.get("perspectives") or [])]
     sub = out.loc[out["definition"].isin(p1) & out["status"].isin(["met", "not_met"])]
     assert cov.loc[1, "clients_evaluable"] == sub["id"].nunique() > 0
+
+
+def test_load_default_gives_the_same_rows_generated_or_cached(tmp_path, monkeypatch):
+    """The first call (which generates and caches) returns the cohort every later call reads
+    from the cache, row for row: before, the first call returned the simulator's order (client,
+    session, measure order of SIMULATED_MEASURES) and later ones the store's sorted order."""
+    from analysis.data.simulate import load_default
+    from analysis.registry import paths
+
+    monkeypatch.setattr(paths, "data_dir", lambda: tmp_path)
+    fresh = load_default(n_clients=12, seed=3)
+    assert len(list((tmp_path / "simulated").iterdir())) == 1  # written to the cache
+    cached = load_default(n_clients=12, seed=3)
+    pd.testing.assert_frame_equal(fresh.scores, cached.scores)
+    pd.testing.assert_frame_equal(fresh.clients, cached.clients)

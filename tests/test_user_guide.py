@@ -64,6 +64,39 @@ def test_readme_validate_output_is_what_validate_prints(capsys):
     assert body(printed) == body(shown)
 
 
+def test_validate_counts_data_rows_not_physical_lines(capsys):
+    """The example export has a header and 122 physical data lines, one record's note spanning
+    two of them: validate reports 121 data rows (as many as records), never "lines"."""
+    raw = (EXAMPLE / "bai_export.csv").read_bytes()
+    assert raw.count(b"\n") == 123  # header + 121 records + the note's second line
+    assert main_validate(["-f", str(EXAMPLE / "runs.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "data rows read: 121 (header excluded)" in out
+    assert "lines read" not in out
+    assert "rows in 121 = kept 120 + quarantined 1" in out
+
+
+def test_readme_spec_file_is_a_runs_dataset_options_plus_instruments(tmp_path, capsys):
+    """The README's spec file: the run's dataset_options at top level validate the export as the
+    runs file does once `instruments:` names the user's file; without it every row is set aside
+    as unknown_measure, and the detail says where to add the instrument."""
+    run = yaml.safe_load((EXAMPLE / "runs.yaml").read_text(encoding="utf-8"))
+    opts = dict(run["runs"]["clinic"]["dataset_options"])
+    opts["path"] = str(EXAMPLE / "bai_export.csv")
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(yaml.safe_dump(opts), encoding="utf-8")
+    assert main_validate([opts["path"], "--spec", str(bare)]) == 0
+    out = capsys.readouterr().out
+    assert "rows in 121 = kept 0 + quarantined 121" in out
+    assert "under 'instruments:' in the spec or runs file" in out
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        yaml.safe_dump({**opts, "instruments": str(EXAMPLE / "instruments.yaml")}), encoding="utf-8"
+    )
+    assert main_validate([opts["path"], "--spec", str(spec)]) == 0
+    assert "rows in 121 = kept 120 + quarantined 1" in capsys.readouterr().out
+
+
 def test_example_run_passes_the_main_jobs_checks():
     runs = run_config.prepare_runs(run_config.load_runs(EXAMPLE / "runs.yaml"))
     assert runs["clinic"]["parameters"]["measure"] == "bai"
@@ -72,8 +105,9 @@ def test_example_run_passes_the_main_jobs_checks():
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_clean_removes_only_what_the_project_generated(tmp_path):
-    """A copy of the Makefile in an empty project: make clean removes reports/*, data/simulated
-    and .venv, keeps the READMEs, the user's my_study/ and other folders of data/."""
+    """A copy of the Makefile in an empty project: make clean removes reports/*, data/simulated,
+    .venv and the test and lint caches (.hypothesis, left by make test), keeps the READMEs, the
+    user's my_study/ and other folders of data/."""
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
     for rel in (
         "reports/README.md",
@@ -83,6 +117,9 @@ def test_make_clean_removes_only_what_the_project_generated(tmp_path):
         "data/big/scores.parquet",
         "my_study/bai_export.csv",
         ".venv/bin/python",
+        ".hypothesis/examples/x",
+        ".pytest_cache/v/x",
+        ".ruff_cache/x",
     ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x")

@@ -95,6 +95,22 @@ def early_alliance(
     ------
     ValueError
         If the measure is absent or ``sessions`` is not a positive integer.
+
+    Examples
+    --------
+    WAI-SR (12-60 points) in the bundled simulated cohort (60 clients) is first rated at
+    session 1 or 2; the first three time points of the measure (sessions 1-3) are early:
+
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> early = early_alliance(cohort.scores, "wai_sr", sessions=3)
+    >>> early.head(3)
+            id  early_alliance  n_early
+    0  C000001            41.5        2
+    1  C000002            33.5        2
+    2  C000003            46.0        3
+    >>> len(early), early.attrs["landmark"]
+    (60, 3.0)
     """
     if int(sessions) != sessions or sessions < 1:
         raise ValueError(f"sessions must be a positive integer, got {sessions!r}")
@@ -163,6 +179,28 @@ def alliance_predicts_outcomes(
     psychotherapy: a meta-analytic synthesis. Psychotherapy 55(4):316-340.
     Anderson J.R., Cain K.C. & Gelber R.D. (1983) Analysis of survival by tumor response.
     J Clin Oncol 1(11):710-719.
+
+    Examples
+    --------
+    On the bundled simulated cohort (60 clients): of the 53 clients evaluable for remission
+    (PHQ-9), 35 were still in treatment and not yet remitted at the landmark (session 3); among
+    them a better early WAI-SR goes with later remission (r = 0.34). A strong alliance on the
+    SRS is an alliance outcome and is listed apart:
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> outcomes = score_definitions(cohort, measure="phq9")
+    >>> some = outcomes[outcomes["definition"].isin(
+    ...     ["remission", "reliable_improvement", "srs_strong_alliance"])]
+    >>> early = early_alliance(cohort.scores, "wai_sr", sessions=3)
+    >>> res = alliance_predicts_outcomes(some, early)
+    >>> cols = ["definition", "predictor_of_itself", "n", "n_met", "r", "r_ci_low", "r_ci_high",
+    ...         "partial_r"]
+    >>> print(res[cols].round(2).to_string())
+                 definition  predictor_of_itself   n  n_met     r  r_ci_low  r_ci_high  partial_r
+    0             remission                False  35      8  0.34      0.01       0.61       0.36
+    1  reliable_improvement                False  20      2  0.50      0.08       0.77       0.46
+    2   srs_strong_alliance                 True  26      0   NaN       NaN        NaN        NaN
     """
     _need(outcomes, ("id", "definition", "status", "baseline"), "outcomes")
     _need(early, ("id", "early_alliance"), "early")
@@ -244,6 +282,16 @@ def session_pairs(
 ) -> pd.DataFrame:
     """Alliance and symptom score of the same client at the same session, side by side.
 
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Long scores (``id, time, measure, score``). Not modified. Where a client has two scores
+        of one measure at one session, the first is kept.
+    alliance_measure : str
+        Alliance measure code (``wai_sr``: WAI-SR, 12-60 points; ``srs``: 0-40; higher is better).
+    symptom_measure : str
+        Symptom measure code (e.g. ``phq9``, 0-27 points, lower is better).
+
     Returns
     -------
     pandas.DataFrame
@@ -254,6 +302,21 @@ def session_pairs(
     ------
     ValueError
         If either measure has no observed score.
+
+    Examples
+    --------
+    WAI-SR and PHQ-9 scores of the same session in the bundled simulated cohort (60 clients):
+
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> pairs = session_pairs(cohort.scores, "wai_sr", "phq9")
+    >>> pairs.head(3)
+            id  time  alliance  symptom
+    0  C000001   2.0      40.0      2.0
+    1  C000001   3.0      43.0      4.0
+    2  C000002   2.0      34.0     21.0
+    >>> len(pairs), pairs["id"].nunique()
+    (420, 60)
     """
     a = _rows_of(scores, alliance_measure).rename(columns={"score": "alliance"})
     s = _rows_of(scores, symptom_measure).rename(columns={"score": "symptom"})
@@ -290,6 +353,19 @@ def within_client_association(pairs: pd.DataFrame) -> pd.DataFrame:
     References
     ----------
     Bakdash J.Z. & Marusich L.R. (2017) Repeated measures correlation. Front Psychol 8:456.
+
+    Examples
+    --------
+    On the bundled simulated cohort (60 clients, WAI-SR and PHQ-9): within clients, sessions
+    with a better alliance have slightly lower symptom scores (r = -0.10, 416 sessions of 56
+    clients; dof = 416 - 56 - 1 = 359):
+
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> pairs = session_pairs(cohort.scores, "wai_sr", "phq9")
+    >>> within_client_association(pairs).round(3)
+           r  ci_low  ci_high  p_value  dof  n_clients  n_sessions
+    0 -0.097  -0.198    0.006    0.066  359         56         416
     """
     _need(pairs, ("id", "alliance", "symptom"), "pairs")
     data = pairs.dropna(subset=["alliance", "symptom"])
@@ -360,6 +436,23 @@ def alliance_predicts_next_change(pairs: pd.DataFrame, alpha: float = 0.05) -> p
     effects in longitudinal models of change. Annu Rev Psychol 62:583-619.
     Flueckiger C. et al. (2020) J Consult Clin Psychol 88(9):829-843 (alliance and early symptoms
     influence each other).
+
+    Examples
+    --------
+    On the bundled simulated cohort (60 clients): a client's WAI-SR one point above their own
+    mean goes with a next-session PHQ-9 change of -0.04 points (not distinguishable from 0);
+    clients with a better alliance overall improve faster (-0.19 points per point):
+
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> pairs = session_pairs(cohort.scores, "wai_sr", "phq9")
+    >>> model = alliance_predicts_next_change(pairs)
+    >>> model[["term", "estimate", "ci_low", "ci_high", "p_value", "n_sessions",
+    ...        "n_clients"]].round(3)
+                   term  estimate  ci_low  ci_high  p_value  n_sessions  n_clients
+    0   alliance_within    -0.038  -0.114    0.037    0.318         360         56
+    1  alliance_between    -0.188  -0.333   -0.042    0.011         360         56
+    2           symptom    -0.637  -0.727   -0.547    0.000         360         56
     """
     _need(pairs, ("id", "time", "alliance", "symptom"), "pairs")
     d = pairs.dropna(subset=["alliance", "symptom"]).sort_values(["id", "time"])
@@ -437,6 +530,24 @@ def therapist_icc(
     Johns R.G., Barkham M., Kellett S. & Saxon D. (2019) A systematic review of therapist effects:
     a critical narrative update and refinement to review. Clin Psychol Rev 67:78-93.
     Wampold B.E. & Brown G.S. (2005) J Consult Clin Psychol 73(5):914-923.
+
+    Examples
+    --------
+    Change in PHQ-9 points by therapist in the bundled simulated cohort: with 600 clients of
+    80 therapists about 6 % of the variance lies between therapists (the simulation is
+    calibrated to the 5 % of Johns et al. 2019); 2.502 / (2.502 + 37.473) = 0.063:
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=600, seed=1)
+    >>> outcomes = score_definitions(cohort, measure="phq9")
+    >>> change = outcomes.loc[outcomes["definition"] == "remission", ["id", "change"]]
+    >>> change = change.merge(cohort.clients[["id", "therapist"]], on="id")
+    >>> icc, effects = therapist_icc(change, "change", group="therapist")
+    >>> icc[["n_clients", "n_therapists", "var_therapist", "var_residual", "icc"]].round(3)
+       n_clients  n_therapists  var_therapist  var_residual    icc
+    0        565            80          2.502        37.473  0.063
+    >>> len(effects), list(effects.columns)
+    (80, ['therapist', 'n_clients', 'effect', 'se', 'ci_low', 'ci_high'])
     """
     _need(data, (dv, group), "data")
     d = data[[group, dv]].dropna().rename(columns={group: "grp", dv: "y"})

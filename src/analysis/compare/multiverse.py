@@ -257,6 +257,37 @@ def expand_grid(
     ------
     ValueError
         If the grid names a definition that is not in ``definitions``.
+
+    Examples
+    --------
+    Two definitions on the PHQ-9 of the bundled simulated cohort: remission uses neither a
+    cutoff type nor an RCI (one specification per population); clinically significant change
+    takes J&T cutoffs a and c and the registry's two PHQ-9 reliabilities (0.89, 0.84). Without
+    a ``chronic`` column in the client table the chronic population cannot be computed:
+
+    >>> from analysis import load_dataset, load_definitions, load_registry
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> registry = load_registry()
+    >>> definitions = load_definitions(measure="phq9", registry=registry)
+    >>> grid = load_grid({"grid": {"definitions": ["remission", "clinically_significant"],
+    ...                            "cutoff_type": ["a", "c"], "missing": ["locf"],
+    ...                            "population": ["all", "chronic"]}})
+    >>> specs = expand_grid(grid, definitions, registry, cohort.clients.drop(columns="chronic"),
+    ...                     set(cohort.scores["measure"]), measure="phq9")
+    >>> specs[["spec", "definition", "cutoff_type", "reliability", "population", "computable"]]
+       spec              definition cutoff_type reliability population  computable
+    0     1               remission         n/a         n/a        all        True
+    1     2               remission         n/a         n/a    chronic       False
+    2     3  clinically_significant           a        0.89        all        True
+    3     4  clinically_significant           a        0.89    chronic       False
+    4     5  clinically_significant           a        0.84        all        True
+    5     6  clinically_significant           a        0.84    chronic       False
+    6     7  clinically_significant           c        0.89        all        True
+    7     8  clinically_significant           c        0.89    chronic       False
+    8     9  clinically_significant           c        0.84        all        True
+    9    10  clinically_significant           c        0.84    chronic       False
+    >>> specs.loc[1, "reason"]
+    "no chronicity recorded (client column 'chronic')"
     """
     levels = grid["grid"]
     by_name = {d["name"]: d for d in definitions}
@@ -469,11 +500,82 @@ def run_multiverse(
         ``risk_difference``, ``rd_ci_low``, ``rd_ci_high`` (Newcombe), ``odds_ratio``,
         ``or_ci_low``, ``or_ci_high`` (logit), ``arm_note``,
         ``computable`` and ``reason`` ("not computed: ..." where the data cannot support it).
+        Counts are clients; rates, intervals and the risk difference are proportions (0-1).
 
     Raises
     ------
     ValueError
-        For an invalid grid or definitions file.
+        For an invalid grid (:func:`load_grid`, naming the key) or definitions file, or a grid
+        that names a definition the definitions file lacks (:func:`expand_grid`).
+
+    Notes
+    -----
+    Per specification, ``rate = n_met / n_evaluable`` with Wilson's score interval (Wilson 1927;
+    :func:`analysis.compare.prevalence.wilson_interval`). The arm difference is
+    ``p_other - p_ref`` with Newcombe's hybrid score interval (Newcombe 1998, method 10;
+    statsmodels ``confint_proportions_2indep(method="newcomb")``) and the odds ratio
+    ``(x1 / (n1 - x1)) / (x2 / (n2 - x2))`` with the logit (Woolf) interval. Under multiple
+    imputation the rate, the risk difference and the log odds ratio are pooled over the
+    imputations with Rubin's rules (Rubin 1987; :func:`analysis.outcomes.imputation.rubin_pool`,
+    with Barnard & Rubin's 1999 degrees of freedom for the rate), each imputation's variance the
+    binomial (Wald) one. The multiverse itself follows Steegen et
+    al. (2016) and Simonsohn, Simmons & Nelson (2020).
+
+    References
+    ----------
+    Steegen S., Tuerlinckx F., Gelman A. & Vanpaemel W. (2016) Increasing transparency through a
+    multiverse analysis. Perspect Psychol Sci 11(5):702-712.
+    Simonsohn U., Simmons J.P. & Nelson L.D. (2020) Specification curve analysis. Nat Hum Behav
+    4:1208-1214.
+    Wilson E.B. (1927) Probable inference, the law of succession, and statistical inference.
+    J Am Stat Assoc 22(158):209-212.
+    Newcombe R.G. (1998) Interval estimation for the difference between independent proportions:
+    comparison of eleven methods. Stat Med 17(8):873-890.
+    Woolf B. (1955) On estimating the relation between blood group and disease. Ann Hum Genet
+    19(4):251-253.
+    Rubin D.B. (1987) Multiple Imputation for Nonresponse in Surveys. New York: Wiley.
+    Barnard J. & Rubin D.B. (1999) Small-sample degrees of freedom with multiple imputation.
+    Biometrika 86(4):948-955.
+
+    Examples
+    --------
+    A small grid on the bundled simulated cohort (60 clients, PHQ-9): two definitions, J&T cutoffs
+    a and c, one reliability, two missing-data strategies, everyone or the severe at baseline.
+    Remission uses no cutoff and no RCI, so it has one specification per strategy and population
+    (cutoff "n/a"), clinically significant change one per cutoff too: 4 + 8 = 12.
+
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> grid = {"grid": {"definitions": ["remission", "clinically_significant"],
+    ...                  "cutoff_type": ["a", "c"], "reliability": [0.84],
+    ...                  "missing": ["locf", "bocf"], "population": ["all", "severe"]}}
+    >>> mv = run_multiverse(cohort, grid, measure="phq9")
+    >>> choices = ["definition", "cutoff_type", "missing", "population"]
+    >>> print(mv[[*choices, "n_met", "n_evaluable", "rate"]].round(3).to_string())
+                    definition cutoff_type missing population  n_met  n_evaluable   rate
+    0                remission         n/a    locf        all     13           55  0.236
+    1                remission         n/a    locf     severe      3           23  0.130
+    2                remission         n/a    bocf        all     13           55  0.236
+    3                remission         n/a    bocf     severe      3           23  0.130
+    4   clinically_significant           a    locf        all     20           60  0.333
+    5   clinically_significant           a    locf     severe      5           23  0.217
+    6   clinically_significant           a    bocf        all     18           60  0.300
+    7   clinically_significant           a    bocf     severe      5           23  0.217
+    8   clinically_significant           c    locf        all     22           60  0.367
+    9   clinically_significant           c    locf     severe      8           23  0.348
+    10  clinically_significant           c    bocf        all     20           60  0.333
+    11  clinically_significant           c    bocf     severe      8           23  0.348
+
+    The arm difference of the first specification: 6 of 30 in arm B against 7 of 25 in arm A,
+    0.200 - 0.280 = -0.080:
+
+    >>> first = mv.iloc[0]
+    >>> print(first["arm_comparison"], first["n_met_other"], first["n_evaluable_other"],
+    ...       first["n_met_ref"], first["n_evaluable_ref"])
+    B vs A 6 30 7 25
+    >>> print(f"{first['risk_difference']:.3f} ({first['rd_ci_low']:.3f} to "
+    ...       f"{first['rd_ci_high']:.3f})")
+    -0.080 (-0.302 to 0.141)
     """
     from analysis.registry.definitions import load_definitions, validate_definitions
     from analysis.registry.instruments import load_registry
@@ -543,9 +645,12 @@ def run_multiverse(
 
 
 def _measures_named(defs: list[dict], present: set[str]) -> set[str]:
-    """Every measure of the data that a definition names anywhere (its measure, the NHS rule's
-    depression and anxiety measures, a composite's parts through their own definitions): any text
-    value of a definition that is a measure code of the data, plus the NHS rule's defaults."""
+    """Collect every measure of the data that a definition names anywhere.
+
+    Its measure, the NHS rule's depression and anxiety measures, a composite's parts through their
+    own definitions: any text value of a definition that is a measure code of the data, plus the
+    NHS rule's defaults.
+    """
     found: set[str] = set()
 
     def walk(v):
@@ -567,9 +672,11 @@ def _measures_named(defs: list[dict], present: set[str]) -> set[str]:
 
 
 def _only_measures(cohort, keep: set):
-    """The cohort with only the score rows of the measures the grid's definitions use (the
-    engine then reads and indexes fewer rows; every definition's outcome is unchanged, which
-    tests/test_multiverse.py checks against the full cohort)."""
+    """Keep only the score rows of the measures the grid's definitions use.
+
+    The engine then reads and indexes fewer rows; every definition's outcome is unchanged, which
+    tests/test_multiverse.py checks against the full cohort.
+    """
     s = cohort.scores
     rows = s["measure"].isin(sorted(m for m in keep if m))
     if bool(rows.all()):
@@ -578,8 +685,10 @@ def _only_measures(cohort, keep: set):
 
 
 def _needed_parts(variants: list[dict], by_name: dict[str, dict]) -> list[dict]:
-    """The definitions that composites among ``variants`` refer to (transitively), and only
-    those: the engine scores nothing the grid does not use."""
+    """Find the definitions that composites among ``variants`` refer to (transitively).
+
+    Only those: the engine scores nothing the grid does not use.
+    """
     need: dict[str, dict] = {}
     todo = [v for v in variants]
     while todo:
@@ -594,8 +703,10 @@ def _needed_parts(variants: list[dict], by_name: dict[str, dict]) -> list[dict]:
 
 
 def _status_by_definition(outcomes: pd.DataFrame, ids: np.ndarray) -> dict[str, np.ndarray]:
-    """Status per definition as small integer arrays in the client table's order (1 met, 0 not
-    met, -1 not evaluable or absent): one indexing of the whole table, no wide pivot."""
+    """Code the status per definition as small integer arrays in the client table's order.
+
+    1 met, 0 not met, -1 not evaluable or absent: one indexing of the whole table, no wide pivot.
+    """
     status = outcomes["status"].to_numpy()
     code = np.where(status == "met", 1, np.where(status == "not_met", 0, -1)).astype(np.int8)
     n, out_ids = len(ids), outcomes["id"].to_numpy()
@@ -679,8 +790,11 @@ def _met_evaluable(s: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.nd
 
 
 def _block_counts(todo, status, masks, arm) -> pd.DataFrame:
-    """Counts of every specification of a block: each variant's statuses are read once and
-    counted in every population (and arm) at once, as one product with the 0/1 masks."""
+    """Count met and evaluable clients for every specification of a block.
+
+    Each variant's statuses are read once and counted in every population (and arm) at once, as
+    one product with the 0/1 masks.
+    """
     pops = list(dict.fromkeys(pop for _, _, pop in todo))
     pop_matrix = np.stack([masks[p] for p in pops]).astype(np.float64)  # populations x clients
     at = {p: i for i, p in enumerate(pops)}
@@ -707,9 +821,11 @@ def _block_counts(todo, status, masks, arm) -> pd.DataFrame:
 
 
 def _summarise_counts(counts: pd.DataFrame, arm, alpha: float) -> dict[int, dict]:
-    """Rates with Wilson intervals, and the arm difference with Newcombe and logit intervals,
-    for many specifications at once (the same values as :func:`_rate_row` and :func:`_arm_row`,
-    which statsmodels computes elementwise)."""
+    """Compute rates with Wilson intervals and the arm difference for many specifications.
+
+    The arm difference has Newcombe and logit intervals; the values are those of
+    :func:`_rate_row` and :func:`_arm_row`, which statsmodels computes elementwise.
+    """
     from statsmodels.stats.proportion import confint_proportions_2indep
 
     from analysis.compare.prevalence import wilson_interval
@@ -783,8 +899,11 @@ def _plain_row(row: dict) -> dict:
 
 
 def _on_dask(jobs, shared, scheduler):
-    """Run the blocks on Dask distributed: ``"local"`` starts a local cluster (one process per
-    core), anything else is a scheduler address (``tcp://host:8786``) or a ``Client``."""
+    """Run the blocks on Dask distributed.
+
+    ``"local"`` starts a local cluster (one process per core), anything else is a scheduler
+    address (``tcp://host:8786``) or a ``Client``.
+    """
     from distributed import Client, LocalCluster, progress
 
     own = None
@@ -1090,7 +1209,7 @@ def decompose_spread(results: pd.DataFrame, value: str = "rate") -> pd.DataFrame
 
 
 def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
-    """The specification curve: estimates sorted, with the choices beneath.
+    """Draw the specification curve: estimates sorted, with the choices beneath.
 
     Parameters
     ----------
@@ -1111,6 +1230,24 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
     ------
     ValueError
         If no specification was computed.
+
+    Examples
+    --------
+    The specification curve of a small grid on the bundled simulated cohort (60 clients):
+
+    >>> import matplotlib.pyplot as plt
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> grid = {"grid": {"definitions": ["remission", "clinically_significant"],
+    ...                  "cutoff_type": ["a", "c"], "reliability": [0.84],
+    ...                  "missing": ["locf", "bocf"], "population": ["all", "severe"]}}
+    >>> results = run_multiverse(cohort, grid, measure="phq9")
+    >>> curve, indicators = specification_curve(results)
+    >>> curve.get_title()
+    'Specification curve: 12 specifications'
+    >>> curve.figure.alt_text[:62]
+    'Specification curve of 12 specifications: estimates from 13.0 '
+    >>> plt.close(curve.figure)
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -1178,7 +1315,7 @@ def matching_specifications(
     post: str | float = "last",
     population: str = "all",
 ) -> pd.DataFrame:
-    """The rows of a multiverse that a single run's choices make (one per definition at most).
+    """Pick the rows of a multiverse that a single run's choices make (at most one per definition).
 
     A run fixes each definition's cutoff type and reliability (its parameters applied to the
     primary measure by :func:`analysis.outcomes.engine.definitions_for_run`; other definitions keep

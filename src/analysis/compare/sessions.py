@@ -37,6 +37,11 @@ def gain_summary(byperson: pd.DataFrame, by: str | None = None, alpha: float = 0
         ``reversed`` (clients whose selected gain reversed), ``without_reversal``,
         ``magnitude_mean`` (points, selected gains).
 
+    Raises
+    ------
+    ValueError
+        If ``by`` is not a column of ``byperson``, or ``alpha`` is not in (0, 1).
+
     Examples
     --------
     >>> import pandas as pd

@@ -63,7 +63,8 @@ class Quarantine:
     rows_in, rows_kept : int
         Records read and records kept; ``rows_in == rows_kept + rows_quarantined``.
     lines_in : int
-        Data lines (or sheet rows / records) read.
+        Data rows read, the header excluded: CSV records (a quoted value holding a line break
+        makes one row of two physical lines), sheet rows, or records of Parquet/SPSS/Stata.
     source : str
         The file read.
     unit : str

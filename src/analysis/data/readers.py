@@ -29,7 +29,9 @@ Spec keys (all optional but ``path``)::
     path: data/clinic.csv        # relative paths resolve against the project root
                                  #   (analysis.registry.paths.project_root())
     format: csv                  # csv, excel, parquet, spss, stata; inferred from the suffix
-    encoding: cp1252             # CSV: utf-8, utf-8-sig, cp1252, latin-1; default detected
+    encoding: cp1252             # CSV: utf-8, utf-8-sig, cp1252, latin-1, utf-16; default
+                                 #   detected (UTF-16 by its byte order mark: Excel's
+                                 #   "Unicode text")
     sep: ";"                     # CSV: delimiter (one character or 'tab'); default sniffed
     decimal: ","                 # decimal mark of scores and times: '.' or ','; default '.'
                                  #   (a semicolon file accepts both unless this is given)
@@ -40,7 +42,8 @@ Spec keys (all optional but ``path``)::
     sheet: Sheet1                # Excel sheet name or 0-based index
     header_row: 1                # line (CSV) or sheet row (Excel) holding the header, 1-based
     columns: {id: client, time: session, measure: questionnaire, score: total, date: date}
-    measure: phq9                # long file holding one measure and no measure column
+    measure: phq9                # long file holding one measure and no measure column (a
+                                 #   'measure' column saying otherwise stops the read)
     scores: {phq9: PHQ9_total, gad7: GAD7_total}   # long file with one score column per measure
     scores: {bai: {mean_of: [p1, p2, p3], min_present: 3}}   # a score that is the mean of
                                  #   columns (of those present, when at least min_present are;
@@ -62,7 +65,8 @@ Spec keys (all optional but ``path``)::
     name: clinic_a
     description: "..."
     citation: "..."
-    na_values: ["", "NA", "#NULL!"]
+    na_values: ["-99", "missing"]  # further codes for a missing value, added to DEFAULT_NA
+                                 #   (an empty cell always marks a missing assessment)
     date_format: "%d.%m.%Y"      # default ISO 8601 (no silent day/month guessing)
 
 
@@ -160,7 +164,12 @@ def _format_of(path: Path, fmt: str | None) -> str:
 # raw tables
 
 
-ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16")
+#: File signatures of workbooks that are sometimes renamed .csv by hand.
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook?)",
+    b"\xd0\xcf\x11\xe0": "an OLE2 file (an Excel 97-2003 .xls workbook?)",
+}
 #: Delimiters the sniffer chooses among (comma, semicolon, tab, pipe).
 DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_CHARS = 64 * 1024
@@ -177,6 +186,26 @@ def _decode(raw: bytes, p: Path, encoding: str | None) -> tuple[str, str, str]:
         col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
         return f"line {line}, byte {col} (0x{raw[err.start]:02x})"
 
+    if not encoding and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's 'Unicode text'
+        try:
+            return raw.decode("utf-16"), "utf-16", "detected (UTF-16 byte order mark)"
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: the checks below name the problem
+    head = raw[:_SNIFF_CHARS]
+    kind = next((k for sig, k in _BINARY_SIGNATURES.items() if raw.startswith(sig)), None)
+    if kind or (b"\x00" in head and not (encoding and "16" in str(encoding))):
+        nul = head.find(b"\x00")
+        line = head.count(b"\n", 0, max(nul, 0)) + 1
+        raise ValueError(
+            f"{p}: not a text (CSV) file: "
+            + (
+                f"it is {kind} renamed {p.suffix or 'without a suffix'}; give format: excel "
+                "(or rename it .xlsx/.xls)"
+                if kind
+                else f"line {line} holds NUL bytes (UTF-16 text without a byte order mark, or "
+                "a binary file); re-save it as CSV UTF-8"
+            )
+        )
     if encoding:
         enc = str(encoding).lower().replace("_", "-")
         if enc in ("latin1", "iso-8859-1", "iso8859-1"):
@@ -374,6 +403,41 @@ def _header_names(raw: list[Any], p: Path, where: str) -> list[str]:
     return names
 
 
+def _excel_error_cells(raw: pd.DataFrame, p: Path, sheet: str | int | None, skip: int):
+    """Excel error cells (#DIV/0!, #VALUE!, #REF!, #N/A) as their text, not as empty cells.
+
+    pandas reads an error cell as NaN, which the reader would take for an empty cell, i.e. a
+    missing assessment: a score whose formula failed would vanish from the row account. With
+    ``keep_default_na=False`` an empty cell reads as ``""``, so a NaN here is an error cell; its
+    code is read back with openpyxl where it can be (xlsx, xlsm), else ``#ERROR`` stands for it,
+    and the record is then quarantined (a non-numeric score naming the code).
+    """
+    err = raw.isna()
+    if not err.to_numpy().any():
+        return raw
+    raw = raw.astype(object).where(~err, "#ERROR (an Excel error cell)")
+    if p.suffix.lower() not in (".xlsx", ".xlsm"):
+        return raw
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        try:
+            ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet or 0]
+            codes = {}
+            for r, c in zip(*np.nonzero(err.to_numpy()), strict=True):
+                cell = ws.cell(row=int(r) + skip + 1, column=int(c) + 1)
+                if cell.data_type == "e" and cell.value:
+                    codes[(int(r), int(c))] = f"{cell.value} (an Excel error cell)"
+        finally:
+            wb.close()
+    except Exception:  # the generic marker stays; the record is quarantined either way
+        return raw
+    for (r, c), code in codes.items():
+        raw.iat[r, c] = code
+    return raw
+
+
 def _col_letter(i: int) -> str:
     """Spreadsheet column letter of a 1-based position (1 -> A, 27 -> AA)."""
     out = ""
@@ -409,11 +473,14 @@ def read_table(
     label_columns : list of str, optional
         SPSS/Stata columns whose value labels replace the codes (e.g. ``arm``: 1 -> "CBT").
         Other columns keep their codes; their labels are returned.
-    encoding : {"utf-8", "utf-8-sig", "cp1252", "latin-1"}, optional
-        CSV only. Default: detected, UTF-8 (with or without a byte order mark) when the bytes are
+    encoding : {"utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"}, optional
+        CSV only. Default: detected, UTF-16 when the file starts with its byte order mark
+        (Excel's "Unicode text"), UTF-8 (with or without a byte order mark) when the bytes are
         valid UTF-8, else cp1252 (Windows and Excel in Western Europe; latin-1 for the few bytes
         cp1252 leaves undefined). Detection stops with ``ValueError`` when the lines before the
-        first invalid byte are UTF-8 with non-ASCII characters (a file mixing encodings).
+        first invalid byte are UTF-8 with non-ASCII characters (a file mixing encodings), and
+        when the file is not text: a workbook renamed ``.csv``, or NUL bytes (UTF-16 without a
+        byte order mark).
     sep : str, optional
         CSV only: the delimiter (one character, or ``"tab"``). Default: sniffed among comma,
         semicolon, tab and pipe (:class:`csv.Sniffer` on the first 64 KiB; tab for ``.tsv``).
@@ -483,6 +550,7 @@ def read_table(
                     f"sheet {sheet or 0} has no header row (expected row {header_row})"
                 )
             names = _header_names(raw.iloc[0].tolist(), p, f"sheet row {header_row}")
+            raw = _excel_error_cells(raw, p, sheet, skip)
             data = raw.iloc[1:].reset_index(drop=True)
             data.columns = names
             rows = pd.Series(np.arange(len(data)) + header_row + 1, index=data.index)
@@ -610,8 +678,13 @@ def _records_long(data, rows, spec, na, decimal: str = ".") -> pd.DataFrame:
         need.append(cols["date"])
     missing = [c for c in need if c not in data.columns]
     if missing:
+        where = (
+            "named in the spec"
+            if spec.get("columns") or scores
+            else "expected by default (no 'columns:' mapping given)"
+        )
         raise ValueError(
-            f"column(s) {missing} named in the spec are not in the file; found {list(data.columns)}"
+            f"column(s) {missing} {where} are not in the file; found {list(data.columns)}"
         )
     empty = data.apply(lambda c: _blank(c, na)).all(axis=1)
     base = pd.DataFrame(
@@ -624,6 +697,8 @@ def _records_long(data, rows, spec, na, decimal: str = ".") -> pd.DataFrame:
         }
     )
     if not scores:
+        if "measure" in spec and "measure" in data.columns:
+            _check_constant_measure(data["measure"], rows, spec, na)
         out = base.assign(
             column=str(scorec),
             value=data[scorec].to_numpy(),
@@ -639,6 +714,26 @@ def _records_long(data, rows, spec, na, decimal: str = ".") -> pd.DataFrame:
         for m, c in measure_cols.items()
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+def _check_constant_measure(col: pd.Series, rows: pd.Series, spec: dict, na) -> None:
+    """A constant ``measure`` must not relabel a file whose own ``measure`` column says otherwise.
+
+    The spec's ``measure`` is for a file holding one measure and no measure column; a file that
+    has a column named ``measure`` holding another code (PHQ-9 scores read with ``measure:
+    gad7``) would otherwise be relabelled silently.
+    """
+    given = str(spec["measure"])
+    mapped = _text(_recode(col.astype(object), spec.get("measure_map")))
+    other = ~_blank(col, na) & mapped.ne(given)
+    if other.any():
+        i = int(np.flatnonzero(other.to_numpy())[0])
+        raise ValueError(
+            f"the spec says measure: {given!r} for every score, but the file's column 'measure' "
+            f"holds {col.iloc[i]!r} at line/row {int(rows.iloc[i])} "
+            f"({int(other.sum())} record(s) differ); map that column with columns: {{measure: "
+            "measure} (and measure_map), or remove 'measure' from the spec"
+        )
 
 
 def _mean_of(
@@ -753,7 +848,8 @@ def _validate_records(
     known = meas_txt.isin(list(registry))
     t_blank = _blank(rec["time"], na)
     t_num = _to_number(rec["time"].where(~t_blank), decimal)
-    t_bad = t_num.isna() | (t_num < 0)
+    # inf, 1e308 weeks: not a time point (a float overflow or a typing slip, never a session)
+    t_bad = t_num.isna() | (t_num < 0) | ~np.isfinite(t_num.fillna(0).astype(float))
     if time_unit == "session":
         t_bad |= t_num.notna() & (t_num % 1 != 0)
     v_blank = _blank(rec["value"], na)
@@ -859,9 +955,12 @@ def _validate_records(
         "and time (add it to 'wide' or 'ignore')",
         "unknown_measure": "'"
         + meas_txt
-        + "' is not a registry code (known: "
+        + "' is not a registry code"
+        + meas_txt.map(lambda m: _measure_hint(m, registry))
+        + " (known: "
         + ", ".join(sorted(registry))
-        + ")",
+        + "); an instrument of your own: add its entry and name the file under 'instruments:' "
+        "in the spec or runs file (README, Your own data)",
         "invalid_time": pd.Series(
             np.where(
                 t_num.isna(),
@@ -869,7 +968,11 @@ def _validate_records(
                 np.where(
                     t_num < 0,
                     f"{unit} " + t_txt + " is negative",
-                    f"{unit} " + t_txt + " is not a whole number",
+                    np.where(
+                        ~np.isfinite(t_num.fillna(0).astype(float)),
+                        f"{unit} " + t_txt + " is not a finite number",
+                        f"{unit} " + t_txt + " is not a whole number",
+                    ),
                 ),
             ),
             index=rec.index,
@@ -897,7 +1000,10 @@ def _validate_records(
         + _text(rec["date"])
         + "' cannot be parsed as "
         + (spec.get("date_format") or "an ISO 8601 date (YYYY-MM-DD); set date_format"),
-        "unknown_client": "client '" + id_txt + "' is not in the client table",
+        "unknown_client": "client '"
+        + id_txt
+        + "' is not in the client table"
+        + _id_hint(id_txt, unknown_client, client_ids),
         "invalid_client_data": id_txt.map(bad_clients or {}).fillna("").astype(str),
     }
     detail = pd.Series("", index=rec.index, dtype=object)
@@ -955,6 +1061,52 @@ def _validate_records(
     kept.index = rec.loc[~q, "row"].astype(int).to_numpy()
     kept.index.name = "row"
     return kept, quarantine
+
+
+def _id_hint(ids: pd.Series, where: pd.Series, client_ids: pd.Index | None) -> pd.Series:
+    """Hints for ids absent from the client table that match one of its ids loosely.
+
+    Loosely: up to case or leading zeros ('001' vs 1: Excel drops the leading zeros of a
+    number column).
+    """
+    out = pd.Series("", index=ids.index, dtype=object)
+    if client_ids is None or not where.any():
+        return out
+
+    def key(v: str) -> str:
+        return re.sub(r"^0+(?=\d)", "", str(v).strip().lower())
+
+    known = {}
+    for c in client_ids.astype(str):
+        known.setdefault(key(c), c)
+    out[where] = ids[where].map(
+        lambda v: (
+            f" (the client table has '{known[key(v)]}': the same id with other leading "
+            "zeros or case? Excel drops leading zeros of a number column: store ids as text)"
+            if key(v) in known
+            else ""
+        )
+    )
+    return out
+
+
+def _measure_hint(label: str, registry: dict[str, Instrument]) -> str:
+    """' (PHQ-9 is phq9: add measure_map: {PHQ-9: phq9})' when a label is a code in disguise.
+
+    Compares lower-case letters and digits only, so 'PHQ-9', ' phq9 ' and 'Phq_9' point at phq9;
+    also an instrument's registry label (e.g. 'BDI-II' for bdi2).
+    """
+
+    def key(t: str) -> str:
+        return re.sub(r"[^0-9a-z]", "", str(t).lower())
+
+    k = key(label)
+    if not k:
+        return ""
+    for code, ins in registry.items():
+        if k in (key(code), key(ins.label)):
+            return f" ({label} is {code}? add measure_map: {{'{label}': {code}}} to the spec)"
+    return ""
 
 
 def _decimal_hint(vt: pd.Series, decimal: str, where: pd.Series) -> pd.Series:
@@ -1133,6 +1285,116 @@ def _read_clients(
     return (out if cspec.get("path") else out.reset_index(drop=True)), source_cols, bad, how
 
 
+def _dates_in_the_future(kept: pd.DataFrame, path: Path) -> str:
+    """Records dated after the export was written (2205 typed for 2025): noted, never dropped.
+
+    The export's own modification time is the bound (an assessment cannot postdate the file
+    that records it); lines only, never a client id. Empty when there are none.
+    """
+    if "date" not in kept or kept["date"].isna().all():
+        return ""
+    written = pd.Timestamp(path.stat().st_mtime, unit="s").normalize() + pd.Timedelta(days=1)
+    d = kept["date"]
+    if not pd.api.types.is_datetime64_any_dtype(d):
+        return ""
+    if d.dt.tz is not None:
+        d = d.dt.tz_localize(None)
+    late = d > written
+    if not late.any():
+        return ""
+    row = int(kept.index[late.to_numpy()].min())
+    first = d[kept.index == row].iloc[0]
+    return (
+        f"{int(late.sum())} record(s) dated after the file was written "
+        f"({written - pd.Timedelta(days=1):%Y-%m-%d}), first at line/row {row} "
+        f"({first:%Y-%m-%d}); kept: check the date"
+    )
+
+
+def _dates_out_of_order(kept: pd.DataFrame) -> str:
+    """Records dated before an earlier time point of the same client (session 3 before session 2).
+
+    One of the two is wrong (a session number or a date typed by hand) and the reader cannot
+    tell which, so nothing is set aside: the account's notes say how many and where the first is
+    (lines only, never a client id). Empty when every client's dates follow the time order.
+    """
+    if (
+        "date" not in kept
+        or kept["date"].isna().all()
+        or not pd.api.types.is_datetime64_any_dtype(kept["date"])
+    ):
+        return ""
+    k = kept[kept["date"].notna()].reset_index()
+    k = k.sort_values(["id", "time", "row"], kind="mergesort")
+    # the latest date at any earlier time point of the client (same time point: not compared)
+    per_time = k.groupby(["id", "time"], sort=False)["date"].max().reset_index()
+    per_time["before"] = per_time.groupby("id", sort=False)["date"].transform(
+        lambda d: d.cummax().shift()
+    )
+    k = k.merge(per_time[["id", "time", "before"]], on=["id", "time"], how="left")
+    bad = k[k["date"] < k["before"]]
+    if bad.empty:
+        return ""
+    first = bad.sort_values("row").iloc[0]
+    return (
+        f"{len(bad)} record(s) dated before an earlier time point of the same client, first at "
+        f"line/row {int(first['row'])} (time {first['time']:g} dated {first['date']:%Y-%m-%d}, "
+        f"an earlier time point {first['before']:%Y-%m-%d}); kept: check the time or the date"
+    )
+
+
+def _check_spec_types(spec: dict[str, Any]) -> None:
+    """Stop, naming the spec key, on a value of the wrong kind (a list where a mapping belongs).
+
+    Without this a wrong type surfaces later as an AttributeError naming no key, or, worse, as
+    a silent relabelling (``measure`` given as a constant while the file has a measure column).
+    """
+    where = f"{spec['path']}: spec key"
+
+    def mapping(key: str, value: Any) -> None:
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(
+                f"{where} '{key}' must be a mapping (key: value, ...), got "
+                f"{type(value).__name__} {value!r}"
+            )
+
+    for key in ("columns", "scores", "measure_map", "time_map", "clients"):
+        mapping(key, spec.get(key))
+    cspec = spec.get("clients") or {}
+    mapping("clients.columns", cspec.get("columns"))
+    mapping("clients.recode", cspec.get("recode"))
+    for target, m in (cspec.get("recode") or {}).items():
+        mapping(f"clients.recode.{target}", m)
+    for key in ("ignore", "na_values"):
+        v = spec.get(key)
+        if v is not None and not isinstance(v, list):
+            raise ValueError(f"{where} '{key}' must be a list, got {type(v).__name__} {v!r}")
+    for key, sub in (("header_row", spec), ("clients.header_row", cspec)):
+        v = sub.get(key.split(".")[-1])
+        if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            raise ValueError(
+                f"{where} '{key}' must be a whole number >= 1 (the line holding the column "
+                f"names, 1-based), got {v!r}"
+            )
+    fmt = spec.get("date_format")
+    if fmt is not None:
+        if not isinstance(fmt, str) or not fmt:
+            raise ValueError(f"{where} 'date_format' must be a strftime text, got {fmt!r}")
+        try:  # an unknown directive such as %Q fails here, not deep in pandas
+            pd.to_datetime(pd.Series(["x"]), format=fmt, errors="coerce")
+        except ValueError as err:
+            raise ValueError(
+                f"{where} 'date_format' {fmt!r} is not a valid format ({err}); e.g. '%d.%m.%Y'"
+            ) from None
+    columns = spec.get("columns") or {}
+    if "measure" in spec and ("measure" in columns or spec.get("scores")):
+        other = f"columns.measure ({columns['measure']!r})" if "measure" in columns else "scores"
+        raise ValueError(
+            f"{where} 'measure' ({spec['measure']!r}, one measure for the whole file) and "
+            f"{other} both say which measure a score is; give one of them"
+        )
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -1190,12 +1452,30 @@ def read_cohort_file(
     'rows in 4 = kept 2 + quarantined 2'
     >>> q.rows[["row", "reason", "value"]].values.tolist()  # CSV lines (the header is line 1)
     [[4, 'out_of_range', '31'], [5, 'non_numeric_score', 'x']]
+
+    The simulated cohort's PHQ-9 scores written as a clinic would export them (one line per
+    client and session, empty where a questionnaire was missed), then read back:
+
+    >>> from analysis import load_dataset
+    >>> sim = load_dataset("simulated", n_clients=60, seed=1)
+    >>> phq9 = sim.scores.query("measure == 'phq9'")[["id", "time", "score"]]
+    >>> export = pathlib.Path(tempfile.mkdtemp()) / "phq9_export.csv"
+    >>> phq9.set_axis(["Klient", "Sitzung", "PHQ9"], axis=1).to_csv(export, index=False)
+    >>> cohort, q = read_cohort_file({"path": str(export), "measure": "phq9",
+    ...     "columns": {"id": "Klient", "time": "Sitzung", "score": "PHQ9"}})
+    >>> q.account()
+    'rows in 450 = kept 450 + quarantined 0'
+    >>> cohort.n_clients, int(cohort.scores["score"].isna().sum())  # 11 missed, kept as NaN
+    (60, 11)
+    >>> float(cohort.scores["score"].sum()), float(phq9["score"].sum())  # points, every score
+    (6177.0, 6177.0)
     """
     if not isinstance(spec, dict) or "path" not in spec:
         raise ValueError("spec must be a mapping with at least 'path'")
     unknown = set(spec) - _SPEC_KEYS
     if unknown:
         raise ValueError(f"unknown spec key(s) {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}")
+    _check_spec_types(spec)
     if registry is not None:
         reg = registry
     else:  # the default registry plus the user instrument files the spec names
@@ -1212,7 +1492,9 @@ def read_cohort_file(
     time_unit = spec.get("time_unit", "session")
     if time_unit not in TIME_UNITS:
         raise ValueError(f"time_unit must be one of {TIME_UNITS}, got {time_unit!r}")
-    na = tuple(str(v) for v in spec.get("na_values", DEFAULT_NA))
+    # the spec's na_values add to the defaults (as pandas' na_values do): an empty cell always
+    # marks a missing assessment, whatever else the export writes for one (-99, "missing")
+    na = tuple(dict.fromkeys([*DEFAULT_NA, *(str(v).strip() for v in spec.get("na_values") or [])]))
     label_cols = list(((spec.get("clients") or {}).get("columns") or {}).values())
     mcol = (spec.get("columns") or {}).get("measure")
     data, rows, labels = read_table(
@@ -1253,7 +1535,7 @@ def read_cohort_file(
             rec = _records_long(data, rows, spec, na, decimal)
             unit = "record = one line" if not spec.get("scores") else "record = line x measure"
             if "incomplete" in rec:  # composite (mean_of) scores with some parts blank
-                inc = rec["incomplete"].fillna(False).astype(bool)
+                inc = rec["incomplete"].eq(True)  # NaN on the plain-column measures
                 for m in rec.loc[rec["incomplete"].notna(), "measure"].unique():
                     notes[f"{m}_missing_too_few_parts_present"] = int(
                         (inc & rec["measure"].eq(m)).sum()
@@ -1277,6 +1559,12 @@ def read_cohort_file(
     )
     kept = validate_scores(kept, reg, source=source)  # a safety net: must pass after quarantine
     kept = kept.sort_values(["id", "time", "measure"], kind="mergesort")
+    order = _dates_out_of_order(kept)
+    if order:
+        notes["dates_out_of_time_order"] = order
+    future = _dates_in_the_future(kept, path)
+    if future:
+        notes["dates_after_the_export"] = future
     if clients is None:
         clients = pd.DataFrame({"id": pd.unique(kept["id"])})
     elif not from_file:

@@ -825,8 +825,23 @@ def simulate_cohort(
     --------
     >>> from analysis.data.simulate import simulate_cohort
     >>> c = simulate_cohort(n_clients=50, n_therapists=5, seed=1)
-    >>> c.simulated, c.n_clients
-    (True, 50)
+    >>> c.simulated, c.n_clients, c.clients["therapist"].nunique()
+    (True, 50, 5)
+
+    The same seed gives the same data: this is the cohort ``load_dataset("simulated",
+    n_clients=60, seed=1)`` reads from its cache (rows in the cache's sorted order).
+
+    >>> sim = simulate_cohort(n_clients=60, seed=1)
+    >>> sim.clients["end_reason"].value_counts().to_dict()
+    {'planned': 38, 'dropout': 20, 'ongoing': 2}
+    >>> phq9 = sim.scores.query("measure == 'phq9'")
+    >>> phq9.groupby("id")["time"].max().describe()[["mean", "max"]].tolist()  # last session
+    [7.5, 20.0]
+    >>> from analysis import load_dataset
+    >>> cached = load_dataset("simulated", n_clients=60, seed=1)
+    >>> ordered = sim.scores.sort_values(["id", "time", "measure"]).reset_index(drop=True)
+    >>> ordered.equals(cached.scores.reset_index(drop=True))
+    True
     """
     setup = _Setup(params, n_clients, n_therapists, seed)
     parts = list(setup.blocks())
@@ -887,6 +902,8 @@ def simulate_to_parquet(
     ------
     ParameterError, TypeError
         As :func:`simulate_cohort`.
+    FileExistsError
+        If ``out`` is an existing file (not a folder); nothing is written.
 
     Examples
     --------
@@ -901,8 +918,13 @@ def simulate_to_parquet(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    setup = _Setup(params, n_clients, n_therapists, seed)
     d = Path(out)
+    if d.exists() and not d.is_dir():
+        raise FileExistsError(
+            f"output {str(d)!r} is an existing file, not a folder; give a folder (created if "
+            "absent; its scores.parquet, clients.parquet and cohort.json are overwritten)"
+        )
+    setup = _Setup(params, n_clients, n_therapists, seed)
     d.mkdir(parents=True, exist_ok=True)
     writers: dict[str, Any] = {}
     n_scores = 0
@@ -969,7 +991,9 @@ def load_default(
     Returns
     -------
     Cohort
-        ``simulated=True``; ``meta`` names the parameter file and seed.
+        ``simulated=True``; ``meta`` names the parameter file and seed. With ``cache`` the rows
+        are in the order :func:`analysis.data.store.write_cohort` stores them (scores by id,
+        time, measure; clients by id), whether generated now or read from the cache.
     """
     from analysis.registry.paths import data_dir
 
@@ -986,6 +1010,9 @@ def load_default(
     cohort = simulate_cohort(params, n_clients=n_clients, n_therapists=n_therapists, seed=seed)
     if cache:
         write_cohort(cohort, folder)
+        # read back, so the first call returns what every later call reads from the cache
+        # (write_cohort sorts the rows): the same call, the same cohort, row for row
+        return read_cohort(folder)
     return cohort
 
 
@@ -1014,7 +1041,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Command ``python -m analysis simulate``; returns the exit code.
 
-    0 on success; 2 on bad options or parameters (the message names the parameter).
+    0 on success; 2 on bad options or parameters (the message names the parameter) or an
+    output that cannot be written (``--out`` an existing file, a folder without permission).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -1037,7 +1065,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             validate=not args.skip_validation,
         )
-    except ParameterError as err:
+    except (ParameterError, OSError) as err:  # OSError: --out a file, or not writable
         print(f"error: {err}", file=sys.stderr)
         return 2
     info = json.loads((out / "cohort.json").read_text(encoding="utf-8"))

@@ -55,6 +55,7 @@ from analysis.outcomes.prepost import (
     _check_alpha,
     _check_columns,
     _check_direction,
+    _check_long,
     _check_reliability,
     _group_of,
     _prepost,
@@ -118,14 +119,15 @@ def clinical_significance(
     -------
     pandas.DataFrame
         One row per client, in order of first appearance: ``id``, (``group``), ``pre``, ``post``,
-        ``change`` (post - pre, points), ``rci``, ``reliable_change`` (categorical: improved /
-        unchanged / deteriorated), ``cutoff`` (points, NaN without one), ``clinical_pre``,
-        ``clinical_post`` (boolean, see :func:`~analysis.outcomes.distribution.classify_prepost`),
-        ``category`` (categorical: recovered / improved / unchanged / deteriorated / harmed; NaN
-        without a cutoff),
-        ``cs_indiv`` (HA with a cutoff: true-score z of the post score against the cutoff),
-        ``n_timepoints``, ``eb_slope``, ``eb_slope_sd`` (HLM only), ``evaluable`` (bool),
-        ``reason`` (why not evaluable; "" otherwise) and ``method``. ``attrs["clinsig"]`` holds
+        ``change`` (post - pre, points), ``rci`` (a z value), ``reliable_change`` (strings:
+        improved / unchanged / deteriorated; NaN when not evaluable), ``cutoff`` (points, NaN
+        without one), ``clinical_pre``, ``clinical_post`` (boolean, see
+        :func:`~analysis.outcomes.distribution.classify_prepost`), ``category`` (strings:
+        recovered / improved / unchanged / deteriorated / harmed; NaN without a cutoff or when
+        not evaluable), ``cs_indiv`` (HA with a cutoff: true-score z of the post score against
+        the cutoff), ``n_timepoints``, ``eb_slope``, ``eb_slope_sd`` (HLM only, points per time
+        unit), ``evaluable`` (bool), ``reason`` (why not evaluable, "" otherwise) and
+        ``method``. ``attrs["clinsig"]`` holds
         the method's constants (critical value, cutoff, SDs, r_dd, ...), the SD used for the
         RCI (``sd_pre_used``, ``sd_pre_source``), ``s_diff`` and ``threshold_points`` (the
         change in points a client must exceed; see
@@ -136,14 +138,16 @@ def clinical_significance(
     ValueError
         For a reliability outside (0, 1), an unknown method or cutoff type, cutoff b or c without
         functional norms, pre or post labels absent from the data, a client with two scores at
-        one time point.
+        one time point, a row without a client id, a score that is text (not a number) or
+        infinite; each message names the column, the count and the first row labels.
     NotComputedError
         (a ``ValueError``, :mod:`analysis.outcomes.prepost`) when the data cannot support the
         method; the message is the reason, to be shown as "not computed: <reason>": too few
         complete clients to estimate the SD (2; HA 3); HA on a degenerate sample (pre, post or
         change scores without variance, or ``r_dd`` not positive: the reliability of change is
         undefined; also a post SD not above the SEM for the HA cutoff); HLM with fewer than three
-        waves (distinct time points) or fewer than 3 clients with ``min_timepoints`` measurements.
+        waves (distinct time points) or fewer than 3 clients with ``min_timepoints`` measurements;
+        data without rows.
     TypeError
         If ``data`` is not a DataFrame.
 
@@ -197,8 +201,39 @@ def clinical_significance(
     ...                   "score": [20, 8, 22, 21, 15, 14]}})
     >>> clinical_significance(d, reliability=0.8)["reliable_change"].tolist()
     ['improved', 'unchanged', 'unchanged']
+
+    The simulated cohort's PHQ-9 (0-27 points, lower is better), session 1 against session 6,
+    with the registry's alpha (.89, Kroenke et al. 2001) and cutoff c from its functional norms
+    (M 2.91, SD 3.51; Kocalevent et al. 2013). Clients without a session-6 score are kept, not
+    evaluable, with the reason:
+
+    >>> from analysis import get_instrument, load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> phq9 = cohort.scores.query("measure == 'phq9'")
+    >>> ins = get_instrument("phq9")
+    >>> norms = ins.norms["functional"]
+    >>> res = clinical_significance(phq9, pre=1, post=6, reliability=ins.reliability_value,
+    ...                             cutoff_type="c", m_functional=norms["mean"],
+    ...                             sd_functional=norms["sd"])
+    >>> len(res), int(res["evaluable"].sum())
+    (60, 30)
+    >>> res.loc[~res["evaluable"], "reason"].unique().tolist()
+    ['no score at post (6)']
+    >>> c = res.attrs["clinsig"]  # S_diff, the drop needed (z S_diff) and cutoff c, in points
+    >>> [round(c[k], 2) for k in ("sd_pre", "s_diff", "threshold_points", "cutoff")]
+    [5.38, 2.52, 4.94, 9.01]
+    >>> res["category"].value_counts().sort_index().to_dict()
+    {'deteriorated': 1, 'improved': 8, 'recovered': 8, 'unchanged': 13}
+
+    With the registry's published reliable change instead (NHS Talking Therapies: 6 points):
+
+    >>> rc = clinical_significance(phq9, pre=1, post=6, reliability=ins.reliability_value,
+    ...                            rc_points=ins.reliable_change["value"])
+    >>> rc["reliable_change"].value_counts().sort_index().to_dict()
+    {'deteriorated': 1, 'improved': 13, 'unchanged': 16}
     """
     _check_columns(data, [id, time, outcome, group])
+    _check_long(data, id, time, outcome)
     method = _check_method(rci_method)
     _check_direction(better_is)
     _check_alpha(significance_level)
@@ -282,6 +317,8 @@ def summarise_categories(
         :func:`~analysis.outcomes.anchor.anchor_individual` (optionally with a group column
         joined).
     column : {"category", "reliable_change"}
+        The classification to count: the combined categories (with a cutoff) or reliable change
+        alone.
     group : str, optional
         Column to split by.
     levels : sequence of str, optional
@@ -308,6 +345,30 @@ def summarise_categories(
     >>> summarise_categories(res)[["level", "n", "percent"]].values.tolist()
     [['recovered', 3, 50.0], ['improved', 0, 0.0], ['unchanged', 3, 50.0],
      ['deteriorated', 0, 0.0], ['harmed', 0, 0.0]]
+
+    By arm on the simulated cohort: PHQ-9 session 1 against session 6, alpha .89 and cutoff c
+    from the registry (see :func:`clinical_significance`); percentages of the clients evaluable
+    in each arm.
+
+    >>> from analysis import get_instrument, load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> phq9 = cohort.scores.query("measure == 'phq9'").merge(cohort.clients[["id", "arm"]])
+    >>> ins = get_instrument("phq9")
+    >>> res = clinical_significance(phq9, pre=1, post=6, reliability=ins.reliability_value,
+    ...                             cutoff_type="c", m_functional=ins.norms["functional"]["mean"],
+    ...                             sd_functional=ins.norms["functional"]["sd"], group="arm")
+    >>> summarise_categories(res, group="arm").round(1)
+      arm         level  n  percent  n_evaluable
+    0   A     recovered  3     27.3           11
+    1   A      improved  3     27.3           11
+    2   A     unchanged  4     36.4           11
+    3   A  deteriorated  1      9.1           11
+    4   A        harmed  0      0.0           11
+    5   B     recovered  5     26.3           19
+    6   B      improved  5     26.3           19
+    7   B     unchanged  9     47.4           19
+    8   B  deteriorated  0      0.0           19
+    9   B        harmed  0      0.0           19
     """
     _check_columns(result, [column, group, "evaluable"])
     if levels is None:

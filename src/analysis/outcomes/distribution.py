@@ -34,6 +34,7 @@ from analysis.outcomes.prepost import (
     _check_reliability,
     _masked_bool,
     _positive,
+    _scores,
 )
 
 __all__ = [
@@ -117,8 +118,24 @@ def clinical_cutoff(
 
     Examples
     --------
+    Cutoff c by hand: (5 x 8 + 8 x 24) / (5 + 8) = 232 / 13 = 17.846.
+
     >>> round(clinical_cutoff("c", 24.0, 5.0, 8.0, 8.0), 3)
     17.846
+
+    PHQ-9 (lower is better): the clinical population is the simulated cohort at session 1, the
+    functional one the registry's German general-population norms (M 2.91, SD 3.51; Kocalevent,
+    Hinz & Brähler 2013). a = 16.87 - 2 x 5.34; b = 2.91 + 2 x 3.51; c the weighted midpoint.
+
+    >>> from analysis import get_instrument, load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> first = cohort.scores.query("measure == 'phq9' and time == 1")["score"]
+    >>> m, sd = float(first.mean()), float(first.std())
+    >>> round(m, 2), round(sd, 2)
+    (16.87, 5.34)
+    >>> norms = get_instrument("phq9").norms["functional"]
+    >>> [round(clinical_cutoff(t, m, sd, norms["mean"], norms["sd"]), 2) for t in "abc"]
+    [6.19, 9.93, 8.45]
     """
     s = _check_direction(better_is)
     if cutoff_b_sd not in _CUTOFF_B_SD:
@@ -433,6 +450,13 @@ def reliable_change_index(
         a reliability outside (0, 1), fewer than two complete pairs, or a reference option the
         method does not take.
 
+    References
+    ----------
+    Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19 (JT; cutoffs a, b, c).
+    Hsu L.M. (1989) Behav Assess 11(4):459-467 (GLN, HLL). Speer D.C. (1992) J Consult Clin
+    Psychol 60(3):402-408 (EN). Nunnally J.C. & Kotsch W.E. (1983) Br J Clin Psychol 22(2):83-93
+    (NK). Hageman W.J. & Arrindell W.A. (1999) Behav Res Ther 37(12):1169-1193 (HA).
+
     Examples
     --------
     Four clients, PHQ-9 pre scores 13, 17, 17, 17 (sample SD 2.0), r = 0.84; client 1 drops
@@ -444,6 +468,24 @@ def reliable_change_index(
     -4.42
     >>> round(float(reliable_change_index(pre, post, reliability=0.84, sd_pre=5.0)[0]), 2)
     -1.77
+
+    The simulated cohort's PHQ-9, first against last observed session, with the registry's alpha
+    (.89): client C000001 went from 13 to 4 points, RCI = -9 / 2.50 = -3.60; 33 of the 58
+    clients with both scores improved reliably (RCI < -1.96), none deteriorated.
+
+    >>> import numpy as np
+    >>> from analysis import get_instrument, load_dataset
+    >>> from analysis.outcomes.engine import prepost
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> pp = prepost(cohort.scores, cohort.clients, "phq9")
+    >>> pp.loc[0, "id"], pp[["baseline", "post"]].iloc[0].tolist()
+    ('C000001', [13.0, 4.0])
+    >>> rci = reliable_change_index(pp["baseline"], pp["post"],
+    ...                             reliability=get_instrument("phq9").reliability_value)
+    >>> rci.shape, round(float(rci[0]), 2)
+    ((60,), -3.6)
+    >>> int(np.isnan(rci).sum()), int((rci < -1.96).sum()), int((rci > 1.96).sum())
+    (2, 33, 0)
     """
     method = _check_method(rci_method)
     if method == "HLM":
@@ -652,6 +694,15 @@ def clinical_significance_prepost(
         :func:`~analysis.outcomes.clinsig.clinical_significance`: too few complete clients, or HA
         on a sample without variance (``r_dd`` undefined).
 
+    References
+    ----------
+    Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19 (JT; cutoffs a, b, c).
+    Hsu L.M. (1989) Behav Assess 11(4):459-467 (GLN, HLL). Speer D.C. (1992) J Consult Clin
+    Psychol 60(3):402-408 (EN). Nunnally J.C. & Kotsch W.E. (1983) Br J Clin Psychol 22(2):83-93
+    (NK). Hageman W.J. & Arrindell W.A. (1999) Behav Res Ther 37(12):1169-1193 (HA).
+    Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1) (the R package
+    clinicalsignificance, whose results these reproduce).
+
     Examples
     --------
     >>> import pandas as pd
@@ -659,6 +710,29 @@ def clinical_significance_prepost(
     >>> res = clinical_significance_prepost(pp, reliability=0.8)
     >>> res["reliable_change"].tolist()  # as clinical_significance on the same data in long form
     ['improved', 'unchanged', 'unchanged']
+
+    The simulated cohort's PHQ-9, each client's first against last observed session
+    (:func:`analysis.outcomes.engine.prepost`), with the registry's alpha (.89, Kroenke et al.
+    2001) and its published caseness cutoff (10 points, Kroenke et al. 2001) as a fixed cutoff:
+    the same 33 reliable improvements as the outcomes table's ``reliable_improvement``
+    (:func:`analysis.outcomes.engine.score_definitions`).
+
+    >>> from analysis import get_instrument, load_dataset
+    >>> from analysis.outcomes.engine import prepost
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> ins = get_instrument("phq9")
+    >>> pp = prepost(cohort.scores, cohort.clients, "phq9")  # one row per client
+    >>> res = clinical_significance_prepost(pp, reliability=ins.reliability_value,
+    ...                                     pre="baseline", post="post", cutoff=ins.cutoff_value)
+    >>> len(res), int(res["evaluable"].sum())  # two clients have no score after session 1
+    (60, 58)
+    >>> c = res.attrs["clinsig"]  # points: baseline SD, S_diff, drop needed, cutoff
+    >>> [round(c[k], 2) for k in ("sd_pre", "s_diff", "threshold_points", "cutoff")]
+    [5.33, 2.5, 4.9, 10.0]
+    >>> res["reliable_change"].value_counts().sort_index().to_dict()
+    {'improved': 33, 'unchanged': 25}
+    >>> res["category"].value_counts().sort_index().to_dict()
+    {'improved': 9, 'recovered': 24, 'unchanged': 25}
     """
     return _distribution_change(
         prepost,
@@ -755,8 +829,8 @@ def _distribution_change(
             f"column {id!r} must identify one row per client; duplicated: "
             f"{prepost.loc[prepost[id].duplicated(), id].unique()[:5].tolist()}"
         )
-    pre_a = pd.to_numeric(prepost[pre], errors="coerce").to_numpy(dtype=float)
-    post_a = pd.to_numeric(prepost[post], errors="coerce").to_numpy(dtype=float)
+    pre_a = _scores(prepost[pre], pre)  # text that is not a number, or inf, raises
+    post_a = _scores(prepost[post], post)
     miss_pre, miss_post = np.isnan(pre_a), np.isnan(post_a)
     ok = ~(miss_pre | miss_post)
     if ok.sum() < (3 if method == "HA" else 2):
@@ -895,6 +969,26 @@ def ha_group_summary(result: pd.DataFrame, group: str | None = None) -> pd.DataF
     >>> res = clinical_significance(d, reliability=0.8, rci_method="HA", cutoff_type="a")
     >>> ha_group_summary(res).round(3).values.tolist()
     [['changed', 0.871], ['functional', 0.488]]
+
+    By arm on the simulated cohort's PHQ-9, session 1 against session 6 (the 30 clients with
+    both), alpha .89 and cutoff c from the registry's functional norms:
+
+    >>> from analysis import get_instrument, load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> phq9 = cohort.scores.query("measure == 'phq9'").merge(cohort.clients[["id", "arm"]])
+    >>> ins = get_instrument("phq9")
+    >>> ha = clinical_significance(phq9, pre=1, post=6, reliability=ins.reliability_value,
+    ...                            rci_method="HA", cutoff_type="c",
+    ...                            m_functional=ins.norms["functional"]["mean"],
+    ...                            sd_functional=ins.norms["functional"]["sd"], group="arm")
+    >>> round(float(ha.attrs["clinsig"]["r_dd"]), 3), round(ha.attrs["clinsig"]["cutoff"], 2)
+    (0.896, 8.68)
+    >>> ha_group_summary(ha, group="arm").round(3)
+      arm    category  percent
+    0   A     changed    0.815
+    1   A  functional    0.319
+    2   B     changed    0.801
+    3   B  functional    0.344
     """
     info = result.attrs.get("clinsig", {})
     if info.get("method") != "HA" or info.get("cutoff") is None:

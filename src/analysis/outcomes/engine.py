@@ -296,6 +296,7 @@ def score_outcomes(
     Parameters
     ----------
     cohort : Cohort
+        Scores in long format and the client table (not modified).
     measure : str
         Registry code of the outcome, e.g. ``"bdi2"`` (BDI-II, 0-63, lower is better).
     reliability : float, optional
@@ -334,10 +335,23 @@ def score_outcomes(
 
     Examples
     --------
-    >>> from analysis.data.simulate import simulate_cohort
-    >>> out = score_outcomes(simulate_cohort(n_clients=30, seed=1), "phq9")
-    >>> sorted(out["definition"].unique())
-    ['clinically_significant', 'reliable_improvement', 'remission', 'response']
+    The four definitions on the simulated cohort's PHQ-9 (0-27 points, lower is better; alpha
+    .89 from the registry; cutoff c from the registry's functional norms, M 2.91, SD 3.51):
+
+    >>> import pandas as pd
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> out = score_outcomes(cohort, "phq9")
+    >>> pd.crosstab(out["definition"], out["status"])
+    status                  met  not_evaluable  not_met
+    definition
+    clinically_significant   24              2       34
+    reliable_improvement     33              2       25
+    remission                13              7       40
+    response                 23              2       35
+    >>> a = out.attrs
+    >>> round(a["cutoff"], 2), round(a["s_diff"], 2), round(a["critical"], 2), a["reliability"]
+    (8.53, 2.5, 1.96, 0.89)
     """
     from analysis.registry.instruments import load_registry
 
@@ -523,7 +537,7 @@ def score_definitions(
     missing: str = "last_available",
     post: str | float = "last",
     registry: dict[str, Instrument] | None = None,
-    categorical: bool = True,
+    categorical: bool = False,
 ) -> pd.DataFrame:
     """Score every definition of a definitions file on a cohort: the project's outcomes table.
 
@@ -556,16 +570,23 @@ def score_definitions(
         Post score: the last one, or the score at a fixed time point.
     registry : dict, optional
         Instrument registry.
-    categorical : bool, default True
-        Dtypes of the text columns. True (default): ``id``, ``definition``, ``family``,
-        ``measures``, ``status``, ``reason`` and ``category`` as :class:`pandas.Categorical`
-        (categories: the client ids in client-table order, the definitions in file order,
-        ``STATUSES``, the five J&T categories with NaN where there is none, the other values in
-        order of first appearance); about 40 % less memory than object columns (10^6 clients x
-        31 definitions: 2.2 instead of 3.5 GB). Group with ``observed=True`` (the readers in
-        :mod:`analysis.compare` do). False: ``object`` columns of Python strings
-        (``category``: None where there is none). The values and rows are the same either way;
-        the float columns are float64 in both cases.
+    categorical : bool, default False
+        Dtypes of the text columns. False: ``object`` columns of Python strings (``category``:
+        None where there is none). True: ``id``, ``definition``, ``family``, ``measures``,
+        ``status``, ``reason`` and ``category`` as :class:`pandas.Categorical` (categories: the
+        client ids in client-table order, the definitions in file order, ``STATUSES``, the five
+        J&T categories with NaN where there is none, the other values in order of first
+        appearance); about 40 % less memory (10^6 clients x 31 definitions: 2.2 instead of 3.5
+        GB). The values and rows are the same either way (the float columns are float64 in both);
+        the readers in :mod:`analysis.compare` take both (they group with ``observed=True``);
+        with categoricals, group with ``observed=True`` too, and note that ``crosstab`` and
+        ``sort_values`` order by the categories, not alphabetically.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client x scored definition (clients in client-table order within each
+        definition; n_clients x n_definitions rows), columns :data:`OUTCOME_COLUMNS`:
 
         - ``id``, ``definition`` (name), ``family`` (symptom, functional, alliance, personal,
           child_family, composite);
@@ -611,10 +632,38 @@ def score_definitions(
 
     Examples
     --------
-    >>> from analysis.data.simulate import simulate_cohort
-    >>> out = score_definitions(simulate_cohort(n_clients=30, seed=1), measure="phq9")
+    Every definition of the package's file on the simulated cohort, PHQ-9 as the primary
+    measure: 31 definitions x 60 clients (two SF-36 definitions are skipped, the data have no
+    SF-36).
+
+    >>> import pandas as pd
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> out = score_definitions(cohort, measure="phq9")
     >>> list(out.columns) == OUTCOME_COLUMNS
     True
+    >>> out["definition"].nunique(), len(out), out.attrs["time_unit"]
+    (31, 1860, 'session')
+    >>> sorted(out.attrs["skipped"])
+    ['mcs_reliable_improvement', 'social_functioning_improvement']
+    >>> three = ["remission", "reliable_improvement", "nhs_recovery"]
+    >>> some = out.loc[out["definition"].isin(three)]
+    >>> pd.crosstab(some["definition"], some["status"])
+    status                met  not_evaluable  not_met
+    definition
+    nhs_recovery           25              8       27
+    reliable_improvement   33              2       25
+    remission              13              7       40
+
+    Reliable improvement (Jacobson & Truax 1991) needs a drop of more than 1.96 x S_diff, in
+    PHQ-9 points (S_diff from the cohort's baseline SD and the registry's alpha .89):
+
+    >>> d = out.attrs["details"]["reliable_improvement"]
+    >>> round(d["s_diff"], 2), round(d["threshold_points"], 2), d["sd_pre_source"]
+    (2.5, 4.9, 'sample')
+    >>> row = out.query("id == 'C000001' and definition == 'reliable_improvement'")
+    >>> row[["baseline", "post", "change", "post_time", "first_met_time", "status"]].values.tolist()
+    [[13.0, 4.0, -9.0, 3.0, 2.0, 'met']]
     """
     from analysis.outcomes.rules import NotComputable, Trajectories, apply_rule
     from analysis.registry.instruments import load_registry
@@ -844,6 +893,7 @@ def compare_methods(
     Parameters
     ----------
     cohort : Cohort
+        Scores in long format and the client table (not modified).
     measure : str
         Registry code of the outcome (range and direction from the registry).
     reliability : float, optional
@@ -870,6 +920,8 @@ def compare_methods(
         Post score rule, as in :func:`prepost`. HLM uses every observed score from baseline up to
         the post time, and needs at least three.
     significance_level : float
+        Level of the critical value (0.05: two-sided |RCI| > 1.96; one-sided 1.645 for HA, as
+        in R; see :func:`analysis.outcomes.clinsig.clinical_significance`).
     missing : str
         Missing-data strategy (:data:`analysis.outcomes.rules.MISSING_STRATEGIES`), the same
         trajectories
@@ -902,6 +954,14 @@ def compare_methods(
         For a configuration error: an unknown method, a reliability or significance level outside
         (0, 1), an unknown ``cutoff_type``; no reliability given and none in the registry.
 
+    References
+    ----------
+    The formulas and their sources are in :func:`analysis.outcomes.clinsig.clinical_significance`
+    (Notes): Jacobson & Truax (1991) J Consult Clin Psychol 59(1):12-19 (JT, cutoffs); Hsu (1989)
+    (GLN, HLL); Speer (1992) (EN); Nunnally & Kotsch (1983) (NK); Hageman & Arrindell (1999)
+    (HA); Raudenbush & Bryk (2002) (HLM); as the R package clinicalsignificance (Claus, Wager &
+    Bonnet 2024, J Stat Softw 111(1)).
+
     Examples
     --------
     >>> import pandas as pd
@@ -912,6 +972,27 @@ def compare_methods(
     ...                       "phq9", methods=("JT", "HLM"), cutoff_type="a")
     >>> res.attrs["methods"], res.attrs["not_computed"]["HLM"][:35]
     (['JT'], 'HLM needs at least 3 clients with 3')
+
+    Every method on the simulated cohort's PHQ-9, first against last observed session (HLM on
+    every session in between). The methods differ in who counts as changed: HLL and HLM judge a
+    client against the cohort's mean change, so a client improving less than the average client
+    is "deteriorated" there.
+
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> res = compare_methods(cohort, "phq9")
+    >>> res.attrs["methods"], res.attrs["not_computed"], res.attrs["cutoff"]["cutoff_type"]
+    (['JT', 'GLN', 'HLL', 'EN', 'NK', 'HA', 'HLM'], {}, 'c')
+    >>> pd.crosstab(res["method"], res["category"])
+    category  deteriorated  harmed  improved  recovered  unchanged
+    method
+    EN                   0       0        11         24         23
+    GLN                  0       0         7         24         27
+    HA                   0       0        17         18         23
+    HLL                 18       1         0         15         24
+    HLM                 21       0         0          9         22
+    JT                   0       0         9         24         25
+    NK                   0       0         7         24         27
     """
     from analysis.outcomes.distribution import RCI_METHODS
 

@@ -90,6 +90,12 @@ def percentage_change(
     the ratio is infinite; R marks such a client improved whenever ``post > 0`` (and, when lower
     is better, also deteriorated); here the sign of the change decides instead.
 
+    References
+    ----------
+    Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1) (the R package
+    clinicalsignificance, ``cs_percentage``). Frank E. et al. (1991) Arch Gen Psychiatry
+    48(9):851-855 (response: a 50 % reduction).
+
     Examples
     --------
     >>> import pandas as pd
@@ -100,6 +106,20 @@ def percentage_change(
     [-0.6, -0.045, -0.067]
     >>> res["category"].tolist()
     ['improved', 'unchanged', 'unchanged']
+
+    Response (a 50 % reduction, Frank et al. 1991) on the simulated cohort's PHQ-9, session 1
+    against session 6; clients without a session-6 score are kept, not evaluable:
+
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> phq9 = cohort.scores.query("measure == 'phq9'")
+    >>> res = percentage_change(phq9, pre=1, post=6, pct_improvement=0.5)
+    >>> len(res), int(res["evaluable"].sum())
+    (60, 30)
+    >>> res[["pre", "post", "change", "pct_change"]].iloc[1].round(3).tolist()  # -5 / 24
+    [24.0, 19.0, -5.0, -0.208]
+    >>> res["category"].value_counts().to_dict()
+    {'unchanged': 19, 'improved': 10, 'deteriorated': 1}
     """
     s = _check_direction(better_is)
     _check_pct(pct_improvement, pct_deterioration)
@@ -146,6 +166,21 @@ def percentage_change_prepost(
     >>> pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20.0, 22, 15], "post": [8.0, 21, 14]})
     >>> percentage_change_prepost(pp, pct_improvement=0.5)["category"].tolist()
     ['improved', 'unchanged', 'unchanged']
+
+    Response (a 50 % reduction, Frank et al. 1991) on the simulated cohort's PHQ-9, each
+    client's first against last observed session: the 23 responders of the outcomes table's
+    ``response`` definition (:func:`analysis.outcomes.engine.score_definitions`).
+
+    >>> from analysis import load_dataset
+    >>> from analysis.outcomes.engine import prepost
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> first_last = prepost(cohort.scores, cohort.clients, "phq9")
+    >>> res = percentage_change_prepost(first_last, pct_improvement=0.5,
+    ...                                 pre="baseline", post="post")
+    >>> res.loc[0, "id"], res[["pre", "post", "pct_change"]].iloc[0].round(3).tolist()  # -9 / 13
+    ('C000001', [13.0, 4.0, -0.692])
+    >>> res["category"].value_counts().to_dict()
+    {'unchanged': 35, 'improved': 23, 'deteriorated': 0}
     """
     s = _check_direction(better_is)
     _check_pct(pct_improvement, pct_deterioration)

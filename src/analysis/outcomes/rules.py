@@ -100,8 +100,10 @@ class RuleResult:
 
 
 def _frame(pos, time, score, baseline) -> pd.DataFrame:
-    """The rows frame of :meth:`Trajectories.measure` (``pos, time, score, baseline``; a fresh
-    RangeIndex), on the numpy arrays themselves (no copy: they are fresh selections)."""
+    """Build the rows frame of :meth:`Trajectories.measure`: ``pos, time, score, baseline``.
+
+    A fresh RangeIndex, on the numpy arrays themselves (no copy: they are fresh selections).
+    """
     return pd.DataFrame(
         {"pos": pos, "time": time, "score": score, "baseline": baseline}, copy=False
     )
@@ -183,6 +185,7 @@ class Trajectories:
         self._score = _floats(scores["score"])
 
     def instrument(self, measure: str) -> Instrument:
+        """Return the registry entry of ``measure`` (range, direction, cutoffs, reliability)."""
         return self.registry[measure]
 
     def release(self, measure: str) -> None:
@@ -192,15 +195,18 @@ class Trajectories:
             del self._shared[key]
 
     def shared(self, kind: str, measures: tuple[str, ...], make) -> Any:
-        """A value several definitions derive from the same measures (e.g. the PHQ-9 and GAD-7
-        rows paired by session for the four NHS outcomes), computed once by ``make()`` and
-        released with the first of ``measures`` released."""
+        """Return a value several definitions derive from the same measures, computed once.
+
+        E.g. the PHQ-9 and GAD-7 rows paired by session for the four NHS outcomes: computed by
+        ``make()`` at the first call and released with the first of ``measures`` released.
+        """
         key = (kind, tuple(measures))
         if key not in self._shared:
             self._shared[key] = make()
         return self._shared[key]
 
     def has(self, measure: str) -> bool:
+        """Whether the scores hold any row of ``measure``."""
         return measure in self._mindex
 
     def completer(self) -> np.ndarray | None:
@@ -334,8 +340,10 @@ class Trajectories:
 
 
 def _by_client_time(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` in client, then time order (stable): as they are when already so (the rows of
-    :meth:`Trajectories.measure` are), else sorted."""
+    """Return ``rows`` in client, then time order (stable).
+
+    As they are when already so (the rows of :meth:`Trajectories.measure` are), else sorted.
+    """
     pos, time = rows["pos"].to_numpy(), rows["time"].to_numpy()
     if (
         len(pos) < 2
@@ -346,8 +354,11 @@ def _by_client_time(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _group_min(pos: np.ndarray, values: np.ndarray, n_ids: int) -> np.ndarray:
-    """Smallest non-NaN value per client position (NaN where none), as ``groupby(pos).min()``
-    placed on ``n_ids`` clients, without a sort (``np.fmin.at`` skips NaN as pandas does)."""
+    """Smallest non-NaN value per client position (NaN where none).
+
+    As ``groupby(pos).min()`` placed on ``n_ids`` clients, without a sort (``np.fmin.at`` skips
+    NaN as pandas does).
+    """
     out = np.full(n_ids, np.nan)
     np.fmin.at(out, pos, values)
     return out
@@ -367,9 +378,12 @@ def _first(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
 
 
 def _since(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
-    """Start of the final run of assessments where ``flag`` holds, per client: the time from
-    which the criterion held at every later assessment of ``rows`` (NaN when it does not hold at
-    the client's last one). ``rows`` are one client's assessments up to the post time."""
+    """Start of the final run of assessments where ``flag`` holds, per client.
+
+    The time from which the criterion held at every later assessment of ``rows`` (NaN when it
+    does not hold at the client's last one). ``rows`` are one client's assessments up to the
+    post time.
+    """
     flag = np.asarray(flag, bool)
     if not len(rows):
         return np.full(n_ids, np.nan)
@@ -411,8 +425,9 @@ def _base(m: dict) -> dict:
 
 
 def rule_cutoff(t: Trajectories, d: dict) -> RuleResult:
-    """Below caseness: not a case at the post score by the cutoff (registry default). This is
-    not remission (see :func:`rule_remission`).
+    """Below caseness: not a case at the post score by the cutoff (registry default).
+
+    This is not remission (see :func:`rule_remission`).
 
     With ``require_case_at_start`` (default false here; the ``caseness_change`` rule sets it),
     clients who were not a case at baseline are not evaluable.
@@ -432,8 +447,10 @@ def rule_cutoff(t: Trajectories, d: dict) -> RuleResult:
 
 
 def rule_caseness_change(t: Trajectories, d: dict) -> RuleResult:
-    """Below caseness at the end: a case at baseline and not a case at the post score (registry
-    cutoff, e.g. PHQ-9 < 10, BDI-II < 14, CES-D < 16); not remission."""
+    """Below caseness at the end: a case at baseline and not a case at the post score.
+
+    By the registry's cutoff, e.g. PHQ-9 < 10, BDI-II < 14, CES-D < 16; not remission.
+    """
     return rule_cutoff(t, {**d, "require_case_at_start": True})
 
 
@@ -573,8 +590,10 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
 
 
 def _first_reliable(t, d, m, s_diff, crit, extra=None, deterioration=False):
-    """(first time, time held since) of the JT criterion on the trajectory (towards improvement,
-    or towards deterioration)."""
+    """Return (first time, time held since) of the JT criterion on the trajectory.
+
+    Towards improvement, or towards deterioration.
+    """
     rows = m["rows"]
     ins = t.instrument(d["measure"])
     toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
@@ -583,10 +602,13 @@ def _first_reliable(t, d, m, s_diff, crit, extra=None, deterioration=False):
 
 
 def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
-    """Reliable improvement (or, with ``direction: deterioration``, reliable deterioration) by any
-    pre/post method of :func:`analysis.outcomes.clinsig.clinical_significance_prepost` (default JT).
+    """Reliable improvement (or, with ``direction: deterioration``, reliable deterioration).
+
+    By any pre/post method of
+    :func:`analysis.outcomes.distribution.clinical_significance_prepost` (default JT).
     ``first_met`` follows the trajectory for JT; for other methods it is the post time when met.
-    ``extra`` carries ``s_diff`` (points) and ``critical`` (|RCI|)."""
+    ``extra`` carries ``s_diff`` (points) and ``critical`` (|RCI|).
+    """
     m = t.measure(d["measure"])
     js, s_diff, crit, _ = _jt(t, d)
     det = d.get("direction", "improvement") == "deterioration"
@@ -611,8 +633,11 @@ def rule_reliable_change(t: Trajectories, d: dict) -> RuleResult:
 
 
 def _rc_extra(js: pd.DataFrame, s_diff: float, crit: float) -> dict[str, Any]:
-    """Scalars a report prints about reliable change: S_diff and the threshold in points, the
-    SD used and where it came from, and (with a cutoff) which J&T cutoff rule and why."""
+    """Scalars a report prints about reliable change.
+
+    S_diff and the threshold in points, the SD used and where it came from, and (with a cutoff)
+    which J&T cutoff rule and why.
+    """
     info = js.attrs["clinsig"]
     out = {
         "s_diff": s_diff,
@@ -628,8 +653,9 @@ def _rc_extra(js: pd.DataFrame, s_diff: float, crit: float) -> dict[str, Any]:
 
 
 def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
-    """Recovered (J&T combined): reliable improvement and a move from the clinical to the
-    functional side of the J&T cutoff.
+    """Recovered (J&T combined): reliable improvement and a move across the J&T cutoff.
+
+    From the clinical to the functional side of the cutoff.
 
     ``cutoff_type`` (default ``default``): the registry's default rule
     (:func:`analysis.registry.instruments.default_cutoff`: cutoff c where confirmed functional
@@ -679,8 +705,11 @@ def _points(d: dict, ins: Instrument, key: str, reg_key: str) -> float:
 
 
 def rule_fixed_change(t: Trajectories, d: dict) -> RuleResult:
-    """Change of at least ``points`` towards improvement (e.g. PHQ-9 >= 6 points; registry
-    ``reliable_change`` by default). ``direction: deterioration`` counts the other way."""
+    """Change of at least ``points`` towards improvement.
+
+    E.g. PHQ-9 >= 6 points; the registry's ``reliable_change`` by default.
+    ``direction: deterioration`` counts the other way.
+    """
     ins = t.instrument(d["measure"])
     pts = _points(d, ins, "points", "reliable_change")
     m = t.measure(d["measure"])
@@ -751,8 +780,11 @@ def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
 
 
 def _nhs_sessions(md, ma, idep, ianx, pd_, pa_):
-    """The sessions where both NHS measures were scored (rows ``pos, time``), with the reliable
-    improvement, reliable deterioration and caseness of each (boolean arrays)."""
+    """Pair the sessions where both NHS measures were scored, with their criteria.
+
+    Returns the rows (``pos, time``) and, per row, reliable improvement, reliable deterioration
+    and caseness (boolean arrays).
+    """
     r = _pair_sessions(md["rows"], ma["rows"])
     rdd = (r["score_d"] - r["baseline_d"]).to_numpy()
     rda = (r["score_a"] - r["baseline_a"]).to_numpy()
@@ -765,8 +797,9 @@ def _nhs_sessions(md, ma, idep, ianx, pd_, pa_):
 
 
 def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
-    """NHS Talking Therapies paired outcomes on depression (PHQ-9) and anxiety (GAD-7 by default),
-    over the denominators NHS Digital publishes.
+    """NHS Talking Therapies paired outcomes on depression (PHQ-9) and anxiety (GAD-7).
+
+    Over the denominators NHS Digital publishes; the measures are options (these by default).
 
     Finished course of treatment (NHS Digital glossary): a referral that has *ended* having had at
     least ``min_sessions`` (2) attended treatment appointments. Ended: ``end_reason`` other than
@@ -786,14 +819,21 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
       on neither. Denominator: every finished course with paired scores, at caseness or not (NHS
       Digital: reliably improved / finished courses);
     - reliable_deterioration: reliable deterioration on at least one, reliable improvement on
-      neither. Denominator: every finished course with paired scores (by analogy with reliable
-      improvement; NHS Digital's formula line for it was not read);
+      neither. Denominator: every finished course with paired scores, as for reliable improvement
+      (NHS England's published computation: Percentage_ReliableDeterioration = reliably
+      deteriorated finished courses / Count_FinishedCourseTreatment);
     - reliable_recovery: recovery and reliable improvement. Denominator as recovery.
 
     References: NHS England (2024) NHS Talking Therapies for anxiety and depression manual, v7;
     NHS Digital, Psychological Therapies: reports on the use of IAPT services, June 2020,
     Outcomes ("27,884 / (57,060 - 3,200) * 100 = 51.8%" recovery, "39,417 / 57,060 * 100 =
-    69.1%" reliable improvement); NHS Digital / OHID Fingertips glossary (finished course).
+    69.1%" reliable improvement); NHS Digital / OHID Fingertips glossary (finished course); NHS
+    England, github.com/nhsengland/Talking-Therapies, "Key Metrics Dashboard/KM monthly
+    update.sql" (every Percentage_* outcome: numerator among CompletedTreatment_Flag referrals
+    over Count_FinishedCourseTreatment, minus Count_NotAtCaseness for recovery). NHS's
+    denominators also count finished courses without paired scores (as not improved); here such
+    courses are not evaluable, with the reason, so with unpaired finished courses the rates here
+    are over fewer courses than NHS's.
     """
     dep, anx = d.get("depression", "phq9"), d.get("anxiety", "gad7")
     idep, ianx = t.instrument(dep), t.instrument(anx)
@@ -876,8 +916,10 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
 
 
 def _rank_in_client(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For rows grouped by client (``pos`` non-decreasing): each row's rank within its client
-    (0 = first, as ``groupby.cumcount``) and its client's number of rows."""
+    """Rank each row within its client, and count its client's rows.
+
+    ``pos`` non-decreasing (rows grouped by client); rank 0 = first, as ``groupby.cumcount``.
+    """
     n = len(pos)
     if not n:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -889,7 +931,7 @@ def _rank_in_client(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _runs(rows: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
-    """Runs of consecutive assessments (per client) where ``flag`` holds: start time and length.
+    """Find runs of consecutive assessments (per client) where ``flag`` holds: start, length.
 
     ``rows`` in client, then time order; one row per run (``pos``, ``start``, ``length``).
     """
@@ -905,8 +947,10 @@ def _runs(rows: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
 
 
 def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
-    """Threshold reached (at or beyond ``threshold`` on the better side) by time ``by`` and held
-    for ``sustained`` consecutive assessments. All assessments count, the first one included.
+    """Threshold reached by time ``by`` and held for ``sustained`` consecutive assessments.
+
+    Reached: at or beyond ``threshold`` on the better side. All assessments count, the first one
+    included.
 
     ``threshold: registry`` takes value and direction from the registry's cutoff: an assessment
     counts when it is *not* flagged by the cutoff. For the SRS (registry: a score of 36 or less
@@ -934,8 +978,11 @@ def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
 
 
 def rule_growth(t: Trajectories, d: dict) -> RuleResult:
-    """Growth from early to late assessments: mean of the ``late`` last assessments minus mean of
-    the ``early`` first ones, towards better, at least ``delta`` points (defaults 3 and 3)."""
+    """Growth from early to late assessments of at least ``delta`` points, towards better.
+
+    The mean of the ``late`` last assessments minus the mean of the ``early`` first ones
+    (defaults 3 and 3).
+    """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
     rows = _by_client_time(m["all_rows"])
@@ -1027,8 +1074,11 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
 
 
 def rule_status_change(t: Trajectories, d: dict) -> RuleResult:
-    """A status change, e.g. employment: ``start`` (0, not working) at baseline and ``end`` (1,
-    working) at the post assessment. Clients not in the start state are not evaluable."""
+    """Score a status change, e.g. employment, from ``start`` at baseline to ``end`` at post.
+
+    Employment: ``start`` 0 (not working) at baseline and ``end`` 1 (working) at the post
+    assessment. Clients not in the start state are not evaluable.
+    """
     m = t.measure(d["measure"])
     a, b = float(d.get("start", 0)), float(d.get("end", 1))
     ev = m["reason"] == ""
@@ -1041,7 +1091,7 @@ def rule_status_change(t: Trajectories, d: dict) -> RuleResult:
 
 
 def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:
-    """A flag (e.g. a new coping skill recorded) present at least ``at_least`` times (default 1)."""
+    """Count a flag (e.g. a new coping skill): met when recorded ``at_least`` times (default 1)."""
     m = t.measure(d["measure"])
     rows = _by_client_time(m["all_rows"])
     k = int(d.get("at_least", 1))

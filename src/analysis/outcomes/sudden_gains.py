@@ -115,9 +115,21 @@ def _wide(
             f"column(s) {missing} not in data; columns are {list(data.columns)} "
             "(name them with id=, time=, score=)"
         )
+    if len(data) == 0:
+        raise ValueError(
+            f"the data have no rows (columns {list(data.columns)}): no session scores to search "
+            "for sudden gains"
+        )
     for c in (time, score):
         if not pd.api.types.is_numeric_dtype(data[c]):
             raise ValueError(f"column {c!r} must be numeric, got dtype {data[c].dtype}")
+    inf = np.isinf(data[score].to_numpy(dtype=float, na_value=np.nan))
+    if inf.any():
+        rows = list(data.index[inf][:5])
+        raise ValueError(
+            f"column {score!r} has {int(inf.sum())} infinite score(s) (rows {rows}); a score must "
+            "be a finite number of points (NaN marks a missed session)"
+        )
     if data[id].isna().any():
         rows = list(data.index[data[id].isna()][:5])
         raise ValueError(f"column {id!r} has missing client ids (rows {rows})")
@@ -171,6 +183,16 @@ def _check_options(cutoff, pct, crit3, kind, better_is, crit3_alpha) -> None:
             raise ValueError(
                 f"cutoff must be negative to identify sudden losses (as in R), got {cutoff}"
             )
+    if pct is not None:
+        if not isinstance(pct, (int, float, np.number)) or isinstance(pct, bool):
+            raise TypeError(f"pct must be a proportion between 0 and 1, got {pct!r}")
+        if pct > 1:
+            raise ValueError(
+                f"pct is a proportion of the pre-gain score between 0 and 1 (0.25 = 25 %), got "
+                f"{pct}; did you mean pct={pct / 100:g}?"
+            )
+        if not pct >= 0:  # also NaN
+            raise ValueError(f"pct must be a proportion between 0 and 1, got {pct}")
     if not 0 < crit3_alpha < 1:
         raise ValueError(f"crit3_alpha must lie in (0, 1), got {crit3_alpha}")
 
@@ -307,8 +329,11 @@ def _window_stats(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _labels(grid: np.ndarray, identify_sg_1to2: bool) -> np.ndarray:
-    """R's interval label (``sg_session_n``): the pregain column number, counted from 1, or from 0
-    when ``identify_sg_1to2`` (the first column is then a baseline, 'session 0')."""
+    """R's interval label (``sg_session_n``): the pregain column number.
+
+    Counted from 1, or from 0 when ``identify_sg_1to2`` (the first column is then a baseline,
+    'session 0').
+    """
     n_int = max(len(grid) - 3, 0)
     pos = np.arange(1, n_int + 1) + 1  # 1-based pregain column
     return pos - (1 if identify_sg_1to2 else 0)
@@ -323,7 +348,8 @@ _DOC_CRITERIA = """
         it). For sudden gains a positive number, e.g. 7 BDI points; for sudden losses a negative
         one, as in R. :func:`crit1_cutoff_from_rci` derives it from the reliable change index.
     pct : float or None, default 0.25
-        Criterion 2: the change as a fraction of the pregain score (``None`` skips it).
+        Criterion 2: the change as a fraction (0-1) of the pregain score (``None`` skips it).
+        A value above 1 (a percentage typed for a proportion, ``pct=25``) is refused.
     crit3 : bool, default True
         Criterion 3: pre/post window mean difference against a t critical value.
     crit3_alpha : float, default 0.05
@@ -445,8 +471,10 @@ def sudden_gain_intervals(
     Raises
     ------
     ValueError
-        A column is missing or not numeric, ids or sessions are missing, a client has two rows
-        for a session, no criterion is applied, or the cutoff has the wrong sign.
+        A column is missing or not numeric, the data have no rows, ids or sessions are missing,
+        a score is infinite, a client has two rows for a session, no criterion is applied, the
+        cutoff has the wrong sign, or ``pct`` lies outside 0-1 (``pct=25`` for 25 %%: the message
+        suggests ``pct=0.25``).
 
     Examples
     --------
@@ -521,8 +549,11 @@ def _bysg(
     loss_crit2,
     _pre=None,
 ) -> pd.DataFrame:
-    """Gains (losses) one row each; ``_pre`` = ``(ids, grid, x, criteria)`` already computed by
-    :func:`_wide` and :func:`_criteria` with these options (the outcome rule's, to do it once)."""
+    """Gains (losses), one row each.
+
+    ``_pre`` = ``(ids, grid, x, criteria)`` already computed by :func:`_wide` and
+    :func:`_criteria` with these options (the outcome rule's, to do it once).
+    """
     if reversal_window not in ("r_package", "after_gain"):
         raise ValueError(
             f"reversal_window must be 'r_package' or 'after_gain', got {reversal_window!r}"
@@ -646,7 +677,9 @@ def sudden_gains(
         Column names: client id, session number, score (e.g. BDI-II total, 0-63, lower is better).
     %(_DOC_CRITERIA)s
     %(_DOC_BYSG_PARAMS)s
+
     %(_DOC_BYSG_RETURNS)s
+
     Raises
     ------
     ValueError
@@ -670,6 +703,25 @@ def sudden_gains(
     >>> g = sudden_gains(d, cutoff=7)
     >>> g[["id_sg", "sg_magnitude", "sg_reversal_value", "sg_reversal"]].to_numpy().tolist()
     [['1_sg_3', 12.0, 26.0, 1.0]]
+
+    The simulated cohort's PHQ-9, session by session, with criterion 1 from the registry's
+    reliable change (6 points, NHS Talking Therapies; :func:`default_cutoff`): three gains in
+    60 clients. Client C000012 drops from 8 to 2 points between sessions 4 and 5 (6 >= 6
+    points, 6 / 8 = 0.75 >= 0.25 of the pregain score; sessions 2-4 score 5, 8, 8, sessions 5-7
+    score 2, 2, 0) and keeps the gain; the other two are reversed.
+
+    >>> from analysis import get_instrument, load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> phq9 = cohort.scores.query("measure == 'phq9'")
+    >>> cutoff, source = default_cutoff(get_instrument("phq9"))
+    >>> cutoff, source[:57]
+    (6.0, 'reliable change threshold of PHQ-9: NHS Talking Therapies')
+    >>> gains = sudden_gains(phq9, cutoff=cutoff)
+    >>> cols = ["id_sg", "pregain_time", "score_n", "score_n1", "sg_magnitude", "sg_reversal"]
+    >>> gains[cols].to_numpy().tolist()
+    [['C000012_sg_4', 4.0, 8.0, 2.0, 6.0, 0.0],
+     ['C000025_sg_4', 4.0, 9.0, 3.0, 6.0, 1.0],
+     ['C000030_sg_2', 2.0, 21.0, 14.0, 7.0, 1.0]]
     """
     return _bysg(
         data,
@@ -730,7 +782,9 @@ def sudden_losses(
     loss_crit2 : {"r_package", "mirror"}, default "r_package"
         R's criterion 2 for losses (``pregain - postgain <= pct * pregain``, met by any worsening)
         or its mirror of the gain criterion (a worsening of at least ``pct * pregain``).
+
     %(_DOC_BYSG_RETURNS)s
+
     Raises
     ------
     ValueError
@@ -777,8 +831,9 @@ def sudden_gains_byperson(
     bysg: pd.DataFrame | None = None,
     **options,
 ) -> pd.DataFrame:
-    """One row per client, with one selected gain for clients with several (R:
-    ``create_byperson``).
+    """One row per client, with one selected gain for clients with several.
+
+    R: ``create_byperson``.
 
     Parameters
     ----------
@@ -849,7 +904,7 @@ def sudden_gains_byperson(
 
 
 def describe_sudden_gains(table: pd.DataFrame, structure: Literal["bysg", "byperson"]) -> dict:
-    """Counts and percentages of gains (R: ``describe_sg``), unrounded.
+    """Count gains and their percentages (R: ``describe_sg``), unrounded.
 
     Parameters
     ----------
@@ -982,7 +1037,7 @@ def crit1_cutoff_from_rci(
     *,
     data_sd: Sequence[float] | None = None,
 ) -> dict:
-    """A cutoff for criterion 1 from the reliable change index (R: ``define_crit1_cutoff``).
+    """Derive criterion 1 from the reliable change index (R: ``define_crit1_cutoff``).
 
     Parameters
     ----------

@@ -112,7 +112,17 @@ def load_yaml(
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{what} {p} does not exist")
-    text = p.read_text(encoding="utf-8")
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:  # e.g. saved as 'ANSI' (cp1252) by Notepad, or not text
+        line = data.count(b"\n", 0, err.start) + 1
+        col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise ConfigError(
+            f"{p}, line {line}, byte {col} (0x{data[err.start]:02x}): not a valid {what}: the "
+            "file is not UTF-8 text (saved as ANSI/Windows-1252, or not a YAML file at all); "
+            "save it as UTF-8"
+        ) from None
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as err:

@@ -21,6 +21,7 @@ The rule kinds and their options are in :data:`RULES`; the scoring lives in
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,25 @@ _NUMERIC = {
 #: registry's cutoff, e.g. the SRS concern cutoff)
 _REGISTRY_OK = {"threshold"}
 _WHOLE = {"sustained", "early", "late", "within", "at_least", "min_sessions"}
+#: allowed values of the keys that take a word; a typo here used to score silently by the
+#: default (``direction: deteriortion`` counted improvement) or crash at scoring naming no file.
+#: ``method``: the pre/post reliable-change methods of analysis.outcomes.distribution
+#: (RCI_METHODS without HLM, which needs the long data; tests/test_definitions_hostile.py keeps
+#: the two lists in step); ``outcome``: the NHS Talking Therapies outcomes of rules.rule_nhs.
+_CHOICES = {
+    "direction": ("improvement", "deterioration"),
+    "case_if": (">=", ">", "<=", "<"),
+    "method": ("JT", "GLN", "HLL", "EN", "NK", "HA"),
+    "outcome": ("recovery", "reliable_improvement", "reliable_recovery", "reliable_deterioration"),
+}
+#: numbers that must lie strictly between 0 and 1 (a reliability of 1 gives S_diff = 0,
+#: Jacobson & Truax 1991; a significance level of 5 is a percentage typed for a proportion)
+_UNIT_OPEN = {"reliability", "reliability_post", "significance_level"}
+#: numbers that must be positive: a change of -5 points or -50 % is met by every client who got
+#: worse, and an SD of 0 or less is no spread
+_POSITIVE = {"points", "percent", "mid", "sd_functional", "drop", "delta"}
+#: thresholds on the measure's own scale: they must lie within the instrument's range
+_ON_SCALE = {"cutoff", "threshold", "m_functional"}
 
 
 def _err(path: str, i: int, name: str, msg: str) -> ValueError:
@@ -169,6 +189,34 @@ def validate_definitions(
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise _err(path, i, name, f"key '{key}' must be a number, got {v!r}")
+            if not math.isfinite(v):  # .nan compares false: every client 'met' a NaN cutoff
+                raise _err(path, i, name, f"key '{key}' must be a finite number, got {v!r}")
+            if key in _UNIT_OPEN and not 0 < v < 1:
+                raise _err(
+                    path, i, name, f"key '{key}' must lie strictly between 0 and 1, got {v!r}"
+                )
+            if key in _POSITIVE and not v > 0:
+                raise _err(path, i, name, f"key '{key}' must be positive, got {v!r}")
+        for key, allowed in _CHOICES.items():
+            if key in d and d[key] not in allowed:
+                raise _err(
+                    path, i, name, f"key '{key}' must be one of {list(allowed)}, got {d[key]!r}"
+                )
+        for key in ("headline",):
+            if key in d and not isinstance(d[key], bool):
+                raise _err(
+                    path, i, name, f"key '{key}' must be true or false (unquoted), got {d[key]!r}"
+                )
+        if "perspectives" in d and not (
+            isinstance(d["perspectives"], list)
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in d["perspectives"])
+        ):
+            raise _err(
+                path,
+                i,
+                name,
+                f"'perspectives' must be a list of whole numbers, got {d['perspectives']!r}",
+            )
         for key in _WHOLE & set(d):
             if not (isinstance(d[key], int) and not isinstance(d[key], bool) and d[key] >= 1):
                 raise _err(
@@ -192,6 +240,35 @@ def validate_definitions(
                 raise _err(path, i, name, f"unknown measure {d[key]!r} in key '{key}'")
         if not d:
             continue
+        ins = reg.get(d["measure"]) if isinstance(d.get("measure"), str) else None
+        if ins is not None:
+            for key in sorted(_ON_SCALE & set(d)):
+                v = d[key]
+                if v != "registry" and not ins.min <= v <= ins.max:
+                    raise _err(
+                        path,
+                        i,
+                        name,
+                        f"key '{key}' = {v!r} lies outside the {ins.label} range "
+                        f"[{ins.min:g}, {ins.max:g}]",
+                    )
+            if kind == "percentage_change" and ins.better_is == "lower" and ins.min >= 0:
+                if d.get("percent", 50) > 100:  # a score cannot fall below 0: never met
+                    raise _err(
+                        path,
+                        i,
+                        name,
+                        f"key 'percent' = {d['percent']!r}: a reduction of more than 100 % "
+                        f"cannot happen on {ins.label} (range {ins.min:g}-{ins.max:g})",
+                    )
+            if kind == "band_change" and ins.bands and d["into"] not in ins.bands["labels"]:
+                raise _err(
+                    path,
+                    i,
+                    name,
+                    f"'into' names no band of {ins.label}: {d['into']!r}; its bands are "
+                    f"{list(ins.bands['labels'])}",
+                )
         if kind in _COMPOSITES[:3]:
             parts = d["of"]
             if not isinstance(parts, list) or not parts:
@@ -199,7 +276,11 @@ def validate_definitions(
             missing = [p for p in parts if p not in seen]
             if missing:
                 raise _err(path, i, name, f"'of' names unknown or later definition(s) {missing}")
-            if kind == "k_of_n" and not (isinstance(d["k"], int) and 1 <= d["k"] <= len(parts)):
+            if kind == "k_of_n" and not (
+                isinstance(d["k"], int)
+                and not isinstance(d["k"], bool)
+                and 1 <= d["k"] <= len(parts)
+            ):
                 raise _err(path, i, name, f"'k' must be a whole number from 1 to {len(parts)}")
         if kind == "primary":
             if not isinstance(d["map"], dict) or not d["map"]:
@@ -228,13 +309,62 @@ def load_definitions(
 ) -> list[dict[str, Any]]:
     """Load and validate a definitions file (default: the package's ``config/definitions.yaml``).
 
-    See :func:`validate_definitions` for the parameters, result and errors.
+    Each definition carries its rule kind (:data:`RULES`), options (thresholds in score points,
+    windows in sessions) and the ``source`` of its rule; thresholds the file does not state come
+    from the instrument registry when the definitions are scored
+    (:func:`analysis.outcomes.engine.score_definitions`). The file is re-read when it changes.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A definitions YAML file (the package's form: a ``definitions`` list); default the
+        package's ``config/definitions.yaml``.
+    measure : str, optional
+        The run's primary outcome measure (a registry code, e.g. ``"phq9"``), substituted for
+        ``"{measure}"`` in the file; without it such definitions are left out.
+    registry : dict of str to Instrument, optional
+        Instrument registry the measures must belong to; default
+        :func:`analysis.registry.instruments.load_registry`.
+
+    Returns
+    -------
+    list of dict
+        One dict per definition, in file order: ``name``, ``family``, ``rule`` and the rule's
+        options, with ``description``, ``source``, ``perspectives`` ([] by default) and
+        ``headline`` (False by default) filled in.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        From the YAML loader (a syntax error or a key given twice, naming file, line and column)
+        and :func:`validate_definitions` (naming the file, the definition and the key: a missing
+        or unknown key, an unknown rule kind, family or measure, a duplicate name, a composite
+        naming an unknown or later definition).
 
     Examples
     --------
     >>> defs = load_definitions(measure="phq9")
     >>> [d["name"] for d in defs if d["rule"] == "nhs"][:1]
     ['nhs_recovery']
+    >>> response = next(d for d in defs if d["name"] == "response")
+    >>> response["rule"], response["measure"], response["percent"], response["source"]
+    ('percentage_change', 'phq9', 50, 'Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855')
+
+    On the simulated cohort, the definitions whose measure the data lack are skipped, with the
+    reason, when scored:
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> absent = [d["measure"] for d in defs if d.get("measure", "phq9") not in cohort.measures]
+    >>> len(defs), sorted(absent)
+    (33, ['sf36_mcs', 'sf36_sf'])
+    >>> out = score_definitions(cohort, defs)
+    >>> out.attrs["skipped"]["mcs_reliable_improvement"]
+    "measure(s) not in the data: ['sf36_mcs']"
+    >>> out.query("definition == 'response'")["status"].value_counts().to_dict()
+    {'not_met': 35, 'met': 23, 'not_evaluable': 2}
     """
     p = Path(path) if path else DEFAULT_DEFINITIONS
     return validate_definitions(_read(str(p.resolve())), registry, measure, path=str(p))

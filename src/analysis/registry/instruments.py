@@ -25,10 +25,11 @@ User instruments
 
 from __future__ import annotations
 
+import difflib
 import operator
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -51,6 +52,7 @@ __all__ = [
     "default_cutoff",
     "CUTOFF_TYPES",
     "resolve_cutoff",
+    "cutoff_choices",
     "DEFAULT_REGISTRY",
     "USER_INSTRUMENTS_ENV",
     "instrument_files",
@@ -283,6 +285,21 @@ def _parse(code: str, entry: Any, path: Path) -> Instrument:
     lo, hi = float(entry["min"]), float(entry["max"])
     if not lo < hi:
         raise err("min", f"min must be below max, got {lo:g} and {hi:g}")
+    for key in entry:
+        # a misspelt key (reliabilty, cutof) would be kept as an 'extra' note and the value
+        # silently unused: reliable change then falls back to nothing, a cutoff to none
+        if key not in _KNOWN and key not in _ALTERNATIVES:
+            close = difflib.get_close_matches(
+                str(key), sorted(_KNOWN | set(_ALTERNATIVES)), n=1, cutoff=0.8
+            )
+            if close and close[0] not in entry:
+                raise err(
+                    str(key),
+                    f"unknown key; did you mean {close[0]!r}? (a misspelt key would be kept as a "
+                    "note and its value never used)",
+                )
+    if "integer" in entry and not isinstance(entry["integer"], bool):
+        raise err("integer", f"must be true or false (unquoted), got {entry['integer']!r}")
     items = entry.get("items")
     if items is not None and not (
         isinstance(items, int) and not isinstance(items, bool) and items > 0
@@ -546,6 +563,16 @@ def load_registry(
     >>> reg = load_registry()
     >>> "phq9" in reg, reg["gad7"].max
     (True, 21.0)
+
+    Every measure of the simulated cohort is in the registry, with its range (points) and
+    direction:
+
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> [m for m in cohort.measures if m not in reg]
+    []
+    >>> [(reg[m].label, reg[m].min, reg[m].max, reg[m].better_is) for m in ("phq9", "wsas", "srs")]
+    [('PHQ-9', 0.0, 27.0, 'lower'), ('WSAS', 0.0, 40.0, 'lower'), ('SRS', 0.0, 40.0, 'higher')]
     """
     if path is not None:
         if instruments:
@@ -612,6 +639,20 @@ def using_instruments(files: Any, *, root: str | Path | None = None) -> Iterator
 def get_instrument(measure: str, registry: dict[str, Instrument] | None = None) -> Instrument:
     """Return one instrument by measure code.
 
+    Parameters
+    ----------
+    measure : str
+        Registry code, as in the ``measure`` column of a cohort's scores (e.g. ``"phq9"``).
+    registry : dict of str to Instrument, optional
+        Default :func:`load_registry` (the package's registry plus the active user files).
+
+    Returns
+    -------
+    Instrument
+        Range (``min``, ``max``, score points), direction (``better_is``) and the sourced entries
+        (``cutoff``, ``remission``, ``reliability``, ``norms``, ``reliable_change``, ``mcid``),
+        each value with the ``source`` it was read from and a ``confirmed`` flag.
+
     Raises
     ------
     ValueError
@@ -619,9 +660,25 @@ def get_instrument(measure: str, registry: dict[str, Instrument] | None = None) 
 
     Examples
     --------
+    PHQ-9 (0-27 points, lower is better): caseness at 10 or more (Kroenke, Spitzer & Williams
+    2001), alpha .89, the cutoff applied to the simulated cohort's first session.
+
     >>> phq9 = get_instrument("phq9")
-    >>> phq9.min, phq9.max, phq9.better_is, phq9.cutoff["value"]
-    (0.0, 27.0, 'lower', 10)
+    >>> phq9.min, phq9.max, phq9.better_is, phq9.cutoff["value"], phq9.cutoff["case_if"]
+    (0.0, 27.0, 'lower', 10, '>=')
+    >>> phq9.cutoff["source"][:40]
+    'Kroenke K., Spitzer R.L. & Williams J.B.'
+    >>> phq9.reliability_value, phq9.reliability["type"]
+    (0.89, 'internal_consistency')
+    >>> from analysis import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> first = cohort.scores.query("measure == 'phq9' and time == 1")["score"]
+    >>> int((first >= phq9.cutoff_value).sum()), len(first)  # cases at session 1, of 60
+    (55, 60)
+    >>> get_instrument("bai")  # not in the package's registry
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown measure 'bai'; the instrument registry knows [...]
     """
     reg = registry if registry is not None else load_registry()
     try:
@@ -783,6 +840,9 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
         None (default) chooses: ``"c"`` when ``norms.functional`` is confirmed, otherwise
         ``"published"`` when the instrument has a clinical cutoff, otherwise ``"none"``. Any
         other value is returned as requested, with the reason saying it was requested.
+        Unconfirmed norms (BDI-II: Kühner et al. 2007 as quoted by the R package
+        clinicalsignificance; CES-D: Radloff 1977 from memory) serve ``"c"``/``"b"`` only on
+        request, and every reason that involves them says they are UNCONFIRMED.
 
     Returns
     -------
@@ -867,11 +927,16 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
         out.update(
             cutoff_type="published", cutoff=_boundary_points(instrument), source=cut["source"]
         )
-        why = (
-            "requested"
-            if cutoff_type == "published"
-            else "no confirmed functional norms in the registry, so cutoff c is not available"
-        )
+        if cutoff_type == "published":
+            why = "requested"
+        elif func:  # norms recorded but not read in their source: c only on request
+            why = (
+                "no confirmed functional norms in the registry, so cutoff c is not the default "
+                f"(the registry's norms, M = {func['mean']:g}, SD = {func['sd']:g}; "
+                f"{func['source']}, are UNCONFIRMED; cutoff c uses them only on request)"
+            )
+        else:
+            why = "no confirmed functional norms in the registry, so cutoff c is not available"
         out["reason"] = (
             f"the published {conf} clinical cutoff of {label} (case if score {cut['case_if']} "
             f"{cut['value']:g}; {cut['source']}): {why}"
@@ -973,3 +1038,68 @@ def resolve_cutoff(
     else:
         kwargs = {}
     return {**out, "requested": requested, "kwargs": kwargs}
+
+
+def cutoff_choices(
+    instrument: Instrument, cutoff_types: Iterable[str]
+) -> list[tuple[str, str, str]]:
+    """What each J&T cutoff type means for one instrument: for a methods table.
+
+    Parameters
+    ----------
+    instrument : Instrument
+    cutoff_types : iterable of str
+        Values of :data:`CUTOFF_TYPES` (e.g. a multiverse grid's ``cutoff_type`` levels).
+
+    Returns
+    -------
+    list of (item, value, source) tuples
+        One per cutoff type, in the order given: item ``"<label> J&T cutoff <type>"``; value the
+        type it resolves to with the published boundary (points) or the functional norms
+        (points, marked UNCONFIRMED where the registry has not read them in their source), or
+        ``"not computed: <reason>"`` where the instrument cannot support it; source the reason
+        of :func:`resolve_cutoff` (which names the norms' or cutoff's source).
+
+    Raises
+    ------
+    ValueError
+        For a value not in :data:`CUTOFF_TYPES`.
+
+    Examples
+    --------
+    >>> rows = cutoff_choices(get_instrument("bdi2"), ["default", "c"])
+    >>> rows[0][0], rows[0][1]
+    ('BDI-II J&T cutoff default', 'published: 13.5 points (case if score >= 14)')
+    >>> rows[1][1]
+    'c: functional norms M = 7.69, SD = 7.52 points (UNCONFIRMED)'
+    """
+    rows = []
+    item = f"{instrument.label} J&T cutoff"
+    for kind in cutoff_types:
+        if kind not in CUTOFF_TYPES:
+            raise ValueError(f"cutoff_type must be one of {list(CUTOFF_TYPES)}, got {kind!r}")
+        try:
+            r = resolve_cutoff(instrument, kind)
+        except ValueError as exc:
+            rows.append((f"{item} {kind}", f"not computed: {exc}", "instrument registry"))
+            continue
+        got = r["cutoff_type"]
+        if got == "published":
+            cut = instrument.cutoff or {}
+            value = (
+                f"published: {r['cutoff']:g} points (case if score {cut['case_if']} "
+                f"{cut['value']:g})"
+            )
+        elif got in ("b", "c"):
+            func = (instrument.norms or {}).get("functional") or {}
+            conf = "" if func.get("confirmed") else " (UNCONFIRMED)"
+            value = (
+                f"{got}: functional norms M = {r['m_functional']:g}, SD = {r['sd_functional']:g} "
+                f"points{conf}"
+            )
+        elif got == "a":
+            value = "a: 2 SD of the clinical sample's baseline scores beyond their mean"
+        else:
+            value = r["reason"]
+        rows.append((f"{item} {kind}", value, r["reason"]))
+    return rows

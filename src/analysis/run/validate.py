@@ -61,7 +61,9 @@ def _spec_help(path: str, spec: dict) -> str:
 def _print_account(cohort: Cohort, q: Quarantine, max_show: int) -> None:
     s = q.summary()
     print(f"file: {s['source']}")
-    print(f"unit: {s['unit']}; lines read: {s['lines_in']}")
+    # A data row, not a physical line: a quoted note with a line break spans two lines of the
+    # file but is one row (the README's example: 121 rows on 122 lines after the header).
+    print(f"unit: {s['unit']}; data rows read: {s['lines_in']} (header excluded)")
     for k, v in s.get("reading", {}).items():
         print(f"{k}: {v}")
     print(q.account())
@@ -127,6 +129,8 @@ def main_validate(argv: list[str] | None = None) -> int:
     parser.add_argument("--quarantine-out", help="write the quarantined records to this CSV")
     parser.add_argument("--max-show", type=int, default=50, help="quarantined records printed")
     args = parser.parse_args(argv)
+    if args.max_show < 0:  # head(-1) would print all but the last and miscount the rest
+        parser.error(f"--max-show must be 0 or more, got {args.max_show}")
     jobs: list[tuple[str, dict[str, Any]]] = []
     try:
         runs_file = args.runs_file
@@ -181,7 +185,10 @@ def main_validate(argv: list[str] | None = None) -> int:
         except (ValueError, FileNotFoundError, OSError, TypeError, yaml.YAMLError) as err:
             named = spec.get("columns") or spec.get("scores") or spec.get("wide")
             hint = "" if named else _spec_help(spec["path"], spec)
-            print(f"error: cannot read {spec['path']}: {err}{hint}", file=sys.stderr)
+            said = str(err)
+            # most reader errors already start with the file's name; do not print it twice
+            lead = "" if said.startswith(str(spec["path"])) else f"cannot read {spec['path']}: "
+            print(f"error: {lead}{said}{hint}", file=sys.stderr)
             code = 2
             continue
         _print_account(cohort, q, args.max_show)

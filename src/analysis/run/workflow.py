@@ -238,16 +238,8 @@ def _load_and_score(
         sd_functional=sd_functional,
         registry=registry,
     )
-    # object text columns for the notebooks and src/analysis/report, whose groupbys and pivots
-    # have not yet been checked with categorical columns (observed=True; issue 14 item 3)
     everything = outcomes.score_definitions(
-        cohort,
-        defs,
-        measure=measure,
-        missing=missing,
-        post=post_rule,
-        registry=registry,
-        categorical=False,
+        cohort, defs, measure=measure, missing=missing, post=post_rule, registry=registry
     )
     pp = outcomes.prepost(
         cohort.scores, cohort.clients, measure, post=post_rule, missing=missing, registry=registry
