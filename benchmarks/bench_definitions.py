@@ -22,9 +22,9 @@ simulation; ``read GB`` is the peak before scoring starts (the Parquet read alon
 ``--categorical`` also times ``score_definitions(..., categorical=True)`` (text columns as pandas
 Categoricals: about 40 % less memory, same values). ``--compare-ref GITREF`` runs the same
 scoring from a git worktree of that reference (e.g. ``main``, a commit) in a subprocess on the
-same cohort, right before this tree's, and prints the ratio of the two times; both run in the same call, so
-the load of the machine is about the same (the wall time of a busy shared machine moves a lot:
-the CPU seconds of the scoring process are printed too).
+same cohort, right before this tree's, and prints the ratio of the two times; both run in the
+same call, so the load of the machine is about the same (the wall time of a busy shared machine
+moves a lot: the CPU seconds of the scoring process are printed too).
 """
 
 from __future__ import annotations
