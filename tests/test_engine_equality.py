@@ -201,3 +201,31 @@ def test_compact_read_keeps_float64_where_float32_would_round(tmp_path):
     assert back["score"].dtype == np.float64 and back["time"].dtype == np.float32
     np.testing.assert_array_equal(back["score"].to_numpy(), [36.3, 38.0, np.nan])
     assert back["id"].astype(str).tolist() == ["a", "a", "b"]
+
+
+def test_compact_cohort_is_still_checked(tmp_path):
+    """The construction checks (analysis.data.schema.check_cohort_frames) read the compact
+    dtypes (categorical measure codes, float32 times) as they are and still refuse a PHQ-9 score
+    of 28 (range 0-27 points) and a negative time."""
+    from analysis.data.cohort import Cohort
+    from analysis.data.schema import check_cohort_frames
+    from analysis.data.store import read_cohort, write_cohort
+
+    scores = pd.DataFrame(
+        {"id": ["a", "a", "b"], "time": [0.0, 1.0, 0.0], "measure": "phq9",
+         "score": [20.0, 27.0, np.nan]}
+    )  # fmt: skip
+    folder = write_cohort(Cohort(scores, pd.DataFrame({"id": ["a", "b"]}), name="x"), tmp_path)
+    back = read_cohort(folder, validate=False, compact=True).scores
+    assert back["time"].dtype == np.float32
+    assert isinstance(back["measure"].dtype, pd.CategoricalDtype)
+    clients = pd.DataFrame({"id": ["a", "b"]})
+    check_cohort_frames(back, clients)  # in range: passes
+    bad = back.copy()
+    bad.loc[1, "score"] = 28.0
+    with pytest.raises(ValueError, match=r"1 score\(s\) of measure 'phq9' outside"):
+        check_cohort_frames(bad, clients)
+    bad = back.copy()
+    bad.loc[2, "time"] = np.float32(-1)
+    with pytest.raises(ValueError, match="column 'time': 1 value"):
+        check_cohort_frames(bad, clients)
