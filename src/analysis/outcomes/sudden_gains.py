@@ -103,6 +103,29 @@ _WINDOW_SUFFIXES = ("2n", "1n", "n", "n1", "n2", "n3")  # R's sg_<measure>_2n ..
 # --------------------------------------------------------------------------------------------
 # input: long data -> a grid of sessions
 # --------------------------------------------------------------------------------------------
+def _duplicated_sorted(ids: pd.Series, times: pd.Series) -> np.ndarray | None:
+    """Find rows that repeat an (id, time) pair, by comparing neighbours, when that is enough.
+
+    Every copy is marked, as ``duplicated(keep=False)``. Only when both columns are numbers and
+    the rows are in (id, time) order (no hashing of 10^7 pairs); None otherwise.
+    """
+    if not (
+        pd.api.types.is_numeric_dtype(ids.dtype) and pd.api.types.is_numeric_dtype(times.dtype)
+    ):
+        return None
+    i, t = ids.to_numpy(), times.to_numpy()
+    if len(i) < 2:
+        return np.zeros(len(i), bool)
+    same_id = i[1:] == i[:-1]
+    if not ((i[1:] > i[:-1]) | (same_id & (t[1:] >= t[:-1]))).all():
+        return None
+    pair = same_id & (t[1:] == t[:-1])
+    dup = np.zeros(len(i), bool)
+    dup[1:] |= pair
+    dup[:-1] |= pair
+    return dup
+
+
 def _wide(
     data: pd.DataFrame, id: str, time: str, score: str, sessions: Sequence[float] | None
 ) -> tuple[pd.Index, np.ndarray, np.ndarray]:
@@ -136,7 +159,9 @@ def _wide(
     if data[time].isna().any():
         rows = list(data.index[data[time].isna()][:5])
         raise ValueError(f"column {time!r} has missing session numbers (rows {rows})")
-    dup = data.duplicated([id, time], keep=False)
+    dup = _duplicated_sorted(data[id], data[time])
+    if dup is None:  # not numbers in (id, time) order: hash every pair
+        dup = data.duplicated([id, time], keep=False).to_numpy()
     if dup.any():
         rows = list(data.index[dup][:6])
         raise ValueError(
