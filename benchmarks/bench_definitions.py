@@ -11,17 +11,20 @@ Parquet (:func:`analysis.data.simulate.simulate_to_parquet`, with later planned 
 dropout than the default, so that clients attend about 12 sessions on average, up to 20) and
 reports its time and peak memory (target: under 4 GB, issue 15); ``--cohort DIR`` reuses a
 cohort written before (its size then replaces ``--clients``). A second, measured subprocess
-reads it with client ids and measure codes as pandas categoricals (how a 10^7-row export is best
-held in memory) and scores every definition of the default file. Its peak resident memory
+reads it with :func:`analysis.data.store.read_cohort` (``compact=True``: only ``id, time,
+measure, score``, client ids and measure codes as pandas categoricals, float32 where lossless:
+how a 10^8-row export is best held in memory; a reference tree without that option reads with
+pyarrow, ids and measures dictionary-encoded) and scores every definition of the default file
+with ``categorical=False`` (object text columns). Its peak resident memory
 (``ru_maxrss``) covers reading the Parquet file, the scores in memory and the scoring, not the
 simulation; ``read GB`` is the peak before scoring starts (the Parquet read alone).
 
 ``--categorical`` also times ``score_definitions(..., categorical=True)`` (text columns as pandas
-Categoricals). ``--compare-ref GITREF`` runs the same scoring from a git worktree of that
-reference (e.g. ``main``, a commit) in a subprocess on the same cohort, right before this
-tree's, and prints the ratio of the two times; both run in the same call, so the load of the
-machine is about the same (the wall time of a busy shared machine moves a lot: the CPU seconds
-of the scoring process are printed too).
+Categoricals: about 40 % less memory, same values). ``--compare-ref GITREF`` runs the same
+scoring from a git worktree of that reference (e.g. ``main``, a commit) in a subprocess on the
+same cohort, right before this tree's, and prints the ratio of the two times; both run in the
+same call, so the load of the machine is about the same (the wall time of a busy shared machine
+moves a lot: the CPU seconds of the scoring process are printed too).
 """
 
 from __future__ import annotations
@@ -58,14 +61,18 @@ import pandas as pd, pyarrow.parquet as pq
 from analysis.data.cohort import Cohort
 from analysis.outcomes.engine import score_definitions
 d, categorical = sys.argv[1], sys.argv[2] == "1"
-scores = pq.read_table(f"{d}/scores.parquet", read_dictionary=["id", "measure"]).to_pandas(
-    split_blocks=True, self_destruct=True)
-clients = pd.read_parquet(f"{d}/clients.parquet")
-cohort = Cohort(scores=scores, clients=clients, name="bench", simulated=True)
+try:  # the compact reader (issue 14): id, time, measure, score only; codes; float32 if lossless
+    from analysis.data.store import read_cohort
+    cohort = read_cohort(d, validate=False, compact=True)
+    scores, clients = cohort.scores, cohort.clients
+except TypeError:  # a reference tree without it: pyarrow with dictionary-encoded ids
+    scores = pq.read_table(f"{d}/scores.parquet", read_dictionary=["id", "measure"]).to_pandas(
+        split_blocks=True, self_destruct=True)
+    clients = pd.read_parquet(f"{d}/clients.parquet")
+    cohort = Cohort(scores=scores, clients=clients, name="bench", simulated=True)
 loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-kw = {"categorical": True} if categorical else {}
 t0, c0 = time.perf_counter(), time.process_time()
-out = score_definitions(cohort, None, measure="phq9", **kw)
+out = score_definitions(cohort, None, measure="phq9", categorical=categorical)
 secs, cpu = time.perf_counter() - t0, time.process_time() - c0
 print(json.dumps({"rows": len(scores), "sessions": float((scores["measure"] == "phq9").sum()
                   / len(clients)), "clients": len(clients),

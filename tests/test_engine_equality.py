@@ -129,9 +129,103 @@ def test_categorical_table_has_the_same_values(scored):
     cat = score_definitions(cohort, None, measure="phq9", categorical=True)
     text = ["id", "definition", "family", "measures", "status", "reason", "category"]
     assert all(isinstance(cat[c].dtype, pd.CategoricalDtype) for c in text)
+    assert all(out[c].dtype == object for c in text)
     assert list(cat["status"].cat.categories) == ["met", "not_met", "not_evaluable"]
     back = cat.copy()
     for c in text:
         back[c] = back[c].astype(object).where(back[c].notna(), None)
     pd.testing.assert_frame_equal(back, out)
     assert cat.memory_usage().sum() < 0.7 * out.memory_usage().sum()
+
+
+def test_compare_layer_reads_the_categorical_table_alike(scored):
+    """The readers in analysis.compare give the same tables from the categorical outcomes table
+    as from the object one (they group with observed=True: no empty groups, no warnings)."""
+    from analysis.compare.agreement import family_success, pairwise_agreement, success_indicators
+    from analysis.compare.prevalence import prevalence
+    from analysis.compare.survival import time_to_event
+
+    cohort, out = scored
+    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
+    some = ["remission", "response", "reliable_improvement", "nhs_recovery", "wai_growth"]
+    groups = cohort.clients[["id", "arm"]]
+    pd.testing.assert_frame_equal(prevalence(cat), prevalence(out))
+    pd.testing.assert_frame_equal(
+        prevalence(cat, by="arm", groups=groups), prevalence(out, by="arm", groups=groups)
+    )
+    sub_cat = cat.loc[cat["definition"].isin(some)]  # categories still list all 31
+    sub_out = out.loc[out["definition"].isin(some)]
+    pd.testing.assert_frame_equal(prevalence(sub_cat), prevalence(sub_out))
+
+    def plain(wide):  # the id index and definition / family columns as plain labels
+        return wide.set_axis(wide.index.astype(object), axis=0).set_axis(list(wide.columns), axis=1)
+
+    assert list(success_indicators(sub_cat).columns) == some
+    pd.testing.assert_frame_equal(
+        plain(success_indicators(sub_cat)), plain(success_indicators(sub_out))
+    )
+    pd.testing.assert_frame_equal(plain(family_success(cat)), plain(family_success(out)))
+    pd.testing.assert_frame_equal(pairwise_agreement(sub_cat), pairwise_agreement(sub_out))
+    a = time_to_event(sub_cat, cohort.scores, cohort.clients)
+    b = time_to_event(sub_out, cohort.scores, cohort.clients)
+    pd.testing.assert_frame_equal(a, b, check_categorical=False, check_dtype=False)
+
+
+def test_compact_read_gives_the_same_table(scored, tmp_path):
+    """A cohort read back with read_cohort(compact=True) (categorical ids and measures, float32
+    times, no date column) scores to exactly the table of the cohort in memory."""
+    from analysis.data.store import read_cohort, write_cohort
+
+    cohort, out = scored
+    folder = write_cohort(cohort, tmp_path / "c")
+    back = read_cohort(folder, validate=False, compact=True)
+    assert list(back.scores.columns) == ["id", "time", "measure", "score"]
+    assert isinstance(back.scores["id"].dtype, pd.CategoricalDtype)
+    assert back.scores["time"].dtype == np.float32  # whole sessions: lossless
+    assert len(back.scores) == len(cohort.scores)
+    again = score_definitions(back, None, measure="phq9")
+    pd.testing.assert_frame_equal(again, out)
+
+
+def test_compact_read_keeps_float64_where_float32_would_round(tmp_path):
+    """A score of 36.3 (SRS) has no exact float32: the column stays float64, values unchanged."""
+    from analysis.data.cohort import Cohort
+    from analysis.data.store import read_cohort, write_cohort
+
+    scores = pd.DataFrame(
+        {"id": ["a", "a", "b"], "time": [1.0, 2.0, 1.0], "measure": "srs",
+         "score": [36.3, 38.0, np.nan]}
+    )  # fmt: skip
+    folder = write_cohort(Cohort(scores, pd.DataFrame({"id": ["a", "b"]}), name="x"), tmp_path)
+    back = read_cohort(folder, validate=False, compact=True).scores
+    assert back["score"].dtype == np.float64 and back["time"].dtype == np.float32
+    np.testing.assert_array_equal(back["score"].to_numpy(), [36.3, 38.0, np.nan])
+    assert back["id"].astype(str).tolist() == ["a", "a", "b"]
+
+
+def test_compact_cohort_is_still_checked(tmp_path):
+    """The construction checks (analysis.data.schema.check_cohort_frames) read the compact
+    dtypes (categorical measure codes, float32 times) as they are and still refuse a PHQ-9 score
+    of 28 (range 0-27 points) and a negative time."""
+    from analysis.data.cohort import Cohort
+    from analysis.data.schema import check_cohort_frames
+    from analysis.data.store import read_cohort, write_cohort
+
+    scores = pd.DataFrame(
+        {"id": ["a", "a", "b"], "time": [0.0, 1.0, 0.0], "measure": "phq9",
+         "score": [20.0, 27.0, np.nan]}
+    )  # fmt: skip
+    folder = write_cohort(Cohort(scores, pd.DataFrame({"id": ["a", "b"]}), name="x"), tmp_path)
+    back = read_cohort(folder, validate=False, compact=True).scores
+    assert back["time"].dtype == np.float32
+    assert isinstance(back["measure"].dtype, pd.CategoricalDtype)
+    clients = pd.DataFrame({"id": ["a", "b"]})
+    check_cohort_frames(back, clients)  # in range: passes
+    bad = back.copy()
+    bad.loc[1, "score"] = 28.0
+    with pytest.raises(ValueError, match=r"1 score\(s\) of measure 'phq9' outside"):
+        check_cohort_frames(bad, clients)
+    bad = back.copy()
+    bad.loc[2, "time"] = np.float32(-1)
+    with pytest.raises(ValueError, match="column 'time': 1 value"):
+        check_cohort_frames(bad, clients)

@@ -158,7 +158,7 @@ def test_every_client_kept_and_input_not_mutated():
     before = c.scores.copy()
     out = score_outcomes(c, "phq9", reliability=0.84)
     pd.testing.assert_frame_equal(c.scores, before)
-    assert out.groupby("definition")["id"].nunique().eq(6).all()
+    assert out.groupby("definition", observed=True)["id"].nunique().eq(6).all()
 
 
 def test_post_at_fixed_time():

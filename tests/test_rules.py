@@ -365,7 +365,7 @@ def test_default_file_loads_and_skips_absent_measures():
     assert skipped["ptsd_symptom_and_function"] == (
         "component(s) not computed: PCL-5 reliable improvement, WSAS reliable improvement"
     )
-    assert out.groupby("definition")["id"].nunique().eq(3).all()
+    assert out.groupby("definition", observed=True)["id"].nunique().eq(3).all()
 
 
 def test_categorical_ids_give_the_same_table():

@@ -586,7 +586,12 @@ def family_success(outcomes: pd.DataFrame) -> pd.DataFrame:
         outcomes["status"].eq("met"), 1.0, np.where(outcomes["status"].eq("not_met"), 0.0, np.nan)
     )
     order = list(dict.fromkeys(outcomes["family"]))
-    fam = outcomes.assign(_v=val).groupby(["id", "family"])["_v"].max().unstack("family")
+    fam = (
+        outcomes.assign(_v=val)
+        .groupby(["id", "family"], observed=True)["_v"]
+        .max()
+        .unstack("family")
+    )
     fam = fam.reindex(columns=order)
     fam.columns.name = None
     return fam

@@ -221,7 +221,7 @@ def alliance_predicts_outcomes(
     first = outcomes.drop_duplicates("definition").set_index("definition")
     # every measure a definition used, over all its rows (a client-chosen definition varies)
     used = (
-        outcomes.groupby("definition", sort=False)["measures"].agg(
+        outcomes.groupby("definition", sort=False, observed=True)["measures"].agg(
             lambda m: set("+".join(m.astype(str).unique()).split("+"))
         )
         if "measures" in outcomes.columns

@@ -724,7 +724,7 @@ def _status_by_definition(outcomes: pd.DataFrame, ids: np.ndarray) -> dict[str, 
                 return {name: code[i * n : (i + 1) * n] for i, name in enumerate(firsts)}
     pos = pd.Index(ids).get_indexer(outcomes["id"])
     out = {}
-    for name, idx in outcomes.groupby("definition", sort=False).indices.items():
+    for name, idx in outcomes.groupby("definition", sort=False, observed=True).indices.items():
         arr = np.full(len(ids), -1, np.int8)
         p = pos[idx]
         ok = p >= 0

@@ -555,7 +555,7 @@ def signal_performance(
         o = pd.DataFrame({id: o[id], "definition": success, "ok": o[success].astype(bool)})
     m = o.merge(status[[id, "signal"]], on=id, how="inner")
     rows = []
-    for name, g in m.groupby("definition", sort=False):
+    for name, g in m.groupby("definition", sort=False, observed=True):
         sig, bad = g["signal"].astype(bool).to_numpy(), ~g["ok"].to_numpy(bool)
         tp, fp = int(np.sum(sig & bad)), int(np.sum(sig & ~bad))
         fn, tn = int(np.sum(~sig & bad)), int(np.sum(~sig & ~bad))

@@ -193,7 +193,7 @@ def prevalence(
         _ev=data["status"].isin(["met", "not_met"]).astype(int),
         _ne=data["status"].eq("not_evaluable").astype(int),
     )
-    g = d.groupby([*keys, "definition"], sort=False, dropna=False)
+    g = d.groupby([*keys, "definition"], sort=False, dropna=False, observed=True)
     res = g.agg(n_met=("_met", "sum"), n_evaluable=("_ev", "sum"), n_not_evaluable=("_ne", "sum"))
     res = res.reset_index()
     res["proportion"] = np.where(

@@ -331,7 +331,11 @@ def check_cohort_frames(
     _missing_columns(scores, SCORE_COLUMNS, src)
     _missing_columns(clients, CLIENT_COLUMNS, f"{source} (clients)")
     nothing = " Nothing was dropped."
-    codes, measures = pd.factorize(scores["measure"])  # the one hash pass; NaN -> code -1
+    meas = scores["measure"]
+    if isinstance(meas.dtype, pd.CategoricalDtype):  # codes as stored (1 byte, not 8): no hash
+        codes, measures = meas.cat.codes.to_numpy(), meas.cat.categories
+    else:
+        codes, measures = pd.factorize(meas)  # the one hash pass; NaN -> code -1
     for col, what in (("id", "a client id"), ("measure", "a measure code")):
         miss = (codes < 0) if col == "measure" else _missing(scores[col])
         if miss is not None and miss.any():
@@ -343,7 +347,7 @@ def check_cohort_frames(
     values = {}
     for col, unit in (("time", "a session number, week or month"), ("score", "points")):
         x = scores[col]
-        if x.dtype == np.float64:
+        if x.dtype in (np.float64, np.float32):  # as stored: no widened copy of 10^8 rows
             values[col] = x.to_numpy()
             continue
         if pd.api.types.is_numeric_dtype(x.dtype):
@@ -378,8 +382,18 @@ def check_cohort_frames(
     reg = registry if registry is not None else load_registry()
     lo = np.array([reg[m].min if m in reg else -np.inf for m in measures] + [-np.inf])
     hi = np.array([reg[m].max if m in reg else np.inf for m in measures] + [np.inf])
-    out = (y < lo[codes]) | (y > hi[codes])  # NaN compares False: a missed assessment is fine
-    if out.any():
+    # NaN compares False: a missed assessment is fine; in blocks of rows, so that the per-row
+    # limits never exist for all 10^8 rows at once
+    block = 1 << 22
+    found = any(
+        (
+            (y[i : i + block] < lo[codes[i : i + block]])
+            | (y[i : i + block] > hi[codes[i : i + block]])
+        ).any()
+        for i in range(0, len(y), block)
+    )
+    if found:
+        out = (y < lo[codes]) | (y > hi[codes])
         first = codes[np.argmax(out)]
         m = measures[first]
         in_m = out & (codes == first)

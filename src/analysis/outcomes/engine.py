@@ -491,11 +491,12 @@ def _composite(d: dict, parts: dict[str, dict], clients: pd.DataFrame) -> dict:
         met = n_met >= k
         not_met = n_met + n_ne < k
     status = np.where(met, 0, np.where(not_met, 1, 2)).astype(np.int8)
-    reason = np.where(
-        status == 2,
-        np.char.add(n_ne.astype(str), f" of {n_parts} components not evaluable"),
-        "",
-    ).astype(object)
+    # one string per possible count, picked by the count (no per-client string building)
+    texts = np.array(
+        [f"{k} of {n_parts} components not evaluable" for k in range(n_parts + 1)],
+        dtype=object,
+    )
+    reason = np.where(status == 2, texts[n_ne], _EMPTY)
 
     def stack(key):
         return np.column_stack([np.asarray(parts[p][key], dtype=float) for p in of])
@@ -571,13 +572,15 @@ def score_definitions(
         Instrument registry.
     categorical : bool, default False
         Dtypes of the text columns. False: ``object`` columns of Python strings (``category``:
-        None where there is none), what every reader in :mod:`analysis.compare` and the
-        notebooks expects. True: ``id``, ``definition``, ``family``, ``measures``, ``status``,
-        ``reason`` and ``category`` as :class:`pandas.Categorical` (categories: the client ids in
-        client-table order, the definitions in file order, ``STATUSES``, the five J&T categories
-        with NaN where there is none, the other values in order of first appearance); about
-        40 % less memory (10^6 clients x 28 definitions: 2.1 instead of 3.4 GB). The values are
-        the same; group with ``observed=True``. The float columns are float64 in both cases.
+        None where there is none). True: ``id``, ``definition``, ``family``, ``measures``,
+        ``status``, ``reason`` and ``category`` as :class:`pandas.Categorical` (categories: the
+        client ids in client-table order, the definitions in file order, ``STATUSES``, the five
+        J&T categories with NaN where there is none, the other values in order of first
+        appearance); about 40 % less memory (10^6 clients x 31 definitions: 2.2 instead of 3.5
+        GB). The values and rows are the same either way (the float columns are float64 in both);
+        the readers in :mod:`analysis.compare` take both (they group with ``observed=True``);
+        with categoricals, group with ``observed=True`` too, and note that ``crosstab`` and
+        ``sort_values`` order by the categories, not alphabetically.
 
     Returns
     -------
@@ -702,9 +705,39 @@ def score_definitions(
             np.fmax.at(out, rows["pos"].to_numpy(), rows["time"].to_numpy(float))
         return last_times[code]
 
-    columns: dict[str, list] = {c: [] for c in OUTCOME_COLUMNS if c not in _STRING_COLUMNS}
+    changes: dict[tuple[int, int], tuple] = {}
+
+    def change_of(base: np.ndarray, postv: np.ndarray) -> np.ndarray:
+        """Post - baseline, once per pair of arrays (the definitions of a measure share them)."""
+        key = (id(base), id(postv))
+        if key not in changes:  # the arrays are kept with the result: their ids stay theirs
+            changes[key] = (base, postv, postv - base)
+        return changes[key][2]
+
+    # the number and text columns of the table, written block by block (one block of n rows per
+    # definition) into arrays of the table's final size: no per-definition copies held until the
+    # end (10^6 clients: about 1.4 GB less at the peak); room for every definition is reserved,
+    # the memory of a skipped one is never touched
+    blocks = {
+        c: np.empty(n * len(defs), dtype=np.int8 if c in ("status", "category") else float)
+        for c in OUTCOME_COLUMNS
+        if c not in _STRING_COLUMNS and c != "id"
+    }
+    # composites read their parts' columns (views into the blocks); the reasons (object arrays)
+    # only of the definitions a composite names
+    named = {p for d in defs for p in (d.get("of") or list(d.get("map", {}).values()) or [])}
     strings = {c: _StringColumn() for c in _STRING_COLUMNS}
     n_blocks = 0
+    # the sudden-gain rule's working memory is large (a session grid of clients x sessions and
+    # its criteria: about 1.5 GB at 10^6 clients): run it before the table's blocks fill up, and
+    # keep its (small) result for its place in the table
+    early: dict[int, object] = {}
+    for i, d in enumerate(defs):
+        if d["rule"] == "sudden_gain" and traj.has(d["measure"]):
+            try:
+                early[i] = apply_rule(traj, d)
+            except NotComputable as exc:
+                early[i] = exc
     traj_ids = traj.ids
     for i, d in enumerate(defs):
         for measure_done in [m for m, j in last_use.items() if j == i - 1]:
@@ -739,15 +772,20 @@ def score_definitions(
                 )
                 continue
             try:
-                r = apply_rule(traj, d)
+                r = early.pop(i) if i in early else apply_rule(traj, d)
+                if isinstance(r, NotComputable):
+                    raise r
             except NotComputable as exc:
                 skipped[name] = str(exc)
                 continue
             details[name] = {k: v for k, v in r.extra.items() if np.ndim(v) == 0}
             ms = [traj.measure(x) for x in needed]
             with np.errstate(all="ignore"):
-                t0 = np.fmin.reduce([m["baseline_time"] for m in ms])
-                t1 = np.fmax.reduce([m["post_time"] for m in ms])
+                if len(ms) == 1:  # shared by the measure's definitions (one array, not one each)
+                    t0, t1 = ms[0]["baseline_time"], ms[0]["post_time"]
+                else:
+                    t0 = np.fmin.reduce([m["baseline_time"] for m in ms])
+                    t1 = np.fmax.reduce([m["post_time"] for m in ms])
             if d["rule"] in _TRAJECTORY_RULES:  # judged on every assessment: to the last one
                 t1 = last_time(needed[0], ms[0])
             ev = np.asarray(r.evaluable, bool).copy()
@@ -782,7 +820,7 @@ def score_definitions(
                 "post_time": t1,
                 "baseline": base,
                 "post": postv,
-                "change": postv - base,
+                "change": change_of(base, postv),
                 "rci": nan if r.rci is None else np.asarray(r.rci, float),
                 "category": (
                     np.full(n, -1, dtype=np.int8)
@@ -794,36 +832,33 @@ def score_definitions(
                 "first_met_time": first,
                 "met_time": since,
             }
-        parts[name] = {
-            k: col[k]
-            for k in (
-                "status",
-                "reason",
-                "measures",
-                "baseline_time",
-                "post_time",
-                "first_met_time",
-                "met_time",
-            )
-        }
         col.update(definition=name, family=d["family"])
-        for key, values in col.items():
-            if key in _STRING_COLUMNS:
-                strings[key].add(values, n)
-            else:
-                columns[key].append(values)
+        lo = n_blocks * n
+        for key in _STRING_COLUMNS:
+            strings[key].add(col[key], n)
+        for key, arr in blocks.items():
+            arr[lo : lo + n] = col[key]
+        parts[name] = {
+            k: blocks[k][lo : lo + n]
+            for k in ("status", "baseline_time", "post_time", "first_met_time", "met_time")
+        }
+        parts[name]["measures"] = col["measures"]
+        if name in named:
+            parts[name]["reason"] = col["reason"]
+        del col
         n_blocks += 1
     if not n_blocks:
         raise ValueError(f"none of the definitions can be computed on {cohort.name!r}: {skipped}")
-    del traj, parts  # release the per-row arrays before the (large) output is assembled
-    out = pd.DataFrame(index=pd.RangeIndex(n * n_blocks))
+    del traj, parts  # release the per-row arrays before the output is assembled
+    changes.clear()
+    built: dict = {}
     for key in OUTCOME_COLUMNS:  # one column at a time, freeing its pieces: bounded peak memory
         if key == "id":
             values = _id_column(traj_ids, n_blocks, categorical)
         elif key in _STRING_COLUMNS:
             values = strings.pop(key).column(n, categorical)
         else:
-            values = np.concatenate([np.broadcast_to(v, (n,)) for v in columns.pop(key)])
+            values = blocks.pop(key)[: n * n_blocks]
             if key == "status":
                 values = pd.Categorical.from_codes(values, categories=list(STATUSES))
                 values = values if categorical else _STATUS[values.codes]
@@ -832,8 +867,11 @@ def score_definitions(
                 values = values if categorical else _CATEGORY_OBJ[values.codes]
             else:
                 values = values.astype(float, copy=False)
-        out[key] = values
+        built[key] = values
         del values
+    # the columns as built (no copy of the 10^7-row arrays)
+    out = pd.DataFrame(built, index=pd.RangeIndex(n * n_blocks), copy=False)
+    del built
     out.attrs["skipped"] = skipped
     out.attrs["missing"] = missing
     out.attrs["details"] = details

@@ -109,6 +109,14 @@ def _frame(pos, time, score, baseline) -> pd.DataFrame:
     )
 
 
+def _floats(col: pd.Series) -> np.ndarray:
+    """A numeric column as a float array without a copy where it already is one (float32 kept)."""
+    arr = col.to_numpy()
+    if arr.dtype in (np.float32, np.float64):
+        return arr
+    return col.to_numpy(float)
+
+
 class Trajectories:
     """Per-measure views of a cohort's scores, computed once and shared by all rules.
 
@@ -151,6 +159,7 @@ class Trajectories:
         self.post_rule = post
         self.ids = pd.Index(clients["id"], name="id")
         self._cache: dict[str, dict[str, Any]] = {}
+        self._shared: dict[tuple, Any] = {}
         # one pass over the (possibly 10^7) score rows: measure codes and client positions as
         # integers, so that every later selection and sort is on numbers, not strings
         meas = scores["measure"]
@@ -170,8 +179,10 @@ class Trajectories:
             self._pos = pos_of_cat[sid.cat.codes.to_numpy()]  # code -1 (missing) picks the -1
         else:
             self._pos = self.ids.get_indexer(sid).astype(np.int32)
-        self._time = scores["time"].to_numpy(float)
-        self._score = scores["score"].to_numpy(float)
+        # as stored (float32 from a compact read: no 8-byte copy of 10^8 rows); each measure's
+        # rows are widened to float64 when selected, so every result is the same
+        self._time = _floats(scores["time"])
+        self._score = _floats(scores["score"])
 
     def instrument(self, measure: str) -> Instrument:
         """Return the registry entry of ``measure`` (range, direction, cutoffs, reliability)."""
@@ -180,6 +191,19 @@ class Trajectories:
     def release(self, measure: str) -> None:
         """Drop the cached views of a measure (memory on very large cohorts)."""
         self._cache.pop(measure, None)
+        for key in [k for k in self._shared if measure in k[1]]:
+            del self._shared[key]
+
+    def shared(self, kind: str, measures: tuple[str, ...], make) -> Any:
+        """Return a value several definitions derive from the same measures, computed once.
+
+        E.g. the PHQ-9 and GAD-7 rows paired by session for the four NHS outcomes: computed by
+        ``make()`` at the first call and released with the first of ``measures`` released.
+        """
+        key = (kind, tuple(measures))
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
 
     def has(self, measure: str) -> bool:
         """Whether the scores hold any row of ``measure``."""
@@ -215,7 +239,9 @@ class Trajectories:
             return self._cache[measure]
         n_ids = len(self.ids)
         sel = np.flatnonzero(self._mcode == self._mindex.get(measure, -1))
-        pos, time, score = self._pos[sel], self._time[sel], self._score[sel]
+        pos = self._pos[sel]
+        time = self._time[sel].astype(float, copy=False)
+        score = self._score[sel].astype(float, copy=False)
         del sel
         known = pos >= 0
         if not known.all():
@@ -311,6 +337,20 @@ class Trajectories:
         }
         self._cache[measure] = out
         return out
+
+
+def _by_client_time(rows: pd.DataFrame) -> pd.DataFrame:
+    """Return ``rows`` in client, then time order (stable).
+
+    As they are when already so (the rows of :meth:`Trajectories.measure` are), else sorted.
+    """
+    pos, time = rows["pos"].to_numpy(), rows["time"].to_numpy()
+    if (
+        len(pos) < 2
+        or ((pos[1:] > pos[:-1]) | ((pos[1:] == pos[:-1]) & (time[1:] >= time[:-1]))).all()
+    ):
+        return rows
+    return rows.sort_values(["pos", "time"], kind="stable")
 
 
 def _group_min(pos: np.ndarray, values: np.ndarray, n_ids: int) -> np.ndarray:
@@ -706,6 +746,56 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
     return RuleResult(frac >= pct, ev & ~zero, reason, first, **_base(m), met_time=since)
 
 
+def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
+    """Inner join of two measures' rows on (client position, time), in the order of ``d``.
+
+    The result of ``d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))``; when each side has
+    one row per client and time (the usual case) done by a binary search on integer keys, without
+    the merge's hash tables (10^7 rows: about 2 GB less at the peak).
+    """
+    cols = ["pos", "time", "score", "baseline"]
+    pd_, td = d["pos"].to_numpy(), d["time"].to_numpy(float)
+    pa_, ta = a["pos"].to_numpy(), a["time"].to_numpy(float)
+    if not (np.isnan(td).any() or np.isnan(ta).any()):
+        times = np.unique(np.concatenate([td, ta]))
+        kd = pd_.astype(np.int64) * len(times) + np.searchsorted(times, td)
+        ka = pa_.astype(np.int64) * len(times) + np.searchsorted(times, ta)
+        if (np.diff(kd) > 0).all() and (np.diff(ka) > 0).all():  # sorted, one row per key
+            idx = np.searchsorted(ka, kd)
+            hit = idx < len(ka)
+            hit[hit] = ka[idx[hit]] == kd[hit]
+            left, right = np.flatnonzero(hit), idx[hit]
+            return pd.DataFrame(
+                {
+                    "pos": pd_[left],
+                    "time": td[left],
+                    "score_d": d["score"].to_numpy()[left],
+                    "baseline_d": d["baseline"].to_numpy()[left],
+                    "score_a": a["score"].to_numpy()[right],
+                    "baseline_a": a["baseline"].to_numpy()[right],
+                },
+                copy=False,
+            )
+    return d[cols].merge(a[cols], on=["pos", "time"], suffixes=("_d", "_a"))
+
+
+def _nhs_sessions(md, ma, idep, ianx, pd_, pa_):
+    """Pair the sessions where both NHS measures were scored, with their criteria.
+
+    Returns the rows (``pos, time``) and, per row, reliable improvement, reliable deterioration
+    and caseness (boolean arrays).
+    """
+    r = _pair_sessions(md["rows"], ma["rows"])
+    rdd = (r["score_d"] - r["baseline_d"]).to_numpy()
+    rda = (r["score_a"] - r["baseline_a"]).to_numpy()
+    rimp = (rdd <= -pd_) | (rda <= -pa_)
+    rdet = (rdd >= pd_) | (rda >= pa_)
+    rcase1 = (_case(r["score_d"], idep, {"name": ""}) == 1) | (
+        _case(r["score_a"], ianx, {"name": ""}) == 1
+    )
+    return r[["pos", "time"]], rimp, rdet, rcase1
+
+
 def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
     """NHS Talking Therapies paired outcomes on depression (PHQ-9) and anxiety (GAD-7).
 
@@ -803,15 +893,12 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
         ev = finished & case0
     else:  # reliable improvement and deterioration: every finished course with paired scores
         ev = finished
-    # first session at which the paired criterion held, on sessions where both were scored
-    r = md["rows"][["pos", "time", "score", "baseline"]].merge(
-        ma["rows"][["pos", "time", "score", "baseline"]], on=["pos", "time"], suffixes=("_d", "_a")
-    )
-    rdd, rda = r["score_d"] - r["baseline_d"], r["score_a"] - r["baseline_a"]
-    rimp = (rdd <= -pd_) | (rda <= -pa_)
-    rdet = (rdd >= pd_) | (rda >= pa_)
-    rcase1 = (_case(r["score_d"], idep, {"name": ""}) == 1) | (
-        _case(r["score_a"], ianx, {"name": ""}) == 1
+    # first session at which the paired criterion held, on sessions where both were scored;
+    # the pairing and the per-session criteria are the same for the four NHS outcomes: once
+    r, rimp, rdet, rcase1 = t.shared(
+        f"nhs_sessions {pd_!r} {pa_!r}",
+        (dep, anx),
+        lambda: _nhs_sessions(md, ma, idep, ianx, pd_, pa_),
     )
     rflag = {
         "recovery": ~rcase1,
@@ -828,19 +915,35 @@ def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
     return res
 
 
+def _rank_in_client(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank each row within its client, and count its client's rows.
+
+    ``pos`` non-decreasing (rows grouped by client); rank 0 = first, as ``groupby.cumcount``.
+    """
+    n = len(pos)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    group = np.cumsum(np.r_[True, pos[1:] != pos[:-1]]) - 1
+    rank = np.arange(n) - starts[group]
+    size = np.diff(np.r_[starts, n])[group]
+    return rank, size
+
+
 def _runs(rows: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
-    """Find runs of consecutive assessments (per client) where ``flag`` holds: start, length."""
-    r = rows[["pos", "time"]].copy()
-    r["f"] = np.asarray(flag, bool)
-    new_client = r["pos"].ne(r["pos"].shift())
-    brk = new_client | r["f"].ne(r["f"].shift())
-    r["run"] = brk.cumsum()
-    runs = (
-        r.loc[r["f"]]
-        .groupby("run")
-        .agg(pos=("pos", "first"), start=("time", "first"), length=("time", "size"))
-    )
-    return runs
+    """Find runs of consecutive assessments (per client) where ``flag`` holds: start, length.
+
+    ``rows`` in client, then time order; one row per run (``pos``, ``start``, ``length``).
+    """
+    f = np.asarray(flag, bool)
+    pos, time = rows["pos"].to_numpy(), rows["time"].to_numpy()
+    if not len(f):
+        return pd.DataFrame({"pos": pos[:0], "start": time[:0], "length": np.zeros(0, np.int64)})
+    brk = np.r_[True, (pos[1:] != pos[:-1]) | (f[1:] != f[:-1])]  # a new client or a switch
+    first = np.flatnonzero(brk & f)  # the first row of each run where the flag holds
+    ends = np.r_[np.flatnonzero(brk)[1:], len(f)]  # each run ends where the next one starts
+    length = ends[np.searchsorted(np.flatnonzero(brk), first)] - first
+    return pd.DataFrame({"pos": pos[first], "start": time[first], "length": length})
 
 
 def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
@@ -856,7 +959,7 @@ def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
     """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
-    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
+    rows = _by_client_time(m["all_rows"])
     if d["threshold"] == "registry":
         flag = _case(rows["score"].to_numpy(), ins, {"name": d["name"]}) == 0
     else:
@@ -868,9 +971,7 @@ def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
     ok = runs.loc[runs["length"] >= need]
     if "by" in d:
         ok = ok.loc[ok["start"] <= float(d["by"])]
-    first = np.full(len(t.ids), np.nan)
-    g = ok.groupby("pos")["start"].min()
-    first[g.index.to_numpy()] = g.to_numpy()
+    first = _group_min(ok["pos"].to_numpy(), ok["start"].to_numpy(float), len(t.ids))
     ev = m["n"] >= need
     reason = np.where(ev, "", f"fewer than {need} {ins.label} assessments").astype(object)
     return RuleResult(~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"])
@@ -884,21 +985,22 @@ def rule_growth(t: Trajectories, d: dict) -> RuleResult:
     """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
-    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
+    rows = _by_client_time(m["all_rows"])
     e, l_ = int(d.get("early", 3)), int(d.get("late", 3))
-    early = rows.groupby("pos").head(e).groupby("pos")["score"].mean()
-    late = rows.groupby("pos").tail(l_).groupby("pos")["score"].mean()
-    n = rows.groupby("pos").size()
+    pos = rows["pos"].to_numpy()
+    rank, size = _rank_in_client(pos)  # the first e and last l_ rows of each client, as
+    score = rows["score"]  # groupby head / tail; the means by pandas' groupby on those rows
+    early = score[rank < e].groupby(pos[rank < e]).mean()
+    late = score[rank >= size - l_].groupby(pos[rank >= size - l_]).mean()
+    n = np.bincount(pos, minlength=len(t.ids))
     diff = np.full(len(t.ids), np.nan)
-    enough = n[n >= e + l_].index.to_numpy()
+    enough = np.flatnonzero(n >= e + l_)
     diff[enough] = (_sign(ins) * (late - early)).reindex(enough).to_numpy()
     ev = ~np.isnan(diff)
     reason = np.where(ev, "", f"fewer than {e + l_} {ins.label} assessments").astype(object)
     met = diff >= float(d["delta"])
     # growth is judged on the whole course: it is known (first and lastingly) at the last one
-    last_time = np.full(len(t.ids), np.nan)
-    lt = rows.groupby("pos")["time"].max()
-    last_time[lt.index.to_numpy()] = lt.to_numpy()
+    last_time = _group_max(pos, rows["time"].to_numpy(float), len(t.ids))
     first = np.where(met, last_time, np.nan)
     return RuleResult(met, ev, reason, first, baseline=m["baseline"], post=m["post"])
 
@@ -921,31 +1023,35 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
     """
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
-    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable").reset_index(drop=True)
+    rows = _by_client_time(m["all_rows"])
     s = _sign(ins)
     drop, within = float(d["drop"]), int(d.get("within", 3))
     sc = rows["score"].to_numpy() * s  # higher = better after this
     pos = rows["pos"].to_numpy()
-    prev = np.roll(sc, 1)
-    same = np.roll(pos, 1) == pos
-    if len(same):
-        same[0] = False
-    rupture = same & (prev - sc >= drop)
-    repaired_at = np.full(len(rows), np.nan)
     times = rows["time"].to_numpy()
-    for k in range(1, within + 1):  # loop over lag (a few steps), not over clients
-        ahead = np.roll(sc, -k)
-        ok_pos = np.roll(pos, -k) == pos
-        ok_pos[-k:] = False
-        hit = rupture & ok_pos & (ahead >= prev) & np.isnan(repaired_at)
-        repaired_at[hit] = np.roll(times, -k)[hit]
+    n_rows = len(sc)
+    # a drop from the previous assessment of the same client (row i against row i - 1)
+    rupture = np.zeros(n_rows, bool)
+    rupture[1:] = (pos[1:] == pos[:-1]) & (sc[:-1] - sc[1:] >= drop)
+    prev = np.empty_like(sc)  # the pre-drop level (the previous score)
+    if n_rows:
+        prev[1:], prev[0] = sc[:-1], sc[-1]
+    repaired_at = np.full(n_rows, np.nan)
+    for k in range(1, min(within, n_rows - 1) + 1):  # over lags (a few steps), not clients
+        head = slice(0, n_rows - k)  # row i against row i + k (views, no rolled copies)
+        hit = (
+            rupture[head]
+            & (pos[k:] == pos[head])
+            & (sc[k:] >= prev[head])
+            & np.isnan(repaired_at[head])
+        )
+        repaired_at[head][hit] = times[k:][hit]
     n_ids = len(t.ids)
-    first = np.full(n_ids, np.nan)
-    rep = pd.Series(repaired_at).groupby(pos).min()
-    first[rep.index.to_numpy()] = rep.to_numpy()
+    first = _group_min(pos, repaired_at, n_ids)
     # assessments after each row (same client): the repair window is observed when there are
     # at least `within` of them, or the rupture was repaired
-    after = rows.groupby("pos").cumcount(ascending=False).to_numpy()
+    rank, size = _rank_in_client(pos)
+    after = size - 1 - rank
     observable = rupture & ((after >= within) | ~np.isnan(repaired_at))
     n_rupt = np.bincount(pos[rupture], minlength=n_ids)
     n_obs = np.bincount(pos[observable], minlength=n_ids)
@@ -987,13 +1093,13 @@ def rule_status_change(t: Trajectories, d: dict) -> RuleResult:
 def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:
     """Count a flag (e.g. a new coping skill): met when recorded ``at_least`` times (default 1)."""
     m = t.measure(d["measure"])
-    rows = m["all_rows"].sort_values(["pos", "time"], kind="stable")
+    rows = _by_client_time(m["all_rows"])
     k = int(d.get("at_least", 1))
-    on = rows.loc[rows["score"] == 1]
-    cum = on.groupby("pos").cumcount() + 1
-    hit = on.loc[cum.to_numpy() == k]
+    on = (rows["score"] == 1).to_numpy()
+    pos, time = rows["pos"].to_numpy()[on], rows["time"].to_numpy(float)[on]
+    hit = _rank_in_client(pos)[0] + 1 == k  # the k-th recorded flag of each client
     first = np.full(len(t.ids), np.nan)
-    first[hit["pos"].to_numpy()] = hit["time"].to_numpy()
+    first[pos[hit]] = time[hit]
     ev = m["n"] > 0
     reason = np.where(ev, "", f"no {d['measure']} record").astype(object)
     return RuleResult(~np.isnan(first), ev, reason, first)

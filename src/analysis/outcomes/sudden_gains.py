@@ -103,6 +103,29 @@ _WINDOW_SUFFIXES = ("2n", "1n", "n", "n1", "n2", "n3")  # R's sg_<measure>_2n ..
 # --------------------------------------------------------------------------------------------
 # input: long data -> a grid of sessions
 # --------------------------------------------------------------------------------------------
+def _duplicated_sorted(ids: pd.Series, times: pd.Series) -> np.ndarray | None:
+    """Find rows that repeat an (id, time) pair, by comparing neighbours, when that is enough.
+
+    Every copy is marked, as ``duplicated(keep=False)``. Only when both columns are numbers and
+    the rows are in (id, time) order (no hashing of 10^7 pairs); None otherwise.
+    """
+    if not (
+        pd.api.types.is_numeric_dtype(ids.dtype) and pd.api.types.is_numeric_dtype(times.dtype)
+    ):
+        return None
+    i, t = ids.to_numpy(), times.to_numpy()
+    if len(i) < 2:
+        return np.zeros(len(i), bool)
+    same_id = i[1:] == i[:-1]
+    if not ((i[1:] > i[:-1]) | (same_id & (t[1:] >= t[:-1]))).all():
+        return None
+    pair = same_id & (t[1:] == t[:-1])
+    dup = np.zeros(len(i), bool)
+    dup[1:] |= pair
+    dup[:-1] |= pair
+    return dup
+
+
 def _wide(
     data: pd.DataFrame, id: str, time: str, score: str, sessions: Sequence[float] | None
 ) -> tuple[pd.Index, np.ndarray, np.ndarray]:
@@ -136,7 +159,9 @@ def _wide(
     if data[time].isna().any():
         rows = list(data.index[data[time].isna()][:5])
         raise ValueError(f"column {time!r} has missing session numbers (rows {rows})")
-    dup = data.duplicated([id, time], keep=False)
+    dup = _duplicated_sorted(data[id], data[time])
+    if dup is None:  # not numbers in (id, time) order: hash every pair
+        dup = data.duplicated([id, time], keep=False).to_numpy()
     if dup.any():
         rows = list(data.index[dup][:6])
         raise ValueError(
@@ -237,37 +262,36 @@ def _criteria(
         "critical_value",
         "crit123",
     )
-    out = {k: np.full((n_c, n_int), np.nan) for k in (names if keep is None else keep)}
+    # interval by interval on contiguous rows: the arrays are built as n_intervals x n_clients
+    # (and the session grid read transposed), then handed back transposed (views): the same
+    # values as n_clients x n_intervals, without strided column reads and writes (10^6 clients)
+    out = {k: np.full((n_int, n_c), np.nan) for k in (names if keep is None else keep)}
+    y_t, x_t = np.ascontiguousarray(y.T), np.ascontiguousarray(x.T)
 
     def put(key: str, k: int, values) -> None:
         if key in out:  # columns not kept are not stored
-            out[key][:, k] = values
+            out[key][k] = values
 
     applied = [
         c
         for c, on in (("crit1", cutoff is not None), ("crit2", pct is not None), ("crit3", crit3))
         if on
     ]
-    prod = np.ones((n_c, n_int))  # NaN if any applied criterion is missing, as R's product
+    prod = np.ones((n_int, n_c))  # NaN if any applied criterion is missing, as R's product
     # the window statistics of a column range, once: interval k's post window (k+2 .. k+4) is
     # interval k+3's pre window
     stats_of: dict[tuple[int, int], tuple] = {}
 
     def window(lo: int, hi: int) -> tuple:
         if (lo, hi) not in stats_of:
-            w = y[:, lo:hi]
-            stats_of[(lo, hi)] = (
-                np.sum(~np.isnan(w), axis=1).astype(float),
-                np.nanmean(w, axis=1),
-                np.nanstd(w, axis=1, ddof=1),
-            )
+            stats_of[(lo, hi)] = _window_stats(y[:, lo:hi])
         return stats_of[(lo, hi)]
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # nanmean of all-NaN windows
         for k in range(n_int):
             p, q = k + 1, k + 2  # pregain, postgain grid positions
-            pre, post = y[:, p], y[:, q]
+            pre, post = y_t[p], y_t[q]
             drop = pre - post  # improvement (gains) on the lower-is-better scale
             both = ~np.isnan(pre) & ~np.isnan(post)
             crits = {}
@@ -275,7 +299,7 @@ def _criteria(
                 c1 = drop >= cutoff if kind == "sg" else drop <= cutoff
                 crits["crit1"] = np.where(both, c1, np.nan)
             if pct is not None:
-                base = x[:, p]  # percentage of the pregain score as recorded
+                base = x_t[p]  # percentage of the pregain score as recorded
                 if kind == "sg":
                     c2 = drop >= pct * base
                 elif loss_crit2 == "r_package":
@@ -307,9 +331,30 @@ def _criteria(
                 put("critical_value", k, crit)
             for c in applied:
                 put(c, k, crits[c])
-                prod[:, k] = prod[:, k] * crits[c]
+                prod[k] = prod[k] * crits[c]
     out["crit123"] = prod
-    return out
+    return {k: v.T for k, v in out.items()}
+
+
+def _window_stats(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(non-missing count as float, ``np.nanmean``, ``np.nanstd(ddof=1)``) per row of ``w``.
+
+    The same arithmetic as numpy's nan-functions, in the same order on the same (C-ordered)
+    copy, so the values are bit for bit theirs; the NaN-free copy and the counts are made once
+    for both statistics instead of once each.
+    """
+    mask = np.isnan(w)
+    arr = np.where(mask, 0.0, w)  # numpy's _replace_nan: a C-ordered copy, NaN -> 0
+    cnt = np.sum(~mask, axis=1, dtype=np.intp)
+    dof = cnt - 1
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty windows: NaN, as numpy's
+        mean = np.sum(arr, axis=1) / cnt
+        arr -= mean[:, None]
+        arr[mask] = 0.0
+        np.multiply(arr, arr, out=arr)
+        var = np.sum(arr, axis=1) / dof
+    var[dof <= 0] = np.nan
+    return cnt.astype(float), mean, np.sqrt(var)
 
 
 def _labels(grid: np.ndarray, identify_sg_1to2: bool) -> np.ndarray:
