@@ -21,13 +21,15 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from analysis.report.disclosure import SMALL_COUNT
+from analysis.report.disclosure import SMALL_COUNT, any_suppressed
 
 __all__ = [
     "mask",
     "mask_prevalence",
     "mask_pairs",
     "mask_km",
+    "mask_curves",
+    "curves_note",
     "prevalence_cells",
     "category_counts",
     "shown_value",
@@ -459,6 +461,146 @@ def mask_km(
                 for i in rows:
                     out.iloc[i, out.columns.get_loc(c)] = "suppressed"
     return out
+
+
+_CURVE_CELLS = ("clients", "met", "dropout", "censored other", "excluded")
+
+
+def mask_curves(
+    curves: pd.DataFrame,
+    tte: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    duration: str = "duration",
+    prefix: str = "km",
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Curves (Kaplan-Meier or cumulative incidence) as a report on real data may draw them.
+
+    Every step of a survival curve gives away a count: its height with the number at risk gives
+    the events at that time, and the number at risk at the start gives the clients. So, with a
+    plan (real data, suppression on):
+
+    - a definition with any time-to-event count the plan hides (``"<prefix> <d>: clients"``,
+      ``": met"``, ``": dropout"``, ``": censored other"``, ``": excluded"``, as
+      :func:`mask_km` hides them in the tables) gets no curve at all;
+    - every other curve ends at the last time at which at least ``threshold`` clients are at
+      risk: rows with fewer at risk are not returned (published Kaplan-Meier plots are commonly
+      cut where few remain at risk; here the cut is the run's small-count threshold, so no
+      step stands on fewer than ``threshold`` clients).
+
+    The figure and the CSV beside it take the same rows, so they agree.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        :func:`analysis.compare.survival.km_curves` or
+        :func:`analysis.compare.survival.cumulative_incidence` (``definition``, ``time``, ...).
+        ``at_risk`` is used when present, else counted from ``tte``.
+    tte : pandas.DataFrame
+        :func:`analysis.compare.survival.time_to_event` (``definition`` and ``duration``): the
+        clients at risk at ``t`` are those of the definition with ``duration >= t``.
+    plan : pandas.DataFrame or None
+        The run's plan (:func:`analysis.run.workflow.survival_cells` counts); None (simulated
+        data, suppression off): the curves unchanged.
+    duration : str
+        ``"duration"`` or ``"weeks"`` (the column of ``tte`` the curves were computed on).
+    prefix : str
+        The plan's prefix of the counts (``"km"``).
+    threshold : int
+        The plan's threshold (smallest count shown, 5 by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows that may be shown, with ``at_risk``; ``attrs["hidden"]``: the definitions left
+        without a curve, ``attrs["cut"]``: the definitions whose curve ends early (time of the
+        last row kept).
+
+    Examples
+    --------
+    Ten clients, one event at each time 1..10: the curve ends at time 6, where 5 are still at
+    risk (at time 7 only 4 are); definition ``b`` has its met count hidden and gets no curve:
+
+    >>> import pandas as pd
+    >>> tte = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
+    ...                     "duration": list(range(1, 11)) * 2})
+    >>> curves = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
+    ...                        "time": [float(t) for t in range(1, 11)] * 2,
+    ...                        "proportion_met": [t / 10 for t in range(1, 11)] * 2})
+    >>> plan = pd.DataFrame({"cell": ["km b: met"], "suppressed": [True],
+    ...                      "reason": ["primary: fewer than 5"]})
+    >>> shown = mask_curves(curves, tte, plan)
+    >>> shown["time"].tolist(), shown["at_risk"].tolist()
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [10, 9, 8, 7, 6, 5])
+    >>> shown.attrs["hidden"], shown.attrs["cut"]
+    (['b'], {'a': 6.0})
+    >>> len(mask_curves(curves, tte, None))
+    20
+    """
+    out = curves.copy()
+    out.attrs = {"hidden": [], "cut": {}}
+    if plan is None or not len(out):
+        return out
+    if "at_risk" not in out.columns:
+        dur = {
+            str(d): pd.to_numeric(s[duration], errors="coerce").dropna().to_numpy()
+            for d, s in tte.groupby("definition", sort=False)
+        }
+        out["at_risk"] = [
+            int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
+            for d, t in zip(out["definition"], out["time"], strict=True)
+        ]
+    keep = pd.Series(True, index=out.index)
+    hidden, cut = [], {}
+    known = set(plan["cell"])
+    for d, sub in out.groupby("definition", sort=False):
+        own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
+        if any_suppressed(plan, own):
+            keep[sub.index] = False
+            hidden.append(str(d))
+            continue
+        small = pd.to_numeric(sub["at_risk"], errors="coerce").fillna(0) < threshold
+        if small.any():
+            first = small.to_numpy().argmax()  # at risk only falls with time: a prefix stays
+            keep[sub.index[first:]] = False
+            if first:
+                cut[str(d)] = float(sub["time"].iloc[first - 1])
+            else:
+                hidden.append(str(d))
+    shown = out.loc[keep].reset_index(drop=True)
+    shown.attrs = {"hidden": hidden, "cut": cut}
+    return shown
+
+
+def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) -> str:
+    """The sentence under a figure drawn from :func:`mask_curves` ("" when nothing was left out).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"definition": ["a"], "time": [6.0]})
+    >>> s.attrs = {"hidden": ["b"], "cut": {"a": 6.0}}
+    >>> print(curves_note(s))  # doctest: +NORMALIZE_WHITESPACE
+    Disclosure control: no curve for b (counts hidden in this run's tables); each curve ends at
+    the last time at which at least 5 clients are at risk (a: 6).
+    """
+    hidden = list(shown.attrs.get("hidden", []))
+    cut = dict(shown.attrs.get("cut", {}))
+    if not hidden and not cut:
+        return ""
+    parts = []
+    if hidden:
+        parts.append(
+            "no curve for "
+            + ", ".join(label(d) for d in hidden)
+            + " (counts hidden in this run's tables)"
+        )
+    if cut:
+        parts.append(
+            f"each curve ends at the last time at which at least {threshold} clients are at "
+            "risk (" + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items()) + ")"
+        )
+    return "Disclosure control: " + "; ".join(parts) + "."
 
 
 def shown_value(value, cell: str | None, plan: pd.DataFrame | None, threshold: int = SMALL_COUNT):
