@@ -29,6 +29,7 @@ __all__ = [
     "mask_pairs",
     "mask_km",
     "mask_curves",
+    "mask_landmark",
     "curves_note",
     "prevalence_cells",
     "category_counts",
@@ -461,6 +462,62 @@ def mask_km(
                 for i in rows:
                     out.iloc[i, out.columns.get_loc(c)] = "suppressed"
     return out
+
+
+_LANDMARK_KEYS = {"definition", "family", "predictor_of_itself", "landmark", "note"}
+
+
+def mask_landmark(
+    table: pd.DataFrame,
+    pred: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    threshold: int = SMALL_COUNT,
+    prefix: str = "landmark",
+) -> pd.DataFrame:
+    """Hide, in notebook 04's landmark table (display or CSV), what the run's plan hides.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`analysis.compare.alliance.alliance_predicts_outcomes` or a display table built
+        from it row for row (counts ``n`` / ``clients`` and ``n_met`` / ``met``).
+    pred : pandas.DataFrame
+        The rows' ``definition`` names.
+    plan : pandas.DataFrame or None
+        The run's plan with :func:`analysis.run.workflow.landmark_cells` (``"<prefix> <d>:
+        clients"``, ``": met"``, ``": not_met"``); None: unchanged.
+    threshold : int
+        The plan's threshold.
+    prefix : str
+        The counts' prefix.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The counts as the plan shows them; every other column but the keys (correlations,
+        intervals, p values) "suppressed" where clients, met or not met (clients - met) is
+        hidden (a statistic of a 0/1 outcome gives away its small part).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["landmark a: clients", "landmark a: met",
+    ...                               "landmark a: not_met"], "suppressed": [False, False, True],
+    ...                      "reason": ["", "", "primary: fewer than 5"]})
+    >>> pred = pd.DataFrame({"definition": ["a"], "n": [30], "n_met": [27], "r": [0.2]})
+    >>> mask_landmark(pred, pred, plan).iloc[0].tolist()
+    ['a', 30, 27, 'suppressed']
+    """
+    names = [str(d) for d in pred["definition"]]
+    which = {"n": "clients", "clients": "clients", "n_met": "met", "met": "met"}
+    cells = {c: [f"{prefix} {d}: {which[c]}" for d in names] for c in table.columns if c in which}
+    basis = [[f"{prefix} {d}: {k}" for k in ("clients", "met", "not_met")] for d in names]
+    derived = {c: basis for c in table.columns if c not in which and c not in _LANDMARK_KEYS}
+    if plan is not None:  # a definition without a landmark count (none in the sample)
+        known = set(plan["cell"])
+        cells = {c: [x if x in known else None for x in v] for c, v in cells.items()}
+        derived = {c: [[x for x in b if x in known] for b in v] for c, v in derived.items()}
+    return mask(table, plan, cells, derived, threshold)
 
 
 _CURVE_CELLS = ("clients", "met", "dropout", "censored other", "excluded")

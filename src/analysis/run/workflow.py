@@ -34,6 +34,7 @@ __all__ = [
     "MEMBERSHIP_FILE",
     "perspective_cells",
     "survival_cells",
+    "landmark_cells",
     "severity_cells",
     "group_outcome_cells",
     "signal_cells",
@@ -655,6 +656,37 @@ def survival_cells(
             sets[f"{prefix} {d}: excluded"] = [i for i in sub["id"] if i not in inside]
         ids = pd.unique(pd.concat([tte["id"], outcomes["id"]]))
     return disclosure.membership_from_ids(sets, ids)
+
+
+def landmark_cells(sample: pd.DataFrame, ids=None, prefix: str = "landmark") -> pd.DataFrame:
+    """Membership of the counts of notebook 04's landmark table (early alliance and success).
+
+    Per definition: ``"<prefix> <d>: clients"`` (records of
+    :func:`analysis.compare.alliance.landmark_sample`), ``": met"`` and ``": not_met"`` (not
+    shown, but clients - met: audited like the outcome table's not met).
+
+    Parameters
+    ----------
+    sample : pandas.DataFrame
+        :func:`analysis.compare.alliance.landmark_sample` (``id``, ``definition``,
+        ``success``).
+    ids : iterable, optional
+        Every client of the run (the membership's rows); default the sample's.
+    prefix : str
+        The counts' prefix.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"id": [1, 2, 3], "definition": "a", "success": [1.0, 0.0, 0.0]})
+    >>> landmark_cells(t).sum().tolist()
+    [3, 1, 2]
+    """
+    sets: dict = {}
+    for d, sub in sample.groupby("definition", sort=False):
+        sets[f"{prefix} {d}: clients"] = sub["id"]
+        sets[f"{prefix} {d}: met"] = sub.loc[sub["success"] == 1, "id"]
+        sets[f"{prefix} {d}: not_met"] = sub.loc[sub["success"] != 1, "id"]
+    return disclosure.membership_from_ids(sets, pd.unique(sample["id"]) if ids is None else ids)
 
 
 def severity_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
