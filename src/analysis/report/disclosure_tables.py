@@ -824,13 +824,82 @@ def mask_by_session(early: pd.DataFrame, plan: pd.DataFrame | None, threshold: i
     return mask(out, plan, {}, {c: basis for c in counts + stats}, threshold)
 
 
-def mask_multiverse(results: pd.DataFrame, suppress: bool, threshold: int = SMALL_COUNT):
-    """The multiverse table as written beside notebook 05: small counts hidden per row.
+_SPEC_COUNTS = {
+    "n_met": ("met", None),
+    "n_evaluable": ("evaluable", None),
+    "n_met_other": ("met", "other"),
+    "n_evaluable_other": ("evaluable", "other"),
+    "n_met_ref": ("met", "ref"),
+    "n_evaluable_ref": ("evaluable", "ref"),
+}
+
+
+def _spec_cells(results: pd.DataFrame, own: pd.DataFrame, plan: pd.DataFrame) -> dict:
+    """Count column -> per row, the plan count it equals (or None); see :func:`mask_multiverse`."""
+    known = set(plan["cell"])
+    cols = [c for c in _SPEC_COUNTS if c in results.columns]
+    truth: dict = {}
+    for r in own.to_dict("records"):  # the run's own specification: notebook 01's counts
+        for c in cols:
+            truth.setdefault((str(r["definition"]), c), r[c])
+    cells: dict = {c: [] for c in cols}
+    for r in results.to_dict("records"):
+        d = str(r["definition"])
+        arms = str(r.get("arm_comparison", "")).split(" vs ")
+        level = dict(zip(("other", "ref"), arms, strict=False)) if len(arms) == 2 else {}
+        for c in cols:
+            kind, side = _SPEC_COUNTS[c]
+            cell = (
+                f"{d}: {kind}" + (f" | {level[side]}" if side else "")
+                if (side is None or side in level)
+                else None
+            )
+            v, t = r[c], truth.get((d, c))
+            same = cell in known and t is not None and pd.notna(v) and pd.notna(t) and v == t
+            cells[c].append(cell if same else None)
+    return cells
+
+
+def mask_multiverse(
+    results: pd.DataFrame,
+    suppress: bool,
+    threshold: int = SMALL_COUNT,
+    plan: pd.DataFrame | None = None,
+    own: pd.DataFrame | None = None,
+):
+    """The multiverse table as written beside notebook 05, consistent with the run's plan.
 
     Every count column (``n_*``) from 1 to ``threshold - 1`` reads "<5"; the overall rate and
     interval read "suppressed" where met, evaluable or not met (evaluable - met) is small, and
-    the arm comparison's columns where any arm count or its complement is small. This is
-    primary suppression per specification: the specifications are not in the run's plan.
+    the arm comparison's columns where any arm count or its complement is small (primary
+    suppression and the derived-percentage rule, per specification).
+
+    With the run's ``plan`` and the run's ``own`` specifications
+    (:func:`analysis.compare.multiverse.matching_specifications`: the same definitions, counted
+    as notebook 01 counts them), every count of a specification of definition ``d`` that
+    equals the own specification's count of the same column (met, evaluable, and per arm) is
+    the plan's count ``"d: met"``, ``"d: evaluable"`` (``" | <arm>"``): it reads exactly as
+    the plan shows it (a count hidden in notebook 01 cannot be read off the multiverse, under
+    the own specification or under any other that happens to give the same number), and the
+    rate, interval and arm statistics derived from a hidden count read "suppressed".
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse`.
+    suppress : bool
+        False: returned unchanged.
+    threshold : int
+        Smallest count shown.
+    plan : pandas.DataFrame, optional
+        The run's plan (:func:`analysis.report.disclosure.read_plan`).
+    own : pandas.DataFrame, optional
+        The run's own specifications (rows of ``results``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy, index kept; hidden entries are strings.
 
     Examples
     --------
@@ -838,6 +907,21 @@ def mask_multiverse(results: pd.DataFrame, suppress: bool, threshold: int = SMAL
     >>> r = pd.DataFrame({"n_evaluable": [40], "n_met": [38], "rate": [0.95]})
     >>> mask_multiverse(r, True).iloc[0].tolist()
     [40, 38, 'suppressed']
+
+    Notebook 01 hides remission's 77 evaluable (complementary suppression); the own
+    specification and another one with 77 evaluable show it as the plan does, a third (43
+    evaluable) keeps its numbers:
+
+    >>> plan = pd.DataFrame({"cell": ["remission: met", "remission: evaluable"],
+    ...                      "count": [22, None], "suppressed": [False, True],
+    ...                      "reason": ["", "complementary: would reveal x"]})
+    >>> r = pd.DataFrame({"definition": "remission", "n_evaluable": [77, 77, 43],
+    ...                   "n_met": [22, 30, 18], "rate": [22 / 77, 30 / 77, 18 / 43]})
+    >>> m = mask_multiverse(r, True, plan=plan, own=r.iloc[[0]])
+    >>> m["n_evaluable"].tolist(), m["n_met"].tolist()
+    (['suppressed', 'suppressed', 43], [22, 30, 18])
+    >>> m["rate"].tolist()[:2], round(m["rate"].iloc[2], 3)
+    (['suppressed', 'suppressed'], 0.419)
     """
     from analysis.report.tables import suppress_small_counts
 
@@ -855,4 +939,12 @@ def mask_multiverse(results: pd.DataFrame, suppress: bool, threshold: int = SMAL
     for part, total in (("n_met_other", "n_evaluable_other"), ("n_met_ref", "n_evaluable_ref")):
         if {part, total} <= set(out.columns):
             out = suppress_small_counts(out, [part, total], arm_stats, (part, total), threshold)
-    return out
+    if plan is None or own is None or not len(own) or "definition" not in results.columns:
+        return out
+    cells = _spec_cells(results, own, plan)
+    rows = list(zip(*cells.values(), strict=True)) if cells else [()] * len(out)
+    mine = [{c for c in row if c is not None} for row in rows]
+    overall_basis = [[c for c in row if c is not None and " | " not in c] for row in mine]
+    derived = {c: overall_basis for c in overall}
+    derived.update({c: [list(row) for row in mine] for c in arm_stats})
+    return mask(out, plan, cells, derived, threshold)
