@@ -188,13 +188,14 @@ if len(tte):
     )
     curves = masks.mask_curves(survival.km_curves(tte), tte, plan)
     report.write_csv(masks.mask_km(curves, curves, plan), output_dir, "survival_km_curves.csv")
-    report.show_figure(
-        plots_compare.km_plot(
-            curves.assign(definition=curves["definition"].map(label)),
-            units=units,
-            title=f"Time to success ({event_words}), {run_name}",
+    if len(curves):  # disclosure control may leave no curve to draw
+        report.show_figure(
+            plots_compare.km_plot(
+                curves.assign(definition=curves["definition"].map(label)),
+                units=units,
+                title=f"Time to success ({event_words}), {run_name}",
+            )
         )
-    )
     if masks.curves_note(curves, label):
         say(masks.curves_note(curves, label))
 else:
@@ -283,13 +284,14 @@ if tte["weeks"].notna().any():
         f"Time to success ({event_words}), in weeks (from dates)",
     )
     curves_w = masks.mask_curves(survival.km_curves(tte, duration="weeks"), tte, plan, "weeks")
-    report.show_figure(
-        plots_compare.km_plot(
-            curves_w.assign(definition=curves_w["definition"].map(label)),
-            units="weeks",
-            title=f"Time to success ({event_words}) in weeks, {run_name}",
+    if len(curves_w):  # disclosure control may leave no curve to draw
+        report.show_figure(
+            plots_compare.km_plot(
+                curves_w.assign(definition=curves_w["definition"].map(label)),
+                units="weeks",
+                title=f"Time to success ({event_words}) in weeks, {run_name}",
+            )
         )
-    )
     if masks.curves_note(curves_w, label):
         say(masks.curves_note(curves_w, label))
 else:
@@ -304,13 +306,14 @@ else:
 if (tte["event_type"] == 2).any():
     cif = masks.mask_curves(survival.cumulative_incidence(tte), tte, plan)
     report.write_csv(masks.mask_km(cif, cif, plan), output_dir, "survival_cumulative_incidence.csv")
-    report.show_figure(
-        plots_compare.cif_plot(
-            cif.assign(definition=cif["definition"].map(label)),
-            units=units,
-            title=f"Cumulative incidence of success, dropout competing, {run_name}",
+    if len(cif):  # disclosure control may leave no curve to draw
+        report.show_figure(
+            plots_compare.cif_plot(
+                cif.assign(definition=cif["definition"].map(label)),
+                units=units,
+                title=f"Cumulative incidence of success, dropout competing, {run_name}",
+            )
         )
-    )
     if masks.curves_note(cif, label):
         say(masks.curves_note(cif, label))
     end = cif.groupby("definition", sort=False).tail(1)

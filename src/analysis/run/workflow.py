@@ -35,6 +35,7 @@ __all__ = [
     "perspective_cells",
     "survival_cells",
     "landmark_cells",
+    "read_disclosure",
     "severity_cells",
     "group_outcome_cells",
     "signal_cells",
@@ -527,6 +528,38 @@ def run_disclosure(
         disclosure.write_plan(plan, folder, threshold)
         _store(cache, m)
     return plan
+
+
+def read_disclosure(output_dir: str = "", suppress: bool = True) -> pd.DataFrame | None:
+    """The run's plan as notebook 01 (and the notebooks after it) wrote it.
+
+    For a notebook that shows counts of the outcome table under other names (notebook 05's
+    specifications).
+
+    Parameters
+    ----------
+    output_dir : str
+        The run's output folder (``""``: the interactive folder).
+    suppress : bool
+        False: None (no disclosure control).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        :func:`analysis.report.disclosure.read_plan` (hidden counts without their value); None
+        when ``suppress`` is False or no plan was written (the notebook run on its own: its
+        counts then get primary suppression and the derived-percentage rule only).
+
+    Examples
+    --------
+    >>> read_disclosure("", suppress=False) is None
+    True
+    """
+    from analysis.report.tables import output_folder
+
+    if not suppress:
+        return None
+    return disclosure.read_plan(output_folder(output_dir))
 
 
 def extend_disclosure(
