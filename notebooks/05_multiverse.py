@@ -37,6 +37,7 @@ multiverse: str = ""  # specification grid YAML (or a runs file's mapping); empt
 imputations: int = None  # m, imputations per specification; None: the grid's options
 scheduler: str = ""  # set by the main job's --scheduler: a Dask cluster for the grid; empty: here
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+data_cache: str = ""  # set by the main job: the run's data and disclosure counts; empty: none
 
 # %%
 import pandas as pd
@@ -72,7 +73,7 @@ label = text.labeller(md.definitions)
 masked = masks.mask_multiverse(
     results,
     suppress_small_counts,
-    plan=workflow.read_disclosure(output_dir, suppress_small_counts),
+    plan=workflow.read_disclosure(output_dir, suppress_small_counts, data_cache),
     own=mv.matching_specifications(results, md.definitions, missing=missing, post=post),
 )
 report.write_csv(masked, output_dir, "multiverse.csv")

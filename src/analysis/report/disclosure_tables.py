@@ -837,6 +837,11 @@ _SPEC_COUNTS = {
 def _spec_cells(results: pd.DataFrame, own: pd.DataFrame, plan: pd.DataFrame) -> dict:
     """Count column -> per row, the plan count it equals (or None); see :func:`mask_multiverse`."""
     known = set(plan["cell"])
+    planned = (
+        dict(zip(plan["cell"], pd.to_numeric(plan["count"], errors="coerce"), strict=True))
+        if "count" in plan.columns
+        else {}
+    )
     cols = [c for c in _SPEC_COUNTS if c in results.columns]
     truth: dict = {}
     for r in own.to_dict("records"):  # the run's own specification: notebook 01's counts
@@ -854,7 +859,9 @@ def _spec_cells(results: pd.DataFrame, own: pd.DataFrame, plan: pd.DataFrame) ->
                 if (side is None or side in level)
                 else None
             )
-            v, t = r[c], truth.get((d, c))
+            v, t = r[c], planned.get(cell)  # the plan's value, else the own specification's
+            if t is None or pd.isna(t):
+                t = truth.get((d, c))
             same = cell in known and t is not None and pd.notna(v) and pd.notna(t) and v == t
             cells[c].append(cell if same else None)
     return cells
@@ -874,14 +881,14 @@ def mask_multiverse(
     the arm comparison's columns where any arm count or its complement is small (primary
     suppression and the derived-percentage rule, per specification).
 
-    With the run's ``plan`` and the run's ``own`` specifications
-    (:func:`analysis.compare.multiverse.matching_specifications`: the same definitions, counted
-    as notebook 01 counts them), every count of a specification of definition ``d`` that
-    equals the own specification's count of the same column (met, evaluable, and per arm) is
-    the plan's count ``"d: met"``, ``"d: evaluable"`` (``" | <arm>"``): it reads exactly as
-    the plan shows it (a count hidden in notebook 01 cannot be read off the multiverse, under
-    the own specification or under any other that happens to give the same number), and the
-    rate, interval and arm statistics derived from a hidden count read "suppressed".
+    With the run's ``plan``, every count of a specification of definition ``d`` that equals
+    notebook 01's count of the same kind (``"d: met"``, ``"d: evaluable"``, per arm
+    ``" | <arm>"``; its value from the plan, :func:`analysis.run.workflow.read_disclosure`
+    with the run's cache, else from the run's ``own`` specifications,
+    :func:`analysis.compare.multiverse.matching_specifications`) is taken for that count: it
+    reads exactly as the plan shows it (a count hidden in notebook 01 cannot be read off the
+    multiverse, under the own specification or under any other that gives the same number),
+    and the rate, interval and arm statistics derived from a hidden count read "suppressed".
 
     Parameters
     ----------
@@ -894,7 +901,8 @@ def mask_multiverse(
     plan : pandas.DataFrame, optional
         The run's plan (:func:`analysis.report.disclosure.read_plan`).
     own : pandas.DataFrame, optional
-        The run's own specifications (rows of ``results``).
+        The run's own specifications (rows of ``results``): notebook 01's value of a hidden
+        count the plan holds without its value.
 
     Returns
     -------
@@ -939,8 +947,9 @@ def mask_multiverse(
     for part, total in (("n_met_other", "n_evaluable_other"), ("n_met_ref", "n_evaluable_ref")):
         if {part, total} <= set(out.columns):
             out = suppress_small_counts(out, [part, total], arm_stats, (part, total), threshold)
-    if plan is None or own is None or not len(own) or "definition" not in results.columns:
+    if plan is None or "definition" not in results.columns:
         return out
+    own = own if own is not None else results.iloc[:0]
     cells = _spec_cells(results, own, plan)
     rows = list(zip(*cells.values(), strict=True)) if cells else [()] * len(out)
     mine = [{c for c in row if c is not None} for row in rows]

@@ -530,11 +530,16 @@ def run_disclosure(
     return plan
 
 
-def read_disclosure(output_dir: str = "", suppress: bool = True) -> pd.DataFrame | None:
+def read_disclosure(
+    output_dir: str = "", suppress: bool = True, cache: str = ""
+) -> pd.DataFrame | None:
     """The run's plan as notebook 01 (and the notebooks after it) wrote it.
 
     For a notebook that shows counts of the outcome table under other names (notebook 05's
-    specifications).
+    specifications): with the run's data ``cache``, every count of the plan carries its value
+    (hidden ones too, from the counts' client membership kept there), so the notebook can tell
+    which of its numbers are the plan's counts. The values stay in memory: the plan file beside
+    the reports is not changed.
 
     Parameters
     ----------
@@ -542,13 +547,17 @@ def read_disclosure(output_dir: str = "", suppress: bool = True) -> pd.DataFrame
         The run's output folder (``""``: the interactive folder).
     suppress : bool
         False: None (no disclosure control).
+    cache : str
+        The run's data cache folder (notebook parameter ``data_cache``; ``""``: none, the hidden
+        counts stay without a value).
 
     Returns
     -------
     pandas.DataFrame or None
-        :func:`analysis.report.disclosure.read_plan` (hidden counts without their value); None
-        when ``suppress`` is False or no plan was written (the notebook run on its own: its
-        counts then get primary suppression and the derived-percentage rule only).
+        :func:`analysis.report.disclosure.read_plan` (``cell``, ``count``, ``suppressed``,
+        ``reason``); None when ``suppress`` is False or no plan was written (the notebook run
+        on its own: its counts then get primary suppression and the derived-percentage rule
+        only).
 
     Examples
     --------
@@ -559,7 +568,12 @@ def read_disclosure(output_dir: str = "", suppress: bool = True) -> pd.DataFrame
 
     if not suppress:
         return None
-    return disclosure.read_plan(output_folder(output_dir))
+    plan = disclosure.read_plan(output_folder(output_dir))
+    m = _stored(cache)
+    if plan is not None and m is not None:
+        counts = m.sum(axis=0)
+        plan = plan.assign(count=plan["cell"].map(counts).fillna(plan["count"]))
+    return plan
 
 
 def extend_disclosure(
