@@ -406,7 +406,8 @@ def mask_km(
     Returns
     -------
     pandas.DataFrame
-        The counts as the plan shows them; notebook 01's counts (``n_met_notebook_01``,
+        The counts as the plan shows them (``n_no_duration``, not a count of the plan: primary
+        suppression only); notebook 01's counts (``n_met_notebook_01``,
         ``n_evaluable_notebook_01``, ``evaluable (notebook 01)``) as notebook 01 shows them;
         every other column but the keys (medians, intervals, shares, estimates, p values)
         "suppressed" when a count it derives from is hidden.
@@ -431,6 +432,10 @@ def mask_km(
     for c in ("n_met_notebook_01",):
         if c in table.columns:
             cells[c] = [f"{d}: met" for d in names]
+    # records without a duration (weeks without dates): no count of the plan; shown unless 1-4
+    # (a 0 hidden as "derived" would be given back by n_met = n_no_duration + notebook 01's met)
+    if "n_no_duration" in table.columns:
+        cells["n_no_duration"] = [None] * len(names)
     for c in ("n_evaluable_notebook_01", "evaluable (notebook 01)"):
         if c in table.columns:
             cells[c] = [f"{d}: evaluable" for d in names]
