@@ -134,6 +134,7 @@ plan = workflow.extend_disclosure(
         ],
         axis=1,
     )
+    .astype("boolean")  # absent from one table: in none (no object downcasting warning)
     .fillna(False)
     .astype(bool),
     group,
