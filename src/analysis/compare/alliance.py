@@ -19,6 +19,7 @@ from scipy.stats import norm
 __all__ = [
     "early_alliance",
     "alliance_predicts_outcomes",
+    "landmark_sample",
     "session_pairs",
     "within_client_association",
     "alliance_predicts_next_change",
@@ -123,6 +124,70 @@ def early_alliance(
     return out
 
 
+def landmark_sample(
+    outcomes: pd.DataFrame,
+    early: pd.DataFrame,
+    severity: pd.DataFrame | None = None,
+    landmark: float | None = None,
+) -> pd.DataFrame:
+    """The client-definition records of :func:`alliance_predicts_outcomes`' landmark analysis.
+
+    A record enters when evaluable (met or not met), still in treatment after the landmark L
+    (``post_time`` > L), not yet meeting the definition at L (``first_met_time`` missing or
+    > L), and with early alliance and baseline severity (Anderson, Cain & Gelber 1983).
+
+    Parameters
+    ----------
+    outcomes, early, severity, landmark
+        As :func:`alliance_predicts_outcomes`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The outcome rows kept, with ``early_alliance``, ``severity`` (points) and ``success``
+        (1.0 met, 0.0 not met); ``attrs["landmark"]``: L (None without a landmark). Its
+        records per definition are the ``n`` (and its successes the ``n_met``) of
+        :func:`alliance_predicts_outcomes`, so a report can audit those counts by client
+        (:func:`analysis.run.workflow.landmark_cells`).
+
+    Raises
+    ------
+    ValueError
+        A needed column is missing.
+
+    Examples
+    --------
+    The 35 clients of the remission analysis in :func:`alliance_predicts_outcomes`' example:
+
+    >>> from analysis import load_dataset, score_definitions
+    >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
+    >>> outcomes = score_definitions(cohort, measure="phq9")
+    >>> early = early_alliance(cohort.scores, "wai_sr", sessions=3)
+    >>> s = landmark_sample(outcomes[outcomes["definition"] == "remission"], early)
+    >>> len(s), int(s["success"].sum())
+    (35, 8)
+    """
+    _need(outcomes, ("id", "definition", "status", "baseline"), "outcomes")
+    _need(early, ("id", "early_alliance"), "early")
+    lm = landmark if landmark is not None else early.attrs.get("landmark")
+    data = outcomes.loc[outcomes["status"].isin(["met", "not_met"])]
+    if lm is not None:
+        _need(outcomes, ("post_time", "first_met_time"), "outcomes")
+        lm = float(lm)
+        still = data["post_time"].gt(lm) & ~data["first_met_time"].le(lm)
+        data = data.loc[still]
+    data = data.merge(early[["id", "early_alliance"]], on="id", how="inner")
+    if severity is not None:
+        _need(severity, ("id", "severity"), "severity")
+        data = data.merge(severity[["id", "severity"]], on="id", how="left")
+    else:
+        data = data.assign(severity=data["baseline"])
+    data = data.assign(success=data["status"].eq("met").astype(float))
+    data = data.dropna(subset=["early_alliance", "severity"]).reset_index(drop=True)
+    data.attrs["landmark"] = lm
+    return data
+
+
 def alliance_predicts_outcomes(
     outcomes: pd.DataFrame,
     early: pd.DataFrame,
@@ -202,22 +267,8 @@ def alliance_predicts_outcomes(
     1  reliable_improvement                False  20      2  0.50      0.08       0.77       0.46
     2   srs_strong_alliance                 True  26      0   NaN       NaN        NaN        NaN
     """
-    _need(outcomes, ("id", "definition", "status", "baseline"), "outcomes")
-    _need(early, ("id", "early_alliance"), "early")
-    lm = landmark if landmark is not None else early.attrs.get("landmark")
-    data = outcomes.loc[outcomes["status"].isin(["met", "not_met"])]
-    if lm is not None:
-        _need(outcomes, ("post_time", "first_met_time"), "outcomes")
-        lm = float(lm)
-        still = data["post_time"].gt(lm) & ~data["first_met_time"].le(lm)
-        data = data.loc[still]
-    data = data.merge(early[["id", "early_alliance"]], on="id", how="inner")
-    if severity is not None:
-        _need(severity, ("id", "severity"), "severity")
-        data = data.merge(severity[["id", "severity"]], on="id", how="left")
-    else:
-        data = data.assign(severity=data["baseline"])
-    data = data.assign(success=data["status"].eq("met").astype(float))
+    data = landmark_sample(outcomes, early, severity, landmark)
+    lm = data.attrs["landmark"]
     first = outcomes.drop_duplicates("definition").set_index("definition")
     # every measure a definition used, over all its rows (a client-chosen definition varies)
     used = (
@@ -231,7 +282,7 @@ def alliance_predicts_outcomes(
     for d in dict.fromkeys(outcomes["definition"]):
         fam = first["family"].get(d, "") if "family" in first else ""
         itself = fam == "alliance" or bool(used.get(d, set()) & set(alliance_measures))
-        sub = data.loc[(data["definition"] == d)].dropna(subset=["early_alliance", "severity"])
+        sub = data.loc[data["definition"] == d]
         row = {
             "definition": d,
             "family": fam,

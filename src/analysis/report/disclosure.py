@@ -48,6 +48,10 @@ that nothing of the run becomes recoverable) and writes it back, the counts' cli
 kept in the run's temporary data cache, never beside the reports. So a count is shown or hidden
 identically in every report and CSV of the run (:mod:`analysis.report.disclosure_tables` applies
 the plan to a table). A notebook run on its own recomputes the outcome part from the same inputs.
+Notebook 04 adds its landmark counts; notebook 05 shows a specification's count that equals one of
+notebook 01's as the plan shows it, other specifications' counts under primary suppression and
+the derived-percentage rule; notebook 03's survival curves on real data leave out a definition
+whose counts are hidden and end where fewer than the threshold remain at risk.
 
 How much is hidden. The audit is over the membership patterns present in the data, so it also
 counts relations that hold by coincidence of these data as known to a reader; with few patterns

@@ -21,13 +21,16 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from analysis.report.disclosure import SMALL_COUNT
+from analysis.report.disclosure import SMALL_COUNT, any_suppressed
 
 __all__ = [
     "mask",
     "mask_prevalence",
     "mask_pairs",
     "mask_km",
+    "mask_curves",
+    "mask_landmark",
+    "curves_note",
     "prevalence_cells",
     "category_counts",
     "shown_value",
@@ -403,7 +406,8 @@ def mask_km(
     Returns
     -------
     pandas.DataFrame
-        The counts as the plan shows them; notebook 01's counts (``n_met_notebook_01``,
+        The counts as the plan shows them (``n_no_duration``, not a count of the plan: primary
+        suppression only); notebook 01's counts (``n_met_notebook_01``,
         ``n_evaluable_notebook_01``, ``evaluable (notebook 01)``) as notebook 01 shows them;
         every other column but the keys (medians, intervals, shares, estimates, p values)
         "suppressed" when a count it derives from is hidden.
@@ -428,6 +432,10 @@ def mask_km(
     for c in ("n_met_notebook_01",):
         if c in table.columns:
             cells[c] = [f"{d}: met" for d in names]
+    # records without a duration (weeks without dates): no count of the plan; shown unless 1-4
+    # (a 0 hidden as "derived" would be given back by n_met = n_no_duration + notebook 01's met)
+    if "n_no_duration" in table.columns:
+        cells["n_no_duration"] = [None] * len(names)
     for c in ("n_evaluable_notebook_01", "evaluable (notebook 01)"):
         if c in table.columns:
             cells[c] = [f"{d}: evaluable" for d in names]
@@ -459,6 +467,202 @@ def mask_km(
                 for i in rows:
                     out.iloc[i, out.columns.get_loc(c)] = "suppressed"
     return out
+
+
+_LANDMARK_KEYS = {"definition", "family", "predictor_of_itself", "landmark", "note"}
+
+
+def mask_landmark(
+    table: pd.DataFrame,
+    pred: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    threshold: int = SMALL_COUNT,
+    prefix: str = "landmark",
+) -> pd.DataFrame:
+    """Hide, in notebook 04's landmark table (display or CSV), what the run's plan hides.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`analysis.compare.alliance.alliance_predicts_outcomes` or a display table built
+        from it row for row (counts ``n`` / ``clients`` and ``n_met`` / ``met``).
+    pred : pandas.DataFrame
+        The rows' ``definition`` names.
+    plan : pandas.DataFrame or None
+        The run's plan with :func:`analysis.run.workflow.landmark_cells` (``"<prefix> <d>:
+        clients"``, ``": met"``, ``": not_met"``); None: unchanged.
+    threshold : int
+        The plan's threshold.
+    prefix : str
+        The counts' prefix.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The counts as the plan shows them; every other column but the keys (correlations,
+        intervals, p values) "suppressed" where clients, met or not met (clients - met) is
+        hidden (a statistic of a 0/1 outcome gives away its small part).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["landmark a: clients", "landmark a: met",
+    ...                               "landmark a: not_met"], "suppressed": [False, False, True],
+    ...                      "reason": ["", "", "primary: fewer than 5"]})
+    >>> pred = pd.DataFrame({"definition": ["a"], "n": [30], "n_met": [27], "r": [0.2]})
+    >>> mask_landmark(pred, pred, plan).iloc[0].tolist()
+    ['a', 30, 27, 'suppressed']
+    """
+    names = [str(d) for d in pred["definition"]]
+    which = {"n": "clients", "clients": "clients", "n_met": "met", "met": "met"}
+    cells = {c: [f"{prefix} {d}: {which[c]}" for d in names] for c in table.columns if c in which}
+    basis = [[f"{prefix} {d}: {k}" for k in ("clients", "met", "not_met")] for d in names]
+    derived = {c: basis for c in table.columns if c not in which and c not in _LANDMARK_KEYS}
+    if plan is not None:  # a definition without a landmark count (none in the sample)
+        known = set(plan["cell"])
+        cells = {c: [x if x in known else None for x in v] for c, v in cells.items()}
+        derived = {c: [[x for x in b if x in known] for b in v] for c, v in derived.items()}
+    return mask(table, plan, cells, derived, threshold)
+
+
+_CURVE_CELLS = ("clients", "met", "dropout", "censored other", "excluded")
+
+
+def mask_curves(
+    curves: pd.DataFrame,
+    tte: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    duration: str = "duration",
+    prefix: str = "km",
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Curves (Kaplan-Meier or cumulative incidence) as a report on real data may draw them.
+
+    Every step of a survival curve gives away a count: its height with the number at risk gives
+    the events at that time, and the number at risk at the start gives the clients. So, with a
+    plan (real data, suppression on):
+
+    - a definition with any time-to-event count the plan hides (``"<prefix> <d>: clients"``,
+      ``": met"``, ``": dropout"``, ``": censored other"``, ``": excluded"``, as
+      :func:`mask_km` hides them in the tables) gets no curve at all;
+    - every other curve ends at the last time at which at least ``threshold`` clients are at
+      risk: rows with fewer at risk are not returned (published Kaplan-Meier plots are commonly
+      cut where few remain at risk; here the cut is the run's small-count threshold, so no
+      step stands on fewer than ``threshold`` clients).
+
+    The figure and the CSV beside it take the same rows, so they agree.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        :func:`analysis.compare.survival.km_curves` or
+        :func:`analysis.compare.survival.cumulative_incidence` (``definition``, ``time``, ...).
+        ``at_risk`` is used when present, else counted from ``tte``.
+    tte : pandas.DataFrame
+        :func:`analysis.compare.survival.time_to_event` (``definition`` and ``duration``): the
+        clients at risk at ``t`` are those of the definition with ``duration >= t``.
+    plan : pandas.DataFrame or None
+        The run's plan (:func:`analysis.run.workflow.survival_cells` counts); None (simulated
+        data, suppression off): the curves unchanged.
+    duration : str
+        ``"duration"`` or ``"weeks"`` (the column of ``tte`` the curves were computed on).
+    prefix : str
+        The plan's prefix of the counts (``"km"``).
+    threshold : int
+        The plan's threshold (smallest count shown, 5 by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows that may be shown, with ``at_risk``; ``attrs["hidden"]``: the definitions left
+        without a curve, ``attrs["cut"]``: the definitions whose curve ends early (time of the
+        last row kept).
+
+    Examples
+    --------
+    Ten clients, one event at each time 1..10: the curve ends at time 6, where 5 are still at
+    risk (at time 7 only 4 are); definition ``b`` has its met count hidden and gets no curve:
+
+    >>> import pandas as pd
+    >>> tte = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
+    ...                     "duration": list(range(1, 11)) * 2})
+    >>> curves = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
+    ...                        "time": [float(t) for t in range(1, 11)] * 2,
+    ...                        "proportion_met": [t / 10 for t in range(1, 11)] * 2})
+    >>> plan = pd.DataFrame({"cell": ["km b: met"], "suppressed": [True],
+    ...                      "reason": ["primary: fewer than 5"]})
+    >>> shown = mask_curves(curves, tte, plan)
+    >>> shown["time"].tolist(), shown["at_risk"].tolist()
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [10, 9, 8, 7, 6, 5])
+    >>> shown.attrs["hidden"], shown.attrs["cut"]
+    (['b'], {'a': 6.0})
+    >>> len(mask_curves(curves, tte, None))
+    20
+    """
+    out = curves.copy()
+    out.attrs = {"hidden": [], "cut": {}}
+    if plan is None or not len(out):
+        return out
+    if "at_risk" not in out.columns:
+        dur = {
+            str(d): pd.to_numeric(s[duration], errors="coerce").dropna().to_numpy()
+            for d, s in tte.groupby("definition", sort=False)
+        }
+        out["at_risk"] = [
+            int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
+            for d, t in zip(out["definition"], out["time"], strict=True)
+        ]
+    keep = pd.Series(True, index=out.index)
+    hidden, cut = [], {}
+    known = set(plan["cell"])
+    for d, sub in out.groupby("definition", sort=False):
+        own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
+        if any_suppressed(plan, own):
+            keep[sub.index] = False
+            hidden.append(str(d))
+            continue
+        small = pd.to_numeric(sub["at_risk"], errors="coerce").fillna(0) < threshold
+        if small.any():
+            first = small.to_numpy().argmax()  # at risk only falls with time: a prefix stays
+            keep[sub.index[first:]] = False
+            if first:
+                cut[str(d)] = float(sub["time"].iloc[first - 1])
+            else:
+                hidden.append(str(d))
+    shown = out.loc[keep].reset_index(drop=True)
+    shown.attrs = {"hidden": hidden, "cut": cut}
+    return shown
+
+
+def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) -> str:
+    """The sentence under a figure drawn from :func:`mask_curves` ("" when nothing was left out).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"definition": ["a"], "time": [6.0]})
+    >>> s.attrs = {"hidden": ["b"], "cut": {"a": 6.0}}
+    >>> print(curves_note(s))  # doctest: +NORMALIZE_WHITESPACE
+    Disclosure control: no curve for b (counts hidden in this run's tables); each curve ends at
+    the last time at which at least 5 clients are at risk (a: 6).
+    """
+    hidden = list(shown.attrs.get("hidden", []))
+    cut = dict(shown.attrs.get("cut", {}))
+    if not hidden and not cut:
+        return ""
+    parts = []
+    if hidden:
+        parts.append(
+            "no curve for "
+            + ", ".join(label(d) for d in hidden)
+            + " (counts hidden in this run's tables)"
+        )
+    if cut:
+        parts.append(
+            f"each curve ends at the last time at which at least {threshold} clients are at "
+            "risk (" + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items()) + ")"
+        )
+    return "Disclosure control: " + "; ".join(parts) + "."
 
 
 def shown_value(value, cell: str | None, plan: pd.DataFrame | None, threshold: int = SMALL_COUNT):
@@ -625,13 +829,90 @@ def mask_by_session(early: pd.DataFrame, plan: pd.DataFrame | None, threshold: i
     return mask(out, plan, {}, {c: basis for c in counts + stats}, threshold)
 
 
-def mask_multiverse(results: pd.DataFrame, suppress: bool, threshold: int = SMALL_COUNT):
-    """The multiverse table as written beside notebook 05: small counts hidden per row.
+_SPEC_COUNTS = {
+    "n_met": ("met", None),
+    "n_evaluable": ("evaluable", None),
+    "n_met_other": ("met", "other"),
+    "n_evaluable_other": ("evaluable", "other"),
+    "n_met_ref": ("met", "ref"),
+    "n_evaluable_ref": ("evaluable", "ref"),
+}
+
+
+def _spec_cells(results: pd.DataFrame, own: pd.DataFrame, plan: pd.DataFrame) -> dict:
+    """Count column -> per row, the plan count it equals (or None); see :func:`mask_multiverse`."""
+    known = set(plan["cell"])
+    planned = (
+        dict(zip(plan["cell"], pd.to_numeric(plan["count"], errors="coerce"), strict=True))
+        if "count" in plan.columns
+        else {}
+    )
+    cols = [c for c in _SPEC_COUNTS if c in results.columns]
+    truth: dict = {}
+    for r in own.to_dict("records"):  # the run's own specification: notebook 01's counts
+        for c in cols:
+            truth.setdefault((str(r["definition"]), c), r[c])
+    cells: dict = {c: [] for c in cols}
+    for r in results.to_dict("records"):
+        d = str(r["definition"])
+        arms = str(r.get("arm_comparison", "")).split(" vs ")
+        level = dict(zip(("other", "ref"), arms, strict=False)) if len(arms) == 2 else {}
+        for c in cols:
+            kind, side = _SPEC_COUNTS[c]
+            cell = (
+                f"{d}: {kind}" + (f" | {level[side]}" if side else "")
+                if (side is None or side in level)
+                else None
+            )
+            v, t = r[c], planned.get(cell)  # the plan's value, else the own specification's
+            if t is None or pd.isna(t):
+                t = truth.get((d, c))
+            same = cell in known and t is not None and pd.notna(v) and pd.notna(t) and v == t
+            cells[c].append(cell if same else None)
+    return cells
+
+
+def mask_multiverse(
+    results: pd.DataFrame,
+    suppress: bool,
+    threshold: int = SMALL_COUNT,
+    plan: pd.DataFrame | None = None,
+    own: pd.DataFrame | None = None,
+):
+    """The multiverse table as written beside notebook 05, consistent with the run's plan.
 
     Every count column (``n_*``) from 1 to ``threshold - 1`` reads "<5"; the overall rate and
     interval read "suppressed" where met, evaluable or not met (evaluable - met) is small, and
-    the arm comparison's columns where any arm count or its complement is small. This is
-    primary suppression per specification: the specifications are not in the run's plan.
+    the arm comparison's columns where any arm count or its complement is small (primary
+    suppression and the derived-percentage rule, per specification).
+
+    With the run's ``plan``, every count of a specification of definition ``d`` that equals
+    notebook 01's count of the same kind (``"d: met"``, ``"d: evaluable"``, per arm
+    ``" | <arm>"``; its value from the plan, :func:`analysis.run.workflow.read_disclosure`
+    with the run's cache, else from the run's ``own`` specifications,
+    :func:`analysis.compare.multiverse.matching_specifications`) is taken for that count: it
+    reads exactly as the plan shows it (a count hidden in notebook 01 cannot be read off the
+    multiverse, under the own specification or under any other that gives the same number),
+    and the rate, interval and arm statistics derived from a hidden count read "suppressed".
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse`.
+    suppress : bool
+        False: returned unchanged.
+    threshold : int
+        Smallest count shown.
+    plan : pandas.DataFrame, optional
+        The run's plan (:func:`analysis.report.disclosure.read_plan`).
+    own : pandas.DataFrame, optional
+        The run's own specifications (rows of ``results``): notebook 01's value of a hidden
+        count the plan holds without its value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy, index kept; hidden entries are strings.
 
     Examples
     --------
@@ -639,6 +920,21 @@ def mask_multiverse(results: pd.DataFrame, suppress: bool, threshold: int = SMAL
     >>> r = pd.DataFrame({"n_evaluable": [40], "n_met": [38], "rate": [0.95]})
     >>> mask_multiverse(r, True).iloc[0].tolist()
     [40, 38, 'suppressed']
+
+    Notebook 01 hides remission's 77 evaluable (complementary suppression); the own
+    specification and another one with 77 evaluable show it as the plan does, a third (43
+    evaluable) keeps its numbers:
+
+    >>> plan = pd.DataFrame({"cell": ["remission: met", "remission: evaluable"],
+    ...                      "count": [22, None], "suppressed": [False, True],
+    ...                      "reason": ["", "complementary: would reveal x"]})
+    >>> r = pd.DataFrame({"definition": "remission", "n_evaluable": [77, 77, 43],
+    ...                   "n_met": [22, 30, 18], "rate": [22 / 77, 30 / 77, 18 / 43]})
+    >>> m = mask_multiverse(r, True, plan=plan, own=r.iloc[[0]])
+    >>> m["n_evaluable"].tolist(), m["n_met"].tolist()
+    (['suppressed', 'suppressed', 43], [22, 30, 18])
+    >>> m["rate"].tolist()[:2], round(m["rate"].iloc[2], 3)
+    (['suppressed', 'suppressed'], 0.419)
     """
     from analysis.report.tables import suppress_small_counts
 
@@ -656,4 +952,13 @@ def mask_multiverse(results: pd.DataFrame, suppress: bool, threshold: int = SMAL
     for part, total in (("n_met_other", "n_evaluable_other"), ("n_met_ref", "n_evaluable_ref")):
         if {part, total} <= set(out.columns):
             out = suppress_small_counts(out, [part, total], arm_stats, (part, total), threshold)
-    return out
+    if plan is None or "definition" not in results.columns:
+        return out
+    own = own if own is not None else results.iloc[:0]
+    cells = _spec_cells(results, own, plan)
+    rows = list(zip(*cells.values(), strict=True)) if cells else [()] * len(out)
+    mine = [{c for c in row if c is not None} for row in rows]
+    overall_basis = [[c for c in row if c is not None and " | " not in c] for row in mine]
+    derived = {c: overall_basis for c in overall}
+    derived.update({c: [list(row) for row in mine] for c in arm_stats})
+    return mask(out, plan, cells, derived, threshold)

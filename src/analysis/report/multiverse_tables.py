@@ -163,7 +163,9 @@ def arm_hidden(results: pd.DataFrame, threshold: int = SMALL_COUNT) -> pd.Series
     return out
 
 
-def shown_results(results: pd.DataFrame, suppress: bool = True) -> tuple[pd.DataFrame, int]:
+def shown_results(
+    results: pd.DataFrame, suppress: bool = True, masked: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, int]:
     """The computed specifications whose rate may be shown (curve, ranges, spread).
 
     Parameters
@@ -172,6 +174,9 @@ def shown_results(results: pd.DataFrame, suppress: bool = True) -> tuple[pd.Data
         :func:`analysis.compare.multiverse.run_multiverse`.
     suppress : bool
         Apply disclosure control (:func:`rate_hidden`).
+    masked : pandas.DataFrame, optional
+        :func:`analysis.report.disclosure_tables.mask_multiverse` of ``results`` with the run's
+        plan (same index): a rate or arm difference it reads as "suppressed" is hidden too.
 
     Returns
     -------
@@ -191,6 +196,8 @@ def shown_results(results: pd.DataFrame, suppress: bool = True) -> tuple[pd.Data
     if not suppress:
         return done.copy(), 0
     keep = ~rate_hidden(done)
+    if masked is not None and "rate" in masked.columns:
+        keep &= masked.loc[done.index, "rate"].astype(str).ne("suppressed")
     out = done.loc[keep].copy()
     arm_cols = [
         c
@@ -206,6 +213,9 @@ def shown_results(results: pd.DataFrame, suppress: bool = True) -> tuple[pd.Data
     ]
     if arm_cols:
         out.loc[arm_hidden(out), arm_cols] = np.nan
+        if masked is not None and "risk_difference" in masked.columns:
+            gone = masked.loc[out.index, "risk_difference"].astype(str).eq("suppressed")
+            out.loc[gone, arm_cols] = np.nan
     return out, int((~keep).sum())
 
 
@@ -219,7 +229,10 @@ def _pct_ci(est, lo, hi, scale: float = 100.0, digits: int = 1) -> list[str]:
 
 
 def format_specifications(
-    results: pd.DataFrame, suppress: bool = True, label: Callable[[str], str] = plain_label
+    results: pd.DataFrame,
+    suppress: bool = True,
+    label: Callable[[str], str] = plain_label,
+    masked: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Display version of a set of specifications (e.g. the run's own, or the extremes).
 
@@ -232,6 +245,10 @@ def format_specifications(
         "suppressed".
     label : callable
         Definition name -> label (:func:`analysis.report.text.labeller`).
+    masked : pandas.DataFrame, optional
+        :func:`analysis.report.disclosure_tables.mask_multiverse` of the run's results with its
+        plan (index of ``results`` included): its hidden counts and statistics are shown as it
+        shows them (a specification's count that is notebook 01's reads as notebook 01 shows it).
 
     Returns
     -------
@@ -277,6 +294,15 @@ def format_specifications(
             hide = arm_hidden(results).to_numpy() | rate_hidden(results).to_numpy()
             for c in (rd, "odds ratio (95% CI)"):
                 out[c] = out[c].astype(object).where(~hide, "suppressed")
+    if suppress and masked is not None:
+        m = masked.loc[results.index].reset_index(drop=True)
+        pairs = [("met", "n_met"), ("evaluable", "n_evaluable"), ("% met (95% CI)", "rate")]
+        if has_arm:
+            pairs += [(rd, "risk_difference"), ("odds ratio (95% CI)", "odds_ratio")]
+        for shown_col, col in pairs:
+            if col in m.columns:
+                lab = m[col].map(lambda v: v if isinstance(v, str) else None)
+                out[shown_col] = out[shown_col].astype(object).where(lab.isna(), lab)
     return out
 
 

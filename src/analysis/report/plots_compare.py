@@ -170,7 +170,8 @@ def km_plot(
     ax.set_xlabel(f"time since baseline ({units})")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize="small", loc="best")
+    if ax.get_legend_handles_labels()[0]:  # no curve may be left (disclosure control)
+        ax.legend(fontsize="small", loc="best")
     set_alt_text(
         ax,
         f"{title}: one step curve per definition of the percentage of clients who "

@@ -34,6 +34,8 @@ __all__ = [
     "MEMBERSHIP_FILE",
     "perspective_cells",
     "survival_cells",
+    "landmark_cells",
+    "read_disclosure",
     "severity_cells",
     "group_outcome_cells",
     "signal_cells",
@@ -528,6 +530,52 @@ def run_disclosure(
     return plan
 
 
+def read_disclosure(
+    output_dir: str = "", suppress: bool = True, cache: str = ""
+) -> pd.DataFrame | None:
+    """The run's plan as notebook 01 (and the notebooks after it) wrote it.
+
+    For a notebook that shows counts of the outcome table under other names (notebook 05's
+    specifications): with the run's data ``cache``, every count of the plan carries its value
+    (hidden ones too, from the counts' client membership kept there), so the notebook can tell
+    which of its numbers are the plan's counts. The values stay in memory: the plan file beside
+    the reports is not changed.
+
+    Parameters
+    ----------
+    output_dir : str
+        The run's output folder (``""``: the interactive folder).
+    suppress : bool
+        False: None (no disclosure control).
+    cache : str
+        The run's data cache folder (notebook parameter ``data_cache``; ``""``: none, the hidden
+        counts stay without a value).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        :func:`analysis.report.disclosure.read_plan` (``cell``, ``count``, ``suppressed``,
+        ``reason``); None when ``suppress`` is False or no plan was written (the notebook run
+        on its own: its counts then get primary suppression and the derived-percentage rule
+        only).
+
+    Examples
+    --------
+    >>> read_disclosure("", suppress=False) is None
+    True
+    """
+    from analysis.report.tables import output_folder
+
+    if not suppress:
+        return None
+    plan = disclosure.read_plan(output_folder(output_dir))
+    m = _stored(cache)
+    if plan is not None and m is not None:
+        counts = m.sum(axis=0)
+        plan = plan.assign(count=plan["cell"].map(counts).fillna(plan["count"]))
+    return plan
+
+
 def extend_disclosure(
     plan: pd.DataFrame | None,
     nd: NotebookData,
@@ -655,6 +703,37 @@ def survival_cells(
             sets[f"{prefix} {d}: excluded"] = [i for i in sub["id"] if i not in inside]
         ids = pd.unique(pd.concat([tte["id"], outcomes["id"]]))
     return disclosure.membership_from_ids(sets, ids)
+
+
+def landmark_cells(sample: pd.DataFrame, ids=None, prefix: str = "landmark") -> pd.DataFrame:
+    """Membership of the counts of notebook 04's landmark table (early alliance and success).
+
+    Per definition: ``"<prefix> <d>: clients"`` (records of
+    :func:`analysis.compare.alliance.landmark_sample`), ``": met"`` and ``": not_met"`` (not
+    shown, but clients - met: audited like the outcome table's not met).
+
+    Parameters
+    ----------
+    sample : pandas.DataFrame
+        :func:`analysis.compare.alliance.landmark_sample` (``id``, ``definition``,
+        ``success``).
+    ids : iterable, optional
+        Every client of the run (the membership's rows); default the sample's.
+    prefix : str
+        The counts' prefix.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"id": [1, 2, 3], "definition": "a", "success": [1.0, 0.0, 0.0]})
+    >>> landmark_cells(t).sum().tolist()
+    [3, 1, 2]
+    """
+    sets: dict = {}
+    for d, sub in sample.groupby("definition", sort=False):
+        sets[f"{prefix} {d}: clients"] = sub["id"]
+        sets[f"{prefix} {d}: met"] = sub.loc[sub["success"] == 1, "id"]
+        sets[f"{prefix} {d}: not_met"] = sub.loc[sub["success"] != 1, "id"]
+    return disclosure.membership_from_ids(sets, pd.unique(sample["id"]) if ids is None else ids)
 
 
 def severity_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
