@@ -189,6 +189,10 @@ def test_implement_every_notebook_end_to_end_against_hand_computation(validation
     raw["instruments"] = str(ROOT / raw["instruments"])
     run["parameters"]["definitions"] = str(ROOT / run["parameters"]["definitions"])
     run["parameters"]["client_outcomes"] = True  # the per-client table, checked by hand below
+    # the counts are compared with a hand computation, so they must be shown: with disclosure
+    # control on, the run's plan hides most of them on 57 clients (that path is tested on real
+    # exports in test_disclosure_run.py)
+    run["parameters"]["suppress_small_counts"] = False
     runs = tmp_path / "implement.yaml"
     runs.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     out = tmp_path / "reports"

@@ -147,8 +147,16 @@ def test_outcomes_csv_matches_independent_count(reports):
     assert int((resp["status"] == "not_evaluable").sum()) == int((~evaluable).sum()) == 3
     prev = pd.read_csv(out / "btheb" / "prevalence.csv").set_index("definition")
     prev = prev.apply(pd.to_numeric, errors="coerce")  # hidden cells read "<5" / "suppressed"
-    assert prev.loc["response", "n_met"] == expected_met
-    assert prev.loc["response", "proportion"] == pytest.approx(expected_met / 97)
+    # the run's disclosure plan decides whether the count may be shown (issue 17); shown, it is
+    # the independent count; hidden, the CSV beside the report hides it too
+    plan = pd.read_csv(out / "btheb" / "disclosure_plan.csv").set_index("cell")
+    if plan.loc["response: met", "suppressed"]:
+        assert pd.isna(prev.loc["response", "n_met"]) and pd.isna(
+            prev.loc["response", "proportion"]
+        )
+    else:
+        assert prev.loc["response", "n_met"] == expected_met
+        assert prev.loc["response", "proportion"] == pytest.approx(expected_met / 97)
 
 
 def test_progress_names_run_and_notebook(reports):
@@ -180,7 +188,12 @@ def test_index_lists_every_run_with_provenance(reports):
     row = dict(zip(btheb_headline["rows"][0], btheb_headline["rows"][2], strict=True))
     # shown by its label (definitions file), as notebook 01 showed it
     assert row["definition"] == "Response" and row["not evaluable"] == "<5"
-    assert re.fullmatch(r"\d+\.\d \(\d+\.\d to \d+\.\d\)", row["% met (95% CI)"])
+    # the rate is shown exactly when the run's plan shows both counts it is computed from
+    plan = pd.read_csv(out / "btheb" / "disclosure_plan.csv").set_index("cell")["suppressed"]
+    if plan["response: met"] or plan["response: evaluable"]:
+        assert row["% met (95% CI)"] == "suppressed"
+    else:
+        assert re.fullmatch(r"\d+\.\d \(\d+\.\d to \d+\.\d\)", row["% met (95% CI)"])
 
 
 def test_reports_have_summary_first_methods_last_and_no_code(reports):
