@@ -745,7 +745,10 @@ def _run_block(
         try:
             blocks = _score_imputed(cohort, parts + variants, measure, post, registry, score, grid)
         except ValueError as exc:
-            return {s: {"reason": f"not computed: {exc}"} for s in block["spec"]}
+            # the reason reaches reviewers: without the function's name
+            why = str(exc).removeprefix("impute_post: ")
+            why = f"not computed: multiple imputation: {why}"
+            return {s: {"reason": why} for s in block["spec"]}
     else:
         try:
             blocks = [

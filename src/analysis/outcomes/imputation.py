@@ -113,7 +113,7 @@ def impute_post(
     if n_obs <= k_pmm:
         raise ValueError(
             f"impute_post: {n_obs} observed post scores are too few donors for predictive mean "
-            f"matching with k_pmm = {k_pmm}"
+            f"matching from the {k_pmm} nearest donors"
         )
     frame.columns = [f"v{i}" for i in range(len(cols))]  # MICEData formulas need plain names
     frame = frame.astype(float).reset_index(drop=True)
