@@ -426,3 +426,17 @@ def test_attack_finds_the_issue_examples():
     assert "only_a" in found and "= 4" in found
     assert "not evaluable" in found and "= 3" in found
     assert "'met') = 34" in found
+
+
+def test_a_small_clinic_export_reads_without_code_leftovers(outputs):
+    """The HTML scan of issue 17 (test_pipeline runs it on the main job) on the 29-client export
+    with suppression on: its small-sample paths ('not computed' reasons, suppressed sections)
+    print text the main job's runs never reach (a multiple-imputation reason once showed the
+    function and parameter names 'impute_post' and 'k_pmm')."""
+    from analysis.report.html import reviewer_leftovers
+
+    folder = outputs("clinic") / "clinic"
+    pages = sorted(folder.glob("*.html"))
+    assert len(pages) >= 5
+    found = {p.name: reviewer_leftovers(p.read_text("utf-8")) for p in pages}
+    assert {k: v for k, v in found.items() if v} == {}
