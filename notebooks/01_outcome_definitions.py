@@ -363,7 +363,7 @@ rows = [
         "instrument registry",
         rem.get("source") or "not applicable (not computed)",
     ),
-    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    ("reliability (RCI)", text.reliability_shown(instrument, reliability), reliability_cited),
     # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
     *workflow.reliable_change_rows(result, nd.skipped),
     (

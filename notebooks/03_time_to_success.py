@@ -375,7 +375,7 @@ rows = [
         f"{instrument.better_is} is better)",
         "instrument registry (analysis/config/instruments.yaml)",
     ),
-    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    ("reliability (RCI)", text.reliability_shown(instrument, reliability), reliability_cited),
     (
         "reliable change index",
         "|RCI| > 1.96 (two-sided 5 % level)",

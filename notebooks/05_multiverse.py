@@ -240,7 +240,7 @@ rows = [
     ],
     (
         "the run's reliability",
-        f"{reliability:g}" if reliability is not None else "registry",
+        text.reliability_shown(instrument, reliability),
         reliability_cited,
     ),
     *[

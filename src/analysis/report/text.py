@@ -20,6 +20,7 @@ from analysis.report.disclosure import SMALL_COUNT
 __all__ = [
     "time_units",
     "reliability_citation",
+    "reliability_shown",
     "absent",
     "say",
     "number",
@@ -71,6 +72,39 @@ def reliability_citation(instrument: Instrument, reliability: float | None, give
         f"value given for this run; no source stated (the registry's {instrument.label} value is "
         f"{rel.get('value', 'absent')})"
     )
+
+
+def reliability_shown(instrument: Instrument, reliability: float | None) -> str:
+    """The reliability used for the reliable change index, as a report prints it.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The primary measure's registry entry.
+    reliability : float or None
+        The run's parameter (None: the registry's value for the measure, the notebooks' documented
+        default, which the outcome engine then uses).
+
+    Returns
+    -------
+    str
+        The value in ``:g`` format (``"0.92"``); for None, the registry's value; when the registry
+        holds none either, ``"not computed: no reliability given or in the instrument registry"``
+        (the reliable change index then cannot be computed).
+
+    Examples
+    --------
+    >>> from analysis.registry.instruments import get_instrument
+    >>> reliability_shown(get_instrument("phq9"), None)  # Kroenke et al. 2001, in the registry
+    '0.89'
+    >>> reliability_shown(get_instrument("phq9"), 0.8)
+    '0.8'
+    """
+    if reliability is None:
+        reliability = (instrument.reliability or {}).get("value")
+    if reliability is None:
+        return "not computed: no reliability given or in the instrument registry"
+    return f"{float(reliability):g}"
 
 
 def absent(what: str, cohort, needs: str) -> str:
