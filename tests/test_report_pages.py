@@ -84,6 +84,25 @@ def test_index_links_every_report_and_csv_and_says_why_a_report_is_missing(tmp_p
     assert "reliability source = " in page  # parameter names in words
 
 
+def test_index_lists_identifiable_files_apart_marked_not_for_sharing(tmp_path):
+    """quarantine.csv (a user's rejected records: client ids, raw values) and a per-client
+    outcomes file are not among the shareable tables; they are listed apart, marked."""
+    d = _run_dir(tmp_path)
+    pd.DataFrame({"client": ["c1"], "value": ["x"]}).to_csv(d / "quarantine.csv")
+    pd.DataFrame({"id": ["c1"]}).to_csv(d / "outcomes-identifiable.csv")
+    page = write_index(tmp_path).read_text("utf-8")
+    shareable = page.split("<details>", 1)[1].split("</details>", 1)[0]
+    assert "2 tables (CSV)" in shareable  # prevalence.csv and multiverse.csv only
+    assert "quarantine" not in shareable and "identifiable" not in shareable
+    marked = page.split("Identifiable, not for sharing", 1)[1].split("</p>", 1)[0]
+    assert '<a href="btheb/quarantine.csv">quarantine.csv</a>' in marked
+    assert '<a href="btheb/outcomes-identifiable.csv">outcomes-identifiable.csv</a>' in marked
+    # a run without such files shows no such line
+    (d / "quarantine.csv").unlink()
+    (d / "outcomes-identifiable.csv").unlink()
+    assert "not for sharing" not in write_index(tmp_path).read_text("utf-8")
+
+
 def test_multiverse_range_absent_or_empty(tmp_path):
     assert multiverse_range(tmp_path) == ""
     pd.DataFrame({"spec": ["a"], "rate": [None]}).to_csv(tmp_path / "multiverse.csv")

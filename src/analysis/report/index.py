@@ -16,7 +16,32 @@ import pandas as pd
 
 from analysis.report.html import NOT_PRODUCED_SUFFIX, PAGE_STYLE
 
-__all__ = ["write_index", "not_produced", "NOT_PRODUCED_SUFFIX", "multiverse_range"]
+__all__ = [
+    "write_index",
+    "not_produced",
+    "NOT_PRODUCED_SUFFIX",
+    "multiverse_range",
+    "is_identifiable",
+    "IDENTIFIABLE_FILES",
+]
+
+#: Files a run writes that hold client-level, identifiable data, by exact name: the records of a
+#: user's export that were quarantined (client ids and raw values; ``analysis.run.execute``).
+#: Client-level tables written on request are named ``*-identifiable.csv``
+#: (``analysis.report.tables.write_identifiable_csv``).
+IDENTIFIABLE_FILES = frozenset({"quarantine.csv"})
+
+
+def is_identifiable(name: str) -> bool:
+    """Whether a file in a run's folder holds identifiable client-level data (not for sharing).
+
+    Examples
+    --------
+    >>> names = ["quarantine.csv", "outcomes-identifiable.csv", "prevalence.csv"]
+    >>> [is_identifiable(n) for n in names]
+    [True, True, False]
+    """
+    return name in IDENTIFIABLE_FILES or name.endswith("-identifiable.csv")
 
 
 def not_produced(folder: str | Path, notebook: str, reason: str) -> Path:
@@ -109,7 +134,8 @@ def write_index(out_root: Path) -> Path:
     """Write ``index.html`` listing every run found under ``out_root`` (from its ``run.json``).
 
     Each run shows its title, a link to every report (failed ones marked; a report not produced
-    shows why instead), a link to every CSV table beside the reports, the dataset and whether it
+    shows why instead), a link to every CSV table beside the reports (identifiable files, see
+    :func:`is_identifiable`, listed apart and marked not for sharing), the dataset and whether it
     is simulated, the final typed parameters, the SHA-256 of the input data, git commit, date,
     package versions, the headline table (success rate per definition with its 95 % CI) and, when
     the run wrote ``multiverse.csv``, the range of its success rates. Failures are listed first.
@@ -147,9 +173,19 @@ def write_index(out_root: Path) -> Path:
                     f'<a href="{run}/{html.escape(n["html"])}">{html.escape(_title(stem))}</a>'
                     + ("" if n["ok"] else ' <strong style="color:#a00">FAILED</strong>')
                 )
-        csvs = sorted(p.name for p in run_dir.glob("*.csv"))
+        names = sorted(p.name for p in run_dir.glob("*.csv"))
+        csvs = [c for c in names if not is_identifiable(c)]
+        private = [c for c in names if is_identifiable(c)]
         csv_links = ", ".join(
             f'<a href="{run}/{html.escape(c)}">{html.escape(c)}</a>' for c in csvs
+        )
+        private_links = (
+            '<p class="analysis-identifiable"><strong>Identifiable, not for sharing</strong> '
+            "(client-level data: keep them where the raw data are kept): "
+            + ", ".join(f'<a href="{run}/{html.escape(c)}">{html.escape(c)}</a>' for c in private)
+            + "</p>"
+            if private
+            else ""
         )
         params = "<br>".join(
             f"{html.escape(str(k).replace('_', ' '))} = "
@@ -165,6 +201,7 @@ def write_index(out_root: Path) -> Path:
             f"<tr><td><strong>{html.escape(info['title'])}</strong><br>run {run}<br>"
             + "<br>".join(items)
             + (f"<details><summary>{len(csvs)} tables (CSV)</summary>{csv_links}</details>")
+            + private_links
             + f"</td><td>{html.escape(info['dataset'])}: {kind}"
             f"<br>{info['n_clients']} clients<br><small>{html.escape(info['description'])}"
             f"</small></td><td><small>{params}</small></td>"
