@@ -46,6 +46,7 @@ from analysis.compare import agreement
 from analysis.compare import prevalence as stats
 from analysis.outcomes import clinsig, rules
 from analysis.outcomes import engine as outcomes
+from analysis.registry.definitions import harm_indicators
 from analysis.report import plots, text
 from analysis.report import tables as report
 from analysis.run import workflow
@@ -158,15 +159,33 @@ if nd.skipped:
 # ## How many clients count as a success?
 
 # %%
+# harm indicators (rule option direction: deterioration, or the NHS deterioration outcome) are a
+# bad outcome, not a success: shown apart
+harm = overall["definition"].isin(harm_indicators(nd.definitions))
 report.show_table(
-    report.format_prevalence(overall, suppress=suppress_small_counts, label=label),
-    "Clients meeting each definition, all clients, by family of definitions",
+    report.format_prevalence(overall.loc[~harm], suppress=suppress_small_counts, label=label),
+    "Clients meeting each definition of success, all clients, by family of definitions",
 )
-if by_group is not None:
+if harm.any():
     report.show_table(
-        report.format_prevalence(by_group, suppress=suppress_small_counts, label=label),
-        f"Clients meeting each definition, by {group}",
+        report.format_prevalence(overall.loc[harm], suppress=suppress_small_counts, label=label),
+        "Harm indicators, not successes: clients meeting each (a client who deteriorated reliably)",
     )
+if by_group is not None:
+    harm_g = by_group["definition"].isin(harm_indicators(nd.definitions))
+    report.show_table(
+        report.format_prevalence(
+            by_group.loc[~harm_g], suppress=suppress_small_counts, label=label
+        ),
+        f"Clients meeting each definition of success, by {group}",
+    )
+    if harm_g.any():
+        report.show_table(
+            report.format_prevalence(
+                by_group.loc[harm_g], suppress=suppress_small_counts, label=label
+            ),
+            f"Harm indicators, not successes, by {group}",
+        )
 elif group:
     text.say(
         f"No split by {group!r}: the client table has no such column "

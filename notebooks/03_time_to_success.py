@@ -46,6 +46,7 @@ import pandas as pd
 from analysis.compare import alliance, survival
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
+from analysis.registry.definitions import harm_indicators
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
@@ -85,7 +86,14 @@ shown_parameters = {
     "group": group,
     "suppress_small_counts": suppress_small_counts,
 }
-tte_all = survival.time_to_event(nd.all_outcomes, cohort.scores, cohort.clients, event=event)
+# harm indicators (e.g. reliable deterioration) are not a success: no time to success for them
+harm = sorted(harm_indicators(nd.definitions) & set(nd.all_outcomes["definition"]))
+tte_all = survival.time_to_event(
+    nd.all_outcomes.loc[~nd.all_outcomes["definition"].isin(harm)],
+    cohort.scores,
+    cohort.clients,
+    event=event,
+)
 km_all = survival.km_summary(tte_all)
 prev_all = stats.prevalence(nd.all_outcomes).set_index("definition")
 excluded = tte_all.attrs["excluded"]
@@ -136,6 +144,13 @@ report.show_table(
     text.format_km(km, units, suppress_small_counts, label=text.labeller(nd.definitions)),
     f"Time to success ({event}), in {units}",
 )
+if harm:
+    say(
+        "Not analysed as a time to success: "
+        + ", ".join(text.labeller(nd.definitions)(d) for d in harm)
+        + " (a harm indicator: meeting it is a bad outcome; notebook 01 shows it apart from the "
+        "definitions of success)."
+    )
 curves = survival.km_curves(tte)
 report.write_csv(curves, output_dir, "survival_km_curves.csv")
 report.show_figure(
