@@ -172,11 +172,17 @@ if suppress_small_counts:
     if hidden:
         say(
             f"Patterns shared by fewer than {report.SMALL_COUNT} clients are left out of the "
-            f"figure ({hidden} clients in all)."
+            "figure ("
+            + (str(hidden) if hidden >= report.SMALL_COUNT else f"fewer than {report.SMALL_COUNT}")
+            + " clients in all)."
         )
 if len(shown):
     report.show_figure(
-        plots_compare.upset_figure(shown, f"Who succeeds under which definitions, {run_name}")
+        plots_compare.upset_figure(
+            shown,
+            f"Who succeeds under which definitions, {run_name}",
+            n_evaluable=int(patterns["n_clients"].sum()),
+        )
     )
 else:
     say("No success pattern is shared by enough clients to be shown.")
