@@ -44,3 +44,102 @@ def test_upset_caption_hides_a_small_hidden_total():
     assert "not drawn" not in plots_compare.upset_figure(p).alt_text  # all drawn: 71
     with pytest.raises(ValueError, match="below the 71 clients drawn"):
         plots_compare.upset_figure(p, n_evaluable=70)
+
+
+def _specs(**extra) -> pd.DataFrame:
+    base = {
+        "definition": ["response", "response"],
+        "cutoff_type": "n/a",
+        "reliability": "n/a",
+        "missing": ["locf", "multiple_imputation"],
+        "post": "last",
+        "population": "all",
+        "n_met": [20, 27],
+        "n_evaluable": [40, 32],
+        "rate": [0.5, 0.833],
+        "ci_low": [0.35, 0.672],
+        "ci_high": [0.65, 0.994],
+    }
+    return pd.DataFrame({**base, **extra})
+
+
+def test_arm_difference_curve_in_percentage_points_like_the_text():
+    """The caption said 'estimates from -0.2 to 0.1' (proportions) beside the text's '-25.0 to 9.5
+    percentage points'."""
+    from analysis.compare import multiverse as mv
+
+    r = _specs(risk_difference=[-0.25, 0.095], rd_ci_low=[-0.4, -0.1], rd_ci_high=[-0.1, 0.3])
+    top, _ = mv.specification_curve(r, value="risk_difference")
+    cap = top.figure.alt_text
+    assert "estimates from -25.0 to 9.5 percentage points" in cap
+    assert top.get_ylabel() == "risk difference (percentage points)"
+    top, _ = mv.specification_curve(r)  # the rate, in %
+    assert "estimates from 50.0 to 83.3 %," in top.figure.alt_text
+
+
+def test_pooled_counts_are_labelled_as_means_over_the_imputations():
+    """27 / 32 = 84.4 %, but the pooled rate is 83.3 %: the counts are rounded means."""
+    from analysis.report import multiverse_tables as mvt
+
+    out = mvt.format_specifications(_specs(), suppress=True)
+    assert out["met"].tolist()[0] == 20 and out["evaluable"].tolist()[0] == 40  # observed
+    assert out["met"].tolist()[1] == f"27 ({mvt.MI_COUNT_NOTE})"
+    assert out["evaluable"].tolist()[1] == f"32 ({mvt.MI_COUNT_NOTE})"
+    assert out["% met (95% CI)"].tolist()[1] == "83.3 (67.2 to 99.4)"
+
+
+def test_arm_difference_hidden_by_disclosure_says_so():
+    """The clinic run (12 and 12 clients per arm): arm differences computed under 20
+    specifications, each with 1 to 4 clients met in an arm, so hidden; the report said 'fewer
+    than two arms with evaluable clients'."""
+    import numpy as np
+
+    from analysis.report import multiverse_tables as mvt
+
+    n = 20
+    r = pd.DataFrame(
+        {
+            "rate": [0.25] * n,
+            "n_met": [6] * n,
+            "n_evaluable": [24] * n,
+            "risk_difference": [-0.25] * n,
+            "n_met_other": [1] * n,
+            "n_evaluable_other": [12] * n,
+            "n_met_ref": [5] * n,
+            "n_evaluable_ref": [12] * n,
+        }
+    )
+    shown, hidden = mvt.shown_results(r)
+    assert hidden == 0 and shown["risk_difference"].isna().all()
+    msg = mvt.arm_difference_absent(r, shown, "arm")
+    assert "not shown: computed under 20 specification(s)" in msg
+    assert "in 20 of them it rests on counts from 1 to 4" in msg and "leaving 0" in msg
+    assert "fewer than two arms" not in msg
+    none = r.assign(risk_difference=np.nan)
+    assert "fewer than two arms" in mvt.arm_difference_absent(none, none, "arm")
+
+
+@pytest.mark.slow
+def test_index_states_the_multiverse_range_notebook_05_states(tmp_path):
+    """The clinic example (examples/bai_clinic, 24 clients): the index said the range over every
+    computed specification, notebook 05 over the ones shown (disclosure control)."""
+    import re
+
+    from analysis.registry import paths
+    from analysis.run import execute
+    from analysis.run import runs as run_config
+
+    runs = run_config.prepare_runs(
+        run_config.load_runs(paths.project_root() / "examples" / "bai_clinic" / "runs.yaml")
+    )
+    nb = paths.notebooks_dir() / "05_multiverse.ipynb"
+    results = execute.run_all(runs, tmp_path, notebooks=[nb])
+    assert all(r.ok for r in results), [r.error for r in results]
+    index = (tmp_path / "index.html").read_text("utf-8")
+    page = (tmp_path / "clinic" / "05_multiverse.html").read_text("utf-8")
+    said = re.search(r"success rates from (\S+ %) to (\S+ %) over the (\d+) shown", page)
+    assert said, "notebook 05's summary sentence"
+    lo, hi, n = said.groups()
+    assert f"multiverse: {lo} to {hi} success over the {n} specifications shown" in index
+    mv = pd.read_csv(tmp_path / "clinic" / "multiverse.csv", comment="#")
+    assert int(n) < mv["rate"].notna().sum()  # some are hidden: the two ranges could differ

@@ -61,9 +61,14 @@ def _run_dir(root: Path, name: str = "btheb") -> Path:
             "ci_high": [0.35],
         }
     ).to_csv(d / "prevalence.csv", index=False)
-    pd.DataFrame({"spec": ["a", "b", "c"], "rate": [0.25, None, 0.5]}).to_csv(
-        d / "multiverse.csv", index=False
-    )
+    pd.DataFrame(
+        {
+            "spec": ["a", "b", "c", "d"],
+            "n_met": [10, 0, 20, 3],
+            "n_evaluable": [40, 0, 40, 40],
+            "rate": [0.25, None, 0.5, 0.075],
+        }
+    ).to_csv(d / "multiverse.csv", index=False)
     return d
 
 
@@ -77,8 +82,12 @@ def test_index_links_every_report_and_csv_and_says_why_a_report_is_missing(tmp_p
     # the alliance report is not linked; the index says why
     assert "04_alliance.html" not in page
     assert "Alliance: <em>not produced</em>: The dataset has no alliance scores." in page
-    # multiverse range over the computed specifications only (25 % and 50 %; b not computed)
-    assert "multiverse: 25.0 % to 50.0 % success over 2 computed specifications" in page
+    # multiverse range over the shown specifications only, as notebook 05 states it (25 % and
+    # 50 %; b not computed; d's 3 of 40 is a small count, hidden under suppression, the default)
+    assert (
+        "multiverse: 25.0 % to 50.0 % success over the 2 specifications shown (of 3 computed)"
+        in page
+    )
     # long parameter values wrap (no table wider than the page at 1280 px)
     assert "overflow-wrap:anywhere" in page and "table-layout:fixed" in page
     assert "reliability source = " in page  # parameter names in words

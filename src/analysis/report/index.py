@@ -76,36 +76,63 @@ def not_produced(folder: str | Path, notebook: str, reason: str) -> Path:
     return path
 
 
-def multiverse_range(run_dir: Path) -> str:
-    r"""The range of success rates over the computed specifications of ``multiverse.csv``.
+def multiverse_range(run_dir: Path, suppress: bool | None = None) -> str:
+    r"""The range of success rates over the shown specifications of ``multiverse.csv``.
+
+    The same range as notebook 05 states: over the computed specifications whose rate may be
+    shown (:func:`analysis.report.multiverse_tables.shown_results`: under small-count
+    suppression, none whose rate rests on a count from 1 to 4).
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run's folder.
+    suppress : bool, optional
+        Small-count suppression; default the run's ``suppress_small_counts`` from ``run.json``
+        (on when absent).
 
     Returns
     -------
     str
-        ``"multiverse: 31.2 % to 58.0 % success over 96 specifications"``, or ``""`` when the file
-        is absent or has no computed ``rate``. ``rate`` is a proportion (0-1); rows whose rate is
-        empty were not computed and are left out.
+        ``"multiverse: 31.2 % to 58.0 % success over the 96 specifications shown (of 100
+        computed)"``, or ``""`` when the file is absent, has no computed ``rate`` shown, or lacks
+        the counts (``n_met``, ``n_evaluable``) that suppression needs. ``rate`` is a proportion
+        (0-1); rows whose rate is empty were not computed.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "multiverse.csv").write_text("spec,rate\na,0.25\nb,\nc,0.5\n")
+    >>> _ = (d / "multiverse.csv").write_text(
+    ...     "spec,n_met,n_evaluable,rate\na,10,40,0.25\nb,0,0,\nc,20,40,0.5\nd,3,40,0.075\n"
+    ... )
     >>> multiverse_range(d)
-    'multiverse: 25.0 % to 50.0 % success over 2 computed specifications'
+    'multiverse: 25.0 % to 50.0 % success over the 2 specifications shown (of 3 computed)'
+    >>> multiverse_range(d, suppress=False)
+    'multiverse: 7.5 % to 50.0 % success over the 3 specifications shown (of 3 computed)'
     """
+    from analysis.report.multiverse_tables import shown_results
+
     path = Path(run_dir) / "multiverse.csv"
     if not path.exists():
         return ""
     mv = pd.read_csv(path, comment="#")
     if "rate" not in mv.columns:
         return ""
-    rate = pd.to_numeric(mv["rate"], errors="coerce").dropna()
+    if suppress is None:
+        rj = Path(run_dir) / "run.json"
+        params = json.loads(rj.read_text("utf-8")).get("parameters", {}) if rj.exists() else {}
+        suppress = bool(params.get("suppress_small_counts", True))
+    if suppress and not {"n_met", "n_evaluable"} <= set(mv.columns):
+        return ""
+    mv["rate"] = pd.to_numeric(mv["rate"], errors="coerce")
+    shown, _ = shown_results(mv, suppress=suppress)
+    rate = shown["rate"]
     if rate.empty:
         return ""
     return (
-        f"multiverse: {100 * rate.min():.1f} % to {100 * rate.max():.1f} % success over "
-        f"{len(rate)} computed specifications"
+        f"multiverse: {100 * rate.min():.1f} % to {100 * rate.max():.1f} % success over the "
+        f"{len(rate)} specifications shown (of {int(mv['rate'].notna().sum())} computed)"
     )
 
 
