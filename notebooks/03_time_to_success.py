@@ -168,7 +168,7 @@ if len(excluded):
 # %% [markdown]
 # ## Does this agree with notebook 01?
 #
-# Under the sustained event, a client has the event exactly when notebook 01 counts them as met, so the share of evaluable clients with the event equals notebook 01's share met. The Kaplan-Meier share met by the end is higher when clients are censored early (it estimates what would have been seen with full follow-up); under the first-met event both are higher, because criteria met once and lost again count.
+# Under the sustained event, a client has the event exactly when notebook 01 counts them as met, so the share of evaluable clients with the event equals notebook 01's share met. The Kaplan-Meier share met by the end differs, for the reasons the last column states with their numbers for each definition: clients who met the definition at their first assessment have no time at risk and are left out, which lowers it (it is then the share among clients not yet met); clients censored without the event count as at risk until they leave, which raises it (it estimates what would have been seen with full follow-up); under the first-met event, criteria met once and lost again count as events.
 
 # %%
 rec = km_all.assign(
@@ -195,6 +195,9 @@ shown = pd.DataFrame(
         "% met (notebook 01)": rec["share_notebook_01"].round(1),
         f"% with the event ({event})": rec["share_events"].round(1),
         "% met by end (Kaplan-Meier)": rec["share_km_end"].round(1),
+        "why the Kaplan-Meier share differs": text.km_share_reasons(
+            rec, excluded, event, suppress_small_counts
+        ),
     }
 )
 if suppress_small_counts:

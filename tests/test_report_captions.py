@@ -143,3 +143,45 @@ def test_index_states_the_multiverse_range_notebook_05_states(tmp_path):
     assert f"multiverse: {lo} to {hi} success over the {n} specifications shown" in index
     mv = pd.read_csv(tmp_path / "clinic" / "multiverse.csv", comment="#")
     assert int(n) < mv["rate"].notna().sum()  # some are hidden: the two ranges could differ
+
+
+def test_km_share_reasons_state_each_reason_with_its_number():
+    """Notebook 03 on the simulated cohort (seed 2026): SRS strong alliance, notebook 01 590 of
+    1645 met (35.9 %), Kaplan-Meier 8.6 %: 491 met it at the first assessment (left out: lower)
+    and 295 + 760 = 1055 were censored without the event. The paragraph said only 'higher when
+    clients are censored early'."""
+    from analysis.report import text
+
+    rec = pd.DataFrame(
+        {
+            "definition": ["srs_strong_alliance", "remission", "coping"],
+            "n_met_notebook_01": [590, 349, 30],
+            "events": [590, 349, 33],
+            "n_dropout": [295, 399, 2],
+            "n_censored_other": [760, 912, 1],
+            "share_notebook_01": [35.9, 21.0, 50.0],
+            "share_km_end": [8.6, 21.0, 60.0],
+        }
+    )
+    ex = pd.DataFrame(
+        {
+            "definition": ["srs_strong_alliance", "coping"],
+            "reason": [
+                "met at the first assessment (no time at risk)",
+                "no assessment after baseline (post score imputed)",
+            ],
+            "n": [491, 3],
+        }
+    )
+    srs, rem, coping = text.km_share_reasons(rec, ex, "sustained")
+    assert srs.startswith("491 met it at the first assessment and are left out (lowers")
+    assert "1055 censored without the event (295 by dropout)" in srs
+    assert rem == ""  # the shares agree
+    assert coping == (
+        "fewer than 5 with no assessment after baseline are left out; fewer than 5 censored "
+        "without the event (fewer than 5 by dropout) count as at risk until they leave (raises it)"
+    )
+    first = text.km_share_reasons(rec, ex, "first_met", suppress=False)[2]
+    assert first.startswith("3 with no assessment") and first.endswith(
+        "3 met it once and lost it again (events here)"
+    )

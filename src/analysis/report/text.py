@@ -21,6 +21,7 @@ __all__ = [
     "time_units",
     "reliability_citation",
     "reliability_shown",
+    "km_share_reasons",
     "absent",
     "say",
     "number",
@@ -105,6 +106,91 @@ def reliability_shown(instrument: Instrument, reliability: float | None) -> str:
     if reliability is None:
         return "not computed: no reliability given or in the instrument registry"
     return f"{float(reliability):g}"
+
+
+def km_share_reasons(
+    rec: pd.DataFrame, excluded: pd.DataFrame, event: str, suppress: bool = True
+) -> list[str]:
+    """Why each definition's Kaplan-Meier share met by the end differs from notebook 01's share.
+
+    Notebook 03's reconciliation table sets, per definition, notebook 01's share met (met /
+    evaluable) beside the Kaplan-Meier estimate of the share met by the end. They differ for these
+    reasons, each stated with its number of clients where it applies:
+
+    - clients who met the definition at their first assessment have no time at risk and are left
+      out of the Kaplan-Meier estimate (it is then the share among those not yet met: lower);
+    - clients with no assessment after baseline are left out likewise;
+    - clients censored without the event (by dropout or at the end of their own follow-up) count
+      as still at risk until they leave, so with unequal follow-up the estimate is above the crude
+      share (Kaplan E.L. & Meier P. (1958) J Am Stat Assoc 53:457-481);
+    - under the first-met event, criteria met once and lost again are events too.
+
+    Parameters
+    ----------
+    rec : pandas.DataFrame
+        The reconciliation table: ``definition``, ``n_met_notebook_01``, ``events``,
+        ``n_dropout``, ``n_censored_other``, ``share_notebook_01`` and ``share_km_end`` (percent).
+    excluded : pandas.DataFrame
+        ``attrs["excluded"]`` of :func:`analysis.compare.survival.time_to_event`: ``definition``,
+        ``reason``, ``n``.
+    event : str
+        ``"sustained"`` or ``"first_met"``.
+    suppress : bool
+        Counts from 1 to 4 are written "fewer than 5".
+
+    Returns
+    -------
+    list of str
+        One entry per row of ``rec``, in its order: "" where the two shares agree to 0.1 points.
+
+    Examples
+    --------
+    >>> rec = pd.DataFrame({"definition": ["srs"], "n_met_notebook_01": [590], "events": [590],
+    ...     "n_dropout": [295], "n_censored_other": [760], "share_notebook_01": [35.9],
+    ...     "share_km_end": [8.6]})
+    >>> ex = pd.DataFrame({"definition": ["srs"], "n": [491],
+    ...     "reason": ["met at the first assessment (no time at risk)"]})
+    >>> print(km_share_reasons(rec, ex, "sustained")[0])  # doctest: +NORMALIZE_WHITESPACE
+    491 met it at the first assessment and are left out (lowers the estimate); 1055 censored
+    without the event (295 by dropout) count as at risk until they leave (raises it)
+    """
+
+    def count(n: int) -> str:
+        return f"fewer than {SMALL_COUNT}" if suppress and 0 < n < SMALL_COUNT else str(n)
+
+    def excl(d: str, start: str) -> int:
+        e = excluded.loc[
+            (excluded["definition"] == d) & excluded["reason"].astype(str).str.startswith(start),
+            "n",
+        ]
+        return int(e.sum())
+
+    out = []
+    for r in rec.itertuples():
+        if abs(r.share_km_end - r.share_notebook_01) < 0.05:
+            out.append("")
+            continue
+        parts = []
+        first = excl(r.definition, "met at the first")
+        if first:
+            parts.append(
+                f"{count(first)} met it at the first assessment and are left out (lowers the "
+                "estimate)"
+            )
+        nopost = excl(r.definition, "no assessment after baseline")
+        if nopost:
+            parts.append(f"{count(nopost)} with no assessment after baseline are left out")
+        cens = int(r.n_dropout) + int(r.n_censored_other)
+        if cens:
+            parts.append(
+                f"{count(cens)} censored without the event ({count(int(r.n_dropout))} by dropout) "
+                "count as at risk until they leave (raises it)"
+            )
+        again = int(r.events) - int(r.n_met_notebook_01)
+        if event != "sustained" and again > 0:
+            parts.append(f"{count(again)} met it once and lost it again (events here)")
+        out.append("; ".join(parts))
+    return out
 
 
 def absent(what: str, cohort, needs: str) -> str:
