@@ -125,8 +125,8 @@ report.show_banner(
     },
     summary=f"{result['definition'].nunique()} definition(s) could be computed on these data. "
     f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
-    f"the headline definitions was: {headline}. Missing-data strategy: {missing.replace('_', ' ')}. Times in "
-    f"the per-client file are in {cohort.time_unit}s.",
+    f"the headline definitions was: {headline}. Missing-data strategy: {missing.replace('_', ' ')}. Times are "
+    f"in {cohort.time_unit}s" + (" (also in the per-client file)." if client_outcomes else "."),
 )
 
 # %% [markdown]
@@ -318,6 +318,8 @@ if methods is not None:
         f"Cutoff for the combined categories: {methods.attrs['cutoff']['reason']}; "
         f"{methods.attrs['cutoff']['true_score_methods']}."
     )
+    if text.hlm_all_unchanged(methods, cohort.time_unit):
+        text.say(text.hlm_all_unchanged(methods, cohort.time_unit))
 
 # %% [markdown]
 # ## Where do the headline definitions disagree?
@@ -384,7 +386,7 @@ rows = [
     ),
     ("reliability (RCI)", text.reliability_shown(instrument, reliability), reliability_cited),
     # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
-    *workflow.reliable_change_rows(result, nd.skipped),
+    *workflow.reliable_change_rows(result, nd.skipped, instrument),
     (
         "HLM rule (methods comparison)",
         "client's slope against the cohort's mean slope (as the R package clinicalsignificance)"

@@ -400,7 +400,7 @@ rows = [
         "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
     ),
     # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
-    *workflow.reliable_change_rows(nd.all_outcomes, nd.skipped),
+    *workflow.reliable_change_rows(nd.all_outcomes, nd.skipped, instrument),
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],

@@ -185,3 +185,50 @@ def test_km_share_reasons_state_each_reason_with_its_number():
     assert first.startswith("3 with no assessment") and first.endswith(
         "3 met it once and lost it again (events here)"
     )
+
+
+def test_cutoff_between_whole_numbers_says_which_scores_fall_on_each_side():
+    """BDI-II totals are whole numbers; its published 'case if >= 14' (Beck, Steer & Brown 1996)
+    is the J&T boundary 13.5, so 13 or less is functional and 14 or more clinical."""
+    from analysis.registry.instruments import get_instrument
+    from analysis.run import workflow
+
+    o = pd.DataFrame()
+    o.attrs["details"] = {
+        "clinically_significant": {"cutoff": 13.5, "cutoff_rule": "published", "cutoff_reason": "x"}
+    }
+    bdi = get_instrument("bdi2")
+    assert bdi.integer and bdi.cutoff["value"] == 14 and bdi.cutoff["case_if"] == ">="
+    row = workflow.reliable_change_rows(o, instrument=bdi)[0][1]
+    assert row == (
+        "cutoff published: 13.50 points (scores are whole numbers: 13 or less is functional, "
+        "14 or more clinical)"
+    )
+    assert workflow.reliable_change_rows(o)[0][1] == "cutoff published: 13.50 points"
+
+
+def test_hlm_all_unchanged_on_btheb_says_why():
+    """BtheB (73 clients with 3+ BDI-II scores, at most 5 in 8 months): the REML fit's
+    random-slope variance is 0.187 (SD sqrt(0.187) = 0.43 points per month) around a mean slope
+    of -1.35; the largest |empirical-Bayes deviation / its SE| is 1.69 < 1.96, so HLM counts
+    every client unchanged."""
+    from analysis.outcomes import engine
+    from analysis.report import text
+    from analysis.run import workflow
+
+    nd = workflow.outcomes_for_notebook("btheb", {}, "bdi2", reliability=0.92)
+    m = engine.compare_methods(
+        nd.cohort, "bdi2", reliability=0.92, methods=("JT", "HLM"), registry=nd.registry
+    )
+    assert not m.attrs["hlm_fit"]["singular"]
+    assert m.loc[m["method"] == "HLM", "reliable_change"].dropna().eq("unchanged").sum() == 73
+    assert text.hlm_all_unchanged(m, "month") == (
+        "HLM counts all 73 evaluable clients unchanged: their slopes vary little around the "
+        "cohort's mean slope (-1.35 points per month; SD between clients 0.43), so no client's "
+        "slope differs from the cohort's mean slope by more than 1.96 times its standard error "
+        "(largest 1.69)."
+    )
+    # a method where some client changed reliably gets no such sentence
+    jt = m.loc[m["method"] == "JT"]
+    jt.attrs = m.attrs
+    assert text.hlm_all_unchanged(jt.assign(method="HLM"), "month") == ""

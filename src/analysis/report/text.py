@@ -22,6 +22,7 @@ __all__ = [
     "reliability_citation",
     "reliability_shown",
     "km_share_reasons",
+    "hlm_all_unchanged",
     "absent",
     "say",
     "number",
@@ -191,6 +192,59 @@ def km_share_reasons(
             parts.append(f"{count(again)} met it once and lost it again (events here)")
         out.append("; ".join(parts))
     return out
+
+
+def hlm_all_unchanged(methods: pd.DataFrame, time_unit: str = "session") -> str:
+    """Why the HLM method counts no client as reliably changed, when it does so; else "".
+
+    Parameters
+    ----------
+    methods : pandas.DataFrame
+        :func:`analysis.outcomes.engine.compare_methods` (``method``, ``evaluable``,
+        ``reliable_change``: "improved", "unchanged" or "deteriorated", ``rci``;
+        ``attrs["hlm_fit"]`` and ``attrs["hlm_test"]``).
+    time_unit : str
+        The cohort's time unit (slopes are points per unit).
+
+    Returns
+    -------
+    str
+        One sentence from the fit: a boundary (singular) fit with its note; otherwise the
+        between-client SD of the slopes (square root of the random-slope variance), the cohort's
+        mean slope and the largest |RCI| (empirical-Bayes slope deviation over its standard error,
+        Raudenbush & Bryk 2002) against the critical value. "" when HLM was not computed or some
+        client changed reliably.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"method": "HLM", "evaluable": True, "reliable_change": "unchanged",
+    ...                   "rci": [1.69, -0.4]})
+    >>> m.attrs = {"hlm_test": "cohort", "hlm_fit": {"singular": False, "fit_warnings": [],
+    ...     "cov_re": [[74.8, 0.9], [0.9, 0.1872]], "fixed_slope": -1.35, "critical": 1.96}}
+    >>> print(hlm_all_unchanged(m, "month"))  # doctest: +NORMALIZE_WHITESPACE
+    HLM counts all 2 evaluable clients unchanged: their slopes vary little around the cohort's
+    mean slope (-1.35 points per month; SD between clients 0.43), so no client's slope differs
+    from the cohort's mean slope by more than 1.96 times its standard error (largest 1.69).
+    """
+    fit = methods.attrs.get("hlm_fit") or {}
+    h = methods.loc[(methods["method"] == "HLM") & methods["evaluable"].astype(bool)]
+    if not fit or h.empty or h["reliable_change"].astype(str).ne("unchanged").any():
+        return ""
+    lead = f"HLM counts all {len(h)} evaluable clients unchanged: "
+    if fit.get("singular"):
+        notes = "; ".join(fit.get("fit_warnings") or []) or "boundary (singular) fit"
+        return lead + f"the fit is on the boundary ({notes})."
+    against = (
+        "the cohort's mean slope" if methods.attrs.get("hlm_test", "cohort") == "cohort" else "zero"
+    )
+    sd = math.sqrt(max(float(fit["cov_re"][1][1]), 0.0))
+    return (
+        lead + f"their slopes vary little around the cohort's mean slope "
+        f"({number(fit['fixed_slope'])} points per {time_unit}; SD between clients "
+        f"{number(sd)}), so no client's slope differs from {against} by more than "
+        f"{number(fit['critical'])} times its standard error (largest "
+        f"{number(h['rci'].abs().max())})."
+    )
 
 
 def absent(what: str, cohort, needs: str) -> str:
