@@ -26,7 +26,6 @@ WITHOUT_MODULE_EXAMPLES = {
     "kernel",  # starts kernels; its one example is marked +SKIP
     "pipeline",
     "plots",
-    "plots_compare",
     "plots_session",
     "rules",
     "schema",
