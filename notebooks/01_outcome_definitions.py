@@ -47,7 +47,8 @@ from analysis.compare import prevalence as stats
 from analysis.outcomes import clinsig, rules
 from analysis.outcomes import engine as outcomes
 from analysis.registry.definitions import harm_indicators
-from analysis.report import plots, text
+from analysis.report import disclosure, plots, text
+from analysis.report import disclosure_tables as masks
 from analysis.report import tables as report
 from analysis.run import workflow
 
@@ -75,22 +76,50 @@ by_group = (
 )
 if client_outcomes:  # personal data: only when the run asks, marked identifiable
     report.write_identifiable_csv(result[outcomes.OUTCOME_COLUMNS], output_dir, "outcomes")
-# the CSVs hide what the report hides (suppression on: real data)
-report.write_csv(
-    report.prevalence_csv(overall, suppress_small_counts), output_dir, "prevalence.csv"
+# the run's one disclosure plan (real data): written here, read by every later report; it
+# covers every count this report shows, the reliable-change methods' categories included
+plan = workflow.run_disclosure(
+    nd,
+    group,
+    output_dir,
+    suppress_small_counts,
+    methods=workflow.methods_for_plan(
+        nd,
+        measure,
+        reliability,
+        tuple(rci_methods),
+        cutoff_type,
+        m_functional,
+        sd_functional,
+        post,
+        missing,
+        hlm_test,
+    )
+    if suppress_small_counts
+    else None,
+    write=True,
+    cache=data_cache,
+    extra=workflow.perspective_cells(result, list(nd.definitions)),
 )
+# the CSVs hide what the reports hide
+report.write_csv(masks.mask_prevalence(overall, overall, plan), output_dir, "prevalence.csv")
 if by_group is not None:
     report.write_csv(
-        report.prevalence_csv(by_group, suppress_small_counts),
+        masks.mask_prevalence(by_group, by_group, plan, group),
         output_dir,
         f"prevalence_by_{group}.csv",
     )
 head_prev = stats.prevalence(nd.outcomes)
 report.write_csv(
-    report.prevalence_csv(head_prev, suppress_small_counts), output_dir, "prevalence_headline.csv"
+    masks.mask_prevalence(head_prev, head_prev, plan), output_dir, "prevalence_headline.csv"
 )
-label = text.labeller(nd.definitions)
-head = report.format_prevalence(head_prev, suppress=suppress_small_counts, label=label)
+label = text.labeller(**nd.labels)
+note_label = text.labeller(  # a reason names definitions and instruments: both by label
+    **{**{code: ins.label for code, ins in nd.registry.items()}, **nd.labels}
+)
+head = masks.mask_prevalence(
+    report.format_prevalence(head_prev, suppress=False, label=label), head_prev, plan
+)
 # the headline as shown (hidden counts as "<5"): the index repeats this table
 report.write_csv(head, output_dir, "prevalence_headline_shown.csv")
 headline = "; ".join(
@@ -137,7 +166,7 @@ report.show_table(
     pd.DataFrame(
         {
             "definition": [label(d["name"]) for d in nd.definitions],
-            "family": [d["family"] for d in nd.definitions],
+            "family": [text.family_label(d["family"]) for d in nd.definitions],
             "rule": [d["description"] for d in nd.definitions],
             "source": [d["source"] for d in nd.definitions],
         }
@@ -149,7 +178,9 @@ if nd.skipped:
         pd.DataFrame(
             {
                 "definition": [label(d) for d in nd.skipped],
-                "not computed": [f"not computed: {why}" for why in nd.skipped.values()],
+                "not computed": [  # definitions and measures in the reason by their labels
+                    f"not computed: {text.in_words(why, note_label)}" for why in nd.skipped.values()
+                ],
             }
         ),
         f"{len(nd.skipped)} definition(s) of the file the data cannot support",
@@ -162,30 +193,32 @@ if nd.skipped:
 # harm indicators (rule option direction: deterioration, or the NHS deterioration outcome) are a
 # bad outcome, not a success: shown apart
 harm = overall["definition"].isin(harm_indicators(nd.definitions))
-report.show_table(
-    report.format_prevalence(overall.loc[~harm], suppress=suppress_small_counts, label=label),
-    "Clients meeting each definition of success, all clients, by family of definitions",
-)
-if harm.any():
-    report.show_table(
-        report.format_prevalence(overall.loc[harm], suppress=suppress_small_counts, label=label),
-        "Harm indicators, not successes: clients meeting each (a client who deteriorated reliably)",
-    )
+for rows, title in [
+    (~harm, "Clients meeting each definition of success, all clients, by family of definitions"),
+    (harm, "Harm indicators, not successes: clients meeting each (a reliable deterioration)"),
+]:
+    if rows.any():
+        part = overall.loc[rows].reset_index(drop=True)
+        report.show_table(
+            masks.mask_prevalence(
+                report.format_prevalence(part, suppress=False, label=label), part, plan
+            ),
+            title,
+        )
 if by_group is not None:
     harm_g = by_group["definition"].isin(harm_indicators(nd.definitions))
-    report.show_table(
-        report.format_prevalence(
-            by_group.loc[~harm_g], suppress=suppress_small_counts, label=label
-        ),
-        f"Clients meeting each definition of success, by {group}",
-    )
-    if harm_g.any():
-        report.show_table(
-            report.format_prevalence(
-                by_group.loc[harm_g], suppress=suppress_small_counts, label=label
-            ),
-            f"Harm indicators, not successes, by {group}",
-        )
+    for rows, title in [
+        (~harm_g, f"Clients meeting each definition of success, by {group}"),
+        (harm_g, f"Harm indicators, not successes, by {group}"),
+    ]:
+        if rows.any():
+            part = by_group.loc[rows].reset_index(drop=True)
+            report.show_table(
+                masks.mask_prevalence(
+                    report.format_prevalence(part, suppress=False, label=label), part, plan, group
+                ),
+                title,
+            )
 elif group:
     text.say(
         f"No split by {group!r}: the client table has no such column "
@@ -212,8 +245,14 @@ shown = pd.DataFrame(
         "clients met": coverage["clients_met"],
     }
 )
-if suppress_small_counts:
-    shown = report.suppress_small_counts(shown, ["clients evaluable", "clients met"])
+shown = masks.mask(
+    shown,
+    plan,
+    {
+        f"clients {k}": [f"perspective {n}: {k}" for n in coverage["perspective"]]
+        for k in ("evaluable", "met")
+    },
+)
 report.show_table(shown, "Practitioner perspectives: clients each could be computed for")
 n_cov = int((coverage["clients_evaluable"] > 0).sum())
 text.say(f"{n_cov} of the 10 perspectives could be computed on these data.")
@@ -240,6 +279,7 @@ if jt_ok:
         ),
         aggregate=bool(suppress_small_counts),
         threshold=report.SMALL_COUNT,
+        counts=masks.category_counts(jt, plan, "clinically_significant"),
     )
     report.show_figure(ax)
     if suppress_small_counts:
@@ -261,7 +301,7 @@ else:
 # %% [markdown]
 # ## Every reliable-change method side by side
 #
-# The same clients classified by each reliable-change method of the R package clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, which needs at least three assessments per client). With parameter `hlm_test` = cohort (the default), HLM judges, as the R package, each client's slope against the cohort's average slope (an empirical-Bayes deviation): a client who improves about as much as the average counts as unchanged, and one who improves clearly less than the average as deteriorated, even if their score fell. With `hlm_test` = zero it judges the client's own slope (fixed plus random) against zero. The Methods section states which rule was used.
+# The same clients classified by each reliable-change method of the R package clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, which needs at least three assessments per client). With the parameter *hlm test* set to *cohort* (the default), HLM judges, as the R package, each client's slope against the cohort's average slope (an empirical-Bayes deviation): a client who improves about as much as the average counts as unchanged, and one who improves clearly less than the average as deteriorated, even if their score fell. Set to *zero*, it judges the client's own slope (fixed plus random) against zero. The Methods section states which rule was used.
 
 # %%
 methods = (
@@ -309,10 +349,21 @@ if methods is not None:
     counts["evaluable"] = (
         summ.groupby("method")["n_evaluable"].first().reindex(counts["method"]).to_numpy()
     )
-    report.write_csv(counts, output_dir, "methods_summary.csv")
-    shown = counts
-    if suppress_small_counts:
-        shown = report.suppress_small_counts(counts, list(clinsig.CATEGORIES) + ["evaluable"], [])
+    plan = workflow.extend_disclosure(  # (already in the plan: nothing new)
+        plan, nd, disclosure.method_cells(methods), group, output_dir, cache=data_cache
+    )
+    shown = masks.mask(
+        counts,
+        plan,
+        {
+            c: [
+                f"method {m}: {'evaluable' if c == 'evaluable' else 'category ' + c}"
+                for m in counts["method"]
+            ]
+            for c in [*clinsig.CATEGORIES, "evaluable"]
+        },
+    )
+    report.write_csv(shown, output_dir, "methods_summary.csv")
     report.show_table(shown, f"Clients per category and reliable-change method, {instrument.label}")
     text.say(
         f"Cutoff for the combined categories: {methods.attrs['cutoff']['reason']}; "
@@ -340,7 +391,7 @@ dis = pairs[
         "percent_agree",
     ]
 ].assign(n_disagree=pairs["only_a"] + pairs["only_b"])
-report.write_csv(dis, output_dir, "disagreement.csv")
+report.write_csv(masks.mask_pairs(dis, dis, plan), output_dir, "disagreement.csv")
 shown = dis.round({"percent_agree": 1}).assign(
     definition_a=dis["definition_a"].map(label), definition_b=dis["definition_b"].map(label)
 )
@@ -351,12 +402,7 @@ shown = shown.rename(
         .replace("definition b", "definition B")
     )
 )
-if suppress_small_counts:
-    shown = report.suppress_small_counts(
-        shown,
-        ["n both", "both met", "only a", "only b", "neither", "n disagree"],
-        ["percent agree"],
-    )
+shown = masks.mask_pairs(shown, dis, plan)
 report.show_table(shown, "Pairs of headline definitions: agreement and disagreement (clients)")
 
 # %%
@@ -370,7 +416,7 @@ rows = [
     ),
     ("direction", f"{instrument.better_is} is better", "instrument registry"),
     (
-        "clinical cutoff (caseness; below_caseness)",
+        f"clinical cutoff (caseness; {label('below_caseness')})",
         f"case if {cut.get('case_if', '')} {cut.get('value', 'n/a')}"
         + ("" if cut.get("confirmed", True) else " (UNCONFIRMED)"),
         cut.get("source") or "instrument registry (no source recorded)",
@@ -392,7 +438,7 @@ rows = [
         "client's slope against the cohort's mean slope (as the R package clinicalsignificance)"
         if hlm_test == "cohort"
         else "client's own slope (fixed + random) against zero",
-        "parameter hlm_test; Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)",
+        "parameter hlm test; Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)",
     ),
     (
         "post score",
@@ -402,16 +448,9 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+        "parameter missing of this report (the parameters at the top)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,
@@ -419,10 +458,10 @@ rows = [
     ),
 ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (f"definition: {label(d['name'])}", d["description"], d["source"] or "definitions file")
     for d in nd.definitions
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Every definition is scored by analysis.outcomes.engine.score_definitions from the definitions file (rule kinds in analysis.outcomes.rules); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below_caseness, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress_small_counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter client outcomes).\n\noutcomes-identifiable.csv has one row per client and definition: id, definition, family, measures (every measure the rule used), status (met / not_met / not_evaluable at the end of the client's course), reason (why not evaluable, or how a status was imputed), baseline_time and post_time (the client's own), baseline, post, change, rci, category (Jacobson-Truax), first_met_time (first assessment at which the criterion held) and met_time (from when it held through the end; empty unless met). Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
+    "Every definition is scored by this project's definitions engine from the definitions file (one rule kind per definition); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below caseness at end, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress small counts, shown at the top), counts from 1 to 4 are shown as <5 and the percentages derived from them are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter client outcomes).\n\noutcomes-identifiable.csv has one row per client and definition: the client's id, the definition, its family and every measure the rule used; the status at the end of the client's course (met, not met or not evaluable) and the reason (why not evaluable, or how a status was imputed); the client's own baseline and post times, baseline and post scores, change, reliable change index and Jacobson-Truax category; the first assessment at which the criterion held and the time from which it held through the end (empty unless met). The project's README lists the file's column names. Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
 )

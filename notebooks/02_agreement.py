@@ -43,6 +43,7 @@ import pandas as pd
 from analysis.compare import agreement
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
+from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
@@ -66,6 +67,7 @@ units = text.time_units(cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
+label = text.labeller(**nd.labels)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -84,8 +86,17 @@ shown_parameters = {
 }
 prev = stats.prevalence(result)
 pairs = agreement.pairwise_agreement(result)
-report.write_csv(prev, output_dir, "agreement_prevalence.csv")
-report.write_csv(pairs, output_dir, "agreement_pairs.csv")
+# the run's disclosure plan (notebook 01's), with this report's own counts added
+plan = workflow.extend_disclosure(
+    workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+    nd,
+    workflow.agreement_cells(result, nd.baseline),
+    group,
+    output_dir,
+    cache=data_cache,
+)
+report.write_csv(masks.mask_prevalence(prev, prev, plan), output_dir, "agreement_prevalence.csv")
+report.write_csv(masks.mask_pairs(pairs, pairs, plan), output_dir, "agreement_pairs.csv")
 report.show_banner(
     cohort,
     {
@@ -120,8 +131,10 @@ report.show_banner(
 
 # %%
 report.show_table(
-    report.format_prevalence(
-        prev, suppress=suppress_small_counts, label=text.labeller(nd.definitions)
+    masks.mask_prevalence(
+        report.format_prevalence(prev, suppress=False, label=text.labeller(**nd.labels)),
+        prev,
+        plan,
     ),
     "Clients meeting each definition, all clients",
 )
@@ -133,7 +146,11 @@ report.show_table(
 
 # %%
 report.show_table(
-    text.format_pairs(pairs, suppress=suppress_small_counts, label=text.labeller(nd.definitions)),
+    masks.mask_pairs(
+        text.format_pairs(pairs, suppress=False, label=text.labeller(**nd.labels)),
+        pairs,
+        plan,
+    ),
     "Pairs of definitions, among clients evaluable under both",
 )
 undefined = pairs.loc[pairs["kappa"].isna()]
@@ -144,12 +161,12 @@ if len(undefined):
     )
 if len(pairs):
     ax = plots_compare.kappa_heatmap(
-        agreement.agreement_matrix(pairs, "kappa"),
+        agreement.agreement_matrix(pairs, "kappa").rename(index=label, columns=label),
         title=f"Cohen's kappa between definitions, {run_name}",
     )
     report.show_figure(ax)
     ax = plots_compare.kappa_heatmap(
-        agreement.agreement_matrix(pairs, "pabak"),
+        agreement.agreement_matrix(pairs, "pabak").rename(index=label, columns=label),
         title=f"PABAK between definitions, {run_name}",
         value_label="PABAK (prevalence-adjusted bias-adjusted kappa)",
     )
@@ -164,33 +181,34 @@ else:
 
 # %%
 patterns = agreement.overlap_patterns(result)
-report.write_csv(patterns, output_dir, "agreement_patterns.csv")
-shown = patterns
-if suppress_small_counts:
-    shown = patterns.loc[patterns["n_clients"] >= report.SMALL_COUNT]
-    hidden = int(patterns["n_clients"].sum() - shown["n_clients"].sum())
-    if hidden:
-        say(
-            f"Patterns shared by fewer than {report.SMALL_COUNT} clients are left out of the "
-            "figure ("
-            + (str(hidden) if hidden >= report.SMALL_COUNT else f"fewer than {report.SMALL_COUNT}")
-            + " clients in all)."
-        )
+pattern_cells = [
+    workflow.pattern_name(r, list(patterns.columns[:-1])) for _, r in patterns.iterrows()
+]
+patterns_shown = masks.mask(patterns, plan, {"n_clients": pattern_cells})
+report.write_csv(patterns_shown, output_dir, "agreement_patterns.csv")
+shown = patterns.loc[patterns_shown["n_clients"].astype(str).str.isdigit().to_numpy()]
+if len(shown) < len(patterns):
+    say(
+        f"{len(patterns) - len(shown)} patterns are left out of the figure (disclosure control: "
+        f"shared by fewer than {report.SMALL_COUNT} clients, or hidden so that no small pattern "
+        "can be worked out)."
+    )
 if len(shown):
     report.show_figure(
         plots_compare.upset_figure(
             shown,
             f"Who succeeds under which definitions, {run_name}",
             n_evaluable=int(patterns["n_clients"].sum()),
+            label=text.labeller(**nd.labels),
         )
     )
 else:
     say("No success pattern is shared by enough clients to be shown.")
 if patterns.attrs.get("n_excluded"):
-    say(
-        f"{patterns.attrs['n_excluded']} clients are not evaluable under every definition and "
-        "are not in the figure."
-    )
+    n_out = masks.mask(
+        pd.DataFrame({"n": [patterns.attrs["n_excluded"]]}), plan, {"n": ["pattern: excluded"]}
+    )["n"].iloc[0]
+    say(f"{n_out} clients are not evaluable under every definition and are not in the figure.")
 
 # %% [markdown]
 # ## On whom do families of definitions disagree?
@@ -210,44 +228,70 @@ else:
     for i, fa in enumerate(families):
         for fb in families[i + 1 :]:
             dis = agreement.family_disagreement(result, fa, fb, profile=profile)
-            report.write_csv(dis, output_dir, f"agreement_families_{fa}_{fb}.csv")
-            derived = [c for c in dis.columns if c not in ("group", "n_clients")]
-            shown = dis.round(1)
-            if suppress_small_counts:
-                shown = report.suppress_small_counts(shown, ["n_clients"], derived)
+            fam_cells = [f"families {fa} / {fb}: {g}" for g in dis["group"]]
+            derived = {
+                c: [[cell] for cell in fam_cells]
+                for c in dis.columns
+                if c not in ("group", "n_clients")
+            }
+            report.write_csv(
+                masks.mask(dis, plan, {"n_clients": fam_cells}, derived),
+                output_dir,
+                f"agreement_families_{fa}_{fb}.csv",
+            )
+            shown = masks.mask(dis.round(1), plan, {"n_clients": fam_cells}, derived)
             shown = shown.rename(columns={"n_clients": "clients"}).rename(
                 columns=lambda c: c.replace("_", " ")
             )
-            report.show_table(shown, f"{fa} versus {fb} success: clients and average profile")
+            report.show_table(
+                shown,
+                f"{text.family_label(fa)} versus {text.family_label(fb)} success: clients and "
+                "average profile",
+            )
 
 # %% [markdown]
 # ## Is a definition biased by baseline severity?
 #
-# Per definition, a logistic regression of success on the baseline score of the primary measure: an odds ratio above 1 per 10 points means the definition favours more severe clients, below 1 milder ones. Psychiatric Services (2020) 71(4):312 reports, for 5,554 psychotherapy episodes with baseline PHQ-9 >= 10, OR 0.43 for remission defined as PHQ-9 < 5 (and OR 2.3 for an effect size >= 0.8). The published remission figure is set beside this run's `remission` only when that is the same definition (PHQ-9 < 5 among baseline cases); `below_caseness` (PHQ-9 < 10) is a different definition and is never compared with it.
+# Per definition, a logistic regression of success on the baseline score of the primary measure: an odds ratio above 1 per 10 points means the definition favours more severe clients, below 1 milder ones. Psychiatric Services (2020) 71(4):312 reports, for 5,554 psychotherapy episodes with baseline PHQ-9 >= 10, OR 0.43 for remission defined as PHQ-9 < 5 (and OR 2.3 for an effect size >= 0.8). The published remission figure is set beside this run's *Remission* only when that is the same definition (PHQ-9 < 5 among baseline cases); *Below caseness at end* (PHQ-9 < 10) is a different definition and is never compared with it.
 
 # %%
 bias = agreement.severity_bias(result, severity=nd.baseline, per=10)
-report.write_csv(bias, output_dir, "agreement_severity_bias.csv")
+bias_cells = {
+    "clients": [f"severity {d}: clients" for d in bias["definition"]],
+    "met": [f"severity {d}: met" for d in bias["definition"]],
+}
+bias_basis = [[f"severity {d}: clients", f"severity {d}: met"] for d in bias["definition"]]
+report.write_csv(
+    masks.mask(
+        bias,
+        plan,
+        {"n": bias_cells["clients"], "n_met": bias_cells["met"]},
+        {
+            c: bias_basis
+            for c in bias.columns
+            if c not in ("definition", "family", "n", "n_met", "note")
+        },
+    ),
+    output_dir,
+    "agreement_severity_bias.csv",
+)
 shown = pd.DataFrame(
     {
-        "definition": bias["definition"].map(text.labeller(nd.definitions)),
+        "definition": bias["definition"].map(text.labeller(**nd.labels)),
         "clients": bias["n"],
         "met": bias["n_met"],
         f"odds ratio per 10 {instrument.label} points (95% CI)": text.format_estimate(
             bias["odds_ratio"], bias["ci_low"], bias["ci_high"]
         ),
-        "p": bias["p_value"].round(4),
+        "p": [text.format_p(v) for v in bias["p_value"]],
         "note": bias["note"],
     }
 )
-if suppress_small_counts:
-    shown = report.suppress_small_counts(
-        shown, ["clients", "met"], shown.columns[3:5], ("met", "clients")
-    )
+shown = masks.mask(shown, plan, bias_cells, {c: bias_basis for c in shown.columns[3:5]})
 report.show_table(shown, f"Severity bias: success against baseline {instrument.label}")
 if bias["odds_ratio"].notna().any():
     ax = plots_compare.forest_plot(
-        bias,
+        bias.assign(definition=bias["definition"].map(label)),
         "odds_ratio",
         "ci_low",
         "ci_high",
@@ -258,26 +302,41 @@ if bias["odds_ratio"].notna().any():
     )
     report.show_figure(ax)
 published = agreement.published_severity_comparison(bias, result.attrs.get("details", {}), measure)
-report.write_csv(published, output_dir, "agreement_severity_published.csv")
+pub_basis = [[f"severity {d}: clients", f"severity {d}: met"] for d in published["definition"]]
+report.write_csv(
+    masks.mask(
+        published,
+        plan,
+        {},
+        {c: pub_basis for c in ("odds_ratio", "ci_low", "ci_high") if c in published.columns},
+    ),
+    output_dir,
+    "agreement_severity_published.csv",
+)
 report.show_table(
-    pd.DataFrame(
-        {
-            "definition": published["definition"],
-            "published definition": published["published_criterion"],
-            "published odds ratio per 10 points": published["published_odds_ratio"],
-            "this run (95% CI)": [
-                f"{o:.2f} ({lo:.2f} to {hi:.2f})" if ok else "-"
-                for o, lo, hi, ok in zip(
-                    published["odds_ratio"],
-                    published["ci_low"],
-                    published["ci_high"],
-                    published["comparable"],
-                    strict=True,
-                )
-            ],
-            "note": published["note"],
-            "source": published["source"],
-        }
+    masks.mask(
+        pd.DataFrame(
+            {
+                "definition": published["definition"].map(text.labeller(**nd.labels)),
+                "published definition": published["published_criterion"],
+                "published odds ratio per 10 points": published["published_odds_ratio"],
+                "this run (95% CI)": [
+                    f"{o:.2f} ({lo:.2f} to {hi:.2f})" if ok else "-"
+                    for o, lo, hi, ok in zip(
+                        published["odds_ratio"],
+                        published["ci_low"],
+                        published["ci_high"],
+                        published["comparable"],
+                        strict=True,
+                    )
+                ],
+                "note": [text.in_words(n, text.labeller(**nd.labels)) for n in published["note"]],
+                "source": published["source"],
+            }
+        ),
+        plan,
+        {},
+        {"this run (95% CI)": pub_basis},
     ),
     "Severity bias beside the published value for the same definition",
 )
@@ -301,16 +360,9 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+        "parameter missing of this report (the parameters at the top)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,
@@ -318,11 +370,15 @@ rows = [
     ),
 ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (
+        f"definition: {text.labeller(**nd.labels)(d['name'])}",
+        d["description"],
+        d["source"] or "definitions file",
+    )
     for d in nd.definitions
     if d["name"] in set(result["definition"])
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels `cohens_kappa` (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. Counts from 1 to 4 are shown as <5 when suppression is on.",
+    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. Counts from 1 to 4 are shown as <5 when suppression is on.",
 )

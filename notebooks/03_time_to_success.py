@@ -47,6 +47,7 @@ from analysis.compare import alliance, survival
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
 from analysis.registry.definitions import harm_indicators
+from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
@@ -70,6 +71,8 @@ units = text.time_units(cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
+label = text.labeller(**nd.labels)
+event_words = event.replace("_", " ")
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -96,16 +99,57 @@ tte_all = survival.time_to_event(
 )
 km_all = survival.km_summary(tte_all)
 prev_all = stats.prevalence(nd.all_outcomes).set_index("definition")
-excluded = tte_all.attrs["excluded"]
+excluded = survival.excluded_records(tte_all)
 km_all["n_met_notebook_01"] = km_all["definition"].map(prev_all["n_met"])
 km_all["n_evaluable_notebook_01"] = km_all["definition"].map(prev_all["n_evaluable"])
 km_all["n_excluded"] = (
     km_all["definition"].map(excluded.groupby("definition")["n"].sum()).fillna(0).astype(int)
 )
-report.write_csv(km_all, output_dir, "survival_median_all.csv")
 tte = tte_all.loc[tte_all["definition"].isin(set(result["definition"]))].reset_index(drop=True)
 km = km_all.loc[km_all["definition"].isin(set(result["definition"]))].reset_index(drop=True)
-report.write_csv(km, output_dir, "survival_median.csv")
+# the run's disclosure plan (notebook 01's) with this report's counts: the Kaplan-Meier counts
+# of every definition (overall and by group) and the landmark Cox models' counts
+cov = nd.baseline.rename(columns={"severity": "baseline_severity"})
+lm_time = float(landmark)
+if workflow.has_measure(cohort, alliance_measure):
+    early = alliance.early_alliance(cohort.scores, alliance_measure, landmark)
+    lm_time = early.attrs["landmark"]
+    cov = cov.merge(early[["id", "early_alliance"]], on="id", how="left")
+if has_group:
+    cov = cov.merge(cohort.clients[["id", group]], on="id", how="left")
+alliance_based = {
+    d
+    for d, f, m in zip(result["definition"], result["family"], result["measures"], strict=True)
+    if f == "alliance" or {"wai_sr", "srs", alliance_measure} & set(str(m).split("+"))
+}
+tte_lm = survival.time_to_event(
+    result.loc[~result["definition"].isin(alliance_based)],
+    cohort.scores,
+    cohort.clients,
+    event=event,
+    landmark=lm_time,
+)
+complete = cov.dropna()["id"]
+plan = workflow.extend_disclosure(
+    workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+    nd,
+    pd.concat(
+        [
+            workflow.survival_cells(
+                tte_all, "km", cohort.clients, group if has_group else "", nd.all_outcomes
+            ),
+            workflow.survival_cells(tte_lm.loc[tte_lm["id"].isin(set(complete))], "cox"),
+        ],
+        axis=1,
+    )
+    .fillna(False)
+    .astype(bool),
+    group,
+    output_dir,
+    cache=data_cache,
+)
+report.write_csv(masks.mask_km(km_all, km_all, plan), output_dir, "survival_median_all.csv")
+report.write_csv(masks.mask_km(km, km, plan), output_dir, "survival_median.csv")
 report.show_banner(
     cohort,
     {
@@ -130,8 +174,13 @@ report.show_banner(
         },
     },
     summary=f"Time is counted in {units} from each client's own baseline; event: "
-    f"{survival.EVENT_DEFINITIONS[event]}. {int((tte['event_type'] == 2).sum())} "
-    "client-definition records of the headline definitions end in dropout before success.",
+    f"{survival.EVENT_DEFINITIONS[event]}. "
+    + (
+        f"{int((tte['event_type'] == 2).sum())} client-definition records of the headline "
+        "definitions end in dropout before success."
+        if masks.mask_km(km, km, plan)["n_dropout"].astype(str).str.isdigit().all()
+        else ""
+    ),
 )
 
 # %% [markdown]
@@ -140,27 +189,39 @@ report.show_banner(
 # Median time with 95 % interval (not reached: the curve stays above one half). Every definition the run computes is in the CSV file survival_median_all.csv; the headline ones are shown here.
 
 # %%
-report.show_table(
-    text.format_km(km, units, suppress_small_counts, label=text.labeller(nd.definitions)),
-    f"Time to success ({event}), in {units}",
-)
+if len(tte):
+    report.show_table(
+        masks.mask_km(text.format_km(km, units, False, label=label), km, plan),
+        f"Time to success ({event_words}), in {units}",
+    )
+    curves = survival.km_curves(tte)
+    report.write_csv(masks.mask_km(curves, curves, plan), output_dir, "survival_km_curves.csv")
+    report.show_figure(
+        plots_compare.km_plot(
+            curves.assign(definition=curves["definition"].map(label)),
+            units=units,
+            title=f"Time to success ({event_words}), {run_name}",
+        )
+    )
+else:
+    say(
+        "Time to success: not computed: no client has time at risk under the headline "
+        "definitions (no client evaluable with an assessment after baseline; notebook 01 gives "
+        "the reasons)."
+    )
 if harm:
     say(
         "Not analysed as a time to success: "
-        + ", ".join(text.labeller(nd.definitions)(d) for d in harm)
+        + ", ".join(label(d) for d in harm)
         + " (a harm indicator: meeting it is a bad outcome; notebook 01 shows it apart from the "
         "definitions of success)."
     )
-curves = survival.km_curves(tte)
-report.write_csv(curves, output_dir, "survival_km_curves.csv")
-report.show_figure(
-    plots_compare.km_plot(curves, units=units, title=f"Time to success ({event}), {run_name}")
-)
 if len(excluded):
     say(
         "Records that cannot enter a time-to-event analysis (counted, not dropped silently): "
         + "; ".join(
-            f"{r.definition.replace('_', ' ')}: {r.n} {r.reason}" for r in excluded.itertuples()
+            f"{label(r.definition)}: {r.n} {r.reason}"
+            for r in masks.mask_excluded(excluded, plan).itertuples()
         )
         + "."
     )
@@ -168,7 +229,7 @@ if len(excluded):
 # %% [markdown]
 # ## Does this agree with notebook 01?
 #
-# Under the sustained event, a client has the event exactly when notebook 01 counts them as met, so the share of evaluable clients with the event equals notebook 01's share met. The Kaplan-Meier share met by the end differs, for the reasons the last column states with their numbers for each definition: clients who met the definition at their first assessment have no time at risk and are left out, which lowers it (it is then the share among clients not yet met); clients censored without the event count as at risk until they leave, which raises it (it estimates what would have been seen with full follow-up); under the first-met event, criteria met once and lost again count as events.
+# Under the sustained event, a client has the event exactly when notebook 01 counts them as met, so the share of evaluable clients with the event equals notebook 01's share met. The Kaplan-Meier share met by the end differs, for the reasons the last column states for each definition (with their numbers where small-count suppression is off): clients who met the definition at their first assessment have no time at risk and are left out, which lowers it (it is then the share among clients not yet met); clients censored without the event count as at risk until they leave, which raises it (it estimates what would have been seen with full follow-up); under the first-met event, criteria met once and lost again count as events.
 
 # %%
 rec = km_all.assign(
@@ -187,30 +248,36 @@ rec = rec.assign(
     share_notebook_01=100 * rec["n_met_notebook_01"] / rec["n_evaluable_notebook_01"],
     share_km_end=100 * rec["proportion_met_end"],
 )
-report.write_csv(rec, output_dir, "survival_reconciliation.csv")
+rec_shown = masks.mask_km(rec, rec, plan, excluded=excluded)
+report.write_csv(rec_shown, output_dir, "survival_reconciliation.csv")
 shown = pd.DataFrame(
     {
-        "definition": rec["definition"].str.replace("_", " "),
+        "definition": rec["definition"].map(label),
         "evaluable (notebook 01)": rec["n_evaluable_notebook_01"],
         "% met (notebook 01)": rec["share_notebook_01"].round(1),
-        f"% with the event ({event})": rec["share_events"].round(1),
+        f"% with the event ({event_words})": rec["share_events"].round(1),
         "% met by end (Kaplan-Meier)": rec["share_km_end"].round(1),
         "why the Kaplan-Meier share differs": text.km_share_reasons(
             rec, excluded, event, suppress_small_counts
         ),
     }
 )
-if suppress_small_counts:
-    shown = report.suppress_small_counts(
-        shown, ["evaluable (notebook 01)"], list(shown.columns[2:])
-    )
+shown = masks.mask_km(shown, rec, plan, excluded=excluded)
 report.show_table(shown, "Share met: notebook 01 and this report, every definition")
 first = rec.loc[rec["definition"].isin(set(result["definition"]))].head(1)
 for r in first.itertuples():
+    if "suppressed" in rec_shown.loc[r.Index].astype(str).tolist() or any(
+        str(v).startswith("<") for v in rec_shown.loc[r.Index]
+    ):
+        say(
+            f"For {r.definition.replace('_', ' ')}: some of these counts are hidden (disclosure control)."
+        )
+        continue
     say(
-        f"For {r.definition.replace('_', ' ')}: notebook 01 counts {r.n_met_notebook_01} of "
+        f"For {label(r.definition)}: notebook 01 counts {r.n_met_notebook_01} of "
         f"{r.n_evaluable_notebook_01} evaluable clients as met ({r.share_notebook_01:.1f} %); "
-        f"here {r.events} of {r.n + r.n_excluded} have the {event} event ({r.share_events:.1f} %)"
+        f"here {r.events} of {r.n + r.n_excluded} have the {event_words} event "
+        f"({r.share_events:.1f} %)"
         + (
             ", the same share."
             if abs(r.share_events - r.share_notebook_01) < 1e-9
@@ -225,16 +292,19 @@ for r in first.itertuples():
 # %%
 if tte["weeks"].notna().any():
     km_w = survival.km_summary(tte, duration="weeks")
-    report.write_csv(km_w, output_dir, "survival_median_weeks.csv")
+    # the same clients as in sessions: the same counts of the plan
+    report.write_csv(masks.mask_km(km_w, km_w, plan), output_dir, "survival_median_weeks.csv")
     report.show_table(
-        text.format_km(km_w, "weeks", suppress_small_counts, label=text.labeller(nd.definitions)),
-        f"Time to success ({event}), in weeks (from dates)",
+        masks.mask_km(text.format_km(km_w, "weeks", False, label=label), km_w, plan),
+        f"Time to success ({event_words}), in weeks (from dates)",
     )
     report.show_figure(
         plots_compare.km_plot(
-            survival.km_curves(tte, duration="weeks"),
+            survival.km_curves(tte, duration="weeks").pipe(
+                lambda c: c.assign(definition=c["definition"].map(label))
+            ),
             units="weeks",
-            title=f"Time to success ({event}) in weeks, {run_name}",
+            title=f"Time to success ({event_words}) in weeks, {run_name}",
         )
     )
 else:
@@ -248,10 +318,10 @@ else:
 # %%
 if (tte["event_type"] == 2).any():
     cif = survival.cumulative_incidence(tte)
-    report.write_csv(cif, output_dir, "survival_cumulative_incidence.csv")
+    report.write_csv(masks.mask_km(cif, cif, plan), output_dir, "survival_cumulative_incidence.csv")
     report.show_figure(
         plots_compare.cif_plot(
-            cif,
+            cif.assign(definition=cif["definition"].map(label)),
             units=units,
             title=f"Cumulative incidence of success, dropout competing, {run_name}",
         )
@@ -260,7 +330,7 @@ if (tte["event_type"] == 2).any():
     say(
         "Cumulative incidence at the last time: "
         + ", ".join(
-            f"{d.replace('_', ' ')} {100 * v:.0f} %"
+            f"{label(d)} {100 * v:.0f} %"
             for d, v in zip(end["definition"], end["cumulative_incidence"], strict=True)
         )
         + "."
@@ -274,18 +344,18 @@ else:
 # %%
 if has_group:
     lr = survival.logrank_by_group(tte, cohort.clients, group=group)
-    report.write_csv(lr, output_dir, "survival_logrank.csv")
+    report.write_csv(masks.mask_km(lr, lr, plan), output_dir, "survival_logrank.csv")
     shown_lr = lr.drop(columns=["n", "n_met"]).rename(
         columns={"test_statistic": "chi-square", "p_value": "p", "dof": "df"}
     )
     shown_lr = shown_lr.rename(columns=lambda c: c.replace("_", " "))
     if "definition" in shown_lr:
-        shown_lr["definition"] = shown_lr["definition"].map(text.labeller(nd.definitions))
+        shown_lr["definition"] = shown_lr["definition"].map(label)
     if "p" in shown_lr:
         shown_lr["p"] = [text.format_p(v) for v in shown_lr["p"]]
     report.show_table(
-        shown_lr.round(2),
-        f"Log-rank test of time to success ({event}) by {group}",
+        masks.mask_km(shown_lr.round(2), lr, plan),
+        f"Log-rank test of time to success ({event_words}) by {group}",
     )
 else:
     say(
@@ -311,7 +381,9 @@ if workflow.has_measure(cohort, alliance_measure):
 else:
     say(
         text.absent(
-            "Early alliance in the Cox model", cohort, f"alliance scores ({alliance_measure})"
+            "Early alliance in the Cox model",
+            cohort,
+            f"alliance scores ({text.measure_label(alliance_measure, nd.registry)})",
         )
     )
 if has_group:
@@ -329,14 +401,25 @@ tte_lm = survival.time_to_event(
     landmark=lm_time,
 )
 coef, ph = survival.cox_models(tte_lm, cov)
-report.write_csv(coef, output_dir, "survival_cox.csv")
-report.write_csv(ph, output_dir, "survival_cox_ph_test.csv")
+arm_levels = sorted(cohort.clients[group].dropna().astype(str).unique()) if has_group else []
+cov_label = text.labeller(  # covariates as the table names them (per unit, as estimated)
+    baseline_severity=f"baseline {instrument.label} (per point)",
+    early_alliance=f"early alliance, {text.measure_label(alliance_measure, nd.registry)} "
+    f"sessions 1-{lm_time:g} (per point)",
+    **{f"{group}_{a}": f"{group} {a} (vs {arm_levels[0]})" for a in arm_levels[1:]},
+)
+report.write_csv(masks.mask_km(coef, coef, plan, "cox"), output_dir, "survival_cox.csv")
+report.write_csv(
+    masks.mask_km(ph, ph, plan, "cox") if "definition" in ph.columns else ph,
+    output_dir,
+    "survival_cox_ph_test.csv",
+)
 shown = pd.DataFrame(
     {
-        "definition": coef["definition"].map(text.labeller(nd.definitions)),
-        "covariate": coef["covariate"].astype(str).str.replace("_", " "),
+        "definition": coef["definition"].map(label),
+        "covariate": coef["covariate"].astype(str).map(cov_label),
         "hazard ratio (95 % CI)": [
-            n if n.startswith("not estimable") else e
+            text.in_words(n, cov_label) if n.startswith("not estimable") else e
             for e, n in zip(
                 text.format_estimate(coef["hazard_ratio"], coef["ci_low"], coef["ci_high"]),
                 coef["note"],
@@ -346,20 +429,17 @@ shown = pd.DataFrame(
         "p": [text.format_p(v) for v in coef["p_value"]],
         "clients": coef["n"],
         "met": coef["n_met"],
-        "note": coef["note"],
+        "note": [text.in_words(n, cov_label) for n in coef["note"]],
     }
 )
-if suppress_small_counts:  # counts 1-4 hidden, with what derives from them
-    shown = report.suppress_small_counts(
-        shown, ["clients", "met"], ["hazard ratio (95 % CI)", "p"], ("met", "clients")
-    )
+shown = masks.mask_km(shown, coef, plan, "cox")
 report.show_table(
     shown, f"Cox models of time to success from the landmark ({units[:-1]} {lm_time:g})"
 )
 if alliance_based:
     say(
         "Left out of the Cox models (built from alliance scores): "
-        + ", ".join(sorted(d.replace("_", " ") for d in alliance_based))
+        + ", ".join(sorted(label(d) for d in alliance_based))
         + "."
     )
 if len(ph):
@@ -367,11 +447,7 @@ if len(ph):
     shown_ph = shown_ph.rename(columns=lambda c: c.replace("_", " "))
     for c in ("definition", "covariate"):
         if c in shown_ph:
-            shown_ph[c] = (
-                shown_ph[c]
-                .astype(str)
-                .map(text.labeller(nd.definitions) if c == "definition" else text.plain_label)
-            )
+            shown_ph[c] = shown_ph[c].astype(str).map(label if c == "definition" else cov_label)
     shown_ph["p"] = [text.format_p(v) for v in shown_ph["p"]]
     report.show_table(
         shown_ph.round(2), "Proportional-hazards check (Grambsch-Therneau, rank time)"
@@ -379,7 +455,7 @@ if len(ph):
     bad = ph.loc[ph["p_value"] < 0.05]
     say(
         "The proportional-hazards assumption is in doubt (p < .05) for: "
-        + "; ".join(f"{r.definition.replace('_', ' ')} / {r.covariate}" for r in bad.itertuples())
+        + "; ".join(f"{label(r.definition)} / {cov_label(r.covariate)}" for r in bad.itertuples())
         + "."
         if len(bad)
         else "No covariate shows evidence against proportional hazards (all p >= .05)."
@@ -404,16 +480,9 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+        "parameter missing of this report (the parameters at the top)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,
@@ -421,11 +490,11 @@ rows = [
     ),
 ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (f"definition: {label(d['name'])}", d["description"], d["source"] or "definitions file")
     for d in nd.definitions
     if d["name"] in set(result["definition"])
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Time to event: from each client's own baseline assessment (the outcomes table's baseline_time) to the event, else to the client's post time (censored). Two event definitions: sustained (default; met_time, the assessment from which the definition held through the end, so the clients with the event are those met in notebook 01) and first met (first_met_time). Records met at the first assessment, or without an assessment after baseline, have no time at risk and are counted apart. Cox models use a landmark at session L (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719): early alliance over sessions 1..L, time from L, clients still in treatment and not yet meeting the definition at L; monotone likelihood (Heinze & Schemper 2001) is reported as not estimable. Kaplan-Meier (Kaplan & Meier 1958) and median with the Brookmeyer-Crowley interval (lifelines). Aalen-Johansen cumulative incidence (Aalen & Johansen 1978) with tied discrete times handled exactly, not by random jittering. Log-rank test (Mantel 1966). Cox model (Cox 1972, Efron ties) with the Grambsch & Therneau (1994) test. Only clients evaluable under a definition enter its analysis.",
+    "Time to event: from each client's own baseline assessment to the event, else to the client's post time (censored). Two event definitions: sustained (default: the assessment from which the definition held through the end, so the clients with the event are those met in notebook 01) and first met (the first assessment at which the criterion held). Records met at the first assessment, or without an assessment after baseline, have no time at risk and are counted apart. Cox models use a landmark at session L (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719): early alliance over sessions 1..L, time from L, clients still in treatment and not yet meeting the definition at L; monotone likelihood (Heinze & Schemper 2001) is reported as not estimable. Kaplan-Meier (Kaplan & Meier 1958) and median with the Brookmeyer-Crowley interval (lifelines). Aalen-Johansen cumulative incidence (Aalen & Johansen 1978) with tied discrete times handled exactly, not by random jittering. Log-rank test (Mantel 1966). Cox model (Cox 1972, Efron ties) with the Grambsch & Therneau (1994) test. Only clients evaluable under a definition enter its analysis.",
 )

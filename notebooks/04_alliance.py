@@ -47,6 +47,7 @@ from analysis.compare import agreement, alliance
 from analysis.compare import prevalence as stats
 from analysis.outcomes import engine as outcomes
 from analysis.outcomes import rules
+from analysis.report import disclosure_tables as masks
 from analysis.report import index, plots_compare, text
 from analysis.report import tables as report
 from analysis.run import workflow
@@ -70,6 +71,8 @@ units = text.time_units(cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
+label = text.labeller(**nd.labels)
+alliance_label = text.measure_label(alliance_measure, nd.registry)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -117,7 +120,7 @@ report.show_banner(
     },
     summary=(
         "Alliance scores: "
-        + (alliance_measure if alliance_ok else "none in this dataset")
+        + (alliance_label if alliance_ok else "none in this dataset")
         + "; therapists: "
         + ("recorded" if therapist_ok else "not recorded")
         + "."
@@ -140,14 +143,26 @@ if alliance_ok:
         landmark=lm_time,
         alliance_measures=tuple(dict.fromkeys(("wai_sr", "srs", alliance_measure))),
     )
-    report.write_csv(pred, output_dir, "alliance_predicts_outcomes.csv")
+    # landmark counts (not clients of the run's plan): primary suppression with complements
+    plan0 = workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache)
+    report.write_csv(
+        masks.mask_share(
+            pred,
+            "n",
+            "n_met",
+            [c for c in pred.columns if c.startswith(("r", "partial", "p_"))],
+            plan0,
+        ),
+        output_dir,
+        "alliance_predicts_outcomes.csv",
+    )
     own = pred.loc[pred["predictor_of_itself"]]
     pred = pred.loc[
         ~pred["predictor_of_itself"] & pred["definition"].isin(set(result["definition"]))
     ]
     shown = pd.DataFrame(
         {
-            "definition": pred["definition"].str.replace("_", " "),
+            "definition": pred["definition"].map(label),
             "clients": pred["n"],
             "met": pred["n_met"],
             "r (95% CI)": text.format_estimate(pred["r"], pred["r_ci_low"], pred["r_ci_high"]),
@@ -163,18 +178,18 @@ if alliance_ok:
         )
     report.show_table(
         shown,
-        f"Early {alliance_measure} (sessions 1-{lm_time:g}) and success after session {lm_time:g}",
+        f"Early {alliance_label} (sessions 1-{lm_time:g}) and success after session {lm_time:g}",
     )
     if len(own):
         say(
             "Not predicted by the alliance, because built from alliance scores (listed apart): "
-            + ", ".join(own["definition"].str.replace("_", " "))
+            + ", ".join(own["definition"].map(label))
             + "."
         )
     if pred["partial_r"].notna().any():
         report.show_figure(
             plots_compare.forest_plot(
-                pred,
+                pred.assign(definition=pred["definition"].map(label)),
                 "partial_r",
                 "partial_ci_low",
                 "partial_ci_high",
@@ -183,11 +198,7 @@ if alliance_ok:
             )
         )
 else:
-    say(
-        text.absent(
-            "Early alliance as a predictor", cohort, f"alliance scores ({alliance_measure})"
-        )
-    )
+    say(text.absent("Early alliance as a predictor", cohort, f"alliance scores ({alliance_label})"))
 
 # %% [markdown]
 # ## Session by session, within clients
@@ -200,12 +211,18 @@ if pairs is not None and pairs["id"].nunique() >= 3 and pairs.groupby("id").size
     rm = alliance.within_client_association(pairs)
     report.write_csv(rm, output_dir, "alliance_rm_corr.csv")
     report.show_table(
-        rm.round(4), f"Within-client correlation of {alliance_measure} and {instrument.label}"
+        text.statistics_table(rm, "r"),
+        f"Within-client correlation of {alliance_label} and {instrument.label}",
     )
     nxt = alliance.alliance_predicts_next_change(pairs)
     report.write_csv(nxt, output_dir, "alliance_next_change.csv")
+    term_label = text.labeller(
+        alliance_within=f"{alliance_label}: client's deviation from own mean (per point)",
+        alliance_between=f"{alliance_label}: client's mean (per point)",
+        symptom=f"current {instrument.label} (per point)",
+    )
     report.show_table(
-        nxt.round(4),
+        text.statistics_table(nxt, "estimate", values={"term": term_label}),
         f"Next-session change in {instrument.label} (points) on this session's alliance",
     )
 else:
@@ -213,7 +230,7 @@ else:
         text.absent(
             "The session-level association",
             cohort,
-            f"session-by-session {alliance_measure} and {measure} scores",
+            f"session-by-session {alliance_label} and {instrument.label} scores",
         )
     )
 
@@ -226,19 +243,34 @@ else:
 a_out = nd.all_outcomes.loc[nd.all_outcomes["family"] == "alliance"]
 if len(a_out):
     a_prev = stats.prevalence(a_out)
-    report.write_csv(a_prev, output_dir, "alliance_outcome_prevalence.csv")
+    both = pd.concat([result.loc[result["family"] != "alliance"], a_out], ignore_index=True)
+    # the run's plan with the pairs of this report added
+    plan = workflow.extend_disclosure(
+        workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+        nd,
+        workflow.agreement_cells(both),
+        group,
+        output_dir,
+        cache=data_cache,
+    )
+    report.write_csv(
+        masks.mask_prevalence(a_prev, a_prev, plan), output_dir, "alliance_outcome_prevalence.csv"
+    )
     report.show_table(
-        report.format_prevalence(a_prev, suppress=suppress_small_counts),
+        masks.mask_prevalence(
+            report.format_prevalence(a_prev, suppress=False, label=label), a_prev, plan
+        ),
         "Alliance definitions of success",
     )
-    both = pd.concat([result.loc[result["family"] != "alliance"], a_out], ignore_index=True)
     a_pairs = agreement.pairwise_agreement(both)
     a_pairs = a_pairs.loc[
         (a_pairs["family_a"] == "alliance") != (a_pairs["family_b"] == "alliance")
-    ]
-    report.write_csv(a_pairs, output_dir, "alliance_outcome_agreement.csv")
+    ].reset_index(drop=True)
+    report.write_csv(
+        masks.mask_pairs(a_pairs, a_pairs, plan), output_dir, "alliance_outcome_agreement.csv"
+    )
     report.show_table(
-        text.format_pairs(a_pairs, suppress=suppress_small_counts),
+        masks.mask_pairs(text.format_pairs(a_pairs, suppress=False, label=label), a_pairs, plan),
         "Agreement of alliance definitions with the other definitions",
     )
 else:
@@ -256,8 +288,13 @@ else:
 # %%
 icc_why = ""  # why the therapist ICC on change could not be computed ("" when it was)
 if therapist_ok and "reliable_improvement" not in set(nd.all_outcomes["definition"]):
-    icc_why = "change comes from the definition 'reliable_improvement', not computed here" + (
-        f" ({nd.skipped['reliable_improvement']})" if "reliable_improvement" in nd.skipped else ""
+    icc_why = (
+        f"change comes from the definition {label('reliable_improvement')}, not computed here"
+        + (
+            f" ({nd.skipped['reliable_improvement']})"
+            if "reliable_improvement" in nd.skipped
+            else ""
+        )
     )
 elif therapist_ok:
     change = nd.baseline.merge(
@@ -281,8 +318,27 @@ if therapist_ok and not icc_why:
                 def_why[d] = str(exc).splitlines()[0] or type(exc).__name__
     icc_all = pd.concat([icc, *per_def], ignore_index=True)
     report.write_csv(icc_all, output_dir, "alliance_therapist_icc.csv")
+    dv_label = text.labeller(change=f"change in {instrument.label} (points)")
     report.show_table(
-        icc_all.round(4), "Therapist intraclass correlation (random-intercept model, REML)"
+        text.statistics_table(
+            icc_all,
+            headers={
+                "dv": "outcome",
+                "n_therapists": "therapists",
+                "var_therapist": "variance between therapists",
+                "var_residual": "residual variance",
+                "icc": "ICC",
+            },
+            values={
+                "dv": lambda v: (
+                    f"success: {label(v.removeprefix('success: '))}"
+                    if v.startswith("success: ")
+                    else dv_label(v)
+                ),
+            },
+            digits=3,
+        ),
+        "Therapist intraclass correlation (random-intercept model, REML)",
     )
     report.show_figure(
         plots_compare.caterpillar_plot(
@@ -292,7 +348,7 @@ if therapist_ok and not icc_why:
         )
     )
     for d, why in def_why.items():
-        say(f"Therapist ICC for success under {d.replace('_', ' ')}: not computed: {why}.")
+        say(f"Therapist ICC for success under {label(d)}: not computed: {why}.")
 elif therapist_ok:
     say(f"Therapist effects: not computed: {icc_why}.")
 else:
@@ -319,16 +375,9 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+        "parameter missing of this report (the parameters at the top)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,
@@ -336,11 +385,11 @@ rows = [
     ),
 ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (f"definition: {label(d['name'])}", d["description"], d["source"] or "definitions file")
     for d in nd.definitions
     if d["name"] in set(result["definition"])
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Correlations with Fisher-z intervals (pingouin `corr`, `partial_corr`); repeated-measures correlation (Bakdash & Marusich 2017, pingouin `rm_corr`); next-session change: linear mixed model with a random intercept per client and the alliance split into within- and between-client parts (Curran & Bauer 2011; statsmodels). Early alliance as a predictor: landmark design (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719), alliance over sessions 1..L, outcomes of clients still in treatment and not yet meeting the definition at L; alliance-based definitions are not predicted by the alliance. Alliance definitions: those of the definitions file, with their sources (listed below). Therapist ICC: random-intercept model (statsmodels MixedLM, REML); for success (1/0) a linear-probability approximation. Reference values: alliance-outcome r = .278 (Flueckiger et al. 2018, Psychotherapy 55(4):316); therapist effects about 5 % (Johns et al. 2019, Clin Psychol Rev 67:78).",
+    "Correlations with Fisher-z intervals (pingouin); repeated-measures correlation (Bakdash & Marusich 2017, pingouin); next-session change: linear mixed model with a random intercept per client and the alliance split into within- and between-client parts (Curran & Bauer 2011; statsmodels). Early alliance as a predictor: landmark design (Anderson, Cain & Gelber 1983, J Clin Oncol 1(11):710-719), alliance over sessions 1..L, outcomes of clients still in treatment and not yet meeting the definition at L; alliance-based definitions are not predicted by the alliance. Alliance definitions: those of the definitions file, with their sources (listed below). Therapist ICC: random-intercept model (statsmodels MixedLM, REML); for success (1/0) a linear-probability approximation. Reference values: alliance-outcome r = .278 (Flueckiger et al. 2018, Psychotherapy 55(4):316); therapist effects about 5 % (Johns et al. 2019, Clin Psychol Rev 67:78).",
 )

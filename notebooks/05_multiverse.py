@@ -44,6 +44,7 @@ import pandas as pd
 from analysis.compare import multiverse as mv
 from analysis.outcomes import rules
 from analysis.registry.instruments import cutoff_choices
+from analysis.report import disclosure_tables as masks
 from analysis.report import multiverse_tables as mvt
 from analysis.report import tables as report
 from analysis.report import text
@@ -66,7 +67,10 @@ md = workflow.multiverse_for_notebook(
 cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
-report.write_csv(results, output_dir, "multiverse.csv")
+label = text.labeller(md.definitions)
+report.write_csv(
+    masks.mask_multiverse(results, suppress_small_counts), output_dir, "multiverse.csv"
+)
 shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts)
 n_spec, n_done = len(results), int(results["computable"].sum())
 if len(shown):
@@ -113,7 +117,7 @@ if len(shown) >= 2:
     top.set_title(f"Specification curve: {len(shown)} specifications, {run_name}")
     report.show_figure(top)
     report.show_table(
-        mvt.range_by_definition(shown),
+        mvt.range_by_definition(shown, label),
         "Range of the success rate per definition over the specifications",
     )
 else:
@@ -174,7 +178,7 @@ own = mv.matching_specifications(results, md.definitions, missing=missing, post=
 own = own.loc[own["computable"]]
 if len(own):
     report.show_table(
-        mvt.format_specifications(own, suppress=suppress_small_counts),
+        mvt.format_specifications(own, suppress=suppress_small_counts, label=label),
         "This run's own specification (as in notebooks 01-04)",
     )
 else:
@@ -185,7 +189,7 @@ else:
 if len(shown):
     ends = shown.loc[[shown["rate"].idxmin(), shown["rate"].idxmax()]]
     report.show_table(
-        mvt.format_specifications(ends, suppress=suppress_small_counts),
+        mvt.format_specifications(ends, suppress=suppress_small_counts, label=label),
         "The lowest and the highest success rate of the multiverse",
     )
 
@@ -195,7 +199,7 @@ if len(shown):
 # Combinations that the data or the instruments cannot support are skipped, each with its reason (a choice that does not enter a definition is not repeated: a cutoff type for response is "n/a").
 
 # %%
-skipped = mvt.skipped_specifications(results)
+skipped = mvt.skipped_specifications(results, label)
 if len(skipped):
     report.show_table(skipped, f"{int(skipped['specifications'].sum())} specifications skipped")
 else:
@@ -248,7 +252,11 @@ rows = [
         else []
     ),
     *[
-        (f"missing data: {m}", rules.MISSING_STRATEGY_TEXT[m], "analysis.outcomes.rules")
+        (
+            f"missing data: {m}",
+            rules.MISSING_STRATEGY_TEXT[m],
+            "grid; the strategies of this project's definitions engine (sources in the text)",
+        )
         for m in levels["missing"]
         if m in rules.MISSING_STRATEGY_TEXT
     ],
@@ -280,7 +288,7 @@ rows = [
         if suppress_small_counts
         else "shown as they are (suppression off)",
         "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
+        "parameter suppress small counts",
     ),
     (
         "data",
@@ -312,7 +320,7 @@ if "multiple_imputation" in levels["missing"]:
         ),
     ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (f"definition: {label(d['name'])}", d["description"], d["source"] or "definitions file")
     for d in md.definitions
     if d["name"] in set(results["definition"])
 ]

@@ -51,6 +51,7 @@ import pandas as pd
 
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
+from analysis.report import disclosure_tables as masks
 from analysis.report import tables as report
 from analysis.report import text
 from analysis.run import workflow
@@ -74,6 +75,7 @@ units = text.time_units(cohort.time_unit)
 has_group = bool(group) and group in cohort.clients.columns and cohort.clients[group].nunique() > 1
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
+label = text.labeller(**nd.labels)
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -95,6 +97,8 @@ from analysis.outcomes import sudden_gains
 from analysis.report import plots_session
 
 scores = cohort.scores.loc[cohort.scores["measure"] == measure, ["id", "time", "score"]]
+# the run's disclosure plan (notebook 01's); this report's counts are added where computed
+plan = workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache)
 n_times = int(scores["time"].nunique())
 session_ok = cohort.time_unit == "session" and n_times >= sudden_gains.MIN_TIMEPOINTS_RULE
 report.show_banner(
@@ -138,7 +142,7 @@ if session_ok:
     if sg_cutoff is None:
         cutoff, cutoff_source = sudden_gains.default_cutoff(instrument, first_scores, reliability)
     else:
-        cutoff, cutoff_source = float(sg_cutoff), "parameter sg_cutoff"
+        cutoff, cutoff_source = float(sg_cutoff), "parameter sg cutoff"
     sg_options = dict(
         cutoff=cutoff,
         pct=sg_pct,
@@ -158,7 +162,39 @@ if session_ok:
     if client_outcomes:  # one row per gain / client: personal data, only when the run asks
         report.write_identifiable_csv(bysg, output_dir, "sudden_gains_bysg")
         report.write_identifiable_csv(byperson, output_dir, "sudden_gains_byperson")
-    report.write_csv(gains, output_dir, "sudden_gains_summary.csv")
+    gain_groups = byperson.set_index("id")["sg_crit123"].map({1.0: "with gain", 0.0: "without"})
+    plan = workflow.extend_disclosure(
+        plan,
+        nd,
+        pd.concat(
+            [
+                workflow.gain_cells(byperson, group if has_group else None),
+                workflow.group_outcome_cells(result, gain_groups, "sudden gain "),
+            ],
+            axis=1,
+        )
+        .fillna(False)
+        .astype(bool),
+        group,
+        output_dir,
+        cache=data_cache,
+    )
+    sfx = [f" | {v}" for v in gains[group]] if has_group else [""] * len(gains)
+    gain_cells = {
+        c: [f"sg: {c.replace('_', ' ')}{x}" for x in sfx]
+        for c in ("clients", "with_gain", "reversed", "without_reversal")
+    }
+    gain_basis = [[f"sg: clients{x}", f"sg: with gain{x}"] for x in sfx]
+    report.write_csv(
+        masks.mask(
+            gains,
+            plan,
+            gain_cells,
+            {c: gain_basis for c in ("proportion", "ci_low", "ci_high", "magnitude_mean")},
+        ),
+        output_dir,
+        "sudden_gains_summary.csv",
+    )
     shown = gains.assign(
         **{
             "% with a gain (95% CI)": text.format_estimate(
@@ -167,16 +203,20 @@ if session_ok:
         }
     )
     shown = shown.drop(columns=["proportion", "ci_low", "ci_high"]).round(2)
-    if suppress_small_counts:
-        shown = report.suppress_small_counts(
-            shown,
-            ["clients", "with_gain", "gains", "reversed", "without_reversal"],
-            ["% with a gain (95% CI)", "magnitude_mean"],
-            ("with_gain", "clients"),
-            derived_from=["clients", "with_gain"],
-        )
+    shown = masks.mask(
+        shown.reset_index(drop=True),
+        plan,
+        {**gain_cells, "gains": [None] * len(shown)},
+        {c: gain_basis for c in ("% with a gain (95% CI)", "magnitude_mean")},
+    )
     report.show_table(
-        shown,
+        shown.rename(
+            columns={
+                "with_gain": "with a gain",
+                "without_reversal": "gains not reversed",
+                "magnitude_mean": "mean gain (points)",
+            }
+        ).rename(columns=text.plain_label),
         f"Clients with a sudden gain on {instrument.label} (criterion 1: {cutoff:.3g} points)",
     )
     if len(bysg):
@@ -193,7 +233,7 @@ else:
         text.absent(
             "Sudden gains",
             cohort,
-            f"session-by-session {measure} scores "
+            f"session-by-session {instrument.label} scores "
             f"(at least {sudden_gains.MIN_TIMEPOINTS_RULE} sessions)",
         )
     )
@@ -209,12 +249,27 @@ if session_ok:
         sudden_gain=byperson["sg_crit123"].map({1.0: "with gain", 0.0: "without"})
     )
     by_gain = stats.prevalence(result, by="sudden_gain", groups=groups)
-    report.write_csv(by_gain, output_dir, "sudden_gains_outcomes.csv")
+    report.write_csv(
+        masks.mask_prevalence(by_gain, by_gain, plan, "sudden_gain", suffix="sudden gain "),
+        output_dir,
+        "sudden_gains_outcomes.csv",
+    )
     report.show_table(
-        report.format_prevalence(by_gain, suppress=suppress_small_counts), "Success by sudden gain"
+        masks.mask_prevalence(
+            report.format_prevalence(by_gain, suppress=False, label=label),
+            by_gain,
+            plan,
+            "sudden_gain",
+            suffix="sudden gain ",
+        ),
+        "Success by sudden gain",
     )
 else:
-    say(text.absent("Outcomes by sudden gain", cohort, f"session-by-session {measure} scores"))
+    say(
+        text.absent(
+            "Outcomes by sudden gain", cohort, f"session-by-session {instrument.label} scores"
+        )
+    )
 
 # %% [markdown]
 # ## Expected recovery curves
@@ -231,7 +286,8 @@ if session_ok:
     except ValueError as exc:
         say(f"Expected recovery curves: not computed: {exc}")
 if track is not None:
-    report.write_csv(track.drop(columns=["id"]), output_dir, "on_track_sessions.csv")
+    if client_outcomes:  # one row per client and session: personal data
+        report.write_identifiable_csv(track, output_dir, "on_track_sessions")
     model = on_track.ExpectedRecovery(band=band).fit(scores)
     points = on_track.severity_points(instrument, track.groupby("id")["baseline"].first())
     report.show_figure(
@@ -244,13 +300,18 @@ if track is not None:
             title=f"Expected recovery by starting severity, {run_name}",
         )
     )
-    share = track.groupby("elapsed")["not_on_track"].agg(["mean", "size"]).reset_index()
-    share.columns = [f"{units} since baseline", "share not on track", "scores"]
-    report.show_table(
-        share.head(15).round(3), "Share of scores worse than the expected band, by session"
-    )
+    share = track.groupby("elapsed")["not_on_track"].agg(["mean", "size", "sum"]).reset_index()
+    share.columns = [f"{units} since baseline", "share not on track", "scores", "not on track"]
+    share = masks.mask_share(
+        share.round(3), "scores", "not on track", ["share not on track"], plan
+    ).drop(columns="not on track")
+    report.show_table(share.head(15), "Share of scores worse than the expected band, by session")
 elif not session_ok:
-    say(text.absent("Expected recovery curves", cohort, f"session-by-session {measure} scores"))
+    say(
+        text.absent(
+            "Expected recovery curves", cohort, f"session-by-session {instrument.label} scores"
+        )
+    )
 
 # %% [markdown]
 # ## How well does the signal predict a final non-success?
@@ -258,10 +319,36 @@ elif not session_ok:
 # The signal is raised when a client is not on track at any session before their last one. For each definition: sensitivity (share of final non-successes signalled), specificity (share of successes not signalled), positive predictive value (share of signalled clients who end as non-successes), with Wilson 95 % intervals; then the same counting signals only up to each session, to show how early the signal is useful. *Better than expected at the end*: the last score better than the expected one.
 
 # %%
+SIGNAL_HEADERS = {  # the signal's 2 x 2 counts and statistics as a reader names them
+    "tp": "signalled, not a success",
+    "fp": "signalled, a success",
+    "fn": "not signalled, not a success",
+    "tn": "not signalled, a success",
+    "sensitivity": "sensitivity",
+    "specificity": "specificity",
+    "ppv": "PPV",
+    "npv": "NPV",
+}
 if track is not None:
     status = on_track.end_status(track, better_is=instrument.better_is)
     perf = on_track.signal_performance(status, result)
-    report.write_csv(perf, output_dir, "on_track_signal_performance.csv")
+    plan = workflow.extend_disclosure(
+        plan, nd, workflow.signal_cells(status, result), group, output_dir, cache=data_cache
+    )
+    conf = {c: [f"signal {d}: {c}" for d in perf["definition"]] for c in ("tp", "fp", "fn", "tn")}
+    conf_basis = [
+        [f"signal {d}: {c}" for c in ("tp", "fp", "fn", "tn")] for d in perf["definition"]
+    ]
+    report.write_csv(
+        masks.mask(
+            perf,
+            plan,
+            conf,
+            {c: conf_basis for c in perf.columns if c not in ("definition", "measure", *conf)},
+        ),
+        output_dir,
+        "on_track_signal_performance.csv",
+    )
     wide = perf.assign(
         estimate_ci=text.format_estimate(perf["estimate"], perf["ci_low"], perf["ci_high"])
     )
@@ -271,31 +358,39 @@ if track is not None:
     ]
     counts = perf.drop_duplicates("definition").set_index("definition")[["tp", "fp", "fn", "tn"]]
     shown = counts.join(wide).reset_index()
-    shown["definition"] = shown["definition"].str.replace("_", " ")
-    if suppress_small_counts:
-        shown = report.suppress_small_counts(
-            shown, ["tp", "fp", "fn", "tn"], ["sensitivity", "specificity", "ppv", "npv"]
-        )
+    shown["definition"] = shown["definition"].map(label)
+    shown = masks.mask(
+        shown,
+        plan,
+        {c: [f"signal {d}: {c}" for d in counts.index] for c in ("tp", "fp", "fn", "tn")},
+        {
+            c: [[f"signal {d}: {k}" for k in ("tp", "fp", "fn", "tn")] for d in counts.index]
+            for c in ("sensitivity", "specificity", "ppv", "npv")
+        },
+    )
     report.show_table(
-        shown, "Not-on-track signal and final non-success (tp: signalled non-success)"
+        shown.rename(columns=SIGNAL_HEADERS),
+        "Not-on-track signal and final non-success: clients signalled or not, by final outcome; "
+        "sensitivity, specificity, PPV and NPV with 95 % CI",
     )
     early = on_track.signal_performance_by_session(
         track, result, better_is=instrument.better_is, sessions=sorted(track["time"].unique())[:8]
     )
-    report.write_csv(early, output_dir, "on_track_signal_by_session.csv")
+    early_shown = masks.mask_by_session(early, plan)
+    report.write_csv(early_shown, output_dir, "on_track_signal_by_session.csv")
     how_early = early.loc[early["measure"].isin(["sensitivity", "ppv"])].assign(
         value=lambda t: (100 * t["estimate"]).round(0)
     )
-    if suppress_small_counts:  # a percentage from 1-4 clients (or 1-4 left over) is not shown
-        small = lambda k: (k >= 1) & (k < report.SMALL_COUNT)  # noqa: E731
-        hide = small(how_early["count"]) | small(how_early["n"] - how_early["count"])
-        how_early["value"] = how_early["value"].where(~hide)
+    # a percentage the plan hides (from 1-4 clients, or 1-4 left over, or from hidden counts)
+    hide = pd.to_numeric(early_shown.loc[how_early.index, "estimate"], errors="coerce").isna()
+    how_early["value"] = how_early["value"].where(~hide | how_early["estimate"].isna())
     how_early = how_early.pivot_table(
         index=["definition", "measure"], columns="by", values="value", sort=False
     )
     how_early.columns = [f"by {units[:-1]} {c:g}" for c in how_early.columns]
     how_early = how_early.reset_index()
-    how_early["definition"] = how_early["definition"].str.replace("_", " ")
+    how_early["definition"] = how_early["definition"].map(label)
+    how_early["measure"] = how_early["measure"].map(SIGNAL_HEADERS)
     report.show_table(
         how_early,
         "How early: % of final non-successes signalled (sensitivity) and % of "
@@ -303,16 +398,24 @@ if track is not None:
         "each session",
     )
     timing = status.loc[status["signal"], "first_signal_time"]
+    n_sig = masks.shown_value(int(status["signal"].sum()), "signal: signalled", plan)
+    n_st = masks.shown_value(len(status), "signal: clients", plan)
     say(
-        f"{int(status['signal'].sum())} of {len(status)} clients were signalled before their last "
+        f"{n_sig} of {n_st} clients were signalled before their last "
         f"session; median first signal at {units[:-1]} {timing.median():g}."
         if len(timing)
         else "No client was signalled before their last session."
     )
     better = status["better_than_expected"].mean()
-    say(f"Better than expected at the end: {100 * better:.1f} % of {len(status)} clients.")
+    if (
+        masks.shown_value(
+            int(status["better_than_expected"].sum()), "signal: better than expected", plan
+        ).isdigit()
+        and n_st.isdigit()
+    ):
+        say(f"Better than expected at the end: {100 * better:.1f} % of {n_st} clients.")
 else:
-    say(text.absent("Signal performance", cohort, f"session-by-session {measure} scores"))
+    say(text.absent("Signal performance", cohort, f"session-by-session {instrument.label} scores"))
 
 # %%
 rows = [
@@ -333,16 +436,9 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter of this report (analysis.outcomes.rules.MISSING_STRATEGY_TEXT)",
+        "parameter missing of this report (the parameters at the top)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress_small_counts",
-    ),
+    masks.methods_row(suppress_small_counts, cohort.simulated),
     (
         "data",
         cohort.description or cohort.name,
@@ -350,11 +446,11 @@ rows = [
     ),
 ]
 rows += [
-    (f"definition {d['name']}", d["description"], d["source"] or "definitions file")
+    (f"definition: {label(d['name'])}", d["description"], d["source"] or "definitions file")
     for d in nd.definitions
     if d["name"] in set(result["definition"])
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Sudden gains: Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904, with the criteria, missing-session critical values (Lutz et al. 2013, Psychother Res 23(1):14-24) and reversal rule of the R package suddengains (Wiedemann et al. 2020, PLOS ONE 15(3):e0230276), reproduced on its example data; here the reversal window starts at the session after the gain unless sg_reversal_window is r_package. Expected recovery curves: quantile regression (Koenker & Bassett 1978; statsmodels QuantReg) on baseline and log(1 + sessions since baseline) (the log-linear dose-effect curve: Howard et al. 1986, Am Psychol 41(2):159-164), cross-fitted over clients; expected recovery curves as an early warning after Lambert's OQ system (Finch, Lambert & Schaalje 2001); the band is a choice of this report, not the proprietary OQ-45 rule. Sudden gains and outcome: Aderka et al. (2012) J Consult Clin Psychol 80(1):93-101. Signal performance with Wilson (1927) intervals.",
+    "Sudden gains: Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904, with the criteria, missing-session critical values (Lutz et al. 2013, Psychother Res 23(1):14-24) and reversal rule of the R package suddengains (Wiedemann et al. 2020, PLOS ONE 15(3):e0230276), reproduced on its example data; here the reversal window starts at the session after the gain unless the parameter sg reversal window asks for the R package's window. Expected recovery curves: quantile regression (Koenker & Bassett 1978; statsmodels QuantReg) on baseline and log(1 + sessions since baseline) (the log-linear dose-effect curve: Howard et al. 1986, Am Psychol 41(2):159-164), cross-fitted over clients; expected recovery curves as an early warning after Lambert's OQ system (Finch, Lambert & Schaalje 2001); the band is a choice of this report, not the proprietary OQ-45 rule. Sudden gains and outcome: Aderka et al. (2012) J Consult Clin Psychol 80(1):93-101. Signal performance with Wilson (1927) intervals.",
 )

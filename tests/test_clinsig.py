@@ -669,11 +669,11 @@ def test_wide_percentage_and_anchor_equal_long(claus_2020):
         percentage_change_prepost(pd.concat([wide("hamd")] * 2), pct_improvement=0.5)
 
 
-def test_long_to_wide_equals_a_pivot_with_string_and_missing_ids():
+def test_long_to_wide_equals_a_pivot_with_string_ids_and_refuses_missing_ones():
     """The vectorised reshaping (one factorisation of the ids, integer placement) gives what a
-    pandas pivot gives: string ids in order of first appearance, a missing id kept as a client
-    of its own (as pd.unique keeps it), rows in any order, other time points ignored, and the
-    RCI of J&T recomputed by hand from the pivot."""
+    pandas pivot gives: string ids in order of first appearance, rows in any order, other time
+    points ignored, and the RCI of J&T recomputed by hand from the pivot. A missing id is no
+    client: it was once kept as a client named NaN, now it is refused (tester's finding)."""
     rng = np.random.default_rng(20261201)
     n = 200
     ids = np.array([f"p{k:04d}" for k in rng.permutation(n)], dtype=object)
@@ -686,23 +686,21 @@ def test_long_to_wide_equals_a_pivot_with_string_and_missing_ids():
     )
     d.loc[d.index[::17], "score"] = np.nan
     d = d.sample(frac=1.0, random_state=7).reset_index(drop=True)
-    d = pd.concat([d, pd.DataFrame({"id": [np.nan, np.nan], "time": [1, 3], "score": [30, 10]})])
     res = clinical_significance(d, pre=1, post=3, reliability=0.8)
     order = pd.unique(d["id"])
     wide = d.pivot_table(index="id", columns="time", values="score", dropna=False)
-    wide = wide.reindex([i for i in order if isinstance(i, str)])
-    assert res["id"].iloc[: len(order)].tolist()[:3] == list(order[:3])
-    assert res["id"].isna().sum() == 1
-    got = res.loc[res["id"].notna()].set_index("id")
+    wide = wide.reindex(list(order))
+    assert res["id"].tolist() == list(order)
+    got = res.set_index("id")
     np.testing.assert_array_equal(got["pre"].to_numpy(), wide[1].to_numpy())
     np.testing.assert_array_equal(got["post"].to_numpy(), wide[3].to_numpy())
-    both = pd.concat([got[["pre", "post"]], res.loc[res["id"].isna(), ["pre", "post"]]])
-    ok = both.notna().all(axis=1)
-    s_diff = np.sqrt(2) * both.loc[ok, "pre"].std(ddof=1) * np.sqrt(1 - 0.8)
+    ok = got[["pre", "post"]].notna().all(axis=1)
+    s_diff = np.sqrt(2) * got.loc[ok, "pre"].std(ddof=1) * np.sqrt(1 - 0.8)
     expected = (got["post"] - got["pre"]) / s_diff
     np.testing.assert_allclose(got["rci"], expected, rtol=1e-12)
-    assert res.loc[res["id"].isna(), "pre"].item() == 30
-    assert str(res["clinical_pre"].dtype) == "boolean" and res["clinical_pre"].isna().all()
+    no_id = pd.DataFrame({"id": [np.nan, np.nan], "time": [1, 3], "score": [30, 10]})
+    with pytest.raises(ValueError, match=r"column 'id': 2 row\(s\) without a client id"):
+        clinical_significance(pd.concat([d, no_id]), pre=1, post=3, reliability=0.8)
 
 
 def test_duplicate_pre_score_is_reported_with_its_rows(claus):
@@ -803,3 +801,51 @@ def test_hlm_with_two_waves_is_not_computed():
     )
     with pytest.raises(NotComputedError, match=r"at least three waves .* the data have 2 \(0, 4\)"):
         clinical_significance(d, rci_method="HLM", min_timepoints=2)
+
+
+# hostile input (tester's findings): each was analysed silently before
+
+
+@pytest.mark.parametrize("method", ["JT", "HLM"])
+def test_bad_long_input_is_refused_not_analysed(method):
+    """Guards: a text score "x" silently became missing; rows without an id were analysed as a
+    client named NaN; an inf score was evaluable with change -inf; empty data gave "pre=nan is
+    not a value of column 'time' (values: [])"."""
+    from analysis.outcomes.prepost import NotComputedError
+
+    d = pd.DataFrame({"id": list("aabbcc"), "time": [0, 1] * 3, "score": [20, 8, 22, 21, 15, 14]})
+    with pytest.raises(ValueError, match=r"column 'score': 1 value\(s\) are not numbers.*'x'"):
+        clinical_significance(d.assign(score=d["score"].astype(object).where(d.index != 3, "x")),
+                              reliability=0.8, rci_method=method)  # fmt: skip
+    with pytest.raises(ValueError, match=r"column 'id': 2 row\(s\) without a client id.*\[4, 5\]"):
+        clinical_significance(d.assign(id=d["id"].where(d.index < 4)), reliability=0.8,
+                              rci_method=method)  # fmt: skip
+    with pytest.raises(ValueError, match=r"column 'score': 1 infinite score.*\[3\]"):
+        clinical_significance(d.assign(score=d["score"].astype(float).where(d.index != 3, np.inf)),
+                              reliability=0.8, rci_method=method)  # fmt: skip
+    with pytest.raises(NotComputedError, match="the data have no rows"):
+        clinical_significance(d.iloc[:0], reliability=0.8, rci_method=method)
+    # the long-format siblings share the check
+    with pytest.raises(ValueError, match="infinite score"):
+        percentage_change(
+            d.assign(score=d["score"].astype(float).where(d.index != 3, np.inf)),
+            pct_improvement=0.5,
+        )
+
+
+def test_bad_wide_input_is_refused_not_analysed():
+    """Guards: the per-client (wide) entry points also read a text post score "x" as missing and
+    let an inf score through; client 2 is the offending row (label 1)."""
+    from analysis.outcomes.distribution import clinical_significance_prepost
+    from analysis.outcomes.percentage import percentage_change_prepost
+
+    pp = pd.DataFrame({"id": [1, 2, 3], "pre": [20, 22, 15], "post": [8, 21, 14]})
+    text = pp.assign(post=pd.Series([8, "x", 14], dtype=object))
+    with pytest.raises(ValueError, match=r"column 'post': 1 value\(s\) are not numbers.*\[1\]"):
+        clinical_significance_prepost(text, reliability=0.8)
+    with pytest.raises(ValueError, match=r"column 'pre': 1 infinite score"):
+        clinical_significance_prepost(pp.assign(pre=[20, np.inf, 15]), reliability=0.8)
+    with pytest.raises(ValueError, match=r"column 'post': 1 value\(s\) are not numbers"):
+        percentage_change_prepost(text, pct_improvement=0.5)
+    with pytest.raises(ValueError, match=r"column 'id': 1 row\(s\) without a client id"):
+        percentage_change_prepost(pp.assign(id=[1, None, 3]), pct_improvement=0.5)

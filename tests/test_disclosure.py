@@ -7,11 +7,13 @@ Independent check: a brute-force search over every signed sum of up to three sho
 from __future__ import annotations
 
 import itertools
+import tempfile
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.report import disclosure
 from analysis.report.disclosure import (
     any_suppressed,
     headline_cells,
@@ -73,9 +75,10 @@ def test_issue_example_2x2_cell_cannot_be_recovered():
     # with all four margins shown, a 2 x 2 keeps one degree of freedom only if all cells are hidden
     plan = suppression_plan(m, protect=headline_cells(m))
     hidden = set(plan.loc[plan["suppressed"], "cell"])
+    # (and the number who disagree, b + c, which would give b + c and so the 2 x 2 back)
     assert hidden == {
         f"remission x response: {x}/{y}" for x in ("met", "not_met") for y in ("met", "not_met")
-    }
+    } | {"remission x response: disagree"}
     assert recoverable(m, hidden) == []
     assert _brute_force_recovers(m, plan) == []
     # no shown count is small
@@ -165,3 +168,62 @@ def test_bad_input():
         recoverable(pd.DataFrame({"x": [True]}), ["y"])
     with pytest.raises(ValueError, match="lacks"):
         outcome_cells(pd.DataFrame({"id": [1]}))
+
+
+def test_unshown_counts_need_no_protection_but_small_ones_do():
+    """97 evaluable = 40 met + 57 not met; 3 not evaluable of N = 100. No report shows "not
+    met": with it unshown, hiding 3 needs only evaluable hidden (N - evaluable = 3), and met
+    stays shown: unknowns evaluable, not met, not evaluable under two equations (N = ev + ne,
+    ev = met + not met) cannot be solved. Hand-worked; the audit agrees."""
+    ids = range(100)
+    m = disclosure.membership_from_ids(
+        {
+            "N": ids,
+            "a: evaluable": range(97),
+            "a: not_evaluable": range(97, 100),
+            "a: met": range(40),
+            "a: not_met": range(40, 97),
+        },
+        ids,
+    )
+    plan = disclosure.suppression_plan(m, protect=["N"], unshown=["a: not_met"]).set_index("cell")
+    assert plan.loc["a: not_evaluable", "suppressed"]
+    assert plan.loc["a: evaluable", "suppressed"]
+    assert not plan.loc["a: met", "suppressed"] and not plan.loc["N", "suppressed"]
+    assert plan.loc["a: not_met", "reason"] == disclosure.UNSHOWN
+    assert recoverable(m, ["a: not_evaluable", "a: evaluable", "a: not_met"]) == []
+    # a small unshown count is protected like any other: 3 not met of 97 evaluable
+    m2 = m.assign(**{"a: met": m.index < 94, "a: not_met": (m.index >= 94) & (m.index < 97)})
+    plan2 = disclosure.suppression_plan(m2, protect=["N"], unshown=["a: not_met"])
+    hidden = plan2.loc[plan2["suppressed"], "cell"].tolist()
+    assert "a: not_met" in hidden
+    assert recoverable(m2, hidden) == []
+    # the plan file beside the reports never gives an unshown count's value
+    with tempfile.TemporaryDirectory() as folder:
+        path = disclosure.write_plan(plan.reset_index(), folder)
+        shown = pd.read_csv(path).set_index("cell")["shown"]
+    assert shown["a: not_met"] == "not shown" and shown["a: met"] == "40"
+
+
+def test_extend_plan_keeps_earlier_decisions_and_protects_new_counts():
+    """An earlier report showed all = 20, met = 12, not met = 8; a later one adds 'met, arm A'
+    = 2 and 'met, arm B' = 10: 2 is hidden (primary) and, as met stays shown (an earlier
+    decision), 10 must be hidden too (12 - 10 = 2)."""
+    ids = range(20)
+    m = disclosure.membership_from_ids(
+        {
+            "all": ids,
+            "met": range(12),
+            "not met": range(12, 20),
+            "met A": range(2),
+            "met B": range(2, 12),
+        },
+        ids,
+    )
+    first = disclosure.suppression_plan(m[["all", "met", "not met"]])
+    assert not first["suppressed"].any()
+    ext = disclosure.extend_plan(first, m).set_index("cell")
+    assert not ext.loc[["all", "met", "not met"], "suppressed"].any()
+    assert ext.loc["met A", "reason"].startswith("primary")
+    assert ext.loc["met B", "reason"].startswith("complementary")
+    assert recoverable(m, ext.index[ext["suppressed"]].tolist()) == []

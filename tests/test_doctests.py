@@ -26,9 +26,9 @@ WITHOUT_MODULE_EXAMPLES = {
     "kernel",  # starts kernels; its one example is marked +SKIP
     "pipeline",
     "plots",
+    "plots_compare",
     "plots_session",
     "rules",
-    "schema",
     "validate",  # the command line; exercised in test_io and test_readers_bad_exports
 }
 

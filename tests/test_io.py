@@ -300,6 +300,39 @@ def test_unreadable_inputs_raise_clear_errors(tmp_path):
         read_cohort_file({"path": str(HERE / "data" / "bad_inputs" / "README.md")})
 
 
+def test_missing_default_columns_are_not_said_to_be_named_in_a_spec(tmp_path):
+    """Without a spec the reader looks for its default column names; the message says so (a
+    newcomer was told of columns 'named in the spec' when they had given no spec), and the
+    command line names the file once, not twice."""
+    f = tmp_path / "export.csv"
+    f.write_text("client,visit,phq\n1,0,10\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"expected by default \(no 'columns:' mapping given\)"):
+        read_cohort_file({"path": str(f)})
+    cp = subprocess.run(
+        [sys.executable, "-m", "analysis", "validate", str(f)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent / "src")},
+    )
+    assert cp.returncode == 2
+    first = cp.stderr.splitlines()[0]
+    assert first.count(str(f)) == 1, first
+
+
+def test_output_piped_into_head_is_not_a_traceback():
+    """``python -m analysis ... | head -1``: the reader closes the pipe early; the command stops
+    quietly instead of printing a BrokenPipeError traceback."""
+    cmd = f"'{sys.executable}' -m analysis --help | head -1"
+    cp = subprocess.run(
+        ["bash", "-c", cmd + "; exit ${PIPESTATUS[0]}"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent / "src")},
+    )
+    assert cp.stdout.startswith("usage: python -m analysis")
+    assert "Traceback" not in cp.stderr, cp.stderr
+
+
 # ----------------------------------------------------------------------------- real data
 
 

@@ -166,7 +166,7 @@ def test_skipped_combinations_say_why():
     specs = expand_grid(grid, defs, reg, clients, measures=["gbo"], measure="gbo")
     reasons = set(specs.loc[~specs["computable"], "reason"])
     assert any("chronicity" in r for r in reasons)
-    assert any("measure wsas not in the data" in r for r in reasons)
+    assert any("measure WSAS not in the data" in r for r in reasons)  # label, not code
     if not (reg["gbo"].norms or {}).get("functional"):
         assert any("cutoff c needs functional norms" in r for r in reasons)
     ok = specs.loc[specs["computable"]]

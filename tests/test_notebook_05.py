@@ -99,7 +99,7 @@ def test_multiverse_csv_equals_run_multiverse_called_directly(sim_out):
     assert done["rate"].between(0, 1).all() and (done["ci_low"] <= done["rate"]).all()
     mcs = got["definition"] == "mcs_reliable_improvement"
     assert (~got.loc[mcs, "computable"]).all()
-    assert got.loc[mcs, "reason"].str.contains("measure sf36_mcs not in the data").all()
+    assert got.loc[mcs, "reason"].str.contains("measure SF-36 MCS not in the data").all()
     assert got.loc[~mcs, "computable"].sum() > 60
 
 
@@ -111,7 +111,7 @@ def test_html_has_the_curve_the_spread_and_the_methods(sim_out):
     assert "Which choice moves the success rate most" in html
     assert "The choice that moves the success rate most is" in html
     assert "Arm difference" in html
-    assert "skipped" in html and "measure sf36_mcs not in the data" in html
+    assert "skipped" in html and "measure SF-36 MCS not in the data" in html
     for source in ("Steegen", "Simonsohn", "Rubin D.B. (1987)", "van Buuren", "missing at random"):
         assert source in html, source
     spread = pd.read_csv(out / "multiverse_spread.csv")

@@ -53,7 +53,10 @@ def btheb_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
     runs = run_config.load_runs()
     nbs = [paths.notebooks_dir() / n for n in ["01_outcome_definitions.ipynb", *NOTEBOOKS]]
-    results = execute.run_all({"btheb": runs["btheb"]}, out, notebooks=nbs)
+    # the values are checked here, not disclosure control (tests/test_disclosure_run.py)
+    cfg = {**runs["btheb"], "parameters": {**runs["btheb"]["parameters"]}}
+    cfg["parameters"]["suppress_small_counts"] = False
+    results = execute.run_all({"btheb": cfg}, out, notebooks=nbs)
     assert all(r.ok for r in results), [r.error for r in results]
     return out / "btheb"
 
@@ -234,3 +237,40 @@ def test_notebooks_on_simulated_cohort(tmp_path):
     assert not cox["definition"].isin(own.index).any()
     shown = cox.loc[cox["note"].fillna("").str.startswith("not estimable"), "hazard_ratio"]
     assert shown.isna().all()
+
+
+def test_time_to_success_on_a_baseline_only_export_says_not_computed(tmp_path):
+    """Guards (tester's finding): notebook 03 crashed with KeyError: 'definition' on an export
+    with one PHQ-9 score per client (km_summary of no record returned a frame without columns).
+    Now the report runs and says "not computed", with no figure of an empty curve."""
+    export = tmp_path / "baseline.csv"
+    pd.DataFrame(
+        {"client": [f"c{i:02d}" for i in range(20)], "session": 1, "questionnaire": "phq9",
+         "total": [8 + i % 15 for i in range(20)]}
+    ).to_csv(export, index=False)  # fmt: skip
+    runs = {
+        "bo": {
+            "title": "baseline only",
+            "dataset": "file",
+            "dataset_options": {
+                "path": str(export),
+                "layout": "long",
+                "columns": {
+                    "id": "client",
+                    "time": "session",
+                    "measure": "questionnaire",
+                    "score": "total",
+                },
+                "time_unit": "session",
+                "name": "bo",
+            },  # fmt: skip
+            "parameters": {"measure": "phq9", "group": ""},
+        }
+    }
+    typed = run_config.prepare_runs(runs, notebooks=[paths.notebooks_dir() / NOTEBOOKS[1]])
+    results = execute.run_all(typed, tmp_path, notebooks=[paths.notebooks_dir() / NOTEBOOKS[1]])
+    assert all(r.ok for r in results), [r.error for r in results]
+    page = (tmp_path / "bo" / "03_time_to_success.html").read_text("utf-8")
+    assert "Time to success: not computed: no client has time at risk" in page
+    km = pd.read_csv(tmp_path / "bo" / "survival_median_all.csv")
+    assert len(km) == 0 and {"definition", "n", "n_no_duration", "median"} <= set(km.columns)

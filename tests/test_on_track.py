@@ -234,3 +234,19 @@ def test_signal_performance_by_session_ten_clients():
     assert sens["by"].tolist() == [1.0, 2.0, 3.0]
     assert sens["estimate"].tolist() == [0.5, 0.75, 0.75]
     assert r.loc[r["measure"] == "ppv", "fp"].tolist() == [0, 1, 1]
+
+
+def test_no_session_to_compare_says_not_computed():
+    """Guards (tester's finding): empty data raised pandas' "No objects to concatenate"; now a
+    NotComputedError (a ValueError) gives the reason, also when every client has only a
+    baseline score; a band of 1.5 is refused before the data are looked at."""
+    from analysis.outcomes.prepost import NotComputedError
+
+    empty = pd.DataFrame({"id": [], "time": [], "score": []})
+    with pytest.raises(NotComputedError, match="the data have no rows"):
+        on_track(empty)
+    baseline_only = pd.DataFrame({"id": [1, 2], "time": [0.0, 0.0], "score": [12.0, 20.0]})
+    with pytest.raises(NotComputedError, match="no client has a score after their baseline"):
+        on_track(baseline_only)
+    with pytest.raises(ValueError, match=r"band must lie in \(0, 1\), got 1.5"):
+        on_track(empty, band=1.5)

@@ -57,6 +57,21 @@ RUN = "runs:\n  mine:\n    dataset: btheb\n    parameters:\n"
         ("      cutoff_type: d\n", "runs.mine.parameters.cutoff_type", "one of"),
         # set by the pipeline, not the user
         ("      output_dir: /tmp/x\n", "runs.mine.parameters.output_dir", "set by the pipeline"),
+        # tester's findings: each once failed notebooks instead of stopping the job.
+        # BtheB (BDI-II) is measured at months 0, 2, 3, 5, 8: "99" failed 5 of 6 notebooks
+        (
+            '      post: "99"\n',
+            "runs.mine.parameters.post",
+            "'99' is not in the data of run 'mine' (scores measured at month 0, 2, 3, 5, 8); "
+            'allowed: "last" or one of these',
+        ),
+        ('      post: "end"\n', "runs.mine.parameters.post", 'must be "last" or a time point'),
+        # an unknown definition failed 4 notebooks
+        ("      compare: [nope]\n", "runs.mine.parameters.compare", "unknown definition(s)"),
+        # a negative criterion-1 cutoff failed notebook 06; a band of 1.5 went unchecked
+        ("      sg_cutoff: -3\n", "runs.mine.parameters.sg_cutoff", "must be above 0.0"),
+        ("      band: 1.5\n", "runs.mine.parameters.band", "strictly between 0.0 and 1.0"),
+        ("      sg_pct: 25\n", "runs.mine.parameters.sg_pct", "between 0.0 and 1.0"),
     ],
 )
 def test_bad_parameter_in_file_stops_before_anything_runs(tmp_path, capsys, body, name, words):
@@ -150,7 +165,7 @@ def test_bad_override(tmp_path, capsys, override, words):
 def test_overrides_are_typed_and_scoped():
     runs = run_config.load_runs()  # the default config/runs.yaml
     out = run_config.prepare_runs(
-        runs, ["btheb.reliability=0.9", "suppress_small_counts=false", "post=8"]
+        runs, ["btheb.reliability=0.9", "suppress_small_counts=false", "btheb.post=8"]
     )
     assert out["btheb"]["parameters"]["reliability"] == 0.9
     assert (
@@ -161,6 +176,18 @@ def test_overrides_are_typed_and_scoped():
     assert out["help"]["parameters"]["suppress_small_counts"] is False
     assert out["btheb"]["parameters"]["post"] == "8"  # text, as declared
     assert runs["btheb"]["parameters"]["reliability"] == 0.92  # input not modified
+
+
+def test_good_post_compare_and_session_parameters_pass():
+    """The checks above refuse only what is wrong: month 8 is a BtheB time point, remission a
+    definition of the package default, 5 points a positive cutoff and .8 a band."""
+    runs = run_config.load_runs()
+    good = {"btheb": runs["btheb"]}
+    out = run_config.prepare_runs(
+        good, ["post=8", "compare=[remission]", "sg_cutoff=5", "band=0.8", "sg_pct=0.25"]
+    )
+    p = out["btheb"]["parameters"]
+    assert (p["post"], p["compare"], p["sg_cutoff"], p["band"]) == ("8", ["remission"], 5.0, 0.8)
 
 
 def test_integer_for_float_becomes_float_but_bool_does_not():

@@ -32,7 +32,7 @@ def test_format_prevalence_suppresses_what_derives_from_small_counts():
     assert out.loc["a", "met"] == "<5" and out.loc["a", "% met (95% CI)"] == "suppressed"
     # b: 3 not evaluable -> "<5", but 40 / 97 does not derive from it: shown
     assert out.loc["b", "not evaluable"] == "<5"
-    assert out.loc["b", "% met (95% CI)"] == "41.2 (32.0-51.0)"
+    assert out.loc["b", "% met (95% CI)"] == "41.2 (32.0 to 51.0)"  # CI as a paper prints it
     # c: zero is not a small count (nothing to disclose), shown as 0
     assert out.loc["c", "met"] == 0 and out.loc["c", "% met (95% CI)"].startswith("0.0")
     # d: 48 of 50 met: 2 not met = 50 - 48 could be recovered by subtraction -> suppressed

@@ -359,7 +359,12 @@ def test_default_file_loads_and_skips_absent_measures():
     assert {"remission", "response", "reliable_improvement", "below_caseness"} <= set(
         out["definition"]
     )
-    assert "wsas" in out.attrs["skipped"]["wsas_reliable_improvement"]
+    # reasons name measures and definitions by their labels (shown in reports, issue 17)
+    skipped = out.attrs["skipped"]
+    assert skipped["wsas_reliable_improvement"] == "measure(s) not in the data: WSAS"
+    assert skipped["ptsd_symptom_and_function"] == (
+        "component(s) not computed: PCL-5 reliable improvement, WSAS reliable improvement"
+    )
     assert out.groupby("definition")["id"].nunique().eq(3).all()
 
 

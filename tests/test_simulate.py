@@ -207,6 +207,16 @@ def test_cli_bad_parameters_exit_2(tmp_path, capsys, yaml_text, argv, needle):
     assert not (tmp_path / "o" / "scores.parquet").exists()
 
 
+def test_cli_out_an_existing_file_exit_2(tmp_path, capsys):
+    """Guards: --out naming an existing file ended in a FileExistsError traceback."""
+    f = tmp_path / "taken.csv"
+    f.write_text("keep me")
+    assert main(["--clients", "10", "--out", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: output") and "is an existing file, not a folder" in err
+    assert "Traceback" not in err and f.read_text() == "keep me"
+
+
 def test_inputs_not_mutated():
     over = {"cohort": {"n_clients": 20}}
     simulate_cohort(over)

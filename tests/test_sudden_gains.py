@@ -445,3 +445,19 @@ def test_baseline_and_identify_sg_1to2_as_the_vignette(sgdata_long, validation_f
     a = iv.loc[iv["pregain_time"] >= 3].set_index(["id", "pregain_time"])["crit123"]
     b = iv1.loc[iv1["pregain_time"] >= 3].set_index(["id", "pregain_time"])["crit123"]
     pd.testing.assert_series_equal(a, b.loc[a.index])
+
+
+def test_hostile_input_is_refused_with_a_hint():
+    """Guards (tester's findings): empty data raised IndexError; pct=25 (a percentage typed for
+    a proportion) silently found no gain; an inf score silently found none. The series drops
+    from 30 to 12 between sessions 3 and 4 (18 points, 60 % of 30): one gain with pct=0.25."""
+    d = pd.DataFrame({"id": 1, "time": range(1, 7), "score": [30.0, 31, 30, 12, 11, 10]})
+    assert len(sudden_gains(d, cutoff=5)) == 1
+    with pytest.raises(ValueError, match="the data have no rows"):
+        sudden_gains(d.iloc[:0], cutoff=5)
+    with pytest.raises(ValueError, match=r"pct is a proportion .* got 25; did you mean pct=0.25"):
+        sudden_gains(d, cutoff=5, pct=25)
+    with pytest.raises(ValueError, match="pct must be a proportion between 0 and 1, got -0.2"):
+        sudden_gains(d, cutoff=5, pct=-0.2)
+    with pytest.raises(ValueError, match=r"1 infinite score\(s\) \(rows \[4\]\)"):
+        sudden_gains(d.assign(score=d["score"].where(d["time"] != 5, np.inf)), cutoff=5)

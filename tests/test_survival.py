@@ -122,7 +122,7 @@ def test_time_to_event_from_each_clients_own_baseline():
     f = survival.time_to_event(o, c.scores, c.clients, event="first_met").set_index("id")
     assert f["duration"].to_dict() == {"a": 2.0, "b": 1.0, "c": 2.0, "d": 1.0}
     assert f["event"].to_dict() == {"a": 1, "b": 1, "c": 0, "d": 1}
-    assert t.attrs["event"] == "sustained" and t.attrs["excluded"].empty
+    assert t.attrs["event"] == "sustained" and survival.excluded_records(t).empty
 
 
 def test_time_to_event_refuses_durations_not_after_baseline_naming_clients():
@@ -214,7 +214,8 @@ def test_cox_on_synthetic_cohort_recovers_the_arm_effect_direction():
 def test_imputed_post_scores_keep_follow_up_and_count_clients_without_it():
     """bocf on the staggered cohort: c (dropout, 16 -> 12 at session 4) keeps its baseline as
     post (not met) but is followed to session 4: duration 4 - 2 = 2, a dropout. A client seen
-    only at baseline (e, added here) has no time at risk: counted in attrs["excluded"]."""
+    only at baseline (e, added here) has no time at risk: counted in attrs["excluded"], read
+    with excluded_records."""
     c = _staggered_cohort()
     extra = pd.DataFrame({"id": ["e"], "time": [1.0], "measure": ["phq9"], "score": [20.0],
                           "date": [pd.Timestamp("2024-01-01")]})  # fmt: skip
@@ -229,7 +230,7 @@ def test_imputed_post_scores_keep_follow_up_and_count_clients_without_it():
     t = survival.time_to_event(o, c.scores, c.clients).set_index("id")
     assert t.loc["c", ["duration", "event", "event_type"]].tolist() == [2.0, 0, 2]
     assert "e" not in t.index
-    ex = t.attrs["excluded"]
+    ex = survival.excluded_records(t)
     assert ex.to_dict("records") == [
         {"definition": "response", "reason": "no assessment after baseline (post score imputed)",
          "n": 1}
@@ -248,3 +249,77 @@ def test_check_durations():
         check_durations(pd.DataFrame({"t": [1.0, None]}), "t")
     with pytest.raises(ValueError, match="event flag"):
         check_durations(pd.DataFrame({"t": [1.0, 2], "e": [1, 2]}), "t", event="e")
+
+
+# hostile input (tester's findings): no record dropped silently, no crash on empty data
+
+
+def test_time_to_event_output_prints_and_its_exclusions_read_back():
+    """Guards: attrs["excluded"] used to hold a DataFrame, and pandas compares attrs when it
+    prints a frame at a narrow width ("The truth value of a DataFrame is ambiguous"). The
+    staggered cohort plus a client seen only at baseline (e): one record excluded."""
+    c = _staggered_cohort()
+    extra = pd.DataFrame({"id": ["e"], "time": [1.0], "measure": ["phq9"], "score": [20.0],
+                          "date": [pd.Timestamp("2024-01-01")]})  # fmt: skip
+    c = c.with_scores(pd.concat([c.scores, extra], ignore_index=True))
+    c = Cohort(c.scores, pd.concat([c.clients, pd.DataFrame({"id": ["e"]})]), name="st")
+    o = outcomes.score_definitions(c, RESPONSE, missing="bocf")
+    t = survival.time_to_event(o, c.scores, c.clients)
+    with pd.option_context("display.width", 80):
+        assert "end_reason" in str(t) and "end_reason" in repr(t.head(2))
+    assert survival.excluded_records(t).to_dict("records") == [
+        {"definition": "response", "reason": "no assessment after baseline (post score imputed)",
+         "n": 1}
+    ]  # fmt: skip
+    assert list(survival.excluded_records(pd.DataFrame()).columns) == ["definition", "reason", "n"]
+
+
+def test_time_to_event_refuses_a_negative_landmark():
+    """Guards: landmark=-2 used to return an empty result silently (every baseline lies after
+    it)."""
+    c = _staggered_cohort()
+    o = outcomes.score_definitions(c, RESPONSE)
+    for bad in (-2, float("nan"), float("inf"), "three"):
+        with pytest.raises(ValueError, match="landmark must be a time point >= 0"):
+            survival.time_to_event(o, c.scores, c.clients, landmark=bad)
+    # landmark 2: a, c, d are followed past it without the event; b's baseline (3) is after it
+    lm = survival.time_to_event(o, c.scores, c.clients, landmark=2)
+    assert sorted(lm["id"]) == ["a", "c", "d"] and set(lm["start_time"]) == {2.0}
+    assert survival.excluded_records(lm)["reason"].tolist() == ["baseline after the landmark (2)"]
+
+
+def test_km_summary_of_no_record_has_its_columns():
+    """Guards: km_summary on an empty time_to_event result (a baseline-only export) returned a
+    frame without columns, and notebook 03 failed with KeyError: 'definition'."""
+    empty = tte_frame([], []).iloc[:0]
+    km = survival.km_summary(empty)
+    assert list(km.columns) == list(survival.KM_SUMMARY_COLUMNS) and len(km) == 0
+    assert km["definition"].tolist() == [] and km["n"].dtype == int
+    lr = survival.logrank_by_group(empty, pd.DataFrame({"id": [], "arm": []}))
+    assert "p_value" in lr.columns and len(lr) == 0
+
+
+def test_records_without_a_duration_are_counted_not_dropped():
+    """Guards: records with a missing duration (weeks without dates) used to vanish from n.
+    Six records, weeks known for four (1, 2, 3, 4 weeks; met at 1 and 3): n = 4, n_met = 2,
+    n_no_duration = 2; a definition with no week at all: n = 0, n_no_duration = 3."""
+    t = tte_frame([1, 2, 3, 4, 5, 6], [1, 0, 1, 0, 1, 0])
+    t["weeks"] = [1.0, 2.0, 3.0, 4.0, np.nan, np.nan]
+    none = tte_frame([1, 2, 3], [1, 0, 1]).assign(definition="e")
+    both = pd.concat([t, none], ignore_index=True)
+    km = survival.km_summary(both, duration="weeks").set_index("definition")
+    assert km.loc["d", ["n", "n_met", "n_no_duration"]].tolist() == [4, 2, 2]
+    assert km.loc["e", ["n", "n_met", "n_no_duration"]].tolist() == [0, 0, 3]
+    assert np.isnan(km.loc["e", "median"])
+    cur = survival.km_curves(both, duration="weeks")
+    assert set(cur["n_no_duration"]) == {2} and cur.attrs["n_no_duration"] == {"d": 2, "e": 3}
+    cif = survival.cumulative_incidence(both, duration="weeks")
+    assert cif.attrs["n_no_duration"] == {"d": 2, "e": 3}
+    clients = pd.DataFrame({"id": both["id"].unique(), "arm": ["A", "B"] * 3})
+    lr = survival.logrank_by_group(both, clients, duration="weeks").set_index("definition")
+    assert lr.loc["d", "n_no_duration"] == 2 and lr.loc["d", "n"] == 4
+    cov = pd.DataFrame({"id": clients["id"], "x": [1.0, 2, 3, 4, 5, 6]})
+    coef, _ = survival.cox_models(both, cov, duration="weeks")
+    assert coef.set_index("definition").loc["d", "n_no_duration"] == 2
+    # with durations everywhere nothing is missing
+    assert survival.km_summary(t)["n_no_duration"].tolist() == [0]

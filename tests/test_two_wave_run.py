@@ -57,7 +57,13 @@ def test_two_wave_export_runs_every_notebook(tmp_path):
                     "time_unit": "session",
                     "name": "clinic",
                 },
-                "parameters": {"measure": "phq9", "group": "arm", "client_outcomes": True},
+                # values checked here, not disclosure control (tests/test_disclosure_run.py)
+                "parameters": {
+                    "measure": "phq9",
+                    "group": "arm",
+                    "client_outcomes": True,
+                    "suppress_small_counts": False,
+                },
             }
         }
     }
@@ -140,7 +146,8 @@ def test_measure_without_a_cutoff_runs_notebook_01_with_the_default_definitions(
     )
     html = _html_text(out / "centred" / "01_outcome_definitions.html")
     text = html.replace("&#x27;", "'")
-    assert "not computed: definition 'below_caseness': bai_c has no clinical cutoff" in text
+    # the reason names the definition and the instrument by their labels (issue 17)
+    assert "not computed: definition Below caseness at end: BAI (centred) has no clinical" in text
     assert "not computed: no published remission threshold for BAI (centred)" in text
     res = pd.read_csv(out / "centred" / "outcomes-identifiable.csv")
     assert "reliable_improvement" in set(res["definition"])

@@ -18,6 +18,8 @@ import statsmodels.api as sm
 from scipy.stats import binom, chi2, norm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
+from analysis.registry.instruments import load_registry
+
 __all__ = [
     "MCNEMAR_METHODS",
     "mcnemar_p",
@@ -866,8 +868,8 @@ def published_severity_comparison(
     >>> bool(r["comparable"].iloc[0]), float(r["published_odds_ratio"].iloc[0])
     (True, 0.43)
     >>> r = published_severity_comparison(b, {"remission": {"threshold": "< 10"}}, "bdi2")
-    >>> bool(r["comparable"].iloc[0])
-    False
+    >>> bool(r["comparable"].iloc[0]), r["note"].iloc[0].split("; ")[1]
+    (False, "this run's 'remission' is BDI-II < 10")
     """
     rows = []
     by = bias.set_index("definition") if len(bias) else bias
@@ -890,9 +892,11 @@ def published_severity_comparison(
         if name not in getattr(by, "index", []):
             row["note"] = f"not comparable: definition {name!r} was not computed on this run"
         elif measure != pub["measure"] or threshold != pub["threshold"]:
+            ins = load_registry().get(measure)  # the note reaches reports: the measure's label
             row["note"] = (
                 f"not comparable: the published value is for {pub['criterion']}; this run's "
-                f"{name} is {measure} {threshold or '(threshold not recorded)'}"
+                f"{name!r} is {ins.label if ins else measure} "
+                f"{threshold or '(threshold not recorded)'}"
             )
         elif per != 10.0:
             row["note"] = "not comparable: the published odds ratio is per 10 points"

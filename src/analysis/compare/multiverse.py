@@ -306,18 +306,19 @@ def expand_grid(
         d = by_name[name]
         ins = registry.get(d.get("measure", ""))
         reason_def = ""
+        shown = ins.label if ins is not None else d.get("measure")  # reasons reach the report
         if d.get("measure") and present is not None and d["measure"] not in present:
-            reason_def = f"measure {d['measure']} not in the data"
+            reason_def = f"measure {shown} not in the data"
         if d["rule"] in _CUTOFF_RULES:
             cut_levels = []
             for c in levels["cutoff_type"]:
                 why = ""
                 if c == "c" and not ((ins.norms or {}).get("functional") if ins else None):
-                    why = f"cutoff c needs functional norms, which {d.get('measure')} lacks"
+                    why = f"cutoff c needs functional norms, which {shown} lacks"
                 if c == "b" and not ((ins.norms or {}).get("functional") if ins else None):
-                    why = f"cutoff b needs functional norms, which {d.get('measure')} lacks"
+                    why = f"cutoff b needs functional norms, which {shown} lacks"
                 if c == "published" and (ins is None or ins.cutoff is None):
-                    why = f"{d.get('measure')} has no clinical cutoff in the registry"
+                    why = f"{shown} has no clinical cutoff in the registry"
                 cut_levels.append((str(c), why))
         else:
             cut_levels = [(_NA, "")]
@@ -334,7 +335,10 @@ def expand_grid(
             if not why and pop == "chronic" and "chronic" not in cols:
                 why = "no chronicity recorded (client column 'chronic')"
             if not why and pop == "severe" and not (primary is not None and primary.bands):
-                why = f"the primary measure {measure} has no severity bands in the registry"
+                why = (
+                    f"the primary measure {primary.label if primary else measure} has no severity "
+                    "bands in the registry"
+                )
             if not why and missing == "completers" and "end_reason" not in cols:
                 why = "completers needs an end reason per client"
             rows.append(
@@ -1278,9 +1282,7 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
     sns.scatterplot(
         x=x, y=done[value] * scale, ax=top, s=12, color="C0", edgecolor="none", label="estimate"
     )
-    top.set_ylabel(
-        "success rate (%)" if value == "rate" else "risk difference (percentage points)"
-    )
+    top.set_ylabel("success rate (%)" if value == "rate" else "risk difference (percentage points)")
     top.set_title(f"Specification curve: {len(done)} specifications")
     top.legend(loc="upper left", frameon=False)
     for row, (c, lvl) in enumerate(labels):
@@ -1295,7 +1297,9 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
     bottom.set_xlabel("specification (sorted by estimate)")
     fig.alt_text = (
         f"Specification curve of {len(done)} specifications: estimates from "
-        f"{done[value].min() * scale:.1f} to {done[value].max() * scale:.1f}"
+        # round, then + 0.0: a value such as -0.04 is shown as 0.0, never "-0.0"
+        f"{round(done[value].min() * scale, 1) + 0.0:.1f} to "
+        f"{round(done[value].max() * scale, 1) + 0.0:.1f}"
         f"{' %' if value == 'rate' else ' percentage points'}, sorted, with the analytic "
         "choices of each beneath."
     )

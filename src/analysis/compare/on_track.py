@@ -65,6 +65,7 @@ from statsmodels.regression.quantile_regression import QuantReg
 from statsmodels.tools.sm_exceptions import IterationLimitWarning
 
 from analysis.compare.prevalence import wilson_interval
+from analysis.outcomes.prepost import NotComputedError
 
 __all__ = [
     "ExpectedRecovery",
@@ -304,6 +305,9 @@ def on_track(
         Bad columns or options (``better_is``, ``band`` outside (0, 1), ``degree`` not 1-3,
         ``folds`` < 2), two scores of one client at one session, or too few post-baseline scores
         in a training fold (fewer than 5 per coefficient: 30 for ``degree=2``).
+    NotComputedError
+        (a ``ValueError``) when the data have no rows or no client has a score after their
+        baseline: the message is the reason, for "not computed: <reason>".
 
     Notes
     -----
@@ -376,7 +380,16 @@ def on_track(
         raise ValueError(f"better_is must be 'lower' or 'higher', got {better_is!r}")
     if not (isinstance(folds, int) and folds >= 2):
         raise ValueError(f"folds must be a whole number >= 2, got {folds!r}")
+    ExpectedRecovery(band, degree)  # checks band and degree before any data are looked at
     rows = baseline_and_followup(data, id, time, score)
+    if not len(rows):
+        what = (
+            "the data have no rows"
+            if not len(data)
+            else f"no client has a score after their baseline (first observed score; "
+            f"{len(data)} row(s) in data)"
+        )
+        raise NotComputedError(f"{what}: no session to compare with an expected recovery curve")
     parts = []
     if reference is not None:
         model = ExpectedRecovery(band, degree).fit(reference, id, time, score)

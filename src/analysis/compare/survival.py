@@ -30,7 +30,24 @@ __all__ = [
     "cox_models",
     "cox_separation",
     "check_durations",
+    "excluded_records",
+    "KM_SUMMARY_COLUMNS",
 ]
+
+#: Columns of :func:`km_summary`, also when there is no record (zero rows).
+KM_SUMMARY_COLUMNS = (
+    "definition",
+    "n",
+    "n_met",
+    "n_dropout",
+    "n_censored_other",
+    "n_no_duration",
+    "median",
+    "median_ci_low",
+    "median_ci_high",
+    "proportion_met_end",
+)
+_EXCLUDED_COLUMNS = ("definition", "reason", "n")
 
 EVENT_CODES = {0: "censored (end of treatment, ongoing or unknown)", 1: "met", 2: "dropout"}
 
@@ -38,12 +55,12 @@ EVENT_CODES = {0: "censored (end of treatment, ongoing or unknown)", 1: "met", 2
 EVENT_DEFINITIONS = {
     "sustained": (
         "sustained: the event is the assessment from which the definition held through the end "
-        "of the client's course (the outcomes table's met_time); only clients whose status is "
-        "met have the event, so the share with the event equals the share met in notebook 01"
+        "of the client's course; only clients whose status is met have the event, so the share "
+        "with the event equals the share met in notebook 01"
     ),
     "first_met": (
-        "first met: the event is the first assessment at which the definition's criterion held "
-        "(first_met_time), even if it no longer held at the end"
+        "first met: the event is the first assessment at which the definition's criterion held, "
+        "even if it no longer held at the end"
     ),
 }
 
@@ -76,9 +93,9 @@ def time_to_event(
         Event definition (:data:`EVENT_DEFINITIONS`): ``sustained`` (default) at ``met_time``,
         ``first_met`` at ``first_met_time``.
     landmark : float, optional
-        Landmark time L (cohort time unit, e.g. session 3): only clients still followed after L
-        (post time > L) and without the event by L enter, and time counts from L. Default: no
-        landmark, time counts from each client's own ``baseline_time``.
+        Landmark time L (cohort time unit, e.g. session 3; a finite number >= 0): only clients
+        still followed after L (post time > L) and without the event by L enter, and time counts
+        from L. Default: no landmark, time counts from each client's own ``baseline_time``.
 
     Returns
     -------
@@ -90,15 +107,19 @@ def time_to_event(
         not), ``event_type`` (1 event, 2 dropout before the event, 0 other censoring:
         :data:`EVENT_CODES`), ``end_reason``. Holds identifiers: for computation, not display.
         ``attrs["event"]`` names the event definition, ``attrs["landmark"]`` L, and
-        ``attrs["excluded"]`` is a table (``definition``, ``reason``, ``n``) of evaluable records
-        that cannot enter: met at the first assessment (no time at risk), no assessment after
-        baseline (imputed post score), or, with a landmark, event or end of follow-up by L.
+        ``attrs["excluded"]`` holds the evaluable records that cannot enter, counted per
+        definition and reason: met at the first assessment (no time at risk), no assessment
+        after baseline (imputed post score), or, with a landmark, event or end of follow-up by
+        L. It is a tuple of ``(definition, reason, n)`` records (pandas compares ``attrs`` when
+        it prints or combines frames, which a DataFrame there would break); read it as a table
+        with :func:`excluded_records`.
 
     Raises
     ------
     ValueError
-        If a needed column is missing, ``event`` is unknown, or a record would have a duration
-        <= 0 or missing (naming the clients and definitions).
+        If a needed column is missing, ``event`` is unknown, ``landmark`` is negative or not a
+        finite number, or a record would have a duration <= 0 or missing (naming the clients and
+        definitions).
 
     Examples
     --------
@@ -128,12 +149,22 @@ def time_to_event(
     are counted in ``attrs["excluded"]``:
 
     >>> landmark = time_to_event(outcomes, cohort.scores, cohort.clients, landmark=3)
-    >>> excluded = landmark.attrs["excluded"]
+    >>> excluded = excluded_records(landmark)
     >>> excluded.loc[excluded["definition"] == "remission", ["reason", "n"]].to_numpy().tolist()
     [['event by the landmark (3)', 4], ['follow-up ended by the landmark (3)', 12]]
     """
     if event not in EVENT_DEFINITIONS:
         raise ValueError(f"event must be one of {list(EVENT_DEFINITIONS)}, got {event!r}")
+    if landmark is not None:
+        try:
+            lm = float(landmark)
+        except (TypeError, ValueError):
+            lm = np.nan
+        if not (np.isfinite(lm) and lm >= 0) or isinstance(landmark, bool):
+            raise ValueError(
+                f"landmark must be a time point >= 0 in the cohort's time unit (e.g. session 3), "
+                f"got {landmark!r}"
+            )
     need = [
         "id",
         "definition",
@@ -165,7 +196,6 @@ def time_to_event(
     why[hit & (when == t0)] = "met at the first assessment (no time at risk)"
     why[(why == "") & ~hit & (t1 == t0)] = "no assessment after baseline (post score imputed)"
     if landmark is not None:
-        lm = float(landmark)
         why[(why == "") & hit & (when <= lm)] = f"event by the landmark ({lm:g})"
         why[(why == "") & ~hit & (t1 <= lm)] = f"follow-up ended by the landmark ({lm:g})"
         why[(why == "") & (t0 > lm)] = f"baseline after the landmark ({lm:g})"
@@ -220,8 +250,47 @@ def time_to_event(
         }
     ).loc[keep]
     out = out.reset_index(drop=True)
-    out.attrs.update(event=event, landmark=landmark, excluded=excluded)
+    records = tuple(
+        (str(d), str(r), int(n))
+        for d, r, n in zip(excluded["definition"], excluded["reason"], excluded["n"], strict=True)
+    )
+    out.attrs.update(event=event, landmark=landmark, excluded=records)
     return out
+
+
+def excluded_records(tte: pd.DataFrame) -> pd.DataFrame:
+    """The records :func:`time_to_event` could not enter, as a table.
+
+    Parameters
+    ----------
+    tte : pandas.DataFrame
+        Output of :func:`time_to_event` (reads ``attrs["excluded"]``; a frame without it, e.g.
+        one built by hand, has no excluded record).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition``, ``reason`` (met at the first assessment, no assessment after baseline,
+        event or end of follow-up by the landmark, baseline after the landmark), ``n``
+        (client-definition records, int); zero rows when none was excluded.
+
+    Examples
+    --------
+    Two clients met the definition at their first assessment (no time at risk); one has time
+    at risk from session 1 to 4:
+
+    >>> out = pd.DataFrame({"id": ["a", "b", "c"], "definition": "remission",
+    ...                     "status": "met", "baseline_time": 1.0, "post_time": 4.0,
+    ...                     "first_met_time": [1.0, 1.0, 4.0], "met_time": [1.0, 1.0, 4.0]})
+    >>> tte = time_to_event(out, None, pd.DataFrame({"id": ["a", "b", "c"]}))
+    >>> len(tte), excluded_records(tte).to_numpy().tolist()
+    (1, [['remission', 'met at the first assessment (no time at risk)', 2]])
+    """
+    records = tte.attrs.get("excluded", ())
+    if isinstance(records, pd.DataFrame):  # a table stored by an older version
+        return records.reset_index(drop=True)
+    out = pd.DataFrame(list(records), columns=list(_EXCLUDED_COLUMNS))
+    return out.astype({"definition": object, "reason": object, "n": int})
 
 
 def check_durations(
@@ -300,12 +369,19 @@ def check_durations(
 
 
 def _groups(tte: pd.DataFrame, duration: str):
+    """Yield ``(definition, records with a duration, number of records without one)``.
+
+    A record without a duration (``weeks`` where the assessments have no date) cannot enter a
+    survival estimate; it is counted, never dropped silently (``n_no_duration``).
+    """
     if duration not in tte.columns:
         raise ValueError(f"column {duration!r} not in the time-to-event table")
     for d in dict.fromkeys(tte["definition"]):
-        sub = tte.loc[(tte["definition"] == d) & tte[duration].notna()]
+        mine = tte.loc[tte["definition"] == d]
+        has = mine[duration].notna()
+        sub = mine.loc[has]
         check_durations(sub, duration, event="event")
-        yield d, sub
+        yield d, sub, int((~has).sum())
 
 
 def cox_separation(data: pd.DataFrame, duration: str, event: str, covariates: list[str]) -> str:
@@ -387,13 +463,15 @@ def km_summary(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.0
     Returns
     -------
     pandas.DataFrame
-        One row per definition: ``definition``, ``n``, ``n_met``, ``n_dropout`` (censored by
-        dropout), ``n_censored_other``, ``median`` (time at which half are estimated to have met
+        One row per definition: ``definition``, ``n`` (records with a duration), ``n_met``,
+        ``n_dropout`` (censored by dropout), ``n_censored_other``, ``n_no_duration`` (records
+        left out because their ``duration`` is missing, e.g. ``weeks`` where the assessments
+        have no date; not in ``n``), ``median`` (time at which half are estimated to have met
         the definition; NaN when the curve never reaches 50 %), ``median_ci_low``,
-        ``median_ci_high`` (NaN = not reached), ``proportion_met_end`` (1 - KM at the last time).
-        Times are in the unit of ``duration`` (the cohort's: sessions, weeks or months; or
-        weeks); counts are clients; records whose ``duration`` is missing (``weeks`` without
-        dates) are left out of ``n``.
+        ``median_ci_high`` (NaN = not reached), ``proportion_met_end`` (1 - KM at the last time;
+        NaN without a record). Times are in the unit of ``duration`` (the cohort's: sessions,
+        weeks or months; or weeks); counts are client-definition records. No record at all (e.g.
+        a baseline-only export): these columns with zero rows (:data:`KM_SUMMARY_COLUMNS`).
 
     Raises
     ------
@@ -439,13 +517,14 @@ def km_summary(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.0
     2  reliable_improvement  58     33     6.0            2.0               0.639
     """
     rows = []
-    for d, sub in _groups(tte, duration):
+    for d, sub, n_none in _groups(tte, duration):
         row = {
             "definition": d,
             "n": len(sub),
             "n_met": int(sub["event"].sum()),
             "n_dropout": int((sub["event_type"] == 2).sum()),
             "n_censored_other": int((sub["event_type"] == 0).sum()),
+            "n_no_duration": n_none,
             "median": np.nan,
             "median_ci_low": np.nan,
             "median_ci_high": np.nan,
@@ -466,7 +545,9 @@ def km_summary(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.0
                 proportion_met_end=1.0 - float(kmf.survival_function_.iloc[-1, 0]),
             )
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=list(KM_SUMMARY_COLUMNS))
+    counts = ["n", "n_met", "n_dropout", "n_censored_other", "n_no_duration"]
+    return out.astype({c: int for c in counts} | {c: float for c in KM_SUMMARY_COLUMNS[6:]})
 
 
 def km_curves(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.05) -> pd.DataFrame:
@@ -485,7 +566,10 @@ def km_curves(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.05
     -------
     pandas.DataFrame
         Long: ``definition``, ``time``, ``proportion_met`` (1 - KM, 0-1), ``ci_low``,
-        ``ci_high`` (pointwise, exponential Greenwood), ``at_risk``.
+        ``ci_high`` (pointwise, exponential Greenwood), ``at_risk``, ``n_no_duration`` (the
+        definition's records left out because their ``duration`` is missing, e.g. ``weeks``
+        without dates). ``attrs["n_no_duration"]`` maps every definition with such records to
+        their count, also one left without any curve.
 
     Examples
     --------
@@ -506,8 +590,10 @@ def km_curves(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.05
     1   1.0           0.362   0.253    0.499       58
     2   2.0           0.471   0.352    0.608       35
     """
-    parts = []
-    for d, sub in _groups(tte, duration):
+    parts, no_duration = [], {}
+    for d, sub, n_none in _groups(tte, duration):
+        if n_none:
+            no_duration[str(d)] = n_none
         if not len(sub):
             continue
         kmf = KaplanMeierFitter(alpha=alpha).fit(sub[duration], sub["event"])
@@ -522,11 +608,14 @@ def km_curves(tte: pd.DataFrame, duration: str = "duration", alpha: float = 0.05
                     "ci_low": 1.0 - ci.iloc[:, 1].to_numpy(),
                     "ci_high": 1.0 - ci.iloc[:, 0].to_numpy(),
                     "at_risk": kmf.event_table["at_risk"].reindex(s.index).to_numpy(),
+                    "n_no_duration": n_none,
                 }
             )
         )
-    cols = ["definition", "time", "proportion_met", "ci_low", "ci_high", "at_risk"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    cols = ["definition", "time", "proportion_met", "ci_low", "ci_high", "at_risk", "n_no_duration"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    out.attrs["n_no_duration"] = no_duration
+    return out
 
 
 class _TiedAalenJohansenFitter(AalenJohansenFitter):
@@ -562,7 +651,9 @@ def cumulative_incidence(
     -------
     pandas.DataFrame
         Long: ``definition``, ``time``, ``cumulative_incidence`` (0-1), ``ci_low``, ``ci_high``
-        (log-log transformed Greenwood-type interval of lifelines; NaN where undefined).
+        (log-log transformed Greenwood-type interval of lifelines; NaN where undefined),
+        ``n_no_duration`` (records left out because their ``duration`` is missing, as in
+        :func:`km_curves`, with the same ``attrs["n_no_duration"]``).
 
     Notes
     -----
@@ -595,8 +686,10 @@ def cumulative_incidence(
     >>> round(float(km_curves(improved)["proportion_met"].iloc[-1]), 3)
     0.639
     """
-    parts = []
-    for d, sub in _groups(tte, duration):
+    parts, no_duration = [], {}
+    for d, sub, n_none in _groups(tte, duration):
+        if n_none:
+            no_duration[str(d)] = n_none
         if not len(sub) or not (sub["event_type"] == 1).any():
             continue
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
@@ -621,11 +714,14 @@ def cumulative_incidence(
                     "cumulative_incidence": cif.to_numpy(dtype=float),
                     "ci_low": np.fmin(b1, b2),
                     "ci_high": np.fmax(b1, b2),
+                    "n_no_duration": n_none,
                 }
             )
         )
-    cols = ["definition", "time", "cumulative_incidence", "ci_low", "ci_high"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    cols = ["definition", "time", "cumulative_incidence", "ci_low", "ci_high", "n_no_duration"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    out.attrs["n_no_duration"] = no_duration
+    return out
 
 
 def logrank_by_group(
@@ -649,7 +745,8 @@ def logrank_by_group(
     pandas.DataFrame
         One row per definition: ``definition``, ``groups`` (the group labels, ";"-joined),
         ``n``, ``n_met``, ``test_statistic`` (chi-square), ``df``, ``p_value``; NaN with a
-        ``note`` when fewer than two groups have clients.
+        ``note`` when fewer than two groups have clients; ``n_no_duration`` (records left out
+        because their ``duration`` is missing, not in ``n``).
 
     Raises
     ------
@@ -681,7 +778,7 @@ def logrank_by_group(
         raise ValueError(f"column {group!r} not in the client table ({list(clients.columns)})")
     g = clients.set_index("id")[group]
     rows = []
-    for d, sub in _groups(tte, duration):
+    for d, sub, n_none in _groups(tte, duration):
         lab = sub["id"].map(g)
         keep = lab.notna()
         sub, lab = sub.loc[keep], lab.loc[keep].astype(str)
@@ -695,6 +792,7 @@ def logrank_by_group(
             "df": np.nan,
             "p_value": np.nan,
             "note": "",
+            "n_no_duration": n_none,
         }
         if len(levels) < 2:
             row["note"] = "fewer than two groups"
@@ -708,7 +806,8 @@ def logrank_by_group(
                 p_value=float(res.p_value),
             )
         rows.append(row)
-    return pd.DataFrame(rows)
+    cols = ["definition", "groups", "n", "n_met", "test_statistic", "df", "p_value", "note"]
+    return pd.DataFrame(rows, columns=[*cols, "n_no_duration"])
 
 
 def cox_models(
@@ -739,7 +838,9 @@ def cox_models(
     -------
     (coefficients, ph_test) : tuple of pandas.DataFrame
         ``coefficients``: ``definition``, ``covariate``, ``hazard_ratio`` (per unit: per point
-        for scores), ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``n_met``, ``note``. A model
+        for scores), ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``n_met``, ``note``,
+        ``n_no_duration`` (records left out because their ``duration`` is missing, not in
+        ``n``). A model
         that cannot be estimated (monotone likelihood by :func:`cox_separation`, a fit that does
         not converge or has non-finite standard errors) gives one row with NaN estimates and
         ``note`` "not estimable: <reason>", never a hazard ratio.
@@ -788,7 +889,7 @@ def cox_models(
     design = pd.get_dummies(cov, columns=cat, drop_first=True, dtype=float) if cat else cov
     design = design.astype(float)
     coef_rows, ph_rows = [], []
-    for d, sub in _groups(tte, duration):
+    for d, sub, n_none in _groups(tte, duration):
         data = sub[["id", duration, "event"]].merge(design, left_on="id", right_index=True)
         data = data.dropna().drop(columns="id")
         xcols = [c for c in design.columns if data[c].nunique() > 1]
@@ -810,6 +911,7 @@ def cox_models(
                     "n": n,
                     "n_met": n_met,
                     "note": note,
+                    "n_no_duration": n_none,
                 }
             )
             continue
@@ -846,6 +948,7 @@ def cox_models(
                     "n": n,
                     "n_met": n_met,
                     "note": f"not estimable: {why}",
+                    "n_no_duration": n_none,
                 }
             )
             continue
@@ -864,6 +967,7 @@ def cox_models(
                     "n": n,
                     "n_met": n_met,
                     "note": note,
+                    "n_no_duration": n_none,
                 }
             )
         for cov_name, r in ph.summary.iterrows():
@@ -889,6 +993,7 @@ def cox_models(
             "n",
             "n_met",
             "note",
+            "n_no_duration",
         ],
     )
     ph = pd.DataFrame(
@@ -896,6 +1001,6 @@ def cox_models(
     )
     # numeric even when no model was fitted (an empty frame's columns would be object)
     coef = coef.astype({c: float for c in ("hazard_ratio", "ci_low", "ci_high", "p_value")})
-    coef = coef.astype({"n": int, "n_met": int})
+    coef = coef.astype({"n": int, "n_met": int, "n_no_duration": int})
     ph = ph.astype({"test_statistic": float, "p_value": float})
     return coef, ph

@@ -7,12 +7,21 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.data.schema import check_cohort_frames
+
 __all__ = ["Cohort"]
 
 
 @dataclass(frozen=True)
 class Cohort:
     """A validated cohort (a plain record; functions take its frames, never mutate them).
+
+    Construction runs :func:`~analysis.data.schema.check_cohort_frames` (vectorised, about
+    0.1 s per million score rows): a missing id or measure, a text or infinite score, a negative
+    time, a score outside its instrument's range (registry) or a duplicated client id raise a
+    ``ValueError`` naming the column, the count and the first rows. The readers additionally run
+    the full :func:`~analysis.data.schema.validate_cohort_frames` (one row per client x time x
+    measure, every scored client in the client table).
 
     Attributes
     ----------
@@ -36,13 +45,17 @@ class Cohort:
     meta : dict
         Anything else (parameter file and seed of a simulation, licence, variable notes).
 
+    Raises
+    ------
+    ValueError, TypeError
+        See :func:`~analysis.data.schema.check_cohort_frames`.
+
     Notes
     -----
-    The constructor checks nothing and raises nothing: the loaders that build a cohort validate
-    its tables first (:func:`analysis.data.schema.validate_scores` and ``validate_clients``,
+    The constructor runs only the cheap checks; the loaders that build a cohort validate its
+    tables in full first (:func:`analysis.data.schema.validate_scores` and ``validate_clients``,
     called by :func:`analysis.data.readers.read_cohort_file`,
-    :func:`analysis.data.store.read_cohort` and the simulator), so build one by hand only from
-    tables you have checked.
+    :func:`analysis.data.store.read_cohort` and the simulator).
 
     Examples
     --------
@@ -71,6 +84,14 @@ class Cohort:
     >>> cohort = Cohort(scores, pd.DataFrame({"id": ["a", "b"]}), name="demo")
     >>> cohort.n_clients, cohort.measures
     (2, ['phq9'])
+
+    A score outside the instrument's range is refused:
+
+    >>> Cohort(scores.assign(score=[99.0, 8.0, 17.0]), pd.DataFrame({"id": ["a", "b"]}),
+    ...        name="demo")
+    Traceback (most recent call last):
+    ...
+    ValueError: cohort 'demo' (scores): column 'score': 1 score(s) of measure 'phq9' outside ...
     """
 
     scores: pd.DataFrame
@@ -81,6 +102,10 @@ class Cohort:
     description: str = ""
     citation: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse bad input at once (vectorised; see the class docstring)."""
+        check_cohort_frames(self.scores, self.clients, source=f"cohort {self.name!r}")
 
     @property
     def measures(self) -> list[str]:

@@ -314,7 +314,7 @@ def load_dataset(name: str, /, **options: Any) -> Cohort:
     >>> c.n_clients, c.simulated, c.time_unit
     (60, True, 'session')
     >>> c.citation[:37]
-    'Simulated by analysis.data.simulate ('
+    "Simulated by this project's simulator"
     >>> phq9 = c.scores.query("measure == 'phq9'")
     >>> first = phq9.groupby("id")["score"].first()
     >>> round(float(first.mean()), 1), round(float(first.std()), 1)  # session 1, points

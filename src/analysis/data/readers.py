@@ -678,8 +678,13 @@ def _records_long(data, rows, spec, na, decimal: str = ".") -> pd.DataFrame:
         need.append(cols["date"])
     missing = [c for c in need if c not in data.columns]
     if missing:
+        where = (
+            "named in the spec"
+            if spec.get("columns") or scores
+            else "expected by default (no 'columns:' mapping given)"
+        )
         raise ValueError(
-            f"column(s) {missing} named in the spec are not in the file; found {list(data.columns)}"
+            f"column(s) {missing} {where} are not in the file; found {list(data.columns)}"
         )
     empty = data.apply(lambda c: _blank(c, na)).all(axis=1)
     base = pd.DataFrame(

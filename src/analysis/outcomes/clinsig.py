@@ -55,6 +55,7 @@ from analysis.outcomes.prepost import (
     _check_alpha,
     _check_columns,
     _check_direction,
+    _check_long,
     _check_reliability,
     _group_of,
     _prepost,
@@ -137,14 +138,16 @@ def clinical_significance(
     ValueError
         For a reliability outside (0, 1), an unknown method or cutoff type, cutoff b or c without
         functional norms, pre or post labels absent from the data, a client with two scores at
-        one time point.
+        one time point, a row without a client id, a score that is text (not a number) or
+        infinite; each message names the column, the count and the first row labels.
     NotComputedError
         (a ``ValueError``, :mod:`analysis.outcomes.prepost`) when the data cannot support the
         method; the message is the reason, to be shown as "not computed: <reason>": too few
         complete clients to estimate the SD (2; HA 3); HA on a degenerate sample (pre, post or
         change scores without variance, or ``r_dd`` not positive: the reliability of change is
         undefined; also a post SD not above the SEM for the HA cutoff); HLM with fewer than three
-        waves (distinct time points) or fewer than 3 clients with ``min_timepoints`` measurements.
+        waves (distinct time points) or fewer than 3 clients with ``min_timepoints`` measurements;
+        data without rows.
     TypeError
         If ``data`` is not a DataFrame.
 
@@ -230,6 +233,7 @@ def clinical_significance(
     {'deteriorated': 1, 'improved': 13, 'unchanged': 16}
     """
     _check_columns(data, [id, time, outcome, group])
+    _check_long(data, id, time, outcome)
     method = _check_method(rci_method)
     _check_direction(better_is)
     _check_alpha(significance_level)

@@ -34,6 +34,7 @@ from analysis.outcomes.prepost import (
     _check_reliability,
     _masked_bool,
     _positive,
+    _scores,
 )
 
 __all__ = [
@@ -828,8 +829,8 @@ def _distribution_change(
             f"column {id!r} must identify one row per client; duplicated: "
             f"{prepost.loc[prepost[id].duplicated(), id].unique()[:5].tolist()}"
         )
-    pre_a = pd.to_numeric(prepost[pre], errors="coerce").to_numpy(dtype=float)
-    post_a = pd.to_numeric(prepost[post], errors="coerce").to_numpy(dtype=float)
+    pre_a = _scores(prepost[pre], pre)  # text that is not a number, or inf, raises
+    post_a = _scores(prepost[post], post)
     miss_pre, miss_post = np.isnan(pre_a), np.isnan(post_a)
     ok = ~(miss_pre | miss_post)
     if ok.sum() < (3 if method == "HA" else 2):

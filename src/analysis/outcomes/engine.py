@@ -617,7 +617,8 @@ def score_definitions(
 
         Every time is in the cohort's unit (``cohort.time_unit``: session, week or month), which
         ``attrs["time_unit"]`` records. ``attrs["skipped"]`` maps each definition the data
-        cannot express to the reason (e.g. a measure absent from the data); ``attrs["missing"]``
+        cannot express to the reason, naming measures and definitions by their labels (e.g.
+        "measure(s) not in the data: SF-36 MCS"); ``attrs["missing"]``
         records the strategy; ``attrs["details"]`` the scalars each rule used (cutoff,
         S_diff, critical |RCI|).
 
@@ -686,6 +687,7 @@ def score_definitions(
             last_use[d.get("depression", "phq9")] = i
             last_use[d.get("anxiety", "gad7")] = i
     skipped: dict[str, str] = {}
+    labels = {d["name"]: d.get("label") or d["name"] for d in defs}
     details: dict[str, dict] = {}
     last_times: dict[str, np.ndarray] = {}
 
@@ -711,8 +713,10 @@ def score_definitions(
         if d["rule"] in ("any_of", "all_of", "k_of_n", "primary"):
             refs = d["of"] if "of" in d else list(dict.fromkeys(d["map"].values()))
             absent = [r for r in refs if r not in parts]
-            if absent:
-                skipped[name] = f"component(s) not computed: {absent}"
+            if absent:  # named by their labels: the reason is shown in reports
+                skipped[name] = "component(s) not computed: " + ", ".join(
+                    labels.get(r, r) for r in absent
+                )
                 continue
             comp = _composite(d, parts, cohort.clients)
             col = {
@@ -730,7 +734,9 @@ def score_definitions(
                 needed = [d.get("depression", "phq9"), d.get("anxiety", "gad7")]
             absent = [m for m in needed if not traj.has(m)]
             if absent:
-                skipped[name] = f"measure(s) not in the data: {absent}"
+                skipped[name] = "measure(s) not in the data: " + ", ".join(
+                    reg[m].label if m in reg else m for m in absent
+                )
                 continue
             try:
                 r = apply_rule(traj, d)

@@ -119,13 +119,65 @@ def _category_codes(ok, recovered, improved, deteriorated, harmed) -> pd.Categor
 def _factorize_ids(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes and the unique ids in order of first appearance (as ``pd.unique``).
 
-    A missing id is kept as an id of its own, as ``pd.unique`` keeps it; the check for one is
-    made on the integer codes, since asking pandas for it up front scans every string again.
+    A missing id raises a ``ValueError`` with the first offending rows (a client named NaN is not
+    a client); the check is made on the integer codes, since asking pandas for it up front scans
+    every string again.
     """
     codes, uniques = pd.factorize(ids)
     if len(codes) and codes.min() < 0:
-        codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+        miss = codes < 0
+        rows = ids.index[miss][:5].tolist()
+        raise ValueError(
+            f"column {ids.name!r}: {int(miss.sum())} row(s) without a client id (first row "
+            f"labels: {rows}); give every score a client id or drop those rows first"
+        )
     return codes, pd.Index(uniques)
+
+
+def _check_long(data: pd.DataFrame, id: str, time: str, outcome: str) -> None:
+    """Refuse long data that would be analysed wrongly: no rows, text or infinite scores.
+
+    Raises
+    ------
+    NotComputedError
+        If ``data`` has no rows (nothing to analyse).
+    ValueError
+        If ``outcome`` holds text that is not a number (it would silently become a missing
+        score) or an infinite score (its change would be infinite); the message gives the count,
+        the values and the first row labels.
+    """
+    if len(data) == 0:
+        raise NotComputedError(
+            f"the data have no rows (columns {list(data.columns)}): no client to analyse"
+        )
+    _scores(data[outcome], outcome)
+
+
+def _scores(col: pd.Series, name: str) -> np.ndarray:
+    """``col`` as float points; text that is not a number, or an infinite value, raises.
+
+    The message gives the column, the count, the values and the first row labels.
+    """
+    if pd.api.types.is_bool_dtype(col.dtype) or not pd.api.types.is_numeric_dtype(col.dtype):
+        num = pd.to_numeric(col, errors="coerce")
+        text = (num.isna() & col.notna()).to_numpy()
+        if text.any():
+            raise ValueError(
+                f"column {name!r}: {int(text.sum())} value(s) are not numbers, e.g. "
+                f"{col[text].astype(str).unique()[:5].tolist()} (first row labels: "
+                f"{col.index[text][:5].tolist()}); a score must be a number of points, an empty "
+                "cell (NaN) a missing score"
+            )
+        y = num.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        y = col.to_numpy(dtype=float, na_value=np.nan)
+    inf = np.isinf(y)
+    if inf.any():
+        raise ValueError(
+            f"column {name!r}: {int(inf.sum())} infinite score(s) (first row labels: "
+            f"{col.index[inf][:5].tolist()}); a score must be a finite number of points"
+        )
+    return y
 
 
 def _check_duplicates(
@@ -221,6 +273,7 @@ def _prepost(data: pd.DataFrame, id: str, time: str, outcome: str, pre, post) ->
 
 def _prepost_frame(data, id, time, outcome, pre, post, group):
     _check_columns(data, [id, time, outcome, group])
+    _check_long(data, id, time, outcome)
     if pre is None:
         pre = data[time].min()
     if post is None:
@@ -254,11 +307,17 @@ def _from_prepost(prepost, id, pre, post, group):
     _check_columns(prepost, [id, pre, post, group])
     if prepost[id].duplicated().any():
         raise ValueError(f"column {id!r} has duplicated client ids; expected one row per client")
+    no_id = prepost[id].isna().to_numpy()
+    if no_id.any():
+        raise ValueError(
+            f"column {id!r}: {int(no_id.sum())} row(s) without a client id (first row labels: "
+            f"{prepost.index[no_id][:5].tolist()}); give every row a client id"
+        )
     pp = pd.DataFrame({"id": prepost[id].to_numpy()})
     if group is not None:
         pp[group] = prepost[group].to_numpy()
-    pp["pre"] = pd.to_numeric(prepost[pre], errors="coerce").to_numpy(float)
-    pp["post"] = pd.to_numeric(prepost[post], errors="coerce").to_numpy(float)
+    pp["pre"] = _scores(prepost[pre], pre)
+    pp["post"] = _scores(prepost[post], post)
     return _wide_frame(pp, "pre", "post")
 
 

@@ -115,9 +115,21 @@ def _wide(
             f"column(s) {missing} not in data; columns are {list(data.columns)} "
             "(name them with id=, time=, score=)"
         )
+    if len(data) == 0:
+        raise ValueError(
+            f"the data have no rows (columns {list(data.columns)}): no session scores to search "
+            "for sudden gains"
+        )
     for c in (time, score):
         if not pd.api.types.is_numeric_dtype(data[c]):
             raise ValueError(f"column {c!r} must be numeric, got dtype {data[c].dtype}")
+    inf = np.isinf(data[score].to_numpy(dtype=float, na_value=np.nan))
+    if inf.any():
+        rows = list(data.index[inf][:5])
+        raise ValueError(
+            f"column {score!r} has {int(inf.sum())} infinite score(s) (rows {rows}); a score must "
+            "be a finite number of points (NaN marks a missed session)"
+        )
     if data[id].isna().any():
         rows = list(data.index[data[id].isna()][:5])
         raise ValueError(f"column {id!r} has missing client ids (rows {rows})")
@@ -171,6 +183,16 @@ def _check_options(cutoff, pct, crit3, kind, better_is, crit3_alpha) -> None:
             raise ValueError(
                 f"cutoff must be negative to identify sudden losses (as in R), got {cutoff}"
             )
+    if pct is not None:
+        if not isinstance(pct, (int, float, np.number)) or isinstance(pct, bool):
+            raise TypeError(f"pct must be a proportion between 0 and 1, got {pct!r}")
+        if pct > 1:
+            raise ValueError(
+                f"pct is a proportion of the pre-gain score between 0 and 1 (0.25 = 25 %), got "
+                f"{pct}; did you mean pct={pct / 100:g}?"
+            )
+        if not pct >= 0:  # also NaN
+            raise ValueError(f"pct must be a proportion between 0 and 1, got {pct}")
     if not 0 < crit3_alpha < 1:
         raise ValueError(f"crit3_alpha must lie in (0, 1), got {crit3_alpha}")
 
@@ -310,7 +332,8 @@ _DOC_CRITERIA = """
         it). For sudden gains a positive number, e.g. 7 BDI points; for sudden losses a negative
         one, as in R. :func:`crit1_cutoff_from_rci` derives it from the reliable change index.
     pct : float or None, default 0.25
-        Criterion 2: the change as a fraction of the pregain score (``None`` skips it).
+        Criterion 2: the change as a fraction (0-1) of the pregain score (``None`` skips it).
+        A value above 1 (a percentage typed for a proportion, ``pct=25``) is refused.
     crit3 : bool, default True
         Criterion 3: pre/post window mean difference against a t critical value.
     crit3_alpha : float, default 0.05
@@ -432,8 +455,10 @@ def sudden_gain_intervals(
     Raises
     ------
     ValueError
-        A column is missing or not numeric, ids or sessions are missing, a client has two rows
-        for a session, no criterion is applied, or the cutoff has the wrong sign.
+        A column is missing or not numeric, the data have no rows, ids or sessions are missing,
+        a score is infinite, a client has two rows for a session, no criterion is applied, the
+        cutoff has the wrong sign, or ``pct`` lies outside 0-1 (``pct=25`` for 25 %%: the message
+        suggests ``pct=0.25``).
 
     Examples
     --------

@@ -33,6 +33,7 @@ from analysis.registry.paths import CONFIG_DIR, cache_by_file
 __all__ = [
     "RULES",
     "FAMILIES",
+    "FAMILY_LABELS",
     "DEFAULT_DEFINITIONS",
     "load_definitions",
     "validate_definitions",
@@ -42,6 +43,15 @@ __all__ = [
 
 DEFAULT_DEFINITIONS = CONFIG_DIR / "definitions.yaml"
 FAMILIES = ("symptom", "functional", "alliance", "personal", "child_family", "composite")
+#: How reports name each family (the families the user and the practitioner panel named).
+FAMILY_LABELS = {
+    "symptom": "symptom",
+    "functional": "functional",
+    "alliance": "alliance",
+    "personal": "personal markers",
+    "child_family": "child and family",
+    "composite": "composite",
+}
 
 #: rule kind -> (required options, optional options)
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -416,7 +426,7 @@ def load_definitions(
     (33, ['sf36_mcs', 'sf36_sf'])
     >>> out = score_definitions(cohort, defs)
     >>> out.attrs["skipped"]["mcs_reliable_improvement"]
-    "measure(s) not in the data: ['sf36_mcs']"
+    'measure(s) not in the data: SF-36 MCS'
     >>> out.query("definition == 'response'")["status"].value_counts().to_dict()
     {'not_met': 35, 'met': 23, 'not_evaluable': 2}
     """

@@ -1,5 +1,6 @@
-"""Statistical disclosure control for the counts a run shows: primary and complementary suppression,
-checked by a linear audit across every table of the run.
+"""Statistical disclosure control for the counts a run shows.
+
+Primary and complementary suppression, checked by a linear audit across every table of the run.
 
 A report shows many counts that are sums over the same clients: met, not met and not evaluable per
 definition, overall and by arm, the cells of every 2 x 2 agreement table, category counts. Hiding a
@@ -39,16 +40,25 @@ Sources
   tables, charts and individual figures alike; ONS research-output checking commonly uses a
   threshold of 10.
 
-Run-wide use. :func:`run_plan` builds one plan per run over every count its reports show; the
-first notebook of the run (01) writes it beside the reports (:data:`PLAN_FILE`, hidden values
-blanked) and the others read it (:func:`read_plan`), so a count is shown or hidden identically in
-every report and CSV of the run. A notebook run on its own recomputes the outcome part of the plan
-from the same inputs.
+Run-wide use. The first notebook of a run (01) builds the plan over every count it and the run's
+other reports show about the outcomes table (:func:`analysis.run.workflow.run_disclosure`) and
+writes it beside the reports (:data:`PLAN_FILE`, hidden values blanked); each later notebook reads
+it and adds its own counts (:func:`extend_plan`: earlier decisions fixed, the new counts chosen so
+that nothing of the run becomes recoverable) and writes it back, the counts' client membership
+kept in the run's temporary data cache, never beside the reports. So a count is shown or hidden
+identically in every report and CSV of the run (:mod:`analysis.report.disclosure_tables` applies
+the plan to a table). A notebook run on its own recomputes the outcome part from the same inputs.
+
+How much is hidden. The audit is over the membership patterns present in the data, so it also
+counts relations that hold by coincidence of these data as known to a reader; with few patterns
+(100 clients of BtheB fall into about 20) most counts end up linked to a small one, and many are
+hidden. A linked-tables audit over the tables' own structure (Hundepool et al. 2012, 4.3-4.4;
+tau-ARGUS) would hide fewer and is the next step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +78,10 @@ __all__ = [
     "write_plan",
     "read_plan",
     "no_plan",
+    "membership_from_ids",
+    "extend_plan",
+    "UNSHOWN",
+    "unshown_cells",
 ]
 
 #: The run's plan, written by the first notebook beside the reports and read by the others.
@@ -78,9 +92,15 @@ SMALL_COUNT = 5
 
 _TOL = 1e-8
 
+#: Reason of a count no report shows (audited as hidden, needing no protection).
+UNSHOWN = "not shown in any report"
+
+# shown counts tried per step of complementary suppression (each trial is one audit)
+_TRIALS = 8
+
 
 def _atoms(membership: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Unique membership patterns (atoms x cells, float) and their sizes."""
+    """Return the unique membership patterns (atoms x cells, float) and their sizes."""
     m = membership.to_numpy(dtype=bool)
     if m.shape[0] == 0:
         return np.zeros((0, m.shape[1])), np.zeros(0)
@@ -91,7 +111,8 @@ def _atoms(membership: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _in_span(basis: np.ndarray, target: np.ndarray) -> tuple[bool, np.ndarray]:
     """Whether ``target`` (atoms) is a linear combination of the rows of ``basis`` (k x atoms).
 
-    Returns the flag and the least-squares coefficients (length k)."""
+    Returns the flag and the least-squares coefficients (length k).
+    """
     if not target.any():
         return True, np.zeros(basis.shape[0])
     if basis.shape[0] == 0:
@@ -104,7 +125,8 @@ def _in_span(basis: np.ndarray, target: np.ndarray) -> tuple[bool, np.ndarray]:
 def _exposed(shown: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """For each target column (atoms x m), whether it lies in the span of ``shown`` (atoms x k).
 
-    One SVD of the shown columns, then every target's residual at once."""
+    One SVD of the shown columns, then every target's residual at once.
+    """
     if targets.shape[1] == 0:
         return np.zeros(0, dtype=bool)
     zero = ~targets.any(axis=0)
@@ -118,7 +140,7 @@ def _exposed(shown: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def recoverable(membership: pd.DataFrame, suppressed: Iterable[str]) -> list[str]:
-    """The hidden counts that can be recomputed exactly from the shown ones.
+    """List the hidden counts that can be recomputed exactly from the shown ones.
 
     Parameters
     ----------
@@ -165,6 +187,8 @@ def suppression_plan(
     membership: pd.DataFrame,
     threshold: int = SMALL_COUNT,
     protect: Iterable[str] = (),
+    fixed: Mapping[str, bool] | None = None,
+    unshown: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Decide which counts of a run to hide: primary (small) and complementary (recoverable).
 
@@ -179,24 +203,48 @@ def suppression_plan(
     protect : iterable of str
         Counts to keep shown when another choice exists (e.g. the cohort size). If hiding one of
         them is the only way to protect a small count, it is hidden and the reason says so.
+    fixed : mapping of str to bool, optional
+        Counts already decided by an earlier report of the run (cell -> hidden): they keep their
+        decision (a hidden one counts as hidden, a shown one is never hidden now), and only the
+        other counts are chosen (:func:`extend_plan`).
+    unshown : iterable of str
+        Counts no report shows but that matter to the audit (e.g. not met = evaluable - met,
+        the group sizes): one from 1 to ``threshold - 1`` is protected like any small count;
+        a larger one is treated as hidden without needing protection, so it never forces
+        other counts to be hidden. Its row reads ``suppressed`` False, reason "not shown".
 
     Returns
     -------
     pandas.DataFrame
         One row per count: ``cell`` (column name), ``count`` (clients), ``suppressed`` (bool),
         ``reason`` ("" when shown; "primary: fewer than <threshold>"; "complementary: would
-        reveal <cell>").
+        reveal <cell>"; the earlier reason for a fixed cell).
 
     Raises
     ------
     ValueError
-        If a column is not boolean or ``threshold`` < 1.
+        If a column is not boolean, ``threshold`` < 1, or the fixed decisions alone already
+        reveal a hidden count and no free count can prevent it.
 
     Notes
     -----
-    Greedy secondary suppression: while a hidden count is recoverable (:func:`recoverable`), the
-    smallest non-zero shown count that enters its linear expression is hidden too. Each step hides
-    one more count, so it stops. The result passes the linear audit by construction (tested).
+    Secondary suppression by a greedy choice with a clean-up pass (Hundepool et al. 2012,
+    sections 4.2-4.3: hide the cells of least information loss that protect every primary cell;
+    check by audit).
+
+    1. Hide every count from 1 to ``threshold - 1`` (primary).
+    2. While a hidden count is recoverable (:func:`recoverable`, the linear audit), consider the
+       shown counts that enter a linear expression of a recoverable one. For each, count how
+       many recoverable counts hiding it alone would protect; hide the one that protects the
+       most, then the least protected tier (detail before headline counts, cohort and group sizes
+       last), then the smallest count (least information lost). When no single count protects
+       any, hide the smallest count of the expression.
+    3. Clean-up: every complementary count, largest first, is shown again if the audit still
+       recovers nothing without it.
+
+    The result passes the linear audit by construction (tested). Greedy choices are not
+    optimal (optimal secondary suppression is NP-hard; Hundepool et al. 2012, 4.3), but step 3
+    removes every complementary count that is not needed given the others.
 
     Examples
     --------
@@ -216,49 +264,99 @@ def suppression_plan(
     bad = [c for c in membership.columns if not pd.api.types.is_bool_dtype(membership[c])]
     if bad:
         raise ValueError(f"membership columns must be boolean; not: {bad}")
+    from threadpoolctl import threadpool_limits
+
+    # many small decompositions: one BLAS thread is some 30 times faster than several
+    # competing for the cores
+    with threadpool_limits(1):
+        return _suppression_plan(membership, threshold, protect, fixed, unshown)
+
+
+def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.DataFrame:
+    """Carry out :func:`suppression_plan` (arguments checked)."""
     names = list(membership.columns)
+    fixed = dict(fixed or {})
+    unshown_set = set(unshown)
     patterns, _ = _atoms(membership)
     counts = membership.sum(axis=0).to_numpy(dtype=float)
-    primary = (counts >= 1) & (counts < threshold)
+    is_fixed = np.array([n in fixed for n in names])
+    primary = (counts >= 1) & (counts < threshold) & ~is_fixed
     hidden = primary.copy()
     reason = np.where(primary, f"primary: fewer than {threshold}", "").astype(object)
-    protected = np.array([n in set(protect) for n in names])
-    sizes = np.array([n == "N" or n.startswith("N | ") for n in names])  # cohort and group sizes
+    for j, n in enumerate(names):
+        if n in fixed:
+            hidden[j] = bool(fixed[n])
+            reason[j] = "fixed by an earlier report" if fixed[n] else ""
+    # counts no report shows: hidden in the audit; only a small one needs protection
+    exempt = np.array([n in unshown_set and n not in fixed for n in names]) & ~primary
+    hidden |= exempt
+    reason[exempt] = UNSHOWN
+    protected_set = set(protect)
+    protected = np.array([n in protected_set for n in names])
+    sizes = np.array([n == "N" or n.startswith("N | ") for n in names])  # cohort, group sizes
+    tier = np.where(sizes, 2, np.where(protected, 1, 0))
+
+    # counts that counts already shown by an earlier report determine: hiding them now protects
+    # nothing (a small one is hidden all the same, and the reason says it was already revealed)
+    fixed_shown = np.flatnonzero(is_fixed & ~hidden)
+    lost = np.zeros(len(names), dtype=bool)
+    if fixed_shown.size:
+        others = np.flatnonzero(~(is_fixed & ~hidden) & (counts > 0))
+        if others.size:
+            lost[others] = _exposed(patterns[:, fixed_shown], patterns[:, others])
+    for j in np.flatnonzero(lost & primary):
+        reason[j] += " (also the difference of counts an earlier report showed)"
+
+    def exposed(hide: np.ndarray) -> np.ndarray:
+        """Return the indices of hidden non-zero counts the shown ones reveal."""
+        idx_hidden = np.flatnonzero(hide & (counts > 0) & ~lost & ~exempt)
+        if not idx_hidden.size:
+            return idx_hidden
+        flags = _exposed(patterns[:, ~hide], patterns[:, idx_hidden])
+        return idx_hidden[flags]
+
     while True:
+        bare = exposed(hidden)
+        if not bare.size:
+            break
+        free = np.flatnonzero(~hidden & ~is_fixed & ~lost & (counts > 0))
+        if not free.size:
+            raise ValueError(
+                f"counts {[names[j] for j in bare]} are revealed by counts an earlier report "
+                "already showed, and no other count can be hidden to protect them"
+            )
         idx_shown = np.flatnonzero(~hidden)
-        idx_hidden = [j for j in np.flatnonzero(hidden) if counts[j] > 0]
-        if not idx_hidden:
-            break
-        exposed_all = _exposed(patterns[:, idx_shown], patterns[:, idx_hidden])
-        if not exposed_all.any():
-            break
-        j = idx_hidden[int(np.flatnonzero(exposed_all)[0])]
-        _, coef = _in_span(patterns[:, idx_shown].T, patterns[:, j])
-        involved = idx_shown[np.abs(coef) > _TOL]
-        # hide detail before headline counts, and cohort or group sizes last (the report's
-        # banner states them anyway)
-        tiers = [
-            [i for i in involved if counts[i] > 0 and not protected[i]],
-            [i for i in involved if counts[i] > 0 and not sizes[i]],
-            [i for i in involved if counts[i] > 0],
-            list(involved),
-        ]
-        candidates = sorted(next(t for t in tiers if t), key=lambda i: (counts[i], i))
-        # prefer a cell whose hiding alone breaks this subtraction (the minimum-norm solution
-        # also names cells that another shown cell could replace); try the first few
-        pick = candidates[0]
-        for i in candidates[:6]:
-            rest = idx_shown[idx_shown != i]
-            if not _exposed(patterns[:, rest], patterns[:, [j]])[0]:
-                pick = i
-                break
-        hidden[pick] = True
-        reason[pick] = f"complementary: would reveal {names[j]}"
+        involved: set[int] = set()
+        for j in bare[:3]:  # the first few suffice to find candidates (each is a solve)
+            _, coef = _in_span(patterns[:, idx_shown].T, patterns[:, j])
+            involved |= {int(i) for i in idx_shown[np.abs(coef) > _TOL]}
+        cand = [i for i in free if i in involved] or list(free)
+        # evaluate the least costly few (tier, then size): each trial is one audit
+        cand = sorted(cand, key=lambda i: (tier[i], counts[i], i))[:_TRIALS]
+        best, best_key = None, None
+        for i in cand:
+            trial = hidden.copy()
+            trial[i] = True
+            still = set(exposed(trial).tolist())
+            protects = sum(1 for j in bare if j not in still) - int(i in still)
+            key = (-protects, tier[i], counts[i], i)
+            if best_key is None or key < best_key:
+                best, best_key = i, key
+        hidden[best] = True
+        reason[best] = f"complementary: would reveal {names[bare[0]]}"
+    # clean-up: show again every complementary count the audit does not need
+    comp = [j for j in np.flatnonzero(hidden & ~primary & ~is_fixed & ~exempt)]
+    for j in sorted(comp, key=lambda j: (-tier[j], -counts[j], j)):
+        hidden[j] = False
+        if exposed(hidden).size:
+            hidden[j] = True
+        else:
+            reason[j] = ""
     return pd.DataFrame(
         {
             "cell": names,
             "count": counts.astype(int),
-            "suppressed": hidden,
+            "suppressed": hidden & ~exempt,
             "reason": reason.astype(str),
         }
     )
@@ -343,8 +441,8 @@ def outcome_cells(
     pandas.DataFrame
         Indexed by client id, one boolean column per count, named ``"N"``, ``"N | <level>"``,
         ``"<definition>: <status>"``, ``"<definition>: evaluable"`` (each also ``" | <level>"``),
-        ``"<a> x <b>: <status a>/<status b>"`` for the 2 x 2 cells, ``"<a> x <b>: both
-        evaluable"`` for their total and
+        ``"<a> x <b>: <status a>/<status b>"`` for the 2 x 2 cells, ``"<a> x <b>: disagree"``
+        (met under one only), ``"<a> x <b>: both evaluable"`` for their total and
         ``"<definition>: category <c>"``.
 
     Raises
@@ -384,6 +482,9 @@ def outcome_cells(
         for x in ("met", "not_met"):
             for y in ("met", "not_met"):
                 cols[f"{a} x {b}: {x}/{y}"] = ((sa == x) & (sb == y)).to_numpy()
+        cols[f"{a} x {b}: disagree"] = (
+            ((sa == "met") & (sb == "not_met")) | ((sa == "not_met") & (sb == "met"))
+        ).to_numpy()
         cols[f"{a} x {b}: both evaluable"] = (
             sa.isin(["met", "not_met"]) & sb.isin(["met", "not_met"])
         ).to_numpy()
@@ -395,9 +496,11 @@ def outcome_cells(
 
 
 def headline_cells(membership: pd.DataFrame) -> list[str]:
-    """The counts a reader most needs (cohort size, per-group size, each definition's overall
-    met / not met / evaluable / not evaluable): pass them as ``protect`` to
-    :func:`suppression_plan` so complementary suppression hides detail cells first.
+    """List the counts a reader most needs, to keep shown where possible.
+
+    The cohort size, per-group size, each definition's overall met / not met / evaluable / not
+    evaluable: pass them as ``protect`` to :func:`suppression_plan` so complementary suppression
+    hides detail cells first.
 
     Examples
     --------
@@ -412,8 +515,28 @@ def headline_cells(membership: pd.DataFrame) -> list[str]:
         for c in membership.columns
         if c == "N"
         or c.startswith("N | ")
-        or (" | " not in c and " x " not in c and ": category " not in c)
+        or (
+            " | " not in c
+            and " x " not in c
+            and ": category " not in c
+            and ":" in c
+            and not c.split(":")[0].startswith(_DETAIL_PREFIXES)
+        )
     ]
+
+
+# counts of the methods comparison, perspectives and later reports: detail, not headline
+_DETAIL_PREFIXES = (
+    "method ",
+    "perspective ",
+    "pattern",
+    "families ",
+    "severity ",
+    "km ",
+    "cox ",
+    "sg",
+    "signal",
+)
 
 
 def method_cells(methods: pd.DataFrame) -> pd.DataFrame:
@@ -457,7 +580,7 @@ def run_plan(
     threshold: int = SMALL_COUNT,
     suppress: bool = True,
 ) -> pd.DataFrame:
-    """The one disclosure plan of a run: every count its reports and CSVs show, audited together.
+    """Plan disclosure for a whole run: every count its reports and CSVs show, audited together.
 
     Every notebook of a run shows counts about the same clients (prevalence overall and by group,
     2 x 2 agreement cells, category counts). Computing one plan over all of them, with the
@@ -508,9 +631,116 @@ def run_plan(
     return suppression_plan(m, threshold=threshold, protect=headline_cells(m))
 
 
+def membership_from_ids(sets: Mapping[str, Iterable], ids: Iterable | None = None) -> pd.DataFrame:
+    """Membership table of counts given as sets of client ids.
+
+    Parameters
+    ----------
+    sets : mapping of str to iterable
+        Count name -> the ids of the clients it counts.
+    ids : iterable, optional
+        Every client id (rows); default the union of ``sets``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by client id, one boolean column per count.
+
+    Examples
+    --------
+    >>> membership_from_ids({"a": [1, 2], "b": [2]}).sum().tolist()
+    [2, 1]
+    """
+    members = {k: set(v) for k, v in sets.items()}
+    index = pd.Index(
+        list(dict.fromkeys(ids))
+        if ids is not None
+        else sorted(set().union(*members.values()), key=str),
+        name="id",
+    )
+    return pd.DataFrame({k: index.isin(list(v)) for k, v in members.items()}, index=index)
+
+
+def extend_plan(
+    plan: pd.DataFrame,
+    membership: pd.DataFrame,
+    threshold: int = SMALL_COUNT,
+    protect: Iterable[str] = (),
+    unshown: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Add a later report's counts to the run's plan without changing what was already decided.
+
+    Parameters
+    ----------
+    plan : pandas.DataFrame
+        The run's plan so far (:func:`run_plan` or :func:`read_plan`).
+    membership : pandas.DataFrame
+        Boolean membership (clients x counts) of the plan's counts (those known) and of the new
+        counts of this report. Counts already in ``plan`` keep their decision; the new ones
+        are hidden as :func:`suppression_plan` decides with the old ones fixed, so no count of
+        the run (old or new) can be recovered from the counts shown anywhere in it.
+    threshold : int
+        Smallest count shown.
+    protect : iterable of str
+        New counts to keep shown when another choice exists.
+    unshown : iterable of str
+        New counts no report shows (:func:`suppression_plan`); the plan's own "not shown"
+        counts stay so.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``plan`` with one row appended per new count (``cell``, ``count``, ``suppressed``,
+        ``reason``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = membership_from_ids({"all": range(10), "met": range(3), "not met": range(3, 10)})
+    >>> plan = suppression_plan(m[["all", "met"]])
+    >>> ext = extend_plan(plan, m)
+    >>> ext.loc[ext["suppressed"], "cell"].tolist()   # not met = all - met would reveal met
+    ['met', 'not met']
+    """
+    old = dict(zip(plan["cell"], plan["suppressed"].astype(bool), strict=True))
+    was_unshown = set(plan.loc[plan["reason"].astype(str) == UNSHOWN, "cell"])
+    new = [c for c in membership.columns if c not in old]
+    if not new:
+        return plan
+    fixed = {c: old[c] for c in membership.columns if c in old and c not in was_unshown}
+    decided = suppression_plan(
+        membership,
+        threshold=threshold,
+        protect=protect,
+        fixed=fixed,
+        unshown=[*was_unshown, *unshown],
+    )
+    add = decided.loc[decided["cell"].isin(new)]
+    return pd.concat([plan, add], ignore_index=True)
+
+
+def unshown_cells(names: Iterable[str]) -> list[str]:
+    """Of the counts :func:`outcome_cells` names, those no report shows.
+
+    Group sizes (``"N | <level>"``) and not met (``"<d>: not_met"``, overall and per level)
+    appear in no table: they follow from the ones shown (evaluable - met) and matter only when
+    small.
+
+    Examples
+    --------
+    >>> unshown_cells(["N", "N | A", "a: met", "a: not_met", "a: not_met | A", "a x b: met/met"])
+    ['N | A', 'a: not_met', 'a: not_met | A']
+    """
+    import re
+
+    pat = re.compile(r"^N \| |^[^:]*: not_met( \| .*)?$")
+    return [n for n in names if pat.search(n) and " x " not in n.split(":")[0]]
+
+
 def no_plan() -> pd.DataFrame:
-    """An empty plan (nothing known, nothing hidden): display helpers then apply primary
-    suppression only.
+    """Return an empty plan (nothing known, nothing hidden).
+
+    Display helpers then apply primary suppression only.
 
     Examples
     --------
@@ -538,7 +768,10 @@ def write_plan(plan: pd.DataFrame, folder: str | Path, threshold: int = SMALL_CO
     out = pd.DataFrame(
         {
             "cell": plan["cell"],
-            "shown": [shown_count(plan, c, threshold) for c in plan["cell"]],
+            "shown": [
+                "not shown" if r == UNSHOWN else shown_count(plan, c, threshold)
+                for c, r in zip(plan["cell"], plan["reason"].astype(str), strict=True)
+            ],
             "suppressed": plan["suppressed"].astype(bool),
             "reason": plan["reason"],
         }
@@ -550,7 +783,14 @@ def write_plan(plan: pd.DataFrame, folder: str | Path, threshold: int = SMALL_CO
 
 
 def read_plan(folder: str | Path) -> pd.DataFrame | None:
-    """The run's plan written by :func:`write_plan` (hidden counts NaN), or None when absent."""
+    """Read the run's plan written by :func:`write_plan` (hidden counts NaN); None when absent.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> read_plan(tempfile.mkdtemp()) is None
+    True
+    """
     path = Path(folder) / PLAN_FILE
     if not path.exists():
         return None

@@ -233,6 +233,11 @@ def reviewer_leftovers(page: str) -> list[tuple[str, str]]:
     ``prevalence_by_arm.csv`` excepted), "nan"/"NaN"/"None", backticks, module paths
     (``analysis.x.y``) and "-0".
 
+    No part of a page is exempt, the parameter tables included: the reports and the index show
+    parameter names and values in words (:func:`analysis.report.tables.parameter_value`), and
+    the exact names and values a run used, for reproducing it, are in its ``run.json``, which the
+    index links (a file name, so not flagged).
+
     Returns
     -------
     list of (str, str)

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.report.html import NOT_PRODUCED_SUFFIX, PAGE_STYLE
+from analysis.report.tables import parameter_value
 
 __all__ = [
     "write_index",
@@ -214,11 +215,15 @@ def write_index(out_root: Path) -> Path:
             if private
             else ""
         )
-        params = "<br>".join(
-            f"{html.escape(str(k).replace('_', ' '))} = "
-            f"{html.escape(json.dumps(v, sort_keys=True))}"
-            for k, v in info["parameters"].items()
+        # in words, as the reports show them; run.json has the exact names and values
+        params = (
+            "<br>".join(
+                f"{html.escape(str(k).replace('_', ' '))} = {html.escape(parameter_value(v))}"
+                for k, v in info["parameters"].items()
+            )
+            + f'<br><a href="{run}/{html.escape(rj.name)}">exact names and values (run.json)</a>'
         )
+
         versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
         kind = {True: "<strong>SIMULATED data</strong>", False: "real data", None: "not loaded"}[
             info["simulated"]

@@ -15,11 +15,14 @@ for published health statistics). The arm difference is hidden likewise from the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from analysis.compare.multiverse import CHOICES
 from analysis.report.tables import SMALL_COUNT, suppress_small_counts
+from analysis.report.text import plain_label
 
 __all__ = [
     "rate_hidden",
@@ -30,6 +33,7 @@ __all__ = [
     "spread_in_words",
     "format_spread",
     "skipped_specifications",
+    "describe_specification",
     "MI_COUNT_NOTE",
     "arm_difference_absent",
 ]
@@ -42,6 +46,59 @@ _CHOICE_WORDS = {
     "post": "the post-score rule",
     "population": "the population counted",
 }
+
+
+#: How a specification's choices are named in a table or a sentence.
+_CHOICE_NAMES = {
+    "definition": "definition",
+    "cutoff_type": "J&T cutoff",
+    "reliability": "reliability",
+    "missing": "missing data",
+    "post": "post score",
+    "population": "population",
+}
+
+
+def _choice_value(choice: str, value, label: Callable[[str], str]) -> str:
+    """One choice's level as a reviewer reads it (a definition by its label, codes in words)."""
+    if choice == "definition":
+        return label(str(value))
+    return plain_label(str(value))
+
+
+def describe_specification(
+    spec: pd.Series | dict, label: Callable[[str], str] = plain_label
+) -> str:
+    """One specification's choices in words, e.g. for the example of a skipped group.
+
+    Parameters
+    ----------
+    spec : pandas.Series or dict
+        A row of :func:`analysis.compare.multiverse.run_multiverse` (its choice columns).
+    label : callable
+        Definition name -> label (:func:`analysis.report.text.labeller`).
+
+    Returns
+    -------
+    str
+        ``"definition: <label>; J&T cutoff: c; reliability: 0.73; missing data: last
+        available; post score: last; population: all"``.
+
+    Examples
+    --------
+    >>> from analysis.report.text import labeller
+    >>> lab = labeller([{"name": "wsas_reliable_improvement",
+    ...                  "label": "WSAS reliable improvement"}])
+    >>> describe_specification({"definition": "wsas_reliable_improvement", "cutoff_type": "n/a",
+    ...     "reliability": 0.73, "missing": "last_available", "post": "last",
+    ...     "population": "all"}, lab).split("; ")  # doctest: +NORMALIZE_WHITESPACE
+    ['definition: WSAS reliable improvement', 'J&T cutoff: n/a', 'reliability: 0.73',
+     'missing data: last available', 'post score: last', 'population: all']
+    """
+    return "; ".join(
+        f"{_CHOICE_NAMES.get(c, plain_label(c))}: {_choice_value(c, spec[c], label)}"
+        for c in CHOICES
+    )
 
 
 def _small(v: pd.Series, threshold: int) -> pd.Series:
@@ -215,7 +272,9 @@ def _pct_ci(est, lo, hi, scale: float = 100.0, digits: int = 1) -> list[str]:
 MI_COUNT_NOTE = "mean over the imputations, rounded"
 
 
-def format_specifications(results: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
+def format_specifications(
+    results: pd.DataFrame, suppress: bool = True, label: Callable[[str], str] = plain_label
+) -> pd.DataFrame:
     """Display version of a set of specifications (e.g. the run's own, or the extremes).
 
     Parameters
@@ -225,13 +284,16 @@ def format_specifications(results: pd.DataFrame, suppress: bool = True) -> pd.Da
     suppress : bool
         Counts 1-4 shown as "<5", and the percentages and arm difference derived from them as
         "suppressed".
+    label : callable
+        Definition name -> label (:func:`analysis.report.text.labeller`).
 
     Returns
     -------
     pandas.DataFrame
-        The choice columns (underscores as spaces), ``met``, ``evaluable`` (under multiple
-        imputation the means over the imputations, rounded, labelled so in the cell: the pooled
-        rate is not their ratio), ``% met (95% CI)`` and, where the data have arms,
+        The choice columns (headed as ``J&T cutoff``, ``missing data``, ...; the definition by
+        its label, other levels in words), ``met``, ``evaluable`` (under multiple imputation the
+        means over the imputations, rounded, labelled so in the cell: the pooled rate is not
+        their ratio), ``% met (95% CI)`` and, where the data have arms,
         ``risk difference, % points (95% CI)`` and ``odds ratio (95% CI)``.
 
     Examples
@@ -243,9 +305,9 @@ def format_specifications(results: pd.DataFrame, suppress: bool = True) -> pd.Da
     >>> format_specifications(r).iloc[0][["met", "% met (95% CI)"]].tolist()
     ['<5', 'suppressed']
     """
-    out = pd.DataFrame({c.replace("_", " "): results[c].astype(str) for c in CHOICES})
-    out["definition"] = out["definition"].str.replace("_", " ")
-    out["missing"] = out["missing"].str.replace("_", " ")
+    out = pd.DataFrame(
+        {_CHOICE_NAMES[c]: [_choice_value(c, v, label) for v in results[c]] for c in CHOICES}
+    )
     out["met"] = pd.array(results["n_met"].to_numpy(float), dtype="Int64")
     out["evaluable"] = pd.array(results["n_evaluable"].to_numpy(float), dtype="Int64")
     out["% met (95% CI)"] = _pct_ci(results["rate"], results["ci_low"], results["ci_high"])
@@ -282,13 +344,17 @@ def format_specifications(results: pd.DataFrame, suppress: bool = True) -> pd.Da
     return out
 
 
-def range_by_definition(shown: pd.DataFrame) -> pd.DataFrame:
+def range_by_definition(
+    shown: pd.DataFrame, label: Callable[[str], str] = plain_label
+) -> pd.DataFrame:
     """The range of success rates per definition over the shown specifications.
 
     Parameters
     ----------
     shown : pandas.DataFrame
         :func:`shown_results`' rows.
+    label : callable
+        Definition name -> label (:func:`analysis.report.text.labeller`).
 
     Returns
     -------
@@ -313,7 +379,7 @@ def range_by_definition(shown: pd.DataFrame) -> pd.DataFrame:
         }
 
     rows = [
-        {"definition": str(d).replace("_", " "), **one(g["rate"])}
+        {"definition": label(str(d)), **one(g["rate"])}
         for d, g in shown.groupby("definition", sort=False)
     ]
     rows.append({"definition": "all definitions", **one(shown["rate"])})
@@ -394,19 +460,24 @@ def spread_in_words(spread: pd.DataFrame) -> str:
     return text
 
 
-def skipped_specifications(results: pd.DataFrame) -> pd.DataFrame:
+def skipped_specifications(
+    results: pd.DataFrame, label: Callable[[str], str] = plain_label
+) -> pd.DataFrame:
     """The specifications that were not computed, grouped by reason.
 
     Parameters
     ----------
     results : pandas.DataFrame
         :func:`analysis.compare.multiverse.run_multiverse`.
+    label : callable
+        Definition name -> label (:func:`analysis.report.text.labeller`).
 
     Returns
     -------
     pandas.DataFrame
-        ``reason``, ``specifications`` (how many), ``definitions`` (which, comma-separated),
-        ``example`` (the choices of the first one); most frequent reason first. Empty when every
+        ``reason``, ``specifications`` (how many), ``definitions`` (their labels,
+        comma-separated), ``example`` (the choices of the first one,
+        :func:`describe_specification`); most frequent reason first. Empty when every
         specification was computed.
 
     Examples
@@ -428,8 +499,10 @@ def skipped_specifications(results: pd.DataFrame) -> pd.DataFrame:
             {
                 "reason": str(reason).removeprefix("not computed: "),
                 "specifications": len(g),
-                "definitions": ", ".join(dict.fromkeys(g["definition"].astype(str))),
-                "example": "; ".join(f"{c.replace('_', ' ')} {first[c]}" for c in CHOICES),
+                "definitions": ", ".join(
+                    label(d) for d in dict.fromkeys(g["definition"].astype(str))
+                ),
+                "example": describe_specification(first, label),
             }
         )
     out = pd.DataFrame(rows, columns=cols)

@@ -16,7 +16,6 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis.report.disclosure import SMALL_COUNT
 from analysis.report.plots import set_alt_text
 
 __all__ = [
@@ -82,74 +81,58 @@ def upset_figure(
     patterns: pd.DataFrame,
     title: str = "Who succeeds under which definitions",
     n_evaluable: int | None = None,
+    label=None,
 ) -> Figure:
     """UpSet plot (upsetplot) of success patterns (``agreement.overlap_patterns``).
 
     Parameters
     ----------
     patterns : pandas.DataFrame
-        The patterns drawn: one boolean column per definition and ``n_clients``; under
-        small-count suppression, only those shared by at least 5 clients.
+        The patterns to draw: one 0/1 column per definition and ``n_clients``.
     title : str
         Figure title.
     n_evaluable : int, optional
-        Clients evaluable under every definition (the sum of ``n_clients`` over all patterns,
-        drawn or not); default the sum over ``patterns``. The clients in patterns not drawn are
-        the difference, named in the caption, as "fewer than 5" when 1 to 4 (disclosure rule of
-        :mod:`analysis.report.disclosure`).
+        Clients evaluable under every definition, when ``patterns`` leaves some out (patterns of
+        fewer than 5 clients hidden by disclosure control): the caption then gives both numbers,
+        so that it agrees with the figure.
+    label : callable, optional
+        Definition name -> label (the definitions file's); default the name in words.
 
     Returns
     -------
     matplotlib.figure.Figure
-        With ``alt_text`` set (the caption).
+        With ``alt_text`` set.
 
     Raises
     ------
     ValueError
-        If there is no pattern to draw, or ``n_evaluable`` is below the clients drawn.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> p = pd.DataFrame({"a": [True, False], "b": [True, True], "n_clients": [40, 31]})
-    >>> cap = upset_figure(p, n_evaluable=77).alt_text
-    >>> print(cap.split("; ", 1)[1])  # doctest: +NORMALIZE_WHITESPACE
-    77 clients are evaluable under all 2 definitions; patterns shared by fewer than 5 clients
-    are not drawn (6 clients).
-    >>> upset_figure(p, n_evaluable=73).alt_text.endswith("not drawn (fewer than 5 clients).")
-    True
+        If there is no pattern to draw.
     """
     from upsetplot import UpSet
 
     defs = [c for c in patterns.columns if c != "n_clients"]
     if patterns.empty:
         raise ValueError("no client is evaluable under every definition: nothing to draw")
-    drawn = int(patterns["n_clients"].sum())
-    n_evaluable = drawn if n_evaluable is None else int(n_evaluable)
-    if n_evaluable < drawn:
-        raise ValueError(f"n_evaluable {n_evaluable} is below the {drawn} clients drawn")
-    series = patterns.rename(columns={d: _label(d) for d in defs}).set_index(
-        [_label(d) for d in defs]
-    )["n_clients"]
+    name = label or _label
+    series = patterns.rename(columns={d: name(d) for d in defs}).set_index([name(d) for d in defs])[
+        "n_clients"
+    ]
     fig = plt.figure(figsize=(2 + 0.6 * len(patterns), 2 + 0.5 * len(defs)))
     with warnings.catch_warnings():
         # upsetplot 0.9 triggers pandas FutureWarnings internally (downcasting, groupby)
         warnings.simplefilter("ignore", FutureWarning)
         UpSet(series, sort_by="cardinality").plot(fig=fig)
     fig.suptitle(title)
-    hidden = n_evaluable - drawn
-    fig.alt_text = (  # type: ignore[attr-defined]
-        "UpSet plot: bars give the number of clients who meet exactly the set of definitions "
-        f"marked by the dots below them; {n_evaluable} clients are evaluable under all "
-        f"{len(defs)} definitions"
-        + (
-            f"; patterns shared by fewer than {SMALL_COUNT} clients are not drawn ("
-            + (f"{hidden}" if hidden >= SMALL_COUNT else f"fewer than {SMALL_COUNT}")
-            + " clients)"
-            if hidden
-            else ""
+    shown = int(patterns["n_clients"].sum())
+    among = f"among {shown} clients evaluable under all {len(defs)} definitions"
+    if n_evaluable is not None and int(n_evaluable) != shown:
+        among = (
+            f"among the {int(n_evaluable)} clients evaluable under all {len(defs)} definitions "
+            f"({shown} of them in the patterns shown; the smallest patterns are left out)"
         )
-        + "."
+    fig.alt_text = (  # type: ignore[attr-defined]
+        f"UpSet plot: bars give the number of clients who meet exactly the set of definitions "
+        f"marked by the dots below them, {among}."
     )
     return fig
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.cohort import Cohort
+from analysis.registry.definitions import FAMILY_LABELS
 
 __all__ = [
     "SMALL_COUNT",
@@ -28,6 +29,7 @@ __all__ = [
     "show_table",
     "figure_html",
     "show_figure",
+    "parameter_value",
     "banner_html",
     "show_banner",
     "methods_html",
@@ -124,8 +126,17 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True, label=None) -> 
     Returns
     -------
     pandas.DataFrame
-        Grouping columns, ``definition``, ``met``, ``evaluable``, ``not evaluable``,
-        ``% met (95% CI)``.
+        Grouping columns (headed in words; a ``family`` column shows the family's label),
+        ``definition``, ``met``, ``evaluable``, ``not evaluable``, ``% met (95% CI)``
+        (``"41.2 (32.0 to 51.0)"``; "not computed" without evaluable clients).
+
+    Examples
+    --------
+    >>> prev = pd.DataFrame({"family": ["child_family"], "definition": ["sdq_normal_band"],
+    ...     "n_met": [14], "n_evaluable": [34], "n_not_evaluable": [0],
+    ...     "proportion": [14 / 34], "ci_low": [0.2626], "ci_high": [0.5763]})
+    >>> format_prevalence(prev).iloc[0, [0, 1, 5]].tolist()
+    ['child and family', 'sdq normal band', '41.2 (26.3 to 57.6)']
     """
     keys = [
         c
@@ -144,14 +155,19 @@ def format_prevalence(prev: pd.DataFrame, suppress: bool = True, label=None) -> 
     pct = np.where(
         prev["n_evaluable"] > 0,
         [
-            f"{100 * p:.1f} ({100 * lo:.1f}-{100 * hi:.1f})"
+            f"{100 * p:.1f} ({100 * lo:.1f} to {100 * hi:.1f})"
             for p, lo, hi in zip(prev["proportion"], prev["ci_low"], prev["ci_high"], strict=True)
         ],
-        "n/a",
+        "not computed",
     )
     out = pd.DataFrame(
-        {
-            **{k: prev[k] for k in keys},
+        {  # grouping columns headed in words; a family by its label (FAMILY_LABELS)
+            **{
+                k.replace("_", " "): prev[k].map(lambda f: FAMILY_LABELS.get(f, f))
+                if k == "family"
+                else prev[k]
+                for k in keys
+            },
             "definition": [
                 (label or (lambda d: str(d).replace("_", " ")))(d) for d in prev["definition"]
             ],
@@ -200,12 +216,28 @@ def prevalence_csv(prev: pd.DataFrame, suppress: bool = True) -> pd.DataFrame:
     )
 
 
+def _float_cell(v, floatfmt: str) -> str:
+    """A float for a table cell: empty for NaN, never "-0" (a negative value rounded to zero)."""
+    if pd.isna(v):
+        return ""
+    s = floatfmt.format(v)
+    return s[1:] if re.fullmatch(r"-0(?:\.0*)?(?:e[+-]?\d+)?", s) else s
+
+
 def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") -> str:
-    """An HTML table (no index) with a caption; floats formatted for display only."""
+    """An HTML table (no index) with a caption; floats formatted for display only.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> page = table_html(pd.DataFrame({"PABAK": [-0.0001, -0.5, float("nan")]}), "x", "{:.2f}")
+    >>> [c for c in ("0.00", "-0.50", "-0.00", "nan") if f"<td>{c}</td>" in page]
+    ['0.00', '-0.50']
+    """
     shown = df.copy()
     for c in shown.columns:
         if pd.api.types.is_float_dtype(shown[c]):
-            shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
+            shown[c] = shown[c].map(lambda v: _float_cell(v, floatfmt))
     body = shown.to_html(index=False, escape=True, border=0, classes="analysis-table")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     # pandas writes ``<table border="0" class=...>`` or ``<table class=...>`` depending on version
@@ -273,6 +305,22 @@ def _plain(value) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items()) if value else "(empty)"
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def parameter_value(value) -> str:
+    """A parameter's value as the report's parameter tables show it (no quotes or reprs).
+
+    The reports and the index show parameters in words; the exact names and values a run used
+    are in its ``run.json`` (linked from the index).
+
+    Examples
+    --------
+    >>> parameter_value("last_available"), parameter_value(None), parameter_value(True)
+    ('last available', 'none', 'true')
+    >>> parameter_value({}), parameter_value(["JT", "HLM"]), parameter_value(0.9)
+    ('(empty)', 'JT, HLM', '0.9')
+    """
+    return _plain(value)
 
 
 def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:

@@ -10,10 +10,12 @@ instrument registry's label), never by an identifier.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
 
+from analysis.registry.definitions import FAMILY_LABELS
 from analysis.registry.instruments import Instrument
 from analysis.report.disclosure import SMALL_COUNT
 
@@ -32,6 +34,12 @@ __all__ = [
     "format_km",
     "labeller",
     "plain_label",
+    "family_label",
+    "measure_label",
+    "name_list",
+    "in_words",
+    "STAT_HEADERS",
+    "statistics_table",
     "hidden_label",
     "apply_plan",
     "format_prevalence_plan",
@@ -137,7 +145,9 @@ def km_share_reasons(
     event : str
         ``"sustained"`` or ``"first_met"``.
     suppress : bool
-        Counts from 1 to 4 are written "fewer than 5".
+        Small-count suppression is on (real data): the reasons are named without their numbers,
+        since these counts are not in the run's disclosure plan (the records left out are shown,
+        masked by the plan, in the sentence beside the Kaplan-Meier table).
 
     Returns
     -------
@@ -151,13 +161,14 @@ def km_share_reasons(
     ...     "share_km_end": [8.6]})
     >>> ex = pd.DataFrame({"definition": ["srs"], "n": [491],
     ...     "reason": ["met at the first assessment (no time at risk)"]})
-    >>> print(km_share_reasons(rec, ex, "sustained")[0])  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(km_share_reasons(rec, ex, "sustained", suppress=False)[0])
+    ... # doctest: +NORMALIZE_WHITESPACE
     491 met it at the first assessment and are left out (lowers the estimate); 1055 censored
     without the event (295 by dropout) count as at risk until they leave (raises it)
     """
 
     def count(n: int) -> str:
-        return f"fewer than {SMALL_COUNT}" if suppress and 0 < n < SMALL_COUNT else str(n)
+        return "clients" if suppress else str(n)
 
     def excl(d: str, start: str) -> int:
         e = excluded.loc[
@@ -184,8 +195,9 @@ def km_share_reasons(
         cens = int(r.n_dropout) + int(r.n_censored_other)
         if cens:
             parts.append(
-                f"{count(cens)} censored without the event ({count(int(r.n_dropout))} by dropout) "
-                "count as at risk until they leave (raises it)"
+                f"{count(cens)} censored without the event"
+                + ("" if suppress else f" ({r.n_dropout} by dropout)")
+                + " count as at risk until they leave (raises it)"
             )
         again = int(r.events) - int(r.n_met_notebook_01)
         if event != "sustained" and again > 0:
@@ -365,6 +377,188 @@ def labeller(definitions: Iterable[Mapping] = (), **extra: str) -> Callable[[str
     return lambda name: table.get(name, plain_label(name))
 
 
+def family_label(family: str) -> str:
+    """How a report names a family of definitions (the registry's ``FAMILY_LABELS``).
+
+    Parameters
+    ----------
+    family : str
+        A family of the definitions file (``symptom``, ``functional``, ``alliance``,
+        ``personal``, ``child_family``, ``composite``); an unknown one is shown in words.
+
+    Examples
+    --------
+    >>> family_label("child_family"), family_label("personal"), family_label("my_family")
+    ('child and family', 'personal markers', 'my family')
+    """
+    return FAMILY_LABELS.get(str(family), plain_label(family))
+
+
+def measure_label(code: str, registry: Mapping[str, Instrument] | None = None) -> str:
+    """An instrument code as a report names it: the instrument registry's ``label``.
+
+    Parameters
+    ----------
+    code : str
+        Registry code, e.g. ``"sf36_mcs"``.
+    registry : dict, optional
+        Instrument registry (default: the package's, ``instruments.yaml``).
+
+    Returns
+    -------
+    str
+        The label; a code the registry does not know, in words.
+
+    Examples
+    --------
+    >>> measure_label("sf36_mcs"), measure_label("wai_sr"), measure_label("my_scale")
+    ('SF-36 MCS', 'WAI-SR', 'my scale')
+    """
+    if registry is None:
+        from analysis.registry.instruments import load_registry
+
+        registry = load_registry()
+    ins = registry.get(str(code))
+    return ins.label if ins is not None else plain_label(code)
+
+
+def name_list(names: Iterable[str], label: Callable[[str], str] = plain_label) -> str:
+    """Identifiers as one comma-separated list of labels (never a Python list).
+
+    Examples
+    --------
+    >>> lab = labeller([{"name": "srs_strong_alliance", "label": "Strong alliance (SRS)"}])
+    >>> name_list(["srs_strong_alliance", "goal_progress"], lab)
+    'Strong alliance (SRS), goal progress'
+    >>> name_list([])
+    'none'
+    """
+    shown = [label(str(n)) for n in names]
+    return ", ".join(shown) if shown else "none"
+
+
+_CODE_IN = re.compile(
+    r"'([a-z][a-z0-9]*(?:_[A-Za-z0-9]+)*)'"  # a quoted name: 'remission'
+    r"|(?<![\w./-])([a-z][a-z0-9]*(?:_[A-Za-z0-9]+)+)(?![\w-]*\.\w)\b"  # a bare snake_case one
+)
+
+
+def in_words(sentence: str, label: Callable[[str], str] = plain_label) -> str:
+    """A sentence (a note, a reason) with the identifiers in it replaced by their labels.
+
+    Parameters
+    ----------
+    sentence : str
+        E.g. a model's note naming a covariate: ``"covariate 'baseline_severity': ..."``.
+    label : callable
+        Identifier -> label (:func:`labeller`). Replaced: a snake_case identifier, and any
+        single-quoted name (the quotes go with it). File names (``prevalence_by_arm.csv``) are
+        left as they are.
+
+    Examples
+    --------
+    >>> lab = labeller(baseline_severity="baseline PHQ-9 (per point)")
+    >>> in_words("not estimable: covariate 'baseline_severity': every event has the largest", lab)
+    'not estimable: covariate baseline PHQ-9 (per point): every event has the largest'
+    >>> in_words("see prevalence_by_arm.csv for arm_TAU")
+    'see prevalence_by_arm.csv for arm TAU'
+    >>> in_words("definition 'remission' was not computed", labeller(remission="Remission"))
+    'definition Remission was not computed'
+    """
+    if sentence is None or (isinstance(sentence, float) and math.isnan(sentence)):
+        return ""
+    return _CODE_IN.sub(lambda m: label(m.group(1) or m.group(2)), str(sentence))
+
+
+#: Column names of the package's statistics tables -> the heading a paper uses.
+STAT_HEADERS = {
+    "n": "clients",
+    "n_clients": "clients",
+    "n_sessions": "sessions",
+    "n_pairs": "pairs",
+    "n_met": "met",
+    "n_evaluable": "evaluable",
+    "p_value": "p",
+    "p": "p",
+    "dof": "df",
+    "df": "df",
+    "se": "SE",
+    "test_statistic": "test statistic",
+    "estimate": "estimate",
+    "note": "note",
+}
+
+
+def statistics_table(
+    table: pd.DataFrame,
+    estimate: str | None = None,
+    label: Callable[[str], str] = plain_label,
+    headers: Mapping[str, str] | None = None,
+    values: Mapping[str, Callable[[object], str]] | None = None,
+    digits: int = 2,
+) -> pd.DataFrame:
+    """A statistics table as a paper prints it: headings in words, p and CIs formatted.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of the package (e.g. a regression or correlation summary). Not modified.
+    estimate : str, optional
+        The column whose 95 % interval is ``ci_low`` / ``ci_high``: shown as one column
+        ``"<heading> (95 % CI)"``, ``"0.45 (0.30 to 0.60)"`` (:func:`format_estimate`).
+    label : callable
+        Shows the values of a ``definition`` column (definition name -> label).
+    headers : dict, optional
+        Column -> heading, over :data:`STAT_HEADERS` (an unknown column: its name in words).
+    values : dict, optional
+        Column -> function shown for each value (e.g. a covariate's label).
+    digits : int
+        Decimals of the other float columns (:func:`number`; NaN shows "not computed").
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same rows; p values as :func:`format_p` (``< .001``, never ``0``), no "nan", no "-0";
+        identifiers inside text cells (a term, a software note) in words (:func:`in_words`).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"term": ["alliance_within"], "estimate": [-0.0004], "se": [0.12],
+    ...                   "ci_low": [-0.2], "ci_high": [0.24], "p_value": [0.00001],
+    ...                   "n_clients": [40]})
+    >>> statistics_table(t, "estimate").iloc[0, :4].tolist()
+    ['alliance within', '0.00 (-0.20 to 0.24)', '0.12', '< .001']
+    >>> list(statistics_table(t, "estimate").columns)
+    ['term', 'estimate (95 % CI)', 'SE', 'p', 'clients']
+    """
+    heads = {**STAT_HEADERS, **(headers or {})}
+    values = dict(values or {})
+    values.setdefault("definition", label)
+    out = {}
+    for c in table.columns:
+        if c in ("ci_low", "ci_high") and estimate is not None:
+            continue
+        head = heads.get(c, plain_label(c))
+        col = table[c]
+        if c == estimate and {"ci_low", "ci_high"} <= set(table.columns):
+            out[f"{head} (95 % CI)"] = format_estimate(
+                col, table["ci_low"], table["ci_high"], digits
+            )
+        elif c in values:
+            out[head] = [values[c](v) for v in col]
+        elif heads.get(c) == "p":
+            out[head] = [format_p(v) or "not computed" for v in col]
+        elif pd.api.types.is_float_dtype(col) and not col.dropna().apply(float.is_integer).all():
+            out[head] = [number(v, digits) for v in col]
+        elif pd.api.types.is_float_dtype(col):
+            out[head] = [number(v, 0) for v in col]
+        elif pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col):
+            out[head] = ["" if pd.isna(v) else in_words(v) for v in col]
+        else:
+            out[head] = col.tolist()
+    return pd.DataFrame(out, index=range(len(table)))
+
+
 def hidden_label(plan: pd.DataFrame, cell: str, threshold: int = SMALL_COUNT) -> str | None:
     """How a hidden count is shown ("<5" or "suppressed"), or None when the plan shows it."""
     row = plan.loc[plan["cell"] == cell]
@@ -468,7 +662,8 @@ def format_prevalence_plan(
     Returns
     -------
     pandas.DataFrame
-        ``group`` (when given), ``definition`` (label), ``met``, ``evaluable``, ``not evaluable``,
+        ``group`` (when given; headed in words, a family by :func:`family_label`),
+        ``definition`` (label), ``met``, ``evaluable``, ``not evaluable``,
         ``% met (95 % CI)``. The percentage is hidden when met, not met or evaluable is hidden.
 
     Examples
@@ -490,7 +685,16 @@ def format_prevalence_plan(
     ]
     out = pd.DataFrame(
         {
-            **({group: prev[group].astype(str)} if group else {}),
+            # the grouping column headed in words; a family by its label
+            **(
+                {
+                    plain_label(group): prev[group].astype(str).map(family_label)
+                    if group == "family"
+                    else prev[group].astype(str)
+                }
+                if group
+                else {}
+            ),
             "definition": [label(d) for d in prev["definition"]],
             "met": prev["n_met"].astype(int),
             "evaluable": prev["n_evaluable"].astype(int),

@@ -35,6 +35,18 @@ python -m analysis <command> --help  shows each command's options
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a command's own ``main(argv) -> int``; returns the exit code."""
+    try:
+        return _dispatch(argv)
+    except BrokenPipeError:
+        # output piped into a reader that stopped early (``| head``): not an error of ours;
+        # point stdout at devnull so the interpreter's final flush does not raise again
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _dispatch(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_USAGE)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import datetime as _dt
 import json
+import logging
 import subprocess
 import sys
 import tempfile
@@ -486,6 +487,9 @@ def _on_dask(runs, names, out_root, nbs, keep_going, timeout, labels, jobs, sche
             threads_per_worker=1,  # one run at a time per worker process
             processes=True,
             dashboard_address=":0",  # any free port (None still binds 8787 for metrics)
+            # the runs report their own progress and failures; the cluster's shutdown chatter
+            # ("Worker process still alive after 4.0 seconds, killing") alarmed a newcomer
+            silence_logs=logging.ERROR,
         )
         client = Client(cluster)
     where = scheduler or f"a local Dask cluster of {min(jobs, len(names))} worker processes"

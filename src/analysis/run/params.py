@@ -151,6 +151,54 @@ SCHEMA: dict[str, Param] = {
             nullable=True,
             minimum=2,
         ),
+        # notebook 06, sudden gains (Tang & DeRubeis 1999; criteria as R suddengains): criterion
+        # 1 is a positive number of points, criterion 2 a proportion of the pregain score
+        _P(
+            "sg_cutoff",
+            float,
+            "sudden gain criterion 1 (points, > 0); null: the registry's, else from the RCI",
+            nullable=True,
+            minimum=0.0,
+            exclusive=True,
+        ),
+        _P(
+            "sg_pct",
+            float,
+            "sudden gain criterion 2, proportion (0-1) of the pregain score (0.25 = 25 %); null "
+            "skips it",
+            nullable=True,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        _P(
+            "sg_multiple",
+            str,
+            "gain kept for clients with several: first, last, smallest or largest",
+            choices=("first", "last", "smallest", "largest"),
+        ),
+        _P(
+            "sg_reversal_window",
+            str,
+            "sessions checked for a reversal: after_gain or r_package (R's window)",
+            choices=("after_gain", "r_package"),
+        ),
+        # notebook 06, expected recovery curves (analysis.compare.on_track): a central band
+        _P(
+            "band",
+            float,
+            "central probability of the expected-curve band, strictly between 0 and 1",
+            minimum=0.0,
+            maximum=1.0,
+            exclusive=True,
+        ),
+        _P("folds", int, "cross-fitting folds for the expected curves (>= 2)", minimum=2),
+        # notebook 03, analysis.compare.survival.EVENT_DEFINITIONS
+        _P(
+            "event",
+            str,
+            "time-to-success event: sustained (met and held to the end) or first_met",
+            choices=("sustained", "first_met"),
+        ),
         _P(
             "suppress_small_counts",
             bool,

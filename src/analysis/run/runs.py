@@ -235,6 +235,7 @@ def _check_references(name: str, cfg: dict[str, Any]) -> None:
 
 def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
     measure = params.get("measure")
+    cohort = None  # read here only for a user's export, or when a post time must be looked up
     if measure is not None and measure not in reg:
         raise _params.ParameterError(
             f"{where}.parameters.measure",
@@ -273,6 +274,7 @@ def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
                 f"{sorted(cohort.measures)} (set measure to one of them)",
             )
     defs = params.get("definitions")
+    p = None
     if defs:
         p = Path(defs) if Path(defs).is_absolute() else paths.project_root() / defs
         if not p.is_file():
@@ -281,8 +283,52 @@ def _check_run_inputs(name, cfg, reg, where, params, load_definitions) -> None:
             load_definitions(p, measure=measure)
         except ValueError as exc:
             raise _params.ParameterError(f"{where}.parameters.definitions", str(exc)) from None
+    compare = params.get("compare") or []
+    if compare:
+        known = [d["name"] for d in load_definitions(p, measure=measure)]
+        unknown = [c for c in compare if c not in known]
+        if unknown:
+            raise _params.ParameterError(
+                f"{where}.parameters.compare",
+                f"unknown definition(s) {unknown} in run {name!r}; the definitions "
+                f"({p or 'package default'}) are: {known}",
+            )
+    post = params.get("post", "last")
+    if post not in (None, "last"):
+        _check_post(name, cfg, where, post, measure, cohort)
     if params.get("multiverse") not in (None, "") or params.get("imputations") is not None:
         _check_multiverse(params, where, measure, load_definitions)
+
+
+def _check_post(name, cfg, where, post, measure, cohort) -> None:
+    """``post`` is "last" or a time point at which the run's data have the measure."""
+    try:
+        when = float(post)
+    except (TypeError, ValueError):
+        when = float("nan")
+    if not (when == when and abs(when) != float("inf")):
+        raise _params.ParameterError(
+            f"{where}.parameters.post",
+            f'must be "last" or a time point written as text, e.g. "8", got {post!r}',
+        )
+    if cohort is None:  # a bundled dataset: load it (only when a time point is asked for)
+        from analysis.data.datasets import load_dataset
+
+        try:
+            cohort = load_dataset(cfg["dataset"], **(cfg.get("dataset_options") or {}))
+        except (ValueError, TypeError, OSError) as exc:
+            raise _params.ParameterError(f"{where}.dataset_options", str(exc)) from None
+    s = cohort.scores
+    if measure is not None and measure in set(s["measure"].unique()):
+        s = s.loc[s["measure"] == measure]
+    times = sorted(float(x) for x in s.loc[s["score"].notna(), "time"].unique())
+    if when not in times:
+        shown = ", ".join(f"{x:g}" for x in times) or "none"
+        raise _params.ParameterError(
+            f"{where}.parameters.post",
+            f"time point {post!r} is not in the data of run {name!r} ({measure or 'scores'} "
+            f'measured at {cohort.time_unit} {shown}); allowed: "last" or one of these',
+        )
 
 
 def _check_multiverse(params, where, measure, load_definitions) -> None:

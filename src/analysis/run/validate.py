@@ -185,7 +185,10 @@ def main_validate(argv: list[str] | None = None) -> int:
         except (ValueError, FileNotFoundError, OSError, TypeError, yaml.YAMLError) as err:
             named = spec.get("columns") or spec.get("scores") or spec.get("wide")
             hint = "" if named else _spec_help(spec["path"], spec)
-            print(f"error: cannot read {spec['path']}: {err}{hint}", file=sys.stderr)
+            said = str(err)
+            # most reader errors already start with the file's name; do not print it twice
+            said = said.removeprefix(f"{spec['path']}: ")
+            print(f"error: cannot read {spec['path']}: {said}{hint}", file=sys.stderr)
             code = 2
             continue
         _print_account(cohort, q, args.max_show)

@@ -31,6 +31,17 @@ __all__ = [
     "read_cache",
     "has_measure",
     "run_disclosure",
+    "extend_disclosure",
+    "MEMBERSHIP_FILE",
+    "perspective_cells",
+    "survival_cells",
+    "severity_cells",
+    "group_outcome_cells",
+    "signal_cells",
+    "pattern_name",
+    "agreement_cells",
+    "gain_cells",
+    "methods_for_plan",
     "MultiverseData",
     "multiverse_grid",
     "multiverse_for_notebook",
@@ -65,6 +76,10 @@ class NotebookData:
         The instrument registry the outcomes were scored with: the package's plus the user
         instrument files the dataset named (``cohort.meta["instruments"]``); pass it on to
         functions that look up instruments (e.g. ``compare_methods(..., registry=nd.registry)``).
+    labels : dict
+        Name -> label of every definition of the file, scored or not (the definitions file's
+        ``label``), so that a report names the skipped ones too
+        (:func:`analysis.report.text.labeller` takes it as keywords).
     """
 
     cohort: Cohort
@@ -75,6 +90,7 @@ class NotebookData:
     skipped: dict | None = None
     definitions: tuple = ()
     registry: dict | None = None
+    labels: dict | None = None
 
 
 def outcomes_for_notebook(
@@ -176,6 +192,7 @@ def outcomes_for_notebook(
         dict(everything.attrs.get("skipped", {})),
         used,
         registry,
+        {d["name"]: d.get("label") or d["name"] for d in defs},
     )
 
 
@@ -375,6 +392,61 @@ def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
     return bool(obs.nunique() >= min_clients)
 
 
+#: Membership of the run's counts (clients x counts), kept in the run's temporary data cache
+#: (never beside the reports) so that every notebook audits its counts against all earlier ones.
+MEMBERSHIP_FILE = "disclosure_membership.pkl"
+
+
+def _base_membership(nd: NotebookData, group: str = "") -> pd.DataFrame:
+    """Membership of the outcome counts every run shows (:func:`disclosure.outcome_cells`)."""
+    grp = None
+    if group and group in nd.cohort.clients.columns:
+        grp = nd.cohort.clients.set_index("id")[group]
+    chosen = list(dict.fromkeys(nd.outcomes["definition"]))
+    pairs = [(a, b) for i, a in enumerate(chosen) for b in chosen[i + 1 :]]
+    everything = nd.all_outcomes if nd.all_outcomes is not None else nd.outcomes
+    return disclosure.outcome_cells(everything, grp, pairs)
+
+
+def _unshown(names) -> list[str]:
+    """The counts of a run no report shows (group sizes, not met, the overlap's total)."""
+    names = list(names)
+    return disclosure.unshown_cells(names) + [
+        n for n in names if n == "pattern: evaluable under all"
+    ]
+
+
+def _join(m: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
+    """``m`` with the columns of ``extra`` it lacks (clients absent from one: in none)."""
+    if extra is None or extra.empty:
+        return m
+    add = extra[[c for c in extra.columns if c not in m.columns]]
+    if add.shape[1] == 0:
+        return m
+    index = m.index.union(add.index)
+    return pd.concat(
+        [
+            m.reindex(index, fill_value=False).astype(bool),
+            add.reindex(index, fill_value=False).astype(bool),
+        ],
+        axis=1,
+    )
+
+
+def _store(cache: str, m: pd.DataFrame) -> None:
+    from pathlib import Path
+
+    if cache and Path(cache).is_dir():
+        m.to_pickle(Path(cache) / MEMBERSHIP_FILE)
+
+
+def _stored(cache: str) -> pd.DataFrame | None:
+    from pathlib import Path
+
+    path = Path(cache) / MEMBERSHIP_FILE if cache else None
+    return pd.read_pickle(path) if path is not None and path.is_file() else None
+
+
 def run_disclosure(
     nd: NotebookData,
     group: str = "",
@@ -383,15 +455,20 @@ def run_disclosure(
     methods: pd.DataFrame | None = None,
     write: bool = False,
     threshold: int = disclosure.SMALL_COUNT,
+    cache: str = "",
+    extra: pd.DataFrame | None = None,
 ) -> pd.DataFrame | None:
-    """The run's one disclosure plan, as every notebook of the run applies it.
+    """Return the run's one disclosure plan, as every notebook of the run applies it.
 
     Notebook 01 (the first of every run) computes the plan over every count the run shows about
     the outcomes table (prevalence of every scored definition overall and by ``group``, the 2 x 2
-    cells of every pair of the compared definitions, the Jacobson-Truax categories) and over the
-    methods comparison, and writes it beside the reports (``write=True``). The other notebooks
-    read that file, so a count is hidden in every report or in none. A notebook run on its own
-    (no plan file in its folder) computes the outcome part from the same inputs.
+    cells and the number who disagree of every pair of the compared definitions, the
+    Jacobson-Truax categories) and over ``methods`` and ``extra``, and writes it beside the
+    reports (``write=True``). The other notebooks read that file and add their own counts with
+    :func:`extend_disclosure`, so a count is hidden in every report or in none, and no hidden
+    count can be worked out from counts shown anywhere in the run (the linear audit of
+    :func:`analysis.report.disclosure.recoverable`). A notebook run on its own (no plan file in
+    its folder) computes the outcome part from the same inputs.
 
     Parameters
     ----------
@@ -406,14 +483,26 @@ def run_disclosure(
     methods : pandas.DataFrame, optional
         :func:`analysis.outcomes.engine.compare_methods` output (notebook 01).
     write : bool
-        Write the plan (hidden values blanked) beside the reports.
+        Compute the plan afresh and write it (hidden values blanked) beside the reports.
     threshold : int
         Smallest count shown.
+    cache : str
+        The run's data cache folder (notebook parameter ``data_cache``): the counts' client
+        membership is kept there for the later notebooks' audit (never beside the reports).
+    extra : pandas.DataFrame, optional
+        Further membership columns (clients x counts, boolean) shown by the notebook.
 
     Returns
     -------
     pandas.DataFrame or None
-        :func:`analysis.report.disclosure.run_plan` output, or None when ``suppress`` is False.
+        :func:`analysis.report.disclosure.suppression_plan` output (``cell``, ``count``,
+        ``suppressed``, ``reason``), or None when ``suppress`` is False.
+
+    Examples
+    --------
+    >>> nd = outcomes_for_notebook("simulated", {"n_clients": 40}, "phq9")  # doctest: +SKIP
+    >>> run_disclosure(nd, suppress=False) is None  # doctest: +SKIP
+    True
     """
     from analysis.report.tables import output_folder
 
@@ -424,17 +513,220 @@ def run_disclosure(
         plan = disclosure.read_plan(folder)
         if plan is not None:
             return plan
-    grp = None
-    if group and group in nd.cohort.clients.columns:
-        grp = nd.cohort.clients.set_index("id")[group]
-    chosen = list(dict.fromkeys(nd.outcomes["definition"]))
-    pairs = [(a, b) for i, a in enumerate(chosen) for b in chosen[i + 1 :]]
-    extra = disclosure.method_cells(methods) if methods is not None else None
-    everything = nd.all_outcomes if nd.all_outcomes is not None else nd.outcomes
-    plan = disclosure.run_plan(everything, grp, pairs, extra, threshold)
+    m = _base_membership(nd, group)
+    if methods is not None:
+        m = _join(m, disclosure.method_cells(methods))
+    m = _join(m, extra)
+    plan = disclosure.suppression_plan(
+        m,
+        threshold=threshold,
+        protect=disclosure.headline_cells(m),
+        unshown=_unshown(m.columns),
+    )
     if write:
         disclosure.write_plan(plan, folder, threshold)
+        _store(cache, m)
     return plan
+
+
+def extend_disclosure(
+    plan: pd.DataFrame | None,
+    nd: NotebookData,
+    extra: pd.DataFrame | None,
+    group: str = "",
+    output_dir: str = "",
+    threshold: int = disclosure.SMALL_COUNT,
+    cache: str = "",
+) -> pd.DataFrame | None:
+    """Add a notebook's own counts to the run's plan; earlier decisions stay as they are.
+
+    Parameters
+    ----------
+    plan : pandas.DataFrame or None
+        The run's plan (:func:`run_disclosure`); None (suppression off) is returned as is.
+    nd : NotebookData
+        The notebook's data (to rebuild the outcome counts' membership when the run's cache
+        holds none).
+    extra : pandas.DataFrame or None
+        Membership (clients x counts, boolean) of the counts this notebook shows; counts the
+        plan already has keep their decision.
+    group, output_dir, threshold, cache
+        As :func:`run_disclosure`. The extended plan is written back beside the reports and
+        the membership to the cache, so the next notebook audits against these counts too.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The plan with a row per new count (:func:`analysis.report.disclosure.extend_plan`).
+
+    Examples
+    --------
+    >>> extend_disclosure(None, None, None) is None
+    True
+    """
+    from analysis.report.tables import output_folder
+
+    if plan is None:
+        return None
+    m = _stored(cache)
+    if m is None:
+        m = _base_membership(nd, group)
+    m = _join(m, extra)
+    known = [c for c in m.columns if c in set(plan["cell"])]
+    new = [c for c in m.columns if c not in set(plan["cell"])]
+    if not new:
+        return plan
+    ext = disclosure.extend_plan(plan, m[known + new], threshold=threshold, unshown=_unshown(new))
+    disclosure.write_plan(ext, output_folder(output_dir), threshold)
+    _store(cache, m)
+    return ext
+
+
+def perspective_cells(outcomes: pd.DataFrame, definitions) -> pd.DataFrame:
+    """Membership of the practitioner-perspective counts (notebook 01).
+
+    As :func:`analysis.compare.prevalence.perspective_coverage`: per perspective with at least
+    one definition, ``"perspective <k>: evaluable"`` (evaluable under at least one of its
+    definitions) and ``"perspective <k>: met"`` (meeting at least one).
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"id": [1, 2], "definition": ["a", "a"], "status": ["met", "not_met"]})
+    >>> perspective_cells(out, [{"name": "a", "perspectives": [5]}]).sum().tolist()
+    [2, 1]
+    """
+    from analysis.compare.prevalence import PERSPECTIVES
+
+    scored = set(outcomes["definition"])
+    sets = {}
+    for number in PERSPECTIVES:
+        names = [
+            d["name"]
+            for d in definitions
+            if number in (d.get("perspectives") or []) and d["name"] in scored
+        ]
+        if not names:
+            continue
+        sub = outcomes.loc[outcomes["definition"].isin(names)]
+        sets[f"perspective {number}: evaluable"] = sub.loc[
+            sub["status"].isin(["met", "not_met"]), "id"
+        ]
+        sets[f"perspective {number}: met"] = sub.loc[sub["status"] == "met", "id"]
+    return disclosure.membership_from_ids(sets, pd.unique(outcomes["id"]))
+
+
+def survival_cells(
+    tte: pd.DataFrame,
+    prefix: str = "km",
+    clients: pd.DataFrame | None = None,
+    group: str = "",
+    outcomes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Membership of the counts of a time-to-event table (notebook 03).
+
+    Per definition: ``"<prefix> <d>: clients"`` (in the analysis), ``": met"`` (event),
+    ``": dropout"`` (dropout before the event), ``": censored other"``; with ``group``, also
+    per level (``" | <level>"``); with ``outcomes``, ``": excluded"`` (evaluable under the
+    definition but not in the analysis: no time at risk).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"id": [1, 2, 3], "definition": "a", "event_type": [1, 2, 0]})
+    >>> survival_cells(t).sum().tolist()
+    [3, 1, 1, 1]
+    """
+    sets: dict = {}
+    lv = None
+    if group and clients is not None and group in clients.columns:
+        lv = tte["id"].map(clients.set_index("id")[group])
+    for d, sub in tte.groupby("definition", sort=False):
+        parts = [("", sub)]
+        if lv is not None:
+            parts += [(f" | {v}", sub.loc[lv.loc[sub.index] == v]) for v in pd.unique(lv.dropna())]
+        for sfx, s in parts:
+            sets[f"{prefix} {d}: clients{sfx}"] = s["id"]
+            sets[f"{prefix} {d}: met{sfx}"] = s.loc[s["event_type"] == 1, "id"]
+            sets[f"{prefix} {d}: dropout{sfx}"] = s.loc[s["event_type"] == 2, "id"]
+            sets[f"{prefix} {d}: censored other{sfx}"] = s.loc[s["event_type"] == 0, "id"]
+    ids = pd.unique(tte["id"])
+    if outcomes is not None:
+        ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"])]
+        for d, sub in ev.groupby("definition", sort=False):
+            inside = set(tte.loc[tte["definition"] == d, "id"])
+            sets[f"{prefix} {d}: excluded"] = [i for i in sub["id"] if i not in inside]
+        ids = pd.unique(pd.concat([tte["id"], outcomes["id"]]))
+    return disclosure.membership_from_ids(sets, ids)
+
+
+def severity_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Membership of the severity-bias counts (notebook 02): evaluable clients with a baseline.
+
+    ``"severity <d>: clients"`` and ``"severity <d>: met"``.
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"id": [1, 2], "definition": "a", "status": ["met", "not_met"]})
+    >>> severity_cells(out, pd.DataFrame({"id": [1, 2], "severity": [20.0, None]})).sum().tolist()
+    [1, 1]
+    """
+    known = set(baseline.loc[baseline["severity"].notna(), "id"])
+    ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"]) & outcomes["id"].isin(known)]
+    sets = {}
+    for d, sub in ev.groupby("definition", sort=False):
+        sets[f"severity {d}: clients"] = sub["id"]
+        sets[f"severity {d}: met"] = sub.loc[sub["status"] == "met", "id"]
+    return disclosure.membership_from_ids(sets, pd.unique(outcomes["id"]))
+
+
+def group_outcome_cells(outcomes: pd.DataFrame, groups: pd.Series, prefix: str) -> pd.DataFrame:
+    """Membership of prevalence counts by a derived grouping (e.g. sudden gain, notebook 06).
+
+    ``groups`` maps client id -> level; the counts are named as
+    :func:`analysis.report.disclosure.outcome_cells` with level ``"<prefix><level>"``.
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"id": [1, 2], "definition": "a", "status": ["met", "not_met"]})
+    >>> list(group_outcome_cells(out, pd.Series({1: "x", 2: "y"}), "g ").columns)[:2]
+    ['N | g x', 'N | g y']
+    """
+    g = groups.dropna().map(lambda v: f"{prefix}{v}")
+    m = disclosure.outcome_cells(outcomes, group=g, categories=False)
+    return m[[c for c in m.columns if f" | {prefix}" in c]]
+
+
+def signal_cells(status: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Membership of the not-on-track signal's confusion counts (notebook 06).
+
+    Per definition, among clients with an end status and evaluable: ``"signal <d>: tp"``
+    (signalled, not met), ``": fp"`` (signalled, met), ``": fn"``, ``": tn"``; and
+    ``"signal: clients"`` (with an end status), ``"signal: signalled"``,
+    ``"signal: better than expected"``.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"id": [1, 2], "signal": [True, False]})
+    >>> out = pd.DataFrame({"id": [1, 2], "definition": "a", "status": ["not_met", "met"]})
+    >>> signal_cells(st, out).sum().tolist()[:4]
+    [1, 0, 0, 1]
+    """
+    sig = status.set_index("id")["signal"].astype(bool)
+    ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"]) & outcomes["id"].isin(sig.index)]
+    sets = {}
+    for d, sub in ev.groupby("definition", sort=False):
+        s = sub["id"].map(sig).to_numpy(dtype=bool)
+        bad = (sub["status"] != "met").to_numpy()
+        sets[f"signal {d}: tp"] = sub["id"][s & bad]
+        sets[f"signal {d}: fp"] = sub["id"][s & ~bad]
+        sets[f"signal {d}: fn"] = sub["id"][~s & bad]
+        sets[f"signal {d}: tn"] = sub["id"][~s & ~bad]
+    sets["signal: clients"] = sig.index
+    sets["signal: signalled"] = sig.index[sig.to_numpy()]
+    if "better_than_expected" in status.columns:
+        better = status.set_index("id")["better_than_expected"].fillna(False).astype(bool)
+        sets["signal: better than expected"] = better.index[better.to_numpy()]
+    ids = pd.unique(pd.concat([outcomes["id"], status["id"]]))
+    return disclosure.membership_from_ids(sets, ids)
 
 
 @dataclass(frozen=True)
@@ -688,3 +980,140 @@ def reliable_change_rows(
             )
         )
     return rows
+
+
+def pattern_name(pattern: pd.Series | dict, definitions) -> str:
+    """Plan name of an overlap pattern: the definitions met, or none.
+
+    Examples
+    --------
+    >>> pattern_name({"a": True, "b": False}, ["a", "b"])
+    'pattern: a'
+    """
+    met = [d for d in definitions if bool(pattern[d])]
+    return "pattern: " + (", ".join(met) if met else "none")
+
+
+def agreement_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Membership of the counts notebook 02 shows beyond notebook 01's.
+
+    The 2 x 2 cells of every pair of ``outcomes``' definitions, the overlap patterns (clients
+    evaluable under every definition, by the set met: :func:`pattern_name`;
+    ``"pattern: evaluable under all"`` and ``"pattern: excluded"``), the family groups of every
+    pair of families (``"families <a> / <b>: <group>"``) and the severity-bias counts
+    (:func:`severity_cells`).
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"id": [1, 2, 1, 2], "definition": ["a", "a", "b", "b"],
+    ...                     "family": ["x", "x", "y", "y"],
+    ...                     "status": ["met", "not_met", "met", "met"]})
+    >>> m = agreement_cells(out)
+    >>> int(m["a x b: met/met"].sum()), int(m["pattern: a, b"].sum())
+    (1, 1)
+    """
+    from analysis.compare import agreement
+
+    defs = list(dict.fromkeys(outcomes["definition"]))
+    pairs = [(a, b) for i, a in enumerate(defs) for b in defs[i + 1 :]]
+    m = disclosure.outcome_cells(outcomes, pairs=pairs, categories=False)
+    ids = m.index
+    wide = agreement.success_indicators(outcomes)
+    complete = wide.notna().all(axis=1)
+    sets: dict = {
+        "pattern: evaluable under all": wide.index[complete],
+        "pattern: excluded": wide.index[~complete],
+    }
+    names = wide.loc[complete].astype(bool).apply(lambda r: pattern_name(r, list(wide)), axis=1)
+    for name, sub in names.groupby(names):
+        sets[str(name)] = sub.index
+    if "family" in outcomes.columns:
+        fam = agreement.family_success(outcomes)
+        fams = list(dict.fromkeys(outcomes["family"]))
+        for i, fa in enumerate(fams):
+            for fb in fams[i + 1 :]:
+                both = fam[[fa, fb]].dropna()
+                a, b = both[fa].eq(1), both[fb].eq(1)
+                key = f"families {fa} / {fb}"
+                sets[f"{key}: both"] = both.index[a & b]
+                sets[f"{key}: only {fa}"] = both.index[a & ~b]
+                sets[f"{key}: only {fb}"] = both.index[~a & b]
+                sets[f"{key}: neither"] = both.index[~a & ~b]
+    m = _join(m, disclosure.membership_from_ids(sets, ids))
+    if baseline is not None:
+        m = _join(m, severity_cells(outcomes, baseline))
+    return m
+
+
+def gain_cells(byperson: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Membership of the sudden-gain counts (notebook 06), overall and per level of ``by``.
+
+    ``"sg: clients"``, ``"sg: with gain"``, ``"sg: reversed"`` and ``"sg: without reversal"``
+    (each also ``" | <level>"``), as :func:`analysis.compare.sessions.gain_summary` counts them.
+
+    Examples
+    --------
+    >>> bp = pd.DataFrame({"id": [1, 2, 3], "sg_crit123": [1.0, 1.0, 0.0],
+    ...                    "sg_reversal": [1.0, 0.0, None]})
+    >>> gain_cells(bp).sum().tolist()
+    [3, 2, 1, 1]
+    """
+    g = byperson["sg_crit123"].fillna(0).astype(int).eq(1).to_numpy()
+    r = byperson["sg_reversal"].fillna(0).astype(int).eq(1).to_numpy()
+    ids = byperson["id"].to_numpy()
+    parts = [("", np.ones(len(byperson), dtype=bool))]
+    if by and by in byperson.columns:
+        parts += [(f" | {v}", (byperson[by] == v).to_numpy()) for v in pd.unique(byperson[by])]
+    sets = {}
+    for sfx, inside in parts:
+        sets[f"sg: clients{sfx}"] = ids[inside]
+        sets[f"sg: with gain{sfx}"] = ids[inside & g]
+        sets[f"sg: reversed{sfx}"] = ids[inside & r]
+        sets[f"sg: without reversal{sfx}"] = ids[inside & g & ~r]
+    return disclosure.membership_from_ids(sets, ids)
+
+
+def methods_for_plan(
+    nd: NotebookData,
+    measure: str,
+    reliability: float | None = None,
+    methods: tuple = ("JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"),
+    cutoff_type: str = "default",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    post: str | float = "last",
+    missing: str = "last_available",
+    hlm_test: str = "cohort",
+) -> pd.DataFrame | None:
+    """The reliable-change methods comparison notebook 01 shows, for the run's disclosure plan.
+
+    As notebook 01 computes it (:func:`analysis.outcomes.engine.compare_methods` with the same
+    arguments), so that its category counts enter the plan before any table of the run is
+    shown. None when the data have no Jacobson-Truax definition or no method can be computed.
+
+    Examples
+    --------
+    >>> nd = outcomes_for_notebook("btheb", {}, "bdi2")  # doctest: +SKIP
+    >>> methods_for_plan(nd, "bdi2")["method"].nunique()  # doctest: +SKIP
+    7
+    """
+    everything = nd.all_outcomes if nd.all_outcomes is not None else nd.outcomes
+    if "clinically_significant" not in set(everything["definition"]):
+        return None
+    try:
+        res = outcomes.compare_methods(
+            nd.cohort,
+            measure,
+            reliability=reliability,
+            methods=tuple(methods),
+            cutoff_type=cutoff_type,
+            m_functional=m_functional,
+            sd_functional=sd_functional,
+            post=post if post == "last" else float(post),
+            missing=missing,
+            hlm_test=hlm_test,
+            registry=nd.registry,
+        )
+    except ValueError:
+        return None
+    return res if res.attrs.get("methods") else None

@@ -1,0 +1,659 @@
+"""The run's disclosure plan applied to the tables a report shows and the CSVs beside it.
+
+:mod:`analysis.report.disclosure` decides, once per run, which counts are hidden (primary and
+complementary suppression, audited across every table). The functions here take a table (for
+display or for a CSV), say which plan count each of its count columns holds, and hide what the
+plan hides: the count itself (``"<5"`` for primary, ``"suppressed"`` for complementary
+suppression) and every statistic of the row derived from a hidden count (percentages,
+confidence intervals, kappa, PABAK, percent agreement, p values, hazard ratios). So a count is
+hidden in every report and CSV of a run or in none (Hundepool et al. 2012, *Statistical
+Disclosure Control*, Wiley, ch. 4; NHS Digital 2018 disclosure control methodology for HES:
+"checking that other values within the data cannot be used to recalculate the original small
+numbers").
+
+With no plan (``plan=None``: suppression off, e.g. simulated data) tables are returned as they
+are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from analysis.report.disclosure import SMALL_COUNT
+
+__all__ = [
+    "mask",
+    "mask_prevalence",
+    "mask_pairs",
+    "mask_km",
+    "prevalence_cells",
+    "category_counts",
+    "shown_value",
+    "mask_excluded",
+    "mask_share",
+    "methods_row",
+    "mask_by_session",
+    "mask_multiverse",
+]
+
+
+def _label(plan: pd.DataFrame, cell: str, threshold: int) -> str | None:
+    row = plan.loc[plan["cell"] == cell]
+    if row.empty or not bool(row["suppressed"].iloc[0]):
+        return None
+    return f"<{threshold}" if str(row["reason"].iloc[0]).startswith("primary") else "suppressed"
+
+
+def mask(
+    table: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    cells: Mapping[str, Sequence[str | None]],
+    derived: Mapping[str, Sequence[Iterable[str]]] | None = None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Hide the counts the run's plan hides, and the statistics derived from them.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A display table or a CSV table, one row per position of the sequences below. Not
+        modified.
+    plan : pandas.DataFrame or None
+        The run's plan (:func:`analysis.report.disclosure.run_plan`, ``read_plan`` or
+        ``extend_plan``: ``cell``, ``suppressed``, ``reason``); None returns a copy unchanged
+        (suppression off).
+    cells : mapping of str to sequence
+        Count column -> the plan count it holds in each row (None: a count the plan does not
+        know; it gets primary suppression, 1 to ``threshold - 1`` shown as ``"<threshold"``).
+    derived : mapping of str to sequence, optional
+        Statistic column -> per row, the plan counts it is computed from; it reads
+        ``"suppressed"`` when any of them is hidden (in the plan, or in that row by primary
+        suppression).
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; hidden entries are strings (object dtype).
+
+    Raises
+    ------
+    ValueError
+        If a sequence's length differs from the table's number of rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["a: met", "a: evaluable"], "suppressed": [True, False],
+    ...                      "reason": ["primary: fewer than 5", ""]})
+    >>> t = pd.DataFrame({"met": [3], "evaluable": [20], "%": [15.0]})
+    >>> mask(t, plan, {"met": ["a: met"], "evaluable": ["a: evaluable"]},
+    ...      {"%": [["a: met", "a: evaluable"]]}).iloc[0].tolist()
+    ['<5', 20, 'suppressed']
+    """
+    out = table.copy().reset_index(drop=True)
+    if plan is None:
+        return table.copy()
+    derived = dict(derived or {})
+    for col, seq in [*cells.items(), *derived.items()]:
+        if len(seq) != len(out):
+            raise ValueError(f"column {col!r}: {len(seq)} plan entries for {len(out)} rows")
+    touched = set(cells) | set(derived)
+    for c in touched:
+        out[c] = out[c].astype(object)
+    known = set(plan["cell"])
+    planned = (
+        dict(zip(plan["cell"], pd.to_numeric(plan["count"], errors="coerce"), strict=True))
+        if "count" in plan.columns
+        else {}
+    )
+    hidden_in_row: list[set[str]] = [set() for _ in range(len(out))]
+    for col, seq in cells.items():
+        for i, cell in enumerate(seq):
+            if cell is not None and cell in known:
+                lab = _label(plan, cell, threshold)
+                v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
+                c = planned.get(cell)
+                if lab is None and c is not None and pd.notna(c) and pd.notna(v) and v != c:
+                    # the table's count is not the plan's: not audited, so not shown
+                    lab = "suppressed"
+            else:
+                v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
+                lab = f"<{threshold}" if pd.notna(v) and 1 <= v < threshold else None
+            if lab is not None:
+                out.at[i, col] = lab
+                hidden_in_row[i].add(cell if cell is not None else f"column {col}")
+    for col, seq in derived.items():
+        for i, basis in enumerate(seq):
+            basis = list(basis)
+            if any(
+                (b in known and _label(plan, b, threshold)) or b in hidden_in_row[i] for b in basis
+            ):
+                out.at[i, col] = "suppressed"
+    out.index = table.index
+    return out
+
+
+def prevalence_cells(
+    prev: pd.DataFrame, group: str | None = None, suffix: str = ""
+) -> tuple[list[str], list[str]]:
+    """Per row of a prevalence table, its definition and its plan suffix (``" | <level>"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prevalence_cells(pd.DataFrame({"definition": ["a"], "arm": ["TAU"]}), "arm")
+    (['a'], [' | TAU'])
+    """
+    names = [str(d) for d in prev["definition"]]
+    if group:
+        sfx = [f" | {suffix}{lv}" for lv in prev[group]]
+    else:
+        sfx = [""] * len(prev)
+    return names, sfx
+
+
+# column names of the prevalence tables, as computed, written and displayed
+_MET = ("n_met", "met")
+_NOT_MET = ("n_not_met", "not met")
+_EVAL = ("n_evaluable", "evaluable")
+_NOT_EVAL = ("n_not_evaluable", "not evaluable")
+_PREV_STATS = ("proportion", "ci_low", "ci_high", "% met (95% CI)", "% met (95 % CI)")
+
+
+def mask_prevalence(
+    table: pd.DataFrame,
+    prev: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    group: str | None = None,
+    threshold: int = SMALL_COUNT,
+    suffix: str = "",
+) -> pd.DataFrame:
+    """Hide, in a prevalence table (display or CSV), what the run's plan hides.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`analysis.compare.prevalence.prevalence` output (for a CSV) or
+        :func:`analysis.report.tables.format_prevalence` of it (for display), row for row.
+    prev : pandas.DataFrame
+        The prevalence table the rows come from (its ``definition`` names and ``group``
+        levels name the plan's counts ``"<definition>: met | <level>"``).
+    plan : pandas.DataFrame or None
+        The run's plan; None: unchanged.
+    group : str, optional
+        The grouping column of ``prev``.
+    threshold : int
+        The plan's threshold.
+    suffix : str
+        Prefix of the level in the plan's names (e.g. ``"sudden gain "``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Met, not met, evaluable and not evaluable as the plan shows them; the percentage and
+        its interval "suppressed" when met, not met or evaluable is hidden.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["a: met", "a: not_met", "a: evaluable", "a: not_evaluable"],
+    ...                      "suppressed": [False, True, False, False],
+    ...                      "reason": ["", "complementary: would reveal b", "", ""]})
+    >>> prev = pd.DataFrame({"definition": ["a"], "n_met": [30], "n_evaluable": [33],
+    ...                      "n_not_evaluable": [0], "proportion": [0.9], "ci_low": [0.8],
+    ...                      "ci_high": [0.97]})
+    >>> mask_prevalence(prev, prev, plan).iloc[0].tolist()
+    ['a', 30, 33, 0, 'suppressed', 'suppressed', 'suppressed']
+    """
+    names, sfx = prevalence_cells(prev, group, suffix)
+    cells: dict[str, list] = {}
+    for cols, status in ((_MET, "met"), (_NOT_MET, "not_met"), (_EVAL, "evaluable")):
+        for c in cols:
+            if c in table.columns:
+                cells[c] = [f"{d}: {status}{s}" for d, s in zip(names, sfx, strict=True)]
+    for c in _NOT_EVAL:
+        if c in table.columns:
+            cells[c] = [f"{d}: not_evaluable{s}" for d, s in zip(names, sfx, strict=True)]
+    basis = [
+        [f"{d}: met{s}", f"{d}: not_met{s}", f"{d}: evaluable{s}"]
+        for d, s in zip(names, sfx, strict=True)
+    ]
+    derived = {c: basis for c in _PREV_STATS if c in table.columns}
+    return mask(table, plan, cells, derived, threshold)
+
+
+# a pair's 2 x 2 cells, as computed (pairwise_agreement) and as displayed
+_PAIR_CELLS = {
+    "both_met": "met/met",
+    "both met": "met/met",
+    "only_a": "met/not_met",
+    "only a": "met/not_met",
+    "only_b": "not_met/met",
+    "only b": "not_met/met",
+    "neither": "not_met/not_met",
+    "n_disagree": "disagree",
+    "n disagree": "disagree",
+    "mcnemar_b": "met/not_met",
+    "mcnemar_c": "not_met/met",
+    "n_both": "both evaluable",
+    "n both": "both evaluable",
+    "clients in both": "both evaluable",
+}
+_PAIR_KEYS = {
+    "definition_a",
+    "definition_b",
+    "definition A",
+    "definition B",
+    "family_a",
+    "family_b",
+    "note",
+}
+
+
+def mask_pairs(
+    table: pd.DataFrame,
+    pairs: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Hide, in a table of definition pairs (display or CSV), what the run's plan hides.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Pairwise agreement (:func:`analysis.compare.agreement.pairwise_agreement`), a
+        disagreement table or their display versions, row for row with ``pairs``.
+    pairs : pandas.DataFrame
+        ``definition_a``, ``definition_b`` per row (names as in the plan).
+    plan : pandas.DataFrame or None
+        The run's plan; None: unchanged.
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The 2 x 2 cells, their total and the number who disagree as the plan shows them; every
+        other column but the definitions and the note (percent agreement, kappa and its
+        interval, PABAK, McNemar's p, ...) "suppressed" when any 2 x 2 cell of the pair is
+        hidden.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cells = ["a x b: met/met", "a x b: met/not_met", "a x b: not_met/met",
+    ...          "a x b: not_met/not_met", "a x b: both evaluable"]
+    >>> plan = pd.DataFrame({"cell": cells, "suppressed": [True, True, True, True, False],
+    ...                      "reason": ["complementary"] + ["primary: fewer than 5"] + [""] * 3})
+    >>> t = pd.DataFrame({"definition_a": ["a"], "definition_b": ["b"], "n_both": [40],
+    ...                   "only_a": [3], "percent_agree": [80.0]})
+    >>> mask_pairs(t, t, plan).iloc[0].tolist()
+    ['a', 'b', 40, '<5', 'suppressed']
+    """
+    a, b = pairs["definition_a"].astype(str).tolist(), pairs["definition_b"].astype(str).tolist()
+    cells = {
+        c: [f"{x} x {y}: {_PAIR_CELLS[c]}" for x, y in zip(a, b, strict=True)]
+        for c in table.columns
+        if c in _PAIR_CELLS
+    }
+    basis = [
+        [f"{x} x {y}: {s}" for s in ("met/met", "met/not_met", "not_met/met", "not_met/not_met")]
+        for x, y in zip(a, b, strict=True)
+    ]
+    derived = {c: basis for c in table.columns if c not in _PAIR_CELLS and c not in _PAIR_KEYS}
+    return mask(table, plan, cells, derived, threshold)
+
+
+def category_counts(
+    table: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    definition: str,
+    column: str = "category",
+    threshold: int = SMALL_COUNT,
+) -> dict | None:
+    """Category -> count as the run's tables show it (for a figure's legend).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows with a ``column`` of categories (e.g. the Jacobson-Truax change table).
+    plan : pandas.DataFrame or None
+        The run's plan (counts named ``"<definition>: category <c>"``); None: None.
+    definition : str
+        The definition whose categories these are.
+    column : str
+        The category column.
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    dict or None
+        Category -> the number as a string, ``"<5"`` or ``"suppressed"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["d: category harmed"], "suppressed": [True],
+    ...                      "reason": ["primary: fewer than 5"]})
+    >>> jt = pd.DataFrame({"category": ["harmed"] + ["improved"] * 6})
+    >>> category_counts(jt, plan, "d")
+    {'improved': '6', 'harmed': '<5'}
+    """
+    if plan is None:
+        return None
+    tally = table[column].dropna().value_counts()
+    out = {}
+    for cat, n in tally.items():
+        cell = f"{definition}: category {cat}"
+        lab = _label(plan, cell, threshold) if cell in set(plan["cell"]) else None
+        if lab is None and cell not in set(plan["cell"]) and 1 <= n < threshold:
+            lab = f"<{threshold}"
+        out[cat] = lab if lab is not None else str(int(n))
+    return out
+
+
+# a time-to-event summary's columns (km_summary, notebook 03's reconciliation, format_km)
+_KM_CELLS = {
+    "n": "clients",
+    "clients": "clients",
+    "n_met": "met",
+    "met": "met",
+    "n_dropout": "dropout",
+    "dropout": "dropout",
+    "n_censored_other": "censored other",
+    "n_excluded": "excluded",
+}
+_KM_KEYS = {"definition", "groups", "note", "covariate", "event", "time", "weeks"}
+
+
+def mask_km(
+    table: pd.DataFrame,
+    km: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    prefix: str = "km",
+    threshold: int = SMALL_COUNT,
+    excluded: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Hide, in a time-to-event table (display or CSV), what the run's plan hides.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`analysis.compare.survival.km_summary` (or a table built from it, row for row:
+        the reconciliation table, :func:`analysis.report.text.format_km`, Cox coefficients).
+    km : pandas.DataFrame
+        The rows' ``definition`` names.
+    plan : pandas.DataFrame or None
+        The run's plan, with the counts of
+        :func:`analysis.run.workflow.survival_cells` (``"<prefix> <d>: clients"``, ``": met"``,
+        ``": dropout"``, ``": censored other"``, ``": excluded"``); None: unchanged.
+    prefix : str
+        ``"km"`` (Kaplan-Meier) or ``"cox"`` (landmark models).
+    threshold : int
+        The plan's threshold.
+    excluded : pandas.DataFrame, optional
+        The records left out per definition and reason: the events (met plus those met at the
+        first assessment) and their share are hidden where :func:`mask_excluded` hides a reason.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The counts as the plan shows them; notebook 01's counts (``n_met_notebook_01``,
+        ``n_evaluable_notebook_01``, ``evaluable (notebook 01)``) as notebook 01 shows them;
+        every other column but the keys (medians, intervals, shares, estimates, p values)
+        "suppressed" when a count it derives from is hidden.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan = pd.DataFrame({"cell": ["km a: clients", "km a: met", "km a: dropout"],
+    ...                      "suppressed": [False, True, False],
+    ...                      "reason": ["", "primary: fewer than 5", ""]})
+    >>> km = pd.DataFrame({"definition": ["a"], "n": [30], "n_met": [3], "n_dropout": [6],
+    ...                    "median": [8.0]})
+    >>> mask_km(km, km, plan).iloc[0].tolist()
+    ['a', 30, '<5', 6, 'suppressed']
+    """
+    names = [str(d) for d in km["definition"]]
+    cells: dict[str, list] = {
+        c: [f"{prefix} {d}: {_KM_CELLS[c]}" if _KM_CELLS[c] else None for d in names]
+        for c in table.columns
+        if c in _KM_CELLS
+    }
+    for c in ("n_met_notebook_01",):
+        if c in table.columns:
+            cells[c] = [f"{d}: met" for d in names]
+    for c in ("n_evaluable_notebook_01", "evaluable (notebook 01)"):
+        if c in table.columns:
+            cells[c] = [f"{d}: evaluable" for d in names]
+    own = [
+        [f"{prefix} {d}: {k}" for k in ("clients", "met", "dropout", "censored other", "excluded")]
+        for d in names
+    ]
+    nb01 = [[f"{d}: met", f"{d}: not_met", f"{d}: evaluable"] for d in names]
+    derived = {}
+    for c in table.columns:
+        if c in cells or c in _KM_KEYS:
+            continue
+        derived[c] = nb01 if "notebook_01" in c or "notebook 01" in c else own
+    # events = met + those met at the first assessment (among the excluded): from those only
+    for c in ("events", "share_events"):
+        if c in derived:
+            derived[c] = [
+                [f"{prefix} {d}: met", f"{prefix} {d}: excluded"]
+                + ([f"{prefix} {d}: clients"] if c == "share_events" else [])
+                for d in names
+            ]
+    out = mask(table, plan, cells, derived, threshold)
+    if plan is not None and excluded is not None and len(excluded):
+        ex = mask_excluded(excluded, plan, prefix, threshold)
+        bad = set(ex.loc[~ex["n"].astype(str).str.isdigit(), "definition"].astype(str))
+        rows = [i for i, d in enumerate(names) if d in bad]
+        for c in out.columns:
+            if c in ("events", "share_events") or c.startswith("% with the event"):
+                for i in rows:
+                    out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+    return out
+
+
+def shown_value(value, cell: str | None, plan: pd.DataFrame | None, threshold: int = SMALL_COUNT):
+    """One count as the run's plan shows it (for a sentence): the number, "<5" or "suppressed".
+
+    Examples
+    --------
+    >>> shown_value(12, "a: met", None)
+    '12'
+    """
+    t = mask(pd.DataFrame({"n": [value]}), plan, {"n": [cell]}, threshold=threshold)
+    return str(t["n"].iloc[0])
+
+
+def mask_excluded(
+    excluded: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    prefix: str = "km",
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Hide the records left out of a time-to-event analysis, per definition and reason.
+
+    The reasons of a definition add up to its ``"<prefix> <d>: excluded"`` count, so when one
+    reason's count is small, or that total is hidden, every reason of the definition is hidden.
+
+    Parameters
+    ----------
+    excluded : pandas.DataFrame
+        ``definition``, ``reason``, ``n`` (``attrs["excluded"]`` of
+        :func:`analysis.compare.survival.time_to_event`).
+    plan : pandas.DataFrame or None
+        The run's plan; None: unchanged.
+    prefix : str
+        As :func:`mask_km`.
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``excluded`` with ``n`` as shown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ex = pd.DataFrame({"definition": ["a", "a"], "reason": ["x", "y"], "n": [2, 9]})
+    >>> plan = pd.DataFrame({"cell": ["km a: excluded"], "suppressed": [False], "reason": [""]})
+    >>> mask_excluded(ex, plan)["n"].tolist()
+    ['<5', 'suppressed']
+    """
+    if plan is None:
+        return excluded.copy()
+    out = mask(excluded, plan, {"n": [None] * len(excluded)}, threshold=threshold)
+    small = out["n"].astype(str).str.startswith("<")
+    for d in pd.unique(excluded["definition"]):
+        rows = (excluded["definition"] == d).to_numpy()
+        total = _label(plan, f"{prefix} {d}: excluded", threshold)
+        if total is not None or small[rows].any():
+            out.loc[rows & ~small.to_numpy(), "n"] = "suppressed"
+    return out
+
+
+def mask_share(
+    table: pd.DataFrame,
+    count: str,
+    part: str,
+    derived: Iterable[str],
+    plan: pd.DataFrame | None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Primary suppression of a count outside the plan and of the share of it in ``part``.
+
+    For per-session tables (scores per session, signals counted up to each session) whose
+    counts are not clients of the run's plan: the count ``count`` and its part ``part`` read
+    "<5" from 1 to ``threshold - 1``, and the ``derived`` columns (shares, estimates, intervals)
+    "suppressed" where the part, the count or the rest (``count - part``) is from 1 to
+    ``threshold - 1``. With no plan (suppression off): unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"n": [20, 20], "k": [2, 10], "share": [0.1, 0.5]})
+    >>> mask_share(t, "n", "k", ["share"], pd.DataFrame({"cell": []}))["share"].tolist()
+    ['suppressed', 0.5]
+    """
+    if plan is None:
+        return table.copy()
+    from analysis.report.tables import suppress_small_counts
+
+    return suppress_small_counts(
+        table, [count, part], list(derived), (part, count), threshold=threshold
+    )
+
+
+def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_COUNT) -> tuple:
+    """The Methods row of a report on disclosure control: ``(item, value, source)``.
+
+    Examples
+    --------
+    >>> methods_row(False, simulated=True)[1]
+    'shown as they are (simulated data: no person behind them)'
+    """
+    if suppress:
+        value = (
+            f"1-{threshold - 1} shown as <{threshold}; further counts shown as 'suppressed' so "
+            "that no hidden count can be worked out from totals, margins or another table of "
+            "this run (complementary suppression, one plan for the whole run: "
+            "disclosure_plan.csv beside the reports); percentages and statistics derived from "
+            "a hidden count are suppressed"
+        )
+    elif simulated:
+        value = "shown as they are (simulated data: no person behind them)"
+    else:
+        value = "shown as they are (suppression off)"
+    source = (
+        "NHS Digital (2018) disclosure control methodology for HES and ECDS (small numbers and "
+        "secondary suppression); Hundepool A. et al. (2012) Statistical Disclosure Control, "
+        "Wiley, ch. 4; parameter: suppress small counts"
+    )
+    return ("small counts", value, source)
+
+
+def mask_by_session(early: pd.DataFrame, plan: pd.DataFrame | None, threshold: int = SMALL_COUNT):
+    """Hide, in the signal's performance counted up to each session, what could give away a count.
+
+    Parameters
+    ----------
+    early : pandas.DataFrame
+        :func:`analysis.compare.on_track.signal_performance_by_session` (``definition``,
+        ``by``, ``measure``, ``count``, ``n``, ``estimate``, ``ci_low``, ``ci_high``, ``tp``,
+        ``fp``, ``fn``, ``tn``).
+    plan : pandas.DataFrame or None
+        The run's plan with the signal's overall counts (``"signal <d>: tp"`` ...); None:
+        unchanged.
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Counts from 1 to ``threshold - 1`` as "<5" and the estimate and interval "suppressed"
+        where the count, its denominator or their difference is small (:func:`mask_share`);
+        and, for a definition whose overall confusion counts the plan hides, every count and
+        estimate "suppressed" (up to the last session they are the overall ones).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> e = pd.DataFrame({"definition": ["a"], "by": [1], "measure": ["ppv"], "count": [8],
+    ...                   "n": [10], "estimate": [0.8], "tp": [8], "fp": [2], "fn": [1],
+    ...                   "tn": [9]})
+    >>> plan = pd.DataFrame({"cell": ["signal a: tp"], "suppressed": [True],
+    ...                      "reason": ["complementary"]})
+    >>> set(mask_by_session(e, plan).iloc[0].tolist()[3:])
+    {'suppressed'}
+    """
+    if plan is None:
+        return early.copy()
+    counts = [c for c in ("count", "n", "tp", "fp", "fn", "tn") if c in early.columns]
+    stats = [c for c in ("estimate", "ci_low", "ci_high") if c in early.columns]
+    out = mask_share(early, "n", "count", stats, plan, threshold)
+    out = mask(out, plan, {c: [None] * len(out) for c in counts if c not in ("n", "count")})
+    basis = [[f"signal {d}: {k}" for k in ("tp", "fp", "fn", "tn")] for d in early["definition"]]
+    return mask(out, plan, {}, {c: basis for c in counts + stats}, threshold)
+
+
+def mask_multiverse(results: pd.DataFrame, suppress: bool, threshold: int = SMALL_COUNT):
+    """The multiverse table as written beside notebook 05: small counts hidden per row.
+
+    Every count column (``n_*``) from 1 to ``threshold - 1`` reads "<5"; the overall rate and
+    interval read "suppressed" where met, evaluable or not met (evaluable - met) is small, and
+    the arm comparison's columns where any arm count or its complement is small. This is
+    primary suppression per specification: the specifications are not in the run's plan.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"n_evaluable": [40], "n_met": [38], "rate": [0.95]})
+    >>> mask_multiverse(r, True).iloc[0].tolist()
+    [40, 38, 'suppressed']
+    """
+    from analysis.report.tables import suppress_small_counts
+
+    if not suppress:
+        return results.copy()
+    out = results.copy()
+    overall = [c for c in ("rate", "ci_low", "ci_high") if c in out.columns]
+    if {"n_met", "n_evaluable"} <= set(out.columns):
+        out = suppress_small_counts(
+            out, ["n_met", "n_evaluable"], overall, ("n_met", "n_evaluable"), threshold
+        )
+    arm_stats = [
+        c for c in out.columns if c.startswith(("risk_difference", "rd_", "odds_ratio", "or_"))
+    ]
+    for part, total in (("n_met_other", "n_evaluable_other"), ("n_met_ref", "n_evaluable_ref")):
+        if {part, total} <= set(out.columns):
+            out = suppress_small_counts(out, [part, total], arm_stats, (part, total), threshold)
+    return out
