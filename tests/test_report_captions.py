@@ -9,42 +9,6 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis.compare import agreement  # noqa: E402
-from analysis.report import plots_compare  # noqa: E402
-from analysis.report.disclosure import SMALL_COUNT  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def btheb_headline():
-    from analysis.run import workflow
-
-    nd = workflow.outcomes_for_notebook("btheb", {}, "bdi2", reliability=0.92)
-    return nd.outcomes
-
-
-def test_upset_caption_counts_every_evaluable_client_and_the_hidden_ones(btheb_headline):
-    """BtheB, the 4 headline definitions: 77 clients are evaluable under all 4; patterns shared by
-    fewer than 5 clients hold 6 of them (71 drawn). The caption said 71."""
-    patterns = agreement.overlap_patterns(btheb_headline)
-    assert len(patterns.columns) - 1 == 4
-    assert patterns["n_clients"].sum() == 77
-    shown = patterns.loc[patterns["n_clients"] >= SMALL_COUNT]
-    assert shown["n_clients"].sum() == 71
-    cap = plots_compare.upset_figure(shown, n_evaluable=77).alt_text
-    assert "77 clients are evaluable under all 4 definitions" in cap
-    assert "fewer than 5 clients are not drawn (6 clients)" in cap
-    assert "71" not in cap
-
-
-def test_upset_caption_hides_a_small_hidden_total():
-    p = pd.DataFrame({"a": [True, False], "b": [True, True], "n_clients": [40, 31]})
-    cap = plots_compare.upset_figure(p, n_evaluable=74).alt_text  # 3 clients not drawn
-    assert "74 clients are evaluable" in cap and "(fewer than 5 clients)" in cap
-    assert "(3 clients)" not in cap
-    assert "not drawn" not in plots_compare.upset_figure(p).alt_text  # all drawn: 71
-    with pytest.raises(ValueError, match="below the 71 clients drawn"):
-        plots_compare.upset_figure(p, n_evaluable=70)
-
 
 def _specs(**extra) -> pd.DataFrame:
     base = {
@@ -173,13 +137,16 @@ def test_km_share_reasons_state_each_reason_with_its_number():
             "n": [491, 3],
         }
     )
-    srs, rem, coping = text.km_share_reasons(rec, ex, "sustained")
+    srs, rem, coping = text.km_share_reasons(rec, ex, "sustained", suppress=False)
     assert srs.startswith("491 met it at the first assessment and are left out (lowers")
     assert "1055 censored without the event (295 by dropout)" in srs
     assert rem == ""  # the shares agree
+    # suppression on (real data): these counts are not in the run's disclosure plan, so the
+    # reasons are named without them
+    coping = text.km_share_reasons(rec, ex, "sustained")[2]
     assert coping == (
-        "fewer than 5 with no assessment after baseline are left out; fewer than 5 censored "
-        "without the event (fewer than 5 by dropout) count as at risk until they leave (raises it)"
+        "clients with no assessment after baseline are left out; clients censored without the "
+        "event count as at risk until they leave (raises it)"
     )
     first = text.km_share_reasons(rec, ex, "first_met", suppress=False)[2]
     assert first.startswith("3 with no assessment") and first.endswith(
