@@ -46,6 +46,7 @@ from analysis.compare import agreement
 from analysis.compare import prevalence as stats
 from analysis.outcomes import clinsig, rules
 from analysis.outcomes import engine as outcomes
+from analysis.registry.definitions import harm_indicators
 from analysis.report import disclosure, plots, text
 from analysis.report import disclosure_tables as masks
 from analysis.report import tables as report
@@ -153,8 +154,8 @@ report.show_banner(
     },
     summary=f"{result['definition'].nunique()} definition(s) could be computed on these data. "
     f"The share of evaluable clients counted as a success (percent, 95 % Wilson interval) under "
-    f"the headline definitions was: {headline}. Missing-data strategy: {missing.replace('_', ' ')}. Times in "
-    f"the per-client file are in {cohort.time_unit}s.",
+    f"the headline definitions was: {headline}. Missing-data strategy: {missing.replace('_', ' ')}. Times are "
+    f"in {cohort.time_unit}s" + (" (also in the per-client file)." if client_outcomes else "."),
 )
 
 # %% [markdown]
@@ -189,19 +190,35 @@ if nd.skipped:
 # ## How many clients count as a success?
 
 # %%
-report.show_table(
-    masks.mask_prevalence(
-        report.format_prevalence(overall, suppress=False, label=label), overall, plan
-    ),
-    "Clients meeting each definition, all clients, by family of definitions",
-)
+# harm indicators (rule option direction: deterioration, or the NHS deterioration outcome) are a
+# bad outcome, not a success: shown apart
+harm = overall["definition"].isin(harm_indicators(nd.definitions))
+for rows, title in [
+    (~harm, "Clients meeting each definition of success, all clients, by family of definitions"),
+    (harm, "Harm indicators, not successes: clients meeting each (a reliable deterioration)"),
+]:
+    if rows.any():
+        part = overall.loc[rows].reset_index(drop=True)
+        report.show_table(
+            masks.mask_prevalence(
+                report.format_prevalence(part, suppress=False, label=label), part, plan
+            ),
+            title,
+        )
 if by_group is not None:
-    report.show_table(
-        masks.mask_prevalence(
-            report.format_prevalence(by_group, suppress=False, label=label), by_group, plan, group
-        ),
-        f"Clients meeting each definition, by {group}",
-    )
+    harm_g = by_group["definition"].isin(harm_indicators(nd.definitions))
+    for rows, title in [
+        (~harm_g, f"Clients meeting each definition of success, by {group}"),
+        (harm_g, f"Harm indicators, not successes, by {group}"),
+    ]:
+        if rows.any():
+            part = by_group.loc[rows].reset_index(drop=True)
+            report.show_table(
+                masks.mask_prevalence(
+                    report.format_prevalence(part, suppress=False, label=label), part, plan, group
+                ),
+                title,
+            )
 elif group:
     text.say(
         f"No split by {group!r}: the client table has no such column "
@@ -352,6 +369,8 @@ if methods is not None:
         f"Cutoff for the combined categories: {methods.attrs['cutoff']['reason']}; "
         f"{methods.attrs['cutoff']['true_score_methods']}."
     )
+    if text.hlm_all_unchanged(methods, cohort.time_unit):
+        text.say(text.hlm_all_unchanged(methods, cohort.time_unit))
 
 # %% [markdown]
 # ## Where do the headline definitions disagree?
@@ -411,9 +430,9 @@ rows = [
         "instrument registry",
         rem.get("source") or "not applicable (not computed)",
     ),
-    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    ("reliability (RCI)", text.reliability_shown(instrument, reliability), reliability_cited),
     # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
-    *workflow.reliable_change_rows(result, nd.skipped),
+    *workflow.reliable_change_rows(result, nd.skipped, instrument),
     (
         "HLM rule (methods comparison)",
         "client's slope against the cohort's mean slope (as the R package clinicalsignificance)"

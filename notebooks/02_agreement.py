@@ -349,14 +349,14 @@ rows = [
         f"{instrument.better_is} is better)",
         "instrument registry (analysis/config/instruments.yaml)",
     ),
-    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    ("reliability (RCI)", text.reliability_shown(instrument, reliability), reliability_cited),
     (
         "reliable change index",
         "|RCI| > 1.96 (two-sided 5 % level)",
         "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
     ),
     # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
-    *workflow.reliable_change_rows(nd.all_outcomes, nd.skipped),
+    *workflow.reliable_change_rows(nd.all_outcomes, nd.skipped, instrument),
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],

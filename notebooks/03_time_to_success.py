@@ -46,6 +46,7 @@ import pandas as pd
 from analysis.compare import alliance, survival
 from analysis.compare import prevalence as stats
 from analysis.outcomes import rules
+from analysis.registry.definitions import harm_indicators
 from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
@@ -88,7 +89,14 @@ shown_parameters = {
     "group": group,
     "suppress_small_counts": suppress_small_counts,
 }
-tte_all = survival.time_to_event(nd.all_outcomes, cohort.scores, cohort.clients, event=event)
+# harm indicators (e.g. reliable deterioration) are not a success: no time to success for them
+harm = sorted(harm_indicators(nd.definitions) & set(nd.all_outcomes["definition"]))
+tte_all = survival.time_to_event(
+    nd.all_outcomes.loc[~nd.all_outcomes["definition"].isin(harm)],
+    cohort.scores,
+    cohort.clients,
+    event=event,
+)
 km_all = survival.km_summary(tte_all)
 prev_all = stats.prevalence(nd.all_outcomes).set_index("definition")
 excluded = survival.excluded_records(tte_all)
@@ -205,6 +213,13 @@ else:
         "definitions (no client evaluable with an assessment after baseline; notebook 01 gives "
         "the reasons)."
     )
+if harm:
+    say(
+        "Not analysed as a time to success: "
+        + ", ".join(label(d) for d in harm)
+        + " (a harm indicator: meeting it is a bad outcome; notebook 01 shows it apart from the "
+        "definitions of success)."
+    )
 if len(excluded):
     say(
         "Records that cannot enter a time-to-event analysis (counted, not dropped silently): "
@@ -218,7 +233,7 @@ if len(excluded):
 # %% [markdown]
 # ## Does this agree with notebook 01?
 #
-# Under the sustained event, a client has the event exactly when notebook 01 counts them as met, so the share of evaluable clients with the event equals notebook 01's share met. The Kaplan-Meier share met by the end is higher when clients are censored early (it estimates what would have been seen with full follow-up); under the first-met event both are higher, because criteria met once and lost again count.
+# Under the sustained event, a client has the event exactly when notebook 01 counts them as met, so the share of evaluable clients with the event equals notebook 01's share met. The Kaplan-Meier share met by the end differs, for the reasons the last column states for each definition (with their numbers where small-count suppression is off): clients who met the definition at their first assessment have no time at risk and are left out, which lowers it (it is then the share among clients not yet met); clients censored without the event count as at risk until they leave, which raises it (it estimates what would have been seen with full follow-up); under the first-met event, criteria met once and lost again count as events.
 
 # %%
 rec = km_all.assign(
@@ -246,6 +261,9 @@ shown = pd.DataFrame(
         "% met (notebook 01)": rec["share_notebook_01"].round(1),
         f"% with the event ({event_words})": rec["share_events"].round(1),
         "% met by end (Kaplan-Meier)": rec["share_km_end"].round(1),
+        "why the Kaplan-Meier share differs": text.km_share_reasons(
+            rec, excluded, event, suppress_small_counts
+        ),
     }
 )
 shown = masks.mask_km(shown, rec, plan, excluded=excluded)
@@ -461,14 +479,14 @@ rows = [
         f"{instrument.better_is} is better)",
         "instrument registry (analysis/config/instruments.yaml)",
     ),
-    ("reliability (RCI)", f"{reliability:g}", reliability_cited),
+    ("reliability (RCI)", text.reliability_shown(instrument, reliability), reliability_cited),
     (
         "reliable change index",
         "|RCI| > 1.96 (two-sided 5 % level)",
         "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
     ),
     # which J&T cutoff and why (instrument registry), S_diff and the threshold in points
-    *workflow.reliable_change_rows(nd.all_outcomes, nd.skipped),
+    *workflow.reliable_change_rows(nd.all_outcomes, nd.skipped, instrument),
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],

@@ -159,7 +159,7 @@ if has_arm:
     arms = shown["arm_comparison"].dropna().iloc[0]
     top, bottom = mv.specification_curve(shown, value="risk_difference")
     top.set_title(f"Arm difference ({arms}) under every specification, {run_name}")
-    top.set_ylabel("risk difference (proportion)")
+    top.set_ylabel("risk difference (percentage points)")
     report.show_figure(top)
     rd = shown.loc[shown["risk_difference"].notna()]
     above = int((rd["rd_ci_low"] > 0).sum())
@@ -171,10 +171,7 @@ if has_arm:
         f"{below} of them."
     )
 elif group and group in cohort.clients.columns:
-    say(
-        f"The arm difference: not computed: the column {group!r} has fewer than two arms "
-        "with evaluable clients in at least two specifications."
-    )
+    say(mvt.arm_difference_absent(results, shown, group))
 else:
     say(text.absent("The arm difference", cohort, f"arms (client column {group!r})"))
 
@@ -226,6 +223,8 @@ rel_sources = (
     .drop_duplicates()
     .astype(str)
 )
+run_rel = text.reliability_shown(instrument, reliability)
+rel_sources["reliability"] = [f"{float(v):g}" for v in rel_sources["reliability"]]
 rows = [
     (
         "specification grid",
@@ -245,14 +244,19 @@ rows = [
     ),
     # what each cutoff type is for the primary measure: boundary or norms, with their source
     *cutoff_choices(instrument, levels["cutoff_type"]),
+    # one row per reliability with one source; the run's own value is marked on its grid row
     *[
-        (f"reliability {r.reliability}", "RCI reliability", r.reliability_source or "grid")
+        (
+            f"reliability {r.reliability}" + (" (this run's)" if r.reliability == run_rel else ""),
+            "RCI reliability",
+            reliability_cited if r.reliability == run_rel else r.reliability_source or "grid",
+        )
         for r in rel_sources.itertuples()
     ],
-    (
-        "the run's reliability",
-        f"{reliability:g}" if reliability is not None else "registry",
-        reliability_cited,
+    *(
+        [("the run's reliability", run_rel, reliability_cited)]
+        if run_rel not in set(rel_sources["reliability"])
+        else []
     ),
     *[
         (

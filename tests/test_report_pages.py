@@ -61,9 +61,14 @@ def _run_dir(root: Path, name: str = "btheb") -> Path:
             "ci_high": [0.35],
         }
     ).to_csv(d / "prevalence.csv", index=False)
-    pd.DataFrame({"spec": ["a", "b", "c"], "rate": [0.25, None, 0.5]}).to_csv(
-        d / "multiverse.csv", index=False
-    )
+    pd.DataFrame(
+        {
+            "spec": ["a", "b", "c", "d"],
+            "n_met": [10, 0, 20, 3],
+            "n_evaluable": [40, 0, 40, 40],
+            "rate": [0.25, None, 0.5, 0.075],
+        }
+    ).to_csv(d / "multiverse.csv", index=False)
     return d
 
 
@@ -77,11 +82,34 @@ def test_index_links_every_report_and_csv_and_says_why_a_report_is_missing(tmp_p
     # the alliance report is not linked; the index says why
     assert "04_alliance.html" not in page
     assert "Alliance: <em>not produced</em>: The dataset has no alliance scores." in page
-    # multiverse range over the computed specifications only (25 % and 50 %; b not computed)
-    assert "multiverse: 25.0 % to 50.0 % success over 2 computed specifications" in page
+    # multiverse range over the shown specifications only, as notebook 05 states it (25 % and
+    # 50 %; b not computed; d's 3 of 40 is a small count, hidden under suppression, the default)
+    assert (
+        "multiverse: 25.0 % to 50.0 % success over the 2 specifications shown (of 3 computed)"
+        in page
+    )
     # long parameter values wrap (no table wider than the page at 1280 px)
     assert "overflow-wrap:anywhere" in page and "table-layout:fixed" in page
     assert "reliability source = " in page  # parameter names in words
+
+
+def test_index_lists_identifiable_files_apart_marked_not_for_sharing(tmp_path):
+    """quarantine.csv (a user's rejected records: client ids, raw values) and a per-client
+    outcomes file are not among the shareable tables; they are listed apart, marked."""
+    d = _run_dir(tmp_path)
+    pd.DataFrame({"client": ["c1"], "value": ["x"]}).to_csv(d / "quarantine.csv")
+    pd.DataFrame({"id": ["c1"]}).to_csv(d / "outcomes-identifiable.csv")
+    page = write_index(tmp_path).read_text("utf-8")
+    shareable = page.split("<details>", 1)[1].split("</details>", 1)[0]
+    assert "2 tables (CSV)" in shareable  # prevalence.csv and multiverse.csv only
+    assert "quarantine" not in shareable and "identifiable" not in shareable
+    marked = page.split("Identifiable, not for sharing", 1)[1].split("</p>", 1)[0]
+    assert '<a href="btheb/quarantine.csv">quarantine.csv</a>' in marked
+    assert '<a href="btheb/outcomes-identifiable.csv">outcomes-identifiable.csv</a>' in marked
+    # a run without such files shows no such line
+    (d / "quarantine.csv").unlink()
+    (d / "outcomes-identifiable.csv").unlink()
+    assert "not for sharing" not in write_index(tmp_path).read_text("utf-8")
 
 
 def test_multiverse_range_absent_or_empty(tmp_path):

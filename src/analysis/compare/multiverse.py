@@ -1223,8 +1223,9 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
     results : pandas.DataFrame
         Output of :func:`run_multiverse`.
     value : str
-        Estimate to plot (``rate`` or ``risk_difference``), with ``ci_low``/``ci_high`` or
-        ``rd_ci_low``/``rd_ci_high``.
+        Estimate to plot (``rate`` or ``risk_difference``, proportions), with
+        ``ci_low``/``ci_high`` or ``rd_ci_low``/``rd_ci_high``. Drawn and described in percent
+        (a rate) or percentage points (a risk difference).
     ax : sequence of two matplotlib Axes, optional
         Upper (curve) and lower (choice indicators) axes; created when None.
 
@@ -1277,14 +1278,14 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
         top, bottom = ax
         fig = top.figure
     x = np.arange(len(done))
-    scale = 100 if value == "rate" else 1
+    scale = 100  # a rate in %, a risk difference in percentage points
     top.fill_between(
         x, done[lo] * scale, done[hi] * scale, color="0.85", step="mid", label="95 % CI"
     )
     sns.scatterplot(
         x=x, y=done[value] * scale, ax=top, s=12, color="C0", edgecolor="none", label="estimate"
     )
-    top.set_ylabel("success rate (%)" if value == "rate" else "risk difference")
+    top.set_ylabel("success rate (%)" if value == "rate" else "risk difference (percentage points)")
     top.set_title(f"Specification curve: {len(done)} specifications")
     top.legend(loc="upper left", frameon=False)
     for row, (c, lvl) in enumerate(labels):
@@ -1302,7 +1303,8 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
         # round, then + 0.0: a value such as -0.04 is shown as 0.0, never "-0.0"
         f"{round(done[value].min() * scale, 1) + 0.0:.1f} to "
         f"{round(done[value].max() * scale, 1) + 0.0:.1f}"
-        f"{' %' if value == 'rate' else ''}, sorted, with the analytic choices of each beneath."
+        f"{' %' if value == 'rate' else ' percentage points'}, sorted, with the analytic "
+        "choices of each beneath."
     )
     return top, bottom
 

@@ -952,7 +952,10 @@ def compare_methods(
         (recovered / improved / unchanged / deteriorated / harmed), ``evaluable``, ``reason``.
         ``attrs["not_computed"]``: method -> why it was left out (empty when none was);
         ``attrs["methods"]``: the methods computed, in order; ``attrs["cutoff"]``: the cutoff
-        rule used and why, as a report prints it; ``attrs["hlm_test"]``.
+        rule used and why, as a report prints it; ``attrs["hlm_test"]``; ``attrs["hlm_fit"]``:
+        the HLM fit as :func:`analysis.outcomes.clinsig.clinical_significance` describes it
+        (``singular``, ``fit_warnings``, ``cov_re``, ``fixed_slope``, ``critical``; empty
+        without HLM).
 
     Raises
     ------
@@ -1040,6 +1043,7 @@ def compare_methods(
     ]
     frames = []
     not_computed: dict[str, str] = {}
+    hlm_fit: dict = {}
     for method in methods or RCI_METHODS:
         try:
             res = _one_method(
@@ -1059,6 +1063,8 @@ def compare_methods(
         except (ValueError, np.linalg.LinAlgError) as exc:  # the data cannot support it
             not_computed[method] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             continue
+        if method == "HLM":
+            hlm_fit = dict(res.attrs.get("clinsig", {}))
         res = res[cols].copy()
         for c in ("reliable_change", "category", "reason"):
             res[c] = res[c].astype(object)
@@ -1072,6 +1078,7 @@ def compare_methods(
     out.attrs["not_computed"] = not_computed
     out.attrs["methods"] = [m for m in (methods or RCI_METHODS) if m not in not_computed]
     out.attrs["hlm_test"] = hlm_test
+    out.attrs["hlm_fit"] = hlm_fit
     out.attrs["cutoff"] = {
         "cutoff_type": chosen["cutoff_type"],
         "reason": chosen["reason"],
@@ -1144,7 +1151,9 @@ def _one_method(
             hlm_test=hlm_test,
             **{k: v for k, v in kw.items() if k not in ("rci_method", "reliability")},
         )
+        fit = dict(res.attrs.get("clinsig", {}))  # the HLM fit (singular, notes, slopes)
         res = pp[["id"]].merge(res, on="id", how="left")
+        res.attrs["clinsig"] = fit
         res["evaluable"] = res["evaluable"].astype("boolean").fillna(False).astype(bool)
         res["reason"] = (
             res["reason"]

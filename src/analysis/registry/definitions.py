@@ -22,6 +22,7 @@ The rule kinds and their options are in :data:`RULES`; the scoring lives in
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ __all__ = [
     "DEFAULT_DEFINITIONS",
     "load_definitions",
     "validate_definitions",
+    "is_harm",
+    "harm_indicators",
 ]
 
 DEFAULT_DEFINITIONS = CONFIG_DIR / "definitions.yaml"
@@ -132,6 +135,51 @@ _UNIT_OPEN = {"reliability", "reliability_post", "significance_level"}
 _POSITIVE = {"points", "percent", "mid", "sd_functional", "drop", "delta"}
 #: thresholds on the measure's own scale: they must lie within the instrument's range
 _ON_SCALE = {"cutoff", "threshold", "m_functional"}
+
+
+def is_harm(definition: Mapping[str, Any]) -> bool:
+    """Whether meeting a definition is a bad outcome (a harm indicator), not a success.
+
+    Read from the definition's own rule options, never from its name: ``direction:
+    deterioration`` (rules ``reliable_change`` and ``fixed_change``: the score moved reliably
+    towards worse) or the NHS Talking Therapies outcome ``reliable_deterioration`` (rule ``nhs``;
+    NHS England (2024) NHS Talking Therapies manual v7: reliable deterioration is reported beside,
+    not among, the improvement and recovery rates).
+
+    Parameters
+    ----------
+    definition : mapping
+        One validated definition (a ``definitions`` entry of the YAML file).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_harm({"name": "x", "rule": "nhs", "outcome": "reliable_deterioration"})
+    True
+    >>> is_harm({"name": "x", "rule": "reliable_change", "measure": "phq9"})
+    False
+    """
+    if definition.get("direction") == "deterioration":
+        return True
+    return definition.get("rule") == "nhs" and definition.get("outcome") == "reliable_deterioration"
+
+
+def harm_indicators(definitions: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Names of the definitions that are harm indicators (:func:`is_harm`).
+
+    Reports show these apart from the definitions of success (a client who deteriorated reliably
+    is not a success).
+
+    Examples
+    --------
+    >>> worse = {"name": "worse", "rule": "fixed_change", "direction": "deterioration"}
+    >>> sorted(harm_indicators([worse, {"name": "better", "rule": "fixed_change"}]))
+    ['worse']
+    """
+    return {str(d["name"]) for d in definitions if is_harm(d)}
 
 
 def _err(path: str, i: int, name: str, msg: str) -> ValueError:

@@ -17,7 +17,32 @@ import pandas as pd
 from analysis.report.html import NOT_PRODUCED_SUFFIX, PAGE_STYLE
 from analysis.report.tables import parameter_value
 
-__all__ = ["write_index", "not_produced", "NOT_PRODUCED_SUFFIX", "multiverse_range"]
+__all__ = [
+    "write_index",
+    "not_produced",
+    "NOT_PRODUCED_SUFFIX",
+    "multiverse_range",
+    "is_identifiable",
+    "IDENTIFIABLE_FILES",
+]
+
+#: Files a run writes that hold client-level, identifiable data, by exact name: the records of a
+#: user's export that were quarantined (client ids and raw values; ``analysis.run.execute``).
+#: Client-level tables written on request are named ``*-identifiable.csv``
+#: (``analysis.report.tables.write_identifiable_csv``).
+IDENTIFIABLE_FILES = frozenset({"quarantine.csv"})
+
+
+def is_identifiable(name: str) -> bool:
+    """Whether a file in a run's folder holds identifiable client-level data (not for sharing).
+
+    Examples
+    --------
+    >>> names = ["quarantine.csv", "outcomes-identifiable.csv", "prevalence.csv"]
+    >>> [is_identifiable(n) for n in names]
+    [True, True, False]
+    """
+    return name in IDENTIFIABLE_FILES or name.endswith("-identifiable.csv")
 
 
 def not_produced(folder: str | Path, notebook: str, reason: str) -> Path:
@@ -52,36 +77,63 @@ def not_produced(folder: str | Path, notebook: str, reason: str) -> Path:
     return path
 
 
-def multiverse_range(run_dir: Path) -> str:
-    r"""The range of success rates over the computed specifications of ``multiverse.csv``.
+def multiverse_range(run_dir: Path, suppress: bool | None = None) -> str:
+    r"""The range of success rates over the shown specifications of ``multiverse.csv``.
+
+    The same range as notebook 05 states: over the computed specifications whose rate may be
+    shown (:func:`analysis.report.multiverse_tables.shown_results`: under small-count
+    suppression, none whose rate rests on a count from 1 to 4).
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run's folder.
+    suppress : bool, optional
+        Small-count suppression; default the run's ``suppress_small_counts`` from ``run.json``
+        (on when absent).
 
     Returns
     -------
     str
-        ``"multiverse: 31.2 % to 58.0 % success over 96 specifications"``, or ``""`` when the file
-        is absent or has no computed ``rate``. ``rate`` is a proportion (0-1); rows whose rate is
-        empty were not computed and are left out.
+        ``"multiverse: 31.2 % to 58.0 % success over the 96 specifications shown (of 100
+        computed)"``, or ``""`` when the file is absent, has no computed ``rate`` shown, or lacks
+        the counts (``n_met``, ``n_evaluable``) that suppression needs. ``rate`` is a proportion
+        (0-1); rows whose rate is empty were not computed.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "multiverse.csv").write_text("spec,rate\na,0.25\nb,\nc,0.5\n")
+    >>> _ = (d / "multiverse.csv").write_text(
+    ...     "spec,n_met,n_evaluable,rate\na,10,40,0.25\nb,0,0,\nc,20,40,0.5\nd,3,40,0.075\n"
+    ... )
     >>> multiverse_range(d)
-    'multiverse: 25.0 % to 50.0 % success over 2 computed specifications'
+    'multiverse: 25.0 % to 50.0 % success over the 2 specifications shown (of 3 computed)'
+    >>> multiverse_range(d, suppress=False)
+    'multiverse: 7.5 % to 50.0 % success over the 3 specifications shown (of 3 computed)'
     """
+    from analysis.report.multiverse_tables import shown_results
+
     path = Path(run_dir) / "multiverse.csv"
     if not path.exists():
         return ""
     mv = pd.read_csv(path, comment="#")
     if "rate" not in mv.columns:
         return ""
-    rate = pd.to_numeric(mv["rate"], errors="coerce").dropna()
+    if suppress is None:
+        rj = Path(run_dir) / "run.json"
+        params = json.loads(rj.read_text("utf-8")).get("parameters", {}) if rj.exists() else {}
+        suppress = bool(params.get("suppress_small_counts", True))
+    if suppress and not {"n_met", "n_evaluable"} <= set(mv.columns):
+        return ""
+    mv["rate"] = pd.to_numeric(mv["rate"], errors="coerce")
+    shown, _ = shown_results(mv, suppress=suppress)
+    rate = shown["rate"]
     if rate.empty:
         return ""
     return (
-        f"multiverse: {100 * rate.min():.1f} % to {100 * rate.max():.1f} % success over "
-        f"{len(rate)} computed specifications"
+        f"multiverse: {100 * rate.min():.1f} % to {100 * rate.max():.1f} % success over the "
+        f"{len(rate)} specifications shown (of {int(mv['rate'].notna().sum())} computed)"
     )
 
 
@@ -110,7 +162,8 @@ def write_index(out_root: Path) -> Path:
     """Write ``index.html`` listing every run found under ``out_root`` (from its ``run.json``).
 
     Each run shows its title, a link to every report (failed ones marked; a report not produced
-    shows why instead), a link to every CSV table beside the reports, the dataset and whether it
+    shows why instead), a link to every CSV table beside the reports (identifiable files, see
+    :func:`is_identifiable`, listed apart and marked not for sharing), the dataset and whether it
     is simulated, the final typed parameters, the SHA-256 of the input data, git commit, date,
     package versions, the headline table (success rate per definition with its 95 % CI) and, when
     the run wrote ``multiverse.csv``, the range of its success rates. Failures are listed first.
@@ -148,9 +201,19 @@ def write_index(out_root: Path) -> Path:
                     f'<a href="{run}/{html.escape(n["html"])}">{html.escape(_title(stem))}</a>'
                     + ("" if n["ok"] else ' <strong style="color:#a00">FAILED</strong>')
                 )
-        csvs = sorted(p.name for p in run_dir.glob("*.csv"))
+        names = sorted(p.name for p in run_dir.glob("*.csv"))
+        csvs = [c for c in names if not is_identifiable(c)]
+        private = [c for c in names if is_identifiable(c)]
         csv_links = ", ".join(
             f'<a href="{run}/{html.escape(c)}">{html.escape(c)}</a>' for c in csvs
+        )
+        private_links = (
+            '<p class="analysis-identifiable"><strong>Identifiable, not for sharing</strong> '
+            "(client-level data: keep them where the raw data are kept): "
+            + ", ".join(f'<a href="{run}/{html.escape(c)}">{html.escape(c)}</a>' for c in private)
+            + "</p>"
+            if private
+            else ""
         )
         # in words, as the reports show them; run.json has the exact names and values
         params = (
@@ -170,6 +233,7 @@ def write_index(out_root: Path) -> Path:
             f"<tr><td><strong>{html.escape(info['title'])}</strong><br>run {run}<br>"
             + "<br>".join(items)
             + (f"<details><summary>{len(csvs)} tables (CSV)</summary>{csv_links}</details>")
+            + private_links
             + f"</td><td>{html.escape(info['dataset'])}: {kind}"
             f"<br>{info['n_clients']} clients<br><small>{html.escape(info['description'])}"
             f"</small></td><td><small>{params}</small></td>"

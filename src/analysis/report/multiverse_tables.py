@@ -34,6 +34,8 @@ __all__ = [
     "format_spread",
     "skipped_specifications",
     "describe_specification",
+    "MI_COUNT_NOTE",
+    "arm_difference_absent",
 ]
 
 _CHOICE_WORDS = {
@@ -219,6 +221,54 @@ def shown_results(
     return out, int((~keep).sum())
 
 
+def arm_difference_absent(results: pd.DataFrame, shown: pd.DataFrame, group: str) -> str:
+    """Why the arm difference is not drawn (fewer than two specifications show it): a sentence.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse` (every specification).
+    shown : pandas.DataFrame
+        :func:`shown_results`' rows (arm columns NaN where hidden).
+    group : str
+        The client column of the arms.
+
+    Returns
+    -------
+    str
+        When the arm difference was computed under some specifications but is hidden in all but
+        fewer than two: that disclosure control hides it (counts from 1 to 4 in an arm or
+        overall), with the numbers of specifications; otherwise that fewer than two arms have
+        evaluable clients.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"risk_difference": [0.1, 0.2, np.nan]})
+    >>> arm_difference_absent(r, r.iloc[:0], "arm")[:58]
+    'The arm difference: not shown: computed under 2 specificat'
+    >>> arm_difference_absent(r.iloc[2:], r.iloc[:0], "arm")[:54]
+    "The arm difference: not computed: the column 'arm' has"
+    """
+    n_done = int(results["risk_difference"].notna().sum()) if "risk_difference" in results else 0
+    n_shown = int(shown["risk_difference"].notna().sum()) if "risk_difference" in shown else 0
+    if n_done and n_done == n_shown:
+        return (
+            f"The arm difference: not drawn: computed under only {n_done} specification(s), "
+            "fewer than the two a curve needs; multiverse.csv holds it."
+        )
+    if n_done:
+        return (
+            f"The arm difference: not shown: computed under {n_done} specification(s), but in "
+            f"{n_done - n_shown} of them it rests on counts from 1 to {SMALL_COUNT - 1} (met, not "
+            "met or evaluable, in an arm or overall) and is hidden (disclosure control), leaving "
+            f"{n_shown}, fewer than the two a curve needs; multiverse.csv holds them."
+        )
+    return (
+        f"The arm difference: not computed: the column {group!r} has fewer than two arms with "
+        "evaluable clients in at least two specifications."
+    )
+
+
 def _pct_ci(est, lo, hi, scale: float = 100.0, digits: int = 1) -> list[str]:
     return [
         ""
@@ -226,6 +276,10 @@ def _pct_ci(est, lo, hi, scale: float = 100.0, digits: int = 1) -> list[str]:
         else f"{scale * e:.{digits}f} ({scale * a:.{digits}f} to {scale * b:.{digits}f})"
         for e, a, b in zip(est, lo, hi, strict=True)
     ]
+
+
+#: how a count of a multiply-imputed specification is labelled in a display table
+MI_COUNT_NOTE = "mean over the imputations, rounded"
 
 
 def format_specifications(
@@ -254,9 +308,10 @@ def format_specifications(
     -------
     pandas.DataFrame
         The choice columns (headed as ``J&T cutoff``, ``missing data``, ...; the definition by
-        its label, other levels in words), ``met``, ``evaluable``,
-        ``% met (95% CI)`` and, where the data have arms, ``risk difference, % points (95% CI)``
-        and ``odds ratio (95% CI)``.
+        its label, other levels in words), ``met``, ``evaluable`` (under multiple imputation the
+        means over the imputations, rounded, labelled so in the cell: the pooled rate is not
+        their ratio), ``% met (95% CI)`` and, where the data have arms,
+        ``risk difference, % points (95% CI)`` and ``odds ratio (95% CI)``.
 
     Examples
     --------
@@ -303,6 +358,15 @@ def format_specifications(
             if col in m.columns:
                 lab = m[col].map(lambda v: v if isinstance(v, str) else None)
                 out[shown_col] = out[shown_col].astype(object).where(lab.isna(), lab)
+    # under multiple imputation the counts are means over the imputations, rounded, and the rate
+    # is pooled (Rubin's rules), not met / evaluable: say so in the cell
+    mi = (results["missing"].astype(str) == "multiple_imputation").to_numpy()
+    if mi.any():
+        for c in ("met", "evaluable"):
+            out[c] = [
+                f"{v} ({MI_COUNT_NOTE})" if m and str(v)[:1].isdigit() else v
+                for v, m in zip(out[c].astype(object), mi, strict=True)
+            ]
     return out
 
 

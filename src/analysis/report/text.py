@@ -22,6 +22,9 @@ from analysis.report.disclosure import SMALL_COUNT
 __all__ = [
     "time_units",
     "reliability_citation",
+    "reliability_shown",
+    "km_share_reasons",
+    "hlm_all_unchanged",
     "absent",
     "say",
     "number",
@@ -78,6 +81,181 @@ def reliability_citation(instrument: Instrument, reliability: float | None, give
     return (
         f"value given for this run; no source stated (the registry's {instrument.label} value is "
         f"{rel.get('value', 'absent')})"
+    )
+
+
+def reliability_shown(instrument: Instrument, reliability: float | None) -> str:
+    """The reliability used for the reliable change index, as a report prints it.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The primary measure's registry entry.
+    reliability : float or None
+        The run's parameter (None: the registry's value for the measure, the notebooks' documented
+        default, which the outcome engine then uses).
+
+    Returns
+    -------
+    str
+        The value in ``:g`` format (``"0.92"``); for None, the registry's value; when the registry
+        holds none either, ``"not computed: no reliability given or in the instrument registry"``
+        (the reliable change index then cannot be computed).
+
+    Examples
+    --------
+    >>> from analysis.registry.instruments import get_instrument
+    >>> reliability_shown(get_instrument("phq9"), None)  # Kroenke et al. 2001, in the registry
+    '0.89'
+    >>> reliability_shown(get_instrument("phq9"), 0.8)
+    '0.8'
+    """
+    if reliability is None:
+        reliability = (instrument.reliability or {}).get("value")
+    if reliability is None:
+        return "not computed: no reliability given or in the instrument registry"
+    return f"{float(reliability):g}"
+
+
+def km_share_reasons(
+    rec: pd.DataFrame, excluded: pd.DataFrame, event: str, suppress: bool = True
+) -> list[str]:
+    """Why each definition's Kaplan-Meier share met by the end differs from notebook 01's share.
+
+    Notebook 03's reconciliation table sets, per definition, notebook 01's share met (met /
+    evaluable) beside the Kaplan-Meier estimate of the share met by the end. They differ for these
+    reasons, each stated with its number of clients where it applies:
+
+    - clients who met the definition at their first assessment have no time at risk and are left
+      out of the Kaplan-Meier estimate (it is then the share among those not yet met: lower);
+    - clients with no assessment after baseline are left out likewise;
+    - clients censored without the event (by dropout or at the end of their own follow-up) count
+      as still at risk until they leave, so with unequal follow-up the estimate is above the crude
+      share (Kaplan E.L. & Meier P. (1958) J Am Stat Assoc 53:457-481);
+    - under the first-met event, criteria met once and lost again are events too.
+
+    Parameters
+    ----------
+    rec : pandas.DataFrame
+        The reconciliation table: ``definition``, ``n_met_notebook_01``, ``events``,
+        ``n_dropout``, ``n_censored_other``, ``share_notebook_01`` and ``share_km_end`` (percent).
+    excluded : pandas.DataFrame
+        ``attrs["excluded"]`` of :func:`analysis.compare.survival.time_to_event`: ``definition``,
+        ``reason``, ``n``.
+    event : str
+        ``"sustained"`` or ``"first_met"``.
+    suppress : bool
+        Small-count suppression is on (real data): the reasons are named without their numbers,
+        since these counts are not in the run's disclosure plan (the records left out are shown,
+        masked by the plan, in the sentence beside the Kaplan-Meier table).
+
+    Returns
+    -------
+    list of str
+        One entry per row of ``rec``, in its order: "" where the two shares agree to 0.1 points.
+
+    Examples
+    --------
+    >>> rec = pd.DataFrame({"definition": ["srs"], "n_met_notebook_01": [590], "events": [590],
+    ...     "n_dropout": [295], "n_censored_other": [760], "share_notebook_01": [35.9],
+    ...     "share_km_end": [8.6]})
+    >>> ex = pd.DataFrame({"definition": ["srs"], "n": [491],
+    ...     "reason": ["met at the first assessment (no time at risk)"]})
+    >>> print(km_share_reasons(rec, ex, "sustained", suppress=False)[0])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    491 met it at the first assessment and are left out (lowers the estimate); 1055 censored
+    without the event (295 by dropout) count as at risk until they leave (raises it)
+    """
+
+    def count(n: int) -> str:
+        return "clients" if suppress else str(n)
+
+    def excl(d: str, start: str) -> int:
+        e = excluded.loc[
+            (excluded["definition"] == d) & excluded["reason"].astype(str).str.startswith(start),
+            "n",
+        ]
+        return int(e.sum())
+
+    out = []
+    for r in rec.itertuples():
+        if abs(r.share_km_end - r.share_notebook_01) < 0.05:
+            out.append("")
+            continue
+        parts = []
+        first = excl(r.definition, "met at the first")
+        if first:
+            parts.append(
+                f"{count(first)} met it at the first assessment and are left out (lowers the "
+                "estimate)"
+            )
+        nopost = excl(r.definition, "no assessment after baseline")
+        if nopost:
+            parts.append(f"{count(nopost)} with no assessment after baseline are left out")
+        cens = int(r.n_dropout) + int(r.n_censored_other)
+        if cens:
+            parts.append(
+                f"{count(cens)} censored without the event"
+                + ("" if suppress else f" ({r.n_dropout} by dropout)")
+                + " count as at risk until they leave (raises it)"
+            )
+        again = int(r.events) - int(r.n_met_notebook_01)
+        if event != "sustained" and again > 0:
+            parts.append(f"{count(again)} met it once and lost it again (events here)")
+        out.append("; ".join(parts))
+    return out
+
+
+def hlm_all_unchanged(methods: pd.DataFrame, time_unit: str = "session") -> str:
+    """Why the HLM method counts no client as reliably changed, when it does so; else "".
+
+    Parameters
+    ----------
+    methods : pandas.DataFrame
+        :func:`analysis.outcomes.engine.compare_methods` (``method``, ``evaluable``,
+        ``reliable_change``: "improved", "unchanged" or "deteriorated", ``rci``;
+        ``attrs["hlm_fit"]`` and ``attrs["hlm_test"]``).
+    time_unit : str
+        The cohort's time unit (slopes are points per unit).
+
+    Returns
+    -------
+    str
+        One sentence from the fit: a boundary (singular) fit with its note; otherwise the
+        between-client SD of the slopes (square root of the random-slope variance), the cohort's
+        mean slope and the largest |RCI| (empirical-Bayes slope deviation over its standard error,
+        Raudenbush & Bryk 2002) against the critical value. "" when HLM was not computed or some
+        client changed reliably.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"method": "HLM", "evaluable": True, "reliable_change": "unchanged",
+    ...                   "rci": [1.69, -0.4]})
+    >>> m.attrs = {"hlm_test": "cohort", "hlm_fit": {"singular": False, "fit_warnings": [],
+    ...     "cov_re": [[74.8, 0.9], [0.9, 0.1872]], "fixed_slope": -1.35, "critical": 1.96}}
+    >>> print(hlm_all_unchanged(m, "month"))  # doctest: +NORMALIZE_WHITESPACE
+    HLM counts all 2 evaluable clients unchanged: their slopes vary little around the cohort's
+    mean slope (-1.35 points per month; SD between clients 0.43), so no client's slope differs
+    from the cohort's mean slope by more than 1.96 times its standard error (largest 1.69).
+    """
+    fit = methods.attrs.get("hlm_fit") or {}
+    h = methods.loc[(methods["method"] == "HLM") & methods["evaluable"].astype(bool)]
+    if not fit or h.empty or h["reliable_change"].astype(str).ne("unchanged").any():
+        return ""
+    lead = f"HLM counts all {len(h)} evaluable clients unchanged: "
+    if fit.get("singular"):
+        notes = "; ".join(fit.get("fit_warnings") or []) or "boundary (singular) fit"
+        return lead + f"the fit is on the boundary ({notes})."
+    against = (
+        "the cohort's mean slope" if methods.attrs.get("hlm_test", "cohort") == "cohort" else "zero"
+    )
+    sd = math.sqrt(max(float(fit["cov_re"][1][1]), 0.0))
+    return (
+        lead + f"their slopes vary little around the cohort's mean slope "
+        f"({number(fit['fixed_slope'])} points per {time_unit}; SD between clients "
+        f"{number(sd)}), so no client's slope differs from {against} by more than "
+        f"{number(fit['critical'])} times its standard error (largest "
+        f"{number(h['rci'].abs().max())})."
     )
 
 

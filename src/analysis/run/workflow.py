@@ -11,6 +11,7 @@ notebook of a run the same disclosure plan. The sentences and numbers a report s
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -960,7 +961,24 @@ def multiverse_for_notebook(
     return MultiverseData(cohort, instrument, grid, where, tuple(defs), results)
 
 
-def reliable_change_rows(outcomes: pd.DataFrame, skipped: dict | None = None) -> list[tuple]:
+def _whole_number_sides(cutoff: float, instrument) -> str:
+    """Which whole-number scores lie on each side of a cutoff between two of them ("" if none)."""
+    if instrument is None or not getattr(instrument, "integer", False):
+        return ""
+    if not np.isfinite(cutoff) or float(cutoff).is_integer():
+        return ""
+    low, high = math.floor(cutoff), math.ceil(cutoff)
+    functional, clinical = (
+        (f"{low} or less", f"{high} or more")
+        if instrument.better_is == "lower"
+        else (f"{high} or more", f"{low} or less")
+    )
+    return f" (scores are whole numbers: {functional} is functional, {clinical} clinical)"
+
+
+def reliable_change_rows(
+    outcomes: pd.DataFrame, skipped: dict | None = None, instrument=None
+) -> list[tuple]:
     """Methods rows that say which J&T cutoff was used and why, and the reliable-change threshold.
 
     Parameters
@@ -972,6 +990,11 @@ def reliable_change_rows(outcomes: pd.DataFrame, skipped: dict | None = None) ->
         ``critical``, ``sd_pre_used``, ``sd_pre_source``).
     skipped : dict, optional
         Definitions not computed, with their reasons (``attrs["skipped"]``).
+    instrument : Instrument, optional
+        The primary measure. For whole-number totals (registry ``integer: true``) and a cutoff
+        between two whole numbers, the row says which scores fall on each side: the J&T cutoff is
+        a boundary strictly between the functional and the clinical range (Jacobson & Truax 1991),
+        so BDI-II's published "case if >= 14" is the boundary 13.50 (13 or less functional).
 
     Returns
     -------
@@ -988,6 +1011,9 @@ def reliable_change_rows(outcomes: pd.DataFrame, skipped: dict | None = None) ->
     ...     "sd_pre_used": 5.26, "sd_pre_source": "sample"}}
     >>> reliable_change_rows(o)[0][1]
     'cutoff c: 6.75 points'
+    >>> from analysis.registry.instruments import get_instrument
+    >>> print(reliable_change_rows(o, instrument=get_instrument("phq9"))[0][1])
+    cutoff c: 6.75 points (scores are whole numbers: 6 or less is functional, 7 or more clinical)
     """
     details = outcomes.attrs.get("details", {})
     skipped = skipped or {}
@@ -998,7 +1024,8 @@ def reliable_change_rows(outcomes: pd.DataFrame, skipped: dict | None = None) ->
         rows.append(
             (
                 "J&T cutoff for clinically significant change",
-                f"cutoff {cs['cutoff_rule']}: {float(cs['cutoff']):.2f} points",
+                f"cutoff {cs['cutoff_rule']}: {float(cs['cutoff']):.2f} points"
+                + _whole_number_sides(float(cs["cutoff"]), instrument),
                 f"{cs['cutoff_reason']}. {jt_src}; Bauer S., Lambert M.J. & Nielsen S.L. (2004) "
                 "J Pers Assess 82(1):60-70 (cutoff c where norms exist)",
             )
