@@ -198,8 +198,11 @@ if len(shown):
         plots_compare.upset_figure(
             shown,
             f"Who succeeds under which definitions, {run_name}",
-            n_evaluable=int(patterns["n_clients"].sum()),
+            # the total evaluable under all definitions is shown only without a plan: the plan
+            # does not show it (with the shown patterns' sum it would give the hidden ones')
+            n_evaluable=int(patterns["n_clients"].sum()) if plan is None else None,
             label=text.labeller(**nd.labels),
+            partial=len(shown) < len(patterns),
         )
     )
 else:

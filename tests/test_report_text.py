@@ -214,6 +214,14 @@ def test_upset_caption_agrees_with_the_figure_when_patterns_are_hidden():
     assert upset_figure(patterns, "t").alt_text.endswith(
         "among 71 clients evaluable under all 2 definitions."
     )
+    # under a disclosure plan the total is not shown (77 - 71 would give the hidden patterns'
+    # 6, and the plan treats that total as unshown): the caption says "patterns shown" only
+    hidden = upset_figure(patterns, "t", label=text.labeller(DEFS), partial=True).alt_text
+    assert hidden.endswith(
+        "among the clients evaluable under all 2 definitions, in the patterns shown (71 "
+        "clients; patterns hidden by disclosure control are left out)."
+    )
+    assert "77" not in hidden
 
 
 def test_prevalence_under_the_plan_names_families_too():

@@ -82,6 +82,7 @@ def upset_figure(
     title: str = "Who succeeds under which definitions",
     n_evaluable: int | None = None,
     label=None,
+    partial: bool = False,
 ) -> Figure:
     """UpSet plot (upsetplot) of success patterns (``agreement.overlap_patterns``).
 
@@ -97,6 +98,11 @@ def upset_figure(
         so that it agrees with the figure.
     label : callable, optional
         Definition name -> label (the definitions file's); default the name in words.
+    partial : bool
+        ``patterns`` leaves some out but their total may not be shown (the run's disclosure
+        plan does not show the number evaluable under all definitions: with the shown sum it
+        would give the hidden patterns' sum): the caption says the figure holds the patterns
+        shown only, without the total.
 
     Returns
     -------
@@ -125,7 +131,12 @@ def upset_figure(
     fig.suptitle(title)
     shown = int(patterns["n_clients"].sum())
     among = f"among {shown} clients evaluable under all {len(defs)} definitions"
-    if n_evaluable is not None and int(n_evaluable) != shown:
+    if partial and n_evaluable is None:
+        among = (
+            f"among the clients evaluable under all {len(defs)} definitions, in the patterns "
+            f"shown ({shown} clients; patterns hidden by disclosure control are left out)"
+        )
+    elif n_evaluable is not None and int(n_evaluable) != shown:
         among = (
             f"among the {int(n_evaluable)} clients evaluable under all {len(defs)} definitions "
             f"({shown} of them in the patterns shown; the smallest patterns are left out)"
