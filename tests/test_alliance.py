@@ -231,3 +231,22 @@ def test_client_chosen_definition_with_an_alliance_choice_is_listed_apart():
     res = alliance.alliance_predicts_outcomes(out, early, min_n=3).set_index("definition")
     assert bool(res.loc["mine", "predictor_of_itself"])
     assert not bool(res.loc["remission", "predictor_of_itself"])
+
+
+def test_mixed_model_warnings_are_said_in_words():
+    """statsmodels' MixedLM warnings reach the report's note column; a reviewer read "Check mle
+    retvals" there. A constant outcome within groups puts the group variance on its boundary:
+    the note says so in words, with no library phrasing."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.compare.alliance import _fit_mixed
+
+    rng = np.random.default_rng(2)
+    d = pd.DataFrame({"grp": np.repeat(np.arange(10), 5), "y": rng.normal(size=50)})
+    _, note = _fit_mixed("y ~ 1", d, "grp")  # no group effect in the data: boundary fit
+    # statsmodels warns "covariance is singular", "on the boundary" and "not positive definite"
+    assert note == (
+        "a variance estimate is on its boundary (0); standard errors unreliable (Hessian not "
+        "positive definite)"
+    )

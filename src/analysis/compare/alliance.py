@@ -439,14 +439,27 @@ def within_client_association(pairs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: statsmodels' MixedLM warnings, as a report says them (reviewers read the notes; the library's
+#: own words, e.g. "Check mle retvals", mean nothing to them).
+_MIXED_WARNINGS = (
+    ("failed to converge", "the first optimiser did not converge"),
+    ("Retrying MixedLM optimization", "refitted with a second optimiser (L-BFGS)"),
+    ("on the boundary", "a variance estimate is on its boundary (0)"),
+    ("covariance is singular", "a variance estimate is on its boundary (0)"),
+    ("not positive definite", "standard errors unreliable (Hessian not positive definite)"),
+)
+
+
 def _fit_mixed(formula: str, data: pd.DataFrame, group: str):
     notes = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = smf.mixedlm(formula, data, groups=data[group]).fit(reml=True)
     for w in caught:
-        notes.append(str(w.message).split("\n")[0][:120])
-    return fit, "; ".join(sorted(set(notes)))
+        said = str(w.message).split("\n")[0]
+        words = [plain for key, plain in _MIXED_WARNINGS if key in said]
+        notes.append(words[0] if words else f"estimation warning: {said[:120]}")
+    return fit, "; ".join(dict.fromkeys(notes))
 
 
 def alliance_predicts_next_change(pairs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
