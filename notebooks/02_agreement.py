@@ -126,6 +126,9 @@ report.show_banner(
     f"{len(kappa_shown)} pairs"
     + (f" ({int(pairs_gone.sum())} hidden by disclosure control)." if pairs_gone.any() else ".")
     if kappa_shown.notna().any()
+    else f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; every "
+    "pair's kappa is hidden by disclosure control."
+    if pairs_gone.any()
     else "",
 )
 
@@ -164,7 +167,13 @@ if len(undefined):
         f"Kappa is undefined for {len(undefined)} of {len(pairs)} pairs, because at least one "
         "definition of the pair gives every compared client the same result."
     )
-if len(pairs):
+if len(pairs) and pairs_gone.all():
+    say(
+        "Disclosure control hides the statistics of every pair (as in the table: a count of the "
+        "pair is small, or would give a small count back), so the kappa and PABAK heat maps are "
+        "not drawn."
+    )
+elif len(pairs):
     # drawn from the statistics as the pairs table shows them: a hidden pair is grey, "hidden"
     for stat, title, value_label in [
         ("kappa", "Cohen's kappa", "Cohen's kappa"),
