@@ -253,3 +253,17 @@ def test_sentences_name_the_hidden_definitions_by_label():
         False,
         False,
     ]
+
+
+def test_forest_plot_of_one_shown_row_draws_without_warning():
+    """HELP with suppression on shows one severity-bias odds ratio of five: the forest plot of
+    that single row must draw (no pandas FutureWarning from a one-row Series)."""
+    import warnings
+
+    t = pd.DataFrame({"definition": ["a"], "or": [1.36], "lo": [1.15], "hi": [1.62]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        ax = plots_compare.forest_plot(t, "or", "lo", "hi", ref=1.0, log=True, n_hidden=4)
+    (line,) = [c for c in ax.containers][0].lines[:1]
+    assert line.get_xdata().tolist() == [1.36]
+    plt.close(ax.figure)

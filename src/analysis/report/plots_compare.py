@@ -268,10 +268,12 @@ def forest_plot(
     t = table.dropna(subset=[estimate]).reset_index(drop=True)
     ax = ax if ax is not None else plt.subplots(figsize=(6.5, 0.45 * max(len(t), 2) + 1.5))[1]
     y = np.arange(len(t))[::-1]
+    est = t[estimate].to_numpy(dtype=float)
     ax.errorbar(
-        t[estimate],
+        est,
         y,
-        xerr=[t[estimate] - t[low], t[high] - t[estimate]],
+        # arrays, not Series: matplotlib warns on a one-row Series (float() of a Series)
+        xerr=np.vstack([est - t[low].to_numpy(dtype=float), t[high].to_numpy(dtype=float) - est]),
         fmt="o",
         color="black",
         capsize=3,
