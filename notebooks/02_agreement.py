@@ -96,7 +96,11 @@ plan = workflow.extend_disclosure(
     cache=data_cache,
 )
 report.write_csv(masks.mask_prevalence(prev, prev, plan), output_dir, "agreement_prevalence.csv")
-report.write_csv(masks.mask_pairs(pairs, pairs, plan), output_dir, "agreement_pairs.csv")
+pairs_masked = masks.mask_pairs(pairs, pairs, plan)
+report.write_csv(pairs_masked, output_dir, "agreement_pairs.csv")
+# the kappas the pairs table shows (a hidden pair's kappa gives a hidden 2 x 2 count back)
+pairs_gone = pd.Series(masks.is_hidden(pairs_masked["kappa"]), index=pairs.index, dtype=bool)
+kappa_shown = pairs.loc[~pairs_gone, "kappa"]
 report.show_banner(
     cohort,
     {
@@ -118,9 +122,13 @@ report.show_banner(
         },
     },
     summary=f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; "
-    f"kappa ranged from {pairs['kappa'].min():.2f} to {pairs['kappa'].max():.2f} across "
-    f"{len(pairs)} pairs."
-    if pairs["kappa"].notna().any()
+    f"kappa ranged from {kappa_shown.min():.2f} to {kappa_shown.max():.2f} across "
+    f"{len(kappa_shown)} pairs"
+    + (f" ({int(pairs_gone.sum())} hidden by disclosure control)." if pairs_gone.any() else ".")
+    if kappa_shown.notna().any()
+    else f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; every "
+    "pair's kappa is hidden by disclosure control."
+    if pairs_gone.any()
     else "",
 )
 
@@ -159,18 +167,33 @@ if len(undefined):
         f"Kappa is undefined for {len(undefined)} of {len(pairs)} pairs, because at least one "
         "definition of the pair gives every compared client the same result."
     )
-if len(pairs):
-    ax = plots_compare.kappa_heatmap(
-        agreement.agreement_matrix(pairs, "kappa").rename(index=label, columns=label),
-        title=f"Cohen's kappa between definitions, {run_name}",
+if len(pairs) and pairs_gone.all():
+    say(
+        "Disclosure control hides the statistics of every pair (as in the table: a count of the "
+        "pair is small, or would give a small count back), so the kappa and PABAK heat maps are "
+        "not drawn."
     )
-    report.show_figure(ax)
-    ax = plots_compare.kappa_heatmap(
-        agreement.agreement_matrix(pairs, "pabak").rename(index=label, columns=label),
-        title=f"PABAK between definitions, {run_name}",
-        value_label="PABAK (prevalence-adjusted bias-adjusted kappa)",
-    )
-    report.show_figure(ax)
+elif len(pairs):
+    # drawn from the statistics as the pairs table shows them: a hidden pair is grey, "hidden"
+    for stat, title, value_label in [
+        ("kappa", "Cohen's kappa", "Cohen's kappa"),
+        ("pabak", "PABAK", "PABAK (prevalence-adjusted bias-adjusted kappa)"),
+    ]:
+        matrix, hidden = masks.mask_matrix(pairs, plan, stat)
+        ax = plots_compare.kappa_heatmap(
+            matrix.rename(index=label, columns=label),
+            title=f"{title} between definitions, {run_name}",
+            value_label=value_label,
+            hidden=hidden.rename(index=label, columns=label),
+        )
+        report.show_figure(ax)
+    if pairs_gone.any():
+        say(
+            f"In the heat maps, {int(pairs_gone.sum())} of {len(pairs)} pairs are grey and marked *hidden*: "
+            "disclosure control hides their statistics, as in the table (a count of the pair is "
+            "small, or would give a small count back); *undefined* marks a kappa that cannot be "
+            "computed."
+        )
 else:
     say("Only one definition was scored, so there is no pair to compare.")
 
@@ -211,7 +234,10 @@ if patterns.attrs.get("n_excluded"):
     n_out = masks.mask(
         pd.DataFrame({"n": [patterns.attrs["n_excluded"]]}), plan, {"n": ["pattern: excluded"]}
     )["n"].iloc[0]
-    say(f"{n_out} clients are not evaluable under every definition and are not in the figure.")
+    say(
+        f"{masks.count_subject(n_out)} are not evaluable under every definition and are not in "
+        "the figure."
+    )
 
 # %% [markdown]
 # ## On whom do families of definitions disagree?
@@ -264,20 +290,17 @@ bias_cells = {
     "met": [f"severity {d}: met" for d in bias["definition"]],
 }
 bias_basis = [[f"severity {d}: clients", f"severity {d}: met"] for d in bias["definition"]]
-report.write_csv(
-    masks.mask(
-        bias,
-        plan,
-        {"n": bias_cells["clients"], "n_met": bias_cells["met"]},
-        {
-            c: bias_basis
-            for c in bias.columns
-            if c not in ("definition", "family", "n", "n_met", "note")
-        },
-    ),
-    output_dir,
-    "agreement_severity_bias.csv",
+bias_masked = masks.mask(
+    bias,
+    plan,
+    {"n": bias_cells["clients"], "n_met": bias_cells["met"]},
+    {
+        c: bias_basis
+        for c in bias.columns
+        if c not in ("definition", "family", "n", "n_met", "note")
+    },
 )
+report.write_csv(bias_masked, output_dir, "agreement_severity_bias.csv")
 shown = pd.DataFrame(
     {
         "definition": bias["definition"].map(text.labeller(**nd.labels)),
@@ -292,9 +315,18 @@ shown = pd.DataFrame(
 )
 shown = masks.mask(shown, plan, bias_cells, {c: bias_basis for c in shown.columns[3:5]})
 report.show_table(shown, f"Severity bias: success against baseline {instrument.label}")
-if bias["odds_ratio"].notna().any():
+# the figure draws only the odds ratios the table shows
+bias_gone = pd.Series(masks.is_hidden(bias_masked["odds_ratio"]), index=bias.index)
+bias_drawn = bias.loc[~bias_gone & bias["odds_ratio"].notna()]
+if bias_gone.any():
+    say(
+        f"{int(bias_gone.sum())} of {len(bias)} odds ratios are hidden by disclosure control "
+        "(from a small count, or one that would give a small count back) and are not drawn"
+        + (": no odds ratio is left to draw." if bias_drawn.empty else " in the figure below.")
+    )
+if len(bias_drawn):
     ax = plots_compare.forest_plot(
-        bias.assign(definition=bias["definition"].map(label)),
+        bias_drawn.assign(definition=bias_drawn["definition"].map(label)),
         "odds_ratio",
         "ci_low",
         "ci_high",
@@ -302,6 +334,7 @@ if bias["odds_ratio"].notna().any():
         log=True,
         xlabel=f"odds ratio of success per 10 points of baseline {instrument.label}",
         title=f"Severity bias of each definition, {run_name}",
+        n_hidden=int(bias_gone.sum()),
     )
     report.show_figure(ax)
 published = agreement.published_severity_comparison(bias, result.attrs.get("details", {}), measure)

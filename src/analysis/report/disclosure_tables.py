@@ -39,6 +39,10 @@ __all__ = [
     "methods_row",
     "mask_by_session",
     "mask_multiverse",
+    "is_hidden",
+    "mask_matrix",
+    "hidden_note",
+    "count_subject",
 ]
 
 
@@ -962,3 +966,152 @@ def mask_multiverse(
     derived = {c: overall_basis for c in overall}
     derived.update({c: [list(row) for row in mine] for c in arm_stats})
     return mask(out, plan, cells, derived, threshold)
+
+
+def is_hidden(values: Iterable) -> list[bool]:
+    """Which entries of a masked column the plan hides (``"<5"``, ``"suppressed"``).
+
+    Parameters
+    ----------
+    values : iterable
+        A column returned by :func:`mask` (or one of the ``mask_*`` functions).
+
+    Returns
+    -------
+    list of bool
+        True where the entry is a hidden marker; numbers, NaN and other text are shown.
+
+    Examples
+    --------
+    >>> is_hidden([0.72, "suppressed", "<5", float("nan"), 12])
+    [False, True, True, False, False]
+    """
+    return [isinstance(v, str) and (v == "suppressed" or v.startswith("<")) for v in values]
+
+
+def mask_matrix(
+    pairs: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    value: str = "kappa",
+    threshold: int = SMALL_COUNT,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A square matrix of one pairwise statistic as the pairs table shows it, for a heat map.
+
+    The values are those of :func:`analysis.compare.agreement.agreement_matrix`, except that a
+    pair whose statistic :func:`mask_pairs` hides (a 2 x 2 cell of the pair hidden by the run's
+    plan) is NaN, so that a figure cannot show what the table hides (a kappa, with the shown
+    margins, can give a hidden 2 x 2 count back).
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        :func:`analysis.compare.agreement.pairwise_agreement`.
+    plan : pandas.DataFrame or None
+        The run's plan; None: nothing hidden.
+    value : str
+        The statistic (``kappa``, ``pabak``, ``percent_agree``, ...).
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The matrix (definitions x definitions, float; hidden pairs NaN) and a boolean matrix
+        of the same shape, True where the pair is hidden (both triangles). A NaN that is not
+        hidden is an undefined statistic (e.g. kappa with a constant definition).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a column of ``pairs``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cells = ["a x b: met/met", "a x b: met/not_met", "a x b: not_met/met",
+    ...          "a x b: not_met/not_met"]
+    >>> plan = pd.DataFrame({"cell": cells, "suppressed": [False, True, True, False],
+    ...                      "reason": ["", "primary: fewer than 5", "complementary", ""]})
+    >>> pairs = pd.DataFrame({"definition_a": ["a"], "definition_b": ["b"], "kappa": [0.72]})
+    >>> m, hidden = mask_matrix(pairs, plan)
+    >>> float(m.loc["a", "b"]), bool(hidden.loc["b", "a"]), float(m.loc["a", "a"])
+    (nan, True, 1.0)
+    """
+    from analysis.compare.agreement import agreement_matrix
+
+    if value not in pairs.columns:
+        raise ValueError(f"{value!r} is not a column of the pairs table ({list(pairs.columns)})")
+    keys = pairs[["definition_a", "definition_b", value]].reset_index(drop=True)
+    gone = is_hidden(mask_pairs(keys, keys, plan, threshold)[value])
+    shown = keys.astype({value: float})
+    shown.loc[gone, value] = float("nan")
+    matrix = agreement_matrix(shown, value)
+    hidden = pd.DataFrame(False, index=matrix.index, columns=matrix.columns)
+    for a, b, h in zip(keys["definition_a"], keys["definition_b"], gone, strict=True):
+        if h:
+            hidden.loc[a, b] = hidden.loc[b, a] = True
+    return matrix, hidden
+
+
+def hidden_note(hidden: Sequence[str], every: Sequence[str], label=str) -> str:
+    """A sentence saying for which definitions some entries of a table are hidden.
+
+    Parameters
+    ----------
+    hidden : sequence of str
+        The definitions (names) with a hidden entry.
+    every : sequence of str
+        Every definition of the table (names).
+    label : callable
+        Name -> label (``text.labeller(**labels)``).
+
+    Returns
+    -------
+    str
+        Empty when nothing is hidden; "for every definition" when all are.
+
+    Examples
+    --------
+    >>> hidden_note(["remission"], ["remission", "response"], str.title)
+    'Some of these counts are hidden (disclosure control) for Remission.'
+    >>> hidden_note(["a", "b"], ["b", "a"])
+    'Some of these counts are hidden (disclosure control) for every definition.'
+    """
+    names = list(dict.fromkeys(str(d) for d in hidden))
+    if not names:
+        return ""
+    if set(names) >= {str(d) for d in every}:
+        which = "every definition"
+    else:
+        which = ", ".join(label(d) for d in names)
+    return f"Some of these counts are hidden (disclosure control) for {which}."
+
+
+def count_subject(shown, noun: str = "clients") -> str:
+    """A count as the plan shows it, worded to open a sentence.
+
+    Parameters
+    ----------
+    shown : int or str
+        The count as :func:`mask` or :func:`shown_value` shows it (a number, ``"<5"`` or
+        ``"suppressed"``).
+    noun : str
+        What is counted (plural).
+
+    Returns
+    -------
+    str
+        "12 clients", "Fewer than 5 clients" or "Some clients (count hidden by disclosure
+        control)".
+
+    Examples
+    --------
+    >>> count_subject(12), count_subject("<5"), count_subject("suppressed")
+    ('12 clients', 'Fewer than 5 clients', 'Some clients (count hidden by disclosure control)')
+    """
+    s = str(shown)
+    if s.startswith("<"):
+        return f"Fewer than {s[1:]} {noun}"
+    if s == "suppressed":
+        return f"Some {noun} (count hidden by disclosure control)"
+    return f"{s} {noun}"

@@ -37,14 +37,43 @@ def kappa_heatmap(
     ax: Axes | None = None,
     title: str = "Agreement between definitions",
     value_label: str = "Cohen's kappa",
+    hidden: pd.DataFrame | None = None,
 ) -> Axes:
     """Heat map of a square agreement matrix (:func:`analysis.compare.agreement.agreement_matrix`).
 
-    Cells with an undefined value (NaN) are left blank and marked "undefined".
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        Definitions x definitions (labels as shown), float.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure.
+    title, value_label : str
+        Title and colour-bar label (a kappa label fixes the scale at -1 to 1).
+    hidden : pandas.DataFrame, optional
+        Boolean, the shape of ``matrix``: True where disclosure control hides the pair's value
+        (:func:`analysis.report.disclosure_tables.mask_matrix`). Such a cell is drawn grey and
+        annotated "hidden", and its value is never drawn (even if ``matrix`` holds one).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With alt text saying how many pairs are hidden.
+
+    Notes
+    -----
+    Cells with an undefined value (NaN, not hidden) are left blank and marked "undefined".
     """
     n = len(matrix)
     ax = ax if ax is not None else plt.subplots(figsize=(1.2 * n + 3, 1.0 * n + 2))[1]
-    vals = matrix.to_numpy(dtype=float)
+    vals = matrix.to_numpy(dtype=float).copy()
+    gone = (
+        np.zeros(vals.shape, dtype=bool)
+        if hidden is None
+        else hidden.reindex(index=matrix.index, columns=matrix.columns, fill_value=False)
+        .astype(bool)
+        .to_numpy()
+    )
+    vals[gone] = np.nan
     im = ax.imshow(
         np.ma.masked_invalid(vals),
         cmap="RdYlGn",
@@ -57,10 +86,14 @@ def kappa_heatmap(
     for i in range(n):
         for j in range(n):
             v = vals[i, j]
+            if gone[i, j]:
+                ax.add_patch(
+                    plt.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="lightgrey", edgecolor="none")
+                )
             ax.text(
                 j,
                 i,
-                "undefined" if np.isnan(v) else f"{v:.2f}",
+                "hidden" if gone[i, j] else "undefined" if np.isnan(v) else f"{v:.2f}",
                 ha="center",
                 va="center",
                 fontsize="small",
@@ -69,10 +102,16 @@ def kappa_heatmap(
     ax.set_xlabel("definition")
     ax.set_ylabel("definition")
     ax.set_title(title)
+    n_hidden = int(np.triu(gone, 1).sum())
     set_alt_text(
         ax,
         f"Heat map of {value_label} between every pair of {n} outcome definitions; "
-        "greener cells agree more; 'undefined' where a definition is constant.",
+        "greener cells agree more; 'undefined' where a definition is constant"
+        + (
+            f"; {n_hidden} pairs hidden by disclosure control (grey, 'hidden')."
+            if n_hidden
+            else "."
+        ),
     )
     return ax
 
@@ -219,15 +258,22 @@ def forest_plot(
     xlabel: str = "estimate",
     title: str = "",
     ax: Axes | None = None,
+    n_hidden: int = 0,
 ) -> Axes:
-    """Point estimates with intervals, one row per ``label``; NaN estimates are skipped."""
+    """Point estimates with intervals, one row per ``label``; NaN estimates are skipped.
+
+    ``table`` holds only the rows that may be shown; ``n_hidden`` rows left out by disclosure
+    control are counted in the alt text.
+    """
     t = table.dropna(subset=[estimate]).reset_index(drop=True)
     ax = ax if ax is not None else plt.subplots(figsize=(6.5, 0.45 * max(len(t), 2) + 1.5))[1]
     y = np.arange(len(t))[::-1]
+    est = t[estimate].to_numpy(dtype=float)
     ax.errorbar(
-        t[estimate],
+        est,
         y,
-        xerr=[t[estimate] - t[low], t[high] - t[estimate]],
+        # arrays, not Series: matplotlib warns on a one-row Series (float() of a Series)
+        xerr=np.vstack([est - t[low].to_numpy(dtype=float), t[high].to_numpy(dtype=float) - est]),
         fmt="o",
         color="black",
         capsize=3,
@@ -242,7 +288,8 @@ def forest_plot(
     set_alt_text(
         ax,
         f"Forest plot: {xlabel} with 95 % intervals for {len(t)} "
-        f"{label.replace('_', ' ')}s; the dashed line marks no effect ({ref:g}).",
+        f"{label.replace('_', ' ')}s; the dashed line marks no effect ({ref:g})"
+        + (f"; {n_hidden} hidden by disclosure control are not drawn." if n_hidden else "."),
     )
     return ax
 
