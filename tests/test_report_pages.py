@@ -118,6 +118,20 @@ def test_multiverse_range_absent_or_empty(tmp_path):
     assert multiverse_range(tmp_path) == ""
 
 
+def test_multiverse_range_counts_suppressed_rates_as_computed(tmp_path):
+    # the masked multiverse.csv: 5 grid rows, 4 computable; of those, 2 rates are shown as
+    # "suppressed" (disclosure control) and 2 are numbers -> 2 shown of 4 computed (the reviewer
+    # found "247 shown (of 247 computed)" where notebook 05 said 288 computed)
+    (tmp_path / "multiverse.csv").write_text(
+        "spec,computable,n_met,n_evaluable,rate\n"
+        "a,True,10,40,0.25\nb,True,<5,40,suppressed\nc,True,20,40,0.5\n"
+        "d,True,suppressed,40,suppressed\ne,False,0,0,\n"
+    )
+    assert multiverse_range(tmp_path, suppress=True) == (
+        "multiverse: 25.0 % to 50.0 % success over the 2 specifications shown (of 4 computed)"
+    )
+
+
 def test_report_links_back_and_is_not_written_when_nothing_to_show(tmp_path):
     import nbformat
 
