@@ -199,3 +199,37 @@ def test_hlm_all_unchanged_on_btheb_says_why():
     jt = m.loc[m["method"] == "JT"]
     jt.attrs = m.attrs
     assert text.hlm_all_unchanged(jt.assign(method="HLM"), "month") == ""
+
+
+def test_hidden_rates_note_says_what_multiverse_csv_shows_of_them():
+    import numpy as np
+
+    from analysis.report import multiverse_tables as mvt
+
+    # 4 computed specifications, 1 not computed; rates of a and b rest on counts 1-4 (hidden).
+    # In the masked CSV a is "suppressed" and b (hypothetically) shown: the sentence must not
+    # claim the file "holds them" as numbers for a (reviewer: BtheB's 41 hidden were all
+    # "suppressed" in multiverse.csv while the page said it held them)
+    r = pd.DataFrame({"rate": [0.06, 0.08, 0.3, 0.5, np.nan]}, index=list("abcde"))
+    shown = r.loc[["c", "d"]]
+    all_masked = r.astype(object).assign(rate=["suppressed", "suppressed", 0.3, 0.5, np.nan])
+    msg = mvt.hidden_rates_note(r, shown, all_masked)
+    assert msg.startswith("2 computed specification(s) rest on counts from 1 to 4")
+    assert msg.endswith(
+        'multiverse.csv lists these specifications with their rates shown as "suppressed" '
+        "(disclosure control)."
+    )
+    part = all_masked.assign(rate=["suppressed", 0.08, 0.3, 0.5, np.nan])
+    assert mvt.hidden_rates_note(r, shown, part).endswith(
+        'multiverse.csv holds their rates, shown as "suppressed" (disclosure control) in 1 of '
+        "these 2 specifications."
+    )
+    assert mvt.hidden_rates_note(r, r.loc[["a", "b", "c", "d"]], all_masked) == ""
+    # the arm difference: computed under 2, both hidden and "suppressed" in the CSV
+    arms = pd.DataFrame({"risk_difference": [0.1, 0.2, np.nan]})
+    m = arms.astype(object).assign(risk_difference=["suppressed", "suppressed", np.nan])
+    msg = mvt.arm_difference_absent(arms, arms.iloc[:0], "arm", m)
+    assert msg.endswith(
+        'multiverse.csv lists these specifications with the differences shown as "suppressed" '
+        "(disclosure control)."
+    )
