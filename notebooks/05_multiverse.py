@@ -287,7 +287,7 @@ rows = [
         "small counts",
         f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}; rates derived from them "
         "left out of the figures and tables; a count equal to notebook 01's shown as notebook "
-        "01 shows it (the run's plan, disclosure_plan.csv)"
+        "01 shows it (the run's disclosure plan, a CSV file beside the reports)"
         if suppress_small_counts
         else "shown as they are (suppression off)",
         "disclosure control rule for published health statistics (NHS England); "

@@ -233,3 +233,20 @@ def test_hidden_rates_note_says_what_multiverse_csv_shows_of_them():
         'multiverse.csv lists these specifications with the differences shown as "suppressed" '
         "(disclosure control)."
     )
+
+
+def test_methods_row_on_disclosure_survives_the_methods_rendering():
+    # methods_html turns snake_case words into words, so a file name with an underscore
+    # ("disclosure_plan.csv") read "disclosure plan.csv" on every real-data page
+    from analysis.report import disclosure_tables as masks
+    from analysis.report.tables import methods_html
+
+    item, value, source = masks.methods_row(True)
+    assert item == "small counts"
+    assert value.startswith("1-4 shown as <5; further counts shown as 'suppressed'")
+    assert "_" not in value
+    page = methods_html(pd.DataFrame([masks.methods_row(True)], columns=["item", "value", "source"]))
+    assert "the run&#x27;s disclosure plan, a CSV file beside the reports" in page or (
+        "the run's disclosure plan, a CSV file beside the reports" in page
+    )
+    assert "plan.csv" not in page
