@@ -245,7 +245,8 @@ def test_methods_row_on_disclosure_survives_the_methods_rendering():
     assert item == "small counts"
     assert value.startswith("1-4 shown as <5; further counts shown as 'suppressed'")
     assert "_" not in value
-    page = methods_html(pd.DataFrame([masks.methods_row(True)], columns=["item", "value", "source"]))
+    rows = pd.DataFrame([masks.methods_row(True)], columns=["item", "value", "source"])
+    page = methods_html(rows)
     assert "the run&#x27;s disclosure plan, a CSV file beside the reports" in page or (
         "the run's disclosure plan, a CSV file beside the reports" in page
     )
