@@ -340,7 +340,7 @@ if methods is not None:
     summ = clinsig.summarise_categories(
         methods, "category", group="method", levels=clinsig.CATEGORIES
     )
-    counts = summ.pivot(index="method", columns="level", values="n")
+    counts = summ.pivot(index="method", columns="level", values="n").rename_axis(columns=None)
     counts = (
         counts.reindex(columns=list(clinsig.CATEGORIES))
         .reindex(methods.attrs["methods"])

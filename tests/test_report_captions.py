@@ -251,3 +251,19 @@ def test_methods_row_on_disclosure_survives_the_methods_rendering():
         "the run's disclosure plan, a CSV file beside the reports" in page
     )
     assert "plan.csv" not in page
+
+
+def test_pivoted_table_has_no_leading_level_column():
+    # notebook 01's "Clients per category and reliable-change method": a pivot on "level" showed
+    # an empty first column headed "level"; the header must be the method then the categories
+    from analysis.report.tables import table_html
+
+    summ = pd.DataFrame(
+        {"method": ["JT", "JT", "HA", "HA"], "level": ["Improved", "Unchanged"] * 2,
+         "n": [12, 30, 10, 32]}
+    )  # fmt: skip
+    wide = summ.pivot(index="method", columns="level", values="n").reset_index()
+    page = table_html(wide, "Clients per category and reliable-change method")
+    heads = [h for h in page.split("<th>")[1:]]
+    assert [h.split("</th>")[0] for h in heads] == ["method", "Improved", "Unchanged"]
+    assert "<td>HA</td>\n      <td>10</td>\n      <td>32</td>" in page

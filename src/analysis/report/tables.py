@@ -233,8 +233,17 @@ def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") ->
     >>> page = table_html(pd.DataFrame({"PABAK": [-0.0001, -0.5, float("nan")]}), "x", "{:.2f}")
     >>> [c for c in ("0.00", "-0.50", "-0.00", "nan") if f"<td>{c}</td>" in page]
     ['0.00', '-0.50']
+
+    A pivot's column-axis name (``columns.name``) would be written as an extra, empty leading
+    column; it is dropped:
+
+    >>> d = pd.DataFrame({"method": ["JT", "HA"], "level": ["a", "a"], "n": [1, 3]})
+    >>> wide = d.pivot(index="method", columns="level", values="n").reset_index()
+    >>> "<th>level</th>" in table_html(wide), "<th></th>" in table_html(wide)
+    (False, False)
     """
     shown = df.copy()
+    shown.columns.name = None  # to_html writes a named column axis as an empty leading column
     for c in shown.columns:
         if pd.api.types.is_float_dtype(shown[c]):
             shown[c] = shown[c].map(lambda v: _float_cell(v, floatfmt))
