@@ -91,6 +91,8 @@ def test_index_links_every_report_and_csv_and_says_why_a_report_is_missing(tmp_p
     # long parameter values wrap (no table wider than the page at 1280 px)
     assert "overflow-wrap:anywhere" in page and "table-layout:fixed" in page
     assert "reliability source = " in page  # parameter names in words
+    # an instrument code shows as the instrument's label (registry: bdi2 is BDI-II)
+    assert "measure = BDI-II" in page and "measure = bdi2" not in page
 
 
 def test_index_lists_identifiable_files_apart_marked_not_for_sharing(tmp_path):

@@ -226,7 +226,7 @@ def write_index(out_root: Path) -> Path:
         # in words, as the reports show them; run.json has the exact names and values
         params = (
             "<br>".join(
-                f"{html.escape(str(k).replace('_', ' '))} = {html.escape(parameter_value(v))}"
+                f"{html.escape(str(k).replace('_', ' '))} = {html.escape(parameter_value(v, k))}"
                 for k, v in info["parameters"].items()
             )
             + f'<br><a href="{run}/{html.escape(rj.name)}">exact names and values (run.json)</a>'
