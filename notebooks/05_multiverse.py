@@ -106,12 +106,7 @@ shown_parameters = {
 }
 report.show_banner(cohort, shown_parameters, summary=summary)
 if n_hidden:
-    say(
-        f"{n_hidden} computed specification(s) rest on counts from 1 to "
-        f"{report.SMALL_COUNT - 1} (met, not met or evaluable) or on a count hidden in "
-        "notebook 01: their rates are left out of "
-        "every figure and table below (disclosure control); multiverse.csv holds them."
-    )
+    say(mvt.hidden_rates_note(results, shown, masked))
 
 # %% [markdown]
 # ## The specification curve
@@ -171,7 +166,7 @@ if has_arm:
         f"{below} of them."
     )
 elif group and group in cohort.clients.columns:
-    say(mvt.arm_difference_absent(results, shown, group))
+    say(mvt.arm_difference_absent(results, shown, group, masked))
 else:
     say(text.absent("The arm difference", cohort, f"arms (client column {group!r})"))
 
@@ -292,7 +287,7 @@ rows = [
         "small counts",
         f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}; rates derived from them "
         "left out of the figures and tables; a count equal to notebook 01's shown as notebook "
-        "01 shows it (the run's plan, disclosure_plan.csv)"
+        "01 shows it (the run's disclosure plan, a CSV file beside the reports)"
         if suppress_small_counts
         else "shown as they are (suppression off)",
         "disclosure control rule for published health statistics (NHS England); "

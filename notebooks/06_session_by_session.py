@@ -210,13 +210,7 @@ if session_ok:
         {c: gain_basis for c in ("% with a gain (95% CI)", "magnitude_mean")},
     )
     report.show_table(
-        shown.rename(
-            columns={
-                "with_gain": "with a gain",
-                "without_reversal": "gains not reversed",
-                "magnitude_mean": "mean gain (points)",
-            }
-        ).rename(columns=text.plain_label),
+        shown.rename(columns=sessions.GAIN_SUMMARY_LABELS).rename(columns=text.plain_label),
         f"Clients with a sudden gain on {instrument.label} (criterion 1: {cutoff:.3g} points)",
     )
     if len(bysg):

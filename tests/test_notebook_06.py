@@ -52,6 +52,8 @@ def test_sudden_gain_tables_agree(sim_out):
     assert summary["gains"].sum() == len(bysg) > 0
     assert summary["clients"].sum() == len(byperson) == byperson["id"].nunique()
     assert summary["with_gain"].sum() == bysg["id"].nunique()
+    # reversed and not reversed count clients with a gain (gains counts gains)
+    assert (summary["reversed"] + summary["without_reversal"] == summary["with_gain"]).all()
     # every gain meets criterion 1 (PHQ-9 reliable change, 6 points) and criterion 2
     assert (bysg["sg_magnitude"] >= 6).all()
     assert (bysg["sg_magnitude"] >= 0.25 * bysg["score_n"]).all()

@@ -199,3 +199,71 @@ def test_hlm_all_unchanged_on_btheb_says_why():
     jt = m.loc[m["method"] == "JT"]
     jt.attrs = m.attrs
     assert text.hlm_all_unchanged(jt.assign(method="HLM"), "month") == ""
+
+
+def test_hidden_rates_note_says_what_multiverse_csv_shows_of_them():
+    import numpy as np
+
+    from analysis.report import multiverse_tables as mvt
+
+    # 4 computed specifications, 1 not computed; rates of a and b rest on counts 1-4 (hidden).
+    # In the masked CSV a is "suppressed" and b (hypothetically) shown: the sentence must not
+    # claim the file "holds them" as numbers for a (reviewer: BtheB's 41 hidden were all
+    # "suppressed" in multiverse.csv while the page said it held them)
+    r = pd.DataFrame({"rate": [0.06, 0.08, 0.3, 0.5, np.nan]}, index=list("abcde"))
+    shown = r.loc[["c", "d"]]
+    all_masked = r.astype(object).assign(rate=["suppressed", "suppressed", 0.3, 0.5, np.nan])
+    msg = mvt.hidden_rates_note(r, shown, all_masked)
+    assert msg.startswith("2 computed specification(s) rest on counts from 1 to 4")
+    assert msg.endswith(
+        'multiverse.csv lists these specifications with their rates shown as "suppressed" '
+        "(disclosure control)."
+    )
+    part = all_masked.assign(rate=["suppressed", 0.08, 0.3, 0.5, np.nan])
+    assert mvt.hidden_rates_note(r, shown, part).endswith(
+        'multiverse.csv holds their rates, shown as "suppressed" (disclosure control) in 1 of '
+        "these 2 specifications."
+    )
+    assert mvt.hidden_rates_note(r, r.loc[["a", "b", "c", "d"]], all_masked) == ""
+    # the arm difference: computed under 2, both hidden and "suppressed" in the CSV
+    arms = pd.DataFrame({"risk_difference": [0.1, 0.2, np.nan]})
+    m = arms.astype(object).assign(risk_difference=["suppressed", "suppressed", np.nan])
+    msg = mvt.arm_difference_absent(arms, arms.iloc[:0], "arm", m)
+    assert msg.endswith(
+        'multiverse.csv lists these specifications with the differences shown as "suppressed" '
+        "(disclosure control)."
+    )
+
+
+def test_methods_row_on_disclosure_survives_the_methods_rendering():
+    # methods_html turns snake_case words into words, so a file name with an underscore
+    # ("disclosure_plan.csv") read "disclosure plan.csv" on every real-data page
+    from analysis.report import disclosure_tables as masks
+    from analysis.report.tables import methods_html
+
+    item, value, source = masks.methods_row(True)
+    assert item == "small counts"
+    assert value.startswith("1-4 shown as <5; further counts shown as 'suppressed'")
+    assert "_" not in value
+    rows = pd.DataFrame([masks.methods_row(True)], columns=["item", "value", "source"])
+    page = methods_html(rows)
+    assert "the run&#x27;s disclosure plan, a CSV file beside the reports" in page or (
+        "the run's disclosure plan, a CSV file beside the reports" in page
+    )
+    assert "plan.csv" not in page
+
+
+def test_pivoted_table_has_no_leading_level_column():
+    # notebook 01's "Clients per category and reliable-change method": a pivot on "level" showed
+    # an empty first column headed "level"; the header must be the method then the categories
+    from analysis.report.tables import table_html
+
+    summ = pd.DataFrame(
+        {"method": ["JT", "JT", "HA", "HA"], "level": ["Improved", "Unchanged"] * 2,
+         "n": [12, 30, 10, 32]}
+    )  # fmt: skip
+    wide = summ.pivot(index="method", columns="level", values="n").reset_index()
+    page = table_html(wide, "Clients per category and reliable-change method")
+    heads = [h for h in page.split("<th>")[1:]]
+    assert [h.split("</th>")[0] for h in heads] == ["method", "Improved", "Unchanged"]
+    assert "<td>HA</td>\n      <td>10</td>\n      <td>32</td>" in page

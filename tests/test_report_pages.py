@@ -91,6 +91,8 @@ def test_index_links_every_report_and_csv_and_says_why_a_report_is_missing(tmp_p
     # long parameter values wrap (no table wider than the page at 1280 px)
     assert "overflow-wrap:anywhere" in page and "table-layout:fixed" in page
     assert "reliability source = " in page  # parameter names in words
+    # an instrument code shows as the instrument's label (registry: bdi2 is BDI-II)
+    assert "measure = BDI-II" in page and "measure = bdi2" not in page
 
 
 def test_index_lists_identifiable_files_apart_marked_not_for_sharing(tmp_path):
@@ -116,6 +118,20 @@ def test_multiverse_range_absent_or_empty(tmp_path):
     assert multiverse_range(tmp_path) == ""
     pd.DataFrame({"spec": ["a"], "rate": [None]}).to_csv(tmp_path / "multiverse.csv")
     assert multiverse_range(tmp_path) == ""
+
+
+def test_multiverse_range_counts_suppressed_rates_as_computed(tmp_path):
+    # the masked multiverse.csv: 5 grid rows, 4 computable; of those, 2 rates are shown as
+    # "suppressed" (disclosure control) and 2 are numbers -> 2 shown of 4 computed (the reviewer
+    # found "247 shown (of 247 computed)" where notebook 05 said 288 computed)
+    (tmp_path / "multiverse.csv").write_text(
+        "spec,computable,n_met,n_evaluable,rate\n"
+        "a,True,10,40,0.25\nb,True,<5,40,suppressed\nc,True,20,40,0.5\n"
+        "d,True,suppressed,40,suppressed\ne,False,0,0,\n"
+    )
+    assert multiverse_range(tmp_path, suppress=True) == (
+        "multiverse: 25.0 % to 50.0 % success over the 2 specifications shown (of 4 computed)"
+    )
 
 
 def test_report_links_back_and_is_not_written_when_nothing_to_show(tmp_path):

@@ -133,6 +133,27 @@ def test_parameter_values_in_words():
     assert parameter_value({"sep": ";"}) == "sep: ;"
     assert parameter_value([]) == "(empty)"
     assert parameter_value(0.92) == "0.92"
+    # instrument codes as the registry's labels, only where the parameter names a measure
+    assert parameter_value("bdi2", "measure") == "BDI-II"
+    assert parameter_value("phq9", "measure") == "PHQ-9"
+    assert parameter_value("wai_sr", "alliance_measure") == "WAI-SR"
+    assert parameter_value("hope", "group") == "hope"  # not a measure parameter: as it is
+    assert parameter_value("not_registered", "measure") == "not registered"
+
+
+def test_banner_shows_the_measure_label():
+    from types import SimpleNamespace
+
+    from analysis.report.tables import banner_html
+
+    # banner_html reads only these attributes of a cohort
+    cohort = SimpleNamespace(
+        simulated=False, meta={}, description="trial", name="btheb", citation="ref"
+    )
+    page = banner_html(cohort, {"measure": "bdi2", "alliance_measure": "wai_sr", "post": "last"})
+    assert "<td>measure</td>\n      <td>BDI-II</td>" in page
+    assert "<td>alliance measure</td>\n      <td>WAI-SR</td>" in page
+    assert "<td>post</td>\n      <td>last</td>" in page
 
 
 def _specs():

@@ -13,7 +13,19 @@ import pandas as pd
 
 from analysis.compare.prevalence import wilson_interval
 
-__all__ = ["gain_summary"]
+__all__ = ["gain_summary", "GAIN_SUMMARY_LABELS"]
+
+#: what each count column of :func:`gain_summary` counts, as a report's table heads it: every
+#: count is of clients except ``gains`` (a client can have several gains), so "reversed" and
+#: "did not reverse" add up to "clients with a gain", not to "gains"
+GAIN_SUMMARY_LABELS = {
+    "clients": "clients",
+    "with_gain": "clients with a gain",
+    "gains": "gains (all, of these clients)",
+    "reversed": "clients whose gain reversed",
+    "without_reversal": "clients whose gain did not reverse",
+    "magnitude_mean": "mean gain (points)",
+}
 
 
 def gain_summary(byperson: pd.DataFrame, by: str | None = None, alpha: float = 0.05):
@@ -33,9 +45,11 @@ def gain_summary(byperson: pd.DataFrame, by: str | None = None, alpha: float = 0
     -------
     pandas.DataFrame
         One row per group: ``<by>`` (if given), ``clients``, ``with_gain``, ``proportion``,
-        ``ci_low``, ``ci_high`` (Wilson), ``gains`` (all gains of these clients),
-        ``reversed`` (clients whose selected gain reversed), ``without_reversal``,
-        ``magnitude_mean`` (points, selected gains).
+        ``ci_low``, ``ci_high`` (Wilson), ``gains`` (all gains of these clients: a count of
+        gains, not of clients), ``reversed`` (clients whose selected gain reversed),
+        ``without_reversal`` (clients with a gain whose selected gain did not reverse:
+        ``with_gain - reversed``), ``magnitude_mean`` (points, selected gains).
+        :data:`GAIN_SUMMARY_LABELS` heads these columns in a report.
 
     Raises
     ------

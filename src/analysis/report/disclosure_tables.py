@@ -773,9 +773,9 @@ def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_
         value = (
             f"1-{threshold - 1} shown as <{threshold}; further counts shown as 'suppressed' so "
             "that no hidden count can be worked out from totals, margins or another table of "
-            "this run (complementary suppression, one plan for the whole run: "
-            "disclosure_plan.csv beside the reports); percentages and statistics derived from "
-            "a hidden count are suppressed"
+            "this run (complementary suppression, one plan for the whole run: the run's "
+            "disclosure plan, a CSV file beside the reports); percentages and statistics "
+            "derived from a hidden count are suppressed"
         )
     elif simulated:
         value = "shown as they are (simulated data: no person behind them)"

@@ -98,7 +98,9 @@ def multiverse_range(run_dir: Path, suppress: bool | None = None) -> str:
         ``"multiverse: 31.2 % to 58.0 % success over the 96 specifications shown (of 100
         computed)"``, or ``""`` when the file is absent, has no computed ``rate`` shown, or lacks
         the counts (``n_met``, ``n_evaluable``) that suppression needs. ``rate`` is a proportion
-        (0-1); rows whose rate is empty were not computed.
+        (0-1). The computed specifications are those the ``computable`` column marks true
+        (a rate masked as "suppressed" in the file was computed all the same); without that
+        column, the rows with a rate.
 
     Examples
     --------
@@ -126,6 +128,12 @@ def multiverse_range(run_dir: Path, suppress: bool | None = None) -> str:
         suppress = bool(params.get("suppress_small_counts", True))
     if suppress and not {"n_met", "n_evaluable"} <= set(mv.columns):
         return ""
+    # computed = the grid's computable specifications, counted before the rates are made numbers:
+    # a rate hidden by disclosure control ("suppressed") was computed all the same
+    if "computable" in mv.columns:
+        n_computed = int(mv["computable"].astype(str).str.lower().isin(["true", "1"]).sum())
+    else:
+        n_computed = int(mv["rate"].notna().sum())
     mv["rate"] = pd.to_numeric(mv["rate"], errors="coerce")
     shown, _ = shown_results(mv, suppress=suppress)
     rate = shown["rate"]
@@ -133,7 +141,7 @@ def multiverse_range(run_dir: Path, suppress: bool | None = None) -> str:
         return ""
     return (
         f"multiverse: {100 * rate.min():.1f} % to {100 * rate.max():.1f} % success over the "
-        f"{len(rate)} specifications shown (of {int(mv['rate'].notna().sum())} computed)"
+        f"{len(rate)} specifications shown (of {n_computed} computed)"
     )
 
 
@@ -218,7 +226,7 @@ def write_index(out_root: Path) -> Path:
         # in words, as the reports show them; run.json has the exact names and values
         params = (
             "<br>".join(
-                f"{html.escape(str(k).replace('_', ' '))} = {html.escape(parameter_value(v))}"
+                f"{html.escape(str(k).replace('_', ' '))} = {html.escape(parameter_value(v, k))}"
                 for k, v in info["parameters"].items()
             )
             + f'<br><a href="{run}/{html.escape(rj.name)}">exact names and values (run.json)</a>'

@@ -36,6 +36,7 @@ __all__ = [
     "describe_specification",
     "MI_COUNT_NOTE",
     "arm_difference_absent",
+    "hidden_rates_note",
 ]
 
 _CHOICE_WORDS = {
@@ -221,7 +222,80 @@ def shown_results(
     return out, int((~keep).sum())
 
 
-def arm_difference_absent(results: pd.DataFrame, shown: pd.DataFrame, group: str) -> str:
+def _where_in_csv(masked: pd.DataFrame | None, index: pd.Index, column: str, what: str) -> str:
+    """What ``multiverse.csv`` (the masked table) shows of ``column`` on the rows ``index``."""
+    n = len(index)
+    if masked is None or column not in masked.columns:
+        return f"multiverse.csv holds {what}"
+    n_sup = int(masked.loc[index, column].astype(str).eq("suppressed").sum())
+    if n_sup == 0:
+        return f"multiverse.csv holds {what}"
+    if n_sup == n:
+        return (
+            f'multiverse.csv lists these specifications with {what} shown as "suppressed" '
+            "(disclosure control)"
+        )
+    return (
+        f'multiverse.csv holds {what}, shown as "suppressed" (disclosure control) in {n_sup} '
+        f"of these {n} specifications"
+    )
+
+
+def hidden_rates_note(
+    results: pd.DataFrame,
+    shown: pd.DataFrame,
+    masked: pd.DataFrame | None = None,
+    threshold: int = SMALL_COUNT,
+) -> str:
+    """Why some computed specifications are left out of the figures, and what the CSV shows of them.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse` (every specification).
+    shown : pandas.DataFrame
+        :func:`shown_results`' rows (same index as ``results``).
+    masked : pandas.DataFrame, optional
+        What ``multiverse.csv`` holds: :func:`analysis.report.disclosure_tables.mask_multiverse`
+        of ``results`` (same index). A hidden rate it shows as "suppressed" is said to be so:
+        the sentence never claims the file holds a rate it hides.
+    threshold : int
+        Smallest count shown as it is (:data:`SMALL_COUNT`).
+
+    Returns
+    -------
+    str
+        ``""`` when no computed rate is hidden; otherwise one sentence.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"rate": [0.06, 0.2, 0.3, np.nan]})
+    >>> m = r.astype(object).assign(rate=["suppressed", 0.2, 0.3, np.nan])
+    >>> note = hidden_rates_note(r, r.iloc[[1, 2]], m)
+    >>> note[:54]
+    '1 computed specification(s) rest on counts from 1 to 4'
+    >>> note.split("; ")[-1][:54]
+    'multiverse.csv lists these specifications with their r'
+    >>> 'in 1 of these 2 specifications' in hidden_rates_note(r, r.iloc[[1]], m)
+    True
+    """
+    hidden = results.index[results["rate"].notna()].difference(shown.index)
+    if not len(hidden):
+        return ""
+    return (
+        f"{len(hidden)} computed specification(s) rest on counts from 1 to {threshold - 1} (met, "
+        "not met or evaluable) or on a count hidden in notebook 01: their rates are left out of "
+        "every figure and table below (disclosure control); "
+        f"{_where_in_csv(masked, hidden, 'rate', 'their rates')}."
+    )
+
+
+def arm_difference_absent(
+    results: pd.DataFrame,
+    shown: pd.DataFrame,
+    group: str,
+    masked: pd.DataFrame | None = None,
+) -> str:
     """Why the arm difference is not drawn (fewer than two specifications show it): a sentence.
 
     Parameters
@@ -232,6 +306,10 @@ def arm_difference_absent(results: pd.DataFrame, shown: pd.DataFrame, group: str
         :func:`shown_results`' rows (arm columns NaN where hidden).
     group : str
         The client column of the arms.
+    masked : pandas.DataFrame, optional
+        What ``multiverse.csv`` holds (:func:`analysis.report.disclosure_tables.mask_multiverse`
+        of ``results``, same index): where it shows a hidden difference as "suppressed", the
+        sentence says so.
 
     Returns
     -------
@@ -257,11 +335,14 @@ def arm_difference_absent(results: pd.DataFrame, shown: pd.DataFrame, group: str
             "fewer than the two a curve needs; multiverse.csv holds it."
         )
     if n_done:
+        done = results.index[results["risk_difference"].notna()]
+        hidden = done.difference(shown.index[shown["risk_difference"].notna()])
         return (
             f"The arm difference: not shown: computed under {n_done} specification(s), but in "
             f"{n_done - n_shown} of them it rests on counts from 1 to {SMALL_COUNT - 1} (met, not "
             "met or evaluable, in an arm or overall) and is hidden (disclosure control), leaving "
-            f"{n_shown}, fewer than the two a curve needs; multiverse.csv holds them."
+            f"{n_shown}, fewer than the two a curve needs; "
+            f"{_where_in_csv(masked, hidden, 'risk_difference', 'the differences')}."
         )
     return (
         f"The arm difference: not computed: the column {group!r} has fewer than two arms with "

@@ -233,8 +233,17 @@ def table_html(df: pd.DataFrame, caption: str = "", floatfmt: str = "{:.3g}") ->
     >>> page = table_html(pd.DataFrame({"PABAK": [-0.0001, -0.5, float("nan")]}), "x", "{:.2f}")
     >>> [c for c in ("0.00", "-0.50", "-0.00", "nan") if f"<td>{c}</td>" in page]
     ['0.00', '-0.50']
+
+    A pivot's column-axis name (``columns.name``) would be written as an extra, empty leading
+    column; it is dropped:
+
+    >>> d = pd.DataFrame({"method": ["JT", "HA"], "level": ["a", "a"], "n": [1, 3]})
+    >>> wide = d.pivot(index="method", columns="level", values="n").reset_index()
+    >>> "<th>level</th>" in table_html(wide), "<th></th>" in table_html(wide)
+    (False, False)
     """
     shown = df.copy()
+    shown.columns.name = None  # to_html writes a named column axis as an empty leading column
     for c in shown.columns:
         if pd.api.types.is_float_dtype(shown[c]):
             shown[c] = shown[c].map(lambda v: _float_cell(v, floatfmt))
@@ -307,11 +316,40 @@ def _plain(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def parameter_value(value) -> str:
+def _names_a_measure(name) -> bool:
+    """Whether a parameter's value is an instrument code (``measure``, ``alliance_measure``)."""
+    return isinstance(name, str) and (name == "measure" or name.endswith("_measure"))
+
+
+def _instrument_label(code: str) -> str | None:
+    """The registry label of an instrument code (``"bdi2"`` -> ``"BDI-II"``); None if unknown."""
+    from analysis.registry.instruments import get_instrument
+
+    try:
+        return get_instrument(code).label
+    except (ValueError, KeyError):
+        return None
+
+
+def parameter_value(value, name: str | None = None) -> str:
     """A parameter's value as the report's parameter tables show it (no quotes or reprs).
 
     The reports and the index show parameters in words; the exact names and values a run used
     are in its ``run.json`` (linked from the index).
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value.
+    name : str, optional
+        The parameter's name. Where it names a measure (``measure``, or ending in
+        ``_measure``, e.g. ``alliance_measure``) and the value is a code of the instrument
+        registry, the instrument's label is shown (``bdi2`` -> ``BDI-II``) rather than the code;
+        a code the registry does not know is shown in words like any other value.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -319,7 +357,15 @@ def parameter_value(value) -> str:
     ('last available', 'none', 'true')
     >>> parameter_value({}), parameter_value(["JT", "HLM"]), parameter_value(0.9)
     ('(empty)', 'JT, HLM', '0.9')
+    >>> parameter_value("bdi2", "measure"), parameter_value("wai_sr", "alliance_measure")
+    ('BDI-II', 'WAI-SR')
+    >>> parameter_value("bdi2"), parameter_value("my_scale", "measure")
+    ('bdi2', 'my scale')
     """
+    if _names_a_measure(name) and isinstance(value, str):
+        label = _instrument_label(value)
+        if label:
+            return label
     return _plain(value)
 
 
@@ -347,7 +393,7 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
     params = pd.DataFrame(
         {
             "parameter": [str(k).replace("_", " ") for k in parameters],
-            "value": [_plain(v) for v in parameters.values()],
+            "value": [parameter_value(v, k) for k, v in parameters.items()],
         }
     )
     account = cohort.meta.get("input_account")
