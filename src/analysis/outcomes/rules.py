@@ -266,18 +266,36 @@ class Trajectories:
             pos, time, score = pos[observed], time[observed], score[observed]
         del observed
         obase = base[pos]
-        # observed rows after baseline (positions into the observed arrays)
-        a_idx = np.flatnonzero(time > t0[pos])
-        ap, at_, asc = pos[a_idx], time[a_idx], score[a_idx]
-        n = np.bincount(pos, minlength=n_ids)
+        # observed rows after baseline, as a mask over the observed rows (in client and time
+        # order, so each client's rows after baseline are the end of its run of rows)
+        after = time > t0[pos]
+        brk = pos[1:] != pos[:-1]  # a new client starts at the next row
+        if len(pos):
+            starts = np.flatnonzero(np.r_[True, brk])
+            n = np.zeros(n_ids, np.int64)
+            n[pos[starts]] = np.diff(np.r_[starts, len(pos)])  # = np.bincount(pos, n_ids)
+            del starts
+        else:
+            n = np.zeros(n_ids, np.int64)
         reason = np.full(n_ids, "", dtype=object)
         post = np.full(n_ids, np.nan)
         ptime = np.full(n_ids, np.nan)
         fail = np.zeros(n_ids, bool)
         if self.post_rule == "last":
-            last = np.r_[ap[1:] != ap[:-1], True] if len(ap) else np.zeros(0, bool)
-            post[ap[last]] = asc[last]
-            ptime[ap[last]] = at_[last]
+            if not len(pos):
+                last = np.zeros(0, bool)
+            elif not np.isnan(time).any():
+                # times in order within a client: its rows after baseline end its run, so its
+                # last row after baseline is its last row, when that one is after baseline
+                last = np.r_[brk, True] & after
+            else:  # missing times (sorted last): the last of the rows after baseline
+                ai = np.flatnonzero(after)
+                pa = pos[ai]
+                last = np.zeros(len(pos), bool)
+                last[ai[np.r_[pa[1:] != pa[:-1], True]]] = True
+                del ai, pa
+            post[pos[last]] = score[last]
+            ptime[pos[last]] = time[last]
             no_post = "no score after baseline"
         else:
             pt = float(self.post_rule)
@@ -288,10 +306,11 @@ class Trajectories:
                 post[up[last]] = us[last]
                 ptime[up[last]] = ut[last]
             else:
-                at = at_ == pt
-                post[ap[at]] = asc[at]
-                ptime[ap[at]] = pt
+                at = after & (time == pt)
+                post[pos[at]] = score[at]
+                ptime[pos[at]] = pt
             no_post = f"no score at time {pt:g}"
+        del brk
         has_base = ~np.isnan(base)
         horizon = np.inf if self.post_rule == "last" else float(self.post_rule)
         if self.missing == "locf":  # seen only at baseline: the baseline is carried forward
@@ -307,9 +326,9 @@ class Trajectories:
             post[carry] = base[carry]
             # the baseline is carried to the client's last observation after baseline (up to
             # the post time), so that follow-up still ends where observation ended
-            seen = at_ <= horizon
+            seen = after & (time <= horizon)
             last_seen = np.full(n_ids, np.nan)
-            np.fmax.at(last_seen, ap[seen], at_[seen])
+            np.fmax.at(last_seen, pos[seen], time[seen])
             ptime[carry] = np.where(np.isnan(last_seen), t0, last_seen)[carry]
         reason[np.isnan(post)] = no_post
         reason[~has_base] = "no baseline score"
@@ -319,9 +338,9 @@ class Trajectories:
             reason[nc] = np.char.add("not a completer (end reason: ", er[nc].astype(str)) + ")"
         # assessments after baseline up to the client's own post time: the trajectory on which
         # first_met and met_time are read (so that both end where the status is judged)
-        keep = np.flatnonzero(at_ <= ptime[ap])
-        a_idx = a_idx[keep]
-        del keep, ap, at_, asc
+        after &= time <= ptime[pos]
+        a_idx = np.flatnonzero(after)
+        del after
         obs = _frame(pos, time, score, obase)
         after = _frame(pos[a_idx], time[a_idx], score[a_idx], obase[a_idx])
         out = {
