@@ -415,8 +415,41 @@ def _since(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
 
 
 def _held(rows: pd.DataFrame, flag, n_ids: int) -> tuple[np.ndarray, np.ndarray]:
-    """(first time the criterion held, time from which it held through the last assessment)."""
-    return _first(rows, flag, n_ids), _since(rows, flag, n_ids)
+    """(first time the criterion held, time from which it held through the last assessment).
+
+    :func:`_first` and :func:`_since`; on rows in client and time order without a missing time
+    (the rows of :meth:`Trajectories.measure` and the NHS sessions paired from them) read from
+    the runs of each client's rows instead of unbuffered ``ufunc.at`` updates: a client's
+    smallest time among some of its rows is the time of the first of them, its largest that of
+    the last (equal times give equal values), so the result is the same.
+    """
+    flag = np.asarray(flag, bool)
+    pos = rows["pos"].to_numpy()
+    time = rows["time"].to_numpy(float)
+    if len(pos) < 2 or np.isnan(time).any():
+        return _first(rows, flag, n_ids), _since(rows, flag, n_ids)
+    step, same = pos[1:] > pos[:-1], pos[1:] == pos[:-1]
+    if not (step | (same & (time[1:] >= time[:-1]))).all():
+        return _first(rows, flag, n_ids), _since(rows, flag, n_ids)
+    del step, same
+
+    def first_of_runs(idx: np.ndarray) -> np.ndarray:  # time of each client's first listed row
+        out = np.full(n_ids, np.nan)
+        p = pos[idx]
+        lead = np.r_[True, p[1:] != p[:-1]] if len(p) else np.zeros(0, bool)
+        out[p[lead]] = time[idx[lead]]
+        return out
+
+    first = first_of_runs(np.flatnonzero(flag))
+    # the last time the criterion did not hold (-inf where it held at every assessment)
+    off = np.flatnonzero(~flag)
+    p = pos[off]
+    tail = np.r_[p[1:] != p[:-1], True] if len(p) else np.zeros(0, bool)
+    last_off = np.full(n_ids, -np.inf)
+    last_off[p[tail]] = time[off[tail]]
+    del off, p, tail
+    since = first_of_runs(np.flatnonzero(flag & (time > last_off[pos])))
+    return first, since
 
 
 def _sign(ins: Instrument) -> int:
