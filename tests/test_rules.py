@@ -777,3 +777,27 @@ def test_held_on_ordered_rows_equals_group_min_max():
         for g, r in zip(got, ref, strict=True):
             np.testing.assert_array_equal(g, r)
         assert p_on in (0.0, 1.0) or (~np.isnan(got[1])).sum() > 100  # a real comparison
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.5])  # whole-number times, and times between them
+def test_pair_sessions_equals_merge(shift):
+    """The NHS pairing of two measures' rows by integer keys (issue 14) equals pandas' inner
+    merge on (client position, time), in the order of the first measure's rows."""
+    from analysis.outcomes.rules import _pair_sessions
+
+    rng = np.random.default_rng(7)
+
+    def rows(n):
+        keys = np.unique(rng.integers(0, 500, n) * 100 + rng.integers(1, 25, n))
+        pos, time = keys // 100, keys % 100 + shift
+        return pd.DataFrame(
+            {"pos": pos.astype(np.int32), "time": time.astype(float),
+             "score": rng.integers(0, 27, len(keys)).astype(float),
+             "baseline": rng.integers(0, 27, len(keys)).astype(float)}
+        )  # fmt: skip
+
+    d, a = rows(6000), rows(6000)
+    got = _pair_sessions(d, a)
+    ref = d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))
+    assert 500 < len(got) < len(d)  # some sessions paired, some not
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), ref[got.columns], check_dtype=True)

@@ -798,6 +798,28 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
     return RuleResult(frac >= pct, ev & ~zero, reason, first, **_base(m), met_time=since)
 
 
+def _pair_keys(pd_, td, pa_, ta) -> tuple[np.ndarray, np.ndarray]:
+    """Integer keys of (client position, time) for two sets of rows without a missing time.
+
+    Ordered as the pairs are and equal where they are: ``pos * span + time - first time`` when
+    every time is a whole number (sessions, weeks), else ``pos * n_times + rank of time``.
+    """
+    if len(td) and len(ta):
+        lo, hi = min(td.min(), ta.min()), max(td.max(), ta.max())
+        whole = np.array_equal(td, np.trunc(td)) and np.array_equal(ta, np.trunc(ta))
+        if whole and hi - lo < 2**24:  # exact in int64 for any client position
+            span = int(hi - lo) + 1
+            return (
+                pd_.astype(np.int64) * span + (td - lo).astype(np.int64),
+                pa_.astype(np.int64) * span + (ta - lo).astype(np.int64),
+            )
+    times = np.unique(np.concatenate([td, ta]))
+    return (
+        pd_.astype(np.int64) * len(times) + np.searchsorted(times, td),
+        pa_.astype(np.int64) * len(times) + np.searchsorted(times, ta),
+    )
+
+
 def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
     """Inner join of two measures' rows on (client position, time), in the order of ``d``.
 
@@ -809,9 +831,7 @@ def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
     pd_, td = d["pos"].to_numpy(), d["time"].to_numpy(float)
     pa_, ta = a["pos"].to_numpy(), a["time"].to_numpy(float)
     if not (np.isnan(td).any() or np.isnan(ta).any()):
-        times = np.unique(np.concatenate([td, ta]))
-        kd = pd_.astype(np.int64) * len(times) + np.searchsorted(times, td)
-        ka = pa_.astype(np.int64) * len(times) + np.searchsorted(times, ta)
+        kd, ka = _pair_keys(pd_, td, pa_, ta)
         if (np.diff(kd) > 0).all() and (np.diff(ka) > 0).all():  # sorted, one row per key
             idx = np.searchsorted(ka, kd)
             hit = idx < len(ka)
