@@ -255,12 +255,14 @@ class Trajectories:
             order = np.lexsort((time, pos))
             pos, time, score = pos[order], time[order], score[order]
             del order
-        first = np.r_[True, pos[1:] != pos[:-1]] if len(pos) else np.zeros(0, bool)
+        # each client's first row (indices: one selection for the three reads)
+        first = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]]) if len(pos) else np.zeros(0, int)
         base = np.full(n_ids, np.nan)
         t0 = np.full(n_ids, np.nan)
-        base[pos[first]] = score[first]
-        t0[pos[first]] = time[first]
-        del first
+        pos_first = pos[first]
+        base[pos_first] = score[first]
+        t0[pos_first] = time[first]
+        del first, pos_first
         observed = ~np.isnan(score)
         if not observed.all():
             pos, time, score = pos[observed], time[observed], score[observed]
@@ -294,8 +296,11 @@ class Trajectories:
                 last = np.zeros(len(pos), bool)
                 last[ai[np.r_[pa[1:] != pa[:-1], True]]] = True
                 del ai, pa
-            post[pos[last]] = score[last]
-            ptime[pos[last]] = time[last]
+            last = np.flatnonzero(last)
+            pos_last = pos[last]
+            post[pos_last] = score[last]
+            ptime[pos_last] = time[last]
+            del last, pos_last
             no_post = "no score after baseline"
         else:
             pt = float(self.post_rule)
