@@ -465,8 +465,12 @@ def _composite(d: dict, parts: dict[str, dict], clients: pd.DataFrame) -> dict:
             sel = choice == name
             p = parts[name]
             out["status"][sel] = np.asarray(p["status"])[sel]
-            why = np.asarray(p["reason"], dtype=object)[sel]
-            out["reason"][sel] = np.where(why == "", "", name + ": " + why.astype(str))
+            # "<part>: <its reason>" (empty stays empty), built once per distinct reason
+            codes, uniq = pd.factorize(
+                np.asarray(p["reason"], dtype=object)[sel], use_na_sentinel=False
+            )
+            texts = np.array(["" if u == "" else f"{name}: {u}" for u in uniq], dtype=object)
+            out["reason"][sel] = texts[codes]
             out["measures"][sel] = np.broadcast_to(np.asarray(p["measures"], dtype=object), (n,))[
                 sel
             ]
