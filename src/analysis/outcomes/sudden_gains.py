@@ -267,6 +267,7 @@ def _criteria(
     out = {k: np.full((n_int, n_c), np.nan) for k in (names if keep is None else keep)}
     x_t = np.ascontiguousarray(x.T)
     y_t = s * x_t  # lower is better on this scale
+    seen_t = ~np.isnan(x_t)  # scored sessions, once for every interval
 
     def put(key: str, k: int, values) -> None:
         if key in out:  # columns not kept are not stored
@@ -293,7 +294,7 @@ def _criteria(
             p, q = k + 1, k + 2  # pregain, postgain grid positions
             pre, post = y_t[p], y_t[q]
             drop = pre - post  # improvement (gains) on the lower-is-better scale
-            both = ~np.isnan(pre) & ~np.isnan(post)
+            both = seen_t[p] & seen_t[q]
             crits = {}
             if cutoff is not None:
                 c1 = drop >= cutoff if kind == "sg" else drop <= cutoff
@@ -360,9 +361,10 @@ def _window_stats(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _fold_sum(rows: np.ndarray) -> np.ndarray:
     """Sum over the first axis of ``rows`` (window x clients), bit for bit ``np.sum(w, axis=1)``.
 
-    ``w`` is the window's (clients x window) C-ordered copy. numpy adds a short row (under 8 values) one value after the other, starting from 0.0:
-    ``((0.0 + w0) + w1) + w2``; done here column-wise on contiguous rows, so the sums are bit
-    for bit numpy's (the 0.0 start included: it turns a sum of ``-0.0`` into ``0.0``).
+    ``w`` is the window's (clients x window) C-ordered copy. numpy adds a short row (under 8
+    values) one value after the other, starting from 0.0: ``((0.0 + w0) + w1) + w2``; done here
+    column-wise on contiguous rows, so the sums are bit for bit numpy's (the 0.0 start included:
+    it turns a sum of ``-0.0`` into ``0.0``).
     """
     total = 0.0 + rows[0]
     for r in rows[1:]:
