@@ -752,3 +752,52 @@ def test_cutoff_type_and_registry_threshold_are_checked():
         {"definitions": [{**base, "rule": "threshold_sustained", "threshold": "registry"}]}, REG
     )
     assert ok[0]["threshold"] == "registry"
+
+
+def test_held_on_ordered_rows_equals_group_min_max():
+    """``_held`` on rows in client and time order (its run-based path, issue 14) gives what
+    ``_first``/``_since`` (group min/max by ``ufunc.at``) give, with repeated times, clients
+    without rows and clients whose criterion never or always holds; by hand on one client:
+    times 1, 2, 3, 4 held at F, T, F, T -> first 2, held since 4."""
+    from analysis.outcomes.rules import _first, _held, _since
+
+    rows = pd.DataFrame({"pos": [0, 0, 0, 0], "time": [1.0, 2.0, 3.0, 4.0]})
+    first, since = _held(rows, [False, True, False, True], 2)
+    np.testing.assert_array_equal(first, [2.0, np.nan])
+    np.testing.assert_array_equal(since, [4.0, np.nan])
+    rng = np.random.default_rng(5)
+    pos = np.sort(rng.integers(0, 3000, 40_000)).astype(np.int32)
+    time = rng.integers(1, 12, len(pos)).astype(float)
+    order = np.lexsort((time, pos))
+    rows = pd.DataFrame({"pos": pos[order], "time": time[order]})
+    for p_on in (0.0, 0.3, 0.8, 1.0):
+        flag = rng.random(len(rows)) < p_on
+        got = _held(rows, flag, 3100)
+        ref = (_first(rows, flag, 3100), _since(rows, flag, 3100))
+        for g, r in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(g, r)
+        assert p_on in (0.0, 1.0) or (~np.isnan(got[1])).sum() > 100  # a real comparison
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.5])  # whole-number times, and times between them
+def test_pair_sessions_equals_merge(shift):
+    """The NHS pairing of two measures' rows by integer keys (issue 14) equals pandas' inner
+    merge on (client position, time), in the order of the first measure's rows."""
+    from analysis.outcomes.rules import _pair_sessions
+
+    rng = np.random.default_rng(7)
+
+    def rows(n):
+        keys = np.unique(rng.integers(0, 500, n) * 100 + rng.integers(1, 25, n))
+        pos, time = keys // 100, keys % 100 + shift
+        return pd.DataFrame(
+            {"pos": pos.astype(np.int32), "time": time.astype(float),
+             "score": rng.integers(0, 27, len(keys)).astype(float),
+             "baseline": rng.integers(0, 27, len(keys)).astype(float)}
+        )  # fmt: skip
+
+    d, a = rows(6000), rows(6000)
+    got = _pair_sessions(d, a)
+    ref = d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))
+    assert 500 < len(got) < len(d)  # some sessions paired, some not
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), ref[got.columns], check_dtype=True)

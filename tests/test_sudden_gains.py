@@ -10,6 +10,7 @@ test. The example data ``sgdata`` is read through the ``validation_file`` fixtur
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -461,3 +462,26 @@ def test_hostile_input_is_refused_with_a_hint():
         sudden_gains(d, cutoff=5, pct=-0.2)
     with pytest.raises(ValueError, match=r"1 infinite score\(s\) \(rows \[4\]\)"):
         sudden_gains(d.assign(score=d["score"].where(d["time"] != 5, np.inf)), cutoff=5)
+
+
+def test_window_stats_from_transposed_rows_bit_for_bit():
+    """The engine's window statistics on the transposed session grid (issue 14) equal numpy's
+    ``nanmean`` and ``nanstd(ddof=1)`` of each client's window bit for bit (sign of zero
+    included), for windows of 1-9 sessions with missing scores, thirds and -0.0."""
+    from analysis.outcomes.sudden_gains import _window_stats_t
+
+    rng = np.random.default_rng(3)
+    for width in range(1, 10):
+        w = np.round(rng.standard_normal((20_000, width)) * 10, 2) / 3
+        w[rng.random(w.shape) < 0.3] = np.nan
+        w[rng.random(w.shape) < 0.1] = -0.0
+        cnt, mean, sd = _window_stats_t(np.ascontiguousarray(w.T))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ref_mean, ref_sd = np.nanmean(w, axis=1), np.nanstd(w, axis=1, ddof=1)
+        np.testing.assert_array_equal(cnt, (~np.isnan(w)).sum(axis=1))
+        for got, ref in ((mean, ref_mean), (sd, ref_sd)):
+            np.testing.assert_array_equal(got, ref)  # NaN where numpy gives NaN
+            same = ~np.isnan(ref)
+            assert (got[same].view(np.int64) == ref[same].view(np.int64)).all()
+        assert (mean == 0).any() and np.isnan(sd).any()  # zeros and 1-score windows were tested

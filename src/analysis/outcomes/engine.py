@@ -108,6 +108,18 @@ def _id_column(ids: pd.Index, n_blocks: int, categorical: bool):
     return ids.to_numpy()[pos]
 
 
+def _category_codes(category) -> np.ndarray:
+    """Codes of a J&T category column in ``_CATEGORY_LEVELS`` (-1: missing or another value).
+
+    As ``pd.Categorical(category, categories=_CATEGORY_LEVELS).codes``, by one factorisation
+    and a lookup of the few distinct values.
+    """
+    local, uniq = pd.factorize(np.asarray(category, dtype=object))  # missing: -1
+    levels = {c: i for i, c in enumerate(_CATEGORY_LEVELS)}
+    table = np.array([levels.get(u, -1) for u in uniq] + [-1], dtype=np.int8)
+    return table[local]  # -1 picks the last entry (-1)
+
+
 def _status_code(status: np.ndarray) -> np.ndarray:
     return np.select([status == "met", status == "not_met"], [0, 1], 2)
 
@@ -465,8 +477,12 @@ def _composite(d: dict, parts: dict[str, dict], clients: pd.DataFrame) -> dict:
             sel = choice == name
             p = parts[name]
             out["status"][sel] = np.asarray(p["status"])[sel]
-            why = np.asarray(p["reason"], dtype=object)[sel]
-            out["reason"][sel] = np.where(why == "", "", name + ": " + why.astype(str))
+            # "<part>: <its reason>" (empty stays empty), built once per distinct reason
+            codes, uniq = pd.factorize(
+                np.asarray(p["reason"], dtype=object)[sel], use_na_sentinel=False
+            )
+            texts = np.array(["" if u == "" else f"{name}: {u}" for u in uniq], dtype=object)
+            out["reason"][sel] = texts[codes]
             out["measures"][sel] = np.broadcast_to(np.asarray(p["measures"], dtype=object), (n,))[
                 sel
             ]
@@ -825,9 +841,7 @@ def score_definitions(
                 "category": (
                     np.full(n, -1, dtype=np.int8)
                     if r.category is None
-                    else pd.Categorical(r.category, categories=_CATEGORY_LEVELS).codes.astype(
-                        np.int8
-                    )
+                    else _category_codes(r.category)
                 ),
                 "first_met_time": first,
                 "met_time": since,

@@ -255,29 +255,52 @@ class Trajectories:
             order = np.lexsort((time, pos))
             pos, time, score = pos[order], time[order], score[order]
             del order
-        first = np.r_[True, pos[1:] != pos[:-1]] if len(pos) else np.zeros(0, bool)
+        # each client's first row (indices: one selection for the three reads)
+        first = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]]) if len(pos) else np.zeros(0, int)
         base = np.full(n_ids, np.nan)
         t0 = np.full(n_ids, np.nan)
-        base[pos[first]] = score[first]
-        t0[pos[first]] = time[first]
-        del first
+        pos_first = pos[first]
+        base[pos_first] = score[first]
+        t0[pos_first] = time[first]
+        del first, pos_first
         observed = ~np.isnan(score)
         if not observed.all():
             pos, time, score = pos[observed], time[observed], score[observed]
         del observed
         obase = base[pos]
-        # observed rows after baseline (positions into the observed arrays)
-        a_idx = np.flatnonzero(time > t0[pos])
-        ap, at_, asc = pos[a_idx], time[a_idx], score[a_idx]
-        n = np.bincount(pos, minlength=n_ids)
+        # observed rows after baseline, as a mask over the observed rows (in client and time
+        # order, so each client's rows after baseline are the end of its run of rows)
+        after = time > t0[pos]
+        brk = pos[1:] != pos[:-1]  # a new client starts at the next row
+        if len(pos):
+            starts = np.flatnonzero(np.r_[True, brk])
+            n = np.zeros(n_ids, np.int64)
+            n[pos[starts]] = np.diff(np.r_[starts, len(pos)])  # = np.bincount(pos, n_ids)
+            del starts
+        else:
+            n = np.zeros(n_ids, np.int64)
         reason = np.full(n_ids, "", dtype=object)
         post = np.full(n_ids, np.nan)
         ptime = np.full(n_ids, np.nan)
         fail = np.zeros(n_ids, bool)
         if self.post_rule == "last":
-            last = np.r_[ap[1:] != ap[:-1], True] if len(ap) else np.zeros(0, bool)
-            post[ap[last]] = asc[last]
-            ptime[ap[last]] = at_[last]
+            if not len(pos):
+                last = np.zeros(0, bool)
+            elif not np.isnan(time).any():
+                # times in order within a client: its rows after baseline end its run, so its
+                # last row after baseline is its last row, when that one is after baseline
+                last = np.r_[brk, True] & after
+            else:  # missing times (sorted last): the last of the rows after baseline
+                ai = np.flatnonzero(after)
+                pa = pos[ai]
+                last = np.zeros(len(pos), bool)
+                last[ai[np.r_[pa[1:] != pa[:-1], True]]] = True
+                del ai, pa
+            last = np.flatnonzero(last)
+            pos_last = pos[last]
+            post[pos_last] = score[last]
+            ptime[pos_last] = time[last]
+            del last, pos_last
             no_post = "no score after baseline"
         else:
             pt = float(self.post_rule)
@@ -288,10 +311,11 @@ class Trajectories:
                 post[up[last]] = us[last]
                 ptime[up[last]] = ut[last]
             else:
-                at = at_ == pt
-                post[ap[at]] = asc[at]
-                ptime[ap[at]] = pt
+                at = after & (time == pt)
+                post[pos[at]] = score[at]
+                ptime[pos[at]] = pt
             no_post = f"no score at time {pt:g}"
+        del brk
         has_base = ~np.isnan(base)
         horizon = np.inf if self.post_rule == "last" else float(self.post_rule)
         if self.missing == "locf":  # seen only at baseline: the baseline is carried forward
@@ -307,9 +331,9 @@ class Trajectories:
             post[carry] = base[carry]
             # the baseline is carried to the client's last observation after baseline (up to
             # the post time), so that follow-up still ends where observation ended
-            seen = at_ <= horizon
+            seen = after & (time <= horizon)
             last_seen = np.full(n_ids, np.nan)
-            np.fmax.at(last_seen, ap[seen], at_[seen])
+            np.fmax.at(last_seen, pos[seen], time[seen])
             ptime[carry] = np.where(np.isnan(last_seen), t0, last_seen)[carry]
         reason[np.isnan(post)] = no_post
         reason[~has_base] = "no baseline score"
@@ -319,9 +343,9 @@ class Trajectories:
             reason[nc] = np.char.add("not a completer (end reason: ", er[nc].astype(str)) + ")"
         # assessments after baseline up to the client's own post time: the trajectory on which
         # first_met and met_time are read (so that both end where the status is judged)
-        keep = np.flatnonzero(at_ <= ptime[ap])
-        a_idx = a_idx[keep]
-        del keep, ap, at_, asc
+        after &= time <= ptime[pos]
+        a_idx = np.flatnonzero(after)
+        del after
         obs = _frame(pos, time, score, obase)
         after = _frame(pos[a_idx], time[a_idx], score[a_idx], obase[a_idx])
         out = {
@@ -396,8 +420,41 @@ def _since(rows: pd.DataFrame, flag, n_ids: int) -> np.ndarray:
 
 
 def _held(rows: pd.DataFrame, flag, n_ids: int) -> tuple[np.ndarray, np.ndarray]:
-    """(first time the criterion held, time from which it held through the last assessment)."""
-    return _first(rows, flag, n_ids), _since(rows, flag, n_ids)
+    """(first time the criterion held, time from which it held through the last assessment).
+
+    :func:`_first` and :func:`_since`; on rows in client and time order without a missing time
+    (the rows of :meth:`Trajectories.measure` and the NHS sessions paired from them) read from
+    the runs of each client's rows instead of unbuffered ``ufunc.at`` updates: a client's
+    smallest time among some of its rows is the time of the first of them, its largest that of
+    the last (equal times give equal values), so the result is the same.
+    """
+    flag = np.asarray(flag, bool)
+    pos = rows["pos"].to_numpy()
+    time = rows["time"].to_numpy(float)
+    if len(pos) < 2 or np.isnan(time).any():
+        return _first(rows, flag, n_ids), _since(rows, flag, n_ids)
+    step, same = pos[1:] > pos[:-1], pos[1:] == pos[:-1]
+    if not (step | (same & (time[1:] >= time[:-1]))).all():
+        return _first(rows, flag, n_ids), _since(rows, flag, n_ids)
+    del step, same
+
+    def first_of_runs(idx: np.ndarray) -> np.ndarray:  # time of each client's first listed row
+        out = np.full(n_ids, np.nan)
+        p = pos[idx]
+        lead = np.r_[True, p[1:] != p[:-1]] if len(p) else np.zeros(0, bool)
+        out[p[lead]] = time[idx[lead]]
+        return out
+
+    first = first_of_runs(np.flatnonzero(flag))
+    # the last time the criterion did not hold (-inf where it held at every assessment)
+    off = np.flatnonzero(~flag)
+    p = pos[off]
+    tail = np.r_[p[1:] != p[:-1], True] if len(p) else np.zeros(0, bool)
+    last_off = np.full(n_ids, -np.inf)
+    last_off[p[tail]] = time[off[tail]]
+    del off, p, tail
+    since = first_of_runs(np.flatnonzero(flag & (time > last_off[pos])))
+    return first, since
 
 
 def _sign(ins: Instrument) -> int:
@@ -746,6 +803,28 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
     return RuleResult(frac >= pct, ev & ~zero, reason, first, **_base(m), met_time=since)
 
 
+def _pair_keys(pd_, td, pa_, ta) -> tuple[np.ndarray, np.ndarray]:
+    """Integer keys of (client position, time) for two sets of rows without a missing time.
+
+    Ordered as the pairs are and equal where they are: ``pos * span + time - first time`` when
+    every time is a whole number (sessions, weeks), else ``pos * n_times + rank of time``.
+    """
+    if len(td) and len(ta):
+        lo, hi = min(td.min(), ta.min()), max(td.max(), ta.max())
+        whole = np.array_equal(td, np.trunc(td)) and np.array_equal(ta, np.trunc(ta))
+        if whole and hi - lo < 2**24:  # exact in int64 for any client position
+            span = int(hi - lo) + 1
+            return (
+                pd_.astype(np.int64) * span + (td - lo).astype(np.int64),
+                pa_.astype(np.int64) * span + (ta - lo).astype(np.int64),
+            )
+    times = np.unique(np.concatenate([td, ta]))
+    return (
+        pd_.astype(np.int64) * len(times) + np.searchsorted(times, td),
+        pa_.astype(np.int64) * len(times) + np.searchsorted(times, ta),
+    )
+
+
 def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
     """Inner join of two measures' rows on (client position, time), in the order of ``d``.
 
@@ -757,9 +836,7 @@ def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
     pd_, td = d["pos"].to_numpy(), d["time"].to_numpy(float)
     pa_, ta = a["pos"].to_numpy(), a["time"].to_numpy(float)
     if not (np.isnan(td).any() or np.isnan(ta).any()):
-        times = np.unique(np.concatenate([td, ta]))
-        kd = pd_.astype(np.int64) * len(times) + np.searchsorted(times, td)
-        ka = pa_.astype(np.int64) * len(times) + np.searchsorted(times, ta)
+        kd, ka = _pair_keys(pd_, td, pa_, ta)
         if (np.diff(kd) > 0).all() and (np.diff(ka) > 0).all():  # sorted, one row per key
             idx = np.searchsorted(ka, kd)
             hit = idx < len(ka)

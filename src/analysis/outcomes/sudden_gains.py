@@ -248,7 +248,6 @@ def _criteria(
     n_c, n_s = x.shape
     n_int = max(n_s - 3, 0)
     s = 1.0 if better_is == "lower" else -1.0
-    y = s * x  # lower is better on this scale
     names = (
         "crit1",
         "crit2",
@@ -266,7 +265,9 @@ def _criteria(
     # (and the session grid read transposed), then handed back transposed (views): the same
     # values as n_clients x n_intervals, without strided column reads and writes (10^6 clients)
     out = {k: np.full((n_int, n_c), np.nan) for k in (names if keep is None else keep)}
-    y_t, x_t = np.ascontiguousarray(y.T), np.ascontiguousarray(x.T)
+    x_t = np.ascontiguousarray(x.T)
+    y_t = s * x_t  # lower is better on this scale
+    seen_t = ~np.isnan(x_t)  # scored sessions, once for every interval
 
     def put(key: str, k: int, values) -> None:
         if key in out:  # columns not kept are not stored
@@ -284,7 +285,7 @@ def _criteria(
 
     def window(lo: int, hi: int) -> tuple:
         if (lo, hi) not in stats_of:
-            stats_of[(lo, hi)] = _window_stats(y[:, lo:hi])
+            stats_of[(lo, hi)] = _window_stats_t(y_t[lo:hi])
         return stats_of[(lo, hi)]
 
     with warnings.catch_warnings():
@@ -293,7 +294,7 @@ def _criteria(
             p, q = k + 1, k + 2  # pregain, postgain grid positions
             pre, post = y_t[p], y_t[q]
             drop = pre - post  # improvement (gains) on the lower-is-better scale
-            both = ~np.isnan(pre) & ~np.isnan(post)
+            both = seen_t[p] & seen_t[q]
             crits = {}
             if cutoff is not None:
                 c1 = drop >= cutoff if kind == "sg" else drop <= cutoff
@@ -353,6 +354,42 @@ def _window_stats(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         arr[mask] = 0.0
         np.multiply(arr, arr, out=arr)
         var = np.sum(arr, axis=1) / dof
+    var[dof <= 0] = np.nan
+    return cnt.astype(float), mean, np.sqrt(var)
+
+
+def _fold_sum(rows: np.ndarray) -> np.ndarray:
+    """Sum over the first axis of ``rows`` (window x clients), bit for bit ``np.sum(w, axis=1)``.
+
+    ``w`` is the window's (clients x window) C-ordered copy. numpy adds a short row (under 8
+    values) one value after the other, starting from 0.0: ``((0.0 + w0) + w1) + w2``; done here
+    column-wise on contiguous rows, so the sums are bit for bit numpy's (the 0.0 start included:
+    it turns a sum of ``-0.0`` into ``0.0``).
+    """
+    total = 0.0 + rows[0]
+    for r in rows[1:]:
+        total += r
+    return total
+
+
+def _window_stats_t(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_window_stats` of the window ``rows.T``, bit for bit, from the transposed window.
+
+    The window's sessions are contiguous rows of every client: no per-client reduction over 2-3
+    values (10^6 clients).
+    """
+    if not 0 < len(rows) < 8:  # numpy sums 8 or more values pairwise: its own routine
+        return _window_stats(np.ascontiguousarray(rows.T))
+    mask = np.isnan(rows)
+    arr = np.where(mask, 0.0, rows)
+    cnt = np.sum(~mask, axis=0, dtype=np.intp)
+    dof = cnt - 1
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty windows: NaN, as numpy's
+        mean = _fold_sum(arr) / cnt
+        arr -= mean
+        arr[mask] = 0.0
+        np.multiply(arr, arr, out=arr)
+        var = _fold_sum(arr) / dof
     var[dof <= 0] = np.nan
     return cnt.astype(float), mean, np.sqrt(var)
 
