@@ -268,7 +268,9 @@ shown = pd.DataFrame(
 )
 shown = masks.mask_km(shown, rec, plan, excluded=excluded)
 report.show_table(shown, "Share met: notebook 01 and this report, every definition")
-rec_gone = rec_shown.apply(lambda col: masks.is_hidden(col)).any(axis=1)
+rec_gone = pd.DataFrame(  # column by column: DataFrame.apply fails on a table of no rows
+    {c: masks.is_hidden(rec_shown[c]) for c in rec_shown.columns}, index=rec_shown.index
+).any(axis=1)
 if masks.hidden_note(rec.loc[rec_gone, "definition"], rec["definition"], label):
     say(masks.hidden_note(rec.loc[rec_gone, "definition"], rec["definition"], label))
 # a worked example: the first reported definition none of whose counts are hidden

@@ -289,7 +289,9 @@ def test_small_counts_suppressed_in_report(reports):
     assert int(tau["status"].eq("not_evaluable").sum()) == 3
     assert int(tau["status"].eq("met").sum()) == 16
     page = (out / "btheb" / "01_outcome_definitions.html").read_text("utf-8")
-    shown = _table(page, "Clients meeting each definition, by arm").set_index(["arm", "definition"])
+    shown = _table(page, "Clients meeting each definition of success, by arm").set_index(
+        ["arm", "definition"]
+    )
     tau = shown.loc[("TAU", "Response")]
     # the percentage is shown unless the run's plan hides a count it derives from (met,
     # evaluable): then it reads "suppressed" (issue 17: 45 = 48 - 3 would give the 3 back)
