@@ -381,13 +381,9 @@ else:
 # Hazard ratios per point of baseline severity and of early alliance, and for the arm. Early alliance is the mean over sessions 1 to L (the landmark, a parameter); so that it can only predict what comes after it, the models count time from L and include only clients still in treatment and not yet meeting the definition at L (a landmark analysis). Definitions built from alliance scores are left out: the alliance would predict itself. A model with separation or without convergence says *not estimable*. The proportional-hazards assumption is checked per covariate (Grambsch-Therneau test on rank-transformed time: a small p means the hazard ratio changes over time).
 
 # %%
-cov = nd.baseline.rename(columns={"severity": "baseline_severity"})
-lm_time = float(landmark)
-if workflow.has_measure(cohort, alliance_measure):
-    early = alliance.early_alliance(cohort.scores, alliance_measure, landmark)
-    lm_time = early.attrs["landmark"]
-    cov = cov.merge(early[["id", "early_alliance"]], on="id", how="left")
-else:
+# cov, lm_time and tte_lm: the landmark analysis set up once above (its counts joined the run's
+# disclosure plan there)
+if not workflow.has_measure(cohort, alliance_measure):
     say(
         text.absent(
             "Early alliance in the Cox model",
@@ -395,20 +391,6 @@ else:
             f"alliance scores ({text.measure_label(alliance_measure, nd.registry)})",
         )
     )
-if has_group:
-    cov = cov.merge(cohort.clients[["id", group]], on="id", how="left")
-alliance_based = {
-    d
-    for d, f, m in zip(result["definition"], result["family"], result["measures"], strict=True)
-    if f == "alliance" or {"wai_sr", "srs", alliance_measure} & set(str(m).split("+"))
-}
-tte_lm = survival.time_to_event(
-    result.loc[~result["definition"].isin(alliance_based)],
-    cohort.scores,
-    cohort.clients,
-    event=event,
-    landmark=lm_time,
-)
 coef, ph = survival.cox_models(tte_lm, cov)
 arm_levels = sorted(cohort.clients[group].dropna().astype(str).unique()) if has_group else []
 cov_label = text.labeller(  # covariates as the table names them (per unit, as estimated)
