@@ -664,3 +664,29 @@ def test_composite_mean_of_parts(tmp_path):
     spec["scores"]["phq9"]["min_present"] = 2
     cohort, q = read_cohort_file(spec)
     assert cohort.scores["score"].tolist()[1] == 1.5  # (1.0 + 2.0) / 2
+
+
+def test_user_instrument_reaches_the_multiverse_notebook_in_process(tmp_path, monkeypatch):
+    """Notebook 05 opened in JupyterLab (in-process, no pipeline environment): its workflow builds
+    the registry from the cohort's own instrument files, as every other notebook does; it used
+    the package registry alone and stopped on the user's measure ("unknown measure 'bai'")."""
+    from analysis.registry.instruments import USER_INSTRUMENTS_ENV
+    from analysis.run.workflow import multiverse_for_notebook
+
+    monkeypatch.delenv(USER_INSTRUMENTS_ENV, raising=False)
+    exp = _bai_export(tmp_path)
+    ins = _write(tmp_path / "my_instruments.yaml", BAI)
+    spec = {
+        "path": str(exp),
+        "instruments": str(ins),
+        "columns": {
+            "id": "client",
+            "time": "session",
+            "measure": "questionnaire",
+            "score": "total",
+        },
+        "measure_map": {"BAI": "bai", "PHQ9": "phq9"},
+    }
+    md = multiverse_for_notebook("file", spec, "bai", group="")
+    assert md.instrument.label == "BAI" and md.instrument.reliability["value"] == 0.92
+    assert len(md.results) > 0

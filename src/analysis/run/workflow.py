@@ -938,7 +938,10 @@ def multiverse_for_notebook(
     else:
         where = "the package default (analysis/config/multiverse.yaml)"
     cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
-    instrument = get_instrument(measure)
+    # the registry as every other notebook builds it: the package's and the cohort's own
+    # instrument files (a user's export may name some), so a user's measure is known here too
+    registry = load_registry(instruments=cohort.meta.get("instruments"))
+    instrument = get_instrument(measure, registry)
     path = None
     if definitions:
         path = definitions if os.path.isabs(definitions) else project_root() / definitions
@@ -949,12 +952,14 @@ def multiverse_for_notebook(
         cutoff_type=cutoff_type,
         m_functional=m_functional,
         sd_functional=sd_functional,
+        registry=registry,
     )
     results = run_multiverse(
         cohort,
         grid,
         definitions=defs,
         measure=measure,
+        registry=registry,
         group=group or None,
         scheduler=scheduler,
     )
