@@ -21,7 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from analysis.report.disclosure import SMALL_COUNT, any_suppressed
+from analysis.report.disclosure import (
+    ROUNDED_SMALL,
+    SMALL_COUNT,
+    any_suppressed,
+    plan_method,
+    rounded_count,
+)
 
 __all__ = [
     "mask",
@@ -50,6 +56,8 @@ def _label(plan: pd.DataFrame, cell: str, threshold: int) -> str | None:
     row = plan.loc[plan["cell"] == cell]
     if row.empty or not bool(row["suppressed"].iloc[0]):
         return None
+    if plan_method(plan) == "rounding":
+        return ROUNDED_SMALL
     return f"<{threshold}" if str(row["reason"].iloc[0]).startswith("primary") else "suppressed"
 
 
@@ -84,7 +92,12 @@ def mask(
     Returns
     -------
     pandas.DataFrame
-        A copy; hidden entries are strings (object dtype).
+        A copy; hidden entries are strings (object dtype). Under a rounding plan
+        (:func:`analysis.report.disclosure.rounding_plan`) every count of ``cells`` is shown
+        rounded to the nearest 5 (:func:`analysis.report.disclosure.rounded_count`), 1-7 as
+        ``"1-7"``, whatever its plan entry; the derived statistics are hidden where a count they
+        come from is 1-7 (callers that show a percentage recompute it from the rounded counts,
+        e.g. :func:`mask_prevalence`).
 
     Raises
     ------
@@ -117,10 +130,20 @@ def mask(
         if "count" in plan.columns
         else {}
     )
+    rounding = plan_method(plan) == "rounding"
     hidden_in_row: list[set[str]] = [set() for _ in range(len(out))]
     for col, seq in cells.items():
         for i, cell in enumerate(seq):
-            if cell is not None and cell in known:
+            if rounding:  # a count's display is a function of its own value (rounded_count)
+                lab = _label(plan, cell, threshold) if cell is not None and cell in known else None
+                v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
+                if lab is None and pd.notna(v):
+                    r = rounded_count(v)
+                    if r == ROUNDED_SMALL:
+                        lab = r
+                    else:
+                        out.at[i, col] = r
+            elif cell is not None and cell in known:
                 lab = _label(plan, cell, threshold)
                 v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
                 c = planned.get(cell)
@@ -142,6 +165,40 @@ def mask(
                 out.at[i, col] = "suppressed"
     out.index = table.index
     return out
+
+
+# NHS Digital (2018): a percentage to one decimal place is within 0.1 of the percentage of the
+# unrounded counts only from a rounded denominator of 4,000; below it, whole percentages
+_ONE_DECIMAL_FROM = 4000
+
+
+def _rounded_rate(part, total) -> tuple[float, float, float, int] | None:
+    """A proportion and its 95 % Wilson interval from the rounded counts (rounding method).
+
+    Returns ``(proportion, low, high, decimals)``, each rounded to ``decimals`` (2: whole
+    percentages; 3 from a rounded denominator of 4,000), or None where the part, the total or
+    the rest (total - part) is from 1 to 7 (the derived-statistics rule), or the total is 0 or
+    missing.
+    """
+    from analysis.compare.prevalence import wilson_interval
+
+    k = pd.to_numeric(pd.Series([part]), errors="coerce").iloc[0]
+    n = pd.to_numeric(pd.Series([total]), errors="coerce").iloc[0]
+    if pd.isna(k) or pd.isna(n) or n <= 0:
+        return None
+    kr, nr, rest = rounded_count(k), rounded_count(n), rounded_count(n - k)
+    if ROUNDED_SMALL in (kr, nr, rest) or nr == 0:
+        return None
+    lo, hi = wilson_interval(int(kr), int(nr))
+    dec = 3 if nr >= _ONE_DECIMAL_FROM else 2
+    return round(kr / nr, dec), round(float(lo), dec), round(float(hi), dec), dec
+
+
+def _rate_text(rate: tuple[float, float, float, int]) -> str:
+    """``"32 (23 to 42)"``: a percentage and its interval at the precision of ``rate``."""
+    p, lo, hi, dec = rate
+    d = dec - 2
+    return f"{100 * p:.{d}f} ({100 * lo:.{d}f} to {100 * hi:.{d}f})"
 
 
 def prevalence_cells(
@@ -202,7 +259,12 @@ def mask_prevalence(
     -------
     pandas.DataFrame
         Met, not met, evaluable and not evaluable as the plan shows them; the percentage and
-        its interval "suppressed" when met, not met or evaluable is hidden.
+        its interval "suppressed" when met, not met or evaluable is hidden. Under a rounding
+        plan the counts are rounded to the nearest 5 (1-7 read "1-7") and the percentage and
+        its 95 % Wilson interval are computed from the rounded met and evaluable, as whole
+        percentages below a rounded denominator of 4,000 (NHS Digital 2018: percentages from
+        the rounded numerator and denominator); "suppressed" where met, not met or evaluable
+        is from 1 to 7.
 
     Examples
     --------
@@ -230,7 +292,29 @@ def mask_prevalence(
         for d, s in zip(names, sfx, strict=True)
     ]
     derived = {c: basis for c in _PREV_STATS if c in table.columns}
-    return mask(table, plan, cells, derived, threshold)
+    out = mask(table, plan, cells, derived, threshold)
+    if plan_method(plan) != "rounding" or not derived:
+        return out
+    # rounding: the percentage and its Wilson interval from the rounded met and evaluable
+    k = prev["n_met"].tolist() if "n_met" in prev.columns else [None] * len(prev)
+    n = prev["n_evaluable"].tolist() if "n_evaluable" in prev.columns else [None] * len(prev)
+    for i in range(len(out)):
+        if all(is_hidden([out.iloc[i, out.columns.get_loc(c)]])[0] for c in derived):
+            continue
+        rate = _rounded_rate(k[i], n[i])
+        if rate is None:
+            exact = pd.to_numeric(pd.Series([n[i]]), errors="coerce").iloc[0]
+            if pd.notna(exact) and exact > 0:  # a count from 1 to 7 behind it
+                for c in derived:
+                    out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+            continue
+        for c in derived:
+            j = out.columns.get_loc(c)
+            if c.startswith("%"):
+                out.iloc[i, j] = _rate_text(rate)
+            else:
+                out.iloc[i, j] = {"proportion": rate[0], "ci_low": rate[1], "ci_high": rate[2]}[c]
+    return out
 
 
 # a pair's 2 x 2 cells, as computed (pairwise_agreement) and as displayed
@@ -340,7 +424,8 @@ def category_counts(
     Returns
     -------
     dict or None
-        Category -> the number as a string, ``"<5"`` or ``"suppressed"``.
+        Category -> the number as a string, ``"<5"`` or ``"suppressed"``; under a rounding
+        plan the number rounded to the nearest 5 or ``"1-7"``.
 
     Examples
     --------
@@ -354,6 +439,8 @@ def category_counts(
     if plan is None:
         return None
     tally = table[column].dropna().value_counts()
+    if plan_method(plan) == "rounding":
+        return {cat: str(rounded_count(int(n))) for cat, n in tally.items()}
     out = {}
     for cat, n in tally.items():
         cell = f"{definition}: category {cat}"
@@ -554,7 +641,9 @@ def mask_curves(
       cut where few remain at risk; here the cut is the run's small-count threshold, so no
       step stands on fewer than ``threshold`` clients).
 
-    The figure and the CSV beside it take the same rows, so they agree.
+    The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
+    the cut is at fewer than 8 at risk (no step on 1-7 clients) and ``at_risk`` is shown
+    rounded to the nearest 5 (``attrs["threshold"]`` holds the cut used).
 
     Parameters
     ----------
@@ -616,6 +705,9 @@ def mask_curves(
             int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
             for d, t in zip(out["definition"], out["time"], strict=True)
         ]
+    rounding = plan_method(plan) == "rounding"
+    if rounding:  # no step on 1-7 clients at risk; the numbers at risk shown rounded
+        threshold = max(threshold, int(str(ROUNDED_SMALL).split("-")[1]) + 1)
     keep = pd.Series(True, index=out.index)
     hidden, cut = [], {}
     known = set(plan["cell"])
@@ -634,7 +726,9 @@ def mask_curves(
             else:
                 hidden.append(str(d))
     shown = out.loc[keep].reset_index(drop=True)
-    shown.attrs = {"hidden": hidden, "cut": cut}
+    if rounding:
+        shown["at_risk"] = [rounded_count(v) for v in shown["at_risk"]]
+    shown.attrs = {"hidden": hidden, "cut": cut, "threshold": threshold}
     return shown
 
 
@@ -652,6 +746,7 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     """
     hidden = list(shown.attrs.get("hidden", []))
     cut = dict(shown.attrs.get("cut", {}))
+    threshold = int(shown.attrs.get("threshold", threshold))
     if not hidden and not cut:
         return ""
     parts = []
@@ -720,6 +815,8 @@ def mask_excluded(
     if plan is None:
         return excluded.copy()
     out = mask(excluded, plan, {"n": [None] * len(excluded)}, threshold=threshold)
+    if plan_method(plan) == "rounding":  # each reason rounded on its own (no audit)
+        return out
     small = out["n"].astype(str).str.startswith("<")
     for d in pd.unique(excluded["definition"]):
         rows = (excluded["definition"] == d).to_numpy()
@@ -743,7 +840,9 @@ def mask_share(
     counts are not clients of the run's plan: the count ``count`` and its part ``part`` read
     "<5" from 1 to ``threshold - 1``, and the ``derived`` columns (shares, estimates, intervals)
     "suppressed" where the part, the count or the rest (``count - part``) is from 1 to
-    ``threshold - 1``. With no plan (suppression off): unchanged.
+    ``threshold - 1``. With no plan (suppression off): unchanged. Under a rounding plan the
+    counts are rounded and the shares and Wilson intervals computed from the rounded counts
+    (:func:`_round_share`).
 
     Examples
     --------
@@ -751,9 +850,19 @@ def mask_share(
     >>> t = pd.DataFrame({"n": [20, 20], "k": [2, 10], "share": [0.1, 0.5]})
     >>> mask_share(t, "n", "k", ["share"], pd.DataFrame({"cell": []}))["share"].tolist()
     ['suppressed', 0.5]
+
+    Under a rounding plan the counts are rounded and the share is the rounded part over the
+    rounded count (10 / 20 = 0.5; 2 of 20 is "1-7"):
+
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> r = mask_share(t, "n", "k", ["share"], rounding_plan(pd.DataFrame({"a": [True]})))
+    >>> r.values.tolist()
+    [[20, '1-7', 'suppressed'], [20, 10, 0.5]]
     """
     if plan is None:
         return table.copy()
+    if plan_method(plan) == "rounding":
+        return _round_share(table, count, part, list(derived))
     from analysis.report.tables import suppress_small_counts
 
     return suppress_small_counts(
@@ -761,14 +870,77 @@ def mask_share(
     )
 
 
-def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_COUNT) -> tuple:
+def _round_share(table: pd.DataFrame, count: str, part: str, derived: list[str]) -> pd.DataFrame:
+    """:func:`mask_share` under rounding: counts rounded, the share and its interval from them.
+
+    The ``derived`` column named ``ci_low`` / ``ci_high`` (any name containing them) gets the
+    Wilson bound from the rounded counts, every other derived column the rounded part over the
+    rounded count (:func:`_rounded_rate`); all read "suppressed" where the part, the count or
+    the rest is from 1 to 7.
+    """
+    out = table.copy()
+    for c in [count, part, *derived]:
+        out[c] = out[c].astype(object)
+    for i in range(len(out)):
+        k, n = table[part].iloc[i], table[count].iloc[i]
+        rate = _rounded_rate(k, n)
+        exact = pd.to_numeric(pd.Series([n]), errors="coerce").iloc[0]
+        for c in derived:
+            j = out.columns.get_loc(c)
+            if rate is not None:
+                pick = 1 if "ci_low" in c else 2 if "ci_high" in c else 0
+                out.iloc[i, j] = rate[pick]
+            elif pd.notna(exact) and exact > 0:
+                out.iloc[i, j] = "suppressed"
+        for c in (count, part):
+            out.iloc[i, out.columns.get_loc(c)] = rounded_count(table[c].iloc[i])
+    return out
+
+
+def methods_row(
+    suppress: bool,
+    simulated: bool = False,
+    threshold: int = SMALL_COUNT,
+    method: str = "suppression",
+) -> tuple:
     """The Methods row of a report on disclosure control: ``(item, value, source)``.
+
+    Parameters
+    ----------
+    suppress : bool
+        Disclosure control on (parameter ``suppress_small_counts``).
+    simulated : bool
+        The data are simulated.
+    threshold : int
+        Smallest count shown under suppression.
+    method : {"suppression", "rounding"}
+        The run's disclosure method (parameter ``disclosure_method``).
 
     Examples
     --------
     >>> methods_row(False, simulated=True)[1]
     'shown as they are (simulated data: no person behind them)'
+    >>> methods_row(True, method="rounding")[1][:59]
+    'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and'
     """
+    if suppress and method == "rounding":
+        value = (
+            'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and 7 clients, number not '
+            "shown); 0 shown as 0. Percentages and their 95 % Wilson intervals are computed "
+            "from the rounded counts (so they differ from the unrounded ones, most for small "
+            "denominators; whole percentages below a rounded denominator of 4,000), and are "
+            "not shown where the count, its denominator or their difference is 1-7; statistics "
+            "derived from a count of 1-7 are not shown. Each count is rounded on its own, so "
+            "rows and totals need not add up (the same rule in every report and CSV of this "
+            "run)"
+        )
+        source = (
+            "NHS Digital (2018) Disclosure control methodology for Hospital Episode Statistics "
+            "(HES) and Emergency Care Data Set (ECDS), digital.nhs.uk (from September 2018; the "
+            "same rules for SRHAD from 2019-20); parameters: suppress small counts, disclosure "
+            "method"
+        )
+        return ("small counts", value, source)
     if suppress:
         value = (
             f"1-{threshold - 1} shown as <{threshold}; further counts shown as 'suppressed' so "
@@ -882,6 +1054,7 @@ def mask_multiverse(
     threshold: int = SMALL_COUNT,
     plan: pd.DataFrame | None = None,
     own: pd.DataFrame | None = None,
+    method: str = "",
 ):
     """The multiverse table as written beside notebook 05, consistent with the run's plan.
 
@@ -912,6 +1085,12 @@ def mask_multiverse(
     own : pandas.DataFrame, optional
         The run's own specifications (rows of ``results``): notebook 01's value of a hidden
         count the plan holds without its value.
+    method : str
+        The run's disclosure method (``"rounding"``, ``"suppression"``; ``""``: the plan's).
+        Under rounding every count is rounded to the nearest 5 (1-7 read "1-7"), a count equal
+        to notebook 01's therefore reads as there, the rate and its Wilson interval come from
+        the rounded met and evaluable, and the arm comparison's statistics read "suppressed"
+        where an arm count or its complement is from 1 to 7.
 
     Returns
     -------
@@ -944,6 +1123,8 @@ def mask_multiverse(
 
     if not suppress:
         return results.copy()
+    if (method or plan_method(plan)) == "rounding":
+        return _round_multiverse(results)
     out = results.copy()
     overall = [c for c in ("rate", "ci_low", "ci_high") if c in out.columns]
     if {"n_met", "n_evaluable"} <= set(out.columns):
@@ -968,8 +1149,43 @@ def mask_multiverse(
     return mask(out, plan, cells, derived, threshold)
 
 
+def _round_multiverse(results: pd.DataFrame) -> pd.DataFrame:
+    """:func:`mask_multiverse` under the rounding method (see its ``method``)."""
+    out = results.copy()
+    counts = [c for c in out.columns if c.startswith("n_")]
+    overall = [c for c in ("rate", "ci_low", "ci_high") if c in out.columns]
+    arm_stats = [
+        c for c in out.columns if c.startswith(("risk_difference", "rd_", "odds_ratio", "or_"))
+    ]
+    for c in [*counts, *overall, *arm_stats]:
+        out[c] = out[c].astype(object)
+    for i in range(len(out)):
+        row = results.iloc[i]
+        if {"n_met", "n_evaluable"} <= set(out.columns):
+            rate = _rounded_rate(row["n_met"], row["n_evaluable"])
+            ev = pd.to_numeric(pd.Series([row["n_evaluable"]]), errors="coerce").iloc[0]
+            for j, c in enumerate(("rate", "ci_low", "ci_high")):
+                if c in overall and rate is not None:
+                    out.iloc[i, out.columns.get_loc(c)] = rate[j]
+                elif c in overall and pd.notna(ev) and ev > 0:
+                    out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+        small = False
+        for part, total in (("n_met_other", "n_evaluable_other"), ("n_met_ref", "n_evaluable_ref")):
+            if {part, total} <= set(out.columns):
+                k = pd.to_numeric(pd.Series([row[part]]), errors="coerce").iloc[0]
+                n = pd.to_numeric(pd.Series([row[total]]), errors="coerce").iloc[0]
+                vals = [v for v in (k, n, n - k) if pd.notna(v)]
+                small |= any(rounded_count(v) == ROUNDED_SMALL for v in vals)
+        if small:
+            for c in arm_stats:
+                out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+        for c in counts:
+            out.iloc[i, out.columns.get_loc(c)] = rounded_count(row[c])
+    return out
+
+
 def is_hidden(values: Iterable) -> list[bool]:
-    """Which entries of a masked column the plan hides (``"<5"``, ``"suppressed"``).
+    """Which entries of a masked column the plan hides (``"<5"``, ``"suppressed"``, ``"1-7"``).
 
     Parameters
     ----------
@@ -983,10 +1199,13 @@ def is_hidden(values: Iterable) -> list[bool]:
 
     Examples
     --------
-    >>> is_hidden([0.72, "suppressed", "<5", float("nan"), 12])
-    [False, True, True, False, False]
+    >>> is_hidden([0.72, "suppressed", "<5", float("nan"), 12, "1-7"])
+    [False, True, True, False, False, True]
     """
-    return [isinstance(v, str) and (v == "suppressed" or v.startswith("<")) for v in values]
+    return [
+        isinstance(v, str) and (v in ("suppressed", ROUNDED_SMALL) or v.startswith("<"))
+        for v in values
+    ]
 
 
 def mask_matrix(
@@ -1108,8 +1327,12 @@ def count_subject(shown, noun: str = "clients") -> str:
     --------
     >>> count_subject(12), count_subject("<5"), count_subject("suppressed")
     ('12 clients', 'Fewer than 5 clients', 'Some clients (count hidden by disclosure control)')
+    >>> count_subject("1-7")
+    'Between 1 and 7 clients'
     """
     s = str(shown)
+    if s == ROUNDED_SMALL:
+        return f"Between 1 and 7 {noun}"
     if s.startswith("<"):
         return f"Fewer than {s[1:]} {noun}"
     if s == "suppressed":
