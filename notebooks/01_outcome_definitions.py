@@ -35,6 +35,7 @@ rci_methods: list = ["JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"]  # reliable-ch
 hlm_test: str = "cohort"  # HLM rule: cohort (slope against the cohort mean, as R) or zero
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 client_outcomes: bool = False  # also write per-client outcomes (identifiable data)
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
@@ -100,6 +101,7 @@ plan = workflow.run_disclosure(
     write=True,
     cache=data_cache,
     extra=workflow.perspective_cells(result, list(nd.definitions)),
+    method=disclosure_method,
 )
 # the CSVs hide what the reports hide
 report.write_csv(masks.mask_prevalence(overall, overall, plan), output_dir, "prevalence.csv")
@@ -148,6 +150,7 @@ report.show_banner(
                 "hlm_test",
                 "group",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
         "reliability_source": reliability_cited,
@@ -450,7 +453,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,

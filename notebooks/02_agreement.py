@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
 
@@ -83,12 +84,15 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 prev = stats.prevalence(result)
 pairs = agreement.pairwise_agreement(result)
 # the run's disclosure plan (notebook 01's), with this report's own counts added
 plan = workflow.extend_disclosure(
-    workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+    workflow.run_disclosure(
+        nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+    ),
     nd,
     workflow.agreement_cells(result, nd.baseline),
     group,
@@ -118,6 +122,7 @@ report.show_banner(
                 "post",
                 "group",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
     },
@@ -398,7 +403,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,

@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 event: str = "sustained"  # sustained (met and held to the end) or first_met
 alliance_measure: str = "wai_sr"  # wai_sr (12-60) or srs (0-40), higher is better
 landmark: int = 3  # alliance over sessions 1..L predicts success after L
@@ -88,6 +89,7 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 # harm indicators (e.g. reliable deterioration) are not a success: no time to success for them
 harm = sorted(harm_indicators(nd.definitions) & set(nd.all_outcomes["definition"]))
@@ -131,7 +133,9 @@ tte_lm = survival.time_to_event(
 )
 complete = cov.dropna()["id"]
 plan = workflow.extend_disclosure(
-    workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+    workflow.run_disclosure(
+        nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+    ),
     nd,
     pd.concat(
         [
@@ -171,6 +175,7 @@ report.show_banner(
                 "alliance_measure",
                 "landmark",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
     },
@@ -492,7 +497,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,

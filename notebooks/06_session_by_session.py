@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 client_outcomes: bool = False  # also write per-gain and per-client tables (identifiable)
 sg_cutoff: float = None  # sudden gain criterion 1 (points); None: registry, else RCI
 sg_pct: float = 0.25  # criterion 2, share of the pregain score; None skips it
@@ -91,6 +92,7 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 from analysis.compare import on_track, sessions
 from analysis.outcomes import sudden_gains
@@ -98,7 +100,9 @@ from analysis.report import plots_session
 
 scores = cohort.scores.loc[cohort.scores["measure"] == measure, ["id", "time", "score"]]
 # the run's disclosure plan (notebook 01's); this report's counts are added where computed
-plan = workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache)
+plan = workflow.run_disclosure(
+    nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+)
 n_times = int(scores["time"].nunique())
 session_ok = cohort.time_unit == "session" and n_times >= sudden_gains.MIN_TIMEPOINTS_RULE
 report.show_banner(
@@ -432,7 +436,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,

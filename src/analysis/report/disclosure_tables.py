@@ -45,6 +45,7 @@ __all__ = [
     "methods_row",
     "mask_by_session",
     "mask_multiverse",
+    "rates_as_shown",
     "is_hidden",
     "mask_matrix",
     "hidden_note",
@@ -371,7 +372,12 @@ def mask_pairs(
         The 2 x 2 cells, their total and the number who disagree as the plan shows them; every
         other column but the definitions and the note (percent agreement, kappa and its
         interval, PABAK, McNemar's p, ...) "suppressed" when any 2 x 2 cell of the pair is
-        hidden.
+        hidden. Under a rounding plan the counts are rounded (1-7 read "1-7"), percent
+        agreement is the rounded number who agree over the rounded number evaluable under both
+        (a whole percentage below 4,000) and PABAK is 2 x that - 1 (NHS Digital 2018:
+        percentages from rounded counts); kappa, its interval and McNemar's p are shown as
+        computed where no 2 x 2 cell is 1-7 (NHS Digital 2018: complex calculations such as
+        confidence intervals and models need no disclosure control).
 
     Examples
     --------
@@ -396,7 +402,35 @@ def mask_pairs(
         for x, y in zip(a, b, strict=True)
     ]
     derived = {c: basis for c in table.columns if c not in _PAIR_CELLS and c not in _PAIR_KEYS}
-    return mask(table, plan, cells, derived, threshold)
+    out = mask(table, plan, cells, derived, threshold)
+    if plan_method(plan) != "rounding":
+        return out
+    # rounding: percent agreement (and PABAK = 2 x agreement - 1) from the rounded number who
+    # agree (both met + neither) over the rounded number evaluable under both
+    pct = [c for c in out.columns if c in _PAIR_PERCENT]
+    pabak = [c for c in out.columns if c in _PAIR_PABAK]
+    if not (pct or pabak) or not {"both_met", "neither", "n_both"} <= set(pairs.columns):
+        return out
+    agree = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs["neither"])).tolist()
+    n = pd.to_numeric(pairs["n_both"]).tolist()
+    for i in range(len(out)):
+        rate = _rounded_rate(agree[i], n[i])
+        for c in [*pct, *pabak]:
+            j = out.columns.get_loc(c)
+            if is_hidden([out.iloc[i, j]])[0] or pd.isna(n[i]) or n[i] == 0:
+                continue
+            if rate is None:
+                out.iloc[i, j] = "suppressed"
+            elif c in pct:
+                out.iloc[i, j] = round(100 * rate[0], rate[3] - 2)
+            else:
+                out.iloc[i, j] = round(2 * rate[0] - 1, 2)
+    return out
+
+
+# percent agreement and PABAK, as computed and as displayed
+_PAIR_PERCENT = ("percent_agree", "percent agree", "% agree")
+_PAIR_PABAK = ("pabak", "PABAK")
 
 
 def category_counts(
@@ -1147,6 +1181,47 @@ def mask_multiverse(
     derived = {c: overall_basis for c in overall}
     derived.update({c: [list(row) for row in mine] for c in arm_stats})
     return mask(out, plan, cells, derived, threshold)
+
+
+def rates_as_shown(results: pd.DataFrame, masked: pd.DataFrame) -> pd.DataFrame:
+    """The multiverse results with each rate and interval as ``multiverse.csv`` shows it.
+
+    Where :func:`mask_multiverse` shows a number for ``rate``, ``ci_low`` or ``ci_high`` (under
+    rounding: computed from the rounded counts), that number replaces the computed one, so the
+    notebook's text, tables and figures state the rates the CSV states. Hidden entries keep the
+    computed value (they are left out by
+    :func:`analysis.report.multiverse_tables.shown_results`, which reads ``masked``).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse`.
+    masked : pandas.DataFrame
+        :func:`mask_multiverse` of ``results`` (same index).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``results``; the columns keep their float dtype.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"n_met": [28, 3], "n_evaluable": [97, 50], "rate": [28 / 97, 0.06]})
+    >>> shown = rates_as_shown(r, mask_multiverse(r, True, method="rounding"))
+    >>> shown["rate"].round(4).tolist()   # 30 / 95 = 0.3158 -> 0.32; the 3 of 50 stays hidden
+    [0.32, 0.06]
+    """
+    out = results.copy()
+    masked = masked.loc[results.index]
+    for c in ("rate", "ci_low", "ci_high"):
+        if c in out.columns and c in masked.columns:
+            v = pd.to_numeric(
+                masked[c].where(~pd.Series(is_hidden(masked[c]), index=masked.index)),
+                errors="coerce",
+            )
+            out[c] = v.where(v.notna(), out[c]).astype(float)
+    return out
 
 
 def _round_multiverse(results: pd.DataFrame) -> pd.DataFrame:
