@@ -1,6 +1,8 @@
 """Statistical disclosure control for the counts a run shows.
 
-Primary and complementary suppression, checked by a linear audit across every table of the run.
+Two methods, chosen per run (parameter ``disclosure_method``): ``suppression`` (default), primary
+and complementary suppression checked by a linear audit across every table of the run; and
+``rounding``, NHS Digital's rule of 2018 (section "Rounding" below).
 
 A report shows many counts that are sums over the same clients: met, not met and not evaluable per
 definition, overall and by arm, the cells of every 2 x 2 agreement table, category counts. Hiding a
@@ -17,6 +19,48 @@ enter the test, so it also flags relations that hold by coincidence of this data
 the same clients): conservative, never lenient. This is the linear audit of
 tabular disclosure control (Hundepool et al. 2012, ch. 4); it does not model bounds from
 non-negativity, so it is a necessary, not a sufficient, protection for very sparse tables.
+
+Rounding
+--------
+NHS Digital (2018) *Disclosure control methodology for Hospital Episode Statistics (HES) and
+Emergency Care Data Set (ECDS)* (digital.nhs.uk, "change to disclosure control methodology for
+HES and ECDS from September 2018") replaced suppression by rounding because secondary
+suppression "takes considerable time, has a risk of error, and can produce inconsistent
+outputs"; NHS Digital applies the same rules to the Sexual and Reproductive Health Activity
+Dataset from 2019-20 ("Changes to the SRHAD disclosure control methodology for 2019-20"). Below
+national level (every report of this project is):
+
+1. a count of 0 is shown as 0;
+2. a count from 1 to 7 is replaced by "*" (here ``"1-7"``, :data:`ROUNDED_SMALL`, so that a reader
+   sees what it stands for; the Methods row says so);
+3. every other count is rounded to the nearest 5 (:func:`rounded_count`: 8 -> 10, 97 -> 95);
+4. totals are computed from the unrounded values and then rounded, so rows need not add up
+   (here every count, total or part, is rounded on its own);
+5. percentages are calculated from the rounded numerator and denominator, so they "will differ
+   from the percentage that could be calculated using unrounded numbers, by quite a large
+   degree for smaller denominators"; the precision shown depends on the rounded denominator
+   (one decimal place needs a rounded denominator of at least 4,000 to be within 0.1 of the
+   unrounded percentage; here whole percentages below 4,000, one decimal from it);
+6. simple statistics (mean, median, mode) over 1 to 7 values are not calculated ("*"); over 8
+   or more they are shown; complex calculations (standardised rates, confidence intervals,
+   regression models) need no disclosure control.
+
+How this project applies it (:mod:`analysis.report.disclosure_tables`): a plan from
+:func:`rounding_plan` marks the 1-7 counts (``suppressed``) and holds each count's display
+(``shown``); every ``mask_*`` function rounds a count by its own value, so one count reads the
+same everywhere without an audit. Percentages and their 95 % Wilson intervals are recomputed from
+the rounded counts (prevalence, multiverse rates, percent agreement and PABAK, per-session
+shares); they, and every statistic derived from a count, are not shown where a count they rest
+on (or its complement, e.g. not met = evaluable - met) is 1-7 (the derived-statistics rule of
+the suppression method, kept). Kappa, its interval, p values, hazard ratios, medians and
+correlations are shown as computed where no count they rest on is 1-7 (rule 6). Figures on real
+data are drawn as under suppression (Jacobson plot binned; survival curves cut where fewer than
+8 remain at risk, the numbers at risk rounded). A difference of two rounded counts brackets a
+1-7 count within an interval of width 8 or more, never one value
+(tests/test_disclosure_run.py plays that interval attack on a whole run). Exact statistics
+(kappa and its interval, hazard ratios) combined with rounded counts can narrow counts further
+than rounding alone; NHS Digital accepts that risk for complex calculations, and so does this
+method.
 
 Sources
 -------
@@ -494,6 +538,9 @@ def plan_method(plan: pd.DataFrame | None) -> str:
 
 def shown_count(plan: pd.DataFrame, cell: str, threshold: int = SMALL_COUNT) -> str:
     """How a count appears in a report: the number, or ``"<threshold"`` / ``"suppressed"``.
+
+    Under a rounding plan (:func:`rounding_plan`): the plan's ``shown`` value (the count rounded
+    to the nearest 5, or ``"1-7"``).
 
     Parameters
     ----------
