@@ -51,6 +51,7 @@ from analysis.registry.definitions import harm_indicators
 from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
+from analysis.report.disclosure import rounded_count
 from analysis.run import workflow
 
 nd = workflow.outcomes_for_notebook(
@@ -281,11 +282,20 @@ if masks.hidden_note(rec.loc[rec_gone, "definition"], rec["definition"], label):
 # a worked example: the first reported definition none of whose counts are hidden
 first = rec.loc[rec["definition"].isin(set(result["definition"])) & ~rec_gone].head(1)
 for r in first.itertuples():
+    # the numbers as the tables show them (under rounding: rounded, shares from rounded counts)
+    v = (
+        rec_shown.loc[r.Index].to_dict()
+        if suppress_small_counts and disclosure_method == "rounding"
+        else rec.loc[r.Index].to_dict()
+    )
+    total, dp = r.n + r.n_excluded, ".1f"
+    if suppress_small_counts and disclosure_method == "rounding":
+        total, dp = rounded_count(total), ".0f"  # whole percentages from rounded counts
     say(
-        f"For {label(r.definition)}: notebook 01 counts {r.n_met_notebook_01} of "
-        f"{r.n_evaluable_notebook_01} evaluable clients as met ({r.share_notebook_01:.1f} %); "
-        f"here {r.events} of {r.n + r.n_excluded} have the {event_words} event "
-        f"({r.share_events:.1f} %)"
+        f"For {label(r.definition)}: notebook 01 counts {v['n_met_notebook_01']} of "
+        f"{v['n_evaluable_notebook_01']} evaluable clients as met ({v['share_notebook_01']:{dp}} %); "
+        f"here {v['events']} of {total} have the {event_words} event "
+        f"({v['share_events']:{dp}} %)"
         + (
             ", the same share."
             if abs(r.share_events - r.share_notebook_01) < 1e-9

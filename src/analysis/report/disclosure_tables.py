@@ -374,7 +374,8 @@ def mask_pairs(
         interval, PABAK, McNemar's p, ...) "suppressed" when any 2 x 2 cell of the pair is
         hidden. Under a rounding plan the counts are rounded (1-7 read "1-7"), percent
         agreement is the rounded number who agree over the rounded number evaluable under both
-        (a whole percentage below 4,000) and PABAK is 2 x that - 1 (NHS Digital 2018:
+        (a whole percentage below 4,000), PABAK is 2 x that - 1 and each definition's
+        prevalence is its rounded number met over the same rounded total (NHS Digital 2018:
         percentages from rounded counts); kappa, its interval and McNemar's p are shown as
         computed where no 2 x 2 cell is 1-7 (NHS Digital 2018: complex calculations such as
         confidence intervals and models need no disclosure control).
@@ -409,12 +410,26 @@ def mask_pairs(
     # agree (both met + neither) over the rounded number evaluable under both
     pct = [c for c in out.columns if c in _PAIR_PERCENT]
     pabak = [c for c in out.columns if c in _PAIR_PABAK]
-    if not (pct or pabak) or not {"both_met", "neither", "n_both"} <= set(pairs.columns):
+    prevs = {"prevalence_a", "prevalence_b", "prevalence_difference"} & set(out.columns)
+    if not (pct or pabak or prevs) or not {"both_met", "neither", "n_both"} <= set(pairs.columns):
         return out
     agree = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs["neither"])).tolist()
     n = pd.to_numeric(pairs["n_both"]).tolist()
+    met_a = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs.get("only_a", 0))).tolist()
+    met_b = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs.get("only_b", 0))).tolist()
     for i in range(len(out)):
         rate = _rounded_rate(agree[i], n[i])
+        prev = [_rounded_rate(met_a[i], n[i]), _rounded_rate(met_b[i], n[i])]
+        for c, r in (("prevalence_a", prev[0]), ("prevalence_b", prev[1])):
+            if c in out.columns and not is_hidden([out.at[out.index[i], c]])[0]:
+                out.at[out.index[i], c] = "suppressed" if r is None else r[0]
+        if "prevalence_difference" in out.columns:
+            c = "prevalence_difference"
+            if not is_hidden([out.at[out.index[i], c]])[0]:
+                ok = None not in prev
+                out.at[out.index[i], c] = (
+                    round(prev[0][0] - prev[1][0], prev[0][3]) if ok else "suppressed"
+                )
         for c in [*pct, *pabak]:
             j = out.columns.get_loc(c)
             if is_hidden([out.iloc[i, j]])[0] or pd.isna(n[i]) or n[i] == 0:
@@ -583,6 +598,8 @@ def mask_km(
                 for d in names
             ]
     out = mask(table, plan, cells, derived, threshold)
+    if plan_method(plan) == "rounding":
+        _round_km_shares(out, km)
     if plan is not None and excluded is not None and len(excluded):
         ex = mask_excluded(excluded, plan, prefix, threshold)
         bad = set(ex.loc[~ex["n"].astype(str).str.isdigit(), "definition"].astype(str))
@@ -592,6 +609,43 @@ def mask_km(
                 for i in rows:
                     out.iloc[i, out.columns.get_loc(c)] = "suppressed"
     return out
+
+
+def _round_km_shares(out: pd.DataFrame, km: pd.DataFrame) -> None:
+    """Round, in place, ``events`` and the shares of counts over counts (rounding method).
+
+    Events over clients and notebook 01's met over evaluable come from the rounded counts, as
+    whole percentages; "suppressed" where one of the counts is 1-7. Kaplan-Meier estimates stay.
+    """
+    num = {
+        c: pd.to_numeric(km[c], errors="coerce").tolist()
+        for c in km.columns
+        if c in ("events", "n", "n_excluded", "n_met_notebook_01", "n_evaluable_notebook_01")
+    }
+    for i in range(len(out)):
+        idx = out.index[i]
+        if (
+            "events" in out.columns
+            and "events" in num
+            and not is_hidden([out.at[idx, "events"]])[0]
+        ):
+            out.at[idx, "events"] = rounded_count(num["events"][i])
+        for c in out.columns:
+            if is_hidden([out.at[idx, c]])[0]:
+                continue
+            if (c == "share_events" or c.startswith("% with the event")) and {"events", "n"} <= set(
+                num
+            ):
+                total = num["n"][i] + (num["n_excluded"][i] if "n_excluded" in num else 0)
+                rate = _rounded_rate(num["events"][i], total)
+            elif c in ("share_notebook_01", "% met (notebook 01)") and {
+                "n_met_notebook_01",
+                "n_evaluable_notebook_01",
+            } <= set(num):
+                rate = _rounded_rate(num["n_met_notebook_01"][i], num["n_evaluable_notebook_01"][i])
+            else:
+                continue
+            out.at[idx, c] = "suppressed" if rate is None else round(100 * rate[0], rate[3] - 2)
 
 
 _LANDMARK_KEYS = {"definition", "family", "predictor_of_itself", "landmark", "note"}
@@ -651,6 +705,7 @@ def mask_landmark(
 
 
 _CURVE_CELLS = ("clients", "met", "dropout", "censored other", "excluded")
+_NB01_CELLS = ("met", "not_met", "evaluable", "not_evaluable")
 
 
 def mask_curves(
@@ -676,8 +731,11 @@ def mask_curves(
       step stands on fewer than ``threshold`` clients).
 
     The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
-    the cut is at fewer than 8 at risk (no step on 1-7 clients) and ``at_risk`` is shown
-    rounded to the nearest 5 (``attrs["threshold"]`` holds the cut used).
+    the cut is at fewer than 8 at risk (no step on 1-7 clients), ``at_risk`` is shown rounded
+    to the nearest 5 (``attrs["threshold"]`` holds the cut used), and a definition gets no
+    curve when one of notebook 01's counts of it (met, not met, evaluable, not evaluable) is
+    1-7: the steps give the exact numbers of clients and events back, and with the cohort size
+    a 1-7 count (not evaluable = N - evaluable).
 
     Parameters
     ----------
@@ -747,6 +805,8 @@ def mask_curves(
     known = set(plan["cell"])
     for d, sub in out.groupby("definition", sort=False):
         own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
+        if rounding:  # the curve gives its exact counts back; with them a 1-7 count of notebook 01
+            own += [c for c in (f"{d}: {k}" for k in _NB01_CELLS) if c in known]
         if any_suppressed(plan, own):
             keep[sub.index] = False
             hidden.append(str(d))
@@ -1236,13 +1296,15 @@ def _round_multiverse(results: pd.DataFrame) -> pd.DataFrame:
         out[c] = out[c].astype(object)
     for i in range(len(out)):
         row = results.iloc[i]
+        # multiple imputation: the rate is pooled (Rubin's rules), not met / evaluable: kept
+        pooled = str(row.get("missing", "")) == "multiple_imputation"
         if {"n_met", "n_evaluable"} <= set(out.columns):
             rate = _rounded_rate(row["n_met"], row["n_evaluable"])
             ev = pd.to_numeric(pd.Series([row["n_evaluable"]]), errors="coerce").iloc[0]
             for j, c in enumerate(("rate", "ci_low", "ci_high")):
-                if c in overall and rate is not None:
+                if c in overall and rate is not None and not pooled:
                     out.iloc[i, out.columns.get_loc(c)] = rate[j]
-                elif c in overall and pd.notna(ev) and ev > 0:
+                elif c in overall and rate is None and pd.notna(ev) and ev > 0:
                     out.iloc[i, out.columns.get_loc(c)] = "suppressed"
         small = False
         for part, total in (("n_met_other", "n_evaluable_other"), ("n_met_ref", "n_evaluable_ref")):
@@ -1254,9 +1316,30 @@ def _round_multiverse(results: pd.DataFrame) -> pd.DataFrame:
         if small:
             for c in arm_stats:
                 out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+        elif arm_stats and not pooled and pd.notna(row.get("risk_difference")):
+            # the arm difference and its intervals from the rounded counts (same formulas)
+            for c, v in _arm_from_rounded(row).items():
+                if c in arm_stats:
+                    out.iloc[i, out.columns.get_loc(c)] = v
         for c in counts:
             out.iloc[i, out.columns.get_loc(c)] = rounded_count(row[c])
     return out
+
+
+def _arm_from_rounded(row) -> dict:
+    """Arm difference of one specification from its rounded arm counts.
+
+    Risk difference (Newcombe interval) and odds ratio (logit interval) by the multiverse's own
+    formulas (:mod:`analysis.compare.multiverse`).
+    """
+    from analysis.compare.multiverse import _summarise_counts
+
+    keys = ("n_met", "n_evaluable", "n_met_other", "n_evaluable_other", "n_met_ref")
+    counts = pd.DataFrame(
+        {"spec": [0], **{k: [int(rounded_count(row[k]))] for k in (*keys, "n_evaluable_ref")}}
+    )
+    res = _summarise_counts(counts, (None, "ref", "other"), 0.05)[0]
+    return {k: res[k] for k in res if k.startswith(("risk_difference", "rd_", "odds_ratio", "or_"))}
 
 
 def is_hidden(values: Iterable) -> list[bool]:
