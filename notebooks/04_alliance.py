@@ -212,12 +212,20 @@ else:
 pairs = alliance.session_pairs(cohort.scores, alliance_measure, measure) if alliance_ok else None
 if pairs is not None and pairs["id"].nunique() >= 3 and pairs.groupby("id").size().ge(2).sum() >= 3:
     rm = alliance.within_client_association(pairs)
+    # the number of clients as the run shows counts (rounded under the rounding method)
+    count_plan = workflow.run_disclosure(
+        nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+    )
+    if "n_clients" in rm:
+        rm = masks.mask(rm, count_plan, {"n_clients": [None] * len(rm)})
     report.write_csv(rm, output_dir, "alliance_rm_corr.csv")
     report.show_table(
         text.statistics_table(rm, "r"),
         f"Within-client correlation of {alliance_label} and {instrument.label}",
     )
     nxt = alliance.alliance_predicts_next_change(pairs)
+    if "n_clients" in nxt:
+        nxt = masks.mask(nxt, count_plan, {"n_clients": [None] * len(nxt)})
     report.write_csv(nxt, output_dir, "alliance_next_change.csv")
     term_label = text.labeller(
         alliance_within=f"{alliance_label}: client's deviation from own mean (per point)",
