@@ -46,6 +46,7 @@ __all__ = [
     "mask_by_session",
     "mask_multiverse",
     "rates_as_shown",
+    "rounded_shares",
     "is_hidden",
     "mask_matrix",
     "hidden_note",
@@ -962,6 +963,70 @@ def mask_share(
     return suppress_small_counts(
         table, [count, part], list(derived), (part, count), threshold=threshold
     )
+
+
+def rounded_shares(
+    table: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    part: Sequence,
+    total: Sequence,
+    columns: Sequence[str],
+    scale: float = 1.0,
+) -> pd.DataFrame:
+    """Under the rounding method, shares and their Wilson intervals from the rounded counts.
+
+    For a table whose share columns were computed from exact counts (a proportion of clients
+    with a sudden gain, a sensitivity): each row's ``columns`` are recomputed from the row's
+    ``part`` and ``total`` rounded to the nearest 5 (:func:`_rounded_rate`: whole percentages
+    below a rounded denominator of 4,000); a column whose name contains ``ci_low`` /
+    ``ci_high`` gets the Wilson bound, any other the share. Where the part, the total or the
+    rest is 1-7 the columns read "suppressed" (the derived-statistics rule). Under any other
+    plan (or none) the table is returned unchanged.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Not modified.
+    plan : pandas.DataFrame or None
+        The run's plan.
+    part, total : sequence of numbers
+        Per row, the exact numerator and denominator (clients).
+    columns : sequence of str
+        The share columns of ``table`` to recompute.
+    scale : float
+        1 for proportions, 100 for percentages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> plan = rounding_plan(pd.DataFrame({"a": [True]}))
+    >>> t = pd.DataFrame({"with": [28, 3], "all": [97, 40], "p": [28 / 97, 3 / 40]})
+    >>> rounded_shares(t, plan, t["with"], t["all"], ["p"])["p"].tolist()  # 30 / 95 -> 0.32
+    [0.32, 'suppressed']
+    """
+    out = table.copy()
+    if plan_method(plan) != "rounding":
+        return out
+    part, total = list(part), list(total)
+    for i in range(len(out)):
+        rate = _rounded_rate(part[i], total[i])
+        n = pd.to_numeric(pd.Series([total[i]]), errors="coerce").iloc[0]
+        for c in columns:
+            j = out.columns.get_loc(c)
+            if rate is None:
+                if pd.notna(n) and n > 0:
+                    out[c] = out[c].astype(object)
+                    out.iloc[i, j] = "suppressed"
+                continue
+            pick = 1 if "ci_low" in c else 2 if "ci_high" in c else 0
+            out.iloc[i, j] = round(scale * rate[pick], rate[3] - (2 if scale == 100 else 0))
+    return out
 
 
 def _round_share(table: pd.DataFrame, count: str, part: str, derived: list[str]) -> pd.DataFrame:
