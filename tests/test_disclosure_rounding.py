@@ -288,3 +288,20 @@ def test_mask_curves_under_rounding_cuts_at_8_and_hides_a_definition_with_a_1_to
     assert shown["at_risk"].tolist() == [10, 10, 10, 10, 10]
     assert shown.attrs["hidden"] == ["b"] and shown.attrs["threshold"] == 8
     assert "at least 8 clients" in masks.curves_note(shown)
+
+
+def test_rounded_shares_recomputes_under_rounding_only():
+    t = pd.DataFrame(
+        {"k": [28, 45, 0], "n": [97, 50, 30], "p": [28 / 97, 0.9, 0.0], "ci_low": [0.2, 0.8, 0.0]}
+    )
+    plan = rounding_plan(pd.DataFrame({"x": [True] * 9}))
+    out = masks.rounded_shares(t, plan, t["k"], t["n"], ["p", "ci_low"])
+    # 28 / 97 -> 30 / 95 = 0.32, Wilson low 0.23; 45 of 50 leaves 5 (1-7): "suppressed";
+    # 0 of 30: 0.0, Wilson low 0.0
+    assert out["p"].tolist() == [0.32, "suppressed", 0.0]
+    assert out["ci_low"].tolist() == [0.23, "suppressed", 0.0]
+    pct = masks.rounded_shares(t, plan, t["k"], t["n"], ["p"], scale=100)
+    assert pct.loc[0, "p"] == 32  # whole percentages below a rounded denominator of 4,000
+    # suppression plan or none: unchanged
+    assert masks.rounded_shares(t, None, t["k"], t["n"], ["p"]).equals(t)
+    assert masks.rounded_shares(t, disclosure.no_plan(), t["k"], t["n"], ["p"]).equals(t)
