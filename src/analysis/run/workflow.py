@@ -424,7 +424,9 @@ def read_cached_cohort(folder: str, dataset: str, dataset_options: dict | None) 
     key = meta.get("key", {})
     if {k: key.get(k) for k in wanted} != wanted:
         return None
-    scores, clients = (pd.read_parquet(Path(folder) / f"{n}.parquet") for n in ("scores", "clients"))
+    scores, clients = (
+        pd.read_parquet(Path(folder) / f"{n}.parquet") for n in ("scores", "clients")
+    )
     return Cohort(scores, clients, **meta["cohort"])
 
 
