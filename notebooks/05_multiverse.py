@@ -65,6 +65,7 @@ md = workflow.multiverse_for_notebook(
     definitions=definitions,
     group=group,
     scheduler=scheduler or None,
+    cache=data_cache,
 )
 cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say

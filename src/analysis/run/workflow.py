@@ -30,6 +30,7 @@ __all__ = [
     "write_cache",
     "read_cache",
     "has_measure",
+    "read_cached_cohort",
     "run_disclosure",
     "extend_disclosure",
     "MEMBERSHIP_FILE",
@@ -385,6 +386,48 @@ def read_cache(folder: str, arguments: dict):
     )
     cohort = Cohort(scores, clients, **meta["cohort"])
     return cohort, meta["definitions"], everything, baseline
+
+
+def read_cached_cohort(folder: str, dataset: str, dataset_options: dict | None) -> Cohort | None:
+    """The cohort :func:`write_cache` wrote, when it was loaded with these loader arguments.
+
+    Notebook 05 varies the analytic choices itself and needs only the cohort, not the scored
+    table, so it matches the cache on the loader's arguments alone (``dataset`` and
+    ``dataset_options``): the main job loads each run's data once and hands it to every notebook.
+
+    Parameters
+    ----------
+    folder : str
+        The run's data cache folder (notebook parameter ``data_cache``); ``""``: none.
+    dataset, dataset_options
+        As :func:`outcomes_for_notebook`.
+
+    Returns
+    -------
+    Cohort or None
+        None when ``folder`` is empty, holds no cache, or a cache of another dataset or other
+        loader options (then the caller loads the data itself, with the same result).
+
+    Examples
+    --------
+    >>> read_cached_cohort("", "simulated", {}) is None
+    True
+    """
+    import json
+    from pathlib import Path
+
+    meta_path = Path(folder) / "meta.json" if folder else None
+    if meta_path is None or not meta_path.is_file():
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    wanted = json.loads(json.dumps({"dataset": dataset, "dataset_options": dataset_options or {}}))
+    key = meta.get("key", {})
+    if {k: key.get(k) for k in wanted} != wanted:
+        return None
+    scores, clients = (
+        pd.read_parquet(Path(folder) / f"{n}.parquet") for n in ("scores", "clients")
+    )
+    return Cohort(scores, clients, **meta["cohort"])
 
 
 def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
@@ -919,6 +962,7 @@ def multiverse_for_notebook(
     definitions: str = "",
     group: str | None = "arm",
     scheduler=None,
+    cache: str = "",
 ) -> MultiverseData:
     """Load a run's cohort and compute its multiverse of success (notebook 05).
 
@@ -938,6 +982,11 @@ def multiverse_for_notebook(
         Client column with the arms (empty or absent: no arm difference).
     scheduler : optional
         Dask scheduler (:func:`analysis.compare.multiverse.run_multiverse`); None computes here.
+    cache : str
+        The run's data cache folder (notebook parameter ``data_cache``): the cohort is read from
+        it when it was loaded with the same ``dataset`` and ``dataset_options``
+        (:func:`read_cached_cohort`), so the main job loads each run's data once; otherwise it is
+        loaded here.
 
     Returns
     -------
@@ -959,7 +1008,9 @@ def multiverse_for_notebook(
         where = str(multiverse)
     else:
         where = "the package default (analysis/config/multiverse.yaml)"
-    cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
+    cohort = read_cached_cohort(cache, dataset, dataset_options)
+    if cohort is None:
+        cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
     # the registry as every other notebook builds it: the package's and the cohort's own
     # instrument files (a user's export may name some), so a user's measure is known here too
     registry = load_registry(instruments=cohort.meta.get("instruments"))
