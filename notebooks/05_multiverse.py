@@ -33,6 +33,7 @@ definitions: str = ""  # definitions YAML file; empty: the package default
 missing: str = "last_available"  # last_available, locf, bocf, completers or dropout_as_failure
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 multiverse: str = ""  # specification grid YAML (or a runs file's mapping); empty: the default
 imputations: int = None  # m, imputations per specification; None: the grid's options
 scheduler: str = ""  # set by the main job's --scheduler: a Dask cluster for the grid; empty: here
@@ -74,11 +75,15 @@ label = text.labeller(md.definitions)
 masked = masks.mask_multiverse(
     results,
     suppress_small_counts,
-    plan=workflow.read_disclosure(output_dir, suppress_small_counts, data_cache),
+    plan=workflow.read_disclosure(output_dir, suppress_small_counts, data_cache, disclosure_method),
     own=mv.matching_specifications(results, md.definitions, missing=missing, post=post),
+    method=disclosure_method,
 )
 report.write_csv(masked, output_dir, "multiverse.csv")
-shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts, masked=masked)
+# rates as the CSV shows them (under rounding: from the rounded counts) for text and figures
+shown, n_hidden = mvt.shown_results(
+    masks.rates_as_shown(results, masked), suppress=suppress_small_counts, masked=masked
+)
 n_spec, n_done = len(results), int(results["computable"].sum())
 if len(shown):
     summary = (
@@ -102,6 +107,7 @@ shown_parameters = {
     "missing": missing,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
     "multiverse": md.grid_source,
     "imputations": md.grid["options"]["imputations"],
 }
@@ -181,7 +187,9 @@ own = mv.matching_specifications(results, md.definitions, missing=missing, post=
 own = own.loc[own["computable"]]
 if len(own):
     report.show_table(
-        mvt.format_specifications(own, suppress_small_counts, label, masked),
+        mvt.format_specifications(
+            masks.rates_as_shown(own, masked), suppress_small_counts, label, masked
+        ),
         "This run's own specification (as in notebooks 01-04)",
     )
 else:
@@ -284,7 +292,9 @@ rows = [
         "risk difference: Newcombe hybrid score; odds ratio: logit (Woolf)",
         "Newcombe R.G. (1998) Stat Med 17(8):873-890; statsmodels confint_proportions_2indep",
     ),
-    (
+    masks.methods_row(True, method="rounding")
+    if suppress_small_counts and disclosure_method == "rounding"
+    else (
         "small counts",
         f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}; rates derived from them "
         "left out of the figures and tables; a count equal to notebook 01's shown as notebook "

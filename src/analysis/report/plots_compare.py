@@ -166,6 +166,8 @@ def upset_figure(
     with warnings.catch_warnings():
         # upsetplot 0.9 triggers pandas FutureWarnings internally (downcasting, groupby)
         warnings.simplefilter("ignore", FutureWarning)
+        # every shown pattern meets no definition (set sizes all 0): matplotlib widens the axis
+        warnings.filterwarnings("ignore", message="Attempting to set identical low and high")
         UpSet(series, sort_by="cardinality").plot(fig=fig)
     fig.suptitle(title)
     shown = int(patterns["n_clients"].sum())

@@ -502,6 +502,7 @@ def run_disclosure(
     threshold: int = disclosure.SMALL_COUNT,
     cache: str = "",
     extra: pd.DataFrame | None = None,
+    method: str = "suppression",
 ) -> pd.DataFrame | None:
     """Return the run's one disclosure plan, as every notebook of the run applies it.
 
@@ -536,12 +537,23 @@ def run_disclosure(
         membership is kept there for the later notebooks' audit (never beside the reports).
     extra : pandas.DataFrame, optional
         Further membership columns (clients x counts, boolean) shown by the notebook.
+    method : {"suppression", "rounding"}
+        The run's disclosure method (notebook parameter ``disclosure_method``): primary and
+        complementary suppression, or NHS Digital's rounding
+        (:func:`analysis.report.disclosure.rounding_plan`). A plan file of the other method
+        (an earlier run in the same folder) is not used.
 
     Returns
     -------
     pandas.DataFrame or None
-        :func:`analysis.report.disclosure.suppression_plan` output (``cell``, ``count``,
+        :func:`analysis.report.disclosure.suppression_plan` or
+        :func:`analysis.report.disclosure.rounding_plan` output (``cell``, ``count``,
         ``suppressed``, ``reason``), or None when ``suppress`` is False.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`analysis.report.disclosure.METHODS`.
 
     Examples
     --------
@@ -551,23 +563,28 @@ def run_disclosure(
     """
     from analysis.report.tables import output_folder
 
+    if method not in disclosure.METHODS:
+        raise ValueError(f"disclosure_method must be one of {disclosure.METHODS}, got {method!r}")
     if not suppress:
         return None
     folder = output_folder(output_dir)
     if not write:
         plan = disclosure.read_plan(folder)
-        if plan is not None:
+        if plan is not None and disclosure.plan_method(plan) == method:
             return plan
     m = _base_membership(nd, group)
     if methods is not None:
         m = _join(m, disclosure.method_cells(methods))
     m = _join(m, extra)
-    plan = disclosure.suppression_plan(
-        m,
-        threshold=threshold,
-        protect=disclosure.headline_cells(m),
-        unshown=_unshown(m.columns),
-    )
+    if method == "rounding":
+        plan = disclosure.rounding_plan(m)
+    else:
+        plan = disclosure.suppression_plan(
+            m,
+            threshold=threshold,
+            protect=disclosure.headline_cells(m),
+            unshown=_unshown(m.columns),
+        )
     if write:
         disclosure.write_plan(plan, folder, threshold)
         _store(cache, m)
@@ -575,7 +592,7 @@ def run_disclosure(
 
 
 def read_disclosure(
-    output_dir: str = "", suppress: bool = True, cache: str = ""
+    output_dir: str = "", suppress: bool = True, cache: str = "", method: str = ""
 ) -> pd.DataFrame | None:
     """The run's plan as notebook 01 (and the notebooks after it) wrote it.
 
@@ -594,6 +611,9 @@ def read_disclosure(
     cache : str
         The run's data cache folder (notebook parameter ``data_cache``; ``""``: none, the hidden
         counts stay without a value).
+    method : str
+        The run's disclosure method; a plan file of another method is not used (None). ``""``:
+        any.
 
     Returns
     -------
@@ -613,6 +633,8 @@ def read_disclosure(
     if not suppress:
         return None
     plan = disclosure.read_plan(output_folder(output_dir))
+    if plan is not None and method and disclosure.plan_method(plan) != method:
+        plan = None
     m = _stored(cache)
     if plan is not None and m is not None:
         counts = m.sum(axis=0)
