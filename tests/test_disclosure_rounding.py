@@ -173,12 +173,16 @@ def test_mask_pairs_percent_agreement_and_pabak_from_rounded_counts():
         10,
         35,
     ]
-    # agree = 20 + 35 = 55 (rounded 55) of 75: 73.3 % -> 73 %; PABAK = 2 x 0.73 - 1 = 0.46
+    # every statistic from the rounded cells 20, 10, 10, 35 (n = 75), never from the exact ones:
+    # agree = 20 + 35 = 55 of 75: 73.3 % -> 73 %; PABAK = 2 x 55 / 75 - 1 = 0.4667 -> 0.47 (not
+    # 2 x 0.73 - 1 = 0.46 from the rounded percentage)
     assert r["percent_agree"] == 73
-    assert r["pabak"] == pytest.approx(0.46)
+    assert r["pabak"] == pytest.approx(0.47)
     # met under a = 30 (-> 30) of 75 = 0.40; under b = 32 (-> 30) of 75 = 0.40; difference 0
     assert (r["prevalence_a"], r["prevalence_b"], r["prevalence_difference"]) == (0.4, 0.4, 0.0)
-    assert r["kappa"] == 0.4  # a complex calculation: shown as computed (no cell is 1-7)
+    # kappa: p_o = 55/75, p_e = 0.4 x 0.4 + 0.6 x 0.6 = 0.52: (0.7333 - 0.52) / 0.48 = 4/9
+    # (the exact table's kappa 0.4 given in ``pairs`` is replaced)
+    assert r["kappa"] == pytest.approx(4 / 9)
     # a pair with a cell of 1-7: the cell reads "1-7", every statistic "suppressed"
     small = pairs.assign(only_a=[3], n_both=[70])
     sets["a x b: met/not_met"] = ids[20:23]
@@ -305,3 +309,83 @@ def test_rounded_shares_recomputes_under_rounding_only():
     # suppression plan or none: unchanged
     assert masks.rounded_shares(t, None, t["k"], t["n"], ["p"]).equals(t)
     assert masks.rounded_shares(t, disclosure.no_plan(), t["k"], t["n"], ["p"]).equals(t)
+
+
+def _btheb_pair(n_both=97, cells=(28, 12, 0, 57)):
+    """The reviewer's BtheB pair (reliable improvement x clinically significant change)."""
+    a, b, c, d = cells
+    return pd.DataFrame(
+        {
+            "definition_a": ["ri"],
+            "definition_b": ["csc"],
+            "n_both": [n_both],
+            "both_met": [a],
+            "only_a": [b],
+            "only_b": [c],
+            "neither": [d],
+            "percent_agree": [100 * (a + d) / n_both],
+            "kappa": [0.7327823691460055],
+            "kappa_se": [0.07],
+            "kappa_ci_low": [0.6],
+            "kappa_ci_high": [0.87],
+            "pabak": [2 * (a + d) / n_both - 1],
+            "mcnemar_method": ["midp"],
+            "mcnemar_p": [2.0**-12],
+            "prevalence_a": [(a + b) / n_both],
+            "prevalence_b": [(a + c) / n_both],
+            "prevalence_difference": [(b - c) / n_both],
+            "note": [""],
+        }
+    )
+
+
+def test_kappa_mcnemar_and_pabak_from_the_rounded_cells_in_csv_and_display():
+    """Finding A2/B1: kappa 0.7327823691460055 and McNemar p = 2^-12 gave the exact table
+    (28, 12, 0, 57) back. From the rounded cells (30, 10, 0, 55), n = 95:
+    p_o = 85/95 = 0.8947; p_e = (40/95)(30/95) + (55/95)(65/95) = 0.1330 + 0.3961 = 0.5291;
+    kappa = (0.8947 - 0.5291) / 0.4709 = 0.7765; McNemar mid-p on b = 10, c = 0:
+    2 x (P(X = 0) / 2) = 2^-10 (exact cells: 2^-12); PABAK = 2 x 85/95 - 1 = 0.7895 -> 0.79."""
+    pairs = _btheb_pair()
+    plan = rounding_plan(pd.DataFrame({"x": [True] * 9}))
+    r = masks.mask_pairs(pairs, pairs, plan).iloc[0]
+    assert [r["n_both"], r["both_met"], r["only_a"], r["only_b"], r["neither"]] == [
+        95,
+        30,
+        10,
+        0,
+        55,
+    ]
+    assert r["kappa"] == pytest.approx(0.7765, abs=5e-5)
+    assert r["mcnemar_p"] == pytest.approx(2.0**-10)
+    assert r["pabak"] == 0.79 and r["percent_agree"] == 89
+    assert (r["prevalence_a"], r["prevalence_b"]) == (round(40 / 95, 2), round(30 / 95, 2))
+    # the kappa interval from the rounded table too: kappa +/- 1.96 SE of (30, 10, 0, 55)
+    from analysis.compare.agreement import cohen_kappa_2x2
+
+    k, se = cohen_kappa_2x2(30, 10, 0, 55)
+    assert r["kappa_ci_low"] == pytest.approx(k - 1.959963984540054 * se)
+    # the display table (notebooks 01, 02, 04) shows the same values, formatted
+    from analysis.report.text import format_pairs
+
+    d = masks.mask_pairs(format_pairs(pairs, suppress=False), pairs, plan).iloc[0]
+    assert d["% agree"] == "89" and d["PABAK"] == "0.79"
+    assert d["kappa (95 % CI)"].startswith("0.78 (")
+    assert d["McNemar p"] == "< .001"  # 2^-10 = 0.00098
+    # the heat maps draw the same values as the table
+    m, hidden = masks.mask_matrix(pairs, plan, "pabak")
+    assert m.loc["ri", "csc"] == 0.79 and not hidden.loc["ri", "csc"]
+    m, _ = masks.mask_matrix(pairs, plan, "kappa")
+    assert m.loc["ri", "csc"] == pytest.approx(0.7765, abs=5e-5)
+    # suppression (the default) is unchanged: the exact values
+    assert masks.rounded_pairs(pairs, None)["kappa"].iloc[0] == 0.7327823691460055
+
+
+def test_pair_statistics_hidden_where_a_rounded_cell_is_1_to_7():
+    # only_b = 3 -> "1-7": no statistic of the pair (the heat map cell is hidden too)
+    pairs = _btheb_pair(n_both=100, cells=(28, 12, 3, 57))
+    plan = rounding_plan(pd.DataFrame({"x": [True] * 9}))
+    r = masks.mask_pairs(pairs, pairs, plan).iloc[0]
+    assert r["only_b"] == "1-7"
+    assert {r[c] for c in ("kappa", "mcnemar_p", "pabak", "percent_agree")} == {"suppressed"}
+    m, hidden = masks.mask_matrix(pairs, plan, "kappa")
+    assert np.isnan(m.loc["ri", "csc"]) and hidden.loc["ri", "csc"]

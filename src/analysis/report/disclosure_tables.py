@@ -33,6 +33,7 @@ __all__ = [
     "mask",
     "mask_prevalence",
     "mask_pairs",
+    "rounded_pairs",
     "mask_km",
     "mask_curves",
     "mask_landmark",
@@ -407,40 +408,139 @@ def mask_pairs(
     out = mask(table, plan, cells, derived, threshold)
     if plan_method(plan) != "rounding":
         return out
-    # rounding: percent agreement (and PABAK = 2 x agreement - 1) from the rounded number who
-    # agree (both met + neither) over the rounded number evaluable under both
-    pct = [c for c in out.columns if c in _PAIR_PERCENT]
-    pabak = [c for c in out.columns if c in _PAIR_PABAK]
-    prevs = {"prevalence_a", "prevalence_b", "prevalence_difference"} & set(out.columns)
-    if not (pct or pabak or prevs) or not {"both_met", "neither", "n_both"} <= set(pairs.columns):
+    # rounding: every statistic of the pair from its four rounded 2 x 2 cells (rounded_pairs)
+    if not {"both_met", "only_a", "only_b", "neither"} <= set(pairs.columns):
         return out
-    agree = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs["neither"])).tolist()
-    n = pd.to_numeric(pairs["n_both"]).tolist()
-    met_a = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs.get("only_a", 0))).tolist()
-    met_b = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs.get("only_b", 0))).tolist()
-    for i in range(len(out)):
-        rate = _rounded_rate(agree[i], n[i])
-        prev = [_rounded_rate(met_a[i], n[i]), _rounded_rate(met_b[i], n[i])]
-        for c, r in (("prevalence_a", prev[0]), ("prevalence_b", prev[1])):
-            if c in out.columns and not is_hidden([out.at[out.index[i], c]])[0]:
-                out.at[out.index[i], c] = "suppressed" if r is None else r[0]
-        if "prevalence_difference" in out.columns:
-            c = "prevalence_difference"
-            if not is_hidden([out.at[out.index[i], c]])[0]:
-                ok = None not in prev
-                out.at[out.index[i], c] = (
-                    round(prev[0][0] - prev[1][0], prev[0][3]) if ok else "suppressed"
-                )
-        for c in [*pct, *pabak]:
-            j = out.columns.get_loc(c)
-            if is_hidden([out.iloc[i, j]])[0] or pd.isna(n[i]) or n[i] == 0:
+    rp = rounded_pairs(pairs, plan)
+    from analysis.report.text import format_estimate, format_p
+
+    kappa_text = format_estimate(rp["kappa"], rp["kappa_ci_low"], rp["kappa_ci_high"])
+    shown = {
+        "percent_agree": rp["percent_agree"].tolist(),
+        "pabak": rp["pabak"].tolist(),
+        "kappa": rp["kappa"].tolist(),
+        "kappa_se": rp["kappa_se"].tolist(),
+        "kappa_ci_low": rp["kappa_ci_low"].tolist(),
+        "kappa_ci_high": rp["kappa_ci_high"].tolist(),
+        "mcnemar_p": rp["mcnemar_p"].tolist(),
+        "prevalence_a": rp["prevalence_a"].tolist(),
+        "prevalence_b": rp["prevalence_b"].tolist(),
+        "prevalence_difference": rp["prevalence_difference"].tolist(),
+        "% agree": ["" if pd.isna(v) else f"{v:.0f}" for v in rp["percent_agree"]],
+        "PABAK": ["" if pd.isna(v) else f"{v:.2f}" for v in rp["pabak"]],
+        "kappa (95 % CI)": ["undefined" if s == "not computed" else s for s in kappa_text],
+        "McNemar p": [format_p(v) for v in rp["mcnemar_p"]],
+    }
+    small = rp["_small"].tolist()
+    for c, values in shown.items():
+        if c not in out.columns:
+            continue
+        j = out.columns.get_loc(c)
+        for i in range(len(out)):
+            if is_hidden([out.iloc[i, j]])[0]:
                 continue
-            if rate is None:
-                out.iloc[i, j] = "suppressed"
-            elif c in pct:
-                out.iloc[i, j] = round(100 * rate[0], rate[3] - 2)
-            else:
-                out.iloc[i, j] = round(2 * rate[0] - 1, 2)
+            out.iloc[i, j] = "suppressed" if small[i] else values[i]
+    return out
+
+
+def rounded_pairs(pairs: pd.DataFrame, plan: pd.DataFrame | None) -> pd.DataFrame:
+    """Pairwise agreement recomputed from the rounded 2 x 2 cells (rounding method).
+
+    Under the rounding method every number a run shows is a rounded count or a statistic of the
+    rounded counts the run shows (NHS Digital 2018: percentages from the rounded numbers). A
+    statistic computed from the exact cells gives them back: McNemar's p fixes the discordant
+    cells b and c, kappa then the concordant ones (a reviewer recovered every 2 x 2 table of a
+    run from ``mcnemar_p`` and ``kappa`` at full precision). So each pair's cells are rounded as
+    the tables show them (:func:`analysis.report.disclosure.rounded_count`) and percent
+    agreement, PABAK, Cohen's kappa with its standard error and interval, McNemar's p and the
+    two prevalences are computed from those four rounded cells, their sum the total: the same
+    formulas as :func:`analysis.compare.agreement.pairwise_agreement`. Where a cell is 1-7 the
+    statistics are NaN and ``_small`` is True (they are not shown).
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        :func:`analysis.compare.agreement.pairwise_agreement` (``both_met``, ``only_a``,
+        ``only_b``, ``neither``; statistic columns are replaced).
+    plan : pandas.DataFrame or None
+        The run's plan; anything but a rounding plan: ``pairs`` returned unchanged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``pairs`` (same rows, 2 x 2 cells unchanged) with ``percent_agree`` (0-100, a
+        whole percentage below a rounded total of 4,000, one decimal from it), ``pabak``,
+        ``kappa``, ``kappa_se``, ``kappa_ci_low``, ``kappa_ci_high``, ``mcnemar_p``,
+        ``prevalence_a``, ``prevalence_b``, ``prevalence_difference`` from the rounded cells
+        and ``_small`` (a cell is 1-7).
+
+    Examples
+    --------
+    Cells 28, 12, 0, 57 (n = 97) round to 30, 10, 0, 55 (n = 95): agreement 85 / 95 = 89 %,
+    PABAK 2 x 85 / 95 - 1 = 0.79; kappa: p_e = (40/95)(30/95) + (55/95)(65/95) = 0.5291, so
+    (0.8947 - 0.5291) / (1 - 0.5291) = 0.7765 (exact cells: 0.7328); McNemar's mid-p on b = 10,
+    c = 0 (not on the exact 12 and 0):
+
+    >>> import pandas as pd
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> plan = rounding_plan(pd.DataFrame({"a": [True] * 9}))
+    >>> p = pd.DataFrame({"definition_a": ["a"], "definition_b": ["b"], "n_both": [97],
+    ...                   "both_met": [28], "only_a": [12], "only_b": [0], "neither": [57]})
+    >>> r = rounded_pairs(p, plan).iloc[0]
+    >>> float(r["percent_agree"]), float(r["pabak"]), round(float(r["kappa"]), 4)
+    (89.0, 0.79, 0.7765)
+    """
+    out = pairs.copy()
+    if plan_method(plan) != "rounding":
+        return out
+    from analysis.compare.agreement import cohen_kappa_2x2, mcnemar_p
+
+    method = pairs["mcnemar_method"] if "mcnemar_method" in pairs.columns else None
+    cols = {
+        c: []
+        for c in (
+            "percent_agree",
+            "pabak",
+            "kappa",
+            "kappa_se",
+            "kappa_ci_low",
+            "kappa_ci_high",
+            "mcnemar_p",
+            "prevalence_a",
+            "prevalence_b",
+            "prevalence_difference",
+            "_small",
+        )
+    }
+    nan = float("nan")
+    for i in range(len(pairs)):
+        raw = [pairs[c].iloc[i] for c in ("both_met", "only_a", "only_b", "neither")]
+        cells = [rounded_count(v) for v in raw]
+        small = any(not isinstance(v, (int, float)) or pd.isna(v) for v in cells)
+        n = 0 if small else int(sum(cells))
+        if small or n == 0:
+            for c in cols:
+                cols[c].append(bool(small) if c == "_small" else nan)
+            continue
+        a, b, c_, d = (int(v) for v in cells)
+        dec = 1 if n >= _ONE_DECIMAL_FROM else 0
+        po = (a + d) / n
+        kap, se = cohen_kappa_2x2(a, b, c_, d)
+        m = "midp" if method is None else str(method.iloc[i])
+        pa, pb = round((a + b) / n, dec + 2), round((a + c_) / n, dec + 2)
+        cols["percent_agree"].append(round(100 * po, dec))
+        cols["pabak"].append(round(2 * po - 1, 2))
+        cols["kappa"].append(kap)
+        cols["kappa_se"].append(se)
+        cols["kappa_ci_low"].append(kap - 1.959963984540054 * se)
+        cols["kappa_ci_high"].append(kap + 1.959963984540054 * se)
+        cols["mcnemar_p"].append(mcnemar_p(b, c_, m))
+        cols["prevalence_a"].append(pa)
+        cols["prevalence_b"].append(pb)
+        cols["prevalence_difference"].append(round(pa - pb, dec + 2))
+        cols["_small"].append(False)
+    for c, v in cols.items():
+        out[c] = v
     return out
 
 
@@ -1439,6 +1539,9 @@ def mask_matrix(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A square matrix of one pairwise statistic as the pairs table shows it, for a heat map.
 
+    Under a rounding plan the values are those of :func:`rounded_pairs` (from the rounded 2 x 2
+    cells, as the table shows them).
+
     The values are those of :func:`analysis.compare.agreement.agreement_matrix`, except that a
     pair whose statistic :func:`mask_pairs` hides (a 2 x 2 cell of the pair hidden by the run's
     plan) is NaN, so that a figure cannot show what the table hides (a kappa, with the shown
@@ -1483,8 +1586,14 @@ def mask_matrix(
 
     if value not in pairs.columns:
         raise ValueError(f"{value!r} is not a column of the pairs table ({list(pairs.columns)})")
+    if plan_method(plan) == "rounding" and {"both_met", "only_a", "only_b", "neither"} <= set(
+        pairs.columns
+    ):  # the values the pairs table shows: from the rounded 2 x 2 cells
+        pairs = rounded_pairs(pairs, plan)
     keys = pairs[["definition_a", "definition_b", value]].reset_index(drop=True)
     gone = is_hidden(mask_pairs(keys, keys, plan, threshold)[value])
+    if "_small" in pairs.columns:
+        gone = [g or bool(s) for g, s in zip(gone, pairs["_small"], strict=True)]
     shown = keys.astype({value: float})
     shown.loc[gone, value] = float("nan")
     matrix = agreement_matrix(shown, value)
