@@ -264,34 +264,45 @@ def test_run_plan_method_and_errors():
         disclosure.run_plan(out, method="perturbation")
 
 
-def test_mask_curves_under_rounding_cuts_at_8_and_hides_a_definition_with_a_1_to_7_count():
+def test_no_kaplan_meier_step_and_no_km_end_share_under_rounding():
+    """Finding A1/A4: step hazards 10/77, 3/51 and the KM share met by the end (1 - 0.5824... =
+    69300/165967, 165967 = 97 x 59 x 29) give the exact at-risk and evaluable counts back. Under
+    rounding no curve row is returned and the KM end share reads "not shown", with the reason
+    in one sentence; under suppression the same curves are cut at 5 at risk as before."""
     ids = list(range(20))
-    plan = rounding_plan(
-        membership_from_ids(
-            {
-                "a: met": ids[:12],
-                "a: not_evaluable": [],
-                "b: met": ids[:12],
-                "b: not_evaluable": ids[18:],  # 2 not evaluable: no curve for b
-            },
-            ids,
-        )
-    )
-    tte = pd.DataFrame({"definition": ["a"] * 12 + ["b"] * 12, "duration": list(range(1, 13)) * 2})
+    plan = rounding_plan(membership_from_ids({"a: met": ids[:12], "km a: clients": ids}, ids))
+    tte = pd.DataFrame({"definition": ["a"] * 12, "duration": list(range(1, 13))})
     curves = pd.DataFrame(
         {
-            "definition": ["a"] * 12 + ["b"] * 12,
-            "time": [float(t) for t in range(1, 13)] * 2,
-            "proportion_met": list(np.linspace(0.05, 0.6, 12)) * 2,
+            "definition": ["a"] * 12,
+            "time": [float(t) for t in range(1, 13)],
+            "proportion_met": list(np.linspace(0.05, 0.6, 12)),
         }
     )
     shown = masks.mask_curves(curves, tte, plan)
-    # at risk at time t = 13 - t: 12, 11, ..., 8 at t = 5, 7 at t = 6 (cut)
-    assert shown["time"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
-    # 12 -> 10, 11 -> 10, 10, 9 -> 10, 8 -> 10
-    assert shown["at_risk"].tolist() == [10, 10, 10, 10, 10]
-    assert shown.attrs["hidden"] == ["b"] and shown.attrs["threshold"] == 8
-    assert "at least 8 clients" in masks.curves_note(shown)
+    assert len(shown) == 0 and shown.attrs["hidden"] == ["a"]
+    note = masks.curves_note(shown)
+    assert note.startswith("Disclosure control (rounding):") and "exact number at risk" in note
+    assert "counts hidden" not in note  # finding C4: nothing is 'hidden' here, it is not shown
+    km = pd.DataFrame(
+        {
+            "definition": ["a"],
+            "n": [97],
+            "n_met": [40],
+            "median": [8.0],
+            "proportion_met_end": [1 - 69300 / 165967],
+        }
+    )
+    out = masks.mask_km(km, km, plan).iloc[0]
+    assert out["n"] == 95 and out["n_met"] == 40 and out["median"] == 8.0
+    assert out["proportion_met_end"] == masks.NOT_SHOWN
+    disp = pd.DataFrame({"definition": ["a"], "% met by end (Kaplan-Meier)": ["41.8"]})
+    assert masks.mask_km(disp, km, plan).iloc[0, 1] == masks.NOT_SHOWN
+    # suppression (default) unchanged: cut where fewer than 5 are at risk (at time 9: 4)
+    sup = pd.DataFrame({"cell": ["km a: clients"], "suppressed": [False], "reason": [""]})
+    kept = masks.mask_curves(curves, tte, sup)
+    assert kept["time"].max() == 8.0 and kept["at_risk"].min() == 5
+    assert masks.mask_km(km, km, sup).iloc[0]["proportion_met_end"] == 1 - 69300 / 165967
 
 
 def test_rounded_shares_recomputes_under_rounding_only():
@@ -389,3 +400,71 @@ def test_pair_statistics_hidden_where_a_rounded_cell_is_1_to_7():
     assert {r[c] for c in ("kappa", "mcnemar_p", "pabak", "percent_agree")} == {"suppressed"}
     m, hidden = masks.mask_matrix(pairs, plan, "kappa")
     assert np.isnan(m.loc["ri", "csc"]) and hidden.loc["ri", "csc"]
+
+
+def _arm_spec(missing="last_available"):
+    from analysis.compare.multiverse import CHOICES
+
+    row = {c: ["x"] for c in CHOICES}
+    row.update(
+        definition=["remission"],
+        missing=[missing],
+        computable=[True],
+        n_met=[40],
+        n_evaluable=[100],
+        rate=[0.4],
+        ci_low=[0.31],
+        ci_high=[0.5],
+        arm_comparison=["TAU vs BtheB"],
+        n_met_other=[28],
+        n_evaluable_other=[52],
+        n_met_ref=[12],
+        n_evaluable_ref=[48],
+        # as computed from the exact arm counts: 28/52 - 12/48 = 0.2885; OR (28/24)/(12/36) = 3.5
+        risk_difference=[28 / 52 - 12 / 48],
+        rd_ci_low=[0.1],
+        rd_ci_high=[0.45],
+        odds_ratio=[3.5],
+        or_ci_low=[1.5],
+        or_ci_high=[8.2],
+    )
+    return pd.DataFrame(row)
+
+
+def test_notebook_05_html_risk_difference_and_odds_ratio_from_rounded_arm_counts():
+    """Finding A3/B2: the HTML tables of notebook 05 showed the exact RD and OR while
+    multiverse.csv used the rounded counts. Rounded arms: 28 of 52 -> 30 of 50 = 0.6 and
+    12 of 48 -> 10 of 50 = 0.2: RD = 0.6 - 0.2 = 40.0 % points; OR = (30/20) / (10/40) =
+    1.5 / 0.25 = 6.00 (exact: 28.8 points and 3.50)."""
+    from analysis.report import multiverse_tables as mvt
+
+    r = _arm_spec()
+    masked = masks.mask_multiverse(r, True, method="rounding")
+    assert masked.loc[0, "risk_difference"] == pytest.approx(0.4)
+    assert masked.loc[0, "odds_ratio"] == pytest.approx(6.0)
+    shown = mvt.format_specifications(masks.rates_as_shown(r, masked), True, str, masked)
+    row = shown.iloc[0]
+    assert row["risk difference, % points (95% CI)"].startswith("40.0 (")
+    assert row["odds ratio (95% CI)"].startswith("6.00 (")
+    # the table of lowest and highest rates reads shown_results of rates_as_shown: the same
+    s, _ = mvt.shown_results(masks.rates_as_shown(r, masked), True, masked)
+    assert s["risk_difference"].iloc[0] == pytest.approx(0.4)
+
+
+def test_pooled_multiple_imputation_estimates_not_shown_under_rounding():
+    """Finding B3: a pooled MI rate x 20 imputations x N is whole (0.2453125 x 20 x 32 = 157),
+    and with nothing missing it equals the complete-case rate: under rounding the pooled rate,
+    its interval, RD and OR are "not shown" in the CSV, left out of the figures and tables."""
+    from analysis.report import multiverse_tables as mvt
+
+    r = _arm_spec("multiple_imputation").assign(rate=[0.2453125])
+    masked = masks.mask_multiverse(r, True, method="rounding")
+    assert masked.loc[0, ["rate", "ci_low", "risk_difference", "odds_ratio"]].tolist() == [
+        masks.NOT_SHOWN
+    ] * 4
+    s, n_hidden = mvt.shown_results(masks.rates_as_shown(r, masked), True, masked)
+    assert len(s) == 0 and n_hidden == 1
+    shown = mvt.format_specifications(masks.rates_as_shown(r, masked), True, str, masked)
+    assert shown.iloc[0]["% met (95% CI)"] == masks.NOT_SHOWN
+    # suppression (the default) unchanged: the pooled rate shown as computed
+    assert masks.mask_multiverse(r, True).loc[0, "rate"] == 0.2453125

@@ -38,6 +38,8 @@ __all__ = [
     "mask_curves",
     "mask_landmark",
     "curves_note",
+    "NOT_SHOWN",
+    "KM_NOT_SHOWN",
     "prevalence_cells",
     "category_counts",
     "shown_value",
@@ -195,6 +197,11 @@ def _rounded_rate(part, total) -> tuple[float, float, float, int] | None:
     lo, hi = wilson_interval(int(kr), int(nr))
     dec = 3 if nr >= _ONE_DECIMAL_FROM else 2
     return round(kr / nr, dec), round(float(lo), dec), round(float(hi), dec), dec
+
+
+def _percent(value: float, decimals: int):
+    """A percentage at ``decimals`` places; a whole percentage as an int (reads "27", not "27.0")."""
+    return int(round(value)) if decimals <= 0 else round(value, decimals)
 
 
 def _rate_text(rate: tuple[float, float, float, int]) -> str:
@@ -528,7 +535,7 @@ def rounded_pairs(pairs: pd.DataFrame, plan: pd.DataFrame | None) -> pd.DataFram
         kap, se = cohen_kappa_2x2(a, b, c_, d)
         m = "midp" if method is None else str(method.iloc[i])
         pa, pb = round((a + b) / n, dec + 2), round((a + c_) / n, dec + 2)
-        cols["percent_agree"].append(round(100 * po, dec))
+        cols["percent_agree"].append(_percent(100 * po, dec))
         cols["pabak"].append(round(2 * po - 1, 2))
         cols["kappa"].append(kap)
         cols["kappa_se"].append(se)
@@ -701,6 +708,12 @@ def mask_km(
     out = mask(table, plan, cells, derived, threshold)
     if plan_method(plan) == "rounding":
         _round_km_shares(out, km)
+        # the Kaplan-Meier share met by the end is a product of (1 - events / at risk) over the
+        # exact counts: as a fraction its denominator gives the exact evaluable count back
+        # (1 - 0.5824... = 69300 / 165967, 165967 = 97 x 59 x 29): not shown under rounding
+        for c in _KM_END:
+            if c in out.columns:
+                out[c] = NOT_SHOWN
     if plan is not None and excluded is not None and len(excluded):
         ex = mask_excluded(excluded, plan, prefix, threshold)
         bad = set(ex.loc[~ex["n"].astype(str).str.isdigit(), "definition"].astype(str))
@@ -710,6 +723,20 @@ def mask_km(
                 for i in rows:
                     out.iloc[i, out.columns.get_loc(c)] = "suppressed"
     return out
+
+
+#: How the rounding method marks a statistic it does not show at all (not from rounded counts).
+NOT_SHOWN = "not shown"
+
+# Kaplan-Meier shares met by the end (CSV and display names)
+_KM_END = ("proportion_met_end", "share_km_end", "% met by end (Kaplan-Meier)")
+
+#: Why the rounding method shows no Kaplan-Meier or cumulative-incidence step (one sentence).
+KM_NOT_SHOWN = (
+    "Kaplan-Meier and cumulative-incidence curves, their step tables and the Kaplan-Meier share "
+    "met by the end are not shown under the rounding method: each step's height is events over "
+    "the exact number at risk, so the steps give back the exact counts that rounding to 5 hides."
+)
 
 
 def _round_km_shares(out: pd.DataFrame, km: pd.DataFrame) -> None:
@@ -746,7 +773,7 @@ def _round_km_shares(out: pd.DataFrame, km: pd.DataFrame) -> None:
                 rate = _rounded_rate(num["n_met_notebook_01"][i], num["n_evaluable_notebook_01"][i])
             else:
                 continue
-            out.at[idx, c] = "suppressed" if rate is None else round(100 * rate[0], rate[3] - 2)
+            out.at[idx, c] = "suppressed" if rate is None else _percent(100 * rate[0], rate[3] - 2)
 
 
 _LANDMARK_KEYS = {"definition", "family", "predictor_of_itself", "landmark", "note"}
@@ -832,11 +859,11 @@ def mask_curves(
       step stands on fewer than ``threshold`` clients).
 
     The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
-    the cut is at fewer than 8 at risk (no step on 1-7 clients), ``at_risk`` is shown rounded
-    to the nearest 5 (``attrs["threshold"]`` holds the cut used), and a definition gets no
-    curve when one of notebook 01's counts of it (met, not met, evaluable, not evaluable) is
-    1-7: the steps give the exact numbers of clients and events back, and with the cohort size
-    a 1-7 count (not evaluable = N - evaluable).
+    no row is returned (``attrs["rounding"]`` True, every definition in ``attrs["hidden"]``):
+    each step is events over the exact number at risk, so a curve gives the exact counts of
+    clients and events back however the numbers at risk are shown (a reviewer recovered every
+    at-risk and event count of BtheB's and HELP's curves from the step heights);
+    :func:`curves_note` says why in one sentence (:data:`KM_NOT_SHOWN`).
 
     Parameters
     ----------
@@ -899,15 +926,19 @@ def mask_curves(
             for d, t in zip(out["definition"], out["time"], strict=True)
         ]
     rounding = plan_method(plan) == "rounding"
-    if rounding:  # no step on 1-7 clients at risk; the numbers at risk shown rounded
-        threshold = max(threshold, int(str(ROUNDED_SMALL).split("-")[1]) + 1)
+    if rounding:  # every step gives exact counts back (events / at risk): no curve at all
+        shown = out.iloc[0:0].copy()
+        shown.attrs = {
+            "hidden": [str(d) for d in dict.fromkeys(out["definition"])],
+            "cut": {},
+            "rounding": True,
+        }
+        return shown
     keep = pd.Series(True, index=out.index)
     hidden, cut = [], {}
     known = set(plan["cell"])
     for d, sub in out.groupby("definition", sort=False):
         own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
-        if rounding:  # the curve gives its exact counts back; with them a 1-7 count of notebook 01
-            own += [c for c in (f"{d}: {k}" for k in _NB01_CELLS) if c in known]
         if any_suppressed(plan, own):
             keep[sub.index] = False
             hidden.append(str(d))
@@ -921,8 +952,6 @@ def mask_curves(
             else:
                 hidden.append(str(d))
     shown = out.loc[keep].reset_index(drop=True)
-    if rounding:
-        shown["at_risk"] = [rounded_count(v) for v in shown["at_risk"]]
     shown.attrs = {"hidden": hidden, "cut": cut, "threshold": threshold}
     return shown
 
@@ -939,6 +968,8 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     Disclosure control: no curve for b (counts hidden in this run's tables); each curve ends at
     the last time at which at least 5 clients are at risk (a: 6).
     """
+    if shown.attrs.get("rounding"):
+        return "Disclosure control (rounding): " + KM_NOT_SHOWN[0].lower() + KM_NOT_SHOWN[1:]
     hidden = list(shown.attrs.get("hidden", []))
     cut = dict(shown.attrs.get("cut", {}))
     threshold = int(shown.attrs.get("threshold", threshold))
@@ -1411,8 +1442,9 @@ def mask_multiverse(
 def rates_as_shown(results: pd.DataFrame, masked: pd.DataFrame) -> pd.DataFrame:
     """The multiverse results with each rate and interval as ``multiverse.csv`` shows it.
 
-    Where :func:`mask_multiverse` shows a number for ``rate``, ``ci_low`` or ``ci_high`` (under
-    rounding: computed from the rounded counts), that number replaces the computed one, so the
+    Where :func:`mask_multiverse` shows a number for ``rate``, ``ci_low``, ``ci_high`` or the arm
+    difference (``risk_difference``, ``odds_ratio`` and their intervals) (under rounding:
+    computed from the rounded counts), that number replaces the computed one, so the
     notebook's text, tables and figures state the rates the CSV states. Hidden entries keep the
     computed value (they are left out by
     :func:`analysis.report.multiverse_tables.shown_results`, which reads ``masked``).
@@ -1439,7 +1471,8 @@ def rates_as_shown(results: pd.DataFrame, masked: pd.DataFrame) -> pd.DataFrame:
     """
     out = results.copy()
     masked = masked.loc[results.index]
-    for c in ("rate", "ci_low", "ci_high"):
+    arm = ("risk_difference", "rd_ci_low", "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high")
+    for c in ("rate", "ci_low", "ci_high", *arm):
         if c in out.columns and c in masked.columns:
             v = pd.to_numeric(
                 masked[c].where(~pd.Series(is_hidden(masked[c]), index=masked.index)),
@@ -1461,8 +1494,13 @@ def _round_multiverse(results: pd.DataFrame) -> pd.DataFrame:
         out[c] = out[c].astype(object)
     for i in range(len(out)):
         row = results.iloc[i]
-        # multiple imputation: the rate is pooled (Rubin's rules), not met / evaluable: kept
+        # multiple imputation: the rate is pooled (Rubin's rules), not met / evaluable: not shown
+        # (rate x imputations x N is a whole number, and with nothing missing it equals the
+        # complete-case rate: both give the exact counts back)
         pooled = str(row.get("missing", "")) == "multiple_imputation"
+        if pooled:
+            for c in [*overall, *arm_stats]:
+                out.iloc[i, out.columns.get_loc(c)] = NOT_SHOWN
         if {"n_met", "n_evaluable"} <= set(out.columns):
             rate = _rounded_rate(row["n_met"], row["n_evaluable"])
             ev = pd.to_numeric(pd.Series([row["n_evaluable"]]), errors="coerce").iloc[0]

@@ -200,7 +200,7 @@ def shown_results(
         return done.copy(), 0
     keep = ~rate_hidden(done)
     if masked is not None and "rate" in masked.columns:
-        keep &= masked.loc[done.index, "rate"].astype(str).ne("suppressed")
+        keep &= ~masked.loc[done.index, "rate"].astype(str).isin(_NOT_SHOWN)
     out = done.loc[keep].copy()
     arm_cols = [
         c
@@ -217,9 +217,14 @@ def shown_results(
     if arm_cols:
         out.loc[arm_hidden(out), arm_cols] = np.nan
         if masked is not None and "risk_difference" in masked.columns:
-            gone = masked.loc[out.index, "risk_difference"].astype(str).eq("suppressed")
+            gone = masked.loc[out.index, "risk_difference"].astype(str).isin(_NOT_SHOWN)
             out.loc[gone, arm_cols] = np.nan
     return out, int((~keep).sum())
+
+
+# what multiverse.csv writes for a value it does not show: hidden by suppression, or not shown
+# by the rounding method (a pooled multiple-imputation estimate; disclosure_tables.NOT_SHOWN)
+_NOT_SHOWN = ("suppressed", "not shown")
 
 
 def _where_in_csv(masked: pd.DataFrame | None, index: pd.Index, column: str, what: str) -> str:
