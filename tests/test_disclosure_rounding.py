@@ -459,9 +459,10 @@ def test_pooled_multiple_imputation_estimates_not_shown_under_rounding():
 
     r = _arm_spec("multiple_imputation").assign(rate=[0.2453125])
     masked = masks.mask_multiverse(r, True, method="rounding")
-    assert masked.loc[0, ["rate", "ci_low", "risk_difference", "odds_ratio"]].tolist() == [
-        masks.NOT_SHOWN
-    ] * 4
+    assert (
+        masked.loc[0, ["rate", "ci_low", "risk_difference", "odds_ratio"]].tolist()
+        == [masks.NOT_SHOWN] * 4
+    )
     s, n_hidden = mvt.shown_results(masks.rates_as_shown(r, masked), True, masked)
     assert len(s) == 0 and n_hidden == 1
     shown = mvt.format_specifications(masks.rates_as_shown(r, masked), True, str, masked)

@@ -200,7 +200,7 @@ def _rounded_rate(part, total) -> tuple[float, float, float, int] | None:
 
 
 def _percent(value: float, decimals: int):
-    """A percentage at ``decimals`` places; a whole percentage as an int (reads "27", not "27.0")."""
+    """A percentage at ``decimals`` places; whole percentages as int ("27", not "27.0")."""
     return int(round(value)) if decimals <= 0 else round(value, decimals)
 
 
