@@ -47,6 +47,7 @@ from analysis.outcomes import rules
 from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
+from analysis.report.disclosure import rounded_count
 from analysis.run import workflow
 
 nd = workflow.outcomes_for_notebook(
@@ -105,6 +106,12 @@ report.write_csv(pairs_masked, output_dir, "agreement_pairs.csv")
 # the kappas the pairs table shows (a hidden pair's kappa gives a hidden 2 x 2 count back)
 pairs_gone = pd.Series(masks.is_hidden(pairs_masked["kappa"]), index=pairs.index, dtype=bool)
 kappa_shown = pairs.loc[~pairs_gone, "kappa"]
+# the number of clients as the run shows counts (rounded under the rounding method)
+n_shown = (
+    rounded_count(cohort.n_clients)
+    if suppress_small_counts and disclosure_method == "rounding"
+    else cohort.n_clients
+)
 report.show_banner(
     cohort,
     {
@@ -126,12 +133,12 @@ report.show_banner(
             }
         },
     },
-    summary=f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; "
+    summary=f"{result['definition'].nunique()} definitions on {n_shown} clients; "
     f"kappa ranged from {kappa_shown.min():.2f} to {kappa_shown.max():.2f} across "
     f"{len(kappa_shown)} pairs"
     + (f" ({int(pairs_gone.sum())} hidden by disclosure control)." if pairs_gone.any() else ".")
     if kappa_shown.notna().any()
-    else f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; every "
+    else f"{result['definition'].nunique()} definitions on {n_shown} clients; every "
     "pair's kappa is hidden by disclosure control."
     if pairs_gone.any()
     else "",

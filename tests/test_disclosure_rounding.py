@@ -469,3 +469,35 @@ def test_pooled_multiple_imputation_estimates_not_shown_under_rounding():
     assert shown.iloc[0]["% met (95% CI)"] == masks.NOT_SHOWN
     # suppression (the default) unchanged: the pooled rate shown as computed
     assert masks.mask_multiverse(r, True).loc[0, "rate"] == 0.2453125
+
+
+def test_hexbin_colours_are_bins_never_an_exact_count():
+    """Finding A5: a continuous colour bar gave each hexagon's count (5, 6, ..., 15). Bins from
+    the smallest hexagon drawn to the next multiple of 5, then fives: rounding (hexagons from
+    8): 8-10, 11-15, 16-20; suppression (from 5): 5-10, 11-15."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis.report import plots
+
+    assert plots.hexagon_bins([8, 9, 12, 15, 16], threshold=8) == [(8, 10), (11, 15), (16, 20)]
+    assert plots.hexagon_bins([5, 7, 11], threshold=5) == [(5, 10), (11, 15)]
+    # a plot: 40 clients at one point (one hexagon of 40) and 9 at another (one of 9)
+    ev = pd.DataFrame(
+        {
+            "pre": [30.0] * 40 + [10.0] * 9,
+            "post": [10.0] * 40 + [30.0] * 9,
+            "rci": [-5.0] * 40 + [5.0] * 9,
+            "cutoff": [20.0] * 49,
+            "category": ["recovered"] * 40 + ["deteriorated"] * 9,
+            "evaluable": [True] * 49,
+        }
+    )
+    ax = plots.jacobson_plot(ev, aggregate=True, threshold=8, counts={})
+    hb = ax.collections[-1]
+    # the colour of a hexagon is its bin's index: 9 -> bin 0 (8-10), 40 -> bin 6 (36-40)
+    assert sorted(hb.get_array().tolist()) == [0.0, 6.0]
+    bar = ax.figure.axes[-1]
+    labels = [t.get_text() for t in bar.get_yticklabels()]
+    assert labels[0] == "8-10" and labels[-1] == "36-40"
+    assert "9" not in labels and "40" not in labels

@@ -673,7 +673,9 @@ def _kappa_attack(folder: Path) -> list[str]:
     hits = []
     for r in t.itertuples(index=False):
         kappa, p = _num(r.kappa), _num(r.mcnemar_p)
-        ranges = [_rounding_range(getattr(r, c)) for c in ("both_met", "only_a", "only_b", "neither")]
+        ranges = [
+            _rounding_range(getattr(r, c)) for c in ("both_met", "only_a", "only_b", "neither")
+        ]
         if kappa is None or p is None or None in ranges:
             continue
         shown = tuple(int(_num(getattr(r, c))) for c in ("both_met", "only_a", "only_b", "neither"))
@@ -703,7 +705,11 @@ def _imputation_attack(folder: Path, imputations: int = 20) -> list[str]:
         rate, ns = _num(r.rate), _rounding_range(str(r.n_evaluable).split(" ")[0])
         if rate is None or ns is None or abs(rate * 100 - round(rate * 100)) < 1e-9:
             continue
-        fit = [n for n in ns if n and abs(rate * imputations * n - round(rate * imputations * n)) < 1e-6]
+        fit = [
+            n
+            for n in ns
+            if n and abs(rate * imputations * n - round(rate * imputations * n)) < 1e-6
+        ]
         if len(fit) == 1:
             hits.append(f"spec {r.spec}: rate {r.rate} -> N = {fit[0]}")
     return hits

@@ -133,6 +133,7 @@ __all__ = [
     "METHODS",
     "ROUNDED_SMALL",
     "rounded_count",
+    "rounded_in_text",
     "rounding_plan",
     "plan_method",
 ]
@@ -517,6 +518,38 @@ def rounding_plan(membership: pd.DataFrame) -> pd.DataFrame:
             "method": "rounding",
         }
     )
+
+
+def rounded_in_text(text: str | None, count) -> str | None:
+    """``text`` with the number ``count`` written as the rounding method shows it.
+
+    For a sentence that states a run's number of clients (a dataset's description): under the
+    rounding method N is shown rounded like every other count (:func:`rounded_count`), so that
+    no exact total anchors a subtraction of rounded parts. Only the whole number ``count``
+    (not part of a longer number or a decimal) is replaced.
+
+    Parameters
+    ----------
+    text : str or None
+        The sentence; None or "" returned unchanged.
+    count : int
+        The exact count.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> rounded_in_text("97 patients, 1997 data, 97.5 % female", 97)
+    '95 patients, 1997 data, 97.5 % female'
+    """
+    if not text or count is None or pd.isna(count):
+        return text
+    import re
+
+    shown = str(rounded_count(int(count)))
+    return re.sub(rf"(?<![\d.,]){int(count)}(?![\d]|[.,]\d)", shown, str(text))
 
 
 def plan_method(plan: pd.DataFrame | None) -> str:

@@ -409,10 +409,19 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
             )
             + ".</p>"
         )
+    description = cohort.description
+    if (
+        parameters.get("suppress_small_counts")
+        and parameters.get("disclosure_method") == "rounding"
+    ):
+        # N as the run shows every count: rounded (an exact N anchors subtractions)
+        from analysis.report.disclosure import rounded_in_text
+
+        description = rounded_in_text(description, cohort.n_clients)
     return (
         '<section class="analysis-summary"><h2>Summary</h2>'
         f"{sim}<p>{html.escape(summary)}</p>"
-        f"<p><strong>Data:</strong> {html.escape(cohort.description or cohort.name)} "
+        f"<p><strong>Data:</strong> {html.escape(description or cohort.name)} "
         f"<em>Source:</em> {html.escape(cohort.citation or 'user-supplied data file')}</p>"
         + table_html(params, "Parameters of this report")
         + "</section>"
