@@ -280,11 +280,17 @@ else:
                 if c not in ("group", "n_clients")
             }
             report.write_csv(
-                masks.mask(dis, plan, {"n_clients": fam_cells}, derived),
+                masks.means_not_shown(
+                    masks.mask(dis, plan, {"n_clients": fam_cells}, derived), list(derived), plan
+                ),
                 output_dir,
                 f"agreement_families_{fa}_{fb}.csv",
             )
-            shown = masks.mask(dis.round(1), plan, {"n_clients": fam_cells}, derived)
+            shown = masks.means_not_shown(
+                masks.mask(dis.round(1), plan, {"n_clients": fam_cells}, derived),
+                list(derived),
+                plan,
+            )
             shown = shown.rename(columns={"n_clients": "clients"}).rename(
                 columns=lambda c: c.replace("_", " ")
             )
@@ -293,6 +299,8 @@ else:
                 f"{text.family_label(fa)} versus {text.family_label(fb)} success: clients and "
                 "average profile",
             )
+    if suppress_small_counts and disclosure_method == "rounding":
+        say(masks.MEANS_NOT_SHOWN)
 
 # %% [markdown]
 # ## Is a definition biased by baseline severity?

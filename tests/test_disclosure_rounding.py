@@ -501,3 +501,18 @@ def test_hexbin_colours_are_bins_never_an_exact_count():
     labels = [t.get_text() for t in bar.get_yticklabels()]
     assert labels[0] == "8-10" and labels[-1] == "36-40"
     assert "9" not in labels and "40" not in labels
+
+
+def test_cox_note_names_no_number_beside_a_rounded_or_hidden_count():
+    """Finding B6: "met 10" (rounded from 8 or 9) beside "fewer than 10 successes". Under either
+    method the note names no number."""
+    coef = pd.DataFrame(
+        {"definition": ["a"], "n": [35], "n_met": [9], "note": ["fewer than 10 successes"]}
+    )
+    plan = rounding_plan(pd.DataFrame({"x": [True] * 9}))
+    out = masks.mask_km(coef, coef, plan, "cox").iloc[0]
+    assert out["n_met"] == 10 and out["note"] == "too few successes to fit a model"
+    sup = pd.DataFrame({"cell": ["cox a: met"], "suppressed": [True], "reason": ["complementary"]})
+    out = masks.mask_km(coef, coef, sup, "cox").iloc[0]
+    assert out["n_met"] == "suppressed" and "10" not in out["note"]
+    assert masks.mask_km(coef, coef, None, "cox").iloc[0]["note"] == "fewer than 10 successes"

@@ -39,6 +39,8 @@ __all__ = [
     "mask_landmark",
     "curves_note",
     "NOT_SHOWN",
+    "MEANS_NOT_SHOWN",
+    "means_not_shown",
     "KM_NOT_SHOWN",
     "prevalence_cells",
     "category_counts",
@@ -706,6 +708,14 @@ def mask_km(
                 for d in names
             ]
     out = mask(table, plan, cells, derived, threshold)
+    if plan is not None and "note" in out.columns:
+        # "fewer than 10 successes" beside a met shown as 10 (rounded from 8 or 9) contradicts
+        # it, and beside a hidden met it bounds that count: the note names no number
+        out["note"] = (
+            out["note"]
+            .astype(object)
+            .replace(to_replace=r"^fewer than \d+ successes$", value=_FEW_EVENTS, regex=True)
+        )
     if plan_method(plan) == "rounding":
         _round_km_shares(out, km)
         # the Kaplan-Meier share met by the end is a product of (1 - events / at risk) over the
@@ -725,6 +735,9 @@ def mask_km(
     return out
 
 
+# the note of a model not fitted for too few events, as a run with a plan shows it
+_FEW_EVENTS = "too few successes to fit a model"
+
 #: How the rounding method marks a statistic it does not show at all (not from rounded counts).
 NOT_SHOWN = "not shown"
 
@@ -737,6 +750,56 @@ KM_NOT_SHOWN = (
     "met by the end are not shown under the rounding method: each step's height is events over "
     "the exact number at risk, so the steps give back the exact counts that rounding to 5 hides."
 )
+
+
+#: Why the rounding method shows no mean or percentage of a group whose size it rounds.
+MEANS_NOT_SHOWN = (
+    "The average profiles (mean scores and percentages per group) are not shown under the "
+    "rounding method: a mean over a group whose size is shown rounded gives the exact size back "
+    "(mean x size is a whole number for one size only)."
+)
+
+
+def means_not_shown(
+    table: pd.DataFrame, columns: Sequence[str], plan: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Under a rounding plan, ``columns`` (means over a group of clients) read "not shown".
+
+    A full-precision mean of a group whose size the run shows rounded gives that size back: a
+    share of 43.28358208955224 % is 58/134 and only 134 of the sizes 133-137 a rounded 135
+    allows gives a whole number (reviewer's finding on HELP's family profiles). Hidden entries
+    ("suppressed", "1-7") stay as they are. Any other plan: ``table`` unchanged.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A masked table.
+    columns : sequence of str
+        Its columns of means or percentages.
+    plan : pandas.DataFrame or None
+        The run's plan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> t = pd.DataFrame({"n_clients": [135], "% homeless": [43.28358208955224]})
+    >>> means_not_shown(t, ["% homeless"], rounding_plan(pd.DataFrame({"a": [True]})))
+       n_clients % homeless
+    0        135  not shown
+    """
+    out = table.copy()
+    if plan_method(plan) != "rounding":
+        return out
+    for c in columns:
+        if c in out.columns:
+            out[c] = [v if is_hidden([v])[0] else NOT_SHOWN for v in out[c].astype(object)]
+    return out
 
 
 def _round_km_shares(out: pd.DataFrame, km: pd.DataFrame) -> None:
