@@ -31,6 +31,7 @@ __all__ = [
     "show_figure",
     "parameter_value",
     "banner_html",
+    "disclosure_parameters",
     "show_banner",
     "methods_html",
     "show_methods",
@@ -369,6 +370,33 @@ def parameter_value(value, name: str | None = None) -> str:
     return _plain(value)
 
 
+def disclosure_parameters(parameters: dict) -> dict:
+    """The parameters as a report lists them, with one coherent row for disclosure control.
+
+    ``suppress_small_counts`` switches disclosure control on or off and ``disclosure_method``
+    chooses how; listing "suppress small counts = true" beside "disclosure method = rounding"
+    reads as if counts were suppressed too. So: with control on and the rounding method, the
+    ``suppress_small_counts`` row is left out (``disclosure_method`` says what is done); with
+    control off, the ``disclosure_method`` row is left out (no method is applied). Suppression,
+    the default, keeps both rows.
+
+    Examples
+    --------
+    >>> on = {"suppress_small_counts": True, "disclosure_method": "rounding"}
+    >>> list(disclosure_parameters(on))
+    ['disclosure_method']
+    >>> list(disclosure_parameters({**on, "suppress_small_counts": False}))
+    ['suppress_small_counts']
+    """
+    out = dict(parameters)
+    if "suppress_small_counts" in out and "disclosure_method" in out:
+        if not out["suppress_small_counts"]:
+            out.pop("disclosure_method")
+        elif out["disclosure_method"] == "rounding":
+            out.pop("suppress_small_counts")
+    return out
+
+
 def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
     """The opening block of a report: dataset, whether simulated, summary and parameters.
 
@@ -390,6 +418,7 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
             f"exist: the cohort was generated from {html.escape(str(src))} with seed "
             f"{html.escape(str(seed))}, calibrated to published figures.</p>"
         )
+    parameters = disclosure_parameters(parameters)
     params = pd.DataFrame(
         {
             "parameter": [str(k).replace("_", " ") for k in parameters],
