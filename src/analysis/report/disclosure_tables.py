@@ -1279,13 +1279,19 @@ def methods_row(
     if suppress and method == "rounding":
         value = (
             'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and 7 clients, number not '
-            "shown); 0 shown as 0. Percentages and their 95 % Wilson intervals are computed "
-            "from the rounded counts (so they differ from the unrounded ones, most for small "
-            "denominators; whole percentages below a rounded denominator of 4,000), and are "
-            "not shown where the count, its denominator or their difference is 1-7; statistics "
-            "derived from a count of 1-7 are not shown. Each count is rounded on its own, so "
-            "rows and totals need not add up (the same rule in every report and CSV of this "
-            "run)"
+            "shown); 0 shown as 0; the number of clients too. Each count is rounded on its own, "
+            "so rows and totals need not add up (the same rule in every report and CSV of this "
+            "run). Computed from the rounded counts as shown: percentages (whole percentages "
+            "below a rounded denominator of 4,000) and their 95 % Wilson intervals; percent "
+            "agreement, PABAK, Cohen's kappa and McNemar's p from the rounded 2 x 2 cells; "
+            "risk differences and odds ratios between arms from the rounded arm counts; none of "
+            "them is shown where a count it rests on is 1-7. Not shown, because at full "
+            "precision they give exact counts back: Kaplan-Meier and cumulative-incidence curves "
+            "and their step tables, the Kaplan-Meier share met by the end, rates pooled over "
+            "multiple imputations, and means of a group whose size is rounded. Model estimates "
+            "(median times to success, hazard ratios, log-rank and regression tests, "
+            "correlations) are computed from the unrounded data (complex calculations, NHS "
+            "Digital 2018) and are not shown where a count they rest on is 1-7"
         )
         source = (
             "NHS Digital (2018) Disclosure control methodology for Hospital Episode Statistics "
