@@ -495,8 +495,11 @@ def test_hexbin_colours_are_bins_never_an_exact_count():
     )
     ax = plots.jacobson_plot(ev, aggregate=True, threshold=8, counts={})
     hb = ax.collections[-1]
-    # the colour of a hexagon is its bin's index: 9 -> bin 0 (8-10), 40 -> bin 6 (36-40)
-    assert sorted(hb.get_array().tolist()) == [0.0, 6.0]
+    assert sorted(hb.get_array().tolist()) == [9.0, 40.0]
+    # one colour per bin: 8, 9 and 10 clients look the same; 9 -> bin 0 (8-10), 40 -> bin 6
+    rgba = hb.to_rgba(np.array([8.0, 9.0, 10.0, 11.0, 36.0, 40.0]))
+    assert (rgba[0] == rgba[1]).all() and (rgba[1] == rgba[2]).all()
+    assert not (rgba[2] == rgba[3]).all() and (rgba[4] == rgba[5]).all()
     bar = ax.figure.axes[-1]
     labels = [t.get_text() for t in bar.get_yticklabels()]
     assert labels[0] == "8-10" and labels[-1] == "36-40"

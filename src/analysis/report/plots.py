@@ -208,19 +208,23 @@ def hexagon_bins(counts, threshold: int = 5) -> list[tuple[int, int]]:
 
 
 def _binned_colours(ax: Axes, hb, threshold: int) -> None:
-    """Recolour a hexbin by :func:`hexagon_bins` with a discrete colour bar of the bins."""
+    """Colour a hexbin by :func:`hexagon_bins` (one colour per bin) with a colour bar of the bins.
+
+    The hexagons keep their counts (``hb.get_array()``); a :class:`~matplotlib.colors.BoundaryNorm`
+    at the bins' edges gives every count of a bin the same colour.
+    """
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
     counts = np.asarray(hb.get_array(), dtype=float)
     bins = hexagon_bins(counts, threshold)
-    index = np.array([next(i for i, (_, h) in enumerate(bins) if c <= h) for c in counts])
+    edges = [bins[0][0] - 0.5] + [hi + 0.5 for _, hi in bins]
     colours = plt.get_cmap("Blues")(np.linspace(0.35, 1.0, len(bins)))
-    hb.set_array(index.astype(float))
     hb.set_cmap(ListedColormap(colours))
-    hb.set_norm(BoundaryNorm(np.arange(len(bins) + 1) - 0.5, len(bins)))
+    hb.set_norm(BoundaryNorm(edges, len(bins)))
     bar = ax.figure.colorbar(hb, ax=ax, shrink=0.7, label="clients per hexagon")
-    bar.set_ticks(np.arange(len(bins)))
+    bar.set_ticks([(lo + hi) / 2 for lo, hi in bins])
     bar.set_ticklabels([f"{lo}-{hi}" for lo, hi in bins])
+    bar.minorticks_off()
 
 
 def trajectory_plot(
