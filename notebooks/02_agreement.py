@@ -229,8 +229,14 @@ shown = patterns.loc[keep].assign(
 if len(shown) < len(patterns):
     say(
         f"{len(patterns) - len(shown)} patterns are left out of the figure (disclosure control: "
-        f"shared by fewer than {report.SMALL_COUNT} clients, or hidden so that no small pattern "
-        "can be worked out)."
+        + (
+            "shared by 1-7 clients)"
+            if suppress_small_counts and disclosure_method == "rounding"
+            else f"shared by fewer than {report.SMALL_COUNT} clients, or hidden so that no small "
+            "pattern can be worked out)"
+        )
+        + "; so the figure has no set-size bars (with patterns left out they would not be the "
+        "numbers who meet each definition)."
     )
 if len(shown):
     report.show_figure(

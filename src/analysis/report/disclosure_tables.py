@@ -444,6 +444,7 @@ def mask_pairs(
     for c, values in shown.items():
         if c not in out.columns:
             continue
+        out[c] = out[c].astype(object)  # a whole percentage stays 87, not 87.0
         j = out.columns.get_loc(c)
         for i in range(len(out)):
             if is_hidden([out.iloc[i, j]])[0]:
