@@ -743,7 +743,12 @@ _FEW_EVENTS = "too few successes to fit a model"
 NOT_SHOWN = "not shown"
 
 # Kaplan-Meier shares met by the end (CSV and display names)
-_KM_END = ("proportion_met_end", "share_km_end", "% met by end (Kaplan-Meier)")
+_KM_END = (
+    "proportion_met_end",
+    "share_km_end",
+    "% met by end (Kaplan-Meier)",
+    "why the Kaplan-Meier share differs",
+)
 
 #: Why the rounding method shows no Kaplan-Meier or cumulative-incidence step (one sentence).
 KM_NOT_SHOWN = (

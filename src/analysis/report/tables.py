@@ -31,6 +31,7 @@ __all__ = [
     "show_figure",
     "parameter_value",
     "banner_html",
+    "coarse_statistics",
     "disclosure_parameters",
     "show_banner",
     "methods_html",
@@ -574,8 +575,45 @@ def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
         The written file.
     """
     from analysis.data.store import write_table_csv
+    from analysis.report.disclosure import plan_method, read_plan
 
-    return write_table_csv(df, output_folder(folder) / name, float_format="%.6g", sort_by=[])
+    where = output_folder(folder)
+    if name != "disclosure_plan.csv" and plan_method(read_plan(where)) == "rounding":
+        df = coarse_statistics(df)
+    return write_table_csv(df, where / name, float_format="%.6g", sort_by=[])
+
+
+def coarse_statistics(df: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """Every non-whole number of a table to ``digits`` significant digits (rounding method).
+
+    Under the rounding method a CSV beside the reports holds no statistic at full precision: a
+    value computed from the exact counts and written to 16 digits gives them back as a fraction
+    (a reviewer factorised 1 - 0.5824471129802916 = 69300/165967 to find 97 evaluable clients).
+    The statistics the method computes from the rounded counts need no such care, but the model
+    estimates it computes from the unrounded data (hazard ratios, log-rank statistics, medians,
+    regression coefficients) are written as the reports show them, to 3 significant digits, in
+    float and in mixed (object) columns alike; whole numbers (counts) and text are unchanged.
+    :func:`write_csv` applies it in a folder whose disclosure plan uses the rounding method.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n": [95], "p": [0.5824471129802916], "x": ["suppressed"]})
+    >>> coarse_statistics(t).to_dict("records")
+    [{'n': 95, 'p': 0.582, 'x': 'suppressed'}]
+    """
+
+    def one(v):
+        if isinstance(v, bool | np.bool_) or not isinstance(v, float | np.floating):
+            return v
+        if not np.isfinite(v) or float(v).is_integer():
+            return v
+        return float(f"{float(v):.{digits}g}")
+
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]) or out[c].dtype == object:
+            out[c] = out[c].map(one)
+    return out
 
 
 #: The first lines of the README written beside every client-level file.
