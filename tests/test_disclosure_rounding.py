@@ -382,6 +382,9 @@ def test_kappa_mcnemar_and_pabak_from_the_rounded_cells_in_csv_and_display():
     assert d["% agree"] == "89" and d["PABAK"] == "0.79"
     assert d["kappa (95 % CI)"].startswith("0.78 (")
     assert d["McNemar p"] == "< .001"  # 2^-10 = 0.00098
+    # notebook 01's disagreement table (columns in words): the same whole percentage
+    words = pairs.rename(columns={"percent_agree": "percent agree"})
+    assert masks.mask_pairs(words, pairs, plan).iloc[0]["percent agree"] == 89
     # the heat maps draw the same values as the table
     m, hidden = masks.mask_matrix(pairs, plan, "pabak")
     assert m.loc["ri", "csc"] == 0.79 and not hidden.loc["ri", "csc"]

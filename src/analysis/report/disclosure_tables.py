@@ -426,6 +426,7 @@ def mask_pairs(
     kappa_text = format_estimate(rp["kappa"], rp["kappa_ci_low"], rp["kappa_ci_high"])
     shown = {
         "percent_agree": rp["percent_agree"].tolist(),
+        "percent agree": rp["percent_agree"].tolist(),
         "pabak": rp["pabak"].tolist(),
         "kappa": rp["kappa"].tolist(),
         "kappa_se": rp["kappa_se"].tolist(),
@@ -1038,7 +1039,7 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     the last time at which at least 5 clients are at risk (a: 6).
     """
     if shown.attrs.get("rounding"):
-        return "Disclosure control (rounding): " + KM_NOT_SHOWN[0].lower() + KM_NOT_SHOWN[1:]
+        return "Disclosure control (rounding): " + KM_NOT_SHOWN
     hidden = list(shown.attrs.get("hidden", []))
     cut = dict(shown.attrs.get("cut", {}))
     threshold = int(shown.attrs.get("threshold", threshold))
