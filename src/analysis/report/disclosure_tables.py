@@ -383,13 +383,11 @@ def mask_pairs(
         The 2 x 2 cells, their total and the number who disagree as the plan shows them; every
         other column but the definitions and the note (percent agreement, kappa and its
         interval, PABAK, McNemar's p, ...) "suppressed" when any 2 x 2 cell of the pair is
-        hidden. Under a rounding plan the counts are rounded (1-7 read "1-7"), percent
-        agreement is the rounded number who agree over the rounded number evaluable under both
-        (a whole percentage below 4,000), PABAK is 2 x that - 1 and each definition's
-        prevalence is its rounded number met over the same rounded total (NHS Digital 2018:
-        percentages from rounded counts); kappa, its interval and McNemar's p are shown as
-        computed where no 2 x 2 cell is 1-7 (NHS Digital 2018: complex calculations such as
-        confidence intervals and models need no disclosure control).
+        hidden. Under a rounding plan the counts are rounded (1-7 read "1-7") and every
+        statistic of the pair (percent agreement, a whole percentage below 4,000; PABAK; kappa,
+        its standard error and interval; McNemar's p; the prevalences and their difference) is
+        computed from the four rounded 2 x 2 cells (:func:`rounded_pairs`), raw and display
+        columns alike; "suppressed" where a cell is 1-7.
 
     Examples
     --------
@@ -813,7 +811,8 @@ def _round_km_shares(out: pd.DataFrame, km: pd.DataFrame) -> None:
     """Round, in place, ``events`` and the shares of counts over counts (rounding method).
 
     Events over clients and notebook 01's met over evaluable come from the rounded counts, as
-    whole percentages; "suppressed" where one of the counts is 1-7. Kaplan-Meier estimates stay.
+    whole percentages; "suppressed" where one of the counts is 1-7. (The Kaplan-Meier share met
+    by the end is set to :data:`NOT_SHOWN` by :func:`mask_km`.)
     """
     num = {
         c: pd.to_numeric(km[c], errors="coerce").tolist()
@@ -1455,8 +1454,10 @@ def mask_multiverse(
         The run's disclosure method (``"rounding"``, ``"suppression"``; ``""``: the plan's).
         Under rounding every count is rounded to the nearest 5 (1-7 read "1-7"), a count equal
         to notebook 01's therefore reads as there, the rate and its Wilson interval come from
-        the rounded met and evaluable, and the arm comparison's statistics read "suppressed"
-        where an arm count or its complement is from 1 to 7.
+        the rounded met and evaluable, the arm comparison's statistics from the rounded arm
+        counts, "suppressed" where an arm count or its complement is from 1 to 7; a rate,
+        interval, risk difference or odds ratio pooled over multiple imputations reads
+        :data:`NOT_SHOWN` (rate x imputations x N is whole for the true N only).
 
     Returns
     -------
