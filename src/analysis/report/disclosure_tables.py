@@ -660,7 +660,11 @@ def mask_km(
         suppression only); notebook 01's counts (``n_met_notebook_01``,
         ``n_evaluable_notebook_01``, ``evaluable (notebook 01)``) as notebook 01 shows them;
         every other column but the keys (medians, intervals, shares, estimates, p values)
-        "suppressed" when a count it derives from is hidden.
+        "suppressed" when a count it derives from is hidden. With a plan, a note "fewer than
+        N successes" reads "too few successes to fit a model" (no number beside a rounded or
+        hidden count). Under a rounding plan the shares of counts come from the rounded counts
+        and the Kaplan-Meier share met by the end (and the column saying why it differs) reads
+        :data:`NOT_SHOWN` (its denominator, factorised, is the exact evaluable count).
 
     Examples
     --------
