@@ -269,6 +269,8 @@ text.say(f"{n_cov} of the 10 perspectives could be computed on these data.")
 jt_ok = "clinically_significant" in set(result["definition"])
 if jt_ok:
     jt = outcomes.change_table(result, "clinically_significant")
+    # smallest hexagon drawn: the smallest count the run shows (8 under rounding: none on 1-7)
+    hex_min = 8 if disclosure_method == "rounding" else report.SMALL_COUNT
     ax = plots.jacobson_plot(
         jt,
         measure_label=instrument.label,
@@ -281,15 +283,17 @@ if jt_ok:
             else " (one point per client)"
         ),
         aggregate=bool(suppress_small_counts),
-        threshold=report.SMALL_COUNT,
+        threshold=hex_min,
         counts=masks.category_counts(jt, plan, "clinically_significant"),
     )
     report.show_figure(ax)
     if suppress_small_counts:
         text.say(
             "On real data the plot shows no client's own scores: clients are counted in hexagons "
-            f"(a hexagon with fewer than {report.SMALL_COUNT} clients is left blank), and the "
-            "legend gives the number of clients per category."
+            f"(a hexagon with fewer than {hex_min} clients is left blank; its colour gives a "
+            "range of clients, not an exact number), and the legend gives the number of clients "
+            "per category"
+            + (" as the tables show it (rounded)." if disclosure_method == "rounding" else ".")
         )
 else:
     text.say(

@@ -47,6 +47,7 @@ from analysis.outcomes import rules
 from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
+from analysis.report.disclosure import rounded_count
 from analysis.run import workflow
 
 nd = workflow.outcomes_for_notebook(
@@ -102,9 +103,16 @@ plan = workflow.extend_disclosure(
 report.write_csv(masks.mask_prevalence(prev, prev, plan), output_dir, "agreement_prevalence.csv")
 pairs_masked = masks.mask_pairs(pairs, pairs, plan)
 report.write_csv(pairs_masked, output_dir, "agreement_pairs.csv")
-# the kappas the pairs table shows (a hidden pair's kappa gives a hidden 2 x 2 count back)
+# the kappas the pairs table shows (a hidden pair's kappa gives a hidden 2 x 2 count back;
+# under rounding, the kappas of the rounded cells)
 pairs_gone = pd.Series(masks.is_hidden(pairs_masked["kappa"]), index=pairs.index, dtype=bool)
-kappa_shown = pairs.loc[~pairs_gone, "kappa"]
+kappa_shown = masks.rounded_pairs(pairs, plan).loc[~pairs_gone, "kappa"]
+# the number of clients as the run shows counts (rounded under the rounding method)
+n_shown = (
+    rounded_count(cohort.n_clients)
+    if suppress_small_counts and disclosure_method == "rounding"
+    else cohort.n_clients
+)
 report.show_banner(
     cohort,
     {
@@ -126,12 +134,12 @@ report.show_banner(
             }
         },
     },
-    summary=f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; "
+    summary=f"{result['definition'].nunique()} definitions on {n_shown} clients; "
     f"kappa ranged from {kappa_shown.min():.2f} to {kappa_shown.max():.2f} across "
     f"{len(kappa_shown)} pairs"
     + (f" ({int(pairs_gone.sum())} hidden by disclosure control)." if pairs_gone.any() else ".")
     if kappa_shown.notna().any()
-    else f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; every "
+    else f"{result['definition'].nunique()} definitions on {n_shown} clients; every "
     "pair's kappa is hidden by disclosure control."
     if pairs_gone.any()
     else "",
@@ -222,8 +230,14 @@ shown = patterns.loc[keep].assign(
 if len(shown) < len(patterns):
     say(
         f"{len(patterns) - len(shown)} patterns are left out of the figure (disclosure control: "
-        f"shared by fewer than {report.SMALL_COUNT} clients, or hidden so that no small pattern "
-        "can be worked out)."
+        + (
+            "shared by 1-7 clients)"
+            if suppress_small_counts and disclosure_method == "rounding"
+            else f"shared by fewer than {report.SMALL_COUNT} clients, or hidden so that no small "
+            "pattern can be worked out)"
+        )
+        + "; so the figure has no set-size bars (with patterns left out they would not be the "
+        "numbers who meet each definition)."
     )
 if len(shown):
     report.show_figure(
@@ -273,11 +287,17 @@ else:
                 if c not in ("group", "n_clients")
             }
             report.write_csv(
-                masks.mask(dis, plan, {"n_clients": fam_cells}, derived),
+                masks.means_not_shown(
+                    masks.mask(dis, plan, {"n_clients": fam_cells}, derived), list(derived), plan
+                ),
                 output_dir,
                 f"agreement_families_{fa}_{fb}.csv",
             )
-            shown = masks.mask(dis.round(1), plan, {"n_clients": fam_cells}, derived)
+            shown = masks.means_not_shown(
+                masks.mask(dis.round(1), plan, {"n_clients": fam_cells}, derived),
+                list(derived),
+                plan,
+            )
             shown = shown.rename(columns={"n_clients": "clients"}).rename(
                 columns=lambda c: c.replace("_", " ")
             )
@@ -286,6 +306,8 @@ else:
                 f"{text.family_label(fa)} versus {text.family_label(fb)} success: clients and "
                 "average profile",
             )
+    if suppress_small_counts and disclosure_method == "rounding":
+        say(masks.MEANS_NOT_SHOWN)
 
 # %% [markdown]
 # ## Is a definition biased by baseline severity?
@@ -427,7 +449,7 @@ report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
     "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. "
     + (
-        "Counts are rounded to the nearest 5 (1 to 7 shown as 1-7) and percent agreement, PABAK and the prevalences are computed from the rounded counts (disclosure method rounding)."
+        "Counts are rounded to the nearest 5 (1 to 7 shown as 1-7) and percent agreement, PABAK, kappa with its interval, McNemar's p and the prevalences of a pair are computed from its four rounded 2 x 2 cells (disclosure method rounding; the heat maps show the same values)."
         if suppress_small_counts and disclosure_method == "rounding"
         else "Counts from 1 to 4 are shown as <5 when suppression is on."
     ),

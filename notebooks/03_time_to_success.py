@@ -156,6 +156,11 @@ plan = workflow.extend_disclosure(
 )
 report.write_csv(masks.mask_km(km_all, km_all, plan), output_dir, "survival_median_all.csv")
 report.write_csv(masks.mask_km(km, km, plan), output_dir, "survival_median.csv")
+# the number of dropout records as the run shows counts (rounded under rounding: an exact total
+# of rounded parts gives them back)
+dropout_records = int((tte["event_type"] == 2).sum())
+if suppress_small_counts and disclosure_method == "rounding":
+    dropout_records = rounded_count(dropout_records)
 report.show_banner(
     cohort,
     {
@@ -183,7 +188,7 @@ report.show_banner(
     summary=f"Time is counted in {units} from each client's own baseline; event: "
     f"{survival.EVENT_DEFINITIONS[event]}. "
     + (
-        f"{int((tte['event_type'] == 2).sum())} client-definition records of the headline "
+        f"{dropout_records} client-definition records of the headline "
         "definitions end in dropout before success."
         if masks.mask_km(km, km, plan)["n_dropout"].astype(str).str.isdigit().all()
         else ""
@@ -301,7 +306,11 @@ for r in first.itertuples():
             if abs(r.share_events - r.share_notebook_01) < 1e-9
             else ": the first-met event also counts criteria met once and lost again."
         )
-        + f" The Kaplan-Meier estimate of the share met by the end is {r.share_km_end:.1f} %."
+        + (
+            ""  # not from rounded counts: its denominators give the exact counts back
+            if suppress_small_counts and disclosure_method == "rounding"
+            else f" The Kaplan-Meier estimate of the share met by the end is {r.share_km_end:.1f} %."
+        )
     )
 
 # %% [markdown]

@@ -85,10 +85,14 @@ shown, n_hidden = mvt.shown_results(
     masks.rates_as_shown(results, masked), suppress=suppress_small_counts, masked=masked
 )
 n_spec, n_done = len(results), int(results["computable"].sum())
+# whole percentages under the rounding method (NHS Digital 2018: below a rounded denominator of
+# 4,000), one decimal otherwise
+rounding = bool(suppress_small_counts) and disclosure_method == "rounding"
+dp = 0 if rounding else 1
 if len(shown):
     summary = (
         f"{n_spec} specifications of the grid, {n_done} computed; success rates from "
-        f"{100 * shown['rate'].min():.1f} % to {100 * shown['rate'].max():.1f} % "
+        f"{100 * shown['rate'].min():.{dp}f} % to {100 * shown['rate'].max():.{dp}f} % "
         f"over the {len(shown)} shown."
     )
 else:
@@ -113,7 +117,11 @@ shown_parameters = {
 }
 report.show_banner(cohort, shown_parameters, summary=summary)
 if n_hidden:
-    say(mvt.hidden_rates_note(results, shown, masked))
+    say(
+        mvt.hidden_rates_note(
+            results, shown, masked, method="rounding" if rounding else "suppression"
+        )
+    )
 
 # %% [markdown]
 # ## The specification curve
@@ -167,13 +175,17 @@ if has_arm:
     above = int((rd["rd_ci_low"] > 0).sum())
     below = int((rd["rd_ci_high"] < 0).sum())
     say(
-        f"Arm difference ({arms}): from {100 * rd['risk_difference'].min():.1f} to "
-        f"{100 * rd['risk_difference'].max():.1f} percentage points over {len(rd)} "
+        f"Arm difference ({arms}): from {100 * rd['risk_difference'].min():.{dp}f} to "
+        f"{100 * rd['risk_difference'].max():.{dp}f} percentage points over {len(rd)} "
         f"specifications; the 95 % interval lies above zero in {above} and below zero in "
         f"{below} of them."
     )
 elif group and group in cohort.clients.columns:
-    say(mvt.arm_difference_absent(results, shown, group, masked))
+    say(
+        mvt.arm_difference_absent(
+            results, shown, group, masked, method="rounding" if rounding else "suppression"
+        )
+    )
 else:
     say(text.absent("The arm difference", cohort, f"arms (client column {group!r})"))
 
@@ -188,7 +200,7 @@ own = own.loc[own["computable"]]
 if len(own):
     report.show_table(
         mvt.format_specifications(
-            masks.rates_as_shown(own, masked), suppress_small_counts, label, masked
+            masks.rates_as_shown(own, masked), suppress_small_counts, label, masked, dp
         ),
         "This run's own specification (as in notebooks 01-04)",
     )
@@ -200,7 +212,7 @@ else:
 if len(shown):
     ends = shown.loc[[shown["rate"].idxmin(), shown["rate"].idxmax()]]
     report.show_table(
-        mvt.format_specifications(ends, suppress_small_counts, label, masked),
+        mvt.format_specifications(ends, suppress_small_counts, label, masked, dp),
         "The lowest and the highest success rate of the multiverse",
     )
 

@@ -228,9 +228,9 @@ def test_upset_caption_agrees_with_the_figure_when_patterns_are_hidden():
 
     patterns = pd.DataFrame({"remission": [1, 0], "response": [1, 0], "n_clients": [30, 41]})
     fig = upset_figure(patterns, "t", n_evaluable=77, label=text.labeller(DEFS))
-    assert fig.alt_text.endswith(
+    assert (
         "among the 77 clients evaluable under all 2 definitions (71 of them in the patterns "
-        "shown; the smallest patterns are left out)."
+        "shown; the smallest patterns are left out). No set-size bars" in fig.alt_text
     )
     assert upset_figure(patterns, "t").alt_text.endswith(
         "among 71 clients evaluable under all 2 definitions."
@@ -238,11 +238,17 @@ def test_upset_caption_agrees_with_the_figure_when_patterns_are_hidden():
     # under a disclosure plan the total is not shown (77 - 71 would give the hidden patterns'
     # 6, and the plan treats that total as unshown): the caption says "patterns shown" only
     hidden = upset_figure(patterns, "t", label=text.labeller(DEFS), partial=True).alt_text
-    assert hidden.endswith(
+    assert (
         "among the clients evaluable under all 2 definitions, in the patterns shown (71 "
-        "clients; patterns hidden by disclosure control are left out)."
+        "clients; patterns hidden by disclosure control are left out)." in hidden
     )
     assert "77" not in hidden
+    # finding C5: with patterns left out upsetplot's set-size bars are sums over the shown
+    # patterns only (all 30 here), not set sizes: not drawn (one axes fewer than the whole figure)
+    assert hidden.endswith("would not be the numbers who meet each definition.")
+    whole = upset_figure(patterns, "t", label=text.labeller(DEFS))
+    part = upset_figure(patterns, "t", label=text.labeller(DEFS), partial=True)
+    assert len(part.axes) == len(whole.axes) - 1
 
 
 def test_prevalence_under_the_plan_names_families_too():

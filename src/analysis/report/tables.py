@@ -31,6 +31,8 @@ __all__ = [
     "show_figure",
     "parameter_value",
     "banner_html",
+    "coarse_statistics",
+    "disclosure_parameters",
     "show_banner",
     "methods_html",
     "show_methods",
@@ -369,6 +371,33 @@ def parameter_value(value, name: str | None = None) -> str:
     return _plain(value)
 
 
+def disclosure_parameters(parameters: dict) -> dict:
+    """The parameters as a report lists them, with one coherent row for disclosure control.
+
+    ``suppress_small_counts`` switches disclosure control on or off and ``disclosure_method``
+    chooses how; listing "suppress small counts = true" beside "disclosure method = rounding"
+    reads as if counts were suppressed too. So: with control on and the rounding method, the
+    ``suppress_small_counts`` row is left out (``disclosure_method`` says what is done); with
+    control off, the ``disclosure_method`` row is left out (no method is applied). Suppression,
+    the default, keeps both rows.
+
+    Examples
+    --------
+    >>> on = {"suppress_small_counts": True, "disclosure_method": "rounding"}
+    >>> list(disclosure_parameters(on))
+    ['disclosure_method']
+    >>> list(disclosure_parameters({**on, "suppress_small_counts": False}))
+    ['suppress_small_counts']
+    """
+    out = dict(parameters)
+    if "suppress_small_counts" in out and "disclosure_method" in out:
+        if not out["suppress_small_counts"]:
+            out.pop("disclosure_method")
+        elif out["disclosure_method"] == "rounding":
+            out.pop("suppress_small_counts")
+    return out
+
+
 def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
     """The opening block of a report: dataset, whether simulated, summary and parameters.
 
@@ -390,6 +419,7 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
             f"exist: the cohort was generated from {html.escape(str(src))} with seed "
             f"{html.escape(str(seed))}, calibrated to published figures.</p>"
         )
+    parameters = disclosure_parameters(parameters)
     params = pd.DataFrame(
         {
             "parameter": [str(k).replace("_", " ") for k in parameters],
@@ -409,10 +439,19 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
             )
             + ".</p>"
         )
+    description = cohort.description
+    if (
+        parameters.get("suppress_small_counts")
+        and parameters.get("disclosure_method") == "rounding"
+    ):
+        # N as the run shows every count: rounded (an exact N anchors subtractions)
+        from analysis.report.disclosure import rounded_in_text
+
+        description = rounded_in_text(description, cohort.n_clients)
     return (
         '<section class="analysis-summary"><h2>Summary</h2>'
         f"{sim}<p>{html.escape(summary)}</p>"
-        f"<p><strong>Data:</strong> {html.escape(cohort.description or cohort.name)} "
+        f"<p><strong>Data:</strong> {html.escape(description or cohort.name)} "
         f"<em>Source:</em> {html.escape(cohort.citation or 'user-supplied data file')}</p>"
         + table_html(params, "Parameters of this report")
         + "</section>"
@@ -536,8 +575,45 @@ def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
         The written file.
     """
     from analysis.data.store import write_table_csv
+    from analysis.report.disclosure import plan_method, read_plan
 
-    return write_table_csv(df, output_folder(folder) / name, float_format="%.6g", sort_by=[])
+    where = output_folder(folder)
+    if name != "disclosure_plan.csv" and plan_method(read_plan(where)) == "rounding":
+        df = coarse_statistics(df)
+    return write_table_csv(df, where / name, float_format="%.6g", sort_by=[])
+
+
+def coarse_statistics(df: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """Every non-whole number of a table to ``digits`` significant digits (rounding method).
+
+    Under the rounding method a CSV beside the reports holds no statistic at full precision: a
+    value computed from the exact counts and written to 16 digits gives them back as a fraction
+    (a reviewer factorised 1 - 0.5824471129802916 = 69300/165967 to find 97 evaluable clients).
+    The statistics the method computes from the rounded counts need no such care, but the model
+    estimates it computes from the unrounded data (hazard ratios, log-rank statistics, medians,
+    regression coefficients) are written as the reports show them, to 3 significant digits, in
+    float and in mixed (object) columns alike; whole numbers (counts) and text are unchanged.
+    :func:`write_csv` applies it in a folder whose disclosure plan uses the rounding method.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n": [95], "p": [0.5824471129802916], "x": ["suppressed"]})
+    >>> coarse_statistics(t).to_dict("records")
+    [{'n': 95, 'p': 0.582, 'x': 'suppressed'}]
+    """
+
+    def one(v):
+        if isinstance(v, bool | np.bool_) or not isinstance(v, float | np.floating):
+            return v
+        if not np.isfinite(v) or float(v).is_integer():
+            return v
+        return float(f"{float(v):.{digits}g}")
+
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]) or out[c].dtype == object:
+            out[c] = out[c].map(one)
+    return out
 
 
 #: The first lines of the README written beside every client-level file.
