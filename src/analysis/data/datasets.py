@@ -20,6 +20,7 @@ from analysis.data.schema import validate_cohort_frames
 
 __all__ = [
     "DATASETS",
+    "DATASET_LABELS",
     "load_btheb",
     "load_help",
     "load_simulated",
@@ -259,6 +260,15 @@ def _load_cohort_dir(path: str) -> Cohort:
 
     return store.read_cohort(resolve_path(path))
 
+
+#: How a report names each dataset of :data:`DATASETS` (the parameter ``dataset``).
+DATASET_LABELS = {
+    "btheb": "Beat the Blues trial (built in)",
+    "help": "HELP trial (built in)",
+    "simulated": "simulated cohort (built in)",
+    "file": "a user's export file",
+    "cohort_dir": "a stored cohort folder",
+}
 
 DATASETS: dict[str, Callable[..., Cohort]] = {
     "btheb": load_btheb,
