@@ -161,12 +161,9 @@ report.show_table(
     ),
     "Pairs of definitions, among clients evaluable under both",
 )
-undefined = pairs.loc[pairs["kappa"].isna()]
-if len(undefined):
-    say(
-        f"Kappa is undefined for {len(undefined)} of {len(pairs)} pairs, because at least one "
-        "definition of the pair gives every compared client the same result."
-    )
+if len(pairs) and not pairs_gone.all() and text.kappa_note(pairs, pairs_gone):
+    # undefined (a constant pair) and not shown (disclosure control) are said apart
+    say(text.kappa_note(pairs, pairs_gone))
 if len(pairs) and pairs_gone.all():
     say(
         "Disclosure control hides the statistics of every pair (as in the table: a count of the "
@@ -269,8 +266,8 @@ else:
                 f"agreement_families_{fa}_{fb}.csv",
             )
             shown = masks.mask(dis.round(1), plan, {"n_clients": fam_cells}, derived)
-            shown = shown.rename(columns={"n_clients": "clients"}).rename(
-                columns=lambda c: c.replace("_", " ")
+            shown = shown.rename(
+                columns=text.family_profile_headers(shown.columns, result, nd.registry)
             )
             report.show_table(
                 shown,
@@ -396,7 +393,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
     masks.methods_row(suppress_small_counts, cohort.simulated),
     (
@@ -416,5 +413,5 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. Counts from 1 to 4 are shown as <5 when suppression is on.",
+    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. Counts and the statistics derived from them follow the run's disclosure control (the small counts row above).",
 )

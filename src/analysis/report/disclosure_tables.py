@@ -761,13 +761,30 @@ def mask_share(
     )
 
 
-def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_COUNT) -> tuple:
+def methods_row(
+    suppress: bool, simulated: bool = False, threshold: int = SMALL_COUNT, detail: str = ""
+) -> tuple:
     """The Methods row of a report on disclosure control: ``(item, value, source)``.
+
+    Parameters
+    ----------
+    suppress : bool
+        Whether the run hides small counts (parameter ``suppress_small_counts``).
+    simulated : bool
+        Simulated data (said when suppression is off).
+    threshold : int
+        Smallest count shown.
+    detail : str
+        What this report adds to the run's rule (e.g. notebook 05: how a specification's rate
+        is hidden), appended after a semicolon when suppression is on.
 
     Examples
     --------
     >>> methods_row(False, simulated=True)[1]
     'shown as they are (simulated data: no person behind them)'
+    >>> methods_row(True, detail="rates from them left out")[1].endswith(
+    ...     "suppressed; rates from them left out")
+    True
     """
     if suppress:
         value = (
@@ -776,7 +793,7 @@ def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_
             "this run (complementary suppression, one plan for the whole run: the run's "
             "disclosure plan, a CSV file beside the reports); percentages and statistics "
             "derived from a hidden count are suppressed"
-        )
+        ) + (f"; {detail}" if detail else "")
     elif simulated:
         value = "shown as they are (simulated data: no person behind them)"
     else:
@@ -784,7 +801,7 @@ def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_
     source = (
         "NHS Digital (2018) disclosure control methodology for HES and ECDS (small numbers and "
         "secondary suppression); Hundepool A. et al. (2012) Statistical Disclosure Control, "
-        "Wiley, ch. 4; parameter: suppress small counts"
+        "Wiley, ch. 4; parameter: small-count suppression"
     )
     return ("small counts", value, source)
 
