@@ -31,6 +31,7 @@ __all__ = [
     "show_figure",
     "parameter_value",
     "parameter_label",
+    "parameter_codes",
     "PARAMETER_LABELS",
     "banner_html",
     "show_banner",
@@ -414,6 +415,54 @@ def _value_labels(name: str):
 
         return OPTION_LABELS[name.removeprefix("sg_")]
     return None
+
+
+def parameter_codes(name: str | None = None) -> set[str]:
+    """The codes a reviewer page must not show as a value, as the code and in words.
+
+    Each parameter value (and multiverse level) whose label differs from its code: what
+    :func:`analysis.report.html.reviewer_leftovers` looks for in table cells and after a
+    parameter's name. The single letters of the J&T cutoffs (a, b, c: the paper's own names,
+    shown as "cutoff a") are left out, as they are also ordinary words and cell values.
+
+    Parameters
+    ----------
+    name : str, optional
+        One parameter (e.g. ``"post"``, ``"dataset"``); None: every parameter's and every
+        multiverse level's codes except the dataset names (a run is often named after its
+        dataset, and the run's name is shown as it is).
+
+    Examples
+    --------
+    >>> codes = parameter_codes()
+    >>> {"last", "locf", "dropout as failure", "dropout_as_failure", "cohort", "severe"} <= codes
+    True
+    >>> "a" in codes, "first met" in codes, "btheb" in codes, "btheb" in parameter_codes("dataset")
+    (False, False, False, True)
+    """
+    from analysis.compare.multiverse import POPULATION_LABELS, level_label
+
+    if name is None:
+        maps = [
+            POPULATION_LABELS,
+            {"multiple_imputation": level_label("missing", "multiple_imputation")},
+        ]
+        names = [n for n in PARAMETER_LABELS if n != "dataset"]
+    else:
+        maps, names = [], [name]
+    for n in names:
+        labels = _value_labels(n)
+        if n == "post":
+            maps.append({"last": labels("last")})
+        elif isinstance(labels, dict):
+            maps.append(labels)
+    codes = set()
+    for m in maps:
+        for code, label in m.items():
+            for form in (code, code.replace("_", " ")):
+                if form != label and len(form) > 1:
+                    codes.add(form)
+    return codes
 
 
 def parameter_label(name: str) -> str:
