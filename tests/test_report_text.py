@@ -284,3 +284,33 @@ def test_prevalence_under_the_plan_names_families_too():
         0,
         "41.2 (26.3 to 57.6)",
     ]
+
+
+def test_scan_finds_parameter_codes_of_the_old_pages():
+    """Leftovers copied from the pages of the main job before issue 17's labels (commit
+    40d277c): each is flagged as a parameter code; the same facts by their labels are not."""
+    old = [
+        "<p>run name = btheb<br>dataset = btheb<br>post = last<br>group = arm</p>",
+        "<table><tr><td>hlm test</td><td>cohort</td></tr></table>",
+        "<table><tr><td>post</td><td>last</td></tr></table>",
+        "<p>J&amp;T cutoff for clinically significant change cutoff published: 13.50 points</p>",
+        "<p>missing data: last available; post score: last; population: all</p>",
+        "<p>By default (cutoff type default) the cutoff follows the registry.</p>",
+        "<table><tr><td>Remission</td><td>bocf</td><td>severe</td></tr></table>",
+    ]
+    for page in old:
+        assert any(kind == "parameter code" for kind, _ in reviewer_leftovers(page)), page
+    new = [
+        "<p>run: btheb<br>dataset: Beat the Blues trial (built in)<br>post score: the last "
+        "score observed after baseline<br>groups compared (client column): arm</p>",
+        "<table><tr><td>HLM rule</td><td>client's slope against the cohort's mean slope "
+        "(as the R package clinicalsignificance)</td></tr></table>",
+        "<p>J&amp;T cutoff for clinically significant change: published clinical cutoff: "
+        "13.50 points</p>",
+        "<p>missing data: last available score; post score: the last score observed after "
+        "baseline; population: all clients; J&amp;T cutoff: cutoff a</p>",
+        "<table><tr><td>Remission</td><td>baseline observation carried forward (BOCF)</td>"
+        "<td>severe at baseline</td></tr></table>",
+    ]
+    for page in new:
+        assert reviewer_leftovers(page) == [], page
