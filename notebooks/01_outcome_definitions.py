@@ -396,14 +396,18 @@ report.write_csv(masks.mask_pairs(dis, dis, plan), output_dir, "disagreement.csv
 shown = dis.round({"percent_agree": 1}).assign(
     definition_a=dis["definition_a"].map(label), definition_b=dis["definition_b"].map(label)
 )
-shown = shown.rename(
-    columns=lambda c: (
-        c.replace("_", " ")
-        .replace("definition a", "definition A")
-        .replace("definition b", "definition B")
-    )
+shown = masks.mask_pairs(shown, dis, plan).rename(
+    columns={
+        "definition_a": "definition A",
+        "definition_b": "definition B",
+        "n_both": "clients in both",
+        "both_met": "both met",
+        "only_a": "only A",
+        "only_b": "only B",
+        "percent_agree": "% agree",
+        "n_disagree": "disagree",
+    }
 )
-shown = masks.mask_pairs(shown, dis, plan)
 report.show_table(shown, "Pairs of headline definitions: agreement and disagreement (clients)")
 
 # %%

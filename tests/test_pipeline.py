@@ -328,11 +328,11 @@ def test_small_counts_suppressed_in_report(reports):
                     "evaluable",
                     "not evaluable",
                     "both met",
-                    "only a",
-                    "only b",
+                    "only A",
+                    "only B",
                     "neither",
-                    "n disagree",
-                    "n both",
+                    "disagree",
+                    "clients in both",
                 }
             ]
             for row in t["rows"][1:]:
