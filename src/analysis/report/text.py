@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from analysis.data.datasets import CLIENT_COLUMN_LABELS
 from analysis.registry.definitions import FAMILY_LABELS
 from analysis.registry.instruments import Instrument
 from analysis.report.disclosure import SMALL_COUNT
@@ -736,7 +737,8 @@ def family_profile_headers(
 
     ``baseline_<family>`` (the mean baseline score of the family's first definition) is named
     by that definition's measure and the family; ``n_clients`` is "clients"; ``group`` "success
-    under"; a profiled client column in words (``last_time``: the time of the last assessment).
+    under"; a profiled client column by its label
+    (:data:`analysis.data.datasets.CLIENT_COLUMN_LABELS`), else in words.
 
     Examples
     --------
@@ -766,8 +768,11 @@ def family_profile_headers(
                 if measure
                 else f"mean baseline, {family_label(fam)}"
             )
+        elif c.startswith(("mean ", "% ")):
+            stat, col = c.split(" ", 1)
+            out[c] = f"{stat} {CLIENT_COLUMN_LABELS.get(col, plain_label(col))}"
         else:
-            out[c] = c.replace("last_time", "time of the last assessment").replace("_", " ")
+            out[c] = plain_label(c)
     return out
 
 
