@@ -232,8 +232,9 @@ def test_extend_plan_keeps_earlier_decisions_and_protects_new_counts():
 def test_survival_curves_end_where_fewer_than_five_are_at_risk():
     """mask_curves on lifelines' curves: the Kaplan-Meier curve ends before the first row with
     fewer than 5 at risk or showing 1-4 events or exits (the cumulative incidence no later);
-    the numbers at risk it counts for the cumulative incidence (records with duration >= t) are lifelines' own Kaplan-Meier event table; a
-    definition with a hidden count gets no curve; without a plan nothing changes."""
+    the numbers at risk it counts for the cumulative incidence (records with duration >= t)
+    are lifelines' own Kaplan-Meier event table; a definition with a hidden count gets no
+    curve; without a plan nothing changes."""
     from analysis import load_dataset, score_definitions
     from analysis.compare import survival
     from analysis.report.disclosure_tables import curves_note, mask_curves
