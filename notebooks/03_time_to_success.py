@@ -174,7 +174,7 @@ report.show_banner(
             }
         },
     },
-    summary=f"Time is counted in {units} from each client's own baseline. The event is "
+    summary=f"Time is counted in {units} from each client's own baseline. Event definition, "
     f"{survival.EVENT_DEFINITIONS[event]}. "
     + (
         f"{int((tte['event_type'] == 2).sum())} client-definition records of the headline "
