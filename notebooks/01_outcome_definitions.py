@@ -261,7 +261,7 @@ text.say(f"{n_cov} of the 10 perspectives could be computed on these data.")
 # %% [markdown]
 # ## The Jacobson plot
 #
-# Each point is a client: baseline score against post score on the primary measure. Points inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax cutoff. By default (J&T cutoff: registry default) the cutoff follows the instrument registry: cutoff *c*, between the clinical and a functional population, where confirmed functional norms exist (e.g. PHQ-9: Kocalevent, Hinz & Brähler 2013), otherwise the instrument's published clinical cutoff (e.g. BDI-II >= 14); cutoff *a* (two standard deviations of the baseline scores beyond their mean) depends on the sample and is used only on request. The Methods section says which cutoff was used and why.
+# Baseline score against post score on the primary measure, one point per client on simulated data (on real data clients are counted in hexagons: no client's own scores are drawn). Clients inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax cutoff. By default (J&T cutoff: registry default) the cutoff follows the instrument registry: cutoff *c*, between the clinical and a functional population, where confirmed functional norms exist (e.g. PHQ-9: Kocalevent, Hinz & Brähler 2013), otherwise the instrument's published clinical cutoff (e.g. BDI-II >= 14); cutoff *a* (two standard deviations of the baseline scores beyond their mean) depends on the sample and is used only on request. The Methods section says which cutoff was used and why.
 
 # %%
 jt_ok = "clinically_significant" in set(result["definition"])

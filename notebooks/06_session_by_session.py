@@ -295,10 +295,11 @@ if track is not None:
         )
     )
     share = track.groupby("elapsed")["not_on_track"].agg(["mean", "size", "sum"]).reset_index()
-    share.columns = [f"{units} since baseline", "share not on track", "scores", "not on track"]
-    share = masks.mask_share(
-        share.round(3), "scores", "not on track", ["share not on track"], plan
-    ).drop(columns="not on track")
+    share["mean"] = (100 * share["mean"]).round(1)  # a percentage, as the other tables show it
+    share.columns = [f"{units} since baseline", "% not on track", "scores", "not on track"]
+    share = masks.mask_share(share, "scores", "not on track", ["% not on track"], plan).drop(
+        columns="not on track"
+    )
     report.show_table(share.head(15), "Share of scores worse than the expected band, by session")
 elif not session_ok:
     say(
