@@ -28,7 +28,6 @@ WITHOUT_MODULE_EXAMPLES = {
     "plots",
     "plots_compare",
     "plots_session",
-    "rules",
     "validate",  # the command line; exercised in test_io and test_readers_bad_exports
 }
 
