@@ -166,7 +166,10 @@ def upset_figure(
     with warnings.catch_warnings():
         # upsetplot 0.9 triggers pandas FutureWarnings internally (downcasting, groupby)
         warnings.simplefilter("ignore", FutureWarning)
-        UpSet(series, sort_by="cardinality").plot(fig=fig)
+        axes = UpSet(series, sort_by="cardinality").plot(fig=fig)
+    # upsetplot's default axis names ("Intersection size") in the report's words
+    axes["intersections"].set_ylabel("clients with this pattern")
+    axes["totals"].set_xlabel("clients meeting it")
     fig.suptitle(title)
     shown = int(patterns["n_clients"].sum())
     among = f"among {shown} clients evaluable under all {len(defs)} definitions"
