@@ -372,6 +372,8 @@ PARAMETER_LABELS = {
 
 #: What an empty value (None, "" or an empty list) of these parameters means.
 _EMPTY_MEANS = {
+    "reliability": "the instrument registry's value for the measure",
+    "reliability_source": "the instrument registry's source",
     "definitions": "the package's definitions file",
     "compare": "the headline definitions",
     "group": "none",
