@@ -35,6 +35,7 @@ rci_methods: list = ["JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"]  # reliable-ch
 hlm_test: str = "cohort"  # HLM rule: cohort (slope against the cohort mean, as R) or zero
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 client_outcomes: bool = False  # also write per-client outcomes (identifiable data)
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
@@ -101,6 +102,7 @@ plan = workflow.run_disclosure(
     write=True,
     cache=data_cache,
     extra=workflow.perspective_cells(result, list(nd.definitions)),
+    method=disclosure_method,
 )
 # the CSVs hide what the reports hide
 report.write_csv(masks.mask_prevalence(overall, overall, plan), output_dir, "prevalence.csv")
@@ -149,6 +151,7 @@ report.show_banner(
                 "hlm_test",
                 "group",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
         "reliability_source": reliability_cited,
@@ -370,8 +373,16 @@ if methods is not None:
         f"Cutoff for the combined categories: {methods.attrs['cutoff']['reason']}; "
         f"{methods.attrs['cutoff']['true_score_methods']}."
     )
-    if text.hlm_all_unchanged(methods, cohort.time_unit):
-        text.say(text.hlm_all_unchanged(methods, cohort.time_unit))
+    hlm_n = int(((methods["method"] == "HLM") & methods["evaluable"].astype(bool)).sum())
+    hlm_text = text.hlm_all_unchanged(  # the count as the run shows it under rounding
+        methods,
+        cohort.time_unit,
+        n_shown=masks.shown_value(hlm_n, "method HLM: evaluable", plan)
+        if disclosure_method == "rounding"
+        else None,
+    )
+    if hlm_text:
+        text.say(hlm_text)
 
 # %% [markdown]
 # ## Where do the headline definitions disagree?
@@ -453,7 +464,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing data of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,
@@ -466,5 +477,11 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Every definition is scored by this project's definitions engine from the definitions file (one rule kind per definition); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below caseness at end, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter small-count suppression, shown at the top), counts from 1 to 4 are shown as <5, and further counts are shown as 'suppressed' so that no hidden count can be worked out from totals, margins or another table of this run (complementary suppression, one plan for the whole run: the run's disclosure plan, a CSV file beside the reports); the percentages and statistics derived from a hidden count are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter per-client tables).\n\noutcomes-identifiable.csv has one row per client and definition: the client's id, the definition, its family and every measure the rule used; the status at the end of the client's course (met, not met or not evaluable) and the reason (why not evaluable, or how a status was imputed); the client's own baseline and post times, baseline and post scores, change, reliable change index and Jacobson-Truax category; the first assessment at which the criterion held and the time from which it held through the end (empty unless met). The project's README lists the file's column names. Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
+    "Every definition is scored by this project's definitions engine from the definitions file (one rule kind per definition); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below caseness at end, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). "
+    + (
+        "When small-count suppression is on (parameter small-count suppression, shown at the top) with the rounding method (parameter disclosure method), counts from 1 to 7 are shown as 1-7 and every other count rounded to the nearest 5, percentages are computed from the rounded counts (NHS Digital 2018; the Methods row small counts says more); client-level"
+        if disclosure_method == "rounding"
+        else "When small-count suppression is on (parameter small-count suppression, shown at the top), counts from 1 to 4 are shown as <5, and further counts are shown as 'suppressed' so that no hidden count can be worked out from totals, margins or another table of this run (complementary suppression, one plan for the whole run: the run's disclosure plan, a CSV file beside the reports); the percentages and statistics derived from a hidden count are suppressed; client-level"
+    )
+    + " outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter per-client tables).\n\noutcomes-identifiable.csv has one row per client and definition: the client's id, the definition, its family and every measure the rule used; the status at the end of the client's course (met, not met or not evaluable) and the reason (why not evaluable, or how a status was imputed); the client's own baseline and post times, baseline and post scores, change, reliable change index and Jacobson-Truax category; the first assessment at which the criterion held and the time from which it held through the end (empty unless met). The project's README lists the file's column names. Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
 )

@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
 
@@ -83,12 +84,15 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 prev = stats.prevalence(result)
 pairs = agreement.pairwise_agreement(result)
 # the run's disclosure plan (notebook 01's), with this report's own counts added
 plan = workflow.extend_disclosure(
-    workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+    workflow.run_disclosure(
+        nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+    ),
     nd,
     workflow.agreement_cells(result, nd.baseline),
     group,
@@ -118,6 +122,7 @@ report.show_banner(
                 "post",
                 "group",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
     },
@@ -206,7 +211,11 @@ pattern_cells = [
 ]
 patterns_shown = masks.mask(patterns, plan, {"n_clients": pattern_cells})
 report.write_csv(patterns_shown, output_dir, "agreement_patterns.csv")
-shown = patterns.loc[patterns_shown["n_clients"].astype(str).str.isdigit().to_numpy()]
+keep = patterns_shown["n_clients"].astype(str).str.isdigit().to_numpy()
+# the figure draws each pattern's count as the table shows it (rounded under rounding)
+shown = patterns.loc[keep].assign(
+    n_clients=pd.to_numeric(patterns_shown.loc[keep, "n_clients"]).astype(int).to_numpy()
+)
 if len(shown) < len(patterns):
     say(
         f"{len(patterns) - len(shown)} patterns are left out of the figure (disclosure control: "
@@ -395,7 +404,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing data of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,
@@ -413,5 +422,10 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. Counts and the statistics derived from them follow the run's disclosure control (the small counts row above).",
+    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. "
+    + (
+        "Counts are rounded to the nearest 5 (1 to 7 shown as 1-7) and percent agreement, PABAK and the prevalences are computed from the rounded counts (disclosure method rounding)."
+        if suppress_small_counts and disclosure_method == "rounding"
+        else "Counts and the statistics derived from them follow the run's disclosure control (the small counts row above)."
+    ),
 )

@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 event: str = "sustained"  # sustained (met and held to the end) or first_met
 alliance_measure: str = "wai_sr"  # wai_sr (12-60) or srs (0-40), higher is better
 landmark: int = 3  # alliance over sessions 1..L predicts success after L
@@ -50,6 +51,7 @@ from analysis.registry.definitions import harm_indicators
 from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
+from analysis.report.disclosure import rounded_count
 from analysis.run import workflow
 
 nd = workflow.outcomes_for_notebook(
@@ -88,6 +90,7 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 # harm indicators (e.g. reliable deterioration) are not a success: no time to success for them
 harm = sorted(harm_indicators(nd.definitions) & set(nd.all_outcomes["definition"]))
@@ -131,7 +134,9 @@ tte_lm = survival.time_to_event(
 )
 complete = cov.dropna()["id"]
 plan = workflow.extend_disclosure(
-    workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+    workflow.run_disclosure(
+        nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+    ),
     nd,
     pd.concat(
         [
@@ -171,6 +176,7 @@ report.show_banner(
                 "alliance_measure",
                 "landmark",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
     },
@@ -276,11 +282,20 @@ if masks.hidden_note(rec.loc[rec_gone, "definition"], rec["definition"], label):
 # a worked example: the first reported definition none of whose counts are hidden
 first = rec.loc[rec["definition"].isin(set(result["definition"])) & ~rec_gone].head(1)
 for r in first.itertuples():
+    # the numbers as the tables show them (under rounding: rounded, shares from rounded counts)
+    v = (
+        rec_shown.loc[r.Index].to_dict()
+        if suppress_small_counts and disclosure_method == "rounding"
+        else rec.loc[r.Index].to_dict()
+    )
+    total, dp = r.n + r.n_excluded, ".1f"
+    if suppress_small_counts and disclosure_method == "rounding":
+        total, dp = rounded_count(total), ".0f"  # whole percentages from rounded counts
     say(
-        f"For {label(r.definition)}: notebook 01 counts {r.n_met_notebook_01} of "
-        f"{r.n_evaluable_notebook_01} evaluable clients as met ({r.share_notebook_01:.1f} %); "
-        f"here {r.events} of {r.n + r.n_excluded} have the {event_words} event "
-        f"({r.share_events:.1f} %)"
+        f"For {label(r.definition)}: notebook 01 counts {v['n_met_notebook_01']} of "
+        f"{v['n_evaluable_notebook_01']} evaluable clients as met ({v['share_notebook_01']:{dp}} %); "
+        f"here {v['events']} of {total} have the {event_words} event "
+        f"({v['share_events']:{dp}} %)"
         + (
             ", the same share."
             if abs(r.share_events - r.share_notebook_01) < 1e-9
@@ -493,7 +508,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing data of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,

@@ -33,6 +33,7 @@ definitions: str = ""  # definitions YAML file; empty: the package default
 missing: str = "last_available"  # last_available, locf, bocf, completers or dropout_as_failure
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 multiverse: str = ""  # specification grid YAML (or a runs file's mapping); empty: the default
 imputations: int = None  # m, imputations per specification; None: the grid's options
 scheduler: str = ""  # set by the main job's --scheduler: a Dask cluster for the grid; empty: here
@@ -64,6 +65,7 @@ md = workflow.multiverse_for_notebook(
     definitions=definitions,
     group=group,
     scheduler=scheduler or None,
+    cache=data_cache,
 )
 cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say
@@ -73,11 +75,15 @@ label = text.labeller(md.definitions)
 masked = masks.mask_multiverse(
     results,
     suppress_small_counts,
-    plan=workflow.read_disclosure(output_dir, suppress_small_counts, data_cache),
+    plan=workflow.read_disclosure(output_dir, suppress_small_counts, data_cache, disclosure_method),
     own=mv.matching_specifications(results, md.definitions, missing=missing, post=post),
+    method=disclosure_method,
 )
 report.write_csv(masked, output_dir, "multiverse.csv")
-shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts, masked=masked)
+# rates as the CSV shows them (under rounding: from the rounded counts) for text and figures
+shown, n_hidden = mvt.shown_results(
+    masks.rates_as_shown(results, masked), suppress=suppress_small_counts, masked=masked
+)
 n_spec, n_done = len(results), int(results["computable"].sum())
 if len(shown):
     summary = (
@@ -101,6 +107,7 @@ shown_parameters = {
     "missing": missing,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
     "multiverse": md.grid_source,
     "imputations": md.grid["options"]["imputations"],
 }
@@ -182,7 +189,9 @@ own = mv.matching_specifications(results, md.definitions, missing=missing, post=
 own = own.loc[own["computable"]]
 if len(own):
     report.show_table(
-        mvt.format_specifications(own, suppress_small_counts, label, masked),
+        mvt.format_specifications(
+            masks.rates_as_shown(own, masked), suppress_small_counts, label, masked
+        ),
         "This run's own specification (as in notebooks 01-04)",
     )
 else:
@@ -291,6 +300,7 @@ rows = [
     masks.methods_row(
         suppress_small_counts,
         cohort.simulated,
+        method=disclosure_method,
         detail="in the multiverse, a specification's rate, interval and arm statistics are "
         "suppressed, and left out of the figures, where its met, not met or evaluable count (or "
         "an arm's) is small, and a count equal to one of notebook 01's is shown as the plan "

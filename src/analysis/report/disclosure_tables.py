@@ -22,7 +22,13 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.report.disclosure import SMALL_COUNT, any_suppressed
+from analysis.report.disclosure import (
+    ROUNDED_SMALL,
+    SMALL_COUNT,
+    any_suppressed,
+    plan_method,
+    rounded_count,
+)
 
 __all__ = [
     "mask",
@@ -40,6 +46,8 @@ __all__ = [
     "methods_row",
     "mask_by_session",
     "mask_multiverse",
+    "rates_as_shown",
+    "rounded_shares",
     "is_hidden",
     "mask_matrix",
     "hidden_note",
@@ -51,6 +59,8 @@ def _label(plan: pd.DataFrame, cell: str, threshold: int) -> str | None:
     row = plan.loc[plan["cell"] == cell]
     if row.empty or not bool(row["suppressed"].iloc[0]):
         return None
+    if plan_method(plan) == "rounding":
+        return ROUNDED_SMALL
     return f"<{threshold}" if str(row["reason"].iloc[0]).startswith("primary") else "suppressed"
 
 
@@ -85,7 +95,12 @@ def mask(
     Returns
     -------
     pandas.DataFrame
-        A copy; hidden entries are strings (object dtype).
+        A copy; hidden entries are strings (object dtype). Under a rounding plan
+        (:func:`analysis.report.disclosure.rounding_plan`) every count of ``cells`` is shown
+        rounded to the nearest 5 (:func:`analysis.report.disclosure.rounded_count`), 1-7 as
+        ``"1-7"``, whatever its plan entry; the derived statistics are hidden where a count they
+        come from is 1-7 (callers that show a percentage recompute it from the rounded counts,
+        e.g. :func:`mask_prevalence`).
 
     Raises
     ------
@@ -118,10 +133,20 @@ def mask(
         if "count" in plan.columns
         else {}
     )
+    rounding = plan_method(plan) == "rounding"
     hidden_in_row: list[set[str]] = [set() for _ in range(len(out))]
     for col, seq in cells.items():
         for i, cell in enumerate(seq):
-            if cell is not None and cell in known:
+            if rounding:  # a count's display is a function of its own value (rounded_count)
+                lab = _label(plan, cell, threshold) if cell is not None and cell in known else None
+                v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
+                if lab is None and pd.notna(v):
+                    r = rounded_count(v)
+                    if r == ROUNDED_SMALL:
+                        lab = r
+                    else:
+                        out.at[i, col] = r
+            elif cell is not None and cell in known:
                 lab = _label(plan, cell, threshold)
                 v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
                 c = planned.get(cell)
@@ -143,6 +168,40 @@ def mask(
                 out.at[i, col] = "suppressed"
     out.index = table.index
     return out
+
+
+# NHS Digital (2018): a percentage to one decimal place is within 0.1 of the percentage of the
+# unrounded counts only from a rounded denominator of 4,000; below it, whole percentages
+_ONE_DECIMAL_FROM = 4000
+
+
+def _rounded_rate(part, total) -> tuple[float, float, float, int] | None:
+    """A proportion and its 95 % Wilson interval from the rounded counts (rounding method).
+
+    Returns ``(proportion, low, high, decimals)``, each rounded to ``decimals`` (2: whole
+    percentages; 3 from a rounded denominator of 4,000), or None where the part, the total or
+    the rest (total - part) is from 1 to 7 (the derived-statistics rule), or the total is 0 or
+    missing.
+    """
+    from analysis.compare.prevalence import wilson_interval
+
+    k = pd.to_numeric(pd.Series([part]), errors="coerce").iloc[0]
+    n = pd.to_numeric(pd.Series([total]), errors="coerce").iloc[0]
+    if pd.isna(k) or pd.isna(n) or n <= 0:
+        return None
+    kr, nr, rest = rounded_count(k), rounded_count(n), rounded_count(n - k)
+    if ROUNDED_SMALL in (kr, nr, rest) or nr == 0:
+        return None
+    lo, hi = wilson_interval(int(kr), int(nr))
+    dec = 3 if nr >= _ONE_DECIMAL_FROM else 2
+    return round(kr / nr, dec), round(float(lo), dec), round(float(hi), dec), dec
+
+
+def _rate_text(rate: tuple[float, float, float, int]) -> str:
+    """``"32 (23 to 42)"``: a percentage and its interval at the precision of ``rate``."""
+    p, lo, hi, dec = rate
+    d = dec - 2
+    return f"{100 * p:.{d}f} ({100 * lo:.{d}f} to {100 * hi:.{d}f})"
 
 
 def prevalence_cells(
@@ -203,7 +262,12 @@ def mask_prevalence(
     -------
     pandas.DataFrame
         Met, not met, evaluable and not evaluable as the plan shows them; the percentage and
-        its interval "suppressed" when met, not met or evaluable is hidden.
+        its interval "suppressed" when met, not met or evaluable is hidden. Under a rounding
+        plan the counts are rounded to the nearest 5 (1-7 read "1-7") and the percentage and
+        its 95 % Wilson interval are computed from the rounded met and evaluable, as whole
+        percentages below a rounded denominator of 4,000 (NHS Digital 2018: percentages from
+        the rounded numerator and denominator); "suppressed" where met, not met or evaluable
+        is from 1 to 7.
 
     Examples
     --------
@@ -231,7 +295,29 @@ def mask_prevalence(
         for d, s in zip(names, sfx, strict=True)
     ]
     derived = {c: basis for c in _PREV_STATS if c in table.columns}
-    return mask(table, plan, cells, derived, threshold)
+    out = mask(table, plan, cells, derived, threshold)
+    if plan_method(plan) != "rounding" or not derived:
+        return out
+    # rounding: the percentage and its Wilson interval from the rounded met and evaluable
+    k = prev["n_met"].tolist() if "n_met" in prev.columns else [None] * len(prev)
+    n = prev["n_evaluable"].tolist() if "n_evaluable" in prev.columns else [None] * len(prev)
+    for i in range(len(out)):
+        if all(is_hidden([out.iloc[i, out.columns.get_loc(c)]])[0] for c in derived):
+            continue
+        rate = _rounded_rate(k[i], n[i])
+        if rate is None:
+            exact = pd.to_numeric(pd.Series([n[i]]), errors="coerce").iloc[0]
+            if pd.notna(exact) and exact > 0:  # a count from 1 to 7 behind it
+                for c in derived:
+                    out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+            continue
+        for c in derived:
+            j = out.columns.get_loc(c)
+            if c.startswith("%"):
+                out.iloc[i, j] = _rate_text(rate)
+            else:
+                out.iloc[i, j] = {"proportion": rate[0], "ci_low": rate[1], "ci_high": rate[2]}[c]
+    return out
 
 
 # a pair's 2 x 2 cells, as computed (pairwise_agreement) and as displayed
@@ -288,7 +374,13 @@ def mask_pairs(
         The 2 x 2 cells, their total and the number who disagree as the plan shows them; every
         other column but the definitions and the note (percent agreement, kappa and its
         interval, PABAK, McNemar's p, ...) "suppressed" when any 2 x 2 cell of the pair is
-        hidden.
+        hidden. Under a rounding plan the counts are rounded (1-7 read "1-7"), percent
+        agreement is the rounded number who agree over the rounded number evaluable under both
+        (a whole percentage below 4,000), PABAK is 2 x that - 1 and each definition's
+        prevalence is its rounded number met over the same rounded total (NHS Digital 2018:
+        percentages from rounded counts); kappa, its interval and McNemar's p are shown as
+        computed where no 2 x 2 cell is 1-7 (NHS Digital 2018: complex calculations such as
+        confidence intervals and models need no disclosure control).
 
     Examples
     --------
@@ -313,7 +405,49 @@ def mask_pairs(
         for x, y in zip(a, b, strict=True)
     ]
     derived = {c: basis for c in table.columns if c not in _PAIR_CELLS and c not in _PAIR_KEYS}
-    return mask(table, plan, cells, derived, threshold)
+    out = mask(table, plan, cells, derived, threshold)
+    if plan_method(plan) != "rounding":
+        return out
+    # rounding: percent agreement (and PABAK = 2 x agreement - 1) from the rounded number who
+    # agree (both met + neither) over the rounded number evaluable under both
+    pct = [c for c in out.columns if c in _PAIR_PERCENT]
+    pabak = [c for c in out.columns if c in _PAIR_PABAK]
+    prevs = {"prevalence_a", "prevalence_b", "prevalence_difference"} & set(out.columns)
+    if not (pct or pabak or prevs) or not {"both_met", "neither", "n_both"} <= set(pairs.columns):
+        return out
+    agree = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs["neither"])).tolist()
+    n = pd.to_numeric(pairs["n_both"]).tolist()
+    met_a = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs.get("only_a", 0))).tolist()
+    met_b = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs.get("only_b", 0))).tolist()
+    for i in range(len(out)):
+        rate = _rounded_rate(agree[i], n[i])
+        prev = [_rounded_rate(met_a[i], n[i]), _rounded_rate(met_b[i], n[i])]
+        for c, r in (("prevalence_a", prev[0]), ("prevalence_b", prev[1])):
+            if c in out.columns and not is_hidden([out.at[out.index[i], c]])[0]:
+                out.at[out.index[i], c] = "suppressed" if r is None else r[0]
+        if "prevalence_difference" in out.columns:
+            c = "prevalence_difference"
+            if not is_hidden([out.at[out.index[i], c]])[0]:
+                ok = None not in prev
+                out.at[out.index[i], c] = (
+                    round(prev[0][0] - prev[1][0], prev[0][3]) if ok else "suppressed"
+                )
+        for c in [*pct, *pabak]:
+            j = out.columns.get_loc(c)
+            if is_hidden([out.iloc[i, j]])[0] or pd.isna(n[i]) or n[i] == 0:
+                continue
+            if rate is None:
+                out.iloc[i, j] = "suppressed"
+            elif c in pct:
+                out.iloc[i, j] = round(100 * rate[0], rate[3] - 2)
+            else:
+                out.iloc[i, j] = round(2 * rate[0] - 1, 2)
+    return out
+
+
+# percent agreement and PABAK, as computed and as displayed
+_PAIR_PERCENT = ("percent_agree", "percent agree", "% agree")
+_PAIR_PABAK = ("pabak", "PABAK")
 
 
 def category_counts(
@@ -341,7 +475,8 @@ def category_counts(
     Returns
     -------
     dict or None
-        Category -> the number as a string, ``"<5"`` or ``"suppressed"``.
+        Category -> the number as a string, ``"<5"`` or ``"suppressed"``; under a rounding
+        plan the number rounded to the nearest 5 or ``"1-7"``.
 
     Examples
     --------
@@ -355,6 +490,8 @@ def category_counts(
     if plan is None:
         return None
     tally = table[column].dropna().value_counts()
+    if plan_method(plan) == "rounding":
+        return {cat: str(rounded_count(int(n))) for cat, n in tally.items()}
     out = {}
     for cat, n in tally.items():
         cell = f"{definition}: category {cat}"
@@ -463,6 +600,8 @@ def mask_km(
                 for d in names
             ]
     out = mask(table, plan, cells, derived, threshold)
+    if plan_method(plan) == "rounding":
+        _round_km_shares(out, km)
     if plan is not None and excluded is not None and len(excluded):
         ex = mask_excluded(excluded, plan, prefix, threshold)
         bad = set(ex.loc[~ex["n"].astype(str).str.isdigit(), "definition"].astype(str))
@@ -472,6 +611,43 @@ def mask_km(
                 for i in rows:
                     out.iloc[i, out.columns.get_loc(c)] = "suppressed"
     return out
+
+
+def _round_km_shares(out: pd.DataFrame, km: pd.DataFrame) -> None:
+    """Round, in place, ``events`` and the shares of counts over counts (rounding method).
+
+    Events over clients and notebook 01's met over evaluable come from the rounded counts, as
+    whole percentages; "suppressed" where one of the counts is 1-7. Kaplan-Meier estimates stay.
+    """
+    num = {
+        c: pd.to_numeric(km[c], errors="coerce").tolist()
+        for c in km.columns
+        if c in ("events", "n", "n_excluded", "n_met_notebook_01", "n_evaluable_notebook_01")
+    }
+    for i in range(len(out)):
+        idx = out.index[i]
+        if (
+            "events" in out.columns
+            and "events" in num
+            and not is_hidden([out.at[idx, "events"]])[0]
+        ):
+            out.at[idx, "events"] = rounded_count(num["events"][i])
+        for c in out.columns:
+            if is_hidden([out.at[idx, c]])[0]:
+                continue
+            if (c == "share_events" or c.startswith("% with the event")) and {"events", "n"} <= set(
+                num
+            ):
+                total = num["n"][i] + (num["n_excluded"][i] if "n_excluded" in num else 0)
+                rate = _rounded_rate(num["events"][i], total)
+            elif c in ("share_notebook_01", "% met (notebook 01)") and {
+                "n_met_notebook_01",
+                "n_evaluable_notebook_01",
+            } <= set(num):
+                rate = _rounded_rate(num["n_met_notebook_01"][i], num["n_evaluable_notebook_01"][i])
+            else:
+                continue
+            out.at[idx, c] = "suppressed" if rate is None else round(100 * rate[0], rate[3] - 2)
 
 
 _LANDMARK_KEYS = {"definition", "family", "predictor_of_itself", "landmark", "note"}
@@ -531,6 +707,7 @@ def mask_landmark(
 
 
 _CURVE_CELLS = ("clients", "met", "dropout", "censored other", "excluded")
+_NB01_CELLS = ("met", "not_met", "evaluable", "not_evaluable")
 
 
 def _step_gives_away(times, at_risk, tte, definition, duration, cif, threshold):
@@ -583,7 +760,12 @@ def mask_curves(
       also depend on the competing event), the dropouts at its time. Without ``event_type`` in
       ``tte`` every record is taken as an event.
 
-    The figure and the CSV beside it take the same rows, so they agree.
+    The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
+    the cut is at fewer than 8 at risk (no step on 1-7 clients), ``at_risk`` is shown rounded
+    to the nearest 5 (``attrs["threshold"]`` holds the cut used), and a definition gets no
+    curve when one of notebook 01's counts of it (met, not met, evaluable, not evaluable) is
+    1-7: the steps give the exact numbers of clients and events back, and with the cohort size
+    a 1-7 count (not evaluable = N - evaluable).
 
     Parameters
     ----------
@@ -657,12 +839,17 @@ def mask_curves(
             int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
             for d, t in zip(out["definition"], out["time"], strict=True)
         ]
+    rounding = plan_method(plan) == "rounding"
+    if rounding:  # no step on 1-7 clients at risk; the numbers at risk shown rounded
+        threshold = max(threshold, int(str(ROUNDED_SMALL).split("-")[1]) + 1)
     keep = pd.Series(True, index=out.index)
     hidden, cut = [], {}
     known = set(plan["cell"])
     cif = "cumulative_incidence" in out.columns  # steps depend on the competing event too
     for d, sub in out.groupby("definition", sort=False):
         own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
+        if rounding:  # the curve gives its exact counts back; with them a 1-7 count of notebook 01
+            own += [c for c in (f"{d}: {k}" for k in _NB01_CELLS) if c in known]
         if any_suppressed(plan, own):
             keep[sub.index] = False
             hidden.append(str(d))
@@ -681,7 +868,9 @@ def mask_curves(
             else:
                 hidden.append(str(d))
     shown = out.loc[keep].reset_index(drop=True)
-    shown.attrs = {"hidden": hidden, "cut": cut}
+    if rounding:
+        shown["at_risk"] = [rounded_count(v) for v in shown["at_risk"]]
+    shown.attrs = {"hidden": hidden, "cut": cut, "threshold": threshold}
     return shown
 
 
@@ -700,6 +889,7 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     """
     hidden = list(shown.attrs.get("hidden", []))
     cut = dict(shown.attrs.get("cut", {}))
+    threshold = int(shown.attrs.get("threshold", threshold))
     if not hidden and not cut:
         return ""
     parts = []
@@ -770,6 +960,8 @@ def mask_excluded(
     if plan is None:
         return excluded.copy()
     out = mask(excluded, plan, {"n": [None] * len(excluded)}, threshold=threshold)
+    if plan_method(plan) == "rounding":  # each reason rounded on its own (no audit)
+        return out
     small = out["n"].astype(str).str.startswith("<")
     for d in pd.unique(excluded["definition"]):
         rows = (excluded["definition"] == d).to_numpy()
@@ -793,7 +985,9 @@ def mask_share(
     counts are not clients of the run's plan: the count ``count`` and its part ``part`` read
     "<5" from 1 to ``threshold - 1``, and the ``derived`` columns (shares, estimates, intervals)
     "suppressed" where the part, the count or the rest (``count - part``) is from 1 to
-    ``threshold - 1``. With no plan (suppression off): unchanged.
+    ``threshold - 1``. With no plan (suppression off): unchanged. Under a rounding plan the
+    counts are rounded and the shares and Wilson intervals computed from the rounded counts
+    (:func:`_round_share`).
 
     Examples
     --------
@@ -801,9 +995,19 @@ def mask_share(
     >>> t = pd.DataFrame({"n": [20, 20], "k": [2, 10], "share": [0.1, 0.5]})
     >>> mask_share(t, "n", "k", ["share"], pd.DataFrame({"cell": []}))["share"].tolist()
     ['suppressed', 0.5]
+
+    Under a rounding plan the counts are rounded and the share is the rounded part over the
+    rounded count (10 / 20 = 0.5; 2 of 20 is "1-7"):
+
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> r = mask_share(t, "n", "k", ["share"], rounding_plan(pd.DataFrame({"a": [True]})))
+    >>> r.values.tolist()
+    [[20, '1-7', 'suppressed'], [20, 10, 0.5]]
     """
     if plan is None:
         return table.copy()
+    if plan_method(plan) == "rounding":
+        return _round_share(table, count, part, list(derived))
     from analysis.report.tables import suppress_small_counts
 
     return suppress_small_counts(
@@ -811,31 +1015,148 @@ def mask_share(
     )
 
 
+def rounded_shares(
+    table: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    part: Sequence,
+    total: Sequence,
+    columns: Sequence[str],
+    scale: float = 1.0,
+) -> pd.DataFrame:
+    """Under the rounding method, shares and their Wilson intervals from the rounded counts.
+
+    For a table whose share columns were computed from exact counts (a proportion of clients
+    with a sudden gain, a sensitivity): each row's ``columns`` are recomputed from the row's
+    ``part`` and ``total`` rounded to the nearest 5 (:func:`_rounded_rate`: whole percentages
+    below a rounded denominator of 4,000); a column whose name contains ``ci_low`` /
+    ``ci_high`` gets the Wilson bound, any other the share. Where the part, the total or the
+    rest is 1-7 the columns read "suppressed" (the derived-statistics rule). Under any other
+    plan (or none) the table is returned unchanged.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Not modified.
+    plan : pandas.DataFrame or None
+        The run's plan.
+    part, total : sequence of numbers
+        Per row, the exact numerator and denominator (clients).
+    columns : sequence of str
+        The share columns of ``table`` to recompute.
+    scale : float
+        1 for proportions, 100 for percentages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> plan = rounding_plan(pd.DataFrame({"a": [True]}))
+    >>> t = pd.DataFrame({"with": [28, 3], "all": [97, 40], "p": [28 / 97, 3 / 40]})
+    >>> rounded_shares(t, plan, t["with"], t["all"], ["p"])["p"].tolist()  # 30 / 95 -> 0.32
+    [0.32, 'suppressed']
+    """
+    out = table.copy()
+    if plan_method(plan) != "rounding":
+        return out
+    part, total = list(part), list(total)
+    for i in range(len(out)):
+        rate = _rounded_rate(part[i], total[i])
+        n = pd.to_numeric(pd.Series([total[i]]), errors="coerce").iloc[0]
+        for c in columns:
+            j = out.columns.get_loc(c)
+            if rate is None:
+                if pd.notna(n) and n > 0:
+                    out[c] = out[c].astype(object)
+                    out.iloc[i, j] = "suppressed"
+                continue
+            pick = 1 if "ci_low" in c else 2 if "ci_high" in c else 0
+            out.iloc[i, j] = round(scale * rate[pick], rate[3] - (2 if scale == 100 else 0))
+    return out
+
+
+def _round_share(table: pd.DataFrame, count: str, part: str, derived: list[str]) -> pd.DataFrame:
+    """:func:`mask_share` under rounding: counts rounded, the share and its interval from them.
+
+    The ``derived`` column named ``ci_low`` / ``ci_high`` (any name containing them) gets the
+    Wilson bound from the rounded counts, every other derived column the rounded part over the
+    rounded count (:func:`_rounded_rate`); all read "suppressed" where the part, the count or
+    the rest is from 1 to 7.
+    """
+    out = table.copy()
+    for c in [count, part, *derived]:
+        out[c] = out[c].astype(object)
+    for i in range(len(out)):
+        k, n = table[part].iloc[i], table[count].iloc[i]
+        rate = _rounded_rate(k, n)
+        exact = pd.to_numeric(pd.Series([n]), errors="coerce").iloc[0]
+        for c in derived:
+            j = out.columns.get_loc(c)
+            if rate is not None:
+                pick = 1 if "ci_low" in c else 2 if "ci_high" in c else 0
+                out.iloc[i, j] = rate[pick]
+            elif pd.notna(exact) and exact > 0:
+                out.iloc[i, j] = "suppressed"
+        for c in (count, part):
+            out.iloc[i, out.columns.get_loc(c)] = rounded_count(table[c].iloc[i])
+    return out
+
+
 def methods_row(
-    suppress: bool, simulated: bool = False, threshold: int = SMALL_COUNT, detail: str = ""
+    suppress: bool,
+    simulated: bool = False,
+    threshold: int = SMALL_COUNT,
+    method: str = "suppression",
+    detail: str = "",
 ) -> tuple:
     """The Methods row of a report on disclosure control: ``(item, value, source)``.
 
     Parameters
     ----------
     suppress : bool
-        Whether the run hides small counts (parameter ``suppress_small_counts``).
+        Disclosure control on (parameter ``suppress_small_counts``).
     simulated : bool
-        Simulated data (said when suppression is off).
+        The data are simulated.
     threshold : int
-        Smallest count shown.
+        Smallest count shown under suppression.
+    method : {"suppression", "rounding"}
+        The run's disclosure method (parameter ``disclosure_method``).
     detail : str
-        What this report adds to the run's rule (e.g. notebook 05: how a specification's rate
-        is hidden), appended after a semicolon when suppression is on.
+        What this report adds to the suppression rule (e.g. notebook 05: how a specification's
+        rate is hidden), appended after a semicolon when suppression is on.
 
     Examples
     --------
     >>> methods_row(False, simulated=True)[1]
     'shown as they are (simulated data: no person behind them)'
+    >>> methods_row(True, method="rounding")[1][:59]
+    'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and'
     >>> methods_row(True, detail="rates from them left out")[1].endswith(
     ...     "suppressed; rates from them left out")
     True
     """
+    if suppress and method == "rounding":
+        value = (
+            'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and 7 clients, number not '
+            "shown); 0 shown as 0. Percentages and their 95 % Wilson intervals are computed "
+            "from the rounded counts (so they differ from the unrounded ones, most for small "
+            "denominators; whole percentages below a rounded denominator of 4,000), and are "
+            "not shown where the count, its denominator or their difference is 1-7; statistics "
+            "derived from a count of 1-7 are not shown. Each count is rounded on its own, so "
+            "rows and totals need not add up (the same rule in every report and CSV of this "
+            "run)"
+        )
+        source = (
+            "NHS Digital (2018) Disclosure control methodology for Hospital Episode Statistics "
+            "(HES) and Emergency Care Data Set (ECDS), digital.nhs.uk (from September 2018; the "
+            "same rules for SRHAD from 2019-20); parameters: small-count suppression, "
+            "disclosure method"
+        )
+        return ("small counts", value, source)
     if suppress:
         value = (
             f"1-{threshold - 1} shown as <{threshold}; further counts shown as 'suppressed' so "
@@ -949,6 +1270,7 @@ def mask_multiverse(
     threshold: int = SMALL_COUNT,
     plan: pd.DataFrame | None = None,
     own: pd.DataFrame | None = None,
+    method: str = "",
 ):
     """The multiverse table as written beside notebook 05, consistent with the run's plan.
 
@@ -979,6 +1301,12 @@ def mask_multiverse(
     own : pandas.DataFrame, optional
         The run's own specifications (rows of ``results``): notebook 01's value of a hidden
         count the plan holds without its value.
+    method : str
+        The run's disclosure method (``"rounding"``, ``"suppression"``; ``""``: the plan's).
+        Under rounding every count is rounded to the nearest 5 (1-7 read "1-7"), a count equal
+        to notebook 01's therefore reads as there, the rate and its Wilson interval come from
+        the rounded met and evaluable, and the arm comparison's statistics read "suppressed"
+        where an arm count or its complement is from 1 to 7.
 
     Returns
     -------
@@ -1011,6 +1339,8 @@ def mask_multiverse(
 
     if not suppress:
         return results.copy()
+    if (method or plan_method(plan)) == "rounding":
+        return _round_multiverse(results)
     out = results.copy()
     overall = [c for c in ("rate", "ci_low", "ci_high") if c in out.columns]
     if {"n_met", "n_evaluable"} <= set(out.columns):
@@ -1035,8 +1365,107 @@ def mask_multiverse(
     return mask(out, plan, cells, derived, threshold)
 
 
+def rates_as_shown(results: pd.DataFrame, masked: pd.DataFrame) -> pd.DataFrame:
+    """The multiverse results with each rate and interval as ``multiverse.csv`` shows it.
+
+    Where :func:`mask_multiverse` shows a number for ``rate``, ``ci_low`` or ``ci_high`` (under
+    rounding: computed from the rounded counts), that number replaces the computed one, so the
+    notebook's text, tables and figures state the rates the CSV states. Hidden entries keep the
+    computed value (they are left out by
+    :func:`analysis.report.multiverse_tables.shown_results`, which reads ``masked``).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse`.
+    masked : pandas.DataFrame
+        :func:`mask_multiverse` of ``results`` (same index).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``results``; the columns keep their float dtype.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"n_met": [28, 3], "n_evaluable": [97, 50], "rate": [28 / 97, 0.06]})
+    >>> shown = rates_as_shown(r, mask_multiverse(r, True, method="rounding"))
+    >>> shown["rate"].round(4).tolist()   # 30 / 95 = 0.3158 -> 0.32; the 3 of 50 stays hidden
+    [0.32, 0.06]
+    """
+    out = results.copy()
+    masked = masked.loc[results.index]
+    for c in ("rate", "ci_low", "ci_high"):
+        if c in out.columns and c in masked.columns:
+            v = pd.to_numeric(
+                masked[c].where(~pd.Series(is_hidden(masked[c]), index=masked.index)),
+                errors="coerce",
+            )
+            out[c] = v.where(v.notna(), out[c]).astype(float)
+    return out
+
+
+def _round_multiverse(results: pd.DataFrame) -> pd.DataFrame:
+    """:func:`mask_multiverse` under the rounding method (see its ``method``)."""
+    out = results.copy()
+    counts = [c for c in out.columns if c.startswith("n_")]
+    overall = [c for c in ("rate", "ci_low", "ci_high") if c in out.columns]
+    arm_stats = [
+        c for c in out.columns if c.startswith(("risk_difference", "rd_", "odds_ratio", "or_"))
+    ]
+    for c in [*counts, *overall, *arm_stats]:
+        out[c] = out[c].astype(object)
+    for i in range(len(out)):
+        row = results.iloc[i]
+        # multiple imputation: the rate is pooled (Rubin's rules), not met / evaluable: kept
+        pooled = str(row.get("missing", "")) == "multiple_imputation"
+        if {"n_met", "n_evaluable"} <= set(out.columns):
+            rate = _rounded_rate(row["n_met"], row["n_evaluable"])
+            ev = pd.to_numeric(pd.Series([row["n_evaluable"]]), errors="coerce").iloc[0]
+            for j, c in enumerate(("rate", "ci_low", "ci_high")):
+                if c in overall and rate is not None and not pooled:
+                    out.iloc[i, out.columns.get_loc(c)] = rate[j]
+                elif c in overall and rate is None and pd.notna(ev) and ev > 0:
+                    out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+        small = False
+        for part, total in (("n_met_other", "n_evaluable_other"), ("n_met_ref", "n_evaluable_ref")):
+            if {part, total} <= set(out.columns):
+                k = pd.to_numeric(pd.Series([row[part]]), errors="coerce").iloc[0]
+                n = pd.to_numeric(pd.Series([row[total]]), errors="coerce").iloc[0]
+                vals = [v for v in (k, n, n - k) if pd.notna(v)]
+                small |= any(rounded_count(v) == ROUNDED_SMALL for v in vals)
+        if small:
+            for c in arm_stats:
+                out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+        elif arm_stats and not pooled and pd.notna(row.get("risk_difference")):
+            # the arm difference and its intervals from the rounded counts (same formulas)
+            for c, v in _arm_from_rounded(row).items():
+                if c in arm_stats:
+                    out.iloc[i, out.columns.get_loc(c)] = v
+        for c in counts:
+            out.iloc[i, out.columns.get_loc(c)] = rounded_count(row[c])
+    return out
+
+
+def _arm_from_rounded(row) -> dict:
+    """Arm difference of one specification from its rounded arm counts.
+
+    Risk difference (Newcombe interval) and odds ratio (logit interval) by the multiverse's own
+    formulas (:mod:`analysis.compare.multiverse`).
+    """
+    from analysis.compare.multiverse import _summarise_counts
+
+    keys = ("n_met", "n_evaluable", "n_met_other", "n_evaluable_other", "n_met_ref")
+    counts = pd.DataFrame(
+        {"spec": [0], **{k: [int(rounded_count(row[k]))] for k in (*keys, "n_evaluable_ref")}}
+    )
+    res = _summarise_counts(counts, (None, "ref", "other"), 0.05)[0]
+    return {k: res[k] for k in res if k.startswith(("risk_difference", "rd_", "odds_ratio", "or_"))}
+
+
 def is_hidden(values: Iterable) -> list[bool]:
-    """Which entries of a masked column the plan hides (``"<5"``, ``"suppressed"``).
+    """Which entries of a masked column the plan hides (``"<5"``, ``"suppressed"``, ``"1-7"``).
 
     Parameters
     ----------
@@ -1050,10 +1479,13 @@ def is_hidden(values: Iterable) -> list[bool]:
 
     Examples
     --------
-    >>> is_hidden([0.72, "suppressed", "<5", float("nan"), 12])
-    [False, True, True, False, False]
+    >>> is_hidden([0.72, "suppressed", "<5", float("nan"), 12, "1-7"])
+    [False, True, True, False, False, True]
     """
-    return [isinstance(v, str) and (v == "suppressed" or v.startswith("<")) for v in values]
+    return [
+        isinstance(v, str) and (v in ("suppressed", ROUNDED_SMALL) or v.startswith("<"))
+        for v in values
+    ]
 
 
 def mask_matrix(
@@ -1175,8 +1607,12 @@ def count_subject(shown, noun: str = "clients") -> str:
     --------
     >>> count_subject(12), count_subject("<5"), count_subject("suppressed")
     ('12 clients', 'Fewer than 5 clients', 'Some clients (count hidden by disclosure control)')
+    >>> count_subject("1-7")
+    'Between 1 and 7 clients'
     """
     s = str(shown)
+    if s == ROUNDED_SMALL:
+        return f"Between 1 and 7 {noun}"
     if s.startswith("<"):
         return f"Fewer than {s[1:]} {noun}"
     if s == "suppressed":

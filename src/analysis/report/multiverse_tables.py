@@ -461,6 +461,13 @@ def format_specifications(
             if col in m.columns:
                 lab = m[col].map(lambda v: v if isinstance(v, str) else None)
                 out[shown_col] = out[shown_col].astype(object).where(lab.isna(), lab)
+        for shown_col, col in (("met", "n_met"), ("evaluable", "n_evaluable")):
+            # a count the CSV shows as another number (rounding method): as the CSV shows it
+            if col in m.columns:
+                v = pd.to_numeric(m[col].where(m[col].map(lambda x: not isinstance(x, str))))
+                own = pd.to_numeric(results[col].reset_index(drop=True), errors="coerce")
+                other = v.notna() & (v != own)
+                out[shown_col] = out[shown_col].astype(object).where(~other, v.astype("Int64"))
     # under multiple imputation the counts are means over the imputations, rounded, and the rate
     # is pooled (Rubin's rules), not met / evaluable: say so in the cell
     mi = (results["missing"].astype(str) == "multiple_imputation").to_numpy()

@@ -166,6 +166,8 @@ def upset_figure(
     with warnings.catch_warnings():
         # upsetplot 0.9 triggers pandas FutureWarnings internally (downcasting, groupby)
         warnings.simplefilter("ignore", FutureWarning)
+        # every shown pattern meets no definition (set sizes all 0): matplotlib widens the axis
+        warnings.filterwarnings("ignore", message="Attempting to set identical low and high")
         axes = UpSet(series, sort_by="cardinality").plot(fig=fig)
     # upsetplot's default axis names ("Intersection size") in the report's words
     axes["intersections"].set_ylabel("clients with this pattern")

@@ -352,6 +352,7 @@ PARAMETER_LABELS = {
     "compare": "definitions compared",
     "group": "groups compared (client column)",
     "suppress_small_counts": "small-count suppression",
+    "disclosure_method": "disclosure method",
     "client_outcomes": "per-client tables (identifiable)",
     "rci_methods": "reliable-change methods",
     "hlm_test": "HLM rule",

@@ -210,7 +210,9 @@ def km_share_reasons(
     return out
 
 
-def hlm_all_unchanged(methods: pd.DataFrame, time_unit: str = "session") -> str:
+def hlm_all_unchanged(
+    methods: pd.DataFrame, time_unit: str = "session", n_shown: str | None = None
+) -> str:
     """Why the HLM method counts no client as reliably changed, when it does so; else "".
 
     Parameters
@@ -221,6 +223,9 @@ def hlm_all_unchanged(methods: pd.DataFrame, time_unit: str = "session") -> str:
         ``attrs["hlm_fit"]`` and ``attrs["hlm_test"]``).
     time_unit : str
         The cohort's time unit (slopes are points per unit).
+    n_shown : str, optional
+        The number of HLM-evaluable clients as the run's disclosure control shows it (e.g.
+        rounded to the nearest 5); default the exact number.
 
     Returns
     -------
@@ -246,7 +251,7 @@ def hlm_all_unchanged(methods: pd.DataFrame, time_unit: str = "session") -> str:
     h = methods.loc[(methods["method"] == "HLM") & methods["evaluable"].astype(bool)]
     if not fit or h.empty or h["reliable_change"].astype(str).ne("unchanged").any():
         return ""
-    lead = f"HLM counts all {len(h)} evaluable clients unchanged: "
+    lead = f"HLM counts all {len(h) if n_shown is None else n_shown} evaluable clients unchanged: "
     if fit.get("singular"):
         notes = "; ".join(fit.get("fit_warnings") or []) or "boundary (singular) fit"
         return lead + f"the fit is on the boundary ({notes})."

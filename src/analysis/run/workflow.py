@@ -35,6 +35,7 @@ __all__ = [
     "write_cache",
     "read_cache",
     "has_measure",
+    "read_cached_cohort",
     "run_disclosure",
     "extend_disclosure",
     "MEMBERSHIP_FILE",
@@ -392,6 +393,48 @@ def read_cache(folder: str, arguments: dict):
     return cohort, meta["definitions"], everything, baseline
 
 
+def read_cached_cohort(folder: str, dataset: str, dataset_options: dict | None) -> Cohort | None:
+    """The cohort :func:`write_cache` wrote, when it was loaded with these loader arguments.
+
+    Notebook 05 varies the analytic choices itself and needs only the cohort, not the scored
+    table, so it matches the cache on the loader's arguments alone (``dataset`` and
+    ``dataset_options``): the main job loads each run's data once and hands it to every notebook.
+
+    Parameters
+    ----------
+    folder : str
+        The run's data cache folder (notebook parameter ``data_cache``); ``""``: none.
+    dataset, dataset_options
+        As :func:`outcomes_for_notebook`.
+
+    Returns
+    -------
+    Cohort or None
+        None when ``folder`` is empty, holds no cache, or a cache of another dataset or other
+        loader options (then the caller loads the data itself, with the same result).
+
+    Examples
+    --------
+    >>> read_cached_cohort("", "simulated", {}) is None
+    True
+    """
+    import json
+    from pathlib import Path
+
+    meta_path = Path(folder) / "meta.json" if folder else None
+    if meta_path is None or not meta_path.is_file():
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    wanted = json.loads(json.dumps({"dataset": dataset, "dataset_options": dataset_options or {}}))
+    key = meta.get("key", {})
+    if {k: key.get(k) for k in wanted} != wanted:
+        return None
+    scores, clients = (
+        pd.read_parquet(Path(folder) / f"{n}.parquet") for n in ("scores", "clients")
+    )
+    return Cohort(scores, clients, **meta["cohort"])
+
+
 def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
     """True when at least ``min_clients`` clients have an observed score on ``measure``."""
     s = cohort.scores
@@ -464,6 +507,7 @@ def run_disclosure(
     threshold: int = disclosure.SMALL_COUNT,
     cache: str = "",
     extra: pd.DataFrame | None = None,
+    method: str = "suppression",
 ) -> pd.DataFrame | None:
     """Return the run's one disclosure plan, as every notebook of the run applies it.
 
@@ -498,12 +542,23 @@ def run_disclosure(
         membership is kept there for the later notebooks' audit (never beside the reports).
     extra : pandas.DataFrame, optional
         Further membership columns (clients x counts, boolean) shown by the notebook.
+    method : {"suppression", "rounding"}
+        The run's disclosure method (notebook parameter ``disclosure_method``): primary and
+        complementary suppression, or NHS Digital's rounding
+        (:func:`analysis.report.disclosure.rounding_plan`). A plan file of the other method
+        (an earlier run in the same folder) is not used.
 
     Returns
     -------
     pandas.DataFrame or None
-        :func:`analysis.report.disclosure.suppression_plan` output (``cell``, ``count``,
+        :func:`analysis.report.disclosure.suppression_plan` or
+        :func:`analysis.report.disclosure.rounding_plan` output (``cell``, ``count``,
         ``suppressed``, ``reason``), or None when ``suppress`` is False.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`analysis.report.disclosure.METHODS`.
 
     Examples
     --------
@@ -513,23 +568,28 @@ def run_disclosure(
     """
     from analysis.report.tables import output_folder
 
+    if method not in disclosure.METHODS:
+        raise ValueError(f"disclosure_method must be one of {disclosure.METHODS}, got {method!r}")
     if not suppress:
         return None
     folder = output_folder(output_dir)
     if not write:
         plan = disclosure.read_plan(folder)
-        if plan is not None:
+        if plan is not None and disclosure.plan_method(plan) == method:
             return plan
     m = _base_membership(nd, group)
     if methods is not None:
         m = _join(m, disclosure.method_cells(methods))
     m = _join(m, extra)
-    plan = disclosure.suppression_plan(
-        m,
-        threshold=threshold,
-        protect=disclosure.headline_cells(m),
-        unshown=_unshown(m.columns),
-    )
+    if method == "rounding":
+        plan = disclosure.rounding_plan(m)
+    else:
+        plan = disclosure.suppression_plan(
+            m,
+            threshold=threshold,
+            protect=disclosure.headline_cells(m),
+            unshown=_unshown(m.columns),
+        )
     if write:
         disclosure.write_plan(plan, folder, threshold)
         _store(cache, m)
@@ -537,7 +597,7 @@ def run_disclosure(
 
 
 def read_disclosure(
-    output_dir: str = "", suppress: bool = True, cache: str = ""
+    output_dir: str = "", suppress: bool = True, cache: str = "", method: str = ""
 ) -> pd.DataFrame | None:
     """The run's plan as notebook 01 (and the notebooks after it) wrote it.
 
@@ -556,6 +616,9 @@ def read_disclosure(
     cache : str
         The run's data cache folder (notebook parameter ``data_cache``; ``""``: none, the hidden
         counts stay without a value).
+    method : str
+        The run's disclosure method; a plan file of another method is not used (None). ``""``:
+        any.
 
     Returns
     -------
@@ -575,6 +638,8 @@ def read_disclosure(
     if not suppress:
         return None
     plan = disclosure.read_plan(output_folder(output_dir))
+    if plan is not None and method and disclosure.plan_method(plan) != method:
+        plan = None
     m = _stored(cache)
     if plan is not None and m is not None:
         counts = m.sum(axis=0)
@@ -902,6 +967,7 @@ def multiverse_for_notebook(
     definitions: str = "",
     group: str | None = "arm",
     scheduler=None,
+    cache: str = "",
 ) -> MultiverseData:
     """Load a run's cohort and compute its multiverse of success (notebook 05).
 
@@ -921,6 +987,11 @@ def multiverse_for_notebook(
         Client column with the arms (empty or absent: no arm difference).
     scheduler : optional
         Dask scheduler (:func:`analysis.compare.multiverse.run_multiverse`); None computes here.
+    cache : str
+        The run's data cache folder (notebook parameter ``data_cache``): the cohort is read from
+        it when it was loaded with the same ``dataset`` and ``dataset_options``
+        (:func:`read_cached_cohort`), so the main job loads each run's data once; otherwise it is
+        loaded here.
 
     Returns
     -------
@@ -942,7 +1013,9 @@ def multiverse_for_notebook(
         where = str(multiverse)
     else:
         where = "the package default (analysis/config/multiverse.yaml)"
-    cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
+    cohort = read_cached_cohort(cache, dataset, dataset_options)
+    if cohort is None:
+        cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
     # the registry as every other notebook builds it: the package's and the cohort's own
     # instrument files (a user's export may name some), so a user's measure is known here too
     registry = load_registry(instruments=cohort.meta.get("instruments"))
