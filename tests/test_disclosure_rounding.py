@@ -273,19 +273,22 @@ def test_mask_curves_under_rounding_cuts_at_8_and_hides_a_definition_with_a_1_to
             ids,
         )
     )
-    tte = pd.DataFrame({"definition": ["a"] * 12 + ["b"] * 12, "duration": list(range(1, 13)) * 2})
+    # 40 records, events in steps of 10, 10, 10, 8 and 2 (a step of 1-7 events would end the
+    # curve too, issue 17: every step here but the last shows 8 or more)
+    dur = [1] * 10 + [2] * 10 + [3] * 10 + [4] * 8 + [5] * 2
+    tte = pd.DataFrame({"definition": ["a"] * 40 + ["b"] * 40, "duration": dur * 2})
     curves = pd.DataFrame(
         {
-            "definition": ["a"] * 12 + ["b"] * 12,
-            "time": [float(t) for t in range(1, 13)] * 2,
-            "proportion_met": list(np.linspace(0.05, 0.6, 12)) * 2,
+            "definition": ["a"] * 5 + ["b"] * 5,
+            "time": [1.0, 2.0, 3.0, 4.0, 5.0] * 2,
+            "proportion_met": [m / 40 for m in (10, 20, 30, 38, 40)] * 2,
         }
     )
     shown = masks.mask_curves(curves, tte, plan)
-    # at risk at time t = 13 - t: 12, 11, ..., 8 at t = 5, 7 at t = 6 (cut)
-    assert shown["time"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
-    # 12 -> 10, 11 -> 10, 10, 9 -> 10, 8 -> 10
-    assert shown["at_risk"].tolist() == [10, 10, 10, 10, 10]
+    # at risk 40, 30, 20, 10, then 2 at t = 5 (fewer than 8: cut)
+    assert shown["time"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    # rounded to the nearest 5: 40, 30, 20, 10
+    assert shown["at_risk"].tolist() == [40, 30, 20, 10]
     assert shown.attrs["hidden"] == ["b"] and shown.attrs["threshold"] == 8
     assert "at least 8 clients" in masks.curves_note(shown)
 
