@@ -174,12 +174,9 @@ report.show_table(
     ),
     "Pairs of definitions, among clients evaluable under both",
 )
-undefined = pairs.loc[pairs["kappa"].isna()]
-if len(undefined):
-    say(
-        f"Kappa is undefined for {len(undefined)} of {len(pairs)} pairs, because at least one "
-        "definition of the pair gives every compared client the same result."
-    )
+if len(pairs) and not pairs_gone.all() and text.kappa_note(pairs, pairs_gone):
+    # undefined (a constant pair) and not shown (disclosure control) are said apart
+    say(text.kappa_note(pairs, pairs_gone))
 if len(pairs) and pairs_gone.all():
     say(
         "Disclosure control hides the statistics of every pair (as in the table: a count of the "
@@ -298,8 +295,8 @@ else:
                 list(derived),
                 plan,
             )
-            shown = shown.rename(columns={"n_clients": "clients"}).rename(
-                columns=lambda c: c.replace("_", " ")
+            shown = shown.rename(
+                columns=text.family_profile_headers(shown.columns, result, nd.registry)
             )
             report.show_table(
                 shown,
@@ -427,7 +424,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
     masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
@@ -451,6 +448,6 @@ report.show_methods(
     + (
         "Counts are rounded to the nearest 5 (1 to 7 shown as 1-7) and percent agreement, PABAK, kappa with its interval, McNemar's p and the prevalences of a pair are computed from its four rounded 2 x 2 cells (disclosure method rounding; the heat maps show the same values)."
         if suppress_small_counts and disclosure_method == "rounding"
-        else "Counts from 1 to 4 are shown as <5 when suppression is on."
+        else "Counts and the statistics derived from them follow the run's disclosure control (the small counts row above)."
     ),
 )

@@ -74,7 +74,7 @@ has_group = bool(group) and group in cohort.clients.columns and cohort.clients[g
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 label = text.labeller(**nd.labels)
-event_words = event.replace("_", " ")
+event_words = survival.EVENT_LABELS[event]
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -185,7 +185,7 @@ report.show_banner(
             }
         },
     },
-    summary=f"Time is counted in {units} from each client's own baseline; event: "
+    summary=f"Time is counted in {units} from each client's own baseline. Event definition, "
     f"{survival.EVENT_DEFINITIONS[event]}. "
     + (
         f"{dropout_records} client-definition records of the headline "
@@ -381,7 +381,8 @@ if has_group:
     shown_lr = lr.drop(columns=["n", "n_met"]).rename(
         columns={"test_statistic": "chi-square", "p_value": "p", "dof": "df"}
     )
-    shown_lr = shown_lr.rename(columns=lambda c: c.replace("_", " "))
+    shown_lr = shown_lr.rename(columns=lambda c: text.STAT_HEADERS.get(c, c.replace("_", " ")))
+    shown_lr["groups"] = shown_lr["groups"].str.replace(";", " vs ", regex=False)
     if "definition" in shown_lr:
         shown_lr["definition"] = shown_lr["definition"].map(label)
     if "p" in shown_lr:
@@ -514,7 +515,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
     masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (

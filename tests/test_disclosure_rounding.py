@@ -298,10 +298,11 @@ def test_no_kaplan_meier_step_and_no_km_end_share_under_rounding():
     assert out["proportion_met_end"] == masks.NOT_SHOWN
     disp = pd.DataFrame({"definition": ["a"], "% met by end (Kaplan-Meier)": ["41.8"]})
     assert masks.mask_km(disp, km, plan).iloc[0, 1] == masks.NOT_SHOWN
-    # suppression (default) unchanged: cut where fewer than 5 are at risk (at time 9: 4)
+    # suppression (default): each step here is 1 event (durations 1, 2, ..., 12), a count of
+    # 1-4 that the step would show, so the curve ends before its first step: no row
     sup = pd.DataFrame({"cell": ["km a: clients"], "suppressed": [False], "reason": [""]})
     kept = masks.mask_curves(curves, tte, sup)
-    assert kept["time"].max() == 8.0 and kept["at_risk"].min() == 5
+    assert len(kept) == 0
     assert masks.mask_km(km, km, sup).iloc[0]["proportion_met_end"] == 1 - 69300 / 165967
 
 

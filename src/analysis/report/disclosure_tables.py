@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from analysis.report.disclosure import (
@@ -909,6 +910,28 @@ _CURVE_CELLS = ("clients", "met", "dropout", "censored other", "excluded")
 _NB01_CELLS = ("met", "not_met", "evaluable", "not_evaluable")
 
 
+def _step_gives_away(times, at_risk, tte, definition, duration, cif, threshold):
+    """Per row of one definition's curve: whether it would give away a count 1..threshold-1.
+
+    The counts a row shows (with the number at risk beside it): the events at its time, the
+    clients who left since the previous row without the event and, for a cumulative incidence,
+    the dropouts at its time (:func:`mask_curves`).
+    """
+    own = tte.loc[tte["definition"].astype(str) == definition]
+    dur = pd.to_numeric(own[duration], errors="coerce").to_numpy(dtype=float)
+    kind = (
+        pd.to_numeric(own["event_type"], errors="coerce").fillna(0).to_numpy()
+        if "event_type" in own.columns
+        else np.ones(len(own))
+    )
+    t = pd.to_numeric(pd.Series(times), errors="coerce").to_numpy(dtype=float)
+    met = np.array([int(((dur == x) & (kind == 1)).sum()) for x in t])
+    drop = np.array([int(((dur == x) & (kind == 2)).sum()) for x in t])
+    left = np.r_[0, at_risk[:-1] - at_risk[1:] - met[:-1]] if len(t) else np.array([], int)
+    counts = [met, left] + ([drop] if cif else [])
+    return np.any([(c >= 1) & (c < threshold) for c in counts], axis=0)
+
+
 def mask_curves(
     curves: pd.DataFrame,
     tte: pd.DataFrame,
@@ -929,7 +952,13 @@ def mask_curves(
     - every other curve ends at the last time at which at least ``threshold`` clients are at
       risk: rows with fewer at risk are not returned (published Kaplan-Meier plots are commonly
       cut where few remain at risk; here the cut is the run's small-count threshold, so no
-      step stands on fewer than ``threshold`` clients).
+      step stands on fewer than ``threshold`` clients);
+    - and it ends before the first row that would give away a count from 1 to
+      ``threshold - 1`` at that row: the clients with the event at its time (the step's height
+      times the number at risk), the clients who left between the previous row and it without
+      the event (the fall of the number at risk), and, for a cumulative incidence (whose steps
+      also depend on the competing event), the dropouts at its time. Without ``event_type`` in
+      ``tte`` every record is taken as an event.
 
     The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
     no row is returned (``attrs["rounding"]`` True, every definition in ``attrs["hidden"]``):
@@ -966,24 +995,36 @@ def mask_curves(
 
     Examples
     --------
-    Ten clients, one event at each time 1..10: the curve ends at time 6, where 5 are still at
-    risk (at time 7 only 4 are); definition ``b`` has its met count hidden and gets no curve:
+    Thirty clients, with the event at times 1, 2, 3 (5 each), 4 (3 clients) and 5 (12): the
+    step at time 4 gives away 3 events (15 at risk, the curve rises by 3/30), so the curve ends
+    at time 3; definition ``b`` has its met count hidden and gets no curve:
 
     >>> import pandas as pd
-    >>> tte = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
-    ...                     "duration": list(range(1, 11)) * 2})
-    >>> curves = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
-    ...                        "time": [float(t) for t in range(1, 11)] * 2,
-    ...                        "proportion_met": [t / 10 for t in range(1, 11)] * 2})
+    >>> dur = [1] * 5 + [2] * 5 + [3] * 5 + [4] * 3 + [5] * 12
+    >>> tte = pd.DataFrame({"definition": ["a"] * 30 + ["b"] * 30, "duration": dur * 2,
+    ...                     "event_type": 1})
+    >>> met = [5, 10, 15, 18, 30]
+    >>> curves = pd.DataFrame({"definition": ["a"] * 5 + ["b"] * 5,
+    ...                        "time": [1.0, 2.0, 3.0, 4.0, 5.0] * 2,
+    ...                        "proportion_met": [m / 30 for m in met] * 2})
     >>> plan = pd.DataFrame({"cell": ["km b: met"], "suppressed": [True],
     ...                      "reason": ["primary: fewer than 5"]})
     >>> shown = mask_curves(curves, tte, plan)
     >>> shown["time"].tolist(), shown["at_risk"].tolist()
-    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [10, 9, 8, 7, 6, 5])
+    ([1.0, 2.0, 3.0], [30, 25, 20])
     >>> shown.attrs["hidden"], shown.attrs["cut"]
-    (['b'], {'a': 6.0})
+    (['b'], {'a': 3.0})
+
+    With 5 events at time 4 instead, every step shows at least 5 events or none, and the curve
+    ends at time 5 (12 at risk):
+
+    >>> dur5 = [1] * 5 + [2] * 5 + [3] * 5 + [4] * 5 + [5] * 10
+    >>> tte5 = tte.assign(duration=dur5 * 2)
+    >>> curves5 = curves.assign(proportion_met=[m / 30 for m in [5, 10, 15, 20, 30]] * 2)
+    >>> mask_curves(curves5, tte5, plan)["time"].tolist()
+    [1.0, 2.0, 3.0, 4.0, 5.0]
     >>> len(mask_curves(curves, tte, None))
-    20
+    10
     """
     out = curves.copy()
     out.attrs = {"hidden": [], "cut": {}}
@@ -1010,13 +1051,19 @@ def mask_curves(
     keep = pd.Series(True, index=out.index)
     hidden, cut = [], {}
     known = set(plan["cell"])
+    cif = "cumulative_incidence" in out.columns  # steps depend on the competing event too
     for d, sub in out.groupby("definition", sort=False):
         own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
         if any_suppressed(plan, own):
             keep[sub.index] = False
             hidden.append(str(d))
             continue
-        small = pd.to_numeric(sub["at_risk"], errors="coerce").fillna(0) < threshold
+        at_risk = pd.to_numeric(sub["at_risk"], errors="coerce").fillna(0).to_numpy()
+        small = pd.Series(at_risk < threshold, index=sub.index)
+        small |= pd.Series(
+            _step_gives_away(sub["time"], at_risk, tte, str(d), duration, cif, threshold),
+            index=sub.index,
+        )
         if small.any():
             first = small.to_numpy().argmax()  # at risk only falls with time: a prefix stays
             keep[sub.index[first:]] = False
@@ -1039,7 +1086,8 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     >>> s.attrs = {"hidden": ["b"], "cut": {"a": 6.0}}
     >>> print(curves_note(s))  # doctest: +NORMALIZE_WHITESPACE
     Disclosure control: no curve for b (counts hidden in this run's tables); each curve ends at
-    the last time at which at least 5 clients are at risk (a: 6).
+    the last time at which at least 5 clients are at risk and before a step of fewer than 5
+    events or exits (a: 6).
     """
     if shown.attrs.get("rounding"):
         return "Disclosure control (rounding): " + KM_NOT_SHOWN
@@ -1058,7 +1106,9 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     if cut:
         parts.append(
             f"each curve ends at the last time at which at least {threshold} clients are at "
-            "risk (" + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items()) + ")"
+            f"risk and before a step of fewer than {threshold} events or exits ("
+            + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items())
+            + ")"
         )
     return "Disclosure control: " + "; ".join(parts) + "."
 
@@ -1265,6 +1315,7 @@ def methods_row(
     simulated: bool = False,
     threshold: int = SMALL_COUNT,
     method: str = "suppression",
+    detail: str = "",
 ) -> tuple:
     """The Methods row of a report on disclosure control: ``(item, value, source)``.
 
@@ -1278,6 +1329,9 @@ def methods_row(
         Smallest count shown under suppression.
     method : {"suppression", "rounding"}
         The run's disclosure method (parameter ``disclosure_method``).
+    detail : str
+        What this report adds to the suppression rule (e.g. notebook 05: how a specification's
+        rate is hidden), appended after a semicolon when suppression is on.
 
     Examples
     --------
@@ -1285,6 +1339,9 @@ def methods_row(
     'shown as they are (simulated data: no person behind them)'
     >>> methods_row(True, method="rounding")[1][:59]
     'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and'
+    >>> methods_row(True, detail="rates from them left out")[1].endswith(
+    ...     "suppressed; rates from them left out")
+    True
     """
     if suppress and method == "rounding":
         value = (
@@ -1306,8 +1363,8 @@ def methods_row(
         source = (
             "NHS Digital (2018) Disclosure control methodology for Hospital Episode Statistics "
             "(HES) and Emergency Care Data Set (ECDS), digital.nhs.uk (from September 2018; the "
-            "same rules for SRHAD from 2019-20); parameters: suppress small counts, disclosure "
-            "method"
+            "same rules for SRHAD from 2019-20); parameters: small-count suppression, "
+            "disclosure method"
         )
         return ("small counts", value, source)
     if suppress:
@@ -1317,7 +1374,7 @@ def methods_row(
             "this run (complementary suppression, one plan for the whole run: the run's "
             "disclosure plan, a CSV file beside the reports); percentages and statistics "
             "derived from a hidden count are suppressed"
-        )
+        ) + (f"; {detail}" if detail else "")
     elif simulated:
         value = "shown as they are (simulated data: no person behind them)"
     else:
@@ -1325,7 +1382,7 @@ def methods_row(
     source = (
         "NHS Digital (2018) disclosure control methodology for HES and ECDS (small numbers and "
         "secondary suppression); Hundepool A. et al. (2012) Statistical Disclosure Control, "
-        "Wiley, ch. 4; parameter: suppress small counts"
+        "Wiley, ch. 4; parameter: small-count suppression"
     )
     return ("small counts", value, source)
 

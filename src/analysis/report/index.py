@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.report.html import NOT_PRODUCED_SUFFIX, PAGE_STYLE
-from analysis.report.tables import disclosure_parameters, parameter_value
+from analysis.report.tables import disclosure_parameters, parameter_label, parameter_value
 
 __all__ = [
     "write_index",
@@ -231,7 +231,7 @@ def write_index(out_root: Path) -> Path:
         # in words, as the reports show them; run.json has the exact names and values
         params = (
             "<br>".join(
-                f"{html.escape(str(k).replace('_', ' '))} = {html.escape(parameter_value(v, k))}"
+                f"{html.escape(parameter_label(k))}: {html.escape(parameter_value(v, k))}"
                 for k, v in disclosure_parameters(info["parameters"]).items()
             )
             + f'<br><a href="{run}/{html.escape(rj.name)}">exact names and values (run.json)</a>'

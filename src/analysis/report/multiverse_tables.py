@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.compare.multiverse import CHOICES
-from analysis.report.tables import SMALL_COUNT, suppress_small_counts
+from analysis.compare.multiverse import CHOICES, level_label
+from analysis.report.tables import SMALL_COUNT, parameter_label, suppress_small_counts
 from analysis.report.text import plain_label
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "format_spread",
     "skipped_specifications",
     "describe_specification",
+    "choice_words",
     "MI_COUNT_NOTE",
     "arm_difference_absent",
     "hidden_rates_note",
@@ -49,22 +50,43 @@ _CHOICE_WORDS = {
 }
 
 
-#: How a specification's choices are named in a table or a sentence.
+#: How a specification's choices are named in a table or a sentence: the choices that are also
+#: parameters of a run by the parameter's label.
 _CHOICE_NAMES = {
     "definition": "definition",
-    "cutoff_type": "J&T cutoff",
-    "reliability": "reliability",
-    "missing": "missing data",
-    "post": "post score",
+    **{c: parameter_label(c) for c in ("cutoff_type", "reliability", "missing", "post")},
     "population": "population",
 }
 
 
 def _choice_value(choice: str, value, label: Callable[[str], str]) -> str:
-    """One choice's level as a reviewer reads it (a definition by its label, codes in words)."""
+    """One choice's level as a reviewer reads it (a definition by its label).
+
+    Another level by :func:`analysis.compare.multiverse.level_label` (a number, or "n/a", as it
+    is).
+    """
     if choice == "definition":
         return label(str(value))
-    return plain_label(str(value))
+    return level_label(choice, value) or plain_label(str(value))
+
+
+def choice_words(label: Callable[[str], str] = plain_label) -> Callable[[str, object], str]:
+    """``(choice, level) -> "name: level"``: one choice of a specification as a report writes it.
+
+    E.g. the rows beneath :func:`analysis.compare.multiverse.specification_curve`.
+
+    Examples
+    --------
+    >>> words = choice_words()
+    >>> words("missing", "bocf"), words("population", "severe")
+    ('missing data: baseline observation carried forward (BOCF)', 'population: severe at baseline')
+    """
+
+    def words(choice: str, value) -> str:
+        name = _CHOICE_NAMES.get(choice, plain_label(choice))
+        return f"{name}: {_choice_value(choice, value, label)}"
+
+    return words
 
 
 def describe_specification(
@@ -82,8 +104,9 @@ def describe_specification(
     Returns
     -------
     str
-        ``"definition: <label>; J&T cutoff: c; reliability: 0.73; missing data: last
-        available; post score: last; population: all"``.
+        ``"definition: <label>; J&T cutoff: cutoff c; reliability (RCI): 0.73; missing data:
+        last available score; post score: the last score observed after baseline; population:
+        all clients"``.
 
     Examples
     --------
@@ -93,13 +116,12 @@ def describe_specification(
     >>> describe_specification({"definition": "wsas_reliable_improvement", "cutoff_type": "n/a",
     ...     "reliability": 0.73, "missing": "last_available", "post": "last",
     ...     "population": "all"}, lab).split("; ")  # doctest: +NORMALIZE_WHITESPACE
-    ['definition: WSAS reliable improvement', 'J&T cutoff: n/a', 'reliability: 0.73',
-     'missing data: last available', 'post score: last', 'population: all']
+    ['definition: WSAS reliable improvement', 'J&T cutoff: n/a', 'reliability (RCI): 0.73',
+     'missing data: last available score',
+     'post score: the last score observed after baseline', 'population: all clients']
     """
-    return "; ".join(
-        f"{_CHOICE_NAMES.get(c, plain_label(c))}: {_choice_value(c, spec[c], label)}"
-        for c in CHOICES
-    )
+    words = choice_words(label)
+    return "; ".join(words(c, spec[c]) for c in CHOICES)
 
 
 def _small(v: pd.Series, threshold: int) -> pd.Series:

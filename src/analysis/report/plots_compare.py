@@ -172,7 +172,13 @@ def upset_figure(
         # with patterns left out, upsetplot's set-size bars would be sums over the shown
         # patterns only, not the definitions' set sizes: not drawn then
         whole = not (partial or (n_evaluable is not None and int(n_evaluable) != series.sum()))
-        UpSet(series, sort_by="cardinality", totals_plot_elements=2 if whole else 0).plot(fig=fig)
+        axes = UpSet(series, sort_by="cardinality", totals_plot_elements=2 if whole else 0).plot(
+            fig=fig
+        )
+    # upsetplot's default axis names ("Intersection size") in the report's words
+    axes["intersections"].set_ylabel("clients with this pattern")
+    if whole:  # the set-size bars are drawn
+        axes["totals"].set_xlabel("clients meeting it")
     fig.suptitle(title)
     shown = int(patterns["n_clients"].sum())
     among = f"among {shown} clients evaluable under all {len(defs)} definitions"

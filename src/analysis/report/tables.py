@@ -30,6 +30,9 @@ __all__ = [
     "figure_html",
     "show_figure",
     "parameter_value",
+    "parameter_label",
+    "parameter_codes",
+    "PARAMETER_LABELS",
     "banner_html",
     "coarse_statistics",
     "disclosure_parameters",
@@ -306,7 +309,7 @@ def _plain(value) -> str:
     if value is None:
         return "none"
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "on" if value else "off"
     if isinstance(value, str):  # an identifier-like value ("last_available") in words
         return (value.replace("_", " ") if re.fullmatch(r"[a-z0-9_]+", value) else value) or (
             "(empty)"
@@ -333,6 +336,151 @@ def _instrument_label(code: str) -> str | None:
         return None
 
 
+#: How the reports and the index name each parameter of the notebooks (the exact names are in a
+#: run's ``run.json``); a parameter not listed is shown by its name in words.
+PARAMETER_LABELS = {
+    "run_name": "run",
+    "dataset": "dataset",
+    "dataset_options": "dataset options",
+    "measure": "primary measure",
+    "reliability": "reliability (RCI)",
+    "reliability_source": "source of the reliability",
+    "cutoff_type": "J&T cutoff",
+    "m_functional": "functional population mean (points)",
+    "sd_functional": "functional population SD (points)",
+    "post": "post score",
+    "definitions": "definitions file",
+    "missing": "missing data",
+    "compare": "definitions compared",
+    "group": "groups compared (client column)",
+    "suppress_small_counts": "small-count suppression",
+    "disclosure_method": "disclosure method",
+    "client_outcomes": "per-client tables (identifiable)",
+    "rci_methods": "reliable-change methods",
+    "hlm_test": "HLM rule",
+    "event": "event",
+    "alliance_measure": "alliance measure",
+    "landmark": "landmark (time point)",
+    "multiverse": "specification grid",
+    "imputations": "imputations (m)",
+    "sg_cutoff": "sudden gain criterion 1 (points)",
+    "sg_pct": "sudden gain criterion 2 (share of the pregain score)",
+    "sg_crit3": "sudden gain criterion 3 (t test)",
+    "sg_multiple": "gain kept for a client with several",
+    "sg_reversal_window": "sessions checked for a reversal",
+    "band": "expected-curve band (central probability)",
+    "folds": "cross-fitting folds",
+    "seed": "seed of the fold assignment",
+}
+
+#: What an empty value (None, "" or an empty list) of these parameters means.
+_EMPTY_MEANS = {
+    "reliability": "the instrument registry's value for the measure",
+    "reliability_source": "the instrument registry's source",
+    "definitions": "the package's definitions file",
+    "compare": "the headline definitions",
+    "group": "none",
+    "dataset_options": "none",
+    "sg_cutoff": "the registry's, else from the reliable change index",
+    "sg_pct": "not used",
+}
+
+
+def _value_labels(name: str):
+    """The labels of one parameter's values (a mapping or a function); None if it has none.
+
+    Each comes from where the parameter's values are defined (one producer per label).
+    """
+    if name == "dataset":
+        from analysis.data.datasets import DATASET_LABELS
+
+        return DATASET_LABELS
+    if name == "cutoff_type":
+        from analysis.registry.instruments import CUTOFF_TYPE_LABELS
+
+        return CUTOFF_TYPE_LABELS
+    if name == "missing":
+        from analysis.outcomes.rules import MISSING_STRATEGY_LABELS
+
+        return MISSING_STRATEGY_LABELS
+    if name == "post":
+        from analysis.outcomes.rules import post_label
+
+        return post_label
+    if name == "hlm_test":
+        from analysis.outcomes.hlm import HLM_TEST_LABELS
+
+        return HLM_TEST_LABELS
+    if name == "event":
+        from analysis.compare.survival import EVENT_LABELS
+
+        return EVENT_LABELS
+    if name in ("sg_multiple", "sg_reversal_window"):
+        from analysis.outcomes.sudden_gains import OPTION_LABELS
+
+        return OPTION_LABELS[name.removeprefix("sg_")]
+    return None
+
+
+def parameter_codes(name: str | None = None) -> set[str]:
+    """The codes a reviewer page must not show as a value, as the code and in words.
+
+    Each parameter value (and multiverse level) whose label differs from its code: what
+    :func:`analysis.report.html.reviewer_leftovers` looks for in table cells and after a
+    parameter's name. The single letters of the J&T cutoffs (a, b, c: the paper's own names,
+    shown as "cutoff a") are left out, as they are also ordinary words and cell values.
+
+    Parameters
+    ----------
+    name : str, optional
+        One parameter (e.g. ``"post"``, ``"dataset"``); None: every parameter's and every
+        multiverse level's codes except the dataset names (a run is often named after its
+        dataset, and the run's name is shown as it is).
+
+    Examples
+    --------
+    >>> codes = parameter_codes()
+    >>> {"last", "locf", "dropout as failure", "dropout_as_failure", "cohort", "severe"} <= codes
+    True
+    >>> "a" in codes, "first met" in codes, "btheb" in codes, "btheb" in parameter_codes("dataset")
+    (False, False, False, True)
+    """
+    from analysis.compare.multiverse import POPULATION_LABELS, level_label
+
+    if name is None:
+        maps = [
+            POPULATION_LABELS,
+            {"multiple_imputation": level_label("missing", "multiple_imputation")},
+        ]
+        names = [n for n in PARAMETER_LABELS if n != "dataset"]
+    else:
+        maps, names = [], [name]
+    for n in names:
+        labels = _value_labels(n)
+        if n == "post":
+            maps.append({"last": labels("last")})
+        elif isinstance(labels, dict):
+            maps.append(labels)
+    codes = set()
+    for m in maps:
+        for code, label in m.items():
+            for form in (code, code.replace("_", " ")):
+                if form != label and len(form) > 1:
+                    codes.add(form)
+    return codes
+
+
+def parameter_label(name: str) -> str:
+    """How a report names a parameter (:data:`PARAMETER_LABELS`, else its name in words).
+
+    Examples
+    --------
+    >>> parameter_label("cutoff_type"), parameter_label("post"), parameter_label("my_option")
+    ('J&T cutoff', 'post score', 'my option')
+    """
+    return PARAMETER_LABELS.get(str(name), str(name).replace("_", " "))
+
+
 def parameter_value(value, name: str | None = None) -> str:
     """A parameter's value as the report's parameter tables show it (no quotes or reprs).
 
@@ -347,7 +495,12 @@ def parameter_value(value, name: str | None = None) -> str:
         The parameter's name. Where it names a measure (``measure``, or ending in
         ``_measure``, e.g. ``alliance_measure``) and the value is a code of the instrument
         registry, the instrument's label is shown (``bdi2`` -> ``BDI-II``) rather than the code;
-        a code the registry does not know is shown in words like any other value.
+        a code the registry does not know is shown in words like any other value. The values of
+        ``dataset``, ``cutoff_type``, ``missing``, ``post``, ``hlm_test``, ``event``,
+        ``sg_multiple`` and ``sg_reversal_window`` are shown by the labels defined beside each
+        parameter's values (e.g. :data:`analysis.outcomes.rules.MISSING_STRATEGY_LABELS`,
+        :func:`analysis.outcomes.rules.post_label`); an empty value of a parameter whose empty
+        value means a default says which.
 
     Returns
     -------
@@ -356,18 +509,29 @@ def parameter_value(value, name: str | None = None) -> str:
     Examples
     --------
     >>> parameter_value("last_available"), parameter_value(None), parameter_value(True)
-    ('last available', 'none', 'true')
+    ('last available', 'none', 'on')
     >>> parameter_value({}), parameter_value(["JT", "HLM"]), parameter_value(0.9)
     ('(empty)', 'JT, HLM', '0.9')
     >>> parameter_value("bdi2", "measure"), parameter_value("wai_sr", "alliance_measure")
     ('BDI-II', 'WAI-SR')
     >>> parameter_value("bdi2"), parameter_value("my_scale", "measure")
     ('bdi2', 'my scale')
+    >>> parameter_value("last", "post"), parameter_value("cohort", "hlm_test")[:26]
+    ('the last score observed after baseline', "client's slope against the")
+    >>> parameter_value("locf", "missing"), parameter_value("", "definitions")
+    ('last observation carried forward (LOCF)', "the package's definitions file")
     """
     if _names_a_measure(name) and isinstance(value, str):
         label = _instrument_label(value)
         if label:
             return label
+    if name in _EMPTY_MEANS and (value is None or (not isinstance(value, bool) and not value)):
+        return _EMPTY_MEANS[name]
+    labels = _value_labels(name) if isinstance(name, str) else None
+    if callable(labels) and value is not None:
+        return labels(value)
+    if isinstance(labels, dict) and str(value) in labels:
+        return labels[str(value)]
     return _plain(value)
 
 
@@ -422,7 +586,7 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
     parameters = disclosure_parameters(parameters)
     params = pd.DataFrame(
         {
-            "parameter": [str(k).replace("_", " ") for k in parameters],
+            "parameter": [parameter_label(k) for k in parameters],
             "value": [parameter_value(v, k) for k, v in parameters.items()],
         }
     )
