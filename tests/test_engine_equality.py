@@ -173,8 +173,10 @@ def test_compare_layer_reads_the_categorical_table_alike(scored):
 
 def test_compact_read_gives_the_same_table(scored, tmp_path):
     """A cohort read back with read_cohort(compact=True) (categorical ids and measures, float32
-    times, no date column) scores to exactly the table of the cohort in memory."""
+    times, no date column) scores to exactly the table of the cohort in memory; the four time
+    columns come back in the cohort's time dtype (float32), every other column as before."""
     from analysis.data.store import read_cohort, write_cohort
+    from analysis.outcomes.engine import _TIME_COLUMNS
 
     cohort, out = scored
     folder = write_cohort(cohort, tmp_path / "c")
@@ -184,7 +186,15 @@ def test_compact_read_gives_the_same_table(scored, tmp_path):
     assert back.scores["time"].dtype == np.float32  # whole sessions: lossless
     assert len(back.scores) == len(cohort.scores)
     again = score_definitions(back, None, measure="phq9")
-    pd.testing.assert_frame_equal(again, out)
+    assert out[list(_TIME_COLUMNS)].dtypes.eq(np.float64).all()  # a cohort in memory: float64
+    assert again[list(_TIME_COLUMNS)].dtypes.eq(np.float32).all()  # the cohort's time dtype
+    assert again.drop(columns=list(_TIME_COLUMNS)).dtypes.equals(
+        out.drop(columns=list(_TIME_COLUMNS)).dtypes
+    )  # scores, RCI, text: unchanged
+    assert again["met_time"].notna().sum() > 1000  # the time columns are filled, not all NaN
+    # every value the same: float32 holds each time exactly
+    widened = again.astype({c: np.float64 for c in _TIME_COLUMNS})
+    pd.testing.assert_frame_equal(widened, out, check_exact=True)
 
 
 def test_compact_read_keeps_float64_where_float32_would_round(tmp_path):
