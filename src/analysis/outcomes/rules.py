@@ -845,52 +845,85 @@ def _pair_keys(pd_, td, pa_, ta) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+def _pair_index(d: pd.DataFrame, a: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows of ``d`` and ``a`` with the same (client position, time), in the order of ``d``.
+
+    When each side has one row per client and time, without a missing time (the usual case): a
+    binary search on integer keys, without a merge's hash tables; None otherwise.
+    """
+    pd_, td = d["pos"].to_numpy(), d["time"].to_numpy(float)
+    pa_, ta = a["pos"].to_numpy(), a["time"].to_numpy(float)
+    if np.isnan(td).any() or np.isnan(ta).any():
+        return None
+    kd, ka = _pair_keys(pd_, td, pa_, ta)
+    if not ((np.diff(kd) > 0).all() and (np.diff(ka) > 0).all()):  # sorted, one row per key
+        return None
+    idx = np.searchsorted(ka, kd)
+    hit = idx < len(ka)
+    hit[hit] = ka[idx[hit]] == kd[hit]
+    del kd, ka
+    return np.flatnonzero(hit), idx[hit]
+
+
 def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
     """Inner join of two measures' rows on (client position, time), in the order of ``d``.
 
     The result of ``d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))``; when each side has
-    one row per client and time (the usual case) done by a binary search on integer keys, without
-    the merge's hash tables (10^7 rows: about 2 GB less at the peak).
+    one row per client and time (the usual case) by :func:`_pair_index` (10^7 rows: about 2 GB
+    less at the peak).
     """
     cols = ["pos", "time", "score", "baseline"]
-    pd_, td = d["pos"].to_numpy(), d["time"].to_numpy(float)
-    pa_, ta = a["pos"].to_numpy(), a["time"].to_numpy(float)
-    if not (np.isnan(td).any() or np.isnan(ta).any()):
-        kd, ka = _pair_keys(pd_, td, pa_, ta)
-        if (np.diff(kd) > 0).all() and (np.diff(ka) > 0).all():  # sorted, one row per key
-            idx = np.searchsorted(ka, kd)
-            hit = idx < len(ka)
-            hit[hit] = ka[idx[hit]] == kd[hit]
-            left, right = np.flatnonzero(hit), idx[hit]
-            return pd.DataFrame(
-                {
-                    "pos": pd_[left],
-                    "time": td[left],
-                    "score_d": d["score"].to_numpy()[left],
-                    "baseline_d": d["baseline"].to_numpy()[left],
-                    "score_a": a["score"].to_numpy()[right],
-                    "baseline_a": a["baseline"].to_numpy()[right],
-                },
-                copy=False,
-            )
-    return d[cols].merge(a[cols], on=["pos", "time"], suffixes=("_d", "_a"))
+    pair = _pair_index(d, a)
+    if pair is None:
+        return d[cols].merge(a[cols], on=["pos", "time"], suffixes=("_d", "_a"))
+    left, right = pair
+    return pd.DataFrame(
+        {
+            "pos": d["pos"].to_numpy()[left],
+            "time": d["time"].to_numpy(float)[left],
+            "score_d": d["score"].to_numpy()[left],
+            "baseline_d": d["baseline"].to_numpy()[left],
+            "score_a": a["score"].to_numpy()[right],
+            "baseline_a": a["baseline"].to_numpy()[right],
+        },
+        copy=False,
+    )
 
 
 def _nhs_sessions(md, ma, idep, ianx, pd_, pa_):
     """Pair the sessions where both NHS measures were scored, with their criteria.
 
     Returns the rows (``pos, time``) and, per row, reliable improvement, reliable deterioration
-    and caseness (boolean arrays).
+    and caseness (boolean arrays). The paired columns are gathered one at a time (10^7 rows:
+    no frame of six paired columns at once).
     """
-    r = _pair_sessions(md["rows"], ma["rows"])
-    rdd = (r["score_d"] - r["baseline_d"]).to_numpy()
-    rda = (r["score_a"] - r["baseline_a"]).to_numpy()
+    d, a = md["rows"], ma["rows"]
+    pair = _pair_index(d, a)
+    if pair is None:  # several rows per client and time, or missing times: the merge
+        r = _pair_sessions(d, a)
+        left = right = None
+        sd, sa = r["score_d"].to_numpy(), r["score_a"].to_numpy()
+        rdd = (r["score_d"] - r["baseline_d"]).to_numpy()
+        rda = (r["score_a"] - r["baseline_a"]).to_numpy()
+        rows = r[["pos", "time"]]
+        del r
+    else:
+        left, right = pair
+        sd = d["score"].to_numpy()[left]
+        rdd = sd - d["baseline"].to_numpy()[left]
+        sa = a["score"].to_numpy()[right]
+        rda = sa - a["baseline"].to_numpy()[right]
+        del right
+        rows = pd.DataFrame(
+            {"pos": d["pos"].to_numpy()[left], "time": d["time"].to_numpy(float)[left]},
+            copy=False,
+        )
+        del left
     rimp = (rdd <= -pd_) | (rda <= -pa_)
     rdet = (rdd >= pd_) | (rda >= pa_)
-    rcase1 = (_case(r["score_d"], idep, {"name": ""}) == 1) | (
-        _case(r["score_a"], ianx, {"name": ""}) == 1
-    )
-    return r[["pos", "time"]], rimp, rdet, rcase1
+    del rdd, rda
+    rcase1 = (_case(sd, idep, {"name": ""}) == 1) | (_case(sa, ianx, {"name": ""}) == 1)
+    return rows, rimp, rdet, rcase1
 
 
 def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
