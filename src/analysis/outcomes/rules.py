@@ -99,14 +99,19 @@ class RuleResult:
     met_time: np.ndarray | None = None
 
 
-def _frame(pos, time, score, baseline) -> pd.DataFrame:
-    """Build the rows frame of :meth:`Trajectories.measure`: ``pos, time, score, baseline``.
+def _frame(pos, time, score) -> pd.DataFrame:
+    """Build the rows frame of :meth:`Trajectories.measure`: ``pos, time, score``.
 
     A fresh RangeIndex, on the numpy arrays themselves (no copy: they are fresh selections).
+    The client's baseline is not repeated on every row (10^7 rows: 80 MB a frame):
+    :func:`_row_base` reads it where a rule needs it.
     """
-    return pd.DataFrame(
-        {"pos": pos, "time": time, "score": score, "baseline": baseline}, copy=False
-    )
+    return pd.DataFrame({"pos": pos, "time": time, "score": score}, copy=False)
+
+
+def _row_base(m: dict, rows: pd.DataFrame) -> np.ndarray:
+    """The baseline score (points) of each row's client, for the rows of a measure's view ``m``."""
+    return m["baseline"][rows["pos"].to_numpy()]
 
 
 def _floats(col: pd.Series) -> np.ndarray:
@@ -252,8 +257,8 @@ class Trajectories:
         (observed scores, int array), ``reason`` (str array, "" when both scores exist),
         ``fail`` (bool array: under ``dropout_as_failure``, clients whose post score is
         missing), ``rows`` (observed rows after baseline up to the client's post time,
-        with ``pos, time, score, baseline``; ``pos`` = client position in the client table),
-        ``all_rows`` (every observed row, same columns).
+        with ``pos, time, score``; ``pos`` = client position in the client table; the client's
+        baseline is ``baseline[pos]``), ``all_rows`` (every observed row, same columns).
         """
         if measure in self._cache:
             return self._cache[measure]
@@ -287,7 +292,6 @@ class Trajectories:
         if not observed.all():
             pos, time, score = pos[observed], time[observed], score[observed]
         del observed
-        obase = base[pos]
         # observed rows after baseline, as a mask over the observed rows (in client and time
         # order, so each client's rows after baseline are the end of its run of rows)
         after = time > t0[pos]
@@ -366,8 +370,8 @@ class Trajectories:
         after &= time <= ptime[pos]
         a_idx = np.flatnonzero(after)
         del after
-        obs = _frame(pos, time, score, obase)
-        after = _frame(pos[a_idx], time[a_idx], score[a_idx], obase[a_idx])
+        obs = _frame(pos, time, score)
+        after = _frame(pos[a_idx], time[a_idx], score[a_idx])
         out = {
             "baseline": base,
             "post": post,
@@ -673,7 +677,7 @@ def _first_reliable(t, d, m, s_diff, crit, extra=None, deterioration=False):
     """
     rows = m["rows"]
     ins = t.instrument(d["measure"])
-    toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
+    toward = _sign(ins) * (rows["score"].to_numpy() - _row_base(m, rows)) / s_diff
     flag = toward < -crit if deterioration else toward > crit
     return _held(rows, flag if extra is None else flag & extra, len(t.ids))
 
@@ -749,7 +753,7 @@ def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
         first = since = np.where(met, m["post_time"], np.nan)
     else:
         rows = m["rows"]
-        sc, b = rows["score"].to_numpy(), rows["baseline"].to_numpy()
+        sc, b = rows["score"].to_numpy(), _row_base(m, rows)
         s = _sign(ins)
         func_now = sc < cut if s == -1 else sc > cut
         clin_base = b > cut if s == -1 else b < cut
@@ -793,7 +797,8 @@ def rule_fixed_change(t: Trajectories, d: dict) -> RuleResult:
     sgn = _sign(ins) * (-1 if d.get("direction", "improvement") == "deterioration" else 1)
     toward = sgn * (m["post"] - m["baseline"])
     rows = m["rows"]
-    first, since = _held(rows, sgn * (rows["score"] - rows["baseline"]) >= pts, len(t.ids))
+    toward_r = sgn * (rows["score"].to_numpy() - _row_base(m, rows))
+    first, since = _held(rows, toward_r >= pts, len(t.ids))
     return RuleResult(
         toward >= pts, m["reason"] == "", m["reason"].copy(), first, **_base(m), met_time=since
     )
@@ -814,7 +819,8 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = s * (m["post"] - m["baseline"]) / m["baseline"]
         rows = m["rows"]
-        frac_r = s * (rows["score"] - rows["baseline"]).to_numpy() / rows["baseline"].to_numpy()
+        base_r = _row_base(m, rows)
+        frac_r = s * (rows["score"].to_numpy() - base_r) / base_r
     ev = m["reason"] == ""
     reason = m["reason"].copy()
     zero = ev & (m["baseline"] == 0)
@@ -865,26 +871,32 @@ def _pair_index(d: pd.DataFrame, a: pd.DataFrame) -> tuple[np.ndarray, np.ndarra
     return np.flatnonzero(hit), idx[hit]
 
 
-def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
-    """Inner join of two measures' rows on (client position, time), in the order of ``d``.
+def _pair_sessions(md: dict, ma: dict) -> pd.DataFrame:
+    """Inner join of two measures' rows on (client position, time), in the order of ``md``'s.
 
-    The result of ``d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))``; when each side has
-    one row per client and time (the usual case) by :func:`_pair_index` (10^7 rows: about 2 GB
-    less at the peak).
+    ``md``, ``ma``: views of :meth:`Trajectories.measure`; their ``rows`` are joined. The result
+    of ``d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))`` with each row's client baseline
+    (``baseline_d``, ``baseline_a``); when each side has one row per client and time (the usual
+    case) by :func:`_pair_index` (10^7 rows: about 2 GB less at the peak).
     """
-    cols = ["pos", "time", "score", "baseline"]
+    d, a = md["rows"], ma["rows"]
     pair = _pair_index(d, a)
     if pair is None:
-        return d[cols].merge(a[cols], on=["pos", "time"], suffixes=("_d", "_a"))
+        cols = ["pos", "time", "score", "baseline"]
+        return (
+            d.assign(baseline=_row_base(md, d))[cols]
+            .merge(a.assign(baseline=_row_base(ma, a))[cols], on=["pos", "time"],
+                   suffixes=("_d", "_a"))
+        )  # fmt: skip
     left, right = pair
     return pd.DataFrame(
         {
             "pos": d["pos"].to_numpy()[left],
             "time": d["time"].to_numpy(float)[left],
             "score_d": d["score"].to_numpy()[left],
-            "baseline_d": d["baseline"].to_numpy()[left],
+            "baseline_d": md["baseline"][d["pos"].to_numpy()[left]],
             "score_a": a["score"].to_numpy()[right],
-            "baseline_a": a["baseline"].to_numpy()[right],
+            "baseline_a": ma["baseline"][a["pos"].to_numpy()[right]],
         },
         copy=False,
     )
@@ -900,7 +912,7 @@ def _nhs_sessions(md, ma, idep, ianx, pd_, pa_):
     d, a = md["rows"], ma["rows"]
     pair = _pair_index(d, a)
     if pair is None:  # several rows per client and time, or missing times: the merge
-        r = _pair_sessions(d, a)
+        r = _pair_sessions(md, ma)
         left = right = None
         sd, sa = r["score_d"].to_numpy(), r["score_a"].to_numpy()
         rdd = (r["score_d"] - r["baseline_d"]).to_numpy()
@@ -910,9 +922,9 @@ def _nhs_sessions(md, ma, idep, ianx, pd_, pa_):
     else:
         left, right = pair
         sd = d["score"].to_numpy()[left]
-        rdd = sd - d["baseline"].to_numpy()[left]
+        rdd = sd - md["baseline"][d["pos"].to_numpy()[left]]
         sa = a["score"].to_numpy()[right]
-        rda = sa - a["baseline"].to_numpy()[right]
+        rda = sa - ma["baseline"][a["pos"].to_numpy()[right]]
         del right
         rows = pd.DataFrame(
             {"pos": d["pos"].to_numpy()[left], "time": d["time"].to_numpy(float)[left]},
