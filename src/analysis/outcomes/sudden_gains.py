@@ -1380,9 +1380,8 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
             f = keep.groupby("pos")["postgain_time"].min()
             first[f.index.to_numpy(int)] = f.to_numpy()
             met[f.index.to_numpy(int)] = True
-    reason = np.where(
-        evaluable, "", "no interval with enough scores to test for a sudden gain"
-    ).astype(object)
+    reason = np.full(n_ids, "no interval with enough scores to test for a sudden gain", object)
+    reason[evaluable] = ""  # shared strings (no fixed-width copy of 10^6 texts)
     res = RuleResult(met, evaluable, reason, first, baseline=m["baseline"], post=m["post"])
     res.extra["n_gains"] = n_gains
     res.extra["n_reversals"] = n_rev
