@@ -506,11 +506,6 @@ def _texts(cond: np.ndarray, yes: str, no: str) -> np.ndarray:
 
     An object array of two shared strings (10^6 clients: 8 MB, not a 230 MB unicode array and a
     million string objects).
-
-    Examples
-    --------
-    >>> _texts(np.array([True, False]), "", "no score").tolist()
-    ['', 'no score']
     """
     out = np.full(np.shape(cond), no, dtype=object)
     out[np.asarray(cond, bool)] = yes
@@ -1184,7 +1179,8 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
     rows = _by_client_time(m["all_rows"])
     s = _sign(ins)
     drop, within = float(d["drop"]), int(d.get("within", 3))
-    sc = rows["score"].to_numpy() * s  # higher = better after this
+    score = rows["score"].to_numpy()
+    sc = score if s == 1 else score * s  # higher = better after this (1 * x is x: no copy)
     pos = rows["pos"].to_numpy()
     times = rows["time"].to_numpy()
     n_rows = len(sc)
@@ -1207,10 +1203,13 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
     n_ids = len(t.ids)
     first = _group_min(pos, repaired_at, n_ids)
     # assessments after each row (same client): the repair window is observed when there are
-    # at least `within` of them, or the rupture was repaired
-    rank, size = _rank_in_client(pos)
-    after = size - 1 - rank
-    observable = rupture & ((after >= within) | ~np.isnan(repaired_at))
+    # at least `within` of them, or the rupture was repaired. Rows are grouped by client, so a
+    # row has `within` later ones exactly when the row `within` further on is the same client's
+    # (one boolean per row, not a rank and a count per row)
+    far = np.ones(n_rows, bool) if within <= 0 else np.zeros(n_rows, bool)
+    if 0 < within < n_rows:
+        far[: n_rows - within] = pos[within:] == pos[: n_rows - within]
+    observable = rupture & (far | ~np.isnan(repaired_at))
     n_rupt = np.bincount(pos[rupture], minlength=n_ids)
     n_obs = np.bincount(pos[observable], minlength=n_ids)
     enough = m["n"] >= 3
