@@ -239,3 +239,28 @@ def test_compact_cohort_is_still_checked(tmp_path):
     bad.loc[2, "time"] = np.float32(-1)
     with pytest.raises(ValueError, match="column 'time': 1 value"):
         check_cohort_frames(bad, clients)
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_definition_skipped_while_scoring_leaves_no_gap(categorical):
+    """The engine scores measure by measure (not in file order) into one block per definition;
+    a definition found not computable only while scoring (caseness on WAI-SR: no clinical cutoff)
+    leaves its block empty, and the blocks after it move down: the table equals the table of the
+    same file without that definition (values, order, categories), composites included."""
+    from analysis import load_dataset
+    from analysis.outcomes.engine import definitions_for_run
+
+    cohort = load_dataset("simulated", n_clients=60, seed=1)
+    by = {d["name"]: d for d in definitions_for_run("phq9")}
+    bad = dict(by["below_caseness"], name="wai_caseness", measure="wai_sr")
+    either = dict(by["any_family"], name="either", of=["remission", "wai_growth"])
+    kept = [by["remission"], by["response"], by["wai_growth"], by["nhs_recovery"], either]
+    with_bad = [kept[0], bad, *kept[1:]]
+    got = score_definitions(cohort, with_bad, measure="phq9", categorical=categorical)
+    want = score_definitions(cohort, kept, measure="phq9", categorical=categorical)
+    assert list(got.attrs["skipped"]) == ["wai_caseness"]
+    assert "no clinical cutoff" in got.attrs["skipped"]["wai_caseness"]
+    assert list(dict.fromkeys(got["definition"].astype(str))) == [d["name"] for d in kept]
+    assert len(got) == 5 * 60
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert list(got.attrs["details"]) == list(want.attrs["details"])
