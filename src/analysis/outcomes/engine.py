@@ -161,14 +161,12 @@ class _StringColumn:
             return
         arr = np.asarray(values, dtype=object)
         empty = arr == ""  # most rows (evaluable clients): no hashing of those
-        codes = np.zeros(n, dtype=np.int32)  # local code 0: ""
         rest = np.flatnonzero(~empty)
-        uniq: list = []
-        if len(rest):
-            local, found = pd.factorize(arr[rest], use_na_sentinel=False)
-            codes[rest] = local + 1
-            uniq = list(found)
-        self.pieces[slot] = (codes, ["", *uniq])
+        local, found = pd.factorize(arr[rest], use_na_sentinel=False)
+        # local code 0: "", held until the table is built in the narrowest integer type
+        codes = np.zeros(n, dtype=np.int8 if len(found) < 127 else np.int32)
+        codes[rest] = local + 1
+        self.pieces[slot] = (codes, ["", *found])
 
     def drop(self, slot: int) -> None:
         self.pieces.pop(slot, None)
@@ -875,8 +873,8 @@ def score_definitions(
         if c not in _STRING_COLUMNS and c != "id"
     }  # fmt: skip
     # composites read their parts' columns (views into the blocks); the reasons (object arrays)
-    # only of the definitions a composite names
-    named = {p for d in defs for p in (d.get("of") or list(d.get("map", {}).values()) or [])}
+    # only of the definitions a client-chosen (primary) composite names: it shows their reasons
+    named = {p for d in defs if d["rule"] == "primary" for p in d["map"].values()}
     strings = {c: _StringColumn() for c in _STRING_COLUMNS}
     filled: set[int] = set()
     traj_ids = traj.ids
@@ -888,6 +886,7 @@ def score_definitions(
             done = [m_ for m_, last in last_use.items() if last == step - 1]
             for m_ in done:
                 traj.release(m_)
+                last_times.pop(m_, None)
             if done:
                 changes.clear()  # the change arrays of released measures
                 _trim_heap()
