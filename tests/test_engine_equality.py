@@ -123,10 +123,11 @@ def test_table_shape_and_order(scored):
 
 
 def test_categorical_table_has_the_same_values(scored):
-    """categorical=True changes the dtypes of the text columns only: the same values, row by row
-    (a missing J&T category is NaN there and None in the object table)."""
-    cohort, out = scored
-    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
+    """categorical=True (the default) changes the dtypes of the text columns only: the same
+    values, row by row as categorical=False (a missing J&T category is NaN there and None in
+    the object table)."""
+    cohort, cat = scored
+    out = score_definitions(cohort, None, measure="phq9", categorical=False)
     text = ["id", "definition", "family", "measures", "status", "reason", "category"]
     assert all(isinstance(cat[c].dtype, pd.CategoricalDtype) for c in text)
     assert all(out[c].dtype == object for c in text)
@@ -264,3 +265,15 @@ def test_definition_skipped_while_scoring_leaves_no_gap(categorical):
     assert len(got) == 5 * 60
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert list(got.attrs["details"]) == list(want.attrs["details"])
+
+
+def test_prevalence_by_family_same_from_either_dtype(scored):
+    """prevalence by a categorical column of the table (family) sorts by the values, as from the
+    object table (the rows of prevalence.csv were in category order before)."""
+    from analysis.compare.prevalence import prevalence
+
+    cohort, cat = scored
+    obj = score_definitions(cohort, None, measure="phq9", categorical=False)
+    a, b = prevalence(cat, by="family"), prevalence(obj, by="family")
+    assert a["family"].tolist()[:2] == ["alliance", "alliance"]  # alphabetical, not file order
+    pd.testing.assert_frame_equal(a, b, check_exact=True)

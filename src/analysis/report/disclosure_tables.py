@@ -610,7 +610,7 @@ def mask_curves(
     if "at_risk" not in out.columns:
         dur = {
             str(d): pd.to_numeric(s[duration], errors="coerce").dropna().to_numpy()
-            for d, s in tte.groupby("definition", sort=False)
+            for d, s in tte.groupby("definition", sort=False, observed=True)
         }
         out["at_risk"] = [
             int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
@@ -619,7 +619,7 @@ def mask_curves(
     keep = pd.Series(True, index=out.index)
     hidden, cut = [], {}
     known = set(plan["cell"])
-    for d, sub in out.groupby("definition", sort=False):
+    for d, sub in out.groupby("definition", sort=False, observed=True):
         own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
         if any_suppressed(plan, own):
             keep[sub.index] = False
