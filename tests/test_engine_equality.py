@@ -277,3 +277,13 @@ def test_prevalence_by_family_same_from_either_dtype(scored):
     a, b = prevalence(cat, by="family"), prevalence(obj, by="family")
     assert a["family"].tolist()[:2] == ["alliance", "alliance"]  # alphabetical, not file order
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_categorical_table_survives_a_parquet_round_trip(scored, tmp_path):
+    """The run's data cache writes the table to Parquet and uses it only when it reads back
+    identical: the categorical columns (the id categories unnamed) come back unchanged."""
+    _cohort, out = scored
+    out.to_parquet(tmp_path / "everything.parquet")
+    back = pd.read_parquet(tmp_path / "everything.parquet")
+    assert isinstance(back["id"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(back, out, check_exact=True)

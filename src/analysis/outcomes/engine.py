@@ -196,7 +196,9 @@ def _id_column(ids: pd.Index, n_blocks: int, categorical: bool):
     """The ``id`` column: the client ids repeated once per definition block."""
     pos = np.tile(np.arange(len(ids), dtype=np.int32), n_blocks)
     if categorical and ids.is_unique and not ids.hasnans:
-        return pd.Categorical.from_codes(pos, categories=ids, validate=False)
+        # categories without the index's name: a Parquet round trip (the run's data cache)
+        # gives the column back unchanged
+        return pd.Categorical.from_codes(pos, categories=ids.rename(None), validate=False)
     return ids.to_numpy()[pos]
 
 
