@@ -730,9 +730,13 @@ def score_definitions(
           lost (threshold sustained, rupture repaired, a flag recorded) their ``first_met_time``.
 
         Every time is in the cohort's unit (``cohort.time_unit``: session, week or month), which
-        ``attrs["time_unit"]`` records. ``attrs["skipped"]`` maps each definition the data
-        cannot express to the reason, naming measures and definitions by their labels (e.g.
-        "measure(s) not in the data: SF-36 MCS"); ``attrs["missing"]``
+        ``attrs["time_unit"]`` records. The four time columns have the dtype of the cohort's
+        times when that is float32 (a compact read, :func:`analysis.data.store.read_cohort`
+        with ``compact=True``, stores them so only where lossless; every time in the table is
+        one of the cohort's assessment times, so the values are exact), else float64;
+        ``baseline``, ``post``, ``change`` and ``rci`` are float64. ``attrs["skipped"]`` maps
+        each definition the data cannot express to the reason, naming measures and definitions
+        by their labels (e.g. "measure(s) not in the data: SF-36 MCS"); ``attrs["missing"]``
         records the strategy; ``attrs["details"]`` the scalars each rule used (cutoff,
         S_diff, critical |RCI|).
 
