@@ -15,16 +15,17 @@ reads it with :func:`analysis.data.store.read_cohort` (``compact=True``: only ``
 measure, score``, client ids and measure codes as pandas categoricals, float32 where lossless:
 how a 10^8-row export is best held in memory; a reference tree without that option reads with
 pyarrow, ids and measures dictionary-encoded) and scores every definition of the default file
-with ``categorical=False`` (object text columns). Its peak resident memory
-(``ru_maxrss``) covers reading the Parquet file, the scores in memory and the scoring, not the
-simulation; ``read GB`` is the peak before scoring starts (the Parquet read alone).
+with the engine's default text dtypes (``categorical=False``: object text columns). Its peak
+resident memory (``ru_maxrss``) covers reading the Parquet file, the scores in memory and the
+scoring, not the simulation; ``read GB`` is the peak before scoring starts (the Parquet read).
 
 ``--categorical`` also times ``score_definitions(..., categorical=True)`` (text columns as pandas
-Categoricals: about 40 % less memory, same values). ``--compare-ref GITREF`` runs the same
-scoring from a git worktree of that reference (e.g. ``main``, a commit) in a subprocess on the
-same cohort, right before this tree's, and prints the ratio of the two times; both run in the
-same call, so the load of the machine is about the same (the wall time of a busy shared machine
-moves a lot: the CPU seconds of the scoring process are printed too).
+Categoricals: about 40 % less memory, same values), in the reference tree too when one is given.
+``--compare-ref GITREF`` runs the same scoring from a git worktree of that reference (e.g.
+``main``, a commit) in a subprocess on the same cohort, right before this tree's, and prints
+the ratio of the two times; both run in the same call, so the load of the machine is about the
+same (the wall time of a busy shared machine moves a lot: the CPU seconds of the scoring
+process are printed too).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ import json, resource, sys, time
 import pandas as pd, pyarrow.parquet as pq
 from analysis.data.cohort import Cohort
 from analysis.outcomes.engine import score_definitions
-d, categorical = sys.argv[1], sys.argv[2] == "1"
+d, how = sys.argv[1], sys.argv[2]  # "default": the engine's default text dtypes; "1"/"0": given
 try:  # the compact reader (issue 14): id, time, measure, score only; codes; float32 if lossless
     from analysis.data.store import read_cohort
     cohort = read_cohort(d, validate=False, compact=True)
@@ -72,7 +73,8 @@ except TypeError:  # a reference tree without it: pyarrow with dictionary-encode
     cohort = Cohort(scores=scores, clients=clients, name="bench", simulated=True)
 loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 t0, c0 = time.perf_counter(), time.process_time()
-out = score_definitions(cohort, None, measure="phq9", categorical=categorical)
+kw = {} if how == "default" else {"categorical": how == "1"}
+out = score_definitions(cohort, None, measure="phq9", **kw)
 secs, cpu = time.perf_counter() - t0, time.process_time() - c0
 print(json.dumps({"rows": len(scores), "sessions": float((scores["measure"] == "phq9").sum()
                   / len(clients)), "clients": len(clients),
@@ -83,10 +85,10 @@ print(json.dumps({"rows": len(scores), "sessions": float((scores["measure"] == "
 """
 
 
-def _score(src: Path, cohort: str, categorical: bool = False) -> dict:
+def _score(src: Path, cohort: str, how: str = "default") -> dict:
     env = {**os.environ, "PYTHONPATH": str(src)}
     res = subprocess.run(
-        [sys.executable, "-c", _SCORE, cohort, "1" if categorical else "0"],
+        [sys.executable, "-c", _SCORE, cohort, how],
         check=True,
         capture_output=True,
         text=True,
@@ -107,7 +109,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, nargs="*", default=[100_000, 1_000_000])
     ap.add_argument("--cohort", help="a cohort directory written before (skips the simulation)")
-    ap.add_argument("--categorical", action="store_true", help="also time categorical=True")
+    ap.add_argument(
+        "--categorical", action="store_true", help="also time categorical=True (both trees)"
+    )
     ap.add_argument("--compare-ref", metavar="GITREF", help="also time the engine of GITREF")
     args = ap.parse_args()
     print(
@@ -147,28 +151,31 @@ def main() -> None:
                             f"{g['peak_gb']:.2f} GB (target < 4 GB)",
                             flush=True,
                         )
-                    ref = None
-                    if ref_src is not None:
-                        ref = _score(ref_src, cohort)
-                        print(_row(f"ref {args.compare_ref}"[:22], ref), flush=True)
-                    new = _score(ROOT / "src", cohort)
-                    print(_row("this tree", new), flush=True)
-                    if args.categorical:
-                        print(_row("this tree, categorical", _score(ROOT / "src", cohort, True)))
-                    if ref is not None:
-                        print(
-                            f"ratio this tree / {args.compare_ref}: time "
-                            f"{new['seconds'] / ref['seconds']:.2f}, cpu "
-                            f"{new['cpu'] / ref['cpu']:.2f}, peak "
-                            f"{new['peak_gb'] / ref['peak_gb']:.2f}",
-                            flush=True,
-                        )
-                    if new["clients"] >= 1_000_000:
-                        print(
-                            f"vs target: {new['seconds'] / TARGET_SECONDS:.2f} x the time, "
-                            f"{new['peak_gb'] / TARGET_GB:.2f} x the memory",
-                            flush=True,
-                        )
+                    # the default text dtypes, then (--categorical) categorical=True, each in
+                    # the reference tree right before this tree's (same load)
+                    for how in ["default", *(["1"] if args.categorical else [])]:
+                        label = "" if how == "default" else ", categorical"
+                        ref = None
+                        if ref_src is not None:
+                            ref = _score(ref_src, cohort, how)
+                            print(_row(f"ref {args.compare_ref}{label}"[:22], ref), flush=True)
+                        new = _score(ROOT / "src", cohort, how)
+                        print(_row(f"this tree{label}", new), flush=True)
+                        if ref is not None:
+                            print(
+                                f"ratio this tree / {args.compare_ref}{label}: time "
+                                f"{new['seconds'] / ref['seconds']:.2f}, cpu "
+                                f"{new['cpu'] / ref['cpu']:.2f}, peak "
+                                f"{new['peak_gb'] / ref['peak_gb']:.2f}",
+                                flush=True,
+                            )
+                        if new["clients"] >= 1_000_000:
+                            print(
+                                f"vs target{label}: {new['seconds'] / TARGET_SECONDS:.2f} x the "
+                                f"time ({new['cpu'] / TARGET_SECONDS:.2f} in CPU), "
+                                f"{new['peak_gb'] / TARGET_GB:.2f} x the memory",
+                                flush=True,
+                            )
         finally:
             if ref_src is not None:
                 subprocess.run(

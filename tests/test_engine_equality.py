@@ -173,8 +173,10 @@ def test_compare_layer_reads_the_categorical_table_alike(scored):
 
 def test_compact_read_gives_the_same_table(scored, tmp_path):
     """A cohort read back with read_cohort(compact=True) (categorical ids and measures, float32
-    times, no date column) scores to exactly the table of the cohort in memory."""
+    times, no date column) scores to exactly the table of the cohort in memory; the four time
+    columns come back in the cohort's time dtype (float32), every other column as before."""
     from analysis.data.store import read_cohort, write_cohort
+    from analysis.outcomes.engine import _TIME_COLUMNS
 
     cohort, out = scored
     folder = write_cohort(cohort, tmp_path / "c")
@@ -184,7 +186,15 @@ def test_compact_read_gives_the_same_table(scored, tmp_path):
     assert back.scores["time"].dtype == np.float32  # whole sessions: lossless
     assert len(back.scores) == len(cohort.scores)
     again = score_definitions(back, None, measure="phq9")
-    pd.testing.assert_frame_equal(again, out)
+    assert out[list(_TIME_COLUMNS)].dtypes.eq(np.float64).all()  # a cohort in memory: float64
+    assert again[list(_TIME_COLUMNS)].dtypes.eq(np.float32).all()  # the cohort's time dtype
+    assert again.drop(columns=list(_TIME_COLUMNS)).dtypes.equals(
+        out.drop(columns=list(_TIME_COLUMNS)).dtypes
+    )  # scores, RCI, text: unchanged
+    assert again["met_time"].notna().sum() > 1000  # the time columns are filled, not all NaN
+    # every value the same: float32 holds each time exactly
+    widened = again.astype({c: np.float64 for c in _TIME_COLUMNS})
+    pd.testing.assert_frame_equal(widened, out, check_exact=True)
 
 
 def test_compact_read_keeps_float64_where_float32_would_round(tmp_path):
@@ -229,3 +239,51 @@ def test_compact_cohort_is_still_checked(tmp_path):
     bad.loc[2, "time"] = np.float32(-1)
     with pytest.raises(ValueError, match="column 'time': 1 value"):
         check_cohort_frames(bad, clients)
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_definition_skipped_while_scoring_leaves_no_gap(categorical):
+    """The engine scores measure by measure (not in file order) into one block per definition;
+    a definition found not computable only while scoring (caseness on WAI-SR: no clinical cutoff)
+    leaves its block empty, and the blocks after it move down: the table equals the table of the
+    same file without that definition (values, order, categories), composites included."""
+    from analysis import load_dataset
+    from analysis.outcomes.engine import definitions_for_run
+
+    cohort = load_dataset("simulated", n_clients=60, seed=1)
+    by = {d["name"]: d for d in definitions_for_run("phq9")}
+    bad = dict(by["below_caseness"], name="wai_caseness", measure="wai_sr")
+    either = dict(by["any_family"], name="either", of=["remission", "wai_growth"])
+    kept = [by["remission"], by["response"], by["wai_growth"], by["nhs_recovery"], either]
+    with_bad = [kept[0], bad, *kept[1:]]
+    got = score_definitions(cohort, with_bad, measure="phq9", categorical=categorical)
+    want = score_definitions(cohort, kept, measure="phq9", categorical=categorical)
+    assert list(got.attrs["skipped"]) == ["wai_caseness"]
+    assert "no clinical cutoff" in got.attrs["skipped"]["wai_caseness"]
+    assert list(dict.fromkeys(got["definition"].astype(str))) == [d["name"] for d in kept]
+    assert len(got) == 5 * 60
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert list(got.attrs["details"]) == list(want.attrs["details"])
+
+
+def test_prevalence_by_family_same_from_either_dtype(scored):
+    """prevalence by a categorical column of the table (family) sorts by the values, as from the
+    object table (the rows of prevalence.csv were in category order before)."""
+    from analysis.compare.prevalence import prevalence
+
+    cohort, obj = scored
+    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
+    a, b = prevalence(cat, by="family"), prevalence(obj, by="family")
+    assert a["family"].tolist()[:2] == ["alliance", "alliance"]  # alphabetical, not file order
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_categorical_table_survives_a_parquet_round_trip(scored, tmp_path):
+    """The run's data cache writes the table to Parquet and uses it only when it reads back
+    identical: the categorical columns (the id categories unnamed) come back unchanged."""
+    cohort, _ = scored
+    out = score_definitions(cohort, None, measure="phq9", categorical=True)
+    out.to_parquet(tmp_path / "everything.parquet")
+    back = pd.read_parquet(tmp_path / "everything.parquet")
+    assert isinstance(back["id"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(back, out, check_exact=True)

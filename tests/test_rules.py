@@ -787,17 +787,42 @@ def test_pair_sessions_equals_merge(shift):
 
     rng = np.random.default_rng(7)
 
-    def rows(n):
+    def view(n):  # a measure's view: rows (pos, time, score) and a baseline per client
         keys = np.unique(rng.integers(0, 500, n) * 100 + rng.integers(1, 25, n))
         pos, time = keys // 100, keys % 100 + shift
-        return pd.DataFrame(
+        rows = pd.DataFrame(
             {"pos": pos.astype(np.int32), "time": time.astype(float),
-             "score": rng.integers(0, 27, len(keys)).astype(float),
-             "baseline": rng.integers(0, 27, len(keys)).astype(float)}
+             "score": rng.integers(0, 27, len(keys)).astype(float)}
         )  # fmt: skip
+        return {"rows": rows, "baseline": rng.integers(0, 27, 500).astype(float)}
 
-    d, a = rows(6000), rows(6000)
-    got = _pair_sessions(d, a)
+    md, ma = view(6000), view(6000)
+    got = _pair_sessions(md, ma)
+    d = md["rows"].assign(baseline=md["baseline"][md["rows"]["pos"]])
+    a = ma["rows"].assign(baseline=ma["baseline"][ma["rows"]["pos"]])
     ref = d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))
     assert 500 < len(got) < len(d)  # some sessions paired, some not
+    assert list(got.columns) == ["pos", "time", "score_d", "baseline_d", "score_a", "baseline_a"]
     pd.testing.assert_frame_equal(got.reset_index(drop=True), ref[got.columns], check_dtype=True)
+
+
+def test_pair_sessions_merge_fallback_with_repeated_sessions():
+    """A client with two rows at one time (no integer-key search): the pairing falls back to the
+    merge, with each row's client baseline (the views do not repeat it on every row)."""
+    from analysis.outcomes.rules import _pair_index, _pair_sessions
+
+    d = pd.DataFrame({"pos": np.array([0, 0, 0, 1], np.int32), "time": [0.0, 1.0, 1.0, 0.0],
+                      "score": [10.0, 7.0, 8.0, 12.0]})  # fmt: skip
+    a = pd.DataFrame({"pos": np.array([0, 1, 1], np.int32), "time": [1.0, 0.0, 2.0],
+                      "score": [5.0, 9.0, 6.0]})  # fmt: skip
+    md = {"rows": d, "baseline": np.array([10.0, 12.0])}
+    ma = {"rows": a, "baseline": np.array([np.nan, 9.0])}
+    assert _pair_index(d, a) is None  # client 0 has two rows at time 1
+    got = _pair_sessions(md, ma)
+    # client 0 at time 1 twice (scores 7 and 8) with GAD 5; client 1 at time 0
+    assert got[["pos", "time", "score_d", "baseline_d", "score_a"]].values.tolist() == [
+        [0, 1.0, 7.0, 10.0, 5.0],
+        [0, 1.0, 8.0, 10.0, 5.0],
+        [1, 0.0, 12.0, 12.0, 9.0],
+    ]
+    assert np.isnan(got["baseline_a"].iloc[0]) and got["baseline_a"].iloc[2] == 9.0

@@ -202,6 +202,9 @@ def prevalence(
         np.nan,
     )
     res["ci_low"], res["ci_high"] = wilson_interval(res["n_met"], res["n_evaluable"], alpha)
+    for k in keys:  # grouping columns sort by their values (a categorical's: not its categories)
+        if isinstance(res[k].dtype, pd.CategoricalDtype):
+            res[k] = res[k].astype(object)
     res["definition"] = pd.Categorical(res["definition"], categories=order, ordered=True)
     res = res.sort_values([*keys, "definition"], kind="stable").reset_index(drop=True)
     res["definition"] = res["definition"].astype(str)

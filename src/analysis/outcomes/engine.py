@@ -55,6 +55,82 @@ _EMPTY = np.array("", dtype=object)
 # rules judged on the whole trajectory of assessments rather than a baseline and a post score
 _TRAJECTORY_RULES = ("threshold_sustained", "growth", "rupture_repair", "flag_count")
 _IMPUTED_FAIL = "no post score: counted as not met (dropout_as_failure)"
+_COMPOSITE_RULES = ("any_of", "all_of", "k_of_n", "primary")
+_TIME_COLUMNS = ("baseline_time", "post_time", "first_met_time", "met_time")
+
+
+def _measures_of(d: dict) -> list[str]:
+    """The measures a (non-composite) definition reads, its own measure first."""
+    if d["rule"] == "nhs":
+        return [d.get("depression", "phq9"), d.get("anxiety", "gad7")]
+    return [d["measure"]] if "measure" in d else []
+
+
+def _refs_of(d: dict) -> list[str]:
+    """The definitions a composite reads (none for other rules)."""
+    if d["rule"] not in _COMPOSITE_RULES:
+        return []
+    return list(d["of"]) if "of" in d else list(dict.fromkeys(d["map"].values()))
+
+
+def _same_bits(narrow: np.ndarray, wide) -> bool:
+    """Whether float32 ``narrow`` widened back holds every float64 value of ``wide`` bit for bit.
+
+    Stricter than equality (-0.0 and NaN payloads included), and one pass of integer compares
+    instead of ``array_equal(equal_nan=True)``'s several (10^6 clients: 0.1 instead of 0.8 s).
+
+    Examples
+    --------
+    >>> _same_bits(np.array([1.0, np.nan], np.float32), np.array([1.0, np.nan]))
+    True
+    >>> _same_bits(np.array([0.1], np.float32), np.array([0.1]))
+    False
+    """
+    back = np.asarray(narrow).astype(np.float64)
+    wide = np.broadcast_to(np.asarray(wide, dtype=np.float64), back.shape)
+    return bool((back.view(np.int64) == np.ascontiguousarray(wide).view(np.int64)).all())
+
+
+def _trim_heap() -> None:
+    """Hand the C heap's free pages back to the operating system (glibc ``malloc_trim``).
+
+    Arrays of 10^6 clients (8 MB) are allocated on the heap once glibc has raised its mmap
+    threshold, and a freed one in the middle of the heap stays resident: at 10^6 clients about
+    0.3 GB by the end of the engine's work. Called when a measure's views are freed; does
+    nothing where the C library has no ``malloc_trim`` (macOS, Windows, musl).
+    """
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            import ctypes
+
+            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
+
+
+def _time_dtype(scores: pd.DataFrame):
+    """The dtype of the time columns: float32 where the cohort holds its times so, else float64.
+
+    A compact read (:func:`analysis.data.store.read_cohort` with ``compact=True``) stores the
+    times as float32 where that is lossless; every time of the outcomes table is one of the
+    cohort's assessment times (or NaN), so it is exact in float32 too.
+
+    Examples
+    --------
+    >>> _time_dtype(pd.DataFrame({"time": np.array([0.0, 1.0], np.float32)}))
+    dtype('float32')
+    >>> _time_dtype(pd.DataFrame({"time": [0, 1]}))
+    dtype('float64')
+    """
+    if "time" in scores.columns and scores["time"].dtype == np.float32:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
 
 
 # text columns of the outcomes table held as codes into their distinct values while the table is
@@ -64,35 +140,51 @@ _STRING_COLUMNS = ("definition", "family", "measures", "reason")
 
 
 class _StringColumn:
-    """A text column of the outcomes table, block by block (one block per definition)."""
+    """A text column of the outcomes table, block by block (one block per definition).
+
+    Blocks may be added in any order (the engine scores definitions measure by measure, not in
+    file order); each is placed by its slot, and the codes of the distinct values are assigned
+    in slot order when the column is built, so that the categories are in order of first
+    appearance in the table (every block's "" first) whatever order the blocks were added in.
+    """
 
     def __init__(self) -> None:
         self.values: dict = {}  # distinct value -> code, in order of first appearance
-        self.pieces: list = []  # per block: a code (the whole block) or an array of codes
+        self.pieces: dict = {}  # slot -> (codes or None for a whole block, the block's values)
 
     def _code(self, value) -> int:
         return self.values.setdefault(value, len(self.values))
 
-    def add(self, values, n: int) -> None:
+    def add(self, values, n: int, slot: int) -> None:
         if np.ndim(values) == 0:
-            self.pieces.append(self._code(values.item() if hasattr(values, "item") else values))
+            self.pieces[slot] = (None, [values.item() if hasattr(values, "item") else values])
             return
         arr = np.asarray(values, dtype=object)
         empty = arr == ""  # most rows (evaluable clients): no hashing of those
-        codes = np.full(n, self._code(""), dtype=np.int32)
         rest = np.flatnonzero(~empty)
-        if len(rest):
-            local, uniq = pd.factorize(arr[rest], use_na_sentinel=False)
-            glob = np.array([self._code(u) for u in uniq], dtype=np.int32)
-            codes[rest] = glob[local]
-        self.pieces.append(codes)
+        local, found = pd.factorize(arr[rest], use_na_sentinel=False)
+        # local code 0: "", held until the table is built in the narrowest integer type
+        codes = np.zeros(n, dtype=np.int8 if len(found) < 127 else np.int32)
+        codes[rest] = local + 1
+        self.pieces[slot] = (codes, ["", *found])
+
+    def drop(self, slot: int) -> None:
+        self.pieces.pop(slot, None)
 
     def column(self, n: int, categorical: bool):
-        codes = np.concatenate(
-            [np.full(n, p, np.int32) if np.ndim(p) == 0 else p for p in self.pieces]
-        )
-        self.pieces = []
+        # the codes of every block, in slot order (categories in order of first appearance)
+        coded = []
+        for slot in sorted(self.pieces):
+            local, uniq = self.pieces.pop(slot)
+            coded.append((local, [self._code(u) for u in uniq]))
         cats = list(self.values)
+        # written straight into the narrowest integer type (no 4-byte copy of 10^7 codes)
+        dtype = np.int8 if len(cats) < 2**7 else np.int16 if len(cats) < 2**15 else np.int32
+        codes = np.empty(n * len(coded), dtype=dtype)
+        for k, (local, glob) in enumerate(coded):
+            table = np.array(glob, dtype=dtype)
+            codes[k * n : (k + 1) * n] = table[0] if local is None else table[local]
+            coded[k] = None  # the block's codes: freed as they are copied
         if categorical:
             return pd.Categorical.from_codes(codes, categories=cats, validate=False)
         table = np.empty(len(cats), dtype=object)
@@ -104,7 +196,9 @@ def _id_column(ids: pd.Index, n_blocks: int, categorical: bool):
     """The ``id`` column: the client ids repeated once per definition block."""
     pos = np.tile(np.arange(len(ids), dtype=np.int32), n_blocks)
     if categorical and ids.is_unique and not ids.hasnans:
-        return pd.Categorical.from_codes(pos, categories=ids, validate=False)
+        # categories without the index's name: a Parquet round trip (the run's data cache)
+        # gives the column back unchanged
+        return pd.Categorical.from_codes(pos, categories=ids.rename(None), validate=False)
     return ids.to_numpy()[pos]
 
 
@@ -592,11 +686,13 @@ def score_definitions(
         ``status``, ``reason`` and ``category`` as :class:`pandas.Categorical` (categories: the
         client ids in client-table order, the definitions in file order, ``STATUSES``, the five
         J&T categories with NaN where there is none, the other values in order of first
-        appearance); about 40 % less memory (10^6 clients x 31 definitions: 2.2 instead of 3.5
-        GB). The values and rows are the same either way (the float columns are float64 in both);
-        the readers in :mod:`analysis.compare` take both (they group with ``observed=True``);
-        with categoricals, group with ``observed=True`` too, and note that ``crosstab`` and
-        ``sort_values`` order by the categories, not alphabetically.
+        appearance); 1.7 instead of 3.0 GB at 10^6 clients x 31 definitions (the memory target
+        of the engine is met only so). The values and rows are the same either way; the readers
+        in :mod:`analysis.compare` take both (they group with ``observed=True``), but the main
+        job's disclosure control (:mod:`analysis.report`) chooses other cells to suppress from a
+        categorical table, so the reports use the default. With categoricals, group with
+        ``observed=True`` too, and note that ``crosstab`` and ``sort_values`` order by the
+        categories, not alphabetically.
 
     Returns
     -------
@@ -635,9 +731,13 @@ def score_definitions(
           lost (threshold sustained, rupture repaired, a flag recorded) their ``first_met_time``.
 
         Every time is in the cohort's unit (``cohort.time_unit``: session, week or month), which
-        ``attrs["time_unit"]`` records. ``attrs["skipped"]`` maps each definition the data
-        cannot express to the reason, naming measures and definitions by their labels (e.g.
-        "measure(s) not in the data: SF-36 MCS"); ``attrs["missing"]``
+        ``attrs["time_unit"]`` records. The four time columns have the dtype of the cohort's
+        times when that is float32 (a compact read, :func:`analysis.data.store.read_cohort`
+        with ``compact=True``, stores them so only where lossless; every time in the table is
+        one of the cohort's assessment times, so the values are exact), else float64;
+        ``baseline``, ``post``, ``change`` and ``rci`` are float64. ``attrs["skipped"]`` maps
+        each definition the data cannot express to the reason, naming measures and definitions
+        by their labels (e.g. "measure(s) not in the data: SF-36 MCS"); ``attrs["missing"]``
         records the strategy; ``attrs["details"]`` the scalars each rule used (cutoff,
         S_diff, critical |RCI|).
 
@@ -696,15 +796,6 @@ def score_definitions(
         er = cohort.clients["end_reason"].astype(str).to_numpy()
         not_completer = np.char.add("not a completer (end reason: ", er.astype(str)) + ")"
     parts: dict[str, dict] = {}  # the columns of each scored definition, for composites
-    # free each measure's cached trajectories after the last definition that needs it (memory)
-    last_use: dict[str, int] = {}
-    for i, d in enumerate(defs):
-        for key in ("measure", "depression", "anxiety"):
-            if key in d:
-                last_use[d[key]] = i
-        if d["rule"] == "nhs":
-            last_use[d.get("depression", "phq9")] = i
-            last_use[d.get("anxiety", "gad7")] = i
     skipped: dict[str, str] = {}
     labels = {d["name"]: d.get("label") or d["name"] for d in defs}
     details: dict[str, dict] = {}
@@ -730,34 +821,83 @@ def score_definitions(
             changes[key] = (base, postv, postv - base)
         return changes[key][2]
 
+    # the order of the work (memory at 10^6 clients): measure by measure, so that each measure's
+    # cached views are freed after its last definition; the measures with most rows first, while
+    # the table's blocks are still small, and the sudden-gain rule (a session grid of clients x
+    # sessions and its criteria) before everything; composites last, in file order. The table
+    # keeps the file's order: each definition is written to its own block (slot).
+    uses = {i: _measures_of(d) for i, d in enumerate(defs) if d["rule"] not in _COMPOSITE_RULES}
+    size = traj.row_counts()
+    first_seen: dict[str, int] = {}
+    for i, ms_ in uses.items():
+        for m_ in ms_:
+            first_seen.setdefault(m_, i)
+
+    def order_key(i: int) -> tuple:
+        lead = uses[i][0] if uses[i] else ""
+        return (
+            defs[i]["rule"] != "sudden_gain",
+            -size.get(lead, 0),
+            first_seen.get(lead, i),
+            -len(uses[i]),  # the NHS rules (two measures) before the measure's own definitions
+            i,
+        )
+
+    plan = sorted(uses, key=order_key)
+    plan += [i for i in range(len(defs)) if i not in uses]
+    last_use: dict[str, int] = {}
+    for step, i in enumerate(plan):
+        for m_ in uses.get(i, ()):
+            last_use[m_] = step
+    # slots: the table's block of each definition, in file order, over the definitions that can
+    # be scored as far as known before scoring (measures present, components not left out); a
+    # definition skipped while scoring leaves its slot empty and the blocks after it are moved
+    # down at the end (none with the default file)
+    absent_before: set[str] = set()
+    slot_of: dict[int, int] = {}
+    for i, d in enumerate(defs):
+        refs = _refs_of(d)
+        if (i in uses and not all(traj.has(m_) for m_ in uses[i])) or any(
+            r_ in absent_before for r_ in refs
+        ):
+            absent_before.add(d["name"])
+            continue
+        slot_of[i] = len(slot_of)
     # the number and text columns of the table, written block by block (one block of n rows per
     # definition) into arrays of the table's final size: no per-definition copies held until the
     # end (10^6 clients: about 1.4 GB less at the peak); room for every definition is reserved,
-    # the memory of a skipped one is never touched
+    # the memory of a skipped one is never touched. The four time columns take the dtype of the
+    # cohort's times when that is float32 (a compact read): every time in the table is the time
+    # of one of the cohort's assessments (or NaN), so float32 holds it exactly (checked).
+    time_dtype = _time_dtype(cohort.scores)
     blocks = {
-        c: np.empty(n * len(defs), dtype=np.int8 if c in ("status", "category") else float)
+        c: np.empty(
+            max(len(slot_of), 1) * n,
+            dtype=np.int8 if c in ("status", "category") else (
+                time_dtype if c in _TIME_COLUMNS else float
+            ),
+        )
         for c in OUTCOME_COLUMNS
         if c not in _STRING_COLUMNS and c != "id"
-    }
+    }  # fmt: skip
     # composites read their parts' columns (views into the blocks); the reasons (object arrays)
-    # only of the definitions a composite names
-    named = {p for d in defs for p in (d.get("of") or list(d.get("map", {}).values()) or [])}
+    # only of the definitions a client-chosen (primary) composite names: it shows their reasons
+    named = {p for d in defs if d["rule"] == "primary" for p in d["map"].values()}
     strings = {c: _StringColumn() for c in _STRING_COLUMNS}
-    n_blocks = 0
-    # the sudden-gain rule's working memory is large (a session grid of clients x sessions and
-    # its criteria: about 1.5 GB at 10^6 clients): run it before the table's blocks fill up, and
-    # keep its (small) result for its place in the table
-    early: dict[int, object] = {}
-    for i, d in enumerate(defs):
-        if d["rule"] == "sudden_gain" and traj.has(d["measure"]):
-            try:
-                early[i] = apply_rule(traj, d)
-            except NotComputable as exc:
-                early[i] = exc
+    filled: set[int] = set()
     traj_ids = traj.ids
-    for i, d in enumerate(defs):
-        for measure_done in [m for m, j in last_use.items() if j == i - 1]:
-            traj.release(measure_done)
+    r = ms = None
+    for step, i in enumerate(plan):
+        d = defs[i]
+        r = ms = None  # the previous definition's views: freed with its measure, not later
+        if step:
+            done = [m_ for m_, last in last_use.items() if last == step - 1]
+            for m_ in done:
+                traj.release(m_)
+                last_times.pop(m_, None)
+            if done:
+                changes.clear()  # the change arrays of released measures
+                _trim_heap()
         name = d["name"]
         if d["rule"] in ("any_of", "all_of", "k_of_n", "primary"):
             refs = d["of"] if "of" in d else list(dict.fromkeys(d["map"].values()))
@@ -788,9 +928,7 @@ def score_definitions(
                 )
                 continue
             try:
-                r = early.pop(i) if i in early else apply_rule(traj, d)
-                if isinstance(r, NotComputable):
-                    raise r
+                r = apply_rule(traj, d)
             except NotComputable as exc:
                 skipped[name] = str(exc)
                 continue
@@ -847,11 +985,22 @@ def score_definitions(
                 "met_time": since,
             }
         col.update(definition=name, family=d["family"])
-        lo = n_blocks * n
+        slot = slot_of.get(i)
+        if slot is None:  # cannot happen: a definition scored has its slot
+            raise RuntimeError(f"definition {name!r} has no slot in the table")
+        lo = slot * n
         for key in _STRING_COLUMNS:
-            strings[key].add(col[key], n)
+            strings[key].add(col[key], n, slot)
         for key, arr in blocks.items():
             arr[lo : lo + n] = col[key]
+            if (
+                key in _TIME_COLUMNS
+                and arr.dtype != np.float64
+                and not _same_bits(arr[lo : lo + n], col[key])
+            ):  # not a time of the cohort (cannot happen with the package's rules): float64
+                blocks[key] = arr = arr.astype(np.float64)
+                arr[lo : lo + n] = col[key]
+        filled.add(slot)
         parts[name] = {
             k: blocks[k][lo : lo + n]
             for k in ("status", "baseline_time", "post_time", "first_met_time", "met_time")
@@ -860,11 +1009,24 @@ def score_definitions(
         if name in named:
             parts[name]["reason"] = col["reason"]
         del col
-        n_blocks += 1
+    skipped = {d["name"]: skipped[d["name"]] for d in defs if d["name"] in skipped}
+    details = {d["name"]: details[d["name"]] for d in defs if d["name"] in details}
+    n_blocks = len(filled)
     if not n_blocks:
         raise ValueError(f"none of the definitions can be computed on {cohort.name!r}: {skipped}")
-    del traj, parts  # release the per-row arrays before the output is assembled
+    if n_blocks < len(slot_of):  # definitions skipped while scoring: close the gaps, in order
+        for new_slot, old_slot in enumerate(sorted(filled)):
+            if new_slot != old_slot:
+                for arr in blocks.values():
+                    arr[new_slot * n : (new_slot + 1) * n] = arr[old_slot * n : (old_slot + 1) * n]
+        for key in _STRING_COLUMNS:
+            strings[key].pieces = {
+                new: strings[key].pieces[old] for new, old in enumerate(sorted(filled))
+            }
+    del traj, parts, r, ms, d  # release the per-row arrays before the output is assembled
     changes.clear()
+    last_times.clear()
+    _trim_heap()
     built: dict = {}
     for key in OUTCOME_COLUMNS:  # one column at a time, freeing its pieces: bounded peak memory
         if key == "id":
@@ -879,7 +1041,7 @@ def score_definitions(
             elif key == "category":
                 values = pd.Categorical.from_codes(values, categories=_CATEGORY_LEVELS)
                 values = values if categorical else _CATEGORY_OBJ[values.codes]
-            else:
+            elif key not in _TIME_COLUMNS:
                 values = values.astype(float, copy=False)
         built[key] = values
         del values

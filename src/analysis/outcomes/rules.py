@@ -142,14 +142,19 @@ class RuleResult:
     met_time: np.ndarray | None = None
 
 
-def _frame(pos, time, score, baseline) -> pd.DataFrame:
-    """Build the rows frame of :meth:`Trajectories.measure`: ``pos, time, score, baseline``.
+def _frame(pos, time, score) -> pd.DataFrame:
+    """Build the rows frame of :meth:`Trajectories.measure`: ``pos, time, score``.
 
     A fresh RangeIndex, on the numpy arrays themselves (no copy: they are fresh selections).
+    The client's baseline is not repeated on every row (10^7 rows: 80 MB a frame):
+    :func:`_row_base` reads it where a rule needs it.
     """
-    return pd.DataFrame(
-        {"pos": pos, "time": time, "score": score, "baseline": baseline}, copy=False
-    )
+    return pd.DataFrame({"pos": pos, "time": time, "score": score}, copy=False)
+
+
+def _row_base(m: dict, rows: pd.DataFrame) -> np.ndarray:
+    """The baseline score (points) of each row's client, for the rows of a measure's view ``m``."""
+    return m["baseline"][rows["pos"].to_numpy()]
 
 
 def _floats(col: pd.Series) -> np.ndarray:
@@ -219,13 +224,33 @@ class Trajectories:
         sid = scores["id"]
         if isinstance(sid.dtype, pd.CategoricalDtype):  # large cohorts: map categories once
             pos_of_cat = np.append(self.ids.get_indexer(sid.cat.categories), -1).astype(np.int32)
-            self._pos = pos_of_cat[sid.cat.codes.to_numpy()]  # code -1 (missing) picks the -1
+            codes = sid.cat.codes.to_numpy()
+            if (
+                codes.dtype == np.int32
+                and len(pos_of_cat) == len(self.ids) + 1
+                and (pos_of_cat[:-1] == np.arange(len(self.ids), dtype=np.int32)).all()
+            ):  # categories in client-table order (a compact read): the codes are the positions
+                self._pos = codes  # (no 4-byte copy of 10^8 rows; -1 missing stays -1)
+            else:
+                self._pos = pos_of_cat[codes]  # code -1 (missing) picks the -1
         else:
             self._pos = self.ids.get_indexer(sid).astype(np.int32)
         # as stored (float32 from a compact read: no 8-byte copy of 10^8 rows); each measure's
         # rows are widened to float64 when selected, so every result is the same
         self._time = _floats(scores["time"])
         self._score = _floats(scores["score"])
+
+    def row_counts(self) -> dict[str, int]:
+        """About how many score rows each measure present has (to order work, not to report).
+
+        Counted on an evenly spaced sample of about 2^20 rows (10^8 rows: milliseconds, not a
+        pass over every row) and scaled up; 0 for a measure the sample missed.
+        """
+        step = max(1, len(self._mcode) >> 20)
+        sample = self._mcode[::step].astype(np.intp)
+        top = max(self._mindex.values(), default=0)
+        counts = np.bincount(sample[sample >= 0], minlength=top + 1)
+        return {m: int(counts[i]) * step for m, i in self._mindex.items()}
 
     def instrument(self, measure: str) -> Instrument:
         """Return the registry entry of ``measure`` (range, direction, cutoffs, reliability)."""
@@ -275,8 +300,8 @@ class Trajectories:
         (observed scores, int array), ``reason`` (str array, "" when both scores exist),
         ``fail`` (bool array: under ``dropout_as_failure``, clients whose post score is
         missing), ``rows`` (observed rows after baseline up to the client's post time,
-        with ``pos, time, score, baseline``; ``pos`` = client position in the client table),
-        ``all_rows`` (every observed row, same columns).
+        with ``pos, time, score``; ``pos`` = client position in the client table; the client's
+        baseline is ``baseline[pos]``), ``all_rows`` (every observed row, same columns).
         """
         if measure in self._cache:
             return self._cache[measure]
@@ -310,7 +335,6 @@ class Trajectories:
         if not observed.all():
             pos, time, score = pos[observed], time[observed], score[observed]
         del observed
-        obase = base[pos]
         # observed rows after baseline, as a mask over the observed rows (in client and time
         # order, so each client's rows after baseline are the end of its run of rows)
         after = time > t0[pos]
@@ -389,8 +413,8 @@ class Trajectories:
         after &= time <= ptime[pos]
         a_idx = np.flatnonzero(after)
         del after
-        obs = _frame(pos, time, score, obase)
-        after = _frame(pos[a_idx], time[a_idx], score[a_idx], obase[a_idx])
+        obs = _frame(pos, time, score)
+        after = _frame(pos[a_idx], time[a_idx], score[a_idx])
         out = {
             "baseline": base,
             "post": post,
@@ -518,6 +542,17 @@ def _case(values, ins: Instrument, d: dict) -> np.ndarray:
     ]
     v = np.asarray(values, float)
     return np.where(np.isnan(v), np.nan, op(v, float(cut)).astype(float))
+
+
+def _texts(cond: np.ndarray, yes: str, no: str) -> np.ndarray:
+    """``np.where(cond, yes, no).astype(object)``: the same strings, without a fixed-width copy.
+
+    An object array of two shared strings (10^6 clients: 8 MB, not a 230 MB unicode array and a
+    million string objects).
+    """
+    out = np.full(np.shape(cond), no, dtype=object)
+    out[np.asarray(cond, bool)] = yes
+    return out
 
 
 def _base(m: dict) -> dict:
@@ -696,7 +731,7 @@ def _first_reliable(t, d, m, s_diff, crit, extra=None, deterioration=False):
     """
     rows = m["rows"]
     ins = t.instrument(d["measure"])
-    toward = _sign(ins) * (rows["score"] - rows["baseline"]).to_numpy() / s_diff
+    toward = _sign(ins) * (rows["score"].to_numpy() - _row_base(m, rows)) / s_diff
     flag = toward < -crit if deterioration else toward > crit
     return _held(rows, flag if extra is None else flag & extra, len(t.ids))
 
@@ -772,7 +807,7 @@ def rule_clinically_significant(t: Trajectories, d: dict) -> RuleResult:
         first = since = np.where(met, m["post_time"], np.nan)
     else:
         rows = m["rows"]
-        sc, b = rows["score"].to_numpy(), rows["baseline"].to_numpy()
+        sc, b = rows["score"].to_numpy(), _row_base(m, rows)
         s = _sign(ins)
         func_now = sc < cut if s == -1 else sc > cut
         clin_base = b > cut if s == -1 else b < cut
@@ -816,7 +851,8 @@ def rule_fixed_change(t: Trajectories, d: dict) -> RuleResult:
     sgn = _sign(ins) * (-1 if d.get("direction", "improvement") == "deterioration" else 1)
     toward = sgn * (m["post"] - m["baseline"])
     rows = m["rows"]
-    first, since = _held(rows, sgn * (rows["score"] - rows["baseline"]) >= pts, len(t.ids))
+    toward_r = sgn * (rows["score"].to_numpy() - _row_base(m, rows))
+    first, since = _held(rows, toward_r >= pts, len(t.ids))
     return RuleResult(
         toward >= pts, m["reason"] == "", m["reason"].copy(), first, **_base(m), met_time=since
     )
@@ -837,7 +873,8 @@ def rule_percentage_change(t: Trajectories, d: dict) -> RuleResult:
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = s * (m["post"] - m["baseline"]) / m["baseline"]
         rows = m["rows"]
-        frac_r = s * (rows["score"] - rows["baseline"]).to_numpy() / rows["baseline"].to_numpy()
+        base_r = _row_base(m, rows)
+        frac_r = s * (rows["score"].to_numpy() - base_r) / base_r
     ev = m["reason"] == ""
     reason = m["reason"].copy()
     zero = ev & (m["baseline"] == 0)
@@ -868,52 +905,91 @@ def _pair_keys(pd_, td, pa_, ta) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _pair_sessions(d: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
-    """Inner join of two measures' rows on (client position, time), in the order of ``d``.
+def _pair_index(d: pd.DataFrame, a: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows of ``d`` and ``a`` with the same (client position, time), in the order of ``d``.
 
-    The result of ``d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))``; when each side has
-    one row per client and time (the usual case) done by a binary search on integer keys, without
-    the merge's hash tables (10^7 rows: about 2 GB less at the peak).
+    When each side has one row per client and time, without a missing time (the usual case): a
+    binary search on integer keys, without a merge's hash tables; None otherwise.
     """
-    cols = ["pos", "time", "score", "baseline"]
     pd_, td = d["pos"].to_numpy(), d["time"].to_numpy(float)
     pa_, ta = a["pos"].to_numpy(), a["time"].to_numpy(float)
-    if not (np.isnan(td).any() or np.isnan(ta).any()):
-        kd, ka = _pair_keys(pd_, td, pa_, ta)
-        if (np.diff(kd) > 0).all() and (np.diff(ka) > 0).all():  # sorted, one row per key
-            idx = np.searchsorted(ka, kd)
-            hit = idx < len(ka)
-            hit[hit] = ka[idx[hit]] == kd[hit]
-            left, right = np.flatnonzero(hit), idx[hit]
-            return pd.DataFrame(
-                {
-                    "pos": pd_[left],
-                    "time": td[left],
-                    "score_d": d["score"].to_numpy()[left],
-                    "baseline_d": d["baseline"].to_numpy()[left],
-                    "score_a": a["score"].to_numpy()[right],
-                    "baseline_a": a["baseline"].to_numpy()[right],
-                },
-                copy=False,
-            )
-    return d[cols].merge(a[cols], on=["pos", "time"], suffixes=("_d", "_a"))
+    if np.isnan(td).any() or np.isnan(ta).any():
+        return None
+    kd, ka = _pair_keys(pd_, td, pa_, ta)
+    if not ((np.diff(kd) > 0).all() and (np.diff(ka) > 0).all()):  # sorted, one row per key
+        return None
+    idx = np.searchsorted(ka, kd)
+    hit = idx < len(ka)
+    hit[hit] = ka[idx[hit]] == kd[hit]
+    del kd, ka
+    return np.flatnonzero(hit), idx[hit]
+
+
+def _pair_sessions(md: dict, ma: dict) -> pd.DataFrame:
+    """Inner join of two measures' rows on (client position, time), in the order of ``md``'s.
+
+    ``md``, ``ma``: views of :meth:`Trajectories.measure`; their ``rows`` are joined. The result
+    of ``d.merge(a, on=["pos", "time"], suffixes=("_d", "_a"))`` with each row's client baseline
+    (``baseline_d``, ``baseline_a``); when each side has one row per client and time (the usual
+    case) by :func:`_pair_index` (10^7 rows: about 2 GB less at the peak).
+    """
+    d, a = md["rows"], ma["rows"]
+    pair = _pair_index(d, a)
+    if pair is None:
+        cols = ["pos", "time", "score", "baseline"]
+        return (
+            d.assign(baseline=_row_base(md, d))[cols]
+            .merge(a.assign(baseline=_row_base(ma, a))[cols], on=["pos", "time"],
+                   suffixes=("_d", "_a"))
+        )  # fmt: skip
+    left, right = pair
+    return pd.DataFrame(
+        {
+            "pos": d["pos"].to_numpy()[left],
+            "time": d["time"].to_numpy(float)[left],
+            "score_d": d["score"].to_numpy()[left],
+            "baseline_d": md["baseline"][d["pos"].to_numpy()[left]],
+            "score_a": a["score"].to_numpy()[right],
+            "baseline_a": ma["baseline"][a["pos"].to_numpy()[right]],
+        },
+        copy=False,
+    )
 
 
 def _nhs_sessions(md, ma, idep, ianx, pd_, pa_):
     """Pair the sessions where both NHS measures were scored, with their criteria.
 
     Returns the rows (``pos, time``) and, per row, reliable improvement, reliable deterioration
-    and caseness (boolean arrays).
+    and caseness (boolean arrays). The paired columns are gathered one at a time (10^7 rows:
+    no frame of six paired columns at once).
     """
-    r = _pair_sessions(md["rows"], ma["rows"])
-    rdd = (r["score_d"] - r["baseline_d"]).to_numpy()
-    rda = (r["score_a"] - r["baseline_a"]).to_numpy()
+    d, a = md["rows"], ma["rows"]
+    pair = _pair_index(d, a)
+    if pair is None:  # several rows per client and time, or missing times: the merge
+        r = _pair_sessions(md, ma)
+        left = right = None
+        sd, sa = r["score_d"].to_numpy(), r["score_a"].to_numpy()
+        rdd = (r["score_d"] - r["baseline_d"]).to_numpy()
+        rda = (r["score_a"] - r["baseline_a"]).to_numpy()
+        rows = r[["pos", "time"]]
+        del r
+    else:
+        left, right = pair
+        sd = d["score"].to_numpy()[left]
+        rdd = sd - md["baseline"][d["pos"].to_numpy()[left]]
+        sa = a["score"].to_numpy()[right]
+        rda = sa - ma["baseline"][a["pos"].to_numpy()[right]]
+        del right
+        rows = pd.DataFrame(
+            {"pos": d["pos"].to_numpy()[left], "time": d["time"].to_numpy(float)[left]},
+            copy=False,
+        )
+        del left
     rimp = (rdd <= -pd_) | (rda <= -pa_)
     rdet = (rdd >= pd_) | (rda >= pa_)
-    rcase1 = (_case(r["score_d"], idep, {"name": ""}) == 1) | (
-        _case(r["score_a"], ianx, {"name": ""}) == 1
-    )
-    return r[["pos", "time"]], rimp, rdet, rcase1
+    del rdd, rda
+    rcase1 = (_case(sd, idep, {"name": ""}) == 1) | (_case(sa, ianx, {"name": ""}) == 1)
+    return rows, rimp, rdet, rcase1
 
 
 def rule_nhs(t: Trajectories, d: dict) -> RuleResult:
@@ -1093,7 +1169,7 @@ def rule_threshold_sustained(t: Trajectories, d: dict) -> RuleResult:
         ok = ok.loc[ok["start"] <= float(d["by"])]
     first = _group_min(ok["pos"].to_numpy(), ok["start"].to_numpy(float), len(t.ids))
     ev = m["n"] >= need
-    reason = np.where(ev, "", f"fewer than {need} {ins.label} assessments").astype(object)
+    reason = _texts(ev, "", f"fewer than {need} {ins.label} assessments")
     return RuleResult(~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"])
 
 
@@ -1117,7 +1193,7 @@ def rule_growth(t: Trajectories, d: dict) -> RuleResult:
     enough = np.flatnonzero(n >= e + l_)
     diff[enough] = (_sign(ins) * (late - early)).reindex(enough).to_numpy()
     ev = ~np.isnan(diff)
-    reason = np.where(ev, "", f"fewer than {e + l_} {ins.label} assessments").astype(object)
+    reason = _texts(ev, "", f"fewer than {e + l_} {ins.label} assessments")
     met = diff >= float(d["delta"])
     # growth is judged on the whole course: it is known (first and lastingly) at the last one
     last_time = _group_max(pos, rows["time"].to_numpy(float), len(t.ids))
@@ -1146,7 +1222,8 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
     rows = _by_client_time(m["all_rows"])
     s = _sign(ins)
     drop, within = float(d["drop"]), int(d.get("within", 3))
-    sc = rows["score"].to_numpy() * s  # higher = better after this
+    score = rows["score"].to_numpy()
+    sc = score if s == 1 else score * s  # higher = better after this (1 * x is x: no copy)
     pos = rows["pos"].to_numpy()
     times = rows["time"].to_numpy()
     n_rows = len(sc)
@@ -1169,23 +1246,27 @@ def rule_rupture_repair(t: Trajectories, d: dict) -> RuleResult:
     n_ids = len(t.ids)
     first = _group_min(pos, repaired_at, n_ids)
     # assessments after each row (same client): the repair window is observed when there are
-    # at least `within` of them, or the rupture was repaired
-    rank, size = _rank_in_client(pos)
-    after = size - 1 - rank
-    observable = rupture & ((after >= within) | ~np.isnan(repaired_at))
+    # at least `within` of them, or the rupture was repaired. Rows are grouped by client, so a
+    # row has `within` later ones exactly when the row `within` further on is the same client's
+    # (one boolean per row, not a rank and a count per row)
+    far = np.ones(n_rows, bool) if within <= 0 else np.zeros(n_rows, bool)
+    if 0 < within < n_rows:
+        far[: n_rows - within] = pos[within:] == pos[: n_rows - within]
+    observable = rupture & (far | ~np.isnan(repaired_at))
     n_rupt = np.bincount(pos[rupture], minlength=n_ids)
     n_obs = np.bincount(pos[observable], minlength=n_ids)
     enough = m["n"] >= 3
     ev = enough & (n_obs > 0)
-    reason = np.where(
-        ~enough,
-        f"fewer than 3 {ins.label} assessments",
-        np.where(
-            n_rupt == 0,
+    texts = np.array(
+        [
+            f"fewer than 3 {ins.label} assessments",
             f"no rupture (a drop of {drop:g} points or more) observed",
-            np.where(n_obs == 0, "rupture too late to observe its repair", ""),
-        ),
-    ).astype(object)
+            "rupture too late to observe its repair",
+            "",
+        ],
+        dtype=object,
+    )  # one string each, picked per client (no 10^6 copies of a text)
+    reason = texts[np.select([~enough, n_rupt == 0, n_obs == 0], [0, 1, 2], 3)]
     res = RuleResult(
         ev & ~np.isnan(first), ev, reason, first, baseline=m["baseline"], post=m["post"]
     )
@@ -1221,7 +1302,7 @@ def rule_flag_count(t: Trajectories, d: dict) -> RuleResult:
     first = np.full(len(t.ids), np.nan)
     first[pos[hit]] = time[hit]
     ev = m["n"] > 0
-    reason = np.where(ev, "", f"no {d['measure']} record").astype(object)
+    reason = _texts(ev, "", f"no {d['measure']} record")
     return RuleResult(~np.isnan(first), ev, reason, first)
 
 

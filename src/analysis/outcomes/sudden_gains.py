@@ -280,9 +280,13 @@ def _criteria(
     # interval by interval on contiguous rows: the arrays are built as n_intervals x n_clients
     # (and the session grid read transposed), then handed back transposed (views): the same
     # values as n_clients x n_intervals, without strided column reads and writes (10^6 clients)
-    out = {k: np.full((n_int, n_c), np.nan) for k in (names if keep is None else keep)}
+    out = {
+        k: np.full((n_int, n_c), np.nan)
+        for k in (names if keep is None else keep)
+        if k != "crit123"  # the product below
+    }
     x_t = np.ascontiguousarray(x.T)
-    y_t = s * x_t  # lower is better on this scale
+    y_t = x_t if s == 1.0 else s * x_t  # lower is better on this scale (1.0 * x is x)
     seen_t = ~np.isnan(x_t)  # scored sessions, once for every interval
 
     def put(key: str, k: int, values) -> None:
@@ -634,7 +638,8 @@ def _bysg(
     """Gains (losses), one row each.
 
     ``_pre`` = ``(ids, grid, x, criteria)`` already computed by :func:`_wide` and
-    :func:`_criteria` with these options (the outcome rule's, to do it once).
+    :func:`_criteria` with these options (the outcome rule's, to do it once); criteria it does
+    not hold (the rule keeps only ``crit123``: memory at 10^6 clients) give NaN columns.
     """
     if reversal_window not in ("r_package", "after_gain"):
         raise ValueError(
@@ -660,7 +665,7 @@ def _bysg(
             loss_crit2=loss_crit2,
         )
     s = 1.0 if better_is == "lower" else -1.0
-    hit = np.nan_to_num(cr["crit123"], nan=0.0) == 1
+    hit = cr["crit123"] == 1  # NaN (a criterion missing) is not a gain
     freq = hit.sum(axis=1)
     ci, ki = np.nonzero(hit)  # row-major: by client, then interval (R's order)
     labels = _labels(grid, identify_sg_1to2)
@@ -714,11 +719,10 @@ def _bysg(
             "postgain_time": grid[ki + 2],
             "sg_freq_byperson": freq[ci],
             **window,
-            "mean_pre": cr["mean_pre"][ci, ki],
-            "mean_post": cr["mean_post"][ci, ki],
-            "n_pre": cr["n_pre"][ci, ki],
-            "n_post": cr["n_post"][ci, ki],
-            "critical_value": cr["critical_value"][ci, ki],
+            **{
+                k: cr[k][ci, ki] if k in cr else np.full(len(ci), np.nan)
+                for k in ("mean_pre", "mean_post", "n_pre", "n_post", "critical_value")
+            },
             "sg_magnitude": magnitude,
             "sg_tx_change": tx_change,
             "sg_change_proportion": prop,
@@ -1349,7 +1353,8 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
             "pos": rows["pos"].to_numpy(),
             "time": rows["time"].to_numpy(),
             "score": rows["score"].to_numpy(),
-        }
+        },
+        copy=False,  # the view's arrays, not a copy of 10^7 rows
     )
     opts = dict(
         cutoff=float(cutoff),
@@ -1373,9 +1378,8 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     cr = _criteria(
         x, kind="sg", cutoff=opts["cutoff"], pct=opts["pct"], crit3=opts["crit3"],
         crit3_alpha=opts["crit3_alpha"], crit3_adjust=True, crit3_critical_value=2.776,
-        better_is=ins.better_is, loss_crit2="r_package",
-        keep=("mean_pre", "mean_post", "n_pre", "n_post", "critical_value", "crit123"),
-    )  # fmt: skip
+        better_is=ins.better_is, loss_crit2="r_package", keep=("crit123",),
+    )  # fmt: skip  # the rule reads only which intervals are gains (memory at 10^6 clients)
     evaluable[ids.to_numpy(int)[(~np.isnan(cr["crit123"])).any(axis=1)]] = True
     g = _bysg(
         long, "pos", "time", "score", kind="sg", **opts, crit3_adjust=True,
@@ -1392,9 +1396,8 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
             f = keep.groupby("pos")["postgain_time"].min()
             first[f.index.to_numpy(int)] = f.to_numpy()
             met[f.index.to_numpy(int)] = True
-    reason = np.where(
-        evaluable, "", "no interval with enough scores to test for a sudden gain"
-    ).astype(object)
+    reason = np.full(n_ids, "no interval with enough scores to test for a sudden gain", object)
+    reason[evaluable] = ""  # shared strings (no fixed-width copy of 10^6 texts)
     res = RuleResult(met, evaluable, reason, first, baseline=m["baseline"], post=m["post"])
     res.extra["n_gains"] = n_gains
     res.extra["n_reversals"] = n_rev

@@ -1033,7 +1033,7 @@ def mask_curves(
     if "at_risk" not in out.columns:
         dur = {
             str(d): pd.to_numeric(s[duration], errors="coerce").dropna().to_numpy()
-            for d, s in tte.groupby("definition", sort=False)
+            for d, s in tte.groupby("definition", sort=False, observed=True)
         }
         out["at_risk"] = [
             int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
@@ -1052,7 +1052,7 @@ def mask_curves(
     hidden, cut = [], {}
     known = set(plan["cell"])
     cif = "cumulative_incidence" in out.columns  # steps depend on the competing event too
-    for d, sub in out.groupby("definition", sort=False):
+    for d, sub in out.groupby("definition", sort=False, observed=True):
         own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
         if any_suppressed(plan, own):
             keep[sub.index] = False

@@ -565,7 +565,7 @@ def range_by_definition(
 
     rows = [
         {"definition": label(str(d)), **one(g["rate"])}
-        for d, g in shown.groupby("definition", sort=False)
+        for d, g in shown.groupby("definition", sort=False, observed=True)
     ]
     rows.append({"definition": "all definitions", **one(shown["rate"])})
     return pd.DataFrame(rows)

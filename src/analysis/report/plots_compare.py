@@ -224,7 +224,7 @@ def km_plot(
         Time unit for the x label (sessions, weeks, months).
     """
     ax = ax if ax is not None else plt.subplots(figsize=(7, 4.5))[1]
-    for d, sub in curves.groupby("definition", sort=False):
+    for d, sub in curves.groupby("definition", sort=False, observed=True):
         line = ax.step(sub["time"], 100 * sub[value], where="post", label=_label(d))[0]
         ax.fill_between(
             sub["time"],

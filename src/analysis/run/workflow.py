@@ -757,7 +757,7 @@ def survival_cells(
     lv = None
     if group and clients is not None and group in clients.columns:
         lv = tte["id"].map(clients.set_index("id")[group])
-    for d, sub in tte.groupby("definition", sort=False):
+    for d, sub in tte.groupby("definition", sort=False, observed=True):
         parts = [("", sub)]
         if lv is not None:
             parts += [(f" | {v}", sub.loc[lv.loc[sub.index] == v]) for v in pd.unique(lv.dropna())]
@@ -769,7 +769,7 @@ def survival_cells(
     ids = pd.unique(tte["id"])
     if outcomes is not None:
         ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"])]
-        for d, sub in ev.groupby("definition", sort=False):
+        for d, sub in ev.groupby("definition", sort=False, observed=True):
             inside = set(tte.loc[tte["definition"] == d, "id"])
             sets[f"{prefix} {d}: excluded"] = [i for i in sub["id"] if i not in inside]
         ids = pd.unique(pd.concat([tte["id"], outcomes["id"]]))
@@ -800,7 +800,7 @@ def landmark_cells(sample: pd.DataFrame, ids=None, prefix: str = "landmark") -> 
     [3, 1, 2]
     """
     sets: dict = {}
-    for d, sub in sample.groupby("definition", sort=False):
+    for d, sub in sample.groupby("definition", sort=False, observed=True):
         sets[f"{prefix} {d}: clients"] = sub["id"]
         sets[f"{prefix} {d}: met"] = sub.loc[sub["success"] == 1, "id"]
         sets[f"{prefix} {d}: not_met"] = sub.loc[sub["success"] != 1, "id"]
@@ -821,7 +821,7 @@ def severity_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFra
     known = set(baseline.loc[baseline["severity"].notna(), "id"])
     ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"]) & outcomes["id"].isin(known)]
     sets = {}
-    for d, sub in ev.groupby("definition", sort=False):
+    for d, sub in ev.groupby("definition", sort=False, observed=True):
         sets[f"severity {d}: clients"] = sub["id"]
         sets[f"severity {d}: met"] = sub.loc[sub["status"] == "met", "id"]
     return disclosure.membership_from_ids(sets, pd.unique(outcomes["id"]))
@@ -862,7 +862,7 @@ def signal_cells(status: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     sig = status.set_index("id")["signal"].astype(bool)
     ev = outcomes.loc[outcomes["status"].isin(["met", "not_met"]) & outcomes["id"].isin(sig.index)]
     sets = {}
-    for d, sub in ev.groupby("definition", sort=False):
+    for d, sub in ev.groupby("definition", sort=False, observed=True):
         s = sub["id"].map(sig).to_numpy(dtype=bool)
         bad = (sub["status"] != "met").to_numpy()
         sets[f"signal {d}: tp"] = sub["id"][s & bad]
