@@ -782,7 +782,8 @@ def score_definitions(
     >>> row[["baseline", "post", "change", "post_time", "first_met_time", "status"]].values.tolist()
     [[13.0, 4.0, -9.0, 3.0, 2.0, 'met']]
     """
-    from analysis.outcomes.rules import NotComputable, Trajectories, apply_rule
+    from analysis.outcomes.prepost import NotComputedError
+    from analysis.outcomes.rules import Trajectories, apply_rule
     from analysis.registry.instruments import load_registry
 
     reg = registry if registry is not None else load_registry()
@@ -929,7 +930,7 @@ def score_definitions(
                 continue
             try:
                 r = apply_rule(traj, d)
-            except NotComputable as exc:
+            except NotComputedError as exc:
                 skipped[name] = str(exc)
                 continue
             details[name] = {k: v for k, v in r.extra.items() if np.ndim(v) == 0}

@@ -21,7 +21,11 @@ class NotComputedError(ValueError):
 
     Raised, for example, by the Hageman-Arrindell method on a degenerate sample (no variance of
     the pre, post or change scores, so the reliability of change ``r_dd`` is undefined) and by
-    the HLM method with fewer than three waves (time points). A subclass of ``ValueError``, so
+    the HLM method with fewer than three waves (time points), and by a definition rule the data
+    cannot support (e.g. too few evaluable clients for an RCI, an instrument without a published
+    remission threshold): :func:`analysis.outcomes.engine.score_definitions` then lists the
+    definition as not computed with this message instead of failing the whole table. One
+    exception for the whole package. A subclass of ``ValueError``, so
     callers that catch ``ValueError`` keep working; configuration errors (an unknown method, a
     reliability outside (0, 1)) stay plain ``ValueError``.
 

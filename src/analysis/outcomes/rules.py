@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.outcomes.distribution import RCI_METHODS, clinical_significance_prepost
+from analysis.outcomes.prepost import NotComputedError
 from analysis.outcomes.sudden_gains import rule_sudden_gain
 from analysis.registry.instruments import Instrument, is_remitted, resolve_cutoff
 
@@ -26,20 +27,11 @@ __all__ = [
     "MISSING_STRATEGY_LABELS",
     "MISSING_STRATEGY_TEXT",
     "post_label",
-    "NotComputable",
     "Trajectories",
     "RuleResult",
     "RULE_FUNCTIONS",
     "apply_rule",
 ]
-
-
-class NotComputable(ValueError):
-    """The data cannot support a definition (e.g. too few evaluable clients for an RCI).
-
-    :func:`analysis.outcomes.engine.score_definitions` lists such definitions as skipped, with this
-    message, instead of failing the whole table; configuration errors stay plain ValueErrors.
-    """
 
 
 #: Missing-data strategies for the post score, named as the field names them (see
@@ -531,7 +523,7 @@ def _sign(ins: Instrument) -> int:
 def _case(values, ins: Instrument, d: dict) -> np.ndarray:
     cut = d.get("cutoff", ins.cutoff_value)
     if cut is None:  # the instrument cannot support it (e.g. WAI-SR, centred scores): skipped
-        raise NotComputable(
+        raise NotComputedError(
             f"definition {d['name']!r}: {ins.code} has no clinical cutoff in the registry; give "
             "'cutoff' and 'case_if'"
         )
@@ -603,13 +595,13 @@ def rule_remission(t: Trajectories, d: dict) -> RuleResult:
 
     Raises
     ------
-    NotComputable
+    NotComputedError
         When the registry has no published remission threshold for the instrument (e.g. CES-D):
         the definition is then listed as not computed, with this reason.
     """
     ins = t.instrument(d["measure"])
     if ins.remission is None:
-        raise NotComputable(
+        raise NotComputedError(
             f"no published remission threshold for {ins.label} in the instrument "
             "registry (below caseness is a separate definition)"
         )
@@ -638,7 +630,7 @@ def rule_band_change(t: Trajectories, d: dict) -> RuleResult:
     """Move into a named band of the instrument (e.g. the SDQ 'normal' band) from outside it."""
     ins = t.instrument(d["measure"])
     if not ins.bands or d["into"] not in ins.bands["labels"]:
-        raise NotComputable(
+        raise NotComputedError(
             f"definition {d['name']!r}: {ins.code} has no band {d['into']!r} in the registry"
         )
     edges = np.asarray(ins.bands["values"], float)
@@ -676,13 +668,13 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
         )
     rel = d.get("reliability", ins.reliability_value)
     if rel is None:
-        raise NotComputable(
+        raise NotComputedError(
             f"definition {d['name']!r}: no reliability for {ins.code}; give 'reliability'"
         )
     m = t.measure(d["measure"])
     ok = m["reason"] == ""
     if ok.sum() < 2:
-        raise NotComputable(
+        raise NotComputedError(
             f"definition {d['name']!r}: fewer than 2 evaluable clients on {ins.code}; "
             "the RCI needs "
             "the SD of at least 2 baseline scores"
@@ -696,9 +688,9 @@ def _jt(t: Trajectories, d: dict, cutoff_type=None) -> tuple[pd.DataFrame, float
         try:
             chosen = resolve_cutoff(ins, cutoff_type, d.get("m_functional"), d.get("sd_functional"))
         except ValueError as exc:  # e.g. cutoff c without norms: the instrument cannot support it
-            raise NotComputable(f"definition {d['name']!r}: {exc}") from None
+            raise NotComputedError(f"definition {d['name']!r}: {exc}") from None
         if not chosen["kwargs"]:
-            raise NotComputable(f"definition {d['name']!r}: {chosen['reason']}")
+            raise NotComputedError(f"definition {d['name']!r}: {chosen['reason']}")
         kw = chosen["kwargs"]
     js = clinical_significance_prepost(
         pd.DataFrame(
@@ -831,7 +823,7 @@ def _points(d: dict, ins: Instrument, key: str, reg_key: str) -> float:
     if v is None:
         entry = getattr(ins, reg_key)
         if entry is None:
-            raise NotComputable(
+            raise NotComputedError(
                 f"definition {d['name']!r}: give '{key}' "
                 f"({ins.code} has no {reg_key} in the registry)"
             )

@@ -1311,7 +1311,7 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     The session grid is the cohort's time points of that measure; the first one is taken as a
     baseline (R's ``identify_sg_1to2``: labels, and R's reversal window). Cohorts with fewer
     than :data:`MIN_TIMEPOINTS_RULE` time points (e.g. trials assessed at 0, 2, 3, 5, 8 months)
-    raise ``NotComputable``: sudden gains need session-by-session data.
+    raise ``NotComputedError``: sudden gains need session-by-session data.
 
     Evaluable: clients with at least one interval where every criterion could be computed
     (others: "no interval with enough scores to test for a sudden gain"). ``first_met`` (the
@@ -1326,7 +1326,8 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     J Consult Clin Psychol 71(1):14-21.
     """
     # imported here: analysis.outcomes.rules imports this module for its dispatch table
-    from analysis.outcomes.rules import NotComputable, RuleResult
+    from analysis.outcomes.prepost import NotComputedError
+    from analysis.outcomes.rules import RuleResult
 
     ins = t.instrument(d["measure"])
     m = t.measure(d["measure"])
@@ -1334,7 +1335,7 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
     n_ids = len(t.ids)
     n_times = rows["time"].nunique()
     if n_times < MIN_TIMEPOINTS_RULE:
-        raise NotComputable(
+        raise NotComputedError(
             f"sudden gains need session-by-session data: {ins.label} has {n_times} time points "
             f"(at least {MIN_TIMEPOINTS_RULE} needed)"
         )
@@ -1347,7 +1348,7 @@ def rule_sudden_gain(t: Trajectories, d: dict) -> RuleResult:
         try:
             cutoff = default_cutoff(ins, m["baseline"])[0]
         except ValueError as exc:  # no threshold for this instrument and data: skipped
-            raise NotComputable(f"definition {d['name']!r}: {exc}") from None
+            raise NotComputedError(f"definition {d['name']!r}: {exc}") from None
     long = pd.DataFrame(
         {
             "pos": rows["pos"].to_numpy(),
