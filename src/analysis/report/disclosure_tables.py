@@ -35,6 +35,7 @@ __all__ = [
     "mask_pairs",
     "mask_km",
     "mask_curves",
+    "km_steps",
     "mask_landmark",
     "curves_note",
     "prevalence_cells",
@@ -720,16 +721,28 @@ def mask_curves(
     """Curves (Kaplan-Meier or cumulative incidence) as a report on real data may draw them.
 
     Every step of a survival curve gives away a count: its height with the number at risk gives
-    the events at that time, and the number at risk at the start gives the clients. So, with a
-    plan (real data, suppression on):
+    the events at that time, and the fall of the number at risk between two steps the clients
+    censored in between. So, with a plan (real data, suppression on):
 
     - a definition with any time-to-event count the plan hides (``"<prefix> <d>: clients"``,
       ``": met"``, ``": dropout"``, ``": censored other"``, ``": excluded"``, as
       :func:`mask_km` hides them in the tables) gets no curve at all;
-    - every other curve ends at the last time at which at least ``threshold`` clients are at
-      risk: rows with fewer at risk are not returned (published Kaplan-Meier plots are commonly
-      cut where few remain at risk; here the cut is the run's small-count threshold, so no
-      step stands on fewer than ``threshold`` clients).
+    - every other curve is *coarsened* (:func:`km_steps`): shown only at the times
+      ``t_1 < t_2 < ...`` where at least ``threshold`` clients have met the definition since
+      the previous time shown, with between two times shown either no client or at least
+      ``threshold`` clients of each kind (dropout, other censoring) leaving follow-up, and the
+      curve ends at the last such time from which the clients still to meet the definition
+      and those of each kind still to leave are again 0 or at least ``threshold``. The curve
+      and its numbers at risk are recomputed (lifelines) on the records with each event
+      delayed to the next time shown and each censoring brought forward to the last time
+      shown, so every number the figure and the CSV give (heights, intervals, numbers at risk)
+      is a function of counts of 0 or at least ``threshold``; the step from one time shown to
+      the next, drawn flat in between, is the estimate at that time. This is the practice of
+      OpenSAFELY's rounded Kaplan-Meier curves (Hulme W.J., ``round_km`` in the R package
+      osutils and the OpenSAFELY reusable action kaplan-meier-function: "delaying event times
+      until at least threshold events have occurred"), with exact counts instead of rounded
+      ones; ONS and NHS Digital small-number rules apply to charts as to tables (module
+      docstring of :mod:`analysis.report.disclosure`). A curve with no such time is not drawn.
 
     The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
     the cut is at fewer than 8 at risk (no step on 1-7 clients), ``at_risk`` is shown rounded
@@ -741,12 +754,14 @@ def mask_curves(
     Parameters
     ----------
     curves : pandas.DataFrame
-        :func:`analysis.compare.survival.km_curves` or
-        :func:`analysis.compare.survival.cumulative_incidence` (``definition``, ``time``, ...).
-        ``at_risk`` is used when present, else counted from ``tte``.
+        :func:`analysis.compare.survival.km_curves` (``proportion_met``) or
+        :func:`analysis.compare.survival.cumulative_incidence` (``cumulative_incidence``):
+        ``definition``, ``time``, ... ``at_risk`` is used when present, else counted from
+        ``tte``.
     tte : pandas.DataFrame
-        :func:`analysis.compare.survival.time_to_event` (``definition`` and ``duration``): the
-        clients at risk at ``t`` are those of the definition with ``duration >= t``.
+        :func:`analysis.compare.survival.time_to_event` (``definition``, ``duration``, and,
+        under a suppression plan, ``event_type``: 1 met, 2 dropout, 0 other censoring) that the
+        curves were computed from.
     plan : pandas.DataFrame or None
         The run's plan (:func:`analysis.run.workflow.survival_cells` counts); None (simulated
         data, suppression off): the curves unchanged.
@@ -761,34 +776,47 @@ def mask_curves(
     -------
     pandas.DataFrame
         The rows that may be shown, with ``at_risk``; ``attrs["hidden"]``: the definitions left
-        without a curve, ``attrs["cut"]``: the definitions whose curve ends early (time of the
-        last row kept).
+        without a curve, ``attrs["cut"]``: the definitions whose curve ends before the data
+        (time of the last row kept); under suppression ``attrs["coarsened"]`` is True.
+
+    Raises
+    ------
+    ValueError
+        Under a suppression plan, if ``tte`` has no ``event_type`` column.
 
     Examples
     --------
-    Ten clients, one event at each time 1..10: the curve ends at time 6, where 5 are still at
-    risk (at time 7 only 4 are); definition ``b`` has its met count hidden and gets no curve:
+    Sixteen clients of ``a``: 1 meets the definition at time 1, 3 at time 2, 2 at time 3, 5
+    at time 5; 5 are censored at time 4. Steps of 1 and 3 events are not shown: the first time
+    shown is 3 (1 + 3 + 2 = 6 events, none censored before), the next 5 (5 events; the 5
+    censored in between are >= 5), and nothing is left after it. At time 3, 6 of 16 have met
+    (0.375, the Kaplan-Meier estimate there: 1 - 15/16 * 12/15 * 10/12); at time 5 the 5 still
+    at risk (16 - 6 - 5) all meet it (1.0). Definition ``b`` has its met count hidden and gets
+    no curve:
 
     >>> import pandas as pd
-    >>> tte = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
-    ...                     "duration": list(range(1, 11)) * 2})
-    >>> curves = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
-    ...                        "time": [float(t) for t in range(1, 11)] * 2,
-    ...                        "proportion_met": [t / 10 for t in range(1, 11)] * 2})
+    >>> from analysis.compare.survival import km_curves
+    >>> a = pd.DataFrame({"definition": "a", "duration": [1, 2, 2, 2, 3, 3] + [5] * 5 + [4] * 5,
+    ...                   "event_type": [1] * 11 + [0] * 5})
+    >>> tte = pd.concat([a, a.assign(definition="b")], ignore_index=True)
+    >>> tte["event"] = (tte["event_type"] == 1).astype(int)
     >>> plan = pd.DataFrame({"cell": ["km b: met"], "suppressed": [True],
     ...                      "reason": ["primary: fewer than 5"]})
-    >>> shown = mask_curves(curves, tte, plan)
-    >>> shown["time"].tolist(), shown["at_risk"].tolist()
-    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [10, 9, 8, 7, 6, 5])
+    >>> shown = mask_curves(km_curves(tte), tte, plan)
+    >>> shown[["time", "proportion_met", "at_risk"]].round(3).values.tolist()
+    [[0.0, 0.0, 16.0], [3.0, 0.375, 16.0], [5.0, 1.0, 5.0]]
     >>> shown.attrs["hidden"], shown.attrs["cut"]
-    (['b'], {'a': 6.0})
-    >>> len(mask_curves(curves, tte, None))
-    20
+    (['b'], {})
+    >>> len(mask_curves(km_curves(tte), tte, None))
+    12
     """
     out = curves.copy()
     out.attrs = {"hidden": [], "cut": {}}
     if plan is None or not len(out):
         return out
+    rounding = plan_method(plan) == "rounding"
+    if not rounding:
+        return _coarsened_curves(out, tte, plan, duration, prefix, threshold)
     if "at_risk" not in out.columns:
         dur = {
             str(d): pd.to_numeric(s[duration], errors="coerce").dropna().to_numpy()
@@ -798,7 +826,6 @@ def mask_curves(
             int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
             for d, t in zip(out["definition"], out["time"], strict=True)
         ]
-    rounding = plan_method(plan) == "rounding"
     if rounding:  # no step on 1-7 clients at risk; the numbers at risk shown rounded
         threshold = max(threshold, int(str(ROUNDED_SMALL).split("-")[1]) + 1)
     keep = pd.Series(True, index=out.index)
@@ -827,6 +854,167 @@ def mask_curves(
     return shown
 
 
+def km_steps(durations, kinds, threshold: int = SMALL_COUNT) -> list[float]:
+    """The times at which a curve may be shown under suppression (:func:`mask_curves`).
+
+    Greedy from the start: the next time shown is the first event time ``t`` after the last
+    one shown (``s``; at the start, every earlier time) such that the events in ``(s, t]`` are
+    at least ``threshold`` and, for each kind of leaving (dropout, other censoring), the
+    clients leaving in ``[s, t)`` are 0 or at least ``threshold``. Then the tail: while the
+    events after the last time kept, or the clients of a kind leaving from it on, are from 1
+    to ``threshold - 1`` (the tables give the totals, so the tail is a difference a reader can
+    take), the last time is replaced by the first later event time that satisfies both rules,
+    or dropped when there is none. Delaying events until ``threshold`` have occurred is
+    OpenSAFELY's rounded Kaplan-Meier practice (Hulme W.J., ``round_km``, R package osutils).
+
+    Parameters
+    ----------
+    durations : array-like of float
+        Time of each record's event or censoring (one definition).
+    kinds : array-like of int
+        Per record: 1 event (met), any other value a kind of leaving (2 dropout, 0 other).
+    threshold : int
+        Smallest count shown.
+
+    Returns
+    -------
+    list of float
+        The times shown (event times), increasing; empty when none qualifies (no curve).
+
+    Examples
+    --------
+    Steps of 1 and 3 events are never shown on their own: events 2 at time 1, 1 at 2 and 3 at
+    3 give one time, 3 (2 + 1 + 3 = 6 events); the 5 events at time 5 make the next:
+
+    >>> km_steps([1, 1, 2, 3, 3, 3, 5, 5, 5, 5, 5], [1] * 11)
+    [3.0, 5.0]
+    """
+    t = pd.to_numeric(pd.Series(list(durations)), errors="coerce").to_numpy(dtype=float)
+    k = pd.Series(list(kinds)).to_numpy()
+    has = ~pd.isna(t)
+    t, k = t[has], k[has]
+    ev = k == 1
+    kinds_out = [x for x in pd.unique(k[~ev])]
+
+    def ok(n) -> bool:
+        return n == 0 or n >= threshold
+
+    times = sorted(set(t[ev].tolist()))
+
+    def step_ok(last: float, cand: float) -> bool:
+        n_ev = int((ev & (t > last) & (t <= cand)).sum())
+        gone = [int(((k == x) & (t >= last) & (t < cand)).sum()) for x in kinds_out]
+        return n_ev >= threshold and all(ok(g) for g in gone)
+
+    def tail_ok(start: float) -> bool:
+        return ok(int((ev & (t > start)).sum())) and all(
+            ok(int(((k == x) & (t >= start)).sum())) for x in kinds_out
+        )
+
+    steps: list[float] = []
+    last = -float("inf")
+    for cand in times:
+        if cand > last and step_ok(last, cand):
+            steps.append(float(cand))
+            last = float(cand)
+    # the tail (after the last time shown) is a difference from the tables' totals: when it is
+    # 1 to threshold - 1, the last step is moved to a later event time that leaves a safe tail,
+    # else dropped, and so on back
+    while steps and not tail_ok(steps[-1]):
+        steps.pop()
+        last = steps[-1] if steps else -float("inf")
+        later = [c for c in times if c > last and step_ok(last, c) and tail_ok(c)]
+        if later:
+            steps.append(float(later[0]))
+    return steps
+
+
+def _coarsen(sub: pd.DataFrame, duration: str, steps: list[float]) -> pd.DataFrame:
+    """Records ``sub`` on the coarsened time axis of ``steps`` (:func:`mask_curves`).
+
+    Each event is delayed to the next time of ``steps`` and each censoring brought forward to
+    the last one (0 before the first); events after the last step are moved past it.
+    """
+    out = sub.copy()
+    t = pd.to_numeric(out[duration], errors="coerce").to_numpy(dtype=float)
+    ev = (out["event_type"] == 1).to_numpy()
+    grid = pd.Series(steps, dtype=float).to_numpy()
+    new = t.copy()
+    for i, x in enumerate(t):
+        if pd.isna(x):
+            continue
+        if ev[i]:
+            j = grid.searchsorted(x, side="left")  # first step >= x
+            new[i] = grid[j] if j < len(grid) else grid[-1] + 1.0
+        else:
+            j = grid.searchsorted(x, side="right") - 1  # last step <= x
+            new[i] = grid[j] if j >= 0 else 0.0
+    out[duration] = new
+    return out
+
+
+def _coarsened_curves(
+    out: pd.DataFrame,
+    tte: pd.DataFrame,
+    plan: pd.DataFrame,
+    duration: str,
+    prefix: str,
+    threshold: int,
+) -> pd.DataFrame:
+    """:func:`mask_curves` under a suppression plan: the curves at :func:`km_steps` only."""
+    from analysis.compare import survival
+
+    if "event_type" not in tte.columns:
+        raise ValueError(
+            "mask_curves needs the time-to-event table's event_type column (1 met, 2 dropout, "
+            "0 other censoring) to coarsen a curve under suppression"
+        )
+    value = "cumulative_incidence" if "cumulative_incidence" in out.columns else "proportion_met"
+    known = set(plan["cell"])
+    parts, hidden, cut, no_steps = [], [], {}, []
+    for d, sub in out.groupby("definition", sort=False):
+        own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
+        if any_suppressed(plan, own):
+            hidden.append(str(d))
+            continue
+        mine = tte.loc[tte["definition"].astype(str) == str(d)]
+        steps = km_steps(mine[duration], mine["event_type"], threshold)
+        if not steps:
+            hidden.append(str(d))
+            no_steps.append(str(d))
+            continue
+        coarse = _coarsen(mine, duration, steps)
+        if value == "proportion_met":
+            redrawn = survival.km_curves(coarse, duration=duration)
+        else:
+            redrawn = survival.cumulative_incidence(coarse, duration=duration)
+            t = pd.to_numeric(coarse[duration], errors="coerce").dropna().to_numpy()
+            redrawn["at_risk"] = [int((t >= x).sum()) for x in redrawn["time"]]
+        redrawn = redrawn.loc[redrawn["time"].isin([0.0, *steps])]
+        redrawn["at_risk"] = redrawn["at_risk"].astype(int)
+        redrawn["definition"] = sub["definition"].iloc[0]
+        parts.append(
+            redrawn[
+                [c for c in out.columns if c in redrawn.columns]
+                + ([] if "at_risk" in out.columns else ["at_risk"])
+            ]
+        )
+        if float(sub["time"].max()) > steps[-1]:
+            cut[str(d)] = steps[-1]
+    cols = list(out.columns) + ([] if "at_risk" in out.columns else ["at_risk"])
+    shown = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    ).reset_index(drop=True)
+    shown.attrs = {
+        "hidden": hidden,
+        "cut": cut,
+        "threshold": threshold,
+        "coarsened": True,
+        "no_steps": no_steps,
+    }
+    return shown
+
+
 def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) -> str:
     """The sentence under a figure drawn from :func:`mask_curves` ("" when nothing was left out).
 
@@ -842,16 +1030,39 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     hidden = list(shown.attrs.get("hidden", []))
     cut = dict(shown.attrs.get("cut", {}))
     threshold = int(shown.attrs.get("threshold", threshold))
-    if not hidden and not cut:
+    if not hidden and not cut and not (shown.attrs.get("coarsened") and len(shown)):
         return ""
     parts = []
-    if hidden:
+    no_steps = list(shown.attrs.get("no_steps", []))
+    plan_hidden = [d for d in hidden if d not in no_steps]
+    if plan_hidden:
         parts.append(
             "no curve for "
-            + ", ".join(label(d) for d in hidden)
+            + ", ".join(label(d) for d in plan_hidden)
             + " (counts hidden in this run's tables)"
         )
-    if cut:
+    if no_steps:
+        parts.append(
+            "no curve for "
+            + ", ".join(label(d) for d in no_steps)
+            + f" (no time by which at least {threshold} clients had met it with the clients "
+            "leaving follow-up in between none or at least " + f"{threshold})"
+        )
+    if shown.attrs.get("coarsened"):
+        parts.append(
+            f"each curve is shown only at the times by which at least {threshold} more clients "
+            f"have met the definition since the previous time shown (between them, none or at "
+            f"least {threshold} clients of each kind leave follow-up), so a step may gather "
+            "several times"
+            + (
+                "; a curve ends where fewer remain ("
+                + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items())
+                + ")"
+                if cut
+                else ""
+            )
+        )
+    elif cut:
         parts.append(
             f"each curve ends at the last time at which at least {threshold} clients are at "
             "risk (" + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items()) + ")"
