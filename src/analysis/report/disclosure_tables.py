@@ -36,6 +36,7 @@ __all__ = [
     "mask_km",
     "mask_curves",
     "km_steps",
+    "mask_families",
     "mask_landmark",
     "curves_note",
     "prevalence_cells",
@@ -1068,6 +1069,97 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
             "risk (" + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items()) + ")"
         )
     return "Disclosure control: " + "; ".join(parts) + "."
+
+
+def mask_families(
+    table: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    family_a: str,
+    family_b: str,
+    decimals: int | None = None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Hide, in a family-profile table, what the run's plan hides and the means of few clients.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`analysis.compare.agreement.family_disagreement` (``group``, ``n_clients``,
+        ``baseline_<family>``, ``mean <col>``, ``% <col>``; ``attrs["n_values"]``). Not
+        modified.
+    plan : pandas.DataFrame or None
+        The run's plan with the family counts of
+        :func:`analysis.run.workflow.agreement_cells` (given the profile): the group
+        ``"families <a> / <b>: <group>"`` and, per percentage column ``% <col>``, its numerator
+        ``": <col>"`` and complement ``": not <col>"``. None (suppression off): the table
+        unchanged (rounded to ``decimals``).
+    family_a, family_b : str
+        The two families.
+    decimals : int, optional
+        Round the statistics before masking (the display table); None keeps full precision
+        (the CSV).
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n_clients`` as the plan shows it; a percentage "suppressed" where its group, its
+        numerator or its complement is hidden or not in the plan (a percentage of a group
+        whose size is shown gives its numerator back: 31 of 65 = 47.69 %); a mean (baseline
+        scores, ``mean <col>``) "suppressed" where the group is hidden, or has fewer than
+        ``threshold`` clients or values (a mean over 1-4 clients is individual data; NHS
+        Digital 2018 does not calculate simple statistics over small numbers).
+
+    Examples
+    --------
+    Group "both" has 65 clients, 31 of them homeless (47.7 %); group "neither" 6 clients, 2 of
+    them homeless (2 is hidden, so is its percentage) and a mean age over 4 recorded values
+    (hidden, fewer than 5):
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"group": ["both", "neither"], "n_clients": [65, 6],
+    ...                   "% homeless": [100 * 31 / 65, 100 * 2 / 6], "mean age": [41.2, 39.0]})
+    >>> t.attrs["n_values"] = {"% homeless": [65, 6], "mean age": [65, 4]}
+    >>> k = "families x / y"
+    >>> plan = pd.DataFrame({"cell": [f"{k}: both", f"{k}: both: homeless",
+    ...                               f"{k}: both: not homeless", f"{k}: neither",
+    ...                               f"{k}: neither: homeless", f"{k}: neither: not homeless"],
+    ...                      "suppressed": [False, False, False, False, True, False],
+    ...                      "reason": ["", "", "", "", "primary: fewer than 5", ""]})
+    >>> mask_families(t, plan, "x", "y", decimals=1).values.tolist()
+    [['both', 65, 47.7, 41.2], ['neither', 6, 'suppressed', 'suppressed']]
+    """
+    n_values = dict(table.attrs.get("n_values", {}))
+    out = table.copy()
+    if decimals is not None:
+        out = out.round(decimals)
+    if plan is None:
+        return out
+    key = f"families {family_a} / {family_b}"
+    groups = [f"{key}: {g}" for g in table["group"]]
+    known = set(plan["cell"])
+    derived: dict[str, list[list[str]]] = {}
+    for c in table.columns:
+        if c in ("group", "n_clients"):
+            continue
+        if c.startswith("% "):
+            col = c[2:]
+            derived[c] = [[g, f"{g}: {col}", f"{g}: not {col}"] for g in groups]
+        else:
+            derived[c] = [[g] for g in groups]
+    masked = mask(out, plan, {"n_clients": groups}, derived, threshold)
+    sizes = pd.to_numeric(table["n_clients"], errors="coerce").fillna(0).to_numpy()
+    for c, basis in derived.items():
+        nv = n_values.get(c)
+        for i, cells in enumerate(basis):
+            unknown = any(b not in known for b in cells)  # not audited: not shown
+            few = not c.startswith("% ") and (
+                sizes[i] < threshold or (nv is not None and nv[i] < threshold)
+            )
+            if unknown or few:
+                masked.iloc[i, masked.columns.get_loc(c)] = "suppressed"
+    return masked
 
 
 def shown_value(value, cell: str | None, plan: pd.DataFrame | None, threshold: int = SMALL_COUNT):
