@@ -332,6 +332,113 @@ def test_no_subtraction_recovers_a_hidden_count(outputs, run):
     assert _attack(shown, truth) == []
 
 
+# --- the fraction attack (a percentage or proportion at full precision is k / n) -------------
+
+_SHARE = re.compile(r"%|share|proportion|percent|rate|prevalence|incidence", re.IGNORECASE)
+_NOT_A_SHARE = re.compile(r"^mean|baseline|median|p.value|ci_|time|statistic", re.IGNORECASE)
+
+
+def _fraction_attack(
+    shown: dict[str, pd.DataFrame],
+    truth: dict[str, pd.DataFrame],
+    n_max: int = 500,
+    threshold: int = 5,
+) -> list[str]:
+    """Counts recovered by factorising full-precision shares (the reviewer's attack, issue 17).
+
+    Every value of a share column (a percentage, share, proportion, rate, prevalence or
+    cumulative incidence; read as a proportion, divided by 100 where the column or value is a
+    percentage) is written as the fraction ``k / n`` with the smallest denominator ``n <=
+    n_max`` within 1e-12 (``fractions.Fraction.limit_denominator``). When a count shown in the
+    row is a multiple ``m n`` of the denominator, the share is ``m k`` of ``m n`` clients, and
+    ``m k`` or ``m (n - k)`` from 1 to ``threshold - 1`` is a small count given away (a
+    percentage of a group whose size is shown: 2 of 8 = 25 %). Whether or not one is, a
+    numerator, denominator or complement equal to the true value of a count hidden in the same
+    row recovers that count. Returns what was recovered (empty: nothing).
+    """
+    from fractions import Fraction
+
+    found = []
+    for name, s in shown.items():
+        t = truth.get(name)
+        if t is None or t.shape != s.shape or list(t.columns) != list(s.columns):
+            continue
+        for i in range(len(s)):
+            hidden_true = {
+                _num(t.iat[i, j])
+                for j in range(s.shape[1])
+                if HIDDEN.match(str(s.iat[i, j]).strip()) and _num(t.iat[i, j])
+            }
+            counts = [  # the counts shown in the row (not the shares themselves)
+                int(v)
+                for v in (_num(x) for c, x in s.iloc[i].items() if not _SHARE.search(c))
+                if v is not None and v == int(v) and v > 0
+            ]
+            for j, c in enumerate(s.columns):
+                if not _SHARE.search(c) or _NOT_A_SHARE.search(c):
+                    continue
+                raw = str(s.iat[i, j]).strip()
+                x = _num(raw)
+                if x is None:
+                    continue
+                p = abs(x) / 100 if ("%" in c or "percent" in c.lower() or abs(x) > 1) else abs(x)
+                if p == int(p):
+                    continue
+                fr = Fraction(p).limit_denominator(n_max)
+                if abs(float(fr) - p) > 1e-12 or fr.denominator == 1:
+                    continue
+                k, n = fr.numerator, fr.denominator
+                mult = [d // n for d in counts if d % n == 0]
+                for m in mult or [1]:
+                    kk, nn = m * k, m * n
+                    small = mult and (1 <= kk < threshold or 1 <= nn - kk < threshold)
+                    hit = hidden_true & {kk, nn, nn - kk}
+                    if small or hit:
+                        found.append(
+                            f"{name} row {i} {c} = {raw} = {kk}/{nn}"
+                            + (f" gives back hidden {sorted(hit)}" if hit else " (a small count)")
+                        )
+                        break
+    return found
+
+
+def test_fraction_attack_finds_a_percentage_of_a_small_numerator():
+    """The fraction attack itself: % homeless 25.0 among 8 clients is 2 / 8 (2 given away);
+    47.69230769230769 % of 65 is 31 / 65 (nothing small); a share 0.3 beside a hidden
+    denominator 10 (3 / 10) gives the 10 back; a mean (33.5 = 67 / 2) is not a share."""
+    shown = {
+        "families.csv": pd.DataFrame(
+            {
+                "group": ["both", "neither"],
+                "n_clients": ["8", "65"],
+                "% homeless": ["25.0", str(100 * 31 / 65)],
+                "mean age": ["33.5", "41.0"],
+            }
+        ),
+        "rates.csv": pd.DataFrame({"n": ["suppressed"], "met": ["<5"], "share": ["0.3"]}),
+    }
+    truth = {
+        "families.csv": shown["families.csv"],
+        "rates.csv": pd.DataFrame({"n": ["10"], "met": ["3"], "share": ["0.3"]}),
+    }
+    found = _fraction_attack(shown, truth)
+    assert len(found) == 2, found
+    assert "families.csv row 0 % homeless = 25.0 = 2/8 (a small count)" in found
+    assert any(f.startswith("rates.csv row 0 share = 0.3 = 3/10 gives back hidden") for f in found)
+
+
+@pytest.mark.parametrize("run", ["btheb", "help", "clinic"])
+def test_no_fraction_recovers_a_hidden_count(outputs, run):
+    """No full-precision share in the CSVs of the run factorises into a small count or a count
+    hidden in its row (:func:`_fraction_attack`; the family profiles' percentages and the
+    Kaplan-Meier and cumulative-incidence curves included)."""
+    out = outputs(run)
+    shown = {k: v for k, v in _run_tables(out / run).items() if k.endswith(".csv")}
+    truth = {k: v for k, v in _run_tables(out / f"{run}_truth").items() if k.endswith(".csv")}
+    assert any(k.startswith("survival_") for k in shown)
+    assert _fraction_attack(shown, truth) == []
+
+
 def _csv(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(folder / name, dtype=str, keep_default_na=False)
 
