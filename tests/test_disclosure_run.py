@@ -334,7 +334,9 @@ def test_no_subtraction_recovers_a_hidden_count(outputs, run):
 
 # --- the fraction attack (a percentage or proportion at full precision is k / n) -------------
 
-_SHARE = re.compile(r"%|share|proportion|percent|rate|prevalence|incidence", re.IGNORECASE)
+_SHARE = re.compile(
+    r"%|(^|[\s_])(share|proportion|percent|rate|prevalence|incidence)", re.IGNORECASE
+)
 _NOT_A_SHARE = re.compile(r"^mean|baseline|median|p.value|ci_|time|statistic", re.IGNORECASE)
 
 
@@ -346,15 +348,22 @@ def _fraction_attack(
 ) -> list[str]:
     """Counts recovered by factorising full-precision shares (the reviewer's attack, issue 17).
 
-    Every value of a share column (a percentage, share, proportion, rate, prevalence or
-    cumulative incidence; read as a proportion, divided by 100 where the column or value is a
-    percentage) is written as the fraction ``k / n`` with the smallest denominator ``n <=
-    n_max`` within 1e-12 (``fractions.Fraction.limit_denominator``). When a count shown in the
-    row is a multiple ``m n`` of the denominator, the share is ``m k`` of ``m n`` clients, and
-    ``m k`` or ``m (n - k)`` from 1 to ``threshold - 1`` is a small count given away (a
-    percentage of a group whose size is shown: 2 of 8 = 25 %). Whether or not one is, a
-    numerator, denominator or complement equal to the true value of a count hidden in the same
-    row recovers that count. Returns what was recovered (empty: nothing).
+    Every value ``p`` of a share column (a percentage, share, proportion, rate, prevalence or
+    cumulative incidence; divided by 100 where the column or value is a percentage) is
+    factorised against the counts of its row:
+
+    - when it is the ratio of two counts shown in the row, it tells nothing new;
+    - else, for each count ``b`` of the row (its true value, shown or hidden) with ``p b`` a
+      whole number ``a``, the share is ``a`` of ``b`` clients: with ``b`` shown, ``a`` or
+      ``b - a`` from 1 to ``threshold - 1`` is a small count given away (a percentage of a
+      group whose size is shown: 2 of 8 = 25 %) and ``a`` equal to a count hidden in the row
+      gives it back; with ``b`` hidden, the share's smallest denominator (``fractions.Fraction
+      (p).limit_denominator(n_max)``, within 1e-12) equal to ``b`` gives ``b`` back;
+    - with no such count, a numerator, denominator or complement of the smallest fraction
+      equal to a count hidden in the row gives it back.
+
+    Returns what was recovered (empty: nothing). The true tables only say which counts are in
+    the row; the attacker's arithmetic uses the shown values.
     """
     from fractions import Fraction
 
@@ -364,16 +373,18 @@ def _fraction_attack(
         if t is None or t.shape != s.shape or list(t.columns) != list(s.columns):
             continue
         for i in range(len(s)):
-            hidden_true = {
-                _num(t.iat[i, j])
-                for j in range(s.shape[1])
-                if HIDDEN.match(str(s.iat[i, j]).strip()) and _num(t.iat[i, j])
-            }
-            counts = [  # the counts shown in the row (not the shares themselves)
-                int(v)
-                for v in (_num(x) for c, x in s.iloc[i].items() if not _SHARE.search(c))
-                if v is not None and v == int(v) and v > 0
-            ]
+            shown_counts, hidden_counts = [], []
+            for j, c in enumerate(s.columns):
+                if _SHARE.search(c):
+                    continue
+                tv = _num(t.iat[i, j])
+                if tv is None or tv != int(tv) or tv <= 0:
+                    continue
+                sv = str(s.iat[i, j]).strip()
+                if HIDDEN.match(sv):
+                    hidden_counts.append(int(tv))
+                elif _num(sv) == tv:
+                    shown_counts.append(int(tv))
             for j, c in enumerate(s.columns):
                 if not _SHARE.search(c) or _NOT_A_SHARE.search(c):
                     continue
@@ -384,21 +395,30 @@ def _fraction_attack(
                 p = abs(x) / 100 if ("%" in c or "percent" in c.lower() or abs(x) > 1) else abs(x)
                 if p == int(p):
                     continue
+                tol = 1e-9 if len(raw.split(".")[-1]) > 6 else 0.5 * 10 ** -len(raw.split(".")[-1])
+                if any(abs(a / b - p) <= tol for a in shown_counts for b in shown_counts):
+                    continue  # the ratio of two counts shown beside it
                 fr = Fraction(p).limit_denominator(n_max)
-                if abs(float(fr) - p) > 1e-12 or fr.denominator == 1:
-                    continue
-                k, n = fr.numerator, fr.denominator
-                mult = [d // n for d in counts if d % n == 0]
-                for m in mult or [1]:
-                    kk, nn = m * k, m * n
-                    small = mult and (1 <= kk < threshold or 1 <= nn - kk < threshold)
-                    hit = hidden_true & {kk, nn, nn - kk}
-                    if small or hit:
-                        found.append(
-                            f"{name} row {i} {c} = {raw} = {kk}/{nn}"
-                            + (f" gives back hidden {sorted(hit)}" if hit else " (a small count)")
-                        )
-                        break
+                exact = abs(float(fr) - p) <= 1e-12
+                hits = []
+                for b in shown_counts:
+                    a = p * b
+                    if abs(a - round(a)) > 1e-6:
+                        continue
+                    a = round(a)
+                    if 1 <= a < threshold or 1 <= b - a < threshold:
+                        hits.append(f"{a} of {b} shown (a small count)")
+                    elif a in hidden_counts or b - a in hidden_counts:
+                        hits.append(f"{a} of {b} shown gives back a hidden count")
+                for b in hidden_counts:
+                    if exact and fr.denominator == b:
+                        hits.append(f"{fr.numerator}/{b}: the hidden {b} is its denominator")
+                if not hits and exact and fr.denominator > 1:
+                    k, n = fr.numerator, fr.denominator
+                    if {k, n, n - k} & set(hidden_counts):
+                        hits.append(f"{k}/{n} gives back a hidden count")
+                if hits:
+                    found.append(f"{name} row {i} {c} = {raw}: " + "; ".join(hits))
     return found
 
 
@@ -423,8 +443,12 @@ def test_fraction_attack_finds_a_percentage_of_a_small_numerator():
     }
     found = _fraction_attack(shown, truth)
     assert len(found) == 2, found
-    assert "families.csv row 0 % homeless = 25.0 = 2/8 (a small count)" in found
-    assert any(f.startswith("rates.csv row 0 share = 0.3 = 3/10 gives back hidden") for f in found)
+    assert found[0] == "families.csv row 0 % homeless = 25.0: 2 of 8 shown (a small count)"
+    assert found[1] == "rates.csv row 0 share = 0.3: 3/10: the hidden 10 is its denominator"
+    # a rate that is the ratio of two counts shown beside it (12 of 32) adds nothing, even
+    # though 0.375 x 8 = 3 with a count 8 in the row
+    mv = pd.DataFrame({"n_evaluable": ["32"], "n_met": ["12"], "n_other": ["8"], "rate": ["0.375"]})
+    assert _fraction_attack({"mv": mv}, {"mv": mv}) == []
 
 
 @pytest.mark.parametrize("run", ["btheb", "help", "clinic"])

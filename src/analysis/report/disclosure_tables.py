@@ -1049,14 +1049,14 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
             + f" (no time by which at least {threshold} clients had met it with the clients "
             "leaving follow-up in between none or at least " + f"{threshold})"
         )
-    if shown.attrs.get("coarsened"):
+    if shown.attrs.get("coarsened") and len(shown):
         parts.append(
             f"each curve is shown only at the times by which at least {threshold} more clients "
             f"have met the definition since the previous time shown (between them, none or at "
             f"least {threshold} clients of each kind leave follow-up), so a step may gather "
             "several times"
             + (
-                "; a curve ends where fewer remain ("
+                "; a curve ends at the last such time before its data end ("
                 + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items())
                 + ")"
                 if cut

@@ -454,10 +454,17 @@ def _base_membership(nd: NotebookData, group: str = "") -> pd.DataFrame:
 
 
 def _unshown(names) -> list[str]:
-    """The counts of a run no report shows (group sizes, not met, the overlap's total)."""
+    """The counts of a run no report shows.
+
+    Group sizes, not met, the overlap's total, and the complements of the family profiles'
+    percentages (group - numerator): protected when small, else needing no protection.
+    """
+    import re
+
     names = list(names)
+    profile_not = re.compile(r"^families .+ / .+: [^:]+: not ")
     return disclosure.unshown_cells(names) + [
-        n for n in names if n == "pattern: evaluable under all"
+        n for n in names if n == "pattern: evaluable under all" or profile_not.search(n)
     ]
 
 
