@@ -343,6 +343,47 @@ def test_km_end_proportion_and_median_follow_the_counts():
     assert mask_km(km, km, plan)["proportion_met_end"].tolist() == [0.55, 0.6]
 
 
+def test_km_end_share_hidden_where_the_evaluable_count_is():
+    """Notebook 01 hides a's 25 evaluable (complementary, fixed in the plan); notebook 03 adds
+    its time-to-event counts, all at least 5: 20 in the analysis (7 met, 6 dropout, 7 censored
+    otherwise) and 5 excluded (met at the first assessment) would give 20 + 5 = 25 back, so
+    the extension hides one of them (complementary), and with it the Kaplan-Meier end share
+    and median of a."""
+    from analysis.report.disclosure import extend_plan, membership_from_ids
+    from analysis.report.disclosure_tables import mask_km
+
+    ids = list(range(30))
+    m = membership_from_ids(
+        {
+            "a: evaluable": ids[:25],
+            "a: met": ids[:12],
+            "km a: clients": ids[5:25],
+            "km a: met": ids[5:12],
+            "km a: dropout": ids[12:18],
+            "km a: censored other": ids[18:25],
+            "km a: excluded": ids[:5],
+        },
+        ids,
+    )
+    first = pd.DataFrame(
+        {
+            "cell": ["a: evaluable", "a: met"],
+            "count": [25, 12],
+            "suppressed": [True, False],
+            "reason": ["complementary: would reveal a: not_met", ""],
+        }
+    )
+    plan = extend_plan(first, m)
+    own = plan.loc[plan["cell"].str.startswith("km a:")]
+    assert (own["count"] >= 5).all()
+    assert own.loc[own["suppressed"], "reason"].str.startswith("complementary").any()
+    km = pd.DataFrame(
+        {"definition": ["a"], "n": [20], "n_met": [7], "median": [6.0], "proportion_met_end": [0.5]}
+    )
+    out = mask_km(km, km, plan)
+    assert out.loc[0, "proportion_met_end"] == "suppressed" and out.loc[0, "median"] == "suppressed"
+
+
 def test_multiverse_counts_of_notebook_01_follow_its_plan():
     """BtheB-like: notebook 01 shows remission's 22 met and hides its 77 evaluable
     (complementary). Every specification with 77 evaluable hides it too, with its rate, in the
