@@ -739,10 +739,10 @@ def mask_curves(
       shown, so every number the figure and the CSV give (heights, intervals, numbers at risk)
       is a function of counts of 0 or at least ``threshold``; the step from one time shown to
       the next, drawn flat in between, is the estimate at that time. This is the practice of
-      OpenSAFELY's rounded Kaplan-Meier curves (Hulme W.J., ``round_km`` in the R package
-      osutils and the OpenSAFELY reusable action kaplan-meier-function: "delaying event times
-      until at least threshold events have occurred"), with exact counts instead of rounded
-      ones; ONS and NHS Digital small-number rules apply to charts as to tables (module
+      the rounded Kaplan-Meier curves of OpenSAFELY studies (Hulme W.J., ``round_km`` in the R
+      package osutils, rdrr.io/github/wjchulme/osutils/man/round_km.html: "delaying event
+      times until at least threshold events have occurred"), with exact counts instead of
+      rounded ones; ONS and NHS Digital small-number rules apply to charts as to tables (module
       docstring of :mod:`analysis.report.disclosure`). A curve with no such time is not drawn.
 
     The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
