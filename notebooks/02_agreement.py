@@ -47,6 +47,7 @@ from analysis.outcomes import rules
 from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
+from analysis.report.disclosure import rounded_count
 from analysis.run import workflow
 
 nd = workflow.outcomes_for_notebook(
@@ -104,9 +105,16 @@ plan = workflow.extend_disclosure(
 report.write_csv(masks.mask_prevalence(prev, prev, plan), output_dir, "agreement_prevalence.csv")
 pairs_masked = masks.mask_pairs(pairs, pairs, plan)
 report.write_csv(pairs_masked, output_dir, "agreement_pairs.csv")
-# the kappas the pairs table shows (a hidden pair's kappa gives a hidden 2 x 2 count back)
+# the kappas the pairs table shows (a hidden pair's kappa gives a hidden 2 x 2 count back;
+# under rounding, the kappas of the rounded cells)
 pairs_gone = pd.Series(masks.is_hidden(pairs_masked["kappa"]), index=pairs.index, dtype=bool)
-kappa_shown = pairs.loc[~pairs_gone, "kappa"]
+kappa_shown = masks.rounded_pairs(pairs, plan).loc[~pairs_gone, "kappa"]
+# the number of clients as the run shows counts (rounded under the rounding method)
+n_shown = (
+    rounded_count(cohort.n_clients)
+    if suppress_small_counts and disclosure_method == "rounding"
+    else cohort.n_clients
+)
 report.show_banner(
     cohort,
     {
@@ -128,12 +136,12 @@ report.show_banner(
             }
         },
     },
-    summary=f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; "
+    summary=f"{result['definition'].nunique()} definitions on {n_shown} clients; "
     f"kappa ranged from {kappa_shown.min():.2f} to {kappa_shown.max():.2f} across "
     f"{len(kappa_shown)} pairs"
     + (f" ({int(pairs_gone.sum())} hidden by disclosure control)." if pairs_gone.any() else ".")
     if kappa_shown.notna().any()
-    else f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; every "
+    else f"{result['definition'].nunique()} definitions on {n_shown} clients; every "
     "pair's kappa is hidden by disclosure control."
     if pairs_gone.any()
     else "",
@@ -168,12 +176,9 @@ report.show_table(
     ),
     "Pairs of definitions, among clients evaluable under both",
 )
-undefined = pairs.loc[pairs["kappa"].isna()]
-if len(undefined):
-    say(
-        f"Kappa is undefined for {len(undefined)} of {len(pairs)} pairs, because at least one "
-        "definition of the pair gives every compared client the same result."
-    )
+if len(pairs) and not pairs_gone.all() and text.kappa_note(pairs, pairs_gone):
+    # undefined (a constant pair) and not shown (disclosure control) are said apart
+    say(text.kappa_note(pairs, pairs_gone))
 if len(pairs) and pairs_gone.all():
     say(
         "Disclosure control hides the statistics of every pair (as in the table: a count of the "
@@ -224,8 +229,14 @@ shown = patterns.loc[keep].assign(
 if len(shown) < len(patterns):
     say(
         f"{len(patterns) - len(shown)} patterns are left out of the figure (disclosure control: "
-        f"shared by fewer than {report.SMALL_COUNT} clients, or hidden so that no small pattern "
-        "can be worked out)."
+        + (
+            "shared by 1-7 clients)"
+            if suppress_small_counts and disclosure_method == "rounding"
+            else f"shared by fewer than {report.SMALL_COUNT} clients, or hidden so that no small "
+            "pattern can be worked out)"
+        )
+        + "; so the figure has no set-size bars (with patterns left out they would not be the "
+        "numbers who meet each definition)."
     )
 if len(shown):
     report.show_figure(
@@ -267,21 +278,26 @@ else:
     for i, fa in enumerate(families):
         for fb in families[i + 1 :]:
             dis = agreement.family_disagreement(result, fa, fb, profile=profile)
+            stats = [c for c in dis.columns if c not in ("group", "n_clients")]
             # percentages through the plan (their numerators are counts); means of 1-4 hidden
             report.write_csv(
-                masks.mask_families(dis, plan, fa, fb),
+                masks.means_not_shown(masks.mask_families(dis, plan, fa, fb), stats, plan),
                 output_dir,
                 f"agreement_families_{fa}_{fb}.csv",
             )
-            shown = masks.mask_families(dis, plan, fa, fb, decimals=1)
-            shown = shown.rename(columns={"n_clients": "clients"}).rename(
-                columns=lambda c: c.replace("_", " ")
+            shown = masks.means_not_shown(
+                masks.mask_families(dis, plan, fa, fb, decimals=1), stats, plan
+            )
+            shown = shown.rename(
+                columns=text.family_profile_headers(shown.columns, result, nd.registry)
             )
             report.show_table(
                 shown,
                 f"{text.family_label(fa)} versus {text.family_label(fb)} success: clients and "
                 "average profile",
             )
+    if suppress_small_counts and disclosure_method == "rounding":
+        say(masks.MEANS_NOT_SHOWN)
 
 # %% [markdown]
 # ## Is a definition biased by baseline severity?
@@ -401,7 +417,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
     masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
@@ -423,8 +439,8 @@ report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
     "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. "
     + (
-        "Counts are rounded to the nearest 5 (1 to 7 shown as 1-7) and percent agreement, PABAK and the prevalences are computed from the rounded counts (disclosure method rounding)."
+        "Counts are rounded to the nearest 5 (1 to 7 shown as 1-7) and percent agreement, PABAK, kappa with its interval, McNemar's p and the prevalences of a pair are computed from its four rounded 2 x 2 cells (disclosure method rounding; the heat maps show the same values)."
         if suppress_small_counts and disclosure_method == "rounding"
-        else "Counts from 1 to 4 are shown as <5 when suppression is on."
+        else "Counts and the statistics derived from them follow the run's disclosure control (the small counts row above)."
     ),
 )

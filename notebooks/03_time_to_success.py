@@ -74,7 +74,7 @@ has_group = bool(group) and group in cohort.clients.columns and cohort.clients[g
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 label = text.labeller(**nd.labels)
-event_words = event.replace("_", " ")
+event_words = survival.EVENT_LABELS[event]
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -156,6 +156,11 @@ plan = workflow.extend_disclosure(
 )
 report.write_csv(masks.mask_km(km_all, km_all, plan), output_dir, "survival_median_all.csv")
 report.write_csv(masks.mask_km(km, km, plan), output_dir, "survival_median.csv")
+# the number of dropout records as the run shows counts (rounded under rounding: an exact total
+# of rounded parts gives them back)
+dropout_records = int((tte["event_type"] == 2).sum())
+if suppress_small_counts and disclosure_method == "rounding":
+    dropout_records = rounded_count(dropout_records)
 report.show_banner(
     cohort,
     {
@@ -180,10 +185,10 @@ report.show_banner(
             }
         },
     },
-    summary=f"Time is counted in {units} from each client's own baseline; event: "
+    summary=f"Time is counted in {units} from each client's own baseline. Event definition, "
     f"{survival.EVENT_DEFINITIONS[event]}. "
     + (
-        f"{int((tte['event_type'] == 2).sum())} client-definition records of the headline "
+        f"{dropout_records} client-definition records of the headline "
         "definitions end in dropout before success."
         if masks.mask_km(km, km, plan)["n_dropout"].astype(str).str.isdigit().all()
         else ""
@@ -301,7 +306,11 @@ for r in first.itertuples():
             if abs(r.share_events - r.share_notebook_01) < 1e-9
             else ": the first-met event also counts criteria met once and lost again."
         )
-        + f" The Kaplan-Meier estimate of the share met by the end is {r.share_km_end:.1f} %."
+        + (
+            ""  # not from rounded counts: its denominators give the exact counts back
+            if suppress_small_counts and disclosure_method == "rounding"
+            else f" The Kaplan-Meier estimate of the share met by the end is {r.share_km_end:.1f} %."
+        )
     )
 
 # %% [markdown]
@@ -372,7 +381,8 @@ if has_group:
     shown_lr = lr.drop(columns=["n", "n_met"]).rename(
         columns={"test_statistic": "chi-square", "p_value": "p", "dof": "df"}
     )
-    shown_lr = shown_lr.rename(columns=lambda c: c.replace("_", " "))
+    shown_lr = shown_lr.rename(columns=lambda c: text.STAT_HEADERS.get(c, c.replace("_", " ")))
+    shown_lr["groups"] = shown_lr["groups"].str.replace(";", " vs ", regex=False)
     if "definition" in shown_lr:
         shown_lr["definition"] = shown_lr["definition"].map(label)
     if "p" in shown_lr:
@@ -505,7 +515,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
     masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (

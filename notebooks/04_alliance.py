@@ -388,7 +388,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
     masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (

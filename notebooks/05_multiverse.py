@@ -85,10 +85,14 @@ shown, n_hidden = mvt.shown_results(
     masks.rates_as_shown(results, masked), suppress=suppress_small_counts, masked=masked
 )
 n_spec, n_done = len(results), int(results["computable"].sum())
+# whole percentages under the rounding method (NHS Digital 2018: below a rounded denominator of
+# 4,000), one decimal otherwise
+rounding = bool(suppress_small_counts) and disclosure_method == "rounding"
+dp = 0 if rounding else 1
 if len(shown):
     summary = (
         f"{n_spec} specifications of the grid, {n_done} computed; success rates from "
-        f"{100 * shown['rate'].min():.1f} % to {100 * shown['rate'].max():.1f} % "
+        f"{100 * shown['rate'].min():.{dp}f} % to {100 * shown['rate'].max():.{dp}f} % "
         f"over the {len(shown)} shown."
     )
 else:
@@ -113,7 +117,11 @@ shown_parameters = {
 }
 report.show_banner(cohort, shown_parameters, summary=summary)
 if n_hidden:
-    say(mvt.hidden_rates_note(results, shown, masked))
+    say(
+        mvt.hidden_rates_note(
+            results, shown, masked, method="rounding" if rounding else "suppression"
+        )
+    )
 
 # %% [markdown]
 # ## The specification curve
@@ -122,7 +130,7 @@ if n_hidden:
 
 # %%
 if len(shown) >= 2:
-    top, bottom = mv.specification_curve(shown)
+    top, bottom = mv.specification_curve(shown, describe=mvt.choice_words(label))
     top.set_title(f"Specification curve: {len(shown)} specifications, {run_name}")
     report.show_figure(top)
     report.show_table(
@@ -159,7 +167,9 @@ elif spread is not None:
 has_arm = "risk_difference" in shown.columns and shown["risk_difference"].notna().sum() >= 2
 if has_arm:
     arms = shown["arm_comparison"].dropna().iloc[0]
-    top, bottom = mv.specification_curve(shown, value="risk_difference")
+    top, bottom = mv.specification_curve(
+        shown, value="risk_difference", describe=mvt.choice_words(label)
+    )
     top.set_title(f"Arm difference ({arms}) under every specification, {run_name}")
     top.set_ylabel("risk difference (percentage points)")
     report.show_figure(top)
@@ -167,13 +177,17 @@ if has_arm:
     above = int((rd["rd_ci_low"] > 0).sum())
     below = int((rd["rd_ci_high"] < 0).sum())
     say(
-        f"Arm difference ({arms}): from {100 * rd['risk_difference'].min():.1f} to "
-        f"{100 * rd['risk_difference'].max():.1f} percentage points over {len(rd)} "
+        f"Arm difference ({arms}): from {100 * rd['risk_difference'].min():.{dp}f} to "
+        f"{100 * rd['risk_difference'].max():.{dp}f} percentage points over {len(rd)} "
         f"specifications; the 95 % interval lies above zero in {above} and below zero in "
         f"{below} of them."
     )
 elif group and group in cohort.clients.columns:
-    say(mvt.arm_difference_absent(results, shown, group, masked))
+    say(
+        mvt.arm_difference_absent(
+            results, shown, group, masked, method="rounding" if rounding else "suppression"
+        )
+    )
 else:
     say(text.absent("The arm difference", cohort, f"arms (client column {group!r})"))
 
@@ -188,7 +202,7 @@ own = own.loc[own["computable"]]
 if len(own):
     report.show_table(
         mvt.format_specifications(
-            masks.rates_as_shown(own, masked), suppress_small_counts, label, masked
+            masks.rates_as_shown(own, masked), suppress_small_counts, label, masked, dp
         ),
         "This run's own specification (as in notebooks 01-04)",
     )
@@ -200,7 +214,7 @@ else:
 if len(shown):
     ends = shown.loc[[shown["rate"].idxmin(), shown["rate"].idxmax()]]
     report.show_table(
-        mvt.format_specifications(ends, suppress_small_counts, label, masked),
+        mvt.format_specifications(ends, suppress_small_counts, label, masked, dp),
         "The lowest and the highest success rate of the multiverse",
     )
 
@@ -233,7 +247,7 @@ rows = [
     (
         "specification grid",
         md.grid_source,
-        "parameter multiverse (analysis/config/multiverse.yaml)",
+        "parameter specification grid (analysis/config/multiverse.yaml)",
     ),
     (
         "primary outcome measure",
@@ -243,7 +257,7 @@ rows = [
     ),
     (
         "J&T cutoff types",
-        ", ".join(map(str, levels["cutoff_type"])),
+        ", ".join(mv.level_label("cutoff_type", c) for c in levels["cutoff_type"]),
         "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
     ),
     # what each cutoff type is for the primary measure: boundary or norms, with their source
@@ -264,7 +278,7 @@ rows = [
     ),
     *[
         (
-            f"missing data: {m}",
+            f"missing data: {mv.level_label('missing', m)}",
             rules.MISSING_STRATEGY_TEXT[m],
             "grid; the strategies of this project's definitions engine (sources in the text)",
         )
@@ -273,14 +287,16 @@ rows = [
     ],
     (
         "post-score rules",
-        ", ".join(map(str, levels["post"])),
+        "; ".join(mv.level_label("post", p) for p in levels["post"]),
         "grid (a number is a time point in the run's time unit)",
     ),
     (
         "populations",
-        ", ".join(levels["population"]),
-        "severe: top severity band of the primary measure at baseline (instrument registry); "
-        "chronic: client column 'chronic'; finished: end reason 'planned'",
+        ", ".join(mv.level_label("population", p) for p in levels["population"]),
+        f"{mv.level_label('population', 'severe')}: top severity band of the primary measure at "
+        "baseline (instrument registry); "
+        f"{mv.level_label('population', 'chronic')}: client column 'chronic'; "
+        f"{mv.level_label('population', 'finished')}: end reason 'planned'",
     ),
     (
         "success rate interval",
@@ -290,19 +306,17 @@ rows = [
     (
         "arm difference intervals",
         "risk difference: Newcombe hybrid score; odds ratio: logit (Woolf)",
-        "Newcombe R.G. (1998) Stat Med 17(8):873-890; statsmodels confint_proportions_2indep",
+        "Newcombe R.G. (1998) Stat Med 17(8):873-890; statsmodels (confidence interval of the "
+        "difference of two independent proportions)",
     ),
-    masks.methods_row(True, method="rounding")
-    if suppress_small_counts and disclosure_method == "rounding"
-    else (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}; rates derived from them "
-        "left out of the figures and tables; a count equal to notebook 01's shown as notebook "
-        "01 shows it (the run's disclosure plan, a CSV file beside the reports)"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress small counts",
+    masks.methods_row(
+        suppress_small_counts,
+        cohort.simulated,
+        method=disclosure_method,
+        detail="in the multiverse, a specification's rate, interval and arm statistics are "
+        "suppressed, and left out of the figures, where its met, not met or evaluable count (or "
+        "an arm's) is small, and a count equal to one of notebook 01's is shown as the plan "
+        "shows it there",
     ),
     (
         "data",
@@ -313,7 +327,7 @@ rows = [
 if "multiple_imputation" in levels["missing"]:
     rows += [
         (
-            "missing data: multiple_imputation",
+            f"missing data: {mv.level_label('missing', 'multiple_imputation')}",
             f"m = {options['imputations']} imputations of each missing post score by chained "
             f"equations with predictive mean matching ({options['pmm_donors']} donors), seed "
             f"{options['seed']}; predictors: baseline, last observed score and its time, arm",

@@ -146,7 +146,7 @@ if session_ok:
     if sg_cutoff is None:
         cutoff, cutoff_source = sudden_gains.default_cutoff(instrument, first_scores, reliability)
     else:
-        cutoff, cutoff_source = float(sg_cutoff), "parameter sg cutoff"
+        cutoff, cutoff_source = float(sg_cutoff), "parameter sudden gain criterion 1"
     sg_options = dict(
         cutoff=cutoff,
         pct=sg_pct,
@@ -312,10 +312,11 @@ if track is not None:
         )
     )
     share = track.groupby("elapsed")["not_on_track"].agg(["mean", "size", "sum"]).reset_index()
-    share.columns = [f"{units} since baseline", "share not on track", "scores", "not on track"]
-    share = masks.mask_share(
-        share.round(3), "scores", "not on track", ["share not on track"], plan
-    ).drop(columns="not on track")
+    share["mean"] = (100 * share["mean"]).round(1)  # a percentage, as the other tables show it
+    share.columns = [f"{units} since baseline", "% not on track", "scores", "not on track"]
+    share = masks.mask_share(share, "scores", "not on track", ["% not on track"], plan).drop(
+        columns="not on track"
+    )
     report.show_table(share.head(15), "Share of scores worse than the expected band, by session")
 elif not session_ok:
     say(
@@ -459,7 +460,7 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
     masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
@@ -475,5 +476,5 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Sudden gains: Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904, with the criteria, missing-session critical values (Lutz et al. 2013, Psychother Res 23(1):14-24) and reversal rule of the R package suddengains (Wiedemann et al. 2020, PLOS ONE 15(3):e0230276), reproduced on its example data; here the reversal window starts at the session after the gain unless the parameter sg reversal window asks for the R package's window. Expected recovery curves: quantile regression (Koenker & Bassett 1978; statsmodels QuantReg) on baseline and log(1 + sessions since baseline) (the log-linear dose-effect curve: Howard et al. 1986, Am Psychol 41(2):159-164), cross-fitted over clients; expected recovery curves as an early warning after Lambert's OQ system (Finch, Lambert & Schaalje 2001); the band is a choice of this report, not the proprietary OQ-45 rule. Sudden gains and outcome: Aderka et al. (2012) J Consult Clin Psychol 80(1):93-101. Signal performance with Wilson (1927) intervals.",
+    "Sudden gains: Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904, with the criteria, missing-session critical values (Lutz et al. 2013, Psychother Res 23(1):14-24) and reversal rule of the R package suddengains (Wiedemann et al. 2020, PLOS ONE 15(3):e0230276), reproduced on its example data; here the reversal window starts at the session after the gain unless the parameter on the sessions checked for a reversal asks for the R package's window. Expected recovery curves: quantile regression (Koenker & Bassett 1978; statsmodels QuantReg) on baseline and log(1 + sessions since baseline) (the log-linear dose-effect curve: Howard et al. 1986, Am Psychol 41(2):159-164), cross-fitted over clients; expected recovery curves as an early warning after Lambert's OQ system (Finch, Lambert & Schaalje 2001); the band is a choice of this report, not the proprietary OQ-45 rule. Sudden gains and outcome: Aderka et al. (2012) J Consult Clin Psychol 80(1):93-101. Signal performance with Wilson (1927) intervals.",
 )

@@ -173,12 +173,16 @@ def test_mask_pairs_percent_agreement_and_pabak_from_rounded_counts():
         10,
         35,
     ]
-    # agree = 20 + 35 = 55 (rounded 55) of 75: 73.3 % -> 73 %; PABAK = 2 x 0.73 - 1 = 0.46
+    # every statistic from the rounded cells 20, 10, 10, 35 (n = 75), never from the exact ones:
+    # agree = 20 + 35 = 55 of 75: 73.3 % -> 73 %; PABAK = 2 x 55 / 75 - 1 = 0.4667 -> 0.47 (not
+    # 2 x 0.73 - 1 = 0.46 from the rounded percentage)
     assert r["percent_agree"] == 73
-    assert r["pabak"] == pytest.approx(0.46)
+    assert r["pabak"] == pytest.approx(0.47)
     # met under a = 30 (-> 30) of 75 = 0.40; under b = 32 (-> 30) of 75 = 0.40; difference 0
     assert (r["prevalence_a"], r["prevalence_b"], r["prevalence_difference"]) == (0.4, 0.4, 0.0)
-    assert r["kappa"] == 0.4  # a complex calculation: shown as computed (no cell is 1-7)
+    # kappa: p_o = 55/75, p_e = 0.4 x 0.4 + 0.6 x 0.6 = 0.52: (0.7333 - 0.52) / 0.48 = 4/9
+    # (the exact table's kappa 0.4 given in ``pairs`` is replaced)
+    assert r["kappa"] == pytest.approx(4 / 9)
     # a pair with a cell of 1-7: the cell reads "1-7", every statistic "suppressed"
     small = pairs.assign(only_a=[3], n_both=[70])
     sets["a x b: met/not_met"] = ids[20:23]
@@ -260,34 +264,47 @@ def test_run_plan_method_and_errors():
         disclosure.run_plan(out, method="perturbation")
 
 
-def test_mask_curves_under_rounding_cuts_at_8_and_hides_a_definition_with_a_1_to_7_count():
+def test_no_kaplan_meier_step_and_no_km_end_share_under_rounding():
+    """Finding A1/A4: step hazards 10/77, 3/51 and the KM share met by the end (1 - 0.5824... =
+    69300/165967, 165967 = 97 x 59 x 29) give the exact at-risk and evaluable counts back. Under
+    rounding no curve row is returned and the KM end share reads "not shown", with the reason
+    in one sentence; under suppression the same curves are cut at 5 at risk as before."""
     ids = list(range(20))
-    plan = rounding_plan(
-        membership_from_ids(
-            {
-                "a: met": ids[:12],
-                "a: not_evaluable": [],
-                "b: met": ids[:12],
-                "b: not_evaluable": ids[18:],  # 2 not evaluable: no curve for b
-            },
-            ids,
-        )
-    )
-    tte = pd.DataFrame({"definition": ["a"] * 12 + ["b"] * 12, "duration": list(range(1, 13)) * 2})
+    plan = rounding_plan(membership_from_ids({"a: met": ids[:12], "km a: clients": ids}, ids))
+    tte = pd.DataFrame({"definition": ["a"] * 12, "duration": list(range(1, 13))})
     curves = pd.DataFrame(
         {
-            "definition": ["a"] * 12 + ["b"] * 12,
-            "time": [float(t) for t in range(1, 13)] * 2,
-            "proportion_met": list(np.linspace(0.05, 0.6, 12)) * 2,
+            "definition": ["a"] * 12,
+            "time": [float(t) for t in range(1, 13)],
+            "proportion_met": list(np.linspace(0.05, 0.6, 12)),
         }
     )
     shown = masks.mask_curves(curves, tte, plan)
-    # at risk at time t = 13 - t: 12, 11, ..., 8 at t = 5, 7 at t = 6 (cut)
-    assert shown["time"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
-    # 12 -> 10, 11 -> 10, 10, 9 -> 10, 8 -> 10
-    assert shown["at_risk"].tolist() == [10, 10, 10, 10, 10]
-    assert shown.attrs["hidden"] == ["b"] and shown.attrs["threshold"] == 8
-    assert "at least 8 clients" in masks.curves_note(shown)
+    assert len(shown) == 0 and shown.attrs["hidden"] == ["a"]
+    note = masks.curves_note(shown)
+    assert note.startswith("Disclosure control (rounding):") and "exact number at risk" in note
+    assert "counts hidden" not in note  # finding C4: nothing is 'hidden' here, it is not shown
+    km = pd.DataFrame(
+        {
+            "definition": ["a"],
+            "n": [97],
+            "n_met": [40],
+            "median": [8.0],
+            "proportion_met_end": [1 - 69300 / 165967],
+        }
+    )
+    out = masks.mask_km(km, km, plan).iloc[0]
+    assert out["n"] == 95 and out["n_met"] == 40 and out["median"] == 8.0
+    assert out["proportion_met_end"] == masks.NOT_SHOWN
+    disp = pd.DataFrame({"definition": ["a"], "% met by end (Kaplan-Meier)": ["41.8"]})
+    assert masks.mask_km(disp, km, plan).iloc[0, 1] == masks.NOT_SHOWN
+    # suppression (default): each time here has 1 event (durations 1, 2, ..., 12), a count of
+    # 1-4, so the curve is coarsened: shown at time 5 (events 1-5) and 12 (6-12: 7 events, as
+    # 2 events after time 10 would be a tail of 1-4), never one step per event
+    sup = pd.DataFrame({"cell": ["km a: clients"], "suppressed": [False], "reason": [""]})
+    kept = masks.mask_curves(curves, tte, sup)
+    assert kept["time"].tolist() == [0.0, 5.0, 12.0]
+    assert masks.mask_km(km, km, sup).iloc[0]["proportion_met_end"] == 1 - 69300 / 165967
 
 
 def test_rounded_shares_recomputes_under_rounding_only():
@@ -305,3 +322,205 @@ def test_rounded_shares_recomputes_under_rounding_only():
     # suppression plan or none: unchanged
     assert masks.rounded_shares(t, None, t["k"], t["n"], ["p"]).equals(t)
     assert masks.rounded_shares(t, disclosure.no_plan(), t["k"], t["n"], ["p"]).equals(t)
+
+
+def _btheb_pair(n_both=97, cells=(28, 12, 0, 57)):
+    """The reviewer's BtheB pair (reliable improvement x clinically significant change)."""
+    a, b, c, d = cells
+    return pd.DataFrame(
+        {
+            "definition_a": ["ri"],
+            "definition_b": ["csc"],
+            "n_both": [n_both],
+            "both_met": [a],
+            "only_a": [b],
+            "only_b": [c],
+            "neither": [d],
+            "percent_agree": [100 * (a + d) / n_both],
+            "kappa": [0.7327823691460055],
+            "kappa_se": [0.07],
+            "kappa_ci_low": [0.6],
+            "kappa_ci_high": [0.87],
+            "pabak": [2 * (a + d) / n_both - 1],
+            "mcnemar_method": ["midp"],
+            "mcnemar_p": [2.0**-12],
+            "prevalence_a": [(a + b) / n_both],
+            "prevalence_b": [(a + c) / n_both],
+            "prevalence_difference": [(b - c) / n_both],
+            "note": [""],
+        }
+    )
+
+
+def test_kappa_mcnemar_and_pabak_from_the_rounded_cells_in_csv_and_display():
+    """Finding A2/B1: kappa 0.7327823691460055 and McNemar p = 2^-12 gave the exact table
+    (28, 12, 0, 57) back. From the rounded cells (30, 10, 0, 55), n = 95:
+    p_o = 85/95 = 0.8947; p_e = (40/95)(30/95) + (55/95)(65/95) = 0.1330 + 0.3961 = 0.5291;
+    kappa = (0.8947 - 0.5291) / 0.4709 = 0.7765; McNemar mid-p on b = 10, c = 0:
+    2 x (P(X = 0) / 2) = 2^-10 (exact cells: 2^-12); PABAK = 2 x 85/95 - 1 = 0.7895 -> 0.79."""
+    pairs = _btheb_pair()
+    plan = rounding_plan(pd.DataFrame({"x": [True] * 9}))
+    r = masks.mask_pairs(pairs, pairs, plan).iloc[0]
+    assert [r["n_both"], r["both_met"], r["only_a"], r["only_b"], r["neither"]] == [
+        95,
+        30,
+        10,
+        0,
+        55,
+    ]
+    assert r["kappa"] == pytest.approx(0.7765, abs=5e-5)
+    assert r["mcnemar_p"] == pytest.approx(2.0**-10)
+    assert r["pabak"] == 0.79 and r["percent_agree"] == 89
+    assert (r["prevalence_a"], r["prevalence_b"]) == (round(40 / 95, 2), round(30 / 95, 2))
+    # the kappa interval from the rounded table too: kappa +/- 1.96 SE of (30, 10, 0, 55)
+    from analysis.compare.agreement import cohen_kappa_2x2
+
+    k, se = cohen_kappa_2x2(30, 10, 0, 55)
+    assert r["kappa_ci_low"] == pytest.approx(k - 1.959963984540054 * se)
+    # the display table (notebooks 01, 02, 04) shows the same values, formatted
+    from analysis.report.text import format_pairs
+
+    d = masks.mask_pairs(format_pairs(pairs, suppress=False), pairs, plan).iloc[0]
+    assert d["% agree"] == "89" and d["PABAK"] == "0.79"
+    assert d["kappa (95 % CI)"].startswith("0.78 (")
+    assert d["McNemar p"] == "< .001"  # 2^-10 = 0.00098
+    # notebook 01's disagreement table (columns in words): the same whole percentage
+    words = pairs.rename(columns={"percent_agree": "percent agree"})
+    assert masks.mask_pairs(words, pairs, plan).iloc[0]["percent agree"] == 89
+    # the heat maps draw the same values as the table
+    m, hidden = masks.mask_matrix(pairs, plan, "pabak")
+    assert m.loc["ri", "csc"] == 0.79 and not hidden.loc["ri", "csc"]
+    m, _ = masks.mask_matrix(pairs, plan, "kappa")
+    assert m.loc["ri", "csc"] == pytest.approx(0.7765, abs=5e-5)
+    # suppression (the default) is unchanged: the exact values
+    assert masks.rounded_pairs(pairs, None)["kappa"].iloc[0] == 0.7327823691460055
+
+
+def test_pair_statistics_hidden_where_a_rounded_cell_is_1_to_7():
+    # only_b = 3 -> "1-7": no statistic of the pair (the heat map cell is hidden too)
+    pairs = _btheb_pair(n_both=100, cells=(28, 12, 3, 57))
+    plan = rounding_plan(pd.DataFrame({"x": [True] * 9}))
+    r = masks.mask_pairs(pairs, pairs, plan).iloc[0]
+    assert r["only_b"] == "1-7"
+    assert {r[c] for c in ("kappa", "mcnemar_p", "pabak", "percent_agree")} == {"suppressed"}
+    m, hidden = masks.mask_matrix(pairs, plan, "kappa")
+    assert np.isnan(m.loc["ri", "csc"]) and hidden.loc["ri", "csc"]
+
+
+def _arm_spec(missing="last_available"):
+    from analysis.compare.multiverse import CHOICES
+
+    row = {c: ["x"] for c in CHOICES}
+    row.update(
+        definition=["remission"],
+        missing=[missing],
+        computable=[True],
+        n_met=[40],
+        n_evaluable=[100],
+        rate=[0.4],
+        ci_low=[0.31],
+        ci_high=[0.5],
+        arm_comparison=["TAU vs BtheB"],
+        n_met_other=[28],
+        n_evaluable_other=[52],
+        n_met_ref=[12],
+        n_evaluable_ref=[48],
+        # as computed from the exact arm counts: 28/52 - 12/48 = 0.2885; OR (28/24)/(12/36) = 3.5
+        risk_difference=[28 / 52 - 12 / 48],
+        rd_ci_low=[0.1],
+        rd_ci_high=[0.45],
+        odds_ratio=[3.5],
+        or_ci_low=[1.5],
+        or_ci_high=[8.2],
+    )
+    return pd.DataFrame(row)
+
+
+def test_notebook_05_html_risk_difference_and_odds_ratio_from_rounded_arm_counts():
+    """Finding A3/B2: the HTML tables of notebook 05 showed the exact RD and OR while
+    multiverse.csv used the rounded counts. Rounded arms: 28 of 52 -> 30 of 50 = 0.6 and
+    12 of 48 -> 10 of 50 = 0.2: RD = 0.6 - 0.2 = 40.0 % points; OR = (30/20) / (10/40) =
+    1.5 / 0.25 = 6.00 (exact: 28.8 points and 3.50)."""
+    from analysis.report import multiverse_tables as mvt
+
+    r = _arm_spec()
+    masked = masks.mask_multiverse(r, True, method="rounding")
+    assert masked.loc[0, "risk_difference"] == pytest.approx(0.4)
+    assert masked.loc[0, "odds_ratio"] == pytest.approx(6.0)
+    shown = mvt.format_specifications(masks.rates_as_shown(r, masked), True, str, masked)
+    row = shown.iloc[0]
+    assert row["risk difference, % points (95% CI)"].startswith("40.0 (")
+    assert row["odds ratio (95% CI)"].startswith("6.00 (")
+    # the table of lowest and highest rates reads shown_results of rates_as_shown: the same
+    s, _ = mvt.shown_results(masks.rates_as_shown(r, masked), True, masked)
+    assert s["risk_difference"].iloc[0] == pytest.approx(0.4)
+
+
+def test_pooled_multiple_imputation_estimates_not_shown_under_rounding():
+    """Finding B3: a pooled MI rate x 20 imputations x N is whole (0.2453125 x 20 x 32 = 157),
+    and with nothing missing it equals the complete-case rate: under rounding the pooled rate,
+    its interval, RD and OR are "not shown" in the CSV, left out of the figures and tables."""
+    from analysis.report import multiverse_tables as mvt
+
+    r = _arm_spec("multiple_imputation").assign(rate=[0.2453125])
+    masked = masks.mask_multiverse(r, True, method="rounding")
+    assert (
+        masked.loc[0, ["rate", "ci_low", "risk_difference", "odds_ratio"]].tolist()
+        == [masks.NOT_SHOWN] * 4
+    )
+    s, n_hidden = mvt.shown_results(masks.rates_as_shown(r, masked), True, masked)
+    assert len(s) == 0 and n_hidden == 1
+    shown = mvt.format_specifications(masks.rates_as_shown(r, masked), True, str, masked)
+    assert shown.iloc[0]["% met (95% CI)"] == masks.NOT_SHOWN
+    # suppression (the default) unchanged: the pooled rate shown as computed
+    assert masks.mask_multiverse(r, True).loc[0, "rate"] == 0.2453125
+
+
+def test_hexbin_colours_are_bins_never_an_exact_count():
+    """Finding A5: a continuous colour bar gave each hexagon's count (5, 6, ..., 15). Bins from
+    the smallest hexagon drawn to the next multiple of 5, then fives: rounding (hexagons from
+    8): 8-10, 11-15, 16-20; suppression (from 5): 5-10, 11-15."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis.report import plots
+
+    assert plots.hexagon_bins([8, 9, 12, 15, 16], threshold=8) == [(8, 10), (11, 15), (16, 20)]
+    assert plots.hexagon_bins([5, 7, 11], threshold=5) == [(5, 10), (11, 15)]
+    # a plot: 40 clients at one point (one hexagon of 40) and 9 at another (one of 9)
+    ev = pd.DataFrame(
+        {
+            "pre": [30.0] * 40 + [10.0] * 9,
+            "post": [10.0] * 40 + [30.0] * 9,
+            "rci": [-5.0] * 40 + [5.0] * 9,
+            "cutoff": [20.0] * 49,
+            "category": ["recovered"] * 40 + ["deteriorated"] * 9,
+            "evaluable": [True] * 49,
+        }
+    )
+    ax = plots.jacobson_plot(ev, aggregate=True, threshold=8, counts={})
+    hb = ax.collections[-1]
+    assert sorted(hb.get_array().tolist()) == [9.0, 40.0]
+    # one colour per bin: 8, 9 and 10 clients look the same; 9 -> bin 0 (8-10), 40 -> bin 6
+    rgba = hb.to_rgba(np.array([8.0, 9.0, 10.0, 11.0, 36.0, 40.0]))
+    assert (rgba[0] == rgba[1]).all() and (rgba[1] == rgba[2]).all()
+    assert not (rgba[2] == rgba[3]).all() and (rgba[4] == rgba[5]).all()
+    bar = ax.figure.axes[-1]
+    labels = [t.get_text() for t in bar.get_yticklabels()]
+    assert labels[0] == "8-10" and labels[-1] == "36-40"
+    assert "9" not in labels and "40" not in labels
+
+
+def test_cox_note_names_no_number_beside_a_rounded_or_hidden_count():
+    """Finding B6: "met 10" (rounded from 8 or 9) beside "fewer than 10 successes". Under either
+    method the note names no number."""
+    coef = pd.DataFrame(
+        {"definition": ["a"], "n": [35], "n_met": [9], "note": ["fewer than 10 successes"]}
+    )
+    plan = rounding_plan(pd.DataFrame({"x": [True] * 9}))
+    out = masks.mask_km(coef, coef, plan, "cox").iloc[0]
+    assert out["n_met"] == 10 and out["note"] == "too few successes to fit a model"
+    sup = pd.DataFrame({"cell": ["cox a: met"], "suppressed": [True], "reason": ["complementary"]})
+    out = masks.mask_km(coef, coef, sup, "cox").iloc[0]
+    assert out["n_met"] == "suppressed" and "10" not in out["note"]
+    assert masks.mask_km(coef, coef, None, "cox").iloc[0]["note"] == "fewer than 10 successes"

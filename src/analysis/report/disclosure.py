@@ -48,19 +48,34 @@ national level (every report of this project is):
 How this project applies it (:mod:`analysis.report.disclosure_tables`): a plan from
 :func:`rounding_plan` marks the 1-7 counts (``suppressed``) and holds each count's display
 (``shown``); every ``mask_*`` function rounds a count by its own value, so one count reads the
-same everywhere without an audit. Percentages and their 95 % Wilson intervals are recomputed from
-the rounded counts (prevalence, multiverse rates, percent agreement and PABAK, per-session
-shares); they, and every statistic derived from a count, are not shown where a count they rest
-on (or its complement, e.g. not met = evaluable - met) is 1-7 (the derived-statistics rule of
-the suppression method, kept). Kappa, its interval, p values, hazard ratios, medians and
-correlations are shown as computed where no count they rest on is 1-7 (rule 6). Figures on real
-data are drawn as under suppression (Jacobson plot binned; survival curves cut where fewer than
-8 remain at risk, the numbers at risk rounded). A difference of two rounded counts brackets a
-1-7 count within an interval of width 8 or more, never one value
-(tests/test_disclosure_run.py plays that interval attack on a whole run). Exact statistics
-(kappa and its interval, hazard ratios) combined with rounded counts can narrow counts further
-than rounding alone; NHS Digital accepts that risk for complex calculations, and so does this
-method.
+same everywhere without an audit. The number of clients is rounded too (run.json, the index,
+the data description, the reports' sentences). Every other number a rounded run shows is a
+statistic of the rounded counts it shows, or is not shown:
+
+- computed from the rounded counts: percentages and their 95 % Wilson intervals (prevalence,
+  multiverse rates, per-session shares; whole percentages below a rounded denominator of
+  4,000); percent agreement, PABAK, Cohen's kappa with its interval, McNemar's p and the two
+  prevalences of a pair from its four rounded 2 x 2 cells (``rounded_pairs``; the heat maps
+  draw the same values); risk differences and odds ratios between arms from the rounded arm
+  counts (CSV and HTML alike). None is shown where a count it rests on (or its complement) is
+  1-7;
+- not shown, because at full precision they give exact counts back: Kaplan-Meier and
+  cumulative-incidence curves and their step tables (a step is events over the exact number at
+  risk), the Kaplan-Meier share met by the end (its denominator, factorised, is the evaluable
+  count), rates pooled over multiple imputations (rate x imputations x N is whole; with nothing
+  missing it equals the complete-case rate) and means of a group whose size is rounded (mean x
+  size is whole for one size only);
+- model estimates (median times, hazard ratios, log-rank and regression tests, correlations)
+  are computed from the unrounded data (rule 6: complex calculations) and not shown where a
+  count they rest on is 1-7; the CSVs hold them, like every non-count, to 3 significant digits
+  (:func:`analysis.report.tables.coarse_statistics`), never at full precision.
+
+Figures on real data: the Jacobson plot's hexagons are drawn from 8 clients and coloured by bins
+of clients (8-10, 11-15, ...), never an exact count. A difference of two rounded counts brackets
+a 1-7 count within an interval of width 8 or more, never one value
+(tests/test_disclosure_run.py plays that interval attack on a whole run, and the attacks
+through full-precision statistics: KM fractions, 2 x 2 tables behind kappa and McNemar's p, N
+behind a pooled rate).
 
 Sources
 -------
@@ -136,6 +151,7 @@ __all__ = [
     "METHODS",
     "ROUNDED_SMALL",
     "rounded_count",
+    "rounded_in_text",
     "rounding_plan",
     "plan_method",
 ]
@@ -520,6 +536,38 @@ def rounding_plan(membership: pd.DataFrame) -> pd.DataFrame:
             "method": "rounding",
         }
     )
+
+
+def rounded_in_text(text: str | None, count) -> str | None:
+    """``text`` with the number ``count`` written as the rounding method shows it.
+
+    For a sentence that states a run's number of clients (a dataset's description): under the
+    rounding method N is shown rounded like every other count (:func:`rounded_count`), so that
+    no exact total anchors a subtraction of rounded parts. Only the whole number ``count``
+    (not part of a longer number or a decimal) is replaced.
+
+    Parameters
+    ----------
+    text : str or None
+        The sentence; None or "" returned unchanged.
+    count : int
+        The exact count.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> rounded_in_text("97 patients, 1997 data, 97.5 % female", 97)
+    '95 patients, 1997 data, 97.5 % female'
+    """
+    if not text or count is None or pd.isna(count):
+        return text
+    import re
+
+    shown = str(rounded_count(int(count)))
+    return re.sub(rf"(?<![\d.,]){int(count)}(?![\d]|[.,]\d)", shown, str(text))
 
 
 def plan_method(plan: pd.DataFrame | None) -> str:

@@ -33,12 +33,17 @@ __all__ = [
     "mask",
     "mask_prevalence",
     "mask_pairs",
+    "rounded_pairs",
     "mask_km",
     "mask_curves",
     "km_steps",
     "mask_families",
     "mask_landmark",
     "curves_note",
+    "NOT_SHOWN",
+    "MEANS_NOT_SHOWN",
+    "means_not_shown",
+    "KM_NOT_SHOWN",
     "prevalence_cells",
     "category_counts",
     "shown_value",
@@ -196,6 +201,11 @@ def _rounded_rate(part, total) -> tuple[float, float, float, int] | None:
     lo, hi = wilson_interval(int(kr), int(nr))
     dec = 3 if nr >= _ONE_DECIMAL_FROM else 2
     return round(kr / nr, dec), round(float(lo), dec), round(float(hi), dec), dec
+
+
+def _percent(value: float, decimals: int):
+    """A percentage at ``decimals`` places; whole percentages as int ("27", not "27.0")."""
+    return int(round(value)) if decimals <= 0 else round(value, decimals)
 
 
 def _rate_text(rate: tuple[float, float, float, int]) -> str:
@@ -375,13 +385,11 @@ def mask_pairs(
         The 2 x 2 cells, their total and the number who disagree as the plan shows them; every
         other column but the definitions and the note (percent agreement, kappa and its
         interval, PABAK, McNemar's p, ...) "suppressed" when any 2 x 2 cell of the pair is
-        hidden. Under a rounding plan the counts are rounded (1-7 read "1-7"), percent
-        agreement is the rounded number who agree over the rounded number evaluable under both
-        (a whole percentage below 4,000), PABAK is 2 x that - 1 and each definition's
-        prevalence is its rounded number met over the same rounded total (NHS Digital 2018:
-        percentages from rounded counts); kappa, its interval and McNemar's p are shown as
-        computed where no 2 x 2 cell is 1-7 (NHS Digital 2018: complex calculations such as
-        confidence intervals and models need no disclosure control).
+        hidden. Under a rounding plan the counts are rounded (1-7 read "1-7") and every
+        statistic of the pair (percent agreement, a whole percentage below 4,000; PABAK; kappa,
+        its standard error and interval; McNemar's p; the prevalences and their difference) is
+        computed from the four rounded 2 x 2 cells (:func:`rounded_pairs`), raw and display
+        columns alike; "suppressed" where a cell is 1-7.
 
     Examples
     --------
@@ -409,40 +417,141 @@ def mask_pairs(
     out = mask(table, plan, cells, derived, threshold)
     if plan_method(plan) != "rounding":
         return out
-    # rounding: percent agreement (and PABAK = 2 x agreement - 1) from the rounded number who
-    # agree (both met + neither) over the rounded number evaluable under both
-    pct = [c for c in out.columns if c in _PAIR_PERCENT]
-    pabak = [c for c in out.columns if c in _PAIR_PABAK]
-    prevs = {"prevalence_a", "prevalence_b", "prevalence_difference"} & set(out.columns)
-    if not (pct or pabak or prevs) or not {"both_met", "neither", "n_both"} <= set(pairs.columns):
+    # rounding: every statistic of the pair from its four rounded 2 x 2 cells (rounded_pairs)
+    if not {"both_met", "only_a", "only_b", "neither"} <= set(pairs.columns):
         return out
-    agree = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs["neither"])).tolist()
-    n = pd.to_numeric(pairs["n_both"]).tolist()
-    met_a = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs.get("only_a", 0))).tolist()
-    met_b = (pd.to_numeric(pairs["both_met"]) + pd.to_numeric(pairs.get("only_b", 0))).tolist()
-    for i in range(len(out)):
-        rate = _rounded_rate(agree[i], n[i])
-        prev = [_rounded_rate(met_a[i], n[i]), _rounded_rate(met_b[i], n[i])]
-        for c, r in (("prevalence_a", prev[0]), ("prevalence_b", prev[1])):
-            if c in out.columns and not is_hidden([out.at[out.index[i], c]])[0]:
-                out.at[out.index[i], c] = "suppressed" if r is None else r[0]
-        if "prevalence_difference" in out.columns:
-            c = "prevalence_difference"
-            if not is_hidden([out.at[out.index[i], c]])[0]:
-                ok = None not in prev
-                out.at[out.index[i], c] = (
-                    round(prev[0][0] - prev[1][0], prev[0][3]) if ok else "suppressed"
-                )
-        for c in [*pct, *pabak]:
-            j = out.columns.get_loc(c)
-            if is_hidden([out.iloc[i, j]])[0] or pd.isna(n[i]) or n[i] == 0:
+    rp = rounded_pairs(pairs, plan)
+    from analysis.report.text import format_estimate, format_p
+
+    kappa_text = format_estimate(rp["kappa"], rp["kappa_ci_low"], rp["kappa_ci_high"])
+    shown = {
+        "percent_agree": rp["percent_agree"].tolist(),
+        "percent agree": rp["percent_agree"].tolist(),
+        "pabak": rp["pabak"].tolist(),
+        "kappa": rp["kappa"].tolist(),
+        "kappa_se": rp["kappa_se"].tolist(),
+        "kappa_ci_low": rp["kappa_ci_low"].tolist(),
+        "kappa_ci_high": rp["kappa_ci_high"].tolist(),
+        "mcnemar_p": rp["mcnemar_p"].tolist(),
+        "prevalence_a": rp["prevalence_a"].tolist(),
+        "prevalence_b": rp["prevalence_b"].tolist(),
+        "prevalence_difference": rp["prevalence_difference"].tolist(),
+        "% agree": ["" if pd.isna(v) else f"{v:.0f}" for v in rp["percent_agree"]],
+        "PABAK": ["" if pd.isna(v) else f"{v:.2f}" for v in rp["pabak"]],
+        "kappa (95 % CI)": ["undefined" if s == "not computed" else s for s in kappa_text],
+        "McNemar p": [format_p(v) for v in rp["mcnemar_p"]],
+    }
+    small = rp["_small"].tolist()
+    for c, values in shown.items():
+        if c not in out.columns:
+            continue
+        out[c] = out[c].astype(object)  # a whole percentage stays 87, not 87.0
+        j = out.columns.get_loc(c)
+        for i in range(len(out)):
+            if is_hidden([out.iloc[i, j]])[0]:
                 continue
-            if rate is None:
-                out.iloc[i, j] = "suppressed"
-            elif c in pct:
-                out.iloc[i, j] = round(100 * rate[0], rate[3] - 2)
-            else:
-                out.iloc[i, j] = round(2 * rate[0] - 1, 2)
+            out.iloc[i, j] = "suppressed" if small[i] else values[i]
+    return out
+
+
+def rounded_pairs(pairs: pd.DataFrame, plan: pd.DataFrame | None) -> pd.DataFrame:
+    """Pairwise agreement recomputed from the rounded 2 x 2 cells (rounding method).
+
+    Under the rounding method every number a run shows is a rounded count or a statistic of the
+    rounded counts the run shows (NHS Digital 2018: percentages from the rounded numbers). A
+    statistic computed from the exact cells gives them back: McNemar's p fixes the discordant
+    cells b and c, kappa then the concordant ones (a reviewer recovered every 2 x 2 table of a
+    run from ``mcnemar_p`` and ``kappa`` at full precision). So each pair's cells are rounded as
+    the tables show them (:func:`analysis.report.disclosure.rounded_count`) and percent
+    agreement, PABAK, Cohen's kappa with its standard error and interval, McNemar's p and the
+    two prevalences are computed from those four rounded cells, their sum the total: the same
+    formulas as :func:`analysis.compare.agreement.pairwise_agreement`. Where a cell is 1-7 the
+    statistics are NaN and ``_small`` is True (they are not shown).
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        :func:`analysis.compare.agreement.pairwise_agreement` (``both_met``, ``only_a``,
+        ``only_b``, ``neither``; statistic columns are replaced).
+    plan : pandas.DataFrame or None
+        The run's plan; anything but a rounding plan: ``pairs`` returned unchanged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``pairs`` (same rows, 2 x 2 cells unchanged) with ``percent_agree`` (0-100, a
+        whole percentage below a rounded total of 4,000, one decimal from it), ``pabak``,
+        ``kappa``, ``kappa_se``, ``kappa_ci_low``, ``kappa_ci_high``, ``mcnemar_p``,
+        ``prevalence_a``, ``prevalence_b``, ``prevalence_difference`` from the rounded cells
+        and ``_small`` (a cell is 1-7).
+
+    Examples
+    --------
+    Cells 28, 12, 0, 57 (n = 97) round to 30, 10, 0, 55 (n = 95): agreement 85 / 95 = 89 %,
+    PABAK 2 x 85 / 95 - 1 = 0.79; kappa: p_e = (40/95)(30/95) + (55/95)(65/95) = 0.5291, so
+    (0.8947 - 0.5291) / (1 - 0.5291) = 0.7765 (exact cells: 0.7328); McNemar's mid-p on b = 10,
+    c = 0 (not on the exact 12 and 0):
+
+    >>> import pandas as pd
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> plan = rounding_plan(pd.DataFrame({"a": [True] * 9}))
+    >>> p = pd.DataFrame({"definition_a": ["a"], "definition_b": ["b"], "n_both": [97],
+    ...                   "both_met": [28], "only_a": [12], "only_b": [0], "neither": [57]})
+    >>> r = rounded_pairs(p, plan).iloc[0]
+    >>> float(r["percent_agree"]), float(r["pabak"]), round(float(r["kappa"]), 4)
+    (89.0, 0.79, 0.7765)
+    """
+    out = pairs.copy()
+    if plan_method(plan) != "rounding":
+        return out
+    from analysis.compare.agreement import cohen_kappa_2x2, mcnemar_p
+
+    method = pairs["mcnemar_method"] if "mcnemar_method" in pairs.columns else None
+    cols = {
+        c: []
+        for c in (
+            "percent_agree",
+            "pabak",
+            "kappa",
+            "kappa_se",
+            "kappa_ci_low",
+            "kappa_ci_high",
+            "mcnemar_p",
+            "prevalence_a",
+            "prevalence_b",
+            "prevalence_difference",
+            "_small",
+        )
+    }
+    nan = float("nan")
+    for i in range(len(pairs)):
+        raw = [pairs[c].iloc[i] for c in ("both_met", "only_a", "only_b", "neither")]
+        cells = [rounded_count(v) for v in raw]
+        small = any(not isinstance(v, (int, float)) or pd.isna(v) for v in cells)
+        n = 0 if small else int(sum(cells))
+        if small or n == 0:
+            for c in cols:
+                cols[c].append(bool(small) if c == "_small" else nan)
+            continue
+        a, b, c_, d = (int(v) for v in cells)
+        dec = 1 if n >= _ONE_DECIMAL_FROM else 0
+        po = (a + d) / n
+        kap, se = cohen_kappa_2x2(a, b, c_, d)
+        m = "midp" if method is None else str(method.iloc[i])
+        pa, pb = round((a + b) / n, dec + 2), round((a + c_) / n, dec + 2)
+        cols["percent_agree"].append(_percent(100 * po, dec))
+        cols["pabak"].append(round(2 * po - 1, 2))
+        cols["kappa"].append(kap)
+        cols["kappa_se"].append(se)
+        cols["kappa_ci_low"].append(kap - 1.959963984540054 * se)
+        cols["kappa_ci_high"].append(kap + 1.959963984540054 * se)
+        cols["mcnemar_p"].append(mcnemar_p(b, c_, m))
+        cols["prevalence_a"].append(pa)
+        cols["prevalence_b"].append(pb)
+        cols["prevalence_difference"].append(round(pa - pb, dec + 2))
+        cols["_small"].append(False)
+    for c, v in cols.items():
+        out[c] = v
     return out
 
 
@@ -553,7 +662,11 @@ def mask_km(
         suppression only); notebook 01's counts (``n_met_notebook_01``,
         ``n_evaluable_notebook_01``, ``evaluable (notebook 01)``) as notebook 01 shows them;
         every other column but the keys (medians, intervals, shares, estimates, p values)
-        "suppressed" when a count it derives from is hidden.
+        "suppressed" when a count it derives from is hidden. With a plan, a note "fewer than
+        N successes" reads "too few successes to fit a model" (no number beside a rounded or
+        hidden count). Under a rounding plan the shares of counts come from the rounded counts
+        and the Kaplan-Meier share met by the end (and the column saying why it differs) reads
+        :data:`NOT_SHOWN` (its denominator, factorised, is the exact evaluable count).
 
     Examples
     --------
@@ -601,8 +714,22 @@ def mask_km(
                 for d in names
             ]
     out = mask(table, plan, cells, derived, threshold)
+    if plan is not None and "note" in out.columns:
+        # "fewer than 10 successes" beside a met shown as 10 (rounded from 8 or 9) contradicts
+        # it, and beside a hidden met it bounds that count: the note names no number
+        out["note"] = (
+            out["note"]
+            .astype(object)
+            .replace(to_replace=r"^fewer than \d+ successes$", value=_FEW_EVENTS, regex=True)
+        )
     if plan_method(plan) == "rounding":
         _round_km_shares(out, km)
+        # the Kaplan-Meier share met by the end is a product of (1 - events / at risk) over the
+        # exact counts: as a fraction its denominator gives the exact evaluable count back
+        # (1 - 0.5824... = 69300 / 165967, 165967 = 97 x 59 x 29): not shown under rounding
+        for c in _KM_END:
+            if c in out.columns:
+                out[c] = NOT_SHOWN
     if plan is not None and excluded is not None and len(excluded):
         ex = mask_excluded(excluded, plan, prefix, threshold)
         bad = set(ex.loc[~ex["n"].astype(str).str.isdigit(), "definition"].astype(str))
@@ -614,11 +741,84 @@ def mask_km(
     return out
 
 
+# the note of a model not fitted for too few events, as a run with a plan shows it
+_FEW_EVENTS = "too few successes to fit a model"
+
+#: How the rounding method marks a statistic it does not show at all (not from rounded counts).
+NOT_SHOWN = "not shown"
+
+# Kaplan-Meier shares met by the end (CSV and display names)
+_KM_END = (
+    "proportion_met_end",
+    "share_km_end",
+    "% met by end (Kaplan-Meier)",
+    "why the Kaplan-Meier share differs",
+)
+
+#: Why the rounding method shows no Kaplan-Meier or cumulative-incidence step (one sentence).
+KM_NOT_SHOWN = (
+    "Kaplan-Meier and cumulative-incidence curves, their step tables and the Kaplan-Meier share "
+    "met by the end are not shown under the rounding method: each step's height is events over "
+    "the exact number at risk, so the steps give back the exact counts that rounding to 5 hides."
+)
+
+
+#: Why the rounding method shows no mean or percentage of a group whose size it rounds.
+MEANS_NOT_SHOWN = (
+    "The average profiles (mean scores and percentages per group) are not shown under the "
+    "rounding method: a mean over a group whose size is shown rounded gives the exact size back "
+    "(mean x size is a whole number for one size only)."
+)
+
+
+def means_not_shown(
+    table: pd.DataFrame, columns: Sequence[str], plan: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Under a rounding plan, ``columns`` (means over a group of clients) read "not shown".
+
+    A full-precision mean of a group whose size the run shows rounded gives that size back: a
+    share of 43.28358208955224 % is 58/134 and only 134 of the sizes 133-137 a rounded 135
+    allows gives a whole number (reviewer's finding on HELP's family profiles). Hidden entries
+    ("suppressed", "1-7") stay as they are. Any other plan: ``table`` unchanged.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A masked table.
+    columns : sequence of str
+        Its columns of means or percentages.
+    plan : pandas.DataFrame or None
+        The run's plan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> t = pd.DataFrame({"n_clients": [135], "% homeless": [43.28358208955224]})
+    >>> means_not_shown(t, ["% homeless"], rounding_plan(pd.DataFrame({"a": [True]})))
+       n_clients % homeless
+    0        135  not shown
+    """
+    out = table.copy()
+    if plan_method(plan) != "rounding":
+        return out
+    for c in columns:
+        if c in out.columns:
+            out[c] = [v if is_hidden([v])[0] else NOT_SHOWN for v in out[c].astype(object)]
+    return out
+
+
 def _round_km_shares(out: pd.DataFrame, km: pd.DataFrame) -> None:
     """Round, in place, ``events`` and the shares of counts over counts (rounding method).
 
     Events over clients and notebook 01's met over evaluable come from the rounded counts, as
-    whole percentages; "suppressed" where one of the counts is 1-7. Kaplan-Meier estimates stay.
+    whole percentages; "suppressed" where one of the counts is 1-7. (The Kaplan-Meier share met
+    by the end is set to :data:`NOT_SHOWN` by :func:`mask_km`.)
     """
     num = {
         c: pd.to_numeric(km[c], errors="coerce").tolist()
@@ -648,7 +848,7 @@ def _round_km_shares(out: pd.DataFrame, km: pd.DataFrame) -> None:
                 rate = _rounded_rate(num["n_met_notebook_01"][i], num["n_evaluable_notebook_01"][i])
             else:
                 continue
-            out.at[idx, c] = "suppressed" if rate is None else round(100 * rate[0], rate[3] - 2)
+            out.at[idx, c] = "suppressed" if rate is None else _percent(100 * rate[0], rate[3] - 2)
 
 
 _LANDMARK_KEYS = {"definition", "family", "predictor_of_itself", "landmark", "note"}
@@ -746,11 +946,11 @@ def mask_curves(
       docstring of :mod:`analysis.report.disclosure`). A curve with no such time is not drawn.
 
     The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
-    the cut is at fewer than 8 at risk (no step on 1-7 clients), ``at_risk`` is shown rounded
-    to the nearest 5 (``attrs["threshold"]`` holds the cut used), and a definition gets no
-    curve when one of notebook 01's counts of it (met, not met, evaluable, not evaluable) is
-    1-7: the steps give the exact numbers of clients and events back, and with the cohort size
-    a 1-7 count (not evaluable = N - evaluable).
+    no row is returned (``attrs["rounding"]`` True, every definition in ``attrs["hidden"]``):
+    each step is events over the exact number at risk, so a curve gives the exact counts of
+    clients and events back however the numbers at risk are shown (a reviewer recovered every
+    at-risk and event count of BtheB's and HELP's curves from the step heights);
+    :func:`curves_note` says why in one sentence (:data:`KM_NOT_SHOWN`).
 
     Parameters
     ----------
@@ -760,9 +960,10 @@ def mask_curves(
         ``definition``, ``time``, ... ``at_risk`` is used when present, else counted from
         ``tte``.
     tte : pandas.DataFrame
-        :func:`analysis.compare.survival.time_to_event` (``definition``, ``duration``, and,
-        under a suppression plan, ``event_type``: 1 met, 2 dropout, 0 other censoring) that the
-        curves were computed from.
+        :func:`analysis.compare.survival.time_to_event` (``definition``, ``duration``,
+        ``event_type``: 1 met, 2 dropout, 0 other censoring) that the curves were computed
+        from; without ``event_type``, ``event`` (1 met) or, without either, every record an
+        event.
     plan : pandas.DataFrame or None
         The run's plan (:func:`analysis.run.workflow.survival_cells` counts); None (simulated
         data, suppression off): the curves unchanged.
@@ -779,11 +980,6 @@ def mask_curves(
         The rows that may be shown, with ``at_risk``; ``attrs["hidden"]``: the definitions left
         without a curve, ``attrs["cut"]``: the definitions whose curve ends before the data
         (time of the last row kept); under suppression ``attrs["coarsened"]`` is True.
-
-    Raises
-    ------
-    ValueError
-        Under a suppression plan, if ``tte`` has no ``event_type`` column.
 
     Examples
     --------
@@ -815,8 +1011,7 @@ def mask_curves(
     out.attrs = {"hidden": [], "cut": {}}
     if plan is None or not len(out):
         return out
-    rounding = plan_method(plan) == "rounding"
-    if not rounding:
+    if plan_method(plan) != "rounding":
         return _coarsened_curves(out, tte, plan, duration, prefix, threshold)
     if "at_risk" not in out.columns:
         dur = {
@@ -827,31 +1022,13 @@ def mask_curves(
             int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
             for d, t in zip(out["definition"], out["time"], strict=True)
         ]
-    if rounding:  # no step on 1-7 clients at risk; the numbers at risk shown rounded
-        threshold = max(threshold, int(str(ROUNDED_SMALL).split("-")[1]) + 1)
-    keep = pd.Series(True, index=out.index)
-    hidden, cut = [], {}
-    known = set(plan["cell"])
-    for d, sub in out.groupby("definition", sort=False):
-        own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
-        if rounding:  # the curve gives its exact counts back; with them a 1-7 count of notebook 01
-            own += [c for c in (f"{d}: {k}" for k in _NB01_CELLS) if c in known]
-        if any_suppressed(plan, own):
-            keep[sub.index] = False
-            hidden.append(str(d))
-            continue
-        small = pd.to_numeric(sub["at_risk"], errors="coerce").fillna(0) < threshold
-        if small.any():
-            first = small.to_numpy().argmax()  # at risk only falls with time: a prefix stays
-            keep[sub.index[first:]] = False
-            if first:
-                cut[str(d)] = float(sub["time"].iloc[first - 1])
-            else:
-                hidden.append(str(d))
-    shown = out.loc[keep].reset_index(drop=True)
-    if rounding:
-        shown["at_risk"] = [rounded_count(v) for v in shown["at_risk"]]
-    shown.attrs = {"hidden": hidden, "cut": cut, "threshold": threshold}
+    # rounding: every step gives exact counts back (events / at risk): no curve at all
+    shown = out.iloc[0:0].copy()
+    shown.attrs = {
+        "hidden": [str(d) for d in dict.fromkeys(out["definition"])],
+        "cut": {},
+        "rounding": True,
+    }
     return shown
 
 
@@ -965,11 +1142,10 @@ def _coarsened_curves(
     """:func:`mask_curves` under a suppression plan: the curves at :func:`km_steps` only."""
     from analysis.compare import survival
 
-    if "event_type" not in tte.columns:
-        raise ValueError(
-            "mask_curves needs the time-to-event table's event_type column (1 met, 2 dropout, "
-            "0 other censoring) to coarsen a curve under suppression"
-        )
+    if "event_type" not in tte.columns:  # as "event" says; without it every record an event
+        tte = tte.assign(event_type=tte["event"].astype(int) if "event" in tte.columns else 1)
+    if "event" not in tte.columns:
+        tte = tte.assign(event=(tte["event_type"] == 1).astype(int))
     value = "cumulative_incidence" if "cumulative_incidence" in out.columns else "proportion_met"
     known = set(plan["cell"])
     parts, hidden, cut, no_steps = [], [], {}, []
@@ -1026,8 +1202,11 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     >>> s.attrs = {"hidden": ["b"], "cut": {"a": 6.0}}
     >>> print(curves_note(s))  # doctest: +NORMALIZE_WHITESPACE
     Disclosure control: no curve for b (counts hidden in this run's tables); each curve ends at
-    the last time at which at least 5 clients are at risk (a: 6).
+    the last time at which at least 5 clients are at risk and before a step of fewer than 5
+    events or exits (a: 6).
     """
+    if shown.attrs.get("rounding"):
+        return "Disclosure control (rounding): " + KM_NOT_SHOWN
     hidden = list(shown.attrs.get("hidden", []))
     cut = dict(shown.attrs.get("cut", {}))
     threshold = int(shown.attrs.get("threshold", threshold))
@@ -1066,7 +1245,9 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     elif cut:
         parts.append(
             f"each curve ends at the last time at which at least {threshold} clients are at "
-            "risk (" + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items()) + ")"
+            f"risk and before a step of fewer than {threshold} events or exits ("
+            + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items())
+            + ")"
         )
     return "Disclosure control: " + "; ".join(parts) + "."
 
@@ -1364,6 +1545,7 @@ def methods_row(
     simulated: bool = False,
     threshold: int = SMALL_COUNT,
     method: str = "suppression",
+    detail: str = "",
 ) -> tuple:
     """The Methods row of a report on disclosure control: ``(item, value, source)``.
 
@@ -1377,6 +1559,9 @@ def methods_row(
         Smallest count shown under suppression.
     method : {"suppression", "rounding"}
         The run's disclosure method (parameter ``disclosure_method``).
+    detail : str
+        What this report adds to the suppression rule (e.g. notebook 05: how a specification's
+        rate is hidden), appended after a semicolon when suppression is on.
 
     Examples
     --------
@@ -1384,23 +1569,32 @@ def methods_row(
     'shown as they are (simulated data: no person behind them)'
     >>> methods_row(True, method="rounding")[1][:59]
     'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and'
+    >>> methods_row(True, detail="rates from them left out")[1].endswith(
+    ...     "suppressed; rates from them left out")
+    True
     """
     if suppress and method == "rounding":
         value = (
             'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and 7 clients, number not '
-            "shown); 0 shown as 0. Percentages and their 95 % Wilson intervals are computed "
-            "from the rounded counts (so they differ from the unrounded ones, most for small "
-            "denominators; whole percentages below a rounded denominator of 4,000), and are "
-            "not shown where the count, its denominator or their difference is 1-7; statistics "
-            "derived from a count of 1-7 are not shown. Each count is rounded on its own, so "
-            "rows and totals need not add up (the same rule in every report and CSV of this "
-            "run)"
+            "shown); 0 shown as 0; the number of clients too. Each count is rounded on its own, "
+            "so rows and totals need not add up (the same rule in every report and CSV of this "
+            "run). Computed from the rounded counts as shown: percentages (whole percentages "
+            "below a rounded denominator of 4,000) and their 95 % Wilson intervals; percent "
+            "agreement, PABAK, Cohen's kappa and McNemar's p from the rounded 2 x 2 cells; "
+            "risk differences and odds ratios between arms from the rounded arm counts; none of "
+            "them is shown where a count it rests on is 1-7. Not shown, because at full "
+            "precision they give exact counts back: Kaplan-Meier and cumulative-incidence curves "
+            "and their step tables, the Kaplan-Meier share met by the end, rates pooled over "
+            "multiple imputations, and means of a group whose size is rounded. Model estimates "
+            "(median times to success, hazard ratios, log-rank and regression tests, "
+            "correlations) are computed from the unrounded data (complex calculations, NHS "
+            "Digital 2018) and are not shown where a count they rest on is 1-7"
         )
         source = (
             "NHS Digital (2018) Disclosure control methodology for Hospital Episode Statistics "
             "(HES) and Emergency Care Data Set (ECDS), digital.nhs.uk (from September 2018; the "
-            "same rules for SRHAD from 2019-20); parameters: suppress small counts, disclosure "
-            "method"
+            "same rules for SRHAD from 2019-20); parameters: small-count suppression, "
+            "disclosure method"
         )
         return ("small counts", value, source)
     if suppress:
@@ -1410,7 +1604,7 @@ def methods_row(
             "this run (complementary suppression, one plan for the whole run: the run's "
             "disclosure plan, a CSV file beside the reports); percentages and statistics "
             "derived from a hidden count are suppressed"
-        )
+        ) + (f"; {detail}" if detail else "")
     elif simulated:
         value = "shown as they are (simulated data: no person behind them)"
     else:
@@ -1418,7 +1612,7 @@ def methods_row(
     source = (
         "NHS Digital (2018) disclosure control methodology for HES and ECDS (small numbers and "
         "secondary suppression); Hundepool A. et al. (2012) Statistical Disclosure Control, "
-        "Wiley, ch. 4; parameter: suppress small counts"
+        "Wiley, ch. 4; parameter: small-count suppression"
     )
     return ("small counts", value, source)
 
@@ -1551,8 +1745,10 @@ def mask_multiverse(
         The run's disclosure method (``"rounding"``, ``"suppression"``; ``""``: the plan's).
         Under rounding every count is rounded to the nearest 5 (1-7 read "1-7"), a count equal
         to notebook 01's therefore reads as there, the rate and its Wilson interval come from
-        the rounded met and evaluable, and the arm comparison's statistics read "suppressed"
-        where an arm count or its complement is from 1 to 7.
+        the rounded met and evaluable, the arm comparison's statistics from the rounded arm
+        counts, "suppressed" where an arm count or its complement is from 1 to 7; a rate,
+        interval, risk difference or odds ratio pooled over multiple imputations reads
+        :data:`NOT_SHOWN` (rate x imputations x N is whole for the true N only).
 
     Returns
     -------
@@ -1614,8 +1810,9 @@ def mask_multiverse(
 def rates_as_shown(results: pd.DataFrame, masked: pd.DataFrame) -> pd.DataFrame:
     """The multiverse results with each rate and interval as ``multiverse.csv`` shows it.
 
-    Where :func:`mask_multiverse` shows a number for ``rate``, ``ci_low`` or ``ci_high`` (under
-    rounding: computed from the rounded counts), that number replaces the computed one, so the
+    Where :func:`mask_multiverse` shows a number for ``rate``, ``ci_low``, ``ci_high`` or the arm
+    difference (``risk_difference``, ``odds_ratio`` and their intervals) (under rounding:
+    computed from the rounded counts), that number replaces the computed one, so the
     notebook's text, tables and figures state the rates the CSV states. Hidden entries keep the
     computed value (they are left out by
     :func:`analysis.report.multiverse_tables.shown_results`, which reads ``masked``).
@@ -1642,7 +1839,8 @@ def rates_as_shown(results: pd.DataFrame, masked: pd.DataFrame) -> pd.DataFrame:
     """
     out = results.copy()
     masked = masked.loc[results.index]
-    for c in ("rate", "ci_low", "ci_high"):
+    arm = ("risk_difference", "rd_ci_low", "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high")
+    for c in ("rate", "ci_low", "ci_high", *arm):
         if c in out.columns and c in masked.columns:
             v = pd.to_numeric(
                 masked[c].where(~pd.Series(is_hidden(masked[c]), index=masked.index)),
@@ -1664,8 +1862,13 @@ def _round_multiverse(results: pd.DataFrame) -> pd.DataFrame:
         out[c] = out[c].astype(object)
     for i in range(len(out)):
         row = results.iloc[i]
-        # multiple imputation: the rate is pooled (Rubin's rules), not met / evaluable: kept
+        # multiple imputation: the rate is pooled (Rubin's rules), not met / evaluable: not shown
+        # (rate x imputations x N is a whole number, and with nothing missing it equals the
+        # complete-case rate: both give the exact counts back)
         pooled = str(row.get("missing", "")) == "multiple_imputation"
+        if pooled:
+            for c in [*overall, *arm_stats]:
+                out.iloc[i, out.columns.get_loc(c)] = NOT_SHOWN
         if {"n_met", "n_evaluable"} <= set(out.columns):
             rate = _rounded_rate(row["n_met"], row["n_evaluable"])
             ev = pd.to_numeric(pd.Series([row["n_evaluable"]]), errors="coerce").iloc[0]
@@ -1742,6 +1945,9 @@ def mask_matrix(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A square matrix of one pairwise statistic as the pairs table shows it, for a heat map.
 
+    Under a rounding plan the values are those of :func:`rounded_pairs` (from the rounded 2 x 2
+    cells, as the table shows them).
+
     The values are those of :func:`analysis.compare.agreement.agreement_matrix`, except that a
     pair whose statistic :func:`mask_pairs` hides (a 2 x 2 cell of the pair hidden by the run's
     plan) is NaN, so that a figure cannot show what the table hides (a kappa, with the shown
@@ -1786,8 +1992,14 @@ def mask_matrix(
 
     if value not in pairs.columns:
         raise ValueError(f"{value!r} is not a column of the pairs table ({list(pairs.columns)})")
+    if plan_method(plan) == "rounding" and {"both_met", "only_a", "only_b", "neither"} <= set(
+        pairs.columns
+    ):  # the values the pairs table shows: from the rounded 2 x 2 cells
+        pairs = rounded_pairs(pairs, plan)
     keys = pairs[["definition_a", "definition_b", value]].reset_index(drop=True)
     gone = is_hidden(mask_pairs(keys, keys, plan, threshold)[value])
+    if "_small" in pairs.columns:
+        gone = [g or bool(s) for g, s in zip(gone, pairs["_small"], strict=True)]
     shown = keys.astype({value: float})
     shown.loc[gone, value] = float("nan")
     matrix = agreement_matrix(shown, value)

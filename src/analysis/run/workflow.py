@@ -21,7 +21,12 @@ import pandas as pd
 from analysis.data import datasets
 from analysis.data.cohort import Cohort
 from analysis.outcomes import engine as outcomes
-from analysis.registry.instruments import Instrument, get_instrument, load_registry
+from analysis.registry.instruments import (
+    CUTOFF_TYPE_LABELS,
+    Instrument,
+    get_instrument,
+    load_registry,
+)
 from analysis.report import disclosure
 
 __all__ = [
@@ -1109,7 +1114,8 @@ def reliable_change_rows(
         rows.append(
             (
                 "J&T cutoff for clinically significant change",
-                f"cutoff {cs['cutoff_rule']}: {float(cs['cutoff']):.2f} points"
+                f"{CUTOFF_TYPE_LABELS.get(cs['cutoff_rule'], 'cutoff ' + str(cs['cutoff_rule']))}: "
+                f"{float(cs['cutoff']):.2f} points"
                 + _whole_number_sides(float(cs["cutoff"]), instrument),
                 f"{cs['cutoff_reason']}. {jt_src}; Bauer S., Lambert M.J. & Nielsen S.L. (2004) "
                 "J Pers Assess 82(1):60-70 (cutoff c where norms exist)",
