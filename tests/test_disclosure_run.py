@@ -340,7 +340,7 @@ _SHARE = re.compile(
 _NOT_A_SHARE = re.compile(r"^mean|baseline|median|p.value|ci_|time|statistic", re.IGNORECASE)
 
 
-def _fraction_attack(
+def _share_fraction_attack(
     shown: dict[str, pd.DataFrame],
     truth: dict[str, pd.DataFrame],
     n_max: int = 500,
@@ -441,26 +441,26 @@ def test_fraction_attack_finds_a_percentage_of_a_small_numerator():
         "families.csv": shown["families.csv"],
         "rates.csv": pd.DataFrame({"n": ["10"], "met": ["3"], "share": ["0.3"]}),
     }
-    found = _fraction_attack(shown, truth)
+    found = _share_fraction_attack(shown, truth)
     assert len(found) == 2, found
     assert found[0] == "families.csv row 0 % homeless = 25.0: 2 of 8 shown (a small count)"
     assert found[1] == "rates.csv row 0 share = 0.3: 3/10: the hidden 10 is its denominator"
     # a rate that is the ratio of two counts shown beside it (12 of 32) adds nothing, even
     # though 0.375 x 8 = 3 with a count 8 in the row
     mv = pd.DataFrame({"n_evaluable": ["32"], "n_met": ["12"], "n_other": ["8"], "rate": ["0.375"]})
-    assert _fraction_attack({"mv": mv}, {"mv": mv}) == []
+    assert _share_fraction_attack({"mv": mv}, {"mv": mv}) == []
 
 
 @pytest.mark.parametrize("run", ["btheb", "help", "clinic"])
 def test_no_fraction_recovers_a_hidden_count(outputs, run):
     """No full-precision share in the CSVs of the run factorises into a small count or a count
-    hidden in its row (:func:`_fraction_attack`; the family profiles' percentages and the
+    hidden in its row (:func:`_share_fraction_attack`; the family profiles' percentages and the
     Kaplan-Meier and cumulative-incidence curves included)."""
     out = outputs(run)
     shown = {k: v for k, v in _run_tables(out / run).items() if k.endswith(".csv")}
     truth = {k: v for k, v in _run_tables(out / f"{run}_truth").items() if k.endswith(".csv")}
     assert any(k.startswith("survival_") for k in shown)
-    assert _fraction_attack(shown, truth) == []
+    assert _share_fraction_attack(shown, truth) == []
 
 
 def _csv(folder: Path, name: str) -> pd.DataFrame:
