@@ -89,13 +89,15 @@ shown_parameters = {
 }
 prev = stats.prevalence(result)
 pairs = agreement.pairwise_agreement(result)
+# the client characteristics the family profiles average (percentages of yes/no ones are counts)
+profile = cohort.clients.drop(columns=[c for c in ("therapist", "site") if c in cohort.clients])
 # the run's disclosure plan (notebook 01's), with this report's own counts added
 plan = workflow.extend_disclosure(
     workflow.run_disclosure(
         nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
     ),
     nd,
-    workflow.agreement_cells(result, nd.baseline),
+    workflow.agreement_cells(result, nd.baseline, profile),
     group,
     output_dir,
     cache=data_cache,
@@ -273,27 +275,18 @@ if len(families) < 2:
         )
     )
 else:
-    profile = cohort.clients.drop(columns=[c for c in ("therapist", "site") if c in cohort.clients])
     for i, fa in enumerate(families):
         for fb in families[i + 1 :]:
             dis = agreement.family_disagreement(result, fa, fb, profile=profile)
-            fam_cells = [f"families {fa} / {fb}: {g}" for g in dis["group"]]
-            derived = {
-                c: [[cell] for cell in fam_cells]
-                for c in dis.columns
-                if c not in ("group", "n_clients")
-            }
+            stats = [c for c in dis.columns if c not in ("group", "n_clients")]
+            # percentages through the plan (their numerators are counts); means of 1-4 hidden
             report.write_csv(
-                masks.means_not_shown(
-                    masks.mask(dis, plan, {"n_clients": fam_cells}, derived), list(derived), plan
-                ),
+                masks.means_not_shown(masks.mask_families(dis, plan, fa, fb), stats, plan),
                 output_dir,
                 f"agreement_families_{fa}_{fb}.csv",
             )
             shown = masks.means_not_shown(
-                masks.mask(dis.round(1), plan, {"n_clients": fam_cells}, derived),
-                list(derived),
-                plan,
+                masks.mask_families(dis, plan, fa, fb, decimals=1), stats, plan
             )
             shown = shown.rename(
                 columns=text.family_profile_headers(shown.columns, result, nd.registry)

@@ -229,12 +229,14 @@ def test_extend_plan_keeps_earlier_decisions_and_protects_new_counts():
     assert recoverable(m, ext.index[ext["suppressed"]].tolist()) == []
 
 
-def test_survival_curves_end_where_fewer_than_five_are_at_risk():
-    """mask_curves on lifelines' curves: the Kaplan-Meier curve ends before the first row with
-    fewer than 5 at risk or showing 1-4 events or exits (the cumulative incidence no later);
-    the numbers at risk it counts for the cumulative incidence (records with duration >= t)
-    are lifelines' own Kaplan-Meier event table; a definition with a hidden count gets no
-    curve; without a plan nothing changes."""
+def test_survival_curves_are_coarsened_to_steps_of_at_least_five():
+    """mask_curves on lifelines' curves (simulated cohort, a plan as on real data): a definition
+    with a hidden count gets no curve; every other curve, Kaplan-Meier and cumulative incidence
+    alike, is shown at the same times, and the reviewer's attack on the rows shown (events of a
+    step = at risk x rise / (1 - previous height); leaving between two steps = fall of the
+    number at risk minus the events) finds steps of at least 5 events, 0 or at least 5 leaving
+    in between, and 0 or at least 5 events and leavers after the last step (the tables' totals
+    minus the steps); without a plan nothing changes."""
     from analysis import load_dataset, score_definitions
     from analysis.compare import survival
     from analysis.report.disclosure_tables import curves_note, mask_curves
@@ -243,7 +245,7 @@ def test_survival_curves_end_where_fewer_than_five_are_at_risk():
     cohort = load_dataset("simulated", n_clients=60, seed=1)
     outcomes = score_definitions(cohort, measure="phq9")
     tte = survival.time_to_event(outcomes, cohort.scores, cohort.clients)
-    tte = tte.loc[tte["definition"].isin(["reliable_improvement", "remission"])]
+    tte = tte.loc[tte["definition"].isin(["reliable_improvement", "remission", "response"])]
     plan = suppression_plan(survival_cells(tte))
     plan["suppressed"] = False  # nothing hidden ...
     plan.loc[plan["cell"] == "km remission: met", "suppressed"] = True  # ... but this count
@@ -252,26 +254,134 @@ def test_survival_curves_end_where_fewer_than_five_are_at_risk():
     cif = survival.cumulative_incidence(tte)
     km_s, cif_s = mask_curves(km, tte, plan), mask_curves(cif, tte, plan)
     assert km_s.attrs["hidden"] == cif_s.attrs["hidden"] == ["remission"]
-    assert set(km_s["definition"]) == {"reliable_improvement"}
-    ri = km.loc[km["definition"] == "reliable_improvement"].reset_index(drop=True)
-    assert ri["at_risk"].min() < 5  # the cut does something on these data
-    # the curve ends before the first row with fewer than 5 at risk or that shows 1-4 events
-    # (at risk x the relative rise of the curve) or 1-4 exits without the event since the
-    # previous row (issue 17), read back from lifelines' rows
-    s = 1 - ri["proportion_met"].to_numpy(float)
-    events = np.round(ri["at_risk"].to_numpy(float) * (1 - s / np.r_[1.0, s[:-1]]))
-    left = np.r_[0.0, -np.diff(ri["at_risk"].to_numpy(float)) - events[:-1]]
-    bad = (ri["at_risk"] < 5) | ((events >= 1) & (events <= 4)) | ((left >= 1) & (left <= 4))
-    last = ri.loc[: bad.to_numpy().argmax() - 1, "time"].max()
-    assert km_s["time"].max() == last and (km_s["at_risk"] >= 5).all()
-    assert km_s.attrs["cut"] == {"reliable_improvement": last}
-    # the cumulative incidence's at-risk counts, by hand, agree with lifelines' event table
-    both = cif_s.merge(km_s[["time", "at_risk"]], on="time", suffixes=("", "_km"))
-    assert len(both) and (both["at_risk"] == both["at_risk_km"]).all()
-    assert cif_s["time"].max() <= last and (cif_s["at_risk"] >= 5).all()
+    assert set(km_s["definition"]) == {"reliable_improvement", "response"}
+    # response on these data: 2 met at time 1 ... the greedy rule gives times 1 and 9
+    assert km_s.loc[km_s["definition"] == "response", "time"].tolist() == [0.0, 1.0, 9.0]
+    assert km_s[["definition", "time", "at_risk"]].equals(cif_s[["definition", "time", "at_risk"]])
+    for d, g in km_s.groupby("definition"):
+        g = g.reset_index(drop=True)
+        mine = tte.loc[tte["definition"] == d]
+        assert g["at_risk"].iloc[0] == len(mine)
+        shown_events = prev = 0
+        for i in range(1, len(g)):
+            p0, p1, n = g["proportion_met"][i - 1], g["proportion_met"][i], g["at_risk"][i]
+            ev = n * (p1 - p0) / (1 - p0)
+            assert abs(ev - round(ev)) < 1e-9 and round(ev) >= 5  # an exact count, >= 5
+            gone = g["at_risk"][i - 1] - prev - n  # prev: the events of the step before
+            assert gone == 0 or gone >= 5
+            prev = round(ev)
+            shown_events += round(ev)
+        tail_events = int((mine["event_type"] == 1).sum()) - shown_events
+        tail_gone = int(g["at_risk"].iloc[-1]) - prev - tail_events
+        assert tail_events == 0 or tail_events >= 5
+        assert tail_gone == 0 or tail_gone >= 5
     note = curves_note(km_s, lambda d: d.replace("_", " "))
-    assert "no curve for remission" in note and f"reliable improvement: {last:g}" in note
+    assert "no curve for remission" in note and "at least 5 more clients" in note
     assert len(mask_curves(km, tte, None)) == len(km) and curves_note(km) == ""
+
+
+def test_km_steps_hand_worked():
+    """Steps of 1 and 3 events are never shown; censorings of 1-4 between shown times end or
+    remove the curve."""
+    from analysis.report.disclosure_tables import km_steps
+
+    # events: 1 at time 1, 3 at time 2, 2 at time 3 (1 + 3 + 2 = 6 >= 5: first time shown is
+    # 3, not 1 or 2), 5 at time 5; 5 censored at time 4 (>= 5 between 3 and 5): times 3, 5
+    dur = [1, 2, 2, 2, 3, 3, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4]
+    kind = [1] * 11 + [0] * 5
+    assert km_steps(dur, kind) == [3.0, 5.0]
+    # only 2 censored at time 4: between 3 and 5 (or after 3) 2 leave, a count of 1-4; the
+    # tail from the start (11 events, 2 censored) is no better: no curve
+    assert km_steps(dur[:13], kind[:13]) == []
+    # 5 censored at 4, then 2 more events at 7: the tail after 5 would be 2 events (total met
+    # 13 - 6 - 5), so the last step moves to 7: events in (3, 7] = 5 + 2 = 7, 5 censored in
+    # between, nothing after
+    assert km_steps([*dur, 7, 7], [*kind, 1, 1]) == [3.0, 7.0]
+    # ... and with 1 client censored at 8 as well, no last step leaves a safe tail (1 censored
+    # after it): the curve ends at 3 (tail: 7 events, 5 + 1 = 6 censored)
+    assert km_steps([*dur, 7, 7, 8], [*kind, 1, 1, 0]) == [3.0]
+    # dropout (2) and other censoring (0) count apart: 3 + 2 leaving between steps is not safe
+    assert (
+        km_steps([1] * 5 + [2] * 3 + [2] * 2 + [3] * 5, [1] * 5 + [0] * 3 + [2] * 2 + [1] * 5) == []
+    )
+
+
+def test_km_end_proportion_and_median_follow_the_counts():
+    """mask_km hides the median and the Kaplan-Meier end share where one of the definition's
+    time-to-event counts (clients, met, dropout, censored other) is hidden."""
+    from analysis.report.disclosure_tables import mask_km
+
+    km = pd.DataFrame(
+        {
+            "definition": ["a", "b"],
+            "n": [30, 40],
+            "n_met": [12, 20],
+            "n_dropout": [6, 8],
+            "median": [8.0, 6.0],
+            "proportion_met_end": [0.55, 0.6],
+        }
+    )
+    plan = pd.DataFrame(
+        {
+            "cell": [
+                "km a: clients",
+                "km a: met",
+                "km a: dropout",
+                "km b: clients",
+                "km b: met",
+                "km b: dropout",
+                "km b: censored other",
+            ],
+            "suppressed": [True, False, False, False, False, False, True],
+            "reason": ["complementary", "", "", "", "", "", "primary: fewer than 5"],
+        }
+    )
+    out = mask_km(km, km, plan)
+    assert out["median"].tolist() == ["suppressed", "suppressed"]
+    assert out["proportion_met_end"].tolist() == ["suppressed", "suppressed"]
+    plan["suppressed"] = False
+    assert mask_km(km, km, plan)["proportion_met_end"].tolist() == [0.55, 0.6]
+
+
+def test_km_end_share_hidden_where_the_evaluable_count_is():
+    """Notebook 01 hides a's 25 evaluable (complementary, fixed in the plan); notebook 03 adds
+    its time-to-event counts, all at least 5: 20 in the analysis (7 met, 6 dropout, 7 censored
+    otherwise) and 5 excluded (met at the first assessment) would give 20 + 5 = 25 back, so
+    the extension hides one of them (complementary), and with it the Kaplan-Meier end share
+    and median of a."""
+    from analysis.report.disclosure import extend_plan, membership_from_ids
+    from analysis.report.disclosure_tables import mask_km
+
+    ids = list(range(30))
+    m = membership_from_ids(
+        {
+            "a: evaluable": ids[:25],
+            "a: met": ids[:12],
+            "km a: clients": ids[5:25],
+            "km a: met": ids[5:12],
+            "km a: dropout": ids[12:18],
+            "km a: censored other": ids[18:25],
+            "km a: excluded": ids[:5],
+        },
+        ids,
+    )
+    first = pd.DataFrame(
+        {
+            "cell": ["a: evaluable", "a: met"],
+            "count": [25, 12],
+            "suppressed": [True, False],
+            "reason": ["complementary: would reveal a: not_met", ""],
+        }
+    )
+    plan = extend_plan(first, m)
+    own = plan.loc[plan["cell"].str.startswith("km a:")]
+    assert (own["count"] >= 5).all()
+    assert own.loc[own["suppressed"], "reason"].str.startswith("complementary").any()
+    km = pd.DataFrame(
+        {"definition": ["a"], "n": [20], "n_met": [7], "median": [6.0], "proportion_met_end": [0.5]}
+    )
+    out = mask_km(km, km, plan)
+    assert out.loc[0, "proportion_met_end"] == "suppressed" and out.loc[0, "median"] == "suppressed"
 
 
 def test_multiverse_counts_of_notebook_01_follow_its_plan():

@@ -298,11 +298,12 @@ def test_no_kaplan_meier_step_and_no_km_end_share_under_rounding():
     assert out["proportion_met_end"] == masks.NOT_SHOWN
     disp = pd.DataFrame({"definition": ["a"], "% met by end (Kaplan-Meier)": ["41.8"]})
     assert masks.mask_km(disp, km, plan).iloc[0, 1] == masks.NOT_SHOWN
-    # suppression (default): each step here is 1 event (durations 1, 2, ..., 12), a count of
-    # 1-4 that the step would show, so the curve ends before its first step: no row
+    # suppression (default): each time here has 1 event (durations 1, 2, ..., 12), a count of
+    # 1-4, so the curve is coarsened: shown at time 5 (events 1-5) and 12 (6-12: 7 events, as
+    # 2 events after time 10 would be a tail of 1-4), never one step per event
     sup = pd.DataFrame({"cell": ["km a: clients"], "suppressed": [False], "reason": [""]})
     kept = masks.mask_curves(curves, tte, sup)
-    assert len(kept) == 0
+    assert kept["time"].tolist() == [0.0, 5.0, 12.0]
     assert masks.mask_km(km, km, sup).iloc[0]["proportion_met_end"] == 1 - 69300 / 165967
 
 

@@ -332,6 +332,137 @@ def test_no_subtraction_recovers_a_hidden_count(outputs, run):
     assert _attack(shown, truth) == []
 
 
+# --- the fraction attack (a percentage or proportion at full precision is k / n) -------------
+
+_SHARE = re.compile(
+    r"%|(^|[\s_])(share|proportion|percent|rate|prevalence|incidence)", re.IGNORECASE
+)
+_NOT_A_SHARE = re.compile(r"^mean|baseline|median|p.value|ci_|time|statistic", re.IGNORECASE)
+
+
+def _share_fraction_attack(
+    shown: dict[str, pd.DataFrame],
+    truth: dict[str, pd.DataFrame],
+    n_max: int = 500,
+    threshold: int = 5,
+) -> list[str]:
+    """Counts recovered by factorising full-precision shares (the reviewer's attack, issue 17).
+
+    Every value ``p`` of a share column (a percentage, share, proportion, rate, prevalence or
+    cumulative incidence; divided by 100 where the column or value is a percentage) is
+    factorised against the counts of its row:
+
+    - when it is the ratio of two counts shown in the row, it tells nothing new;
+    - else, for each count ``b`` of the row (its true value, shown or hidden) with ``p b`` a
+      whole number ``a``, the share is ``a`` of ``b`` clients: with ``b`` shown, ``a`` or
+      ``b - a`` from 1 to ``threshold - 1`` is a small count given away (a percentage of a
+      group whose size is shown: 2 of 8 = 25 %) and ``a`` equal to a count hidden in the row
+      gives it back; with ``b`` hidden, the share's smallest denominator (``fractions.Fraction
+      (p).limit_denominator(n_max)``, within 1e-12) equal to ``b`` gives ``b`` back;
+    - with no such count, a numerator, denominator or complement of the smallest fraction
+      equal to a count hidden in the row gives it back.
+
+    Returns what was recovered (empty: nothing). The true tables only say which counts are in
+    the row; the attacker's arithmetic uses the shown values.
+    """
+    from fractions import Fraction
+
+    found = []
+    for name, s in shown.items():
+        t = truth.get(name)
+        if t is None or t.shape != s.shape or list(t.columns) != list(s.columns):
+            continue
+        for i in range(len(s)):
+            shown_counts, hidden_counts = [], []
+            for j, c in enumerate(s.columns):
+                if _SHARE.search(c):
+                    continue
+                tv = _num(t.iat[i, j])
+                if tv is None or tv != int(tv) or tv <= 0:
+                    continue
+                sv = str(s.iat[i, j]).strip()
+                if HIDDEN.match(sv):
+                    hidden_counts.append(int(tv))
+                elif _num(sv) == tv:
+                    shown_counts.append(int(tv))
+            for j, c in enumerate(s.columns):
+                if not _SHARE.search(c) or _NOT_A_SHARE.search(c):
+                    continue
+                raw = str(s.iat[i, j]).strip()
+                x = _num(raw)
+                if x is None:
+                    continue
+                p = abs(x) / 100 if ("%" in c or "percent" in c.lower() or abs(x) > 1) else abs(x)
+                if p == int(p):
+                    continue
+                tol = 1e-9 if len(raw.split(".")[-1]) > 6 else 0.5 * 10 ** -len(raw.split(".")[-1])
+                if any(abs(a / b - p) <= tol for a in shown_counts for b in shown_counts):
+                    continue  # the ratio of two counts shown beside it
+                fr = Fraction(p).limit_denominator(n_max)
+                exact = abs(float(fr) - p) <= 1e-12
+                hits = []
+                for b in shown_counts:
+                    a = p * b
+                    if abs(a - round(a)) > 1e-6:
+                        continue
+                    a = round(a)
+                    if 1 <= a < threshold or 1 <= b - a < threshold:
+                        hits.append(f"{a} of {b} shown (a small count)")
+                    elif a in hidden_counts or b - a in hidden_counts:
+                        hits.append(f"{a} of {b} shown gives back a hidden count")
+                for b in hidden_counts:
+                    if exact and fr.denominator == b:
+                        hits.append(f"{fr.numerator}/{b}: the hidden {b} is its denominator")
+                if not hits and exact and fr.denominator > 1:
+                    k, n = fr.numerator, fr.denominator
+                    if {k, n, n - k} & set(hidden_counts):
+                        hits.append(f"{k}/{n} gives back a hidden count")
+                if hits:
+                    found.append(f"{name} row {i} {c} = {raw}: " + "; ".join(hits))
+    return found
+
+
+def test_fraction_attack_finds_a_percentage_of_a_small_numerator():
+    """The fraction attack itself: % homeless 25.0 among 8 clients is 2 / 8 (2 given away);
+    47.69230769230769 % of 65 is 31 / 65 (nothing small); a share 0.3 beside a hidden
+    denominator 10 (3 / 10) gives the 10 back; a mean (33.5 = 67 / 2) is not a share."""
+    shown = {
+        "families.csv": pd.DataFrame(
+            {
+                "group": ["both", "neither"],
+                "n_clients": ["8", "65"],
+                "% homeless": ["25.0", str(100 * 31 / 65)],
+                "mean age": ["33.5", "41.0"],
+            }
+        ),
+        "rates.csv": pd.DataFrame({"n": ["suppressed"], "met": ["<5"], "share": ["0.3"]}),
+    }
+    truth = {
+        "families.csv": shown["families.csv"],
+        "rates.csv": pd.DataFrame({"n": ["10"], "met": ["3"], "share": ["0.3"]}),
+    }
+    found = _share_fraction_attack(shown, truth)
+    assert len(found) == 2, found
+    assert found[0] == "families.csv row 0 % homeless = 25.0: 2 of 8 shown (a small count)"
+    assert found[1] == "rates.csv row 0 share = 0.3: 3/10: the hidden 10 is its denominator"
+    # a rate that is the ratio of two counts shown beside it (12 of 32) adds nothing, even
+    # though 0.375 x 8 = 3 with a count 8 in the row
+    mv = pd.DataFrame({"n_evaluable": ["32"], "n_met": ["12"], "n_other": ["8"], "rate": ["0.375"]})
+    assert _share_fraction_attack({"mv": mv}, {"mv": mv}) == []
+
+
+@pytest.mark.parametrize("run", ["btheb", "help", "clinic"])
+def test_no_fraction_recovers_a_hidden_count(outputs, run):
+    """No full-precision share in the CSVs of the run factorises into a small count or a count
+    hidden in its row (:func:`_share_fraction_attack`; the family profiles' percentages and the
+    Kaplan-Meier and cumulative-incidence curves included)."""
+    out = outputs(run)
+    shown = {k: v for k, v in _run_tables(out / run).items() if k.endswith(".csv")}
+    truth = {k: v for k, v in _run_tables(out / f"{run}_truth").items() if k.endswith(".csv")}
+    assert any(k.startswith("survival_") for k in shown)
+    assert _share_fraction_attack(shown, truth) == []
+
+
 def _csv(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(folder / name, dtype=str, keep_default_na=False)
 

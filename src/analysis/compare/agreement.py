@@ -30,6 +30,7 @@ __all__ = [
     "overlap_patterns",
     "family_success",
     "family_disagreement",
+    "family_profile_sets",
     "severity_bias",
     "PUBLISHED_SEVERITY_BIAS",
     "published_severity_comparison",
@@ -622,8 +623,13 @@ def family_disagreement(
         Four rows, ``group`` = ``both``, ``only <family_a>``, ``only <family_b>``, ``neither``,
         with ``n_clients``, ``baseline_<family>`` (mean baseline score of the family's first
         definition, in its measure's points) for both families, and one ``mean <col>`` or
-        ``% <col>`` column per profiled client column. Counts are not suppressed here: pass the
-        result to :func:`analysis.report.tables.suppress_small_counts` before showing it.
+        ``% <col>`` column per profiled client column (over the group's clients with a value).
+        ``attrs["n_values"]`` maps every averaged or percentage column to the number of values
+        per row (clients of the group with a value). Counts are not suppressed here: a
+        percentage is a count of clients (its numerator and complement are counts of
+        :func:`family_profile_sets`, audited by the run's disclosure plan) and a mean over
+        few clients is individual data; :func:`analysis.report.disclosure_tables.mask_families`
+        hides them as the plan says.
 
     Raises
     ------
@@ -681,7 +687,83 @@ def family_disagreement(
                 agg_cols.append(f"mean {c}")
     counts = data.groupby("group").size().reindex(labels, fill_value=0).rename("n_clients")
     means = data.groupby("group")[agg_cols].mean().reindex(labels)
-    return pd.concat([counts, means], axis=1).reset_index().rename(columns={"index": "group"})
+    n_values = data.groupby("group")[agg_cols].count().reindex(labels, fill_value=0)
+    out = pd.concat([counts, means], axis=1).reset_index().rename(columns={"index": "group"})
+    out.attrs["n_values"] = {c: [int(v) for v in n_values[c]] for c in agg_cols}
+    return out
+
+
+def family_profile_sets(
+    outcomes: pd.DataFrame,
+    family_a: str,
+    family_b: str,
+    profile: pd.DataFrame | None = None,
+) -> dict[str, pd.Index]:
+    """The clients behind every percentage of :func:`family_disagreement`'s profile.
+
+    A percentage of a yes/no client characteristic within a group (e.g. % homeless among the
+    clients who succeed under both families) is a count of clients over a count of clients:
+    with the group's size shown, it gives both back (31 of 65 = 47.69 %). So its numerator
+    and its complement are counts of the run, to be audited like every other
+    (:mod:`analysis.report.disclosure`; NHS Digital 2018 and ONS: a figure from which a small
+    number can be worked out is protected like the number itself).
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Tidy outcomes table with ``family``. Not modified.
+    family_a, family_b : str
+        The two families (as :func:`family_disagreement`).
+    profile : pandas.DataFrame, optional
+        Client table with ``id``; its boolean columns are the characteristics given as
+        percentages. None: no sets.
+
+    Returns
+    -------
+    dict of str to pandas.Index
+        Per group ``g`` (``both``, ``only <a>``, ``only <b>``, ``neither``) and boolean column
+        ``c``: ``"families <a> / <b>: <g>: <c>"`` (the group's clients with ``c`` true) and
+        ``"families <a> / <b>: <g>: not <c>"`` (with ``c`` false; clients without a value are
+        in neither), as client ids.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = pd.DataFrame({"id": [1, 2, 3, 1, 2, 3], "definition": ["a"] * 3 + ["b"] * 3,
+    ...                     "family": ["x"] * 3 + ["y"] * 3,
+    ...                     "status": ["met", "met", "not_met", "met", "met", "met"]})
+    >>> prof = pd.DataFrame({"id": [1, 2, 3], "homeless": [True, False, True]})
+    >>> sets = family_profile_sets(out, "x", "y", prof)
+    >>> key = "families x / y: both"
+    >>> list(sets[f"{key}: homeless"]), list(sets[f"{key}: not homeless"])
+    ([1], [2])
+    """
+    if profile is None:
+        return {}
+    if "id" not in profile.columns:
+        raise ValueError("profile must have an 'id' column")
+    fam = family_success(outcomes)
+    both = fam[[family_a, family_b]].dropna()
+    a, b = both[family_a].eq(1), both[family_b].eq(1)
+    groups = {
+        "both": a & b,
+        f"only {family_a}": a & ~b,
+        f"only {family_b}": ~a & b,
+        "neither": ~a & ~b,
+    }
+    prof = profile.set_index("id")
+    sets: dict[str, pd.Index] = {}
+    for c in prof.columns:
+        if not pd.api.types.is_bool_dtype(prof[c]):
+            continue
+        col = prof[c].reindex(both.index)
+        yes = col.eq(True).fillna(False).astype(bool)
+        no = col.eq(False).fillna(False).astype(bool)
+        for g, inside in groups.items():
+            key = f"families {family_a} / {family_b}: {g}"
+            sets[f"{key}: {c}"] = both.index[inside & yes]
+            sets[f"{key}: not {c}"] = both.index[inside & no]
+    return sets
 
 
 def severity_bias(

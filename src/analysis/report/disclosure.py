@@ -110,7 +110,10 @@ the plan to a table). A notebook run on its own recomputes the outcome part from
 Notebook 04 adds its landmark counts; notebook 05 shows a specification's count that equals one of
 notebook 01's as the plan shows it, other specifications' counts under primary suppression and
 the derived-percentage rule; notebook 03's survival curves on real data leave out a definition
-whose counts are hidden and end where fewer than the threshold remain at risk.
+whose counts are hidden and are shown only at times by which at least the threshold of clients
+have met the definition since the time shown before, with none or at least the threshold leaving
+in between (:func:`analysis.report.disclosure_tables.mask_curves`); notebook 02 adds the
+numerators of its family profiles' percentages (a percentage of a group is a count of clients).
 
 How much is hidden. The audit is over the membership patterns present in the data, so it also
 counts relations that hold by coincidence of these data as known to a reader; with few patterns

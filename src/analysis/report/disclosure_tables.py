@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from analysis.report.disclosure import (
@@ -37,6 +36,8 @@ __all__ = [
     "rounded_pairs",
     "mask_km",
     "mask_curves",
+    "km_steps",
+    "mask_families",
     "mask_landmark",
     "curves_note",
     "NOT_SHOWN",
@@ -910,28 +911,6 @@ _CURVE_CELLS = ("clients", "met", "dropout", "censored other", "excluded")
 _NB01_CELLS = ("met", "not_met", "evaluable", "not_evaluable")
 
 
-def _step_gives_away(times, at_risk, tte, definition, duration, cif, threshold):
-    """Per row of one definition's curve: whether it would give away a count 1..threshold-1.
-
-    The counts a row shows (with the number at risk beside it): the events at its time, the
-    clients who left since the previous row without the event and, for a cumulative incidence,
-    the dropouts at its time (:func:`mask_curves`).
-    """
-    own = tte.loc[tte["definition"].astype(str) == definition]
-    dur = pd.to_numeric(own[duration], errors="coerce").to_numpy(dtype=float)
-    kind = (
-        pd.to_numeric(own["event_type"], errors="coerce").fillna(0).to_numpy()
-        if "event_type" in own.columns
-        else np.ones(len(own))
-    )
-    t = pd.to_numeric(pd.Series(times), errors="coerce").to_numpy(dtype=float)
-    met = np.array([int(((dur == x) & (kind == 1)).sum()) for x in t])
-    drop = np.array([int(((dur == x) & (kind == 2)).sum()) for x in t])
-    left = np.r_[0, at_risk[:-1] - at_risk[1:] - met[:-1]] if len(t) else np.array([], int)
-    counts = [met, left] + ([drop] if cif else [])
-    return np.any([(c >= 1) & (c < threshold) for c in counts], axis=0)
-
-
 def mask_curves(
     curves: pd.DataFrame,
     tte: pd.DataFrame,
@@ -943,22 +922,28 @@ def mask_curves(
     """Curves (Kaplan-Meier or cumulative incidence) as a report on real data may draw them.
 
     Every step of a survival curve gives away a count: its height with the number at risk gives
-    the events at that time, and the number at risk at the start gives the clients. So, with a
-    plan (real data, suppression on):
+    the events at that time, and the fall of the number at risk between two steps the clients
+    censored in between. So, with a plan (real data, suppression on):
 
     - a definition with any time-to-event count the plan hides (``"<prefix> <d>: clients"``,
       ``": met"``, ``": dropout"``, ``": censored other"``, ``": excluded"``, as
       :func:`mask_km` hides them in the tables) gets no curve at all;
-    - every other curve ends at the last time at which at least ``threshold`` clients are at
-      risk: rows with fewer at risk are not returned (published Kaplan-Meier plots are commonly
-      cut where few remain at risk; here the cut is the run's small-count threshold, so no
-      step stands on fewer than ``threshold`` clients);
-    - and it ends before the first row that would give away a count from 1 to
-      ``threshold - 1`` at that row: the clients with the event at its time (the step's height
-      times the number at risk), the clients who left between the previous row and it without
-      the event (the fall of the number at risk), and, for a cumulative incidence (whose steps
-      also depend on the competing event), the dropouts at its time. Without ``event_type`` in
-      ``tte`` every record is taken as an event.
+    - every other curve is *coarsened* (:func:`km_steps`): shown only at the times
+      ``t_1 < t_2 < ...`` where at least ``threshold`` clients have met the definition since
+      the previous time shown, with between two times shown either no client or at least
+      ``threshold`` clients of each kind (dropout, other censoring) leaving follow-up, and the
+      curve ends at the last such time from which the clients still to meet the definition
+      and those of each kind still to leave are again 0 or at least ``threshold``. The curve
+      and its numbers at risk are recomputed (lifelines) on the records with each event
+      delayed to the next time shown and each censoring brought forward to the last time
+      shown, so every number the figure and the CSV give (heights, intervals, numbers at risk)
+      is a function of counts of 0 or at least ``threshold``; the step from one time shown to
+      the next, drawn flat in between, is the estimate at that time. This is the practice of
+      the rounded Kaplan-Meier curves of OpenSAFELY studies (Hulme W.J., ``round_km`` in the R
+      package osutils, rdrr.io/github/wjchulme/osutils/man/round_km.html: "delaying event
+      times until at least threshold events have occurred"), with exact counts instead of
+      rounded ones; ONS and NHS Digital small-number rules apply to charts as to tables (module
+      docstring of :mod:`analysis.report.disclosure`). A curve with no such time is not drawn.
 
     The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
     no row is returned (``attrs["rounding"]`` True, every definition in ``attrs["hidden"]``):
@@ -970,12 +955,15 @@ def mask_curves(
     Parameters
     ----------
     curves : pandas.DataFrame
-        :func:`analysis.compare.survival.km_curves` or
-        :func:`analysis.compare.survival.cumulative_incidence` (``definition``, ``time``, ...).
-        ``at_risk`` is used when present, else counted from ``tte``.
+        :func:`analysis.compare.survival.km_curves` (``proportion_met``) or
+        :func:`analysis.compare.survival.cumulative_incidence` (``cumulative_incidence``):
+        ``definition``, ``time``, ... ``at_risk`` is used when present, else counted from
+        ``tte``.
     tte : pandas.DataFrame
-        :func:`analysis.compare.survival.time_to_event` (``definition`` and ``duration``): the
-        clients at risk at ``t`` are those of the definition with ``duration >= t``.
+        :func:`analysis.compare.survival.time_to_event` (``definition``, ``duration``,
+        ``event_type``: 1 met, 2 dropout, 0 other censoring) that the curves were computed
+        from; without ``event_type``, ``event`` (1 met) or, without either, every record an
+        event.
     plan : pandas.DataFrame or None
         The run's plan (:func:`analysis.run.workflow.survival_cells` counts); None (simulated
         data, suppression off): the curves unchanged.
@@ -990,46 +978,41 @@ def mask_curves(
     -------
     pandas.DataFrame
         The rows that may be shown, with ``at_risk``; ``attrs["hidden"]``: the definitions left
-        without a curve, ``attrs["cut"]``: the definitions whose curve ends early (time of the
-        last row kept).
+        without a curve, ``attrs["cut"]``: the definitions whose curve ends before the data
+        (time of the last row kept); under suppression ``attrs["coarsened"]`` is True.
 
     Examples
     --------
-    Thirty clients, with the event at times 1, 2, 3 (5 each), 4 (3 clients) and 5 (12): the
-    step at time 4 gives away 3 events (15 at risk, the curve rises by 3/30), so the curve ends
-    at time 3; definition ``b`` has its met count hidden and gets no curve:
+    Sixteen clients of ``a``: 1 meets the definition at time 1, 3 at time 2, 2 at time 3, 5
+    at time 5; 5 are censored at time 4. Steps of 1 and 3 events are not shown: the first time
+    shown is 3 (1 + 3 + 2 = 6 events, none censored before), the next 5 (5 events; the 5
+    censored in between are >= 5), and nothing is left after it. At time 3, 6 of 16 have met
+    (0.375, the Kaplan-Meier estimate there: 1 - 15/16 * 12/15 * 10/12); at time 5 the 5 still
+    at risk (16 - 6 - 5) all meet it (1.0). Definition ``b`` has its met count hidden and gets
+    no curve:
 
     >>> import pandas as pd
-    >>> dur = [1] * 5 + [2] * 5 + [3] * 5 + [4] * 3 + [5] * 12
-    >>> tte = pd.DataFrame({"definition": ["a"] * 30 + ["b"] * 30, "duration": dur * 2,
-    ...                     "event_type": 1})
-    >>> met = [5, 10, 15, 18, 30]
-    >>> curves = pd.DataFrame({"definition": ["a"] * 5 + ["b"] * 5,
-    ...                        "time": [1.0, 2.0, 3.0, 4.0, 5.0] * 2,
-    ...                        "proportion_met": [m / 30 for m in met] * 2})
+    >>> from analysis.compare.survival import km_curves
+    >>> a = pd.DataFrame({"definition": "a", "duration": [1, 2, 2, 2, 3, 3] + [5] * 5 + [4] * 5,
+    ...                   "event_type": [1] * 11 + [0] * 5})
+    >>> tte = pd.concat([a, a.assign(definition="b")], ignore_index=True)
+    >>> tte["event"] = (tte["event_type"] == 1).astype(int)
     >>> plan = pd.DataFrame({"cell": ["km b: met"], "suppressed": [True],
     ...                      "reason": ["primary: fewer than 5"]})
-    >>> shown = mask_curves(curves, tte, plan)
-    >>> shown["time"].tolist(), shown["at_risk"].tolist()
-    ([1.0, 2.0, 3.0], [30, 25, 20])
+    >>> shown = mask_curves(km_curves(tte), tte, plan)
+    >>> shown[["time", "proportion_met", "at_risk"]].round(3).values.tolist()
+    [[0.0, 0.0, 16.0], [3.0, 0.375, 16.0], [5.0, 1.0, 5.0]]
     >>> shown.attrs["hidden"], shown.attrs["cut"]
-    (['b'], {'a': 3.0})
-
-    With 5 events at time 4 instead, every step shows at least 5 events or none, and the curve
-    ends at time 5 (12 at risk):
-
-    >>> dur5 = [1] * 5 + [2] * 5 + [3] * 5 + [4] * 5 + [5] * 10
-    >>> tte5 = tte.assign(duration=dur5 * 2)
-    >>> curves5 = curves.assign(proportion_met=[m / 30 for m in [5, 10, 15, 20, 30]] * 2)
-    >>> mask_curves(curves5, tte5, plan)["time"].tolist()
-    [1.0, 2.0, 3.0, 4.0, 5.0]
-    >>> len(mask_curves(curves, tte, None))
-    10
+    (['b'], {})
+    >>> len(mask_curves(km_curves(tte), tte, None))
+    12
     """
     out = curves.copy()
     out.attrs = {"hidden": [], "cut": {}}
     if plan is None or not len(out):
         return out
+    if plan_method(plan) != "rounding":
+        return _coarsened_curves(out, tte, plan, duration, prefix, threshold)
     if "at_risk" not in out.columns:
         dur = {
             str(d): pd.to_numeric(s[duration], errors="coerce").dropna().to_numpy()
@@ -1039,40 +1022,173 @@ def mask_curves(
             int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
             for d, t in zip(out["definition"], out["time"], strict=True)
         ]
-    rounding = plan_method(plan) == "rounding"
-    if rounding:  # every step gives exact counts back (events / at risk): no curve at all
-        shown = out.iloc[0:0].copy()
-        shown.attrs = {
-            "hidden": [str(d) for d in dict.fromkeys(out["definition"])],
-            "cut": {},
-            "rounding": True,
-        }
-        return shown
-    keep = pd.Series(True, index=out.index)
-    hidden, cut = [], {}
+    # rounding: every step gives exact counts back (events / at risk): no curve at all
+    shown = out.iloc[0:0].copy()
+    shown.attrs = {
+        "hidden": [str(d) for d in dict.fromkeys(out["definition"])],
+        "cut": {},
+        "rounding": True,
+    }
+    return shown
+
+
+def km_steps(durations, kinds, threshold: int = SMALL_COUNT) -> list[float]:
+    """The times at which a curve may be shown under suppression (:func:`mask_curves`).
+
+    Greedy from the start: the next time shown is the first event time ``t`` after the last
+    one shown (``s``; at the start, every earlier time) such that the events in ``(s, t]`` are
+    at least ``threshold`` and, for each kind of leaving (dropout, other censoring), the
+    clients leaving in ``[s, t)`` are 0 or at least ``threshold``. Then the tail: while the
+    events after the last time kept, or the clients of a kind leaving from it on, are from 1
+    to ``threshold - 1`` (the tables give the totals, so the tail is a difference a reader can
+    take), the last time is replaced by the first later event time that satisfies both rules,
+    or dropped when there is none. Delaying events until ``threshold`` have occurred is
+    OpenSAFELY's rounded Kaplan-Meier practice (Hulme W.J., ``round_km``, R package osutils).
+
+    Parameters
+    ----------
+    durations : array-like of float
+        Time of each record's event or censoring (one definition).
+    kinds : array-like of int
+        Per record: 1 event (met), any other value a kind of leaving (2 dropout, 0 other).
+    threshold : int
+        Smallest count shown.
+
+    Returns
+    -------
+    list of float
+        The times shown (event times), increasing; empty when none qualifies (no curve).
+
+    Examples
+    --------
+    Steps of 1 and 3 events are never shown on their own: events 2 at time 1, 1 at 2 and 3 at
+    3 give one time, 3 (2 + 1 + 3 = 6 events); the 5 events at time 5 make the next:
+
+    >>> km_steps([1, 1, 2, 3, 3, 3, 5, 5, 5, 5, 5], [1] * 11)
+    [3.0, 5.0]
+    """
+    t = pd.to_numeric(pd.Series(list(durations)), errors="coerce").to_numpy(dtype=float)
+    k = pd.Series(list(kinds)).to_numpy()
+    has = ~pd.isna(t)
+    t, k = t[has], k[has]
+    ev = k == 1
+    kinds_out = [x for x in pd.unique(k[~ev])]
+
+    def ok(n) -> bool:
+        return n == 0 or n >= threshold
+
+    times = sorted(set(t[ev].tolist()))
+
+    def step_ok(last: float, cand: float) -> bool:
+        n_ev = int((ev & (t > last) & (t <= cand)).sum())
+        gone = [int(((k == x) & (t >= last) & (t < cand)).sum()) for x in kinds_out]
+        return n_ev >= threshold and all(ok(g) for g in gone)
+
+    def tail_ok(start: float) -> bool:
+        return ok(int((ev & (t > start)).sum())) and all(
+            ok(int(((k == x) & (t >= start)).sum())) for x in kinds_out
+        )
+
+    steps: list[float] = []
+    last = -float("inf")
+    for cand in times:
+        if cand > last and step_ok(last, cand):
+            steps.append(float(cand))
+            last = float(cand)
+    # the tail (after the last time shown) is a difference from the tables' totals: when it is
+    # 1 to threshold - 1, the last step is moved to a later event time that leaves a safe tail,
+    # else dropped, and so on back
+    while steps and not tail_ok(steps[-1]):
+        steps.pop()
+        last = steps[-1] if steps else -float("inf")
+        later = [c for c in times if c > last and step_ok(last, c) and tail_ok(c)]
+        if later:
+            steps.append(float(later[0]))
+    return steps
+
+
+def _coarsen(sub: pd.DataFrame, duration: str, steps: list[float]) -> pd.DataFrame:
+    """Records ``sub`` on the coarsened time axis of ``steps`` (:func:`mask_curves`).
+
+    Each event is delayed to the next time of ``steps`` and each censoring brought forward to
+    the last one (0 before the first); events after the last step are moved past it.
+    """
+    out = sub.copy()
+    t = pd.to_numeric(out[duration], errors="coerce").to_numpy(dtype=float)
+    ev = (out["event_type"] == 1).to_numpy()
+    grid = pd.Series(steps, dtype=float).to_numpy()
+    new = t.copy()
+    for i, x in enumerate(t):
+        if pd.isna(x):
+            continue
+        if ev[i]:
+            j = grid.searchsorted(x, side="left")  # first step >= x
+            new[i] = grid[j] if j < len(grid) else grid[-1] + 1.0
+        else:
+            j = grid.searchsorted(x, side="right") - 1  # last step <= x
+            new[i] = grid[j] if j >= 0 else 0.0
+    out[duration] = new
+    return out
+
+
+def _coarsened_curves(
+    out: pd.DataFrame,
+    tte: pd.DataFrame,
+    plan: pd.DataFrame,
+    duration: str,
+    prefix: str,
+    threshold: int,
+) -> pd.DataFrame:
+    """:func:`mask_curves` under a suppression plan: the curves at :func:`km_steps` only."""
+    from analysis.compare import survival
+
+    if "event_type" not in tte.columns:  # as "event" says; without it every record an event
+        tte = tte.assign(event_type=tte["event"].astype(int) if "event" in tte.columns else 1)
+    if "event" not in tte.columns:
+        tte = tte.assign(event=(tte["event_type"] == 1).astype(int))
+    value = "cumulative_incidence" if "cumulative_incidence" in out.columns else "proportion_met"
     known = set(plan["cell"])
-    cif = "cumulative_incidence" in out.columns  # steps depend on the competing event too
+    parts, hidden, cut, no_steps = [], [], {}, []
     for d, sub in out.groupby("definition", sort=False, observed=True):
         own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
         if any_suppressed(plan, own):
-            keep[sub.index] = False
             hidden.append(str(d))
             continue
-        at_risk = pd.to_numeric(sub["at_risk"], errors="coerce").fillna(0).to_numpy()
-        small = pd.Series(at_risk < threshold, index=sub.index)
-        small |= pd.Series(
-            _step_gives_away(sub["time"], at_risk, tte, str(d), duration, cif, threshold),
-            index=sub.index,
+        mine = tte.loc[tte["definition"].astype(str) == str(d)]
+        steps = km_steps(mine[duration], mine["event_type"], threshold)
+        if not steps:
+            hidden.append(str(d))
+            no_steps.append(str(d))
+            continue
+        coarse = _coarsen(mine, duration, steps)
+        if value == "proportion_met":
+            redrawn = survival.km_curves(coarse, duration=duration)
+        else:
+            redrawn = survival.cumulative_incidence(coarse, duration=duration)
+            t = pd.to_numeric(coarse[duration], errors="coerce").dropna().to_numpy()
+            redrawn["at_risk"] = [int((t >= x).sum()) for x in redrawn["time"]]
+        redrawn = redrawn.loc[redrawn["time"].isin([0.0, *steps])]
+        redrawn["at_risk"] = redrawn["at_risk"].astype(int)
+        redrawn["definition"] = sub["definition"].iloc[0]
+        parts.append(
+            redrawn[
+                [c for c in out.columns if c in redrawn.columns]
+                + ([] if "at_risk" in out.columns else ["at_risk"])
+            ]
         )
-        if small.any():
-            first = small.to_numpy().argmax()  # at risk only falls with time: a prefix stays
-            keep[sub.index[first:]] = False
-            if first:
-                cut[str(d)] = float(sub["time"].iloc[first - 1])
-            else:
-                hidden.append(str(d))
-    shown = out.loc[keep].reset_index(drop=True)
-    shown.attrs = {"hidden": hidden, "cut": cut, "threshold": threshold}
+        if float(sub["time"].max()) > steps[-1]:
+            cut[str(d)] = steps[-1]
+    cols = list(out.columns) + ([] if "at_risk" in out.columns else ["at_risk"])
+    shown = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    ).reset_index(drop=True)
+    shown.attrs = {
+        "hidden": hidden,
+        "cut": cut,
+        "threshold": threshold,
+        "coarsened": True,
+        "no_steps": no_steps,
+    }
     return shown
 
 
@@ -1094,16 +1210,39 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     hidden = list(shown.attrs.get("hidden", []))
     cut = dict(shown.attrs.get("cut", {}))
     threshold = int(shown.attrs.get("threshold", threshold))
-    if not hidden and not cut:
+    if not hidden and not cut and not (shown.attrs.get("coarsened") and len(shown)):
         return ""
     parts = []
-    if hidden:
+    no_steps = list(shown.attrs.get("no_steps", []))
+    plan_hidden = [d for d in hidden if d not in no_steps]
+    if plan_hidden:
         parts.append(
             "no curve for "
-            + ", ".join(label(d) for d in hidden)
+            + ", ".join(label(d) for d in plan_hidden)
             + " (counts hidden in this run's tables)"
         )
-    if cut:
+    if no_steps:
+        parts.append(
+            "no curve for "
+            + ", ".join(label(d) for d in no_steps)
+            + f" (no time by which at least {threshold} clients had met it with the clients "
+            "leaving follow-up in between none or at least " + f"{threshold})"
+        )
+    if shown.attrs.get("coarsened") and len(shown):
+        parts.append(
+            f"each curve is shown only at the times by which at least {threshold} more clients "
+            f"have met the definition since the previous time shown (between them, none or at "
+            f"least {threshold} clients of each kind leave follow-up), so a step may gather "
+            "several times"
+            + (
+                "; a curve ends at the last such time before its data end ("
+                + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items())
+                + ")"
+                if cut
+                else ""
+            )
+        )
+    elif cut:
         parts.append(
             f"each curve ends at the last time at which at least {threshold} clients are at "
             f"risk and before a step of fewer than {threshold} events or exits ("
@@ -1111,6 +1250,97 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
             + ")"
         )
     return "Disclosure control: " + "; ".join(parts) + "."
+
+
+def mask_families(
+    table: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    family_a: str,
+    family_b: str,
+    decimals: int | None = None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Hide, in a family-profile table, what the run's plan hides and the means of few clients.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`analysis.compare.agreement.family_disagreement` (``group``, ``n_clients``,
+        ``baseline_<family>``, ``mean <col>``, ``% <col>``; ``attrs["n_values"]``). Not
+        modified.
+    plan : pandas.DataFrame or None
+        The run's plan with the family counts of
+        :func:`analysis.run.workflow.agreement_cells` (given the profile): the group
+        ``"families <a> / <b>: <group>"`` and, per percentage column ``% <col>``, its numerator
+        ``": <col>"`` and complement ``": not <col>"``. None (suppression off): the table
+        unchanged (rounded to ``decimals``).
+    family_a, family_b : str
+        The two families.
+    decimals : int, optional
+        Round the statistics before masking (the display table); None keeps full precision
+        (the CSV).
+    threshold : int
+        The plan's threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n_clients`` as the plan shows it; a percentage "suppressed" where its group, its
+        numerator or its complement is hidden or not in the plan (a percentage of a group
+        whose size is shown gives its numerator back: 31 of 65 = 47.69 %); a mean (baseline
+        scores, ``mean <col>``) "suppressed" where the group is hidden, or has fewer than
+        ``threshold`` clients or values (a mean over 1-4 clients is individual data; NHS
+        Digital 2018 does not calculate simple statistics over small numbers).
+
+    Examples
+    --------
+    Group "both" has 65 clients, 31 of them homeless (47.7 %); group "neither" 6 clients, 2 of
+    them homeless (2 is hidden, so is its percentage) and a mean age over 4 recorded values
+    (hidden, fewer than 5):
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"group": ["both", "neither"], "n_clients": [65, 6],
+    ...                   "% homeless": [100 * 31 / 65, 100 * 2 / 6], "mean age": [41.2, 39.0]})
+    >>> t.attrs["n_values"] = {"% homeless": [65, 6], "mean age": [65, 4]}
+    >>> k = "families x / y"
+    >>> plan = pd.DataFrame({"cell": [f"{k}: both", f"{k}: both: homeless",
+    ...                               f"{k}: both: not homeless", f"{k}: neither",
+    ...                               f"{k}: neither: homeless", f"{k}: neither: not homeless"],
+    ...                      "suppressed": [False, False, False, False, True, False],
+    ...                      "reason": ["", "", "", "", "primary: fewer than 5", ""]})
+    >>> mask_families(t, plan, "x", "y", decimals=1).values.tolist()
+    [['both', 65, 47.7, 41.2], ['neither', 6, 'suppressed', 'suppressed']]
+    """
+    n_values = dict(table.attrs.get("n_values", {}))
+    out = table.copy()
+    if decimals is not None:
+        out = out.round(decimals)
+    if plan is None:
+        return out
+    key = f"families {family_a} / {family_b}"
+    groups = [f"{key}: {g}" for g in table["group"]]
+    known = set(plan["cell"])
+    derived: dict[str, list[list[str]]] = {}
+    for c in table.columns:
+        if c in ("group", "n_clients"):
+            continue
+        if c.startswith("% "):
+            col = c[2:]
+            derived[c] = [[g, f"{g}: {col}", f"{g}: not {col}"] for g in groups]
+        else:
+            derived[c] = [[g] for g in groups]
+    masked = mask(out, plan, {"n_clients": groups}, derived, threshold)
+    sizes = pd.to_numeric(table["n_clients"], errors="coerce").fillna(0).to_numpy()
+    for c, basis in derived.items():
+        nv = n_values.get(c)
+        for i, cells in enumerate(basis):
+            unknown = any(b not in known for b in cells)  # not audited: not shown
+            few = not c.startswith("% ") and (
+                sizes[i] < threshold or (nv is not None and nv[i] < threshold)
+            )
+            if unknown or few:
+                masked.iloc[i, masked.columns.get_loc(c)] = "suppressed"
+    return masked
 
 
 def shown_value(value, cell: str | None, plan: pd.DataFrame | None, threshold: int = SMALL_COUNT):

@@ -459,10 +459,17 @@ def _base_membership(nd: NotebookData, group: str = "") -> pd.DataFrame:
 
 
 def _unshown(names) -> list[str]:
-    """The counts of a run no report shows (group sizes, not met, the overlap's total)."""
+    """The counts of a run no report shows.
+
+    Group sizes, not met, the overlap's total, and the complements of the family profiles'
+    percentages (group - numerator): protected when small, else needing no protection.
+    """
+    import re
+
     names = list(names)
+    profile_not = re.compile(r"^families .+ / .+: [^:]+: not ")
     return disclosure.unshown_cells(names) + [
-        n for n in names if n == "pattern: evaluable under all"
+        n for n in names if n == "pattern: evaluable under all" or profile_not.search(n)
     ]
 
 
@@ -1157,13 +1164,20 @@ def pattern_name(pattern: pd.Series | dict, definitions) -> str:
     return "pattern: " + (", ".join(met) if met else "none")
 
 
-def agreement_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame | None = None) -> pd.DataFrame:
+def agreement_cells(
+    outcomes: pd.DataFrame,
+    baseline: pd.DataFrame | None = None,
+    profile: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Membership of the counts notebook 02 shows beyond notebook 01's.
 
     The 2 x 2 cells of every pair of ``outcomes``' definitions, the overlap patterns (clients
     evaluable under every definition, by the set met: :func:`pattern_name`;
     ``"pattern: evaluable under all"`` and ``"pattern: excluded"``), the family groups of every
-    pair of families (``"families <a> / <b>: <group>"``) and the severity-bias counts
+    pair of families (``"families <a> / <b>: <group>"``), with ``profile`` (the client table
+    the family profiles average) the numerators and complements of their percentages
+    (:func:`analysis.compare.agreement.family_profile_sets`: ``"families <a> / <b>: <group>:
+    <column>"`` and ``": not <column>"``), and the severity-bias counts
     (:func:`severity_cells`).
 
     Examples
@@ -1202,6 +1216,7 @@ def agreement_cells(outcomes: pd.DataFrame, baseline: pd.DataFrame | None = None
                 sets[f"{key}: only {fa}"] = both.index[a & ~b]
                 sets[f"{key}: only {fb}"] = both.index[~a & b]
                 sets[f"{key}: neither"] = both.index[~a & ~b]
+                sets.update(agreement.family_profile_sets(outcomes, fa, fb, profile))
     m = _join(m, disclosure.membership_from_ids(sets, ids))
     if baseline is not None:
         m = _join(m, severity_cells(outcomes, baseline))
