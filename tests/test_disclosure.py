@@ -310,3 +310,79 @@ def test_multiverse_counts_of_notebook_01_follow_its_plan():
     assert table["% met (95% CI)"].iloc[0] == "suppressed"
     # without the plan: primary suppression only, nothing here is small
     assert mask_multiverse(r, True)["n_evaluable"].tolist() == [77, 77, 43]
+
+
+def test_nested_differences_hand_worked():
+    """Differencing (Hundepool et al. 2012, ch. 4-5): two shown counts over nested client sets
+    give their difference. Twelve clients; by hand:
+
+    - "evaluable, LOCF" = 0-11 (12) contains "evaluable, last available" = 0-9 (10):
+      12 - 10 = 2 clients (10, 11), a small difference -> returned;
+    - "evaluable, last available" (10) contains "severe, evaluable" = 0-7 (8): 10 - 8 = 2
+      (8, 9) -> returned; LOCF (12) minus severe (8) = 4 (8-11) -> returned (1-4 is small);
+    - "met" = 0-4 (5) is within all three, but 8 - 5 = 3 is the set 5-7, which is the column
+      "severe not met" already (audited as it is) -> not returned; 10 - 5 = 5 and 12 - 5 = 7
+      are not small;
+    - "arm A" = 0, 2, 4, ..., 10 (6) is within LOCF (12 - 6 = 6, not small), within no other;
+    - "others" = 6-11 (6) overlaps last available (10) but is not within it (10, 11 are not
+      in it), and is within LOCF (12 - 6 = 6, not small): no pair;
+    - "severe not met" (3) is within severe (8 - 3 = 5), last available (7), LOCF (9): not small.
+    With threshold 3 only differences of 1 or 2 are small: the LOCF - severe difference (4)
+    goes. A difference two pairs share (none here) is returned once.
+    """
+    m = disclosure.membership_from_ids(
+        {
+            "evaluable, LOCF": range(12),
+            "evaluable, last available": range(10),
+            "severe, evaluable": range(8),
+            "met": range(5),
+            "severe not met": range(5, 8),
+            "arm A": range(0, 12, 2),
+            "others": range(6, 12),
+        },
+        range(12),
+    )
+    d = disclosure.nested_differences(m)
+    assert d.sum().to_dict() == {
+        "evaluable, last available minus severe, evaluable": 2,
+        "evaluable, LOCF minus evaluable, last available": 2,
+        "evaluable, LOCF minus severe, evaluable": 4,
+    }
+    assert sorted(d.index[d["evaluable, LOCF minus severe, evaluable"]]) == [8, 9, 10, 11]
+    assert list(disclosure.nested_differences(m, threshold=3).columns) == [
+        "evaluable, LOCF minus evaluable, last available",
+        "evaluable, last available minus severe, evaluable",
+    ]
+    # only the counts named are paired; a name that is no column is an error
+    assert disclosure.nested_differences(m, cells=["met", "arm A"]).shape[1] == 0
+    with pytest.raises(ValueError, match="not columns"):
+        disclosure.nested_differences(m, cells=["nope"])
+    # the same difference from two pairs is returned once: S2 = S plus a client T already has
+    m2 = disclosure.membership_from_ids({"T": range(10), "S": range(8), "S2": range(8)}, range(10))
+    assert disclosure.nested_differences(m2).shape[1] == 1
+
+
+def test_plan_with_differences_protects_a_nested_pair():
+    """The reviewer's multiverse example in small: 40 clients; last available evaluates 31
+    (0-30), LOCF 32 (0-31), met 14 of each (0-13). Every count is at least 5, so without the
+    difference nothing is hidden and 32 - 31 = 1 reads off; with it one of the two evaluable
+    counts is hidden and no signed sum of up to three shown counts gives client 31 alone."""
+    m = disclosure.membership_from_ids(
+        {
+            "N": range(40),
+            "evaluable, last available": range(31),
+            "evaluable, LOCF": range(32),
+            "met": range(14),
+        },
+        range(40),
+    )
+    assert not suppression_plan(m)["suppressed"].any()
+    d = disclosure.nested_differences(m, cells=list(m.columns))
+    # 40 - 32 = 8 and 40 - 31 = 9, 31 - 14 = 17: only LOCF - last available = 1 is small
+    assert d.sum().to_dict() == {"evaluable, LOCF minus evaluable, last available": 1}
+    both = m.join(d)
+    plan = suppression_plan(both, protect=["N"], unshown=d.columns).set_index("cell")
+    hidden = plan.index[plan["suppressed"]].tolist()
+    assert set(hidden) & {"evaluable, last available", "evaluable, LOCF"}
+    assert recoverable(both, hidden) == []
+    assert _brute_force_recovers(both, plan.reset_index()) == []
