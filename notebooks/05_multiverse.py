@@ -69,13 +69,12 @@ cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 label = text.labeller(md.definitions)
-# counts equal to the run's own specification's are notebook 01's: shown as its plan shows them
-masked = masks.mask_multiverse(
-    results,
-    suppress_small_counts,
-    plan=workflow.read_disclosure(output_dir, suppress_small_counts, data_cache),
-    own=mv.matching_specifications(results, md.definitions, missing=missing, post=post),
+# every specification's counts audited with the run's plan (one count per distinct client set;
+# notebook 01's clients are notebook 01's count), small differences of nested sets protected
+plan, plan_cells = workflow.multiverse_disclosure(
+    md, missing, post, output_dir, suppress_small_counts, data_cache
 )
+masked = masks.mask_multiverse(results, suppress_small_counts, plan=plan, cells=plan_cells)
 report.write_csv(masked, output_dir, "multiverse.csv")
 shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts, masked=masked)
 n_spec, n_done = len(results), int(results["computable"].sum())
@@ -285,13 +284,16 @@ rows = [
     ),
     (
         "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}; rates derived from them "
-        "left out of the figures and tables; a count equal to notebook 01's shown as notebook "
-        "01 shows it (the run's disclosure plan, a CSV file beside the reports)"
+        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}; further counts shown as "
+        "suppressed where a hidden count could be worked out from the run's counts, by "
+        "subtraction between specifications too (one disclosure plan for the run, a CSV file "
+        "beside the reports); rates derived from a hidden count left out of the figures and "
+        "tables"
         if suppress_small_counts
         else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); "
-        "parameter suppress small counts",
+        "disclosure control rule for published health statistics (NHS England); primary and "
+        "secondary suppression, disclosure by differencing (Hundepool A. et al. (2012) "
+        "Statistical Disclosure Control, Wiley, ch. 4-5); parameter suppress small counts",
     ),
     (
         "data",
