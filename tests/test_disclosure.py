@@ -386,3 +386,60 @@ def test_plan_with_differences_protects_a_nested_pair():
     assert set(hidden) & {"evaluable, last available", "evaluable, LOCF"}
     assert recoverable(both, hidden) == []
     assert _brute_force_recovers(both, plan.reset_index()) == []
+
+
+def test_multiverse_counts_audited_with_the_run_plan(tmp_path):
+    """Notebook 05's counts join the run's plan (as the main job runs it: notebook 01 writes
+    the plan and the counts' membership, notebook 05 extends them). On 60 simulated clients
+    with a small grid: the run's own specification counts notebook 01's clients, so its counts
+    ARE notebook 01's (same name, same decision); notebook 01's decisions are kept; no hidden
+    count of the run is a linear combination of the shown ones; and no two shown counts are
+    nested with a difference from 1 to 4 (the reviewer's 32 - 31)."""
+    from analysis.run import workflow
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    cache.mkdir()
+    options = {"n_clients": 60, "seed": 1}
+    nd = workflow.outcomes_for_notebook("simulated", options, "phq9", reliability=0.89)
+    plan = workflow.run_disclosure(nd, "arm", str(out), write=True, cache=str(cache), threshold=5)
+    grid = {
+        "grid": {
+            "definitions": ["remission", "reliable_improvement"],
+            "cutoff_type": ["default"],
+            "reliability": [0.89, 0.84],
+            "missing": ["last_available", "locf", "completers"],
+            "population": ["all", "severe", "finished"],
+        }
+    }
+    md = workflow.multiverse_for_notebook(
+        "simulated", options, "phq9", multiverse=grid, reliability=0.89
+    )
+    ext, cells = workflow.multiverse_disclosure(md, output_dir=str(out), cache=str(cache))
+    res = md.results
+    own = (
+        (res["definition"] == "remission")
+        & (res["missing"] == "last_available")
+        & (res["population"] == "all")
+    )
+    i = res.index[own][0]
+    assert cells["n_evaluable"][list(res.index).index(i)] == "remission: evaluable"
+    assert cells["n_met_ref"][list(res.index).index(i)].startswith("remission: met | ")
+    named = {c for seq in cells.values() for c in seq if c is not None}
+    assert named <= set(ext["cell"]) and any(c.startswith("multiverse ") for c in named)
+    before = plan.set_index("cell")["suppressed"]
+    after = ext.set_index("cell")["suppressed"]
+    assert (after[before.index] == before).all()  # earlier decisions kept
+    m = pd.read_pickle(cache / workflow.MEMBERSHIP_FILE)
+    assert named <= set(m.columns)
+    # large unshown counts (not met, ...) need no protection: audited as hidden, may be exposed
+    unshown = ext.loc[ext["reason"] == disclosure.UNSHOWN, "cell"]
+    suppressed = ext.loc[ext["suppressed"], "cell"].tolist()
+    hidden = suppressed + unshown.tolist()
+    assert set(recoverable(m[ext["cell"].tolist()], hidden)) & set(suppressed) == set()
+    assert ext["cell"].str.contains(" minus ").any()  # nested differences were protected
+    shown = [c for c in ext["cell"] if c not in set(hidden)]
+    assert disclosure.nested_differences(m[shown]).shape[1] == 0
+    assert (out / disclosure.PLAN_FILE).exists()
+    assert len(disclosure.read_plan(out)) == len(ext)
+    # suppression off: nothing to plan
+    assert workflow.multiverse_disclosure(md, suppress=False) == (None, None)

@@ -1086,16 +1086,22 @@ def multiverse_disclosure(
         for c in m_run.columns
         if c not in unshown_run and " minus " not in c and c not in _unshown([c])
     ]
-    by_bits = {}
+    by_bits: dict[bytes, list[str]] = {}
     if shown_run:
         for c, bits in zip(
             shown_run, np.packbits(m_run[shown_run].to_numpy().T, axis=1), strict=True
         ):
-            by_bits.setdefault(bits.tobytes(), c)
+            by_bits.setdefault(bits.tobytes(), []).append(c)
+    definition = dict(
+        zip(results["spec"].astype(str), results["definition"].astype(str), strict=True)
+    )
     rename = {}
     for c, bits in zip(sets.columns, np.packbits(sets.to_numpy().T, axis=1), strict=True):
-        if bits.tobytes() in by_bits:
-            rename[c] = by_bits[bits.tobytes()]
+        same = by_bits.get(bits.tobytes())
+        if same:  # "multiverse <spec>: met | B" -> "<definition>: met | B" where it is the same
+            spec, kind = c.removeprefix("multiverse ").split(": ", 1)
+            natural = f"{definition.get(spec, '')}: {kind}"
+            rename[c] = natural if natural in same else same[0]
     sets = sets.drop(columns=list(rename))
     cells = {
         c: [None if v is None or pd.isna(v) else rename.get(v, v) for v in set_cells[c]]
