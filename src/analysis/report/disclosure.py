@@ -48,10 +48,17 @@ that nothing of the run becomes recoverable) and writes it back, the counts' cli
 kept in the run's temporary data cache, never beside the reports. So a count is shown or hidden
 identically in every report and CSV of the run (:mod:`analysis.report.disclosure_tables` applies
 the plan to a table). A notebook run on its own recomputes the outcome part from the same inputs.
-Notebook 04 adds its landmark counts; notebook 05 shows a specification's count that equals one of
-notebook 01's as the plan shows it, other specifications' counts under primary suppression and
-the derived-percentage rule; notebook 03's survival curves on real data leave out a definition
-whose counts are hidden and end where fewer than the threshold remain at risk.
+Notebook 04 adds its landmark counts; notebook 05 adds every specification's evaluable and met
+counts, one count per distinct client set (a specification counting notebook 01's clients shows
+notebook 01's count; :func:`analysis.run.workflow.multiverse_disclosure`); notebook 03's survival
+curves on real data leave out a definition whose counts are hidden and end where fewer than the
+threshold remain at risk.
+
+Differencing. Two shown counts over nested client sets (S within T: a sub-population within
+everyone, complete cases within the clients evaluable under imputation) give T - S, a count no
+table shows. Every plan of a run therefore also holds, as unshown counts, the differences of
+nested counts from 1 to ``threshold - 1`` (:func:`nested_differences`); the audit protects them
+as it protects any small count (Hundepool et al. 2012, ch. 4-5, disclosure by differencing).
 
 How much is hidden. The audit is over the membership patterns present in the data, so it also
 counts relations that hold by coincidence of these data as known to a reader; with few patterns
