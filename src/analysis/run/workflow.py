@@ -1002,7 +1002,7 @@ def multiverse_for_notebook(
 
 
 def multiverse_disclosure(
-    md: MultiverseData,
+    md: MultiverseData | None,
     missing: str = "last_available",
     post: str | float = "last",
     output_dir: str = "",
@@ -1053,9 +1053,18 @@ def multiverse_disclosure(
 
     Examples
     --------
-    >>> md = multiverse_for_notebook("btheb", {}, "bdi2")  # doctest: +SKIP
-    >>> multiverse_disclosure(md, suppress=False)
+    Suppression off (simulated data): nothing is planned or hidden.
+
+    >>> multiverse_disclosure(None, suppress=False)
     (None, None)
+
+    On BtheB with the main job's plan and cache (notebook 05 as the main job runs it):
+
+    >>> md = multiverse_for_notebook("btheb", {}, "bdi2")  # doctest: +SKIP
+    >>> plan, cells = multiverse_disclosure(md, "last_available", "last", "reports/btheb",
+    ...                                     cache=data_cache)  # doctest: +SKIP
+    >>> cells["n_evaluable"][0]  # doctest: +SKIP
+    'remission: evaluable'
     """
     from analysis.compare.multiverse import matching_specifications
     from analysis.report import disclosure_tables
