@@ -130,11 +130,15 @@ else:
 # For each choice, the specifications are grouped by every *other* choice; within a group only that choice varies, so the range of the rate within the group is what that choice alone does. The *median shift* summarises those ranges over the groups (in percentage points), the *largest shift* is the biggest of them, and the *share of variance* is the part of the variance of all rates explained by the choice alone (eta squared).
 
 # %%
-try:
-    spread = mv.decompose_spread(shown)
-except ValueError as exc:
-    spread = None
-    say(f"Decomposition of the spread: not computed: {exc}.")
+spread = None
+if len(shown) < 2:  # too few rates shown (computed, or left out by disclosure control)
+    say("Decomposition of the spread: not computed: fewer than two specifications can be shown.")
+else:
+    try:
+        spread = mv.decompose_spread(shown)
+    except ValueError as exc:
+        why = str(exc).removeprefix("decompose_spread: ")  # reviewers read it: no function name
+        say(f"Decomposition of the spread: not computed: {why}.")
 if spread is not None and len(spread):
     report.write_csv(spread, output_dir, "multiverse_spread.csv")
     say(mvt.spread_in_words(spread))
