@@ -598,7 +598,8 @@ def run_plan(
     2 x 2 agreement cells, category counts). Computing one plan over all of them, with the
     headline counts protected, makes a count shown or hidden identically everywhere, and no hidden
     count can be worked out from counts shown in any table of the run (the linear audit of
-    :func:`recoverable`).
+    :func:`recoverable`), nor a small difference of two nested counts (:func:`nested_differences`,
+    planned as counts not shown).
 
     Parameters
     ----------
@@ -620,7 +621,8 @@ def run_plan(
     Returns
     -------
     pandas.DataFrame
-        As :func:`suppression_plan`: ``cell``, ``count``, ``suppressed``, ``reason``.
+        As :func:`suppression_plan`: ``cell``, ``count``, ``suppressed``, ``reason``; with a row
+        per small nested difference (``"<T> minus <S>"``).
 
     Examples
     --------
@@ -640,7 +642,13 @@ def run_plan(
         return pd.DataFrame(
             {"cell": m.columns, "count": counts.to_numpy(), "suppressed": False, "reason": ""}
         )
-    return suppression_plan(m, threshold=threshold, protect=headline_cells(m))
+    # nested counts whose difference is small: protected like small counts (differencing)
+    diff = nested_differences(m, threshold)
+    if diff.shape[1]:
+        m = m.join(diff)
+    return suppression_plan(
+        m, threshold=threshold, protect=headline_cells(m), unshown=list(diff.columns)
+    )
 
 
 def membership_from_ids(sets: Mapping[str, Iterable], ids: Iterable | None = None) -> pd.DataFrame:
