@@ -35,6 +35,7 @@ rci_methods: list = ["JT", "GLN", "HLL", "EN", "NK", "HA", "HLM"]  # reliable-ch
 hlm_test: str = "cohort"  # HLM rule: cohort (slope against the cohort mean, as R) or zero
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 client_outcomes: bool = False  # also write per-client outcomes (identifiable data)
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
@@ -46,6 +47,7 @@ from analysis.compare import agreement
 from analysis.compare import prevalence as stats
 from analysis.outcomes import clinsig, rules
 from analysis.outcomes import engine as outcomes
+from analysis.outcomes.hlm import HLM_TEST_LABELS
 from analysis.registry.definitions import harm_indicators
 from analysis.report import disclosure, plots, text
 from analysis.report import disclosure_tables as masks
@@ -100,6 +102,7 @@ plan = workflow.run_disclosure(
     write=True,
     cache=data_cache,
     extra=workflow.perspective_cells(result, list(nd.definitions)),
+    method=disclosure_method,
 )
 # the CSVs hide what the reports hide
 report.write_csv(masks.mask_prevalence(overall, overall, plan), output_dir, "prevalence.csv")
@@ -148,6 +151,7 @@ report.show_banner(
                 "hlm_test",
                 "group",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
         "reliability_source": reliability_cited,
@@ -260,12 +264,14 @@ text.say(f"{n_cov} of the 10 perspectives could be computed on these data.")
 # %% [markdown]
 # ## The Jacobson plot
 #
-# Each point is a client: baseline score against post score on the primary measure. Points inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax cutoff. By default (cutoff type *default*) the cutoff follows the instrument registry: cutoff *c*, between the clinical and a functional population, where confirmed functional norms exist (e.g. PHQ-9: Kocalevent, Hinz & Brähler 2013), otherwise the instrument's published clinical cutoff (e.g. BDI-II >= 14); cutoff *a* (two standard deviations of the baseline scores beyond their mean) depends on the sample and is used only on request. The Methods section says which cutoff was used and why.
+# Baseline score against post score on the primary measure, one point per client on simulated data (on real data clients are counted in hexagons: no client's own scores are drawn). Clients inside the grey band have not changed reliably; the dashed lines mark the Jacobson-Truax cutoff. By default (J&T cutoff: registry default) the cutoff follows the instrument registry: cutoff *c*, between the clinical and a functional population, where confirmed functional norms exist (e.g. PHQ-9: Kocalevent, Hinz & Brähler 2013), otherwise the instrument's published clinical cutoff (e.g. BDI-II >= 14); cutoff *a* (two standard deviations of the baseline scores beyond their mean) depends on the sample and is used only on request. The Methods section says which cutoff was used and why.
 
 # %%
 jt_ok = "clinically_significant" in set(result["definition"])
 if jt_ok:
     jt = outcomes.change_table(result, "clinically_significant")
+    # smallest hexagon drawn: the smallest count the run shows (8 under rounding: none on 1-7)
+    hex_min = 8 if disclosure_method == "rounding" else report.SMALL_COUNT
     ax = plots.jacobson_plot(
         jt,
         measure_label=instrument.label,
@@ -278,15 +284,17 @@ if jt_ok:
             else " (one point per client)"
         ),
         aggregate=bool(suppress_small_counts),
-        threshold=report.SMALL_COUNT,
+        threshold=hex_min,
         counts=masks.category_counts(jt, plan, "clinically_significant"),
     )
     report.show_figure(ax)
     if suppress_small_counts:
         text.say(
             "On real data the plot shows no client's own scores: clients are counted in hexagons "
-            f"(a hexagon with fewer than {report.SMALL_COUNT} clients is left blank), and the "
-            "legend gives the number of clients per category."
+            f"(a hexagon with fewer than {hex_min} clients is left blank; its colour gives a "
+            "range of clients, not an exact number), and the legend gives the number of clients "
+            "per category"
+            + (" as the tables show it (rounded)." if disclosure_method == "rounding" else ".")
         )
 else:
     text.say(
@@ -301,7 +309,7 @@ else:
 # %% [markdown]
 # ## Every reliable-change method side by side
 #
-# The same clients classified by each reliable-change method of the R package clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, which needs at least three assessments per client). With the parameter *hlm test* set to *cohort* (the default), HLM judges, as the R package, each client's slope against the cohort's average slope (an empirical-Bayes deviation): a client who improves about as much as the average counts as unchanged, and one who improves clearly less than the average as deteriorated, even if their score fell. Set to *zero*, it judges the client's own slope (fixed plus random) against zero. The Methods section states which rule was used.
+# The same clients classified by each reliable-change method of the R package clinicalsignificance (Claus, Wager & Bonnet 2024): Jacobson-Truax (JT), Gulliksen-Lord-Novick (GLN), Hsu-Linn-Lord (HLL), Edwards-Nunnally (EN), Nunnally-Kotsch (NK), Hageman-Arrindell (HA) and the hierarchical linear model (HLM, which needs at least three assessments per client). By default (HLM rule: the client's slope against the cohort's mean slope), HLM judges, as the R package, each client's slope against the cohort's average slope (an empirical-Bayes deviation): a client who improves about as much as the average counts as unchanged, and one who improves clearly less than the average as deteriorated, even if their score fell. With the other rule (the client's own slope against zero), it judges the client's own slope (fixed plus random) against zero. The Methods section states which rule was used.
 
 # %%
 methods = (
@@ -369,8 +377,16 @@ if methods is not None:
         f"Cutoff for the combined categories: {methods.attrs['cutoff']['reason']}; "
         f"{methods.attrs['cutoff']['true_score_methods']}."
     )
-    if text.hlm_all_unchanged(methods, cohort.time_unit):
-        text.say(text.hlm_all_unchanged(methods, cohort.time_unit))
+    hlm_n = int(((methods["method"] == "HLM") & methods["evaluable"].astype(bool)).sum())
+    hlm_text = text.hlm_all_unchanged(  # the count as the run shows it under rounding
+        methods,
+        cohort.time_unit,
+        n_shown=masks.shown_value(hlm_n, "method HLM: evaluable", plan)
+        if disclosure_method == "rounding"
+        else None,
+    )
+    if hlm_text:
+        text.say(hlm_text)
 
 # %% [markdown]
 # ## Where do the headline definitions disagree?
@@ -395,14 +411,18 @@ report.write_csv(masks.mask_pairs(dis, dis, plan), output_dir, "disagreement.csv
 shown = dis.round({"percent_agree": 1}).assign(
     definition_a=dis["definition_a"].map(label), definition_b=dis["definition_b"].map(label)
 )
-shown = shown.rename(
-    columns=lambda c: (
-        c.replace("_", " ")
-        .replace("definition a", "definition A")
-        .replace("definition b", "definition B")
-    )
+shown = masks.mask_pairs(shown, dis, plan).rename(
+    columns={
+        "definition_a": "definition A",
+        "definition_b": "definition B",
+        "n_both": "clients in both",
+        "both_met": "both met",
+        "only_a": "only A",
+        "only_b": "only B",
+        "percent_agree": "% agree",
+        "n_disagree": "disagree",
+    }
 )
-shown = masks.mask_pairs(shown, dis, plan)
 report.show_table(shown, "Pairs of headline definitions: agreement and disagreement (clients)")
 
 # %%
@@ -435,22 +455,20 @@ rows = [
     *workflow.reliable_change_rows(result, nd.skipped, instrument),
     (
         "HLM rule (methods comparison)",
-        "client's slope against the cohort's mean slope (as the R package clinicalsignificance)"
-        if hlm_test == "cohort"
-        else "client's own slope (fixed + random) against zero",
-        "parameter hlm test; Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)",
+        HLM_TEST_LABELS[hlm_test],
+        "parameter HLM rule; Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)",
     ),
     (
         "post score",
-        "last observed score after baseline" if post == "last" else f"time {post}",
-        "parameter of this report",
+        rules.post_label(post),
+        "parameter post score of this report",
     ),
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,
@@ -463,5 +481,11 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Every definition is scored by this project's definitions engine from the definitions file (one rule kind per definition); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below caseness at end, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). When small-count suppression is on (parameter suppress small counts, shown at the top), counts from 1 to 4 are shown as <5, and further counts are shown as 'suppressed' so that no hidden count can be worked out from totals, margins or another table of this run (complementary suppression, one plan for the whole run: the run's disclosure plan, a CSV file beside the reports); the percentages and statistics derived from a hidden count are suppressed; client-level outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter client outcomes).\n\noutcomes-identifiable.csv has one row per client and definition: the client's id, the definition, its family and every measure the rule used; the status at the end of the client's course (met, not met or not evaluable) and the reason (why not evaluable, or how a status was imputed); the client's own baseline and post times, baseline and post scores, change, reliable change index and Jacobson-Truax category; the first assessment at which the criterion held and the time from which it held through the end (empty unless met). The project's README lists the file's column names. Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
+    "Every definition is scored by this project's definitions engine from the definitions file (one rule kind per definition); thresholds not in the file come from the instrument registry with their sources. Reliable-change methods other than JT follow the R package clinicalsignificance (Claus B.B., Wager J. & Bonnet U. (2024) J Stat Softw 111(1)).\n\nReliable change index: RCI = (post - baseline) / S_diff with S_diff = sqrt(2) x SD_baseline x sqrt(1 - r), SD_baseline being the SD of the evaluable clients' baseline scores; a change is reliable when |RCI| > 1.96 (Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19). Response (at least 50 % reduction from baseline) follows Frank E. et al. (1991) Arch Gen Psychiatry 48(9):851-855; remission uses the instrument's published remission threshold (registry, e.g. PHQ-9 < 5), which is not the caseness cutoff (below caseness at end, e.g. PHQ-9 < 10).\n\nConfidence intervals are Wilson score intervals (Wilson E.B. (1927) J Am Stat Assoc 22(158):209-212). "
+    + (
+        "When small-count suppression is on (parameter small-count suppression, shown at the top) with the rounding method (parameter disclosure method), counts from 1 to 7 are shown as 1-7 and every other count rounded to the nearest 5, percentages are computed from the rounded counts (NHS Digital 2018; the Methods row small counts says more); client-level"
+        if disclosure_method == "rounding"
+        else "When small-count suppression is on (parameter small-count suppression, shown at the top), counts from 1 to 4 are shown as <5, and further counts are shown as 'suppressed' so that no hidden count can be worked out from totals, margins or another table of this run (complementary suppression, one plan for the whole run: the run's disclosure plan, a CSV file beside the reports); the percentages and statistics derived from a hidden count are suppressed; client-level"
+    )
+    + " outcomes are never shown in a report, only in the file outcomes-identifiable.csv, written beside it when the run asks for it (parameter per-client tables).\n\noutcomes-identifiable.csv has one row per client and definition: the client's id, the definition, its family and every measure the rule used; the status at the end of the client's course (met, not met or not evaluable) and the reason (why not evaluable, or how a status was imputed); the client's own baseline and post times, baseline and post scores, change, reliable change index and Jacobson-Truax category; the first assessment at which the criterion held and the time from which it held through the end (empty unless met). The project's README lists the file's column names. Times are in the data's unit (sessions, weeks or months, stated at the top). The methods comparison uses the same trajectories and the same missing-data strategy as every definition.",
 )

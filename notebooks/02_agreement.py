@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
 data_cache: str = ""  # set by the main job: the run's data, loaded once; empty: load here
 
@@ -46,6 +47,7 @@ from analysis.outcomes import rules
 from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
+from analysis.report.disclosure import rounded_count
 from analysis.run import workflow
 
 nd = workflow.outcomes_for_notebook(
@@ -83,12 +85,15 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 prev = stats.prevalence(result)
 pairs = agreement.pairwise_agreement(result)
 # the run's disclosure plan (notebook 01's), with this report's own counts added
 plan = workflow.extend_disclosure(
-    workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+    workflow.run_disclosure(
+        nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+    ),
     nd,
     workflow.agreement_cells(result, nd.baseline),
     group,
@@ -98,9 +103,16 @@ plan = workflow.extend_disclosure(
 report.write_csv(masks.mask_prevalence(prev, prev, plan), output_dir, "agreement_prevalence.csv")
 pairs_masked = masks.mask_pairs(pairs, pairs, plan)
 report.write_csv(pairs_masked, output_dir, "agreement_pairs.csv")
-# the kappas the pairs table shows (a hidden pair's kappa gives a hidden 2 x 2 count back)
+# the kappas the pairs table shows (a hidden pair's kappa gives a hidden 2 x 2 count back;
+# under rounding, the kappas of the rounded cells)
 pairs_gone = pd.Series(masks.is_hidden(pairs_masked["kappa"]), index=pairs.index, dtype=bool)
-kappa_shown = pairs.loc[~pairs_gone, "kappa"]
+kappa_shown = masks.rounded_pairs(pairs, plan).loc[~pairs_gone, "kappa"]
+# the number of clients as the run shows counts (rounded under the rounding method)
+n_shown = (
+    rounded_count(cohort.n_clients)
+    if suppress_small_counts and disclosure_method == "rounding"
+    else cohort.n_clients
+)
 report.show_banner(
     cohort,
     {
@@ -118,15 +130,16 @@ report.show_banner(
                 "post",
                 "group",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
     },
-    summary=f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; "
+    summary=f"{result['definition'].nunique()} definitions on {n_shown} clients; "
     f"kappa ranged from {kappa_shown.min():.2f} to {kappa_shown.max():.2f} across "
     f"{len(kappa_shown)} pairs"
     + (f" ({int(pairs_gone.sum())} hidden by disclosure control)." if pairs_gone.any() else ".")
     if kappa_shown.notna().any()
-    else f"{result['definition'].nunique()} definitions on {cohort.n_clients} clients; every "
+    else f"{result['definition'].nunique()} definitions on {n_shown} clients; every "
     "pair's kappa is hidden by disclosure control."
     if pairs_gone.any()
     else "",
@@ -161,12 +174,9 @@ report.show_table(
     ),
     "Pairs of definitions, among clients evaluable under both",
 )
-undefined = pairs.loc[pairs["kappa"].isna()]
-if len(undefined):
-    say(
-        f"Kappa is undefined for {len(undefined)} of {len(pairs)} pairs, because at least one "
-        "definition of the pair gives every compared client the same result."
-    )
+if len(pairs) and not pairs_gone.all() and text.kappa_note(pairs, pairs_gone):
+    # undefined (a constant pair) and not shown (disclosure control) are said apart
+    say(text.kappa_note(pairs, pairs_gone))
 if len(pairs) and pairs_gone.all():
     say(
         "Disclosure control hides the statistics of every pair (as in the table: a count of the "
@@ -209,12 +219,22 @@ pattern_cells = [
 ]
 patterns_shown = masks.mask(patterns, plan, {"n_clients": pattern_cells})
 report.write_csv(patterns_shown, output_dir, "agreement_patterns.csv")
-shown = patterns.loc[patterns_shown["n_clients"].astype(str).str.isdigit().to_numpy()]
+keep = patterns_shown["n_clients"].astype(str).str.isdigit().to_numpy()
+# the figure draws each pattern's count as the table shows it (rounded under rounding)
+shown = patterns.loc[keep].assign(
+    n_clients=pd.to_numeric(patterns_shown.loc[keep, "n_clients"]).astype(int).to_numpy()
+)
 if len(shown) < len(patterns):
     say(
         f"{len(patterns) - len(shown)} patterns are left out of the figure (disclosure control: "
-        f"shared by fewer than {report.SMALL_COUNT} clients, or hidden so that no small pattern "
-        "can be worked out)."
+        + (
+            "shared by 1-7 clients)"
+            if suppress_small_counts and disclosure_method == "rounding"
+            else f"shared by fewer than {report.SMALL_COUNT} clients, or hidden so that no small "
+            "pattern can be worked out)"
+        )
+        + "; so the figure has no set-size bars (with patterns left out they would not be the "
+        "numbers who meet each definition)."
     )
 if len(shown):
     report.show_figure(
@@ -264,19 +284,27 @@ else:
                 if c not in ("group", "n_clients")
             }
             report.write_csv(
-                masks.mask(dis, plan, {"n_clients": fam_cells}, derived),
+                masks.means_not_shown(
+                    masks.mask(dis, plan, {"n_clients": fam_cells}, derived), list(derived), plan
+                ),
                 output_dir,
                 f"agreement_families_{fa}_{fb}.csv",
             )
-            shown = masks.mask(dis.round(1), plan, {"n_clients": fam_cells}, derived)
-            shown = shown.rename(columns={"n_clients": "clients"}).rename(
-                columns=lambda c: c.replace("_", " ")
+            shown = masks.means_not_shown(
+                masks.mask(dis.round(1), plan, {"n_clients": fam_cells}, derived),
+                list(derived),
+                plan,
+            )
+            shown = shown.rename(
+                columns=text.family_profile_headers(shown.columns, result, nd.registry)
             )
             report.show_table(
                 shown,
                 f"{text.family_label(fa)} versus {text.family_label(fb)} success: clients and "
                 "average profile",
             )
+    if suppress_small_counts and disclosure_method == "rounding":
+        say(masks.MEANS_NOT_SHOWN)
 
 # %% [markdown]
 # ## Is a definition biased by baseline severity?
@@ -396,9 +424,9 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,
@@ -416,5 +444,10 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. Counts from 1 to 4 are shown as <5 when suppression is on.",
+    "Prevalence: Wilson score intervals (Wilson 1927). Kappa and its large-sample standard error: statsmodels' Cohen's kappa (Cohen 1960; Fleiss, Cohen & Everitt 1969), interval kappa +/- 1.96 SE. PABAK: Byrt, Bishop & Carlin (1993) J Clin Epidemiol 46(5):423-429. McNemar's test: mid-p on the discordant pairs b and c (Fagerland M.W., Lydersen S. & Laake P. (2013) BMC Med Res Methodol 13:91; exact and asymptotic available). Overlap: UpSet plot (Lex et al. 2014, upsetplot). Severity bias: logistic regression (statsmodels), Wald intervals, as in Psychiatric Services (2020) 71(4):312, doi:10.1176/appi.ps.201900295, whose remission odds ratio (0.43) is for PHQ-9 < 5 and is compared only with this run's remission when that is PHQ-9 < 5. A pair is compared on the clients evaluable under both definitions. "
+    + (
+        "Counts are rounded to the nearest 5 (1 to 7 shown as 1-7) and percent agreement, PABAK, kappa with its interval, McNemar's p and the prevalences of a pair are computed from its four rounded 2 x 2 cells (disclosure method rounding; the heat maps show the same values)."
+        if suppress_small_counts and disclosure_method == "rounding"
+        else "Counts and the statistics derived from them follow the run's disclosure control (the small counts row above)."
+    ),
 )

@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 event: str = "sustained"  # sustained (met and held to the end) or first_met
 alliance_measure: str = "wai_sr"  # wai_sr (12-60) or srs (0-40), higher is better
 landmark: int = 3  # alliance over sessions 1..L predicts success after L
@@ -50,6 +51,7 @@ from analysis.registry.definitions import harm_indicators
 from analysis.report import disclosure_tables as masks
 from analysis.report import plots_compare, text
 from analysis.report import tables as report
+from analysis.report.disclosure import rounded_count
 from analysis.run import workflow
 
 nd = workflow.outcomes_for_notebook(
@@ -72,7 +74,7 @@ has_group = bool(group) and group in cohort.clients.columns and cohort.clients[g
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 label = text.labeller(**nd.labels)
-event_words = event.replace("_", " ")
+event_words = survival.EVENT_LABELS[event]
 shown_parameters = {
     "run_name": run_name,
     "dataset": dataset,
@@ -88,6 +90,7 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 # harm indicators (e.g. reliable deterioration) are not a success: no time to success for them
 harm = sorted(harm_indicators(nd.definitions) & set(nd.all_outcomes["definition"]))
@@ -131,7 +134,9 @@ tte_lm = survival.time_to_event(
 )
 complete = cov.dropna()["id"]
 plan = workflow.extend_disclosure(
-    workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+    workflow.run_disclosure(
+        nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+    ),
     nd,
     pd.concat(
         [
@@ -151,6 +156,11 @@ plan = workflow.extend_disclosure(
 )
 report.write_csv(masks.mask_km(km_all, km_all, plan), output_dir, "survival_median_all.csv")
 report.write_csv(masks.mask_km(km, km, plan), output_dir, "survival_median.csv")
+# the number of dropout records as the run shows counts (rounded under rounding: an exact total
+# of rounded parts gives them back)
+dropout_records = int((tte["event_type"] == 2).sum())
+if suppress_small_counts and disclosure_method == "rounding":
+    dropout_records = rounded_count(dropout_records)
 report.show_banner(
     cohort,
     {
@@ -171,13 +181,14 @@ report.show_banner(
                 "alliance_measure",
                 "landmark",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
     },
-    summary=f"Time is counted in {units} from each client's own baseline; event: "
+    summary=f"Time is counted in {units} from each client's own baseline. Event definition, "
     f"{survival.EVENT_DEFINITIONS[event]}. "
     + (
-        f"{int((tte['event_type'] == 2).sum())} client-definition records of the headline "
+        f"{dropout_records} client-definition records of the headline "
         "definitions end in dropout before success."
         if masks.mask_km(km, km, plan)["n_dropout"].astype(str).str.isdigit().all()
         else ""
@@ -276,17 +287,30 @@ if masks.hidden_note(rec.loc[rec_gone, "definition"], rec["definition"], label):
 # a worked example: the first reported definition none of whose counts are hidden
 first = rec.loc[rec["definition"].isin(set(result["definition"])) & ~rec_gone].head(1)
 for r in first.itertuples():
+    # the numbers as the tables show them (under rounding: rounded, shares from rounded counts)
+    v = (
+        rec_shown.loc[r.Index].to_dict()
+        if suppress_small_counts and disclosure_method == "rounding"
+        else rec.loc[r.Index].to_dict()
+    )
+    total, dp = r.n + r.n_excluded, ".1f"
+    if suppress_small_counts and disclosure_method == "rounding":
+        total, dp = rounded_count(total), ".0f"  # whole percentages from rounded counts
     say(
-        f"For {label(r.definition)}: notebook 01 counts {r.n_met_notebook_01} of "
-        f"{r.n_evaluable_notebook_01} evaluable clients as met ({r.share_notebook_01:.1f} %); "
-        f"here {r.events} of {r.n + r.n_excluded} have the {event_words} event "
-        f"({r.share_events:.1f} %)"
+        f"For {label(r.definition)}: notebook 01 counts {v['n_met_notebook_01']} of "
+        f"{v['n_evaluable_notebook_01']} evaluable clients as met ({v['share_notebook_01']:{dp}} %); "
+        f"here {v['events']} of {total} have the {event_words} event "
+        f"({v['share_events']:{dp}} %)"
         + (
             ", the same share."
             if abs(r.share_events - r.share_notebook_01) < 1e-9
             else ": the first-met event also counts criteria met once and lost again."
         )
-        + f" The Kaplan-Meier estimate of the share met by the end is {r.share_km_end:.1f} %."
+        + (
+            ""  # not from rounded counts: its denominators give the exact counts back
+            if suppress_small_counts and disclosure_method == "rounding"
+            else f" The Kaplan-Meier estimate of the share met by the end is {r.share_km_end:.1f} %."
+        )
     )
 
 # %% [markdown]
@@ -357,7 +381,8 @@ if has_group:
     shown_lr = lr.drop(columns=["n", "n_met"]).rename(
         columns={"test_statistic": "chi-square", "p_value": "p", "dof": "df"}
     )
-    shown_lr = shown_lr.rename(columns=lambda c: c.replace("_", " "))
+    shown_lr = shown_lr.rename(columns=lambda c: text.STAT_HEADERS.get(c, c.replace("_", " ")))
+    shown_lr["groups"] = shown_lr["groups"].str.replace(";", " vs ", regex=False)
     if "definition" in shown_lr:
         shown_lr["definition"] = shown_lr["definition"].map(label)
     if "p" in shown_lr:
@@ -490,9 +515,9 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,

@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 alliance_measure: str = "wai_sr"  # wai_sr (12-60) or srs (0-40), higher is better
 landmark: int = 3  # alliance over sessions 1..L predicts success after L
 output_dir: str = ""  # folder for the CSV tables; empty: reports/lab
@@ -88,6 +89,7 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 alliance_ok = workflow.has_measure(cohort, alliance_measure)
 therapist_ok = "therapist" in cohort.clients.columns and cohort.clients["therapist"].nunique() >= 3
@@ -115,6 +117,7 @@ report.show_banner(
                 "alliance_measure",
                 "landmark",
                 "suppress_small_counts",
+                "disclosure_method",
             }
         },
     },
@@ -145,7 +148,9 @@ if alliance_ok:
     )
     # the landmark counts join the run's plan (audited with every other count of the run)
     plan0 = workflow.extend_disclosure(
-        workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+        workflow.run_disclosure(
+            nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+        ),
         nd,
         workflow.landmark_cells(
             alliance.landmark_sample(nd.all_outcomes, early, nd.baseline, lm_time)
@@ -207,12 +212,20 @@ else:
 pairs = alliance.session_pairs(cohort.scores, alliance_measure, measure) if alliance_ok else None
 if pairs is not None and pairs["id"].nunique() >= 3 and pairs.groupby("id").size().ge(2).sum() >= 3:
     rm = alliance.within_client_association(pairs)
+    # the number of clients as the run shows counts (rounded under the rounding method)
+    count_plan = workflow.run_disclosure(
+        nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+    )
+    if "n_clients" in rm:
+        rm = masks.mask(rm, count_plan, {"n_clients": [None] * len(rm)})
     report.write_csv(rm, output_dir, "alliance_rm_corr.csv")
     report.show_table(
         text.statistics_table(rm, "r"),
         f"Within-client correlation of {alliance_label} and {instrument.label}",
     )
     nxt = alliance.alliance_predicts_next_change(pairs)
+    if "n_clients" in nxt:
+        nxt = masks.mask(nxt, count_plan, {"n_clients": [None] * len(nxt)})
     report.write_csv(nxt, output_dir, "alliance_next_change.csv")
     term_label = text.labeller(
         alliance_within=f"{alliance_label}: client's deviation from own mean (per point)",
@@ -244,7 +257,9 @@ if len(a_out):
     both = pd.concat([result.loc[result["family"] != "alliance"], a_out], ignore_index=True)
     # the run's plan with the pairs of this report added
     plan = workflow.extend_disclosure(
-        workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache),
+        workflow.run_disclosure(
+            nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+        ),
         nd,
         workflow.agreement_cells(both),
         group,
@@ -373,9 +388,9 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,

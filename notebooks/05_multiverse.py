@@ -33,6 +33,7 @@ definitions: str = ""  # definitions YAML file; empty: the package default
 missing: str = "last_available"  # last_available, locf, bocf, completers or dropout_as_failure
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 multiverse: str = ""  # specification grid YAML (or a runs file's mapping); empty: the default
 imputations: int = None  # m, imputations per specification; None: the grid's options
 scheduler: str = ""  # set by the main job's --scheduler: a Dask cluster for the grid; empty: here
@@ -64,24 +65,40 @@ md = workflow.multiverse_for_notebook(
     definitions=definitions,
     group=group,
     scheduler=scheduler or None,
+    cache=data_cache,
 )
 cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 label = text.labeller(md.definitions)
 # every specification's counts audited with the run's plan (one count per distinct client set;
-# notebook 01's clients are notebook 01's count), small differences of nested sets protected
+# notebook 01's clients are notebook 01's count), small differences of nested sets protected;
+# under rounding every count is rounded instead
 plan, plan_cells = workflow.multiverse_disclosure(
-    md, missing, post, output_dir, suppress_small_counts, data_cache
+    md, missing, post, output_dir, suppress_small_counts, data_cache, method=disclosure_method
 )
-masked = masks.mask_multiverse(results, suppress_small_counts, plan=plan, cells=plan_cells)
+masked = masks.mask_multiverse(
+    results,
+    suppress_small_counts,
+    plan=plan,
+    own=mv.matching_specifications(results, md.definitions, missing=missing, post=post),
+    method=disclosure_method,
+    cells=plan_cells,
+)
 report.write_csv(masked, output_dir, "multiverse.csv")
-shown, n_hidden = mvt.shown_results(results, suppress=suppress_small_counts, masked=masked)
+# rates as the CSV shows them (under rounding: from the rounded counts) for text and figures
+shown, n_hidden = mvt.shown_results(
+    masks.rates_as_shown(results, masked), suppress=suppress_small_counts, masked=masked
+)
 n_spec, n_done = len(results), int(results["computable"].sum())
+# whole percentages under the rounding method (NHS Digital 2018: below a rounded denominator of
+# 4,000), one decimal otherwise
+rounding = bool(suppress_small_counts) and disclosure_method == "rounding"
+dp = 0 if rounding else 1
 if len(shown):
     summary = (
         f"{n_spec} specifications of the grid, {n_done} computed; success rates from "
-        f"{100 * shown['rate'].min():.1f} % to {100 * shown['rate'].max():.1f} % "
+        f"{100 * shown['rate'].min():.{dp}f} % to {100 * shown['rate'].max():.{dp}f} % "
         f"over the {len(shown)} shown."
     )
 else:
@@ -100,12 +117,17 @@ shown_parameters = {
     "missing": missing,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
     "multiverse": md.grid_source,
     "imputations": md.grid["options"]["imputations"],
 }
 report.show_banner(cohort, shown_parameters, summary=summary)
 if n_hidden:
-    say(mvt.hidden_rates_note(results, shown, masked))
+    say(
+        mvt.hidden_rates_note(
+            results, shown, masked, method="rounding" if rounding else "suppression"
+        )
+    )
 
 # %% [markdown]
 # ## The specification curve
@@ -114,7 +136,7 @@ if n_hidden:
 
 # %%
 if len(shown) >= 2:
-    top, bottom = mv.specification_curve(shown)
+    top, bottom = mv.specification_curve(shown, describe=mvt.choice_words(label))
     top.set_title(f"Specification curve: {len(shown)} specifications, {run_name}")
     report.show_figure(top)
     report.show_table(
@@ -155,7 +177,9 @@ elif spread is not None:
 has_arm = "risk_difference" in shown.columns and shown["risk_difference"].notna().sum() >= 2
 if has_arm:
     arms = shown["arm_comparison"].dropna().iloc[0]
-    top, bottom = mv.specification_curve(shown, value="risk_difference")
+    top, bottom = mv.specification_curve(
+        shown, value="risk_difference", describe=mvt.choice_words(label)
+    )
     top.set_title(f"Arm difference ({arms}) under every specification, {run_name}")
     top.set_ylabel("risk difference (percentage points)")
     report.show_figure(top)
@@ -163,13 +187,17 @@ if has_arm:
     above = int((rd["rd_ci_low"] > 0).sum())
     below = int((rd["rd_ci_high"] < 0).sum())
     say(
-        f"Arm difference ({arms}): from {100 * rd['risk_difference'].min():.1f} to "
-        f"{100 * rd['risk_difference'].max():.1f} percentage points over {len(rd)} "
+        f"Arm difference ({arms}): from {100 * rd['risk_difference'].min():.{dp}f} to "
+        f"{100 * rd['risk_difference'].max():.{dp}f} percentage points over {len(rd)} "
         f"specifications; the 95 % interval lies above zero in {above} and below zero in "
         f"{below} of them."
     )
 elif group and group in cohort.clients.columns:
-    say(mvt.arm_difference_absent(results, shown, group, masked))
+    say(
+        mvt.arm_difference_absent(
+            results, shown, group, masked, method="rounding" if rounding else "suppression"
+        )
+    )
 else:
     say(text.absent("The arm difference", cohort, f"arms (client column {group!r})"))
 
@@ -183,7 +211,9 @@ own = mv.matching_specifications(results, md.definitions, missing=missing, post=
 own = own.loc[own["computable"]]
 if len(own):
     report.show_table(
-        mvt.format_specifications(own, suppress_small_counts, label, masked),
+        mvt.format_specifications(
+            masks.rates_as_shown(own, masked), suppress_small_counts, label, masked, dp
+        ),
         "This run's own specification (as in notebooks 01-04)",
     )
 else:
@@ -194,7 +224,7 @@ else:
 if len(shown):
     ends = shown.loc[[shown["rate"].idxmin(), shown["rate"].idxmax()]]
     report.show_table(
-        mvt.format_specifications(ends, suppress_small_counts, label, masked),
+        mvt.format_specifications(ends, suppress_small_counts, label, masked, dp),
         "The lowest and the highest success rate of the multiverse",
     )
 
@@ -227,7 +257,7 @@ rows = [
     (
         "specification grid",
         md.grid_source,
-        "parameter multiverse (analysis/config/multiverse.yaml)",
+        "parameter specification grid (analysis/config/multiverse.yaml)",
     ),
     (
         "primary outcome measure",
@@ -237,7 +267,7 @@ rows = [
     ),
     (
         "J&T cutoff types",
-        ", ".join(map(str, levels["cutoff_type"])),
+        ", ".join(mv.level_label("cutoff_type", c) for c in levels["cutoff_type"]),
         "Jacobson N.S. & Truax P. (1991) J Consult Clin Psychol 59(1):12-19",
     ),
     # what each cutoff type is for the primary measure: boundary or norms, with their source
@@ -258,7 +288,7 @@ rows = [
     ),
     *[
         (
-            f"missing data: {m}",
+            f"missing data: {mv.level_label('missing', m)}",
             rules.MISSING_STRATEGY_TEXT[m],
             "grid; the strategies of this project's definitions engine (sources in the text)",
         )
@@ -267,14 +297,16 @@ rows = [
     ],
     (
         "post-score rules",
-        ", ".join(map(str, levels["post"])),
+        "; ".join(mv.level_label("post", p) for p in levels["post"]),
         "grid (a number is a time point in the run's time unit)",
     ),
     (
         "populations",
-        ", ".join(levels["population"]),
-        "severe: top severity band of the primary measure at baseline (instrument registry); "
-        "chronic: client column 'chronic'; finished: end reason 'planned'",
+        ", ".join(mv.level_label("population", p) for p in levels["population"]),
+        f"{mv.level_label('population', 'severe')}: top severity band of the primary measure at "
+        "baseline (instrument registry); "
+        f"{mv.level_label('population', 'chronic')}: client column 'chronic'; "
+        f"{mv.level_label('population', 'finished')}: end reason 'planned'",
     ),
     (
         "success rate interval",
@@ -284,20 +316,19 @@ rows = [
     (
         "arm difference intervals",
         "risk difference: Newcombe hybrid score; odds ratio: logit (Woolf)",
-        "Newcombe R.G. (1998) Stat Med 17(8):873-890; statsmodels confint_proportions_2indep",
+        "Newcombe R.G. (1998) Stat Med 17(8):873-890; statsmodels (confidence interval of the "
+        "difference of two independent proportions)",
     ),
-    (
-        "small counts",
-        f"1-{report.SMALL_COUNT - 1} shown as <{report.SMALL_COUNT}; further counts shown as "
-        "suppressed where a hidden count could be worked out from the run's counts, by "
-        "subtraction between specifications too (one disclosure plan for the run, a CSV file "
-        "beside the reports); rates derived from a hidden count left out of the figures and "
-        "tables"
-        if suppress_small_counts
-        else "shown as they are (suppression off)",
-        "disclosure control rule for published health statistics (NHS England); primary and "
-        "secondary suppression, disclosure by differencing (Hundepool A. et al. (2012) "
-        "Statistical Disclosure Control, Wiley, ch. 4-5); parameter suppress small counts",
+    masks.methods_row(
+        suppress_small_counts,
+        cohort.simulated,
+        method=disclosure_method,
+        detail="in the multiverse, every specification's met and evaluable counts (and each "
+        "arm's) are audited with the run's other counts, by subtraction between specifications "
+        "too (disclosure by differencing: Hundepool A. et al. (2012) Statistical Disclosure "
+        "Control, Wiley, ch. 4-5), a count of the same clients as one of notebook 01's shown as "
+        "the plan shows it there; a specification's rate, interval and arm statistics are "
+        "suppressed, and left out of the figures, where a count they rest on is hidden",
     ),
     (
         "data",
@@ -308,7 +339,7 @@ rows = [
 if "multiple_imputation" in levels["missing"]:
     rows += [
         (
-            "missing data: multiple_imputation",
+            f"missing data: {mv.level_label('missing', 'multiple_imputation')}",
             f"m = {options['imputations']} imputations of each missing post score by chained "
             f"equations with predictive mean matching ({options['pmm_donors']} donors), seed "
             f"{options['seed']}; predictors: baseline, last observed score and its time, arm",

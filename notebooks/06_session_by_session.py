@@ -34,6 +34,7 @@ missing: str = "last_available"  # last_available, locf, bocf, completers or dro
 compare: list = []  # definitions side by side; empty: the headline ones
 group: str = "arm"  # client column to compare groups by ("" for none)
 suppress_small_counts: bool = True  # disclosure control: counts 1-4 hidden, with complements
+disclosure_method: str = "suppression"  # suppression, or rounding (NHS 2018: nearest 5, 1-7)
 client_outcomes: bool = False  # also write per-gain and per-client tables (identifiable)
 sg_cutoff: float = None  # sudden gain criterion 1 (points); None: registry, else RCI
 sg_pct: float = 0.25  # criterion 2, share of the pregain score; None skips it
@@ -91,6 +92,7 @@ shown_parameters = {
     "compare": compare,
     "group": group,
     "suppress_small_counts": suppress_small_counts,
+    "disclosure_method": disclosure_method,
 }
 from analysis.compare import on_track, sessions
 from analysis.outcomes import sudden_gains
@@ -98,7 +100,9 @@ from analysis.report import plots_session
 
 scores = cohort.scores.loc[cohort.scores["measure"] == measure, ["id", "time", "score"]]
 # the run's disclosure plan (notebook 01's); this report's counts are added where computed
-plan = workflow.run_disclosure(nd, group, output_dir, suppress_small_counts, cache=data_cache)
+plan = workflow.run_disclosure(
+    nd, group, output_dir, suppress_small_counts, cache=data_cache, method=disclosure_method
+)
 n_times = int(scores["time"].nunique())
 session_ok = cohort.time_unit == "session" and n_times >= sudden_gains.MIN_TIMEPOINTS_RULE
 report.show_banner(
@@ -142,7 +146,7 @@ if session_ok:
     if sg_cutoff is None:
         cutoff, cutoff_source = sudden_gains.default_cutoff(instrument, first_scores, reliability)
     else:
-        cutoff, cutoff_source = float(sg_cutoff), "parameter sg cutoff"
+        cutoff, cutoff_source = float(sg_cutoff), "parameter sudden gain criterion 1"
     sg_options = dict(
         cutoff=cutoff,
         pct=sg_pct,
@@ -185,6 +189,10 @@ if session_ok:
         for c in ("clients", "with_gain", "reversed", "without_reversal")
     }
     gain_basis = [[f"sg: clients{x}", f"sg: with gain{x}"] for x in sfx]
+    # under rounding: the share with a gain and its interval from the rounded counts
+    gains = masks.rounded_shares(
+        gains, plan, gains["with_gain"], gains["clients"], ["proportion", "ci_low", "ci_high"]
+    )
     report.write_csv(
         masks.mask(
             gains,
@@ -195,14 +203,23 @@ if session_ok:
         output_dir,
         "sudden_gains_summary.csv",
     )
+    num = {c: pd.to_numeric(gains[c], errors="coerce") for c in ("proportion", "ci_low", "ci_high")}
     shown = gains.assign(
         **{
-            "% with a gain (95% CI)": text.format_estimate(
-                100 * gains["proportion"], 100 * gains["ci_low"], 100 * gains["ci_high"], digits=1
+            "% with a gain (95% CI)": pd.Series(
+                text.format_estimate(
+                    100 * num["proportion"], 100 * num["ci_low"], 100 * num["ci_high"], digits=1
+                ),
+                index=gains.index,
+            ).where(
+                ~pd.Series(masks.is_hidden(gains["proportion"]), index=gains.index), "suppressed"
             )
         }
     )
     shown = shown.drop(columns=["proportion", "ci_low", "ci_high"]).round(2)
+    shown["magnitude_mean"] = (  # a mean over no gain
+        shown["magnitude_mean"].astype(object).where(shown["magnitude_mean"].notna(), "no gain")
+    )
     shown = masks.mask(
         shown.reset_index(drop=True),
         plan,
@@ -295,10 +312,11 @@ if track is not None:
         )
     )
     share = track.groupby("elapsed")["not_on_track"].agg(["mean", "size", "sum"]).reset_index()
-    share.columns = [f"{units} since baseline", "share not on track", "scores", "not on track"]
-    share = masks.mask_share(
-        share.round(3), "scores", "not on track", ["share not on track"], plan
-    ).drop(columns="not on track")
+    share["mean"] = (100 * share["mean"]).round(1)  # a percentage, as the other tables show it
+    share.columns = [f"{units} since baseline", "% not on track", "scores", "not on track"]
+    share = masks.mask_share(share, "scores", "not on track", ["% not on track"], plan).drop(
+        columns="not on track"
+    )
     report.show_table(share.head(15), "Share of scores worse than the expected band, by session")
 elif not session_ok:
     say(
@@ -326,6 +344,10 @@ SIGNAL_HEADERS = {  # the signal's 2 x 2 counts and statistics as a reader names
 if track is not None:
     status = on_track.end_status(track, better_is=instrument.better_is)
     perf = on_track.signal_performance(status, result)
+    # under rounding: each estimate and its interval from the rounded counts
+    perf = masks.rounded_shares(
+        perf, plan, perf["count"], perf["n"], ["estimate", "ci_low", "ci_high"]
+    )
     plan = workflow.extend_disclosure(
         plan, nd, workflow.signal_cells(status, result), group, output_dir, cache=data_cache
     )
@@ -344,7 +366,15 @@ if track is not None:
         "on_track_signal_performance.csv",
     )
     wide = perf.assign(
-        estimate_ci=text.format_estimate(perf["estimate"], perf["ci_low"], perf["ci_high"])
+        estimate_ci=pd.Series(
+            text.format_estimate(
+                *(
+                    pd.to_numeric(perf[c], errors="coerce")
+                    for c in ("estimate", "ci_low", "ci_high")
+                )
+            ),
+            index=perf.index,
+        ).where(~pd.Series(masks.is_hidden(perf["estimate"]), index=perf.index), "suppressed")
     )
     wide = wide.pivot(index="definition", columns="measure", values="estimate_ci")
     wide = wide.reindex(list(dict.fromkeys(perf["definition"])))[
@@ -430,9 +460,9 @@ rows = [
     (
         "missing data",
         rules.MISSING_STRATEGY_TEXT[missing],
-        "parameter missing of this report (the parameters at the top)",
+        "parameter missing data of this report (the parameters at the top)",
     ),
-    masks.methods_row(suppress_small_counts, cohort.simulated),
+    masks.methods_row(suppress_small_counts, cohort.simulated, method=disclosure_method),
     (
         "data",
         cohort.description or cohort.name,
@@ -446,5 +476,5 @@ rows += [
 ]
 report.show_methods(
     pd.DataFrame(rows, columns=["item", "value", "source"]),
-    "Sudden gains: Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904, with the criteria, missing-session critical values (Lutz et al. 2013, Psychother Res 23(1):14-24) and reversal rule of the R package suddengains (Wiedemann et al. 2020, PLOS ONE 15(3):e0230276), reproduced on its example data; here the reversal window starts at the session after the gain unless the parameter sg reversal window asks for the R package's window. Expected recovery curves: quantile regression (Koenker & Bassett 1978; statsmodels QuantReg) on baseline and log(1 + sessions since baseline) (the log-linear dose-effect curve: Howard et al. 1986, Am Psychol 41(2):159-164), cross-fitted over clients; expected recovery curves as an early warning after Lambert's OQ system (Finch, Lambert & Schaalje 2001); the band is a choice of this report, not the proprietary OQ-45 rule. Sudden gains and outcome: Aderka et al. (2012) J Consult Clin Psychol 80(1):93-101. Signal performance with Wilson (1927) intervals.",
+    "Sudden gains: Tang & DeRubeis (1999) J Consult Clin Psychol 67(6):894-904, with the criteria, missing-session critical values (Lutz et al. 2013, Psychother Res 23(1):14-24) and reversal rule of the R package suddengains (Wiedemann et al. 2020, PLOS ONE 15(3):e0230276), reproduced on its example data; here the reversal window starts at the session after the gain unless the parameter on the sessions checked for a reversal asks for the R package's window. Expected recovery curves: quantile regression (Koenker & Bassett 1978; statsmodels QuantReg) on baseline and log(1 + sessions since baseline) (the log-linear dose-effect curve: Howard et al. 1986, Am Psychol 41(2):159-164), cross-fitted over clients; expected recovery curves as an early warning after Lambert's OQ system (Finch, Lambert & Schaalje 2001); the band is a choice of this report, not the proprietary OQ-45 rule. Sudden gains and outcome: Aderka et al. (2012) J Consult Clin Psychol 80(1):93-101. Signal performance with Wilson (1927) intervals.",
 )

@@ -230,10 +230,11 @@ def test_extend_plan_keeps_earlier_decisions_and_protects_new_counts():
 
 
 def test_survival_curves_end_where_fewer_than_five_are_at_risk():
-    """mask_curves on lifelines' curves: Kaplan-Meier and cumulative incidence end at the same
-    last time with at least 5 at risk; the numbers at risk it counts for the cumulative
-    incidence (records with duration >= t) are lifelines' own Kaplan-Meier event table; a
-    definition with a hidden count gets no curve; without a plan nothing changes."""
+    """mask_curves on lifelines' curves: the Kaplan-Meier curve ends before the first row with
+    fewer than 5 at risk or showing 1-4 events or exits (the cumulative incidence no later);
+    the numbers at risk it counts for the cumulative incidence (records with duration >= t)
+    are lifelines' own Kaplan-Meier event table; a definition with a hidden count gets no
+    curve; without a plan nothing changes."""
     from analysis import load_dataset, score_definitions
     from analysis.compare import survival
     from analysis.report.disclosure_tables import curves_note, mask_curves
@@ -252,9 +253,16 @@ def test_survival_curves_end_where_fewer_than_five_are_at_risk():
     km_s, cif_s = mask_curves(km, tte, plan), mask_curves(cif, tte, plan)
     assert km_s.attrs["hidden"] == cif_s.attrs["hidden"] == ["remission"]
     assert set(km_s["definition"]) == {"reliable_improvement"}
-    ri = km.loc[km["definition"] == "reliable_improvement"]
-    last = ri.loc[ri["at_risk"] >= 5, "time"].max()
+    ri = km.loc[km["definition"] == "reliable_improvement"].reset_index(drop=True)
     assert ri["at_risk"].min() < 5  # the cut does something on these data
+    # the curve ends before the first row with fewer than 5 at risk or that shows 1-4 events
+    # (at risk x the relative rise of the curve) or 1-4 exits without the event since the
+    # previous row (issue 17), read back from lifelines' rows
+    s = 1 - ri["proportion_met"].to_numpy(float)
+    events = np.round(ri["at_risk"].to_numpy(float) * (1 - s / np.r_[1.0, s[:-1]]))
+    left = np.r_[0.0, -np.diff(ri["at_risk"].to_numpy(float)) - events[:-1]]
+    bad = (ri["at_risk"] < 5) | ((events >= 1) & (events <= 4)) | ((left >= 1) & (left <= 4))
+    last = ri.loc[: bad.to_numpy().argmax() - 1, "time"].max()
     assert km_s["time"].max() == last and (km_s["at_risk"] >= 5).all()
     assert km_s.attrs["cut"] == {"reliable_improvement": last}
     # the cumulative incidence's at-risk counts, by hand, agree with lifelines' event table

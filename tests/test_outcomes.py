@@ -392,7 +392,11 @@ def test_methods_comparison_counts_the_same_clients_as_the_outcomes_table():
 
 
 def test_outcomes_table_has_exactly_the_documented_columns():
-    from analysis.outcomes.rules import MISSING_STRATEGIES, MISSING_STRATEGY_TEXT
+    from analysis.outcomes.rules import (
+        MISSING_STRATEGIES,
+        MISSING_STRATEGY_LABELS,
+        MISSING_STRATEGY_TEXT,
+    )
     from analysis.run import params
 
     out = score_outcomes(_hand_cohort(), "phq9", reliability=0.84)
@@ -411,6 +415,7 @@ def test_outcomes_table_has_exactly_the_documented_columns():
     # the parameter schema accepts exactly the engine's strategies, each documented
     assert tuple(params.SCHEMA["missing"].choices) == MISSING_STRATEGIES
     assert set(MISSING_STRATEGY_TEXT) == set(MISSING_STRATEGIES)
+    assert set(MISSING_STRATEGY_LABELS) == set(MISSING_STRATEGIES)
 
 
 def test_default_cutoff_per_instrument_reaches_the_outcomes():

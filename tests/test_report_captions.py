@@ -168,10 +168,10 @@ def test_cutoff_between_whole_numbers_says_which_scores_fall_on_each_side():
     assert bdi.integer and bdi.cutoff["value"] == 14 and bdi.cutoff["case_if"] == ">="
     row = workflow.reliable_change_rows(o, instrument=bdi)[0][1]
     assert row == (
-        "cutoff published: 13.50 points (scores are whole numbers: 13 or less is functional, "
-        "14 or more clinical)"
+        "published clinical cutoff: 13.50 points (scores are whole numbers: 13 or less is "
+        "functional, 14 or more clinical)"
     )
-    assert workflow.reliable_change_rows(o)[0][1] == "cutoff published: 13.50 points"
+    assert workflow.reliable_change_rows(o)[0][1] == "published clinical cutoff: 13.50 points"
 
 
 def test_hlm_all_unchanged_on_btheb_says_why():

@@ -90,9 +90,10 @@ def test_index_links_every_report_and_csv_and_says_why_a_report_is_missing(tmp_p
     )
     # long parameter values wrap (no table wider than the page at 1280 px)
     assert "overflow-wrap:anywhere" in page and "table-layout:fixed" in page
-    assert "reliability source = " in page  # parameter names in words
+    # parameter names by their labels (analysis.report.tables.PARAMETER_LABELS)
+    assert "source of the reliability: " in page
     # an instrument code shows as the instrument's label (registry: bdi2 is BDI-II)
-    assert "measure = BDI-II" in page and "measure = bdi2" not in page
+    assert "primary measure: BDI-II" in page and "bdi2" not in page
 
 
 def test_index_lists_identifiable_files_apart_marked_not_for_sharing(tmp_path):

@@ -139,6 +139,18 @@ def test_parameter_values_in_words():
     assert parameter_value("wai_sr", "alliance_measure") == "WAI-SR"
     assert parameter_value("hope", "group") == "hope"  # not a measure parameter: as it is
     assert parameter_value("not_registered", "measure") == "not registered"
+    # run parameter values by the labels defined beside their values (issue 17)
+    assert parameter_value("last", "post") == "the last score observed after baseline"
+    assert parameter_value("8", "post") == "the score at time 8"
+    assert parameter_value("cohort", "hlm_test").startswith("client's slope against the cohort")
+    assert parameter_value("default", "cutoff_type") == "registry default"
+    assert parameter_value("c", "cutoff_type") == "cutoff c"
+    assert parameter_value("dropout_as_failure", "missing") == "dropout counted as failure"
+    assert parameter_value("first_met", "event") == "first met"
+    assert parameter_value("after_gain", "sg_reversal_window").startswith("every session after")
+    assert parameter_value("btheb", "dataset") == "Beat the Blues trial (built in)"
+    assert parameter_value([], "compare") == "the headline definitions"
+    assert parameter_value(True, "suppress_small_counts") == "on"
 
 
 def test_banner_shows_the_measure_label():
@@ -151,9 +163,10 @@ def test_banner_shows_the_measure_label():
         simulated=False, meta={}, description="trial", name="btheb", citation="ref"
     )
     page = banner_html(cohort, {"measure": "bdi2", "alliance_measure": "wai_sr", "post": "last"})
-    assert "<td>measure</td>\n      <td>BDI-II</td>" in page
+    assert "<td>primary measure</td>\n      <td>BDI-II</td>" in page
     assert "<td>alliance measure</td>\n      <td>WAI-SR</td>" in page
-    assert "<td>post</td>\n      <td>last</td>" in page
+    # the post rule by its label (analysis.outcomes.rules.post_label), not the code "last"
+    assert "<td>post score</td>\n      <td>the last score observed after baseline</td>" in page
 
 
 def _specs():
@@ -180,8 +193,9 @@ def test_multiverse_tables_describe_specifications_by_label():
     lab = text.labeller(DEFS)
     specs = _specs()
     assert mvt.describe_specification(specs.iloc[0], lab) == (
-        "definition: WSAS reliable improvement; J&T cutoff: n/a; reliability: 0.73; "
-        "missing data: last available; post score: last; population: all"
+        "definition: WSAS reliable improvement; J&T cutoff: n/a; reliability (RCI): 0.73; "
+        "missing data: last available score; post score: the last score observed after "
+        "baseline; population: all clients"
     )
     skipped = mvt.skipped_specifications(specs, lab)
     assert skipped.iloc[0].tolist() == [
@@ -194,7 +208,7 @@ def test_multiverse_tables_describe_specifications_by_label():
     assert list(shown.columns[: len(CHOICES)]) == [
         "definition",
         "J&T cutoff",
-        "reliability",
+        "reliability (RCI)",
         "missing data",
         "post score",
         "population",
@@ -202,7 +216,8 @@ def test_multiverse_tables_describe_specifications_by_label():
     # no label in the file: the name in words; 30 of 60: 50.0 % (37.5 to 62.5, given)
     row = shown.iloc[0]
     assert row["definition"] == "mcs reliable improvement"
-    assert row["missing data"] == "dropout as failure"
+    assert row["missing data"] == "dropout counted as failure"  # the strategy's label
+    assert row["population"] == "all clients" and row["post score"].startswith("the last score")
     assert row["% met (95% CI)"] == "50.0 (37.5 to 62.5)"
     ranges = mvt.range_by_definition(specs.loc[specs["computable"]], lab)
     assert ranges["definition"].tolist() == ["mcs reliable improvement", "all definitions"]
@@ -228,9 +243,9 @@ def test_upset_caption_agrees_with_the_figure_when_patterns_are_hidden():
 
     patterns = pd.DataFrame({"remission": [1, 0], "response": [1, 0], "n_clients": [30, 41]})
     fig = upset_figure(patterns, "t", n_evaluable=77, label=text.labeller(DEFS))
-    assert fig.alt_text.endswith(
+    assert (
         "among the 77 clients evaluable under all 2 definitions (71 of them in the patterns "
-        "shown; the smallest patterns are left out)."
+        "shown; the smallest patterns are left out). No set-size bars" in fig.alt_text
     )
     assert upset_figure(patterns, "t").alt_text.endswith(
         "among 71 clients evaluable under all 2 definitions."
@@ -238,11 +253,17 @@ def test_upset_caption_agrees_with_the_figure_when_patterns_are_hidden():
     # under a disclosure plan the total is not shown (77 - 71 would give the hidden patterns'
     # 6, and the plan treats that total as unshown): the caption says "patterns shown" only
     hidden = upset_figure(patterns, "t", label=text.labeller(DEFS), partial=True).alt_text
-    assert hidden.endswith(
+    assert (
         "among the clients evaluable under all 2 definitions, in the patterns shown (71 "
-        "clients; patterns hidden by disclosure control are left out)."
+        "clients; patterns hidden by disclosure control are left out)." in hidden
     )
     assert "77" not in hidden
+    # finding C5: with patterns left out upsetplot's set-size bars are sums over the shown
+    # patterns only (all 30 here), not set sizes: not drawn (one axes fewer than the whole figure)
+    assert hidden.endswith("would not be the numbers who meet each definition.")
+    whole = upset_figure(patterns, "t", label=text.labeller(DEFS))
+    part = upset_figure(patterns, "t", label=text.labeller(DEFS), partial=True)
+    assert len(part.axes) == len(whole.axes) - 1
 
 
 def test_prevalence_under_the_plan_names_families_too():
@@ -269,3 +290,33 @@ def test_prevalence_under_the_plan_names_families_too():
         0,
         "41.2 (26.3 to 57.6)",
     ]
+
+
+def test_scan_finds_parameter_codes_of_the_old_pages():
+    """Leftovers copied from the pages of the main job before issue 17's labels (commit
+    40d277c): each is flagged as a parameter code; the same facts by their labels are not."""
+    old = [
+        "<p>run name = btheb<br>dataset = btheb<br>post = last<br>group = arm</p>",
+        "<table><tr><td>hlm test</td><td>cohort</td></tr></table>",
+        "<table><tr><td>post</td><td>last</td></tr></table>",
+        "<p>J&amp;T cutoff for clinically significant change cutoff published: 13.50 points</p>",
+        "<p>missing data: last available; post score: last; population: all</p>",
+        "<p>By default (cutoff type default) the cutoff follows the registry.</p>",
+        "<table><tr><td>Remission</td><td>bocf</td><td>severe</td></tr></table>",
+    ]
+    for page in old:
+        assert any(kind == "parameter code" for kind, _ in reviewer_leftovers(page)), page
+    new = [
+        "<p>run: btheb<br>dataset: Beat the Blues trial (built in)<br>post score: the last "
+        "score observed after baseline<br>groups compared (client column): arm</p>",
+        "<table><tr><td>HLM rule</td><td>client's slope against the cohort's mean slope "
+        "(as the R package clinicalsignificance)</td></tr></table>",
+        "<p>J&amp;T cutoff for clinically significant change: published clinical cutoff: "
+        "13.50 points</p>",
+        "<p>missing data: last available score; post score: the last score observed after "
+        "baseline; population: all clients; J&amp;T cutoff: cutoff a</p>",
+        "<table><tr><td>Remission</td><td>baseline observation carried forward (BOCF)</td>"
+        "<td>severe at baseline</td></tr></table>",
+    ]
+    for page in new:
+        assert reviewer_leftovers(page) == [], page

@@ -275,7 +275,7 @@ def _pair_stats(
     if np.isnan(kap):
         row["note"] = (
             f"kappa undefined: {names[0]!r} and {names[1]!r} give the same result for every "
-            "client evaluable under both (chance agreement p_e = 1)"
+            "client evaluable under both (expected chance agreement 1)"
         )
     else:
         z = float(norm.ppf(1 - alpha / 2))

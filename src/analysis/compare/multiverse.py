@@ -30,11 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.outcomes.rules import MISSING_STRATEGY_LABELS, post_label
+from analysis.registry.instruments import CUTOFF_TYPE_LABELS
 from analysis.registry.paths import CONFIG_DIR
 
 __all__ = [
     "CHOICES",
     "DEFAULT_GRID",
+    "POPULATION_LABELS",
+    "level_label",
     "load_grid",
     "expand_grid",
     "run_multiverse",
@@ -47,9 +51,49 @@ __all__ = [
 CHOICES = ("definition", "cutoff_type", "reliability", "missing", "post", "population")
 DEFAULT_GRID = CONFIG_DIR / "multiverse.yaml"
 _POPULATIONS = ("all", "finished", "severe", "chronic")
+#: How a report names each population of the grid (what each counts: :func:`run_multiverse`).
+POPULATION_LABELS = {
+    "all": "all clients",
+    "finished": "finished courses",
+    "severe": "severe at baseline",
+    "chronic": "chronic presentation",
+}
+#: The missing-data levels of the grid: the engine's strategies and multiple imputation.
+_MISSING_LEVEL_LABELS = {**MISSING_STRATEGY_LABELS, "multiple_imputation": "multiple imputation"}
 _CUTOFF_RULES = ("clinically_significant",)
 _RCI_RULES = ("reliable_change", "clinically_significant")
 _NA = "n/a"
+
+
+def level_label(choice: str, value) -> str | None:
+    """A level of one choice of the grid as a report names it; None for a value without a label.
+
+    Parameters
+    ----------
+    choice : str
+        One of :data:`CHOICES` other than ``definition`` (whose labels are the definitions
+        file's): ``cutoff_type``, ``missing``, ``post``, ``population``; ``reliability`` and
+        unknown choices give None.
+    value : object
+        The level (``"n/a"``, a choice that does not enter the definition, gives None).
+
+    Examples
+    --------
+    >>> level_label("missing", "multiple_imputation"), level_label("population", "severe")
+    ('multiple imputation', 'severe at baseline')
+    >>> level_label("post", "last"), level_label("cutoff_type", "default")
+    ('the last score observed after baseline', 'registry default')
+    >>> level_label("reliability", 0.9) is None, level_label("missing", "n/a") is None
+    (True, True)
+    """
+    if choice == "post" and str(value) != _NA:
+        return post_label(value)
+    labels = {
+        "cutoff_type": CUTOFF_TYPE_LABELS,
+        "missing": _MISSING_LEVEL_LABELS,
+        "population": POPULATION_LABELS,
+    }.get(choice, {})
+    return labels.get(str(value))
 
 
 def load_grid(grid: Mapping | str | Path | None = None) -> dict[str, Any]:
@@ -1335,7 +1379,12 @@ def decompose_spread(results: pd.DataFrame, value: str = "rate") -> pd.DataFrame
     return out.sort_values("median_shift", ascending=False, na_position="last", ignore_index=True)
 
 
-def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
+def specification_curve(
+    results: pd.DataFrame,
+    value: str = "rate",
+    ax=None,
+    describe: Callable[[str, Any], str] | None = None,
+):
     """Draw the specification curve: estimates sorted, with the choices beneath.
 
     Parameters
@@ -1348,6 +1397,10 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
         (a rate) or percentage points (a risk difference).
     ax : sequence of two matplotlib Axes, optional
         Upper (curve) and lower (choice indicators) axes; created when None.
+    describe : callable, optional
+        ``(choice, level) -> text`` of each indicator row (a report passes
+        :func:`analysis.report.multiverse_tables.choice_words`, which names a definition by its
+        label); default: the choice in words and the level by :func:`level_label`.
 
     Returns
     -------
@@ -1412,9 +1465,12 @@ def specification_curve(results: pd.DataFrame, value: str = "rate", ax=None):
         on = (done[c].astype(str) == lvl).to_numpy()
         bottom.scatter(x[on], np.full(on.sum(), row), s=6, marker="|", color="0.2")
     bottom.set_yticks(range(len(labels)))
-    bottom.set_yticklabels(
-        [f"{c.replace('_', ' ')}: {lvl.replace('_', ' ')}" for c, lvl in labels], fontsize=7
-    )
+    if describe is None:
+
+        def describe(c, lvl):
+            return f"{c.replace('_', ' ')}: {level_label(c, lvl) or str(lvl).replace('_', ' ')}"
+
+    bottom.set_yticklabels([describe(c, lvl) for c, lvl in labels], fontsize=7)
     bottom.set_ylim(-0.5, len(labels) - 0.5)
     bottom.invert_yaxis()
     bottom.set_xlabel("specification (sorted by estimate)")

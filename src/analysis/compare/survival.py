@@ -22,6 +22,7 @@ from lifelines.utils import median_survival_times
 __all__ = [
     "EVENT_CODES",
     "EVENT_DEFINITIONS",
+    "EVENT_LABELS",
     "time_to_event",
     "km_summary",
     "km_curves",
@@ -51,7 +52,10 @@ _EXCLUDED_COLUMNS = ("definition", "reason", "n")
 
 EVENT_CODES = {0: "censored (end of treatment, ongoing or unknown)", 1: "met", 2: "dropout"}
 
-#: The two event definitions of time to success, as a report names them.
+#: How a report names each event definition (parameter ``event``) in a title or a table.
+EVENT_LABELS = {"sustained": "sustained", "first_met": "first met"}
+
+#: The two event definitions of time to success, as a report explains them.
 EVENT_DEFINITIONS = {
     "sustained": (
         "sustained: the event is the assessment from which the definition held through the end "

@@ -20,6 +20,8 @@ from analysis.data.schema import validate_cohort_frames
 
 __all__ = [
     "DATASETS",
+    "DATASET_LABELS",
+    "CLIENT_COLUMN_LABELS",
     "load_btheb",
     "load_help",
     "load_simulated",
@@ -259,6 +261,32 @@ def _load_cohort_dir(path: str) -> Cohort:
 
     return store.read_cohort(resolve_path(path))
 
+
+#: How a report names each dataset of :data:`DATASETS` (the parameter ``dataset``).
+DATASET_LABELS = {
+    "btheb": "Beat the Blues trial (built in)",
+    "help": "HELP trial (built in)",
+    "simulated": "simulated cohort (built in)",
+    "file": "a user's export file",
+    "cohort_dir": "a stored cohort folder",
+}
+
+#: How a report names the client-table columns the built-in loaders write (see each loader's
+#: Returns and :func:`analysis.data.simulate.simulate_cohort`); a user's own columns are shown
+#: by their names in words.
+CLIENT_COLUMN_LABELS = {
+    "n_sessions": "sessions attended",
+    "alliance_from_session": "first session with an alliance rating",
+    "ptsd": "PTSD subgroup (PCL-5 recorded)",
+    "child_family": "child and family subgroup",
+    "assertiveness": "assertiveness subgroup",
+    "chronic": "chronic (episode over six months)",
+    "comorbid": "depression and anxiety at session 1",
+    "last_time": "time of the last assessment",
+    "antidepressant": "on antidepressants",
+    "homeless": "homeless",
+    "age": "age (years)",
+}
 
 DATASETS: dict[str, Callable[..., Cohort]] = {
     "btheb": load_btheb,

@@ -65,7 +65,7 @@ from analysis.outcomes.prepost import (
     _group_of,
 )
 
-__all__ = ["HLM_TESTS", "GrowthFit", "fit_growth_arrays", "growth_reml"]
+__all__ = ["HLM_TESTS", "HLM_TEST_LABELS", "GrowthFit", "fit_growth_arrays", "growth_reml"]
 
 #: lme4's default tolerance of ``isSingular`` (on the relative Cholesky factor's diagonal).
 SINGULAR_TOL = 1e-4
@@ -656,6 +656,13 @@ def growth_reml(
 # --------------------------------------------------------------------------------------------
 #: HLM tests of a client's slope: "cohort" (R: deviation from the mean slope) or "zero".
 HLM_TESTS = ("cohort", "zero")
+
+#: How a report names each HLM rule (parameter ``hlm_test``).
+HLM_TEST_LABELS = {
+    "cohort": "client's slope against the cohort's mean slope (as the R package "
+    "clinicalsignificance)",
+    "zero": "client's own slope (fixed + random) against zero",
+}
 
 
 def _clinical_significance_hlm(

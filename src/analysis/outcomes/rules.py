@@ -23,6 +23,9 @@ from analysis.registry.instruments import Instrument, is_remitted, resolve_cutof
 
 __all__ = [
     "MISSING_STRATEGIES",
+    "MISSING_STRATEGY_LABELS",
+    "MISSING_STRATEGY_TEXT",
+    "post_label",
     "NotComputable",
     "Trajectories",
     "RuleResult",
@@ -43,21 +46,61 @@ class NotComputable(ValueError):
 #: :data:`MISSING_STRATEGY_TEXT` for the wording a report's Methods section uses).
 MISSING_STRATEGIES = ("last_available", "locf", "bocf", "completers", "dropout_as_failure")
 
+#: How a report names each strategy (tables and parameter lists); the paragraph that says what it
+#: does is :data:`MISSING_STRATEGY_TEXT`.
+MISSING_STRATEGY_LABELS = {
+    "last_available": "last available score",
+    "locf": "last observation carried forward (LOCF)",
+    "bocf": "baseline observation carried forward (BOCF)",
+    "completers": "completers only",
+    "dropout_as_failure": "dropout counted as failure",
+}
+
+#: The post-score rule ``"last"`` of :func:`analysis.outcomes.engine.score_definitions`, in words.
+_POST_LAST = "the last score observed after baseline"
+
+
+def post_label(post) -> str:
+    """The post-score rule (parameter ``post``) as a report names it.
+
+    Parameters
+    ----------
+    post : str or float
+        ``"last"`` (the last observed score after baseline, the engine's default) or a time point
+        (a number, or a number written as text, in the data's time unit).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> post_label("last"), post_label("8"), post_label(8.0)
+    ('the last score observed after baseline', 'the score at time 8', 'the score at time 8')
+    """
+    if str(post) == "last":
+        return _POST_LAST
+    try:
+        return f"the score at time {float(post):g}"
+    except (TypeError, ValueError):
+        return f"the score at time {post}"
+
+
 #: One paragraph per strategy, for the Methods section of every report (shown by the notebooks).
 MISSING_STRATEGY_TEXT = {
     "last_available": (
-        "last_available: the post score is the client's last observed score after baseline (or "
-        "the score at the fixed post time); a client without one is not evaluable and leaves the "
-        "denominator."
+        "last available score: the post score is the client's last observed score after "
+        "baseline (or the score at the fixed post time); a client without one is not evaluable "
+        "and leaves the denominator."
     ),
     "locf": (
-        "locf (last observation carried forward): the post score is the client's last observed "
+        "last observation carried forward (LOCF): the post score is the client's last observed "
         "score up to the post time (the last one, or the fixed time point), the baseline "
         "included; a client seen only at baseline keeps the baseline score (change 0), as NHS "
         "Talking Therapies reports do for paired scores."
     ),
     "bocf": (
-        "bocf (baseline observation carried forward): clients who dropped out (end reason "
+        "baseline observation carried forward (BOCF): clients who dropped out (end reason "
         "'dropout') and clients without a post score take their baseline score as the post "
         "score (change 0, so no improvement), carried to their last observation (which still "
         "ends their follow-up in time to success), a conservative imputation (National Research "
@@ -65,13 +108,13 @@ MISSING_STRATEGY_TEXT = {
         "National Academies Press, ch. 4)."
     ),
     "completers": (
-        "completers: only clients whose end reason is 'planned' are evaluable, under every "
-        "definition; the post score is their last observed score (or the one at the fixed post "
-        "time)."
+        "completers only: the clients whose end reason is 'planned' are the only ones "
+        "evaluable, under every definition; the post score is their last observed score (or the "
+        "one at the fixed post time)."
     ),
     "dropout_as_failure": (
-        "dropout_as_failure (non-responder imputation): a client with a baseline score but no "
-        "post score counts as not met (a failure) under every definition for which they are "
+        "dropout counted as failure (non-responder imputation): a client with a baseline score "
+        "but no post score counts as not met (a failure) under every definition for which they are "
         "otherwise eligible, instead of leaving the denominator (National Research Council "
         "(2010), ch. 4). Definitions judged on the whole trajectory (alliance threshold, growth, "
         "rupture-repair, flag counts) count a client seen only at baseline as not met."

@@ -94,9 +94,25 @@ __all__ = [
     "default_cutoff",
     "rule_sudden_gain",
     "MIN_TIMEPOINTS_RULE",
+    "OPTION_LABELS",
 ]
 
 _MULTIPLE = ("first", "last", "smallest", "largest")
+
+#: How a report names the options of :func:`sudden_gains_byperson` (``multiple``, the gain kept
+#: for a client with several) and :func:`sudden_gains` (``reversal_window``; module notes).
+OPTION_LABELS = {
+    "multiple": {
+        "first": "the first gain",
+        "last": "the last gain",
+        "smallest": "the smallest gain",
+        "largest": "the largest gain",
+    },
+    "reversal_window": {
+        "after_gain": "every session after the gain (Tang & DeRubeis 1999)",
+        "r_package": "the window of the R package suddengains",
+    },
+}
 _WINDOW_SUFFIXES = ("2n", "1n", "n", "n1", "n2", "n3")  # R's sg_<measure>_2n ... _n3
 
 

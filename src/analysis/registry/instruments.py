@@ -51,6 +51,7 @@ __all__ = [
     "is_remitted",
     "default_cutoff",
     "CUTOFF_TYPES",
+    "CUTOFF_TYPE_LABELS",
     "resolve_cutoff",
     "cutoff_choices",
     "DEFAULT_REGISTRY",
@@ -958,6 +959,18 @@ def default_cutoff(instrument: Instrument, cutoff_type: str | None = None) -> di
 #: as requested.
 CUTOFF_TYPES = ("default", "published", "instrument", "a", "b", "c")
 
+#: How a report names each cutoff type (parameter ``cutoff_type``, a multiverse level):
+#: short, for table cells; what the type resolves to for an instrument is
+#: :func:`cutoff_choices`.
+CUTOFF_TYPE_LABELS = {
+    "default": "registry default",
+    "instrument": "registry default",
+    "published": "published clinical cutoff",
+    "a": "cutoff a",
+    "b": "cutoff b",
+    "c": "cutoff c",
+}
+
 
 def resolve_cutoff(
     instrument: Instrument,
@@ -1054,9 +1067,10 @@ def cutoff_choices(
     Returns
     -------
     list of (item, value, source) tuples
-        One per cutoff type, in the order given: item ``"<label> J&T cutoff <type>"``; value the
-        type it resolves to with the published boundary (points) or the functional norms
-        (points, marked UNCONFIRMED where the registry has not read them in their source), or
+        One per cutoff type, in the order given: item ``"<label> J&T cutoff, <type's label>"``
+        (:data:`CUTOFF_TYPE_LABELS`); value the type it resolves to (its label) with the
+        published boundary (points) or the functional norms (points, marked UNCONFIRMED where
+        the registry has not read them in their source), or
         ``"not computed: <reason>"`` where the instrument cannot support it; source the reason
         of :func:`resolve_cutoff` (which names the norms' or cutoff's source).
 
@@ -1068,10 +1082,12 @@ def cutoff_choices(
     Examples
     --------
     >>> rows = cutoff_choices(get_instrument("bdi2"), ["default", "c"])
-    >>> rows[0][0], rows[0][1]
-    ('BDI-II J&T cutoff default', 'published: 13.5 points (case if score >= 14)')
+    >>> rows[0][0]
+    'BDI-II J&T cutoff, registry default'
+    >>> rows[0][1]
+    'published clinical cutoff: 13.5 points (case if score >= 14)'
     >>> rows[1][1]
-    'c: functional norms M = 7.69, SD = 7.52 points (UNCONFIRMED)'
+    'cutoff c: functional norms M = 7.69, SD = 7.52 points (UNCONFIRMED)'
     """
     rows = []
     item = f"{instrument.label} J&T cutoff"
@@ -1081,25 +1097,34 @@ def cutoff_choices(
         try:
             r = resolve_cutoff(instrument, kind)
         except ValueError as exc:
-            rows.append((f"{item} {kind}", f"not computed: {exc}", "instrument registry"))
+            rows.append(
+                (
+                    f"{item}, {CUTOFF_TYPE_LABELS[kind]}",
+                    f"not computed: {exc}",
+                    "instrument registry",
+                )
+            )
             continue
         got = r["cutoff_type"]
         if got == "published":
             cut = instrument.cutoff or {}
             value = (
-                f"published: {r['cutoff']:g} points (case if score {cut['case_if']} "
-                f"{cut['value']:g})"
+                f"{CUTOFF_TYPE_LABELS['published']}: {r['cutoff']:g} points (case if score "
+                f"{cut['case_if']} {cut['value']:g})"
             )
         elif got in ("b", "c"):
             func = (instrument.norms or {}).get("functional") or {}
             conf = "" if func.get("confirmed") else " (UNCONFIRMED)"
             value = (
-                f"{got}: functional norms M = {r['m_functional']:g}, SD = {r['sd_functional']:g} "
-                f"points{conf}"
+                f"{CUTOFF_TYPE_LABELS[got]}: functional norms M = {r['m_functional']:g}, "
+                f"SD = {r['sd_functional']:g} points{conf}"
             )
         elif got == "a":
-            value = "a: 2 SD of the clinical sample's baseline scores beyond their mean"
+            value = (
+                f"{CUTOFF_TYPE_LABELS['a']}: 2 SD of the clinical sample's baseline scores beyond "
+                "their mean"
+            )
         else:
             value = r["reason"]
-        rows.append((f"{item} {kind}", value, r["reason"]))
+        rows.append((f"{item}, {CUTOFF_TYPE_LABELS[kind]}", value, r["reason"]))
     return rows

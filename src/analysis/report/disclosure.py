@@ -1,6 +1,8 @@
 """Statistical disclosure control for the counts a run shows.
 
-Primary and complementary suppression, checked by a linear audit across every table of the run.
+Two methods, chosen per run (parameter ``disclosure_method``): ``suppression`` (default), primary
+and complementary suppression checked by a linear audit across every table of the run; and
+``rounding``, NHS Digital's rule of 2018 (section "Rounding" below).
 
 A report shows many counts that are sums over the same clients: met, not met and not evaluable per
 definition, overall and by arm, the cells of every 2 x 2 agreement table, category counts. Hiding a
@@ -17,6 +19,63 @@ enter the test, so it also flags relations that hold by coincidence of this data
 the same clients): conservative, never lenient. This is the linear audit of
 tabular disclosure control (Hundepool et al. 2012, ch. 4); it does not model bounds from
 non-negativity, so it is a necessary, not a sufficient, protection for very sparse tables.
+
+Rounding
+--------
+NHS Digital (2018) *Disclosure control methodology for Hospital Episode Statistics (HES) and
+Emergency Care Data Set (ECDS)* (digital.nhs.uk, "change to disclosure control methodology for
+HES and ECDS from September 2018") replaced suppression by rounding because secondary
+suppression "takes considerable time, has a risk of error, and can produce inconsistent
+outputs"; NHS Digital applies the same rules to the Sexual and Reproductive Health Activity
+Dataset from 2019-20 ("Changes to the SRHAD disclosure control methodology for 2019-20"). Below
+national level (every report of this project is):
+
+1. a count of 0 is shown as 0;
+2. a count from 1 to 7 is replaced by "*" (here ``"1-7"``, :data:`ROUNDED_SMALL`, so that a reader
+   sees what it stands for; the Methods row says so);
+3. every other count is rounded to the nearest 5 (:func:`rounded_count`: 8 -> 10, 97 -> 95);
+4. totals are computed from the unrounded values and then rounded, so rows need not add up
+   (here every count, total or part, is rounded on its own);
+5. percentages are calculated from the rounded numerator and denominator, so they "will differ
+   from the percentage that could be calculated using unrounded numbers, by quite a large
+   degree for smaller denominators"; the precision shown depends on the rounded denominator
+   (one decimal place needs a rounded denominator of at least 4,000 to be within 0.1 of the
+   unrounded percentage; here whole percentages below 4,000, one decimal from it);
+6. simple statistics (mean, median, mode) over 1 to 7 values are not calculated ("*"); over 8
+   or more they are shown; complex calculations (standardised rates, confidence intervals,
+   regression models) need no disclosure control.
+
+How this project applies it (:mod:`analysis.report.disclosure_tables`): a plan from
+:func:`rounding_plan` marks the 1-7 counts (``suppressed``) and holds each count's display
+(``shown``); every ``mask_*`` function rounds a count by its own value, so one count reads the
+same everywhere without an audit. The number of clients is rounded too (run.json, the index,
+the data description, the reports' sentences). Every other number a rounded run shows is a
+statistic of the rounded counts it shows, or is not shown:
+
+- computed from the rounded counts: percentages and their 95 % Wilson intervals (prevalence,
+  multiverse rates, per-session shares; whole percentages below a rounded denominator of
+  4,000); percent agreement, PABAK, Cohen's kappa with its interval, McNemar's p and the two
+  prevalences of a pair from its four rounded 2 x 2 cells (``rounded_pairs``; the heat maps
+  draw the same values); risk differences and odds ratios between arms from the rounded arm
+  counts (CSV and HTML alike). None is shown where a count it rests on (or its complement) is
+  1-7;
+- not shown, because at full precision they give exact counts back: Kaplan-Meier and
+  cumulative-incidence curves and their step tables (a step is events over the exact number at
+  risk), the Kaplan-Meier share met by the end (its denominator, factorised, is the evaluable
+  count), rates pooled over multiple imputations (rate x imputations x N is whole; with nothing
+  missing it equals the complete-case rate) and means of a group whose size is rounded (mean x
+  size is whole for one size only);
+- model estimates (median times, hazard ratios, log-rank and regression tests, correlations)
+  are computed from the unrounded data (rule 6: complex calculations) and not shown where a
+  count they rest on is 1-7; the CSVs hold them, like every non-count, to 3 significant digits
+  (:func:`analysis.report.tables.coarse_statistics`), never at full precision.
+
+Figures on real data: the Jacobson plot's hexagons are drawn from 8 clients and coloured by bins
+of clients (8-10, 11-15, ...), never an exact count. A difference of two rounded counts brackets
+a 1-7 count within an interval of width 8 or more, never one value
+(tests/test_disclosure_run.py plays that interval attack on a whole run, and the attacks
+through full-precision statistics: KM fractions, 2 x 2 tables behind kappa and McNemar's p, N
+behind a pooled rate).
 
 Sources
 -------
@@ -94,6 +153,12 @@ __all__ = [
     "UNSHOWN",
     "unshown_cells",
     "nested_differences",
+    "METHODS",
+    "ROUNDED_SMALL",
+    "rounded_count",
+    "rounded_in_text",
+    "rounding_plan",
+    "plan_method",
 ]
 
 #: The run's plan, written by the first notebook beside the reports and read by the others.
@@ -106,6 +171,17 @@ _TOL = 1e-8
 
 #: Reason of a count no report shows (audited as hidden, needing no protection).
 UNSHOWN = "not shown in any report"
+
+#: The disclosure methods a run can choose (run/notebook parameter ``disclosure_method``).
+METHODS = ("suppression", "rounding")
+
+#: How the rounding method shows a count from 1 to 7 (NHS Digital 2018 shows "*"; spelled out
+#: here so that a reader sees the range, not a footnote mark).
+ROUNDED_SMALL = "1-7"
+
+# the rounding method: counts below this are shown as ROUNDED_SMALL, the others to this base
+_ROUND_BELOW = 8
+_ROUND_BASE = 5
 
 # shown counts tried per step of complementary suppression (each trial is one audit)
 _TRIALS = 8
@@ -374,8 +450,153 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
     )
 
 
+def rounded_count(value):
+    """A count as the rounding method shows it: 0 as 0, 1-7 as ``"1-7"``, others to the nearest 5.
+
+    NHS Digital's rule for counts below national level (2018, module docstring): "*" for 1 to 7
+    (here :data:`ROUNDED_SMALL`, ``"1-7"``), 0 kept, every other count rounded to the nearest
+    5 (8 -> 10, 12 -> 10, 13 -> 15, 97 -> 95). An integer count is never halfway between two
+    multiples of 5; a fractional count (a mean over imputations) is rounded half up, and one
+    strictly between 0 and 8 reads ``"1-7"``.
+
+    Parameters
+    ----------
+    value : int, float or None
+        A count (clients). NaN, None and text are returned unchanged.
+
+    Returns
+    -------
+    int or str
+        The rounded count (int) or ``"1-7"``.
+
+    Raises
+    ------
+    ValueError
+        If the count is negative.
+
+    Examples
+    --------
+    >>> [rounded_count(n) for n in (0, 1, 7, 8, 12, 13, 97, 100)]
+    [0, '1-7', '1-7', 10, 10, 15, 95, 100]
+    """
+    v = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    if pd.isna(v) or isinstance(value, bool):
+        return value
+    if v < 0:
+        raise ValueError(f"a count cannot be negative, got {value!r}")
+    if v == 0:
+        return 0
+    if v < _ROUND_BELOW:
+        return ROUNDED_SMALL
+    return int(np.floor(v / _ROUND_BASE + 0.5) * _ROUND_BASE)
+
+
+def rounding_plan(membership: pd.DataFrame) -> pd.DataFrame:
+    """The run's plan under the rounding method: every count rounded, 1-7 shown as "1-7".
+
+    No complementary suppression: a count's display depends on its own value only (NHS Digital
+    2018 replaced secondary suppression by this rule), so every report and CSV of the run shows
+    a count identically without an audit. A difference of rounded counts brackets a hidden 1-7
+    count within an interval of width 8 or more, never one value (tests/test_disclosure_run.py
+    plays that interval attack on a whole run).
+
+    Parameters
+    ----------
+    membership : pandas.DataFrame
+        One row per client, one boolean column per count (as :func:`suppression_plan`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cell``, ``count`` (exact, kept in memory only: :func:`write_plan` writes the shown
+        value), ``suppressed`` (True for 1-7), ``reason`` ("primary: 1-7 (rounding)" or ""),
+        ``shown`` (:func:`rounded_count` as text) and ``method`` ("rounding").
+
+    Raises
+    ------
+    ValueError
+        If a column is not boolean.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = membership_from_ids({"N": range(100), "evaluable": range(97),
+    ...                          "not evaluable": range(97, 100), "met": range(28)})
+    >>> rounding_plan(m)[["cell", "shown"]].values.tolist()
+    [['N', '100'], ['evaluable', '95'], ['not evaluable', '1-7'], ['met', '30']]
+    """
+    bad = [c for c in membership.columns if not pd.api.types.is_bool_dtype(membership[c])]
+    if bad:
+        raise ValueError(f"membership columns must be boolean; not: {bad}")
+    counts = membership.sum(axis=0).astype(int).to_numpy()
+    shown = [str(rounded_count(int(n))) for n in counts]
+    small = np.array([s == ROUNDED_SMALL for s in shown], dtype=bool)
+    return pd.DataFrame(
+        {
+            "cell": list(membership.columns),
+            "count": counts,
+            "suppressed": small,
+            "reason": np.where(small, "primary: 1-7 (rounding)", "").astype(str),
+            "shown": shown,
+            "method": "rounding",
+        }
+    )
+
+
+def rounded_in_text(text: str | None, count) -> str | None:
+    """``text`` with the number ``count`` written as the rounding method shows it.
+
+    For a sentence that states a run's number of clients (a dataset's description): under the
+    rounding method N is shown rounded like every other count (:func:`rounded_count`), so that
+    no exact total anchors a subtraction of rounded parts. Only the whole number ``count``
+    (not part of a longer number or a decimal) is replaced.
+
+    Parameters
+    ----------
+    text : str or None
+        The sentence; None or "" returned unchanged.
+    count : int
+        The exact count.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> rounded_in_text("97 patients, 1997 data, 97.5 % female", 97)
+    '95 patients, 1997 data, 97.5 % female'
+    """
+    if not text or count is None or pd.isna(count):
+        return text
+    import re
+
+    shown = str(rounded_count(int(count)))
+    return re.sub(rf"(?<![\d.,]){int(count)}(?![\d]|[.,]\d)", shown, str(text))
+
+
+def plan_method(plan: pd.DataFrame | None) -> str:
+    """The disclosure method of a plan: ``"rounding"`` or ``"suppression"``.
+
+    A plan from :func:`rounding_plan` (or read back from its file) carries a ``method`` column;
+    any other plan is a suppression plan.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plan_method(rounding_plan(pd.DataFrame({"a": [True] * 9}))), plan_method(no_plan())
+    ('rounding', 'suppression')
+    """
+    if plan is None or "method" not in plan.columns or not len(plan):
+        return "suppression"
+    return "rounding" if (plan["method"].astype(str) == "rounding").any() else "suppression"
+
+
 def shown_count(plan: pd.DataFrame, cell: str, threshold: int = SMALL_COUNT) -> str:
     """How a count appears in a report: the number, or ``"<threshold"`` / ``"suppressed"``.
+
+    Under a rounding plan (:func:`rounding_plan`): the plan's ``shown`` value (the count rounded
+    to the nearest 5, or ``"1-7"``).
 
     Parameters
     ----------
@@ -403,6 +624,8 @@ def shown_count(plan: pd.DataFrame, cell: str, threshold: int = SMALL_COUNT) -> 
     if row.empty:
         raise KeyError(f"no count named {cell!r} in the disclosure plan")
     r = row.iloc[0]
+    if plan_method(plan) == "rounding":
+        return str(r["shown"])
     if not r["suppressed"]:
         return str(int(r["count"]))
     return f"<{threshold}" if str(r["reason"]).startswith("primary") else "suppressed"
@@ -591,6 +814,7 @@ def run_plan(
     extra: pd.DataFrame | None = None,
     threshold: int = SMALL_COUNT,
     suppress: bool = True,
+    method: str = "suppression",
 ) -> pd.DataFrame:
     """Plan disclosure for a whole run: every count its reports and CSVs show, audited together.
 
@@ -617,12 +841,21 @@ def run_plan(
         Smallest count shown (counts 1 to ``threshold - 1`` are hidden).
     suppress : bool
         False (simulated data, or the user turned suppression off): every count shown.
+    method : {"suppression", "rounding"}
+        Primary and complementary suppression (:func:`suppression_plan`), or NHS Digital's
+        rounding (:func:`rounding_plan`).
 
     Returns
     -------
     pandas.DataFrame
-        As :func:`suppression_plan`: ``cell``, ``count``, ``suppressed``, ``reason``; with a row
-        per small nested difference (``"<T> minus <S>"``).
+        As :func:`suppression_plan`: ``cell``, ``count``, ``suppressed``, ``reason``; under
+        suppression with a row per small nested difference (``"<T> minus <S>"``, not shown);
+        under rounding also ``shown`` and ``method``.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`METHODS`.
 
     Examples
     --------
@@ -633,6 +866,8 @@ def run_plan(
     >>> plan.loc[plan["suppressed"], "cell"].tolist()
     ['a: met', 'a: not_met']
     """
+    if method not in METHODS:
+        raise ValueError(f"disclosure method must be one of {METHODS}, got {method!r}")
     m = outcome_cells(outcomes, group=group, pairs=pairs)
     if extra is not None and not extra.empty:
         add = extra.reindex(m.index.union(extra.index)).fillna(False).astype(bool)
@@ -642,6 +877,8 @@ def run_plan(
         return pd.DataFrame(
             {"cell": m.columns, "count": counts.to_numpy(), "suppressed": False, "reason": ""}
         )
+    if method == "rounding":
+        return rounding_plan(m)
     # nested counts whose difference is small: protected like small counts (differencing)
     diff = nested_differences(m, threshold)
     if diff.shape[1]:
@@ -711,7 +948,7 @@ def extend_plan(
     -------
     pandas.DataFrame
         ``plan`` with one row appended per new count (``cell``, ``count``, ``suppressed``,
-        ``reason``).
+        ``reason``). A rounding plan (:func:`rounding_plan`) gets the new counts rounded.
 
     Examples
     --------
@@ -722,6 +959,11 @@ def extend_plan(
     >>> ext.loc[ext["suppressed"], "cell"].tolist()   # not met = all - met would reveal met
     ['met', 'not met']
     """
+    if plan_method(plan) == "rounding":  # each count shown by its own value: nothing to audit
+        new = [c for c in membership.columns if c not in set(plan["cell"])]
+        if not new:
+            return plan
+        return pd.concat([plan, rounding_plan(membership[new])], ignore_index=True)
     old = dict(zip(plan["cell"], plan["suppressed"].astype(bool), strict=True))
     was_unshown = set(plan.loc[plan["reason"].astype(str) == UNSHOWN, "cell"])
     new = [c for c in membership.columns if c not in old]
@@ -890,7 +1132,8 @@ def write_plan(plan: pd.DataFrame, folder: str | Path, threshold: int = SMALL_CO
     """Write the run's plan beside its reports, with hidden counts blanked.
 
     The file holds, per count, what every report shows (``shown``: the number, "<5" or
-    "suppressed") and why; never a hidden value.
+    "suppressed"; under rounding the rounded number or "1-7", and a ``method`` column) and why;
+    never a hidden value (under rounding never an exact count).
 
     Examples
     --------
@@ -901,6 +1144,20 @@ def write_plan(plan: pd.DataFrame, folder: str | Path, threshold: int = SMALL_CO
     >>> read_plan(p.parent)["count"].tolist()
     [nan, 40.0]
     """
+    if plan_method(plan) == "rounding":  # the shown (rounded) values only, never the exact ones
+        out = pd.DataFrame(
+            {
+                "cell": plan["cell"],
+                "shown": plan["shown"].astype(str),
+                "suppressed": plan["suppressed"].astype(bool),
+                "reason": plan["reason"],
+                "method": "rounding",
+            }
+        )
+        path = Path(folder) / PLAN_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out.to_csv(path, index=False)
+        return path
     out = pd.DataFrame(
         {
             "cell": plan["cell"],
@@ -931,6 +1188,17 @@ def read_plan(folder: str | Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
     t = pd.read_csv(path, dtype={"cell": str, "shown": str, "reason": str}, keep_default_na=False)
+    if "method" in t.columns and (t["method"].astype(str) == "rounding").any():
+        return pd.DataFrame(  # exact counts are not in the file: NaN (the cache may fill them)
+            {
+                "cell": t["cell"],
+                "count": np.nan,
+                "suppressed": t["suppressed"].astype(str).str.lower().eq("true"),
+                "reason": t["reason"],
+                "shown": t["shown"],
+                "method": "rounding",
+            }
+        )
     return pd.DataFrame(
         {
             "cell": t["cell"],

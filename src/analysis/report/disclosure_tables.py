@@ -19,18 +19,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
-from analysis.report.disclosure import SMALL_COUNT, any_suppressed
+from analysis.report.disclosure import (
+    ROUNDED_SMALL,
+    SMALL_COUNT,
+    any_suppressed,
+    plan_method,
+    rounded_count,
+)
 
 __all__ = [
     "mask",
     "mask_prevalence",
     "mask_pairs",
+    "rounded_pairs",
     "mask_km",
     "mask_curves",
     "mask_landmark",
     "curves_note",
+    "NOT_SHOWN",
+    "MEANS_NOT_SHOWN",
+    "means_not_shown",
+    "KM_NOT_SHOWN",
     "prevalence_cells",
     "category_counts",
     "shown_value",
@@ -39,6 +51,8 @@ __all__ = [
     "methods_row",
     "mask_by_session",
     "mask_multiverse",
+    "rates_as_shown",
+    "rounded_shares",
     "is_hidden",
     "mask_matrix",
     "hidden_note",
@@ -50,6 +64,8 @@ def _label(plan: pd.DataFrame, cell: str, threshold: int) -> str | None:
     row = plan.loc[plan["cell"] == cell]
     if row.empty or not bool(row["suppressed"].iloc[0]):
         return None
+    if plan_method(plan) == "rounding":
+        return ROUNDED_SMALL
     return f"<{threshold}" if str(row["reason"].iloc[0]).startswith("primary") else "suppressed"
 
 
@@ -84,7 +100,12 @@ def mask(
     Returns
     -------
     pandas.DataFrame
-        A copy; hidden entries are strings (object dtype).
+        A copy; hidden entries are strings (object dtype). Under a rounding plan
+        (:func:`analysis.report.disclosure.rounding_plan`) every count of ``cells`` is shown
+        rounded to the nearest 5 (:func:`analysis.report.disclosure.rounded_count`), 1-7 as
+        ``"1-7"``, whatever its plan entry; the derived statistics are hidden where a count they
+        come from is 1-7 (callers that show a percentage recompute it from the rounded counts,
+        e.g. :func:`mask_prevalence`).
 
     Raises
     ------
@@ -117,10 +138,20 @@ def mask(
         if "count" in plan.columns
         else {}
     )
+    rounding = plan_method(plan) == "rounding"
     hidden_in_row: list[set[str]] = [set() for _ in range(len(out))]
     for col, seq in cells.items():
         for i, cell in enumerate(seq):
-            if cell is not None and cell in known:
+            if rounding:  # a count's display is a function of its own value (rounded_count)
+                lab = _label(plan, cell, threshold) if cell is not None and cell in known else None
+                v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
+                if lab is None and pd.notna(v):
+                    r = rounded_count(v)
+                    if r == ROUNDED_SMALL:
+                        lab = r
+                    else:
+                        out.at[i, col] = r
+            elif cell is not None and cell in known:
                 lab = _label(plan, cell, threshold)
                 v = pd.to_numeric(pd.Series([out.at[i, col]]), errors="coerce").iloc[0]
                 c = planned.get(cell)
@@ -142,6 +173,45 @@ def mask(
                 out.at[i, col] = "suppressed"
     out.index = table.index
     return out
+
+
+# NHS Digital (2018): a percentage to one decimal place is within 0.1 of the percentage of the
+# unrounded counts only from a rounded denominator of 4,000; below it, whole percentages
+_ONE_DECIMAL_FROM = 4000
+
+
+def _rounded_rate(part, total) -> tuple[float, float, float, int] | None:
+    """A proportion and its 95 % Wilson interval from the rounded counts (rounding method).
+
+    Returns ``(proportion, low, high, decimals)``, each rounded to ``decimals`` (2: whole
+    percentages; 3 from a rounded denominator of 4,000), or None where the part, the total or
+    the rest (total - part) is from 1 to 7 (the derived-statistics rule), or the total is 0 or
+    missing.
+    """
+    from analysis.compare.prevalence import wilson_interval
+
+    k = pd.to_numeric(pd.Series([part]), errors="coerce").iloc[0]
+    n = pd.to_numeric(pd.Series([total]), errors="coerce").iloc[0]
+    if pd.isna(k) or pd.isna(n) or n <= 0:
+        return None
+    kr, nr, rest = rounded_count(k), rounded_count(n), rounded_count(n - k)
+    if ROUNDED_SMALL in (kr, nr, rest) or nr == 0:
+        return None
+    lo, hi = wilson_interval(int(kr), int(nr))
+    dec = 3 if nr >= _ONE_DECIMAL_FROM else 2
+    return round(kr / nr, dec), round(float(lo), dec), round(float(hi), dec), dec
+
+
+def _percent(value: float, decimals: int):
+    """A percentage at ``decimals`` places; whole percentages as int ("27", not "27.0")."""
+    return int(round(value)) if decimals <= 0 else round(value, decimals)
+
+
+def _rate_text(rate: tuple[float, float, float, int]) -> str:
+    """``"32 (23 to 42)"``: a percentage and its interval at the precision of ``rate``."""
+    p, lo, hi, dec = rate
+    d = dec - 2
+    return f"{100 * p:.{d}f} ({100 * lo:.{d}f} to {100 * hi:.{d}f})"
 
 
 def prevalence_cells(
@@ -202,7 +272,12 @@ def mask_prevalence(
     -------
     pandas.DataFrame
         Met, not met, evaluable and not evaluable as the plan shows them; the percentage and
-        its interval "suppressed" when met, not met or evaluable is hidden.
+        its interval "suppressed" when met, not met or evaluable is hidden. Under a rounding
+        plan the counts are rounded to the nearest 5 (1-7 read "1-7") and the percentage and
+        its 95 % Wilson interval are computed from the rounded met and evaluable, as whole
+        percentages below a rounded denominator of 4,000 (NHS Digital 2018: percentages from
+        the rounded numerator and denominator); "suppressed" where met, not met or evaluable
+        is from 1 to 7.
 
     Examples
     --------
@@ -230,7 +305,29 @@ def mask_prevalence(
         for d, s in zip(names, sfx, strict=True)
     ]
     derived = {c: basis for c in _PREV_STATS if c in table.columns}
-    return mask(table, plan, cells, derived, threshold)
+    out = mask(table, plan, cells, derived, threshold)
+    if plan_method(plan) != "rounding" or not derived:
+        return out
+    # rounding: the percentage and its Wilson interval from the rounded met and evaluable
+    k = prev["n_met"].tolist() if "n_met" in prev.columns else [None] * len(prev)
+    n = prev["n_evaluable"].tolist() if "n_evaluable" in prev.columns else [None] * len(prev)
+    for i in range(len(out)):
+        if all(is_hidden([out.iloc[i, out.columns.get_loc(c)]])[0] for c in derived):
+            continue
+        rate = _rounded_rate(k[i], n[i])
+        if rate is None:
+            exact = pd.to_numeric(pd.Series([n[i]]), errors="coerce").iloc[0]
+            if pd.notna(exact) and exact > 0:  # a count from 1 to 7 behind it
+                for c in derived:
+                    out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+            continue
+        for c in derived:
+            j = out.columns.get_loc(c)
+            if c.startswith("%"):
+                out.iloc[i, j] = _rate_text(rate)
+            else:
+                out.iloc[i, j] = {"proportion": rate[0], "ci_low": rate[1], "ci_high": rate[2]}[c]
+    return out
 
 
 # a pair's 2 x 2 cells, as computed (pairwise_agreement) and as displayed
@@ -287,7 +384,11 @@ def mask_pairs(
         The 2 x 2 cells, their total and the number who disagree as the plan shows them; every
         other column but the definitions and the note (percent agreement, kappa and its
         interval, PABAK, McNemar's p, ...) "suppressed" when any 2 x 2 cell of the pair is
-        hidden.
+        hidden. Under a rounding plan the counts are rounded (1-7 read "1-7") and every
+        statistic of the pair (percent agreement, a whole percentage below 4,000; PABAK; kappa,
+        its standard error and interval; McNemar's p; the prevalences and their difference) is
+        computed from the four rounded 2 x 2 cells (:func:`rounded_pairs`), raw and display
+        columns alike; "suppressed" where a cell is 1-7.
 
     Examples
     --------
@@ -312,7 +413,150 @@ def mask_pairs(
         for x, y in zip(a, b, strict=True)
     ]
     derived = {c: basis for c in table.columns if c not in _PAIR_CELLS and c not in _PAIR_KEYS}
-    return mask(table, plan, cells, derived, threshold)
+    out = mask(table, plan, cells, derived, threshold)
+    if plan_method(plan) != "rounding":
+        return out
+    # rounding: every statistic of the pair from its four rounded 2 x 2 cells (rounded_pairs)
+    if not {"both_met", "only_a", "only_b", "neither"} <= set(pairs.columns):
+        return out
+    rp = rounded_pairs(pairs, plan)
+    from analysis.report.text import format_estimate, format_p
+
+    kappa_text = format_estimate(rp["kappa"], rp["kappa_ci_low"], rp["kappa_ci_high"])
+    shown = {
+        "percent_agree": rp["percent_agree"].tolist(),
+        "percent agree": rp["percent_agree"].tolist(),
+        "pabak": rp["pabak"].tolist(),
+        "kappa": rp["kappa"].tolist(),
+        "kappa_se": rp["kappa_se"].tolist(),
+        "kappa_ci_low": rp["kappa_ci_low"].tolist(),
+        "kappa_ci_high": rp["kappa_ci_high"].tolist(),
+        "mcnemar_p": rp["mcnemar_p"].tolist(),
+        "prevalence_a": rp["prevalence_a"].tolist(),
+        "prevalence_b": rp["prevalence_b"].tolist(),
+        "prevalence_difference": rp["prevalence_difference"].tolist(),
+        "% agree": ["" if pd.isna(v) else f"{v:.0f}" for v in rp["percent_agree"]],
+        "PABAK": ["" if pd.isna(v) else f"{v:.2f}" for v in rp["pabak"]],
+        "kappa (95 % CI)": ["undefined" if s == "not computed" else s for s in kappa_text],
+        "McNemar p": [format_p(v) for v in rp["mcnemar_p"]],
+    }
+    small = rp["_small"].tolist()
+    for c, values in shown.items():
+        if c not in out.columns:
+            continue
+        out[c] = out[c].astype(object)  # a whole percentage stays 87, not 87.0
+        j = out.columns.get_loc(c)
+        for i in range(len(out)):
+            if is_hidden([out.iloc[i, j]])[0]:
+                continue
+            out.iloc[i, j] = "suppressed" if small[i] else values[i]
+    return out
+
+
+def rounded_pairs(pairs: pd.DataFrame, plan: pd.DataFrame | None) -> pd.DataFrame:
+    """Pairwise agreement recomputed from the rounded 2 x 2 cells (rounding method).
+
+    Under the rounding method every number a run shows is a rounded count or a statistic of the
+    rounded counts the run shows (NHS Digital 2018: percentages from the rounded numbers). A
+    statistic computed from the exact cells gives them back: McNemar's p fixes the discordant
+    cells b and c, kappa then the concordant ones (a reviewer recovered every 2 x 2 table of a
+    run from ``mcnemar_p`` and ``kappa`` at full precision). So each pair's cells are rounded as
+    the tables show them (:func:`analysis.report.disclosure.rounded_count`) and percent
+    agreement, PABAK, Cohen's kappa with its standard error and interval, McNemar's p and the
+    two prevalences are computed from those four rounded cells, their sum the total: the same
+    formulas as :func:`analysis.compare.agreement.pairwise_agreement`. Where a cell is 1-7 the
+    statistics are NaN and ``_small`` is True (they are not shown).
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        :func:`analysis.compare.agreement.pairwise_agreement` (``both_met``, ``only_a``,
+        ``only_b``, ``neither``; statistic columns are replaced).
+    plan : pandas.DataFrame or None
+        The run's plan; anything but a rounding plan: ``pairs`` returned unchanged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``pairs`` (same rows, 2 x 2 cells unchanged) with ``percent_agree`` (0-100, a
+        whole percentage below a rounded total of 4,000, one decimal from it), ``pabak``,
+        ``kappa``, ``kappa_se``, ``kappa_ci_low``, ``kappa_ci_high``, ``mcnemar_p``,
+        ``prevalence_a``, ``prevalence_b``, ``prevalence_difference`` from the rounded cells
+        and ``_small`` (a cell is 1-7).
+
+    Examples
+    --------
+    Cells 28, 12, 0, 57 (n = 97) round to 30, 10, 0, 55 (n = 95): agreement 85 / 95 = 89 %,
+    PABAK 2 x 85 / 95 - 1 = 0.79; kappa: p_e = (40/95)(30/95) + (55/95)(65/95) = 0.5291, so
+    (0.8947 - 0.5291) / (1 - 0.5291) = 0.7765 (exact cells: 0.7328); McNemar's mid-p on b = 10,
+    c = 0 (not on the exact 12 and 0):
+
+    >>> import pandas as pd
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> plan = rounding_plan(pd.DataFrame({"a": [True] * 9}))
+    >>> p = pd.DataFrame({"definition_a": ["a"], "definition_b": ["b"], "n_both": [97],
+    ...                   "both_met": [28], "only_a": [12], "only_b": [0], "neither": [57]})
+    >>> r = rounded_pairs(p, plan).iloc[0]
+    >>> float(r["percent_agree"]), float(r["pabak"]), round(float(r["kappa"]), 4)
+    (89.0, 0.79, 0.7765)
+    """
+    out = pairs.copy()
+    if plan_method(plan) != "rounding":
+        return out
+    from analysis.compare.agreement import cohen_kappa_2x2, mcnemar_p
+
+    method = pairs["mcnemar_method"] if "mcnemar_method" in pairs.columns else None
+    cols = {
+        c: []
+        for c in (
+            "percent_agree",
+            "pabak",
+            "kappa",
+            "kappa_se",
+            "kappa_ci_low",
+            "kappa_ci_high",
+            "mcnemar_p",
+            "prevalence_a",
+            "prevalence_b",
+            "prevalence_difference",
+            "_small",
+        )
+    }
+    nan = float("nan")
+    for i in range(len(pairs)):
+        raw = [pairs[c].iloc[i] for c in ("both_met", "only_a", "only_b", "neither")]
+        cells = [rounded_count(v) for v in raw]
+        small = any(not isinstance(v, (int, float)) or pd.isna(v) for v in cells)
+        n = 0 if small else int(sum(cells))
+        if small or n == 0:
+            for c in cols:
+                cols[c].append(bool(small) if c == "_small" else nan)
+            continue
+        a, b, c_, d = (int(v) for v in cells)
+        dec = 1 if n >= _ONE_DECIMAL_FROM else 0
+        po = (a + d) / n
+        kap, se = cohen_kappa_2x2(a, b, c_, d)
+        m = "midp" if method is None else str(method.iloc[i])
+        pa, pb = round((a + b) / n, dec + 2), round((a + c_) / n, dec + 2)
+        cols["percent_agree"].append(_percent(100 * po, dec))
+        cols["pabak"].append(round(2 * po - 1, 2))
+        cols["kappa"].append(kap)
+        cols["kappa_se"].append(se)
+        cols["kappa_ci_low"].append(kap - 1.959963984540054 * se)
+        cols["kappa_ci_high"].append(kap + 1.959963984540054 * se)
+        cols["mcnemar_p"].append(mcnemar_p(b, c_, m))
+        cols["prevalence_a"].append(pa)
+        cols["prevalence_b"].append(pb)
+        cols["prevalence_difference"].append(round(pa - pb, dec + 2))
+        cols["_small"].append(False)
+    for c, v in cols.items():
+        out[c] = v
+    return out
+
+
+# percent agreement and PABAK, as computed and as displayed
+_PAIR_PERCENT = ("percent_agree", "percent agree", "% agree")
+_PAIR_PABAK = ("pabak", "PABAK")
 
 
 def category_counts(
@@ -340,7 +584,8 @@ def category_counts(
     Returns
     -------
     dict or None
-        Category -> the number as a string, ``"<5"`` or ``"suppressed"``.
+        Category -> the number as a string, ``"<5"`` or ``"suppressed"``; under a rounding
+        plan the number rounded to the nearest 5 or ``"1-7"``.
 
     Examples
     --------
@@ -354,6 +599,8 @@ def category_counts(
     if plan is None:
         return None
     tally = table[column].dropna().value_counts()
+    if plan_method(plan) == "rounding":
+        return {cat: str(rounded_count(int(n))) for cat, n in tally.items()}
     out = {}
     for cat, n in tally.items():
         cell = f"{definition}: category {cat}"
@@ -414,7 +661,11 @@ def mask_km(
         suppression only); notebook 01's counts (``n_met_notebook_01``,
         ``n_evaluable_notebook_01``, ``evaluable (notebook 01)``) as notebook 01 shows them;
         every other column but the keys (medians, intervals, shares, estimates, p values)
-        "suppressed" when a count it derives from is hidden.
+        "suppressed" when a count it derives from is hidden. With a plan, a note "fewer than
+        N successes" reads "too few successes to fit a model" (no number beside a rounded or
+        hidden count). Under a rounding plan the shares of counts come from the rounded counts
+        and the Kaplan-Meier share met by the end (and the column saying why it differs) reads
+        :data:`NOT_SHOWN` (its denominator, factorised, is the exact evaluable count).
 
     Examples
     --------
@@ -462,6 +713,22 @@ def mask_km(
                 for d in names
             ]
     out = mask(table, plan, cells, derived, threshold)
+    if plan is not None and "note" in out.columns:
+        # "fewer than 10 successes" beside a met shown as 10 (rounded from 8 or 9) contradicts
+        # it, and beside a hidden met it bounds that count: the note names no number
+        out["note"] = (
+            out["note"]
+            .astype(object)
+            .replace(to_replace=r"^fewer than \d+ successes$", value=_FEW_EVENTS, regex=True)
+        )
+    if plan_method(plan) == "rounding":
+        _round_km_shares(out, km)
+        # the Kaplan-Meier share met by the end is a product of (1 - events / at risk) over the
+        # exact counts: as a fraction its denominator gives the exact evaluable count back
+        # (1 - 0.5824... = 69300 / 165967, 165967 = 97 x 59 x 29): not shown under rounding
+        for c in _KM_END:
+            if c in out.columns:
+                out[c] = NOT_SHOWN
     if plan is not None and excluded is not None and len(excluded):
         ex = mask_excluded(excluded, plan, prefix, threshold)
         bad = set(ex.loc[~ex["n"].astype(str).str.isdigit(), "definition"].astype(str))
@@ -471,6 +738,116 @@ def mask_km(
                 for i in rows:
                     out.iloc[i, out.columns.get_loc(c)] = "suppressed"
     return out
+
+
+# the note of a model not fitted for too few events, as a run with a plan shows it
+_FEW_EVENTS = "too few successes to fit a model"
+
+#: How the rounding method marks a statistic it does not show at all (not from rounded counts).
+NOT_SHOWN = "not shown"
+
+# Kaplan-Meier shares met by the end (CSV and display names)
+_KM_END = (
+    "proportion_met_end",
+    "share_km_end",
+    "% met by end (Kaplan-Meier)",
+    "why the Kaplan-Meier share differs",
+)
+
+#: Why the rounding method shows no Kaplan-Meier or cumulative-incidence step (one sentence).
+KM_NOT_SHOWN = (
+    "Kaplan-Meier and cumulative-incidence curves, their step tables and the Kaplan-Meier share "
+    "met by the end are not shown under the rounding method: each step's height is events over "
+    "the exact number at risk, so the steps give back the exact counts that rounding to 5 hides."
+)
+
+
+#: Why the rounding method shows no mean or percentage of a group whose size it rounds.
+MEANS_NOT_SHOWN = (
+    "The average profiles (mean scores and percentages per group) are not shown under the "
+    "rounding method: a mean over a group whose size is shown rounded gives the exact size back "
+    "(mean x size is a whole number for one size only)."
+)
+
+
+def means_not_shown(
+    table: pd.DataFrame, columns: Sequence[str], plan: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Under a rounding plan, ``columns`` (means over a group of clients) read "not shown".
+
+    A full-precision mean of a group whose size the run shows rounded gives that size back: a
+    share of 43.28358208955224 % is 58/134 and only 134 of the sizes 133-137 a rounded 135
+    allows gives a whole number (reviewer's finding on HELP's family profiles). Hidden entries
+    ("suppressed", "1-7") stay as they are. Any other plan: ``table`` unchanged.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A masked table.
+    columns : sequence of str
+        Its columns of means or percentages.
+    plan : pandas.DataFrame or None
+        The run's plan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> t = pd.DataFrame({"n_clients": [135], "% homeless": [43.28358208955224]})
+    >>> means_not_shown(t, ["% homeless"], rounding_plan(pd.DataFrame({"a": [True]})))
+       n_clients % homeless
+    0        135  not shown
+    """
+    out = table.copy()
+    if plan_method(plan) != "rounding":
+        return out
+    for c in columns:
+        if c in out.columns:
+            out[c] = [v if is_hidden([v])[0] else NOT_SHOWN for v in out[c].astype(object)]
+    return out
+
+
+def _round_km_shares(out: pd.DataFrame, km: pd.DataFrame) -> None:
+    """Round, in place, ``events`` and the shares of counts over counts (rounding method).
+
+    Events over clients and notebook 01's met over evaluable come from the rounded counts, as
+    whole percentages; "suppressed" where one of the counts is 1-7. (The Kaplan-Meier share met
+    by the end is set to :data:`NOT_SHOWN` by :func:`mask_km`.)
+    """
+    num = {
+        c: pd.to_numeric(km[c], errors="coerce").tolist()
+        for c in km.columns
+        if c in ("events", "n", "n_excluded", "n_met_notebook_01", "n_evaluable_notebook_01")
+    }
+    for i in range(len(out)):
+        idx = out.index[i]
+        if (
+            "events" in out.columns
+            and "events" in num
+            and not is_hidden([out.at[idx, "events"]])[0]
+        ):
+            out.at[idx, "events"] = rounded_count(num["events"][i])
+        for c in out.columns:
+            if is_hidden([out.at[idx, c]])[0]:
+                continue
+            if (c == "share_events" or c.startswith("% with the event")) and {"events", "n"} <= set(
+                num
+            ):
+                total = num["n"][i] + (num["n_excluded"][i] if "n_excluded" in num else 0)
+                rate = _rounded_rate(num["events"][i], total)
+            elif c in ("share_notebook_01", "% met (notebook 01)") and {
+                "n_met_notebook_01",
+                "n_evaluable_notebook_01",
+            } <= set(num):
+                rate = _rounded_rate(num["n_met_notebook_01"][i], num["n_evaluable_notebook_01"][i])
+            else:
+                continue
+            out.at[idx, c] = "suppressed" if rate is None else _percent(100 * rate[0], rate[3] - 2)
 
 
 _LANDMARK_KEYS = {"definition", "family", "predictor_of_itself", "landmark", "note"}
@@ -530,6 +907,29 @@ def mask_landmark(
 
 
 _CURVE_CELLS = ("clients", "met", "dropout", "censored other", "excluded")
+_NB01_CELLS = ("met", "not_met", "evaluable", "not_evaluable")
+
+
+def _step_gives_away(times, at_risk, tte, definition, duration, cif, threshold):
+    """Per row of one definition's curve: whether it would give away a count 1..threshold-1.
+
+    The counts a row shows (with the number at risk beside it): the events at its time, the
+    clients who left since the previous row without the event and, for a cumulative incidence,
+    the dropouts at its time (:func:`mask_curves`).
+    """
+    own = tte.loc[tte["definition"].astype(str) == definition]
+    dur = pd.to_numeric(own[duration], errors="coerce").to_numpy(dtype=float)
+    kind = (
+        pd.to_numeric(own["event_type"], errors="coerce").fillna(0).to_numpy()
+        if "event_type" in own.columns
+        else np.ones(len(own))
+    )
+    t = pd.to_numeric(pd.Series(times), errors="coerce").to_numpy(dtype=float)
+    met = np.array([int(((dur == x) & (kind == 1)).sum()) for x in t])
+    drop = np.array([int(((dur == x) & (kind == 2)).sum()) for x in t])
+    left = np.r_[0, at_risk[:-1] - at_risk[1:] - met[:-1]] if len(t) else np.array([], int)
+    counts = [met, left] + ([drop] if cif else [])
+    return np.any([(c >= 1) & (c < threshold) for c in counts], axis=0)
 
 
 def mask_curves(
@@ -552,9 +952,20 @@ def mask_curves(
     - every other curve ends at the last time at which at least ``threshold`` clients are at
       risk: rows with fewer at risk are not returned (published Kaplan-Meier plots are commonly
       cut where few remain at risk; here the cut is the run's small-count threshold, so no
-      step stands on fewer than ``threshold`` clients).
+      step stands on fewer than ``threshold`` clients);
+    - and it ends before the first row that would give away a count from 1 to
+      ``threshold - 1`` at that row: the clients with the event at its time (the step's height
+      times the number at risk), the clients who left between the previous row and it without
+      the event (the fall of the number at risk), and, for a cumulative incidence (whose steps
+      also depend on the competing event), the dropouts at its time. Without ``event_type`` in
+      ``tte`` every record is taken as an event.
 
-    The figure and the CSV beside it take the same rows, so they agree.
+    The figure and the CSV beside it take the same rows, so they agree. Under a rounding plan
+    no row is returned (``attrs["rounding"]`` True, every definition in ``attrs["hidden"]``):
+    each step is events over the exact number at risk, so a curve gives the exact counts of
+    clients and events back however the numbers at risk are shown (a reviewer recovered every
+    at-risk and event count of BtheB's and HELP's curves from the step heights);
+    :func:`curves_note` says why in one sentence (:data:`KM_NOT_SHOWN`).
 
     Parameters
     ----------
@@ -584,24 +995,36 @@ def mask_curves(
 
     Examples
     --------
-    Ten clients, one event at each time 1..10: the curve ends at time 6, where 5 are still at
-    risk (at time 7 only 4 are); definition ``b`` has its met count hidden and gets no curve:
+    Thirty clients, with the event at times 1, 2, 3 (5 each), 4 (3 clients) and 5 (12): the
+    step at time 4 gives away 3 events (15 at risk, the curve rises by 3/30), so the curve ends
+    at time 3; definition ``b`` has its met count hidden and gets no curve:
 
     >>> import pandas as pd
-    >>> tte = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
-    ...                     "duration": list(range(1, 11)) * 2})
-    >>> curves = pd.DataFrame({"definition": ["a"] * 10 + ["b"] * 10,
-    ...                        "time": [float(t) for t in range(1, 11)] * 2,
-    ...                        "proportion_met": [t / 10 for t in range(1, 11)] * 2})
+    >>> dur = [1] * 5 + [2] * 5 + [3] * 5 + [4] * 3 + [5] * 12
+    >>> tte = pd.DataFrame({"definition": ["a"] * 30 + ["b"] * 30, "duration": dur * 2,
+    ...                     "event_type": 1})
+    >>> met = [5, 10, 15, 18, 30]
+    >>> curves = pd.DataFrame({"definition": ["a"] * 5 + ["b"] * 5,
+    ...                        "time": [1.0, 2.0, 3.0, 4.0, 5.0] * 2,
+    ...                        "proportion_met": [m / 30 for m in met] * 2})
     >>> plan = pd.DataFrame({"cell": ["km b: met"], "suppressed": [True],
     ...                      "reason": ["primary: fewer than 5"]})
     >>> shown = mask_curves(curves, tte, plan)
     >>> shown["time"].tolist(), shown["at_risk"].tolist()
-    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [10, 9, 8, 7, 6, 5])
+    ([1.0, 2.0, 3.0], [30, 25, 20])
     >>> shown.attrs["hidden"], shown.attrs["cut"]
-    (['b'], {'a': 6.0})
+    (['b'], {'a': 3.0})
+
+    With 5 events at time 4 instead, every step shows at least 5 events or none, and the curve
+    ends at time 5 (12 at risk):
+
+    >>> dur5 = [1] * 5 + [2] * 5 + [3] * 5 + [4] * 5 + [5] * 10
+    >>> tte5 = tte.assign(duration=dur5 * 2)
+    >>> curves5 = curves.assign(proportion_met=[m / 30 for m in [5, 10, 15, 20, 30]] * 2)
+    >>> mask_curves(curves5, tte5, plan)["time"].tolist()
+    [1.0, 2.0, 3.0, 4.0, 5.0]
     >>> len(mask_curves(curves, tte, None))
-    20
+    10
     """
     out = curves.copy()
     out.attrs = {"hidden": [], "cut": {}}
@@ -616,16 +1039,31 @@ def mask_curves(
             int((dur.get(str(d), pd.Series(dtype=float)) >= t).sum())
             for d, t in zip(out["definition"], out["time"], strict=True)
         ]
+    rounding = plan_method(plan) == "rounding"
+    if rounding:  # every step gives exact counts back (events / at risk): no curve at all
+        shown = out.iloc[0:0].copy()
+        shown.attrs = {
+            "hidden": [str(d) for d in dict.fromkeys(out["definition"])],
+            "cut": {},
+            "rounding": True,
+        }
+        return shown
     keep = pd.Series(True, index=out.index)
     hidden, cut = [], {}
     known = set(plan["cell"])
+    cif = "cumulative_incidence" in out.columns  # steps depend on the competing event too
     for d, sub in out.groupby("definition", sort=False):
         own = [f"{prefix} {d}: {k}" for k in _CURVE_CELLS if f"{prefix} {d}: {k}" in known]
         if any_suppressed(plan, own):
             keep[sub.index] = False
             hidden.append(str(d))
             continue
-        small = pd.to_numeric(sub["at_risk"], errors="coerce").fillna(0) < threshold
+        at_risk = pd.to_numeric(sub["at_risk"], errors="coerce").fillna(0).to_numpy()
+        small = pd.Series(at_risk < threshold, index=sub.index)
+        small |= pd.Series(
+            _step_gives_away(sub["time"], at_risk, tte, str(d), duration, cif, threshold),
+            index=sub.index,
+        )
         if small.any():
             first = small.to_numpy().argmax()  # at risk only falls with time: a prefix stays
             keep[sub.index[first:]] = False
@@ -634,7 +1072,7 @@ def mask_curves(
             else:
                 hidden.append(str(d))
     shown = out.loc[keep].reset_index(drop=True)
-    shown.attrs = {"hidden": hidden, "cut": cut}
+    shown.attrs = {"hidden": hidden, "cut": cut, "threshold": threshold}
     return shown
 
 
@@ -648,10 +1086,14 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     >>> s.attrs = {"hidden": ["b"], "cut": {"a": 6.0}}
     >>> print(curves_note(s))  # doctest: +NORMALIZE_WHITESPACE
     Disclosure control: no curve for b (counts hidden in this run's tables); each curve ends at
-    the last time at which at least 5 clients are at risk (a: 6).
+    the last time at which at least 5 clients are at risk and before a step of fewer than 5
+    events or exits (a: 6).
     """
+    if shown.attrs.get("rounding"):
+        return "Disclosure control (rounding): " + KM_NOT_SHOWN
     hidden = list(shown.attrs.get("hidden", []))
     cut = dict(shown.attrs.get("cut", {}))
+    threshold = int(shown.attrs.get("threshold", threshold))
     if not hidden and not cut:
         return ""
     parts = []
@@ -664,7 +1106,9 @@ def curves_note(shown: pd.DataFrame, label=str, threshold: int = SMALL_COUNT) ->
     if cut:
         parts.append(
             f"each curve ends at the last time at which at least {threshold} clients are at "
-            "risk (" + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items()) + ")"
+            f"risk and before a step of fewer than {threshold} events or exits ("
+            + ", ".join(f"{label(d)}: {t:g}" for d, t in cut.items())
+            + ")"
         )
     return "Disclosure control: " + "; ".join(parts) + "."
 
@@ -720,6 +1164,8 @@ def mask_excluded(
     if plan is None:
         return excluded.copy()
     out = mask(excluded, plan, {"n": [None] * len(excluded)}, threshold=threshold)
+    if plan_method(plan) == "rounding":  # each reason rounded on its own (no audit)
+        return out
     small = out["n"].astype(str).str.startswith("<")
     for d in pd.unique(excluded["definition"]):
         rows = (excluded["definition"] == d).to_numpy()
@@ -743,7 +1189,9 @@ def mask_share(
     counts are not clients of the run's plan: the count ``count`` and its part ``part`` read
     "<5" from 1 to ``threshold - 1``, and the ``derived`` columns (shares, estimates, intervals)
     "suppressed" where the part, the count or the rest (``count - part``) is from 1 to
-    ``threshold - 1``. With no plan (suppression off): unchanged.
+    ``threshold - 1``. With no plan (suppression off): unchanged. Under a rounding plan the
+    counts are rounded and the shares and Wilson intervals computed from the rounded counts
+    (:func:`_round_share`).
 
     Examples
     --------
@@ -751,9 +1199,19 @@ def mask_share(
     >>> t = pd.DataFrame({"n": [20, 20], "k": [2, 10], "share": [0.1, 0.5]})
     >>> mask_share(t, "n", "k", ["share"], pd.DataFrame({"cell": []}))["share"].tolist()
     ['suppressed', 0.5]
+
+    Under a rounding plan the counts are rounded and the share is the rounded part over the
+    rounded count (10 / 20 = 0.5; 2 of 20 is "1-7"):
+
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> r = mask_share(t, "n", "k", ["share"], rounding_plan(pd.DataFrame({"a": [True]})))
+    >>> r.values.tolist()
+    [[20, '1-7', 'suppressed'], [20, 10, 0.5]]
     """
     if plan is None:
         return table.copy()
+    if plan_method(plan) == "rounding":
+        return _round_share(table, count, part, list(derived))
     from analysis.report.tables import suppress_small_counts
 
     return suppress_small_counts(
@@ -761,14 +1219,154 @@ def mask_share(
     )
 
 
-def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_COUNT) -> tuple:
+def rounded_shares(
+    table: pd.DataFrame,
+    plan: pd.DataFrame | None,
+    part: Sequence,
+    total: Sequence,
+    columns: Sequence[str],
+    scale: float = 1.0,
+) -> pd.DataFrame:
+    """Under the rounding method, shares and their Wilson intervals from the rounded counts.
+
+    For a table whose share columns were computed from exact counts (a proportion of clients
+    with a sudden gain, a sensitivity): each row's ``columns`` are recomputed from the row's
+    ``part`` and ``total`` rounded to the nearest 5 (:func:`_rounded_rate`: whole percentages
+    below a rounded denominator of 4,000); a column whose name contains ``ci_low`` /
+    ``ci_high`` gets the Wilson bound, any other the share. Where the part, the total or the
+    rest is 1-7 the columns read "suppressed" (the derived-statistics rule). Under any other
+    plan (or none) the table is returned unchanged.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Not modified.
+    plan : pandas.DataFrame or None
+        The run's plan.
+    part, total : sequence of numbers
+        Per row, the exact numerator and denominator (clients).
+    columns : sequence of str
+        The share columns of ``table`` to recompute.
+    scale : float
+        1 for proportions, 100 for percentages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.report.disclosure import rounding_plan
+    >>> plan = rounding_plan(pd.DataFrame({"a": [True]}))
+    >>> t = pd.DataFrame({"with": [28, 3], "all": [97, 40], "p": [28 / 97, 3 / 40]})
+    >>> rounded_shares(t, plan, t["with"], t["all"], ["p"])["p"].tolist()  # 30 / 95 -> 0.32
+    [0.32, 'suppressed']
+    """
+    out = table.copy()
+    if plan_method(plan) != "rounding":
+        return out
+    part, total = list(part), list(total)
+    for i in range(len(out)):
+        rate = _rounded_rate(part[i], total[i])
+        n = pd.to_numeric(pd.Series([total[i]]), errors="coerce").iloc[0]
+        for c in columns:
+            j = out.columns.get_loc(c)
+            if rate is None:
+                if pd.notna(n) and n > 0:
+                    out[c] = out[c].astype(object)
+                    out.iloc[i, j] = "suppressed"
+                continue
+            pick = 1 if "ci_low" in c else 2 if "ci_high" in c else 0
+            out.iloc[i, j] = round(scale * rate[pick], rate[3] - (2 if scale == 100 else 0))
+    return out
+
+
+def _round_share(table: pd.DataFrame, count: str, part: str, derived: list[str]) -> pd.DataFrame:
+    """:func:`mask_share` under rounding: counts rounded, the share and its interval from them.
+
+    The ``derived`` column named ``ci_low`` / ``ci_high`` (any name containing them) gets the
+    Wilson bound from the rounded counts, every other derived column the rounded part over the
+    rounded count (:func:`_rounded_rate`); all read "suppressed" where the part, the count or
+    the rest is from 1 to 7.
+    """
+    out = table.copy()
+    for c in [count, part, *derived]:
+        out[c] = out[c].astype(object)
+    for i in range(len(out)):
+        k, n = table[part].iloc[i], table[count].iloc[i]
+        rate = _rounded_rate(k, n)
+        exact = pd.to_numeric(pd.Series([n]), errors="coerce").iloc[0]
+        for c in derived:
+            j = out.columns.get_loc(c)
+            if rate is not None:
+                pick = 1 if "ci_low" in c else 2 if "ci_high" in c else 0
+                out.iloc[i, j] = rate[pick]
+            elif pd.notna(exact) and exact > 0:
+                out.iloc[i, j] = "suppressed"
+        for c in (count, part):
+            out.iloc[i, out.columns.get_loc(c)] = rounded_count(table[c].iloc[i])
+    return out
+
+
+def methods_row(
+    suppress: bool,
+    simulated: bool = False,
+    threshold: int = SMALL_COUNT,
+    method: str = "suppression",
+    detail: str = "",
+) -> tuple:
     """The Methods row of a report on disclosure control: ``(item, value, source)``.
+
+    Parameters
+    ----------
+    suppress : bool
+        Disclosure control on (parameter ``suppress_small_counts``).
+    simulated : bool
+        The data are simulated.
+    threshold : int
+        Smallest count shown under suppression.
+    method : {"suppression", "rounding"}
+        The run's disclosure method (parameter ``disclosure_method``).
+    detail : str
+        What this report adds to the suppression rule (e.g. notebook 05: how a specification's
+        rate is hidden), appended after a semicolon when suppression is on.
 
     Examples
     --------
     >>> methods_row(False, simulated=True)[1]
     'shown as they are (simulated data: no person behind them)'
+    >>> methods_row(True, method="rounding")[1][:59]
+    'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and'
+    >>> methods_row(True, detail="rates from them left out")[1].endswith(
+    ...     "suppressed; rates from them left out")
+    True
     """
+    if suppress and method == "rounding":
+        value = (
+            'rounded to the nearest 5; 1-7 shown as "1-7" (between 1 and 7 clients, number not '
+            "shown); 0 shown as 0; the number of clients too. Each count is rounded on its own, "
+            "so rows and totals need not add up (the same rule in every report and CSV of this "
+            "run). Computed from the rounded counts as shown: percentages (whole percentages "
+            "below a rounded denominator of 4,000) and their 95 % Wilson intervals; percent "
+            "agreement, PABAK, Cohen's kappa and McNemar's p from the rounded 2 x 2 cells; "
+            "risk differences and odds ratios between arms from the rounded arm counts; none of "
+            "them is shown where a count it rests on is 1-7. Not shown, because at full "
+            "precision they give exact counts back: Kaplan-Meier and cumulative-incidence curves "
+            "and their step tables, the Kaplan-Meier share met by the end, rates pooled over "
+            "multiple imputations, and means of a group whose size is rounded. Model estimates "
+            "(median times to success, hazard ratios, log-rank and regression tests, "
+            "correlations) are computed from the unrounded data (complex calculations, NHS "
+            "Digital 2018) and are not shown where a count they rest on is 1-7"
+        )
+        source = (
+            "NHS Digital (2018) Disclosure control methodology for Hospital Episode Statistics "
+            "(HES) and Emergency Care Data Set (ECDS), digital.nhs.uk (from September 2018; the "
+            "same rules for SRHAD from 2019-20); parameters: small-count suppression, "
+            "disclosure method"
+        )
+        return ("small counts", value, source)
     if suppress:
         value = (
             f"1-{threshold - 1} shown as <{threshold}; further counts shown as 'suppressed' so "
@@ -776,7 +1374,7 @@ def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_
             "this run (complementary suppression, one plan for the whole run: the run's "
             "disclosure plan, a CSV file beside the reports); percentages and statistics "
             "derived from a hidden count are suppressed"
-        )
+        ) + (f"; {detail}" if detail else "")
     elif simulated:
         value = "shown as they are (simulated data: no person behind them)"
     else:
@@ -784,7 +1382,7 @@ def methods_row(suppress: bool, simulated: bool = False, threshold: int = SMALL_
     source = (
         "NHS Digital (2018) disclosure control methodology for HES and ECDS (small numbers and "
         "secondary suppression); Hundepool A. et al. (2012) Statistical Disclosure Control, "
-        "Wiley, ch. 4; parameter: suppress small counts"
+        "Wiley, ch. 4; parameter: small-count suppression"
     )
     return ("small counts", value, source)
 
@@ -882,6 +1480,7 @@ def mask_multiverse(
     threshold: int = SMALL_COUNT,
     plan: pd.DataFrame | None = None,
     own: pd.DataFrame | None = None,
+    method: str = "",
     cells: Mapping[str, Sequence[str | None]] | None = None,
 ):
     """The multiverse table as written beside notebook 05, consistent with the run's plan.
@@ -913,11 +1512,19 @@ def mask_multiverse(
     own : pandas.DataFrame, optional
         The run's own specifications (rows of ``results``): notebook 01's value of a hidden
         count the plan holds without its value.
+    method : str
+        The run's disclosure method (``"rounding"``, ``"suppression"``; ``""``: the plan's).
+        Under rounding every count is rounded to the nearest 5 (1-7 read "1-7"), a count equal
+        to notebook 01's therefore reads as there, the rate and its Wilson interval come from
+        the rounded met and evaluable, the arm comparison's statistics from the rounded arm
+        counts, "suppressed" where an arm count or its complement is from 1 to 7; a rate,
+        interval, risk difference or odds ratio pooled over multiple imputations reads
+        :data:`NOT_SHOWN` (rate x imputations x N is whole for the true N only).
     cells : mapping of str to sequence, optional
         Count column -> per row, the plan count it shows: the plan extended with the
         multiverse's own counts (:func:`analysis.run.workflow.multiverse_disclosure`, which
         audits every specification's counts with the run's). Given, it replaces the matching
-        by value above.
+        by value above (under suppression; rounding rounds every count alike).
 
     Returns
     -------
@@ -950,6 +1557,8 @@ def mask_multiverse(
 
     if not suppress:
         return results.copy()
+    if (method or plan_method(plan)) == "rounding":
+        return _round_multiverse(results)
     out = results.copy()
     overall = [c for c in ("rate", "ci_low", "ci_high") if c in out.columns]
     if {"n_met", "n_evaluable"} <= set(out.columns):
@@ -975,8 +1584,114 @@ def mask_multiverse(
     return mask(out, plan, cells, derived, threshold)
 
 
+def rates_as_shown(results: pd.DataFrame, masked: pd.DataFrame) -> pd.DataFrame:
+    """The multiverse results with each rate and interval as ``multiverse.csv`` shows it.
+
+    Where :func:`mask_multiverse` shows a number for ``rate``, ``ci_low``, ``ci_high`` or the arm
+    difference (``risk_difference``, ``odds_ratio`` and their intervals) (under rounding:
+    computed from the rounded counts), that number replaces the computed one, so the
+    notebook's text, tables and figures state the rates the CSV states. Hidden entries keep the
+    computed value (they are left out by
+    :func:`analysis.report.multiverse_tables.shown_results`, which reads ``masked``).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`analysis.compare.multiverse.run_multiverse`.
+    masked : pandas.DataFrame
+        :func:`mask_multiverse` of ``results`` (same index).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``results``; the columns keep their float dtype.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"n_met": [28, 3], "n_evaluable": [97, 50], "rate": [28 / 97, 0.06]})
+    >>> shown = rates_as_shown(r, mask_multiverse(r, True, method="rounding"))
+    >>> shown["rate"].round(4).tolist()   # 30 / 95 = 0.3158 -> 0.32; the 3 of 50 stays hidden
+    [0.32, 0.06]
+    """
+    out = results.copy()
+    masked = masked.loc[results.index]
+    arm = ("risk_difference", "rd_ci_low", "rd_ci_high", "odds_ratio", "or_ci_low", "or_ci_high")
+    for c in ("rate", "ci_low", "ci_high", *arm):
+        if c in out.columns and c in masked.columns:
+            v = pd.to_numeric(
+                masked[c].where(~pd.Series(is_hidden(masked[c]), index=masked.index)),
+                errors="coerce",
+            )
+            out[c] = v.where(v.notna(), out[c]).astype(float)
+    return out
+
+
+def _round_multiverse(results: pd.DataFrame) -> pd.DataFrame:
+    """:func:`mask_multiverse` under the rounding method (see its ``method``)."""
+    out = results.copy()
+    counts = [c for c in out.columns if c.startswith("n_")]
+    overall = [c for c in ("rate", "ci_low", "ci_high") if c in out.columns]
+    arm_stats = [
+        c for c in out.columns if c.startswith(("risk_difference", "rd_", "odds_ratio", "or_"))
+    ]
+    for c in [*counts, *overall, *arm_stats]:
+        out[c] = out[c].astype(object)
+    for i in range(len(out)):
+        row = results.iloc[i]
+        # multiple imputation: the rate is pooled (Rubin's rules), not met / evaluable: not shown
+        # (rate x imputations x N is a whole number, and with nothing missing it equals the
+        # complete-case rate: both give the exact counts back)
+        pooled = str(row.get("missing", "")) == "multiple_imputation"
+        if pooled:
+            for c in [*overall, *arm_stats]:
+                out.iloc[i, out.columns.get_loc(c)] = NOT_SHOWN
+        if {"n_met", "n_evaluable"} <= set(out.columns):
+            rate = _rounded_rate(row["n_met"], row["n_evaluable"])
+            ev = pd.to_numeric(pd.Series([row["n_evaluable"]]), errors="coerce").iloc[0]
+            for j, c in enumerate(("rate", "ci_low", "ci_high")):
+                if c in overall and rate is not None and not pooled:
+                    out.iloc[i, out.columns.get_loc(c)] = rate[j]
+                elif c in overall and rate is None and pd.notna(ev) and ev > 0:
+                    out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+        small = False
+        for part, total in (("n_met_other", "n_evaluable_other"), ("n_met_ref", "n_evaluable_ref")):
+            if {part, total} <= set(out.columns):
+                k = pd.to_numeric(pd.Series([row[part]]), errors="coerce").iloc[0]
+                n = pd.to_numeric(pd.Series([row[total]]), errors="coerce").iloc[0]
+                vals = [v for v in (k, n, n - k) if pd.notna(v)]
+                small |= any(rounded_count(v) == ROUNDED_SMALL for v in vals)
+        if small:
+            for c in arm_stats:
+                out.iloc[i, out.columns.get_loc(c)] = "suppressed"
+        elif arm_stats and not pooled and pd.notna(row.get("risk_difference")):
+            # the arm difference and its intervals from the rounded counts (same formulas)
+            for c, v in _arm_from_rounded(row).items():
+                if c in arm_stats:
+                    out.iloc[i, out.columns.get_loc(c)] = v
+        for c in counts:
+            out.iloc[i, out.columns.get_loc(c)] = rounded_count(row[c])
+    return out
+
+
+def _arm_from_rounded(row) -> dict:
+    """Arm difference of one specification from its rounded arm counts.
+
+    Risk difference (Newcombe interval) and odds ratio (logit interval) by the multiverse's own
+    formulas (:mod:`analysis.compare.multiverse`).
+    """
+    from analysis.compare.multiverse import _summarise_counts
+
+    keys = ("n_met", "n_evaluable", "n_met_other", "n_evaluable_other", "n_met_ref")
+    counts = pd.DataFrame(
+        {"spec": [0], **{k: [int(rounded_count(row[k]))] for k in (*keys, "n_evaluable_ref")}}
+    )
+    res = _summarise_counts(counts, (None, "ref", "other"), 0.05)[0]
+    return {k: res[k] for k in res if k.startswith(("risk_difference", "rd_", "odds_ratio", "or_"))}
+
+
 def is_hidden(values: Iterable) -> list[bool]:
-    """Which entries of a masked column the plan hides (``"<5"``, ``"suppressed"``).
+    """Which entries of a masked column the plan hides (``"<5"``, ``"suppressed"``, ``"1-7"``).
 
     Parameters
     ----------
@@ -990,10 +1705,13 @@ def is_hidden(values: Iterable) -> list[bool]:
 
     Examples
     --------
-    >>> is_hidden([0.72, "suppressed", "<5", float("nan"), 12])
-    [False, True, True, False, False]
+    >>> is_hidden([0.72, "suppressed", "<5", float("nan"), 12, "1-7"])
+    [False, True, True, False, False, True]
     """
-    return [isinstance(v, str) and (v == "suppressed" or v.startswith("<")) for v in values]
+    return [
+        isinstance(v, str) and (v in ("suppressed", ROUNDED_SMALL) or v.startswith("<"))
+        for v in values
+    ]
 
 
 def mask_matrix(
@@ -1003,6 +1721,9 @@ def mask_matrix(
     threshold: int = SMALL_COUNT,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A square matrix of one pairwise statistic as the pairs table shows it, for a heat map.
+
+    Under a rounding plan the values are those of :func:`rounded_pairs` (from the rounded 2 x 2
+    cells, as the table shows them).
 
     The values are those of :func:`analysis.compare.agreement.agreement_matrix`, except that a
     pair whose statistic :func:`mask_pairs` hides (a 2 x 2 cell of the pair hidden by the run's
@@ -1048,8 +1769,14 @@ def mask_matrix(
 
     if value not in pairs.columns:
         raise ValueError(f"{value!r} is not a column of the pairs table ({list(pairs.columns)})")
+    if plan_method(plan) == "rounding" and {"both_met", "only_a", "only_b", "neither"} <= set(
+        pairs.columns
+    ):  # the values the pairs table shows: from the rounded 2 x 2 cells
+        pairs = rounded_pairs(pairs, plan)
     keys = pairs[["definition_a", "definition_b", value]].reset_index(drop=True)
     gone = is_hidden(mask_pairs(keys, keys, plan, threshold)[value])
+    if "_small" in pairs.columns:
+        gone = [g or bool(s) for g, s in zip(gone, pairs["_small"], strict=True)]
     shown = keys.astype({value: float})
     shown.loc[gone, value] = float("nan")
     matrix = agreement_matrix(shown, value)
@@ -1115,8 +1842,12 @@ def count_subject(shown, noun: str = "clients") -> str:
     --------
     >>> count_subject(12), count_subject("<5"), count_subject("suppressed")
     ('12 clients', 'Fewer than 5 clients', 'Some clients (count hidden by disclosure control)')
+    >>> count_subject("1-7")
+    'Between 1 and 7 clients'
     """
     s = str(shown)
+    if s == ROUNDED_SMALL:
+        return f"Between 1 and 7 {noun}"
     if s.startswith("<"):
         return f"Fewer than {s[1:]} {noun}"
     if s == "suppressed":

@@ -226,12 +226,57 @@ _LEFTOVERS = {
 }
 
 
+class _Cells(HTMLParser):
+    """The text of every table cell (``td``) of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "td":
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.cells.append(re.sub(r"\s+", " ", "".join(self._cell)).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _code_after_name() -> re.Pattern:
+    """A parameter's name (as the code's words or its label) followed by one of its codes."""
+    from analysis.report.tables import PARAMETER_LABELS, parameter_codes
+
+    alts = []
+    for name in PARAMETER_LABELS:
+        codes = parameter_codes(name)
+        if codes:
+            names = {name.replace("_", " "), PARAMETER_LABELS[name]}
+            if name == "cutoff_type":
+                names.add("cutoff")  # "cutoff published: 13.50 points"
+            name_rx = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+            code_rx = "|".join(re.escape(c) for c in sorted(codes, key=len, reverse=True))
+            # "post = last" (the index's old form), or "post last" / "post: last" not followed
+            # by a further word (so "missing data: last available score", a label, is not one)
+            alts.append(rf"(?:{name_rx}) = (?:{code_rx})(?![\w-])")
+            alts.append(rf"(?:{name_rx}):? (?:{code_rx})(?![\w-]| [a-z])")
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alts) + ")")
+
+
 def reviewer_leftovers(page: str) -> list[tuple[str, str]]:
     """Code leftovers on a page a reviewer reads (issue 17): what and where.
 
     Looks, in the visible text only, for snake_case identifiers (file names such as
     ``prevalence_by_arm.csv`` excepted), "nan"/"NaN"/"None", backticks, module paths
-    (``analysis.x.y``) and "-0".
+    (``analysis.x.y``) and "-0"; and for a run parameter's value shown as its code instead of its
+    label (:func:`analysis.report.tables.parameter_codes`): a table cell that is a code
+    ("last", "locf", "cohort", "severe"), or a parameter's name followed by one of its codes
+    ("post = last", "cutoff type default", "cutoff published: 13.50").
 
     No part of a page is exempt, the parameter tables included: the reports and the index show
     parameter names and values in words (:func:`analysis.report.tables.parameter_value`), and
@@ -250,10 +295,21 @@ def reviewer_leftovers(page: str) -> list[tuple[str, str]]:
     ['snake_case identifier', 'nan', 'backtick', 'backtick', '-0']
     >>> reviewer_leftovers("<p>see prevalence_by_arm.csv; p &lt; .001</p>")
     []
+    >>> page = "<p>post = last; hlm test cohort.</p><table><tr><td>locf</td></tr></table>"
+    >>> [kind for kind, _ in reviewer_leftovers(page)]
+    ['parameter code', 'parameter code', 'parameter code']
+    >>> reviewer_leftovers("<p>post score: the last score observed after baseline</p>")
+    []
     """
+    from analysis.report.tables import parameter_codes
+
     txt = visible_text(page)
     found = []
-    for kind, rx in _LEFTOVERS.items():
+    for kind, rx in {**_LEFTOVERS, "parameter code": _code_after_name()}.items():
         for m in rx.finditer(txt):
             found.append((kind, txt[max(0, m.start() - 15) : m.end() + 15]))
+    cells = _Cells()
+    cells.feed(page)
+    codes = parameter_codes()
+    found += [("parameter code", c) for c in cells.cells if c in codes]
     return found

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.report.html import NOT_PRODUCED_SUFFIX, PAGE_STYLE
-from analysis.report.tables import parameter_value
+from analysis.report.tables import disclosure_parameters, parameter_label, parameter_value
 
 __all__ = [
     "write_index",
@@ -122,9 +122,9 @@ def multiverse_range(run_dir: Path, suppress: bool | None = None) -> str:
     mv = pd.read_csv(path, comment="#")
     if "rate" not in mv.columns:
         return ""
+    rj = Path(run_dir) / "run.json"
+    params = json.loads(rj.read_text("utf-8")).get("parameters", {}) if rj.exists() else {}
     if suppress is None:
-        rj = Path(run_dir) / "run.json"
-        params = json.loads(rj.read_text("utf-8")).get("parameters", {}) if rj.exists() else {}
         suppress = bool(params.get("suppress_small_counts", True))
     if suppress and not {"n_met", "n_evaluable"} <= set(mv.columns):
         return ""
@@ -139,8 +139,13 @@ def multiverse_range(run_dir: Path, suppress: bool | None = None) -> str:
     rate = shown["rate"]
     if rate.empty:
         return ""
+    # whole percentages under the rounding method (as its reports show them)
+    rounding = params.get("disclosure_method") == "rounding" and params.get(
+        "suppress_small_counts", True
+    )
+    dp = ".0f" if rounding else ".1f"
     return (
-        f"multiverse: {100 * rate.min():.1f} % to {100 * rate.max():.1f} % success over the "
+        f"multiverse: {100 * rate.min():{dp}} % to {100 * rate.max():{dp}} % success over the "
         f"{len(rate)} specifications shown (of {n_computed} computed)"
     )
 
@@ -226,8 +231,8 @@ def write_index(out_root: Path) -> Path:
         # in words, as the reports show them; run.json has the exact names and values
         params = (
             "<br>".join(
-                f"{html.escape(str(k).replace('_', ' '))} = {html.escape(parameter_value(v, k))}"
-                for k, v in info["parameters"].items()
+                f"{html.escape(parameter_label(k))}: {html.escape(parameter_value(v, k))}"
+                for k, v in disclosure_parameters(info["parameters"]).items()
             )
             + f'<br><a href="{run}/{html.escape(rj.name)}">exact names and values (run.json)</a>'
         )
@@ -278,7 +283,9 @@ def write_index(out_root: Path) -> Path:
         "among evaluable clients, with 95 % Wilson intervals. Where small-count suppression is on, "
         "counts from 1 to 4 are shown as &lt;5, further counts are hidden wherever a hidden count "
         "could otherwise be worked out from the counts shown anywhere in the run, and the "
-        "percentages and statistics derived from a hidden count are hidden too. Per-client "
+        "percentages and statistics derived from a hidden count are hidden too; a run with the "
+        "rounding method (parameter disclosure method) shows counts from 1 to 7 as 1-7, every "
+        "other count rounded to the nearest 5 and percentages from the rounded counts. Per-client "
         "outcomes are written only when the run asks for them, to a file marked identifiable.</p>"
         "<table><colgroup><col style='width:22%'><col style='width:14%'><col style='width:18%'>"
         "<col style='width:16%'><col style='width:30%'></colgroup>"

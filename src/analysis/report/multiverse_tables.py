@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.compare.multiverse import CHOICES
-from analysis.report.tables import SMALL_COUNT, suppress_small_counts
+from analysis.compare.multiverse import CHOICES, level_label
+from analysis.report.tables import SMALL_COUNT, parameter_label, suppress_small_counts
 from analysis.report.text import plain_label
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "format_spread",
     "skipped_specifications",
     "describe_specification",
+    "choice_words",
     "MI_COUNT_NOTE",
     "arm_difference_absent",
     "hidden_rates_note",
@@ -49,22 +50,43 @@ _CHOICE_WORDS = {
 }
 
 
-#: How a specification's choices are named in a table or a sentence.
+#: How a specification's choices are named in a table or a sentence: the choices that are also
+#: parameters of a run by the parameter's label.
 _CHOICE_NAMES = {
     "definition": "definition",
-    "cutoff_type": "J&T cutoff",
-    "reliability": "reliability",
-    "missing": "missing data",
-    "post": "post score",
+    **{c: parameter_label(c) for c in ("cutoff_type", "reliability", "missing", "post")},
     "population": "population",
 }
 
 
 def _choice_value(choice: str, value, label: Callable[[str], str]) -> str:
-    """One choice's level as a reviewer reads it (a definition by its label, codes in words)."""
+    """One choice's level as a reviewer reads it (a definition by its label).
+
+    Another level by :func:`analysis.compare.multiverse.level_label` (a number, or "n/a", as it
+    is).
+    """
     if choice == "definition":
         return label(str(value))
-    return plain_label(str(value))
+    return level_label(choice, value) or plain_label(str(value))
+
+
+def choice_words(label: Callable[[str], str] = plain_label) -> Callable[[str, object], str]:
+    """``(choice, level) -> "name: level"``: one choice of a specification as a report writes it.
+
+    E.g. the rows beneath :func:`analysis.compare.multiverse.specification_curve`.
+
+    Examples
+    --------
+    >>> words = choice_words()
+    >>> words("missing", "bocf"), words("population", "severe")
+    ('missing data: baseline observation carried forward (BOCF)', 'population: severe at baseline')
+    """
+
+    def words(choice: str, value) -> str:
+        name = _CHOICE_NAMES.get(choice, plain_label(choice))
+        return f"{name}: {_choice_value(choice, value, label)}"
+
+    return words
 
 
 def describe_specification(
@@ -82,8 +104,9 @@ def describe_specification(
     Returns
     -------
     str
-        ``"definition: <label>; J&T cutoff: c; reliability: 0.73; missing data: last
-        available; post score: last; population: all"``.
+        ``"definition: <label>; J&T cutoff: cutoff c; reliability (RCI): 0.73; missing data:
+        last available score; post score: the last score observed after baseline; population:
+        all clients"``.
 
     Examples
     --------
@@ -93,13 +116,12 @@ def describe_specification(
     >>> describe_specification({"definition": "wsas_reliable_improvement", "cutoff_type": "n/a",
     ...     "reliability": 0.73, "missing": "last_available", "post": "last",
     ...     "population": "all"}, lab).split("; ")  # doctest: +NORMALIZE_WHITESPACE
-    ['definition: WSAS reliable improvement', 'J&T cutoff: n/a', 'reliability: 0.73',
-     'missing data: last available', 'post score: last', 'population: all']
+    ['definition: WSAS reliable improvement', 'J&T cutoff: n/a', 'reliability (RCI): 0.73',
+     'missing data: last available score',
+     'post score: the last score observed after baseline', 'population: all clients']
     """
-    return "; ".join(
-        f"{_CHOICE_NAMES.get(c, plain_label(c))}: {_choice_value(c, spec[c], label)}"
-        for c in CHOICES
-    )
+    words = choice_words(label)
+    return "; ".join(words(c, spec[c]) for c in CHOICES)
 
 
 def _small(v: pd.Series, threshold: int) -> pd.Series:
@@ -200,7 +222,7 @@ def shown_results(
         return done.copy(), 0
     keep = ~rate_hidden(done)
     if masked is not None and "rate" in masked.columns:
-        keep &= masked.loc[done.index, "rate"].astype(str).ne("suppressed")
+        keep &= ~masked.loc[done.index, "rate"].astype(str).isin(_NOT_SHOWN)
     out = done.loc[keep].copy()
     arm_cols = [
         c
@@ -217,9 +239,14 @@ def shown_results(
     if arm_cols:
         out.loc[arm_hidden(out), arm_cols] = np.nan
         if masked is not None and "risk_difference" in masked.columns:
-            gone = masked.loc[out.index, "risk_difference"].astype(str).eq("suppressed")
+            gone = masked.loc[out.index, "risk_difference"].astype(str).isin(_NOT_SHOWN)
             out.loc[gone, arm_cols] = np.nan
     return out, int((~keep).sum())
+
+
+# what multiverse.csv writes for a value it does not show: hidden by suppression, or not shown
+# by the rounding method (a pooled multiple-imputation estimate; disclosure_tables.NOT_SHOWN)
+_NOT_SHOWN = ("suppressed", "not shown")
 
 
 def _where_in_csv(masked: pd.DataFrame | None, index: pd.Index, column: str, what: str) -> str:
@@ -246,6 +273,7 @@ def hidden_rates_note(
     shown: pd.DataFrame,
     masked: pd.DataFrame | None = None,
     threshold: int = SMALL_COUNT,
+    method: str = "suppression",
 ) -> str:
     """Why some computed specifications are left out of the figures, and what the CSV shows of them.
 
@@ -261,6 +289,10 @@ def hidden_rates_note(
         the sentence never claims the file holds a rate it hides.
     threshold : int
         Smallest count shown as it is (:data:`SMALL_COUNT`).
+    method : {"suppression", "rounding"}
+        The run's disclosure method: under rounding the small counts are those of 1-7, and a
+        pooled multiple-imputation rate the CSV marks "not shown" is said to be left out for
+        that reason.
 
     Returns
     -------
@@ -282,6 +314,27 @@ def hidden_rates_note(
     hidden = results.index[results["rate"].notna()].difference(shown.index)
     if not len(hidden):
         return ""
+    if method == "rounding":
+        pooled = (
+            hidden[masked.loc[hidden, "rate"].astype(str).eq("not shown").to_numpy()]
+            if masked is not None and "rate" in masked.columns
+            else hidden[:0]
+        )
+        small = hidden.difference(pooled)
+        parts = []
+        if len(small):
+            parts.append(
+                f"{len(small)} computed specification(s) rest on a count of 1-7 (met, not met or "
+                "evaluable): their rates are left out of every figure and table below "
+                'and read "suppressed" in multiverse.csv (disclosure control)'
+            )
+        if len(pooled):
+            parts.append(
+                f"{len(pooled)} use multiple imputation: their pooled rates are not shown "
+                'anywhere (multiverse.csv: "not shown"), because a rate pooled over the '
+                "imputations, times their number, gives the exact count back"
+            )
+        return "; ".join(parts) + "."
     return (
         f"{len(hidden)} computed specification(s) rest on counts from 1 to {threshold - 1} (met, "
         "not met or evaluable) or on a count hidden in notebook 01: their rates are left out of "
@@ -295,6 +348,7 @@ def arm_difference_absent(
     shown: pd.DataFrame,
     group: str,
     masked: pd.DataFrame | None = None,
+    method: str = "suppression",
 ) -> str:
     """Why the arm difference is not drawn (fewer than two specifications show it): a sentence.
 
@@ -310,6 +364,9 @@ def arm_difference_absent(
         What ``multiverse.csv`` holds (:func:`analysis.report.disclosure_tables.mask_multiverse`
         of ``results``, same index): where it shows a hidden difference as "suppressed", the
         sentence says so.
+    method : {"suppression", "rounding"}
+        The run's disclosure method (under rounding the small counts are those of 1-7, and pooled
+        multiple-imputation differences are not shown).
 
     Returns
     -------
@@ -339,9 +396,15 @@ def arm_difference_absent(
         hidden = done.difference(shown.index[shown["risk_difference"].notna()])
         return (
             f"The arm difference: not shown: computed under {n_done} specification(s), but in "
-            f"{n_done - n_shown} of them it rests on counts from 1 to {SMALL_COUNT - 1} (met, not "
-            "met or evaluable, in an arm or overall) and is hidden (disclosure control), leaving "
-            f"{n_shown}, fewer than the two a curve needs; "
+            f"{n_done - n_shown} of them it rests on "
+            + (
+                "a count of 1-7 (met, not met or evaluable, in an arm or overall) or is a pooled "
+                "multiple-imputation estimate, not shown under the rounding method, leaving "
+                if method == "rounding"
+                else f"counts from 1 to {SMALL_COUNT - 1} (met, not met or evaluable, in an arm "
+                "or overall) and is hidden (disclosure control), leaving "
+            )
+            + f"{n_shown}, fewer than the two a curve needs; "
             f"{_where_in_csv(masked, hidden, 'risk_difference', 'the differences')}."
         )
     return (
@@ -368,6 +431,7 @@ def format_specifications(
     suppress: bool = True,
     label: Callable[[str], str] = plain_label,
     masked: pd.DataFrame | None = None,
+    digits: int = 1,
 ) -> pd.DataFrame:
     """Display version of a set of specifications (e.g. the run's own, or the extremes).
 
@@ -384,6 +448,9 @@ def format_specifications(
         :func:`analysis.report.disclosure_tables.mask_multiverse` of the run's results with its
         plan (index of ``results`` included): its hidden counts and statistics are shown as it
         shows them (a specification's count that is notebook 01's reads as notebook 01 shows it).
+    digits : int
+        Decimals of the percentages (0 under the rounding method: whole percentages, as NHS
+        Digital 2018 asks below a rounded denominator of 4,000).
 
     Returns
     -------
@@ -408,12 +475,16 @@ def format_specifications(
     )
     out["met"] = pd.array(results["n_met"].to_numpy(float), dtype="Int64")
     out["evaluable"] = pd.array(results["n_evaluable"].to_numpy(float), dtype="Int64")
-    out["% met (95% CI)"] = _pct_ci(results["rate"], results["ci_low"], results["ci_high"])
+    out["% met (95% CI)"] = _pct_ci(
+        results["rate"], results["ci_low"], results["ci_high"], digits=digits
+    )
     derived = ["% met (95% CI)"]
     has_arm = "risk_difference" in results.columns and results["risk_difference"].notna().any()
     if has_arm:
         rd = "risk difference, % points (95% CI)"
-        out[rd] = _pct_ci(results["risk_difference"], results["rd_ci_low"], results["rd_ci_high"])
+        out[rd] = _pct_ci(
+            results["risk_difference"], results["rd_ci_low"], results["rd_ci_high"], digits=digits
+        )
         out["odds ratio (95% CI)"] = _pct_ci(
             results["odds_ratio"], results["or_ci_low"], results["or_ci_high"], 1.0, 2
         )
@@ -439,6 +510,13 @@ def format_specifications(
             if col in m.columns:
                 lab = m[col].map(lambda v: v if isinstance(v, str) else None)
                 out[shown_col] = out[shown_col].astype(object).where(lab.isna(), lab)
+        for shown_col, col in (("met", "n_met"), ("evaluable", "n_evaluable")):
+            # a count the CSV shows as another number (rounding method): as the CSV shows it
+            if col in m.columns:
+                v = pd.to_numeric(m[col].where(m[col].map(lambda x: not isinstance(x, str))))
+                own = pd.to_numeric(results[col].reset_index(drop=True), errors="coerce")
+                other = v.notna() & (v != own)
+                out[shown_col] = out[shown_col].astype(object).where(~other, v.astype("Int64"))
     # under multiple imputation the counts are means over the imputations, rounded, and the rate
     # is pooled (Rubin's rules), not met / evaluable: say so in the cell
     mi = (results["missing"].astype(str) == "multiple_imputation").to_numpy()

@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
-__all__ = ["CATEGORY_COLOURS", "jacobson_plot", "set_alt_text", "trajectory_plot"]
+__all__ = ["CATEGORY_COLOURS", "hexagon_bins", "jacobson_plot", "set_alt_text", "trajectory_plot"]
 
 CATEGORY_COLOURS = {
     "recovered": "#1a9850",
@@ -77,7 +77,8 @@ def jacobson_plot(
     aggregate : bool
         Real data (disclosure control on): no client's own pre and post score is drawn. The
         clients are binned (hexagons of the pre x post plane; a hexagon holding fewer than
-        ``threshold`` clients is left blank) and the category counts are given in the legend
+        ``threshold`` clients is left blank; colours by bins of clients, :func:`hexagon_bins`,
+        never an exact count) and the category counts are given in the legend
         instead of coloured points (NHS England / ONS small-number practice: a chart shows no
         more than a table may; :mod:`analysis.report.disclosure`). False (simulated data): one
         point per client, coloured by category.
@@ -134,7 +135,7 @@ def jacobson_plot(
             extent=(*lims, *lims),
             linewidths=0.2,
         )
-        ax.figure.colorbar(hb, ax=ax, shrink=0.7, label="clients per hexagon")
+        _binned_colours(ax, hb, threshold)
         tally = ev[hue].value_counts()
         for cat in palette:
             n = int(tally.get(cat, 0))
@@ -154,7 +155,8 @@ def jacobson_plot(
     ax.set_title(title or f"Jacobson plot: {measure_label}, pre vs post ({method})")
     ax.legend(loc="best", fontsize="small")
     what = (
-        f"Binned density (hexagons of at least {threshold} clients) of {measure_label} at post "
+        f"Binned density (hexagons of at least {threshold} clients, coloured by bins of clients) "
+        f"of {measure_label} at post "
         "against pre, no individual client shown, with the clients per category in the legend"
         if aggregate
         else f"Scatter of {len(ev)} clients' {measure_label} at post against pre"
@@ -166,6 +168,63 @@ def jacobson_plot(
         + ("." if aggregate else "; points coloured by outcome category."),
     )
     return ax
+
+
+def hexagon_bins(counts, threshold: int = 5) -> list[tuple[int, int]]:
+    """The colour bins of an aggregated Jacobson plot: no colour gives a hexagon's exact count.
+
+    The first bin runs from ``threshold`` to the next multiple of 5 above it, then bins of five
+    (11-15, 16-20, ...) up to the largest count: a hexagon of 5 clients reads "5-10" (suppression,
+    threshold 5), one of 8 reads "8-10" (rounding: hexagons from 8 clients, so none stands on
+    1-7). A continuous colour bar would give each hexagon's count back (a reviewer read 5, 6, 7,
+    8, 9, 11, 12 and 15 from the pixel colours).
+
+    Parameters
+    ----------
+    counts : array-like of int
+        Clients per drawn hexagon (each >= ``threshold``).
+    threshold : int
+        Smallest number of clients a hexagon is drawn from.
+
+    Returns
+    -------
+    list of (low, high)
+        Inclusive bins covering ``threshold`` to the largest count (at least one bin).
+
+    Examples
+    --------
+    >>> hexagon_bins([8, 9, 12, 15, 16], threshold=8)
+    [(8, 10), (11, 15), (16, 20)]
+    >>> hexagon_bins([5, 6], threshold=5)
+    [(5, 10)]
+    """
+    top = max([int(c) for c in counts] + [threshold])
+    first = (threshold // 5 + 1) * 5
+    bins = [(threshold, first)]
+    while bins[-1][1] < top:
+        lo = bins[-1][1] + 1
+        bins.append((lo, lo + 4))
+    return bins
+
+
+def _binned_colours(ax: Axes, hb, threshold: int) -> None:
+    """Colour a hexbin by :func:`hexagon_bins` (one colour per bin) with a colour bar of the bins.
+
+    The hexagons keep their counts (``hb.get_array()``); a :class:`~matplotlib.colors.BoundaryNorm`
+    at the bins' edges gives every count of a bin the same colour.
+    """
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    counts = np.asarray(hb.get_array(), dtype=float)
+    bins = hexagon_bins(counts, threshold)
+    edges = [bins[0][0] - 0.5] + [hi + 0.5 for _, hi in bins]
+    colours = plt.get_cmap("Blues")(np.linspace(0.35, 1.0, len(bins)))
+    hb.set_cmap(ListedColormap(colours))
+    hb.set_norm(BoundaryNorm(edges, len(bins)))
+    bar = ax.figure.colorbar(hb, ax=ax, shrink=0.7, label="clients per hexagon")
+    bar.set_ticks([(lo + hi) / 2 for lo, hi in bins])
+    bar.set_ticklabels([f"{lo}-{hi}" for lo, hi in bins])
+    bar.minorticks_off()
 
 
 def trajectory_plot(
@@ -203,7 +262,8 @@ def trajectory_plot(
     aggregate : bool
         Real data (disclosure control on): no client's own pre and post score is drawn. The
         clients are binned (hexagons of the pre x post plane; a hexagon holding fewer than
-        ``threshold`` clients is left blank) and the category counts are given in the legend
+        ``threshold`` clients is left blank; colours by bins of clients, :func:`hexagon_bins`,
+        never an exact count) and the category counts are given in the legend
         instead of coloured points (NHS England / ONS small-number practice: a chart shows no
         more than a table may; :mod:`analysis.report.disclosure`). False (simulated data): one
         point per client, coloured by category.

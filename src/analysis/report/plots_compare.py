@@ -141,7 +141,8 @@ def upset_figure(
         ``patterns`` leaves some out but their total may not be shown (the run's disclosure
         plan does not show the number evaluable under all definitions: with the shown sum it
         would give the hidden patterns' sum): the caption says the figure holds the patterns
-        shown only, without the total.
+        shown only, without the total. Whenever patterns are left out the set-size bars are
+        not drawn (they would be sums over the shown patterns, not the definitions' set sizes).
 
     Returns
     -------
@@ -166,7 +167,18 @@ def upset_figure(
     with warnings.catch_warnings():
         # upsetplot 0.9 triggers pandas FutureWarnings internally (downcasting, groupby)
         warnings.simplefilter("ignore", FutureWarning)
-        UpSet(series, sort_by="cardinality").plot(fig=fig)
+        # every shown pattern meets no definition (set sizes all 0): matplotlib widens the axis
+        warnings.filterwarnings("ignore", message="Attempting to set identical low and high")
+        # with patterns left out, upsetplot's set-size bars would be sums over the shown
+        # patterns only, not the definitions' set sizes: not drawn then
+        whole = not (partial or (n_evaluable is not None and int(n_evaluable) != series.sum()))
+        axes = UpSet(series, sort_by="cardinality", totals_plot_elements=2 if whole else 0).plot(
+            fig=fig
+        )
+    # upsetplot's default axis names ("Intersection size") in the report's words
+    axes["intersections"].set_ylabel("clients with this pattern")
+    if whole:  # the set-size bars are drawn
+        axes["totals"].set_xlabel("clients meeting it")
     fig.suptitle(title)
     shown = int(patterns["n_clients"].sum())
     among = f"among {shown} clients evaluable under all {len(defs)} definitions"
@@ -183,6 +195,12 @@ def upset_figure(
     fig.alt_text = (  # type: ignore[attr-defined]
         f"UpSet plot: bars give the number of clients who meet exactly the set of definitions "
         f"marked by the dots below them, {among}."
+        + (
+            ""
+            if whole
+            else " No set-size bars: with patterns left out they would not be the numbers who "
+            "meet each definition."
+        )
     )
     return fig
 

@@ -30,7 +30,12 @@ __all__ = [
     "figure_html",
     "show_figure",
     "parameter_value",
+    "parameter_label",
+    "parameter_codes",
+    "PARAMETER_LABELS",
     "banner_html",
+    "coarse_statistics",
+    "disclosure_parameters",
     "show_banner",
     "methods_html",
     "show_methods",
@@ -304,7 +309,7 @@ def _plain(value) -> str:
     if value is None:
         return "none"
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "on" if value else "off"
     if isinstance(value, str):  # an identifier-like value ("last_available") in words
         return (value.replace("_", " ") if re.fullmatch(r"[a-z0-9_]+", value) else value) or (
             "(empty)"
@@ -331,6 +336,151 @@ def _instrument_label(code: str) -> str | None:
         return None
 
 
+#: How the reports and the index name each parameter of the notebooks (the exact names are in a
+#: run's ``run.json``); a parameter not listed is shown by its name in words.
+PARAMETER_LABELS = {
+    "run_name": "run",
+    "dataset": "dataset",
+    "dataset_options": "dataset options",
+    "measure": "primary measure",
+    "reliability": "reliability (RCI)",
+    "reliability_source": "source of the reliability",
+    "cutoff_type": "J&T cutoff",
+    "m_functional": "functional population mean (points)",
+    "sd_functional": "functional population SD (points)",
+    "post": "post score",
+    "definitions": "definitions file",
+    "missing": "missing data",
+    "compare": "definitions compared",
+    "group": "groups compared (client column)",
+    "suppress_small_counts": "small-count suppression",
+    "disclosure_method": "disclosure method",
+    "client_outcomes": "per-client tables (identifiable)",
+    "rci_methods": "reliable-change methods",
+    "hlm_test": "HLM rule",
+    "event": "event",
+    "alliance_measure": "alliance measure",
+    "landmark": "landmark (time point)",
+    "multiverse": "specification grid",
+    "imputations": "imputations (m)",
+    "sg_cutoff": "sudden gain criterion 1 (points)",
+    "sg_pct": "sudden gain criterion 2 (share of the pregain score)",
+    "sg_crit3": "sudden gain criterion 3 (t test)",
+    "sg_multiple": "gain kept for a client with several",
+    "sg_reversal_window": "sessions checked for a reversal",
+    "band": "expected-curve band (central probability)",
+    "folds": "cross-fitting folds",
+    "seed": "seed of the fold assignment",
+}
+
+#: What an empty value (None, "" or an empty list) of these parameters means.
+_EMPTY_MEANS = {
+    "reliability": "the instrument registry's value for the measure",
+    "reliability_source": "the instrument registry's source",
+    "definitions": "the package's definitions file",
+    "compare": "the headline definitions",
+    "group": "none",
+    "dataset_options": "none",
+    "sg_cutoff": "the registry's, else from the reliable change index",
+    "sg_pct": "not used",
+}
+
+
+def _value_labels(name: str):
+    """The labels of one parameter's values (a mapping or a function); None if it has none.
+
+    Each comes from where the parameter's values are defined (one producer per label).
+    """
+    if name == "dataset":
+        from analysis.data.datasets import DATASET_LABELS
+
+        return DATASET_LABELS
+    if name == "cutoff_type":
+        from analysis.registry.instruments import CUTOFF_TYPE_LABELS
+
+        return CUTOFF_TYPE_LABELS
+    if name == "missing":
+        from analysis.outcomes.rules import MISSING_STRATEGY_LABELS
+
+        return MISSING_STRATEGY_LABELS
+    if name == "post":
+        from analysis.outcomes.rules import post_label
+
+        return post_label
+    if name == "hlm_test":
+        from analysis.outcomes.hlm import HLM_TEST_LABELS
+
+        return HLM_TEST_LABELS
+    if name == "event":
+        from analysis.compare.survival import EVENT_LABELS
+
+        return EVENT_LABELS
+    if name in ("sg_multiple", "sg_reversal_window"):
+        from analysis.outcomes.sudden_gains import OPTION_LABELS
+
+        return OPTION_LABELS[name.removeprefix("sg_")]
+    return None
+
+
+def parameter_codes(name: str | None = None) -> set[str]:
+    """The codes a reviewer page must not show as a value, as the code and in words.
+
+    Each parameter value (and multiverse level) whose label differs from its code: what
+    :func:`analysis.report.html.reviewer_leftovers` looks for in table cells and after a
+    parameter's name. The single letters of the J&T cutoffs (a, b, c: the paper's own names,
+    shown as "cutoff a") are left out, as they are also ordinary words and cell values.
+
+    Parameters
+    ----------
+    name : str, optional
+        One parameter (e.g. ``"post"``, ``"dataset"``); None: every parameter's and every
+        multiverse level's codes except the dataset names (a run is often named after its
+        dataset, and the run's name is shown as it is).
+
+    Examples
+    --------
+    >>> codes = parameter_codes()
+    >>> {"last", "locf", "dropout as failure", "dropout_as_failure", "cohort", "severe"} <= codes
+    True
+    >>> "a" in codes, "first met" in codes, "btheb" in codes, "btheb" in parameter_codes("dataset")
+    (False, False, False, True)
+    """
+    from analysis.compare.multiverse import POPULATION_LABELS, level_label
+
+    if name is None:
+        maps = [
+            POPULATION_LABELS,
+            {"multiple_imputation": level_label("missing", "multiple_imputation")},
+        ]
+        names = [n for n in PARAMETER_LABELS if n != "dataset"]
+    else:
+        maps, names = [], [name]
+    for n in names:
+        labels = _value_labels(n)
+        if n == "post":
+            maps.append({"last": labels("last")})
+        elif isinstance(labels, dict):
+            maps.append(labels)
+    codes = set()
+    for m in maps:
+        for code, label in m.items():
+            for form in (code, code.replace("_", " ")):
+                if form != label and len(form) > 1:
+                    codes.add(form)
+    return codes
+
+
+def parameter_label(name: str) -> str:
+    """How a report names a parameter (:data:`PARAMETER_LABELS`, else its name in words).
+
+    Examples
+    --------
+    >>> parameter_label("cutoff_type"), parameter_label("post"), parameter_label("my_option")
+    ('J&T cutoff', 'post score', 'my option')
+    """
+    return PARAMETER_LABELS.get(str(name), str(name).replace("_", " "))
+
+
 def parameter_value(value, name: str | None = None) -> str:
     """A parameter's value as the report's parameter tables show it (no quotes or reprs).
 
@@ -345,7 +495,12 @@ def parameter_value(value, name: str | None = None) -> str:
         The parameter's name. Where it names a measure (``measure``, or ending in
         ``_measure``, e.g. ``alliance_measure``) and the value is a code of the instrument
         registry, the instrument's label is shown (``bdi2`` -> ``BDI-II``) rather than the code;
-        a code the registry does not know is shown in words like any other value.
+        a code the registry does not know is shown in words like any other value. The values of
+        ``dataset``, ``cutoff_type``, ``missing``, ``post``, ``hlm_test``, ``event``,
+        ``sg_multiple`` and ``sg_reversal_window`` are shown by the labels defined beside each
+        parameter's values (e.g. :data:`analysis.outcomes.rules.MISSING_STRATEGY_LABELS`,
+        :func:`analysis.outcomes.rules.post_label`); an empty value of a parameter whose empty
+        value means a default says which.
 
     Returns
     -------
@@ -354,19 +509,57 @@ def parameter_value(value, name: str | None = None) -> str:
     Examples
     --------
     >>> parameter_value("last_available"), parameter_value(None), parameter_value(True)
-    ('last available', 'none', 'true')
+    ('last available', 'none', 'on')
     >>> parameter_value({}), parameter_value(["JT", "HLM"]), parameter_value(0.9)
     ('(empty)', 'JT, HLM', '0.9')
     >>> parameter_value("bdi2", "measure"), parameter_value("wai_sr", "alliance_measure")
     ('BDI-II', 'WAI-SR')
     >>> parameter_value("bdi2"), parameter_value("my_scale", "measure")
     ('bdi2', 'my scale')
+    >>> parameter_value("last", "post"), parameter_value("cohort", "hlm_test")[:26]
+    ('the last score observed after baseline', "client's slope against the")
+    >>> parameter_value("locf", "missing"), parameter_value("", "definitions")
+    ('last observation carried forward (LOCF)', "the package's definitions file")
     """
     if _names_a_measure(name) and isinstance(value, str):
         label = _instrument_label(value)
         if label:
             return label
+    if name in _EMPTY_MEANS and (value is None or (not isinstance(value, bool) and not value)):
+        return _EMPTY_MEANS[name]
+    labels = _value_labels(name) if isinstance(name, str) else None
+    if callable(labels) and value is not None:
+        return labels(value)
+    if isinstance(labels, dict) and str(value) in labels:
+        return labels[str(value)]
     return _plain(value)
+
+
+def disclosure_parameters(parameters: dict) -> dict:
+    """The parameters as a report lists them, with one coherent row for disclosure control.
+
+    ``suppress_small_counts`` switches disclosure control on or off and ``disclosure_method``
+    chooses how; listing "suppress small counts = true" beside "disclosure method = rounding"
+    reads as if counts were suppressed too. So: with control on and the rounding method, the
+    ``suppress_small_counts`` row is left out (``disclosure_method`` says what is done); with
+    control off, the ``disclosure_method`` row is left out (no method is applied). Suppression,
+    the default, keeps both rows.
+
+    Examples
+    --------
+    >>> on = {"suppress_small_counts": True, "disclosure_method": "rounding"}
+    >>> list(disclosure_parameters(on))
+    ['disclosure_method']
+    >>> list(disclosure_parameters({**on, "suppress_small_counts": False}))
+    ['suppress_small_counts']
+    """
+    out = dict(parameters)
+    if "suppress_small_counts" in out and "disclosure_method" in out:
+        if not out["suppress_small_counts"]:
+            out.pop("disclosure_method")
+        elif out["disclosure_method"] == "rounding":
+            out.pop("suppress_small_counts")
+    return out
 
 
 def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
@@ -390,9 +583,10 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
             f"exist: the cohort was generated from {html.escape(str(src))} with seed "
             f"{html.escape(str(seed))}, calibrated to published figures.</p>"
         )
+    parameters = disclosure_parameters(parameters)
     params = pd.DataFrame(
         {
-            "parameter": [str(k).replace("_", " ") for k in parameters],
+            "parameter": [parameter_label(k) for k in parameters],
             "value": [parameter_value(v, k) for k, v in parameters.items()],
         }
     )
@@ -409,10 +603,19 @@ def banner_html(cohort: Cohort, parameters: dict, summary: str = "") -> str:
             )
             + ".</p>"
         )
+    description = cohort.description
+    if (
+        parameters.get("suppress_small_counts")
+        and parameters.get("disclosure_method") == "rounding"
+    ):
+        # N as the run shows every count: rounded (an exact N anchors subtractions)
+        from analysis.report.disclosure import rounded_in_text
+
+        description = rounded_in_text(description, cohort.n_clients)
     return (
         '<section class="analysis-summary"><h2>Summary</h2>'
         f"{sim}<p>{html.escape(summary)}</p>"
-        f"<p><strong>Data:</strong> {html.escape(cohort.description or cohort.name)} "
+        f"<p><strong>Data:</strong> {html.escape(description or cohort.name)} "
         f"<em>Source:</em> {html.escape(cohort.citation or 'user-supplied data file')}</p>"
         + table_html(params, "Parameters of this report")
         + "</section>"
@@ -536,8 +739,45 @@ def write_csv(df: pd.DataFrame, folder: str | Path | None, name: str) -> Path:
         The written file.
     """
     from analysis.data.store import write_table_csv
+    from analysis.report.disclosure import plan_method, read_plan
 
-    return write_table_csv(df, output_folder(folder) / name, float_format="%.6g", sort_by=[])
+    where = output_folder(folder)
+    if name != "disclosure_plan.csv" and plan_method(read_plan(where)) == "rounding":
+        df = coarse_statistics(df)
+    return write_table_csv(df, where / name, float_format="%.6g", sort_by=[])
+
+
+def coarse_statistics(df: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """Every non-whole number of a table to ``digits`` significant digits (rounding method).
+
+    Under the rounding method a CSV beside the reports holds no statistic at full precision: a
+    value computed from the exact counts and written to 16 digits gives them back as a fraction
+    (a reviewer factorised 1 - 0.5824471129802916 = 69300/165967 to find 97 evaluable clients).
+    The statistics the method computes from the rounded counts need no such care, but the model
+    estimates it computes from the unrounded data (hazard ratios, log-rank statistics, medians,
+    regression coefficients) are written as the reports show them, to 3 significant digits, in
+    float and in mixed (object) columns alike; whole numbers (counts) and text are unchanged.
+    :func:`write_csv` applies it in a folder whose disclosure plan uses the rounding method.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n": [95], "p": [0.5824471129802916], "x": ["suppressed"]})
+    >>> coarse_statistics(t).to_dict("records")
+    [{'n': 95, 'p': 0.582, 'x': 'suppressed'}]
+    """
+
+    def one(v):
+        if isinstance(v, bool | np.bool_) or not isinstance(v, float | np.floating):
+            return v
+        if not np.isfinite(v) or float(v).is_integer():
+            return v
+        return float(f"{float(v):.{digits}g}")
+
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]) or out[c].dtype == object:
+            out[c] = out[c].map(one)
+    return out
 
 
 #: The first lines of the README written beside every client-level file.

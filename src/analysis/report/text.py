@@ -13,8 +13,10 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
+from analysis.data.datasets import CLIENT_COLUMN_LABELS
 from analysis.registry.definitions import FAMILY_LABELS
 from analysis.registry.instruments import Instrument
 from analysis.report.disclosure import SMALL_COUNT
@@ -31,6 +33,8 @@ __all__ = [
     "format_p",
     "format_estimate",
     "format_pairs",
+    "kappa_note",
+    "family_profile_headers",
     "format_km",
     "labeller",
     "plain_label",
@@ -206,7 +210,9 @@ def km_share_reasons(
     return out
 
 
-def hlm_all_unchanged(methods: pd.DataFrame, time_unit: str = "session") -> str:
+def hlm_all_unchanged(
+    methods: pd.DataFrame, time_unit: str = "session", n_shown: str | None = None
+) -> str:
     """Why the HLM method counts no client as reliably changed, when it does so; else "".
 
     Parameters
@@ -217,6 +223,9 @@ def hlm_all_unchanged(methods: pd.DataFrame, time_unit: str = "session") -> str:
         ``attrs["hlm_fit"]`` and ``attrs["hlm_test"]``).
     time_unit : str
         The cohort's time unit (slopes are points per unit).
+    n_shown : str, optional
+        The number of HLM-evaluable clients as the run's disclosure control shows it (e.g.
+        rounded to the nearest 5); default the exact number.
 
     Returns
     -------
@@ -242,7 +251,7 @@ def hlm_all_unchanged(methods: pd.DataFrame, time_unit: str = "session") -> str:
     h = methods.loc[(methods["method"] == "HLM") & methods["evaluable"].astype(bool)]
     if not fit or h.empty or h["reliable_change"].astype(str).ne("unchanged").any():
         return ""
-    lead = f"HLM counts all {len(h)} evaluable clients unchanged: "
+    lead = f"HLM counts all {len(h) if n_shown is None else n_shown} evaluable clients unchanged: "
     if fit.get("singular"):
         notes = "; ".join(fit.get("fit_warnings") or []) or "boundary (singular) fit"
         return lead + f"the fit is on the boundary ({notes})."
@@ -486,6 +495,7 @@ STAT_HEADERS = {
     "test_statistic": "test statistic",
     "estimate": "estimate",
     "note": "note",
+    "n_no_duration": "records without a duration",
 }
 
 
@@ -725,6 +735,115 @@ def format_prevalence_plan(
     return apply_plan(out.reset_index(drop=True), plan, cells, derived, threshold)
 
 
+def family_profile_headers(
+    columns, outcomes: pd.DataFrame, registry: Mapping[str, Instrument] | None = None
+) -> dict[str, str]:
+    """Headings of :func:`analysis.compare.agreement.family_disagreement`'s columns for a report.
+
+    ``baseline_<family>`` (the mean baseline score of the family's first definition) is named
+    by that definition's measure and the family; ``n_clients`` is "clients"; ``group`` "success
+    under"; a profiled client column by its label
+    (:data:`analysis.data.datasets.CLIENT_COLUMN_LABELS`), else in words.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> o = pd.DataFrame({"family": ["symptom", "functional"], "definition": ["r", "w"],
+    ...                   "measures": ["cesd", "employment"]})
+    >>> h = family_profile_headers(["group", "n_clients", "baseline_symptom",
+    ...                             "baseline_functional", "mean last_time", "% homeless"], o)
+    >>> list(h.values())  # doctest: +NORMALIZE_WHITESPACE
+    ['success under', 'clients', 'mean baseline CES-D, symptom (points)',
+     'mean baseline Employment, functional (points)',
+     'mean time of the last assessment', '% homeless']
+    """
+    out = {}
+    for c in columns:
+        c = str(c)
+        if c == "group":
+            out[c] = "success under"
+        elif c == "n_clients":
+            out[c] = "clients"
+        elif c.startswith("baseline_"):
+            fam = c.removeprefix("baseline_")
+            first = outcomes.loc[outcomes["family"] == fam, "measures"]
+            measure = str(first.iloc[0]).split("+")[0] if len(first) else ""
+            out[c] = (
+                f"mean baseline {measure_label(measure, registry)}, {family_label(fam)} (points)"
+                if measure
+                else f"mean baseline, {family_label(fam)}"
+            )
+        elif c.startswith(("mean ", "% ")):
+            stat, col = c.split(" ", 1)
+            out[c] = f"{stat} {CLIENT_COLUMN_LABELS.get(col, plain_label(col))}"
+        else:
+            out[c] = plain_label(c)
+    return out
+
+
+def kappa_note(pairs: pd.DataFrame, hidden) -> str:
+    """The sentence under the pairs table on the kappas it does not give ("" when it gives all).
+
+    A kappa can be missing for two different reasons, said apart: it is *undefined* (no client
+    evaluable under both definitions, or both definitions give every compared client the same
+    result, so chance agreement is 1), or it is *not shown* (disclosure control hides the pair's
+    statistics: derived from a hidden count). A hidden pair is counted as not shown only, never
+    as undefined (that would tell something about its hidden counts).
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        :func:`analysis.compare.agreement.pairwise_agreement` (``kappa``, ``n_both``).
+    hidden : array-like of bool
+        Per row of ``pairs``: its statistics are hidden by disclosure control.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pairs = pd.DataFrame({"kappa": [float("nan"), float("nan"), 0.4, float("nan"), 0.2],
+    ...                       "n_both": [40, 0, 50, 30, 60]})
+    >>> hidden = [False, False, False, True, True]
+    >>> print(kappa_note(pairs, hidden))  # doctest: +NORMALIZE_WHITESPACE
+    Kappa is undefined for 2 of 5 pairs (1 because both definitions give every client evaluable
+    under both the same result, so chance agreement is 1; 1 because no client is evaluable under
+    both); it is not shown for 2 pairs (disclosure control: derived from a hidden count).
+    >>> kappa_note(pairs.iloc[[2]], [False])
+    ''
+    """
+    gone = np.asarray(hidden, dtype=bool)
+    kappa = pd.to_numeric(pairs["kappa"], errors="coerce").to_numpy()
+    undefined = np.isnan(kappa) & ~gone
+    nobody = undefined & (pd.to_numeric(pairs["n_both"], errors="coerce").fillna(0) == 0).to_numpy()
+    constant = undefined & ~nobody
+    parts = []
+    if undefined.any():
+        why = []
+        if constant.any():
+            why.append(
+                f"{int(constant.sum())} because both definitions give every client evaluable under "
+                "both the same result, so chance agreement is 1"
+            )
+        if nobody.any():
+            why.append(f"{int(nobody.sum())} because no client is evaluable under both")
+        parts.append(
+            f"Kappa is undefined for {int(undefined.sum())} of {len(kappa)} pairs ("
+            + "; ".join(why)
+            + ")"
+        )
+    if gone.any():
+        parts.append(
+            ("it is" if parts else "Kappa is")
+            + f" not shown for {int(gone.sum())} "
+            + ("pair" if gone.sum() == 1 else "pairs")
+            + " (disclosure control: derived from a hidden count)"
+        )
+    return "; ".join(parts) + "." if parts else ""
+
+
 def format_pairs(
     pairs: pd.DataFrame,
     suppress: bool = True,
@@ -780,7 +899,7 @@ def format_pairs(
             ],
             "PABAK": [number(v, 2) for v in pairs["pabak"]],
             "McNemar p": [format_p(p) for p in pairs["mcnemar_p"]],
-            "note": pairs["note"].fillna(""),
+            "note": [in_words(n, label) for n in pairs["note"]],
         }
     ).reset_index(drop=True)
     if not suppress:

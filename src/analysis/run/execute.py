@@ -358,12 +358,20 @@ def _execute_run_inner(name, cfg, out_dir, notebooks, keep_going, timeout, label
         "suppress_small_counts": not cohort.simulated,
         **cfg["parameters"],
     }
+    n_clients, description = cohort.n_clients, cohort.description
+    if params.get("suppress_small_counts") and params.get("disclosure_method") == "rounding":
+        # every count a rounded run shows is rounded, N too (an exact N is the anchor of every
+        # subtraction from rounded parts): in run.json, the index and the data description
+        from analysis.report.disclosure import rounded_count, rounded_in_text
+
+        n_clients = rounded_count(n_clients)
+        description = rounded_in_text(description, cohort.n_clients)
     info.update(
         simulated=cohort.simulated,
-        description=cohort.description,
+        description=description,
         parameters=params,
         data_sha256=datasets.fingerprint(cohort),
-        n_clients=cohort.n_clients,
+        n_clients=n_clients,
     )
     if cfg["dataset"] == "file":  # a user's export: the quarantined records go beside the report
         from analysis.data import readers

@@ -205,6 +205,13 @@ SCHEMA: dict[str, Param] = {
             "show counts 1-4 as <5 and suppress derived percentages (default: on for real data)",
         ),
         _P(
+            "disclosure_method",
+            str,
+            "disclosure control with suppress_small_counts on: suppression (1-4 as <5, with "
+            "complements) or rounding (NHS Digital 2018: 1-7 as 1-7, others to the nearest 5)",
+            choices=("suppression", "rounding"),
+        ),
+        _P(
             "client_outcomes",
             bool,
             "also write per-client outcomes beside the report (outcomes-identifiable.csv)",

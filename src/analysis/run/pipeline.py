@@ -33,7 +33,9 @@ Runs and parameters
     export (dataset
     ``file``) is read through its spec, so an unreadable file, an export with no data rows or with
     no usable record stops the job there too. ``suppress_small_counts`` is
-    set to true for real data and false for simulated data unless the run sets it.
+    set to true for real data and false for simulated data unless the run sets it;
+    ``disclosure_method`` (``suppression``, the default, or ``rounding``) chooses how
+    (:mod:`analysis.report.disclosure`).
 
 Execution
     Notebooks (``notebooks/NN_*.ipynb`` of the project, whatever the working folder) run under

@@ -21,7 +21,12 @@ import pandas as pd
 from analysis.data import datasets
 from analysis.data.cohort import Cohort
 from analysis.outcomes import engine as outcomes
-from analysis.registry.instruments import Instrument, get_instrument, load_registry
+from analysis.registry.instruments import (
+    CUTOFF_TYPE_LABELS,
+    Instrument,
+    get_instrument,
+    load_registry,
+)
 from analysis.report import disclosure
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "write_cache",
     "read_cache",
     "has_measure",
+    "read_cached_cohort",
     "run_disclosure",
     "extend_disclosure",
     "MEMBERSHIP_FILE",
@@ -388,6 +394,48 @@ def read_cache(folder: str, arguments: dict):
     return cohort, meta["definitions"], everything, baseline
 
 
+def read_cached_cohort(folder: str, dataset: str, dataset_options: dict | None) -> Cohort | None:
+    """The cohort :func:`write_cache` wrote, when it was loaded with these loader arguments.
+
+    Notebook 05 varies the analytic choices itself and needs only the cohort, not the scored
+    table, so it matches the cache on the loader's arguments alone (``dataset`` and
+    ``dataset_options``): the main job loads each run's data once and hands it to every notebook.
+
+    Parameters
+    ----------
+    folder : str
+        The run's data cache folder (notebook parameter ``data_cache``); ``""``: none.
+    dataset, dataset_options
+        As :func:`outcomes_for_notebook`.
+
+    Returns
+    -------
+    Cohort or None
+        None when ``folder`` is empty, holds no cache, or a cache of another dataset or other
+        loader options (then the caller loads the data itself, with the same result).
+
+    Examples
+    --------
+    >>> read_cached_cohort("", "simulated", {}) is None
+    True
+    """
+    import json
+    from pathlib import Path
+
+    meta_path = Path(folder) / "meta.json" if folder else None
+    if meta_path is None or not meta_path.is_file():
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    wanted = json.loads(json.dumps({"dataset": dataset, "dataset_options": dataset_options or {}}))
+    key = meta.get("key", {})
+    if {k: key.get(k) for k in wanted} != wanted:
+        return None
+    scores, clients = (
+        pd.read_parquet(Path(folder) / f"{n}.parquet") for n in ("scores", "clients")
+    )
+    return Cohort(scores, clients, **meta["cohort"])
+
+
 def has_measure(cohort: Cohort, measure: str, min_clients: int = 3) -> bool:
     """True when at least ``min_clients`` clients have an observed score on ``measure``."""
     s = cohort.scores
@@ -473,6 +521,7 @@ def run_disclosure(
     threshold: int = disclosure.SMALL_COUNT,
     cache: str = "",
     extra: pd.DataFrame | None = None,
+    method: str = "suppression",
 ) -> pd.DataFrame | None:
     """Return the run's one disclosure plan, as every notebook of the run applies it.
 
@@ -509,12 +558,23 @@ def run_disclosure(
         membership is kept there for the later notebooks' audit (never beside the reports).
     extra : pandas.DataFrame, optional
         Further membership columns (clients x counts, boolean) shown by the notebook.
+    method : {"suppression", "rounding"}
+        The run's disclosure method (notebook parameter ``disclosure_method``): primary and
+        complementary suppression, or NHS Digital's rounding
+        (:func:`analysis.report.disclosure.rounding_plan`). A plan file of the other method
+        (an earlier run in the same folder) is not used.
 
     Returns
     -------
     pandas.DataFrame or None
-        :func:`analysis.report.disclosure.suppression_plan` output (``cell``, ``count``,
+        :func:`analysis.report.disclosure.suppression_plan` or
+        :func:`analysis.report.disclosure.rounding_plan` output (``cell``, ``count``,
         ``suppressed``, ``reason``), or None when ``suppress`` is False.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`analysis.report.disclosure.METHODS`.
 
     Examples
     --------
@@ -524,26 +584,31 @@ def run_disclosure(
     """
     from analysis.report.tables import output_folder
 
+    if method not in disclosure.METHODS:
+        raise ValueError(f"disclosure_method must be one of {disclosure.METHODS}, got {method!r}")
     if not suppress:
         return None
     folder = output_folder(output_dir)
     if not write:
         plan = disclosure.read_plan(folder)
-        if plan is not None:
+        if plan is not None and disclosure.plan_method(plan) == method:
             return plan
     m = _base_membership(nd, group)
     if methods is not None:
         m = _join(m, disclosure.method_cells(methods))
     m = _join(m, extra)
-    unshown = _unshown(m.columns)
-    # nested counts whose difference is small: protected like small counts (differencing)
-    m, differences = _with_differences(m, [c for c in m.columns if c not in unshown], threshold)
-    plan = disclosure.suppression_plan(
-        m,
-        threshold=threshold,
-        protect=disclosure.headline_cells(m),
-        unshown=[*unshown, *differences],
-    )
+    if method == "rounding":
+        plan = disclosure.rounding_plan(m)
+    else:
+        unshown = _unshown(m.columns)
+        # nested counts whose difference is small: protected like small counts (differencing)
+        m, differences = _with_differences(m, [c for c in m.columns if c not in unshown], threshold)
+        plan = disclosure.suppression_plan(
+            m,
+            threshold=threshold,
+            protect=disclosure.headline_cells(m),
+            unshown=[*unshown, *differences],
+        )
     if write:
         disclosure.write_plan(plan, folder, threshold)
         _store(cache, m)
@@ -551,7 +616,7 @@ def run_disclosure(
 
 
 def read_disclosure(
-    output_dir: str = "", suppress: bool = True, cache: str = ""
+    output_dir: str = "", suppress: bool = True, cache: str = "", method: str = ""
 ) -> pd.DataFrame | None:
     """The run's plan as notebook 01 (and the notebooks after it) wrote it.
 
@@ -570,6 +635,9 @@ def read_disclosure(
     cache : str
         The run's data cache folder (notebook parameter ``data_cache``; ``""``: none, the hidden
         counts stay without a value).
+    method : str
+        The run's disclosure method; a plan file of another method is not used (None). ``""``:
+        any.
 
     Returns
     -------
@@ -589,6 +657,8 @@ def read_disclosure(
     if not suppress:
         return None
     plan = disclosure.read_plan(output_folder(output_dir))
+    if plan is not None and method and disclosure.plan_method(plan) != method:
+        plan = None
     m = _stored(cache)
     if plan is not None and m is not None:
         counts = m.sum(axis=0)
@@ -645,7 +715,9 @@ def extend_disclosure(
     unshown = set(_unshown(m.columns)) | set(
         plan.loc[plan["reason"].astype(str) == disclosure.UNSHOWN, "cell"]
     )
-    m, differences = _with_differences(m, [c for c in m.columns if c not in unshown], threshold)
+    differences: list[str] = []
+    if disclosure.plan_method(plan) != "rounding":  # rounding shows every count rounded
+        m, differences = _with_differences(m, [c for c in m.columns if c not in unshown], threshold)
     known = [c for c in m.columns if c in set(plan["cell"])]
     new = [c for c in m.columns if c not in set(plan["cell"])]
     ext = disclosure.extend_plan(
@@ -931,6 +1003,7 @@ def multiverse_for_notebook(
     definitions: str = "",
     group: str | None = "arm",
     scheduler=None,
+    cache: str = "",
 ) -> MultiverseData:
     """Load a run's cohort and compute its multiverse of success (notebook 05).
 
@@ -950,6 +1023,11 @@ def multiverse_for_notebook(
         Client column with the arms (empty or absent: no arm difference).
     scheduler : optional
         Dask scheduler (:func:`analysis.compare.multiverse.run_multiverse`); None computes here.
+    cache : str
+        The run's data cache folder (notebook parameter ``data_cache``): the cohort is read from
+        it when it was loaded with the same ``dataset`` and ``dataset_options``
+        (:func:`read_cached_cohort`), so the main job loads each run's data once; otherwise it is
+        loaded here.
 
     Returns
     -------
@@ -971,7 +1049,9 @@ def multiverse_for_notebook(
         where = str(multiverse)
     else:
         where = "the package default (analysis/config/multiverse.yaml)"
-    cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
+    cohort = read_cached_cohort(cache, dataset, dataset_options)
+    if cohort is None:
+        cohort = datasets.load_dataset(dataset, **(dataset_options or {}))
     # the registry as every other notebook builds it: the package's and the cohort's own
     # instrument files (a user's export may name some), so a user's measure is known here too
     registry = load_registry(instruments=cohort.meta.get("instruments"))
@@ -1009,6 +1089,7 @@ def multiverse_disclosure(
     suppress: bool = True,
     cache: str = "",
     threshold: int = disclosure.SMALL_COUNT,
+    method: str = "suppression",
 ) -> tuple[pd.DataFrame | None, dict | None]:
     """Audit notebook 05's counts with the run's plan: the plan extended, and each count's cell.
 
@@ -1042,6 +1123,10 @@ def multiverse_disclosure(
         audited among themselves, and the plan is not written (it would not be the run's).
     threshold : int
         Smallest count shown.
+    method : {"suppression", "rounding"}
+        The run's disclosure method. Under rounding every count is shown rounded and nothing
+        is audited: the run's plan is returned as :func:`read_disclosure` reads it, with no
+        cells (:func:`analysis.report.disclosure_tables.mask_multiverse` rounds).
 
     Returns
     -------
@@ -1072,11 +1157,15 @@ def multiverse_disclosure(
 
     if not suppress:
         return None, None
+    if method == "rounding":
+        return read_disclosure(output_dir, suppress, cache, method), None
     if md.sets is None or md.set_cells is None:
         raise ValueError("the multiverse was computed without its client sets (members=True)")
     results, sets, set_cells = md.results, md.sets, md.set_cells
     folder = output_folder(output_dir)
     plan = disclosure.read_plan(folder)
+    if plan is not None and disclosure.plan_method(plan) != "suppression":
+        plan = None  # another method's plan (as read_disclosure): not this run's
     m_run = _stored(cache) if plan is not None else None
     write = plan is not None
     if plan is None:
@@ -1228,7 +1317,8 @@ def reliable_change_rows(
         rows.append(
             (
                 "J&T cutoff for clinically significant change",
-                f"cutoff {cs['cutoff_rule']}: {float(cs['cutoff']):.2f} points"
+                f"{CUTOFF_TYPE_LABELS.get(cs['cutoff_rule'], 'cutoff ' + str(cs['cutoff_rule']))}: "
+                f"{float(cs['cutoff']):.2f} points"
                 + _whole_number_sides(float(cs["cutoff"]), instrument),
                 f"{cs['cutoff_reason']}. {jt_src}; Bauer S., Lambert M.J. & Nielsen S.L. (2004) "
                 "J Pers Assess 82(1):60-70 (cutoff c where norms exist)",
