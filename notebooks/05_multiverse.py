@@ -71,13 +71,19 @@ cohort, instrument, results = md.cohort, md.instrument, md.results
 say = text.say
 reliability_cited = text.reliability_citation(instrument, reliability, reliability_source)
 label = text.labeller(md.definitions)
-# counts equal to the run's own specification's are notebook 01's: shown as its plan shows them
+# every specification's counts audited with the run's plan (one count per distinct client set;
+# notebook 01's clients are notebook 01's count), small differences of nested sets protected;
+# under rounding every count is rounded instead
+plan, plan_cells = workflow.multiverse_disclosure(
+    md, missing, post, output_dir, suppress_small_counts, data_cache, method=disclosure_method
+)
 masked = masks.mask_multiverse(
     results,
     suppress_small_counts,
-    plan=workflow.read_disclosure(output_dir, suppress_small_counts, data_cache, disclosure_method),
+    plan=plan,
     own=mv.matching_specifications(results, md.definitions, missing=missing, post=post),
     method=disclosure_method,
+    cells=plan_cells,
 )
 report.write_csv(masked, output_dir, "multiverse.csv")
 # rates as the CSV shows them (under rounding: from the rounded counts) for text and figures
@@ -146,11 +152,15 @@ else:
 # For each choice, the specifications are grouped by every *other* choice; within a group only that choice varies, so the range of the rate within the group is what that choice alone does. The *median shift* summarises those ranges over the groups (in percentage points), the *largest shift* is the biggest of them, and the *share of variance* is the part of the variance of all rates explained by the choice alone (eta squared).
 
 # %%
-try:
-    spread = mv.decompose_spread(shown)
-except ValueError as exc:
-    spread = None
-    say(f"Decomposition of the spread: not computed: {exc}.")
+spread = None
+if len(shown) < 2:  # too few rates shown (computed, or left out by disclosure control)
+    say("Decomposition of the spread: not computed: fewer than two specifications can be shown.")
+else:
+    try:
+        spread = mv.decompose_spread(shown)
+    except ValueError as exc:
+        why = str(exc).removeprefix("decompose_spread: ")  # reviewers read it: no function name
+        say(f"Decomposition of the spread: not computed: {why}.")
 if spread is not None and len(spread):
     report.write_csv(spread, output_dir, "multiverse_spread.csv")
     say(mvt.spread_in_words(spread))
@@ -313,10 +323,12 @@ rows = [
         suppress_small_counts,
         cohort.simulated,
         method=disclosure_method,
-        detail="in the multiverse, a specification's rate, interval and arm statistics are "
-        "suppressed, and left out of the figures, where its met, not met or evaluable count (or "
-        "an arm's) is small, and a count equal to one of notebook 01's is shown as the plan "
-        "shows it there",
+        detail="in the multiverse, every specification's met and evaluable counts (and each "
+        "arm's) are audited with the run's other counts, by subtraction between specifications "
+        "too (disclosure by differencing: Hundepool A. et al. (2012) Statistical Disclosure "
+        "Control, Wiley, ch. 4-5), a count of the same clients as one of notebook 01's shown as "
+        "the plan shows it there; a specification's rate, interval and arm statistics are "
+        "suppressed, and left out of the figures, where a count they rest on is hidden",
     ),
     (
         "data",

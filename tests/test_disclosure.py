@@ -428,3 +428,139 @@ def test_multiverse_counts_of_notebook_01_follow_its_plan():
     assert table["% met (95% CI)"].iloc[0] == "suppressed"
     # without the plan: primary suppression only, nothing here is small
     assert mask_multiverse(r, True)["n_evaluable"].tolist() == [77, 77, 43]
+
+
+def test_nested_differences_hand_worked():
+    """Differencing (Hundepool et al. 2012, ch. 4-5): two shown counts over nested client sets
+    give their difference. Twelve clients; by hand:
+
+    - "evaluable, LOCF" = 0-11 (12) contains "evaluable, last available" = 0-9 (10):
+      12 - 10 = 2 clients (10, 11), a small difference -> returned;
+    - "evaluable, last available" (10) contains "severe, evaluable" = 0-7 (8): 10 - 8 = 2
+      (8, 9) -> returned; LOCF (12) minus severe (8) = 4 (8-11) -> returned (1-4 is small);
+    - "met" = 0-4 (5) is within all three, but 8 - 5 = 3 is the set 5-7, which is the column
+      "severe not met" already (audited as it is) -> not returned; 10 - 5 = 5 and 12 - 5 = 7
+      are not small;
+    - "arm A" = 0, 2, 4, ..., 10 (6) is within LOCF (12 - 6 = 6, not small), within no other;
+    - "others" = 6-11 (6) overlaps last available (10) but is not within it (10, 11 are not
+      in it), and is within LOCF (12 - 6 = 6, not small): no pair;
+    - "severe not met" (3) is within severe (8 - 3 = 5), last available (7), LOCF (9): not small.
+    With threshold 3 only differences of 1 or 2 are small: the LOCF - severe difference (4)
+    goes. A difference two pairs share (none here) is returned once.
+    """
+    m = disclosure.membership_from_ids(
+        {
+            "evaluable, LOCF": range(12),
+            "evaluable, last available": range(10),
+            "severe, evaluable": range(8),
+            "met": range(5),
+            "severe not met": range(5, 8),
+            "arm A": range(0, 12, 2),
+            "others": range(6, 12),
+        },
+        range(12),
+    )
+    d = disclosure.nested_differences(m)
+    assert d.sum().to_dict() == {
+        "evaluable, last available minus severe, evaluable": 2,
+        "evaluable, LOCF minus evaluable, last available": 2,
+        "evaluable, LOCF minus severe, evaluable": 4,
+    }
+    assert sorted(d.index[d["evaluable, LOCF minus severe, evaluable"]]) == [8, 9, 10, 11]
+    assert list(disclosure.nested_differences(m, threshold=3).columns) == [
+        "evaluable, LOCF minus evaluable, last available",
+        "evaluable, last available minus severe, evaluable",
+    ]
+    # only the counts named are paired; a name that is no column is an error
+    assert disclosure.nested_differences(m, cells=["met", "arm A"]).shape[1] == 0
+    with pytest.raises(ValueError, match="not columns"):
+        disclosure.nested_differences(m, cells=["nope"])
+    # the same difference from two pairs is returned once: S2 = S plus a client T already has
+    m2 = disclosure.membership_from_ids({"T": range(10), "S": range(8), "S2": range(8)}, range(10))
+    assert disclosure.nested_differences(m2).shape[1] == 1
+
+
+def test_plan_with_differences_protects_a_nested_pair():
+    """The reviewer's multiverse example in small: 40 clients; last available evaluates 31
+    (0-30), LOCF 32 (0-31), met 14 of each (0-13). Every count is at least 5, so without the
+    difference nothing is hidden and 32 - 31 = 1 reads off; with it one of the two evaluable
+    counts is hidden and no signed sum of up to three shown counts gives client 31 alone."""
+    m = disclosure.membership_from_ids(
+        {
+            "N": range(40),
+            "evaluable, last available": range(31),
+            "evaluable, LOCF": range(32),
+            "met": range(14),
+        },
+        range(40),
+    )
+    assert not suppression_plan(m)["suppressed"].any()
+    d = disclosure.nested_differences(m, cells=list(m.columns))
+    # 40 - 32 = 8 and 40 - 31 = 9, 31 - 14 = 17: only LOCF - last available = 1 is small
+    assert d.sum().to_dict() == {"evaluable, LOCF minus evaluable, last available": 1}
+    both = m.join(d)
+    plan = suppression_plan(both, protect=["N"], unshown=d.columns).set_index("cell")
+    hidden = plan.index[plan["suppressed"]].tolist()
+    assert set(hidden) & {"evaluable, last available", "evaluable, LOCF"}
+    assert recoverable(both, hidden) == []
+    assert _brute_force_recovers(both, plan.reset_index()) == []
+
+
+@pytest.mark.slow
+def test_multiverse_counts_audited_with_the_run_plan(tmp_path):
+    """Notebook 05's counts join the run's plan (as the main job runs it: notebook 01 writes
+    the plan and the counts' membership, notebook 05 extends them). On 120 simulated clients
+    with a small grid: the run's own specification counts notebook 01's clients, so its counts
+    ARE notebook 01's (same name, same decision); notebook 01's decisions are kept; no hidden
+    count of the run is a linear combination of the shown ones; and no two shown counts are
+    nested with a difference from 1 to 4 (the reviewer's 32 - 31). Checked to fail without the
+    multiverse's nested differences: two shown pairs then differ by 1-4 (specifications 5 and
+    2, evaluable; 12 and 21, met). Slow: notebook 01's audit of 120 clients takes 20-30 s."""
+    from analysis.run import workflow
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    cache.mkdir()
+    options = {"n_clients": 120, "seed": 1}
+    nd = workflow.outcomes_for_notebook("simulated", options, "phq9", reliability=0.89)
+    plan = workflow.run_disclosure(nd, "arm", str(out), write=True, cache=str(cache), threshold=5)
+    grid = {
+        "grid": {
+            "definitions": ["remission", "reliable_improvement"],
+            "cutoff_type": ["default"],
+            "reliability": [0.89, 0.84],
+            "missing": ["last_available", "locf", "completers"],
+            "population": ["all", "severe", "finished"],
+        }
+    }
+    md = workflow.multiverse_for_notebook(
+        "simulated", options, "phq9", multiverse=grid, reliability=0.89
+    )
+    ext, cells = workflow.multiverse_disclosure(md, output_dir=str(out), cache=str(cache))
+    res = md.results
+    own = (
+        (res["definition"] == "remission")
+        & (res["missing"] == "last_available")
+        & (res["population"] == "all")
+    )
+    i = res.index[own][0]
+    assert cells["n_evaluable"][list(res.index).index(i)] == "remission: evaluable"
+    assert cells["n_met_ref"][list(res.index).index(i)].startswith("remission: met | ")
+    named = {c for seq in cells.values() for c in seq if c is not None}
+    assert named <= set(ext["cell"]) and any(c.startswith("multiverse ") for c in named)
+    before = plan.set_index("cell")["suppressed"]
+    after = ext.set_index("cell")["suppressed"]
+    assert (after[before.index] == before).all()  # earlier decisions kept
+    m = pd.read_pickle(cache / workflow.MEMBERSHIP_FILE)
+    assert named <= set(m.columns)
+    # large unshown counts (not met, ...) need no protection: audited as hidden, may be exposed
+    unshown = ext.loc[ext["reason"] == disclosure.UNSHOWN, "cell"]
+    suppressed = ext.loc[ext["suppressed"], "cell"].tolist()
+    hidden = suppressed + unshown.tolist()
+    assert set(recoverable(m[ext["cell"].tolist()], hidden)) & set(suppressed) == set()
+    assert ext["cell"].str.contains(" minus ").any()  # nested differences were protected
+    shown = [c for c in ext["cell"] if c not in set(hidden)]
+    assert disclosure.nested_differences(m[shown]).shape[1] == 0
+    assert (out / disclosure.PLAN_FILE).exists()
+    assert len(disclosure.read_plan(out)) == len(ext)
+    # suppression off: nothing to plan
+    assert workflow.multiverse_disclosure(md, suppress=False) == (None, None)

@@ -14,9 +14,20 @@ the HTML reports; never the disclosure plan) and plays the attacker:
 3. a shown percentage with its shown denominator gives back a hidden numerator (and vice versa);
 
 applied repeatedly, each value worked out becoming known. No hidden value may be recovered.
-Hundepool A. et al. (2012) Statistical Disclosure Control, Wiley, ch. 4 (audit of tables);
-NHS Digital (2018) HES disclosure control: "checking that other values within the data cannot
-be used to recalculate the original small numbers".
+
+4. differencing (multiverse.csv): two specifications of the same definition that differ in one
+   choice whose client sets any reader knows to be nested (a population within everyone; complete
+   cases within the clients evaluable under last available, and those within LOCF, BOCF,
+   dropout as failure and multiple imputation) show two counts whose difference is the number
+   of clients in one set but not the other; shown, a difference from 1 to 4 is a small count
+   worked out (BtheB, severe, response: 32 evaluable under LOCF, 31 under last available, so
+   exactly one client's evaluability depends on the strategy). Under multiple imputation a met
+   count is the rounded mean over the imputations (the table says so), no set of clients: its
+   differences are left out; its evaluable counts are compared.
+
+Hundepool A. et al. (2012) Statistical Disclosure Control, Wiley, ch. 4 (audit of tables) and
+ch. 5 (disclosure by differencing); NHS Digital (2018) HES disclosure control: "checking that
+other values within the data cannot be used to recalculate the original small numbers".
 """
 
 from __future__ import annotations
@@ -190,8 +201,69 @@ def _labels() -> dict[str, str]:
     return out
 
 
+#: choice -> (smaller level, larger level): client sets a reader knows to be nested, other
+#: choices equal (populations are subsets of everyone; the missing-data strategies as the
+#: Methods section describes them: completers are the planned endings among the clients with a
+#: post score, and LOCF, BOCF, dropout as failure and multiple imputation give every client
+#: with a baseline a post score)
+_NESTED = {
+    "population": [(p, "all") for p in ("finished", "severe", "chronic")],
+    "missing": [("completers", "last_available")]
+    + [
+        (a, b)
+        for a in ("completers", "last_available")
+        for b in ("locf", "bocf", "dropout_as_failure", "multiple_imputation")
+    ],
+}
+#: counts nested with their choice: under a sub-population every count is (met too); under
+#: another missing-data strategy the evaluable clients (a client's status may change)
+_NESTED_COUNTS = {
+    "population": [
+        "n_evaluable",
+        "n_met",
+        "n_evaluable_other",
+        "n_met_other",
+        "n_evaluable_ref",
+        "n_met_ref",
+    ],
+    "missing": ["n_evaluable", "n_evaluable_other", "n_evaluable_ref"],
+}
+_SPEC_CHOICES = ("definition", "cutoff_type", "reliability", "missing", "post", "population")
+
+
+def _differences(name: str, s: pd.DataFrame, t: pd.DataFrame, threshold: int = 5) -> list[str]:
+    """Rule 4: small differences of nested counts shown in a multiverse table (both shown)."""
+    if not set(_SPEC_CHOICES) <= set(s.columns):
+        return []
+    found = []
+    for choice, pairs in _NESTED.items():
+        groups: dict[tuple, dict[str, int]] = {}
+        for i in range(len(t)):
+            rest = tuple(t.at[i, c] for c in _SPEC_CHOICES if c != choice)
+            groups.setdefault(rest, {})[t.at[i, choice]] = i
+        for rest, rows in groups.items():
+            for small, big in pairs:
+                if small not in rows or big not in rows:
+                    continue
+                i, j = rows[small], rows[big]
+                mi = "multiple_imputation" in (t.at[i, "missing"], t.at[j, "missing"])
+                for col in _NESTED_COUNTS[choice]:
+                    if col not in s.columns or (mi and col.startswith("n_met")):
+                        continue  # under imputation met is a rounded mean, no set's size
+                    a, b = _num(s.at[i, col]), _num(s.at[j, col])
+                    ta, tb = _num(t.at[i, col]), _num(t.at[j, col])
+                    if None in (a, b, ta, tb) or not ta <= tb:
+                        continue
+                    if 1 <= b - a < threshold:
+                        found.append(
+                            f"{name}: {rest[0]} {col}, {choice} {big} minus {small} = {b - a:g} "
+                            f"({b:g} - {a:g}; specs {t.at[j, 'spec']} and {t.at[i, 'spec']})"
+                        )
+    return found
+
+
 def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> list[str]:
-    """Every hidden value the three rules recover (empty: none)."""
+    """Every hidden value the four rules recover (empty: none)."""
     labels = _labels()
     known: dict[tuple, float] = {}
     hidden: dict[tuple, float] = {}
@@ -279,7 +351,7 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
         if len(cells) > 1 and len(vals) == 1:
             for x, y in itertools.permutations(cells, 2):
                 equations.append((x, [y], "same count"))
-    recovered = []
+    recovered = [x for name, s, t in tables for x in _differences(name, s, t)]
     value = dict(known)
     changed = True
     while changed:
@@ -557,6 +629,36 @@ def test_attack_finds_the_issue_examples():
     assert "only_a" in found and "= 4" in found
     assert "not evaluable" in found and "= 3" in found
     assert "'met') = 34" in found
+
+
+def test_attack_finds_the_multiverse_differences():
+    """Rule 4 finds the reviewer's example (issue 17): in BtheB's multiverse.csv (main before
+    the multiverse was audited), severe population, response: 32 evaluable under LOCF and 31
+    under last available, both shown; last available's evaluable clients are within LOCF's, so
+    32 - 31 = 1 client's evaluability depends on the strategy. Met (14 and 14) is not compared
+    across strategies (a client's status may change), but it is across populations: 14 met of
+    the severe, 17 of everyone (17 - 14 = 3 met and not severe). A hidden count, or a difference
+    of 5 or more, is no finding; nor are two strategies not known to be nested (LOCF, BOCF)."""
+    cols = ["spec", *_SPEC_CHOICES, "n_evaluable", "n_met", "rate"]
+    rows = [
+        [27, "response", "n/a", "n/a", "last_available", "last", "severe", "31", "14", "0.45"],
+        [31, "response", "n/a", "n/a", "locf", "last", "severe", "32", "14", "0.44"],
+        [35, "response", "n/a", "n/a", "bocf", "last", "severe", "suppressed", "10", "x"],
+        [25, "response", "n/a", "n/a", "last_available", "last", "all", "40", "17", "0.43"],
+        [29, "response", "n/a", "n/a", "locf", "last", "all", "47", "18", "0.38"],
+    ]
+    shown = {"multiverse.csv": pd.DataFrame(rows, columns=cols).astype(str)}
+    truth = {"multiverse.csv": shown["multiverse.csv"].copy()}
+    truth["multiverse.csv"].loc[2, "n_evaluable"] = "33"
+    found = _attack(shown, truth)
+    # locf - last_available (severe): 32 - 31 = 1; all - severe (last available): met 17 - 14 = 3;
+    # evaluable 40 - 31 = 9 and 47 - 32 = 15 are not small; bocf's 33 is hidden; locf vs bocf
+    # are not known to be nested; met 18 - 14 = 4 (locf, all - severe) is the third finding
+    assert len(found) == 3, found
+    joined = " ".join(found)
+    assert "response n_evaluable, missing locf minus last_available = 1 (32 - 31" in joined
+    assert "response n_met, population all minus severe = 3 (17 - 14" in joined
+    assert "response n_met, population all minus severe = 4 (18 - 14" in joined
 
 
 def test_a_small_clinic_export_reads_without_code_leftovers(outputs):

@@ -334,3 +334,61 @@ def test_status_arrays_same_on_fast_and_general_path():
     assert {k: v.tolist() for k, v in slow.items()} == {"x": [1, 0, -1], "y": [0, 1, 1]}
     partial = _status_by_definition(table.drop(index=[4]), ids)  # b absent from y
     assert partial["y"].tolist() == [0, -1, 1]
+
+
+def test_members_are_the_clients_behind_every_count():
+    """``members=True``: the clients behind each count, by hand from the table above.
+    Last available, everyone, response: evaluable c1-c4, c6-c8 (7), met c1 c3 c7 c8 (4);
+    completers and finished courses both count c1 c3 c4 c6 c7 c8 (6): one set, named after
+    the first specification that counts it; six points, finished courses: met c1 c3 c7 c8, the
+    same clients as response's met under last available: one set again. Arm B met under
+    response, last available: c7 c8. Under multiple imputation (4 imputations) every client
+    with a baseline is evaluable in every imputation (8, a set); its met count is a set only
+    where all imputations agree."""
+    grid = load_grid(
+        {
+            "grid": {
+                "missing": ["last_available", "completers", "multiple_imputation"],
+                "population": ["all", "finished"],
+            },
+            "options": {"imputations": 4, "seed": 1, "pmm_donors": 2},
+        }
+    )
+    res, sets, cells = run_multiverse(
+        _cohort(), grid, definitions=_DEFS, measure="phq9", members=True
+    )
+    plain = run_multiverse(_cohort(), grid, definitions=_DEFS, measure="phq9")
+    pd.testing.assert_frame_equal(res, plain)  # the table is the same either way
+    assert list(cells.index) == list(res.index)
+    assert set(cells.columns) == {
+        "n_met", "n_evaluable", "n_met_other", "n_evaluable_other", "n_met_ref", "n_evaluable_ref"
+    }  # fmt: skip
+    assert not sets.columns.duplicated().any()
+    assert not sets.T.duplicated().any()  # one column per distinct set
+
+    def who(name):
+        return sorted(sets.index[sets[name]])
+
+    def row(d, m, p):
+        return res.index[
+            (res["definition"] == d) & (res["missing"] == m) & (res["population"] == p)
+        ][0]
+
+    r = row("response", "last_available", "all")
+    assert who(cells.at[r, "n_evaluable"]) == ["c1", "c2", "c3", "c4", "c6", "c7", "c8"]
+    assert who(cells.at[r, "n_met"]) == ["c1", "c3", "c7", "c8"]
+    assert cells.at[r, "n_met"] == f"multiverse {res.at[r, 'spec']}: met"
+    assert who(cells.at[r, "n_met_other"]) == ["c7", "c8"]
+    assert cells.at[r, "n_met_other"].endswith(": met | B")
+    six = ["c1", "c3", "c4", "c6", "c7", "c8"]
+    for m, p in (("completers", "all"), ("last_available", "finished"), ("completers", "finished")):
+        assert who(cells.at[row("response", m, p), "n_evaluable"]) == six
+    same = cells.at[row("six_points", "last_available", "finished"), "n_met"]
+    assert same == cells.at[r, "n_met"]
+    # every named count is its set's size
+    for c in cells.columns:
+        for i in res.index:
+            if cells.at[i, c] is not None:
+                assert sets[cells.at[i, c]].sum() == res.at[i, c], (i, c)
+    mi = row("response", "multiple_imputation", "all")
+    assert sets[cells.at[mi, "n_evaluable"]].sum() == 8

@@ -509,7 +509,8 @@ def run_multiverse(
     group: str | None = "arm",
     score: Callable[..., pd.DataFrame] | None = None,
     scheduler: Any = None,
-) -> pd.DataFrame:
+    members: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Success rate (and arm difference) under every specification of a grid.
 
     Parameters
@@ -535,6 +536,10 @@ def run_multiverse(
         (one per missing-data strategy and post rule) on a local Dask cluster of two worker
         processes; a string such as ``"tcp://10.0.0.5:8786"`` uses an existing Dask scheduler;
         a ``distributed.Client`` is used as it is. Results are identical to the in-process run.
+    members : bool
+        Also return the clients behind every count (for disclosure control: a report that shows
+        these counts audits them with the run's other counts,
+        :func:`analysis.run.workflow.multiverse_disclosure`).
 
     Returns
     -------
@@ -549,6 +554,14 @@ def run_multiverse(
         ``or_ci_low``, ``or_ci_high`` (logit), ``arm_note``,
         ``computable`` and ``reason`` ("not computed: ..." where the data cannot support it).
         Counts are clients; rates, intervals and the risk difference are proportions (0-1).
+    (pandas.DataFrame, pandas.DataFrame, pandas.DataFrame)
+        With ``members=True``: the table above; the distinct client sets behind its counts
+        (indexed by client id, one boolean column per distinct set, named after the first
+        specification that counts it, ``"multiverse <spec>: met"``, ``"... : evaluable"``, per
+        arm ``"... | <arm>"``); and, indexed like the table, per count column (``n_met``,
+        ``n_evaluable``, ``n_met_other``, ...) the name of its set, or None where a count is
+        zero, not computed, or not the size of one set (under multiple imputation a count that
+        differs between imputations is a rounded mean, not a number of clients).
 
     Raises
     ------
@@ -624,6 +637,13 @@ def run_multiverse(
     >>> print(f"{first['risk_difference']:.3f} ({first['rd_ci_low']:.3f} to "
     ...       f"{first['rd_ci_high']:.3f})")
     -0.080 (-0.302 to 0.141)
+
+    The clients behind the counts: the evaluable clients of specifications 1 and 3 (LOCF and
+    BOCF, everyone) are one set, 55 clients, named after specification 1:
+
+    >>> mv, sets, cells = run_multiverse(cohort, grid, measure="phq9", members=True)
+    >>> cells.loc[[0, 2], "n_evaluable"].tolist(), int(sets["multiverse 1: evaluable"].sum())
+    (['multiverse 1: evaluable', 'multiverse 1: evaluable'], 55)
     """
     from analysis.registry.definitions import load_definitions, validate_definitions
     from analysis.registry.instruments import load_registry
@@ -668,6 +688,7 @@ def run_multiverse(
         arm=arm,
         alpha=alpha,
         ids=ids,
+        members=members,
     )
     if scheduler is None:
         for missing, post, block in jobs:
@@ -675,9 +696,10 @@ def run_multiverse(
     else:
         for part in _on_dask(jobs, shared, scheduler):
             results.update(part)
-    rows = []
+    rows, packed = [], []
     for _, r in specs.iterrows():
-        res = results.get(r["spec"], {})
+        res = dict(results.get(r["spec"], {}))
+        packed.append(res.pop("_sets", {}))
         row = {**r.to_dict(), **res}
         if res.get("reason"):
             row["computable"] = False
@@ -689,7 +711,83 @@ def run_multiverse(
     out["reason"] = out["reason"].fillna("").astype(str)
     front = ["spec", *[c if c != "definition" else "definition" for c in CHOICES]]
     rest = [c for c in out.columns if c not in front]
-    return out[front + rest]
+    out = out[front + rest]
+    if not members:
+        return out
+    sets, cells = _named_sets(out, packed, ids, arm)
+    return out, sets, cells
+
+
+#: The count columns of a specification: (what is counted, which arm: None, "other" or "ref").
+SET_COUNTS = {
+    "n_met": ("met", None),
+    "n_evaluable": ("evaluable", None),
+    "n_met_other": ("met", "other"),
+    "n_evaluable_other": ("evaluable", "other"),
+    "n_met_ref": ("met", "ref"),
+    "n_evaluable_ref": ("evaluable", "ref"),
+}
+
+
+def _spec_sets(todo, status, masks, arm) -> dict[int, dict[str, bytes | None]]:
+    """Per specification, the clients behind each count as packed bits (None: no exact set).
+
+    ``status`` holds one coded status table per imputation (one without imputation); a count is
+    the size of one set only where every imputation gives the same clients.
+    """
+    side_mask = {None: None}
+    if arm is not None:
+        labels, ref, other = arm
+        side_mask = {None: None, "other": labels == other, "ref": labels == ref}
+    out: dict[int, dict[str, bytes | None]] = {}
+    for spec, key, pop in todo:
+        per = [_met_evaluable(st[key], masks[pop]) for st in status]
+        # the pooled met count is the pooled rate times the mean evaluable count: one set's
+        # size only where the evaluable clients are the same in every imputation too
+        same_ev = all(np.array_equal(per[0][1], ev) for _, ev in per[1:])
+        sets: dict[str, bytes | None] = {}
+        for col, (kind, side) in SET_COUNTS.items():
+            if side not in side_mask:
+                continue
+            arrays = [met if kind == "met" else ev for met, ev in per]
+            if side_mask[side] is not None:
+                arrays = [a & side_mask[side] for a in arrays]
+            first = arrays[0]
+            exact = all(np.array_equal(first, a) for a in arrays[1:])
+            exact &= same_ev or side is not None or kind == "evaluable"
+            sets[col] = np.packbits(first).tobytes() if exact and first.any() else None
+        out[int(spec)] = sets
+    return out
+
+
+def _named_sets(out: pd.DataFrame, packed: list[dict], ids, arm) -> tuple:
+    """Return the distinct sets of ``packed`` (one dict per row) as a membership table.
+
+    And, per row and count column, the name of its set (see :func:`run_multiverse`,
+    ``members``).
+    """
+    n = len(ids)
+    side_name = {None: ""}
+    if arm is not None:
+        side_name = {None: "", "other": f" | {arm[2]}", "ref": f" | {arm[1]}"}
+    names: dict[bytes, str] = {}
+    columns: dict[str, np.ndarray] = {}
+    cols = [c for c in SET_COUNTS if SET_COUNTS[c][1] in side_name]
+    cells = {c: [] for c in cols}
+    for spec, sets in zip(out["spec"], packed, strict=True):
+        for c in cols:
+            bits = sets.get(c)
+            if bits is None:
+                cells[c].append(None)
+                continue
+            if bits not in names:
+                kind, side = SET_COUNTS[c]
+                name = f"multiverse {spec}: {kind}{side_name[side]}"
+                names[bits] = name
+                columns[name] = np.unpackbits(np.frombuffer(bits, np.uint8))[:n].astype(bool)
+            cells[c].append(names[bits])
+    sets = pd.DataFrame(columns, index=pd.Index(ids, name="id"))
+    return sets, pd.DataFrame(cells, index=out.index, dtype=object)
 
 
 def _measures_named(defs: list[dict], present: set[str]) -> set[str]:
@@ -778,9 +876,27 @@ def _status_by_definition(outcomes: pd.DataFrame, ids: np.ndarray) -> dict[str, 
 
 
 def _run_block(
-    missing, post, block, *, cohort, defs, measure, registry, score, grid, masks, arm, alpha, ids
+    missing,
+    post,
+    block,
+    *,
+    cohort,
+    defs,
+    measure,
+    registry,
+    score,
+    grid,
+    masks,
+    arm,
+    alpha,
+    ids,
+    members=False,
 ) -> dict[int, dict]:
-    """Every specification sharing one missing-data strategy and post rule: one engine call."""
+    """Every specification sharing one missing-data strategy and post rule: one engine call.
+
+    With ``members``, each computed specification's entry also holds ``"_sets"``: the clients
+    behind its counts (:func:`_spec_sets`).
+    """
     by_name = {d["name"]: d for d in defs}
     variants = _variants(block, by_name)
     parts = _needed_parts(variants, by_name)
@@ -824,8 +940,12 @@ def _run_block(
             mask = masks[pop]
             per_imp = [_met_evaluable(st[key], mask) for st in status]
             results[spec] = _summarise(per_imp, arm, alpha)
-        return results
-    results.update(_summarise_counts(_block_counts(todo, status[0], masks, arm), arm, alpha))
+    else:
+        results.update(_summarise_counts(_block_counts(todo, status[0], masks, arm), arm, alpha))
+    if members:
+        for spec, sets in _spec_sets(todo, status, masks, arm).items():
+            if not results[spec].get("reason"):
+                results[spec]["_sets"] = sets
     return results
 
 

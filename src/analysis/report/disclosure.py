@@ -107,13 +107,20 @@ that nothing of the run becomes recoverable) and writes it back, the counts' cli
 kept in the run's temporary data cache, never beside the reports. So a count is shown or hidden
 identically in every report and CSV of the run (:mod:`analysis.report.disclosure_tables` applies
 the plan to a table). A notebook run on its own recomputes the outcome part from the same inputs.
-Notebook 04 adds its landmark counts; notebook 05 shows a specification's count that equals one of
-notebook 01's as the plan shows it, other specifications' counts under primary suppression and
-the derived-percentage rule; notebook 03's survival curves on real data leave out a definition
-whose counts are hidden and are shown only at times by which at least the threshold of clients
-have met the definition since the time shown before, with none or at least the threshold leaving
-in between (:func:`analysis.report.disclosure_tables.mask_curves`); notebook 02 adds the
-numerators of its family profiles' percentages (a percentage of a group is a count of clients).
+Notebook 04 adds its landmark counts; notebook 05 adds every specification's evaluable and met
+counts, one count per distinct client set (a specification counting notebook 01's clients shows
+notebook 01's count; :func:`analysis.run.workflow.multiverse_disclosure`); notebook 03's survival
+curves on real data leave out a definition whose counts are hidden and are shown only at times by
+which at least the threshold of clients have met the definition since the time shown before, with
+none or at least the threshold leaving in between
+(:func:`analysis.report.disclosure_tables.mask_curves`); notebook 02 adds the numerators of its
+family profiles' percentages (a percentage of a group is a count of clients).
+
+Differencing. Two shown counts over nested client sets (S within T: a sub-population within
+everyone, complete cases within the clients evaluable under imputation) give T - S, a count no
+table shows. Every plan of a run therefore also holds, as unshown counts, the differences of
+nested counts from 1 to ``threshold - 1`` (:func:`nested_differences`); the audit protects them
+as it protects any small count (Hundepool et al. 2012, ch. 4-5, disclosure by differencing).
 
 How much is hidden. The audit is over the membership patterns present in the data, so it also
 counts relations that hold by coincidence of these data as known to a reader; with few patterns
@@ -148,6 +155,7 @@ __all__ = [
     "extend_plan",
     "UNSHOWN",
     "unshown_cells",
+    "nested_differences",
     "METHODS",
     "ROUNDED_SMALL",
     "rounded_count",
@@ -817,7 +825,8 @@ def run_plan(
     2 x 2 agreement cells, category counts). Computing one plan over all of them, with the
     headline counts protected, makes a count shown or hidden identically everywhere, and no hidden
     count can be worked out from counts shown in any table of the run (the linear audit of
-    :func:`recoverable`).
+    :func:`recoverable`), nor a small difference of two nested counts (:func:`nested_differences`,
+    planned as counts not shown).
 
     Parameters
     ----------
@@ -843,7 +852,8 @@ def run_plan(
     -------
     pandas.DataFrame
         As :func:`suppression_plan`: ``cell``, ``count``, ``suppressed``, ``reason``; under
-        rounding also ``shown`` and ``method``.
+        suppression with a row per small nested difference (``"<T> minus <S>"``, not shown);
+        under rounding also ``shown`` and ``method``.
 
     Raises
     ------
@@ -872,7 +882,13 @@ def run_plan(
         )
     if method == "rounding":
         return rounding_plan(m)
-    return suppression_plan(m, threshold=threshold, protect=headline_cells(m))
+    # nested counts whose difference is small: protected like small counts (differencing)
+    diff = nested_differences(m, threshold)
+    if diff.shape[1]:
+        m = m.join(diff)
+    return suppression_plan(
+        m, threshold=threshold, protect=headline_cells(m), unshown=list(diff.columns)
+    )
 
 
 def membership_from_ids(sets: Mapping[str, Iterable], ids: Iterable | None = None) -> pd.DataFrame:
@@ -984,6 +1000,122 @@ def unshown_cells(names: Iterable[str]) -> list[str]:
 
     pat = re.compile(r"^N \| |^[^:]*: not_met( \| .*)?$")
     return [n for n in names if pat.search(n) and " x " not in n.split(":")[0]]
+
+
+def nested_differences(
+    membership: pd.DataFrame,
+    threshold: int = SMALL_COUNT,
+    cells: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Membership of the small differences between nested counts, to protect in the audit.
+
+    Two counts over nested client sets (S within T: complete cases within the clients evaluable
+    under imputation, a sub-population within the whole cohort, met within evaluable) give
+    their difference T - S, the number of clients in T but not in S, to anyone who reads both.
+    When that difference is from 1 to ``threshold - 1`` it is a small count like any other:
+    "disclosure by differencing" (Hundepool et al. 2012, 4.2 and 5.2). Passing these
+    differences to :func:`suppression_plan` as ``unshown`` counts makes the audit protect them
+    (a small unshown count is protected like a primary one), so it hides S, T or another count
+    until T - S cannot be worked out.
+
+    Parameters
+    ----------
+    membership : pandas.DataFrame
+        One row per client, one boolean column per count (as :func:`suppression_plan`).
+    threshold : int
+        Smallest count shown; differences from 1 to ``threshold - 1`` are returned.
+    cells : iterable of str, optional
+        The counts to pair (those a report shows); default every column. Differences equal to
+        a column of ``membership`` are left out (that count is audited already).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``membership``, one boolean column per distinct small difference, named
+        ``"<T> minus <S>"`` after the first nested pair (in column order of S) that gives it;
+        no columns when there is none.
+
+    Raises
+    ------
+    ValueError
+        If a name in ``cells`` is not a column, a column is not boolean, or ``threshold`` < 1.
+
+    Notes
+    -----
+    S is within T when no client of S is outside T. Only pairs whose sizes differ by 1 to
+    ``threshold - 1`` are compared (the sizes sorted, a window per S), each comparison over
+    the clients packed eight to a byte, so thousands of counts take well under a second.
+    A linear audit needs these extra cells: T - S is always a linear combination of the shown
+    T and S, but the audit protects only the hidden counts it is given.
+
+    References
+    ----------
+    Hundepool A., Domingo-Ferrer J., Franconi L., Giessing S., Schulte Nordholt E., Spicer K.
+    & de Wolf P.-P. (2012) *Statistical Disclosure Control*. Wiley, ch. 4 (tabular data) and
+    ch. 5 (disclosure by differencing of linked and nested tables).
+    NHS Digital (2018) *Disclosure control methodology for HES and ECDS*: secondary suppression
+    "checking that other values within the data cannot be used to recalculate the original
+    small numbers".
+
+    Examples
+    --------
+    Twenty clients evaluable under multiple imputation (ids 0-19), eighteen of them complete
+    cases (0-17), six met (0-5): the two evaluable counts differ by 20 - 18 = 2 clients (18 and
+    19); met is nested in both, but 18 - 6 = 12 and 20 - 6 = 14 are not small:
+
+    >>> m = membership_from_ids({"imputed": range(20), "complete cases": range(18),
+    ...                          "met": range(6)})
+    >>> d = nested_differences(m)
+    >>> d.sum().to_dict()
+    {'imputed minus complete cases': 2}
+
+    Audited with the difference as an unshown count (hidden as a small count is), one of the two
+    evaluable counts is hidden:
+
+    >>> plan = suppression_plan(m.join(d), unshown=d.columns)
+    >>> plan.loc[plan["suppressed"], "cell"].tolist()
+    ['complete cases', 'imputed minus complete cases']
+    """
+    if threshold < 1:
+        raise ValueError(f"threshold must be >= 1, got {threshold}")
+    names = list(membership.columns) if cells is None else list(dict.fromkeys(cells))
+    unknown = [c for c in names if c not in membership.columns]
+    if unknown:
+        raise ValueError(f"cells {unknown} are not columns of the membership table")
+    bad = [c for c in membership.columns if not pd.api.types.is_bool_dtype(membership[c])]
+    if bad:
+        raise ValueError(f"membership columns must be boolean; not: {bad}")
+    empty = pd.DataFrame(index=membership.index)
+    if threshold < 2 or not names or membership.shape[0] == 0:
+        return empty
+    every = np.packbits(membership.to_numpy(dtype=bool).T, axis=1)  # counts x bytes
+    seen = {row.tobytes() for row in every}
+    pos = {c: j for j, c in enumerate(membership.columns)}
+    packed = every[[pos[c] for c in names]]
+    counts = membership[names].to_numpy(dtype=bool).sum(axis=0)
+    order = np.argsort(counts, kind="stable")
+    ranked = counts[order]
+    n = membership.shape[0]
+    found: dict[str, np.ndarray] = {}
+    for i, size in enumerate(counts):
+        if size == 0:  # T - {} = T: T itself, protected as a count of its own
+            continue
+        lo = np.searchsorted(ranked, size + 1, side="left")
+        hi = np.searchsorted(ranked, size + threshold - 1, side="right")
+        if lo >= hi:
+            continue
+        cand = order[lo:hi]
+        inside = ~(packed[i][None, :] & ~packed[cand]).any(axis=1)  # S within T
+        for j in cand[inside]:
+            diff = packed[j] & ~packed[i]
+            key = diff.tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
+            found[f"{names[j]} minus {names[i]}"] = np.unpackbits(diff)[:n].astype(bool)
+    if not found:
+        return empty
+    return pd.DataFrame(found, index=membership.index)
 
 
 def no_plan() -> pd.DataFrame:

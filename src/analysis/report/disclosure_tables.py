@@ -1711,6 +1711,7 @@ def mask_multiverse(
     plan: pd.DataFrame | None = None,
     own: pd.DataFrame | None = None,
     method: str = "",
+    cells: Mapping[str, Sequence[str | None]] | None = None,
 ):
     """The multiverse table as written beside notebook 05, consistent with the run's plan.
 
@@ -1749,6 +1750,11 @@ def mask_multiverse(
         counts, "suppressed" where an arm count or its complement is from 1 to 7; a rate,
         interval, risk difference or odds ratio pooled over multiple imputations reads
         :data:`NOT_SHOWN` (rate x imputations x N is whole for the true N only).
+    cells : mapping of str to sequence, optional
+        Count column -> per row, the plan count it shows: the plan extended with the
+        multiverse's own counts (:func:`analysis.run.workflow.multiverse_disclosure`, which
+        audits every specification's counts with the run's). Given, it replaces the matching
+        by value above (under suppression; rounding rounds every count alike).
 
     Returns
     -------
@@ -1797,8 +1803,9 @@ def mask_multiverse(
             out = suppress_small_counts(out, [part, total], arm_stats, (part, total), threshold)
     if plan is None or "definition" not in results.columns:
         return out
-    own = own if own is not None else results.iloc[:0]
-    cells = _spec_cells(results, own, plan)
+    if cells is None:
+        cells = _spec_cells(results, own if own is not None else results.iloc[:0], plan)
+    cells = {c: list(seq) for c, seq in cells.items() if c in out.columns}
     rows = list(zip(*cells.values(), strict=True)) if cells else [()] * len(out)
     mine = [{c for c in row if c is not None} for row in rows]
     overall_basis = [[c for c in row if c is not None and " | " not in c] for row in mine]

@@ -53,6 +53,7 @@ __all__ = [
     "MultiverseData",
     "multiverse_grid",
     "multiverse_for_notebook",
+    "multiverse_disclosure",
     "reliable_change_rows",
 ]
 
@@ -490,6 +491,19 @@ def _join(m: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
     )
 
 
+def _with_differences(m: pd.DataFrame, shown, threshold: int) -> tuple[pd.DataFrame, list[str]]:
+    """``m`` with the small differences of its nested ``shown`` counts, and their names.
+
+    :func:`analysis.report.disclosure.nested_differences`; a difference ``m`` already holds
+    (an earlier notebook added it) is not added again.
+    """
+    # an earlier difference ("<T> minus <S>") is no report's count: not paired again
+    pairable = [c for c in shown if c in m.columns and " minus " not in c]
+    diff = disclosure.nested_differences(m, threshold, cells=pairable)
+    diff = diff[[c for c in diff.columns if c not in m.columns]]
+    return _join(m, diff), list(diff.columns)
+
+
 def _store(cache: str, m: pd.DataFrame) -> None:
     from pathlib import Path
 
@@ -525,8 +539,10 @@ def run_disclosure(
     reports (``write=True``). The other notebooks read that file and add their own counts with
     :func:`extend_disclosure`, so a count is hidden in every report or in none, and no hidden
     count can be worked out from counts shown anywhere in the run (the linear audit of
-    :func:`analysis.report.disclosure.recoverable`). A notebook run on its own (no plan file in
-    its folder) computes the outcome part from the same inputs.
+    :func:`analysis.report.disclosure.recoverable`), nor a small difference of two nested counts
+    (:func:`analysis.report.disclosure.nested_differences`, audited as unshown small counts). A
+    notebook run on its own (no plan file in its folder) computes the outcome part from the same
+    inputs.
 
     Parameters
     ----------
@@ -591,11 +607,14 @@ def run_disclosure(
     if method == "rounding":
         plan = disclosure.rounding_plan(m)
     else:
+        unshown = _unshown(m.columns)
+        # nested counts whose difference is small: protected like small counts (differencing)
+        m, differences = _with_differences(m, [c for c in m.columns if c not in unshown], threshold)
         plan = disclosure.suppression_plan(
             m,
             threshold=threshold,
             protect=disclosure.headline_cells(m),
-            unshown=_unshown(m.columns),
+            unshown=[*unshown, *differences],
         )
     if write:
         disclosure.write_plan(plan, folder, threshold)
@@ -678,6 +697,7 @@ def extend_disclosure(
     group, output_dir, threshold, cache
         As :func:`run_disclosure`. The extended plan is written back beside the reports and
         the membership to the cache, so the next notebook audits against these counts too.
+        Small differences of nested counts are protected as in :func:`run_disclosure`.
 
     Returns
     -------
@@ -697,11 +717,19 @@ def extend_disclosure(
     if m is None:
         m = _base_membership(nd, group)
     m = _join(m, extra)
+    if not [c for c in m.columns if c not in set(plan["cell"])]:
+        return plan
+    unshown = set(_unshown(m.columns)) | set(
+        plan.loc[plan["reason"].astype(str) == disclosure.UNSHOWN, "cell"]
+    )
+    differences: list[str] = []
+    if disclosure.plan_method(plan) != "rounding":  # rounding shows every count rounded
+        m, differences = _with_differences(m, [c for c in m.columns if c not in unshown], threshold)
     known = [c for c in m.columns if c in set(plan["cell"])]
     new = [c for c in m.columns if c not in set(plan["cell"])]
-    if not new:
-        return plan
-    ext = disclosure.extend_plan(plan, m[known + new], threshold=threshold, unshown=_unshown(new))
+    ext = disclosure.extend_plan(
+        plan, m[known + new], threshold=threshold, unshown=[*_unshown(new), *differences]
+    )
     disclosure.write_plan(ext, output_folder(output_dir), threshold)
     _store(cache, m)
     return ext
@@ -903,6 +931,12 @@ class MultiverseData:
         The validated definitions the grid draws on (the run's parameters applied).
     results : pandas.DataFrame
         :func:`analysis.compare.multiverse.run_multiverse`: one row per specification.
+    sets : pandas.DataFrame or None
+        The distinct client sets behind the counts of ``results`` (clients x sets, boolean;
+        ``run_multiverse(..., members=True)``), for the run's disclosure plan.
+    set_cells : pandas.DataFrame or None
+        Indexed like ``results``: per count column, the name of its set in ``sets`` (None where
+        a count is not one set's size).
     """
 
     cohort: Cohort
@@ -911,6 +945,8 @@ class MultiverseData:
     grid_source: str
     definitions: tuple
     results: pd.DataFrame
+    sets: pd.DataFrame | None = None
+    set_cells: pd.DataFrame | None = None
 
 
 def multiverse_grid(multiverse: str | dict | None = "", imputations: int | None = None) -> dict:
@@ -1039,7 +1075,7 @@ def multiverse_for_notebook(
         sd_functional=sd_functional,
         registry=registry,
     )
-    results = run_multiverse(
+    results, sets, set_cells = run_multiverse(
         cohort,
         grid,
         definitions=defs,
@@ -1047,8 +1083,182 @@ def multiverse_for_notebook(
         registry=registry,
         group=group or None,
         scheduler=scheduler,
+        members=True,
     )
-    return MultiverseData(cohort, instrument, grid, where, tuple(defs), results)
+    return MultiverseData(cohort, instrument, grid, where, tuple(defs), results, sets, set_cells)
+
+
+def multiverse_disclosure(
+    md: MultiverseData | None,
+    missing: str = "last_available",
+    post: str | float = "last",
+    output_dir: str = "",
+    suppress: bool = True,
+    cache: str = "",
+    threshold: int = disclosure.SMALL_COUNT,
+    method: str = "suppression",
+) -> tuple[pd.DataFrame | None, dict | None]:
+    """Audit notebook 05's counts with the run's plan: the plan extended, and each count's cell.
+
+    Every specification shows its evaluable and met clients (overall and per arm). Counts over
+    the same clients are one count of the plan (one column per distinct set: a specification
+    counting notebook 01's clients is notebook 01's count); the distinct sets are added to the
+    run's plan with every earlier decision kept (:func:`analysis.report.disclosure.extend_plan`),
+    with the small differences of nested sets protected
+    (:func:`analysis.report.disclosure.nested_differences`: an imputation strategy's evaluable
+    clients contain the complete cases, a population lies within everyone, met within
+    evaluable), so that no hidden count of the run can be worked out from the multiverse's
+    counts, by subtraction across specifications or otherwise. A count equal in value to a
+    count notebook 01 hides by complementary suppression (its own specification's, or another
+    giving the same number) is hidden too. The extended plan is written back beside the reports
+    and the membership to the run's cache.
+
+    Parameters
+    ----------
+    md : MultiverseData
+        From :func:`multiverse_for_notebook` (its ``sets`` and ``set_cells``).
+    missing, post : str
+        The run's missing-data strategy and post rule (its own specifications,
+        :func:`analysis.compare.multiverse.matching_specifications`).
+    output_dir : str
+        The run's output folder (``""``: the interactive folder).
+    suppress : bool
+        False: ``(None, None)``, nothing hidden.
+    cache : str
+        The run's data cache (notebook parameter ``data_cache``) with the membership of the
+        run's counts. Without it (or without the run's plan) the multiverse's counts are
+        audited among themselves, and the plan is not written (it would not be the run's).
+    threshold : int
+        Smallest count shown.
+    method : {"suppression", "rounding"}
+        The run's disclosure method. Under rounding every count is shown rounded and nothing
+        is audited: the run's plan is returned as :func:`read_disclosure` reads it, with no
+        cells (:func:`analysis.report.disclosure_tables.mask_multiverse` rounds).
+
+    Returns
+    -------
+    (pandas.DataFrame or None, dict or None)
+        The plan (:func:`analysis.report.disclosure.extend_plan` output, every count with its
+        value) and, per count column of ``md.results`` (``n_met``, ``n_evaluable``, per arm
+        ``n_met_other``, ...), the plan count of each row (None: no set, primary suppression
+        only) for :func:`analysis.report.disclosure_tables.mask_multiverse`'s ``cells``.
+
+    Examples
+    --------
+    Suppression off (simulated data): nothing is planned or hidden.
+
+    >>> multiverse_disclosure(None, suppress=False)
+    (None, None)
+
+    On BtheB with the main job's plan and cache (notebook 05 as the main job runs it):
+
+    >>> md = multiverse_for_notebook("btheb", {}, "bdi2")  # doctest: +SKIP
+    >>> plan, cells = multiverse_disclosure(md, "last_available", "last", "reports/btheb",
+    ...                                     cache=data_cache)  # doctest: +SKIP
+    >>> cells["n_evaluable"][0]  # doctest: +SKIP
+    'remission: evaluable'
+    """
+    from analysis.compare.multiverse import matching_specifications
+    from analysis.report import disclosure_tables
+    from analysis.report.tables import output_folder
+
+    if not suppress:
+        return None, None
+    if method == "rounding":
+        return read_disclosure(output_dir, suppress, cache, method), None
+    if md.sets is None or md.set_cells is None:
+        raise ValueError("the multiverse was computed without its client sets (members=True)")
+    results, sets, set_cells = md.results, md.sets, md.set_cells
+    folder = output_folder(output_dir)
+    plan = disclosure.read_plan(folder)
+    if plan is not None and disclosure.plan_method(plan) != "suppression":
+        plan = None  # another method's plan (as read_disclosure): not this run's
+    m_run = _stored(cache) if plan is not None else None
+    write = plan is not None
+    if plan is None:
+        plan = disclosure.no_plan()
+    if m_run is None:
+        m_run = pd.DataFrame(index=sets.index)
+    else:  # every count of the plan with its value (hidden ones too), as read_disclosure
+        plan = plan.assign(count=plan["cell"].map(m_run.sum(axis=0)).fillna(plan["count"]))
+    index = m_run.index.union(sets.index)
+    m_run = m_run.reindex(index, fill_value=False).astype(bool)
+    sets = sets.reindex(index, fill_value=False).astype(bool)
+    # a multiverse set equal to a count the run already shows is that count
+    unshown_run = set(plan.loc[plan["reason"].astype(str) == disclosure.UNSHOWN, "cell"])
+    shown_run = [
+        c
+        for c in m_run.columns
+        if c not in unshown_run and " minus " not in c and c not in _unshown([c])
+    ]
+    by_bits: dict[bytes, list[str]] = {}
+    if shown_run:
+        for c, bits in zip(
+            shown_run, np.packbits(m_run[shown_run].to_numpy().T, axis=1), strict=True
+        ):
+            by_bits.setdefault(bits.tobytes(), []).append(c)
+    definition = dict(
+        zip(results["spec"].astype(str), results["definition"].astype(str), strict=True)
+    )
+    rename = {}
+    for c, bits in zip(sets.columns, np.packbits(sets.to_numpy().T, axis=1), strict=True):
+        same = by_bits.get(bits.tobytes())
+        if same:  # "multiverse <spec>: met | B" -> "<definition>: met | B" where it is the same
+            spec, kind = c.removeprefix("multiverse ").split(": ", 1)
+            natural = f"{definition.get(spec, '')}: {kind}"
+            rename[c] = natural if natural in same else same[0]
+    sets = sets.drop(columns=list(rename))
+    cells = {
+        c: [None if v is None or pd.isna(v) else rename.get(v, v) for v in set_cells[c]]
+        for c in set_cells.columns
+    }
+    # a count equal in value to one notebook 01 hides (complementary) is hidden as well
+    own = matching_specifications(results, md.definitions, missing=missing, post=post)
+    by_value = disclosure_tables._spec_cells(results, own, plan) if len(plan) else {}
+    hidden_run = dict(zip(plan["cell"], plan["suppressed"].astype(bool), strict=True))
+    reasons = dict(zip(plan["cell"], plan["reason"].astype(str), strict=True))
+    forced: dict[str, str] = {}
+    for c, seq in by_value.items():
+        for i, run_cell in enumerate(seq):
+            mine = cells[c][i]
+            if (
+                run_cell is not None
+                and mine is not None
+                and mine in sets.columns
+                and hidden_run.get(run_cell)
+                and not reasons[run_cell].startswith("primary")
+            ):
+                forced.setdefault(mine, run_cell)
+    if forced:
+        plan = pd.concat(
+            [
+                plan,
+                pd.DataFrame(
+                    {
+                        "cell": list(forced),
+                        "count": [int(sets[c].sum()) for c in forced],
+                        "suppressed": True,
+                        "reason": [
+                            f"complementary: equal to {r}, hidden there" for r in forced.values()
+                        ],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    m = _join(m_run, sets)
+    m, differences = _with_differences(m, [*shown_run, *sets.columns], threshold)
+    known = [c for c in m.columns if c in set(plan["cell"])]
+    new = [c for c in m.columns if c not in set(plan["cell"])]
+    ext = (
+        disclosure.extend_plan(plan, m[known + new], threshold=threshold, unshown=differences)
+        if new
+        else plan
+    )
+    if write:
+        disclosure.write_plan(ext, folder, threshold)
+        _store(cache, m)
+    return ext, cells
 
 
 def _whole_number_sides(cutoff: float, instrument) -> str:
