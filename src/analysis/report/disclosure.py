@@ -706,6 +706,11 @@ def outcome_cells(
     need = {"id", "definition", "status"} - set(outcomes.columns)
     if need:
         raise ValueError(f"outcomes table lacks column(s) {sorted(need)}")
+    # text columns as plain objects: a categorical table (score_definitions(categorical=True))
+    # would order definitions and categories by their categories (file order) instead of by
+    # name, and the plan's choices follow the order of its cells
+    text = [c for c in ("id", "definition", "status", "category") if c in outcomes.columns]
+    outcomes = outcomes.astype({c: object for c in text})
     status = outcomes.pivot(index="id", columns="definition", values="status")
     ids = status.index
     cols: dict[str, np.ndarray] = {"N": np.ones(len(ids), dtype=bool)}
