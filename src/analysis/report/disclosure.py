@@ -413,20 +413,42 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
         reason[j] += " (also the difference of counts an earlier report showed)"
 
     targets_of = (counts > 0) & ~lost & ~exempt  # hidden counts that must not be recoverable
+    # Every count's atom vector lies in the span of all of them, of dimension (the rank of the
+    # patterns) often far below the number of atoms (2,000 clients, 600 counts: rank 185). Work
+    # in an orthonormal basis of that span (atoms x rank): inner products, spans and SVDs are
+    # those of the atom vectors; only the test "largest |residual| < 1e-6" is in atom
+    # coordinates, and the 2-norm brackets it (max <= norm <= max * sqrt(atoms)), so a residual
+    # is mapped back to atoms only when its norm falls between the two bounds.
+    n_atoms = patterns.shape[0]
+    if n_atoms:
+        pu, psv, pvh = np.linalg.svd(patterns, full_matrices=False)
+        prank = int((psv > psv.max() * 1e-12).sum()) if psv.size and psv.max() > 0 else 0
+        atom_basis = pu[:, :prank]
+        reduced = psv[:prank, None] * pvh[:prank]  # rank x counts
+    else:
+        atom_basis, reduced = np.zeros((0, 0)), np.zeros((0, len(names)))
+
+    def revealed(res: np.ndarray) -> np.ndarray:
+        """Whether each residual (reduced coordinates, columns) is below 1e-6 in every atom."""
+        norm = np.sqrt((res**2).sum(axis=0))
+        out = norm < _RESID
+        unsure = ~out & (norm < _RESID * np.sqrt(n_atoms))
+        if unsure.any():
+            out[unsure] = np.abs(atom_basis @ res[:, unsure]).max(axis=0) < _RESID
+        return out
 
     while True:
         idx_shown = np.flatnonzero(~hidden)
         idx_hidden = np.flatnonzero(hidden & targets_of)
         if not idx_hidden.size or not idx_shown.size:
             break
-        shown = patterns[:, idx_shown]
+        shown = reduced[:, idx_shown]
         # one SVD of the shown columns per step: which hidden counts they reveal, the
         # coefficients of the revealed ones and every trial below
         u, sv, vh, rank = _svd(shown)
         q = u[:, :rank]
-        targets = patterns[:, idx_hidden]
-        resid = targets - q @ (q.T @ targets)
-        bare = idx_hidden[np.abs(resid).max(axis=0) < _RESID]
+        targets = reduced[:, idx_hidden]
+        bare = idx_hidden[revealed(targets - q @ (q.T @ targets))]
         if not bare.size:
             break
         free = np.flatnonzero(~hidden & ~is_fixed & ~lost & (counts > 0))
@@ -436,9 +458,9 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
                 "already showed, and no other count can be hidden to protect them"
             )
         # the shown counts in the minimum-norm expression of the first few revealed counts
-        # (numpy.linalg.lstsq's cut-off of small singular values)
-        cut = int((sv > sv.max() * np.finfo(float).eps * max(shown.shape)).sum())
-        first = patterns[:, bare[:3]]
+        # (numpy.linalg.lstsq's cut-off of small singular values, for atoms x shown counts)
+        cut = int((sv > sv.max() * np.finfo(float).eps * max(n_atoms, idx_shown.size)).sum())
+        first = reduced[:, bare[:3]]
         coef = vh[:cut].T @ ((u[:, :cut].T @ first) / sv[:cut, None])
         involved = {int(i) for i in idx_shown[(np.abs(coef) > _TOL).any(axis=1)]}
         cand = [i for i in free if i in involved] or list(free)
@@ -453,16 +475,16 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
         pos = np.searchsorted(idx_shown, cand)
         vr = vh[:rank, pos]  # rank x candidates
         null_sq = 1.0 - (vr**2).sum(axis=0)  # squared row norms of the null space of S
-        d = q @ (vr / sv[:rank, None])  # atoms x candidates
+        d = q @ (vr / sv[:rank, None])  # reduced coordinates x candidates
         d2 = (d**2).sum(axis=0)
-        c = d.T @ patterns[:, bare]  # candidates x revealed
+        c = d.T @ reduced[:, bare]  # candidates x revealed
+        r_max = np.abs(atom_basis @ d).max(axis=0) / d2 if n_atoms else np.zeros(len(cand))
         best, best_key = None, None
         for n, i in enumerate(cand):
             if null_sq[n] > _NULL:
                 protects = -1  # protects nothing, and i is revealed
-            else:
-                r_max = np.abs(d[:, n]).max() / d2[n]  # largest |entry| of r_i
-                protects = int((np.abs(c[n]) * r_max >= _RESID).sum()) - int(r_max < _RESID)
+            else:  # r_max: the largest |entry| of r_i in atom coordinates
+                protects = int((np.abs(c[n]) * r_max[n] >= _RESID).sum()) - int(r_max[n] < _RESID)
             key = (-protects, tier[i], counts[i], i)
             if best_key is None or key < best_key:
                 best, best_key = i, key
@@ -477,17 +499,17 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
     if comp:
         idx_shown = np.flatnonzero(~hidden)
         if idx_shown.size:
-            u, _, _, rank = _svd(patterns[:, idx_shown])
+            u, _, _, rank = _svd(reduced[:, idx_shown])
             basis = u[:, :rank]
         else:
-            basis = np.zeros((patterns.shape[0], 0))
+            basis = np.zeros((reduced.shape[0], 0))
         held = list(np.flatnonzero(hidden & targets_of))
-        res = patterns[:, held]
+        res = reduced[:, held]
         res = res - basis @ (basis.T @ res)
         for j in sorted(comp, key=lambda j: (-tier[j], -counts[j], j)):
             col = held.index(j)
             keep = np.arange(len(held)) != col
-            s = patterns[:, j]
+            s = reduced[:, j]
             r = s - basis @ (basis.T @ s)
             norm = np.linalg.norm(r)
             if norm < _TOL:
@@ -498,7 +520,7 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
                 direction -= basis @ (basis.T @ direction)  # orthogonalise once more
                 direction /= np.linalg.norm(direction)
                 new_res = res[:, keep] - np.outer(direction, direction @ res[:, keep])
-            if new_res.shape[1] and (np.abs(new_res).max(axis=0) < _RESID).any():
+            if new_res.shape[1] and revealed(new_res).any():
                 continue  # showing j reveals a hidden count: it stays hidden
             hidden[j] = False
             reason[j] = ""
