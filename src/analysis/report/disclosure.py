@@ -351,6 +351,22 @@ def suppression_plan(
     optimal (optimal secondary suppression is NP-hard; Hundepool et al. 2012, 4.3), but step 3
     removes every complementary count that is not needed given the others.
 
+    Computation (the same decisions as one audit per trial, tested against that algorithm in
+    ``tests/test_disclosure_speed.py``; about 75 times faster on 2,000 clients x 600 counts,
+    ``benchmarks/bench_disclosure.py``). The atom vectors are taken in an orthonormal basis of
+    their span (its dimension, the rank of the patterns, is often far below the number of
+    atoms). Step 2 takes one SVD of the shown columns S per step. It gives the recoverable
+    counts T, the candidates (the minimum-norm expression of the first three), and every trial
+    at once: hiding shown column i protects t iff t is not in span(S without i). If a null
+    vector of S uses i, the span does not change (nothing is protected, and i would be
+    recoverable). Otherwise t's coefficient c_i = pinv(S)[i] @ t is the same in every expression
+    of t, and t's residual off the smaller span is c_i r_i, where r_i = d / |d|^2 is the part of
+    column i off the other columns and d = pinv(S)[i]. So t is protected iff
+    max |c_i r_i| >= 1e-6, as in the audit. Step 3 keeps an orthonormal basis of the shown span
+    and the residuals of the hidden counts off it. Showing j adds the direction of r_j = s_j
+    minus its projection on the span (nothing if r_j = 0). A hidden count becomes recoverable
+    iff its residual lies along that direction.
+
     Examples
     --------
     Met / not met by arm, with the totals shown; one arm has 3 clients who met:
