@@ -195,3 +195,34 @@ def test_plan_with_fixed_decisions_equals_reference(seed):
             suppression_plan(m, **kwargs)
         return
     pd.testing.assert_frame_equal(suppression_plan(m, **kwargs), expected)
+
+
+@pytest.mark.parametrize(
+    "dataset, params, measure",
+    [
+        ("btheb", {}, "bdi2"),
+        ("help", {}, "cesd"),
+        ("simulated", {"n_clients": 80, "seed": 5}, "phq9"),
+    ],
+)
+def test_run_plan_equals_reference(monkeypatch, dataset, params, measure):
+    """The plan a run computes (every count notebook 01 shows, the unshown differences, the
+    headline counts protected) equals the former algorithm's on the same membership table."""
+    from analysis.report import disclosure
+    from analysis.run import workflow
+
+    calls = []
+    plan_fn = disclosure.suppression_plan
+
+    def capture(membership, **kwargs):
+        calls.append((membership, kwargs))
+        return plan_fn(membership, **kwargs)
+
+    monkeypatch.setattr(disclosure, "suppression_plan", capture)
+    nd = workflow.outcomes_for_notebook(dataset, params, measure)
+    plan = workflow.run_disclosure(nd, group="arm", suppress=True)
+    membership, kwargs = calls[0]
+    with threadpool_limits(1):
+        expected = _reference_plan(membership, **kwargs)
+    pd.testing.assert_frame_equal(plan, expected)
+    assert plan["reason"].str.startswith("complementary").sum() >= 20
