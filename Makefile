@@ -71,4 +71,4 @@ clean:  ## remove what the project generated: reports/ (but its README), data/si
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 	rm -rf data/simulated
 	rm -rf $(VENV)
-	rm -rf .hypothesis .pytest_cache .ruff_cache
+	rm -rf .hypothesis .pytest_cache .ruff_cache src/analysis.egg-info

@@ -17,6 +17,7 @@ from analysis.report import disclosure
 from analysis.report.disclosure import (
     any_suppressed,
     headline_cells,
+    membership_from_ids,
     outcome_cells,
     recoverable,
     shown_count,
@@ -564,3 +565,19 @@ def test_multiverse_counts_audited_with_the_run_plan(tmp_path):
     assert len(disclosure.read_plan(out)) == len(ext)
     # suppression off: nothing to plan
     assert workflow.multiverse_disclosure(md, suppress=False) == (None, None)
+
+
+def test_cohort_size_is_public_and_never_hidden():
+    """The cohort size is printed on every page (data line, index, run.json): hiding it protects
+    nothing, so the audit hides other counts instead (HELP's plan hid N = 470 while every report
+    printed it). 20 clients: A = 18 met a, B = 17 met b; N - A = 2 and N - B = 3 are small
+    counts (shown as no table's cell, but as differences of shown counts). Hiding N alone would
+    protect both (the greedy choice before); with N public, A and B must be hidden."""
+    ids = list(range(20))
+    m = membership_from_ids(
+        {"N": ids, "a": ids[:18], "b": ids[:17], "not a": ids[18:], "not b": ids[17:]}, ids
+    )
+    plan = suppression_plan(m).set_index("cell")
+    assert not plan.loc["N", "suppressed"]
+    assert plan.loc[["a", "b", "not a", "not b"], "suppressed"].all()
+    assert recoverable(m, plan.index[plan["suppressed"]].tolist()) == []

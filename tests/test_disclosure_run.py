@@ -295,21 +295,27 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
         ints = [
             c
             for c in t.columns
-            if num[c].notna().all()
-            and (num[c] == num[c].round()).all()
+            if num[c].notna().sum() >= 2
+            and (num[c].dropna() == num[c].dropna().round()).all()
             and not re.search(r"time|session|week|month|by ", c.lower())
         ]
-        # rule 1: a column equal, in every row, to the sum of up to four others
+        # rule 1: a column equal to the sum of up to four others in every row where all of them
+        # have a value (a table may leave a row empty, e.g. a specification not computed: the
+        # identity still holds in the others, as a reviewer's n_met = n_met TAU + n_met BtheB)
         if len(t) >= 2 and ints:
             mat = num[ints].to_numpy(dtype=float)
             for ci, c in enumerate(ints):
-                if not np.abs(mat[:, ci]).sum():
+                if not np.nansum(np.abs(mat[:, ci])):
                     continue
                 others = [j for j in range(len(ints)) if j != ci]
                 for k in range(1, 5):
                     for parts in itertools.combinations(others, k):
-                        if np.array_equal(mat[:, ci], mat[:, list(parts)].sum(axis=1)):
-                            for i in range(len(t)):
+                        cols = [ci, *parts]
+                        rows = ~np.isnan(mat[:, cols]).any(axis=1)
+                        if rows.sum() < 2 or not mat[rows, ci].any():
+                            continue
+                        if np.array_equal(mat[rows, ci], mat[rows][:, list(parts)].sum(axis=1)):
+                            for i in np.flatnonzero(rows):
                                 equations.append(
                                     ((name, i, c), [(name, i, ints[j]) for j in parts], "sum")
                                 )
@@ -659,6 +665,23 @@ def test_attack_finds_the_multiverse_differences():
     assert "response n_evaluable, missing locf minus last_available = 1 (32 - 31" in joined
     assert "response n_met, population all minus severe = 3 (17 - 14" in joined
     assert "response n_met, population all minus severe = 4 (18 - 14" in joined
+
+
+def test_attack_sums_within_rows_despite_an_empty_row():
+    """Rule 1 on a table with an empty row (a reviewer's attack on BtheB's multiverse.csv before
+    it was audited): a specification not computed leaves its counts empty, and the identity
+    n_met = n_met TAU + n_met BtheB still holds in every other row: spec 4 showed 12 met, 8 in
+    BtheB and TAU "<5", so 12 - 8 = 4. The rule once required a value in every row and missed it."""
+    cols = ["spec", "n_met", "n_met TAU", "n_met BtheB"]
+    shown = pd.DataFrame(
+        [["4", "12", "<5", "8"], ["5", "20", "9", "11"], ["6", "", "", ""], ["7", "15", "7", "8"]],
+        columns=cols,
+    )
+    truth = shown.copy()
+    truth.loc[0, "n_met TAU"] = "4"
+    found = " ".join(_attack({"multiverse.csv": shown}, {"multiverse.csv": truth}))
+    # 12 = 4 + 8, 20 = 9 + 11, 15 = 7 + 8: the sum holds in rows 0, 1 and 3 (row 2 is empty)
+    assert "'n_met TAU') = 4" in found, found
 
 
 def test_a_small_clinic_export_reads_without_code_leftovers(outputs):

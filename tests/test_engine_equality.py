@@ -123,10 +123,11 @@ def test_table_shape_and_order(scored):
 
 
 def test_categorical_table_has_the_same_values(scored):
-    """categorical=True changes the dtypes of the text columns only: the same values, row by row
-    (a missing J&T category is NaN there and None in the object table)."""
-    cohort, out = scored
-    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
+    """categorical=True (the default) changes the dtypes of the text columns only: the same
+    values, row by row as categorical=False (a missing J&T category is NaN there and None in
+    the object table)."""
+    cohort, cat = scored
+    out = score_definitions(cohort, None, measure="phq9", categorical=False)
     text = ["id", "definition", "family", "measures", "status", "reason", "category"]
     assert all(isinstance(cat[c].dtype, pd.CategoricalDtype) for c in text)
     assert all(out[c].dtype == object for c in text)
@@ -271,8 +272,8 @@ def test_prevalence_by_family_same_from_either_dtype(scored):
     object table (the rows of prevalence.csv were in category order before)."""
     from analysis.compare.prevalence import prevalence
 
-    cohort, obj = scored
-    cat = score_definitions(cohort, None, measure="phq9", categorical=True)
+    cohort, cat = scored
+    obj = score_definitions(cohort, None, measure="phq9", categorical=False)
     a, b = prevalence(cat, by="family"), prevalence(obj, by="family")
     assert a["family"].tolist()[:2] == ["alliance", "alliance"]  # alphabetical, not file order
     pd.testing.assert_frame_equal(a, b, check_exact=True)
@@ -281,8 +282,7 @@ def test_prevalence_by_family_same_from_either_dtype(scored):
 def test_categorical_table_survives_a_parquet_round_trip(scored, tmp_path):
     """The run's data cache writes the table to Parquet and uses it only when it reads back
     identical: the categorical columns (the id categories unnamed) come back unchanged."""
-    cohort, _ = scored
-    out = score_definitions(cohort, None, measure="phq9", categorical=True)
+    _cohort, out = scored
     out.to_parquet(tmp_path / "everything.parquet")
     back = pd.read_parquet(tmp_path / "everything.parquet")
     assert isinstance(back["id"].dtype, pd.CategoricalDtype)

@@ -250,6 +250,7 @@ def test_methods_row_on_disclosure_survives_the_methods_rendering():
     assert "the run&#x27;s disclosure plan, a CSV file beside the reports" in page or (
         "the run's disclosure plan, a CSV file beside the reports" in page
     )
+    assert "with the reason for each hidden count" in page
     assert "plan.csv" not in page
 
 

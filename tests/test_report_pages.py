@@ -96,6 +96,26 @@ def test_index_links_every_report_and_csv_and_says_why_a_report_is_missing(tmp_p
     assert "primary measure: BDI-II" in page and "bdi2" not in page
 
 
+def test_index_says_what_each_report_answers_from_its_own_heading(tmp_path):
+    """A newcomer read only "Outcome definitions", "Agreement" ... on the index: each link now
+    carries the report's own heading (its notebook's first level-1 title, one producer)."""
+    import json
+
+    d = _run_dir(tmp_path)
+    nb = {
+        "cells": [
+            {"cell_type": "code", "source": "x = 1"},
+            {"cell_type": "markdown", "source": ["# Who counts as a success?\n", "Text.\n"]},
+        ]
+    }
+    (d / "01_outcome_definitions.ipynb").write_text(json.dumps(nb), "utf-8")
+    page = write_index(tmp_path).read_text("utf-8")
+    assert (
+        '<a href="btheb/01_outcome_definitions.html">Outcome definitions</a>: '
+        "Who counts as a success?" in page
+    )
+
+
 def test_index_lists_identifiable_files_apart_marked_not_for_sharing(tmp_path):
     """quarantine.csv (a user's rejected records: client ids, raw values) and a per-client
     outcomes file are not among the shareable tables; they are listed apart, marked."""

@@ -448,13 +448,13 @@ def score_outcomes(
     >>> from analysis import load_dataset
     >>> cohort = load_dataset("simulated", n_clients=60, seed=1)
     >>> out = score_outcomes(cohort, "phq9")
-    >>> pd.crosstab(out["definition"], out["status"])
-    status                  met  not_evaluable  not_met
+    >>> pd.crosstab(out["definition"], out["status"])  # in file order (categoricals)
+    status                  met  not_met  not_evaluable
     definition
-    clinically_significant   24              2       34
-    reliable_improvement     33              2       25
-    remission                13              7       40
-    response                 23              2       35
+    remission                13       40              7
+    response                 23       35              2
+    reliable_improvement     33       25              2
+    clinically_significant   24       34              2
     >>> a = out.attrs
     >>> round(a["cutoff"], 2), round(a["s_diff"], 2), round(a["critical"], 2), a["reliability"]
     (8.53, 2.5, 1.96, 0.89)
@@ -647,7 +647,7 @@ def score_definitions(
     missing: str = "last_available",
     post: str | float = "last",
     registry: dict[str, Instrument] | None = None,
-    categorical: bool = False,
+    categorical: bool = True,
 ) -> pd.DataFrame:
     """Score every definition of a definitions file on a cohort: the project's outcomes table.
 
@@ -680,19 +680,18 @@ def score_definitions(
         Post score: the last one, or the score at a fixed time point.
     registry : dict, optional
         Instrument registry.
-    categorical : bool, default False
-        Dtypes of the text columns. False: ``object`` columns of Python strings (``category``:
-        None where there is none). True: ``id``, ``definition``, ``family``, ``measures``,
+    categorical : bool, default True
+        Dtypes of the text columns. True: ``id``, ``definition``, ``family``, ``measures``,
         ``status``, ``reason`` and ``category`` as :class:`pandas.Categorical` (categories: the
         client ids in client-table order, the definitions in file order, ``STATUSES``, the five
         J&T categories with NaN where there is none, the other values in order of first
-        appearance); 1.7 instead of 3.0 GB at 10^6 clients x 31 definitions (the memory target
-        of the engine is met only so). The values and rows are the same either way; the readers
-        in :mod:`analysis.compare` take both (they group with ``observed=True``), but the main
-        job's disclosure control (:mod:`analysis.report`) chooses other cells to suppress from a
-        categorical table, so the reports use the default. With categoricals, group with
-        ``observed=True`` too, and note that ``crosstab`` and ``sort_values`` order by the
-        categories, not alphabetically.
+        appearance). False: ``object`` columns of Python strings (``category``: None where there
+        is none), 1.7x the memory (10^6 clients x 31 definitions: 3.0 instead of 1.7 GB). The
+        values and rows are the same either way; the readers in :mod:`analysis.compare` and
+        :mod:`analysis.report` take both (they group with ``observed=True``). With categoricals,
+        group with ``observed=True`` too, and note that ``crosstab``, ``groupby`` and
+        ``sort_values`` order by the categories (definitions in file order, statuses as
+        ``STATUSES``), not alphabetically.
 
     Returns
     -------
@@ -765,12 +764,12 @@ def score_definitions(
     ['mcs_reliable_improvement', 'social_functioning_improvement']
     >>> three = ["remission", "reliable_improvement", "nhs_recovery"]
     >>> some = out.loc[out["definition"].isin(three)]
-    >>> pd.crosstab(some["definition"], some["status"])
-    status                met  not_evaluable  not_met
+    >>> pd.crosstab(some["definition"], some["status"])  # in file order (categoricals)
+    status                met  not_met  not_evaluable
     definition
-    nhs_recovery           25              8       27
-    reliable_improvement   33              2       25
-    remission              13              7       40
+    remission              13       40              7
+    reliable_improvement   33       25              2
+    nhs_recovery           25       27              8
 
     Reliable improvement (Jacobson & Truax 1991) needs a drop of more than 1.96 x S_diff, in
     PHQ-9 points (S_diff from the cohort's baseline SD and the registry's alpha .89):

@@ -306,8 +306,11 @@ def suppression_plan(
         Smallest count shown; counts from 1 to ``threshold - 1`` are hidden (default 5). Zero is
         shown (it discloses nothing about an individual).
     protect : iterable of str
-        Counts to keep shown when another choice exists (e.g. the cohort size). If hiding one of
-        them is the only way to protect a small count, it is hidden and the reason says so.
+        Counts to keep shown when another choice exists (e.g. a definition's evaluable count). If
+        hiding one of them is the only way to protect a small count, it is hidden and the reason
+        says so. The cohort size (a column named ``"N"``) is public, printed in every report's
+        data line, and is never hidden when it is at least ``threshold``: other counts are
+        hidden to protect a small count it would reveal.
     fixed : mapping of str to bool, optional
         Counts already decided by an earlier report of the run (cell -> hidden): they keep their
         decision (a hidden one counts as hidden, a shown one is never hidden now), and only the
@@ -400,6 +403,10 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
     unshown_set = set(unshown)
     patterns, _ = _atoms(membership)
     counts = membership.sum(axis=0).to_numpy(dtype=float)
+    # the cohort size is public: every report's data line, the index and run.json print it, so
+    # it is never chosen for complementary suppression (hiding it would protect nothing)
+    if "N" in names and "N" not in fixed and counts[names.index("N")] >= threshold:
+        fixed["N"] = False
     is_fixed = np.array([n in fixed for n in names])
     primary = (counts >= 1) & (counts < threshold) & ~is_fixed
     hidden = primary.copy()
@@ -800,6 +807,11 @@ def outcome_cells(
     need = {"id", "definition", "status"} - set(outcomes.columns)
     if need:
         raise ValueError(f"outcomes table lacks column(s) {sorted(need)}")
+    # text columns as plain objects: a categorical table (score_definitions(categorical=True))
+    # would order definitions and categories by their categories (file order) instead of by
+    # name, and the plan's choices follow the order of its cells
+    text = [c for c in ("id", "definition", "status", "category") if c in outcomes.columns]
+    outcomes = outcomes.astype({c: object for c in text})
     status = outcomes.pivot(index="id", columns="definition", values="status")
     ids = status.index
     cols: dict[str, np.ndarray] = {"N": np.ones(len(ids), dtype=bool)}

@@ -1602,8 +1602,9 @@ def methods_row(
             f"1-{threshold - 1} shown as <{threshold}; further counts shown as 'suppressed' so "
             "that no hidden count can be worked out from totals, margins or another table of "
             "this run (complementary suppression, one plan for the whole run: the run's "
-            "disclosure plan, a CSV file beside the reports); percentages and statistics "
-            "derived from a hidden count are suppressed"
+            "disclosure plan, a CSV file beside the reports listed in the index, with the reason "
+            "for each hidden count); percentages and statistics derived from a hidden count are "
+            "suppressed"
         ) + (f"; {detail}" if detail else "")
     elif simulated:
         value = "shown as they are (simulated data: no person behind them)"

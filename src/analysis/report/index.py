@@ -171,12 +171,34 @@ def _title(stem: str) -> str:
     return words.replace("_", " ").capitalize()
 
 
+def _question(run_dir: Path, stem: str) -> str:
+    """Return the report's own heading: its notebook's first level-1 title.
+
+    E.g. "Do the definitions agree?"; "" when the executed notebook is not there or has none.
+    """
+    path = run_dir / f"{stem}.ipynb"
+    try:
+        cells = json.loads(path.read_text("utf-8")).get("cells", [])
+    except (OSError, ValueError):
+        return ""
+    for cell in cells:
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        for line in text.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    return ""
+
+
 def write_index(out_root: Path) -> Path:
     """Write ``index.html`` listing every run found under ``out_root`` (from its ``run.json``).
 
-    Each run shows its title, a link to every report (failed ones marked; a report not produced
-    shows why instead), a link to every CSV table beside the reports (identifiable files, see
-    :func:`is_identifiable`, listed apart and marked not for sharing), the dataset and whether it
+    Each run shows its title, a link to every report with the question it answers (the report's
+    own heading; failed ones marked; a report not produced shows why instead), a link to every
+    CSV table beside the reports (identifiable files, see :func:`is_identifiable`, listed apart
+    and marked not for sharing), the dataset and whether it
     is simulated, the final typed parameters, the SHA-256 of the input data, git commit, date,
     package versions, the headline table (success rate per definition with its 95 % CI) and, when
     the run wrote ``multiverse.csv``, the range of its success rates. Failures are listed first.
@@ -210,8 +232,10 @@ def write_index(out_root: Path) -> Path:
                     + html.escape(marker.read_text("utf-8").strip())
                 )
             elif n.get("html") and (run_dir / n["html"]).exists():
+                question = _question(run_dir, stem)
                 items.append(
                     f'<a href="{run}/{html.escape(n["html"])}">{html.escape(_title(stem))}</a>'
+                    + (f": {html.escape(question)}" if question else "")
                     + ("" if n["ok"] else ' <strong style="color:#a00">FAILED</strong>')
                 )
         names = sorted(p.name for p in run_dir.glob("*.csv"))
