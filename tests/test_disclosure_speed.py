@@ -40,6 +40,8 @@ def _reference_plan(membership, threshold=5, protect=(), fixed=None, unshown=(),
     m = membership.to_numpy(dtype=bool)
     patterns = np.unique(m, axis=0).astype(float) if len(m) else np.zeros((0, m.shape[1]))
     counts = m.sum(axis=0).astype(float)
+    if "N" in names and "N" not in fixed and counts[names.index("N")] >= threshold:
+        fixed["N"] = False  # the cohort size is public
     is_fixed = np.array([n in fixed for n in names])
     primary = (counts >= 1) & (counts < threshold) & ~is_fixed
     hidden = primary.copy()

@@ -207,20 +207,6 @@ def _atoms(membership: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return patterns.astype(float), counts.astype(float)
 
 
-def _in_span(basis: np.ndarray, target: np.ndarray) -> tuple[bool, np.ndarray]:
-    """Whether ``target`` (atoms) is a linear combination of the rows of ``basis`` (k x atoms).
-
-    Returns the flag and the least-squares coefficients (length k).
-    """
-    if not target.any():
-        return True, np.zeros(basis.shape[0])
-    if basis.shape[0] == 0:
-        return False, np.zeros(0)
-    coef, *_ = np.linalg.lstsq(basis.T, target, rcond=None)
-    resid = basis.T @ coef - target
-    return bool(np.abs(resid).max() < _RESID), coef
-
-
 def _svd(shown: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Thin SVD of the shown columns (atoms x k) and its numerical rank (1e-10 of the largest)."""
     u, sv, vh = np.linalg.svd(shown, full_matrices=False)
