@@ -5,6 +5,8 @@
 - ``bench_definitions.py``: all default definitions on 10^5 and 10^6 simulated clients.
 - ``bench_multiverse.py``: about 1,000 specifications on 10^5 clients (10^4 with ``--quick``)
   against one engine run per specification.
+- ``bench_disclosure.py``: the simulated run's disclosure plan (2,000 clients; 400 with
+  ``--quick``) against the former complementary-suppression algorithm.
 
 ``--quick`` uses the small sizes only (a few minutes on a 2-core machine).
 """
@@ -25,6 +27,7 @@ def main() -> int:
         ["bench_simulate.py", *(["10000", "100000"] if quick else [])],
         ["bench_definitions.py", *(["--clients", "100000"] if quick else [])],
         ["bench_multiverse.py", *(["--clients", "10000"] if quick else [])],
+        ["bench_disclosure.py", *(["--quick"] if quick else [])],
     ]
     failed = 0
     for script, *args in jobs:

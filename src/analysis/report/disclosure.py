@@ -186,8 +186,16 @@ ROUNDED_SMALL = "1-7"
 _ROUND_BELOW = 8
 _ROUND_BASE = 5
 
-# shown counts tried per step of complementary suppression (each trial is one audit)
+# shown counts tried per step of complementary suppression (the least costly few, as before the
+# one-SVD-per-step rewrite: keeping the candidate set keeps every decision)
 _TRIALS = 8
+
+# a hidden count is recoverable when its residual off the shown span is below this (largest
+# absolute value; 0/1 patterns)
+_RESID = 1e-6
+# a shown column is redundant (some null vector of the shown columns uses it) when its squared
+# row norm in the null space exceeds this
+_NULL = 1e-9
 
 
 def _atoms(membership: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -199,18 +207,11 @@ def _atoms(membership: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return patterns.astype(float), counts.astype(float)
 
 
-def _in_span(basis: np.ndarray, target: np.ndarray) -> tuple[bool, np.ndarray]:
-    """Whether ``target`` (atoms) is a linear combination of the rows of ``basis`` (k x atoms).
-
-    Returns the flag and the least-squares coefficients (length k).
-    """
-    if not target.any():
-        return True, np.zeros(basis.shape[0])
-    if basis.shape[0] == 0:
-        return False, np.zeros(0)
-    coef, *_ = np.linalg.lstsq(basis.T, target, rcond=None)
-    resid = basis.T @ coef - target
-    return bool(np.abs(resid).max() < 1e-6), coef
+def _svd(shown: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Thin SVD of the shown columns (atoms x k) and its numerical rank (1e-10 of the largest)."""
+    u, sv, vh = np.linalg.svd(shown, full_matrices=False)
+    rank = int((sv > sv.max() * 1e-10).sum()) if sv.size and sv.max() > 0 else 0
+    return u, sv, vh, rank
 
 
 def _exposed(shown: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -223,11 +224,10 @@ def _exposed(shown: np.ndarray, targets: np.ndarray) -> np.ndarray:
     zero = ~targets.any(axis=0)
     if shown.shape[1] == 0:
         return zero
-    u, sv, _ = np.linalg.svd(shown, full_matrices=False)
-    rank = int((sv > sv.max() * 1e-10).sum()) if sv.size and sv.max() > 0 else 0
+    u, _, _, rank = _svd(shown)
     q = u[:, :rank]
     resid = targets - q @ (q.T @ targets)
-    return (np.abs(resid).max(axis=0) < 1e-6) | zero
+    return (np.abs(resid).max(axis=0) < _RESID) | zero
 
 
 def recoverable(membership: pd.DataFrame, suppressed: Iterable[str]) -> list[str]:
@@ -340,6 +340,22 @@ def suppression_plan(
     optimal (optimal secondary suppression is NP-hard; Hundepool et al. 2012, 4.3), but step 3
     removes every complementary count that is not needed given the others.
 
+    Computation (the same decisions as one audit per trial, tested against that algorithm in
+    ``tests/test_disclosure_speed.py``; about 75 times faster on 2,000 clients x 600 counts,
+    ``benchmarks/bench_disclosure.py``). The atom vectors are taken in an orthonormal basis of
+    their span (its dimension, the rank of the patterns, is often far below the number of
+    atoms). Step 2 takes one SVD of the shown columns S per step. It gives the recoverable
+    counts T, the candidates (the minimum-norm expression of the first three), and every trial
+    at once: hiding shown column i protects t iff t is not in span(S without i). If a null
+    vector of S uses i, the span does not change (nothing is protected, and i would be
+    recoverable). Otherwise t's coefficient c_i = pinv(S)[i] @ t is the same in every expression
+    of t, and t's residual off the smaller span is c_i r_i, where r_i = d / |d|^2 is the part of
+    column i off the other columns and d = pinv(S)[i]. So t is protected iff
+    max |c_i r_i| >= 1e-6, as in the audit. Step 3 keeps an orthonormal basis of the shown span
+    and the residuals of the hidden counts off it. Showing j adds the direction of r_j = s_j
+    minus its projection on the span (nothing if r_j = 0). A hidden count becomes recoverable
+    iff its residual lies along that direction.
+
     Examples
     --------
     Met / not met by arm, with the totals shown; one arm has 3 clients who met:
@@ -405,16 +421,43 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
     for j in np.flatnonzero(lost & primary):
         reason[j] += " (also the difference of counts an earlier report showed)"
 
-    def exposed(hide: np.ndarray) -> np.ndarray:
-        """Return the indices of hidden non-zero counts the shown ones reveal."""
-        idx_hidden = np.flatnonzero(hide & (counts > 0) & ~lost & ~exempt)
-        if not idx_hidden.size:
-            return idx_hidden
-        flags = _exposed(patterns[:, ~hide], patterns[:, idx_hidden])
-        return idx_hidden[flags]
+    targets_of = (counts > 0) & ~lost & ~exempt  # hidden counts that must not be recoverable
+    # Every count's atom vector lies in the span of all of them, of dimension (the rank of the
+    # patterns) often far below the number of atoms (2,000 clients, 600 counts: rank 185). Work
+    # in an orthonormal basis of that span (atoms x rank): inner products, spans and SVDs are
+    # those of the atom vectors; only the test "largest |residual| < 1e-6" is in atom
+    # coordinates, and the 2-norm brackets it (max <= norm <= max * sqrt(atoms)), so a residual
+    # is mapped back to atoms only when its norm falls between the two bounds.
+    n_atoms = patterns.shape[0]
+    if n_atoms:
+        pu, psv, pvh = np.linalg.svd(patterns, full_matrices=False)
+        prank = int((psv > psv.max() * 1e-12).sum()) if psv.size and psv.max() > 0 else 0
+        atom_basis = pu[:, :prank]
+        reduced = psv[:prank, None] * pvh[:prank]  # rank x counts
+    else:
+        atom_basis, reduced = np.zeros((0, 0)), np.zeros((0, len(names)))
+
+    def revealed(res: np.ndarray) -> np.ndarray:
+        """Whether each residual (reduced coordinates, columns) is below 1e-6 in every atom."""
+        norm = np.sqrt((res**2).sum(axis=0))
+        out = norm < _RESID
+        unsure = ~out & (norm < _RESID * np.sqrt(n_atoms))
+        if unsure.any():
+            out[unsure] = np.abs(atom_basis @ res[:, unsure]).max(axis=0) < _RESID
+        return out
 
     while True:
-        bare = exposed(hidden)
+        idx_shown = np.flatnonzero(~hidden)
+        idx_hidden = np.flatnonzero(hidden & targets_of)
+        if not idx_hidden.size or not idx_shown.size:
+            break
+        shown = reduced[:, idx_shown]
+        # one SVD of the shown columns per step: which hidden counts they reveal, the
+        # coefficients of the revealed ones and every trial below
+        u, sv, vh, rank = _svd(shown)
+        q = u[:, :rank]
+        targets = reduced[:, idx_hidden]
+        bare = idx_hidden[revealed(targets - q @ (q.T @ targets))]
         if not bare.size:
             break
         free = np.flatnonzero(~hidden & ~is_fixed & ~lost & (counts > 0))
@@ -423,33 +466,77 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
                 f"counts {[names[j] for j in bare]} are revealed by counts an earlier report "
                 "already showed, and no other count can be hidden to protect them"
             )
-        idx_shown = np.flatnonzero(~hidden)
-        involved: set[int] = set()
-        for j in bare[:3]:  # the first few suffice to find candidates (each is a solve)
-            _, coef = _in_span(patterns[:, idx_shown].T, patterns[:, j])
-            involved |= {int(i) for i in idx_shown[np.abs(coef) > _TOL]}
+        # the shown counts in the minimum-norm expression of the first few revealed counts
+        # (numpy.linalg.lstsq's cut-off of small singular values, for atoms x shown counts)
+        cut = int((sv > sv.max() * np.finfo(float).eps * max(n_atoms, idx_shown.size)).sum())
+        first = reduced[:, bare[:3]]
+        coef = vh[:cut].T @ ((u[:, :cut].T @ first) / sv[:cut, None])
+        involved = {int(i) for i in idx_shown[(np.abs(coef) > _TOL).any(axis=1)]}
         cand = [i for i in free if i in involved] or list(free)
-        # evaluate the least costly few (tier, then size): each trial is one audit
+        # the least costly few (tier, then size)
         cand = sorted(cand, key=lambda i: (tier[i], counts[i], i))[:_TRIALS]
+        # Hiding shown column i (S = shown, s_i its column) protects revealed count t iff t is
+        # not in span(S \ s_i). If a null vector of S uses i (i redundant), the span does not
+        # change: nothing is protected and i itself is revealed once hidden. Otherwise every
+        # expression of t has the same coefficient c_i = pinv(S)[i] @ t, and t - (its
+        # projection on span(S \ s_i)) = c_i r_i, with r_i = d_i / |d_i|^2 the part of s_i off
+        # the other columns and d_i = pinv(S)[i] (row i of V diag(1/sv) U^T).
+        pos = np.searchsorted(idx_shown, cand)
+        vr = vh[:rank, pos]  # rank x candidates
+        null_sq = 1.0 - (vr**2).sum(axis=0)  # squared row norms of the null space of S
+        d = q @ (vr / sv[:rank, None])  # reduced coordinates x candidates
+        d2 = (d**2).sum(axis=0)
+        c = d.T @ reduced[:, bare]  # candidates x revealed
+        r_max = np.abs(atom_basis @ d).max(axis=0) / d2 if n_atoms else np.zeros(len(cand))
         best, best_key = None, None
-        for i in cand:
-            trial = hidden.copy()
-            trial[i] = True
-            still = set(exposed(trial).tolist())
-            protects = sum(1 for j in bare if j not in still) - int(i in still)
+        for n, i in enumerate(cand):
+            if null_sq[n] > _NULL:
+                protects = -1  # protects nothing, and i is revealed
+            else:  # r_max: the largest |entry| of r_i in atom coordinates
+                protects = int((np.abs(c[n]) * r_max[n] >= _RESID).sum()) - int(r_max[n] < _RESID)
             key = (-protects, tier[i], counts[i], i)
             if best_key is None or key < best_key:
                 best, best_key = i, key
         hidden[best] = True
         reason[best] = f"complementary: would reveal {names[bare[0]]}"
-    # clean-up: show again every complementary count the audit does not need
+
+    # clean-up: show again every complementary count the audit does not need. Keep an
+    # orthonormal basis of the shown span and the residuals of the hidden counts off it; showing
+    # j adds the direction of r_j (the part of its column off the span), and reveals a hidden
+    # count iff that count's residual lies along r_j.
     comp = [j for j in np.flatnonzero(hidden & ~primary & ~is_fixed & ~exempt)]
-    for j in sorted(comp, key=lambda j: (-tier[j], -counts[j], j)):
-        hidden[j] = False
-        if exposed(hidden).size:
-            hidden[j] = True
+    if comp:
+        idx_shown = np.flatnonzero(~hidden)
+        if idx_shown.size:
+            u, _, _, rank = _svd(reduced[:, idx_shown])
+            basis = u[:, :rank]
         else:
+            basis = np.zeros((reduced.shape[0], 0))
+        held = list(np.flatnonzero(hidden & targets_of))
+        res = reduced[:, held]
+        res = res - basis @ (basis.T @ res)
+        for j in sorted(comp, key=lambda j: (-tier[j], -counts[j], j)):
+            col = held.index(j)
+            keep = np.arange(len(held)) != col
+            s = reduced[:, j]
+            r = s - basis @ (basis.T @ s)
+            norm = np.linalg.norm(r)
+            if norm < _TOL:
+                new_res = res[:, keep]  # j is already a combination of the shown counts
+                direction = None
+            else:
+                direction = r / norm
+                direction -= basis @ (basis.T @ direction)  # orthogonalise once more
+                direction /= np.linalg.norm(direction)
+                new_res = res[:, keep] - np.outer(direction, direction @ res[:, keep])
+            if new_res.shape[1] and revealed(new_res).any():
+                continue  # showing j reveals a hidden count: it stays hidden
+            hidden[j] = False
             reason[j] = ""
+            held.pop(col)
+            res = new_res
+            if direction is not None:
+                basis = np.column_stack([basis, direction])
     return pd.DataFrame(
         {
             "cell": names,
