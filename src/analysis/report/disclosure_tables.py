@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from analysis.compare.multiverse import SET_COUNTS
 from analysis.report.disclosure import (
     ROUNDED_SMALL,
     SMALL_COUNT,
@@ -1662,14 +1663,9 @@ def mask_by_session(early: pd.DataFrame, plan: pd.DataFrame | None, threshold: i
     return mask(out, plan, {}, {c: basis for c in counts + stats}, threshold)
 
 
-_SPEC_COUNTS = {
-    "n_met": ("met", None),
-    "n_evaluable": ("evaluable", None),
-    "n_met_other": ("met", "other"),
-    "n_evaluable_other": ("evaluable", "other"),
-    "n_met_ref": ("met", "ref"),
-    "n_evaluable_ref": ("evaluable", "ref"),
-}
+#: A specification's count columns, what each counts and for which arm, as the multiverse
+#: that writes them defines them (one definition).
+_SPEC_COUNTS = SET_COUNTS
 
 
 def _spec_cells(results: pd.DataFrame, own: pd.DataFrame, plan: pd.DataFrame) -> dict:
