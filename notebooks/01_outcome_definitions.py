@@ -101,7 +101,7 @@ plan = workflow.run_disclosure(
     else None,
     write=True,
     cache=data_cache,
-    extra=workflow.perspective_cells(result, list(nd.definitions)),
+    extra=workflow.first_plan_cells(nd, result),
     method=disclosure_method,
 )
 # the CSVs hide what the reports hide

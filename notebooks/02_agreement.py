@@ -90,7 +90,7 @@ shown_parameters = {
 prev = stats.prevalence(result)
 pairs = agreement.pairwise_agreement(result)
 # the client characteristics the family profiles average (percentages of yes/no ones are counts)
-profile = cohort.clients.drop(columns=[c for c in ("therapist", "site") if c in cohort.clients])
+profile = workflow.profile_table(cohort)
 # the run's disclosure plan (notebook 01's), with this report's own counts added
 plan = workflow.extend_disclosure(
     workflow.run_disclosure(

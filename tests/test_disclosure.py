@@ -581,3 +581,23 @@ def test_cohort_size_is_public_and_never_hidden():
     assert not plan.loc["N", "suppressed"]
     assert plan.loc[["a", "b", "not a", "not b"], "suppressed"].all()
     assert recoverable(m, plan.index[plan["suppressed"]].tolist()) == []
+
+
+def test_bounds_of_two_hidden_counts_cannot_pin_them():
+    """A reviewer's attack on BtheB (issue 17): two pair tables over the same clients showed
+    'neither' 48 and 45; with the pattern shown (6), 48 = 38 + 6 + x and 45 = 38 + 6 + y, so
+    x - y = 3 while both read "<5": x = 4 and y = 1. The linear audit recovers neither count
+    alone; the bounds (1 to 4 each) do. Clients: 38 in no count but the two totals, 6 in the
+    shown pattern, 4 in x, 1 in y; x - y = t1 - t2 = 48 - 45 = 3 leaves x in {4} only."""
+    ids = list(range(49))
+    none, pat, x, y = ids[:38], ids[38:44], ids[44:48], ids[48:]
+    m = membership_from_ids(
+        {"t1": none + pat + x, "t2": none + pat + y, "pattern": pat, "x": x, "y": y}, ids
+    )
+    linear = suppression_plan(m, bounds=False).set_index("cell")["suppressed"]
+    assert linear.to_dict() == {"t1": False, "t2": False, "pattern": False, "x": True, "y": True}
+    plan = suppression_plan(m).set_index("cell")
+    assert plan.loc[["x", "y"], "suppressed"].all()
+    # one of the totals is hidden (the cheaper, t2), and the reason says why
+    assert plan.loc["t2", "suppressed"] and not plan.loc["t1", "suppressed"]
+    assert "bounds would reveal" in plan.loc["t2", "reason"]

@@ -280,6 +280,7 @@ def suppression_plan(
     protect: Iterable[str] = (),
     fixed: Mapping[str, bool] | None = None,
     unshown: Iterable[str] = (),
+    bounds: bool = True,
 ) -> pd.DataFrame:
     """Decide which counts of a run to hide: primary (small) and complementary (recoverable).
 
@@ -306,6 +307,9 @@ def suppression_plan(
         the group sizes): one from 1 to ``threshold - 1`` is protected like any small count;
         a larger one is treated as hidden without needing protection, so it never forces
         other counts to be hidden. Its row reads ``suppressed`` False, reason "not shown".
+    bounds : bool
+        Also protect against what the bounds of a hidden count give with a linear relation of
+        two hidden counts (step 4 of the Notes). False: the linear audit alone (steps 1-3).
 
     Returns
     -------
@@ -335,6 +339,16 @@ def suppression_plan(
        any, hide the smallest count of the expression.
     3. Clean-up: every complementary count, largest first, is shown again if the audit still
        recovers nothing without it.
+
+    4. Bounds (``bounds=True``). A reader knows more than the shown numbers: a count shown as
+       "<5" lies between 1 and ``threshold - 1`` and one shown as "suppressed" is at least
+       ``threshold``. When the sum or the difference of two hidden counts, one of them small, is
+       a linear combination of the shown counts, those bounds can leave a single value: in
+       BtheB, two pair tables over the same clients gave x - y = 3 with both "<5", so x = 4 and
+       y = 1 (a reviewer's attack). While such a pair pins a value, the cheapest shown count of
+       its expression whose hiding breaks the relation is hidden too. Where only counts an
+       earlier report of the run showed pin it, nothing hidden now can protect it: its reason
+       says so. Relations of three or more hidden counts are not searched.
 
     The result passes the linear audit by construction (tested). Greedy choices are not
     optimal (optimal secondary suppression is NP-hard; Hundepool et al. 2012, 4.3), but step 3
@@ -379,10 +393,12 @@ def suppression_plan(
     # many small decompositions: one BLAS thread is some 30 times faster than several
     # competing for the cores
     with threadpool_limits(1):
-        return _suppression_plan(membership, threshold, protect, fixed, unshown)
+        return _suppression_plan(membership, threshold, protect, fixed, unshown, bounds)
 
 
-def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.DataFrame:
+def _suppression_plan(
+    membership, threshold, protect, fixed, unshown=(), bounds=False
+) -> pd.DataFrame:
     """Carry out :func:`suppression_plan` (arguments checked)."""
     names = list(membership.columns)
     fixed = dict(fixed or {})
@@ -537,6 +553,21 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
             res = new_res
             if direction is not None:
                 basis = np.column_stack([basis, direction])
+    if bounds:
+        _protect_bounded_pairs(
+            reduced,
+            revealed,
+            hidden,
+            reason,
+            primary,
+            targets_of,
+            is_fixed,
+            lost,
+            counts,
+            tier,
+            names,
+            threshold,
+        )
     return pd.DataFrame(
         {
             "cell": names,
@@ -545,6 +576,90 @@ def _suppression_plan(membership, threshold, protect, fixed, unshown=()) -> pd.D
             "reason": reason.astype(str),
         }
     )
+
+
+def _pinned(a: float, b: float, sign: int, small_b: bool, threshold: int) -> bool:
+    """Whether ``x_a + sign * x_b = a + sign * b`` leaves one value of a small ``x_a``.
+
+    ``x_a`` lies in 1 .. threshold - 1 (shown "<threshold"); ``x_b`` too when ``small_b``, else
+    it is at least ``threshold`` (shown "suppressed").
+    """
+    k = a + sign * b
+    hi_b = threshold - 1 if small_b else np.inf
+    lo_b = 1 if small_b else threshold
+    values = [x for x in range(1, threshold) if lo_b <= sign * (k - x) <= hi_b]
+    return len(values) == 1
+
+
+def _protect_bounded_pairs(
+    reduced,
+    revealed,
+    hidden,
+    reason,
+    primary,
+    targets_of,
+    is_fixed,
+    lost,
+    counts,
+    tier,
+    names,
+    threshold,
+) -> None:
+    """Step 4 of :func:`suppression_plan`, in place on ``hidden`` and ``reason``."""
+    settled: set[tuple[int, int, int]] = set()  # pairs only earlier reports' counts pin
+    for _ in range(len(names)):
+        idx_shown = np.flatnonzero(~hidden)
+        held = np.flatnonzero(hidden & targets_of)
+        small = [k for k, j in enumerate(held) if primary[j]]
+        if not idx_shown.size or not small or len(held) < 2:
+            return
+        u, sv, vh, rank = _svd(reduced[:, idx_shown])
+        q = u[:, :rank]
+        res = reduced[:, held] - q @ (q.T @ reduced[:, held])
+        found = None
+        for ka in small:
+            for kb in range(len(held)):
+                if kb == ka:
+                    continue
+                for sign in (1, -1):
+                    if (held[ka], held[kb], sign) in settled:
+                        continue
+                    if not revealed((res[:, ka] + sign * res[:, kb])[:, None])[0]:
+                        continue
+                    a, b = held[ka], held[kb]
+                    if _pinned(counts[a], counts[b], sign, bool(primary[b]), threshold):
+                        found = (a, b, sign)
+                        break
+                if found:
+                    break
+            if found:
+                break
+        if found is None:
+            return
+        a, b, sign = found
+        vec = reduced[:, a] + sign * reduced[:, b]
+        coef, *_ = np.linalg.lstsq(reduced[:, idx_shown], vec, rcond=None)
+        free = ~hidden & ~is_fixed & ~lost & (counts > 0)
+        cand = [int(i) for i in idx_shown[np.abs(coef) > _TOL] if free[i]]
+        cand = sorted(cand, key=lambda i: (tier[i], counts[i], i))
+        chosen = None
+        for i in cand:
+            rest = np.setdiff1d(idx_shown, [i])
+            uu, _, _, rr = _svd(reduced[:, rest])
+            qq = uu[:, :rr]
+            if not revealed((vec - qq @ (qq.T @ vec))[:, None])[0]:
+                chosen = i
+                break
+        if chosen is None:
+            # only counts an earlier report of the run showed pin the pair: hiding a count now
+            # protects nothing (as for a count those reports already determine, step 1)
+            settled.add((a, b, sign))
+            note = " (also pinned by its bounds and counts an earlier report showed)"
+            if note not in reason[a]:
+                reason[a] += note
+            continue
+        hidden[chosen] = True
+        reason[chosen] = f"complementary: with {names[b]}, its bounds would reveal {names[a]}"
 
 
 def rounded_count(value):

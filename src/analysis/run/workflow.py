@@ -48,6 +48,8 @@ __all__ = [
     "signal_cells",
     "pattern_name",
     "agreement_cells",
+    "profile_table",
+    "first_plan_cells",
     "gain_cells",
     "methods_for_plan",
     "MultiverseData",
@@ -1372,6 +1374,50 @@ def pattern_name(pattern: pd.Series | dict, definitions) -> str:
     """
     met = [d for d in definitions if bool(pattern[d])]
     return "pattern: " + (", ".join(met) if met else "none")
+
+
+def profile_table(cohort: Cohort) -> pd.DataFrame:
+    """The client characteristics notebook 02's family profiles average.
+
+    The cohort's client table without ``therapist`` and ``site`` (identifiers of people and
+    places, not characteristics of a client).
+
+    Examples
+    --------
+    >>> from analysis.data.datasets import load_dataset
+    >>> cohort = load_dataset("simulated", n_clients=20, seed=1)
+    >>> "therapist" in profile_table(cohort).columns
+    False
+    """
+    c = cohort.clients
+    return c.drop(columns=[x for x in ("therapist", "site") if x in c.columns])
+
+
+def first_plan_cells(nd: NotebookData, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Counts the run's first plan covers beyond the outcome cells (notebook 01's ``extra``).
+
+    Notebook 01's practitioner perspectives (:func:`perspective_cells`) and notebook 02's
+    agreement counts on the compared definitions (:func:`agreement_cells`: 2 x 2 cells,
+    overlap patterns, family groups and profiles, severity bias): in the first plan, so that
+    the bounds of two hidden counts (:func:`analysis.report.disclosure.suppression_plan`, step
+    4) are protected across both reports; notebook 02 then finds them already decided.
+
+    Parameters
+    ----------
+    nd : NotebookData
+        From :func:`outcomes_for_notebook`.
+    outcomes : pandas.DataFrame
+        Every scored definition's rows (``nd.all_outcomes``), for the perspectives.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Clients x counts, boolean.
+    """
+    return _join(
+        perspective_cells(outcomes, list(nd.definitions)),
+        agreement_cells(nd.outcomes, nd.baseline, profile_table(nd.cohort)),
+    )
 
 
 def agreement_cells(
