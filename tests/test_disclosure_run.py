@@ -267,6 +267,7 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
     labels = _labels()
     known: dict[tuple, float] = {}
     hidden: dict[tuple, float] = {}
+    shown_as: dict[tuple, str] = {}
     tables = []
     for name, s in shown.items():
         t = truth.get(name)
@@ -281,6 +282,7 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
                 sv = str(s.iat[i, s.columns.get_loc(c)]).strip()
                 if HIDDEN.match(sv):
                     hidden[(name, i, c)] = tv
+                    shown_as[(name, i, c)] = sv
                 elif _num(sv) is not None:
                     known[(name, i, c)] = _num(sv)
     equations: list[tuple[tuple, list[tuple], str]] = []  # target = sum(parts)
@@ -315,7 +317,7 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
                         if rows.sum() < 2 or not mat[rows, ci].any():
                             continue
                         if np.array_equal(mat[rows, ci], mat[rows][:, list(parts)].sum(axis=1)):
-                            for i in np.flatnonzero(rows):
+                            for i in map(int, np.flatnonzero(rows)):
                                 equations.append(
                                     ((name, i, c), [(name, i, ints[j]) for j in parts], "sum")
                                 )
@@ -392,7 +394,44 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
                     value[b] = v
                     recovered.append(f"{b} = {v:g} (percentage {p} of {a})")
                     changed = True
+    # rule 5: bounds. A "<5" count lies in 1-4 and a "suppressed" one is at least 5; an
+    # identity with two hidden terms left may leave one value (x - y = 3, both "<5": 4 and 1)
+    recovered += _bounds_attack(equations, value, hidden, shown_as)
     return recovered
+
+
+def _bounds(label: str) -> tuple[float, float]:
+    """What a hidden cell's label tells: "<k" is 1 to k - 1, "suppressed" at least 5."""
+    m = re.fullmatch(r"<(\d+)", label)
+    return (1.0, float(m.group(1)) - 1) if m else (5.0, np.inf)
+
+
+def _bounds_attack(equations, value, hidden, shown_as) -> list[str]:
+    """Identities target = sum(parts) with exactly two hidden terms unknown: the values their
+    bounds allow; one left is a recovery."""
+    found = []
+    for target, parts, why in equations:
+        terms = [(target, 1.0)] + [(x, -1.0) for x in parts]
+        if any(x not in value and x not in hidden for x, _ in terms):
+            continue
+        unknown = [(x, c) for x, c in terms if x not in value]
+        if len(unknown) != 2 or unknown[0][0] == unknown[1][0]:
+            continue
+        rest = sum(c * value[x] for x, c in terms if x in value)
+        (u, cu), (w, cw) = unknown
+        for (a, ca), (b, cb) in (((u, cu), (w, cw)), ((w, cw), (u, cu))):
+            lo_a, hi_a = _bounds(shown_as[a])
+            lo_b, hi_b = _bounds(shown_as[b])
+            if not np.isfinite(hi_a):
+                continue
+            ok = [
+                v for v in range(int(lo_a), int(hi_a) + 1) if lo_b <= -(rest + ca * v) / cb <= hi_b
+            ]
+            if len(ok) == 1 and ok[0] == hidden[a]:
+                found.append(
+                    f"{a} = {ok[0]} (bounds, {why}: {target} = {' + '.join(map(str, parts))})"
+                )
+    return found
 
 
 @pytest.mark.parametrize("run", ["btheb", "help", "clinic"])
@@ -682,6 +721,25 @@ def test_attack_sums_within_rows_despite_an_empty_row():
     found = " ".join(_attack({"multiverse.csv": shown}, {"multiverse.csv": truth}))
     # 12 = 4 + 8, 20 = 9 + 11, 15 = 7 + 8: the sum holds in rows 0, 1 and 3 (row 2 is empty)
     assert "'n_met TAU') = 4" in found, found
+
+
+def test_attack_uses_the_bounds_of_hidden_counts():
+    """Rule 5 (a reviewer's attack on BtheB, issue 17): an identity with two hidden counts left,
+    x - y = 3 with both "<5", leaves x = 4 and y = 1. Here a table's rows: total = x + y + 5
+    in every row; row 0 shows 10 = x + y + 5 with x, y "<5": x + y = 5 is not one value
+    (1 + 4, 2 + 3, ...), but row 1's 13 = x + y + 5 gives x + y = 8: 4 and 4."""
+    cols = ["total", "x", "y", "z"]
+    shown = pd.DataFrame(
+        [["10", "<5", "<5", "5"], ["13", "<5", "<5", "5"], ["20", "7", "8", "5"]], columns=cols
+    )
+    truth = shown.copy()
+    truth.loc[0, ["x", "y"]] = ["2", "3"]
+    truth.loc[1, ["x", "y"]] = ["4", "4"]
+    found = _attack({"t.csv": shown}, {"t.csv": truth})
+    joined = " ".join(found)
+    # 13 - 5 = 8 = x + y with x, y in 1-4: only 4 + 4
+    assert "('t.csv', 1, 'x') = 4 (bounds" in joined and "('t.csv', 1, 'y') = 4" in joined
+    assert "('t.csv', 0," not in joined
 
 
 def test_a_small_clinic_export_reads_without_code_leftovers(outputs):
