@@ -80,3 +80,27 @@ def test_profile_percentage_not_in_the_plan_is_hidden():
     shown = masks.mask_families(dis, plan, "x", "y", decimals=1).set_index("group")
     assert shown.loc["neither", "% homeless"] == "suppressed"
     assert shown.loc["neither", "n_clients"] == 12
+
+
+def test_mean_of_a_yes_no_measure_is_not_shown():
+    """A reviewer (issue 17): HELP's family profile showed the mean baseline of a yes/no
+    measure (employed), 0.5522388 = 74 / 134: a count of clients no plan audits. Under a plan
+    such a mean is "suppressed"; a mean of scores is shown."""
+    import pandas as pd
+
+    from analysis.report import disclosure_tables as masks
+
+    t = pd.DataFrame(
+        {
+            "group": ["both"],
+            "n_clients": [134],
+            "baseline_functional": [74 / 134],
+            "mean age": [41.0],
+        }
+    )
+    t.attrs["n_values"] = {"baseline_functional": [134], "mean age": [134]}
+    t.attrs["binary"] = ["baseline_functional"]
+    plan = pd.DataFrame({"cell": ["families x / y: both"], "suppressed": [False], "reason": [""]})
+    out = masks.mask_families(t, plan, "x", "y", decimals=2)
+    assert out.loc[0, "baseline_functional"] == "suppressed"
+    assert out.loc[0, "mean age"] == 41.0 and out.loc[0, "n_clients"] == 134

@@ -690,6 +690,14 @@ def family_disagreement(
     n_values = data.groupby("group")[agg_cols].count().reindex(labels, fill_value=0)
     out = pd.concat([counts, means], axis=1).reset_index().rename(columns={"index": "group"})
     out.attrs["n_values"] = {c: [int(v) for v in n_values[c]] for c in agg_cols}
+    # means of a yes/no (0/1) column are shares of clients: counts, for disclosure control
+    out.attrs["binary"] = [
+        c
+        for c in agg_cols
+        if not c.startswith("% ")
+        and data[c].notna().any()
+        and data[c].dropna().isin([0.0, 1.0]).all()
+    ]
     return out
 
 

@@ -1291,7 +1291,8 @@ def mask_families(
         whose size is shown gives its numerator back: 31 of 65 = 47.69 %); a mean (baseline
         scores, ``mean <col>``) "suppressed" where the group is hidden, or has fewer than
         ``threshold`` clients or values (a mean over 1-4 clients is individual data; NHS
-        Digital 2018 does not calculate simple statistics over small numbers).
+        Digital 2018 does not calculate simple statistics over small numbers), and always for
+        a column of yes/no values (``attrs["binary"]``: its mean is a share of clients).
 
     Examples
     --------
@@ -1313,6 +1314,7 @@ def mask_families(
     [['both', 65, 47.7, 41.2], ['neither', 6, 'suppressed', 'suppressed']]
     """
     n_values = dict(table.attrs.get("n_values", {}))
+    binary = set(table.attrs.get("binary", []))
     out = table.copy()
     if decimals is not None:
         out = out.round(decimals)
@@ -1336,6 +1338,9 @@ def mask_families(
         nv = n_values.get(c)
         for i, cells in enumerate(basis):
             unknown = any(b not in known for b in cells)  # not audited: not shown
+            # the mean of a yes/no measure (e.g. employed at baseline) is a share of clients,
+            # its numerator a count no plan audits: not shown (a reviewer: 0.5522 = 74 / 134)
+            unknown = unknown or c in binary
             few = not c.startswith("% ") and (
                 sizes[i] < threshold or (nv is not None and nv[i] < threshold)
             )
