@@ -262,6 +262,16 @@ def _differences(name: str, s: pd.DataFrame, t: pd.DataFrame, threshold: int = 5
     return found
 
 
+def _row_key(t: pd.DataFrame, i: int, text_cols: list[str], labels: dict[str, str]) -> tuple:
+    """Row ``i``'s labels (definitions by name) in ``text_cols``: what a reader matches by."""
+    return tuple(
+        labels.get(
+            str(t.iat[i, t.columns.get_loc(c)]).lower(), _norm(t.iat[i, t.columns.get_loc(c)])
+        )
+        for c in text_cols
+    )
+
+
 def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> list[str]:
     """Every hidden value the four rules recover (empty: none)."""
     labels = _labels()
@@ -345,13 +355,7 @@ def _attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame]) -> l
         ]
         numeric = [c for c in t.columns if c not in text_cols]
         for i in range(len(t)):
-            row = tuple(
-                labels.get(
-                    str(t.iat[i, t.columns.get_loc(c)]).lower(),
-                    _norm(t.iat[i, t.columns.get_loc(c)]),
-                )
-                for c in text_cols
-            )
+            row = _row_key(t, i, text_cols, labels)
             for c in numeric:
                 keyed.setdefault((row, _norm(c)), []).append((name, i, c))
     for cells in keyed.values():
@@ -854,13 +858,7 @@ def _interval_attack(shown: dict[str, pd.DataFrame], truth: dict[str, pd.DataFra
                                     ((name, i, c), [(name, i, ints[j]) for j in parts])
                                 )
         for i in range(len(t)):
-            row = tuple(
-                labels.get(
-                    str(t.iat[i, t.columns.get_loc(c)]).lower(),
-                    _norm(t.iat[i, t.columns.get_loc(c)]),
-                )
-                for c in text_cols
-            )
+            row = _row_key(t, i, text_cols, labels)
             for c in ints:
                 keyed.setdefault((row, _norm(c)), []).append((name, i, c))
     for cells in keyed.values():
